@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Builds the simulated cluster's binaries from Go modules (no release downloads):
+#   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd, kwok, kwokctl, helm.
+# Each component is built into a temporary directory and renamed into the cache only after its
+# binaries ran `--version` successfully, so an interrupted build never leaves a cache entry that
+# a later run would trust. Prints the bin directory on its last line.
+#
+# Env: HEARTH_CACHE (default ~/.cache/hearth), and the versions in hack/versions.env.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=versions.env
+source "$here/versions.env"
+CACHE="${HEARTH_CACHE:-$HOME/.cache/hearth}"
+
+log() { printf '[build-bins] %s\n' "$*" >&2; }
+die() { printf '[build-bins] error: %s\n' "$*" >&2; exit 1; }
+
+command -v go >/dev/null 2>&1 || die "Go is not installed. The simulated cluster is built from Go modules:
+  install Go >= 1.26 (https://go.dev/dl or your package manager), or point KUBECONFIG at an existing cluster."
+GO_VERSION="$(go env GOVERSION)"
+export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
+
+BIN="$CACHE/bin/$(printf '%s' "$KUBE_VERSION-$ETCD_VERSION-$KWOK_VERSION-$HELM_VERSION-$GO_VERSION")"
+mkdir -p "$CACHE/bin"
+
+# build_component NAME CHECK_BINARY FUNCTION: runs FUNCTION OUT_DIR in a scratch dir unless
+# $CACHE/parts/NAME already exists (complete), then links its binaries into $BIN.
+build_component() {
+  local name="$1" fn="$2" final="$CACHE/parts/$1"
+  if [[ -d "$final" ]]; then
+    log "cached: $name"
+  else
+    mkdir -p "$CACHE/parts"
+    rm -rf "$final".tmp.* 2>/dev/null || true
+    local tmp="$final.tmp.$$" work
+    work="$(mktemp -d)"
+    mkdir -p "$tmp"
+    log "building $name (cold; this can take a while) ..."
+    local start=$SECONDS
+    if ! ( cd "$work" && "$fn" "$tmp" ); then
+      rm -rf "$tmp" "$work"
+      die "building $name failed; nothing was cached, the next run starts $name afresh"
+    fi
+    local b
+    for b in "$tmp"/*; do
+      "$b" --version >/dev/null 2>&1 || "$b" version --client >/dev/null 2>&1 || "$b" version >/dev/null 2>&1 || { rm -rf "$tmp" "$work"; die "$b does not run"; }
+    done
+    rm -rf "$work"
+    mv "$tmp" "$final"
+    log "built $name in $((SECONDS - start))s"
+  fi
+  mkdir -p "$BIN"
+  local f
+  for f in "$final"/*; do ln -sf "$f" "$BIN/$(basename "$f")"; done
+}
+
+kube() {
+  local out="$1" minor staging
+  minor="$(cut -d. -f2 <<<"$KUBE_VERSION")"
+  staging="v0.${KUBE_VERSION#v1.}"
+  go mod download "k8s.io/kubernetes@$KUBE_VERSION"
+  local kmod
+  kmod="$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/$KUBE_VERSION.mod"
+  [[ -s "$kmod" ]] || return 1
+  # A wrapper module: same go/godebug lines as upstream, every staging module pinned to its
+  # published v0.x version (k8s.io/kubernetes itself replaces them with ./staging paths).
+  {
+    echo "module kubebins.invalid"
+    grep -E '^go [0-9]' "$kmod"
+    awk '/^godebug \(/{b=1} b{print} /^\)/{if(b){b=0}} /^godebug [^(]/{print}' "$kmod"
+    echo "require k8s.io/kubernetes $KUBE_VERSION"
+    echo "replace ("
+    grep -E '^\s*k8s\.io/[A-Za-z0-9._-]+ => \./staging/' "$kmod" | awk '{print $1}' | sort -u |
+      while read -r m; do printf '\t%s => %s %s\n' "$m" "$m" "$staging"; done
+    echo ")"
+  } > go.mod
+  local pkgs=() c
+  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+  go get "${pkgs[@]/%/@$KUBE_VERSION}"
+  local ld="-s -w" p date
+  date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
+    ld+=" -X $p.gitTreeState=clean -X $p.buildDate=$date"
+  done
+  go build -mod=mod -trimpath -ldflags "$ld" -o "$out/" "${pkgs[@]}"
+}
+
+etcd() {
+  local out="$1"
+  printf 'module etcdbin.invalid\n\ngo 1.24\n' > go.mod
+  go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+  go build -mod=mod -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3
+}
+
+kwok() {
+  local out="$1"
+  GOBIN="$out" go install -trimpath -ldflags "-s -w" \
+    "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
+}
+
+helm() {
+  local out="$1" minor h=helm.sh/helm/v3
+  minor="$(cut -d. -f2 <<<"$KUBE_VERSION")"
+  GOBIN="$out" go install -trimpath -ldflags "-s -w \
+    -X $h/internal/version.version=$HELM_VERSION \
+    -X $h/pkg/chartutil.k8sVersionMajor=1 -X $h/pkg/chartutil.k8sVersionMinor=$minor \
+    -X $h/pkg/lint/rules.k8sVersionMajor=1 -X $h/pkg/lint/rules.k8sVersionMinor=$minor" \
+    "$h/cmd/helm@$HELM_VERSION"
+}
+
+only="${1:-all}"
+for c in etcd kwok kube helm; do
+  case "$only" in all|"$c") ;; *) continue ;; esac
+  case "$c" in
+    kube) build_component "kube-$KUBE_VERSION-$GO_VERSION" kube ;;
+    etcd) build_component "etcd-$ETCD_VERSION-$GO_VERSION" etcd ;;
+    kwok) build_component "kwok-$KWOK_VERSION-$GO_VERSION" kwok ;;
+    helm) build_component "helm-$HELM_VERSION-$KUBE_VERSION-$GO_VERSION" helm ;;
+  esac
+done
+echo "$BIN"
