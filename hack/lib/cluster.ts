@@ -18,10 +18,17 @@ import {
 import { fleetNodes, loadFleet, SIMULATED_LABEL } from './fleet.js';
 
 export const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
-export const STATE_DIR = process.env.HEARTH_STATE_DIR ?? join(ROOT, '.hearth');
+/** Where the simulated cluster keeps its state: `.hearth/` in the checkout (HEARTH_STATE_DIR overrides). */
+export function stateDir(): string {
+  return process.env.HEARTH_STATE_DIR ?? join(ROOT, '.hearth');
+}
 /** Where `cluster:up` writes the simulated cluster's kubeconfig (documented in the README). */
-export const KUBECONFIG_PATH = join(STATE_DIR, 'kubeconfig');
-const KWOK_WORKDIR = join(STATE_DIR, 'kwok');
+export function kubeconfigPath(): string {
+  return join(stateDir(), 'kubeconfig');
+}
+function kwokWorkdir(): string {
+  return join(stateDir(), 'kwok');
+}
 const CLUSTER = 'hearth';
 const FIELD_MANAGER = 'hearth-sim-fleet';
 
@@ -108,7 +115,7 @@ function kwokEnv(bin: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
     PATH: `${bin}:${process.env.PATH ?? ''}`,
-    KWOK_WORKDIR,
+    KWOK_WORKDIR: kwokWorkdir(),
     KWOK_RUNTIME: 'binary',
     KWOK_KUBE_VERSION: versions.KUBE_VERSION,
     KWOK_KUBE_APISERVER_BINARY: join(bin, 'kube-apiserver'),
@@ -151,16 +158,13 @@ export async function clusterUp(opts: UpOptions = {}): Promise<ClusterHandle> {
     return { kubeconfig: external, external: true, started: false };
   }
 
-  if (existsSync(KUBECONFIG_PATH) && (await isReachable(kubeConfigFrom(KUBECONFIG_PATH)))) {
-    log(`simulated cluster already up (${KUBECONFIG_PATH})`);
-    if (opts.nodes !== false) await applyFleet(kubeConfigFrom(KUBECONFIG_PATH), log);
-    return { kubeconfig: KUBECONFIG_PATH, external: false, started: false };
+  if (existsSync(kubeconfigPath()) && (await isReachable(kubeConfigFrom(kubeconfigPath())))) {
+    log(`simulated cluster already up (${kubeconfigPath()})`);
+    if (opts.nodes !== false) await applyFleet(kubeConfigFrom(kubeconfigPath()), log);
+    return { kubeconfig: kubeconfigPath(), external: false, started: false };
   }
 
-  const bin = await ensureBinaries(log);
-  const env = kwokEnv(bin);
-  const args = ['create', 'cluster', '--name', CLUSTER, '--kubeconfig', join(STATE_DIR, 'kubeconfig.kwokctl')];
-  args.push('--wait', '120s', '--timeout', '300s', '--disable-qps-limits');
+  // Checked before anything is built or started, so the message comes at once.
   const port = process.env.HEARTH_APISERVER_PORT;
   if (port) {
     if (!(await portFree(Number(port)))) {
@@ -169,9 +173,13 @@ export async function clusterUp(opts: UpOptions = {}): Promise<ClusterHandle> {
           '(`ss -ltnp | grep :' + port + '`) or choose another port (unset it for a random free one).',
       );
     }
-    args.push('--kube-apiserver-port', port);
   }
-  mkdirSync(STATE_DIR, { recursive: true });
+  const bin = await ensureBinaries(log);
+  const env = kwokEnv(bin);
+  const args = ['create', 'cluster', '--name', CLUSTER, '--kubeconfig', join(stateDir(), 'kubeconfig.kwokctl')];
+  args.push('--wait', '120s', '--timeout', '300s', '--disable-qps-limits');
+  if (port) args.push('--kube-apiserver-port', port);
+  mkdirSync(stateDir(), { recursive: true });
   // A cluster directory without a reachable API server is left over from a crash or reboot.
   await run(join(bin, 'kwokctl'), ['delete', 'cluster', '--name', CLUSTER], { env }).catch(() => undefined);
   killLeftovers(log);
@@ -179,12 +187,12 @@ export async function clusterUp(opts: UpOptions = {}): Promise<ClusterHandle> {
   const t0 = Date.now();
   await run(join(bin, 'kwokctl'), args, { env });
   const flat = await run(join(bin, 'kwokctl'), ['get', 'kubeconfig', '--name', CLUSTER], { env });
-  writeFileSync(KUBECONFIG_PATH, flat, { mode: 0o600 });
-  const kc = kubeConfigFrom(KUBECONFIG_PATH);
+  writeFileSync(kubeconfigPath(), flat, { mode: 0o600 });
+  const kc = kubeConfigFrom(kubeconfigPath());
   await waitFor('the API server to be ready', 120_000, () => isReachable(kc), log);
-  log(`control plane ready in ${((Date.now() - t0) / 1000).toFixed(1)}s; kubeconfig: ${KUBECONFIG_PATH}`);
+  log(`control plane ready in ${((Date.now() - t0) / 1000).toFixed(1)}s; kubeconfig: ${kubeconfigPath()}`);
   if (opts.nodes !== false) await applyFleet(kc, log);
-  return { kubeconfig: KUBECONFIG_PATH, external: false, started: true };
+  return { kubeconfig: kubeconfigPath(), external: false, started: true };
 }
 
 /** Stops the simulated cluster and makes sure none of its processes remain. */
@@ -197,14 +205,14 @@ export async function clusterDown(opts: { log?: Log; nodes?: boolean } = {}): Pr
     return;
   }
   const kwokctl = findCachedKwokctl();
-  if (kwokctl && existsSync(KWOK_WORKDIR)) {
+  if (kwokctl && existsSync(kwokWorkdir())) {
     await run(kwokctl, ['delete', 'cluster', '--name', CLUSTER], {
-      env: { ...process.env, KWOK_WORKDIR, KWOK_RUNTIME: 'binary' },
+      env: { ...process.env, KWOK_WORKDIR: kwokWorkdir(), KWOK_RUNTIME: 'binary' },
     }).catch((e: Error) => log(`kwokctl delete: ${e.message.split('\n')[0]}`));
   }
   killLeftovers(log);
-  rmSync(KUBECONFIG_PATH, { force: true });
-  rmSync(join(STATE_DIR, 'kubeconfig.kwokctl'), { force: true });
+  rmSync(kubeconfigPath(), { force: true });
+  rmSync(join(stateDir(), 'kubeconfig.kwokctl'), { force: true });
   log('simulated cluster stopped');
 }
 
@@ -226,7 +234,7 @@ export function clusterProcesses(): { pid: number; cmd: string }[] {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (cmd.includes(KWOK_WORKDIR + '/')) found.push({ pid: Number(entry), cmd });
+      if (cmd.includes(kwokWorkdir() + '/')) found.push({ pid: Number(entry), cmd });
     } catch {
       // the process ended while we looked
     }

@@ -25,11 +25,15 @@ function isLocal(url: string): boolean {
 }
 
 /** Resolves with the URL once a connection works; otherwise throws a message that says what to do. */
-export async function ensurePostgres(url = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL, log: (m: string) => void = () => {}): Promise<string> {
+export async function ensurePostgres(
+  url = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+  log: (m: string) => void = () => {},
+  opts: { startLocal?: boolean } = {},
+): Promise<string> {
   let err = await canConnect(url);
   if (!err) return url;
   const clusters = existsSync('/etc/postgresql') ? readdirSync('/etc/postgresql') : [];
-  if (isLocal(url) && clusters.length > 0) {
+  if (opts.startLocal !== false && isLocal(url) && clusters.length > 0) {
     log(`PostgreSQL not reachable (${err}); starting the local server ...`);
     for (const version of clusters) {
       await run('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start']).catch(() => undefined);
