@@ -87,6 +87,20 @@ export async function isReachable(kc: KubeConfig, timeoutMs = 3000): Promise<boo
   }
 }
 
+/**
+ * A running cluster is never mistaken for a dead one: while its processes exist, a slow /readyz
+ * (a loaded machine) is waited for instead of replacing the cluster.
+ */
+async function isAlive(kc: KubeConfig, log: Log): Promise<boolean> {
+  if (await isReachable(kc)) return true;
+  if (clusterProcesses().length === 0) return false;
+  log('the simulated cluster is running but slow to answer; waiting for it ...');
+  return waitFor('the running API server to answer', 60_000, () => isReachable(kc, 5000), log).then(
+    () => true,
+    () => false,
+  );
+}
+
 async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean>, log: Log): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -158,7 +172,7 @@ export async function clusterUp(opts: UpOptions = {}): Promise<ClusterHandle> {
     return { kubeconfig: external, external: true, started: false };
   }
 
-  if (existsSync(kubeconfigPath()) && (await isReachable(kubeConfigFrom(kubeconfigPath())))) {
+  if (existsSync(kubeconfigPath()) && (await isAlive(kubeConfigFrom(kubeconfigPath()), log))) {
     log(`simulated cluster already up (${kubeconfigPath()})`);
     if (opts.nodes !== false) await applyFleet(kubeConfigFrom(kubeconfigPath()), log);
     return { kubeconfig: kubeconfigPath(), external: false, started: false };
