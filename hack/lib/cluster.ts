@@ -225,6 +225,10 @@ export async function clusterDown(opts: { log?: Log; nodes?: boolean } = {}): Pr
     }).catch((e: Error) => log(`kwokctl delete: ${e.message.split('\n')[0]}`));
   }
   killLeftovers(log);
+  const deadline = Date.now() + 15_000;
+  while (clusterProcesses().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  const left = clusterProcesses();
+  if (left.length > 0) throw new ClusterError(`processes still running after cluster:down: ${left.map((p) => p.pid).join(', ')}`);
   rmSync(kubeconfigPath(), { force: true });
   rmSync(join(stateDir(), 'kubeconfig.kwokctl'), { force: true });
   log('simulated cluster stopped');
