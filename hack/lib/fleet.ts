@@ -6,9 +6,10 @@ import type { V1Node } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { z } from 'zod';
 
-export const REGION_LABEL = 'topology.kubernetes.io/region';
+import { ACCELERATOR_LABEL, REGION_LABEL } from '../../src/fleet/catalog.js';
+
+export { ACCELERATOR_LABEL, REGION_LABEL };
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
-export const ACCELERATOR_LABEL = 'hearth.dev/accelerator-type';
 export const SIMULATED_LABEL = 'hearth.dev/simulated';
 export const FLEET_FILE = fileURLToPath(new URL('../fleet/sim-fleet.yaml', import.meta.url));
 
