@@ -1,0 +1,7 @@
+// Wire-format helpers of the `/v1/accounts/*` API (proto3 JSON as grpc-gateway writes it).
+export * from './errors.js';
+export * from './duration.js';
+export * from './int64.js';
+export * from './filter.js';
+export * from './order-by.js';
+export * from './pagination.js';
