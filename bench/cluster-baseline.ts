@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, type KubeConfig, Watch, type V1Pod } from '@kubernetes/client-node';
 import { clusterUp, kubeConfigFrom } from '../hack/lib/cluster.js';
+import { createTestNamespace } from '../test/support/namespace.js';
 import { fmt, percentile, pool } from './lib.js';
 
 const { values } = parseArgs({
@@ -68,7 +69,7 @@ export async function measurePodStart(kc: KubeConfig, count = PODS) {
       }),
     ),
   );
-  await core.createNamespace({ body: { metadata: { name: ns } } });
+  await createTestNamespace(kc, ns);
   const created = new Map<string, number>();
   const running = new Map<string, number>();
   let resolveAll!: () => void;

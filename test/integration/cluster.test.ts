@@ -11,6 +11,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCELERATOR_LABEL, REGION_LABEL } from '../../hack/lib/fleet.js';
 import { testKubeConfig } from '../support/env.js';
+import { createTestNamespace } from '../support/namespace.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 
 const kc = testKubeConfig();
@@ -44,7 +45,7 @@ function gpuPod(name: string, gpus: number, region: string, accelerator: string,
 }
 
 beforeAll(async () => {
-  await core.createNamespace({ body: { metadata: { name: ns } } });
+  await createTestNamespace(kc, ns);
 });
 
 afterAll(async () => {
