@@ -1,0 +1,57 @@
+// A KubeConfig whose API clients reuse TLS connections.
+//
+// @kubernetes/client-node 1.x builds a fresh https.Agent for every request
+// (KubeConfig.applySecurityAuthentication → createAgent), so every call pays a TCP and TLS
+// handshake and no connection is ever reused. Hearth's controllers make many small calls; this
+// subclass keeps one keep-alive agent per distinct set of TLS options instead. Headers (tokens,
+// exec-plugin credentials) are still applied per request by the base class.
+import { createHash } from 'node:crypto';
+import type { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent, type AgentOptions } from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
+
+type SecurityContext = Parameters<KubeConfig['applySecurityAuthentication']>[0];
+
+export interface PoolOptions {
+  /** Upper bound on concurrent connections per API server (default 32). */
+  maxSockets?: number;
+}
+
+export class PooledKubeConfig extends KubeConfig {
+  private readonly agents = new Map<string, HttpsAgent>();
+
+  constructor(private readonly pool: PoolOptions = {}) {
+    super();
+  }
+
+  override async applySecurityAuthentication(context: SecurityContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    const fresh = context.getAgent();
+    // Proxies and plain-http clusters keep the agent the library chose.
+    if (!(fresh instanceof HttpsAgent) || fresh.constructor !== HttpsAgent) return;
+    const o = (fresh as HttpsAgent & { options: AgentOptions }).options;
+    const key = createHash('sha256')
+      .update(JSON.stringify([String(o.ca ?? ''), String(o.cert ?? ''), String(o.key ?? ''), o.servername ?? '', o.rejectUnauthorized ?? null]))
+      .digest('hex');
+    let agent = this.agents.get(key);
+    if (!agent) {
+      agent = new HttpsAgent({ ...o, keepAlive: true, maxSockets: this.pool.maxSockets ?? 32, scheduling: 'lifo' });
+      this.agents.set(key, agent);
+    }
+    context.setAgent(agent as HttpAgent);
+  }
+
+  /** Closes pooled connections (for shutdown and tests). */
+  destroy(): void {
+    for (const a of this.agents.values()) a.destroy();
+    this.agents.clear();
+  }
+}
+
+/** Loads a kubeconfig (a path, or the default chain: KUBECONFIG, ~/.kube/config, in-cluster). */
+export function loadKubeConfig(path?: string, pool?: PoolOptions): PooledKubeConfig {
+  const kc = new PooledKubeConfig(pool);
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  return kc;
+}
