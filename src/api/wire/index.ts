@@ -5,3 +5,4 @@ export * from './int64.js';
 export * from './filter.js';
 export * from './order-by.js';
 export * from './pagination.js';
+export * from './domain-errors.js';

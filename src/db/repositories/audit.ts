@@ -1,0 +1,18 @@
+// The audit log: one row per mutating call. Callers pass ids, never secrets.
+import { and, desc, eq, lt } from 'drizzle-orm';
+import type { Db } from '../client.js';
+import { auditLog, type AuditRow, type NewAuditRow } from '../schema/index.js';
+
+export type AuditEntry = Omit<NewAuditRow, 'id' | 'time'> & { time?: Date };
+
+export async function appendAudit(db: Db, entry: AuditEntry): Promise<AuditRow> {
+  const [row] = await db.insert(auditLog).values(entry).returning();
+  return row!;
+}
+
+/** Newest first; `beforeId` pages backwards. */
+export async function listAudit(db: Db, accountId: string, opts: { limit?: number; beforeId?: bigint } = {}): Promise<AuditRow[]> {
+  const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
+  const where = opts.beforeId === undefined ? eq(auditLog.accountId, accountId) : and(eq(auditLog.accountId, accountId), lt(auditLog.id, opts.beforeId));
+  return db.select().from(auditLog).where(where).orderBy(desc(auditLog.id)).limit(limit);
+}

@@ -1,0 +1,235 @@
+// Quotas and the holds workloads place on them.
+//
+// Every change of a hold runs in one transaction that first locks the quota row
+// (`SELECT … FOR UPDATE`), so concurrent reservations on the same quota serialise and the check
+// `usage + delta <= value` sees the latest usage: a quota is never oversubscribed. Decreases never
+// fail. Holds are keyed by holder (`deployment/<name>`, `deployedModel/<name>`), so a controller
+// can state "this workload holds N" idempotently (`setHold`) and release it by name.
+import { and, asc, eq, gte, lt, sql } from 'drizzle-orm';
+import { ACCELERATORS, ACCELERATOR_TYPES, DEFAULT_QUOTAS, REGION_NAMES, REGIONS, gpuQuotaName } from '../../fleet/catalog.js';
+import type { Db } from '../client.js';
+import { InvalidValueError, NotFoundError, QuotaExceededError } from '../errors.js';
+import { quotaHolds, quotas, usageLedger, type QuotaHoldRow, type QuotaRow } from '../schema/index.js';
+import { quotaName as fullQuotaName } from './names.js';
+
+/** Total GPU-hours per calendar month (UTC); usage is read from the ledger. */
+export const MONTHLY_GPU_HOURS_QUOTA = 'monthly-gpu-hours';
+/** LoRA adapters (DeployedModels) loaded at once, across the account. */
+export const LORAS_QUOTA = 'loras';
+
+export interface QuotaDefault {
+  name: string;
+  value: number;
+  maxValue: number;
+}
+
+/** The documented defaults: 8 GPUs per accelerator type per region, 2000 GPU-hours/month, 100 LoRAs. */
+export function defaultQuotas(): QuotaDefault[] {
+  const gpu = REGION_NAMES.flatMap((region) =>
+    REGIONS[region].accelerators.map((acc) => gpuQuotaName(acc, region)),
+  ).map((name) => ({ name, value: DEFAULT_QUOTAS.gpusPerAcceleratorType, maxValue: DEFAULT_QUOTAS.gpusPerAcceleratorType }));
+  return [
+    ...gpu,
+    { name: MONTHLY_GPU_HOURS_QUOTA, value: DEFAULT_QUOTAS.gpuHoursPerMonth, maxValue: DEFAULT_QUOTAS.gpuHoursPerMonth },
+    { name: LORAS_QUOTA, value: DEFAULT_QUOTAS.loras, maxValue: DEFAULT_QUOTAS.loras },
+  ];
+}
+
+const GPU_QUOTA = /^([a-z0-9]+)-([a-z]+-[a-z]+-\d+)$/;
+const KNOWN_SHORTS = new Set(ACCELERATOR_TYPES.map((a) => ACCELERATORS[a].short));
+
+/**
+ * The default for a quota name, if it is one Hearth knows: any `<accelerator>-<region>` pair
+ * (also for a region or accelerator the catalog gains later) and the account-wide quotas.
+ */
+export function defaultQuotaFor(name: string): QuotaDefault | undefined {
+  const listed = defaultQuotas().find((q) => q.name === name);
+  if (listed) return listed;
+  const m = GPU_QUOTA.exec(name);
+  if (m && KNOWN_SHORTS.has(m[1]!)) {
+    return { name, value: DEFAULT_QUOTAS.gpusPerAcceleratorType, maxValue: DEFAULT_QUOTAS.gpusPerAcceleratorType };
+  }
+  return undefined;
+}
+
+/** Creates the default quota rows an account lacks (idempotent). */
+export async function ensureDefaultQuotas(db: Db, accountId: string): Promise<void> {
+  const rows = defaultQuotas().map((q) => ({ accountId, ...q }));
+  await db.insert(quotas).values(rows).onConflictDoNothing();
+}
+
+async function ensureQuotaRow(db: Db, accountId: string, name: string): Promise<void> {
+  const def = defaultQuotaFor(name);
+  if (def) await db.insert(quotas).values({ accountId, name, value: def.value, maxValue: def.maxValue }).onConflictDoNothing();
+}
+
+/** Start of the calendar month (UTC) containing `now`, and of the next one. */
+export function monthBounds(now: Date): { from: Date; to: Date } {
+  const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  const to = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+  return { from, to };
+}
+
+/** GPU-hours recorded in the ledger for intervals starting in `now`'s month (UTC). */
+export async function gpuHoursThisMonth(db: Db, accountId: string, now = new Date()): Promise<number> {
+  const { from, to } = monthBounds(now);
+  const [row] = await db
+    .select({ seconds: sql<string | number | null>`coalesce(sum(${usageLedger.gpuSeconds}), 0)` })
+    .from(usageLedger)
+    .where(and(eq(usageLedger.accountId, accountId), gte(usageLedger.intervalStart, from), lt(usageLedger.intervalStart, to)));
+  return Number(row?.seconds ?? 0) / 3600;
+}
+
+async function withLedgerUsage(db: Db, rows: QuotaRow[], now: Date): Promise<QuotaRow[]> {
+  const monthly = rows.find((r) => r.name === MONTHLY_GPU_HOURS_QUOTA);
+  if (!monthly) return rows;
+  const usage = await gpuHoursThisMonth(db, monthly.accountId, now);
+  return rows.map((r) => (r === monthly ? { ...r, usage } : r));
+}
+
+/** One quota; `monthly-gpu-hours` usage comes from the ledger. Default quotas exist once read. */
+export async function getQuota(db: Db, accountId: string, name: string, now = new Date()): Promise<QuotaRow | undefined> {
+  const select = () => db.select().from(quotas).where(and(eq(quotas.accountId, accountId), eq(quotas.name, name)));
+  let [row] = await select();
+  if (!row && defaultQuotaFor(name)) {
+    await ensureQuotaRow(db, accountId, name);
+    [row] = await select();
+  }
+  return row ? (await withLedgerUsage(db, [row], now))[0] : undefined;
+}
+
+/** The account's quotas, by name. */
+export async function listQuotas(db: Db, accountId: string, now = new Date()): Promise<QuotaRow[]> {
+  const rows = await db.select().from(quotas).where(eq(quotas.accountId, accountId)).orderBy(asc(quotas.name));
+  return withLedgerUsage(db, rows, now);
+}
+
+/**
+ * Sets the enforced `value` within `[0, maxValue]` (`PATCH quotas/{q}`). Lowering below usage is
+ * allowed: running workloads keep what they hold, new reservations fail until usage drops.
+ * `allowMissing` creates a quota Hearth has a default for; other names stay NOT_FOUND.
+ */
+export async function setQuotaValue(db: Db, accountId: string, name: string, value: number, opts: { allowMissing?: boolean } = {}): Promise<QuotaRow> {
+  if (!Number.isSafeInteger(value) || value < 0) throw new InvalidValueError('value', 'must be a non-negative integer');
+  return db.transaction(async (tx) => {
+    if (opts.allowMissing) await ensureQuotaRow(tx, accountId, name);
+    const [current] = await tx
+      .select()
+      .from(quotas)
+      .where(and(eq(quotas.accountId, accountId), eq(quotas.name, name)))
+      .for('update');
+    if (!current) throw new NotFoundError('quota', fullQuotaName(accountId, name));
+    if (value > current.maxValue) throw new InvalidValueError('value', `must be at most maxValue (${current.maxValue})`);
+    const [row] = await tx
+      .update(quotas)
+      .set({ value, updateTime: new Date() })
+      .where(and(eq(quotas.accountId, accountId), eq(quotas.name, name)))
+      .returning();
+    return row!;
+  });
+}
+
+/**
+ * Operators (not account users) approve ceilings: sets `maxValue` and, optionally, `value`
+ * (default: `value` clamped to the new ceiling).
+ */
+export async function setQuotaLimits(db: Db, accountId: string, name: string, limits: { maxValue: number; value?: number }): Promise<QuotaRow> {
+  const { maxValue } = limits;
+  if (!Number.isSafeInteger(maxValue) || maxValue < 0) throw new InvalidValueError('maxValue', 'must be a non-negative integer');
+  const value = limits.value ?? undefined;
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < 0 || value > maxValue)) {
+    throw new InvalidValueError('value', `must be an integer in [0, ${maxValue}]`);
+  }
+  const [row] = await db
+    .insert(quotas)
+    .values({ accountId, name, maxValue, value: value ?? maxValue })
+    .onConflictDoUpdate({
+      target: [quotas.accountId, quotas.name],
+      set: { maxValue, value: value ?? sql`least(${quotas.value}, ${maxValue})`, updateTime: new Date() },
+    })
+    .returning();
+  return row!;
+}
+
+export interface HoldChange {
+  quota: QuotaRow;
+  /** What the holder holds after the change (0 = no hold row). */
+  held: number;
+}
+
+/**
+ * Changes what `holder` holds of a quota to `target(current)` in one transaction holding the
+ * quota's row lock. Increases must fit: `usage + delta <= value`, else QuotaExceededError.
+ */
+async function adjustHold(db: Db, key: { accountId: string; quotaName: string; holder: string }, target: (current: number) => number): Promise<HoldChange> {
+  const { accountId, quotaName, holder } = key;
+  if (holder === '') throw new InvalidValueError('holder', 'must not be empty');
+  return db.transaction(async (tx) => {
+    await ensureQuotaRow(tx, accountId, quotaName);
+    const [quota] = await tx
+      .select()
+      .from(quotas)
+      .where(and(eq(quotas.accountId, accountId), eq(quotas.name, quotaName)))
+      .for('update');
+    if (!quota) throw new NotFoundError('quota', fullQuotaName(accountId, quotaName));
+    const holdKey = and(eq(quotaHolds.accountId, accountId), eq(quotaHolds.quotaName, quotaName), eq(quotaHolds.holder, holder));
+    const [hold] = await tx.select().from(quotaHolds).where(holdKey);
+    const current = hold?.amount ?? 0;
+    const next = target(current);
+    if (!Number.isFinite(next) || next < 0) throw new InvalidValueError('amount', 'must be a non-negative number');
+    const delta = next - current;
+    if (delta === 0) return { quota, held: current };
+    if (delta > 0 && quota.usage + delta > quota.value) {
+      throw new QuotaExceededError(fullQuotaName(accountId, quotaName), delta, quota.usage, quota.value);
+    }
+    const now = new Date();
+    if (next === 0) await tx.delete(quotaHolds).where(holdKey);
+    else if (hold) await tx.update(quotaHolds).set({ amount: next, updateTime: now }).where(holdKey);
+    else await tx.insert(quotaHolds).values({ accountId, quotaName, holder, amount: next });
+    const [updated] = await tx
+      .update(quotas)
+      // greatest(): float sums must not drift below zero.
+      .set({ usage: sql`greatest(${quotas.usage} + ${delta}, 0)`, updateTime: now })
+      .where(and(eq(quotas.accountId, accountId), eq(quotas.name, quotaName)))
+      .returning();
+    return { quota: updated!, held: next };
+  });
+}
+
+/** Adds `amount` to what `holder` holds; throws QuotaExceededError if it does not fit. */
+export async function reserve(db: Db, accountId: string, quotaName: string, amount: number, holder: string): Promise<HoldChange> {
+  if (!Number.isFinite(amount) || amount <= 0) throw new InvalidValueError('amount', 'must be positive');
+  return adjustHold(db, { accountId, quotaName, holder }, (current) => current + amount);
+}
+
+/** Gives back `amount` (default: everything) of what `holder` holds. Never fails for lack of a hold. */
+export async function release(db: Db, accountId: string, quotaName: string, holder: string, amount?: number): Promise<HoldChange> {
+  return adjustHold(db, { accountId, quotaName, holder }, (current) => (amount === undefined ? 0 : Math.max(0, current - amount)));
+}
+
+/** Makes `holder` hold exactly `amount` (idempotent; what a reconciler calls every pass). */
+export async function setHold(db: Db, accountId: string, quotaName: string, holder: string, amount: number): Promise<HoldChange> {
+  return adjustHold(db, { accountId, quotaName, holder }, () => amount);
+}
+
+/** Holds of one holder across the account's quotas (for release on delete). */
+export async function holdsOf(db: Db, accountId: string, holder: string): Promise<QuotaHoldRow[]> {
+  return db
+    .select()
+    .from(quotaHolds)
+    .where(and(eq(quotaHolds.accountId, accountId), eq(quotaHolds.holder, holder)))
+    .orderBy(asc(quotaHolds.quotaName));
+}
+
+/** Releases everything `holder` holds, quota by quota in name order (a stable lock order). */
+export async function releaseAll(db: Db, accountId: string, holder: string): Promise<void> {
+  for (const h of await holdsOf(db, accountId, holder)) await release(db, accountId, h.quotaName, holder);
+}
+
+export async function listHolds(db: Db, accountId: string, quotaName: string): Promise<QuotaHoldRow[]> {
+  return db
+    .select()
+    .from(quotaHolds)
+    .where(and(eq(quotaHolds.accountId, accountId), eq(quotaHolds.quotaName, quotaName)))
+    .orderBy(asc(quotaHolds.holder));
+}

@@ -1,0 +1,7 @@
+// Every table, for drizzle-kit and for the typed query API.
+export * from './accounts.js';
+export * from './api-keys.js';
+export * from './quotas.js';
+export * from './usage.js';
+export * from './models.js';
+export * from './audit.js';
