@@ -61,9 +61,14 @@ export interface GeneratedKey {
 
 export function generateKey(): GeneratedKey {
   const keyId = randomBase62(KEY_ID_LENGTH);
-  const body = `${KEY_PREFIX}${keyId}_${randomBase62(SECRET_LENGTH)}`;
-  const key = body + checksum(body);
+  const key = formatKey(keyId, randomBase62(SECRET_LENGTH));
   return { key, keyId, prefix: keyPrefix(keyId), hash: hashKey(key) };
+}
+
+/** Assembles a key from its parts, appending the checksum. */
+export function formatKey(keyId: string, secret: string): string {
+  const body = `${KEY_PREFIX}${keyId}_${secret}`;
+  return body + checksum(body);
 }
 
 export function keyPrefix(keyId: string): string {
