@@ -1,0 +1,60 @@
+// DeployedModel: a LoRA addon loaded onto the replicas of a Deployment (Fireworks
+// `gatewayDeployedModel`). Which model on which deployment is fixed at creation.
+import { z } from 'zod';
+import { Status, description, displayName, required, resource, timestamp } from './common.js';
+import { kubeStatusFields } from './conditions.js';
+import { withRules } from './rules.js';
+
+export const DeployedModelState = z.enum(['STATE_UNSPECIFIED', 'UNDEPLOYING', 'DEPLOYING', 'DEPLOYED', 'UPDATING']);
+export type DeployedModelState = z.infer<typeof DeployedModelState>;
+
+const immutable = (field: string) => ({
+  rule: 'self == oldSelf',
+  message: `${field} is immutable`,
+  holdsOnUpdate: (self: string, old: string) => self === old,
+});
+
+export const DeployedModelSpec = withRules(
+  z.object({
+    displayName: displayName(),
+    description: description('deployed model'),
+    model: withRules(required(512), [], [immutable('model')]).describe(
+      'The addon model to load, e.g. accounts/my-account/models/my-lora. Immutable.',
+    ),
+    deployment: withRules(required(512), [], [immutable('deployment')]).describe(
+      'The base Deployment: its name in this namespace, or accounts/<account>/deployments/<id>. Immutable.',
+    ),
+    default: z
+      .boolean()
+      .optional()
+      .describe('If true, the default target when the model is called without the #<deployment> suffix.'),
+    serverless: z
+      .boolean()
+      .optional()
+      .describe('Must be false or unset: a DeployedModel loads a LoRA onto a dedicated deployment.'),
+    public: z.boolean().optional().describe('If true, the deployed model is publicly reachable.'),
+  }),
+  [
+    {
+      rule: '!has(self.serverless) || !self.serverless',
+      message: 'serverless must be false or unset for a LoRA addon',
+      fieldPath: '.serverless',
+      holds: (s) => !s.serverless,
+    },
+  ],
+).describe('Desired state: which addon model to load onto which deployment.');
+export type DeployedModelSpec = z.output<typeof DeployedModelSpec>;
+
+export const DeployedModelStatus = z
+  .object({
+    state: DeployedModelState.default('STATE_UNSPECIFIED').describe('Fireworks state of the deployed model.'),
+    status: Status.optional(),
+    updateTime: timestamp('Last time the controller changed the state.'),
+    ...kubeStatusFields,
+  })
+  .describe('Observed state of the deployed model (written by the controller).');
+export type DeployedModelStatus = z.output<typeof DeployedModelStatus>;
+
+export const DeployedModel = resource('DeployedModel', DeployedModelSpec, DeployedModelStatus);
+export type DeployedModel = z.output<typeof DeployedModel>;
+export type DeployedModelInput = z.input<typeof DeployedModel>;
