@@ -6,3 +6,5 @@ export * from './filter.js';
 export * from './order-by.js';
 export * from './pagination.js';
 export * from './domain-errors.js';
+export * from './timestamp.js';
+export * from './field-mask.js';
