@@ -1,0 +1,41 @@
+// Labels Hearth puts on the children of a Deployment and on their pods.
+import type { HearthDeployment } from '../types.js';
+import { deploymentLabelValue } from './names.js';
+
+export const LABEL_NAME = 'app.kubernetes.io/name';
+export const LABEL_INSTANCE = 'app.kubernetes.io/instance';
+export const LABEL_COMPONENT = 'app.kubernetes.io/component';
+export const LABEL_PART_OF = 'app.kubernetes.io/part-of';
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'hearth';
+/** The owning hearth.dev Deployment's name, on children and pods. */
+export const LABEL_DEPLOYMENT = 'hearth.dev/deployment';
+/** On pods: where they run, for metering and capacity accounting without reading the node. */
+export const LABEL_POD_ACCELERATOR = 'hearth.dev/accelerator-type';
+export const LABEL_POD_REGION = 'hearth.dev/region';
+/** Annotation: hash of the pod template Hearth built; a new hash means a rollout. */
+export const ANNOTATION_TEMPLATE_HASH = 'hearth.dev/template-hash';
+/** Name of the application in the pods, whatever runtime serves it. */
+export const APP_NAME = 'model-server';
+
+/**
+ * The selector of the workload and the Service. Only labels that never change for the life of the
+ * owner: a Deployment's selector is immutable, so the runtime, accelerator or region stay out.
+ */
+export function selectorLabels(dep: Pick<HearthDeployment, 'metadata'>): Record<string, string> {
+  return {
+    [LABEL_MANAGED_BY]: MANAGED_BY,
+    [LABEL_DEPLOYMENT]: deploymentLabelValue(dep),
+  };
+}
+
+/** Labels on the children themselves (apps/v1 Deployment, Service) and on their pods. */
+export function childLabels(dep: Pick<HearthDeployment, 'metadata'>): Record<string, string> {
+  return {
+    [LABEL_NAME]: APP_NAME,
+    [LABEL_INSTANCE]: deploymentLabelValue(dep),
+    [LABEL_COMPONENT]: 'inference',
+    [LABEL_PART_OF]: 'hearth',
+    ...selectorLabels(dep),
+  };
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { hearthDeployment } from '../testing.js';
+import { makeService } from './service.js';
+import { makeWorkload } from './workload.js';
+import { buildModelServer } from '../runtime.js';
+import { DEFAULT_RUNTIME_CONFIG as CONFIG } from '../runtime-config.js';
+
+describe('makeService', () => {
+  const dep = hearthDeployment();
+
+  it('is a ClusterIP Service, port 80 to the pods’ http port, owned by the hearth.dev Deployment', () => {
+    expect(makeService(dep)).toEqual({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: 'chat-server',
+        namespace: 'acct-acme',
+        labels: {
+          'app.kubernetes.io/name': 'model-server',
+          'app.kubernetes.io/instance': 'chat',
+          'app.kubernetes.io/component': 'inference',
+          'app.kubernetes.io/part-of': 'hearth',
+          'app.kubernetes.io/managed-by': 'hearth',
+          'hearth.dev/deployment': 'chat',
+        },
+        ownerReferences: [
+          {
+            apiVersion: 'hearth.dev/v1alpha1',
+            kind: 'Deployment',
+            name: 'chat',
+            uid: '0b5c6a1e-0000-4000-8000-000000000001',
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      spec: {
+        type: 'ClusterIP',
+        selector: { 'app.kubernetes.io/managed-by': 'hearth', 'hearth.dev/deployment': 'chat' },
+        ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' }],
+      },
+    });
+  });
+
+  it('selects exactly the workload’s pods, whose http port is 8000', () => {
+    const s = CONFIG.runtimes.nvidia;
+    const server = buildModelServer({ baseModel: dep.spec.baseModel }, CONFIG);
+    if (!server.ok) throw new Error(server.message);
+    const w = makeWorkload(dep, server.value, { replicas: 1, region: 'US_ILLINOIS_2', workload: CONFIG.workload });
+    expect(w.spec?.template.metadata?.labels).toMatchObject(makeService(dep).spec?.selector ?? { none: 'x' });
+    expect(w.spec?.template.spec?.containers[0]?.ports).toEqual([{ name: 'http', containerPort: s.port, protocol: 'TCP' }]);
+    expect(s.port).toBe(8000);
+  });
+
+  it('differs per owner', () => {
+    expect(makeService(hearthDeployment({}, { name: 'other' })).metadata?.name).toBe('other-server');
+  });
+});

@@ -1,0 +1,185 @@
+import type { V1Container, V1Deployment } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { ACCELERATOR_LABEL, REGION_LABEL } from '../../../fleet/catalog.js';
+import { buildModelServer, type ModelServer } from '../runtime.js';
+import { DEFAULT_RUNTIME_CONFIG as CONFIG } from '../runtime-config.js';
+import { hearthDeployment } from '../testing.js';
+import type { DeploymentSpecInput } from '../types.js';
+import { ANNOTATION_TEMPLATE_HASH } from './labels.js';
+import { gpuTolerations, makeWorkload } from './workload.js';
+
+const W = CONFIG.workload;
+
+function server(spec: Partial<DeploymentSpecInput> = {}): ModelServer {
+  const r = buildModelServer({ baseModel: 'accounts/fireworks/models/llama-v3p1-8b-instruct', ...spec }, CONFIG);
+  if (!r.ok) throw new Error(r.message);
+  return r.value;
+}
+
+function build(
+  spec: Partial<DeploymentSpecInput> = {},
+  opts: Partial<{ replicas: number; region: string; workload: typeof W }> = {},
+): V1Deployment {
+  return makeWorkload(hearthDeployment(spec), server(spec), { replicas: 2, region: 'US_ILLINOIS_2', workload: W, ...opts });
+}
+
+function main(d: V1Deployment): V1Container {
+  const c = d.spec?.template.spec?.containers[0];
+  if (!c) throw new Error('no container');
+  return c;
+}
+
+describe('makeWorkload', () => {
+  it('is owned by the hearth.dev Deployment as its controller', () => {
+    const d = build();
+    expect(d.apiVersion).toBe('apps/v1');
+    expect(d.kind).toBe('Deployment');
+    expect(d.metadata?.name).toBe('chat-server');
+    expect(d.metadata?.namespace).toBe('acct-acme');
+    expect(d.metadata?.ownerReferences).toEqual([
+      {
+        apiVersion: 'hearth.dev/v1alpha1',
+        kind: 'Deployment',
+        name: 'chat',
+        uid: '0b5c6a1e-0000-4000-8000-000000000001',
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
+  });
+
+  it('labels the object and its pods; selects on labels that never change', () => {
+    const d = build();
+    const want = {
+      'app.kubernetes.io/name': 'model-server',
+      'app.kubernetes.io/managed-by': 'hearth',
+      'hearth.dev/deployment': 'chat',
+    };
+    expect(d.metadata?.labels).toMatchObject(want);
+    expect(d.spec?.template.metadata?.labels).toMatchObject({
+      ...want,
+      'hearth.dev/accelerator-type': 'NVIDIA_A100_80GB',
+      'hearth.dev/region': 'US_ILLINOIS_2',
+    });
+    expect(d.spec?.selector.matchLabels).toEqual({ 'app.kubernetes.io/managed-by': 'hearth', 'hearth.dev/deployment': 'chat' });
+    // The selector must match the pods.
+    expect(d.spec?.template.metadata?.labels).toMatchObject(d.spec?.selector.matchLabels ?? { none: 'x' });
+  });
+
+  it.each([0, 1, 7])('runs the desired replica count (%d)', (replicas) => {
+    expect(build({}, { replicas }).spec?.replicas).toBe(replicas);
+  });
+
+  it.each([
+    { name: 'NVIDIA, count from the spec', spec: { acceleratorType: 'NVIDIA_H100_80GB', acceleratorCount: 4 }, resource: 'nvidia.com/gpu', count: '4', cpu: '32', memory: '256Gi' },
+    { name: 'AMD', spec: { acceleratorType: 'AMD_MI300X_192GB', acceleratorCount: 2 }, resource: 'amd.com/gpu', count: '2', cpu: '16', memory: '128Gi' },
+    { name: 'default A100, 1 GPU', spec: {}, resource: 'nvidia.com/gpu', count: '1', cpu: '8', memory: '64Gi' },
+  ])('requests acceleratorCount of the vendor resource: $name', ({ spec, resource, count, cpu, memory }) => {
+    const r = main(build(spec)).resources;
+    expect(r?.requests).toEqual({ cpu, memory, [resource]: count });
+    expect(r?.limits).toEqual({ memory, [resource]: count });
+  });
+
+  it.each([
+    { acc: 'NVIDIA_H100_80GB', region: 'US_VIRGINIA_2', taint: 'nvidia.com/gpu' },
+    { acc: 'AMD_MI300X_192GB', region: 'US_VIRGINIA_2', taint: 'amd.com/gpu' },
+    { acc: 'NVIDIA_H200_141GB', region: 'EU_PARIS_1', taint: 'nvidia.com/gpu' },
+  ])('requires $region and $acc, tolerates the $taint taint', ({ acc, region, taint }) => {
+    const pod = build({ acceleratorType: acc }, { region }).spec?.template.spec;
+    expect(pod?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms).toEqual([
+      {
+        matchExpressions: [
+          { key: REGION_LABEL, operator: 'In', values: [region] },
+          { key: ACCELERATOR_LABEL, operator: 'In', values: [acc] },
+        ],
+      },
+    ]);
+    expect(pod?.tolerations).toEqual([{ key: taint, operator: 'Equal', value: 'present', effect: 'NoSchedule' }]);
+    expect(pod?.nodeName).toBeUndefined();
+    expect(pod?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
+  });
+
+  it('runs under the restricted pod security profile', () => {
+    const pod = build().spec?.template.spec;
+    expect(pod?.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod?.automountServiceAccountToken).toBe(false);
+    expect(main(build()).securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+    });
+    for (const c of pod?.containers ?? []) expect(c.securityContext?.privileged).toBeUndefined();
+    // Only emptyDir volumes: allowed by every profile.
+    for (const v of pod?.volumes ?? []) expect(Object.keys(v).sort()).toEqual(['emptyDir', 'name']);
+  });
+
+  it('gives tensor parallelism a memory-backed /dev/shm and the read-only root writable caches', () => {
+    const d = build({ acceleratorCount: 4 });
+    expect(d.spec?.template.spec?.volumes).toContainEqual({ name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: W.shmSizeLimit } });
+    const mounts = Object.fromEntries((main(d).volumeMounts ?? []).map((m) => [m.mountPath, m.name]));
+    expect(mounts).toEqual({ '/dev/shm': 'shm', '/cache': 'cache', '/tmp': 'tmp' });
+    expect(main(d).env).toContainEqual({ name: 'HOME', value: '/cache' });
+    expect(main(d).env).toContainEqual({ name: 'HF_HOME', value: '/cache/huggingface' });
+  });
+
+  it('sizes the startup probe for a 30-minute model load, then probes readiness and liveness', () => {
+    const c = main(build());
+    const s = c.startupProbe;
+    expect(s?.httpGet).toEqual({ path: '/health', port: 'http' });
+    expect((s?.failureThreshold ?? 0) * (s?.periodSeconds ?? 0)).toBeGreaterThanOrEqual(30 * 60);
+    expect(c.readinessProbe?.httpGet?.path).toBe('/health');
+    expect(c.livenessProbe?.httpGet?.path).toBe('/health');
+    expect(c.ports).toEqual([{ name: 'http', containerPort: 8000, protocol: 'TCP' }]);
+  });
+
+  it('does not call a slow model load a failed rollout', () => {
+    expect(build().spec?.progressDeadlineSeconds).toBeGreaterThan(W.startupTimeoutSeconds);
+  });
+
+  it.each([
+    { maxSurge: 0, want: { maxSurge: 0, maxUnavailable: 1 } },
+    { maxSurge: 1, want: { maxSurge: 1, maxUnavailable: 0 } },
+  ])('rolls without asking for spare GPUs unless configured: maxSurge $maxSurge', ({ maxSurge, want }) => {
+    const d = build({}, { workload: { ...W, maxSurge } });
+    expect(d.spec?.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: want });
+  });
+
+  it('runs the runtime’s image, command and arguments', () => {
+    const s = server({ acceleratorType: 'AMD_MI300X_192GB' });
+    const c = main(makeWorkload(hearthDeployment(), s, { replicas: 1, region: 'US_VIRGINIA_2', workload: W }));
+    expect(c.image).toBe(CONFIG.runtimes.amd.image);
+    expect(c.command).toEqual(['vllm', 'serve']);
+    expect(c.args).toEqual(s.args);
+    expect(c.env).toEqual(s.env);
+  });
+
+  describe('template hash', () => {
+    const hash = (d: V1Deployment): string | undefined => d.spec?.template.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH];
+
+    it('is on the object and its pod template, and stable', () => {
+      const d = build();
+      expect(hash(d)).toMatch(/^[0-9a-f]{16}$/);
+      expect(d.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH]).toBe(hash(d));
+      expect(hash(build())).toBe(hash(d));
+    });
+
+    it('does not change with the replica count (scaling is not a rollout)', () => {
+      expect(hash(build({}, { replicas: 5 }))).toBe(hash(build({}, { replicas: 1 })));
+    });
+
+    it.each<{ name: string; spec: Partial<DeploymentSpecInput>; region?: string }>([
+      { name: 'accelerator type', spec: { acceleratorType: 'NVIDIA_H100_80GB' }, region: 'US_ILLINOIS_2' },
+      { name: 'accelerator count', spec: { acceleratorCount: 2 } },
+      { name: 'precision', spec: { precision: 'BF16' } },
+      { name: 'addons', spec: { enableAddons: true } },
+      { name: 'region', spec: {}, region: 'US_VIRGINIA_2' },
+    ])('changes with the $name, which rolls the pods', ({ spec, region }) => {
+      expect(hash(build(spec, region ? { region } : {}))).not.toBe(hash(build()));
+    });
+  });
+
+  it('exposes the GPU toleration the nodes need', () => {
+    expect(gpuTolerations('AMD_MI300X_192GB')).toEqual([{ key: 'amd.com/gpu', operator: 'Equal', value: 'present', effect: 'NoSchedule' }]);
+  });
+});

@@ -1,0 +1,214 @@
+// The apps/v1 Deployment that runs a hearth.dev Deployment's model-server replicas. A pure function
+// of (owner, resolved model server, replicas, region, pod settings): the reconciler applies the
+// whole object every pass (server-side apply), so whatever this leaves out is released.
+import type {
+  V1Container,
+  V1Deployment,
+  V1PodSpec,
+  V1PodTemplateSpec,
+  V1Probe,
+  V1Toleration,
+  V1Volume,
+} from '@kubernetes/client-node';
+import { ACCELERATORS, ACCELERATOR_LABEL, REGION_LABEL, type AcceleratorType } from '../../../fleet/catalog.js';
+import type { ModelServer } from '../runtime.js';
+import type { WorkloadSettings } from '../runtime-config.js';
+import type { HearthDeployment } from '../types.js';
+import { hashOf } from './hash.js';
+import {
+  ANNOTATION_TEMPLATE_HASH,
+  LABEL_POD_ACCELERATOR,
+  LABEL_POD_REGION,
+  childLabels,
+  selectorLabels,
+} from './labels.js';
+import * as names from './names.js';
+import { ownerReference } from './owner.js';
+import { multiplyQuantity } from './quantity.js';
+
+export const CONTAINER_NAME = 'model-server';
+export const PORT_NAME = 'http';
+/** Writable mounts under a read-only root filesystem. */
+export const CACHE_DIR = '/cache';
+const PROBE_TIMEOUT_SECONDS = 10;
+/** Readiness: out of the Service after 3 failed checks; liveness: restarted after 6. */
+const READINESS_FAILURES = 3;
+const LIVENESS_FAILURES = 6;
+/** Slack past the startup budget before the apps/v1 Deployment reports ProgressDeadlineExceeded. */
+const PROGRESS_SLACK_SECONDS = 600;
+
+export interface WorkloadOptions {
+  /** Desired replicas: the autoscaler's decision, clamped to quota by the reconciler. */
+  replicas: number;
+  /** The region the Deployment was placed in (from the spec, or chosen once at creation). */
+  region: string;
+  workload: WorkloadSettings;
+}
+
+/**
+ * The tolerations a model-server pod carries: the vendor's GPU taint, exactly as GPU nodes have it
+ * (`nvidia.com/gpu=present:NoSchedule`, `amd.com/gpu=present:NoSchedule`).
+ */
+export function gpuTolerations(acc: AcceleratorType): V1Toleration[] {
+  return [{ key: ACCELERATORS[acc].resource, operator: 'Equal', value: 'present', effect: 'NoSchedule' }];
+}
+
+/** Startup, readiness and liveness probes on the server's health path. */
+export function probes(
+  server: Pick<ModelServer, 'template'>,
+  w: Pick<WorkloadSettings, 'startupTimeoutSeconds' | 'probePeriodSeconds'>,
+): Pick<V1Container, 'startupProbe' | 'readinessProbe' | 'livenessProbe'> {
+  const httpGet = { path: server.template.healthPath, port: PORT_NAME };
+  const probe = (failureThreshold: number): V1Probe => ({
+    httpGet,
+    periodSeconds: w.probePeriodSeconds,
+    timeoutSeconds: PROBE_TIMEOUT_SECONDS,
+    failureThreshold,
+  });
+  return {
+    // Model loads take minutes (download, shard, compile CUDA graphs): liveness and readiness wait
+    // until the first success, for up to startupTimeoutSeconds.
+    startupProbe: probe(Math.ceil(w.startupTimeoutSeconds / w.probePeriodSeconds)),
+    readinessProbe: probe(READINESS_FAILURES),
+    livenessProbe: probe(LIVENESS_FAILURES),
+  };
+}
+
+function volumes(w: WorkloadSettings): V1Volume[] {
+  return [
+    // Shared memory for tensor-parallel workers (NCCL/RCCL); the container default of 64Mi is too small.
+    { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: w.shmSizeLimit } },
+    { name: 'cache', emptyDir: w.cacheSizeLimit ? { sizeLimit: w.cacheSizeLimit } : {} },
+    { name: 'tmp', emptyDir: {} },
+  ];
+}
+
+function container(server: ModelServer, w: WorkloadSettings): V1Container {
+  const t = server.template;
+  const gpu = ACCELERATORS[server.acceleratorType].resource;
+  const n = server.acceleratorCount;
+  const memory = multiplyQuantity(w.memoryPerAccelerator, n);
+  return {
+    name: CONTAINER_NAME,
+    image: t.image,
+    command: t.command,
+    args: server.args,
+    ports: [{ name: PORT_NAME, containerPort: t.port, protocol: 'TCP' }],
+    env: server.env,
+    resources: {
+      // Extended resources are never overcommitted: requests == limits.
+      requests: { cpu: multiplyQuantity(w.cpuPerAccelerator, n), memory, [gpu]: String(n) },
+      limits: { memory, [gpu]: String(n) },
+    },
+    volumeMounts: [
+      { name: 'shm', mountPath: '/dev/shm' },
+      { name: 'cache', mountPath: CACHE_DIR },
+      { name: 'tmp', mountPath: '/tmp' },
+    ],
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      readOnlyRootFilesystem: t.readOnlyRootFilesystem,
+      runAsNonRoot: true,
+    },
+    ...probes(server, w),
+    // A model that fails to load says why in its last log lines; surface them in the pod status.
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+  };
+}
+
+function podSpec(server: ModelServer, region: string, w: WorkloadSettings): V1PodSpec {
+  const t = server.template;
+  return {
+    containers: [container(server, w)],
+    volumes: volumes(w),
+    // Required, not preferred: a replica on the wrong accelerator or region is worse than none.
+    // kube-scheduler does the binding; Hearth never sets nodeName.
+    affinity: {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [
+            {
+              matchExpressions: [
+                { key: REGION_LABEL, operator: 'In', values: [region] },
+                { key: ACCELERATOR_LABEL, operator: 'In', values: [server.acceleratorType] },
+              ],
+            },
+          ],
+        },
+      },
+    },
+    tolerations: gpuTolerations(server.acceleratorType),
+    // The restricted Pod Security Standard.
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: t.runAsUser,
+      runAsGroup: t.runAsGroup,
+      fsGroup: t.fsGroup,
+      ...(t.supplementalGroups.length > 0 ? { supplementalGroups: t.supplementalGroups } : {}),
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    // The server never talks to the API server; and account namespaces hold many Services.
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    terminationGracePeriodSeconds: w.terminationGracePeriodSeconds,
+  };
+}
+
+/**
+ * The pod template and its hash. The hash covers everything Hearth decides about a pod (image,
+ * arguments, accelerator type and count, region, probes, security), so a change to any of them,
+ * such as a new accelerator type, is a new template and rolls the pods; and the reconciler can tell
+ * an up-to-date child from a stale one by comparing one annotation.
+ */
+export function podTemplate(
+  dep: Pick<HearthDeployment, 'metadata'>,
+  server: ModelServer,
+  region: string,
+  w: WorkloadSettings,
+): { template: V1PodTemplateSpec; hash: string } {
+  const labels = {
+    ...childLabels(dep),
+    [LABEL_POD_ACCELERATOR]: server.acceleratorType,
+    [LABEL_POD_REGION]: region,
+  };
+  const spec = podSpec(server, region, w);
+  const hash = hashOf({ labels, spec });
+  return { template: { metadata: { labels, annotations: { [ANNOTATION_TEMPLATE_HASH]: hash } }, spec }, hash };
+}
+
+/** The apps/v1 Deployment of a hearth.dev Deployment. */
+export function makeWorkload(
+  dep: Pick<HearthDeployment, 'apiVersion' | 'kind' | 'metadata'>,
+  server: ModelServer,
+  opts: WorkloadOptions,
+): V1Deployment {
+  const w = opts.workload;
+  const { template, hash } = podTemplate(dep, server, opts.region, w);
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: names.workload(dep),
+      namespace: dep.metadata.namespace,
+      labels: childLabels(dep),
+      annotations: { [ANNOTATION_TEMPLATE_HASH]: hash },
+      ownerReferences: [ownerReference(dep)],
+    },
+    spec: {
+      replicas: opts.replicas,
+      selector: { matchLabels: selectorLabels(dep) },
+      // GPUs are scarce and quota counts them: by default never surge (a surge pod needs GPUs the
+      // fleet or the quota may not have, and would sit Pending and stall the rollout). Replace one
+      // replica at a time instead; maxSurge 1 trades that for zero-downtime where GPUs are spare.
+      strategy: {
+        type: 'RollingUpdate',
+        rollingUpdate: { maxSurge: w.maxSurge, maxUnavailable: w.maxSurge === 0 ? 1 : 0 },
+      },
+      // The default 600s would call every multi-minute model load a failed rollout.
+      progressDeadlineSeconds: w.startupTimeoutSeconds + PROGRESS_SLACK_SECONDS,
+      revisionHistoryLimit: w.revisionHistoryLimit,
+      template,
+    },
+  };
+}

@@ -1,0 +1,253 @@
+// The model-server runtime as operator configuration, not code: one template per GPU vendor
+// (vLLM for NVIDIA, its ROCm build for AMD), the pod settings every replica gets, the LoRA limits
+// and the map from Fireworks model names to what the server loads. Defaults live here; an operator
+// overrides any part with a typed, zod-validated object (loaded later from a ConfigMap or a file).
+import { z } from 'zod';
+import { PRECISIONS, type Precision } from './types.js';
+
+/** The vLLM release both default images pin; the CLI flags built in runtime.ts follow it. */
+export const VLLM_VERSION = 'v0.28.0';
+
+const quantity = z.string().regex(/^\d+(\.\d+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$/, 'a Kubernetes quantity, e.g. 8, 500m, 64Gi');
+const envVar = z.object({ name: z.string().min(1), value: z.string() });
+
+/**
+ * Server arguments per Fireworks precision; `null` marks a precision this runtime cannot serve
+ * (the deployment then fails with InvalidSpec instead of starting a server that cannot load).
+ */
+const PrecisionArgs = z.record(z.enum(PRECISIONS), z.array(z.string()).nullable());
+
+/** How one vendor's model server is started. */
+export const ModelServerTemplate = z.object({
+  /** Short name of the engine; only `vllm` argument building exists today. */
+  engine: z.literal('vllm'),
+  image: z.string().min(1),
+  /** Entrypoint; the upstream images' own entrypoint is `vllm serve`. */
+  command: z.array(z.string().min(1)).min(1),
+  /**
+   * `positional`: `vllm serve <model> …` (what current vLLM expects; `--model` is deprecated for
+   * `vllm serve`). `flag`: `--model <model>`, for entrypoints such as
+   * `python3 -m vllm.entrypoints.openai.api_server`.
+   */
+  modelArg: z.enum(['positional', 'flag']),
+  port: z.int().min(1).max(65535),
+  /** Liveness, readiness and startup probe path; vLLM answers 200 once the engine is up. */
+  healthPath: z.string().startsWith('/'),
+  env: z.array(envVar),
+  /** Appended after the arguments Hearth derives from the spec. */
+  extraArgs: z.array(z.string()),
+  precisionArgs: PrecisionArgs,
+  /** The image's non-root user; the restricted pod security profile forbids root. */
+  runAsUser: z.int().min(1),
+  runAsGroup: z.int().min(1),
+  fsGroup: z.int().min(1),
+  /** Extra groups, e.g. `video`/`render` for /dev/kfd and /dev/dri on ROCm hosts. */
+  supplementalGroups: z.array(z.int().min(0)),
+  /** Caches, /tmp and $HOME are emptyDirs; turn off for images that write elsewhere. */
+  readOnlyRootFilesystem: z.boolean(),
+});
+export type ModelServerTemplate = z.infer<typeof ModelServerTemplate>;
+
+/** Pod settings every model-server replica gets. */
+export const WorkloadSettings = z.object({
+  cpuPerAccelerator: quantity,
+  memoryPerAccelerator: quantity,
+  /** /dev/shm (memory-backed emptyDir) for tensor-parallel NCCL/RCCL traffic. */
+  shmSizeLimit: quantity,
+  /** Disk emptyDir for downloaded weights and compile caches; unset = node's ephemeral storage. */
+  cacheSizeLimit: quantity.optional(),
+  /** How long a replica may take to load its model before it is restarted. */
+  startupTimeoutSeconds: z.int().min(60),
+  probePeriodSeconds: z.int().min(1).max(60),
+  terminationGracePeriodSeconds: z.int().min(0),
+  /** GPUs of one node: tensor parallelism does not span nodes. */
+  maxAcceleratorsPerReplica: z.int().min(1),
+  /** Rolling update surge: 0 (default) never asks for GPUs beyond the replica count. */
+  maxSurge: z.int().min(0).max(1),
+  revisionHistoryLimit: z.int().min(0),
+});
+export type WorkloadSettings = z.infer<typeof WorkloadSettings>;
+
+/** A model the operator knows: what the server loads, and its size for GPU-count defaults. */
+export const ModelSource = z.object({
+  /** Hugging Face repo id or a path inside the pod. */
+  path: z.string().min(1),
+  /** Parameters in billions (total, for MoE); unknown ⇒ the docs' default of 1 GPU. */
+  parametersB: z.number().positive().optional(),
+  moe: z.boolean().optional(),
+});
+export type ModelSource = z.infer<typeof ModelSource>;
+
+export const LoraSettings = z.object({
+  /** Adapters resident on the GPU at once (vLLM `--max-loras`). */
+  maxLoras: z.int().min(1),
+  /** Highest adapter rank accepted (Fireworks trains ranks up to 64). */
+  maxLoraRank: z.int().min(1),
+  /** Adapters kept in host memory (vLLM `--max-cpu-loras`), ≥ maxLoras. */
+  maxCpuLoras: z.int().min(1),
+});
+export type LoraSettings = z.infer<typeof LoraSettings>;
+
+export const RuntimeConfig = z
+  .object({
+    runtimes: z.object({ nvidia: ModelServerTemplate, amd: ModelServerTemplate }),
+    workload: WorkloadSettings,
+    lora: LoraSettings,
+    /** Fireworks model name (`accounts/<a>/models/<m>`) → source. */
+    models: z.record(z.string(), ModelSource),
+    /** Where a model not in `models` is loaded from; `{account}` and `{model}` are substituted. */
+    modelPathTemplate: z.string().min(1),
+  })
+  .refine((c) => c.lora.maxCpuLoras >= c.lora.maxLoras, {
+    message: 'lora.maxCpuLoras must be at least lora.maxLoras',
+    path: ['lora', 'maxCpuLoras'],
+  });
+export type RuntimeConfig = z.infer<typeof RuntimeConfig>;
+
+/** vLLM arguments per precision. FP4 variants need prequantised checkpoints and Blackwell GPUs. */
+const VLLM_PRECISION_ARGS: Record<Precision, string[] | null> = {
+  FP16: ['--dtype', 'float16'],
+  BF16: ['--dtype', 'bfloat16'],
+  // FP8 weights and activations (dynamic quantisation of a 16-bit checkpoint when not prequantised).
+  FP8: ['--quantization', 'fp8'],
+  FP8_V2: ['--quantization', 'fp8'],
+  FP8_MM: ['--quantization', 'fp8'],
+  FP8_MM_V2: ['--quantization', 'fp8'],
+  // FP8 all-reduce has no vLLM switch: FP8 matmuls, 16-bit collectives.
+  FP8_AR: ['--quantization', 'fp8'],
+  // …plus an FP8 KV cache (FP8 attention reads it).
+  FP8_KV: ['--quantization', 'fp8', '--kv-cache-dtype', 'fp8'],
+  FP8_MM_KV_ATTN: ['--quantization', 'fp8', '--kv-cache-dtype', 'fp8'],
+  FP8_MM_KV_ATTN_V2: ['--quantization', 'fp8', '--kv-cache-dtype', 'fp8'],
+  // 4-bit NormalFloat: bitsandbytes in-flight quantisation.
+  NF4: ['--quantization', 'bitsandbytes'],
+  FP4: null,
+  FP4_BLOCKSCALED_MM: null,
+  FP4_MX_MOE: null,
+};
+
+/** Environment both vLLM images get: caches under the writable /cache emptyDir, no telemetry. */
+const VLLM_ENV = [
+  { name: 'HOME', value: '/cache' },
+  { name: 'HF_HOME', value: '/cache/huggingface' },
+  { name: 'XDG_CACHE_HOME', value: '/cache' },
+  { name: 'VLLM_NO_USAGE_STATS', value: '1' },
+  { name: 'DO_NOT_TRACK', value: '1' },
+];
+
+export const DEFAULT_RUNTIME_CONFIG: RuntimeConfig = {
+  runtimes: {
+    nvidia: {
+      engine: 'vllm',
+      image: `vllm/vllm-openai:${VLLM_VERSION}`,
+      command: ['vllm', 'serve'],
+      modelArg: 'positional',
+      port: 8000,
+      healthPath: '/health',
+      env: VLLM_ENV,
+      extraArgs: [],
+      precisionArgs: VLLM_PRECISION_ARGS,
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      fsGroup: 1000,
+      supplementalGroups: [],
+      readOnlyRootFilesystem: true,
+    },
+    amd: {
+      engine: 'vllm',
+      // vLLM's own ROCm build (AMD points users from rocm/vllm to it), same release as NVIDIA's.
+      image: `vllm/vllm-openai-rocm:${VLLM_VERSION}`,
+      command: ['vllm', 'serve'],
+      modelArg: 'positional',
+      port: 8000,
+      healthPath: '/health',
+      env: VLLM_ENV,
+      extraArgs: [],
+      precisionArgs: VLLM_PRECISION_ARGS,
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      fsGroup: 1000,
+      // `video` owns /dev/kfd and /dev/dri on ROCm hosts; add the host's `render` gid if it differs.
+      supplementalGroups: [44],
+      readOnlyRootFilesystem: true,
+    },
+  },
+  workload: {
+    cpuPerAccelerator: '8',
+    memoryPerAccelerator: '64Gi',
+    shmSizeLimit: '16Gi',
+    startupTimeoutSeconds: 1800,
+    probePeriodSeconds: 10,
+    terminationGracePeriodSeconds: 60,
+    maxAcceleratorsPerReplica: 8,
+    maxSurge: 0,
+    revisionHistoryLimit: 3,
+  },
+  lora: { maxLoras: 8, maxLoraRank: 64, maxCpuLoras: 32 },
+  models: {
+    'accounts/fireworks/models/llama-v3-8b-instruct': { path: 'meta-llama/Meta-Llama-3-8B-Instruct', parametersB: 8 },
+    'accounts/fireworks/models/llama-v3p1-8b-instruct': { path: 'meta-llama/Llama-3.1-8B-Instruct', parametersB: 8 },
+    'accounts/fireworks/models/llama-v3p1-70b-instruct': { path: 'meta-llama/Llama-3.1-70B-Instruct', parametersB: 70 },
+    'accounts/fireworks/models/llama-v3p1-405b-instruct': { path: 'meta-llama/Llama-3.1-405B-Instruct', parametersB: 405 },
+    'accounts/fireworks/models/llama-v3p2-1b-instruct': { path: 'meta-llama/Llama-3.2-1B-Instruct', parametersB: 1 },
+    'accounts/fireworks/models/llama-v3p2-3b-instruct': { path: 'meta-llama/Llama-3.2-3B-Instruct', parametersB: 3 },
+    'accounts/fireworks/models/llama-v3p3-70b-instruct': { path: 'meta-llama/Llama-3.3-70B-Instruct', parametersB: 70 },
+    'accounts/fireworks/models/qwen2p5-0p5b-instruct': { path: 'Qwen/Qwen2.5-0.5B-Instruct', parametersB: 0.5 },
+    'accounts/fireworks/models/qwen2p5-vl-32b-instruct': { path: 'Qwen/Qwen2.5-VL-32B-Instruct', parametersB: 33 },
+    'accounts/fireworks/models/mixtral-8x7b-instruct': { path: 'mistralai/Mixtral-8x7B-Instruct-v0.1', parametersB: 47, moe: true },
+    'accounts/fireworks/models/deepseek-v3': { path: 'deepseek-ai/DeepSeek-V3', parametersB: 671, moe: true },
+    'accounts/fireworks/models/deepseek-r1': { path: 'deepseek-ai/DeepSeek-R1', parametersB: 671, moe: true },
+  },
+  // Models uploaded to an account are materialised here (KServe's /mnt/models convention).
+  modelPathTemplate: '/mnt/models/{account}/{model}',
+};
+
+/** A vendor template override: any subset; `precisionArgs` entries replace the default's one by one. */
+const ModelServerTemplateOverride = ModelServerTemplate.omit({ precisionArgs: true })
+  .extend({ precisionArgs: z.partialRecord(z.enum(PRECISIONS), z.array(z.string()).nullable()) })
+  .partial()
+  .strict();
+
+/** What an operator may write: any subset, merged over the defaults section by section. */
+export const RuntimeConfigOverride = z
+  .object({
+    runtimes: z
+      .object({ nvidia: ModelServerTemplateOverride, amd: ModelServerTemplateOverride })
+      .partial()
+      .strict(),
+    workload: WorkloadSettings.partial().strict(),
+    lora: LoraSettings.partial().strict(),
+    /** Added to (and replacing entries of) the default model map. */
+    models: z.record(z.string(), ModelSource),
+    modelPathTemplate: z.string().min(1),
+  })
+  .partial()
+  .strict();
+export type RuntimeConfigOverride = z.input<typeof RuntimeConfigOverride>;
+
+/**
+ * The runtime configuration from an operator's override (parsed YAML/JSON, or undefined for the
+ * defaults). Throws a ZodError listing every problem; the result is validated as a whole again,
+ * so a merge can never produce a config the schema would reject.
+ */
+export function loadRuntimeConfig(raw: unknown, base: RuntimeConfig = DEFAULT_RUNTIME_CONFIG): RuntimeConfig {
+  const o = RuntimeConfigOverride.parse(raw ?? {});
+  const merged = {
+    runtimes: {
+      nvidia: mergeTemplate(base.runtimes.nvidia, o.runtimes?.nvidia),
+      amd: mergeTemplate(base.runtimes.amd, o.runtimes?.amd),
+    },
+    workload: { ...base.workload, ...o.workload },
+    lora: { ...base.lora, ...o.lora },
+    models: { ...base.models, ...o.models },
+    modelPathTemplate: o.modelPathTemplate ?? base.modelPathTemplate,
+  };
+  return RuntimeConfig.parse(merged);
+}
+
+function mergeTemplate(
+  base: ModelServerTemplate,
+  o: z.output<typeof ModelServerTemplateOverride> | undefined,
+): ModelServerTemplate {
+  return { ...base, ...o, precisionArgs: { ...base.precisionArgs, ...o?.precisionArgs } };
+}

@@ -1,0 +1,225 @@
+// From a Deployment spec and the operator's runtime configuration to the model server a replica
+// runs: which accelerator, how many of them, which image, which arguments. Pure functions; every
+// rule the product docs state about these fields is applied (or reported) here, once.
+import { ACCELERATORS, DEFAULT_ACCELERATOR_TYPE, isAcceleratorType, type AcceleratorType } from '../../fleet/catalog.js';
+import type { LoraSettings, ModelServerTemplate, ModelSource, RuntimeConfig } from './runtime-config.js';
+import type { DeploymentSpecInput, Precision } from './types.js';
+
+/** A verdict the reconciler turns into a condition: `reason` is CamelCase, `message` a sentence. */
+export type Result<T> = { ok: true; value: T } | { ok: false; reason: string; message: string };
+
+const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+const fail = (reason: string, message: string): Result<never> => ({ ok: false, reason, message });
+
+/** Everything a replica's container needs, resolved from spec + config. */
+export interface ModelServer {
+  template: ModelServerTemplate;
+  acceleratorType: AcceleratorType;
+  acceleratorCount: number;
+  /** Why that many GPUs, for status ("2 GPUs: explicit acceleratorCount"). */
+  acceleratorCountReason: string;
+  args: string[];
+  env: { name: string; value: string }[];
+}
+
+// ---- models ------------------------------------------------------------------------------------
+
+const MODEL_NAME_RE = /^accounts\/([^/]+)\/models\/([^/]+)$/;
+
+/** `accounts/<account>/models/<model>` → its parts; undefined for any other form. */
+export function parseModelName(name: string): { account: string; model: string } | undefined {
+  const m = MODEL_NAME_RE.exec(name);
+  return m?.[1] && m[2] ? { account: m[1], model: m[2] } : undefined;
+}
+
+/**
+ * What the server loads for a Fireworks model name: the configured source when the operator knows
+ * the model, else `modelPathTemplate` with `{account}`/`{model}` filled in. A name that is not in
+ * the `accounts/…/models/…` form (e.g. a Hugging Face id written with kubectl) is loaded as is.
+ */
+export function modelSource(baseModel: string, config: Pick<RuntimeConfig, 'models' | 'modelPathTemplate'>): ModelSource {
+  const known = config.models[baseModel];
+  if (known) return known;
+  const parts = parseModelName(baseModel);
+  if (!parts) return { path: baseModel };
+  return { path: config.modelPathTemplate.replaceAll('{account}', parts.account).replaceAll('{model}', parts.model) };
+}
+
+// ---- accelerators ------------------------------------------------------------------------------
+
+/** The spec's accelerator type, defaulted (A100 80GB, as the docs say), if this fleet offers it. */
+export function resolveAcceleratorType(spec: Pick<DeploymentSpecInput, 'acceleratorType'>): Result<AcceleratorType> {
+  const acc = spec.acceleratorType ?? DEFAULT_ACCELERATOR_TYPE;
+  if (!isAcceleratorType(acc)) {
+    return fail('UnsupportedAcceleratorType', `accelerator type ${acc} is not offered by this fleet`);
+  }
+  return ok(acc);
+}
+
+/** Bytes per parameter the weights take at a precision (unset = the 16-bit default). */
+export function bytesPerParameter(precision: Precision | undefined): number {
+  if (precision === undefined || precision === 'FP16' || precision === 'BF16') return 2;
+  if (precision.startsWith('FP8')) return 1;
+  return 0.5; // NF4, FP4*
+}
+
+/** Share of a GPU's memory the weights may take; the rest is KV cache, activations, CUDA graphs. */
+export const WEIGHTS_MEMORY_FRACTION = 0.6;
+
+function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/**
+ * The fewest GPUs that serve a model without long-prompt tuning: the docs' default of 1 when the
+ * model's size is unknown, else enough GPUs for the weights to take at most 60% of their memory,
+ * rounded up to a power of two (tensor parallelism must divide the attention heads).
+ */
+export function minimumAcceleratorCount(source: ModelSource, acc: AcceleratorType, precision: Precision | undefined): number {
+  if (source.parametersB === undefined) return 1;
+  const weightsGiB = (source.parametersB * 1e9 * bytesPerParameter(precision)) / 2 ** 30;
+  const usableGiB = ACCELERATORS[acc].memoryGiB * WEIGHTS_MEMORY_FRACTION;
+  return nextPowerOfTwo(Math.max(1, Math.ceil(weightsGiB / usableGiB)));
+}
+
+/**
+ * GPUs per replica (the docs' rules): an explicit `acceleratorCount` wins; otherwise the minimum
+ * for the model, doubled for `autoTune.longPrompt` ("a deployment using twice the minimum number
+ * of GPUs … will be created"). A replica cannot span nodes, so the result is capped at
+ * `maxPerReplica`; a model whose minimum alone does not fit is an error.
+ */
+export function effectiveAcceleratorCount(
+  spec: Pick<DeploymentSpecInput, 'acceleratorCount' | 'autoTune' | 'precision'>,
+  acc: AcceleratorType,
+  source: ModelSource,
+  maxPerReplica: number,
+): Result<{ count: number; reason: string }> {
+  const explicit = spec.acceleratorCount ?? 0;
+  if (explicit > 0) {
+    if (explicit > maxPerReplica) {
+      return fail('TooManyAccelerators', `acceleratorCount ${explicit} exceeds the ${maxPerReplica} GPUs of one node`);
+    }
+    return ok({ count: explicit, reason: `${gpus(explicit)}: acceleratorCount from the spec` });
+  }
+  const min = minimumAcceleratorCount(source, acc, spec.precision);
+  if (min > maxPerReplica) {
+    return fail(
+      'ModelTooLarge',
+      `${source.path} needs ${gpus(min)} of ${acc} per replica at ${spec.precision ?? 'FP16'}, more than the ${maxPerReplica} of one node; use a lower precision or a larger accelerator`,
+    );
+  }
+  const sized = source.parametersB === undefined ? 'default for a model of unknown size' : `minimum for ${source.parametersB}B parameters on ${acc}`;
+  if (spec.autoTune?.longPrompt !== true) return ok({ count: min, reason: `${gpus(min)}: ${sized}` });
+  const doubled = Math.min(min * 2, maxPerReplica);
+  const capped = doubled < min * 2 ? `, capped at ${maxPerReplica} per node` : '';
+  return ok({ count: doubled, reason: `${gpus(doubled)}: twice the ${sized} (${gpus(min)}) for longPrompt${capped}` });
+}
+
+function gpus(n: number): string {
+  return `${n} GPU${n === 1 ? '' : 's'}`;
+}
+
+// ---- arguments ---------------------------------------------------------------------------------
+
+/** Server arguments for a precision on an accelerator (FP8 needs FP8 hardware, as the docs say). */
+export function precisionArgs(precision: Precision | undefined, acc: AcceleratorType, template: ModelServerTemplate): Result<string[]> {
+  // Unset: the checkpoint's own 16-bit dtype (the docs' FP16 default; vLLM `--dtype auto`).
+  if (precision === undefined) return ok([]);
+  if (precision.startsWith('FP8') && !ACCELERATORS[acc].fp8) {
+    return fail('UnsupportedPrecision', `precision ${precision} needs FP8-capable GPUs; ${acc} is not one (use NVIDIA_H100_80GB)`);
+  }
+  const args = template.precisionArgs[precision];
+  if (!args) return fail('UnsupportedPrecision', `precision ${precision} is not supported by the ${template.engine} runtime`);
+  return ok(args);
+}
+
+/**
+ * vLLM's `--speculative-config` JSON from the Fireworks speculation fields, or undefined when
+ * speculation is off. Docs: draftModel and ngramSpeculationLength exclude each other; either needs
+ * draftTokenCount; draftTokenCount 0 turns speculation off.
+ */
+export function speculativeConfig(
+  spec: Pick<DeploymentSpecInput, 'draftModel' | 'draftTokenCount' | 'ngramSpeculationLength'>,
+  config: Pick<RuntimeConfig, 'models' | 'modelPathTemplate'>,
+): Result<string | undefined> {
+  const draft = spec.draftModel ? spec.draftModel : undefined;
+  const ngram = spec.ngramSpeculationLength && spec.ngramSpeculationLength > 0 ? spec.ngramSpeculationLength : undefined;
+  if (draft === undefined && ngram === undefined) return ok(undefined);
+  if (draft !== undefined && ngram !== undefined) {
+    return fail('InvalidSpec', 'draftModel and ngramSpeculationLength cannot be used together: they are alternative ways to speculate');
+  }
+  if (spec.draftTokenCount === undefined) {
+    return fail('InvalidSpec', `draftTokenCount must be set when ${draft !== undefined ? 'draftModel' : 'ngramSpeculationLength'} is used`);
+  }
+  if (spec.draftTokenCount === 0) return ok(undefined);
+  if (draft !== undefined) {
+    return ok(JSON.stringify({ model: modelSource(draft, config).path, num_speculative_tokens: spec.draftTokenCount }));
+  }
+  return ok(JSON.stringify({ method: 'ngram', prompt_lookup_max: ngram, num_speculative_tokens: spec.draftTokenCount }));
+}
+
+/** LoRA serving when addons are enabled (DeployedModels load adapters into the replicas at runtime). */
+export function loraArgs(enableAddons: boolean | undefined, lora: LoraSettings): string[] {
+  if (enableAddons !== true) return [];
+  return [
+    '--enable-lora',
+    '--max-loras',
+    String(lora.maxLoras),
+    '--max-lora-rank',
+    String(lora.maxLoraRank),
+    '--max-cpu-loras',
+    String(lora.maxCpuLoras),
+  ];
+}
+
+/** vLLM's switch for `/v1/load_lora_adapter` and `/v1/unload_lora_adapter`. */
+export const RUNTIME_LORA_ENV = { name: 'VLLM_ALLOW_RUNTIME_LORA_UPDATING', value: 'True' };
+
+/**
+ * The model server of one replica, or the first reason the spec cannot be served. The server is
+ * named after the Fireworks model (`--served-model-name`), so the gateway forwards `model` as is.
+ */
+export function buildModelServer(spec: DeploymentSpecInput, config: RuntimeConfig): Result<ModelServer> {
+  const acc = resolveAcceleratorType(spec);
+  if (!acc.ok) return acc;
+  const info = ACCELERATORS[acc.value];
+  const template = config.runtimes[info.vendor];
+  const source = modelSource(spec.baseModel, config);
+  if (source.moe === true && !info.moeSupported) {
+    return fail('UnsupportedModel', `mixture-of-experts models such as ${spec.baseModel} cannot be served on ${acc.value}`);
+  }
+  const count = effectiveAcceleratorCount(spec, acc.value, source, config.workload.maxAcceleratorsPerReplica);
+  if (!count.ok) return count;
+  const precision = precisionArgs(spec.precision, acc.value, template);
+  if (!precision.ok) return precision;
+  const speculative = speculativeConfig(spec, config);
+  if (!speculative.ok) return speculative;
+
+  const args = [
+    ...(template.modelArg === 'positional' ? [source.path] : ['--model', source.path]),
+    '--served-model-name',
+    spec.baseModel,
+    '--host',
+    '0.0.0.0',
+    '--port',
+    String(template.port),
+    '--tensor-parallel-size',
+    String(count.value.count),
+    ...precision.value,
+    ...(spec.maxContextLength && spec.maxContextLength > 0 ? ['--max-model-len', String(spec.maxContextLength)] : []),
+    ...(speculative.value !== undefined ? ['--speculative-config', speculative.value] : []),
+    ...loraArgs(spec.enableAddons, config.lora),
+    ...template.extraArgs,
+  ];
+  const env = [...template.env, ...(spec.enableAddons === true ? [RUNTIME_LORA_ENV] : [])];
+  return ok({
+    template,
+    acceleratorType: acc.value,
+    acceleratorCount: count.value.count,
+    acceleratorCountReason: count.value.reason,
+    args,
+    env,
+  });
+}
