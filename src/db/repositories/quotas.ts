@@ -162,38 +162,72 @@ export interface HoldChange {
  * quota's row lock. Increases must fit: `usage + delta <= value`, else QuotaExceededError.
  */
 async function adjustHold(db: Db, key: { accountId: string; quotaName: string; holder: string }, target: (current: number) => number): Promise<HoldChange> {
+  if (key.holder === '') throw new InvalidValueError('holder', 'must not be empty');
+  return db.transaction((tx) => adjustHoldIn(tx, key, target));
+}
+
+/** adjustHold's body, inside a caller's transaction. */
+async function adjustHoldIn(tx: Db, key: { accountId: string; quotaName: string; holder: string }, target: (current: number) => number): Promise<HoldChange> {
   const { accountId, quotaName, holder } = key;
+  await ensureQuotaRow(tx, accountId, quotaName);
+  const [quota] = await tx
+    .select()
+    .from(quotas)
+    .where(and(eq(quotas.accountId, accountId), eq(quotas.name, quotaName)))
+    .for('update');
+  if (!quota) throw new NotFoundError('quota', fullQuotaName(accountId, quotaName));
+  const holdKey = and(eq(quotaHolds.accountId, accountId), eq(quotaHolds.quotaName, quotaName), eq(quotaHolds.holder, holder));
+  const [hold] = await tx.select().from(quotaHolds).where(holdKey);
+  const current = hold?.amount ?? 0;
+  const next = target(current);
+  if (!Number.isFinite(next) || next < 0) throw new InvalidValueError('amount', 'must be a non-negative number');
+  const delta = next - current;
+  if (delta === 0) return { quota, held: current };
+  if (delta > 0 && quota.usage + delta > quota.value) {
+    throw new QuotaExceededError(fullQuotaName(accountId, quotaName), delta, quota.usage, quota.value);
+  }
+  const now = new Date();
+  if (next === 0) await tx.delete(quotaHolds).where(holdKey);
+  else if (hold) await tx.update(quotaHolds).set({ amount: next, updateTime: now }).where(holdKey);
+  else await tx.insert(quotaHolds).values({ accountId, quotaName, holder, amount: next });
+  const [updated] = await tx
+    .update(quotas)
+    // greatest(): float sums must not drift below zero.
+    .set({ usage: sql`greatest(${quotas.usage} + ${delta}, 0)`, updateTime: now })
+    .where(and(eq(quotas.accountId, accountId), eq(quotas.name, quotaName)))
+    .returning();
+  return { quota: updated!, held: next };
+}
+
+/**
+ * Makes `holder` hold exactly `targets` (quota name → amount) and nothing else, all or nothing:
+ * if any increase does not fit, nothing changes. Quotas are locked in name order, so two
+ * callers never deadlock. What a reconciler calls when a workload's footprint changes (e.g. a
+ * deployment moving from one accelerator type to another).
+ */
+export async function setHolds(db: Db, accountId: string, holder: string, targets: Record<string, number>): Promise<HoldChange[]> {
   if (holder === '') throw new InvalidValueError('holder', 'must not be empty');
   return db.transaction(async (tx) => {
-    await ensureQuotaRow(tx, accountId, quotaName);
-    const [quota] = await tx
-      .select()
-      .from(quotas)
-      .where(and(eq(quotas.accountId, accountId), eq(quotas.name, quotaName)))
-      .for('update');
-    if (!quota) throw new NotFoundError('quota', fullQuotaName(accountId, quotaName));
-    const holdKey = and(eq(quotaHolds.accountId, accountId), eq(quotaHolds.quotaName, quotaName), eq(quotaHolds.holder, holder));
-    const [hold] = await tx.select().from(quotaHolds).where(holdKey);
-    const current = hold?.amount ?? 0;
-    const next = target(current);
-    if (!Number.isFinite(next) || next < 0) throw new InvalidValueError('amount', 'must be a non-negative number');
-    const delta = next - current;
-    if (delta === 0) return { quota, held: current };
-    if (delta > 0 && quota.usage + delta > quota.value) {
-      throw new QuotaExceededError(fullQuotaName(accountId, quotaName), delta, quota.usage, quota.value);
-    }
-    const now = new Date();
-    if (next === 0) await tx.delete(quotaHolds).where(holdKey);
-    else if (hold) await tx.update(quotaHolds).set({ amount: next, updateTime: now }).where(holdKey);
-    else await tx.insert(quotaHolds).values({ accountId, quotaName, holder, amount: next });
-    const [updated] = await tx
-      .update(quotas)
-      // greatest(): float sums must not drift below zero.
-      .set({ usage: sql`greatest(${quotas.usage} + ${delta}, 0)`, updateTime: now })
-      .where(and(eq(quotas.accountId, accountId), eq(quotas.name, quotaName)))
-      .returning();
-    return { quota: updated!, held: next };
+    const held = await tx
+      .select({ quotaName: quotaHolds.quotaName })
+      .from(quotaHolds)
+      .where(and(eq(quotaHolds.accountId, accountId), eq(quotaHolds.holder, holder)));
+    const names = [...new Set([...Object.keys(targets), ...held.map((h) => h.quotaName)])].sort();
+    const out: HoldChange[] = [];
+    for (const quotaName of names) out.push(await adjustHoldIn(tx, { accountId, quotaName, holder }, () => targets[quotaName] ?? 0));
+    return out;
   });
+}
+
+/**
+ * Throws QuotaExceededError when the month's GPU-hours (from the ledger) have reached the
+ * `monthly-gpu-hours` value: checked before starting or scaling up GPU workloads.
+ */
+export async function assertGpuHoursLeft(db: Db, accountId: string, now = new Date()): Promise<void> {
+  const quota = await getQuota(db, accountId, MONTHLY_GPU_HOURS_QUOTA, now);
+  if (quota && quota.usage >= quota.value) {
+    throw new QuotaExceededError(fullQuotaName(accountId, MONTHLY_GPU_HOURS_QUOTA), 0, quota.usage, quota.value);
+  }
 }
 
 /** Adds `amount` to what `holder` holds; throws QuotaExceededError if it does not fit. */

@@ -4,6 +4,7 @@ import { createAccount } from '../../../src/db/repositories/accounts.js';
 import {
   LORAS_QUOTA,
   MONTHLY_GPU_HOURS_QUOTA,
+  assertGpuHoursLeft,
   ensureDefaultQuotas,
   getQuota,
   holdsOf,
@@ -13,6 +14,7 @@ import {
   releaseAll,
   reserve,
   setHold,
+  setHolds,
   setQuotaLimits,
   setQuotaValue,
 } from '../../../src/db/repositories/quotas.js';
@@ -81,6 +83,36 @@ describe.each(targets)('quotas on $name', (t) => {
     expect(await holdsOf(t.db, a, 'deployment/d')).toEqual([]);
     expect((await getQuota(t.db, a, H100))!.usage).toBe(0);
     expect((await getQuota(t.db, a, LORAS_QUOTA))!.usage).toBe(0);
+  });
+
+  it('setHolds moves a workload between quotas all or nothing', async () => {
+    const a = await newAccount(t.db);
+    const MI300 = 'mi300x-us-virginia-2';
+    await setHolds(t.db, a, 'deployment/d', { [H100]: 4, [LORAS_QUOTA]: 1 });
+    await reserve(t.db, a, MI300, 6, 'deployment/other');
+    // Moving to MI300X needs 4 there; only 2 are left: nothing changes.
+    await expect(setHolds(t.db, a, 'deployment/d', { [MI300]: 4 })).rejects.toBeInstanceOf(QuotaExceededError);
+    expect((await holdsOf(t.db, a, 'deployment/d')).map((h) => [h.quotaName, h.amount])).toEqual([
+      [H100, 4],
+      [LORAS_QUOTA, 1],
+    ]);
+    await setHolds(t.db, a, 'deployment/d', { [MI300]: 2 });
+    expect((await holdsOf(t.db, a, 'deployment/d')).map((h) => [h.quotaName, h.amount])).toEqual([[MI300, 2]]);
+    expect((await getQuota(t.db, a, H100))!.usage).toBe(0);
+    expect((await getQuota(t.db, a, MI300))!.usage).toBe(8);
+  });
+
+  it('assertGpuHoursLeft refuses once the month is used up', async () => {
+    const a = await newAccount(t.db);
+    const now = new Date('2026-06-10T00:00:00Z');
+    await assertGpuHoursLeft(t.db, a, now);
+    await setQuotaValue(t.db, a, MONTHLY_GPU_HOURS_QUOTA, 1, { allowMissing: true });
+    const start = new Date('2026-06-01T00:00:00Z');
+    await recordUsage(t.db, [
+      { accountId: a, replica: 'r', deployment: 'd', region: 'US_VIRGINIA_2', acceleratorType: 'NVIDIA_H100_80GB', acceleratorCount: 1, intervalStart: start, intervalEnd: new Date(start.getTime() + 3_600_000), gpuSeconds: 3600 },
+    ]);
+    await expect(assertGpuHoursLeft(t.db, a, now)).rejects.toMatchObject({ quota: `accounts/${a}/quotas/${MONTHLY_GPU_HOURS_QUOTA}`, usage: 1, limit: 1 });
+    await assertGpuHoursLeft(t.db, a, new Date('2026-07-01T00:00:00Z')); // a new month
   });
 
   it('rejects non-positive amounts and empty holders', async () => {

@@ -120,4 +120,12 @@ describe.each(targets)('models, datasets, reservations and audit on $name', (t) 
     expect(all.map((r) => r.action)).toEqual(['DeleteApiKey', 'UpdateQuota', 'CreateDeployment']);
     expect((await listAudit(t.db, a, { beforeId: all[0]!.id, limit: 1 })).map((r) => r.action)).toEqual(['UpdateQuota']);
   });
+
+  it('never stores anything shaped like an API key in the audit log', async () => {
+    const a = uniqueId();
+    const key = `hearth_AbCdEfGhIjKl_${'x'.repeat(32)}123456`;
+    const row = await appendAudit(t.db, { accountId: a, actor: 'users/alice', action: 'CreateApiKey', resource: `accounts/${a}/users/alice`, details: { echo: { key }, note: `got ${key}` } });
+    expect(JSON.stringify(row.details)).not.toContain('x'.repeat(32));
+    expect(row.details).toEqual({ echo: { key: 'hearth_AbCdEfGhIjKl_…' }, note: 'got hearth_AbCdEfGhIjKl_…' });
+  });
 });
