@@ -135,6 +135,7 @@ export function matchesDay(c: CronExpression, month: number, dayOfMonth: number,
 const DAY_MS = 86_400_000;
 const HALF_DAY_MS = DAY_MS / 2;
 const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -165,8 +166,24 @@ export function assertTimeZone(timeZone: string): void {
   formatter(timeZone);
 }
 
+// Offsets by (zone, UTC minute): time-zone transitions fall on whole minutes, so this is exact,
+// and every deployment deciding in the same tick shares the lookups.
+const offsets = new Map<string, number>();
+const OFFSET_CACHE_LIMIT = 10_000;
+
 /** Offset of `timeZone` from UTC at instant `t`, in ms (local = UTC + offset). */
 export function zoneOffsetMs(timeZone: string, t: number): number {
+  const key = `${timeZone}\u0000${Math.floor(t / MINUTE_MS)}`;
+  let o = offsets.get(key);
+  if (o === undefined) {
+    o = computeZoneOffsetMs(timeZone, t);
+    if (offsets.size >= OFFSET_CACHE_LIMIT) offsets.clear();
+    offsets.set(key, o);
+  }
+  return o;
+}
+
+function computeZoneOffsetMs(timeZone: string, t: number): number {
   const parts: Record<string, number> = {};
   for (const p of formatter(timeZone).formatToParts(new Date(t))) {
     if (p.type !== 'literal') parts[p.type] = Number(p.value);
@@ -195,7 +212,6 @@ export function wallClockToInstant(timeZone: string, wall: number): number {
   return wall - Math.min(...offsets);
 }
 
-const MINUTE_MS = 60_000;
 
 function descending(s: ReadonlySet<number>): number[] {
   return [...s].sort((a, b) => b - a);

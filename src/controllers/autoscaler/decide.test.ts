@@ -544,6 +544,13 @@ const scenarios: Scenario[] = [
     expect: [[0, 4, Reason.MinReplicas], [10, 3, Reason.MaxReplicas]],
   },
   {
+    name: 'no samples: a schedule floor still applies',
+    policy: { scalingSchedules: { all: { minReplicas: 3, schedule: '0 0 * * *', durationMs: DAY, timezone: 'UTC' } } },
+    replicas: 1,
+    load: () => undefined,
+    expect: [[0, 3, Reason.ScheduleFloor], [10, 3, Reason.MetricsStale]],
+  },
+  {
     name: 'samples that stop become stale after 30s',
     policy: {},
     replicas: 2,

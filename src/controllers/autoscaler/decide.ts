@@ -147,8 +147,12 @@ function fixed(p: ResolvedPolicy, fixedReplicas: number): Outcome {
   return { desired: fixedReplicas, reason: Reason.FixedReplicas, message: `replica count fixed at ${fixedReplicas} until cleared` };
 }
 
-function held(p: ResolvedPolicy, current: number, floor: number): Outcome {
-  if (current < floor) return capped(floor, p, { desired: floor, reason: Reason.MinReplicas, message: `raised to the floor of ${floor}` });
+function held(p: ResolvedPolicy, current: number, schedule: ScheduleFloor): Outcome {
+  const floor = Math.max(p.minReplicas, schedule.floor);
+  if (current < floor) {
+    const reason = schedule.floor > p.minReplicas ? Reason.ScheduleFloor : Reason.MinReplicas;
+    return capped(floor, p, { desired: floor, reason, message: `no fresh load sample; raised to the floor of ${floor}` });
+  }
   return capped(current, p, { desired: current, reason: Reason.MetricsStale, message: `no load sample in the last ${fmt(p.settings.metricsStalenessMs)}; holding ${current}` });
 }
 
@@ -265,7 +269,7 @@ export function decide(policy: AutoscalerPolicy, history: AutoscalerHistory, now
     outcome ??= byLoad(p, { current, load, recommendation, stabilized, active, minReplicas: p.minReplicas, schedule });
   }
   if (p.fixedReplicas !== undefined) outcome = fixed(p, p.fixedReplicas);
-  outcome ??= held(p, current, Math.max(p.minReplicas, schedule.floor));
+  outcome ??= held(p, current, schedule);
   return {
     at: now,
     desiredReplicas: outcome.desired,
