@@ -110,3 +110,14 @@ export function redactKey(key: string): string {
   const parsed = parseKey(key);
   return parsed.ok ? `${keyPrefix(parsed.keyId)}_…` : '[redacted]';
 }
+
+/** pino `redact` paths that keep keys out of logs (request headers and bodies that echo a key). */
+export const LOG_REDACT_PATHS = [
+  'req.headers.authorization',
+  'request.headers.authorization',
+  'headers.authorization',
+  '*.apiKey.key',
+  'apiKey.key',
+  '*.key',
+  '*.token',
+] as const;
