@@ -80,6 +80,7 @@ export const BatchJobSpec = withRules(
   ],
 ).describe('Desired state of the batch job: where and what to run.');
 export type BatchJobSpec = z.output<typeof BatchJobSpec>;
+export type BatchJobSpecInput = z.input<typeof BatchJobSpec>;
 
 export const BatchJobStatus = z
   .object({

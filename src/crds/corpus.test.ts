@@ -42,7 +42,7 @@ describe('zod accepts every valid object', () => {
 describe('transition rules (oldSelf) through checkObjectUpdate', () => {
   it.each(invalidUpdates().map((u) => [u.id, u] as const))('rejects %s', (_id, u) => {
     const issues = checkObjectUpdate(kindInfo(u.old.kind)!, u.new, u.old);
-    expect(issues.map((i) => i.path.join('.')), u.why).toContain(u.expectField);
+    expect(issues.map((i) => i.path.join('.')), u.why).toEqual([u.expectField]);
   });
 
   it.each(validUpdates().map((u) => [u.id, u] as const))('accepts %s', (_id, u) => {

@@ -44,6 +44,7 @@ export const DeployedModelSpec = withRules(
   ],
 ).describe('Desired state: which addon model to load onto which deployment.');
 export type DeployedModelSpec = z.output<typeof DeployedModelSpec>;
+export type DeployedModelSpecInput = z.input<typeof DeployedModelSpec>;
 
 export const DeployedModelStatus = z
   .object({

@@ -171,7 +171,7 @@ const DeploymentSpecFields = z.object({
   replicaCount: int32()
     .optional()
     .describe(
-      'Fixed replica count (Hearth; the `/scale` subresource, kubectl scale, an HPA and the REST :scale call write it). When set, the deployment runs exactly this many replicas and the built-in autoscaler is off. Unset to autoscale between minReplicaCount and maxReplicaCount.',
+      'Fixed replica count (Hearth; the `/scale` subresource, kubectl scale, an HPA and the REST :scale call write it). When set, the deployment runs exactly this many replicas and the built-in autoscaler is off. Unset to autoscale between minReplicaCount and maxReplicaCount (GET /scale, and so an HPA, needs it set).',
     ),
   autoscalingPolicy: AutoscalingPolicy.prefault({}),
   acceleratorCount: int32(1)

@@ -38,6 +38,7 @@ export const EnvironmentSpec = z
   })
   .describe('Desired state of the environment.');
 export type EnvironmentSpec = z.output<typeof EnvironmentSpec>;
+export type EnvironmentSpecInput = z.input<typeof EnvironmentSpec>;
 
 export const EnvironmentStatus = z
   .object({

@@ -77,6 +77,7 @@ export const NodePoolSpec = withRules(
   ],
 ).describe('Desired state of the node pool: its size bounds and what backs it.');
 export type NodePoolSpec = z.output<typeof NodePoolSpec>;
+export type NodePoolSpecInput = z.input<typeof NodePoolSpec>;
 
 const countMap = (what: string) =>
   z.record(z.string().max(64), int32()).meta({ maxProperties: 16 }).optional().describe(what);

@@ -101,6 +101,7 @@ export const SFTJobSpec = withRules(
   ],
 ).describe('Desired state of the fine-tuning job: the data, the model and the hyperparameters.');
 export type SFTJobSpec = z.output<typeof SFTJobSpec>;
+export type SFTJobSpecInput = z.input<typeof SFTJobSpec>;
 
 export const JobProgress = z
   .object({
