@@ -137,7 +137,7 @@ describe('model-server fixture: listening', () => {
   });
 
   it('answers 503 until the startup delay has passed, then /health is 200 with an empty body', async () => {
-    const f = await start({ startupDelayMs: 300 });
+    const f = await start({ startupDelayMs: 1_000 });
     const early = await fetch(`${f.url}/health`);
     expect(early.status).toBe(503);
     expect((await post(f, '/v1/chat/completions', chat('hi'))).status).toBe(503);
@@ -425,17 +425,23 @@ describe('model-server fixture: /metrics', () => {
   });
 
   it('shows running and waiting requests while they stream, bounded by maxConcurrentRequests', async () => {
-    const f = await start({ tokenLatencyMs: 100, tokensPerResponse: 6, maxConcurrentRequests: 1 });
+    const f = await start({ tokenLatencyMs: 50, tokensPerResponse: 30, maxConcurrentRequests: 1 });
     let seen: Map<string, number> | undefined;
+    const second = { sent: false, done: Promise.resolve<unknown>(undefined) };
     const first = post(f, '/v1/chat/completions', chat('one', { stream: true })).then((r) =>
       readSse(r, async (_e, i) => {
-        if (i === 2) seen ??= await metrics(f);
+        if (i !== 1) return;
+        // The first request holds the only slot; the second queues behind it.
+        second.done = post(f, '/v1/chat/completions', chat('two')).then((res) => res.json());
+        second.sent = true;
+        const deadline = Date.now() + 1_000;
+        do seen = await metrics(f);
+        while (seen.get('vllm:num_requests_waiting') !== 1 && Date.now() < deadline);
       }),
     );
-    // The second request queues behind the first.
-    await new Promise((r) => setTimeout(r, 50));
-    const second = post(f, '/v1/chat/completions', chat('two')).then((r) => r.json());
-    await Promise.all([first, second]);
+    await first;
+    expect(second.sent).toBe(true);
+    await second.done;
     expect(seen?.get('vllm:num_requests_running')).toBe(1);
     expect(seen?.get('vllm:num_requests_waiting')).toBe(1);
     expect(seen?.get('vllm:kv_cache_usage_perc')).toBe(1);
