@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
 import { DEFAULT_RUNTIME_CONFIG, RuntimeConfig, VLLM_VERSION, loadRuntimeConfig } from './runtime-config.js';
-import { PRECISIONS } from './types.js';
+import { Precision } from '../../crds/deployment.js';
 
 describe('default runtime configuration', () => {
   it('is valid against its own schema', () => {
@@ -17,7 +17,7 @@ describe('default runtime configuration', () => {
 
   it('maps every Fireworks precision (null = not servable)', () => {
     for (const t of [DEFAULT_RUNTIME_CONFIG.runtimes.nvidia, DEFAULT_RUNTIME_CONFIG.runtimes.amd]) {
-      expect(Object.keys(t.precisionArgs).sort()).toEqual([...PRECISIONS].sort());
+      expect(Object.keys(t.precisionArgs).sort()).toEqual([...Precision.options].sort());
     }
   });
 

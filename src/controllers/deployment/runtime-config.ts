@@ -3,7 +3,7 @@
 // and the map from Fireworks model names to what the server loads. Defaults live here; an operator
 // overrides any part with a typed, zod-validated object (loaded later from a ConfigMap or a file).
 import { z } from 'zod';
-import { PRECISIONS, type Precision } from './types.js';
+import { Precision } from '../../crds/deployment.js';
 
 /** The vLLM release both default images pin; the CLI flags built in runtime.ts follow it. */
 export const VLLM_VERSION = 'v0.28.0';
@@ -15,7 +15,7 @@ const envVar = z.object({ name: z.string().min(1), value: z.string() });
  * Server arguments per Fireworks precision; `null` marks a precision this runtime cannot serve
  * (the deployment then fails with InvalidSpec instead of starting a server that cannot load).
  */
-const PrecisionArgs = z.record(z.enum(PRECISIONS), z.array(z.string()).nullable());
+const PrecisionArgs = z.record(Precision, z.array(z.string()).nullable());
 
 /** How one vendor's model server is started. */
 export const ModelServerTemplate = z.object({
@@ -204,7 +204,7 @@ export const DEFAULT_RUNTIME_CONFIG: RuntimeConfig = {
 
 /** A vendor template override: any subset; `precisionArgs` entries replace the default's one by one. */
 const ModelServerTemplateOverride = ModelServerTemplate.omit({ precisionArgs: true })
-  .extend({ precisionArgs: z.partialRecord(z.enum(PRECISIONS), z.array(z.string()).nullable()) })
+  .extend({ precisionArgs: z.partialRecord(Precision, z.array(z.string()).nullable()) })
   .partial()
   .strict();
 

@@ -15,7 +15,8 @@ import {
   type Result,
 } from './runtime.js';
 import { DEFAULT_RUNTIME_CONFIG as CONFIG, type ModelSource } from './runtime-config.js';
-import { PRECISIONS, type DeploymentSpecInput, type Precision } from './types.js';
+import { Precision, type DeploymentSpec, type DeploymentSpecInput } from '../../crds/deployment.js';
+import { spec as specOf, uncheckedSpec } from './testing.js';
 
 const LLAMA_8B = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const LLAMA_70B = 'accounts/fireworks/models/llama-v3p3-70b-instruct';
@@ -128,7 +129,7 @@ describe('precision', () => {
     FP4_BLOCKSCALED_MM: 'UnsupportedPrecision',
     FP4_MX_MOE: 'UnsupportedPrecision',
   };
-  it.each(PRECISIONS.map((p) => ({ p, want: want[p] })))('$p on H100 → $want', ({ p, want: w }) => {
+  it.each(Precision.options.map((p) => ({ p, want: want[p] })))('$p on H100 → $want', ({ p, want: w }) => {
     const r = precisionArgs(p, 'NVIDIA_H100_80GB', NVIDIA);
     if (typeof w === 'string') expect(r).toMatchObject({ ok: false, reason: w });
     else expect(value(r)).toEqual(w);
@@ -187,8 +188,7 @@ describe('LoRA', () => {
 });
 
 describe('buildModelServer', () => {
-  const build = (spec: Partial<DeploymentSpecInput>): ModelServer =>
-    value(buildModelServer({ baseModel: LLAMA_8B, ...spec }, CONFIG));
+  const build = (spec: Partial<DeploymentSpecInput>): ModelServer => value(buildModelServer(specOf(spec), CONFIG));
 
   it('builds the whole command line for a plain deployment', () => {
     const s = build({});
@@ -205,6 +205,9 @@ describe('buildModelServer', () => {
       '8000',
       '--tensor-parallel-size',
       '1',
+      // The CRD defaults precision to FP16, as the docs do.
+      '--dtype',
+      'float16',
     ]);
     expect(s.env).toEqual(NVIDIA.env);
   });
@@ -268,12 +271,12 @@ describe('buildModelServer', () => {
       ...CONFIG,
       runtimes: { ...CONFIG.runtimes, nvidia: { ...NVIDIA, modelArg: 'flag' as const, extraArgs: ['--enable-prefix-caching'] } },
     };
-    const s = value(buildModelServer({ baseModel: LLAMA_8B }, config));
+    const s = value(buildModelServer(specOf(), config));
     expect(s.args.slice(0, 2)).toEqual(['--model', 'meta-llama/Llama-3.1-8B-Instruct']);
     expect(s.args.at(-1)).toBe('--enable-prefix-caching');
   });
 
-  it.each<{ name: string; spec: Partial<DeploymentSpecInput>; reason: string }>([
+  it.each<{ name: string; spec: Partial<DeploymentSpec>; reason: string }>([
     { name: 'accelerator not in the fleet', spec: { acceleratorType: 'NVIDIA_L4_24GB' }, reason: 'UnsupportedAcceleratorType' },
     { name: 'MoE on MI300X (docs)', spec: { baseModel: 'accounts/fireworks/models/mixtral-8x7b-instruct', acceleratorType: 'AMD_MI300X_192GB' }, reason: 'UnsupportedModel' },
     { name: 'FP8 on A100', spec: { precision: 'FP8' }, reason: 'UnsupportedPrecision' },
@@ -281,6 +284,8 @@ describe('buildModelServer', () => {
     { name: 'both speculation kinds', spec: { draftModel: LLAMA_8B, ngramSpeculationLength: 2, draftTokenCount: 2 }, reason: 'InvalidSpec' },
     { name: 'more GPUs than a node', spec: { acceleratorCount: 9 }, reason: 'TooManyAccelerators' },
   ])('refuses $name with $reason', ({ spec, reason }) => {
-    expect(buildModelServer({ baseModel: LLAMA_8B, ...spec }, CONFIG)).toMatchObject({ ok: false, reason });
+    // Some of these the CRD's rules already reject; the runtime checks again for objects that
+    // predate a rule or a CRD installed without CEL.
+    expect(buildModelServer(uncheckedSpec(spec), CONFIG)).toMatchObject({ ok: false, reason });
   });
 });

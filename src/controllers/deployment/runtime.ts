@@ -3,7 +3,7 @@
 // rule the product docs state about these fields is applied (or reported) here, once.
 import { ACCELERATORS, DEFAULT_ACCELERATOR_TYPE, isAcceleratorType, type AcceleratorType } from '../../fleet/catalog.js';
 import type { LoraSettings, ModelServerTemplate, ModelSource, RuntimeConfig } from './runtime-config.js';
-import type { DeploymentSpecInput, Precision } from './types.js';
+import type { DeploymentSpec, Precision } from '../../crds/deployment.js';
 
 /** A verdict the reconciler turns into a condition: `reason` is CamelCase, `message` a sentence. */
 export type Result<T> = { ok: true; value: T } | { ok: false; reason: string; message: string };
@@ -48,7 +48,7 @@ export function modelSource(baseModel: string, config: Pick<RuntimeConfig, 'mode
 // ---- accelerators ------------------------------------------------------------------------------
 
 /** The spec's accelerator type, defaulted (A100 80GB, as the docs say), if this fleet offers it. */
-export function resolveAcceleratorType(spec: Pick<DeploymentSpecInput, 'acceleratorType'>): Result<AcceleratorType> {
+export function resolveAcceleratorType(spec: { acceleratorType?: string }): Result<AcceleratorType> {
   const acc = spec.acceleratorType ?? DEFAULT_ACCELERATOR_TYPE;
   if (!isAcceleratorType(acc)) {
     return fail('UnsupportedAcceleratorType', `accelerator type ${acc} is not offered by this fleet`);
@@ -91,7 +91,7 @@ export function minimumAcceleratorCount(source: ModelSource, acc: AcceleratorTyp
  * `maxPerReplica`; a model whose minimum alone does not fit is an error.
  */
 export function effectiveAcceleratorCount(
-  spec: Pick<DeploymentSpecInput, 'acceleratorCount' | 'autoTune' | 'precision'>,
+  spec: Partial<Pick<DeploymentSpec, 'acceleratorCount' | 'autoTune' | 'precision'>>,
   acc: AcceleratorType,
   source: ModelSource,
   maxPerReplica: number,
@@ -125,7 +125,7 @@ function gpus(n: number): string {
 
 /** Server arguments for a precision on an accelerator (FP8 needs FP8 hardware, as the docs say). */
 export function precisionArgs(precision: Precision | undefined, acc: AcceleratorType, template: ModelServerTemplate): Result<string[]> {
-  // Unset: the checkpoint's own 16-bit dtype (the docs' FP16 default; vLLM `--dtype auto`).
+  // Unset (only outside the CRD, which defaults FP16): the checkpoint's own dtype, vLLM's `auto`.
   if (precision === undefined) return ok([]);
   if (precision.startsWith('FP8') && !ACCELERATORS[acc].fp8) {
     return fail('UnsupportedPrecision', `precision ${precision} needs FP8-capable GPUs; ${acc} is not one (use NVIDIA_H100_80GB)`);
@@ -141,7 +141,7 @@ export function precisionArgs(precision: Precision | undefined, acc: Accelerator
  * draftTokenCount; draftTokenCount 0 turns speculation off.
  */
 export function speculativeConfig(
-  spec: Pick<DeploymentSpecInput, 'draftModel' | 'draftTokenCount' | 'ngramSpeculationLength'>,
+  spec: Pick<DeploymentSpec, 'draftModel' | 'draftTokenCount' | 'ngramSpeculationLength'>,
   config: Pick<RuntimeConfig, 'models' | 'modelPathTemplate'>,
 ): Result<string | undefined> {
   const draft = spec.draftModel ? spec.draftModel : undefined;
@@ -181,7 +181,7 @@ export const RUNTIME_LORA_ENV = { name: 'VLLM_ALLOW_RUNTIME_LORA_UPDATING', valu
  * The model server of one replica, or the first reason the spec cannot be served. The server is
  * named after the Fireworks model (`--served-model-name`), so the gateway forwards `model` as is.
  */
-export function buildModelServer(spec: DeploymentSpecInput, config: RuntimeConfig): Result<ModelServer> {
+export function buildModelServer(spec: DeploymentSpec, config: RuntimeConfig): Result<ModelServer> {
   const acc = resolveAcceleratorType(spec);
   if (!acc.ok) return acc;
   const info = ACCELERATORS[acc.value];

@@ -1,5 +1,5 @@
 // Labels Hearth puts on the children of a Deployment and on their pods.
-import type { HearthDeployment } from '../types.js';
+import type { Owner } from './owner.js';
 import { deploymentLabelValue } from './names.js';
 
 export const LABEL_NAME = 'app.kubernetes.io/name';
@@ -22,7 +22,7 @@ export const APP_NAME = 'model-server';
  * The selector of the workload and the Service. Only labels that never change for the life of the
  * owner: a Deployment's selector is immutable, so the runtime, accelerator or region stay out.
  */
-export function selectorLabels(dep: Pick<HearthDeployment, 'metadata'>): Record<string, string> {
+export function selectorLabels(dep: Pick<Owner, 'metadata'>): Record<string, string> {
   return {
     [LABEL_MANAGED_BY]: MANAGED_BY,
     [LABEL_DEPLOYMENT]: deploymentLabelValue(dep),
@@ -30,7 +30,7 @@ export function selectorLabels(dep: Pick<HearthDeployment, 'metadata'>): Record<
 }
 
 /** Labels on the children themselves (apps/v1 Deployment, Service) and on their pods. */
-export function childLabels(dep: Pick<HearthDeployment, 'metadata'>): Record<string, string> {
+export function childLabels(dep: Pick<Owner, 'metadata'>): Record<string, string> {
   return {
     [LABEL_NAME]: APP_NAME,
     [LABEL_INSTANCE]: deploymentLabelValue(dep),
@@ -38,4 +38,11 @@ export function childLabels(dep: Pick<HearthDeployment, 'metadata'>): Record<str
     [LABEL_PART_OF]: 'hearth',
     ...selectorLabels(dep),
   };
+}
+
+/** The selector as a string, for `status.labelSelector` (the scale subresource, HPAs, kubectl). */
+export function selectorString(dep: Pick<Owner, 'metadata'>): string {
+  return Object.entries(selectorLabels(dep))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }

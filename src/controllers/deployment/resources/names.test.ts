@@ -64,3 +64,11 @@ describe('child names', () => {
     expect(workload(a)).not.toBe(workload(b));
   });
 });
+
+describe('unnamed owners', () => {
+  it('cannot name children', () => {
+    const dep = hearthDeployment({}, { name: '' });
+    expect(() => workload(dep)).toThrow(/without metadata.name/);
+    expect(() => service(dep)).toThrow(/without metadata.name/);
+  });
+});

@@ -1,7 +1,7 @@
 // Names of the children of a hearth.dev Deployment (Knative's `resources/names`): one-line,
 // deterministic functions of the owner, so every pass of the reconciler finds the same objects.
 import { createHash } from 'node:crypto';
-import type { OwnerMeta } from '../types.js';
+import type { Owner } from './owner.js';
 
 /** DNS-1035 label length limit (Service names, label values). */
 export const MAX_NAME_LENGTH = 63;
@@ -27,20 +27,26 @@ export function dnsLabel(base: string): string {
   return `${head}-${hash}`;
 }
 
+function ownerName(dep: Pick<Owner, 'metadata'>): string {
+  const name = dep.metadata.name;
+  if (!name) throw new Error('cannot name the children of an object without metadata.name');
+  return name;
+}
+
 /** The apps/v1 Deployment running the model server. */
-export function workload(dep: { metadata: OwnerMeta }): string {
-  return dnsLabel(`${dep.metadata.name}${SERVER_SUFFIX}`);
+export function workload(dep: Pick<Owner, 'metadata'>): string {
+  return dnsLabel(`${ownerName(dep)}${SERVER_SUFFIX}`);
 }
 
 /** The ClusterIP Service in front of the model-server pods. */
-export function service(dep: { metadata: OwnerMeta }): string {
-  return dnsLabel(`${dep.metadata.name}${SERVER_SUFFIX}`);
+export function service(dep: Pick<Owner, 'metadata'>): string {
+  return dnsLabel(`${ownerName(dep)}${SERVER_SUFFIX}`);
 }
 
 /**
  * The value of the `hearth.dev/deployment` label: the owner's name when it fits a label value
  * (always, for names the CRD's resource-id rule admits), else its shortened form.
  */
-export function deploymentLabelValue(dep: { metadata: OwnerMeta }): string {
-  return dnsLabel(dep.metadata.name);
+export function deploymentLabelValue(dep: Pick<Owner, 'metadata'>): string {
+  return dnsLabel(ownerName(dep));
 }

@@ -1,10 +1,10 @@
 import type { V1OwnerReference } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { hearthDeployment } from '../testing.js';
+import { UID, hearthDeployment } from '../testing.js';
 import { controllerOf, isControlledBy, ownerReference } from './owner.js';
 
 const owner = hearthDeployment();
-const uid = owner.metadata.uid ?? '';
+const uid = UID;
 const ref = (over: Partial<V1OwnerReference>): V1OwnerReference => ({
   apiVersion: 'hearth.dev/v1alpha1',
   kind: 'Deployment',
@@ -27,7 +27,7 @@ describe('ownerReference', () => {
   });
 
   it('refuses an owner that was never read from the API server', () => {
-    expect(() => ownerReference(hearthDeployment({}, { uid: undefined }))).toThrow(/no metadata.uid/);
+    expect(() => ownerReference(hearthDeployment({}, { uid: undefined }))).toThrow(/no metadata.name or metadata.uid/);
   });
 });
 
@@ -46,7 +46,8 @@ describe('isControlledBy', () => {
 
   it('is false for an object without metadata and for an owner without uid', () => {
     expect(isControlledBy({}, owner)).toBe(false);
-    expect(isControlledBy({ metadata: { ownerReferences: [ref({ uid: undefined as unknown as string })] } }, { metadata: {} })).toBe(false);
+    expect(isControlledBy({ metadata: { ownerReferences: [ref({ uid: '' })] } }, { metadata: { uid: '' } })).toBe(false);
+    expect(isControlledBy({ metadata: { ownerReferences: [ref({})] } }, { metadata: { uid: 42 } })).toBe(false);
   });
 
   it('finds the controller reference', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hearthDeployment } from '../testing.js';
+import { selectorString } from './labels.js';
 import { makeService } from './service.js';
 import { makeWorkload } from './workload.js';
 import { buildModelServer } from '../runtime.js';
@@ -44,7 +45,7 @@ describe('makeService', () => {
 
   it('selects exactly the workload’s pods, whose http port is 8000', () => {
     const s = CONFIG.runtimes.nvidia;
-    const server = buildModelServer({ baseModel: dep.spec.baseModel }, CONFIG);
+    const server = buildModelServer(dep.spec, CONFIG);
     if (!server.ok) throw new Error(server.message);
     const w = makeWorkload(dep, server.value, { replicas: 1, region: 'US_ILLINOIS_2', workload: CONFIG.workload });
     expect(w.spec?.template.metadata?.labels).toMatchObject(makeService(dep).spec?.selector ?? { none: 'x' });
@@ -54,5 +55,9 @@ describe('makeService', () => {
 
   it('differs per owner', () => {
     expect(makeService(hearthDeployment({}, { name: 'other' })).metadata?.name).toBe('other-server');
+  });
+
+  it('publishes the selector as a string for status.labelSelector', () => {
+    expect(selectorString(dep)).toBe('app.kubernetes.io/managed-by=hearth,hearth.dev/deployment=chat');
   });
 });

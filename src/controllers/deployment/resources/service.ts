@@ -1,9 +1,8 @@
 // The ClusterIP Service in front of a hearth.dev Deployment's model-server pods.
 import type { V1Service } from '@kubernetes/client-node';
-import type { HearthDeployment } from '../types.js';
 import { childLabels, selectorLabels } from './labels.js';
 import * as names from './names.js';
-import { ownerReference } from './owner.js';
+import { ownerReference, type Owner } from './owner.js';
 import { PORT_NAME } from './workload.js';
 
 export const SERVICE_PORT = 80;
@@ -12,7 +11,7 @@ export const SERVICE_PORT = 80;
  * Port 80 → the pods' named `http` port (8000 for the default vLLM runtimes). Targeting the name,
  * not the number, keeps the Service right when an operator configures a runtime on another port.
  */
-export function makeService(dep: Pick<HearthDeployment, 'apiVersion' | 'kind' | 'metadata'>): V1Service {
+export function makeService(dep: Owner): V1Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',

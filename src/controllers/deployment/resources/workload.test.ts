@@ -1,17 +1,17 @@
 import type { V1Container, V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { ACCELERATOR_LABEL, REGION_LABEL } from '../../../fleet/catalog.js';
+import { ACCELERATOR_LABEL, REGION_LABEL, type AcceleratorType } from '../../../fleet/catalog.js';
 import { buildModelServer, type ModelServer } from '../runtime.js';
 import { DEFAULT_RUNTIME_CONFIG as CONFIG } from '../runtime-config.js';
-import { hearthDeployment } from '../testing.js';
-import type { DeploymentSpecInput } from '../types.js';
+import type { DeploymentSpecInput } from '../../../crds/deployment.js';
+import { hearthDeployment, spec as specOf } from '../testing.js';
 import { ANNOTATION_TEMPLATE_HASH } from './labels.js';
 import { gpuTolerations, makeWorkload } from './workload.js';
 
 const W = CONFIG.workload;
 
 function server(spec: Partial<DeploymentSpecInput> = {}): ModelServer {
-  const r = buildModelServer({ baseModel: 'accounts/fireworks/models/llama-v3p1-8b-instruct', ...spec }, CONFIG);
+  const r = buildModelServer(specOf(spec), CONFIG);
   if (!r.ok) throw new Error(r.message);
   return r.value;
 }
@@ -70,7 +70,7 @@ describe('makeWorkload', () => {
     expect(build({}, { replicas }).spec?.replicas).toBe(replicas);
   });
 
-  it.each([
+  it.each<{ name: string; spec: Partial<DeploymentSpecInput>; resource: string; count: string; cpu: string; memory: string }>([
     { name: 'NVIDIA, count from the spec', spec: { acceleratorType: 'NVIDIA_H100_80GB', acceleratorCount: 4 }, resource: 'nvidia.com/gpu', count: '4', cpu: '32', memory: '256Gi' },
     { name: 'AMD', spec: { acceleratorType: 'AMD_MI300X_192GB', acceleratorCount: 2 }, resource: 'amd.com/gpu', count: '2', cpu: '16', memory: '128Gi' },
     { name: 'default A100, 1 GPU', spec: {}, resource: 'nvidia.com/gpu', count: '1', cpu: '8', memory: '64Gi' },
@@ -80,7 +80,7 @@ describe('makeWorkload', () => {
     expect(r?.limits).toEqual({ memory, [resource]: count });
   });
 
-  it.each([
+  it.each<{ acc: AcceleratorType; region: string; taint: string }>([
     { acc: 'NVIDIA_H100_80GB', region: 'US_VIRGINIA_2', taint: 'nvidia.com/gpu' },
     { acc: 'AMD_MI300X_192GB', region: 'US_VIRGINIA_2', taint: 'amd.com/gpu' },
     { acc: 'NVIDIA_H200_141GB', region: 'EU_PARIS_1', taint: 'nvidia.com/gpu' },

@@ -13,7 +13,6 @@ import type {
 import { ACCELERATORS, ACCELERATOR_LABEL, REGION_LABEL, type AcceleratorType } from '../../../fleet/catalog.js';
 import type { ModelServer } from '../runtime.js';
 import type { WorkloadSettings } from '../runtime-config.js';
-import type { HearthDeployment } from '../types.js';
 import { hashOf } from './hash.js';
 import {
   ANNOTATION_TEMPLATE_HASH,
@@ -23,7 +22,7 @@ import {
   selectorLabels,
 } from './labels.js';
 import * as names from './names.js';
-import { ownerReference } from './owner.js';
+import { ownerReference, type Owner } from './owner.js';
 import { multiplyQuantity } from './quantity.js';
 
 export const CONTAINER_NAME = 'model-server';
@@ -162,7 +161,7 @@ function podSpec(server: ModelServer, region: string, w: WorkloadSettings): V1Po
  * an up-to-date child from a stale one by comparing one annotation.
  */
 export function podTemplate(
-  dep: Pick<HearthDeployment, 'metadata'>,
+  dep: Pick<Owner, 'metadata'>,
   server: ModelServer,
   region: string,
   w: WorkloadSettings,
@@ -179,7 +178,7 @@ export function podTemplate(
 
 /** The apps/v1 Deployment of a hearth.dev Deployment. */
 export function makeWorkload(
-  dep: Pick<HearthDeployment, 'apiVersion' | 'kind' | 'metadata'>,
+  dep: Owner,
   server: ModelServer,
   opts: WorkloadOptions,
 ): V1Deployment {
