@@ -37,28 +37,32 @@ export const ShellExecutor = z
 
 const EXECUTORS = ['pythonExecutor', 'notebookExecutor', 'shellExecutor'] as const;
 
+/** The spec's fields without its object-level rules, for .pick/.omit/.partial (zod refuses those on
+ * refined objects). Validate the final object with the full spec schema. */
+export const BatchJobSpecFields = z.object({
+  displayName: displayName(),
+  nodePoolId: resourceId('nodePoolId').describe('The node pool to run on (its id, in this namespace).'),
+  environmentId: resourceId('environmentId')
+    .optional()
+    .describe('Environment to run in; exclusive with imageRef.'),
+  snapshotId: text(256).optional().describe('Environment snapshot to run from; requires environmentId.'),
+  numRanks: int32(1).optional().describe('Ranks: GPUs on a GPU pool, hosts on a CPU pool.'),
+  envVars: z
+    .record(z.string().max(256), text(32768))
+    .meta({ maxProperties: 128 })
+    .optional()
+    .describe('Environment variables of the job (at most 128).'),
+  role: text(2048).optional().describe("IAM role ARN. Default: the node pool's node role."),
+  pythonExecutor: PythonExecutor.optional(),
+  notebookExecutor: NotebookExecutor.optional(),
+  shellExecutor: ShellExecutor.optional(),
+  imageRef: text(1024).optional().describe('Container image to run; exclusive with environmentId and snapshotId.'),
+  annotations: annotations('batch job'),
+  shared: z.boolean().optional().describe('If true, shared with every user of the account.'),
+});
+
 export const BatchJobSpec = withRules(
-  z.object({
-    displayName: displayName(),
-    nodePoolId: resourceId('nodePoolId').describe('The node pool to run on (its id, in this namespace).'),
-    environmentId: resourceId('environmentId')
-      .optional()
-      .describe('Environment to run in; exclusive with imageRef.'),
-    snapshotId: text(256).optional().describe('Environment snapshot to run from; requires environmentId.'),
-    numRanks: int32(1).optional().describe('Ranks: GPUs on a GPU pool, hosts on a CPU pool.'),
-    envVars: z
-      .record(z.string().max(256), text(32768))
-      .meta({ maxProperties: 128 })
-      .optional()
-      .describe('Environment variables of the job (at most 128).'),
-    role: text(2048).optional().describe("IAM role ARN. Default: the node pool's node role."),
-    pythonExecutor: PythonExecutor.optional(),
-    notebookExecutor: NotebookExecutor.optional(),
-    shellExecutor: ShellExecutor.optional(),
-    imageRef: text(1024).optional().describe('Container image to run; exclusive with environmentId and snapshotId.'),
-    annotations: annotations('batch job'),
-    shared: z.boolean().optional().describe('If true, shared with every user of the account.'),
-  }),
+  BatchJobSpecFields,
   [
     {
       rule: `[${EXECUTORS.map((e) => `has(self.${e})`).join(', ')}].filter(x, x).size() == 1`,

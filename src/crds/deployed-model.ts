@@ -14,26 +14,30 @@ const immutable = (field: string) => ({
   holdsOnUpdate: (self: string, old: string) => self === old,
 });
 
+/** The spec's fields without its object-level rules, for .pick/.omit/.partial (zod refuses those on
+ * refined objects). Validate the final object with the full spec schema. */
+export const DeployedModelSpecFields = z.object({
+  displayName: displayName(),
+  description: description('deployed model'),
+  model: withRules(required(512), [], [immutable('model')]).describe(
+    'The addon model to load, e.g. accounts/my-account/models/my-lora. Immutable.',
+  ),
+  deployment: withRules(required(512), [], [immutable('deployment')]).describe(
+    'The base Deployment: its name in this namespace, or accounts/<account>/deployments/<id>. Immutable.',
+  ),
+  default: z
+    .boolean()
+    .optional()
+    .describe('If true, the default target when the model is called without the #<deployment> suffix.'),
+  serverless: z
+    .boolean()
+    .optional()
+    .describe('Must be false or unset: a DeployedModel loads a LoRA onto a dedicated deployment.'),
+  public: z.boolean().optional().describe('If true, the deployed model is publicly reachable.'),
+});
+
 export const DeployedModelSpec = withRules(
-  z.object({
-    displayName: displayName(),
-    description: description('deployed model'),
-    model: withRules(required(512), [], [immutable('model')]).describe(
-      'The addon model to load, e.g. accounts/my-account/models/my-lora. Immutable.',
-    ),
-    deployment: withRules(required(512), [], [immutable('deployment')]).describe(
-      'The base Deployment: its name in this namespace, or accounts/<account>/deployments/<id>. Immutable.',
-    ),
-    default: z
-      .boolean()
-      .optional()
-      .describe('If true, the default target when the model is called without the #<deployment> suffix.'),
-    serverless: z
-      .boolean()
-      .optional()
-      .describe('Must be false or unset: a DeployedModel loads a LoRA onto a dedicated deployment.'),
-    public: z.boolean().optional().describe('If true, the deployed model is publicly reachable.'),
-  }),
+  DeployedModelSpecFields,
   [
     {
       rule: '!has(self.serverless) || !self.serverless',

@@ -154,7 +154,9 @@ export const Placement = withRules(
 
 // ---- spec ---------------------------------------------------------------------------------------
 
-const DeploymentSpecFields = z.object({
+/** The spec's fields without its object-level rules, for .pick/.omit/.partial (zod refuses those on
+ * refined objects). Validate the final object with the full spec schema. */
+export const DeploymentSpecFields = z.object({
   displayName: displayName(),
   description: description('deployment'),
   annotations: annotations('deployment'),

@@ -25,18 +25,19 @@ export const EnvironmentConnection = z
   })
   .describe('Desired connection to a node pool (what :connect sets). Remove it to disconnect.');
 
-export const EnvironmentSpec = z
-  .object({
-    displayName: displayName(),
-    baseImageRef: text(1024).optional().describe('Base container image URI.'),
-    shared: z
-      .boolean()
-      .optional()
-      .describe('If true, every user of the account may connect, update, delete, clone and run jobs.'),
-    annotations: annotations('environment'),
-    connection: EnvironmentConnection.optional(),
-  })
-  .describe('Desired state of the environment.');
+/** Environment has no object-level rules: EnvironmentSpec can be picked from directly. */
+export const EnvironmentSpecFields = z.object({
+  displayName: displayName(),
+  baseImageRef: text(1024).optional().describe('Base container image URI.'),
+  shared: z
+    .boolean()
+    .optional()
+    .describe('If true, every user of the account may connect, update, delete, clone and run jobs.'),
+  annotations: annotations('environment'),
+  connection: EnvironmentConnection.optional(),
+});
+
+export const EnvironmentSpec = EnvironmentSpecFields.describe('Desired state of the environment.');
 export type EnvironmentSpec = z.output<typeof EnvironmentSpec>;
 export type EnvironmentSpecInput = z.input<typeof EnvironmentSpec>;
 

@@ -32,24 +32,28 @@ export const FakeNodePool = z
   })
   .describe('Simulated nodes (a test double), e.g. KWOK nodes.');
 
+/** The spec's fields without its object-level rules, for .pick/.omit/.partial (zod refuses those on
+ * refined objects). Validate the final object with the full spec schema. */
+export const NodePoolSpecFields = z.object({
+  displayName: displayName(),
+  annotations: withRules(annotations('node pool'), [
+    {
+      rule: "self.all(k, !k.startsWith('fireworks.ai/'))",
+      message: "annotations must not use the reserved prefix 'fireworks.ai/'",
+      holds: (a) => a === undefined || Object.keys(a).every((k) => !k.startsWith('fireworks.ai/')),
+    },
+  ]),
+  minNodeCount: int32().default(0).describe('Minimum number of nodes. Default 0; at most maxNodeCount.'),
+  maxNodeCount: int32(1).default(1).describe('Maximum number of nodes. Default 1; greater than 0 and at least minNodeCount.'),
+  overprovisionNodeCount: int32()
+    .default(0)
+    .describe('Idle nodes kept ready. Default 0; at most minNodeCount and at most maxNodeCount − minNodeCount.'),
+  eksNodePool: EksNodePool.optional(),
+  fakeNodePool: FakeNodePool.optional(),
+});
+
 export const NodePoolSpec = withRules(
-  z.object({
-    displayName: displayName(),
-    annotations: withRules(annotations('node pool'), [
-      {
-        rule: "self.all(k, !k.startsWith('fireworks.ai/'))",
-        message: "annotations must not use the reserved prefix 'fireworks.ai/'",
-        holds: (a) => a === undefined || Object.keys(a).every((k) => !k.startsWith('fireworks.ai/')),
-      },
-    ]),
-    minNodeCount: int32().default(0).describe('Minimum number of nodes. Default 0; at most maxNodeCount.'),
-    maxNodeCount: int32(1).default(1).describe('Maximum number of nodes. Default 1; greater than 0 and at least minNodeCount.'),
-    overprovisionNodeCount: int32()
-      .default(0)
-      .describe('Idle nodes kept ready. Default 0; at most minNodeCount and at most maxNodeCount − minNodeCount.'),
-    eksNodePool: EksNodePool.optional(),
-    fakeNodePool: FakeNodePool.optional(),
-  }),
+  NodePoolSpecFields,
   [
     {
       rule: 'self.minNodeCount <= self.maxNodeCount',

@@ -56,41 +56,45 @@ export const AzureBlobStorageConfig = z
   })
   .describe('Access to a dataset in Azure Blob Storage.');
 
+/** The spec's fields without its object-level rules, for .pick/.omit/.partial (zod refuses those on
+ * refined objects). Validate the final object with the full spec schema. */
+export const SFTJobSpecFields = z.object({
+  displayName: displayName(),
+  dataset: required(512).describe('The training dataset, e.g. accounts/my-account/datasets/my-data.'),
+  awsS3Config: AwsS3Config.optional(),
+  azureBlobStorageConfig: AzureBlobStorageConfig.optional(),
+  outputModel: resourceId('outputModel').optional().describe('Id of the resulting model. Default: the job id.'),
+  baseModel: text(512).optional().describe('The base model to fine-tune; exclusive with warmStartFrom.'),
+  warmStartFrom: text(512).optional().describe('A PEFT addon to continue training from; exclusive with baseModel.'),
+  jinjaTemplate: text(65536).optional().describe("Jinja template for conversations. Default: the base model's chat template."),
+  earlyStop: z.boolean().optional().describe('Stop early when the validation loss stops improving.'),
+  epochs: int32(1).default(SFT_DEFAULTS.epochs).describe('Passes over the training data. Default 1; greater than 0.'),
+  learningRate: z.number().gt(0).optional().describe('Learning rate; greater than 0. Default: chosen for the base model.'),
+  maxContextLength: int32(1)
+    .max(MAX_CONTEXT_LENGTH)
+    .default(SFT_DEFAULTS.maxContextLength)
+    .describe('Maximum context length for training. Default 8192; at most 65536.'),
+  loraRank: withRules(int32(1).default(SFT_DEFAULTS.loraRank), [
+    {
+      rule: `self in [${LORA_RANKS.join(', ')}]`,
+      message: 'loraRank must be a power of two up to 64',
+      holds: (r) => (LORA_RANKS as readonly number[]).includes(r),
+    },
+  ]).describe('Rank of the LoRA layers: a power of two up to 64. Default 8.'),
+  wandbConfig: WandbConfig.optional(),
+  evaluationDataset: text(512).optional().describe('A separate evaluation dataset.'),
+  isTurbo: z.boolean().optional().describe('Run in turbo mode.'),
+  evalAutoCarveout: z.boolean().optional().describe('Carve the evaluation set out of the training set.'),
+  batchSize: int32(1).optional().describe('Batch size for sequence packing (tokens).'),
+  batchSizeSamples: int32(1).optional().describe('Samples per gradient batch.'),
+  gradientAccumulationSteps: int32(1).optional().describe('Gradient accumulation steps.'),
+  learningRateWarmupSteps: int32().optional().describe('Learning-rate warm-up steps.'),
+  optimizerWeightDecay: z.number().min(0).optional().describe('Optimizer weight decay (L2 regularisation).'),
+  purpose: z.enum(['PURPOSE_PILOT']).optional().describe('Scheduling purpose of the job.'),
+});
+
 export const SFTJobSpec = withRules(
-  z.object({
-    displayName: displayName(),
-    dataset: required(512).describe('The training dataset, e.g. accounts/my-account/datasets/my-data.'),
-    awsS3Config: AwsS3Config.optional(),
-    azureBlobStorageConfig: AzureBlobStorageConfig.optional(),
-    outputModel: resourceId('outputModel').optional().describe('Id of the resulting model. Default: the job id.'),
-    baseModel: text(512).optional().describe('The base model to fine-tune; exclusive with warmStartFrom.'),
-    warmStartFrom: text(512).optional().describe('A PEFT addon to continue training from; exclusive with baseModel.'),
-    jinjaTemplate: text(65536).optional().describe("Jinja template for conversations. Default: the base model's chat template."),
-    earlyStop: z.boolean().optional().describe('Stop early when the validation loss stops improving.'),
-    epochs: int32(1).default(SFT_DEFAULTS.epochs).describe('Passes over the training data. Default 1; greater than 0.'),
-    learningRate: z.number().gt(0).optional().describe('Learning rate; greater than 0. Default: chosen for the base model.'),
-    maxContextLength: int32(1)
-      .max(MAX_CONTEXT_LENGTH)
-      .default(SFT_DEFAULTS.maxContextLength)
-      .describe('Maximum context length for training. Default 8192; at most 65536.'),
-    loraRank: withRules(int32(1).default(SFT_DEFAULTS.loraRank), [
-      {
-        rule: `self in [${LORA_RANKS.join(', ')}]`,
-        message: 'loraRank must be a power of two up to 64',
-        holds: (r) => (LORA_RANKS as readonly number[]).includes(r),
-      },
-    ]).describe('Rank of the LoRA layers: a power of two up to 64. Default 8.'),
-    wandbConfig: WandbConfig.optional(),
-    evaluationDataset: text(512).optional().describe('A separate evaluation dataset.'),
-    isTurbo: z.boolean().optional().describe('Run in turbo mode.'),
-    evalAutoCarveout: z.boolean().optional().describe('Carve the evaluation set out of the training set.'),
-    batchSize: int32(1).optional().describe('Batch size for sequence packing (tokens).'),
-    batchSizeSamples: int32(1).optional().describe('Samples per gradient batch.'),
-    gradientAccumulationSteps: int32(1).optional().describe('Gradient accumulation steps.'),
-    learningRateWarmupSteps: int32().optional().describe('Learning-rate warm-up steps.'),
-    optimizerWeightDecay: z.number().min(0).optional().describe('Optimizer weight decay (L2 regularisation).'),
-    purpose: z.enum(['PURPOSE_PILOT']).optional().describe('Scheduling purpose of the job.'),
-  }),
+  SFTJobSpecFields,
   [
     {
       rule: 'has(self.baseModel) != has(self.warmStartFrom)',
