@@ -16,8 +16,8 @@ describe('decision log', () => {
     const d = decision(1, 40);
     expect(toRecord(d)).toEqual({
       time: '2026-11-23T12:00:00.000Z',
-      desiredReplicas: 5,
-      previousReplicas: 1,
+      fromReplicas: 1,
+      toReplicas: 5,
       reason: Reason.ScaleUp,
       message: d.message,
       softDelete: false,
@@ -32,7 +32,7 @@ describe('decision log', () => {
     expect(appendDecision(log, decision(5, 40, T + 2_000))).toBe(log);
     const changed = appendDecision(log, decision(5, 80, T + 4_000));
     expect(changed).toHaveLength(2);
-    expect(changed[1]?.desiredReplicas).toBe(10);
+    expect(changed[1]?.toReplicas).toBe(10);
   });
 
   it('appends a reason worth telling even when the count holds', () => {
@@ -48,6 +48,6 @@ describe('decision log', () => {
     let log: readonly DecisionRecord[] = [];
     for (let i = 1; i <= 25; i++) log = appendDecision(log, decision(1, i * 8, T + i * 1_000));
     expect(log).toHaveLength(DECISION_LOG_LIMIT);
-    expect(log.map((r) => r.desiredReplicas)).toEqual([16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
+    expect(log.map((r) => r.toReplicas)).toEqual([16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
   });
 });

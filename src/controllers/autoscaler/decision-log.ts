@@ -15,11 +15,15 @@ const QUIET_REASONS: ReadonlySet<Reason> = new Set<Reason>([
 
 export const DECISION_LOG_LIMIT = 10;
 
-/** One entry of the status log. `time` is RFC 3339; the inputs keep ms, as the decision has them. */
+/**
+ * One entry of the status log, named as the Deployment CRD's `status.scalingDecisions[]`
+ * (`time`, `fromReplicas`, `toReplicas`, `reason`, `message`). `time` is RFC 3339; `inputs`
+ * keep ms, as the decision has them.
+ */
 export interface DecisionRecord {
   time: string;
-  desiredReplicas: number;
-  previousReplicas: number;
+  fromReplicas: number;
+  toReplicas: number;
   reason: Reason;
   message: string;
   softDelete: boolean;
@@ -29,8 +33,8 @@ export interface DecisionRecord {
 export function toRecord(d: Decision): DecisionRecord {
   return {
     time: new Date(d.at).toISOString(),
-    desiredReplicas: d.desiredReplicas,
-    previousReplicas: d.previousReplicas,
+    fromReplicas: d.previousReplicas,
+    toReplicas: d.desiredReplicas,
     reason: d.reason,
     message: d.message,
     softDelete: d.softDelete,
@@ -41,7 +45,7 @@ export function toRecord(d: Decision): DecisionRecord {
 /** Whether `d` earns an entry after `last`. */
 export function isNoteworthy(last: DecisionRecord | undefined, d: Decision): boolean {
   if (!last) return true;
-  if (last.desiredReplicas !== d.desiredReplicas || last.softDelete !== d.softDelete) return true;
+  if (last.toReplicas !== d.desiredReplicas || last.softDelete !== d.softDelete) return true;
   return last.reason !== d.reason && !QUIET_REASONS.has(d.reason);
 }
 

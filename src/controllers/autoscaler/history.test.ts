@@ -33,6 +33,19 @@ describe('observe', () => {
   });
 });
 
+describe('newHistory', () => {
+  it('rebuilt after a restart keeps the scale-to-zero clock from status', () => {
+    const policy: AutoscalerPolicy = { minReplicas: 0, maxReplicas: 3, scaleToZeroWindowMs: 5 * M };
+    // Created an hour ago, last request 4 minutes ago, controller just restarted.
+    const now = 10 * H;
+    let h = newHistory(now - H, 1, now - 4 * M);
+    h = observe(h, { at: now, inFlight: 0, requestsPerSecond: 0, tokensPerSecond: 0 });
+    expect(decide(policy, h, now).desiredReplicas).toBe(1);
+    h = observe(h, { at: now + M, inFlight: 0, requestsPerSecond: 0, tokensPerSecond: 0 });
+    expect(decide(policy, h, now + M).desiredReplicas).toBe(0);
+  });
+});
+
 describe('recordRecommendation', () => {
   it('stores equal consecutive recommendations once', () => {
     let h = newHistory(0, 1);

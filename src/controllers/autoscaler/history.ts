@@ -40,8 +40,13 @@ export interface AutoscalerHistory {
 /** A hard cap on steps, a safety net under the time bound for pathological tick rates. */
 export const MAX_STEPS = 4_096;
 
-export function newHistory(since: number, replicas: number): AutoscalerHistory {
-  return { since, replicas, steps: [] };
+/**
+ * A history with no recommendations yet: for a new deployment, or rebuilt after a controller
+ * restart from what status keeps (creation time, desired count, `lastRequestTime`). The empty
+ * record makes both stabilization windows wait a full window, so a restart never jumps.
+ */
+export function newHistory(since: number, replicas: number, lastRequestAt?: number): AutoscalerHistory {
+  return lastRequestAt === undefined ? { since, replicas, steps: [] } : { since, replicas, lastRequestAt, steps: [] };
 }
 
 export function isActive(s: LoadSample): boolean {
