@@ -5,6 +5,7 @@ import {
   AcceleratorType,
   DEFAULT_ACCELERATOR_TYPE,
   MultiRegion,
+  REGIONS,
   Region,
   Status,
   annotations,
@@ -138,7 +139,7 @@ export const Placement = withRules(
     regions: z
       .array(Region)
       .min(1)
-      .max(42)
+      .max(REGIONS.length)
       .meta({ 'x-kubernetes-list-type': 'set' })
       .optional()
       .describe('The regions the deployment may run in.'),

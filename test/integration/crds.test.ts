@@ -272,6 +272,11 @@ describe('discovery and kubectl', () => {
     expect(sft).toMatch(/NAME\s+STATE\s+READY\s+BASE MODEL\s+DATASET\s+PROGRESS\s+AGE/);
   });
 
+  it('`kubectl apply -f manifests/samples/` is accepted (server-side dry run)', async () => {
+    const out = await kubectl('apply', '-n', namespace, '--dry-run=server', '-f', join(REPO_ROOT, 'manifests', 'samples'));
+    for (const k of KINDS) expect(out, k.kind).toContain(`${k.kind.toLowerCase()}.${GROUP}/`);
+  });
+
   it('`kubectl explain` shows the description of a nested field', async () => {
     const out = await kubectl('explain', `deployments.${GROUP}.spec.autoscalingPolicy.scaleToZeroWindow`);
     expect(out).toContain('at least 5m');
