@@ -1,0 +1,171 @@
+// A controller: informers whose handlers only enqueue keys, a rate-limited work queue, and N
+// workers calling the Reconciler (sample-controller's Run/processNextWorkItem).
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Clock, Timer } from '../../util/clock.js';
+import type { EventHandlers, Informer } from './informer.js';
+import { objectKey } from './keys.js';
+import { enqueueMapped, enqueueObject, enqueueOwner, type OwnerType } from './owner-refs.js';
+import type { RateLimiter } from './rate-limiter.js';
+import { isConflict, isTerminal, type Reconciler } from './result.js';
+import { WorkQueue } from './work-queue.js';
+
+/** Something the manager starts while leading and stops on shutdown or lost leadership. */
+export interface Runnable {
+  readonly name: string;
+  start(): Promise<void>;
+  /** Stops taking work and waits up to `timeoutMs` for work in flight; true if it all finished. */
+  stop(timeoutMs?: number): Promise<boolean>;
+}
+
+export interface ControllerOptions<T extends KubernetesObject> {
+  name: string;
+  /** The reconciled kind: its events enqueue its own key; `type` is what `owns` children must be controlled by. */
+  for: { informer: Informer<T>; type: OwnerType };
+  /** Child kinds: events enqueue the key of the child's controller ownerReference if it is of the `for` type. */
+  owns?: Array<Informer<KubernetesObject>>;
+  /** Other kinds: events enqueue the keys `map` returns. */
+  watches?: Array<{ informer: Informer<KubernetesObject>; map: (obj: KubernetesObject) => string[] }>;
+  reconciler: Reconciler;
+  /** Concurrent reconciles (default 2); one key is never reconciled by two workers at once. */
+  workers?: number;
+  clock: Clock;
+  log: Logger;
+  /** Retry limiter (default: per-key 5 ms·2ⁿ ≤ 1000 s, max'ed with a 10 qps / 100 burst bucket). */
+  rateLimiter?: RateLimiter;
+  /** How long start() waits for the informers' first list (default 2 min). */
+  cacheSyncTimeoutMs?: number;
+}
+
+interface Subscription {
+  informer: Informer<KubernetesObject>;
+  handlers: EventHandlers<KubernetesObject>;
+}
+
+export interface ControllerStats {
+  reconciles: number;
+  errors: number;
+  terminalErrors: number;
+}
+
+export class Controller<T extends KubernetesObject> implements Runnable {
+  readonly name: string;
+  readonly queue: WorkQueue;
+  readonly log: Logger;
+  readonly stats: ControllerStats = { reconciles: 0, errors: 0, terminalErrors: 0 };
+  readonly #opts: ControllerOptions<T>;
+  readonly #clock: Clock;
+  readonly #stopping = new AbortController();
+  /** Aborted when the drain deadline passes: tells reconciles still running to give up. */
+  readonly #reconcileAbort = new AbortController();
+  #unsubscribe: Array<() => void> = [];
+  #informers: Array<Informer<KubernetesObject>> = [];
+  #workers: Array<Promise<void>> = [];
+  #state: 'new' | 'started' | 'stopped' = 'new';
+  #nextId = 0;
+
+  constructor(opts: ControllerOptions<T>) {
+    this.#opts = opts;
+    this.name = opts.name;
+    this.#clock = opts.clock;
+    this.log = opts.log.child({ controller: opts.name });
+    this.queue = new WorkQueue({ clock: opts.clock, rateLimiter: opts.rateLimiter });
+  }
+
+  /** Subscribes the handlers, starts the informers, waits for their caches, then starts the workers. */
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new Error(`controller ${this.name} was already started; make a new one`);
+    this.#state = 'started';
+    const enqueue = (key: string): void => this.queue.add(key);
+    const subs: Subscription[] = [
+      { informer: this.#opts.for.informer as Informer<KubernetesObject>, handlers: enqueueObject(objectKey, enqueue) },
+      ...(this.#opts.owns ?? []).map((informer) => ({ informer, handlers: enqueueOwner(this.#opts.for.type, enqueue) })),
+      ...(this.#opts.watches ?? []).map((w) => ({ informer: w.informer, handlers: enqueueMapped(w.map, enqueue) })),
+    ];
+    for (const s of subs) this.#unsubscribe.push(s.informer.addEventHandler(s.handlers));
+    this.#informers = [...new Set(subs.map((s) => s.informer))];
+    for (const i of this.#informers) i.start();
+
+    if (!(await this.#waitForCaches())) {
+      if (this.#stopping.signal.aborted) return; // stopped while waiting: nothing to run
+      throw new Error(`controller ${this.name}: caches did not sync within ${this.#opts.cacheSyncTimeoutMs ?? 120_000} ms`);
+    }
+    const n = Math.max(1, this.#opts.workers ?? 2);
+    this.log.info({ workers: n }, 'caches synced; starting workers');
+    for (let i = 0; i < n; i++) this.#workers.push(this.#worker());
+  }
+
+  /**
+   * Stops taking work, waits up to `timeoutMs` for reconciles in flight (then aborts their
+   * signal), unsubscribes and stops the informers. True if everything in flight finished.
+   */
+  async stop(timeoutMs = 30_000): Promise<boolean> {
+    if (this.#state === 'stopped') return true;
+    const wasStarted = this.#state === 'started';
+    this.#state = 'stopped';
+    this.#stopping.abort();
+    const inFlight = this.queue.inFlight();
+    const drained = await this.queue.shutDownWithDrain(timeoutMs);
+    if (drained) await Promise.all(this.#workers);
+    else {
+      this.#reconcileAbort.abort();
+      this.log.warn({ inFlight: this.queue.inFlight(), timeoutMs }, 'reconciles still running at the drain deadline; abandoning them');
+    }
+    for (const u of this.#unsubscribe) u();
+    this.#unsubscribe = [];
+    await Promise.all(this.#informers.map((i) => i.stop()));
+    if (wasStarted) this.log.info({ drained, inFlightAtStop: inFlight }, 'controller stopped');
+    return drained;
+  }
+
+  async #waitForCaches(): Promise<boolean> {
+    const timeoutMs = this.#opts.cacheSyncTimeoutMs ?? 120_000;
+    const deadline = new AbortController();
+    const onStop = (): void => deadline.abort();
+    this.#stopping.signal.addEventListener('abort', onStop, { once: true });
+    const timer: Timer = this.#clock.setTimeout(() => deadline.abort(), timeoutMs);
+    try {
+      const synced = await Promise.all(this.#informers.map((i) => i.waitForSync(deadline.signal)));
+      return synced.every(Boolean);
+    } finally {
+      this.#clock.clearTimeout(timer);
+      this.#stopping.signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  async #worker(): Promise<void> {
+    for (let key = await this.queue.get(); key !== undefined; key = await this.queue.get()) {
+      try {
+        await this.#process(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  async #process(key: string): Promise<void> {
+    const log = this.log.child({ key, reconcileId: ++this.#nextId });
+    const started = this.#clock.now();
+    this.stats.reconciles++;
+    try {
+      const res = await this.#opts.reconciler.reconcile(key, { log, signal: this.#reconcileAbort.signal });
+      this.queue.forget(key);
+      const after = res?.requeueAfter;
+      if (after !== undefined && after > 0) this.queue.addAfter(key, after);
+      log.debug({ durationMs: this.#clock.now() - started, requeueAfter: after }, 'reconciled');
+    } catch (err) {
+      if (isTerminal(err)) {
+        this.stats.terminalErrors++;
+        this.queue.forget(key);
+        log.error({ err }, 'reconcile failed with a terminal error; not retrying');
+        return;
+      }
+      this.stats.errors++;
+      this.queue.addRateLimited(key);
+      const retries = this.queue.numRequeues(key);
+      // A conflict only means our read was stale: retry soon, and don't alarm anyone.
+      if (isConflict(err)) log.debug({ err, retries }, 'conflict; retrying');
+      else log.error({ err, retries, durationMs: this.#clock.now() - started }, 'reconcile failed; retrying with backoff');
+    }
+  }
+}

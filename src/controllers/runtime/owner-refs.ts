@@ -1,0 +1,84 @@
+// Routing a child's events to its owner's key through the controller ownerReference
+// (metav1.GetControllerOf + controller-runtime's EnqueueRequestForOwner with OnlyControllerOwner).
+import type { KubernetesObject, V1OwnerReference } from '@kubernetes/client-node';
+import { DeletedFinalStateUnknown, unwrapTombstone, type EventHandlers } from './informer.js';
+import { keyOf } from './keys.js';
+
+export interface OwnerType {
+  /** e.g. 'hearth.dev/v1alpha1' */
+  apiVersion: string;
+  /** e.g. 'Deployment' */
+  kind: string;
+}
+
+/** The ownerReference with controller: true, if any. */
+export function controllerOf(obj: KubernetesObject): V1OwnerReference | undefined {
+  return obj.metadata?.ownerReferences?.find((r) => r.controller === true);
+}
+
+function groupOf(apiVersion: string): string {
+  const i = apiVersion.indexOf('/');
+  return i < 0 ? '' : apiVersion.slice(0, i);
+}
+
+/**
+ * True if `ref` points at an object of `owner`'s kind. Group and kind must match; the version may
+ * differ (as in controller-runtime) because an ownerReference written under an older served
+ * version still names the same object.
+ */
+export function refersTo(ref: Pick<V1OwnerReference, 'apiVersion' | 'kind'>, owner: OwnerType): boolean {
+  return ref.kind === owner.kind && groupOf(ref.apiVersion) === groupOf(owner.apiVersion);
+}
+
+/** The owner's key for a child controlled by an object of `owner`'s type, else undefined. */
+export function ownerKey(child: KubernetesObject | DeletedFinalStateUnknown<KubernetesObject>, owner: OwnerType): string | undefined {
+  const obj = unwrapTombstone(child);
+  const ref = controllerOf(obj);
+  if (!ref || !refersTo(ref, owner) || !ref.name) return undefined;
+  // Namespaced children can only be owned by objects in their own namespace (or cluster-scoped ones).
+  return keyOf(obj.metadata?.namespace, ref.name);
+}
+
+/**
+ * Informer handlers that enqueue the controlling owner's key for every child event. On an update
+ * whose controller changed, both the old and the new owner are enqueued.
+ */
+export function enqueueOwner<T extends KubernetesObject>(owner: OwnerType, enqueue: (key: string) => void): EventHandlers<T> {
+  const route = (o: T | DeletedFinalStateUnknown<T>): void => {
+    const key = ownerKey(o, owner);
+    if (key !== undefined) enqueue(key);
+  };
+  return {
+    add: route,
+    update: (oldObj, newObj) => {
+      const a = ownerKey(oldObj, owner);
+      const b = ownerKey(newObj, owner);
+      if (a !== undefined && a !== b) enqueue(a);
+      if (b !== undefined) enqueue(b);
+    },
+    delete: route,
+  };
+}
+
+/** Informer handlers that enqueue the object's own key. */
+export function enqueueObject<T extends KubernetesObject>(keyFn: (o: T) => string, enqueue: (key: string) => void): EventHandlers<T> {
+  return {
+    add: (o) => enqueue(keyFn(o)),
+    update: (_old, o) => enqueue(keyFn(o)),
+    delete: (o) => enqueue(o instanceof DeletedFinalStateUnknown ? o.key : keyFn(o)),
+  };
+}
+
+/** Informer handlers that enqueue the keys `map` returns for an object (controller-runtime's EnqueueRequestsFromMapFunc). */
+export function enqueueMapped<T extends KubernetesObject>(map: (o: T) => string[], enqueue: (key: string) => void): EventHandlers<T> {
+  const route = (o: T | DeletedFinalStateUnknown<T>): void => {
+    for (const k of map(unwrapTombstone(o))) enqueue(k);
+  };
+  return {
+    add: route,
+    update: (oldObj, newObj) => {
+      for (const k of new Set([...map(oldObj), ...map(newObj)])) enqueue(k);
+    },
+    delete: route,
+  };
+}
