@@ -1,7 +1,15 @@
 import type { V1Node, V1Pod, V1Taint } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { ACCELERATOR_LABEL, REGION_LABEL, type AcceleratorType, type Region } from '../../fleet/catalog.js';
-import { chooseRegion, freeGpusByRegion, isSchedulableFor, podGpuRequest, tolerates, type PlacementInput } from './placement.js';
+import {
+  chooseRegion,
+  freeGpusByRegion,
+  isSchedulableFor,
+  podGpuRequest,
+  regionsAllowedBy,
+  tolerates,
+  type PlacementInput,
+} from './placement.js';
 
 type Table = Partial<Record<Region, number>>;
 const from = (t: Table, fallback = 0) => (r: Region): number => t[r] ?? fallback;
@@ -51,6 +59,16 @@ describe('chooseRegion', () => {
       want: 'US_IOWA_1',
     },
     {
+      name: 'limited to placement.regions',
+      in: input({ allowedRegions: ['US_IOWA_1', 'EU_PARIS_1'], free: { US_VIRGINIA_2: 16, US_IOWA_1: 8 } }),
+      want: 'US_IOWA_1',
+    },
+    {
+      name: 'limited to a multi-region',
+      in: input({ allowedRegions: regionsAllowedBy({ multiRegion: 'EUROPE' }), free: { US_VIRGINIA_2: 16, EU_FRANKFURT_1: 8 } }),
+      want: 'EU_FRANKFURT_1',
+    },
+    {
       name: 'other accelerator: its own regions',
       in: input({ acceleratorType: 'NVIDIA_A100_80GB', gpusNeeded: 1, free: { US_ILLINOIS_2: 1 } }),
       want: 'US_ILLINOIS_2',
@@ -92,6 +110,16 @@ describe('chooseRegion', () => {
       name: 'not enough in any single region',
       in: input({ gpusNeeded: 16, free: { US_VIRGINIA_2: 8, US_IOWA_1: 8 } }),
       reason: /^no region can place 16 NVIDIA_H100_80GB GPUs: US_VIRGINIA_2: quota h100-us-virginia-2 has 8 GPUs left, 8 GPUs free;/,
+    },
+    {
+      name: 'allowed regions do not offer the accelerator',
+      in: input({ allowedRegions: ['EU_PARIS_1'], free: { US_VIRGINIA_2: 16 } }),
+      reason: /^none of the allowed regions \(EU_PARIS_1\) offers NVIDIA_H100_80GB; it is offered in US_VIRGINIA_2, /,
+    },
+    {
+      name: 'allowed region offers it but has no room',
+      in: input({ allowedRegions: ['US_IOWA_1'], free: { US_VIRGINIA_2: 16 } }),
+      reason: /^no region can place 8 NVIDIA_H100_80GB GPUs: US_IOWA_1: 0 GPUs free$/,
     },
     {
       name: 'accelerator offered nowhere',
@@ -250,5 +278,18 @@ describe('scheduling rules', () => {
         'nvidia.com/gpu',
       ),
     ).toBe(3);
+  });
+});
+
+describe('regionsAllowedBy', () => {
+  it.each([
+    { name: 'unset placement: anywhere', placement: undefined, want: undefined },
+    { name: 'GLOBAL: anywhere', placement: { multiRegion: 'GLOBAL' }, want: undefined },
+    { name: 'a list', placement: { regions: ['US_IOWA_1', 'AP_TOKYO_1'] }, want: ['US_IOWA_1', 'AP_TOKYO_1'] },
+    { name: 'US', placement: { multiRegion: 'US' }, want: ['US_ILLINOIS_2', 'US_VIRGINIA_2', 'US_ILLINOIS_1', 'US_IOWA_1', 'US_VIRGINIA_1', 'US_ARIZONA_1'] },
+    { name: 'EUROPE', placement: { multiRegion: 'EUROPE' }, want: ['EU_PARIS_1', 'EU_FRANKFURT_1'] },
+    { name: 'APAC', placement: { multiRegion: 'APAC' }, want: ['AP_TOKYO_1'] },
+  ])('$name', ({ placement, want }) => {
+    expect(regionsAllowedBy(placement)).toEqual(want);
   });
 });

@@ -23,6 +23,8 @@ export interface PlacementInput {
   gpusPerReplica?: number;
   /** `spec.placement.region`, when the user chose. */
   requestedRegion?: string;
+  /** Regions the choice is limited to (`placement.regions` or a multi-region); unset: any. */
+  allowedRegions?: readonly string[];
   /** GPUs of this accelerator type the account's quota still allows in the region. */
   quotaLeft: (region: Region) => number;
   /** Free allocatable GPUs of this accelerator type in the region. */
@@ -97,7 +99,15 @@ export function chooseRegion(input: PlacementInput): Placement {
     return { region: r, reason: `${r} from spec.placement.region: offers ${acc}, ${describe(c, acc)}` };
   }
   if (offering.length === 0) return { unplaceable: true, reason: `no region of this fleet offers ${acc}` };
-  const candidates = offering.map((r, i) => candidate(r, i, input));
+  const allowed = input.allowedRegions;
+  const eligible = allowed ? offering.filter((r) => allowed.includes(r)) : offering;
+  if (eligible.length === 0) {
+    return {
+      unplaceable: true,
+      reason: `none of the allowed regions (${allowed?.join(', ') || 'none'}) offers ${acc}; it is offered in ${offering.join(', ')}`,
+    };
+  }
+  const candidates = eligible.map((r) => candidate(r, offering.indexOf(r), input));
   const fitting = candidates.filter((c) => shortfall(c, input) === undefined).sort(compare);
   const best = fitting[0];
   if (best) {
@@ -106,6 +116,21 @@ export function chooseRegion(input: PlacementInput): Placement {
   }
   const why = candidates.map((c) => `${c.region}: ${shortfall(c, input) ?? ''}`).join('; ');
   return { unplaceable: true, reason: `no region can place ${plural(input.gpusNeeded, `${acc} GPU`)}: ${why}` };
+}
+
+/** Region-name prefixes of the multi-regions (GLOBAL: everywhere). */
+const MULTI_REGION_PREFIXES: Record<string, string | undefined> = { US: 'US_', EUROPE: 'EU_', APAC: 'AP_' };
+
+/**
+ * The regions a placement lets the controller choose among: `regions` as listed, a multi-region's
+ * regions of this fleet, or undefined for anywhere (unset placement, GLOBAL). A `region` is not
+ * a choice: pass it as `requestedRegion`.
+ */
+export function regionsAllowedBy(placement: { multiRegion?: string; regions?: readonly string[] } | undefined): readonly string[] | undefined {
+  if (placement?.regions !== undefined) return placement.regions;
+  const prefix = placement?.multiRegion ? MULTI_REGION_PREFIXES[placement.multiRegion] : undefined;
+  if (prefix === undefined) return undefined;
+  return Object.keys(REGIONS).filter((r) => r.startsWith(prefix));
 }
 
 // ---- capacity ----------------------------------------------------------------------------------

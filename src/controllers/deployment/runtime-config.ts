@@ -128,6 +128,9 @@ const VLLM_PRECISION_ARGS: Record<Precision, string[] | null> = {
 
 /** Environment both vLLM images get: caches under the writable /cache emptyDir, no telemetry. */
 const VLLM_ENV = [
+  // The images run as root by default; as uid 1000 there is no passwd entry, and Python's
+  // getpass.getuser() (torch's compile cache path) falls back to $USER.
+  { name: 'USER', value: 'vllm' },
   { name: 'HOME', value: '/cache' },
   { name: 'HF_HOME', value: '/cache/huggingface' },
   { name: 'XDG_CACHE_HOME', value: '/cache' },

@@ -158,6 +158,16 @@ describe('speculative decoding', () => {
       spec: { ngramSpeculationLength: 3, draftTokenCount: 5 },
       want: { method: 'ngram', prompt_lookup_max: 3, num_speculative_tokens: 5 },
     },
+    {
+      name: 'EAGLE draft heads name their method',
+      spec: { draftModel: 'accounts/fireworks/models/eagle-llama-v3-8b-instruct-v2', draftTokenCount: 3 },
+      want: { model: '/mnt/models/fireworks/eagle-llama-v3-8b-instruct-v2', num_speculative_tokens: 3, method: 'eagle' },
+    },
+    {
+      name: 'EAGLE-3 draft',
+      spec: { draftModel: 'RedHatAI/Qwen3-8B-speculator.eagle3', draftTokenCount: 3 },
+      want: { model: 'RedHatAI/Qwen3-8B-speculator.eagle3', num_speculative_tokens: 3, method: 'eagle3' },
+    },
     { name: 'draftTokenCount 0 turns speculation off', spec: { draftModel: 'accounts/fireworks/models/llama-v3p2-1b-instruct', draftTokenCount: 0 }, want: undefined },
     { name: 'empty draftModel disables', spec: { draftModel: '', draftTokenCount: 4 }, want: undefined },
     { name: 'token count alone does nothing', spec: { draftTokenCount: 4 }, want: undefined },

@@ -155,9 +155,24 @@ export function speculativeConfig(
   }
   if (spec.draftTokenCount === 0) return ok(undefined);
   if (draft !== undefined) {
-    return ok(JSON.stringify({ model: modelSource(draft, config).path, num_speculative_tokens: spec.draftTokenCount }));
+    const path = modelSource(draft, config).path;
+    const method = draftMethod(draft, path);
+    return ok(JSON.stringify({ model: path, num_speculative_tokens: spec.draftTokenCount, ...(method ? { method } : {}) }));
   }
+  // vLLM defaults prompt_lookup_min to prompt_lookup_max: n-grams of exactly the spec's length.
   return ok(JSON.stringify({ method: 'ngram', prompt_lookup_max: ngram, num_speculative_tokens: spec.draftTokenCount }));
+}
+
+/**
+ * The vLLM method of a draft model, when its name says it is not a plain draft model: recent vLLM
+ * treats any draft without `method` as `draft_model`, so EAGLE heads (the docs' `eagle-*` drafts)
+ * must be named. Undefined: a standalone draft model.
+ */
+export function draftMethod(...names: string[]): 'eagle' | 'eagle3' | undefined {
+  const n = names.join(' ').toLowerCase();
+  if (n.includes('eagle3')) return 'eagle3';
+  if (n.includes('eagle')) return 'eagle';
+  return undefined;
 }
 
 /** LoRA serving when addons are enabled (DeployedModels load adapters into the replicas at runtime). */
