@@ -311,6 +311,20 @@ export const DeploymentSpec = withRules(
 export type DeploymentSpec = z.output<typeof DeploymentSpec>;
 export type DeploymentSpecInput = z.input<typeof DeploymentSpec>;
 
+/**
+ * The replica range a Deployment asks for, with the documented defaults the schema cannot express:
+ * maxReplicaCount unset ⇒ max(minReplicaCount, 1); replicaCount set ⇒ exactly that many (the
+ * autoscaler is off).
+ */
+export function replicaBounds(spec: Pick<DeploymentSpec, 'minReplicaCount' | 'maxReplicaCount' | 'replicaCount'>): {
+  min: number;
+  max: number;
+  fixed: boolean;
+} {
+  if (spec.replicaCount !== undefined) return { min: spec.replicaCount, max: spec.replicaCount, fixed: true };
+  return { min: spec.minReplicaCount, max: spec.maxReplicaCount ?? Math.max(spec.minReplicaCount, 1), fixed: false };
+}
+
 // ---- status -------------------------------------------------------------------------------------
 
 export const ReplicaStats = z
