@@ -8,6 +8,7 @@ import { getAccount, getUserByEmail, createAccount, createUser, userIdFromEmail 
 import { countActiveKeys } from '../../db/repositories/api-keys.js';
 import { ensureDefaultQuotas } from '../../db/repositories/quotas.js';
 import type { Account, User } from '../../db/schema/index.js';
+import { isResourceId } from '../wire/resource-names.js';
 import { issueApiKey } from './keys.js';
 
 export interface BootstrapInput {
@@ -29,14 +30,11 @@ export interface BootstrapResult {
   apiKey?: { keyId: string; key: string };
 }
 
-/** Resource ids: 1–63 of a-z, 0-9, '-'; no leading/trailing '-'; not starting with a digit. */
-export const RESOURCE_ID = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
 export async function bootstrap(db: Db, input: BootstrapInput): Promise<BootstrapResult> {
-  if (!RESOURCE_ID.test(input.accountId)) throw new InvalidValueError('accountId', 'must be 1-63 characters of a-z, 0-9 and -, start with a letter and not end with -');
+  if (!isResourceId(input.accountId)) throw new InvalidValueError('accountId', 'must be 1-63 characters of a-z, 0-9 and -, start with a letter and not end with -');
   if (!/^[^@\s]+@[^@\s]+$/.test(input.email)) throw new InvalidValueError('email', 'must be an e-mail address');
   const userId = input.userId ?? userIdFromEmail(input.email);
-  if (!RESOURCE_ID.test(userId)) throw new InvalidValueError('userId', 'must be a valid resource id');
+  if (!isResourceId(userId)) throw new InvalidValueError('userId', 'must be a valid resource id');
 
   return db.transaction(async (tx) => {
     // Two bootstraps racing (two replicas starting) must not both issue keys.

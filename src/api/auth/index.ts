@@ -4,3 +4,4 @@ export * from './authenticator.js';
 export * from './keys.js';
 export * from './bootstrap.js';
 export * from './authorize.js';
+export * from './rate-limit.js';

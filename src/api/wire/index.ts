@@ -8,3 +8,5 @@ export * from './pagination.js';
 export * from './domain-errors.js';
 export * from './timestamp.js';
 export * from './field-mask.js';
+export * from './resource-names.js';
+export * from './omit.js';
