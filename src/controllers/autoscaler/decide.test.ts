@@ -270,6 +270,14 @@ const scenarios: Scenario[] = [
     expect: [[100, 1, Reason.ScaleFromZero], [128, 1, Reason.ScaleUpStabilizing], [130, 10, Reason.ScaleUp]],
   },
   {
+    name: 'zero → one is blocked by an exhausted quota, and says so',
+    policy: (t) => ({ minReplicas: 0, quotaMaxReplicas: t >= 200 ? 1 : 0 }),
+    replicas: 0,
+    load: (t) => (t >= 100 ? busy(1) : idle),
+    // Once quota frees, one replica at once; load has asked for 1 for longer than the up-window.
+    expect: [[100, 0, Reason.QuotaLimited], [198, 0, Reason.QuotaLimited], [200, 1, Reason.ScaleUp]],
+  },
+  {
     name: 'a request arrival alone (no longer in flight) counts as a first request',
     policy: { minReplicas: 0 },
     replicas: 0,
