@@ -12,7 +12,7 @@ import {
   resolveAcceleratorType,
   speculativeConfig,
   type ModelServer,
-  type Result,
+  type Checked,
 } from './runtime.js';
 import { DEFAULT_RUNTIME_CONFIG as CONFIG, type ModelSource } from './runtime-config.js';
 import { Precision, type DeploymentSpec, type DeploymentSpecInput } from '../../crds/deployment.js';
@@ -23,7 +23,7 @@ const LLAMA_70B = 'accounts/fireworks/models/llama-v3p3-70b-instruct';
 const LLAMA_405B = 'accounts/fireworks/models/llama-v3p1-405b-instruct';
 const NVIDIA = CONFIG.runtimes.nvidia;
 
-function value<T>(r: Result<T>): T {
+function value<T>(r: Checked<T>): T {
   if (!r.ok) throw new Error(`expected ok, got ${r.reason}: ${r.message}`);
   return r.value;
 }

@@ -6,17 +6,17 @@ import type { LoraSettings, ModelServerTemplate, ModelSource, RuntimeConfig } fr
 import type { DeploymentSpec, Precision } from '../../crds/deployment.js';
 
 /** A verdict the reconciler turns into a condition: `reason` is CamelCase, `message` a sentence. */
-export type Result<T> = { ok: true; value: T } | { ok: false; reason: string; message: string };
+export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string; message: string };
 
-const ok = <T>(value: T): Result<T> => ({ ok: true, value });
-const fail = (reason: string, message: string): Result<never> => ({ ok: false, reason, message });
+const ok = <T>(value: T): Checked<T> => ({ ok: true, value });
+const fail = (reason: string, message: string): Checked<never> => ({ ok: false, reason, message });
 
 /** Everything a replica's container needs, resolved from spec + config. */
 export interface ModelServer {
   template: ModelServerTemplate;
   acceleratorType: AcceleratorType;
   acceleratorCount: number;
-  /** Why that many GPUs, for status ("2 GPUs: explicit acceleratorCount"). */
+  /** Why that many GPUs, for status ("2 GPUs: acceleratorCount from the spec"). */
   acceleratorCountReason: string;
   args: string[];
   env: { name: string; value: string }[];
@@ -48,7 +48,7 @@ export function modelSource(baseModel: string, config: Pick<RuntimeConfig, 'mode
 // ---- accelerators ------------------------------------------------------------------------------
 
 /** The spec's accelerator type, defaulted (A100 80GB, as the docs say), if this fleet offers it. */
-export function resolveAcceleratorType(spec: { acceleratorType?: string }): Result<AcceleratorType> {
+export function resolveAcceleratorType(spec: { acceleratorType?: string }): Checked<AcceleratorType> {
   const acc = spec.acceleratorType ?? DEFAULT_ACCELERATOR_TYPE;
   if (!isAcceleratorType(acc)) {
     return fail('UnsupportedAcceleratorType', `accelerator type ${acc} is not offered by this fleet`);
@@ -95,7 +95,7 @@ export function effectiveAcceleratorCount(
   acc: AcceleratorType,
   source: ModelSource,
   maxPerReplica: number,
-): Result<{ count: number; reason: string }> {
+): Checked<{ count: number; reason: string }> {
   const explicit = spec.acceleratorCount ?? 0;
   if (explicit > 0) {
     if (explicit > maxPerReplica) {
@@ -124,7 +124,7 @@ function gpus(n: number): string {
 // ---- arguments ---------------------------------------------------------------------------------
 
 /** Server arguments for a precision on an accelerator (FP8 needs FP8 hardware, as the docs say). */
-export function precisionArgs(precision: Precision | undefined, acc: AcceleratorType, template: ModelServerTemplate): Result<string[]> {
+export function precisionArgs(precision: Precision | undefined, acc: AcceleratorType, template: ModelServerTemplate): Checked<string[]> {
   // Unset (only outside the CRD, which defaults FP16): the checkpoint's own dtype, vLLM's `auto`.
   if (precision === undefined) return ok([]);
   if (precision.startsWith('FP8') && !ACCELERATORS[acc].fp8) {
@@ -143,7 +143,7 @@ export function precisionArgs(precision: Precision | undefined, acc: Accelerator
 export function speculativeConfig(
   spec: Pick<DeploymentSpec, 'draftModel' | 'draftTokenCount' | 'ngramSpeculationLength'>,
   config: Pick<RuntimeConfig, 'models' | 'modelPathTemplate'>,
-): Result<string | undefined> {
+): Checked<string | undefined> {
   const draft = spec.draftModel ? spec.draftModel : undefined;
   const ngram = spec.ngramSpeculationLength && spec.ngramSpeculationLength > 0 ? spec.ngramSpeculationLength : undefined;
   if (draft === undefined && ngram === undefined) return ok(undefined);
@@ -196,7 +196,7 @@ export const RUNTIME_LORA_ENV = { name: 'VLLM_ALLOW_RUNTIME_LORA_UPDATING', valu
  * The model server of one replica, or the first reason the spec cannot be served. The server is
  * named after the Fireworks model (`--served-model-name`), so the gateway forwards `model` as is.
  */
-export function buildModelServer(spec: DeploymentSpec, config: RuntimeConfig): Result<ModelServer> {
+export function buildModelServer(spec: DeploymentSpec, config: RuntimeConfig): Checked<ModelServer> {
   const acc = resolveAcceleratorType(spec);
   if (!acc.ok) return acc;
   const info = ACCELERATORS[acc.value];
