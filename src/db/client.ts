@@ -2,14 +2,8 @@
 // otherwise. Both yield the same drizzle type (`Db`), so repositories do not care which it is.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import pg from 'pg';
 import * as schema from './schema/index.js';
 
 export type Schema = typeof schema;
@@ -30,6 +24,8 @@ export interface OpenDatabaseOptions {
   maxConnections?: number;
   /** Name reported to PostgreSQL (`application_name`). */
   applicationName?: string;
+  /** Errors of idle pooled connections (server restart, failover); they never crash the process. */
+  onPoolError?: (err: Error) => void;
 }
 
 export interface Database {
@@ -68,19 +64,26 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
 
+// Each engine's modules are loaded only when it is used: an API replica on PostgreSQL never loads
+// PGlite, the demo on PGlite never loads `pg`.
 export async function openDatabase(opts: OpenDatabaseOptions = {}): Promise<Database> {
   if (opts.url !== undefined && isPostgresUrl(opts.url)) return openPostgres(opts.url, opts);
   return openPglite(pgliteDataDir(opts.url));
 }
 
-function openPostgres(url: string, opts: OpenDatabaseOptions): Database {
+async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Database> {
+  const [{ default: pg }, { drizzle: drizzlePg }, { migrate: migratePg }] = await Promise.all([
+    import('pg'),
+    import('drizzle-orm/node-postgres'),
+    import('drizzle-orm/node-postgres/migrator'),
+  ]);
   const pool = new pg.Pool({
     connectionString: url,
     max: Math.max(2, opts.maxConnections ?? 10),
     application_name: opts.applicationName ?? 'hearth',
   });
   // An idle client losing its server (restart, failover) must not crash the process.
-  pool.on('error', () => undefined);
+  pool.on('error', (err) => opts.onPoolError?.(err));
   const db = drizzlePg({ client: pool, schema });
   return {
     db,
@@ -101,6 +104,11 @@ function openPostgres(url: string, opts: OpenDatabaseOptions): Database {
 }
 
 async function openPglite(dataDir: string | undefined): Promise<Database> {
+  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('drizzle-orm/pglite'),
+    import('drizzle-orm/pglite/migrator'),
+  ]);
   const client = dataDir === undefined ? new PGlite() : new PGlite(dataDir);
   await client.waitReady;
   const db = drizzlePglite({ client, schema });
