@@ -60,6 +60,9 @@ describe('filter evaluation', () => {
     ['displayName = "chat prod"', ['d1']],
     ["displayName = 'o\\'brien'", ['d2']],
     ['acceleratorType = NVIDIA_H100_80GB', ['d1']],
+    ['maxReplicaCount = abc', []],
+    ['maxReplicaCount != abc', ['d1', 'd2']],
+    ['maxReplicaCount < abc', []],
   ])('%s', (filter, want) => {
     expect(run(filter)).toEqual(want);
   });

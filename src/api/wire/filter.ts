@@ -375,10 +375,13 @@ function compareToLiteral(actual: unknown, lit: Literal): number | undefined {
   }
 }
 
+const NUMBER_TEXT = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
 function compareNumeric(actual: unknown, raw: string): number | undefined {
+  if (!NUMBER_TEXT.test(raw)) return undefined;
   let a: string;
   if (typeof actual === 'number') a = String(actual);
-  else if (typeof actual === 'string' && /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(actual.trim())) a = actual.trim();
+  else if (typeof actual === 'string' && NUMBER_TEXT.test(actual.trim())) a = actual.trim();
   else return undefined;
   // Exact for int64 strings beyond 2^53; floating point otherwise.
   if (/^-?\d+$/.test(a) && /^-?\d+$/.test(raw)) {
