@@ -3,6 +3,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import type { ListResult, ListWatchSource, WatchHandle } from './informer.js';
+import type { LeaseRecord, LeaseStore, StoredLease } from './leader-election.js';
 
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
@@ -101,4 +102,60 @@ export function obj(
     ...extra,
     metadata: { namespace, name, resourceVersion, ...extra.metadata },
   };
+}
+
+/** One Lease in memory, with the API server's optimistic concurrency (409 on a stale resourceVersion). */
+export class MemoryLease {
+  state: StoredLease | undefined;
+  #rv = 0;
+  writes = 0;
+
+  /** A client of this lease; each can be made to fail or hang on its own. */
+  client(): MemoryLeaseClient {
+    return new MemoryLeaseClient(this);
+  }
+
+  /** @internal */
+  write(record: LeaseRecord): StoredLease {
+    this.writes++;
+    this.state = { record: { ...record }, resourceVersion: String(++this.#rv) };
+    return clone(this.state);
+  }
+}
+
+export class MemoryLeaseClient implements LeaseStore {
+  readonly description = 'leases/test/lease';
+  /** While set, every call rejects with this error. */
+  failWith: Error | undefined;
+  /** While true, every call hangs forever (a partitioned client). */
+  hang = false;
+
+  constructor(private readonly lease: MemoryLease) {}
+
+  async get(): Promise<StoredLease | undefined> {
+    await this.#gate();
+    return this.lease.state && clone(this.lease.state);
+  }
+
+  async create(record: LeaseRecord): Promise<StoredLease> {
+    await this.#gate();
+    if (this.lease.state) throw httpError(409, 'leases "lease" already exists');
+    return this.lease.write(record);
+  }
+
+  async update(record: LeaseRecord, resourceVersion: string): Promise<StoredLease> {
+    await this.#gate();
+    if (!this.lease.state) throw httpError(404, 'not found');
+    if (this.lease.state.resourceVersion !== resourceVersion) throw httpError(409, 'the object has been modified');
+    return this.lease.write(record);
+  }
+
+  async #gate(): Promise<void> {
+    if (this.hang) await new Promise(() => {});
+    if (this.failWith) throw this.failWith;
+  }
+}
+
+function clone(l: StoredLease): StoredLease {
+  return { resourceVersion: l.resourceVersion, record: { ...l.record } };
 }

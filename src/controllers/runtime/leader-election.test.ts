@@ -1,0 +1,242 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock, flushMicrotasks } from '../../util/clock.js';
+import { LeaderElector, type LeaderElectorOptions } from './leader-election.js';
+import { MemoryLease, type MemoryLeaseClient, silentLogger } from './testing.js';
+
+interface Candidate {
+  id: string;
+  elector: LeaderElector;
+  store: MemoryLeaseClient;
+  events: string[];
+}
+
+const running: LeaderElector[] = [];
+afterEach(async () => {
+  // Stop everything still running so no loop outlives its test (stop never needs time to pass
+  // unless a drain is scripted, and none is at this point).
+  await Promise.all(running.splice(0).map((e) => e.stop()));
+});
+
+function candidate(clock: FakeClock, lease: MemoryLease, id: string, over: Partial<LeaderElectorOptions> = {}): Candidate {
+  const events: string[] = [];
+  const store = lease.client();
+  const elector = new LeaderElector({
+    store,
+    identity: id,
+    clock,
+    log: silentLogger(),
+    random: () => 0, // acquire retries exactly every retryPeriod
+    onStartedLeading: () => events.push(`started@${clock.now()}`),
+    onStoppedLeading: () => {
+      events.push(`stopped@${clock.now()}`);
+    },
+    ...over,
+  });
+  running.push(elector);
+  return { id, elector, store, events };
+}
+
+describe('LeaderElector', () => {
+  it('creates the Lease and leads when there is none, then renews every retryPeriod', async () => {
+    const clock = new FakeClock(1_000_000);
+    const lease = new MemoryLease();
+    const a = candidate(clock, lease, 'a');
+    void a.elector.run();
+    await flushMicrotasks();
+    expect(a.elector.isLeader()).toBe(true);
+    expect(a.events).toEqual(['started@1000000']);
+    expect(lease.state?.record).toMatchObject({ holderIdentity: 'a', leaseDurationSeconds: 15, leaseTransitions: 0, acquireTime: 1_000_000, renewTime: 1_000_000 });
+
+    await clock.advanceAsync(2000);
+    expect(lease.state?.record.renewTime).toBe(1_002_000);
+    expect(lease.state?.record.acquireTime).toBe(1_000_000);
+    await clock.advanceAsync(2000);
+    expect(lease.state?.record.renewTime).toBe(1_004_000);
+    expect(lease.state?.record.leaseTransitions).toBe(0);
+  });
+
+  it('exactly one of two candidates leads, whoever wins the create race', async () => {
+    const clock = new FakeClock(0);
+    const lease = new MemoryLease();
+    const a = candidate(clock, lease, 'a');
+    const b = candidate(clock, lease, 'b');
+    void a.elector.run();
+    void b.elector.run();
+    await flushMicrotasks();
+    for (let i = 0; i < 30; i++) {
+      await clock.advanceAsync(1000);
+      expect([a.elector.isLeader(), b.elector.isLeader()].filter(Boolean)).toHaveLength(1);
+    }
+    expect(b.events).toEqual([]);
+    expect(b.elector.observedLeader).toBe('a');
+  });
+
+  it('a leader that cannot renew steps down at the renew deadline; the other takes over when the lease expires', async () => {
+    const clock = new FakeClock(0);
+    const lease = new MemoryLease();
+    const a = candidate(clock, lease, 'a');
+    const b = candidate(clock, lease, 'b');
+    void a.elector.run();
+    await flushMicrotasks();
+    void b.elector.run();
+    await flushMicrotasks();
+    await clock.advanceAsync(4000); // a renewed at 2 s and 4 s; b has observed those renewals
+
+    a.store.failWith = new Error('connection refused'); // a is cut off from the API server
+    await clock.advanceAsync(9999);
+    expect(a.elector.isLeader()).toBe(true);
+    await clock.advanceAsync(1);
+    // Last renew at 4 s, deadline 10 s: stepped down at 14 s.
+    expect(a.elector.isLeader()).toBe(false);
+    expect(a.events).toEqual(['started@0', 'stopped@14000']);
+
+    // b last saw the lease change at 4 s; it is valid until 19 s; b retries every 2 s.
+    await clock.advanceAsync(4000); // 18 s
+    expect(b.elector.isLeader()).toBe(false);
+    await clock.advanceAsync(2000); // 20 s
+    expect(b.elector.isLeader()).toBe(true);
+    expect(lease.state?.record).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1, acquireTime: 20_000 });
+
+    // a, back online, stays a follower.
+    a.store.failWith = undefined;
+    await clock.advanceAsync(30_000);
+    expect(a.elector.isLeader()).toBe(false);
+    expect(b.elector.isLeader()).toBe(true);
+  });
+
+  it('a renew that hangs counts as a failure once the deadline passes', async () => {
+    const clock = new FakeClock(0);
+    const lease = new MemoryLease();
+    const a = candidate(clock, lease, 'a');
+    void a.elector.run();
+    await flushMicrotasks();
+    a.store.hang = true;
+    await clock.advanceAsync(9999);
+    expect(a.elector.isLeader()).toBe(true);
+    await clock.advanceAsync(1);
+    expect(a.elector.isLeader()).toBe(false);
+  });
+
+  it('steps down at once when it finds another holder in the Lease', async () => {
+    const clock = new FakeClock(0);
+    const lease = new MemoryLease();
+    const a = candidate(clock, lease, 'a');
+    void a.elector.run();
+    await flushMicrotasks();
+    // Someone (an operator, a replica with a skewed view) overwrites the lease.
+    lease.write({ ...lease.state!.record, holderIdentity: 'intruder', renewTime: 0 });
+    await clock.advanceAsync(2000);
+    expect(a.elector.isLeader()).toBe(false);
+    expect(a.events).toEqual(['started@0', 'stopped@2000']);
+  });
+
+  it('renews through conflicts: a failed update is retried before the deadline', async () => {
+    const clock = new FakeClock(0);
+    const lease = new MemoryLease();
+    const a = candidate(clock, lease, 'a');
+    void a.elector.run();
+    await flushMicrotasks();
+    // Bump the resourceVersion between a's get and update, once: a's update gets 409.
+    const origGet = a.store.get.bind(a.store);
+    let once = true;
+    a.store.get = async () => {
+      const l = await origGet();
+      if (once && l) {
+        once = false;
+        lease.write(l.record);
+      }
+      return l;
+    };
+    const writes = lease.writes;
+    await clock.advanceAsync(2000);
+    expect(lease.writes).toBe(writes + 1); // only the bump; a's update conflicted
+    expect(a.elector.isLeader()).toBe(true);
+    await clock.advanceAsync(2000);
+    expect(lease.state?.record.renewTime).toBe(4000);
+    expect(a.elector.isLeader()).toBe(true);
+  });
+
+  it('a follower never takes a lease its holder keeps renewing', async () => {
+    const clock = new FakeClock(0);
+    const lease = new MemoryLease();
+    const a = candidate(clock, lease, 'a');
+    void a.elector.run();
+    await flushMicrotasks();
+    const b = candidate(clock, lease, 'b');
+    void b.elector.run();
+    await clock.advanceAsync(60_000);
+    expect(b.elector.isLeader()).toBe(false);
+    expect(a.elector.isLeader()).toBe(true);
+  });
+
+  it('stop() keeps renewing while the work drains, then releases so a successor takes over at its next retry', async () => {
+    const clock = new FakeClock(0);
+    const lease = new MemoryLease();
+    let finishDrain!: () => void;
+    const a = candidate(clock, lease, 'a', {
+      onStoppedLeading: () => new Promise<void>((r) => (finishDrain = r)),
+    });
+    const b = candidate(clock, lease, 'b');
+    void a.elector.run();
+    await flushMicrotasks();
+    void b.elector.run();
+    await clock.advanceAsync(1000);
+
+    let stopped = false;
+    void a.elector.stop().then(() => (stopped = true));
+    await clock.advanceAsync(20_000); // a long drain: longer than the lease duration
+    expect(stopped).toBe(false);
+    expect(a.elector.isLeader()).toBe(true);
+    expect(lease.state?.record.holderIdentity).toBe('a');
+    expect(lease.state?.record.renewTime).toBe(20_000);
+    expect(b.elector.isLeader()).toBe(false);
+
+    finishDrain();
+    await flushMicrotasks();
+    expect(stopped).toBe(true);
+    expect(lease.state?.record).toMatchObject({ holderIdentity: '', leaseDurationSeconds: 1 });
+    await clock.advanceAsync(2000); // b's next retry
+    expect(b.elector.isLeader()).toBe(true);
+    expect(lease.state?.record).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
+  });
+
+  it('a candidate stopped before it leads neither leads nor writes', async () => {
+    const clock = new FakeClock(0);
+    const lease = new MemoryLease();
+    const a = candidate(clock, lease, 'a');
+    void a.elector.run();
+    await flushMicrotasks();
+    const b = candidate(clock, lease, 'b');
+    void b.elector.run();
+    await flushMicrotasks();
+    const writes = lease.writes;
+    await b.elector.stop();
+    expect(lease.writes).toBe(writes);
+    expect(b.events).toEqual([]);
+  });
+
+  it('competes again after losing, and leads again once the lease is free', async () => {
+    const clock = new FakeClock(0);
+    const lease = new MemoryLease();
+    const a = candidate(clock, lease, 'a');
+    void a.elector.run();
+    await flushMicrotasks();
+    a.store.failWith = new Error('partition');
+    await clock.advanceAsync(12_000);
+    expect(a.elector.isLeader()).toBe(false);
+    a.store.failWith = undefined;
+    // Nobody else took it: a is still the holder in the record, so it re-acquires at once.
+    await clock.advanceAsync(5000);
+    expect(a.elector.isLeader()).toBe(true);
+    expect(a.events).toEqual(['started@0', 'stopped@10000', expect.stringMatching(/^started@/)]);
+  });
+
+  it('rejects inconsistent timings', () => {
+    const clock = new FakeClock(0);
+    const lease = new MemoryLease();
+    const base = { store: lease.client(), identity: 'x', clock, log: silentLogger() };
+    expect(() => new LeaderElector({ ...base, leaseDurationMs: 10_000, renewDeadlineMs: 10_000 })).toThrow(/leaseDuration/);
+    expect(() => new LeaderElector({ ...base, renewDeadlineMs: 2000, retryPeriodMs: 2000 })).toThrow(/renewDeadline/);
+    expect(() => new LeaderElector({ ...base, identity: '' })).toThrow(/identity/);
+  });
+});

@@ -1,0 +1,363 @@
+// Leader election on a coordination.k8s.io/v1 Lease, after client-go's leaderelection package:
+//
+// - acquire: every retryPeriod (jittered) try to take the Lease: create it if absent, or update it
+//   (optimistic concurrency on resourceVersion) if it is released or has expired;
+// - expiry is judged by the local time at which we last saw the record change, plus its
+//   leaseDurationSeconds, never by the holder's timestamps, so clock skew between replicas is
+//   harmless;
+// - renew: every retryPeriod; if no renew succeeds for renewDeadline, or another holder is seen,
+//   stop leading (onStoppedLeading) and become a candidate again;
+// - stop(): keep renewing while onStoppedLeading drains the work, then release the Lease (holder
+//   '' and a 1 s duration) so a successor takes over at its next retry instead of waiting out the
+//   lease.
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { type CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { sleep, type Clock, type Timer } from '../../util/clock.js';
+import { isConflict, isNotFound } from './result.js';
+
+/** The fields of LeaseSpec that leader election uses, times in epoch milliseconds. */
+export interface LeaseRecord {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: number;
+  renewTime?: number;
+  leaseTransitions?: number;
+}
+
+export interface StoredLease {
+  record: LeaseRecord;
+  resourceVersion: string;
+}
+
+/** Get/create/update of one Lease. create() and update() throw on conflict (409). */
+export interface LeaseStore {
+  readonly description: string;
+  /** The Lease, or undefined if it does not exist. */
+  get(): Promise<StoredLease | undefined>;
+  create(record: LeaseRecord): Promise<StoredLease>;
+  /** Replaces the record if the Lease is still at `resourceVersion`. */
+  update(record: LeaseRecord, resourceVersion: string): Promise<StoredLease>;
+}
+
+/** A Lease in the cluster through CoordinationV1Api. */
+export class KubeLeaseStore implements LeaseStore {
+  readonly description: string;
+
+  constructor(
+    private readonly api: CoordinationV1Api,
+    private readonly namespace: string,
+    private readonly name: string,
+  ) {
+    this.description = `leases/${namespace}/${name}`;
+  }
+
+  async get(): Promise<StoredLease | undefined> {
+    try {
+      return fromLease(await this.api.readNamespacedLease({ name: this.name, namespace: this.namespace }));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async create(record: LeaseRecord): Promise<StoredLease> {
+    const body: V1Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.name, namespace: this.namespace }, spec: toSpec(record) };
+    return fromLease(await this.api.createNamespacedLease({ namespace: this.namespace, body }));
+  }
+
+  async update(record: LeaseRecord, resourceVersion: string): Promise<StoredLease> {
+    const body: V1Lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: this.name, namespace: this.namespace, resourceVersion },
+      spec: toSpec(record),
+    };
+    return fromLease(await this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body }));
+  }
+}
+
+function toSpec(r: LeaseRecord): V1Lease['spec'] {
+  return {
+    holderIdentity: r.holderIdentity,
+    leaseDurationSeconds: r.leaseDurationSeconds,
+    // MicroTime must be sent with 6 fractional digits; V1MicroTime.toISOString does that.
+    acquireTime: r.acquireTime === undefined ? undefined : new V1MicroTime(r.acquireTime),
+    renewTime: r.renewTime === undefined ? undefined : new V1MicroTime(r.renewTime),
+    leaseTransitions: r.leaseTransitions,
+  };
+}
+
+/** client-node types MicroTime as a Date but, not knowing the type, hands back the JSON string. */
+function toMillis(t: unknown): number | undefined {
+  if (t === undefined || t === null) return undefined;
+  const ms = t instanceof Date ? t.getTime() : Date.parse(String(t));
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function fromLease(l: V1Lease): StoredLease {
+  const s = l.spec ?? {};
+  return {
+    resourceVersion: l.metadata?.resourceVersion ?? '',
+    record: {
+      holderIdentity: s.holderIdentity ?? undefined,
+      leaseDurationSeconds: s.leaseDurationSeconds ?? undefined,
+      acquireTime: toMillis(s.acquireTime),
+      renewTime: toMillis(s.renewTime),
+      leaseTransitions: s.leaseTransitions ?? undefined,
+    },
+  };
+}
+
+/** A unique identity for this process: hostname (the pod name in a cluster) plus a random suffix. */
+export function defaultIdentity(): string {
+  return `${hostname()}_${randomUUID().slice(0, 8)}`;
+}
+
+export interface LeaderElectionTimings {
+  /** How long a non-renewed lease stays valid for others (default 15 s). */
+  leaseDurationMs?: number;
+  /** How long the leader keeps trying to renew before it steps down (default 10 s). */
+  renewDeadlineMs?: number;
+  /** Interval between acquire/renew attempts (default 2 s). */
+  retryPeriodMs?: number;
+}
+
+export interface LeaderElectorOptions extends LeaderElectionTimings {
+  store: LeaseStore;
+  identity: string;
+  clock: Clock;
+  log: Logger;
+  /** Called (not awaited) on becoming leader: start work here, without blocking. */
+  onStartedLeading?: () => void;
+  /** Awaited on leaving leadership (lost, or stop()); on stop() the lease is held until it returns. */
+  onStoppedLeading?: () => Promise<void> | void;
+  /** Called when the observed holder changes (including to ourselves). */
+  onNewLeader?: (identity: string) => void;
+  random?: () => number;
+}
+
+type Attempt = 'ok' | 'held' | 'error';
+const JITTER_FACTOR = 1.2;
+
+export class LeaderElector {
+  readonly identity: string;
+  readonly #o: Required<Pick<LeaderElectorOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>> & LeaderElectorOptions;
+  readonly #log: Logger;
+  readonly #stop = new AbortController();
+  #leading = false;
+  #observed: StoredLease | undefined;
+  #observedRaw = '';
+  #observedAt = 0;
+  #lastHolder: string | undefined;
+  #running: Promise<void> | undefined;
+
+  constructor(opts: LeaderElectorOptions) {
+    const o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...opts };
+    if (!opts.identity) throw new Error('leader election needs a non-empty identity');
+    if (o.leaseDurationMs <= o.renewDeadlineMs) throw new RangeError('leaseDuration must be greater than renewDeadline');
+    if (o.renewDeadlineMs <= JITTER_FACTOR * o.retryPeriodMs) throw new RangeError(`renewDeadline must be greater than ${JITTER_FACTOR} × retryPeriod`);
+    if (o.retryPeriodMs <= 0) throw new RangeError('retryPeriod must be positive');
+    this.#o = o;
+    this.identity = opts.identity;
+    this.#log = opts.log.child({ lease: opts.store.description, identity: opts.identity });
+  }
+
+  isLeader(): boolean {
+    return this.#leading;
+  }
+
+  /** The holder seen in the Lease at the last attempt ('' when released). */
+  get observedLeader(): string | undefined {
+    return this.#observed?.record.holderIdentity;
+  }
+
+  /** Runs until stop(). Returns the same promise if called twice. */
+  run(): Promise<void> {
+    this.#running ??= this.#loop();
+    return this.#running;
+  }
+
+  /** Stops competing: if leading, awaits onStoppedLeading (still renewing), then releases the Lease. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#running;
+  }
+
+  async #loop(): Promise<void> {
+    const stopped = this.#stop.signal;
+    while (!stopped.aborted) {
+      if (!(await this.#acquire())) return;
+      if (stopped.aborted) {
+        await this.#release();
+        return;
+      }
+      this.#leading = true;
+      this.#log.info('became leader');
+      this.#safely('onStartedLeading', () => this.#o.onStartedLeading?.());
+
+      const renewing = new AbortController();
+      const renewal = this.#renewLoop(renewing.signal);
+      const outcome = await Promise.race([renewal, untilAborted(stopped).then(() => 'stop' as const)]);
+      if (outcome === 'stop') {
+        // Hold the lease while the work drains, so no successor runs beside our last reconciles.
+        await this.#callStopped();
+        renewing.abort();
+        const last = await renewal;
+        this.#leading = false;
+        if (last !== 'lost') await this.#release();
+        return;
+      }
+      this.#leading = false;
+      this.#log.warn('leadership lost; stopping work and competing again');
+      await this.#callStopped();
+    }
+  }
+
+  /** Tries until it holds the lease (true) or stop() is called (false). */
+  async #acquire(): Promise<boolean> {
+    const stopped = this.#stop.signal;
+    this.#log.debug('trying to acquire the lease');
+    while (!stopped.aborted) {
+      if ((await this.#tryAcquireOrRenew(this.#o.renewDeadlineMs, stopped)) === 'ok') return true;
+      const wait = this.#o.retryPeriodMs * (1 + JITTER_FACTOR * (this.#o.random ?? Math.random)());
+      await sleep(this.#o.clock, wait, stopped);
+    }
+    return false;
+  }
+
+  /** Renews every retryPeriod; resolves 'lost' when it cannot, 'stopped' when `signal` aborts. */
+  async #renewLoop(signal: AbortSignal): Promise<'lost' | 'stopped'> {
+    const clock = this.#o.clock;
+    let lastRenew = clock.now();
+    while (!signal.aborted) {
+      if (!(await sleep(clock, this.#o.retryPeriodMs, signal))) break;
+      const left = this.#o.renewDeadlineMs - (clock.now() - lastRenew);
+      const r = left > 0 ? await this.#tryAcquireOrRenew(left, signal) : 'error';
+      if (r === 'ok') {
+        lastRenew = clock.now();
+        continue;
+      }
+      if (r === 'held') {
+        this.#log.warn({ holder: this.observedLeader }, 'another holder has the lease');
+        return 'lost';
+      }
+      if (clock.now() - lastRenew >= this.#o.renewDeadlineMs) {
+        this.#log.error({ renewDeadlineMs: this.#o.renewDeadlineMs }, 'could not renew the lease within the renew deadline');
+        return 'lost';
+      }
+    }
+    return 'stopped';
+  }
+
+  /** One get + create/update, bounded by `timeoutMs` and abandoned if `signal` aborts. */
+  async #tryAcquireOrRenew(timeoutMs: number, signal: AbortSignal): Promise<Attempt> {
+    let timer: Timer | undefined;
+    let onAbort: (() => void) | undefined;
+    const cutoff = new Promise<Attempt>((resolve) => {
+      timer = this.#o.clock.setTimeout(() => {
+        this.#log.warn({ timeoutMs }, 'lease request timed out');
+        resolve('error');
+      }, timeoutMs);
+      onAbort = () => resolve('error');
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([this.#attempt(), cutoff]);
+    } finally {
+      if (timer) this.#o.clock.clearTimeout(timer);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async #attempt(): Promise<Attempt> {
+    const { store, clock, identity } = this.#o;
+    const durationS = Math.max(1, Math.ceil(this.#o.leaseDurationMs / 1000));
+    try {
+      const cur = await store.get();
+      const now = clock.now();
+      if (!cur) {
+        const rec: LeaseRecord = { holderIdentity: identity, leaseDurationSeconds: durationS, acquireTime: now, renewTime: now, leaseTransitions: 0 };
+        this.#observe(await store.create(rec), clock.now());
+        return 'ok';
+      }
+      this.#observe(cur, now);
+      const holder = cur.record.holderIdentity;
+      const mine = holder === identity;
+      if (holder && !mine && this.#validAt(now)) return 'held';
+      const rec: LeaseRecord = {
+        holderIdentity: identity,
+        leaseDurationSeconds: durationS,
+        acquireTime: mine ? (cur.record.acquireTime ?? now) : now,
+        renewTime: now,
+        leaseTransitions: (cur.record.leaseTransitions ?? 0) + (mine ? 0 : 1),
+      };
+      this.#observe(await store.update(rec, cur.resourceVersion), clock.now());
+      return 'ok';
+    } catch (err) {
+      if (isConflict(err)) this.#log.debug({ err }, 'lease changed under us (conflict)');
+      else this.#log.warn({ err }, 'lease request failed');
+      return 'error';
+    }
+  }
+
+  #observe(l: StoredLease, now: number): void {
+    const raw = JSON.stringify(l.record);
+    if (raw !== this.#observedRaw) {
+      this.#observedRaw = raw;
+      this.#observedAt = now;
+    }
+    this.#observed = l;
+    const holder = l.record.holderIdentity ?? '';
+    if (holder !== this.#lastHolder) {
+      this.#lastHolder = holder;
+      if (holder) {
+        this.#log.info({ holder }, 'new leader observed');
+        this.#safely('onNewLeader', () => this.#o.onNewLeader?.(holder));
+      }
+    }
+  }
+
+  /** The observed lease is still valid at `now` (measured from when we saw it change). */
+  #validAt(now: number): boolean {
+    const d = (this.#observed?.record.leaseDurationSeconds ?? 0) * 1000;
+    return this.#observedAt + d > now;
+  }
+
+  async #release(): Promise<void> {
+    const cur = this.#observed;
+    if (!cur || cur.record.holderIdentity !== this.identity) return;
+    const now = this.#o.clock.now();
+    try {
+      const rec: LeaseRecord = { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: cur.record.leaseTransitions };
+      this.#observe(await this.#o.store.update(rec, cur.resourceVersion), now);
+      this.#log.info('released the lease');
+    } catch (err) {
+      this.#log.warn({ err }, 'could not release the lease; successors will wait for it to expire');
+    }
+  }
+
+  async #callStopped(): Promise<void> {
+    try {
+      await this.#o.onStoppedLeading?.();
+    } catch (err) {
+      this.#log.error({ err }, 'onStoppedLeading failed');
+    }
+  }
+
+  #safely(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#log.error({ err }, `${what} failed`);
+    }
+  }
+}
+
+function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
