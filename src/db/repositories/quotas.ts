@@ -111,7 +111,7 @@ export async function listQuotas(db: Db, accountId: string, now = new Date()): P
  */
 export async function setQuotaValue(db: Db, accountId: string, name: string, value: number, opts: { allowMissing?: boolean } = {}): Promise<QuotaRow> {
   if (!Number.isSafeInteger(value) || value < 0) throw new InvalidValueError('value', 'must be a non-negative integer');
-  return db.transaction(async (tx) => {
+  const updated = await db.transaction(async (tx) => {
     if (opts.allowMissing) await ensureQuotaRow(tx, accountId, name);
     const [current] = await tx
       .select()
@@ -127,6 +127,7 @@ export async function setQuotaValue(db: Db, accountId: string, name: string, val
       .returning();
     return row!;
   });
+  return (await withLedgerUsage(db, [updated], new Date()))[0]!;
 }
 
 /**
@@ -148,7 +149,7 @@ export async function setQuotaLimits(db: Db, accountId: string, name: string, li
       set: { maxValue, value: value ?? sql`least(${quotas.value}, ${maxValue})`, updateTime: new Date() },
     })
     .returning();
-  return row!;
+  return (await withLedgerUsage(db, [row!], new Date()))[0]!;
 }
 
 export interface HoldChange {

@@ -160,6 +160,10 @@ describe.each(targets)('quotas on $name', (t) => {
       { ...base, replica: 'r1', intervalStart: new Date('2026-02-28T23:00:00Z'), intervalEnd: new Date('2026-03-01T00:00:00Z'), gpuSeconds: 7200 },
     ]);
     expect((await getQuota(t.db, a, MONTHLY_GPU_HOURS_QUOTA, now))!.usage).toBe(2);
+    // Writes return the ledger's usage too (here: of the real current month).
+    const thisMonth = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1));
+    await recordUsage(t.db, [{ ...base, replica: 'r2', intervalStart: thisMonth, intervalEnd: new Date(thisMonth.getTime() + 60_000), gpuSeconds: 1800 }]);
+    expect((await setQuotaValue(t.db, a, MONTHLY_GPU_HOURS_QUOTA, 100)).usage).toBe(0.5);
   });
 });
 
