@@ -1,0 +1,342 @@
+// The controller runtime against a real API server: informers on core and custom resources,
+// a controller routing child events to owners, and leader election on a real Lease.
+import { randomBytes } from 'node:crypto';
+import {
+  ApiextensionsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubernetesObject,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1ConfigMap,
+} from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  Controller,
+  DeletedFinalStateUnknown,
+  Informer,
+  KubeClients,
+  KubeLeaseStore,
+  KubeListWatch,
+  Manager,
+  isNotFound,
+  splitKey,
+  type LeaseStore,
+  type Reconciler,
+  type ResourceRef,
+  type Runnable,
+} from '../../src/controllers/runtime/index.js';
+import { realClock } from '../../src/util/clock.js';
+import { testKubeConfig } from '../support/env.js';
+import { createTestNamespace } from '../support/namespace.js';
+import { waitFor } from '../support/wait.js';
+
+const kc = testKubeConfig();
+const clients = new KubeClients(kc, { qps: 50, burst: 100 });
+const core = clients.api(CoreV1Api);
+const coordination = clients.api(CoordinationV1Api);
+const suffix = randomBytes(3).toString('hex');
+const ns = `runtime-${suffix}`;
+const TEST_LABEL = 'hearth.dev/runtime-test';
+const log = pino({ level: process.env.HEARTH_TEST_LOG ?? 'warn' });
+const clock = realClock;
+
+const informers: Array<Informer<KubernetesObject>> = [];
+const managers: Manager[] = [];
+
+function informerFor<T extends KubernetesObject>(ref: ResourceRef): Informer<T> {
+  const i = new Informer<T>(new KubeListWatch<T>(clients, ref), { clock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+  informers.push(i as unknown as Informer<KubernetesObject>);
+  return i;
+}
+
+async function leaseDump(name: string): Promise<unknown> {
+  try {
+    const l = await coordination.readNamespacedLease({ name, namespace: ns });
+    return { lease: { rv: l.metadata?.resourceVersion, spec: l.spec }, managers: managers.map((m) => ({ id: m.elector?.identity, leader: m.isLeader(), active: m.active() })) };
+  } catch (e) {
+    return { lease: String(e) };
+  }
+}
+
+beforeAll(async () => {
+  await createTestNamespace(kc, ns);
+});
+
+afterAll(async () => {
+  await Promise.all(managers.map((m) => m.stop()));
+  while (informers.some((i) => i.running)) await Promise.all(informers.filter((i) => i.running).map((i) => i.stop()));
+  await core.deleteNamespace({ name: ns }).catch(() => undefined);
+});
+
+describe('informer', () => {
+  it('sees creates, updates and deletes of labelled ConfigMaps across all namespaces', async () => {
+    const sel = `${TEST_LABEL}=${suffix}`;
+    const labels = { [TEST_LABEL]: suffix };
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'before', labels }, data: { v: '0' } } });
+
+    const informer = informerFor<V1ConfigMap>({ group: '', version: 'v1', plural: 'configmaps', labelSelector: sel });
+    const events: string[] = [];
+    informer.addEventHandler({
+      add: (o) => events.push(`add ${o.metadata?.name} v=${o.data?.v}`),
+      update: (a, b) => events.push(`update ${b.metadata?.name} v=${a.data?.v}->${b.data?.v}`),
+      delete: (o) => events.push(o instanceof DeletedFinalStateUnknown ? `tombstone ${o.key}` : `delete ${o.metadata?.name}`),
+    });
+    informer.start();
+    await waitFor('the ConfigMap informer to sync', async () => informer.hasSynced(), { timeoutMs: 30_000 });
+    expect(informer.get(`${ns}/before`)?.data).toEqual({ v: '0' });
+    expect(events).toEqual(['add before v=0']);
+
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'a', labels }, data: { v: '1' } } });
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'unlabelled' }, data: { v: '1' } } });
+    await waitFor('the add of a', async () => informer.get(`${ns}/a`), { timeoutMs: 15_000, dump: async () => events });
+
+    await core.patchNamespacedConfigMap({ namespace: ns, name: 'a', body: { data: { v: '2' } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await waitFor('the update of a', async () => informer.get(`${ns}/a`)?.data?.v === '2', { timeoutMs: 15_000, dump: async () => events });
+
+    await core.deleteNamespacedConfigMap({ namespace: ns, name: 'a' });
+    await waitFor('the delete of a', async () => events.includes('delete a'), { timeoutMs: 15_000, dump: async () => events });
+
+    expect(events).toEqual(['add before v=0', 'add a v=1', 'update a v=1->2', 'delete a']);
+    expect(informer.get(`${ns}/unlabelled`)).toBeUndefined();
+    expect(informer.keys()).toEqual([`${ns}/before`]);
+    // Timestamps are kept as the server sent them, on list and watch alike.
+    expect(typeof informer.get(`${ns}/before`)?.metadata?.creationTimestamp).toBe('string');
+    await informer.stop();
+  });
+
+  it('works for a custom resource by group/version/plural', async () => {
+    const group = `rt${suffix}.hearth.dev`;
+    const crdName = `widgets.${group}`;
+    const ext = clients.api(ApiextensionsV1Api);
+    await ext.createCustomResourceDefinition({
+      body: {
+        metadata: { name: crdName },
+        spec: {
+          group,
+          scope: 'Namespaced',
+          names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
+          versions: [
+            {
+              name: 'v1',
+              served: true,
+              storage: true,
+              schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', x_kubernetes_preserve_unknown_fields: true } } } },
+            },
+          ],
+        },
+      },
+    });
+    try {
+      await waitFor(`CRD ${crdName} to be established`, async () => {
+        const crd = await ext.readCustomResourceDefinition({ name: crdName });
+        return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+      });
+      const informer = informerFor({ group, version: 'v1', plural: 'widgets' });
+      informer.start();
+      await waitFor('the Widget informer to sync', async () => informer.hasSynced(), { timeoutMs: 30_000 });
+      const custom = clients.api(CustomObjectsApi);
+      await custom.createNamespacedCustomObject({
+        group,
+        version: 'v1',
+        namespace: ns,
+        plural: 'widgets',
+        body: { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w1' }, spec: { size: 3 } },
+      });
+      const w = await waitFor('the Widget in the cache', async () => informer.get(`${ns}/w1`), { timeoutMs: 15_000 });
+      expect((w as { spec?: unknown }).spec).toEqual({ size: 3 });
+      await informer.stop();
+    } finally {
+      await ext.deleteCustomResourceDefinition({ name: crdName }).catch(() => undefined);
+    }
+  });
+});
+
+describe('controller', () => {
+  it('keeps an owned child in place: child events reach the owner through its controller ownerReference', async () => {
+    const parents = informerFor<V1ConfigMap>({ group: '', version: 'v1', plural: 'configmaps', namespace: ns, labelSelector: `${TEST_LABEL}-role=parent` });
+    const children = informerFor<V1ConfigMap>({ group: '', version: 'v1', plural: 'configmaps', namespace: ns, labelSelector: `${TEST_LABEL}-role=child` });
+    const reconciled: string[] = [];
+    // Desired state: for each parent P, a child P-child with P's data, controlled by P.
+    const reconciler: Reconciler = {
+      async reconcile(key) {
+        reconciled.push(key);
+        const parent = parents.get(key);
+        if (!parent) return {};
+        const { namespace, name } = splitKey(key);
+        const childName = `${name}-child`;
+        const body: V1ConfigMap = {
+          metadata: {
+            name: childName,
+            labels: { [`${TEST_LABEL}-role`]: 'child' },
+            ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name, uid: parent.metadata!.uid!, controller: true, blockOwnerDeletion: true }],
+          },
+          data: parent.data,
+        };
+        const existing = children.get(`${namespace}/${childName}`);
+        if (!existing) {
+          await core.createNamespacedConfigMap({ namespace: namespace!, body });
+        } else if (JSON.stringify(existing.data) !== JSON.stringify(parent.data)) {
+          await core.replaceNamespacedConfigMap({ namespace: namespace!, name: childName, body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion } } });
+        }
+        return {};
+      },
+    };
+    const controller = new Controller({
+      name: 'configmap-mirror',
+      for: { informer: parents, type: { apiVersion: 'v1', kind: 'ConfigMap' } },
+      owns: [children as unknown as Informer<KubernetesObject>],
+      reconciler,
+      workers: 2,
+      clock,
+      log,
+    });
+    await controller.start();
+    try {
+      const child = async (): Promise<V1ConfigMap | undefined> => {
+        try {
+          return await core.readNamespacedConfigMap({ namespace: ns, name: 'p-child' });
+        } catch (e) {
+          if (isNotFound(e)) return undefined;
+          throw e;
+        }
+      };
+      const dump = async (): Promise<unknown> => ({ reconciled, stats: controller.stats, child: await child() });
+      await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'p', labels: { [`${TEST_LABEL}-role`]: 'parent' } }, data: { v: '1' } } });
+      await waitFor('the child to be created', async () => (await child())?.data?.v === '1', { timeoutMs: 15_000, dump });
+
+      // Deleting the child is an event on the child informer only: it must reach the parent's key.
+      const before = reconciled.length;
+      await core.deleteNamespacedConfigMap({ namespace: ns, name: 'p-child' });
+      await waitFor('the child to be re-created', async () => reconciled.length > before && (await child())?.data?.v === '1', { timeoutMs: 15_000, dump });
+
+      await core.replaceNamespacedConfigMap({
+        namespace: ns,
+        name: 'p',
+        body: { ...(await core.readNamespacedConfigMap({ namespace: ns, name: 'p' })), data: { v: '2' } },
+      });
+      await waitFor('the child to follow the parent', async () => (await child())?.data?.v === '2', { timeoutMs: 15_000, dump });
+      expect(reconciled.every((k) => k === `${ns}/p`)).toBe(true);
+      expect(controller.stats.terminalErrors).toBe(0);
+    } finally {
+      expect(await controller.stop(10_000)).toBe(true);
+    }
+  });
+});
+
+/** A runnable that only records whether it runs. */
+class Probe implements Runnable {
+  running = false;
+  constructor(readonly name: string) {}
+  async start(): Promise<void> {
+    this.running = true;
+  }
+  async stop(): Promise<boolean> {
+    this.running = false;
+    return true;
+  }
+}
+
+/** A LeaseStore that can be cut off, like a replica that froze or lost the network. */
+class Severable implements LeaseStore {
+  severed = false;
+  constructor(private readonly inner: LeaseStore) {}
+  get description(): string {
+    return this.inner.description;
+  }
+  get: LeaseStore['get'] = () => this.#gate(() => this.inner.get());
+  create: LeaseStore['create'] = (r) => this.#gate(() => this.inner.create(r));
+  update: LeaseStore['update'] = (r, rv) => this.#gate(() => this.inner.update(r, rv));
+  async #gate<R>(fn: () => Promise<R>): Promise<R> {
+    if (this.severed) return new Promise<R>(() => {});
+    return fn();
+  }
+}
+
+const TIMINGS = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 };
+
+function replica(lease: string, identity: string): { manager: Manager; probe: Probe; store: Severable } {
+  const probe = new Probe(`${identity}-work`);
+  const store = new Severable(new KubeLeaseStore(coordination, ns, lease));
+  const manager = new Manager({ clock, log, leaderElection: { store, identity, ...TIMINGS }, shutdownTimeoutMs: 5000 });
+  manager.add(() => probe);
+  managers.push(manager);
+  return { manager, probe, store };
+}
+
+/** Samples `fn` every 25 ms while `ms` pass. */
+async function during(ms: number, fn: () => void): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    fn();
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('leader election', () => {
+  it('two managers on one Lease: exactly one leads; stopping it hands over at once', async () => {
+    const lease = `runtime-le-${suffix}`;
+    const a = replica(lease, 'replica-a');
+    const b = replica(lease, 'replica-b');
+    a.manager.start();
+    b.manager.start();
+    const dump = () => leaseDump(lease);
+    const leader = await waitFor('a leader', async () => (a.manager.isLeader() ? a : b.manager.isLeader() ? b : undefined), { timeoutMs: 10_000, dump });
+    const follower = leader === a ? b : a;
+
+    await during(4000, () => {
+      // Longer than the lease duration: renewals keep it, the follower never leads.
+      expect([a.manager.isLeader(), b.manager.isLeader()].filter(Boolean)).toHaveLength(1);
+      expect(leader.probe.running).toBe(true);
+      expect(follower.probe.running).toBe(false);
+    });
+    const held = await coordination.readNamespacedLease({ name: lease, namespace: ns });
+    expect(held.spec?.holderIdentity).toBe(leader.manager.elector?.identity);
+    expect(held.spec?.leaseDurationSeconds).toBe(3);
+
+    const t0 = Date.now();
+    await leader.manager.stop();
+    expect(leader.probe.running).toBe(false);
+    await waitFor('the follower to take over', async () => follower.manager.isLeader(), { timeoutMs: TIMINGS.leaseDurationMs, dump });
+    // Released, so the follower did not wait out the lease: at most ~one jittered retry period.
+    expect(Date.now() - t0).toBeLessThan(TIMINGS.leaseDurationMs);
+    expect(follower.probe.running).toBe(true);
+    const now = await coordination.readNamespacedLease({ name: lease, namespace: ns });
+    expect(now.spec?.holderIdentity).toBe(follower.manager.elector?.identity);
+    expect(now.spec?.leaseTransitions).toBeGreaterThanOrEqual(1);
+    await follower.manager.stop();
+  });
+
+  it('a leader cut off from the API server steps down before the other takes over, within the lease duration', async () => {
+    const lease = `runtime-le2-${suffix}`;
+    const a = replica(lease, 'replica-a');
+    a.manager.start();
+    const dump = () => leaseDump(lease);
+    await waitFor('replica-a to lead', async () => a.manager.isLeader(), { timeoutMs: 10_000, dump });
+    const b = replica(lease, 'replica-b');
+    b.manager.start();
+    await during(1500, () => expect(b.manager.isLeader()).toBe(false));
+
+    const t0 = Date.now();
+    a.store.severed = true; // no renewals, and no release: b must wait for expiry
+    let aSteppedDownAt = 0;
+    let bLeadAt = 0;
+    await during(TIMINGS.leaseDurationMs + 2 * TIMINGS.retryPeriodMs * 2.2 + 1000, () => {
+      if (!a.manager.isLeader() && !aSteppedDownAt) aSteppedDownAt = Date.now() - t0;
+      if (b.manager.isLeader() && !bLeadAt) bLeadAt = Date.now() - t0;
+      expect(a.manager.isLeader() && b.manager.isLeader()).toBe(false);
+    });
+    expect(aSteppedDownAt, JSON.stringify(await dump())).toBeGreaterThan(0);
+    expect(bLeadAt, JSON.stringify(await dump())).toBeGreaterThan(0);
+    expect(aSteppedDownAt).toBeLessThanOrEqual(TIMINGS.renewDeadlineMs + TIMINGS.retryPeriodMs + 500);
+    expect(bLeadAt).toBeGreaterThan(aSteppedDownAt);
+    // Expiry is counted from b's last observation of a renewal (≤ one retry period before the cut),
+    // plus at most one jittered retry period before b tries again.
+    expect(bLeadAt).toBeLessThanOrEqual(TIMINGS.leaseDurationMs + (1 + 2.2) * TIMINGS.retryPeriodMs + 500);
+    expect(a.probe.running).toBe(false);
+    expect(b.probe.running).toBe(true);
+    a.store.severed = false;
+  });
+});
