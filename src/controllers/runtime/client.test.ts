@@ -7,7 +7,8 @@ import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock, flushMicrotasks } from '../../util/clock.js';
 import { KubeClients } from './client.js';
-import { collectionPath, KubeListWatch } from './kube-source.js';
+import { collectionPath, InformerCache, KubeListWatch } from './kube-source.js';
+import { silentLogger } from './testing.js';
 
 type Handler = (req: IncomingMessage, url: URL) => { status?: number; body: unknown };
 
@@ -147,5 +148,16 @@ describe('KubeListWatch', () => {
     expect(list.items.map((o) => o.metadata?.name)).toEqual(['a', 'b']);
     expect(list.resourceVersion).toBe('9');
     expect(hits).toHaveLength(3);
+  });
+});
+
+describe('InformerCache', () => {
+  it('shares one informer per distinct resource and selector', () => {
+    const clock = new FakeClock();
+    const cache = new InformerCache(new KubeClients(kubeConfig(), {}, clock), { clock, log: silentLogger() });
+    const pods = { group: '', version: 'v1', plural: 'pods' };
+    expect(cache.informer(pods)).toBe(cache.informer({ ...pods }));
+    expect(cache.informer(pods)).not.toBe(cache.informer({ ...pods, labelSelector: 'a=b' }));
+    expect(cache.informer(pods)).not.toBe(cache.informer({ ...pods, namespace: 'ns' }));
   });
 });

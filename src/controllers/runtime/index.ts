@@ -15,7 +15,7 @@ export {
   type WatchHandle,
 } from './informer.js';
 export { keyOf, objectKey, splitKey } from './keys.js';
-export { KubeListWatch, collectionPath, type KubeSourceOptions, type ResourceRef } from './kube-source.js';
+export { InformerCache, KubeListWatch, collectionPath, type KubeSourceOptions, type ResourceRef } from './kube-source.js';
 export {
   KubeLeaseStore,
   LeaderElector,

@@ -279,6 +279,28 @@ describe('Informer', () => {
     expect(source.listCalls).toBe(1);
   });
 
+  it('abandons a list that hangs past the list timeout and retries after backoff', async () => {
+    const { clock, source, informer } = setup();
+    source.nextList('hang', { items: [obj('ns', 'a', '1')], resourceVersion: '1' });
+    informer.start();
+    await clock.advanceAsync(60_000);
+    expect(source.listCalls).toBe(1);
+    expect(informer.hasSynced()).toBe(false);
+    await clock.advanceAsync(1000);
+    expect(source.listCalls).toBe(2);
+    expect(informer.hasSynced()).toBe(true);
+  });
+
+  it('stop() does not wait for a list that hangs', async () => {
+    const { clock, source, informer } = setup();
+    source.nextList('hang');
+    informer.start();
+    await flushMicrotasks();
+    await informer.stop();
+    expect(informer.running).toBe(false);
+    expect(clock.pending()).toBe(0);
+  });
+
   it('waitForSync resolves false when its signal aborts first', async () => {
     const { source, informer } = setup();
     source.nextList(httpError(500));

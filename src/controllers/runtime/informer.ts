@@ -78,6 +78,8 @@ export interface InformerOptions {
   resyncMs?: number;
   /** A watch that ends cleanly sooner than this with no event counts as a failure (default 1 s). */
   minHealthyWatchMs?: number;
+  /** A list that takes longer than this is abandoned and retried after backoff (default 60 s). */
+  listTimeoutMs?: number;
   random?: () => number;
 }
 
@@ -224,8 +226,8 @@ export class Informer<T extends KubernetesObject> {
   }
 
   async #relist(signal: AbortSignal): Promise<void> {
-    const list = await this.#source.list();
-    if (signal.aborted) return;
+    const list = await this.#bounded(this.#source.list(), signal);
+    if (!list) return; // stopped
     const fresh = new Map<string, T>();
     for (const o of list.items) fresh.set(objectKey(o), o);
     for (const [key, old] of this.#cache) {
@@ -243,6 +245,32 @@ export class Informer<T extends KubernetesObject> {
       this.#syncWaiters = [];
       for (const w of waiters) w();
     }
+  }
+
+  /**
+   * `p`, unless `signal` aborts first (undefined: stop() must not wait for a hung request) or the
+   * list timeout passes (an error, so the loop backs off and retries).
+   */
+  #bounded<R>(p: Promise<R>, signal: AbortSignal): Promise<R | undefined> {
+    const timeoutMs = this.#opts.listTimeoutMs ?? 60_000;
+    return new Promise<R | undefined>((resolve, reject) => {
+      const onAbort = (): void => settle(() => resolve(undefined));
+      const timer = this.#clock.setTimeout(() => settle(() => reject(new Error(`list did not answer within ${timeoutMs} ms`))), timeoutMs);
+      let settled = false;
+      const settle = (fn: () => void): void => {
+        if (settled) return;
+        settled = true;
+        this.#clock.clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        fn();
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      p.then(
+        (v) => settle(() => resolve(v)),
+        (err: unknown) => settle(() => reject(err)),
+      );
+    });
   }
 
   #watch(signal: AbortSignal): Promise<WatchOutcome> {

@@ -2,7 +2,7 @@
 // custom resources alike, all namespaces or one, with an optional label/field selector.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { KubeClients } from './client.js';
-import { isGone, type ListResult, type ListWatchSource, type WatchHandle } from './informer.js';
+import { Informer, isGone, type InformerOptions, type ListResult, type ListWatchSource, type WatchHandle } from './informer.js';
 
 export interface ResourceRef {
   /** API group; '' for the core group (ConfigMap, Pod, …). */
@@ -94,5 +94,30 @@ export class KubeListWatch<T extends KubernetesObject> implements ListWatchSourc
       onEvent,
       onDone,
     );
+  }
+}
+
+/**
+ * Informers on Kubernetes collections, one per distinct ResourceRef, shared by every controller
+ * that asks (controller-runtime's cache): two controllers watching Pods open one watch. Informer
+ * start/stop is reference-counted, so each controller starts and stops what it uses.
+ */
+export class InformerCache {
+  readonly #informers = new Map<string, Informer<KubernetesObject>>();
+
+  constructor(
+    private readonly clients: KubeClients,
+    private readonly opts: InformerOptions,
+    private readonly sourceOpts: KubeSourceOptions = {},
+  ) {}
+
+  informer<T extends KubernetesObject>(ref: ResourceRef): Informer<T> {
+    const key = JSON.stringify([ref.group, ref.version, ref.plural, ref.namespace ?? '', ref.labelSelector ?? '', ref.fieldSelector ?? '']);
+    let i = this.#informers.get(key);
+    if (!i) {
+      i = new Informer<KubernetesObject>(new KubeListWatch(this.clients, ref, this.sourceOpts), this.opts);
+      this.#informers.set(key, i);
+    }
+    return i as Informer<T>;
   }
 }

@@ -17,11 +17,11 @@ export interface FakeWatch {
   aborted: boolean;
 }
 
-type ListStep<T> = ListResult<T> | Error;
+type ListStep<T> = ListResult<T> | Error | 'hang';
 type WatchStep = 'open' | Error;
 
 /**
- * A ListWatchSource driven by the test: queue list results (or errors) with nextList(), watch
+ * A ListWatchSource driven by the test: queue list results (errors, or 'hang') with nextList(), watch
  * outcomes with nextWatch() (default: open, and stay open until the test ends it), then drive the
  * open watch through `current`.
  */
@@ -51,6 +51,7 @@ export class FakeListWatch<T extends KubernetesObject> implements ListWatchSourc
     this.listCalls++;
     const step = this.lists.shift();
     if (!step) throw new Error('FakeListWatch: no list result queued');
+    if (step === 'hang') return new Promise<ListResult<T>>(() => {});
     if (step instanceof Error) throw step;
     return { items: [...step.items], resourceVersion: step.resourceVersion };
   }
