@@ -267,6 +267,20 @@ describe('Informer', () => {
     expect(clock.pending()).toBe(0);
   });
 
+  it('after a full stop, a new subscriber gets an add for every object on the next start', async () => {
+    const { source, informer } = setup();
+    source.nextList({ items: [obj('ns', 'a', '1')], resourceVersion: '1' }, { items: [obj('ns', 'a', '1'), obj('ns', 'b', '2')], resourceVersion: '2' });
+    informer.start();
+    await informer.waitForSync();
+    await informer.stop();
+    expect(informer.keys()).toEqual([]);
+    const seen: string[] = [];
+    informer.addEventHandler({ add: (o) => seen.push(o.metadata!.name!), update: (_a, o) => seen.push(`update ${o.metadata!.name}`) });
+    informer.start();
+    await informer.waitForSync();
+    expect(seen).toEqual(['a', 'b']);
+  });
+
   it('stop() during a backoff sleep ends the loop without another attempt', async () => {
     const { clock, source, informer } = setup();
     source.nextList(httpError(500));

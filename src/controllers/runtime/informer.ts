@@ -173,16 +173,23 @@ export class Informer<T extends KubernetesObject> {
     this.#scheduleResync();
   }
 
-  /** Stops the loop when the last starter stops; resolves once it has ended. */
+  /**
+   * Stops the loop when the last starter stops; resolves once it has ended. The cache is emptied:
+   * whoever subscribes and starts it next must get an add for every object from the relist, not
+   * silence for objects that did not change meanwhile.
+   */
   async stop(): Promise<void> {
     if (this.#refs === 0 || --this.#refs > 0) return;
-    this.#abort?.abort();
+    const abort = this.#abort;
+    const loop = this.#loop;
+    abort?.abort();
     if (this.#resyncTimer) this.#clock.clearTimeout(this.#resyncTimer);
     this.#resyncTimer = undefined;
-    await this.#loop;
-    // A later start() relists; the kept cache lets that relist report what changed meanwhile.
+    await loop;
+    if (this.#refs > 0) return; // started again meanwhile: the new loop owns the state
     this.#synced = false;
     this.#rv = '';
+    this.#cache.clear();
   }
 
   get running(): boolean {

@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { FakeClock, flushMicrotasks } from '../../util/clock.js';
-import type { Runnable } from './controller.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { Controller, type Runnable } from './controller.js';
+import { Informer } from './informer.js';
 import { handleShutdownSignals, Manager, type SignalSource } from './manager.js';
-import { MemoryLease, silentLogger } from './testing.js';
+import { FakeListWatch, MemoryLease, obj, silentLogger } from './testing.js';
 
 /** A runnable that records its lifecycle; stop() waits for `release` when `slowStop` is set. */
 class Probe implements Runnable {
@@ -99,6 +101,40 @@ describe('Manager', () => {
     expect(a.made).toHaveLength(2); // a new instance: a stopped queue is never reused
     expect(a.made[1]!.running).toBe(true);
     await a.m.stop();
+  });
+
+  it('a new term with fresh controllers on a shared informer reconciles every object again', async () => {
+    const clock = new FakeClock(0);
+    const lease = new MemoryLease();
+    const log = silentLogger();
+    const source = new FakeListWatch<KubernetesObject>();
+    source.nextList({ items: [obj('ns', 'a', '1')], resourceVersion: '1' }, { items: [obj('ns', 'a', '1')], resourceVersion: '1' });
+    const informer = new Informer(source, { clock, log });
+    const reconciled: string[] = [];
+    const store = lease.client();
+    const m = new Manager({ clock, log, leaderElection: { store, identity: 'a', random: () => 0 } });
+    m.add(
+      () =>
+        new Controller({
+          name: 'c',
+          for: { informer, type: { apiVersion: 'v1', kind: 'ConfigMap' } },
+          reconciler: { reconcile: async (key) => void reconciled.push(`${key}@${clock.now()}`) },
+          clock,
+          log,
+        }),
+    );
+    m.start();
+    await flushMicrotasks();
+    expect(reconciled).toEqual(['ns/a@0']);
+    store.failWith = new Error('partition');
+    await clock.advanceAsync(10_000);
+    expect(m.isLeader()).toBe(false);
+    expect(informer.running).toBe(false);
+    store.failWith = undefined;
+    await clock.advanceAsync(2000);
+    expect(m.isLeader()).toBe(true);
+    expect(reconciled).toEqual(['ns/a@0', 'ns/a@12000']);
+    await m.stop();
   });
 
   it('holds the lease until the runnables have stopped', async () => {
