@@ -1,7 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { FakeClock, flushMicrotasks } from '../../util/clock.js';
-import { Controller } from './controller.js';
+import { Controller, generationChanged, type UpdatePredicate } from './controller.js';
 import { Informer } from './informer.js';
 import { ItemExponentialRateLimiter } from './rate-limiter.js';
 import { TerminalError, type ReconcileContext, type Reconciler, type Result } from './result.js';
@@ -49,17 +49,17 @@ class ScriptedReconciler implements Reconciler {
   }
 }
 
-function setup(behave?: ScriptedReconciler['behave'], opts: { workers?: number; cacheSyncTimeoutMs?: number } = {}) {
+function setup(behave?: ScriptedReconciler['behave'], opts: { workers?: number; cacheSyncTimeoutMs?: number; updates?: UpdatePredicate<KubernetesObject>; resyncMs?: number } = {}) {
   const clock = new FakeClock(0);
   const log = silentLogger();
   const primarySrc = new FakeListWatch<KubernetesObject>();
   const childSrc = new FakeListWatch<KubernetesObject>();
-  const primary = new Informer(primarySrc, { clock, log, random: () => 0 });
+  const primary = new Informer(primarySrc, { clock, log, random: () => 0, resyncMs: opts.resyncMs });
   const children = new Informer(childSrc, { clock, log, random: () => 0 });
   const reconciler = new ScriptedReconciler(clock, behave);
   const controller = new Controller({
     name: 'test',
-    for: { informer: primary, type: OWNER },
+    for: { informer: primary, type: OWNER, updates: opts.updates },
     owns: [children],
     reconciler,
     workers: opts.workers ?? 2,
@@ -238,6 +238,25 @@ describe('Controller', () => {
     await t.clock.advanceAsync(5_000);
     expect(await p).toBe(false);
     expect(t.reconciler.signals[0]?.aborted).toBe(true);
+  });
+
+  it('with generationChanged, status-only updates of the primary do not enqueue; spec changes and resyncs do', async () => {
+    const t = setup(undefined, { updates: generationChanged, resyncMs: 600_000 });
+    const dep = (rv: string, generation: number, status: unknown) => ({ ...obj('ns', 'a', rv, { metadata: { generation } }), status });
+    t.primarySrc.nextList({ items: [dep('1', 1, {})], resourceVersion: '1' });
+    t.childSrc.nextList({ items: [], resourceVersion: '1' });
+    await t.controller.start();
+    await flushMicrotasks();
+    expect(t.reconciler.calls).toHaveLength(1);
+    t.primarySrc.current!.emit('MODIFIED', dep('2', 1, { state: 'READY' })); // our own status write
+    await flushMicrotasks();
+    expect(t.reconciler.calls).toHaveLength(1);
+    t.primarySrc.current!.emit('MODIFIED', dep('3', 2, { state: 'READY' })); // a spec change
+    await flushMicrotasks();
+    expect(t.reconciler.calls).toHaveLength(2);
+    await t.clock.advanceAsync(600_000); // periodic resync still reconciles
+    expect(t.reconciler.calls).toHaveLength(3);
+    await t.controller.stop();
   });
 
   it('start() fails when caches do not sync in time', async () => {

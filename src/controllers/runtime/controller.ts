@@ -20,8 +20,12 @@ export interface Runnable {
 
 export interface ControllerOptions<T extends KubernetesObject> {
   name: string;
-  /** The reconciled kind: its events enqueue its own key; `type` is what `owns` children must be controlled by. */
-  for: { informer: Informer<T>; type: OwnerType };
+  /**
+   * The reconciled kind: its events enqueue its own key; `type` is what `owns` children must be
+   * controlled by. `updates` filters update events (e.g. generationChanged, so the controller's own
+   * status writes do not wake it); adds, deletes and resyncs always pass.
+   */
+  for: { informer: Informer<T>; type: OwnerType; updates?: UpdatePredicate<T> };
   /** Child kinds: events enqueue the key of the child's controller ownerReference if it is of the `for` type. */
   owns?: Array<Informer<KubernetesObject>>;
   /** Other kinds: events enqueue the keys `map` returns. */
@@ -35,6 +39,26 @@ export interface ControllerOptions<T extends KubernetesObject> {
   rateLimiter?: RateLimiter;
   /** How long start() waits for the informers' first list (default 2 min). */
   cacheSyncTimeoutMs?: number;
+}
+
+/** Decides whether an update event of the primary kind enqueues its key. */
+export type UpdatePredicate<T> = (oldObj: T, newObj: T) => boolean;
+
+/**
+ * Passes updates that change metadata.generation (spec changes), deletionTimestamp, finalizers,
+ * labels or annotations; drops status-only updates (controller-runtime's GenerationChangedPredicate,
+ * widened to what a reconciler of ours reads from metadata).
+ */
+export function generationChanged(oldObj: KubernetesObject, newObj: KubernetesObject): boolean {
+  const a = oldObj.metadata ?? {};
+  const b = newObj.metadata ?? {};
+  return (
+    a.generation !== b.generation ||
+    a.deletionTimestamp !== b.deletionTimestamp ||
+    JSON.stringify(a.finalizers ?? []) !== JSON.stringify(b.finalizers ?? []) ||
+    JSON.stringify(a.labels ?? {}) !== JSON.stringify(b.labels ?? {}) ||
+    JSON.stringify(a.annotations ?? {}) !== JSON.stringify(b.annotations ?? {})
+  );
 }
 
 interface Subscription {
@@ -78,7 +102,7 @@ export class Controller<T extends KubernetesObject> implements Runnable {
     this.#state = 'started';
     const enqueue = (key: string): void => this.queue.add(key);
     const subs: Subscription[] = [
-      { informer: this.#opts.for.informer as Informer<KubernetesObject>, handlers: enqueueObject(objectKey, enqueue) },
+      { informer: this.#opts.for.informer as Informer<KubernetesObject>, handlers: this.#primaryHandlers(enqueue) },
       ...(this.#opts.owns ?? []).map((informer) => ({ informer, handlers: enqueueOwner(this.#opts.for.type, enqueue) })),
       ...(this.#opts.watches ?? []).map((w) => ({ informer: w.informer, handlers: enqueueMapped(w.map, enqueue) })),
     ];
@@ -116,6 +140,13 @@ export class Controller<T extends KubernetesObject> implements Runnable {
     await Promise.all(this.#informers.map((i) => i.stop()));
     if (wasStarted) this.log.info({ drained, inFlightAtStop: inFlight }, 'controller stopped');
     return drained;
+  }
+
+  #primaryHandlers(enqueue: (key: string) => void): EventHandlers<KubernetesObject> {
+    const h = enqueueObject(objectKey, enqueue);
+    const pass = this.#opts.for.updates as UpdatePredicate<KubernetesObject> | undefined;
+    if (!pass) return h;
+    return { ...h, update: (a, b) => (a === b || pass(a, b) ? h.update?.(a, b) : undefined) };
   }
 
   async #waitForCaches(): Promise<boolean> {

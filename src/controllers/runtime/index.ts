@@ -1,7 +1,7 @@
 // Hearth's small controller runtime (sample-controller / controller-runtime in TypeScript).
 // No domain code here: informers, work queue, controller, leader election, manager, clients.
 export { KubeClients, DEFAULT_CLIENT_SETTINGS, type ClientSettings } from './client.js';
-export { Controller, type ControllerOptions, type ControllerStats, type Runnable } from './controller.js';
+export { Controller, generationChanged, type ControllerOptions, type ControllerStats, type Runnable, type UpdatePredicate } from './controller.js';
 export {
   Informer,
   DeletedFinalStateUnknown,
