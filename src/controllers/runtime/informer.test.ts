@@ -176,7 +176,8 @@ describe('Informer', () => {
     await informer.waitForSync();
     await flushMicrotasks();
     source.current!.emit('ERROR', { kind: 'Status', code: 500, message: 'etcd hiccup' });
-    source.current!.end();
+    // The informer ends the watch itself, without waiting for the server to close the stream.
+    expect(source.watches[0]!.aborted).toBe(true);
     await clock.advanceAsync(1000);
     expect(source.watches.map((w) => w.resourceVersion)).toEqual(['5', '5']);
     expect(source.listCalls).toBe(1);

@@ -283,7 +283,6 @@ export class Informer<T extends KubernetesObject> {
   #watch(signal: AbortSignal): Promise<WatchOutcome> {
     const startedAt = this.#clock.now();
     let events = 0;
-    let status: WatchStatusError | undefined;
     let finished = false;
     let handle: WatchHandle | undefined;
     return new Promise<WatchOutcome>((resolve, reject) => {
@@ -300,13 +299,16 @@ export class Informer<T extends KubernetesObject> {
       const onEvent = (type: string, obj: unknown): void => {
         if (finished) return;
         events++;
-        if (type === 'ERROR') status ??= toStatusError(obj);
-        else this.#applyEvent(type, obj as T);
+        if (type !== 'ERROR') return this.#applyEvent(type, obj as T);
+        // The server ends the stream after an ERROR event; don't depend on it.
+        finish(() => {
+          handle?.abort();
+          reject(toStatusError(obj));
+        });
       };
       const onDone = (err: unknown): void => finish(() => {
         if (signal.aborted) return resolve('stopped');
         if (err) return reject(err);
-        if (status) return reject(status);
         const healthy = events > 0 || this.#clock.now() - startedAt >= (this.#opts.minHealthyWatchMs ?? 1000);
         resolve(healthy ? 'healthy' : 'unhealthy');
       });
