@@ -104,6 +104,29 @@ describe('LeaderElector', () => {
     expect(b.elector.isLeader()).toBe(true);
   });
 
+  it('never two leaders, even when a renewal is answered long after the server applied it', async () => {
+    const clock = new FakeClock(0);
+    const lease = new MemoryLease();
+    const a = candidate(clock, lease, 'a');
+    void a.elector.run();
+    await clock.advanceAsync(1000);
+    const b = candidate(clock, lease, 'b'); // b reads at 1 s, 3 s, 5 s …: it sees a's 4 s write at 5 s
+    void b.elector.run();
+    await clock.advanceAsync(2000);
+    // a's renewal at 4 s is applied at once but answered 7.5 s later (within its deadline);
+    // then a is cut off. Counting the renewal from its answer (11.5 s) would keep a leading until
+    // 21.5 s, while b may take over from 20 s (5 s + 15 s, at its 21 s retry).
+    a.store.slowAnswers = { clock, ms: 7500 };
+    await clock.advanceAsync(1500);
+    a.store.slowAnswers = undefined;
+    a.store.failWith = new Error('partition');
+    for (let t = 0; t < 40_000; t += 250) {
+      await clock.advanceAsync(250);
+      expect(a.elector.isLeader() && b.elector.isLeader(), `both lead at ${clock.now()}`).toBe(false);
+    }
+    expect(b.elector.isLeader()).toBe(true);
+  });
+
   it('a renew that hangs counts as a failure once the deadline passes', async () => {
     const clock = new FakeClock(0);
     const lease = new MemoryLease();

@@ -188,7 +188,8 @@ export class LeaderElector {
   async #loop(): Promise<void> {
     const stopped = this.#stop.signal;
     while (!stopped.aborted) {
-      if (!(await this.#acquire())) return;
+      const acquiredAt = await this.#acquire();
+      if (acquiredAt === undefined) return;
       if (stopped.aborted) {
         await this.#release();
         return;
@@ -198,7 +199,7 @@ export class LeaderElector {
       this.#safely('onStartedLeading', () => this.#o.onStartedLeading?.());
 
       const renewing = new AbortController();
-      const renewal = this.#renewLoop(renewing.signal);
+      const renewal = this.#renewLoop(acquiredAt, renewing.signal);
       const outcome = await Promise.race([renewal, untilAborted(stopped).then(() => 'stop' as const)]);
       if (outcome === 'stop') {
         // Hold the lease while the work drains, so no successor runs beside our last reconciles.
@@ -215,28 +216,32 @@ export class LeaderElector {
     }
   }
 
-  /** Tries until it holds the lease (true) or stop() is called (false). */
-  async #acquire(): Promise<boolean> {
+  /** Tries until it holds the lease (returns when the winning attempt began) or stop() is called. */
+  async #acquire(): Promise<number | undefined> {
     const stopped = this.#stop.signal;
     this.#log.debug('trying to acquire the lease');
     while (!stopped.aborted) {
-      if ((await this.#tryAcquireOrRenew(this.#o.renewDeadlineMs, stopped)) === 'ok') return true;
+      const startedAt = this.#o.clock.now();
+      if ((await this.#tryAcquireOrRenew(this.#o.renewDeadlineMs, stopped)) === 'ok') return startedAt;
       const wait = this.#o.retryPeriodMs * (1 + JITTER_FACTOR * (this.#o.random ?? Math.random)());
       await sleep(this.#o.clock, wait, stopped);
     }
-    return false;
+    return undefined;
   }
 
   /** Renews every retryPeriod; resolves 'lost' when it cannot, 'stopped' when `signal` aborts. */
-  async #renewLoop(signal: AbortSignal): Promise<'lost' | 'stopped'> {
+  async #renewLoop(acquiredAt: number, signal: AbortSignal): Promise<'lost' | 'stopped'> {
     const clock = this.#o.clock;
-    let lastRenew = clock.now();
+    let lastRenew = acquiredAt;
     while (!signal.aborted) {
       if (!(await sleep(clock, this.#o.retryPeriodMs, signal))) break;
-      const left = this.#o.renewDeadlineMs - (clock.now() - lastRenew);
+      const startedAt = clock.now();
+      const left = this.#o.renewDeadlineMs - (startedAt - lastRenew);
       const r = left > 0 ? await this.#tryAcquireOrRenew(left, signal) : 'error';
       if (r === 'ok') {
-        lastRenew = clock.now();
+        // Counted from when the attempt began: the write cannot be older than that, so others
+        // (who wait leaseDuration from when they saw it) cannot take over before we step down.
+        lastRenew = startedAt;
         continue;
       }
       if (r === 'held') {

@@ -3,6 +3,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import type { ListResult, ListWatchSource, WatchHandle } from './informer.js';
+import { sleep, type Clock } from '../../util/clock.js';
 import type { LeaseRecord, LeaseStore, StoredLease } from './leader-election.js';
 
 export function silentLogger(): Logger {
@@ -130,6 +131,8 @@ export class MemoryLeaseClient implements LeaseStore {
   failWith: Error | undefined;
   /** While true, every call hangs forever (a partitioned client). */
   hang = false;
+  /** If set, each answer reaches the caller only after this long on `clock` (the write is done at once). */
+  slowAnswers: { clock: Clock; ms: number } | undefined;
 
   constructor(private readonly lease: MemoryLease) {}
 
@@ -148,7 +151,9 @@ export class MemoryLeaseClient implements LeaseStore {
     await this.#gate();
     if (!this.lease.state) throw httpError(404, 'not found');
     if (this.lease.state.resourceVersion !== resourceVersion) throw httpError(409, 'the object has been modified');
-    return this.lease.write(record);
+    const written = this.lease.write(record);
+    if (this.slowAnswers) await sleep(this.slowAnswers.clock, this.slowAnswers.ms);
+    return written;
   }
 
   async #gate(): Promise<void> {
