@@ -1,0 +1,82 @@
+// GPU quota as the Deployment reconciler sees it: how much of `<accelerator>-<region>` this
+// deployment may hold, and the hold itself. PostgreSQL is the arbiter (src/db quota holds: a row
+// lock per quota, so two deployments never oversubscribe it, whichever replica or path writes).
+import { DEFAULT_QUOTAS } from '../../fleet/catalog.js';
+import { accountsRepo, quotasRepo, type Db } from '../../db/index.js';
+import type { Clock } from '../../util/clock.js';
+
+export interface GpuQuota {
+  /** The enforced value of the quota. */
+  limit: number;
+  /** What other holders hold of it. This deployment may hold `limit − heldByOthers`. */
+  heldByOthers: number;
+  /** Set when the numbers are not from the database (e.g. the account has no row there). */
+  note?: string;
+}
+
+export interface QuotaStore {
+  /** True when holds are recorded outside the cluster: a finalizer must release them. */
+  readonly tracksHolds: boolean;
+  gpuQuota(account: string, quotaName: string, holder: string): Promise<GpuQuota>;
+  /**
+   * Makes `holder` hold exactly `targets` (quota name → GPUs) and nothing else, all or nothing.
+   * Throws (QuotaExceededError) when an increase does not fit: another holder took the room.
+   */
+  setHolds(account: string, holder: string, targets: Record<string, number>): Promise<void>;
+  releaseAll(account: string, holder: string): Promise<void>;
+}
+
+/** The holder name of a deployment's quota holds (src/db README: `deployment/<name>`). */
+export function holderOf(name: string): string {
+  return `deployment/${name}`;
+}
+
+const ACCOUNT_CACHE_MS = 30_000;
+
+/**
+ * Quotas in PostgreSQL through src/db. An account without a row in the database (a namespace made
+ * with kubectl for an account the API never created) cannot hold quota rows: such a deployment is
+ * limited to the catalog's default per-region GPU quota on its own, and the condition says so.
+ */
+export class DbQuotaStore implements QuotaStore {
+  readonly tracksHolds = true;
+  readonly #db: Db;
+  readonly #clock: Clock;
+  readonly #known = new Map<string, number>();
+
+  constructor(db: Db, clock: Clock) {
+    this.#db = db;
+    this.#clock = clock;
+  }
+
+  async #accountExists(account: string): Promise<boolean> {
+    const seen = this.#known.get(account);
+    if (seen !== undefined && this.#clock.now() - seen < ACCOUNT_CACHE_MS) return true;
+    const exists = (await accountsRepo.getAccount(this.#db, account)) !== undefined;
+    if (exists) this.#known.set(account, this.#clock.now());
+    else this.#known.delete(account);
+    return exists;
+  }
+
+  async gpuQuota(account: string, quotaName: string, holder: string): Promise<GpuQuota> {
+    if (!(await this.#accountExists(account))) {
+      const def = quotasRepo.defaultQuotaFor(quotaName)?.value ?? DEFAULT_QUOTAS.gpusPerAcceleratorType;
+      return { limit: def, heldByOthers: 0, note: `account ${account} has no quota records; the catalog default of ${def} GPUs applies to this deployment alone` };
+    }
+    const now = new Date(this.#clock.now());
+    const [quota, holds] = await Promise.all([quotasRepo.getQuota(this.#db, account, quotaName, now), quotasRepo.holdsOf(this.#db, account, holder)]);
+    if (!quota) return { limit: 0, heldByOthers: 0, note: `quota ${quotaName} does not exist for account ${account}` };
+    const mine = holds.find((h) => h.quotaName === quotaName)?.amount ?? 0;
+    return { limit: quota.value, heldByOthers: Math.max(0, quota.usage - mine) };
+  }
+
+  async setHolds(account: string, holder: string, targets: Record<string, number>): Promise<void> {
+    if (!(await this.#accountExists(account))) return;
+    await quotasRepo.setHolds(this.#db, account, holder, Object.fromEntries(Object.entries(targets).filter(([, n]) => n > 0)));
+  }
+
+  async releaseAll(account: string, holder: string): Promise<void> {
+    if (!(await this.#accountExists(account))) return;
+    await quotasRepo.setHolds(this.#db, account, holder, {});
+  }
+}

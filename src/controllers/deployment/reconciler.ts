@@ -1,0 +1,410 @@
+// The Deployment reconciler: level-triggered and idempotent (controller-runtime's contract). Each
+// pass reads the hearth.dev Deployment and everything it depends on from the informer caches,
+// decides region, replicas (clamped to quota) and children, writes only what differs from what it
+// observed, and writes the status once, only when it changed.
+//
+//   fetch (gone → done) → being deleted? release quota holds, drop the finalizer
+//   → soft-deleted? release pods (delete the workload), DELETING → DELETED, purge after retention
+//   → finalizer (only when quota holds live outside the cluster) → model server from spec + config
+//   → region (spec, status, or chosen once) → desired replicas → quota clamp + hold
+//   → children (create / apply only on difference; never touch what we do not control) → status
+import type { KubernetesObject, V1Deployment, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import { DeploymentSpec, replicaBounds, type Deployment, type DeploymentStatus } from '../../crds/deployment.js';
+import { FINALIZER, LABELS } from '../../crds/group.js';
+import { ACCELERATORS, gpuQuotaName, isRegion, regionsOffering, type AcceleratorType } from '../../fleet/catalog.js';
+import type { Clock } from '../../util/clock.js';
+import { splitKey } from '../runtime/keys.js';
+import type { ReconcileContext, Reconciler, Result } from '../runtime/result.js';
+import { chooseRegion, freeGpusByRegion, podGpuRequest, regionsAllowedBy } from './placement.js';
+import { holderOf, type QuotaStore } from './quota-store.js';
+import {
+  ANNOTATION_TEMPLATE_HASH,
+  LABEL_POD_ACCELERATOR,
+  LABEL_POD_REGION,
+  isControlledBy,
+  makeService,
+  makeWorkload,
+  names,
+  selectorLabels,
+  selectorString,
+} from './resources/index.js';
+import { buildModelServer, type ModelServer } from './runtime.js';
+import { DEFAULT_RUNTIME_CONFIG, type RuntimeConfig } from './runtime-config.js';
+import { Reason, computeStatus, rfc3339, statusEqual, summarizePods, type Outcome } from './status.js';
+import type { DeploymentWriter } from './writer.js';
+
+/**
+ * How a soft delete is requested until the REST facade settles it: this annotation with the
+ * request time (RFC 3339). Removing it undeletes. `kubectl delete` stays a real (hard) delete.
+ */
+export const SOFT_DELETE_ANNOTATION = 'hearth.dev/soft-delete-requested';
+/** How long a soft-deleted deployment is kept before it is purged (Fireworks `purgeTime`). */
+export const DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** How often a deployment no region can take looks again (capacity changes are not watched). */
+export const DEFAULT_CAPACITY_RETRY_MS = 30_000;
+/** How often a deployment clamped by its quota looks again (another deployment may release some). */
+export const DEFAULT_QUOTA_RETRY_MS = 60_000;
+
+/** A read-only view of an informer's cache (Informer implements it). */
+export interface Store<T> {
+  get(key: string): T | undefined;
+  list(namespace?: string): T[];
+}
+
+export interface Listers {
+  deployments: Store<Deployment>;
+  workloads: Store<V1Deployment>;
+  services: Store<V1Service>;
+  pods: Store<V1Pod>;
+  nodes: Store<V1Node>;
+  namespaces: Store<V1Namespace>;
+}
+
+/**
+ * Replicas the deployment should run before quota: the seam where the autoscaler plugs in. Until it
+ * does: `spec.replicaCount` when set (the /scale subresource), else `minReplicaCount`.
+ */
+export type DesiredReplicas = (dep: Deployment, spec: DeploymentSpec, now: number) => number;
+
+export const replicasFromSpec: DesiredReplicas = (_dep, spec) => {
+  const b = replicaBounds(spec);
+  return b.fixed ? b.max : b.min;
+};
+
+export interface DeploymentReconcilerOptions {
+  listers: Listers;
+  writer: DeploymentWriter;
+  quotas: QuotaStore;
+  clock: Clock;
+  runtimeConfig?: RuntimeConfig;
+  desiredReplicas?: DesiredReplicas;
+  /** Soft-delete retention before purge (default 7 days). */
+  retentionMs?: number;
+  capacityRetryMs?: number;
+  quotaRetryMs?: number;
+}
+
+type RegionDecision = { region: string; reason?: string } | { failed: string } | { unplaced: string };
+
+interface Children {
+  workload: V1Deployment | undefined;
+  service: V1Service | undefined;
+  workloadOwned: boolean;
+  serviceOwned: boolean;
+}
+
+/** The account a namespace belongs to: its `hearth.dev/account` label, else its name. */
+export function accountOf(ns: V1Namespace | undefined, namespace: string): string {
+  return ns?.metadata?.labels?.[LABELS.account] || namespace;
+}
+
+/** GPUs per quota that a workload's current spec asks for (replicas × the template's request). */
+export function footprintOf(w: V1Deployment): Record<string, number> {
+  const labels = w.spec?.template.metadata?.labels ?? {};
+  const acc = labels[LABEL_POD_ACCELERATOR];
+  const region = labels[LABEL_POD_REGION];
+  if (!acc || !region || !(acc in ACCELERATORS)) return {};
+  const perPod = podGpuRequest({ spec: w.spec?.template.spec } as V1Pod, ACCELERATORS[acc as AcceleratorType].resource);
+  const n = (w.spec?.replicas ?? 1) * perPod;
+  return n > 0 ? { [gpuQuotaName(acc as AcceleratorType, region)]: n } : {};
+}
+
+function maxMerge(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = Math.max(out[k] ?? 0, v);
+  return out;
+}
+
+function serviceDiffers(observed: V1Service, desired: V1Service): boolean {
+  const ports = (s: V1Service) =>
+    (s.spec?.ports ?? []).map((p) => `${p.name}/${p.port}/${String(p.targetPort)}/${p.protocol ?? 'TCP'}`).join(',');
+  return (
+    JSON.stringify(observed.spec?.selector ?? {}) !== JSON.stringify(desired.spec?.selector ?? {}) ||
+    ports(observed) !== ports(desired) ||
+    (observed.spec?.type ?? 'ClusterIP') !== desired.spec?.type
+  );
+}
+
+function matchesLabels(obj: KubernetesObject, want: Record<string, string>): boolean {
+  const labels = obj.metadata?.labels ?? {};
+  return Object.entries(want).every(([k, v]) => labels[k] === v);
+}
+
+function describeChild(kind: string, name: string): string {
+  return `${kind} ${name}`;
+}
+
+export class DeploymentReconciler implements Reconciler {
+  readonly #o: DeploymentReconcilerOptions;
+  readonly #config: RuntimeConfig;
+  readonly #desired: DesiredReplicas;
+
+  constructor(opts: DeploymentReconcilerOptions) {
+    this.#o = opts;
+    this.#config = opts.runtimeConfig ?? DEFAULT_RUNTIME_CONFIG;
+    this.#desired = opts.desiredReplicas ?? replicasFromSpec;
+  }
+
+  async reconcile(key: string, _ctx?: ReconcileContext): Promise<Result> {
+    const dep = this.#o.listers.deployments.get(key);
+    if (!dep) return {}; // gone: its children are garbage-collected through their ownerReferences
+    const { namespace } = splitKey(key);
+    if (!namespace) return {};
+    const account = accountOf(this.#o.listers.namespaces.get(namespace), namespace);
+    if (dep.metadata.deletionTimestamp) return this.#finalize(dep, account);
+    return new Pass(this.#o, this.#config, this.#desired, dep, namespace, account).run();
+  }
+
+  /** A hard delete: give back the quota holds (GC cannot reach PostgreSQL), then let the object go. */
+  async #finalize(dep: Deployment, account: string): Promise<Result> {
+    const finalizers = (dep.metadata.finalizers as string[] | undefined) ?? [];
+    if (!finalizers.includes(FINALIZER)) return {};
+    await this.#o.quotas.releaseAll(account, holderOf(dep.metadata.name ?? ''));
+    await this.#o.writer.setFinalizers(
+      dep,
+      finalizers.filter((f) => f !== FINALIZER),
+    );
+    return {};
+  }
+}
+
+/** One reconcile pass over one deployment: state that lives only for the pass. */
+class Pass {
+  #cur: Deployment;
+  readonly #now: number;
+  #requeueAfter: number | undefined;
+
+  constructor(
+    private readonly o: DeploymentReconcilerOptions,
+    private readonly config: RuntimeConfig,
+    private readonly desiredReplicas: DesiredReplicas,
+    dep: Deployment,
+    private readonly namespace: string,
+    private readonly account: string,
+  ) {
+    this.#cur = dep;
+    this.#now = o.clock.now();
+  }
+
+  get #holder(): string {
+    return holderOf(this.#cur.metadata.name ?? '');
+  }
+
+  #requeue(ms: number): void {
+    const after = Math.max(1, ms);
+    this.#requeueAfter = this.#requeueAfter === undefined ? after : Math.min(this.#requeueAfter, after);
+  }
+
+  async run(): Promise<Result> {
+    const parsed = DeploymentSpec.safeParse(this.#cur.spec);
+    if (!parsed.success) {
+      const message = `invalid spec: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+      return this.#finish({ kind: 'failed', reason: Reason.InvalidSpec, message, code: 'INVALID_ARGUMENT', region: this.#cur.status?.region });
+    }
+    const spec = parsed.data;
+    const children = this.#children();
+    const softDelete = this.#cur.metadata.annotations?.[SOFT_DELETE_ANNOTATION];
+    if (softDelete !== undefined) return this.#softDelete(softDelete, children);
+
+    if (this.o.quotas.tracksHolds) await this.#ensureFinalizer();
+    const server = buildModelServer(spec, this.config);
+    if (!server.ok) {
+      return this.#finish({ kind: 'failed', reason: server.reason, message: server.message, code: 'INVALID_ARGUMENT', region: this.#cur.status?.region });
+    }
+    const desired = Math.max(0, this.desiredReplicas(this.#cur, spec, this.#now));
+    const region = await this.#region(spec, server.value, desired, children);
+    if ('failed' in region) {
+      return this.#finish({ kind: 'failed', reason: Reason.InvalidPlacement, message: region.failed, code: 'FAILED_PRECONDITION', region: this.#cur.status?.region });
+    }
+    if ('unplaced' in region) {
+      this.#requeue(this.o.capacityRetryMs ?? DEFAULT_CAPACITY_RETRY_MS);
+      return this.#finish({ kind: 'unplaced', message: region.unplaced });
+    }
+    return this.#run(server.value, region, desired, children);
+  }
+
+  async #run(server: ModelServer, region: { region: string; reason?: string }, desired: number, children: Children): Promise<Result> {
+    const quota = await this.#clamp(server, region.region, desired);
+    const workload = makeWorkload(this.#cur, server, { replicas: quota.replicas, region: region.region, workload: this.config.workload });
+    const hash = workload.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH];
+    const notOwned: string[] = [];
+    let childUpToDate = false;
+
+    if (children.workload && !children.workloadOwned) {
+      notOwned.push(describeChild('apps/v1 Deployment', names.workload(this.#cur)));
+      await this.#setHolds({}); // nothing of ours runs
+    } else {
+      const observed = children.workload;
+      const target = quota.footprint;
+      childUpToDate =
+        observed !== undefined &&
+        observed.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH] === hash &&
+        observed.spec?.replicas === quota.replicas;
+      // Hold before scaling up; shrink the hold once the child runs the new spec (next pass).
+      await this.#setHolds(childUpToDate || !observed ? target : maxMerge(footprintOf(observed), target));
+      if (!observed) await this.o.writer.create(workload);
+      else if (!childUpToDate) await this.o.writer.apply(withVersion(workload, observed));
+    }
+
+    const service = makeService(this.#cur);
+    if (children.service && !children.serviceOwned) notOwned.push(describeChild('Service', names.service(this.#cur)));
+    else if (!children.service) await this.o.writer.create(service);
+    else if (serviceDiffers(children.service, service)) await this.o.writer.apply(withVersion(service, children.service));
+
+    const w = children.workload;
+    const rolloutDone =
+      childUpToDate &&
+      w !== undefined &&
+      (w.status?.observedGeneration ?? 0) >= (w.metadata?.generation ?? 0) &&
+      (w.status?.updatedReplicas ?? 0) >= quota.replicas;
+    if (quota.message) this.#requeue(this.o.quotaRetryMs ?? DEFAULT_QUOTA_RETRY_MS);
+    return this.#finish({
+      kind: 'running',
+      region: region.region,
+      regionReason: region.reason,
+      desired,
+      replicas: quota.replicas,
+      quotaMessage: quota.message,
+      notOwned,
+      childUpToDate,
+      rolloutDone,
+      pods: summarizePods(this.#pods(), hash),
+    });
+  }
+
+  /** The replicas the quota allows, the GPUs they hold, and a message when that is fewer than desired. */
+  async #clamp(server: ModelServer, region: string, desired: number): Promise<{ replicas: number; footprint: Record<string, number>; message?: string }> {
+    const g = server.acceleratorCount;
+    const quotaName = gpuQuotaName(server.acceleratorType, region);
+    const q = await this.o.quotas.gpuQuota(this.account, quotaName, this.#holder);
+    const room = Math.max(0, q.limit - q.heldByOthers);
+    const replicas = Math.min(desired, Math.floor(room / g));
+    const footprint = replicas > 0 ? { [quotaName]: replicas * g } : {};
+    if (replicas >= desired) return { replicas, footprint };
+    const note = q.note ? ` (${q.note})` : '';
+    const message =
+      `${desired} replica(s) of ${g} GPU(s) need ${desired * g} GPUs of quota ${quotaName} of account ${this.account}, ` +
+      `which has ${room} of ${q.limit} left${note}: running ${replicas}`;
+    return { replicas, footprint, message };
+  }
+
+  async #setHolds(targets: Record<string, number>): Promise<void> {
+    if (!this.o.quotas.tracksHolds) return;
+    await this.o.quotas.setHolds(this.account, this.#holder, targets);
+  }
+
+  async #ensureFinalizer(): Promise<void> {
+    const finalizers = (this.#cur.metadata.finalizers as string[] | undefined) ?? [];
+    if (finalizers.includes(FINALIZER)) return;
+    this.#cur = await this.o.writer.setFinalizers(this.#cur, [...finalizers, FINALIZER]);
+  }
+
+  /**
+   * The region: immutable once known (status, or the pod template of the child we own after a
+   * status write was lost); from the spec, or chosen once where the account's quota has room and
+   * the fleet has free GPUs.
+   */
+  async #region(spec: DeploymentSpec, server: ModelServer, desired: number, children: Children): Promise<RegionDecision> {
+    const acc = server.acceleratorType;
+    const requested = spec.placement?.region;
+    const childRegion = children.workloadOwned ? children.workload?.spec?.template.metadata?.labels?.[LABEL_POD_REGION] : undefined;
+    const known = this.#cur.status?.region ?? childRegion;
+    if (known) {
+      if (requested && requested !== known) {
+        return { failed: `placement.region ${requested} differs from ${known}, where the deployment was placed; the region cannot change` };
+      }
+      if (!isRegion(known) || !regionsOffering(acc).includes(known)) {
+        return { failed: `${acc} is not offered in ${known}, the deployment's region (which cannot change); offered in ${regionsOffering(acc).join(', ') || 'no region'}` };
+      }
+      return { region: known };
+    }
+    const allowed = regionsAllowedBy(spec.placement);
+    const candidates = requested ? [] : regionsOffering(acc).filter((r) => !allowed || allowed.includes(r));
+    const rooms = new Map<string, number>();
+    for (const r of candidates) {
+      const q = await this.o.quotas.gpuQuota(this.account, gpuQuotaName(acc, r), this.#holder);
+      rooms.set(r, Math.max(0, q.limit - q.heldByOthers));
+    }
+    const free = freeGpusByRegion(this.o.listers.nodes.list(), this.o.listers.pods.list(), acc);
+    const g = server.acceleratorCount;
+    const input = {
+      acceleratorType: acc,
+      gpusPerReplica: g,
+      requestedRegion: requested,
+      allowedRegions: allowed,
+      quotaLeft: (r: string) => rooms.get(r) ?? 0,
+      freeGpus: (r: string) => free.get(r)?.free ?? 0,
+      largestFreeOnNode: (r: string) => free.get(r)?.largestFreeOnNode ?? 0,
+    };
+    // Room for every desired replica if some region has it; else for one (the quota clamps the rest).
+    let p = chooseRegion({ ...input, gpusNeeded: g * Math.max(1, desired) });
+    if (!('region' in p) && desired > 1) p = chooseRegion({ ...input, gpusNeeded: g });
+    if ('region' in p) return { region: p.region, reason: p.reason };
+    if (requested || candidates.length === 0) return { failed: p.reason };
+    return { unplaced: p.reason };
+  }
+
+  #children(): Children {
+    const ns = this.namespace;
+    const workload = this.o.listers.workloads.get(`${ns}/${names.workload(this.#cur)}`);
+    const service = this.o.listers.services.get(`${ns}/${names.service(this.#cur)}`);
+    return {
+      workload,
+      service,
+      workloadOwned: workload !== undefined && isControlledBy(workload, this.#cur),
+      serviceOwned: service !== undefined && isControlledBy(service, this.#cur),
+    };
+  }
+
+  #pods(): V1Pod[] {
+    const sel = selectorLabels(this.#cur);
+    return this.o.listers.pods.list(this.namespace).filter((p) => matchesLabels(p, sel));
+  }
+
+  /** Soft delete: release the GPUs (delete the workload), report DELETING → DELETED, purge when due. */
+  async #softDelete(requestedAt: string, children: Children): Promise<Result> {
+    const now = this.#now;
+    const requested = Date.parse(requestedAt);
+    const deleteTime = this.#cur.status?.deleteTime ?? rfc3339(Number.isNaN(requested) ? now : Math.min(requested, now));
+    const purgeAt = Date.parse(deleteTime) + (this.o.retentionMs ?? DEFAULT_RETENTION_MS);
+    const meta = this.#cur.metadata as { namespace: string; name: string; uid?: string };
+    if (now >= purgeAt) {
+      await this.o.writer.delete({ apiVersion: this.#cur.apiVersion, kind: this.#cur.kind, namespace: meta.namespace, name: meta.name, uid: meta.uid });
+      return {};
+    }
+    const w = children.workload;
+    if (w && children.workloadOwned) {
+      await this.o.writer.delete({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: this.namespace, name: w.metadata?.name ?? '', uid: w.metadata?.uid });
+    }
+    await this.#setHolds({});
+    const pods = summarizePods(this.#pods(), undefined);
+    this.#requeue(purgeAt - now);
+    return this.#finish({
+      kind: 'softDeleted',
+      region: this.#cur.status?.region,
+      deleteTime,
+      purgeTime: rfc3339(purgeAt),
+      podsLeft: pods.total + pods.terminating,
+      childLeft: w !== undefined && children.workloadOwned,
+    });
+  }
+
+  /** The one status write of the pass, skipped when nothing changed. */
+  async #finish(outcome: Outcome): Promise<Result> {
+    const prev = this.#cur.status as DeploymentStatus | undefined;
+    const next = computeStatus({
+      prev,
+      generation: this.#cur.metadata.generation as number | undefined,
+      now: this.#now,
+      labelSelector: selectorString(this.#cur),
+      outcome,
+    });
+    if (!statusEqual(prev, next)) this.#cur = await this.o.writer.updateStatus(this.#cur, next);
+    return this.#requeueAfter === undefined ? {} : { requeueAfter: this.#requeueAfter };
+  }
+}
+
+/** `desired` carrying the observed object's resourceVersion: an apply that fails if it changed since. */
+function withVersion<T extends KubernetesObject>(desired: T, observed: KubernetesObject): T {
+  return { ...desired, metadata: { ...desired.metadata, resourceVersion: observed.metadata?.resourceVersion } };
+}
