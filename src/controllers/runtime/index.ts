@@ -24,6 +24,7 @@ export {
   type LeaderElectorOptions,
   type LeaseRecord,
   type LeaseStore,
+  type StoppedLeading,
   type StoredLease,
 } from './leader-election.js';
 export { Manager, handleShutdownSignals, type ManagerOptions, type RunnableFactory, type ShutdownOptions, type SignalSource } from './manager.js';

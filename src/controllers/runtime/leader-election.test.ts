@@ -127,6 +127,31 @@ describe('LeaderElector', () => {
     expect(b.elector.isLeader()).toBe(true);
   });
 
+  it('tells onStoppedLeading why, and when a successor may lead', async () => {
+    const clock = new FakeClock(0);
+    const whys: unknown[] = [];
+    const lease = new MemoryLease();
+    const a = candidate(clock, lease, 'a', { onStoppedLeading: (why) => void whys.push(why) });
+    void a.elector.run();
+    await clock.advanceAsync(2000); // renewed at 2 s
+    a.store.failWith = new Error('partition');
+    await clock.advanceAsync(10_000); // steps down at 12 s; a successor may lead from 17 s
+    expect(whys).toEqual([{ reason: 'lost', successorMayLeadInMs: 5000 }]);
+
+    a.store.failWith = undefined;
+    await clock.advanceAsync(2000);
+    expect(a.elector.isLeader()).toBe(true);
+    lease.write({ ...lease.state!.record, holderIdentity: 'intruder' });
+    await clock.advanceAsync(2000);
+    expect(whys.at(-1)).toEqual({ reason: 'lost', successorMayLeadInMs: 0 });
+
+    const b = candidate(clock, new MemoryLease(), 'b', { onStoppedLeading: (why) => void whys.push(why) });
+    void b.elector.run();
+    await flushMicrotasks();
+    await b.elector.stop();
+    expect(whys.at(-1)).toEqual({ reason: 'stopped' });
+  });
+
   it('a renew that hangs counts as a failure once the deadline passes', async () => {
     const clock = new FakeClock(0);
     const lease = new MemoryLease();

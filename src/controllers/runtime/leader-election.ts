@@ -131,14 +131,21 @@ export interface LeaderElectorOptions extends LeaderElectionTimings {
   log: Logger;
   /** Called (not awaited) on becoming leader: start work here, without blocking. */
   onStartedLeading?: () => void;
-  /** Awaited on leaving leadership (lost, or stop()); on stop() the lease is held until it returns. */
-  onStoppedLeading?: () => Promise<void> | void;
+  /**
+   * Awaited on leaving leadership. 'stopped' (stop() was called): the lease is still held and
+   * renewed until it returns. 'lost': the lease is no longer ours, and a successor may lead in
+   * `successorMayLeadInMs` (0 if one already does): stop writing by then.
+   */
+  onStoppedLeading?: (why: StoppedLeading) => Promise<void> | void;
   /** Called when the observed holder changes (including to ourselves). */
   onNewLeader?: (identity: string) => void;
   random?: () => number;
 }
 
+export type StoppedLeading = { reason: 'stopped' } | { reason: 'lost'; successorMayLeadInMs: number };
+
 type Attempt = 'ok' | 'held' | 'error';
+type RenewEnd = { end: 'stopped' } | { end: 'lost'; successorFrom: number };
 const JITTER_FACTOR = 1.2;
 
 export class LeaderElector {
@@ -203,16 +210,17 @@ export class LeaderElector {
       const outcome = await Promise.race([renewal, untilAborted(stopped).then(() => 'stop' as const)]);
       if (outcome === 'stop') {
         // Hold the lease while the work drains, so no successor runs beside our last reconciles.
-        await this.#callStopped();
+        await this.#callStopped({ reason: 'stopped' });
         renewing.abort();
         const last = await renewal;
         this.#leading = false;
-        if (last !== 'lost') await this.#release();
+        if (last.end !== 'lost') await this.#release();
         return;
       }
       this.#leading = false;
-      this.#log.warn('leadership lost; stopping work and competing again');
-      await this.#callStopped();
+      const successorMayLeadInMs = Math.max(0, outcome.end === 'lost' ? outcome.successorFrom - this.#o.clock.now() : 0);
+      this.#log.warn({ successorMayLeadInMs }, 'leadership lost; stopping work and competing again');
+      await this.#callStopped({ reason: 'lost', successorMayLeadInMs });
     }
   }
 
@@ -229,8 +237,11 @@ export class LeaderElector {
     return undefined;
   }
 
-  /** Renews every retryPeriod; resolves 'lost' when it cannot, 'stopped' when `signal` aborts. */
-  async #renewLoop(acquiredAt: number, signal: AbortSignal): Promise<'lost' | 'stopped'> {
+  /**
+   * Renews every retryPeriod; ends 'lost' when it cannot (with the earliest time a successor may
+   * lead), 'stopped' when `signal` aborts.
+   */
+  async #renewLoop(acquiredAt: number, signal: AbortSignal): Promise<RenewEnd> {
     const clock = this.#o.clock;
     let lastRenew = acquiredAt;
     while (!signal.aborted) {
@@ -246,14 +257,14 @@ export class LeaderElector {
       }
       if (r === 'held') {
         this.#log.warn({ holder: this.observedLeader }, 'another holder has the lease');
-        return 'lost';
+        return { end: 'lost', successorFrom: clock.now() };
       }
       if (clock.now() - lastRenew >= this.#o.renewDeadlineMs) {
         this.#log.error({ renewDeadlineMs: this.#o.renewDeadlineMs }, 'could not renew the lease within the renew deadline');
-        return 'lost';
+        return { end: 'lost', successorFrom: lastRenew + this.#o.leaseDurationMs };
       }
     }
-    return 'stopped';
+    return { end: 'stopped' };
   }
 
   /** One get + create/update, bounded by `timeoutMs` and abandoned if `signal` aborts. */
@@ -343,9 +354,9 @@ export class LeaderElector {
     }
   }
 
-  async #callStopped(): Promise<void> {
+  async #callStopped(why: StoppedLeading): Promise<void> {
     try {
-      await this.#o.onStoppedLeading?.();
+      await this.#o.onStoppedLeading?.(why);
     } catch (err) {
       this.#log.error({ err }, 'onStoppedLeading failed');
     }

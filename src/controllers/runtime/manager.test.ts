@@ -13,6 +13,7 @@ class Probe implements Runnable {
   running = false;
   slowStop: Promise<void> | undefined;
   failStart: Error | undefined;
+  stopTimeouts: Array<number | undefined> = [];
   constructor(
     readonly name: string,
     private readonly clock: FakeClock,
@@ -22,7 +23,8 @@ class Probe implements Runnable {
     this.running = true;
     Probe.log.push(`${this.name} start@${this.clock.now()}`);
   }
-  async stop(): Promise<boolean> {
+  async stop(timeoutMs?: number): Promise<boolean> {
+    this.stopTimeouts.push(timeoutMs);
     if (this.slowStop) await this.slowStop;
     this.running = false;
     Probe.log.push(`${this.name} stop@${this.clock.now()}`);
@@ -95,6 +97,8 @@ describe('Manager', () => {
     await clock.advanceAsync(10_000);
     expect(a.m.isLeader()).toBe(false);
     expect(a.made[0]!.running).toBe(false);
+    // In-flight work gets only until a successor may lead, not the whole shutdown timeout.
+    expect(a.made[0]!.stopTimeouts).toEqual([5000]);
     a.store.failWith = undefined;
     await clock.advanceAsync(5000);
     expect(a.m.isLeader()).toBe(true);
@@ -151,6 +155,7 @@ describe('Manager', () => {
     release();
     await stopping;
     expect(lease.state?.record.holderIdentity).toBe('');
+    expect(a.made[0]!.stopTimeouts).toEqual([30_000]);
   });
 
   it('stops, and rejects done, when a runnable fails to start', async () => {

@@ -10,7 +10,11 @@ export interface ManagerOptions {
   log: Logger;
   /** Run only while holding this Lease; omit to run at once (single replica, tests). */
   leaderElection?: LeaderElectionTimings & { store: LeaseStore; identity: string; random?: () => number };
-  /** How long a stop waits for in-flight reconciles (default 30 s). */
+  /**
+   * How long a graceful stop waits for in-flight reconciles (default 30 s). After a lost lease they
+   * get only until a successor may lead (leaseDuration − renewDeadline, 5 s by default, after the
+   * last renewal; nothing if another holder already has it), then their signal aborts.
+   */
   shutdownTimeoutMs?: number;
 }
 
@@ -46,7 +50,10 @@ export class Manager {
         clock: opts.clock,
         log: opts.log,
         onStartedLeading: () => this.#startAll(),
-        onStoppedLeading: () => this.#stopAll(),
+        // After a lost lease, in-flight reconciles get until a successor may lead (at most the
+        // shutdown timeout); then their signal aborts.
+        onStoppedLeading: (why) =>
+          this.#stopAll(why.reason === 'lost' ? Math.min(this.#shutdownTimeoutMs(), why.successorMayLeadInMs) : this.#shutdownTimeoutMs()),
       });
     }
   }
@@ -107,11 +114,14 @@ export class Manager {
     }
   }
 
-  async #stopAll(): Promise<void> {
+  #shutdownTimeoutMs(): number {
+    return this.#o.shutdownTimeoutMs ?? 30_000;
+  }
+
+  async #stopAll(timeoutMs = this.#shutdownTimeoutMs()): Promise<void> {
     const active = this.#active;
     this.#active = [];
     if (active.length === 0) return;
-    const timeoutMs = this.#o.shutdownTimeoutMs ?? 30_000;
     const drained = await Promise.all(active.map((r) => r.stop(timeoutMs)));
     this.#log.info({ runnables: active.map((r) => r.name), drained: drained.every(Boolean) }, 'runnables stopped');
   }
