@@ -1,0 +1,101 @@
+// The REST facade as a fastify application (fastify/demo layout): external plugins (errors,
+// OpenAPI), then the `/v1` context with authentication and the route files. No listening here:
+// `src/main.ts` serves it, tests call `app.inject`.
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Db } from '../db/client.js';
+import { ApiKeyAuthenticator, type AuthenticatorOptions } from './auth/authenticator.js';
+import { LOG_REDACT_PATHS } from './auth/key-format.js';
+import { KeyRateLimiter, type RateLimitOptions } from './auth/rate-limit.js';
+import type { ApiContext } from './context.js';
+import type { DeploymentStore } from './kube/deployment-store.js';
+import { DEFAULT_SOFT_DELETE_RETENTION_MS } from './mappers/deployment.js';
+import authPlugin from './plugins/auth.js';
+import errorsPlugin from './plugins/errors.js';
+import openapiPlugin from './plugins/openapi.js';
+import accountsRoutes from './routes/accounts.js';
+import apiKeysRoutes from './routes/api-keys.js';
+import deploymentsRoutes from './routes/deployments.js';
+import quotasRoutes from './routes/quotas.js';
+import usersRoutes from './routes/users.js';
+import { serializerCompiler, validatorCompiler } from './validation.js';
+import { PageTokenCodec } from './wire/pagination.js';
+
+export const API_VERSION_STRING = '0.1.0';
+
+export interface BuildAppOptions {
+  db: Db;
+  /** The watch-fed deployment store (started by the caller). Without it, deployments answer 503. */
+  deployments?: DeploymentStore;
+  /** Creates the account's namespace when missing (create paths call it). */
+  ensureNamespace?: (accountId: string) => Promise<string>;
+  /** A pino logger; default: silent. Authorization headers and keys are redacted either way. */
+  logger?: Logger;
+  authenticator?: ApiKeyAuthenticator;
+  authenticatorOptions?: AuthenticatorOptions;
+  /** Per-key rate limit (default 50/s, burst 100); `false` turns it off. */
+  rateLimit?: RateLimitOptions | false;
+  /** HMAC secret of page tokens; give every replica the same one. */
+  pageTokenSecret?: string;
+  /** Largest accepted request body in bytes (default 1 MiB). */
+  bodyLimit?: number;
+  softDeleteRetentionMs?: number;
+  now?: () => Date;
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/** A pino logger for the API with the redaction the auth layer asks for. */
+export function createApiLogger(opts: { level?: string } = {}): Logger {
+  return pino({ level: opts.level ?? 'info', redact: { paths: [...LOG_REDACT_PATHS], censor: '[redacted]' } });
+}
+
+export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const logger = opts.logger ?? createApiLogger({ level: 'silent' });
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit,
+    // `/v1/accounts/a/deployments/d:scale` and `%3A` both reach the same route.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    requestIdHeader: 'x-request-id',
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const authenticator =
+    opts.authenticator ?? new ApiKeyAuthenticator(opts.db, { ...opts.authenticatorOptions, onError: (err, ctx) => logger.warn({ err, keyId: ctx.keyId }, 'lastUsed update failed') });
+  const ctx: ApiContext = {
+    db: opts.db,
+    authenticator,
+    pageTokens: new PageTokenCodec(opts.pageTokenSecret),
+    deployments: opts.deployments,
+    ensureNamespace: opts.ensureNamespace,
+    softDeleteRetentionMs: opts.softDeleteRetentionMs ?? DEFAULT_SOFT_DELETE_RETENTION_MS,
+    now: opts.now ?? (() => new Date()),
+  };
+  app.decorate('hearth', ctx);
+
+  await app.register(errorsPlugin, { bodyLimit });
+  await app.register(openapiPlugin, { version: API_VERSION_STRING });
+  app.get('/healthz', { schema: { hide: true } as Record<string, unknown> }, async () => ({ status: 'ok' }));
+
+  const rateLimiter = opts.rateLimit === false ? undefined : new KeyRateLimiter(opts.rateLimit ?? { ratePerSecond: 50, burst: 100 });
+  await app.register(
+    async (v1) => {
+      await v1.register(authPlugin, { authenticator, rateLimiter });
+      await v1.register(accountsRoutes);
+      await v1.register(usersRoutes);
+      await v1.register(apiKeysRoutes);
+      await v1.register(quotasRoutes);
+      await v1.register(deploymentsRoutes);
+    },
+    { prefix: '/v1' },
+  );
+  app.addHook('onClose', async () => {
+    await authenticator.flush();
+  });
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,24 @@
+// What route handlers use, decorated onto the fastify instance as `app.hearth`.
+import type { Db } from '../db/client.js';
+import type { ApiKeyAuthenticator } from './auth/authenticator.js';
+import type { DeploymentStore } from './kube/deployment-store.js';
+import type { PageTokenCodec } from './wire/pagination.js';
+
+export interface ApiContext {
+  db: Db;
+  authenticator: ApiKeyAuthenticator;
+  pageTokens: PageTokenCodec;
+  /** Absent when the API runs without a cluster (then the CR-backed routes answer UNAVAILABLE). */
+  deployments?: DeploymentStore;
+  /** Makes sure an account's namespace exists (idempotent). */
+  ensureNamespace?: (accountId: string) => Promise<string>;
+  /** How long a soft-deleted deployment can be undeleted. */
+  softDeleteRetentionMs: number;
+  now: () => Date;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    hearth: ApiContext;
+  }
+}

@@ -1,0 +1,89 @@
+// The API's quota check for deployments (create, update, `:scale`, undelete): the GPUs a
+// deployment must run — acceleratorCount (1 when unset: the least it can need) × the replicas it
+// must keep (minReplicaCount, or the fixed replicaCount) — against the per-region, per-accelerator
+// quota (`h100-us-virginia-2`).
+//
+// - Region known (placement.region, or the region the controller placed it in): the GPUs are
+//   reserved in PostgreSQL for holder `deployment/<id>` in one locked transaction, so concurrent
+//   creates never oversubscribe. The controller's setHold keeps the hold equal to what runs.
+// - Region not chosen yet: at least one allowed region must have room; nothing is held (the
+//   controller reserves where it places the deployment).
+// Over quota → 429 RESOURCE_EXHAUSTED naming the quota.
+import type { Db } from '../../db/client.js';
+import { QuotaExceededError } from '../../db/errors.js';
+import { quotaName as fullQuotaName } from '../../db/repositories/names.js';
+import { getQuota, releaseAll, setHolds } from '../../db/repositories/quotas.js';
+import { gpuQuotaName, isAcceleratorType, isRegion, regionsOffering, type AcceleratorType } from '../../fleet/catalog.js';
+import { DEPLOYMENT_DEFAULTS, replicaBounds, type DeploymentSpec } from '../../crds/deployment.js';
+
+export function holderOf(deploymentId: string): string {
+  return `deployment/${deploymentId}`;
+}
+
+/** GPUs a deployment must keep running. */
+export function requiredGpus(spec: Pick<DeploymentSpec, 'minReplicaCount' | 'maxReplicaCount' | 'replicaCount' | 'acceleratorCount'>): number {
+  return replicaBounds(spec).min * (spec.acceleratorCount ?? 1);
+}
+
+const MULTI_REGION_PREFIX: Record<string, string[]> = { US: ['US_', 'NA_'], EUROPE: ['EU_'], APAC: ['AP_'] };
+
+/** Regions the deployment may be placed in that offer its accelerator. */
+export function candidateRegions(acc: AcceleratorType, placement: DeploymentSpec['placement']): string[] {
+  const offering: string[] = regionsOffering(acc);
+  if (placement?.region) return [placement.region];
+  if (placement?.regions) return offering.filter((r) => placement.regions!.includes(r as never));
+  const prefixes = placement?.multiRegion ? MULTI_REGION_PREFIX[placement.multiRegion] : undefined;
+  return prefixes ? offering.filter((r) => prefixes.some((p) => r.startsWith(p))) : offering;
+}
+
+export interface QuotaCheck {
+  accountId: string;
+  deploymentId: string;
+  spec: DeploymentSpec;
+  /** The region it runs in, if placed (status.region). */
+  placedRegion?: string;
+  /** Check only; hold nothing (validateOnly). */
+  dryRun?: boolean;
+}
+
+/**
+ * Reserves (or, dry, checks) the GPUs of a deployment. Throws QuotaExceededError naming the quota.
+ * Accelerators outside the fleet catalog are left to the controller (it reports them unplaceable).
+ */
+export async function reserveDeploymentGpus(db: Db, c: QuotaCheck): Promise<void> {
+  const acc = c.spec.acceleratorType ?? DEPLOYMENT_DEFAULTS.acceleratorType;
+  if (!isAcceleratorType(acc)) return;
+  const gpus = requiredGpus(c.spec);
+  const region = c.placedRegion ?? c.spec.placement?.region;
+  if (region !== undefined) {
+    const quota = gpuQuotaName(acc, region);
+    if (c.dryRun) return assertRoom(db, c.accountId, quota, gpus);
+    await setHolds(db, c.accountId, holderOf(c.deploymentId), gpus > 0 ? { [quota]: gpus } : {});
+    return;
+  }
+  if (gpus === 0) return;
+  const regions = candidateRegions(acc, c.spec.placement).filter(isRegion);
+  let first: QuotaExceededError | undefined;
+  for (const r of regions) {
+    try {
+      await assertRoom(db, c.accountId, gpuQuotaName(acc, r), gpus);
+      return;
+    } catch (e) {
+      if (!(e instanceof QuotaExceededError)) throw e;
+      first ??= e;
+    }
+  }
+  if (first) throw first;
+}
+
+async function assertRoom(db: Db, accountId: string, quota: string, gpus: number): Promise<void> {
+  if (gpus === 0) return;
+  const q = await getQuota(db, accountId, quota);
+  if (!q) return;
+  if (q.usage + gpus > q.value) throw new QuotaExceededError(fullQuotaName(accountId, quota), gpus, q.usage, q.value);
+}
+
+/** Gives back everything a deployment holds (hard or soft delete, failed create). */
+export async function releaseDeploymentGpus(db: Db, accountId: string, deploymentId: string): Promise<void> {
+  await releaseAll(db, accountId, holderOf(deploymentId));
+}

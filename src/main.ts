@@ -1,0 +1,198 @@
+// Hearth's one entry point: `node dist/main.js <mode>` (or `tsx src/main.ts <mode>`).
+//
+//   api        the REST facade /v1/accounts/* (this file wires it)
+//   controller the controller manager            (slot: add a starter to MODES)
+//   gateway    the inference edge                (slot)
+//   all        every mode in one process         (runs the starters that exist)
+//   bootstrap  --account <id> --email <e-mail> [--display-name <n>] [--rotate-key]
+//              creates the first account, its namespace and admin user, and prints an admin API
+//              key once (`npm run bootstrap -- --account acme --email ann@acme.example`)
+//
+// Configuration comes from the environment, parsed once (every problem listed, then exit 2):
+//   PORT (8080) · HOST (127.0.0.1) · DATABASE_URL (unset: embedded PGlite in memory; also
+//   pglite://<dir>) · KUBECONFIG (unset: ~/.kube/config or in-cluster) · LOG_LEVEL (info) ·
+//   HEARTH_PAGE_TOKEN_SECRET (same on every replica) · HEARTH_RATE_LIMIT_RPS (50) ·
+//   HEARTH_RATE_LIMIT_BURST (100) · HEARTH_BOOTSTRAP_ACCOUNT + HEARTH_BOOTSTRAP_EMAIL (bootstrap
+//   at start, e.g. on PGlite where no earlier bootstrap can exist).
+// Startup: migrate the database, sync the caches, listen. SIGTERM/SIGINT: stop accepting, let
+// in-flight requests finish, close the watch and the database, exit 0.
+import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { buildApp, createApiLogger } from './api/app.js';
+import { bootstrap } from './api/auth/bootstrap.js';
+import { KubeDeploymentStore } from './api/kube/deployment-store.js';
+import { NamespaceEnsurer, ensureAccountNamespace } from './api/kube/namespaces.js';
+import { openDatabase, redactUrl, type Database } from './db/client.js';
+import { loadKubeConfig, type PooledKubeConfig } from './kube/config.js';
+
+const Env = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z.string().optional(),
+  KUBECONFIG: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HEARTH_PAGE_TOKEN_SECRET: z.string().min(16).optional(),
+  HEARTH_RATE_LIMIT_RPS: z.coerce.number().positive().default(50),
+  HEARTH_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(100),
+  HEARTH_BOOTSTRAP_ACCOUNT: z.string().optional(),
+  HEARTH_BOOTSTRAP_EMAIL: z.string().optional(),
+});
+export type Config = z.infer<typeof Env>;
+
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const r = Env.safeParse(env);
+  if (r.success) return r.data;
+  const lines = r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}
+
+class ConfigError extends Error {}
+
+/** Something a mode started; stop() must let in-flight work finish. */
+export interface Service {
+  name: string;
+  stop(): Promise<void>;
+}
+
+interface Shared {
+  config: Config;
+  log: Logger;
+  database: Database;
+  kube(): PooledKubeConfig;
+}
+
+type Starter = (shared: Shared) => Promise<Service>;
+
+async function startApi({ config, log, database, kube }: Shared): Promise<Service> {
+  const kc = kube();
+  const store = new KubeDeploymentStore(kc, { log });
+  await store.start();
+  const namespaces = new NamespaceEnsurer(kc);
+  const app = await buildApp({
+    db: database.db,
+    deployments: store,
+    ensureNamespace: (a) => namespaces.ensure(a),
+    logger: log,
+    pageTokenSecret: config.HEARTH_PAGE_TOKEN_SECRET,
+    rateLimit: { ratePerSecond: config.HEARTH_RATE_LIMIT_RPS, burst: config.HEARTH_RATE_LIMIT_BURST },
+  });
+  await app.listen({ port: config.PORT, host: config.HOST });
+  return {
+    name: 'api',
+    async stop() {
+      await app.close();
+      await store.stop();
+    },
+  };
+}
+
+/** Modes and what they start; `controller` and `gateway` slot in here. */
+const MODES: Record<string, Starter[]> = {
+  api: [startApi],
+  all: [startApi],
+};
+const PLANNED_MODES = ['controller', 'gateway'];
+
+async function runBootstrap(config: Config, args: string[], log: Logger): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { account: { type: 'string' }, email: { type: 'string' }, 'display-name': { type: 'string' }, 'rotate-key': { type: 'boolean' } },
+  });
+  if (!values.account || !values.email) throw new ConfigError('usage: bootstrap --account <id> --email <e-mail> [--display-name <name>] [--rotate-key]');
+  if (!config.DATABASE_URL) throw new ConfigError('bootstrap needs DATABASE_URL (postgres://… or pglite://<dir>): an in-memory database would forget the key at exit');
+  const database = await openDatabase({ url: config.DATABASE_URL, applicationName: 'hearth-bootstrap' });
+  try {
+    await database.migrate();
+    const r = await bootstrap(database.db, {
+      accountId: values.account,
+      email: values.email,
+      ...(values['display-name'] ? { displayName: values['display-name'] } : {}),
+      issueKey: values['rotate-key'] ? 'always' : 'ifNone',
+    });
+    const kc = loadKubeConfig(config.KUBECONFIG);
+    try {
+      const ns = await ensureAccountNamespace(kc, r.account.accountId);
+      log.info({ namespace: ns }, 'account namespace ready');
+    } finally {
+      kc.destroy();
+    }
+    process.stdout.write(`account accounts/${r.account.accountId} ${r.accountCreated ? 'created' : 'exists'}; admin ${r.admin.email} ${r.adminCreated ? 'created' : 'exists'}\n`);
+    if (r.apiKey) process.stdout.write(`API key (shown once, store it now):\n${r.apiKey.key}\n`);
+    else process.stdout.write('the admin already has a usable API key; none issued (use --rotate-key for a new one)\n');
+  } finally {
+    await database.close();
+  }
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const [mode = 'api', ...rest] = argv;
+  let config: Config;
+  try {
+    config = parseConfig(env);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    return 2;
+  }
+  const log = createApiLogger({ level: config.LOG_LEVEL });
+  if (mode === 'bootstrap') {
+    try {
+      await runBootstrap(config, rest, log);
+      return 0;
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`${e.message}\n`);
+        return 2;
+      }
+      throw e;
+    }
+  }
+  const starters = MODES[mode];
+  if (!starters) {
+    const known = [...Object.keys(MODES), 'bootstrap'].join(', ');
+    process.stderr.write(PLANNED_MODES.includes(mode) ? `mode "${mode}" is not available yet\n` : `unknown mode "${mode}" (modes: ${known})\n`);
+    return 2;
+  }
+
+  log.info({ mode, database: config.DATABASE_URL ? redactUrl(config.DATABASE_URL) : 'pglite (memory)' }, 'starting');
+  const database = await openDatabase({ url: config.DATABASE_URL, onPoolError: (err) => log.warn({ err }, 'idle database connection failed') });
+  await database.migrate();
+  if (config.HEARTH_BOOTSTRAP_ACCOUNT && config.HEARTH_BOOTSTRAP_EMAIL) {
+    const r = await bootstrap(database.db, { accountId: config.HEARTH_BOOTSTRAP_ACCOUNT, email: config.HEARTH_BOOTSTRAP_EMAIL });
+    if (r.apiKey) process.stdout.write(`bootstrap API key for accounts/${r.account.accountId} (shown once):\n${r.apiKey.key}\n`);
+  }
+  let kc: PooledKubeConfig | undefined;
+  const shared: Shared = { config, log, database, kube: () => (kc ??= loadKubeConfig(config.KUBECONFIG)) };
+  const services: Service[] = [];
+  const shutdown = async (): Promise<void> => {
+    for (const s of [...services].reverse()) await s.stop().catch((err: unknown) => log.error({ err, service: s.name }, 'stop failed'));
+    kc?.destroy();
+    await database.close();
+  };
+  try {
+    for (const start of starters) services.push(await start(shared));
+  } catch (e) {
+    log.error({ err: e }, 'startup failed');
+    await shutdown();
+    return 1;
+  }
+  log.info({ mode, services: services.map((s) => s.name) }, 'ready');
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log.info({ signal }, 'shutting down');
+  await shutdown();
+  return 0;
+}
+
+const isEntry = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isEntry) {
+  main(process.argv.slice(2), process.env).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
