@@ -1,0 +1,17 @@
+// The gateway authenticates the same API keys as the REST API, with the same core (shape and
+// checksum in memory, row cached ≤ 1 s so a revocation takes effect within a second, constant-time
+// hash compare). That core lives in src/api/auth today; the gateway imports only its
+// authenticator, which depends on src/db alone (no fastify, no wire types). Proposed: move
+// key-format.ts + authenticator.ts to src/auth/ so neither edge imports the other.
+import { ApiKeyAuthenticator, type AuthenticatorOptions } from '../api/auth/authenticator.js';
+import type { Db } from '../db/client.js';
+import type { Authenticate } from './server.js';
+
+/** An Authenticate backed by the API-key tables in `db`. */
+export function apiKeyAuthenticate(db: Db, opts?: AuthenticatorOptions): Authenticate {
+  const core = new ApiKeyAuthenticator(db, opts);
+  return async (token) => {
+    const r = await core.authenticate(token);
+    return r.ok ? { ok: true, accountId: r.principal.accountId } : { ok: false, reason: r.reason };
+  };
+}

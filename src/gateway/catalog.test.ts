@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { ANNOTATION_HOLD_TIMEOUT, ANNOTATION_MAX_HELD, Catalog, type ObjectLike } from './catalog.js';
+
+const ns = (name: string, account: string): ObjectLike => ({ metadata: { name, labels: { 'hearth.dev/account': account } } });
+const dep = (namespace: string, name: string, baseModel: string, extra: Partial<NonNullable<ObjectLike['metadata']>> = {}, status?: unknown): ObjectLike => ({
+  metadata: { namespace, name, creationTimestamp: '2026-01-01T00:00:00Z', ...extra },
+  spec: { baseModel },
+  ...(status ? { status } : {}),
+});
+const dm = (namespace: string, name: string, spec: Record<string, unknown>): ObjectLike => ({ metadata: { namespace, name }, spec });
+
+const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
+const LORA = 'accounts/alice/models/my-lora';
+
+function world(): Catalog {
+  const c = new Catalog();
+  c.upsertNamespace(ns('acct-alice', 'alice'));
+  c.upsertNamespace(ns('acct-bob', 'bob'));
+  c.upsertDeployment(dep('acct-alice', 'd1', BASE));
+  c.upsertDeployment(dep('acct-alice', 'd2', BASE, { creationTimestamp: '2026-02-01T00:00:00Z' }));
+  c.upsertDeployment(dep('acct-bob', 'bd', BASE));
+  c.upsertDeployedModel(dm('acct-alice', 'my-lora-abc', { model: LORA, deployment: 'd1', default: true }));
+  c.upsertDeployedModel(dm('acct-alice', 'my-lora-pub', { model: LORA, deployment: 'accounts/alice/deployments/d2', public: true }));
+  return c;
+}
+
+describe('Catalog.resolve', () => {
+  it('routes a base model on the caller’s own deployment, long and short forms', () => {
+    const c = world();
+    for (const id of [`${BASE}#accounts/alice/deployments/d1`, 'fireworks/llama-v3p1-8b-instruct#alice/d1']) {
+      expect(c.resolve(id, 'alice')).toMatchObject({ key: 'acct-alice/d1', upstreamModel: BASE });
+    }
+  });
+
+  it('answers another account’s private deployment exactly like a missing one', () => {
+    const c = world();
+    expect(c.resolve(`${BASE}#accounts/bob/deployments/bd`, 'alice')).toBeUndefined();
+    expect(c.resolve(`${BASE}#accounts/bob/deployments/nope`, 'alice')).toBeUndefined();
+    expect(c.resolve(`${BASE}#accounts/nobody/deployments/bd`, 'alice')).toBeUndefined();
+    expect(c.resolve(`${BASE}#accounts/bob/deployments/bd`, 'bob')).toMatchObject({ key: 'acct-bob/bd' });
+  });
+
+  it('routes a LoRA on a deployment to its DeployedModel, with the addon as the upstream model', () => {
+    expect(world().resolve(`${LORA}#accounts/alice/deployments/d1`, 'alice')).toMatchObject({ key: 'acct-alice/d1', upstreamModel: LORA });
+    expect(world().resolve(`${LORA}#accounts/alice/deployments/d9`, 'alice')).toBeUndefined();
+  });
+
+  it('routes a deployed model name; a public one for any account, a private one only for its own', () => {
+    const c = world();
+    expect(c.resolve('accounts/alice/deployedModels/my-lora-abc', 'alice')).toMatchObject({ key: 'acct-alice/d1', upstreamModel: LORA });
+    expect(c.resolve('accounts/alice/deployedModels/my-lora-abc', 'bob')).toBeUndefined();
+    expect(c.resolve('accounts/alice/deployedModels/my-lora-pub', 'bob')).toMatchObject({ key: 'acct-alice/d2', upstreamModel: LORA });
+    expect(c.resolve(`${LORA}#alice/d2`, 'bob')).toMatchObject({ key: 'acct-alice/d2' });
+    expect(c.resolve(`${LORA}#alice/d1`, 'bob')).toBeUndefined();
+  });
+
+  it('routes a bare model name to its default deployed model, then to the caller’s oldest deployment of it', () => {
+    const c = world();
+    expect(c.resolve(LORA, 'alice')).toMatchObject({ key: 'acct-alice/d1' });
+    expect(c.resolve('alice/my-lora', 'alice')).toMatchObject({ key: 'acct-alice/d1' });
+    // bob may not use alice's private default; no public default exists
+    expect(c.resolve(LORA, 'bob')).toBeUndefined();
+    c.upsertDeployedModel(dm('acct-alice', 'my-lora-pub', { model: LORA, deployment: 'd2', public: true, default: true }));
+    expect(c.resolve(LORA, 'bob')).toMatchObject({ key: 'acct-alice/d2' });
+    expect(c.resolve(BASE, 'alice')).toMatchObject({ key: 'acct-alice/d1', upstreamModel: BASE });
+    expect(c.resolve(BASE, 'bob')).toMatchObject({ key: 'acct-bob/bd' });
+    expect(c.resolve('accounts/fireworks/models/unknown', 'alice')).toBeUndefined();
+  });
+
+  it('forgets deleted and soft-deleted deployments and deleted deployed models', () => {
+    const c = world();
+    c.upsertDeployment(dep('acct-alice', 'd1', BASE, {}, { state: 'DELETED' }));
+    expect(c.resolve(`${BASE}#alice/d1`, 'alice')).toBeUndefined();
+    expect(c.resolve('accounts/alice/deployedModels/my-lora-abc', 'alice')).toBeUndefined();
+    c.deleteDeployedModel(dm('acct-alice', 'my-lora-pub', {}));
+    expect(c.resolve('accounts/alice/deployedModels/my-lora-pub', 'bob')).toBeUndefined();
+    c.deleteDeployment(dep('acct-bob', 'bd', BASE));
+    expect(c.resolve(`${BASE}#bob/bd`, 'bob')).toBeUndefined();
+  });
+
+  it('indexes objects seen before their namespace, and drops them with it', () => {
+    const c = new Catalog();
+    c.upsertDeployment(dep('acct-carol', 'd', BASE));
+    expect(c.resolve(`${BASE}#carol/d`, 'carol')).toBeUndefined();
+    c.upsertNamespace(ns('acct-carol', 'carol'));
+    expect(c.resolve(`${BASE}#carol/d`, 'carol')).toMatchObject({ key: 'acct-carol/d' });
+    c.deleteNamespace(ns('acct-carol', 'carol'));
+    expect(c.resolve(`${BASE}#carol/d`, 'carol')).toBeUndefined();
+  });
+
+  it('reads per-deployment hold limits from annotations', () => {
+    const c = world();
+    c.upsertDeployment(dep('acct-alice', 'd3', BASE, { annotations: { [ANNOTATION_MAX_HELD]: '5', [ANNOTATION_HOLD_TIMEOUT]: '90' } }));
+    expect(c.deployment('acct-alice/d3')).toMatchObject({ maxHeld: 5, holdTimeoutMs: 90_000 });
+    c.upsertDeployment(dep('acct-alice', 'd4', BASE, { annotations: { [ANNOTATION_MAX_HELD]: 'lots' } }));
+    expect(c.deployment('acct-alice/d4')?.maxHeld).toBeUndefined();
+  });
+
+  it('lists what a caller may call', () => {
+    expect(world().visibleModelIds('bob')).toEqual(['accounts/alice/deployedModels/my-lora-pub', `${BASE}#accounts/bob/deployments/bd`]);
+  });
+});

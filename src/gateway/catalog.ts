@@ -1,0 +1,281 @@
+// What the gateway knows about accounts, deployments and deployed models: a few indexes kept up to
+// date from informer events (catalog-sources.ts), and the resolution of a model identifier to the
+// deployment that serves it. Pure data structures: unit tests feed them plain objects.
+//
+// Visibility (docs: "models can only be queried by the account that owns them"; a public deployed
+// model "anyone with a valid API key can query"): a caller sees its own account's deployments and
+// deployed models, plus public deployed models of other accounts. Anything else resolves to
+// undefined, the same as something that does not exist, so existence never leaks.
+import { LABELS } from '../crds/group.js';
+import { deploymentName, modelName, parseModelId, type ModelId } from './model-id.js';
+
+/** Per-deployment overrides of the cold-start hold, from annotations on the Deployment object. */
+export const ANNOTATION_MAX_HELD = 'gateway.hearth.dev/max-held-requests';
+export const ANNOTATION_HOLD_TIMEOUT = 'gateway.hearth.dev/hold-timeout-seconds';
+
+export interface DeploymentEntry {
+  namespace: string;
+  name: string;
+  account: string;
+  baseModel: string;
+  createdAt: number;
+  maxHeld?: number;
+  holdTimeoutMs?: number;
+}
+
+export interface DeployedModelEntry {
+  namespace: string;
+  name: string;
+  account: string;
+  /** The addon model, `accounts/<a>/models/<m>`: also the LoRA's name on the model server. */
+  model: string;
+  /** The base deployment's name in `namespace`. */
+  deployment: string;
+  isDefault: boolean;
+  isPublic: boolean;
+}
+
+/** Where a request goes: a deployment, and the `model` the model server knows it by. */
+export interface Route {
+  /** `namespace/name` of the hearth Deployment. */
+  key: string;
+  deployment: DeploymentEntry;
+  upstreamModel: string;
+}
+
+/** The minimal object shape the catalog reads (Kubernetes objects, already from the cache). */
+export interface ObjectLike {
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    creationTimestamp?: Date | string;
+    deletionTimestamp?: Date | string;
+  };
+  spec?: unknown;
+  status?: unknown;
+}
+
+const GONE_STATES = new Set(['DELETING', 'DELETED']);
+
+export const deploymentKey = (namespace: string, name: string): string => `${namespace}/${name}`;
+
+function positive(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+export class Catalog {
+  readonly #nsByAccount = new Map<string, string>();
+  readonly #accountByNs = new Map<string, string>();
+  /** Raw objects by key, kept so a namespace that appears later can still index them. */
+  readonly #rawDeployments = new Map<string, ObjectLike>();
+  readonly #rawDeployedModels = new Map<string, ObjectLike>();
+  readonly #deployments = new Map<string, DeploymentEntry>();
+  readonly #deployedModels = new Map<string, DeployedModelEntry>();
+  /** Deployed models by their addon model name (requests name models, not deployed models). */
+  readonly #byModelName = new Map<string, Set<DeployedModelEntry>>();
+
+  // ---- updates (from informers) ----------------------------------------------------------------
+
+  upsertNamespace(ns: ObjectLike): void {
+    const name = ns.metadata?.name;
+    const account = ns.metadata?.labels?.[LABELS.account];
+    if (!name) return;
+    this.deleteNamespace(ns);
+    if (!account || ns.metadata?.deletionTimestamp) return;
+    this.#nsByAccount.set(account, name);
+    this.#accountByNs.set(name, account);
+    this.#reindexNamespace(name);
+  }
+
+  deleteNamespace(ns: ObjectLike): void {
+    const name = ns.metadata?.name;
+    if (!name) return;
+    const account = this.#accountByNs.get(name);
+    if (account === undefined) return;
+    this.#accountByNs.delete(name);
+    if (this.#nsByAccount.get(account) === name) this.#nsByAccount.delete(account);
+    this.#reindexNamespace(name);
+  }
+
+  upsertDeployment(obj: ObjectLike): void {
+    const key = objKey(obj);
+    if (!key) return;
+    this.#rawDeployments.set(key, obj);
+    this.#indexDeployment(key, obj);
+  }
+
+  deleteDeployment(obj: ObjectLike): void {
+    const key = objKey(obj);
+    if (!key) return;
+    this.#rawDeployments.delete(key);
+    this.#deployments.delete(key);
+  }
+
+  upsertDeployedModel(obj: ObjectLike): void {
+    const key = objKey(obj);
+    if (!key) return;
+    this.#rawDeployedModels.set(key, obj);
+    this.#indexDeployedModel(key, obj);
+  }
+
+  deleteDeployedModel(obj: ObjectLike): void {
+    const key = objKey(obj);
+    if (!key) return;
+    this.#rawDeployedModels.delete(key);
+    this.#dropDeployedModel(key);
+  }
+
+  // ---- reads -----------------------------------------------------------------------------------
+
+  deployment(key: string): DeploymentEntry | undefined {
+    return this.#deployments.get(key);
+  }
+
+  /** Deployments and deployed models `account` may call, as `model` ids for `/v1/models`. */
+  visibleModelIds(account: string): string[] {
+    const ids: string[] = [];
+    for (const d of this.#deployments.values()) {
+      if (d.account === account) ids.push(`${d.baseModel}#${deploymentName({ account: d.account, id: d.name })}`);
+    }
+    for (const m of this.#deployedModels.values()) {
+      if (m.account === account || m.isPublic) ids.push(`accounts/${m.account}/deployedModels/${m.name}`);
+    }
+    return ids.sort();
+  }
+
+  /** The route for `model` as `callerAccount` sees it; undefined if unknown or not visible. */
+  resolve(model: string, callerAccount: string): Route | undefined {
+    const id = parseModelId(model);
+    return id ? this.resolveId(id, callerAccount) : undefined;
+  }
+
+  resolveId(id: ModelId, caller: string): Route | undefined {
+    switch (id.kind) {
+      case 'modelOnDeployment':
+        return this.#onDeployment(modelName(id.model), id.deployment.account, id.deployment.id, caller);
+      case 'deployedModel': {
+        const ns = this.#nsByAccount.get(id.deployedModel.account);
+        const dm = ns === undefined ? undefined : this.#deployedModels.get(deploymentKey(ns, id.deployedModel.id));
+        return dm && (dm.account === caller || dm.isPublic) ? this.#viaDeployedModel(dm) : undefined;
+      }
+      case 'model':
+        return this.#byModel(modelName(id.model), caller);
+    }
+  }
+
+  #onDeployment(model: string, account: string, deployment: string, caller: string): Route | undefined {
+    const ns = this.#nsByAccount.get(account);
+    if (ns === undefined) return undefined;
+    const dep = this.#deployments.get(deploymentKey(ns, deployment));
+    if (!dep) return undefined;
+    if (dep.baseModel === model && caller === account) return { key: deploymentKey(ns, dep.name), deployment: dep, upstreamModel: model };
+    for (const dm of this.#byModelName.get(model) ?? []) {
+      if (dm.namespace === ns && dm.deployment === deployment && dm.model === model && (dm.account === caller || dm.isPublic)) {
+        return this.#viaDeployedModel(dm);
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * A bare model name: its default deployed model (the caller's own first, then a public one, in
+   * name order so the choice is stable); failing that, the caller's own deployment of that base
+   * model (the oldest, if several).
+   */
+  #byModel(model: string, caller: string): Route | undefined {
+    let pub: DeployedModelEntry | undefined;
+    for (const dm of this.#byModelName.get(model) ?? []) {
+      if (!dm.isDefault) continue;
+      if (dm.account === caller) return this.#viaDeployedModel(dm);
+      if (dm.isPublic && (!pub || deploymentKey(dm.namespace, dm.name) < deploymentKey(pub.namespace, pub.name))) pub = dm;
+    }
+    if (pub) return this.#viaDeployedModel(pub);
+    let best: DeploymentEntry | undefined;
+    for (const d of this.#deployments.values()) {
+      if (d.account !== caller || d.baseModel !== model) continue;
+      if (!best || d.createdAt < best.createdAt || (d.createdAt === best.createdAt && d.name < best.name)) best = d;
+    }
+    return best ? { key: deploymentKey(best.namespace, best.name), deployment: best, upstreamModel: model } : undefined;
+  }
+
+  #viaDeployedModel(dm: DeployedModelEntry): Route | undefined {
+    const key = deploymentKey(dm.namespace, dm.deployment);
+    const dep = this.#deployments.get(key);
+    return dep ? { key, deployment: dep, upstreamModel: dm.model } : undefined;
+  }
+
+  #reindexNamespace(ns: string): void {
+    for (const [k, o] of this.#rawDeployments) if (o.metadata?.namespace === ns) this.#indexDeployment(k, o);
+    for (const [k, o] of this.#rawDeployedModels) if (o.metadata?.namespace === ns) this.#indexDeployedModel(k, o);
+  }
+
+  #indexDeployment(key: string, obj: ObjectLike): void {
+    const namespace = obj.metadata?.namespace ?? '';
+    const account = this.#accountByNs.get(namespace);
+    const spec = (obj.spec ?? {}) as { baseModel?: unknown };
+    const state = (obj.status as { state?: unknown } | undefined)?.state;
+    if (account === undefined || typeof spec.baseModel !== 'string' || obj.metadata?.deletionTimestamp || GONE_STATES.has(String(state))) {
+      this.#deployments.delete(key);
+      return;
+    }
+    const ann = obj.metadata?.annotations ?? {};
+    const timeout = positive(ann[ANNOTATION_HOLD_TIMEOUT]);
+    const maxHeld = positive(ann[ANNOTATION_MAX_HELD]);
+    this.#deployments.set(key, {
+      namespace,
+      name: obj.metadata?.name ?? '',
+      account,
+      baseModel: spec.baseModel,
+      createdAt: new Date(obj.metadata?.creationTimestamp ?? 0).getTime() || 0,
+      ...(maxHeld !== undefined ? { maxHeld: Math.floor(maxHeld) } : {}),
+      ...(timeout !== undefined ? { holdTimeoutMs: timeout * 1000 } : {}),
+    });
+  }
+
+  #indexDeployedModel(key: string, obj: ObjectLike): void {
+    const namespace = obj.metadata?.namespace ?? '';
+    const account = this.#accountByNs.get(namespace);
+    const spec = (obj.spec ?? {}) as { model?: unknown; deployment?: unknown; default?: unknown; public?: unknown };
+    const deployment = typeof spec.deployment === 'string' ? this.#localDeployment(spec.deployment, account) : undefined;
+    this.#dropDeployedModel(key);
+    if (account === undefined || typeof spec.model !== 'string' || deployment === undefined || obj.metadata?.deletionTimestamp) return;
+    const entry: DeployedModelEntry = {
+      namespace,
+      name: obj.metadata?.name ?? '',
+      account,
+      model: spec.model,
+      deployment,
+      isDefault: spec.default === true,
+      isPublic: spec.public === true,
+    };
+    this.#deployedModels.set(key, entry);
+    const set = this.#byModelName.get(entry.model) ?? new Set<DeployedModelEntry>();
+    set.add(entry);
+    this.#byModelName.set(entry.model, set);
+  }
+
+  #dropDeployedModel(key: string): void {
+    const old = this.#deployedModels.get(key);
+    if (!old) return;
+    this.#deployedModels.delete(key);
+    const set = this.#byModelName.get(old.model);
+    set?.delete(old);
+    if (set?.size === 0) this.#byModelName.delete(old.model);
+  }
+
+  /** A DeployedModel's `deployment`: a name in its namespace, or `accounts/<own account>/deployments/<d>`. */
+  #localDeployment(ref: string, account: string | undefined): string | undefined {
+    if (!ref.startsWith('accounts/')) return ref;
+    const parts = ref.split('/');
+    return parts.length === 4 && parts[1] === account && parts[2] === 'deployments' ? parts[3] : undefined;
+  }
+}
+
+function objKey(o: ObjectLike): string | undefined {
+  const { name, namespace } = o.metadata ?? {};
+  return name && namespace ? deploymentKey(namespace, name) : undefined;
+}

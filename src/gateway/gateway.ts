@@ -1,0 +1,129 @@
+// The gateway process: watches (catalog, endpoints), load reporting, the HTTP server.
+//
+// main.ts hook for the `gateway` mode (and `all`, sharing the controller's aggregator):
+//   const gw = await startGateway(gatewayConfigFromEnv(), { kubeConfig: loadKubeConfig(), db, log });
+//   process.once('SIGTERM', () => void gw.close());
+import { randomBytes } from 'node:crypto';
+import { Agent, createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { pino, type Logger } from 'pino';
+import type { Db } from '../db/client.js';
+import { realClock, type Clock } from '../util/clock.js';
+import { apiKeyAuthenticate } from './auth.js';
+import { Catalog } from './catalog.js';
+import { GatewayConfig, type GatewayConfigInput } from './config.js';
+import { HoldQueue } from './hold.js';
+import { LoadAggregator, LoadTracker, type LoadReporter } from './load.js';
+import { GatewayMetrics } from './metrics.js';
+import { createRequestHandler, type Authenticate, type DialTarget, type GatewayCore } from './server.js';
+import { startSources, type Sources } from './sources.js';
+import { Upstreams } from './upstreams.js';
+
+export interface GatewayDeps {
+  /** The cluster to watch (Namespaces, Deployments, DeployedModels, EndpointSlices). */
+  kubeConfig?: KubeConfig;
+  /** API keys are checked against this database (the REST API's tables)… */
+  db?: Db;
+  /** …or by this function (tests). One of the two is required. */
+  authenticate?: Authenticate;
+  /** Where load goes; default: a LoadAggregator in this process (`gateway.aggregator`). */
+  loadReporter?: LoadReporter;
+  /** Connect target for an endpoint; default the endpoint itself. */
+  dialTarget?: DialTarget;
+  log?: Logger;
+  clock?: Clock;
+}
+
+export interface Gateway {
+  /** `http://host:port` of the listening server. */
+  url: string;
+  port: number;
+  core: GatewayCore;
+  /** The in-process aggregator, when no `loadReporter` was given. */
+  aggregator?: LoadAggregator;
+  /** Resolves once the watches have listed once (requests before that may see unknown models). */
+  synced: Promise<void>;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), stops watches and reports. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startGateway(config: GatewayConfigInput | GatewayConfig, deps: GatewayDeps = {}): Promise<Gateway> {
+  const cfg = GatewayConfig.parse(config);
+  const clock = deps.clock ?? realClock;
+  const log = (deps.log ?? pino({ name: 'hearth-gateway', redact: ['req.headers.authorization', '*.apiKey', '*.token'] })).child({ component: 'gateway' });
+  const authenticate = deps.authenticate ?? (deps.db ? apiKeyAuthenticate(deps.db) : undefined);
+  if (!authenticate) throw new Error('startGateway needs deps.db (API keys) or deps.authenticate');
+  const gatewayId = cfg.gatewayId ?? `gateway-${randomBytes(4).toString('hex')}`;
+  const aggregator = deps.loadReporter ? undefined : new LoadAggregator({ staleMs: Math.max(10_000, cfg.reportIntervalMs * 5) });
+  const reporter = deps.loadReporter ?? (aggregator as LoadAggregator);
+
+  const catalog = new Catalog();
+  const upstreams = new Upstreams();
+  const hold = new HoldQueue(clock);
+  const metrics = new GatewayMetrics({ processMetrics: cfg.processMetrics });
+  const load = new LoadTracker(gatewayId, reporter, clock, cfg.reportIntervalMs);
+  upstreams.onReady((key) => {
+    const n = hold.release(key);
+    if (n > 0) log.info({ deployment: key, released: n }, 'replica ready: releasing held requests');
+  });
+  metrics.beforeScrape = () => {
+    metrics.readyEndpoints.reset();
+    for (const [key, n] of upstreams.counts()) {
+      const [namespace = '', deployment = ''] = key.split('/');
+      metrics.readyEndpoints.set({ namespace, deployment }, n);
+    }
+  };
+  let sources: Sources | undefined;
+  if (deps.kubeConfig) sources = startSources(deps.kubeConfig, catalog, upstreams, log);
+  const synced = sources?.synced ?? Promise.resolve();
+  let closing = false;
+  const agent = new Agent({ keepAlive: true, maxSockets: cfg.maxSocketsPerEndpoint, scheduling: 'lifo' });
+  const core: GatewayCore = {
+    config: cfg,
+    clock,
+    catalog,
+    upstreams,
+    hold,
+    load,
+    metrics,
+    authenticate,
+    dialTarget: deps.dialTarget ?? ((ep) => ({ host: ep.address, port: ep.port })),
+    agent,
+    log,
+    isReady: () => sources?.isSynced() ?? true,
+    isClosing: () => closing,
+  };
+  const server: Server = createServer({ noDelay: true, keepAliveTimeout: 65_000, requestTimeout: 0 }, createRequestHandler(core));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.port, cfg.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  load.start();
+  const port = (server.address() as AddressInfo).port;
+  const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
+  log.info({ port, gatewayId }, 'gateway listening');
+
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    core,
+    ...(aggregator ? { aggregator } : {}),
+    synced,
+    async close(graceMs = 30_000) {
+      closing = true;
+      const done = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      await done;
+      clearTimeout(timer);
+      load.stop();
+      load.flush();
+      await sources?.stop();
+      agent.destroy();
+    },
+  };
+}

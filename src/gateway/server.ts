@@ -1,0 +1,246 @@
+// The inference edge's request handling on node:http (no framework on the hot path: routing is a
+// switch over five paths). Per inference request: authenticate → read the body → resolve the
+// model → pick a ready replica (least in flight) or hold while the deployment scales from zero →
+// proxy, streaming the answer back → count the load.
+import { randomUUID } from 'node:crypto';
+import type { Agent, IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Clock } from '../util/clock.js';
+import type { Catalog, Route } from './catalog.js';
+import type { GatewayConfig } from './config.js';
+import {
+  GatewayError,
+  badRequest,
+  forbidden,
+  holdQueueFull,
+  methodNotAllowed,
+  modelNotFound,
+  modelNotReady,
+  notFoundPath,
+  payloadTooLarge,
+  sendError,
+  shuttingDown,
+  unauthenticated,
+} from './errors.js';
+import type { HoldQueue } from './hold.js';
+import type { LoadTracker } from './load.js';
+import type { GatewayMetrics } from './metrics.js';
+import { proxyRequest, type ProxyResult, type ProxyTarget } from './proxy.js';
+import type { Endpoint, Upstreams } from './upstreams.js';
+
+/** What authentication tells the gateway: the caller's account, or why not. */
+export type AuthOutcome = { ok: true; accountId: string } | { ok: false; reason: string };
+export type Authenticate = (token: string | undefined) => Promise<AuthOutcome>;
+
+/** Where to connect for an endpoint: itself in production; tests map unroutable pod IPs to loopback. */
+export type DialTarget = (ep: Readonly<Endpoint>) => ProxyTarget;
+
+export interface GatewayCore {
+  config: GatewayConfig;
+  clock: Clock;
+  catalog: Catalog;
+  upstreams: Upstreams;
+  hold: HoldQueue;
+  load: LoadTracker;
+  metrics: GatewayMetrics;
+  authenticate: Authenticate;
+  dialTarget: DialTarget;
+  agent: Agent;
+  log: Logger;
+  /** True once the informers have synced. */
+  isReady(): boolean;
+  /** True while draining: new requests get 503. */
+  isClosing(): boolean;
+}
+
+type Kind = 'chat' | 'completions' | 'embeddings';
+const INFERENCE: Record<string, { kind: Kind; upstreamPath: string }> = {
+  '/inference/v1/chat/completions': { kind: 'chat', upstreamPath: '/v1/chat/completions' },
+  '/inference/v1/completions': { kind: 'completions', upstreamPath: '/v1/completions' },
+  '/inference/v1/embeddings': { kind: 'embeddings', upstreamPath: '/v1/embeddings' },
+};
+/** Attempts on other replicas when a request provably never reached one (refused connection). */
+const MAX_ATTEMPTS = 3;
+
+function bearer(req: IncomingMessage): string | undefined {
+  const h = req.headers.authorization;
+  if (!h) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m ? m[1] : '';
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > limit) throw payloadTooLarge(limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) throw payloadTooLarge(limit);
+    chunks.push(c as Buffer);
+  }
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+}
+
+function parseJsonObject(buf: Buffer): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(buf.toString('utf8'));
+  } catch {
+    throw badRequest('the request body is not valid JSON');
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw badRequest('the request body must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, res: ServerResponse) => void {
+  const { metrics } = core;
+
+  async function authenticated(req: IncomingMessage): Promise<string> {
+    const a = await core.authenticate(bearer(req));
+    if (a.ok) return a.accountId;
+    if (a.reason === 'ACCOUNT_SUSPENDED') throw forbidden('the account is suspended');
+    if (a.reason === 'MISSING') throw unauthenticated('missing API key: send "Authorization: Bearer <API key>"');
+    throw unauthenticated('invalid, expired or revoked API key');
+  }
+
+  /** A ready endpoint for the route, holding the request while there is none. */
+  async function endpointFor(route: Route, signal: AbortSignal, deadline: number): Promise<Endpoint | undefined> {
+    const { namespace, name } = route.deployment;
+    const maxHeld = route.deployment.maxHeld ?? core.config.maxHeldPerDeployment;
+    for (;;) {
+      const ep = core.upstreams.acquire(route.key);
+      if (ep) return ep;
+      if (core.hold.held(route.key) >= maxHeld) {
+        metrics.holdOutcomes.inc({ outcome: 'full' });
+        throw holdQueueFull(core.config.queueFullRetryAfterSeconds);
+      }
+      core.load.heldStart(namespace, name);
+      metrics.held.inc({ namespace, deployment: name });
+      const outcome = await core.hold.hold(route.key, { maxHeld, timeoutMs: deadline - core.clock.now() }, signal);
+      core.load.heldEnd(namespace, name);
+      metrics.held.dec({ namespace, deployment: name });
+      metrics.holdOutcomes.inc({ outcome });
+      if (outcome === 'full') throw holdQueueFull(core.config.queueFullRetryAfterSeconds);
+      if (outcome === 'timeout') throw modelNotReady(core.config.notReadyRetryAfterSeconds);
+      if (outcome === 'aborted') return undefined;
+    }
+  }
+
+  async function forward(route: Route, upstreamPath: string, body: Buffer, stripUsage: boolean, requestId: string, res: ServerResponse, signal: AbortSignal): Promise<ProxyResult | undefined> {
+    const limits = route.deployment.holdTimeoutMs ?? core.config.holdTimeoutMs;
+    const deadline = core.clock.now() + limits;
+    const tried: Endpoint[] = [];
+    try {
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const ep = await endpointFor(route, signal, deadline);
+        if (!ep) return undefined;
+        tried.push(ep); // released in finally: keeps a refused endpoint from being picked again at once
+        const r = await proxyRequest({ agent: core.agent, target: core.dialTarget(ep), path: upstreamPath, body, stripUsage, timeoutMs: core.config.upstreamTimeoutMs, requestId, res });
+        if (r.outcome !== 'not_sent') return r;
+        core.log.warn({ endpoint: ep.id, deployment: route.key, requestId }, 'model server refused the connection; trying another replica');
+      }
+      throw new GatewayError(502, 'bad_gateway', 'BAD_GATEWAY', 'no model server replica accepted the connection');
+    } finally {
+      for (const ep of tried) core.upstreams.release(ep);
+    }
+  }
+
+  async function inference(req: IncomingMessage, res: ServerResponse, upstreamPath: string, kind: Kind, signal: AbortSignal): Promise<void> {
+    const started = performance.now();
+    const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : randomUUID();
+    let route: Route | undefined;
+    let status = 500;
+    try {
+      const account = await authenticated(req);
+      const body = parseJsonObject(await readBody(req, core.config.maxBodyBytes));
+      if (typeof body.model !== 'string' || body.model === '') throw badRequest('"model" is required: a model identifier such as accounts/<account>/models/<model>#accounts/<account>/deployments/<deployment>');
+      route = core.catalog.resolve(body.model, account);
+      if (!route) throw modelNotFound();
+      body.model = route.upstreamModel;
+      const opts = body.stream_options as { include_usage?: unknown } | null | undefined;
+      const stripUsage = kind !== 'embeddings' && body.stream === true && opts?.include_usage !== true;
+      if (stripUsage) body.stream_options = { ...(opts && typeof opts === 'object' ? opts : {}), include_usage: true };
+      const { namespace, name } = route.deployment;
+      core.load.arrived(namespace, name);
+      metrics.inFlight.inc({ namespace, deployment: name });
+      let tokens = 0;
+      try {
+        const r = await forward(route, upstreamPath, Buffer.from(JSON.stringify(body)), stripUsage, requestId, res, signal);
+        status = r?.status ?? 499;
+        if (!r || r.outcome === 'client_gone') status = 499;
+        tokens = r?.usage?.completion_tokens ?? 0;
+      } finally {
+        core.load.finished(namespace, name, tokens);
+        metrics.inFlight.dec({ namespace, deployment: name });
+        if (tokens > 0) metrics.tokens.inc({ namespace, deployment: name }, tokens);
+      }
+    } catch (e) {
+      const err = e instanceof GatewayError ? e : undefined;
+      if (!err) core.log.error({ err: e, requestId }, 'inference request failed');
+      status = err?.status ?? 500;
+      if (!signal.aborted) sendError(res, err ?? new GatewayError(500, 'internal_error', 'INTERNAL', 'Internal Server Error'));
+    } finally {
+      const labels = { namespace: route?.deployment.namespace ?? '', deployment: route?.deployment.name ?? '' };
+      metrics.requests.inc({ ...labels, code: String(status) });
+      metrics.duration.observe(labels, (performance.now() - started) / 1000);
+    }
+  }
+
+  async function models(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const account = await authenticated(req);
+      const data = core.catalog.visibleModelIds(account).map((id) => ({ id, object: 'model', created: 0, owned_by: id.split('/')[1] ?? account }));
+      sendJson(res, 200, { object: 'list', data });
+    } catch (e) {
+      sendError(res, e instanceof GatewayError ? e : new GatewayError(500, 'internal_error', 'INTERNAL', 'Internal Server Error'));
+    }
+  }
+
+  async function promMetrics(res: ServerResponse): Promise<void> {
+    metrics.beforeScrape();
+    const text = await metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': metrics.registry.contentType });
+    res.end(text);
+  }
+
+  return (req, res) => {
+    const q = req.url?.indexOf('?') ?? -1;
+    const path = q >= 0 ? (req.url ?? '').slice(0, q) : (req.url ?? '');
+    const route = INFERENCE[path];
+    if (route) {
+      if (req.method !== 'POST') return sendError(res, methodNotAllowed());
+      if (core.isClosing()) return sendError(res, shuttingDown());
+      const abort = new AbortController();
+      res.on('close', () => {
+        if (!res.writableFinished) abort.abort();
+      });
+      void inference(req, res, route.upstreamPath, route.kind, abort.signal);
+      return;
+    }
+    if (req.method !== 'GET') return sendError(res, path === '/inference/v1/models' ? methodNotAllowed() : notFoundPath());
+    switch (path) {
+      case '/inference/v1/models':
+        void models(req, res);
+        return;
+      case '/metrics':
+        void promMetrics(res).catch((err: unknown) => {
+          core.log.error({ err }, 'metrics failed');
+          sendError(res, new GatewayError(500, 'internal_error', 'INTERNAL', 'Internal Server Error'));
+        });
+        return;
+      case '/healthz':
+        return sendJson(res, 200, { status: 'ok' });
+      case '/readyz':
+        return core.isReady() && !core.isClosing() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'not ready' });
+      default:
+        return sendError(res, notFoundPath());
+    }
+  };
+}

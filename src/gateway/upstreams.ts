@@ -1,0 +1,148 @@
+// The ready replicas of each deployment, from its Service's EndpointSlices, and the choice of one
+// per request: least requests in flight through this gateway replica, ties broken round-robin.
+//
+// EndpointSlices are watched (catalog-sources.ts), never listed per request. A slice belongs to a
+// hearth Deployment through the `hearth.dev/deployment` label, which the Deployment controller
+// puts on the Service and the EndpointSlice controller copies onto the slices it manages.
+import { deploymentKey } from './catalog.js';
+
+export const LABEL_DEPLOYMENT = 'hearth.dev/deployment';
+/** The Service port the model server listens on (the workload's named container port). */
+export const PORT_NAME = 'http';
+
+export interface Endpoint {
+  /** `address:port`, unique within a deployment. */
+  id: string;
+  address: string;
+  port: number;
+  inFlight: number;
+}
+
+/** The fields of a discovery.k8s.io/v1 EndpointSlice the gateway reads. */
+export interface EndpointSliceLike {
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; deletionTimestamp?: Date | string };
+  addressType?: string;
+  ports?: Array<{ name?: string; port?: number }> | null;
+  endpoints?: Array<{ addresses?: string[]; conditions?: { ready?: boolean | null; terminating?: boolean | null } | null }> | null;
+}
+
+interface Pool {
+  /** Ready endpoints per slice name. */
+  slices: Map<string, Array<{ address: string; port: number }>>;
+  endpoints: Endpoint[];
+  next: number;
+}
+
+/** The ready `address:port` pairs of one slice. Ready unset counts as ready (the API's rule). */
+export function readyAddresses(slice: EndpointSliceLike): Array<{ address: string; port: number }> {
+  if (slice.metadata?.deletionTimestamp) return [];
+  if (slice.addressType !== undefined && slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') return [];
+  const ports = slice.ports ?? [];
+  const port = (ports.find((p) => p.name === PORT_NAME) ?? ports[0])?.port;
+  if (port === undefined || port === null) return [];
+  const out: Array<{ address: string; port: number }> = [];
+  for (const ep of slice.endpoints ?? []) {
+    const address = ep.addresses?.[0];
+    if (!address || ep.conditions?.ready === false || ep.conditions?.terminating === true) continue;
+    out.push({ address, port });
+  }
+  return out;
+}
+
+export class Upstreams {
+  readonly #pools = new Map<string, Pool>();
+  readonly #listeners = new Set<(key: string) => void>();
+
+  /** Called with the deployment key whenever its set of ready endpoints grows from empty. */
+  onReady(fn: (key: string) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  upsertSlice(slice: EndpointSliceLike): void {
+    const key = sliceDeployment(slice);
+    const name = slice.metadata?.name;
+    if (!key || !name) return;
+    this.#setSlice(key, name, readyAddresses(slice));
+  }
+
+  deleteSlice(slice: EndpointSliceLike): void {
+    const key = sliceDeployment(slice);
+    const name = slice.metadata?.name;
+    if (key && name) this.#setSlice(key, name, []);
+  }
+
+  /** Replaces one slice's endpoints (also for tests without a cluster). */
+  setSlice(key: string, sliceName: string, addresses: Array<{ address: string; port: number }>): void {
+    this.#setSlice(key, sliceName, addresses);
+  }
+
+  readyCount(key: string): number {
+    return this.#pools.get(key)?.endpoints.length ?? 0;
+  }
+
+  /** Ready endpoint counts per deployment key (for metrics). */
+  counts(): Array<[string, number]> {
+    return [...this.#pools].map(([k, p]) => [k, p.endpoints.length]);
+  }
+
+  endpoints(key: string): readonly Endpoint[] {
+    return this.#pools.get(key)?.endpoints ?? [];
+  }
+
+  /**
+   * The ready endpoint with the fewest requests in flight, or undefined if none. The caller must
+   * `release()` what it got. Ties go round-robin so equal replicas share a trickle evenly.
+   */
+  acquire(key: string): Endpoint | undefined {
+    const pool = this.#pools.get(key);
+    const eps = pool?.endpoints;
+    if (!pool || !eps || eps.length === 0) return undefined;
+    const n = eps.length;
+    const start = pool.next++ % n;
+    let best = eps[start] as Endpoint;
+    for (let i = 1; i < n; i++) {
+      const e = eps[(start + i) % n] as Endpoint;
+      if (e.inFlight < best.inFlight) best = e;
+    }
+    best.inFlight++;
+    return best;
+  }
+
+  release(ep: Endpoint): void {
+    if (ep.inFlight > 0) ep.inFlight--;
+  }
+
+  #setSlice(key: string, sliceName: string, addresses: Array<{ address: string; port: number }>): void {
+    let pool = this.#pools.get(key);
+    if (!pool) {
+      if (addresses.length === 0) return;
+      pool = { slices: new Map(), endpoints: [], next: 0 };
+      this.#pools.set(key, pool);
+    }
+    const before = pool.endpoints.length;
+    if (addresses.length === 0) pool.slices.delete(sliceName);
+    else pool.slices.set(sliceName, addresses);
+    // Keep the Endpoint objects (and their in-flight counts) of addresses that stay.
+    const old = new Map(pool.endpoints.map((e) => [e.id, e]));
+    const next: Endpoint[] = [];
+    const seen = new Set<string>();
+    for (const list of pool.slices.values()) {
+      for (const a of list) {
+        const id = `${a.address}:${a.port}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        next.push(old.get(id) ?? { id, address: a.address, port: a.port, inFlight: 0 });
+      }
+    }
+    pool.endpoints = next;
+    if (pool.slices.size === 0) this.#pools.delete(key);
+    if (before === 0 && next.length > 0) for (const fn of this.#listeners) fn(key);
+  }
+}
+
+function sliceDeployment(slice: EndpointSliceLike): string | undefined {
+  const ns = slice.metadata?.namespace;
+  const dep = slice.metadata?.labels?.[LABEL_DEPLOYMENT];
+  return ns && dep ? deploymentKey(ns, dep) : undefined;
+}
