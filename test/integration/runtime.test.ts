@@ -107,6 +107,38 @@ describe('informer', () => {
     await informer.stop();
   });
 
+  it('relists when the server answers a watch with 410 Gone, and carries on', async () => {
+    const sel = `${TEST_LABEL}=${suffix}-gone`;
+    const inner = new KubeListWatch<V1ConfigMap>(clients, { group: '', version: 'v1', plural: 'configmaps', namespace: ns, labelSelector: sel });
+    let lists = 0;
+    let stale = true;
+    const watchedFrom: string[] = [];
+    // The first watch asks for a resourceVersion far older than the server keeps: it must say 410.
+    const source = {
+      description: inner.description,
+      list: () => {
+        lists++;
+        return inner.list();
+      },
+      watch: (rv: string, onEvent: (t: string, o: unknown) => void, onDone: (e: unknown) => void) => {
+        const from = stale ? '1' : rv;
+        stale = false;
+        watchedFrom.push(from);
+        return inner.watch(from, onEvent, onDone);
+      },
+    };
+    const informer = new Informer<V1ConfigMap>(source, { clock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+    informers.push(informer as unknown as Informer<KubernetesObject>);
+    informer.start();
+    const dump = async (): Promise<unknown> => ({ lists, watchedFrom, keys: informer.keys() });
+    await waitFor('a relist after 410', async () => lists >= 2, { timeoutMs: 15_000, dump });
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'after-gone', labels: { [TEST_LABEL]: `${suffix}-gone` } } } });
+    await waitFor('the watch after the relist to deliver', async () => informer.get(`${ns}/after-gone`), { timeoutMs: 15_000, dump });
+    expect(watchedFrom[0]).toBe('1');
+    expect(watchedFrom[1]).not.toBe('1');
+    await informer.stop();
+  });
+
   it('works for a custom resource by group/version/plural', async () => {
     const group = `rt${suffix}.hearth.dev`;
     const crdName = `widgets.${group}`;
