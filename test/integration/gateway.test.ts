@@ -1,0 +1,258 @@
+// The gateway against the simulated cluster: Deployments, DeployedModels and EndpointSlices come
+// from the API server through the gateway's own watches; API keys from the REST API's tables
+// (PGlite here); model servers are the fixture on 127.0.0.1.
+//
+// Endpoint resolution: the API server refuses loopback addresses in EndpointSlices ("may not be in
+// the loopback range"), and KWOK pod IPs are unroutable. So slices carry addresses from
+// 198.18.0.0/15 (benchmarking, never dialled) or KWOK pod IPs, and the test's `dialTarget` maps
+// each such address to its fixture's loopback port — the one test seam, after the production
+// resolution (watch → slice → ready endpoint → least in flight). Nothing leaves the machine.
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type KubeConfig, type V1EndpointSlice } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootstrap } from '../../src/api/auth/bootstrap.js';
+import { GROUP, VERSION } from '../../src/crds/group.js';
+import { openDatabase, type Database } from '../../src/db/client.js';
+import { startGateway, type Gateway } from '../../src/gateway/index.js';
+import type { LoadAggregator } from '../../src/gateway/load.js';
+import { startModelServerFixture, type ModelServerFixture } from '../fixtures/model-server/index.js';
+import { testKubeConfig } from '../support/env.js';
+import { createTestNamespace } from '../support/namespace.js';
+import { dumpNamespace, waitFor } from '../support/wait.js';
+
+const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
+const LORA_SUFFIX = 'models/support-lora';
+const suffix = randomBytes(3).toString('hex');
+const ACCOUNT = `gwit-${suffix}`;
+const OTHER = `gwit-other-${suffix}`;
+const NS = `acct-${ACCOUNT}`;
+
+let kc: KubeConfig;
+let db: Database;
+let gw: Gateway;
+let fx: ModelServerFixture;
+let key = '';
+let otherKey = '';
+/** Slice address → fixture port on 127.0.0.1. */
+const dial = new Map<string, number>();
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  reads: number;
+}
+
+function post(path: string, body: unknown, apiKey = key, signal?: AbortSignal): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, gw.url), { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }, ...(signal ? { signal } : {}) }, (res) => {
+      let text = '';
+      let reads = 0;
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        text += c;
+        reads++;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, reads }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+const dump = (): Promise<unknown> =>
+  Promise.all([
+    dumpNamespace(kc, NS),
+    kc.makeApiClient(DiscoveryV1Api).listNamespacedEndpointSlice({ namespace: NS }).then((l) => l.items.map((s) => ({ name: s.metadata?.name, labels: s.metadata?.labels, endpoints: s.endpoints, ports: s.ports }))),
+    Promise.resolve({ held: gw.core.hold.keys(), ready: gw.core.upstreams.counts() }),
+  ]);
+
+async function createDeployment(name: string, annotations: Record<string, string> = {}): Promise<void> {
+  await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace: NS,
+    plural: 'deployments',
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name, annotations }, spec: { baseModel: BASE } },
+  });
+  await waitFor(`the gateway to see deployment ${name}`, async () => gw.core.catalog.deployment(`${NS}/${name}`) !== undefined, { timeoutMs: 15_000, dump });
+}
+
+/** A selector-less Service for `deployment` and one EndpointSlice with one endpoint. */
+async function createEndpoint(deployment: string, address: string, port: number, ready = true): Promise<void> {
+  const labels = { 'hearth.dev/deployment': deployment, 'kubernetes.io/service-name': `${deployment}-gw`, 'endpointslice.kubernetes.io/managed-by': 'gateway-test.hearth.dev' };
+  const core = kc.makeApiClient(CoreV1Api);
+  await core.createNamespacedService({ namespace: NS, body: { metadata: { name: `${deployment}-gw`, labels: { 'hearth.dev/deployment': deployment } }, spec: { ports: [{ name: 'http', port: 80 }] } } }).catch((e: { code?: number }) => {
+    if (e.code !== 409) throw e;
+  });
+  const slice: V1EndpointSlice = {
+    metadata: { name: `${deployment}-${address.replace(/\./g, '-')}`, labels },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port, protocol: 'TCP' }],
+    endpoints: [{ addresses: [address], conditions: { ready } }],
+  };
+  await kc.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({ namespace: NS, body: slice });
+}
+
+beforeAll(async () => {
+  kc = testKubeConfig();
+  await createTestNamespace(kc, NS, { 'hearth.dev/account': ACCOUNT });
+  db = await openDatabase();
+  await db.migrate();
+  key = (await bootstrap(db.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
+  otherKey = (await bootstrap(db.db, { accountId: OTHER, email: `admin@${OTHER}.example` })).apiKey!.key;
+  fx = await startModelServerFixture({ model: BASE, tokenLatencyMs: 5 });
+  gw = await startGateway(
+    { host: '127.0.0.1', port: 0, processMetrics: false, reportIntervalMs: 500 },
+    {
+      kubeConfig: kc,
+      db: db.db,
+      log: pino({ level: 'warn' }),
+      dialTarget: (ep) => ({ host: '127.0.0.1', port: dial.get(ep.address) ?? 1 }),
+    },
+  );
+  await gw.synced;
+}, 120_000);
+
+afterAll(async () => {
+  await gw?.close(2000);
+  await fx?.close();
+  await db?.close();
+  await kc?.makeApiClient(CoreV1Api).deleteNamespace({ name: NS }).catch(() => undefined);
+});
+
+describe('gateway on the simulated cluster', () => {
+  it('discovers endpoints through the cluster and routes only to ready ones', async () => {
+    await createDeployment('chat');
+    dial.set('198.18.0.10', fx.port);
+    await createEndpoint('chat', '198.18.0.11', 1, false); // not ready: never chosen
+    await createEndpoint('chat', '198.18.0.10', fx.port);
+    await waitFor('a ready endpoint for chat', async () => gw.core.upstreams.readyCount(`${NS}/chat`) === 1, { timeoutMs: 15_000, dump });
+    for (const model of [`${BASE}#accounts/${ACCOUNT}/deployments/chat`, `fireworks/llama-v3p1-8b-instruct#${ACCOUNT}/chat`, BASE]) {
+      const r = await post('/inference/v1/completions', { model, prompt: 'Say this is a test', max_tokens: 4 });
+      expect(r.status, r.body).toBe(200);
+      expect(JSON.parse(r.body)).toMatchObject({ model: BASE, usage: { completion_tokens: 4 } });
+    }
+    // another account's key: the same 404 as for a model that does not exist
+    const theirs = await post('/inference/v1/completions', { model: `${BASE}#accounts/${ACCOUNT}/deployments/chat`, prompt: 'x' }, otherKey);
+    const none = await post('/inference/v1/completions', { model: `${BASE}#accounts/${ACCOUNT}/deployments/nope`, prompt: 'x' });
+    expect(theirs.status).toBe(404);
+    expect(theirs.body).toBe(none.body);
+    expect((await post('/inference/v1/completions', { model: BASE, prompt: 'x' }, 'hearth_not-a-key')).status).toBe(401);
+  });
+
+  it('discovers a selector Service’s pods through the EndpointSlice controller (KWOK pod)', async () => {
+    await createDeployment('pods');
+    const labels = { 'app.kubernetes.io/managed-by': 'hearth', 'hearth.dev/deployment': 'pods' };
+    const core = kc.makeApiClient(CoreV1Api);
+    // As the Deployment controller builds it: labels on the Service, port 80 → the pods' named port.
+    await core.createNamespacedService({
+      namespace: NS,
+      body: { metadata: { name: 'pods-server', labels }, spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
+    });
+    await core.createNamespacedPod({
+      namespace: NS,
+      body: {
+        metadata: { name: 'pods-server-0', labels },
+        spec: {
+          containers: [{ name: 'model-server', image: 'vllm/vllm-openai:fixture', ports: [{ name: 'http', containerPort: 8000 }] }],
+          tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }, { key: 'amd.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+          affinity: {
+            nodeAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: {
+                nodeSelectorTerms: [{ matchExpressions: [{ key: 'type', operator: 'In', values: ['kwok'] }, { key: 'hearth.dev/bench', operator: 'DoesNotExist' }] }],
+              },
+            },
+          },
+        },
+      },
+    });
+    const ep = await waitFor(
+      'the EndpointSlice controller to publish the ready pod, and the gateway to see it',
+      async () => gw.core.upstreams.endpoints(`${NS}/pods`)[0],
+      { timeoutMs: 60_000, dump },
+    );
+    const pod = await core.readNamespacedPod({ namespace: NS, name: 'pods-server-0' });
+    expect(ep).toMatchObject({ address: pod.status?.podIP, port: 8000 });
+    dial.set(ep.address, fx.port);
+    const r = await post('/inference/v1/completions', { model: `${BASE}#${ACCOUNT}/pods`, prompt: 'hello', max_tokens: 2 });
+    expect(r.status, r.body).toBe(200);
+  });
+
+  it('routes a public deployed model for another account’s key', async () => {
+    const lora = `accounts/${ACCOUNT}/${LORA_SUFFIX}`;
+    await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: NS,
+      plural: 'deployedmodels',
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'DeployedModel', metadata: { name: 'support-lora-pub' }, spec: { model: lora, deployment: 'chat', public: true } },
+    });
+    const id = `accounts/${ACCOUNT}/deployedModels/support-lora-pub`;
+    await waitFor('the gateway to see the deployed model', async () => gw.core.catalog.resolve(id, OTHER) !== undefined, { timeoutMs: 15_000, dump });
+    // The fixture has no such LoRA loaded: its 404 proves the request reached the replica with the addon's name.
+    const r = await post('/inference/v1/completions', { model: id, prompt: 'x' }, otherKey);
+    expect(r.status).toBe(404);
+    expect(r.body).toContain(`The model \`${lora}\` does not exist.`);
+  });
+
+  it('streams SSE intact through the gateway', async () => {
+    const body = { model: `${BASE}#accounts/${ACCOUNT}/deployments/chat`, messages: [{ role: 'user', content: 'tell me a story' }], max_tokens: 12 };
+    const whole = JSON.parse((await post('/inference/v1/chat/completions', body)).body) as { choices: Array<{ message: { content: string } }> };
+    const s = await post('/inference/v1/chat/completions', { ...body, stream: true });
+    expect(s.status).toBe(200);
+    expect(s.headers['content-type']).toMatch(/^text\/event-stream/);
+    const events = s.body.split('\n\n').filter(Boolean);
+    expect(events.at(-1)).toBe('data: [DONE]');
+    const text = events
+      .slice(0, -1)
+      .map((e) => JSON.parse(e.slice('data: '.length)) as { choices: Array<{ delta?: { content?: string } }>; usage?: unknown })
+      .map((c) => {
+        expect(c.usage).toBeUndefined(); // the usage chunk the gateway asked for is not shown
+        return c.choices[0]?.delta?.content ?? '';
+      })
+      .join('');
+    expect(text).toBe(whole.choices[0]?.message.content);
+    expect(s.reads).toBeGreaterThan(1);
+  });
+
+  it('holds a request for a deployment at zero, signals demand at once, and serves it when an endpoint appears', async () => {
+    await createDeployment('cold');
+    const aggregator = gw.aggregator as LoadAggregator;
+    const demanded: string[] = [];
+    const off = aggregator.onDemand((ns, d) => demanded.push(`${ns}/${d}`));
+    try {
+      const pending = post('/inference/v1/completions', { model: `${BASE}#${ACCOUNT}/cold`, prompt: 'wake up', max_tokens: 2 });
+      await waitFor('the request to be held', async () => gw.core.hold.held(`${NS}/cold`) === 1, { timeoutMs: 10_000, dump });
+      expect(demanded).toEqual([`${NS}/cold`]);
+      expect(aggregator.sample(NS, 'cold', Date.now())).toMatchObject({ inFlight: 1 });
+      dial.set('198.18.0.20', fx.port);
+      const t0 = Date.now();
+      await createEndpoint('cold', '198.18.0.20', fx.port);
+      const r = await pending;
+      expect(r.status, r.body).toBe(200);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    } finally {
+      off();
+    }
+  });
+
+  it('past the time bound answers 503 with Retry-After; past the count bound 429', async () => {
+    await createDeployment('never', { 'gateway.hearth.dev/hold-timeout-seconds': '1', 'gateway.hearth.dev/max-held-requests': '1' });
+    const model = `${BASE}#${ACCOUNT}/never`;
+    const t0 = Date.now();
+    const first = post('/inference/v1/completions', { model, prompt: 'x' });
+    await waitFor('the request to be held', async () => gw.core.hold.held(`${NS}/never`) === 1, { timeoutMs: 5_000, dump });
+    const second = await post('/inference/v1/completions', { model, prompt: 'x' });
+    expect(second.status).toBe(429);
+    expect(Number(second.headers['retry-after'])).toBeGreaterThan(0);
+    const r = await first;
+    expect(r.status).toBe(503);
+    expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(gw.core.hold.held(`${NS}/never`)).toBe(0);
+  });
+});
