@@ -34,11 +34,11 @@ describe('deployment mapper', () => {
   it('derives the state: CREATING before the controller reports, UPDATING for an unobserved generation, DELETING/DELETED when marked', () => {
     expect(wireState(obj())).toBe('CREATING');
     expect(wireState(obj({ metadata: { name: 'd1', generation: 2 }, status: { state: 'READY', observedGeneration: 1 } }))).toBe('UPDATING');
-    const marked = { name: 'd1', annotations: { [SOFT_DELETE_ANNOTATIONS.deleteTime]: '2026-01-03T00:00:00Z', [SOFT_DELETE_ANNOTATIONS.purgeTime]: '2026-02-02T00:00:00Z' } };
+    const marked = { name: 'd1', annotations: { [SOFT_DELETE_ANNOTATIONS.deleteTime]: '2026-01-03T00:00:00Z' } };
     expect(wireState(obj({ metadata: marked, status: { state: 'READY' } }))).toBe('DELETING');
     const deleted = obj({ metadata: marked, status: { state: 'DELETED' } });
     expect(wireState(deleted)).toBe('DELETED');
-    expect(toWire(deleted, 'a')).toMatchObject({ deleteTime: '2026-01-03T00:00:00Z', purgeTime: '2026-02-02T00:00:00Z' });
+    expect(toWire(deleted, 'a')).toMatchObject({ deleteTime: '2026-01-03T00:00:00Z', purgeTime: '2026-01-10T00:00:00Z' });
     // An undeleted object whose status still says DELETED is being recreated.
     expect(wireState(obj({ status: { state: 'DELETED' } }))).toBe('CREATING');
   });

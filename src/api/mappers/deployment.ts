@@ -10,9 +10,11 @@
 // - Output-only fields are accepted and ignored on input (AIP-203); `expireTime` is deprecated and
 //   ignored. Unknown fields are rejected.
 // - Durations leave as proto3 JSON seconds (`"600s"`); Go-style input (`10m`) is accepted.
-// - Soft delete: the facade marks the object with the annotations below; the controller releases
-//   the GPUs, moves `status.state` to DELETED and hard-deletes it at the purge time. A marked object
-//   reads DELETING until the controller reports DELETED.
+// - Soft delete: the facade marks the object with the annotation below (the request time); the
+//   controller (src/controllers/deployment/reconciler.ts, same annotation) releases the GPUs, moves
+//   `status.state` DELETING → DELETED with `deleteTime`/`purgeTime`, and hard-deletes it at the purge
+//   time. Removing the annotation undeletes. Until the controller reports, the facade shows DELETING
+//   with the request time and the purge time the retention gives.
 import { z } from 'zod';
 import { Region, Status } from '../../crds/common.js';
 import { DeploymentSpecFields, DeploymentState, ReplicaStats } from '../../crds/deployment.js';
@@ -22,18 +24,16 @@ import { omitUnset } from '../wire/omit.js';
 
 export const COLLECTION = 'deployments';
 
-/** Soft-delete marks, written by the API (PROPOSED as a shared contract in src/crds/group.ts). */
+/** Soft-delete marks written by the API (PROPOSED: move to src/crds/group.ts as the shared contract). */
 export const SOFT_DELETE_ANNOTATIONS = {
-  /** RFC 3339 time of the soft delete; its presence means "deleted, recoverable". */
-  deleteTime: 'hearth.dev/delete-time',
-  /** RFC 3339 time after which the controller hard-deletes the object. */
-  purgeTime: 'hearth.dev/purge-time',
-  /** RFC 3339 time of the last `:undelete` (the autoscaler restarts its idle clock there). */
+  /** RFC 3339 time of the soft-delete request; its presence means "deleted, recoverable". */
+  deleteTime: 'hearth.dev/soft-delete-requested',
+  /** RFC 3339 time of the last `:undelete` (the autoscaler can restart its idle clock there). */
   undeleteTime: 'hearth.dev/undelete-time',
 } as const;
 
-/** How long a soft-deleted deployment can be undeleted (docs are silent; AIP-164 suggests ~30 days). */
-export const DEFAULT_SOFT_DELETE_RETENTION_MS = 30 * 24 * 3600 * 1000;
+/** Retention before purge; the controller's default (DEFAULT_RETENTION_MS there) is the same. */
+export const DEFAULT_SOFT_DELETE_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
 export interface KubeMeta {
   name: string;
@@ -158,20 +158,26 @@ export function wireState(obj: DeploymentObject): z.infer<typeof DeploymentState
   return reported;
 }
 
+function purgeTimeOf(deleteTime: string | undefined, retentionMs: number): string | undefined {
+  const t = deleteTime === undefined ? NaN : Date.parse(deleteTime);
+  return Number.isNaN(t) ? undefined : new Date(t + retentionMs).toISOString().replace(/\.000Z$/, 'Z');
+}
+
 /** The wire resource for a custom object of account `accountId`. */
-export function toWire(obj: DeploymentObject, accountId: string): Record<string, unknown> {
+export function toWire(obj: DeploymentObject, accountId: string, retentionMs = DEFAULT_SOFT_DELETE_RETENTION_MS): Record<string, unknown> {
   const { replicaCount: _fixed, ...spec } = durationsToWire(obj.spec ?? {});
   const status = obj.status ?? {};
   const ann = obj.metadata.annotations ?? {};
   const createTime = isoOf(obj.metadata.creationTimestamp);
   const marked = isMarkedDeleted(obj);
+  const deleteTime = isoOf(status.deleteTime) ?? ann[SOFT_DELETE_ANNOTATIONS.deleteTime];
   return omitUnset({
     name: `accounts/${accountId}/${COLLECTION}/${obj.metadata.name}`,
     ...spec,
     createTime,
     updateTime: isoOf(status.updateTime) ?? createTime,
-    deleteTime: marked ? (isoOf(status.deleteTime) ?? ann[SOFT_DELETE_ANNOTATIONS.deleteTime]) : undefined,
-    purgeTime: marked ? (isoOf(status.purgeTime) ?? ann[SOFT_DELETE_ANNOTATIONS.purgeTime]) : undefined,
+    deleteTime: marked ? deleteTime : undefined,
+    purgeTime: marked ? (isoOf(status.purgeTime) ?? purgeTimeOf(deleteTime, retentionMs)) : undefined,
     state: wireState(obj),
     status: status.status,
     region: status.region,

@@ -96,6 +96,10 @@ class Deployments {
     return this.ctx.deployments;
   }
 
+  wire(obj: DeploymentObject, accountId: string): Record<string, unknown> {
+    return toWire(obj, accountId, this.ctx.softDeleteRetentionMs);
+  }
+
   name(accountId: string, id: string): string {
     return resourceNameOf(accountId, COLLECTION, id);
   }
@@ -130,12 +134,12 @@ class Deployments {
       await reserveDeploymentGpus(db, { accountId, deploymentId: id, spec: parsed, dryRun: true });
       const wouldBe = newDeploymentObject({ accountId, namespace: ns, id, spec: parsed as unknown as Record<string, unknown> });
       wouldBe.metadata.creationTimestamp = this.ctx.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
-      return toWire(wouldBe, accountId);
+      return this.wire(wouldBe, accountId);
     }
     await this.ctx.ensureNamespace?.(accountId);
     await reserveDeploymentGpus(db, { accountId, deploymentId: id, spec: parsed });
     try {
-      return toWire(await this.store.create(newDeploymentObject({ accountId, namespace: ns, id, spec })), accountId);
+      return this.wire(await this.store.create(newDeploymentObject({ accountId, namespace: ns, id, spec })), accountId);
     } catch (e) {
       // Same id created concurrently: its hold is its own; anything else, give the GPUs back.
       if (statusCodeOf(e) !== 409) await releaseDeploymentGpus(db, accountId, id).catch((err: unknown) => this.log.error({ err }, 'releasing quota failed'));
@@ -149,14 +153,14 @@ class Deployments {
     for (let attempt = 0; ; attempt++) {
       const cur = await this.load(accountId, id, attempt > 0);
       if (isDeleted(cur)) throw failedPrecondition(`deployment "${this.name(accountId, id)}" is deleted; undelete it first`);
-      if (mask.length === 0) return toWire(cur, accountId);
+      if (mask.length === 0) return this.wire(cur, accountId);
       const spec = applyFieldMask(cur.spec, patch, mask);
       const parsed = parseSpec(spec);
       const issues = checkObjectUpdate(DEPLOYMENT, { ...cur, spec }, cur);
       if (issues.length > 0) throw invalidArguments(issues.map((i) => ({ field: i.path.filter((s) => s !== 'spec').join('.'), description: i.message, reason: 'IMMUTABLE' })));
       await this.reserveIfChanged(accountId, id, cur, parsed);
       try {
-        return toWire(await this.store.replace({ ...cur, spec }), accountId);
+        return this.wire(await this.store.replace({ ...cur, spec }), accountId);
       } catch (e) {
         if (statusCodeOf(e) === 409 && attempt < 3) continue;
         throw this.kubeError(e, accountId, id, 'update');
@@ -182,9 +186,7 @@ class Deployments {
         throw this.kubeError(e, accountId, id, 'delete');
       }
     } else if (!isDeleted(cur)) {
-      const now = this.ctx.now();
-      const purge = new Date(now.getTime() + this.ctx.softDeleteRetentionMs);
-      const annotations = { [SOFT_DELETE_ANNOTATIONS.deleteTime]: iso(now), [SOFT_DELETE_ANNOTATIONS.purgeTime]: iso(purge) };
+      const annotations = { [SOFT_DELETE_ANNOTATIONS.deleteTime]: iso(this.ctx.now()) };
       await this.store.mergePatch(ns, id, { metadata: { annotations } }).catch((e: unknown) => {
         throw this.kubeError(e, accountId, id, 'update');
       });
@@ -206,11 +208,10 @@ class Deployments {
     }
     const annotations = {
       [SOFT_DELETE_ANNOTATIONS.deleteTime]: null,
-      [SOFT_DELETE_ANNOTATIONS.purgeTime]: null,
       [SOFT_DELETE_ANNOTATIONS.undeleteTime]: iso(this.ctx.now()),
     };
     try {
-      return toWire(await this.store.mergePatch(ns, id, { metadata: { annotations } }), accountId);
+      return this.wire(await this.store.mergePatch(ns, id, { metadata: { annotations } }), accountId);
     } catch (e) {
       throw this.kubeError(e, accountId, id, 'update');
     }
@@ -231,7 +232,7 @@ class Deployments {
     const all = this.store
       .list(accountNamespace(accountId))
       .filter((o) => showDeleted || !isDeleted(o))
-      .map((o) => toWire(o, accountId));
+      .map((o) => this.wire(o, accountId));
     const page = listPage(all, q, { binding: { parent: `accounts/${accountId}/deployments`, showDeleted }, codec, defaultOrderBy: 'createTime' });
     return listResponse('deployments', page.items.map((d) => masked(d, q.readMask)), page);
   }
@@ -285,7 +286,7 @@ const deployments: FastifyPluginAsyncZod = async (app) => {
     handler: async (request) => {
       const { accountId, deploymentId } = request.params;
       validateResourceId(deploymentId, 'deploymentId');
-      return masked(toWire(await svc.load(accountId, deploymentId), accountId), request.query.readMask);
+      return masked(svc.wire(await svc.load(accountId, deploymentId), accountId), request.query.readMask);
     },
   });
 
