@@ -1,6 +1,9 @@
 // The controller runtime against a real API server: informers on core and custom resources,
 // a controller routing child events to owners, and leader election on a real Lease.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   ApiextensionsV1Api,
   CoordinationV1Api,
@@ -29,7 +32,7 @@ import {
   type Runnable,
 } from '../../src/controllers/runtime/index.js';
 import { realClock } from '../../src/util/clock.js';
-import { testKubeConfig } from '../support/env.js';
+import { kubeconfigPath, testKubeConfig } from '../support/env.js';
 import { createTestNamespace } from '../support/namespace.js';
 import { waitFor } from '../support/wait.js';
 
@@ -370,5 +373,94 @@ describe('leader election', () => {
     expect(a.probe.running).toBe(false);
     expect(b.probe.running).toBe(true);
     a.store.severed = false;
+  });
+});
+
+// A controller process of its own, run by tsx: leads, then gets SIGTERM while its work takes 4 s
+// to drain — longer than the 3 s lease, so it must keep renewing while it drains.
+const CHILD = `
+const { CoordinationV1Api, KubeConfig } = await import('@kubernetes/client-node');
+const { pino } = await import('pino');
+const rt = await import(process.env.RUNTIME_URL);
+const { realClock } = await import(process.env.CLOCK_URL);
+const kc = new KubeConfig();
+kc.loadFromFile(process.env.KC);
+const clients = new rt.KubeClients(kc);
+const log = pino({ level: 'warn' }, pino.destination(2));
+const store = new rt.KubeLeaseStore(clients.api(CoordinationV1Api), process.env.NS, process.env.LEASE);
+const manager = new rt.Manager({
+  clock: realClock,
+  log,
+  leaderElection: { store, identity: 'child-process', leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 },
+  shutdownTimeoutMs: 10000,
+});
+manager.add(() => ({
+  name: 'work',
+  start: async () => console.log('LEADING'),
+  stop: async () => {
+    await new Promise((r) => setTimeout(r, 4000));
+    console.log('DRAINED');
+    return true;
+  },
+}));
+manager.start();
+rt.handleShutdownSignals(manager, { log, clock: realClock, exit: (code) => { console.log('EXIT ' + code); process.exit(code); } });
+`;
+
+describe('graceful shutdown', () => {
+  it('SIGTERM: the process drains its work while still holding the Lease, releases it, exits 0; the follower takes over at once', async () => {
+    const lease = `runtime-sigterm-${suffix}`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD], {
+      cwd: resolve(import.meta.dirname, '../..'),
+      env: {
+        ...process.env,
+        KC: kubeconfigPath(),
+        NS: ns,
+        LEASE: lease,
+        RUNTIME_URL: pathToFileURL(resolve(import.meta.dirname, '../../src/controllers/runtime/index.ts')).href,
+        CLOCK_URL: pathToFileURL(resolve(import.meta.dirname, '../../src/util/clock.ts')).href,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: Array<{ line: string; at: number }> = [];
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      for (const line of d.split('\n').filter(Boolean)) out.push({ line, at: Date.now() });
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const at = (line: string): number | undefined => out.find((o) => o.line === line)?.at;
+    const dump = async (): Promise<unknown> => ({ out, stderr: stderr.slice(-2000), lease: await leaseDump(lease) });
+    try {
+      await waitFor('the child process to lead', async () => at('LEADING'), { timeoutMs: 60_000, dump });
+      const follower = replica(lease, 'follower');
+      follower.manager.start();
+      await during(1000, () => expect(follower.manager.isLeader()).toBe(false));
+
+      const t0 = Date.now();
+      let followerLeadAt: number | undefined;
+      child.kill('SIGTERM');
+      await waitFor(
+        'the follower to lead',
+        async () => {
+          if (follower.manager.isLeader()) followerLeadAt ??= Date.now();
+          return followerLeadAt;
+        },
+        { timeoutMs: 15_000, intervalMs: 25, dump },
+      );
+      expect(await exited).toBe(0);
+      const drained = at('DRAINED');
+      expect(drained, JSON.stringify(await dump())).toBeDefined();
+      expect(at('EXIT 0')).toBeGreaterThanOrEqual(drained!);
+      // Held through a drain longer than the lease duration, so nobody ran beside the draining work …
+      expect(drained! - t0).toBeGreaterThanOrEqual(4000);
+      expect(followerLeadAt!).toBeGreaterThanOrEqual(drained!);
+      // … and released, so the follower did not wait for it to expire: about one retry period.
+      expect(followerLeadAt! - drained!).toBeLessThan(TIMINGS.leaseDurationMs);
+      expect(follower.probe.running).toBe(true);
+      await follower.manager.stop();
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });
