@@ -248,6 +248,20 @@ describe('LeaderElector', () => {
     expect(lease.state?.record).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
   });
 
+  it('releases even when stop() abandons a renewal that lands afterwards', async () => {
+    const clock = new FakeClock(0);
+    const lease = new MemoryLease();
+    const a = candidate(clock, lease, 'a');
+    void a.elector.run();
+    await flushMicrotasks();
+    a.store.slowAnswers = { clock, ms: 1000 };
+    await clock.advanceAsync(2500); // the 2 s renewal is written; its answer is due at 3 s
+    const stopping = a.elector.stop();
+    await clock.advanceAsync(5000);
+    await stopping;
+    expect(lease.state?.record.holderIdentity).toBe('');
+  });
+
   it('a candidate stopped before it leads neither leads nor writes', async () => {
     const clock = new FakeClock(0);
     const lease = new MemoryLease();

@@ -268,10 +268,15 @@ export class LeaderElector {
   }
 
   /** One get + create/update, bounded by `timeoutMs` and abandoned if `signal` aborts. */
-  async #tryAcquireOrRenew(timeoutMs: number, signal: AbortSignal): Promise<Attempt> {
+  #tryAcquireOrRenew(timeoutMs: number, signal: AbortSignal): Promise<Attempt> {
+    return this.#bounded(this.#attempt(), timeoutMs, signal);
+  }
+
+  /** `p`, or 'error' when `timeoutMs` passes or `signal` aborts first. */
+  async #bounded<A extends string>(p: Promise<A | 'error'>, timeoutMs: number, signal: AbortSignal): Promise<A | 'error'> {
     let timer: Timer | undefined;
     let onAbort: (() => void) | undefined;
-    const cutoff = new Promise<Attempt>((resolve) => {
+    const cutoff = new Promise<'error'>((resolve) => {
       timer = this.#o.clock.setTimeout(() => {
         this.#log.warn({ timeoutMs }, 'lease request timed out');
         resolve('error');
@@ -280,7 +285,7 @@ export class LeaderElector {
       signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
-      return await Promise.race([this.#attempt(), cutoff]);
+      return await Promise.race([p, cutoff]);
     } finally {
       if (timer) this.#o.clock.clearTimeout(timer);
       if (onAbort) signal.removeEventListener('abort', onAbort);
@@ -341,16 +346,35 @@ export class LeaderElector {
     return this.#observedAt + d > now;
   }
 
+  /**
+   * Gives the lease up if we still hold it. Reads it fresh first: a renewal abandoned at stop()
+   * may still land and move the resourceVersion, so a conflict is retried (a few times, each
+   * bounded) rather than taken as final.
+   */
   async #release(): Promise<void> {
-    const cur = this.#observed;
-    if (!cur || cur.record.holderIdentity !== this.identity) return;
-    const now = this.#o.clock.now();
+    if (this.#observed?.record.holderIdentity !== this.identity) return;
+    const never = new AbortController().signal;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const r = await this.#bounded(this.#releaseOnce(), this.#o.renewDeadlineMs, never);
+      if (r === 'ok') return this.#log.info('released the lease');
+      if (r === 'not-ours') return;
+      if (r !== 'conflict') break;
+    }
+    this.#log.warn('could not release the lease; successors will wait for it to expire');
+  }
+
+  async #releaseOnce(): Promise<'ok' | 'not-ours' | 'conflict' | 'error'> {
     try {
+      const cur = await this.#o.store.get();
+      if (!cur || cur.record.holderIdentity !== this.identity) return 'not-ours';
+      const now = this.#o.clock.now();
       const rec: LeaseRecord = { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: cur.record.leaseTransitions };
       this.#observe(await this.#o.store.update(rec, cur.resourceVersion), now);
-      this.#log.info('released the lease');
+      return 'ok';
     } catch (err) {
-      this.#log.warn({ err }, 'could not release the lease; successors will wait for it to expire');
+      if (isConflict(err)) return 'conflict';
+      this.#log.warn({ err }, 'releasing the lease failed');
+      return 'error';
     }
   }
 
