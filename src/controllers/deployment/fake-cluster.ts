@@ -49,7 +49,7 @@ export interface ClusterObjects {
 
 /** One recorded API write: `verb kind namespace/name`, and the object sent. */
 export interface Write {
-  verb: 'create' | 'apply' | 'delete' | 'status' | 'finalizers';
+  verb: 'create' | 'update' | 'delete' | 'status' | 'finalizers';
   kind: string;
   key: string;
   obj?: unknown;
@@ -120,9 +120,9 @@ export class FakeCluster implements DeploymentWriter {
     store.put(o);
   }
 
-  async apply(obj: KubernetesObject): Promise<void> {
+  async update(obj: KubernetesObject): Promise<void> {
     const kind = this.#kindOf(obj);
-    this.writes.push({ verb: 'apply', kind, key: objectKey(obj), obj: clone(obj) });
+    this.writes.push({ verb: 'update', kind, key: objectKey(obj), obj: clone(obj) });
     const store = this.#store(kind);
     const cur = store.get(objectKey(obj));
     const rv = obj.metadata?.resourceVersion;

@@ -262,7 +262,7 @@ describe('DeploymentReconciler: lifecycle', () => {
     t.quotas.holds.delete('deployment/other');
     t.clock.advance(DEFAULT_QUOTA_RETRY_MS);
     const grown = await t.pass();
-    expect(grown.writes).toEqual([`apply ${WORKLOAD}`, `status ${HEARTH}`]);
+    expect(grown.writes).toEqual([`update ${WORKLOAD}`, `status ${HEARTH}`]);
     expect(t.workload()?.spec?.replicas).toBe(5);
     expect(t.quotas.holds.get('deployment/chat')).toEqual({ 'h100-us-virginia-2': 5 });
     expect(cond(t.status(), 'Degraded')).toEqual({ status: 'False', reason: 'AsExpected' });
@@ -301,7 +301,7 @@ describe('DeploymentReconciler: lifecycle', () => {
       d.spec.acceleratorType = 'AMD_MI300X_192GB';
     });
     const { writes } = await t.pass();
-    expect(writes).toEqual([`apply ${WORKLOAD}`, `status ${HEARTH}`]);
+    expect(writes).toEqual([`update ${WORKLOAD}`, `status ${HEARTH}`]);
     const w = t.workload();
     expect(w?.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH]).not.toBe(oldHash);
     expect(w?.spec?.template.spec?.containers[0]?.resources?.limits).toMatchObject({ 'amd.com/gpu': '1' });
@@ -321,7 +321,7 @@ describe('DeploymentReconciler: lifecycle', () => {
     await t.pass();
     const w = t.workload()!;
     t.cluster.listers.workloads.put({ ...w, spec: { ...w.spec!, replicas: 7 }, metadata: { ...w.metadata, resourceVersion: t.cluster.nextVersion() } });
-    expect((await t.pass()).writes).toEqual([`apply ${WORKLOAD}`, `status ${HEARTH}`]);
+    expect((await t.pass()).writes).toEqual([`update ${WORKLOAD}`, `status ${HEARTH}`]);
     expect(t.workload()?.spec?.replicas).toBe(2);
   });
 

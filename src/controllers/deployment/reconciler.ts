@@ -7,7 +7,7 @@
 //   → soft-deleted? release pods (delete the workload), DELETING → DELETED, purge after retention
 //   → finalizer (only when quota holds live outside the cluster) → model server from spec + config
 //   → region (spec, status, or chosen once) → desired replicas → quota clamp + hold
-//   → children (create / apply only on difference; never touch what we do not control) → status
+//   → children (create / replace only on difference; never touch what we do not control) → status
 import type { KubernetesObject, V1Deployment, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import { DeploymentSpec, replicaBounds, type Deployment, type DeploymentStatus } from '../../crds/deployment.js';
 import { FINALIZER, LABELS } from '../../crds/group.js';
@@ -243,13 +243,17 @@ class Pass {
       // Hold before scaling up; shrink the hold once the child runs the new spec (next pass).
       await this.#setHolds(childUpToDate || !observed ? target : maxMerge(footprintOf(observed), target));
       if (!observed) await this.o.writer.create(workload);
-      else if (!childUpToDate) await this.o.writer.apply(withVersion(workload, observed));
+      else if (!childUpToDate) await this.o.writer.update(replacement(workload, observed));
     }
 
     const service = makeService(this.#cur);
     if (children.service && !children.serviceOwned) notOwned.push(describeChild('Service', names.service(this.#cur)));
     else if (!children.service) await this.o.writer.create(service);
-    else if (serviceDiffers(children.service, service)) await this.o.writer.apply(withVersion(service, children.service));
+    else if (serviceDiffers(children.service, service)) {
+      // clusterIP, ipFamilies… are set by the API server and partly immutable: keep them.
+      const spec = { ...children.service.spec, ...service.spec };
+      await this.o.writer.update(replacement({ ...service, spec }, children.service));
+    }
 
     const w = children.workload;
     const rolloutDone =
@@ -404,7 +408,20 @@ class Pass {
   }
 }
 
-/** `desired` carrying the observed object's resourceVersion: an apply that fails if it changed since. */
-function withVersion<T extends KubernetesObject>(desired: T, observed: KubernetesObject): T {
-  return { ...desired, metadata: { ...desired.metadata, resourceVersion: observed.metadata?.resourceVersion } };
+/**
+ * The body that replaces `observed` with `desired`: our spec and ownerReference, labels and
+ * annotations merged over the observed ones (others', such as the revision annotation the apps/v1
+ * controller keeps, survive), and the observed resourceVersion, so the write fails if it changed.
+ */
+function replacement<T extends KubernetesObject>(desired: T, observed: KubernetesObject): T {
+  const m = observed.metadata ?? {};
+  return {
+    ...desired,
+    metadata: {
+      ...desired.metadata,
+      labels: { ...m.labels, ...desired.metadata?.labels },
+      annotations: { ...m.annotations, ...desired.metadata?.annotations },
+      resourceVersion: m.resourceVersion,
+    },
+  };
 }

@@ -28,11 +28,14 @@ export interface DeploymentWriter {
   /** Creates a child; fails with 409 if an object of that name exists (never takes one over). */
   create(obj: KubernetesObject): Promise<void>;
   /**
-   * Server-side apply of a child we own, as `hearth-controller`. `metadata.resourceVersion` must be
-   * set to the version the decision was made on: the API server refuses the apply (409) if the
-   * object changed meanwhile, e.g. was deleted and recreated by someone else.
+   * Replaces a child we own with `obj` (PUT). `metadata.resourceVersion` must be the version the
+   * decision was made on: the API server refuses the write (409) if the object changed meanwhile,
+   * e.g. was deleted and recreated by someone else. A replace, not a server-side apply: the
+   * children are created with POST (which must fail on an existing object), and an apply would
+   * not remove fields that create recorded under another operation (a GPU resource of the old
+   * accelerator type stayed in the pod template beside the new one).
    */
-  apply(obj: KubernetesObject): Promise<void>;
+  update(obj: KubernetesObject): Promise<void>;
   delete(ref: ObjectRef): Promise<void>;
   /** Writes the status subresource of `dep` (guarded by its resourceVersion). */
   updateStatus(dep: DeploymentObject, status: DeploymentStatus): Promise<DeploymentObject>;
@@ -56,8 +59,8 @@ export class KubeDeploymentWriter implements DeploymentWriter {
     await this.#objects.create(obj, undefined, undefined, FIELD_MANAGER_CONTROLLER);
   }
 
-  async apply(obj: KubernetesObject): Promise<void> {
-    await this.#objects.patch(obj, undefined, undefined, FIELD_MANAGER_CONTROLLER, true, PatchStrategy.ServerSideApply);
+  async update(obj: KubernetesObject): Promise<void> {
+    await this.#objects.replace(obj, undefined, undefined, FIELD_MANAGER_CONTROLLER);
   }
 
   async delete(ref: ObjectRef): Promise<void> {

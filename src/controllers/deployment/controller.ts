@@ -1,0 +1,97 @@
+// Wiring of the Deployment controller (Knative's controller.go): the informers it reads, the
+// events that enqueue a Deployment's key, and the reconciler. Nothing here decides anything.
+import type { KubernetesObject, V1Deployment, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Deployment } from '../../crds/deployment.js';
+import { API_VERSION, GROUP, VERSION } from '../../crds/group.js';
+import { ACCELERATOR_LABEL } from '../../fleet/catalog.js';
+import type { Clock } from '../../util/clock.js';
+import type { KubeClients } from '../runtime/client.js';
+import { Controller } from '../runtime/controller.js';
+import { Informer, type InformerOptions } from '../runtime/informer.js';
+import { keyOf } from '../runtime/keys.js';
+import { KubeListWatch, type ResourceRef } from '../runtime/kube-source.js';
+import type { QuotaStore } from './quota-store.js';
+import { DeploymentReconciler, type DesiredReplicas } from './reconciler.js';
+import { LABEL_DEPLOYMENT, LABEL_MANAGED_BY, MANAGED_BY } from './resources/labels.js';
+import type { RuntimeConfig } from './runtime-config.js';
+import { KubeDeploymentWriter, type DeploymentWriter } from './writer.js';
+
+export const CONTROLLER_NAME = 'deployment';
+export const OWNER_TYPE = { apiVersion: API_VERSION, kind: 'Deployment' } as const;
+
+export interface DeploymentControllerOptions {
+  clients: KubeClients;
+  quotas: QuotaStore;
+  clock: Clock;
+  log: Logger;
+  runtimeConfig?: RuntimeConfig;
+  desiredReplicas?: DesiredReplicas;
+  retentionMs?: number;
+  capacityRetryMs?: number;
+  quotaRetryMs?: number;
+  /** Concurrent reconciles (default 2). */
+  workers?: number;
+  /** Every resyncMs, every cached Deployment is reconciled again (default 10 min; 0 = never). */
+  resyncMs?: number;
+  informer?: Pick<InformerOptions, 'backoff'>;
+  /**
+   * Only hearth.dev Deployments matching this label selector (sharding, and tests sharing a
+   * cluster); default all.
+   */
+  selector?: string;
+  /** The API writes (default: the real API through `clients`); tests wrap it. */
+  writer?: DeploymentWriter;
+}
+
+/** The key of the hearth.dev Deployment whose model server a pod runs (by the labels Hearth puts on it). */
+export function podOwnerKey(pod: KubernetesObject): string[] {
+  const labels = pod.metadata?.labels ?? {};
+  const name = labels[LABEL_DEPLOYMENT];
+  return labels[LABEL_MANAGED_BY] === MANAGED_BY && name ? [keyOf(pod.metadata?.namespace, name)] : [];
+}
+
+/**
+ * A Deployment controller with fresh informers: make one per leadership term (Manager factories).
+ * Informers: hearth.dev Deployments; apps/v1 Deployments and Services (all of them, so a child
+ * name taken by an object we do not own is seen and reported, not fought over); pods (ours for
+ * status, everyone's for free-GPU accounting); GPU nodes; namespaces (the account label).
+ */
+export function deploymentController(o: DeploymentControllerOptions): Controller<Deployment> {
+  const informerOpts: InformerOptions = { clock: o.clock, log: o.log, ...o.informer };
+  const inf = <T extends KubernetesObject>(ref: ResourceRef, resyncMs?: number): Informer<T> =>
+    new Informer<T>(new KubeListWatch<T>(o.clients, ref), { ...informerOpts, resyncMs });
+  const deployments = inf<Deployment>({ group: GROUP, version: VERSION, plural: 'deployments', labelSelector: o.selector }, o.resyncMs ?? 600_000);
+  const workloads = inf<V1Deployment>({ group: 'apps', version: 'v1', plural: 'deployments' });
+  const services = inf<V1Service>({ group: '', version: 'v1', plural: 'services' });
+  const pods = inf<V1Pod>({ group: '', version: 'v1', plural: 'pods' });
+  const nodes = inf<V1Node>({ group: '', version: 'v1', plural: 'nodes', labelSelector: ACCELERATOR_LABEL });
+  const namespaces = inf<V1Namespace>({ group: '', version: 'v1', plural: 'namespaces' });
+
+  const reconciler = new DeploymentReconciler({
+    listers: { deployments, workloads, services, pods, nodes, namespaces },
+    writer: o.writer ?? new KubeDeploymentWriter(o.clients),
+    quotas: o.quotas,
+    clock: o.clock,
+    runtimeConfig: o.runtimeConfig,
+    desiredReplicas: o.desiredReplicas,
+    retentionMs: o.retentionMs,
+    capacityRetryMs: o.capacityRetryMs,
+    quotaRetryMs: o.quotaRetryMs,
+  });
+  const asAny = <T extends KubernetesObject>(i: Informer<T>): Informer<KubernetesObject> => i as unknown as Informer<KubernetesObject>;
+  return new Controller<Deployment>({
+    name: CONTROLLER_NAME,
+    for: { informer: deployments, type: OWNER_TYPE },
+    owns: [asAny(workloads), asAny(services)],
+    watches: [
+      { informer: asAny(pods), map: podOwnerKey },
+      // A namespace's account label decides whose quota its deployments use.
+      { informer: asAny(namespaces), map: (ns) => deployments.list(ns.metadata?.name ?? '').map((d) => keyOf(d.metadata.namespace, d.metadata.name ?? '')) },
+    ],
+    reconciler,
+    workers: o.workers,
+    clock: o.clock,
+    log: o.log,
+  });
+}
