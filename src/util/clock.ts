@@ -11,11 +11,27 @@ export interface Clock {
   clearTimeout(t: Timer): void;
 }
 
-/** The wall clock and Node's timers. */
+/** Node fires a timeout longer than this (~24.8 days) after 1 ms instead; longer ones are chained. */
+const MAX_NODE_TIMEOUT = 2 ** 31 - 1;
+
+interface RealTimer {
+  handle: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** The wall clock and Node's timers (any delay, even beyond Node's 24.8-day limit). */
 export const realClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, ms)),
-  clearTimeout: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
+  setTimeout: (fn, ms) => {
+    const t: RealTimer = { handle: undefined };
+    const due = Date.now() + Math.max(0, ms);
+    const arm = (): void => {
+      const left = due - Date.now();
+      t.handle = left > MAX_NODE_TIMEOUT ? setTimeout(arm, MAX_NODE_TIMEOUT) : setTimeout(fn, Math.max(0, left));
+    };
+    arm();
+    return t;
+  },
+  clearTimeout: (t) => clearTimeout((t as RealTimer).handle),
 };
 
 /** Resolves after `ms` on `clock`, or at once (with `false`) when `signal` aborts. */
