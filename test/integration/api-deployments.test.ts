@@ -363,4 +363,14 @@ describe('quota', () => {
     const now = await call('POST', `${dep(ACME)}?deploymentId=more`, ACME, { ...h100, acceleratorCount: 1, minReplicaCount: 1 });
     expect(now.status, JSON.stringify(now.body)).toBe(200);
   });
+
+  it('never oversubscribes under 30 concurrent creates', async () => {
+    const h100 = { baseModel: BASE_MODEL, acceleratorType: 'NVIDIA_H100_80GB', placement: { region: 'US_VIRGINIA_2' }, acceleratorCount: 1, minReplicaCount: 1 };
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => call('POST', `${dep(GLOBEX)}?deploymentId=c${i}`, GLOBEX, h100)));
+    const codes = results.map((r) => r.status);
+    expect(codes.filter((c) => c === 200)).toHaveLength(8);
+    expect(codes.filter((c) => c === 429)).toHaveLength(22);
+    expect((await call('GET', `/v1/accounts/${GLOBEX}/quotas/h100-us-virginia-2`, GLOBEX)).body).toMatchObject({ usage: 8 });
+    expect((await call('GET', dep(GLOBEX), GLOBEX)).body.totalSize).toBe(8);
+  });
 });

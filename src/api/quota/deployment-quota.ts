@@ -5,14 +5,15 @@
 //
 // - Region known (placement.region, or the region the controller placed it in): the GPUs are
 //   reserved in PostgreSQL for holder `deployment/<id>` in one locked transaction, so concurrent
-//   creates never oversubscribe. The controller's setHold keeps the hold equal to what runs.
+//   creates never oversubscribe. The API only ever raises a hold; the controller's setHolds keeps
+//   it equal to what runs (and lowers it).
 // - Region not chosen yet: at least one allowed region must have room; nothing is held (the
 //   controller reserves where it places the deployment).
 // Over quota → 429 RESOURCE_EXHAUSTED naming the quota.
 import type { Db } from '../../db/client.js';
 import { QuotaExceededError } from '../../db/errors.js';
 import { quotaName as fullQuotaName } from '../../db/repositories/names.js';
-import { getQuota, releaseAll, setHolds } from '../../db/repositories/quotas.js';
+import { getQuota, holdsOf, releaseAll, setHolds } from '../../db/repositories/quotas.js';
 import { gpuQuotaName, isAcceleratorType, isRegion, regionsOffering, type AcceleratorType } from '../../fleet/catalog.js';
 import { DEPLOYMENT_DEFAULTS, replicaBounds, type DeploymentSpec } from '../../crds/deployment.js';
 
@@ -58,7 +59,11 @@ export async function reserveDeploymentGpus(db: Db, c: QuotaCheck): Promise<void
   if (region !== undefined) {
     const quota = gpuQuotaName(acc, region);
     if (c.dryRun) return assertRoom(db, c.accountId, quota, gpus);
-    await setHolds(db, c.accountId, holderOf(c.deploymentId), gpus > 0 ? { [quota]: gpus } : {});
+    // Never lower what the deployment holds: the controller holds what runs (autoscaled above the
+    // minimum, or mid-move between accelerator types) and lowers holds itself.
+    const holder = holderOf(c.deploymentId);
+    const targets = Object.fromEntries((await holdsOf(db, c.accountId, holder)).map((h) => [h.quotaName, h.amount]));
+    if (gpus > (targets[quota] ?? 0)) await setHolds(db, c.accountId, holder, { ...targets, [quota]: gpus });
     return;
   }
   if (gpus === 0) return;
