@@ -16,6 +16,7 @@
 //   at start, e.g. on PGlite where no earlier bootstrap can exist).
 // Startup: migrate the database, sync the caches, listen. SIGTERM/SIGINT: stop accepting, let
 // in-flight requests finish, close the watch and the database, exit 0.
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -186,7 +187,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   return 0;
 }
 
-const isEntry = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (isEntry) {
   main(process.argv.slice(2), process.env).then(
     (code) => process.exit(code),

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { openDatabase, type Database } from '../db/client.js';
-import { buildApp } from './app.js';
+import { Writable } from 'node:stream';
+import { buildApp, createApiLogger } from './app.js';
 import { bootstrap } from './auth/bootstrap.js';
 
 let database: Database;
@@ -327,4 +328,23 @@ describe('fuzz: random bodies and queries never answer 5xx', () => {
       if (res.statusCode >= 400) expect(typeof parsed.code, why).toBe('number');
     }
   }, 120_000);
+});
+
+describe('logging', () => {
+  it('never writes an API key: the Authorization header and keys are redacted', async () => {
+    let out = '';
+    const destination = new Writable({ write(chunk, _enc, cb) { out += String(chunk); cb(); } });
+    const logger = createApiLogger({ level: 'trace', destination });
+    const logged = await buildApp({ db: database.db, logger, rateLimit: false });
+    // A handler that logs the whole request headers must still not leak the key.
+    logged.addHook('onRequest', async (req) => {
+      req.log.info({ req: { headers: req.headers } }, 'headers');
+    });
+    await logged.inject({ method: 'GET', url: '/v1/accounts/acme', headers: auth(adminKey) });
+    logger.info({ req: { headers: { authorization: `Bearer ${adminKey}` } }, apiKey: { key: adminKey } }, 'explicit');
+    await logged.close();
+    expect(out).toContain('explicit');
+    expect(out).toContain('[redacted]');
+    expect(out).not.toContain(adminKey);
+  });
 });

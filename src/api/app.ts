@@ -2,7 +2,7 @@
 // OpenAPI), then the `/v1` context with authentication and the route files. No listening here:
 // `src/main.ts` serves it, tests call `app.inject`.
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { pino } from 'pino';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Db } from '../db/client.js';
@@ -48,8 +48,9 @@ export interface BuildAppOptions {
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 /** A pino logger for the API with the redaction the auth layer asks for. */
-export function createApiLogger(opts: { level?: string } = {}): Logger {
-  return pino({ level: opts.level ?? 'info', redact: { paths: [...LOG_REDACT_PATHS], censor: '[redacted]' } });
+export function createApiLogger(opts: { level?: string; destination?: DestinationStream } = {}): Logger {
+  const options = { level: opts.level ?? 'info', redact: { paths: [...LOG_REDACT_PATHS], censor: '[redacted]' } };
+  return opts.destination ? pino(options, opts.destination) : pino(options);
 }
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
