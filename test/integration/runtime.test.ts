@@ -189,6 +189,24 @@ describe('informer', () => {
   });
 });
 
+describe('client settings', () => {
+  it('holds every client made from KubeClients to its qps/burst against the real API server', async () => {
+    const limited = new KubeClients(testKubeConfig(), { qps: 20, burst: 5 });
+    const api = limited.api(CoreV1Api);
+    const objects = limited.objects();
+    const t0 = Date.now();
+    await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        i % 2 ? api.readNamespace({ name: ns }) : objects.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }),
+      ),
+    );
+    const elapsed = Date.now() - t0;
+    // 5 at once, then 20 more at 20/s (plus one discovery request by the object client): ≥ ~1 s.
+    expect(elapsed).toBeGreaterThanOrEqual(950);
+    expect(elapsed).toBeLessThan(15_000);
+  });
+});
+
 describe('controller', () => {
   it('keeps an owned child in place: child events reach the owner through its controller ownerReference', async () => {
     const parents = informerFor<V1ConfigMap>({ group: '', version: 'v1', plural: 'configmaps', namespace: ns, labelSelector: `${TEST_LABEL}-role=parent` });
