@@ -51,6 +51,14 @@ export function podOwnerKey(pod: KubernetesObject): string[] {
   return labels[LABEL_MANAGED_BY] === MANAGED_BY && name ? [keyOf(pod.metadata?.namespace, name)] : [];
 }
 
+/** Keys of the deployments not placed yet (no region in status). */
+function waitingForCapacity(deployments: Informer<Deployment>): string[] {
+  return deployments
+    .list()
+    .filter((d) => !d.status?.region && !d.metadata.deletionTimestamp)
+    .map((d) => keyOf(d.metadata.namespace, d.metadata.name ?? ''));
+}
+
 /**
  * A Deployment controller with fresh informers: make one per leadership term (Manager factories).
  * Informers: hearth.dev Deployments; apps/v1 Deployments and Services (all of them, so a child
@@ -86,6 +94,9 @@ export function deploymentController(o: DeploymentControllerOptions): Controller
     owns: [asAny(workloads), asAny(services)],
     watches: [
       { informer: asAny(pods), map: podOwnerKey },
+      // Every informer the reconciler reads must be started by the controller: nodes through a
+      // watch that also retries the deployments waiting for capacity when a node changes.
+      { informer: asAny(nodes), map: () => waitingForCapacity(deployments) },
       // A namespace's account label decides whose quota its deployments use.
       { informer: asAny(namespaces), map: (ns) => deployments.list(ns.metadata?.name ?? '').map((d) => keyOf(d.metadata.namespace, d.metadata.name ?? '')) },
     ],

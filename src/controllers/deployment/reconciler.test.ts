@@ -12,6 +12,7 @@ import {
   DEFAULT_RETENTION_MS,
   DeploymentReconciler,
   SOFT_DELETE_ANNOTATION,
+  UNDELETE_TIME_ANNOTATION,
   accountOf,
   footprintOf,
 } from './reconciler.js';
@@ -57,6 +58,25 @@ function setup(objs: ClusterObjects & { limits?: Record<string, number> }) {
 function cond(s: DeploymentStatus | undefined, type: string) {
   const c = s?.conditions?.find((x) => x.type === type);
   return c && { status: c.status, reason: c.reason };
+}
+
+/** A model server that cannot load its model: crash loop, the load error in its last words. */
+function crashLoop(p: V1Pod): void {
+  p.status = {
+    phase: 'Running',
+    conditions: [{ type: 'Ready', status: 'False' }],
+    containerStatuses: [
+      {
+        name: 'model-server',
+        image: 'x',
+        imageID: '',
+        ready: false,
+        restartCount: 4,
+        state: { waiting: { reason: 'CrashLoopBackOff' } },
+        lastState: { terminated: { exitCode: 1, message: 'Traceback …\nOSError: meta-llama/x: repository not found' } },
+      },
+    ],
+  };
 }
 
 function notOwnedWorkload(): V1Deployment {
@@ -328,32 +348,31 @@ describe('DeploymentReconciler: lifecycle', () => {
   it('a model that cannot load (crash loop with a load error): FAILED with the reason', async () => {
     const t = setup({ deployments: [dep()] });
     await t.pass();
-    t.cluster.settle({
-      ready: false,
-      mutatePod: (p: V1Pod) => {
-        p.status = {
-          phase: 'Running',
-          conditions: [{ type: 'Ready', status: 'False' }],
-          containerStatuses: [
-            {
-              name: 'model-server',
-              image: 'x',
-              imageID: '',
-              ready: false,
-              restartCount: 4,
-              state: { waiting: { reason: 'CrashLoopBackOff' } },
-              lastState: { terminated: { exitCode: 1, message: 'Traceback …\nOSError: meta-llama/x: repository not found' } },
-            },
-          ],
-        };
-      },
-    });
+    t.cluster.settle({ ready: false, mutatePod: crashLoop });
     await t.pass();
     const s = t.status();
     expect(s?.state).toBe('FAILED');
     expect(s?.status?.code).toBe('FAILED_PRECONDITION');
     expect(s?.status?.message).toContain('repository not found');
     expect(cond(s, 'Degraded')).toEqual({ status: 'True', reason: 'ModelLoadFailed' });
+  });
+
+  it('undelete of a FAILED deployment (REST :undelete sets hearth.dev/undelete-time) starts fresh pods', async () => {
+    const t = setup({ deployments: [dep()] });
+    await t.pass();
+    t.cluster.settle({ ready: false, mutatePod: crashLoop });
+    await t.pass();
+    expect(t.status()?.state).toBe('FAILED');
+    t.cluster.edit(KEY, (d) => {
+      d.metadata.annotations = { [UNDELETE_TIME_ANNOTATION]: '2026-11-26T09:00:00Z' };
+    });
+    expect((await t.pass()).writes).toEqual([`update ${WORKLOAD}`, `status ${HEARTH}`]);
+    expect(t.workload()?.spec?.template.metadata?.annotations?.[UNDELETE_TIME_ANNOTATION]).toBe('2026-11-26T09:00:00Z');
+    expect(t.status()?.state).toBe('UPDATING');
+    t.cluster.settle();
+    await t.pass();
+    expect(t.status()?.state).toBe('READY');
+    expect((await t.pass()).writes).toEqual([]);
   });
 
   it('soft delete → DELETING → DELETED (pods released, quota given back) → undelete → READY', async () => {

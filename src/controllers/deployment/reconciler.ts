@@ -38,6 +38,11 @@ import type { DeploymentWriter } from './writer.js';
  * request time (RFC 3339). Removing it undeletes. `kubectl delete` stays a real (hard) delete.
  */
 export const SOFT_DELETE_ANNOTATION = 'hearth.dev/soft-delete-requested';
+/**
+ * Set by the REST facade's `:undelete` (src/api README). Copied onto the pod template, so an
+ * undelete of a FAILED deployment (say, a model that could not load) starts fresh pods.
+ */
+export const UNDELETE_TIME_ANNOTATION = 'hearth.dev/undelete-time';
 /** How long a soft-deleted deployment is kept before it is purged (Fireworks `purgeTime`). */
 export const DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** How often a deployment no region can take looks again (capacity changes are not watched). */
@@ -227,6 +232,9 @@ class Pass {
     const quota = await this.#clamp(server, region.region, desired);
     const workload = makeWorkload(this.#cur, server, { replicas: quota.replicas, region: region.region, workload: this.config.workload });
     const hash = workload.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH];
+    const restart = this.#cur.metadata.annotations?.[UNDELETE_TIME_ANNOTATION];
+    const tplMeta = workload.spec!.template.metadata!;
+    if (restart !== undefined) tplMeta.annotations = { ...tplMeta.annotations, [UNDELETE_TIME_ANNOTATION]: restart };
     const notOwned: string[] = [];
     let childUpToDate = false;
 
@@ -239,6 +247,7 @@ class Pass {
       childUpToDate =
         observed !== undefined &&
         observed.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH] === hash &&
+        observed.spec?.template.metadata?.annotations?.[UNDELETE_TIME_ANNOTATION] === restart &&
         observed.spec?.replicas === quota.replicas;
       // Hold before scaling up; shrink the hold once the child runs the new spec (next pass).
       await this.#setHolds(childUpToDate || !observed ? target : maxMerge(footprintOf(observed), target));
@@ -272,7 +281,7 @@ class Pass {
       notOwned,
       childUpToDate,
       rolloutDone,
-      pods: summarizePods(this.#pods(), hash),
+      pods: summarizePods(this.#pods(), { [ANNOTATION_TEMPLATE_HASH]: hash, [UNDELETE_TIME_ANNOTATION]: restart }),
     });
   }
 

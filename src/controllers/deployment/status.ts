@@ -105,8 +105,13 @@ function isPodReady(pod: V1Pod): boolean {
   return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 }
 
-/** Counts the pods of a deployment by stage; `templateHash` is the current pod template's. */
-export function summarizePods(pods: readonly V1Pod[], templateHash: string | undefined): PodSummary {
+/**
+ * Counts the pods of a deployment by stage. `current`: annotations the pods of the current
+ * template carry (a string is the template hash); other pods are stale, and their problems are
+ * not reported (they are being replaced). Undefined: every pod is current.
+ */
+export function summarizePods(pods: readonly V1Pod[], current: string | Record<string, string | undefined> | undefined): PodSummary {
+  const want = typeof current === 'string' ? { [ANNOTATION_TEMPLATE_HASH]: current } : current;
   const s: PodSummary = { total: 0, pendingScheduling: 0, downloading: 0, initializing: 0, ready: 0, stale: 0, terminating: 0, problems: [] };
   for (const pod of pods) {
     const phase = pod.status?.phase;
@@ -116,12 +121,13 @@ export function summarizePods(pods: readonly V1Pod[], templateHash: string | und
       continue;
     }
     s.total++;
-    if (templateHash !== undefined && pod.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH] !== templateHash) s.stale++;
+    const stale = want !== undefined && Object.entries(want).some(([k, v]) => pod.metadata?.annotations?.[k] !== v);
+    if (stale) s.stale++;
     if (!pod.spec?.nodeName) s.pendingScheduling++;
     else if (isPodReady(pod)) s.ready++;
     else if (phase === 'Running') s.initializing++;
     else s.downloading++;
-    const p = podProblem(pod);
+    const p = stale ? undefined : podProblem(pod);
     if (p) s.problems.push(p);
   }
   return s;
