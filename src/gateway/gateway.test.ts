@@ -121,6 +121,43 @@ describe('gateway over HTTP (fixture on loopback)', () => {
     }
   });
 
+  it('retries on another replica when one refuses the connection', async () => {
+    const { upstreams } = gw.core;
+    upstreams.setSlice('acct-alice/chat', 's0', [{ address: '127.0.0.1', port: 1 }]); // nothing listens on port 1
+    try {
+      for (let i = 0; i < 4; i++) {
+        const r = await post('/inference/v1/completions', { model: MODEL, prompt: 'x', max_tokens: 1 });
+        expect(r.status, r.body).toBe(200);
+      }
+    } finally {
+      upstreams.setSlice('acct-alice/chat', 's0', []);
+    }
+  });
+
+  it('aborts the upstream generation when the client disconnects mid-stream', async () => {
+    const slow = await startModelServerFixture({ model: BASE, tokenLatencyMs: 50 });
+    try {
+      gw.core.upstreams.setSlice('acct-alice/chat', 's1', [{ address: '127.0.0.1', port: slow.port }]);
+      const ac = new AbortController();
+      const req = request(new URL('/inference/v1/chat/completions', gw.url), { method: 'POST', signal: ac.signal, headers: { authorization: 'Bearer key-alice', 'content-type': 'application/json' } }, (res) => {
+        res.once('data', () => ac.abort());
+        res.on('error', () => undefined);
+      });
+      req.on('error', () => undefined);
+      req.end(JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'long' }], max_tokens: 100, stream: true }));
+      await waitUntil(() => gw.core.upstreams.endpoints('acct-alice/chat')[0]?.inFlight === 0 && ac.signal.aborted);
+      let metrics = '';
+      for (let i = 0; i < 100 && !/finished_reason="abort"[^}]*\} 1/.test(metrics); i++) {
+        metrics = await (await fetch(`${slow.url}/metrics`)).text();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(metrics).toMatch(/vllm:request_success_total\{[^}]*finished_reason="abort"[^}]*\} 1/);
+    } finally {
+      gw.core.upstreams.setSlice('acct-alice/chat', 's1', [{ address: '127.0.0.1', port: fx.port }]);
+      await slow.close();
+    }
+  });
+
   it('answers unknown models and other accounts’ models with the same 404', async () => {
     const mine = await post('/inference/v1/chat/completions', { model: `${BASE}#accounts/alice/deployments/nope`, messages: [] });
     const theirs = await post('/inference/v1/chat/completions', { model: MODEL, messages: [] }, { key: 'key-bob' });

@@ -4,10 +4,11 @@
 //   const gw = await startGateway(gatewayConfigFromEnv(), { kubeConfig: loadKubeConfig(), db, log });
 //   process.once('SIGTERM', () => void gw.close());
 import { randomBytes } from 'node:crypto';
-import { Agent, createServer, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
+import { Agent } from 'undici';
 import type { Db } from '../db/client.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { apiKeyAuthenticate } from './auth.js';
@@ -78,7 +79,7 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
   if (deps.kubeConfig) sources = startSources(deps.kubeConfig, catalog, upstreams, log);
   const synced = sources?.synced ?? Promise.resolve();
   let closing = false;
-  const agent = new Agent({ keepAlive: true, maxSockets: cfg.maxSocketsPerEndpoint, scheduling: 'lifo' });
+  const agent = new Agent({ connections: cfg.maxSocketsPerEndpoint, keepAliveTimeout: 4_000, headersTimeout: cfg.upstreamTimeoutMs, bodyTimeout: cfg.upstreamTimeoutMs });
   const core: GatewayCore = {
     config: cfg,
     clock,
@@ -123,7 +124,7 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
       load.stop();
       load.flush();
       await sources?.stop();
-      agent.destroy();
+      await agent.close();
     },
   };
 }

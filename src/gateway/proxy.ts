@@ -1,7 +1,8 @@
-// The hot path: one request to one model-server replica over a keep-alive node:http Agent, the
+// The hot path: one request to one model-server replica over undici's keep-alive pools, the
 // response streamed back as it arrives (SSE chunk by chunk, JSON without buffering), the token
 // usage read on the way for the load signal.
-import { request, type Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
 import { SseUsageTap, type Usage } from './sse.js';
 
 /** Response headers that describe one hop, not the message (RFC 9110 §7.6.1), plus ones we set. */
@@ -15,7 +16,8 @@ export interface ProxyTarget {
 }
 
 export interface ProxyOptions {
-  agent: Agent;
+  /** undici Agent (a keep-alive pool per upstream origin). */
+  agent: Dispatcher;
   target: ProxyTarget;
   /** Upstream path, e.g. `/v1/chat/completions`. */
   path: string;
@@ -46,9 +48,9 @@ export interface ProxyResult {
   firstByteAt?: number;
 }
 
-function copyHeaders(up: IncomingMessage, streamed: boolean): Record<string, string | string[]> {
+function copyHeaders(headers: IncomingHttpHeaders, streamed: boolean): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(up.headers)) {
+  for (const [k, v] of Object.entries(headers)) {
     if (v === undefined || HOP_BY_HOP.has(k) || (streamed && k === 'content-length')) continue;
     out[k] = v;
   }
@@ -70,75 +72,84 @@ export function proxyRequest(o: ProxyOptions): Promise<ProxyResult> {
     let settled = false;
     let status = 0;
     let firstByteAt: number | undefined;
+    let controller: Dispatcher.DispatchController | undefined;
+    let tap: SseUsageTap | undefined;
+    let scan = false;
+    let scanned = 0;
+    const chunks: Buffer[] = [];
     const finish = (outcome: ProxyOutcome, usage?: Usage): void => {
       if (settled) return;
       settled = true;
       res.off('close', onClientClose);
       resolve({ outcome, status, ...(usage ? { usage } : {}), ...(firstByteAt !== undefined ? { firstByteAt } : {}) });
     };
-    const up = request({
-      host: o.target.host,
-      port: o.target.port,
-      method: 'POST',
-      path: o.path,
-      agent: o.agent,
-      headers: { 'content-type': 'application/json', 'content-length': o.body.length, 'x-request-id': o.requestId },
-    });
     const onClientClose = (): void => {
       if (res.writableFinished) return;
-      up.destroy();
+      controller?.abort(new Error('client went away'));
       finish('client_gone');
     };
     res.on('close', onClientClose);
-    up.setTimeout(o.timeoutMs, () => up.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })));
-    up.on('error', (err: NodeJS.ErrnoException) => {
-      if (settled) return;
-      if (status === 0) {
-        // Nothing received. Refused, or a reused keep-alive socket the server had closed: the
-        // model server never saw the request.
-        if (err.code === 'ECONNREFUSED' || (up.reusedSocket && err.code === 'ECONNRESET')) return finish('not_sent');
-        status = err.code === 'ETIMEDOUT' ? 504 : 502;
-        if (!res.headersSent) sendUpstreamError(res, status);
-        return finish('upstream_failed');
+    const send = (out: Buffer): void => {
+      if (out.length === 0) return;
+      firstByteAt ??= performance.now();
+      if (!res.write(out) && controller && !controller.paused) {
+        const c = controller;
+        c.pause();
+        res.once('drain', () => c.resume());
       }
-      res.destroy();
-      finish('upstream_failed');
-    });
-    up.on('response', (ur) => relay(ur));
-    up.end(o.body);
-
-    function relay(ur: IncomingMessage): void {
-      status = ur.statusCode ?? 502;
-      const streamed = (ur.headers['content-type'] ?? '').startsWith('text/event-stream');
-      res.writeHead(status, copyHeaders(ur, streamed));
-      const tap = streamed ? new SseUsageTap(o.stripUsage) : undefined;
-      const scan = !streamed && status === 200 && (ur.headers['content-type'] ?? '').includes('json');
-      const chunks: Buffer[] = [];
-      let scanned = 0;
-      ur.on('data', (c: Buffer) => {
-        const out = tap ? tap.push(c) : c;
+    };
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (settled) c.abort(new Error('client went away'));
+      },
+      onResponseStart(_c, statusCode, headers) {
+        status = statusCode;
+        const type = String(headers['content-type'] ?? '');
+        const streamed = type.startsWith('text/event-stream');
+        tap = streamed ? new SseUsageTap(o.stripUsage) : undefined;
+        scan = !streamed && statusCode === 200 && type.includes('json');
+        res.writeHead(statusCode, copyHeaders(headers, streamed));
+      },
+      onResponseData(_c, chunk) {
+        if (settled) return;
         if (scan && scanned <= MAX_USAGE_SCAN_BYTES) {
-          chunks.push(c);
-          scanned += c.length;
+          chunks.push(chunk);
+          scanned += chunk.length;
         }
-        if (out.length === 0) return;
-        firstByteAt ??= performance.now();
-        if (!res.write(out)) {
-          ur.pause();
-          res.once('drain', () => ur.resume());
-        }
-      });
-      ur.on('end', () => {
-        const rest = tap?.end();
-        if (rest && rest.length) res.write(rest);
+        send(tap ? tap.push(chunk) : chunk);
+      },
+      onResponseEnd() {
+        if (settled) return;
+        if (tap) send(tap.end());
         res.end();
         finish('completed', tap ? tap.usage : scan && scanned <= MAX_USAGE_SCAN_BYTES ? parseUsage(chunks) : undefined);
-      });
-      ur.on('error', () => {
+      },
+      onResponseError(_c, err: Error & { code?: string }) {
+        if (settled) return;
+        if (status === 0) {
+          // Refused: the model server never saw the request.
+          if (err.code === 'ECONNREFUSED') return finish('not_sent');
+          status = err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_CONNECT_TIMEOUT' ? 504 : 502;
+          if (!res.headersSent) sendUpstreamError(res, status);
+          return finish('upstream_failed');
+        }
         res.destroy();
         finish('upstream_failed');
-      });
-    }
+      },
+    };
+    o.agent.dispatch(
+      {
+        origin: `http://${o.target.host.includes(':') ? `[${o.target.host}]` : o.target.host}:${o.target.port}`,
+        path: o.path,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': o.requestId },
+        body: o.body,
+        headersTimeout: o.timeoutMs,
+        bodyTimeout: o.timeoutMs,
+      },
+      handler,
+    );
   });
 }
 

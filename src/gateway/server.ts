@@ -3,7 +3,8 @@
 // model → pick a ready replica (least in flight) or hold while the deployment scales from zero →
 // proxy, streaming the answer back → count the load.
 import { randomUUID } from 'node:crypto';
-import type { Agent, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { Clock } from '../util/clock.js';
 import type { Catalog, Route } from './catalog.js';
@@ -45,7 +46,7 @@ export interface GatewayCore {
   metrics: GatewayMetrics;
   authenticate: Authenticate;
   dialTarget: DialTarget;
-  agent: Agent;
+  agent: Dispatcher;
   log: Logger;
   /** True once the informers have synced. */
   isReady(): boolean;
@@ -69,17 +70,24 @@ function bearer(req: IncomingMessage): string | undefined {
   return m ? m[1] : '';
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > limit) throw payloadTooLarge(limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > limit) throw payloadTooLarge(limit);
-    chunks.push(c as Buffer);
-  }
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+  if (declared > limit) return Promise.reject(payloadTooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(payloadTooLarge(limit));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
 }
 
 function parseJsonObject(buf: Buffer): Record<string, unknown> {
@@ -98,6 +106,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
+
+/** Request ids: a per-process random prefix and a counter (cheaper than a UUID per request). */
+const ID_PREFIX = randomUUID().slice(0, 8);
+let requestSeq = 0;
+const nextRequestId = (): string => `gw-${ID_PREFIX}-${(++requestSeq).toString(36)}`;
 
 export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, res: ServerResponse) => void {
   const { metrics } = core;
@@ -154,7 +167,7 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
 
   async function inference(req: IncomingMessage, res: ServerResponse, upstreamPath: string, kind: Kind, signal: AbortSignal): Promise<void> {
     const started = performance.now();
-    const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : randomUUID();
+    const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : nextRequestId();
     let route: Route | undefined;
     let status = 500;
     try {
