@@ -1,0 +1,158 @@
+// REST and the Deployment controller together on the simulated cluster: a deployment created
+// through REST is reconciled (region, pods on KWOK GPU nodes) and its state is visible through
+// REST; a soft delete through REST is carried out by the controller (DELETED, GPUs released,
+// quota usage back to 0) and undone by :undelete. The controller runs in-process, limited to this
+// run's account by the `hearth.dev/account` label the facade puts on every object.
+import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, createApiLogger } from '../../src/api/app.js';
+import { bootstrap } from '../../src/api/auth/bootstrap.js';
+import { KubeDeploymentStore } from '../../src/api/kube/deployment-store.js';
+import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
+import { deploymentController } from '../../src/controllers/deployment/controller.js';
+import { DbQuotaStore } from '../../src/controllers/deployment/quota-store.js';
+import { KubeClients, Manager } from '../../src/controllers/runtime/index.js';
+import { GROUP, LABELS, VERSION } from '../../src/crds/group.js';
+import { openDatabase, type Database } from '../../src/db/client.js';
+import { loadKubeConfig, type PooledKubeConfig } from '../../src/kube/config.js';
+import { realClock } from '../../src/util/clock.js';
+import { REPO_ROOT } from '../fixtures/corpus.js';
+import { databaseUrl, kubeconfigPath } from '../support/env.js';
+import { dumpNamespace, waitFor } from '../support/wait.js';
+
+const suffix = randomBytes(3).toString('hex');
+const ACCOUNT = `api-rec-${suffix}`;
+const NS = accountNamespace(ACCOUNT);
+const dbName = `hearth_t_api_reconciled_${suffix}`;
+const BASE_MODEL = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
+
+let kc: PooledKubeConfig;
+let database: Database;
+let store: KubeDeploymentStore;
+let manager: Manager;
+let app: FastifyInstance;
+let key = '';
+
+async function admin(query: string): Promise<void> {
+  const c = new pg.Client({ connectionString: databaseUrl() });
+  await c.connect();
+  try {
+    await c.query(query);
+  } finally {
+    await c.end();
+  }
+}
+
+async function call(method: string, url: string, payload?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${key}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
+  return { status: res.statusCode, body: res.body ? (JSON.parse(res.body) as Record<string, unknown>) : {} };
+}
+
+const url = (id = '') => `/v1/accounts/${ACCOUNT}/deployments${id ? `/${id}` : ''}`;
+
+async function dump(): Promise<unknown> {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'deployments' })) as { items: { metadata: unknown; status?: unknown }[] };
+  return { deployments: list.items.map((d) => ({ metadata: d.metadata, status: d.status })), ...((await dumpNamespace(kc, NS)) as object) };
+}
+
+/** Polls GET through REST until `pred` holds for the wire resource. */
+async function waitRest(id: string, what: string, pred: (d: Record<string, unknown>) => boolean, timeoutMs = 90_000): Promise<Record<string, unknown>> {
+  return waitFor(
+    `${id} through REST: ${what}`,
+    async () => {
+      const r = await call('GET', url(id));
+      return r.status === 200 && pred(r.body) ? r.body : undefined;
+    },
+    { timeoutMs, intervalMs: 300, dump },
+  );
+}
+
+beforeAll(async () => {
+  kc = loadKubeConfig(kubeconfigPath());
+  const objects = KubernetesObjectApi.makeApiClient(kc);
+  const dir = join(REPO_ROOT, 'manifests', 'crds');
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
+    await objects.patch(loadYaml<V1CustomResourceDefinition>(readFileSync(join(dir, f), 'utf8')), undefined, undefined, 'hearth-crds-test', true, PatchStrategy.ServerSideApply);
+  }
+  await admin(`create database ${dbName}`);
+  const u = new URL(databaseUrl());
+  u.pathname = `/${dbName}`;
+  database = await openDatabase({ url: u.toString() });
+  await database.migrate();
+  key = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
+  const namespaces = new NamespaceEnsurer(kc);
+  await namespaces.ensure(ACCOUNT);
+
+  const log = createApiLogger({ level: process.env.HEARTH_TEST_LOG ?? 'silent' });
+  store = new KubeDeploymentStore(kc, { log });
+  await store.start();
+  app = await buildApp({ db: database.db, deployments: store, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false });
+
+  const clients = new KubeClients(kc, { qps: 50, burst: 100 });
+  const quotas = new DbQuotaStore(database.db, realClock);
+  manager = new Manager({ clock: realClock, log, shutdownTimeoutMs: 5000 });
+  manager.add(() =>
+    deploymentController({
+      clients,
+      quotas,
+      clock: realClock,
+      log,
+      selector: `${LABELS.account}=${ACCOUNT}`,
+      capacityRetryMs: 2000,
+      quotaRetryMs: 2000,
+      informer: { backoff: { initialMs: 200, maxMs: 2000 } },
+    }),
+  );
+  manager.start();
+}, 120_000);
+
+afterAll(async () => {
+  await manager?.stop();
+  await app?.close();
+  await store?.stop();
+  await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: NS }).catch(() => undefined);
+  await database?.close();
+  await admin(`drop database if exists ${dbName} with (force)`).catch(() => undefined);
+  kc?.destroy();
+});
+
+describe('REST with the Deployment controller', () => {
+  it('shows the reconciled state, and carries out soft delete and undelete', async () => {
+    const created = await call('POST', `${url()}?deploymentId=served`, {
+      baseModel: BASE_MODEL,
+      acceleratorType: 'NVIDIA_A100_80GB',
+      acceleratorCount: 1,
+      minReplicaCount: 1,
+      maxReplicaCount: 1,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    expect(created.body.state).toBe('CREATING');
+
+    const ready = await waitRest('served', 'READY with 1 replica', (d) => d.state === 'READY' && d.replicaCount === 1);
+    expect(ready).toMatchObject({ region: 'US_ILLINOIS_2', acceleratorType: 'NVIDIA_A100_80GB' });
+    const quota = await call('GET', `/v1/accounts/${ACCOUNT}/quotas/a100-us-illinois-2`);
+    expect(quota.body).toMatchObject({ usage: 1 });
+
+    expect((await call('DELETE', url('served'))).body).toEqual({});
+    const deleted = await waitRest('served', 'DELETED', (d) => d.state === 'DELETED');
+    expect(Date.parse(deleted.purgeTime as string) - Date.parse(deleted.deleteTime as string)).toBe(7 * 24 * 3600 * 1000);
+    expect((await call('GET', `/v1/accounts/${ACCOUNT}/quotas/a100-us-illinois-2`)).body).toMatchObject({ usage: 0 });
+    const listed = await call('GET', url());
+    expect(listed.body).toMatchObject({ deployments: [], totalSize: 0 });
+    expect((await call('GET', `${url()}?showDeleted=true&filter=state%3DDELETED`)).body.totalSize).toBe(1);
+
+    const back = await call('POST', `${url('served')}:undelete`, {});
+    expect(back.status, JSON.stringify(back.body)).toBe(200);
+    await waitRest('served', 'READY again after undelete', (d) => d.state === 'READY' && d.replicaCount === 1);
+    expect((await call('GET', url())).body.totalSize).toBe(1);
+
+    expect((await call('DELETE', `${url('served')}?hard=true`)).body).toEqual({});
+    await waitFor('the object to be gone', async () => (await call('GET', url('served'))).status === 404, { timeoutMs: 30_000, dump });
+  });
+});
