@@ -5,6 +5,7 @@
 import type { KubernetesObject, V1Deployment, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { Deployment, DeploymentStatus } from '../../crds/deployment.js';
 import { ACCELERATORS, ACCELERATOR_LABEL, REGION_LABEL, type AcceleratorType } from '../../fleet/catalog.js';
+import { QuotaExceededError } from '../../db/errors.js';
 import { objectKey } from '../runtime/keys.js';
 import { podGpuRequest } from './placement.js';
 import type { GpuQuota, QuotaStore } from './quota-store.js';
@@ -247,14 +248,15 @@ export class MemoryQuotaStore implements QuotaStore {
   async gpuQuota(_account: string, quotaName: string, holder: string): Promise<GpuQuota> {
     let others = 0;
     for (const [h, t] of this.holds) if (h !== holder) others += t[quotaName] ?? 0;
-    return { limit: this.limits[quotaName] ?? 8, heldByOthers: others };
+    return { limit: this.limits[quotaName] ?? 8, heldByOthers: others, mine: { ...this.holds.get(holder) } };
   }
 
   async setHolds(account: string, holder: string, targets: Record<string, number>): Promise<void> {
     this.calls.push(`setHolds ${account} ${holder} ${JSON.stringify(targets)}`);
     for (const [q, n] of Object.entries(targets)) {
       const others = (await this.gpuQuota(account, q, holder)).heldByOthers;
-      if (others + n > (this.limits[q] ?? 8)) throw new Error(`quota ${q} exceeded`);
+      const limit = this.limits[q] ?? 8;
+      if (others + n > limit && n > (this.holds.get(holder)?.[q] ?? 0)) throw new QuotaExceededError(q, n, others, limit);
     }
     const kept = Object.fromEntries(Object.entries(targets).filter(([, n]) => n > 0));
     if (Object.keys(kept).length === 0) this.holds.delete(holder);

@@ -10,6 +10,8 @@ export interface GpuQuota {
   limit: number;
   /** What other holders hold of it. This deployment may hold `limit − heldByOthers`. */
   heldByOthers: number;
+  /** What this holder holds now, of every quota of the account (quota name → amount). */
+  mine: Record<string, number>;
   /** Set when the numbers are not from the database (e.g. the account has no row there). */
   note?: string;
 }
@@ -61,13 +63,13 @@ export class DbQuotaStore implements QuotaStore {
   async gpuQuota(account: string, quotaName: string, holder: string): Promise<GpuQuota> {
     if (!(await this.#accountExists(account))) {
       const def = quotasRepo.defaultQuotaFor(quotaName)?.value ?? DEFAULT_QUOTAS.gpusPerAcceleratorType;
-      return { limit: def, heldByOthers: 0, note: `account ${account} has no quota records; the catalog default of ${def} GPUs applies to this deployment alone` };
+      return { limit: def, heldByOthers: 0, mine: {}, note: `account ${account} has no quota records; the catalog default of ${def} GPUs applies to this deployment alone` };
     }
     const now = new Date(this.#clock.now());
     const [quota, holds] = await Promise.all([quotasRepo.getQuota(this.#db, account, quotaName, now), quotasRepo.holdsOf(this.#db, account, holder)]);
-    if (!quota) return { limit: 0, heldByOthers: 0, note: `quota ${quotaName} does not exist for account ${account}` };
-    const mine = holds.find((h) => h.quotaName === quotaName)?.amount ?? 0;
-    return { limit: quota.value, heldByOthers: Math.max(0, quota.usage - mine) };
+    const mine = Object.fromEntries(holds.map((h) => [h.quotaName, h.amount]));
+    if (!quota) return { limit: 0, heldByOthers: 0, mine, note: `quota ${quotaName} does not exist for account ${account}` };
+    return { limit: quota.value, heldByOthers: Math.max(0, quota.usage - (mine[quotaName] ?? 0)), mine };
   }
 
   async setHolds(account: string, holder: string, targets: Record<string, number>): Promise<void> {

@@ -289,6 +289,29 @@ describe('DeploymentReconciler: lifecycle', () => {
     expect(grown.res.requeueAfter).toBeUndefined();
   });
 
+  it('quota lowered below what runs: the child shrinks to fit, holding only what it will run', async () => {
+    const t = setup({ deployments: [dep({ replicaCount: 5 })] });
+    await t.pass();
+    t.cluster.settle();
+    await t.pass();
+    // The hold is lost (say, restored from a backup) and the quota lowered to 3.
+    t.quotas.holds.delete('deployment/chat');
+    t.quotas.limits['h100-us-virginia-2'] = 3;
+    expect((await t.pass()).writes).toEqual([`update ${WORKLOAD}`, `status ${HEARTH}`]);
+    expect(t.workload()?.spec?.replicas).toBe(3);
+    expect(t.quotas.holds.get('deployment/chat')).toEqual({ 'h100-us-virginia-2': 3 });
+  });
+
+  it('a pass with nothing to change does not touch the quota holds either', async () => {
+    const t = setup({ deployments: [dep()] });
+    await t.pass();
+    t.cluster.settle();
+    await t.pass();
+    const calls = t.quotas.calls.length;
+    expect((await t.pass()).writes).toEqual([]);
+    expect(t.quotas.calls.length).toBe(calls);
+  });
+
   it('quota exhausted by others: 0 replicas, not READY, QuotaExceeded', async () => {
     const t = setup({ deployments: [dep({ replicaCount: 1 })] });
     t.quotas.holds.set('deployment/other', { 'h100-us-virginia-2': 8 });

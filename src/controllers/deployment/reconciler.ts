@@ -11,6 +11,7 @@
 import type { KubernetesObject, V1Deployment, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import { DeploymentSpec, replicaBounds, type Deployment, type DeploymentStatus } from '../../crds/deployment.js';
 import { FINALIZER, LABELS } from '../../crds/group.js';
+import { QuotaExceededError } from '../../db/errors.js';
 import { ACCELERATORS, gpuQuotaName, isRegion, regionsOffering, type AcceleratorType } from '../../fleet/catalog.js';
 import type { Clock } from '../../util/clock.js';
 import { splitKey } from '../runtime/keys.js';
@@ -120,6 +121,11 @@ function maxMerge(a: Record<string, number>, b: Record<string, number>): Record<
   return out;
 }
 
+function sameHolds(a: Record<string, number>, b: Record<string, number>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].every((k) => (a[k] ?? 0) === (b[k] ?? 0));
+}
+
 function serviceDiffers(observed: V1Service, desired: V1Service): boolean {
   const ports = (s: V1Service) =>
     (s.spec?.ports ?? []).map((p) => `${p.name}/${p.port}/${String(p.targetPort)}/${p.protocol ?? 'TCP'}`).join(',');
@@ -178,6 +184,8 @@ class Pass {
   #cur: Deployment;
   readonly #now: number;
   #requeueAfter: number | undefined;
+  /** This deployment's quota holds as read in this pass (undefined until read). */
+  #mine: Record<string, number> | undefined;
 
   constructor(
     private readonly o: DeploymentReconcilerOptions,
@@ -250,7 +258,8 @@ class Pass {
         observed.spec?.template.metadata?.annotations?.[UNDELETE_TIME_ANNOTATION] === restart &&
         observed.spec?.replicas === quota.replicas;
       // Hold before scaling up; shrink the hold once the child runs the new spec (next pass).
-      await this.#setHolds(childUpToDate || !observed ? target : maxMerge(footprintOf(observed), target));
+      if (childUpToDate || !observed) await this.#setHolds(target);
+      else await this.#holdDuringChange(footprintOf(observed), target);
       if (!observed) await this.o.writer.create(workload);
       else if (!childUpToDate) await this.o.writer.update(replacement(workload, observed));
     }
@@ -290,6 +299,7 @@ class Pass {
     const g = server.acceleratorCount;
     const quotaName = gpuQuotaName(server.acceleratorType, region);
     const q = await this.o.quotas.gpuQuota(this.account, quotaName, this.#holder);
+    this.#mine = q.mine;
     const room = Math.max(0, q.limit - q.heldByOthers);
     const replicas = Math.min(desired, Math.floor(room / g));
     const footprint = replicas > 0 ? { [quotaName]: replicas * g } : {};
@@ -301,9 +311,26 @@ class Pass {
     return { replicas, footprint, message };
   }
 
+  /** Makes the holds exactly `targets`; skipped when the holds read in this pass already are. */
   async #setHolds(targets: Record<string, number>): Promise<void> {
     if (!this.o.quotas.tracksHolds) return;
+    if (this.#mine !== undefined && sameHolds(this.#mine, targets)) return;
     await this.o.quotas.setHolds(this.account, this.#holder, targets);
+    this.#mine = targets;
+  }
+
+  /**
+   * While the child moves from `running` to `target`, hold both (the old pods hold GPUs until
+   * replaced). If that does not fit (the quota was lowered, or nothing was held before), hold the
+   * target alone: what we are about to run must fit, what is going away may overlap for a moment.
+   */
+  async #holdDuringChange(running: Record<string, number>, target: Record<string, number>): Promise<void> {
+    try {
+      await this.#setHolds(maxMerge(running, target));
+    } catch (err) {
+      if (!(err instanceof QuotaExceededError)) throw err;
+      await this.#setHolds(target);
+    }
   }
 
   async #ensureFinalizer(): Promise<void> {
