@@ -173,7 +173,7 @@ async function childrenOf(ns: string, name: string): Promise<{ workloads: string
   return { workloads: w.items.map((x) => x.metadata!.name!), services: s.items.map((x) => x.metadata!.name!) };
 }
 
-function controllerFor(run: string, extra: { writer?: DeploymentWriter } = {}) {
+function controllerFor(run: string, extra: { writer?: DeploymentWriter; log?: typeof log } = {}) {
   return deploymentController({ clients, quotas, clock: realClock, log, selector: `${RUN_LABEL}=${run}`, ...FAST, ...extra });
 }
 
@@ -321,6 +321,25 @@ describe('quota', () => {
   });
 });
 
+describe('DbQuotaStore', () => {
+  it('reads limit, others\' holds and ours; an account without rows gets the catalog default, alone', async () => {
+    const account = `acct-${suffix}-s`;
+    await accountsRepo.createAccount(database.db, { accountId: account, email: `owner@${account}.example` });
+    await quotasRepo.setQuotaValue(database.db, account, 'h100-us-iowa-1', 6, { allowMissing: true });
+    await quotasRepo.setHold(database.db, account, 'h100-us-iowa-1', 'deployment/other', 2);
+    await quotas.setHolds(account, 'deployment/me', { 'h100-us-iowa-1': 3 });
+    expect(await quotas.gpuQuota(account, 'h100-us-iowa-1', 'deployment/me')).toEqual({ limit: 6, heldByOthers: 2, mine: { 'h100-us-iowa-1': 3 } });
+    await expect(quotas.setHolds(account, 'deployment/me', { 'h100-us-iowa-1': 5 })).rejects.toMatchObject({ name: 'QuotaExceededError' });
+    await quotas.releaseAll(account, 'deployment/me');
+    expect(await quotasRepo.holdsOf(database.db, account, 'deployment/me')).toEqual([]);
+
+    const unknown = await quotas.gpuQuota(`nobody-${suffix}`, 'h100-us-iowa-1', 'deployment/me');
+    expect(unknown).toMatchObject({ limit: 8, heldByOthers: 0, mine: {} });
+    expect(unknown.note).toContain('has no quota records');
+    await quotas.setHolds(`nobody-${suffix}`, 'deployment/me', { 'h100-us-iowa-1': 1 }); // a no-op, not a foreign-key error
+  });
+});
+
 describe('restarts and replicas', () => {
   it('a controller that dies mid-reconcile, restarted, converges with no duplicate children', async () => {
     const { ns } = await accountNamespace('r');
@@ -344,7 +363,8 @@ describe('restarts and replicas', () => {
       },
       setFinalizers: (d, f) => real.setFinalizers(d, f),
     };
-    const first = controllerFor(run, { writer: dying });
+    // Its failures are the point: keep them out of the test output.
+    const first = controllerFor(run, { writer: dying, log: log.child({}, { level: 'silent' }) });
     runnables.push(first);
     await first.start();
     // No region in the spec: the first controller chooses one (US_VIRGINIA_2, the only MI300X region).
