@@ -6,7 +6,6 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AppsV1Api,
-  CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   PatchStrategy,
@@ -20,10 +19,10 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { deploymentController } from '../../src/controllers/deployment/controller.js';
+import { deploymentController, deploymentManager } from '../../src/controllers/deployment/controller.js';
 import { DbQuotaStore } from '../../src/controllers/deployment/quota-store.js';
 import { KubeDeploymentWriter, type DeploymentWriter } from '../../src/controllers/deployment/writer.js';
-import { KubeClients, KubeLeaseStore, Manager, type Runnable } from '../../src/controllers/runtime/index.js';
+import { KubeClients, type Manager, type Runnable } from '../../src/controllers/runtime/index.js';
 import type { Deployment, DeploymentStatus } from '../../src/crds/deployment.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
@@ -178,23 +177,15 @@ function controllerFor(run: string, extra: { writer?: DeploymentWriter; log?: ty
 }
 
 function startManager(run: string, le?: { identity: string; lease: string }): Manager {
-  const m = new Manager({
-    clock: realClock,
+  const m = deploymentManager({
+    kubeConfig: kc,
+    db: database.db,
     log,
+    client: { qps: 50, burst: 100 },
     shutdownTimeoutMs: 5000,
-    ...(le
-      ? {
-          leaderElection: {
-            store: new KubeLeaseStore(clients.api(CoordinationV1Api), namespaces[0]!, le.lease),
-            identity: le.identity,
-            leaseDurationMs: 4000,
-            renewDeadlineMs: 3000,
-            retryPeriodMs: 500,
-          },
-        }
-      : {}),
+    controller: { selector: `${RUN_LABEL}=${run}`, ...FAST },
+    ...(le ? { leaderElection: { namespace: namespaces[0]!, name: le.lease, identity: le.identity, leaseDurationMs: 4000, renewDeadlineMs: 3000, retryPeriodMs: 500 } } : {}),
   });
-  m.add(() => controllerFor(run));
   m.start();
   managers.push(m);
   return m;

@@ -1,17 +1,21 @@
 // Wiring of the Deployment controller (Knative's controller.go): the informers it reads, the
 // events that enqueue a Deployment's key, and the reconciler. Nothing here decides anything.
-import type { KubernetesObject, V1Deployment, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import { CoordinationV1Api, type KubeConfig, type KubernetesObject, type V1Deployment, type V1Namespace, type V1Node, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Deployment } from '../../crds/deployment.js';
 import { API_VERSION, GROUP, VERSION } from '../../crds/group.js';
 import { ACCELERATOR_LABEL } from '../../fleet/catalog.js';
 import type { Clock } from '../../util/clock.js';
-import type { KubeClients } from '../runtime/client.js';
+import type { Db } from '../../db/client.js';
+import { realClock } from '../../util/clock.js';
+import { KubeClients, type ClientSettings } from '../runtime/client.js';
+import { KubeLeaseStore, defaultIdentity, type LeaderElectionTimings } from '../runtime/leader-election.js';
+import { Manager } from '../runtime/manager.js';
 import { Controller } from '../runtime/controller.js';
 import { Informer, type InformerOptions } from '../runtime/informer.js';
 import { keyOf } from '../runtime/keys.js';
 import { KubeListWatch, type ResourceRef } from '../runtime/kube-source.js';
-import type { QuotaStore } from './quota-store.js';
+import { DbQuotaStore, type QuotaStore } from './quota-store.js';
 import { DeploymentReconciler, type DesiredReplicas } from './reconciler.js';
 import { LABEL_DEPLOYMENT, LABEL_MANAGED_BY, MANAGED_BY } from './resources/labels.js';
 import type { RuntimeConfig } from './runtime-config.js';
@@ -105,4 +109,45 @@ export function deploymentController(o: DeploymentControllerOptions): Controller
     clock: o.clock,
     log: o.log,
   });
+}
+
+export interface DeploymentManagerOptions {
+  kubeConfig: KubeConfig;
+  db: Db;
+  log: Logger;
+  clock?: Clock;
+  /** API client rate limit (default 20 qps, burst 30). */
+  client?: ClientSettings;
+  /** Run only while holding this Lease (N replicas, one leader); omit for a single replica. */
+  leaderElection?: LeaderElectionTimings & { namespace: string; name?: string; identity?: string };
+  controller?: Omit<DeploymentControllerOptions, 'clients' | 'quotas' | 'clock' | 'log'>;
+  shutdownTimeoutMs?: number;
+}
+
+/**
+ * The `controller` mode's Deployment part, ready to start: a Manager (leader-elected when asked)
+ * whose every leadership term runs a fresh Deployment controller on PostgreSQL quotas.
+ * `manager.start()`, then `await manager.stop()` on SIGTERM (handleShutdownSignals does both).
+ */
+export function deploymentManager(o: DeploymentManagerOptions): Manager {
+  const clock = o.clock ?? realClock;
+  const clients = new KubeClients(o.kubeConfig, o.client, clock);
+  const quotas = new DbQuotaStore(o.db, clock);
+  const le = o.leaderElection;
+  const manager = new Manager({
+    clock,
+    log: o.log,
+    shutdownTimeoutMs: o.shutdownTimeoutMs,
+    ...(le
+      ? {
+          leaderElection: {
+            ...le,
+            store: new KubeLeaseStore(clients.api(CoordinationV1Api), le.namespace, le.name ?? 'hearth-deployment-controller'),
+            identity: le.identity ?? defaultIdentity(),
+          },
+        }
+      : {}),
+  });
+  manager.add(() => deploymentController({ ...o.controller, clients, quotas, clock, log: o.log }));
+  return manager;
 }
