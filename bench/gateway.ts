@@ -2,7 +2,8 @@
 //
 //   npx tsx bench/gateway.ts [-- --rate 500 --seconds 10 --streams 100]
 //
-// Three processes: the model-server fixture, the gateway (real API-key check on PGlite, catalog
+// Three processes: the model-server fixture, the gateway (real API-key check against a scratch
+// PostgreSQL database, or PGlite with --database pglite; catalog
 // and endpoint fed in memory — no cluster on the data path), and this load generator.
 //   1. Open loop at a fixed rate (default 500 req/s) of small non-streamed completions, in
 //      alternating blocks direct → fixture and through the gateway, for a bounded time; latency
@@ -34,6 +35,9 @@ const { values } = parseArgs({
     blocks: { type: 'string', default: '4' },
     /** Write a V8 CPU profile of the gateway process here (for finding where its time goes). */
     'profile-dir': { type: 'string' },
+    /** API keys in this PostgreSQL (a scratch database is created and dropped); `pglite` for embedded. */
+    database: { type: 'string', default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
+    'database-url': { type: 'string' },
   },
 });
 
@@ -48,12 +52,12 @@ async function child(args: string[], nodeArgs: string[] = []): Promise<{ proc: C
 
 // ---- gateway role: a gateway process routing `MODEL#bench/d` to the fixture --------------------
 
-async function runGateway(upstreamPort: number): Promise<void> {
+async function runGateway(upstreamPort: number, databaseUrl: string | undefined): Promise<void> {
   const { openDatabase } = await import('../src/db/client.js');
   const { bootstrap } = await import('../src/api/auth/bootstrap.js');
   const { startGateway } = await import('../src/gateway/index.js');
   const { pino } = await import('pino');
-  const database = await openDatabase();
+  const database = await openDatabase({ url: databaseUrl });
   await database.migrate();
   const key = (await bootstrap(database.db, { accountId: ACCOUNT, email: 'bench@bench.example' })).apiKey!.key;
   const gw = await startGateway({ host: '127.0.0.1', port: 0, processMetrics: false }, { db: database.db, log: pino({ level: 'warn' }) });
@@ -130,6 +134,28 @@ function stats(xs: number[]): { p50: number; p90: number; p99: number; n: number
   return { p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), n: s.length };
 }
 
+/** A scratch PostgreSQL database for the API keys (PGlite in the gateway process if `pglite`). */
+async function scratchDatabase(adminUrl: string): Promise<{ url?: string; drop(): Promise<void> }> {
+  if (adminUrl === 'pglite') return { drop: async () => {} };
+  const { ensurePostgres } = await import('../hack/lib/postgres.js');
+  const { default: pg } = await import('pg');
+  const admin = await ensurePostgres(adminUrl);
+  const name = `hearth_bench_gateway_${process.pid}`;
+  const sql = async (q: string): Promise<void> => {
+    const c = new pg.Client({ connectionString: admin });
+    await c.connect();
+    try {
+      await c.query(q);
+    } finally {
+      await c.end();
+    }
+  };
+  await sql(`CREATE DATABASE ${name}`);
+  const u = new URL(admin);
+  u.pathname = `/${name}`;
+  return { url: u.toString(), drop: () => sql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
 async function driver(): Promise<void> {
   const rate = Number(values.rate);
   const seconds = Number(values.seconds);
@@ -138,7 +164,8 @@ async function driver(): Promise<void> {
   const fixture = await child(['test/fixtures/model-server/main.ts', '--port', '0', '--served-model-name', MODEL, '--tokens-per-response', '4']);
   const fxPort = Number(fixture.first.port);
   const profile = values['profile-dir'] ? ['--cpu-prof', '--cpu-prof-dir', values['profile-dir']] : [];
-  const gateway = await child(['bench/gateway.ts', '--role', 'gateway', '--upstream-port', String(fxPort)], profile);
+  const db = await scratchDatabase(values.database);
+  const gateway = await child(['bench/gateway.ts', '--role', 'gateway', '--upstream-port', String(fxPort), ...(db.url ? ['--database-url', db.url] : [])], profile);
   const direct: Target = { url: `http://127.0.0.1:${fxPort}`, headers: {}, model: MODEL };
   const viaGw: Target = { url: `${String(gateway.first.url)}/inference`, headers: { authorization: `Bearer ${String(gateway.first.key)}` }, model: `${MODEL}#${ACCOUNT}/d` };
   try {
@@ -190,8 +217,10 @@ async function driver(): Promise<void> {
     agent.destroy();
     gateway.proc.kill('SIGTERM');
     fixture.proc.kill('SIGTERM');
+    await once(gateway.proc, 'exit');
+    await db.drop();
   }
 }
 
-if (values.role === 'gateway') await runGateway(Number(values['upstream-port']));
+if (values.role === 'gateway') await runGateway(Number(values['upstream-port']), values['database-url']);
 else await driver();

@@ -7,8 +7,13 @@ import { SseUsageTap, type Usage } from './sse.js';
 
 /** Response headers that describe one hop, not the message (RFC 9110 §7.6.1), plus ones we set. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'te', 'trailer', 'upgrade', 'date', 'server']);
-/** Non-streamed bodies larger than this are still forwarded, but not parsed for usage. */
-const MAX_USAGE_SCAN_BYTES = 1 << 20;
+/**
+ * A non-streamed (JSON) answer up to this size is relayed in one write when it is complete — the
+ * client cannot use half a JSON document, and one write (headers and body together) instead of
+ * several is the largest single saving on the hot path — and parsed for usage. Larger answers are
+ * streamed on as they come and not parsed. SSE is never held.
+ */
+const MAX_HELD_BODY_BYTES = 1 << 20;
 
 export interface ProxyTarget {
   host: string;
@@ -57,9 +62,9 @@ function copyHeaders(headers: IncomingHttpHeaders, streamed: boolean): Record<st
   return out;
 }
 
-function parseUsage(chunks: Buffer[]): Usage | undefined {
+function parseUsage(body: Buffer): Usage | undefined {
   try {
-    const obj = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { usage?: Usage | null };
+    const obj = JSON.parse(body.toString('utf8')) as { usage?: Usage | null };
     return obj.usage ?? undefined;
   } catch {
     return undefined;
@@ -74,9 +79,9 @@ export function proxyRequest(o: ProxyOptions): Promise<ProxyResult> {
     let firstByteAt: number | undefined;
     let controller: Dispatcher.DispatchController | undefined;
     let tap: SseUsageTap | undefined;
-    let scan = false;
-    let scanned = 0;
-    const chunks: Buffer[] = [];
+    let holding = false;
+    let held = 0;
+    let chunks: Buffer[] = [];
     const finish = (outcome: ProxyOutcome, usage?: Usage): void => {
       if (settled) return;
       settled = true;
@@ -108,22 +113,37 @@ export function proxyRequest(o: ProxyOptions): Promise<ProxyResult> {
         const type = String(headers['content-type'] ?? '');
         const streamed = type.startsWith('text/event-stream');
         tap = streamed ? new SseUsageTap(o.stripUsage) : undefined;
-        scan = !streamed && statusCode === 200 && type.includes('json');
+        holding = !streamed;
         res.writeHead(statusCode, copyHeaders(headers, streamed));
       },
       onResponseData(_c, chunk) {
         if (settled) return;
-        if (scan && scanned <= MAX_USAGE_SCAN_BYTES) {
+        if (holding) {
           chunks.push(chunk);
-          scanned += chunk.length;
+          held += chunk.length;
+          if (held <= MAX_HELD_BODY_BYTES) return;
+          holding = false;
+          const all = Buffer.concat(chunks);
+          chunks = [];
+          return send(all);
         }
         send(tap ? tap.push(chunk) : chunk);
       },
       onResponseEnd() {
         if (settled) return;
-        if (tap) send(tap.end());
-        res.end();
-        finish('completed', tap ? tap.usage : scan && scanned <= MAX_USAGE_SCAN_BYTES ? parseUsage(chunks) : undefined);
+        if (tap) {
+          send(tap.end());
+          res.end();
+          return finish('completed', tap.usage);
+        }
+        if (!holding) {
+          res.end();
+          return finish('completed');
+        }
+        const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+        if (body.length > 0) firstByteAt ??= performance.now();
+        res.end(body);
+        finish('completed', status === 200 ? parseUsage(body) : undefined);
       },
       onResponseError(_c, err: Error & { code?: string }) {
         if (settled) return;
