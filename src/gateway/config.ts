@@ -7,8 +7,8 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().in
 
 export const GatewayConfig = z.object({
   host: z.string().min(1).default('0.0.0.0'),
-  /** 0 picks a free port (tests). */
-  port: int(0, 65_535).default(8080),
+  /** 0 picks a free port (tests). 8081: the API has 8080 (both run in mode `all`). */
+  port: int(0, 65_535).default(8081),
   /** Names this replica in load reports (default: the pod name from HOSTNAME, or a random id). */
   gatewayId: z.string().min(1).optional(),
   /** Cold start: requests held per deployment at once (overridable per Deployment by annotation). */

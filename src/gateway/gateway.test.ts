@@ -214,6 +214,23 @@ describe('gateway over HTTP (fixture on loopback)', () => {
     expect(JSON.parse(r.body)).toMatchObject({ error: { code: 'model_not_ready' } });
   });
 
+  it('on close, answers held requests 503 at once so clients retry on another replica', async () => {
+    const other = await startGateway(
+      { host: '127.0.0.1', port: 0, processMetrics: false },
+      { authenticate: async () => ({ ok: true, accountId: 'alice' }), loadReporter: { report: () => {} }, log: (await import('pino')).pino({ level: 'silent' }) },
+    );
+    other.core.catalog.upsertNamespace({ metadata: { name: 'acct-alice', labels: { 'hearth.dev/account': 'alice' } } });
+    other.core.catalog.upsertDeployment({ metadata: { namespace: 'acct-alice', name: 'cold' }, spec: { baseModel: BASE } });
+    const res = fetch(`${other.url}/inference/v1/completions`, { method: 'POST', headers: { authorization: 'Bearer k', 'content-type': 'application/json' }, body: JSON.stringify({ model: COLD, prompt: 'x' }) });
+    await waitUntil(() => other.core.hold.held('acct-alice/cold') === 1);
+    const closed = other.close(5_000);
+    const r = await res;
+    expect(r.status).toBe(503);
+    expect(r.headers.get('retry-after')).toBe('1');
+    expect(await r.json()).toMatchObject({ error: { code: 'shutting_down' } });
+    await closed;
+  });
+
   it('exposes Prometheus metrics', async () => {
     const text = await (await fetch(`${gw.url}/metrics`)).text();
     expect(text).toContain('hearth_gateway_requests_total{namespace="acct-alice",deployment="chat",code="200"}');

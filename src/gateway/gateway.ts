@@ -116,10 +116,15 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
     synced,
     async close(graceMs = 30_000) {
       closing = true;
+      // Held requests would outlive the grace period: tell them to retry (another replica) now.
+      hold.closeAll();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      // Keep-alive connections become idle as their last response ends: close them as they do.
+      const idle = setInterval(() => server.closeIdleConnections(), 100);
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      server.closeIdleConnections();
       await done;
+      clearInterval(idle);
       clearTimeout(timer);
       load.stop();
       load.flush();

@@ -60,6 +60,16 @@ describe('HoldQueue', () => {
     await expect(q.hold('ns/d', LIMITS, AbortSignal.abort())).resolves.toBe('aborted');
   });
 
+  it('closeAll ends every hold with closing', async () => {
+    const clock = new FakeClock();
+    const q = new HoldQueue(clock);
+    const held = [q.hold('ns/a', LIMITS), q.hold('ns/b', LIMITS)];
+    expect(q.closeAll()).toBe(2);
+    await expect(Promise.all(held)).resolves.toEqual(['closing', 'closing']);
+    expect(q.total).toBe(0);
+    expect(clock.pending()).toBe(0);
+  });
+
   it('a zero time limit refuses at once', async () => {
     await expect(new HoldQueue(new FakeClock()).hold('ns/d', { maxHeld: 1, timeoutMs: 0 })).resolves.toBe('timeout');
   });

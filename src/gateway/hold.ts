@@ -14,7 +14,7 @@ export interface HoldLimits {
 /** GPU replicas take minutes to start (node, image, weights, CUDA graphs): wait up to 10 min. */
 export const DEFAULT_HOLD_LIMITS: Readonly<HoldLimits> = Object.freeze({ maxHeld: 256, timeoutMs: 600_000 });
 
-export type HoldOutcome = 'ready' | 'full' | 'timeout' | 'aborted';
+export type HoldOutcome = 'ready' | 'full' | 'timeout' | 'aborted' | 'closing';
 
 interface Waiter {
   resolve(o: HoldOutcome): void;
@@ -62,6 +62,18 @@ export class HoldQueue {
     const waiters = [...q];
     for (const w of waiters) w.resolve('ready');
     return waiters.length;
+  }
+
+  /** Ends every hold with 'closing' (the gateway is shutting down: clients should retry elsewhere). */
+  closeAll(): number {
+    let n = 0;
+    for (const key of [...this.#queues.keys()]) {
+      for (const w of [...(this.#queues.get(key) ?? [])]) {
+        w.resolve('closing');
+        n++;
+      }
+    }
+    return n;
   }
 
   held(key: string): number {

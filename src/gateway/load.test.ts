@@ -41,6 +41,13 @@ describe('LoadTracker', () => {
     t.heldStart('ns', 'cold');
     expect(rec.reports).toHaveLength(1);
     expect(rec.reports[0]).toMatchObject({ kind: 'urgent', deployments: [{ deployment: 'cold', inFlight: 1, held: 1 }] });
+    t.arrived('ns', 'cold');
+    t.heldStart('ns', 'cold'); // already signalled: the next periodic report carries it
+    expect(rec.reports).toHaveLength(1);
+    t.heldEnd('ns', 'cold');
+    t.heldEnd('ns', 'cold');
+    t.heldStart('ns', 'cold'); // held again after all were released: a new signal
+    expect(rec.reports).toHaveLength(2);
   });
 });
 

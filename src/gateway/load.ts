@@ -93,10 +93,13 @@ export class LoadTracker {
     if (completionTokens > 0) c.tokens += completionTokens;
   }
 
-  /** A request starts waiting for a replica; the first one for an idle deployment reports at once. */
+  /**
+   * A request starts waiting for a replica. The first one held for a deployment is reported at
+   * once (scale from zero wanted); later ones ride on the periodic reports.
+   */
   heldStart(namespace: string, deployment: string): void {
     const c = this.#get(namespace, deployment);
-    c.held++;
+    if (c.held++ > 0) return;
     const now = this.clock.now();
     const secs = Math.max((now - this.#lastAt) / 1000, 0.001);
     this.reporter.report({ gatewayId: this.gatewayId, at: now, kind: 'urgent', deployments: [this.#load(c, secs)] });

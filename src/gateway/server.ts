@@ -130,6 +130,7 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
     for (;;) {
       const ep = core.upstreams.acquire(route.key);
       if (ep) return ep;
+      if (core.isClosing()) throw shuttingDown();
       if (core.hold.held(route.key) >= maxHeld) {
         metrics.holdOutcomes.inc({ outcome: 'full' });
         throw holdQueueFull(core.config.queueFullRetryAfterSeconds);
@@ -142,6 +143,7 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
       metrics.holdOutcomes.inc({ outcome });
       if (outcome === 'full') throw holdQueueFull(core.config.queueFullRetryAfterSeconds);
       if (outcome === 'timeout') throw modelNotReady(core.config.notReadyRetryAfterSeconds);
+      if (outcome === 'closing') throw shuttingDown();
       if (outcome === 'aborted') return undefined;
     }
   }

@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# One image, one entry point: `node dist/main.js <mode>` (api | controller | gateway | all |
+# bootstrap). Build: docker build -t hearth:dev .   Run: docker run hearth:dev api
+# Runs as the distroless `nonroot` user (65532), the uid the Helm chart's pod security context
+# expects; the root filesystem may be read-only (nothing is written outside /tmp).
+
+# 1. Compile TypeScript (tsc -p tsconfig.build.json → dist/).
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# 2. Production dependencies only.
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+# 3. Runtime: no shell, no package manager, non-root.
+FROM gcr.io/distroless/nodejs20-debian12:nonroot
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY --from=build /src/dist ./dist
+# tsc does not copy the SQL migrations; db/client.ts looks for them beside the compiled module.
+COPY src/db/migrations ./dist/db/migrations
+USER 65532:65532
+EXPOSE 8080
+# The base image's entry point is /nodejs/bin/node.
+ENTRYPOINT ["/nodejs/bin/node", "dist/main.js"]
+CMD ["api"]
