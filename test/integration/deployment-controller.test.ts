@@ -239,6 +239,9 @@ describe('the Deployment controller on the simulated cluster', () => {
     const d = await getDeployment(ns, name);
     expect(d?.metadata.finalizers).toEqual(['hearth.dev/finalizer']);
     expect(await quotasRepo.holdsOf(database.db, account, `deployment/${name}`)).toMatchObject([{ quotaName: 'h100-us-virginia-2', amount: 2 }]);
+    // `kubectl describe` shows the transition.
+    const events = await core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name},involvedObject.kind=Deployment` });
+    expect(events.items.some((e) => e.reason === 'Ready' && e.type === 'Normal' && e.involvedObject.apiVersion === `${GROUP}/${VERSION}`)).toBe(true);
   });
 
   it('changing the accelerator type rolls the pods onto the new nodes', async () => {
@@ -353,6 +356,7 @@ describe('restarts and replicas', () => {
         throw new Error('simulated crash');
       },
       setFinalizers: (d, f) => real.setFinalizers(d, f),
+      event: (d, e) => real.event(d, e),
     };
     // Its failures are the point: keep them out of the test output.
     const first = controllerFor(run, { writer: dying, log: log.child({}, { level: 'silent' }) });

@@ -82,7 +82,7 @@ export function deploymentController(o: DeploymentControllerOptions): Controller
 
   const reconciler = new DeploymentReconciler({
     listers: { deployments, workloads, services, pods, nodes, namespaces },
-    writer: o.writer ?? new KubeDeploymentWriter(o.clients),
+    writer: o.writer ?? new KubeDeploymentWriter(o.clients, () => o.clock.now()),
     quotas: o.quotas,
     clock: o.clock,
     runtimeConfig: o.runtimeConfig,

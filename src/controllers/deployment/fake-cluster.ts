@@ -10,7 +10,7 @@ import { objectKey } from '../runtime/keys.js';
 import { podGpuRequest } from './placement.js';
 import type { GpuQuota, QuotaStore } from './quota-store.js';
 import type { Listers, Store } from './reconciler.js';
-import type { DeploymentWriter, ObjectRef } from './writer.js';
+import type { DeploymentEvent, DeploymentWriter, ObjectRef } from './writer.js';
 
 const clone = <T>(o: T): T => structuredClone(o);
 
@@ -50,7 +50,7 @@ export interface ClusterObjects {
 
 /** One recorded API write: `verb kind namespace/name`, and the object sent. */
 export interface Write {
-  verb: 'create' | 'update' | 'delete' | 'status' | 'finalizers';
+  verb: 'create' | 'update' | 'delete' | 'status' | 'finalizers' | 'event';
   kind: string;
   key: string;
   obj?: unknown;
@@ -167,6 +167,10 @@ export class FakeCluster implements DeploymentWriter {
     if (finalizers.length === 0 && next.metadata.deletionTimestamp) this.listers.deployments.delete(key);
     else this.listers.deployments.put(next);
     return clone(next);
+  }
+
+  async event(dep: Deployment, e: DeploymentEvent): Promise<void> {
+    this.writes.push({ verb: 'event', kind: `${e.type}/${e.reason}`, key: objectKey(dep), obj: e });
   }
 
   /** The last status written for `key`. */

@@ -14,6 +14,7 @@ import {
   SOFT_DELETE_ANNOTATION,
   UNDELETE_TIME_ANNOTATION,
   accountOf,
+  eventsFor,
   footprintOf,
 } from './reconciler.js';
 import { ANNOTATION_TEMPLATE_HASH } from './resources/labels.js';
@@ -112,7 +113,7 @@ describe('DeploymentReconciler: writes per pass', () => {
     {
       name: 'a workload of that name we do not control: left alone, NotOwned reported',
       objects: () => ({ deployments: [dep({}, { finalizers: [FINALIZER] })], workloads: [notOwnedWorkload()] }),
-      wantWrites: [`create ${SERVICE}`, `status ${HEARTH}`],
+      wantWrites: [`create ${SERVICE}`, `status ${HEARTH}`, `event Warning/NotOwned ${KEY}`],
       wantState: 'CREATING',
       wantConditions: {
         Ready: { status: 'False', reason: 'NotOwned' },
@@ -138,7 +139,7 @@ describe('DeploymentReconciler: writes per pass', () => {
     {
       name: 'an accelerator the requested region does not offer: FAILED (will not fix itself)',
       objects: () => ({ deployments: [dep({ acceleratorType: 'NVIDIA_A100_80GB', precision: 'FP16' }, { finalizers: [FINALIZER] })] }),
-      wantWrites: [`status ${HEARTH}`],
+      wantWrites: [`status ${HEARTH}`, `event Warning/InvalidPlacement ${KEY}`],
       wantState: 'FAILED',
       wantConditions: {
         Ready: { status: 'False', reason: 'InvalidPlacement' },
@@ -149,7 +150,7 @@ describe('DeploymentReconciler: writes per pass', () => {
     {
       name: 'a spec the runtime cannot serve (acceleratorCount beyond a node): FAILED with the reason',
       objects: () => ({ deployments: [dep({ acceleratorCount: 16 }, { finalizers: [FINALIZER] })] }),
-      wantWrites: [`status ${HEARTH}`],
+      wantWrites: [`status ${HEARTH}`, `event Warning/TooManyAccelerators ${KEY}`],
       wantState: 'FAILED',
       wantConditions: {
         Ready: { status: 'False', reason: 'TooManyAccelerators' },
@@ -160,7 +161,7 @@ describe('DeploymentReconciler: writes per pass', () => {
     {
       name: 'over quota: the workload runs what the quota allows, QuotaExceeded reported',
       objects: () => ({ deployments: [dep({ replicaCount: 4, acceleratorCount: 4 }, { finalizers: [FINALIZER] })], limits: { 'h100-us-virginia-2': 8 } }),
-      wantWrites: [`create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`],
+      wantWrites: [`create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`, `event Warning/QuotaExceeded ${KEY}`],
       wantState: 'CREATING',
       wantConditions: {
         Ready: { status: 'False', reason: 'Reconciling' },
@@ -202,7 +203,7 @@ describe('DeploymentReconciler: lifecycle', () => {
     expect(t.status()).toMatchObject({ state: 'CREATING', replicaCount: 2, replicaStats: { initializingReplicaCount: 2, readyReplicaCount: 0 } });
 
     t.cluster.settle();
-    expect((await t.pass()).writes).toEqual([`status ${HEARTH}`]);
+    expect((await t.pass()).writes).toEqual([`status ${HEARTH}`, `event Normal/Ready ${KEY}`]);
     const s = t.status();
     expect(s).toMatchObject({
       state: 'READY',
@@ -282,7 +283,7 @@ describe('DeploymentReconciler: lifecycle', () => {
     t.quotas.holds.delete('deployment/other');
     t.clock.advance(DEFAULT_QUOTA_RETRY_MS);
     const grown = await t.pass();
-    expect(grown.writes).toEqual([`update ${WORKLOAD}`, `status ${HEARTH}`]);
+    expect(grown.writes).toEqual([`update ${WORKLOAD}`, `status ${HEARTH}`, `event Normal/Reconciling ${KEY}`]);
     expect(t.workload()?.spec?.replicas).toBe(5);
     expect(t.quotas.holds.get('deployment/chat')).toEqual({ 'h100-us-virginia-2': 5 });
     expect(cond(t.status(), 'Degraded')).toEqual({ status: 'False', reason: 'AsExpected' });
@@ -297,7 +298,7 @@ describe('DeploymentReconciler: lifecycle', () => {
     // The hold is lost (say, restored from a backup) and the quota lowered to 3.
     t.quotas.holds.delete('deployment/chat');
     t.quotas.limits['h100-us-virginia-2'] = 3;
-    expect((await t.pass()).writes).toEqual([`update ${WORKLOAD}`, `status ${HEARTH}`]);
+    expect((await t.pass()).writes).toEqual([`update ${WORKLOAD}`, `status ${HEARTH}`, `event Normal/Reconciling ${KEY}`, `event Warning/QuotaExceeded ${KEY}`]);
     expect(t.workload()?.spec?.replicas).toBe(3);
     expect(t.quotas.holds.get('deployment/chat')).toEqual({ 'h100-us-virginia-2': 3 });
   });
@@ -344,7 +345,7 @@ describe('DeploymentReconciler: lifecycle', () => {
       d.spec.acceleratorType = 'AMD_MI300X_192GB';
     });
     const { writes } = await t.pass();
-    expect(writes).toEqual([`update ${WORKLOAD}`, `status ${HEARTH}`]);
+    expect(writes).toEqual([`update ${WORKLOAD}`, `status ${HEARTH}`, `event Normal/Reconciling ${KEY}`]);
     const w = t.workload();
     expect(w?.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH]).not.toBe(oldHash);
     expect(w?.spec?.template.spec?.containers[0]?.resources?.limits).toMatchObject({ 'amd.com/gpu': '1' });
@@ -352,7 +353,7 @@ describe('DeploymentReconciler: lifecycle', () => {
     // During the switch the hold covers both footprints; once the child runs the new spec, only the new one.
     expect(t.quotas.holds.get('deployment/chat')).toEqual({ 'h100-us-virginia-2': 2, 'mi300x-us-virginia-2': 2 });
     t.cluster.settle();
-    expect((await t.pass()).writes).toEqual([`status ${HEARTH}`]);
+    expect((await t.pass()).writes).toEqual([`status ${HEARTH}`, `event Normal/Ready ${KEY}`]);
     expect(t.status()?.state).toBe('READY');
     expect(t.quotas.holds.get('deployment/chat')).toEqual({ 'mi300x-us-virginia-2': 2 });
   });
@@ -364,7 +365,7 @@ describe('DeploymentReconciler: lifecycle', () => {
     await t.pass();
     const w = t.workload()!;
     t.cluster.listers.workloads.put({ ...w, spec: { ...w.spec!, replicas: 7 }, metadata: { ...w.metadata, resourceVersion: t.cluster.nextVersion() } });
-    expect((await t.pass()).writes).toEqual([`update ${WORKLOAD}`, `status ${HEARTH}`]);
+    expect((await t.pass()).writes).toEqual([`update ${WORKLOAD}`, `status ${HEARTH}`, `event Normal/Reconciling ${KEY}`]);
     expect(t.workload()?.spec?.replicas).toBe(2);
   });
 
@@ -411,7 +412,7 @@ describe('DeploymentReconciler: lifecycle', () => {
       d.metadata.annotations = { [SOFT_DELETE_ANNOTATION]: requested };
     });
     const del = await t.pass();
-    expect(del.writes).toEqual([`delete ${WORKLOAD}`, `status ${HEARTH}`]);
+    expect(del.writes).toEqual([`delete ${WORKLOAD}`, `status ${HEARTH}`, `event Normal/SoftDeleting ${KEY}`]);
     expect(t.quotas.holds.has('deployment/chat')).toBe(false);
     const deleting = t.status();
     expect(deleting?.state).toBe('DELETING');
@@ -485,6 +486,36 @@ describe('DeploymentReconciler: lifecycle', () => {
     real.put({ ...stale, metadata: { ...stale.metadata, resourceVersion: '2' } });
     const r = new DeploymentReconciler({ listers, writer: t.cluster, quotas: t.quotas, clock: t.clock });
     await expect(r.reconcile(KEY)).rejects.toMatchObject({ code: 409 });
+  });
+});
+
+describe('events', () => {
+  const st = (state: string, ready: string, reason: string, degraded?: string): DeploymentStatus =>
+    ({
+      state,
+      conditions: [
+        { type: 'Ready', status: ready, reason, message: 'm', lastTransitionTime: '2026-11-26T08:00:00Z' },
+        { type: 'Degraded', status: degraded ? 'True' : 'False', reason: degraded ?? 'AsExpected', message: 'd', lastTransitionTime: '2026-11-26T08:00:00Z' },
+      ],
+    }) as DeploymentStatus;
+  it.each([
+    ['first status, not ready yet: no news', undefined, st('CREATING', 'False', 'Reconciling'), []],
+    ['becomes ready', st('CREATING', 'False', 'Reconciling'), st('READY', 'True', 'Ready'), ['Normal/Ready']],
+    ['a rollout starts', st('READY', 'True', 'Ready'), st('UPDATING', 'False', 'Reconciling'), ['Normal/Reconciling']],
+    ['fails', st('CREATING', 'False', 'Reconciling'), st('FAILED', 'False', 'ModelLoadFailed', 'ModelLoadFailed'), ['Warning/ModelLoadFailed']],
+    ['becomes degraded while ready', st('READY', 'True', 'Ready'), st('READY', 'True', 'Ready', 'QuotaExceeded'), ['Warning/QuotaExceeded']],
+    ['stays degraded', st('READY', 'True', 'Ready', 'QuotaExceeded'), st('READY', 'True', 'Ready', 'QuotaExceeded'), []],
+  ] as const)('%s', (_name, prev, next, want) => {
+    expect(eventsFor(prev, next).map((e) => `${e.type}/${e.reason}`)).toEqual(want);
+  });
+
+  it('an event the API refuses does not fail the pass', async () => {
+    const t = setup({ deployments: [dep({ acceleratorCount: 16 }, { finalizers: [FINALIZER] })] });
+    t.cluster.event = async () => {
+      throw new Error('events are forbidden');
+    };
+    await expect(t.r.reconcile(KEY)).resolves.toEqual({});
+    expect(t.status()?.state).toBe('FAILED');
   });
 });
 

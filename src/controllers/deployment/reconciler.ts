@@ -13,6 +13,8 @@ import { DeploymentSpec, replicaBounds, type Deployment, type DeploymentStatus }
 import { FINALIZER, LABELS } from '../../crds/group.js';
 import { QuotaExceededError } from '../../db/errors.js';
 import { ACCELERATORS, gpuQuotaName, isRegion, regionsOffering, type AcceleratorType } from '../../fleet/catalog.js';
+import type { Logger } from 'pino';
+import { ConditionType, findCondition } from '../../crds/conditions.js';
 import type { Clock } from '../../util/clock.js';
 import { splitKey } from '../runtime/keys.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/result.js';
@@ -32,7 +34,7 @@ import {
 import { buildModelServer, type ModelServer } from './runtime.js';
 import { DEFAULT_RUNTIME_CONFIG, type RuntimeConfig } from './runtime-config.js';
 import { Reason, computeStatus, rfc3339, statusEqual, summarizePods, type Outcome } from './status.js';
-import type { DeploymentWriter } from './writer.js';
+import type { DeploymentEvent, DeploymentWriter } from './writer.js';
 
 /**
  * How a soft delete is requested until the REST facade settles it: this annotation with the
@@ -156,14 +158,15 @@ export class DeploymentReconciler implements Reconciler {
     this.#desired = opts.desiredReplicas ?? replicasFromSpec;
   }
 
-  async reconcile(key: string, _ctx?: ReconcileContext): Promise<Result> {
+  async reconcile(key: string, ctx?: ReconcileContext): Promise<Result> {
     const dep = this.#o.listers.deployments.get(key);
     if (!dep) return {}; // gone: its children are garbage-collected through their ownerReferences
     const { namespace } = splitKey(key);
     if (!namespace) return {};
     const account = accountOf(this.#o.listers.namespaces.get(namespace), namespace);
     if (dep.metadata.deletionTimestamp) return this.#finalize(dep, account);
-    return new Pass(this.#o, this.#config, this.#desired, dep, namespace, account).run();
+    const env: PassEnv = { ...this.#o, config: this.#config, desiredReplicas: this.#desired, log: ctx?.log };
+    return new Pass(env, dep, namespace, account).run();
   }
 
   /** A hard delete: give back the quota holds (GC cannot reach PostgreSQL), then let the object go. */
@@ -179,6 +182,36 @@ export class DeploymentReconciler implements Reconciler {
   }
 }
 
+interface PassEnv extends DeploymentReconcilerOptions {
+  config: RuntimeConfig;
+  desiredReplicas: DesiredReplicas;
+  log?: Logger;
+}
+
+/** Not-ready reasons the user asked for (a rollout, a soft delete): Normal events, not Warnings. */
+const EXPECTED_NOT_READY: ReadonlySet<string> = new Set([Reason.Reconciling, Reason.SoftDeleting, Reason.SoftDeleted]);
+
+/** The events a status change is worth (KServe: on Ready transitions; sample-controller: on ownership conflicts). */
+export function eventsFor(prev: DeploymentStatus | undefined, next: DeploymentStatus): DeploymentEvent[] {
+  const was = findCondition(prev?.conditions, ConditionType.Ready);
+  const is = findCondition(next.conditions, ConditionType.Ready);
+  const out: DeploymentEvent[] = [];
+  if (is && (was?.status ?? 'Unknown') !== is.status) {
+    const ready = is.status === 'True';
+    // A fresh deployment that is not ready yet is no news; losing readiness, or failing, is.
+    if (ready || was?.status === 'True' || next.state === 'FAILED') {
+      const expected = ready || EXPECTED_NOT_READY.has(is.reason);
+      out.push({ type: expected ? 'Normal' : 'Warning', reason: ready ? 'Ready' : is.reason, message: is.message || next.state });
+    }
+  }
+  const dWas = findCondition(prev?.conditions, ConditionType.Degraded);
+  const dIs = findCondition(next.conditions, ConditionType.Degraded);
+  if (dIs?.status === 'True' && (dWas?.status !== 'True' || dWas.reason !== dIs.reason) && !out.some((e) => e.reason === dIs.reason)) {
+    out.push({ type: 'Warning', reason: dIs.reason, message: dIs.message });
+  }
+  return out;
+}
+
 /** One reconcile pass over one deployment: state that lives only for the pass. */
 class Pass {
   #cur: Deployment;
@@ -187,16 +220,19 @@ class Pass {
   /** This deployment's quota holds as read in this pass (undefined until read). */
   #mine: Record<string, number> | undefined;
 
+  private readonly config: RuntimeConfig;
+  private readonly desiredReplicas: DesiredReplicas;
+
   constructor(
-    private readonly o: DeploymentReconcilerOptions,
-    private readonly config: RuntimeConfig,
-    private readonly desiredReplicas: DesiredReplicas,
+    private readonly o: PassEnv,
     dep: Deployment,
     private readonly namespace: string,
     private readonly account: string,
   ) {
     this.#cur = dep;
     this.#now = o.clock.now();
+    this.config = o.config;
+    this.desiredReplicas = o.desiredReplicas;
   }
 
   get #holder(): string {
@@ -439,7 +475,13 @@ class Pass {
       labelSelector: selectorString(this.#cur),
       outcome,
     });
-    if (!statusEqual(prev, next)) this.#cur = await this.o.writer.updateStatus(this.#cur, next);
+    if (!statusEqual(prev, next)) {
+      this.#cur = await this.o.writer.updateStatus(this.#cur, next);
+      for (const e of eventsFor(prev, next)) {
+        // Best effort: an event that cannot be recorded must not fail (and repeat) the pass.
+        await this.o.writer.event(this.#cur, e).catch((err: unknown) => this.o.log?.warn({ err, event: e.reason }, 'could not record an event'));
+      }
+    }
     return this.#requeueAfter === undefined ? {} : { requeueAfter: this.#requeueAfter };
   }
 }

@@ -2,6 +2,7 @@
 // tests can record them ("given these objects, expect exactly these writes", sample-controller's
 // fixture) and the real one can be rate-limited in one place (KubeClients).
 import {
+  CoreV1Api,
   CustomObjectsApi,
   PatchStrategy,
   setHeaderOptions,
@@ -24,6 +25,13 @@ export interface ObjectRef {
   uid?: string;
 }
 
+export interface DeploymentEvent {
+  type: 'Normal' | 'Warning';
+  /** CamelCase, as condition reasons. */
+  reason: string;
+  message: string;
+}
+
 export interface DeploymentWriter {
   /** Creates a child; fails with 409 if an object of that name exists (never takes one over). */
   create(obj: KubernetesObject): Promise<void>;
@@ -41,7 +49,12 @@ export interface DeploymentWriter {
   updateStatus(dep: DeploymentObject, status: DeploymentStatus): Promise<DeploymentObject>;
   /** Sets metadata.finalizers (guarded by the resourceVersion: never clobbers another writer's list). */
   setFinalizers(dep: DeploymentObject, finalizers: string[]): Promise<DeploymentObject>;
+  /** Records a core/v1 Event about `dep` (`kubectl describe` shows it). */
+  event(dep: DeploymentObject, e: DeploymentEvent): Promise<void>;
 }
+
+/** Who reports the events. */
+export const EVENT_SOURCE = 'hearth-deployment-controller';
 
 const PLURAL = 'deployments';
 
@@ -49,10 +62,36 @@ const PLURAL = 'deployments';
 export class KubeDeploymentWriter implements DeploymentWriter {
   readonly #objects: KubernetesObjectApi;
   readonly #custom: CustomObjectsApi;
+  readonly #core: CoreV1Api;
 
-  constructor(clients: KubeClients) {
+  constructor(
+    clients: KubeClients,
+    private readonly now: () => number = Date.now,
+  ) {
     this.#objects = clients.objects();
     this.#custom = clients.api(CustomObjectsApi);
+    this.#core = clients.api(CoreV1Api);
+  }
+
+  async event(dep: DeploymentObject, e: DeploymentEvent): Promise<void> {
+    const { namespace, name, uid, resourceVersion } = dep.metadata as { namespace: string; name: string; uid?: string; resourceVersion?: string };
+    const at = new Date(this.now());
+    await this.#core.createNamespacedEvent({
+      namespace,
+      body: {
+        metadata: { generateName: `${name}.`, namespace },
+        involvedObject: { apiVersion: dep.apiVersion, kind: dep.kind, namespace, name, uid, resourceVersion },
+        type: e.type,
+        reason: e.reason,
+        message: e.message.slice(0, 1024),
+        source: { component: EVENT_SOURCE },
+        reportingComponent: `hearth.dev/${EVENT_SOURCE}`,
+        reportingInstance: EVENT_SOURCE,
+        firstTimestamp: at,
+        lastTimestamp: at,
+        count: 1,
+      },
+    });
   }
 
   async create(obj: KubernetesObject): Promise<void> {
