@@ -470,6 +470,8 @@ describe('helm install into the simulated cluster', () => {
       for (const pod of pods.items) expect(pod.status?.phase, pod.metadata?.name).toBe('Running');
       const pdbs = await kubectl('-n', ns, 'get', 'pdb', '-o', 'name');
       expect(pdbs.trim().split('\n').sort()).toEqual(PROCESSES.map((p) => `poddisruptionbudget.policy/${release}-${p}`).sort());
+      const policies = await kubectl('-n', ns, 'get', 'networkpolicy', '-o', 'name');
+      expect(policies.trim().split('\n').sort()).toEqual(PROCESSES.map((p) => `networkpolicy.networking.k8s.io/${release}-${p}`).sort());
       const svcs = await core.listNamespacedService({ namespace: ns });
       expect(svcs.items.map((s) => s.metadata?.name).sort()).toEqual([`${release}-api`, `${release}-gateway`]);
     });
@@ -670,7 +672,7 @@ describe('helm install into the simulated cluster', () => {
         waitFor(
           `no objects of ${r} left`,
           async () => {
-            const left = (await kubectl('-n', n, 'get', 'deploy,rs,svc,sa,cm,secret,role,rolebinding,pdb', '-l', sel, '-o', 'name')).trim();
+            const left = (await kubectl('-n', n, 'get', 'deploy,rs,svc,sa,cm,secret,role,rolebinding,pdb,networkpolicy', '-l', sel, '-o', 'name')).trim();
             const pods = (await core.listNamespacedPod({ namespace: n, labelSelector: sel })).items.filter((p) => !p.metadata?.deletionTimestamp);
             return left === '' && pods.length === 0;
           },
