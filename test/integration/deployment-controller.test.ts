@@ -172,7 +172,7 @@ async function childrenOf(ns: string, name: string): Promise<{ workloads: string
   return { workloads: w.items.map((x) => x.metadata!.name!), services: s.items.map((x) => x.metadata!.name!) };
 }
 
-function controllerFor(run: string, extra: { writer?: DeploymentWriter; log?: typeof log } = {}) {
+function controllerFor(run: string, extra: { writer?: DeploymentWriter; log?: typeof log; retentionMs?: number } = {}) {
   return deploymentController({ clients, quotas, clock: realClock, log, selector: `${RUN_LABEL}=${run}`, ...FAST, ...extra });
 }
 
@@ -312,6 +312,31 @@ describe('quota', () => {
     const grown = await waitStatus(ns, 'big', 'READY with 3', (x) => x.state === 'READY' && x.desiredReplicaCount === 3 && x.replicaStats?.readyReplicaCount === 3);
     expect(cond(grown, 'Degraded')).toEqual({ status: 'False', reason: 'AsExpected' });
     await custom.deleteNamespacedCustomObject({ ...target(ns), name: 'big' });
+  });
+});
+
+describe('kubectl users', () => {
+  it('a namespace of an account the database does not know: catalog default quota; a soft delete is purged after the retention', async () => {
+    const ns = `depctl-${suffix}-k`;
+    await createTestNamespace(kc, ns); // no hearth.dev/account label: the account is the namespace name
+    namespaces.push(ns);
+    const run = `${suffix}-k`;
+    const c = controllerFor(run, { retentionMs: 4000 });
+    runnables.push(c);
+    await c.start();
+    await createDeployment(ns, 'solo', { baseModel: 'accounts/fireworks/models/llama-v3p1-8b-instruct', acceleratorType: 'AMD_MI300X_192GB', acceleratorCount: 1, replicaCount: 1 }, run);
+    await waitPodsOn(ns, 'solo', 1, 'US_VIRGINIA_2', 'AMD_MI300X_192GB');
+    const s = await waitStatus(ns, 'solo', 'READY', (x) => x.state === 'READY');
+    expect(cond(s, 'Degraded')).toEqual({ status: 'False', reason: 'AsExpected' });
+
+    await patchDeployment(ns, 'solo', { metadata: { annotations: { 'hearth.dev/soft-delete-requested': new Date().toISOString() } } });
+    await waitStatus(ns, 'solo', 'DELETED', (x) => x.state === 'DELETED');
+    await waitFor('the purge', async () => (await getDeployment(ns, 'solo')) === undefined, { timeoutMs: 30_000, dump: () => dump(ns, 'solo') });
+    await waitFor('no children left', async () => {
+      const ch = await childrenOf(ns, 'solo');
+      return ch.workloads.length === 0 && ch.services.length === 0;
+    }, { timeoutMs: 60_000, dump: () => dump(ns, 'solo') });
+    await c.stop(2000);
   });
 });
 
