@@ -151,7 +151,7 @@ const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
     '/pods': ['list', 'watch'],
     '/nodes': ['list', 'watch'],
     '/namespaces': ['list', 'watch'],
-    '/events': ['create', 'patch'],
+    '/events': ['create'],
   },
   api: {
     'hearth.dev/deployments': ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
@@ -269,6 +269,7 @@ const FORBIDDEN: Record<Process, Check[]> = {
     { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: ns, name: 'someone-else' },
     { verb: 'delete', group: 'coordination.k8s.io', resource: 'leases', namespace: ns, name: leaseName(release) },
     { verb: 'delete', resource: 'pods', namespace: nsOther },
+    { verb: 'patch', resource: 'events', namespace: nsOther },
   ],
   api: [
     { verb: 'list', resource: 'pods' },
