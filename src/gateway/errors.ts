@@ -49,6 +49,8 @@ export function sendError(res: ServerResponse, e: GatewayError): void {
   const text = JSON.stringify({ error: { object: 'error', type: e.type, code: e.code, message: e.message } });
   const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
   if (e.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(e.retryAfterSeconds)));
+  // An unread request body (413) would have to be drained to keep the connection: close it.
+  if (e.status === 413) headers.connection = 'close';
   res.writeHead(e.status, headers);
   res.end(text);
 }

@@ -76,11 +76,14 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = false;
     req.on('data', (c: Buffer) => {
+      if (over) return; // drained and dropped: the 413 goes out, then the connection closes
       size += c.length;
       if (size > limit) {
+        over = true;
+        chunks.length = 0;
         reject(payloadTooLarge(limit));
-        req.destroy();
         return;
       }
       chunks.push(c);
