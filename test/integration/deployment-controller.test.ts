@@ -6,6 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AppsV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   PatchStrategy,
@@ -22,7 +23,7 @@ import { parse } from 'yaml';
 import { deploymentController, deploymentManager } from '../../src/controllers/deployment/controller.js';
 import { DbQuotaStore } from '../../src/controllers/deployment/quota-store.js';
 import { KubeDeploymentWriter, type DeploymentWriter } from '../../src/controllers/deployment/writer.js';
-import { KubeClients, type Manager, type Runnable } from '../../src/controllers/runtime/index.js';
+import { KubeClients, KubeLeaseStore, Manager, type LeaseStore, type Runnable } from '../../src/controllers/runtime/index.js';
 import type { Deployment, DeploymentStatus } from '../../src/crds/deployment.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
@@ -430,5 +431,48 @@ describe('restarts and replicas', () => {
     await waitStatus(ns, 'second', 'READY under the new leader', (s) => s.state === 'READY' && s.replicaStats?.readyReplicaCount === 1);
     expect(leader.isLeader()).toBe(false);
     expect(await childrenOf(ns, 'first')).toEqual({ workloads: ['first-server'], services: ['first-server'] });
+  });
+
+  it('a leader that dies without releasing the Lease (no more renewals) is replaced once the lease expires', async () => {
+    const { ns } = await accountNamespace('k2');
+    const run = `${suffix}-k2`;
+    const name = `hearth-deployment-kill-${suffix}`;
+    // A LeaseStore that can be cut off: from then on every call fails, as for a killed process.
+    const cut = new Set<string>();
+    const store = (id: string): LeaseStore => {
+      const real = new KubeLeaseStore(clients.api(CoordinationV1Api), ns, name);
+      const gate = async <T>(f: () => Promise<T>): Promise<T> => {
+        if (cut.has(id)) throw new Error('killed');
+        return f();
+      };
+      return { description: real.description, get: () => gate(() => real.get()), create: (r) => gate(() => real.create(r)), update: (r, v) => gate(() => real.update(r, v)) };
+    };
+    const make = (id: string): Manager => {
+      const m = new Manager({
+        clock: realClock,
+        log: log.child({}, { level: 'silent' }), // the cut-off replica's failed renewals are the point
+        shutdownTimeoutMs: 5000,
+        leaderElection: { store: store(id), identity: id, leaseDurationMs: 4000, renewDeadlineMs: 3000, retryPeriodMs: 500 },
+      });
+      m.add(() => controllerFor(run, { log: log.child({}, { level: 'silent' }) }));
+      m.start();
+      managers.push(m);
+      return m;
+    };
+    const a = make(`a-${suffix}`);
+    const b = make(`b-${suffix}`);
+    const leader = await waitFor('one leader', async () => {
+      const leading = [a, b].filter((m) => m.isLeader());
+      return leading.length === 1 ? leading[0] : undefined;
+    });
+    const follower = leader === a ? b : a;
+    cut.add(leader === a ? `a-${suffix}` : `b-${suffix}`);
+    const killedAt = Date.now();
+    await waitFor('the other replica to take the expired lease', async () => follower.isLeader(), { timeoutMs: 20_000 });
+    // Not before the lease ran out: no two leaders at once.
+    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(3000);
+    await waitFor('the cut-off leader to step down', async () => !leader.isLeader(), { timeoutMs: 10_000 });
+    await createDeployment(ns, 'after-kill', { baseModel: 'accounts/fireworks/models/llama-v3p1-8b-instruct', acceleratorType: 'AMD_MI300X_192GB', acceleratorCount: 1, replicaCount: 1 }, run);
+    await waitStatus(ns, 'after-kill', 'READY under the new leader', (x) => x.state === 'READY' && x.replicaStats?.readyReplicaCount === 1);
   });
 });
