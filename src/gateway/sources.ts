@@ -40,39 +40,37 @@ function watch(
   log: Logger,
   stopped: () => boolean,
 ): { informer: Informer<KubernetesObject> & ObjectCache<KubernetesObject>; started: Promise<void> } {
-  const informer = makeInformer(kc, path, list, labelSelector);
-  informer.on('add', h.upsert);
-  informer.on('update', h.upsert);
-  informer.on('delete', h.remove);
+  // Synced = the first list succeeded and its items were applied (client-node's start() resolves
+  // even when the list fails: it reports that through 'error').
+  let markListed: () => void = () => {};
+  const started = new Promise<void>((resolve) => (markListed = resolve));
   let failures = 0;
-  informer.on('connect', () => {
+  const listed = async (): Promise<KubernetesListObject<KubernetesObject>> => {
+    const r = await list();
     failures = 0;
-  });
-  const restart = (): void => {
+    setImmediate(markListed); // after the informer has applied the items
+    return r;
+  };
+  const informer = makeInformer(kc, path, listed, labelSelector);
+  const upsert = (o: KubernetesObject): void => {
+    failures = 0;
+    h.upsert(o);
+  };
+  informer.on('add', upsert);
+  informer.on('update', upsert);
+  informer.on('delete', h.remove);
+  // After any error client-node's ListWatch stops for good; start() again with capped, jittered
+  // backoff (it re-watches from the last resourceVersion, relisting after a 410).
+  const onError = (err: unknown): void => {
     if (stopped()) return;
+    log.warn({ err, path }, 'watch failed; restarting');
     const delay = Math.min(30_000, 500 * 2 ** Math.min(failures++, 6)) * (0.75 + Math.random() / 2);
     setTimeout(() => {
       if (!stopped()) informer.start().catch(onError);
     }, delay).unref();
   };
-  const onError = (err: unknown): void => {
-    if (stopped()) return;
-    log.warn({ err, path }, 'watch failed; restarting');
-    restart();
-  };
   informer.on('error', onError);
-  const started = (async () => {
-    for (;;) {
-      try {
-        await informer.start();
-        return;
-      } catch (err) {
-        if (stopped()) return;
-        log.warn({ err, path }, 'initial list failed; retrying');
-        await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** Math.min(failures++, 6))));
-      }
-    }
-  })();
+  informer.start().catch(onError);
   return { informer, started };
 }
 
