@@ -139,15 +139,16 @@ function docs(yaml: string): KubernetesObject[] {
 
 type Process = 'controller' | 'api' | 'gateway';
 const PROCESSES: Process[] = ['controller', 'api', 'gateway'];
-const leaseName = (rel: string): string => `${rel}-controller`;
+/** The Lease of the controller manager: deploymentManager's default name (controllers/deployment/controller.ts). */
+const LEASE = 'hearth-deployment-controller';
 
 /** `group/resource[/name]: verbs`, cluster-wide rules (visible in every namespace). */
 const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
   controller: {
     'hearth.dev/deployments': ['list', 'watch', 'patch'],
     'hearth.dev/deployments/status': ['update'],
-    'apps/deployments': ['list', 'watch', 'create', 'patch', 'delete'],
-    '/services': ['list', 'watch', 'create', 'patch', 'delete'],
+    'apps/deployments': ['list', 'watch', 'create', 'update', 'delete'],
+    '/services': ['list', 'watch', 'create', 'update', 'delete'],
     '/pods': ['list', 'watch'],
     '/nodes': ['list', 'watch'],
     '/namespaces': ['list', 'watch'],
@@ -166,8 +167,8 @@ const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
 };
 
 /** Rules in the release namespace only (a Role): leader election on its one Lease. */
-function namespacedRules(p: Process, rel: string): Record<string, string[]> {
-  return p === 'controller' ? { 'coordination.k8s.io/leases': ['create'], [`coordination.k8s.io/leases#${leaseName(rel)}`]: ['get', 'update'] } : {};
+function namespacedRules(p: Process): Record<string, string[]> {
+  return p === 'controller' ? { 'coordination.k8s.io/leases': ['create'], [`coordination.k8s.io/leases#${LEASE}`]: ['get', 'update'] } : {};
 }
 
 function expand(rules: Record<string, string[]>): Set<string> {
@@ -267,9 +268,11 @@ const FORBIDDEN: Record<Process, Check[]> = {
     { verb: 'update', group: 'apps', resource: 'deployments', subresource: 'scale', namespace: nsOther },
     { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: nsOther },
     { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: ns, name: 'someone-else' },
-    { verb: 'delete', group: 'coordination.k8s.io', resource: 'leases', namespace: ns, name: leaseName(release) },
+    { verb: 'delete', group: 'coordination.k8s.io', resource: 'leases', namespace: ns, name: LEASE },
     { verb: 'delete', resource: 'pods', namespace: nsOther },
     { verb: 'patch', resource: 'events', namespace: nsOther },
+    { verb: 'patch', group: 'apps', resource: 'deployments', namespace: nsOther },
+    { verb: 'patch', resource: 'services', namespace: nsOther },
   ],
   api: [
     { verb: 'list', resource: 'pods' },
@@ -505,7 +508,7 @@ describe('helm install into the simulated cluster', () => {
     const baseline = saUser(ns, 'default');
     for (const p of PROCESSES) {
       const user = saUser(ns, `${release}-${p}`);
-      const inRelease = [...expand(CLUSTER_RULES[p]), ...expand(namespacedRules(p, release))].sort();
+      const inRelease = [...expand(CLUSTER_RULES[p]), ...expand(namespacedRules(p))].sort();
       expect(await ownRules(user, ns, baseline), `${p} in ${ns}`).toEqual(inRelease);
       expect(await ownRules(user, nsOther, baseline), `${p} in ${nsOther}`).toEqual([...expand(CLUSTER_RULES[p])].sort());
     }
@@ -546,7 +549,7 @@ describe('helm install into the simulated cluster', () => {
     } finally {
       await Promise.all(informers.map((i) => i.stop()));
     }
-    // Children: create, server-side apply, delete (dry run: nothing is left behind).
+    // Children (writer.ts): create, guarded replace, delete (dry run: nothing is left behind).
     const objects = clients.objects();
     const child = {
       apiVersion: 'apps/v1',
@@ -555,7 +558,8 @@ describe('helm install into the simulated cluster', () => {
       spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'x' }] } } },
     };
     await objects.create(child, undefined, 'All', 'hearth-controller');
-    await objects.patch(child, undefined, 'All', 'hearth-controller', true, PatchStrategy.ServerSideApply);
+    await expectCode(objects.replace(child, undefined, 'All', 'hearth-controller'), 404, 'replace of an absent child (authorised, then not found)');
+    await expectCode(objects.patch(child, undefined, 'All', 'hearth-controller', true, PatchStrategy.ServerSideApply), 403, 'server-side apply (not used)');
     const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'rbac-probe', namespace: nsOther }, spec: { ports: [{ port: 80 }] } };
     await objects.create(svc, undefined, 'All', 'hearth-controller');
     await expectCode(objects.delete(child), 404, 'delete of an absent child (authorised, then not found)');
@@ -566,12 +570,12 @@ describe('helm install into the simulated cluster', () => {
     await expectCode(custom.replaceNamespacedCustomObject({ ...ref, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name: 'absent' } } }), 403, 'spec replace');
     // Leader election through the real LeaseStore: its own Lease in the release namespace only.
     const coord = clients.api(CoordinationV1Api);
-    const lease = new KubeLeaseStore(coord, ns, leaseName(release));
+    const lease = new KubeLeaseStore(coord, ns, LEASE);
     expect(await lease.get()).toBeUndefined();
     const created = await lease.create({ holderIdentity: 'probe', leaseDurationSeconds: 15, acquireTime: Date.now(), renewTime: Date.now(), leaseTransitions: 0 });
     const renewed = await lease.update({ holderIdentity: 'probe', leaseDurationSeconds: 15, renewTime: Date.now() }, created.resourceVersion);
     expect(renewed.record.holderIdentity).toBe('probe');
-    await expectCode(new KubeLeaseStore(coord, nsOther, leaseName(release)).create({ holderIdentity: 'probe' }), 403, 'a Lease in another namespace');
+    await expectCode(new KubeLeaseStore(coord, nsOther, LEASE).create({ holderIdentity: 'probe' }), 403, 'a Lease in another namespace');
     await expectCode(new KubeLeaseStore(coord, ns, 'someone-else').get(), 403, 'another Lease');
     // Secrets: never.
     const secrets = clients.api(CoreV1Api);
@@ -656,7 +660,7 @@ describe('helm install into the simulated cluster', () => {
     expect(d.spec?.template.spec?.containers[0]?.args).toEqual(['all']);
     const union: Record<string, string[]> = {};
     for (const p of PROCESSES)
-      for (const [res, verbs] of Object.entries({ ...CLUSTER_RULES[p], ...namespacedRules(p, releaseAll) })) union[res] = [...new Set([...(union[res] ?? []), ...verbs])];
+      for (const [res, verbs] of Object.entries({ ...CLUSTER_RULES[p], ...namespacedRules(p) })) union[res] = [...new Set([...(union[res] ?? []), ...verbs])];
     expect(await ownRules(saUser(nsAll, releaseAll), nsAll, saUser(nsAll, 'default'))).toEqual([...expand(union)].sort());
     expect(await helm('get', 'notes', releaseAll, '-n', nsAll)).toContain('was bootstrapped at start');
   }, 300_000);

@@ -81,7 +81,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{- define "hearth.leaseName" -}}
-{{- default (printf "%s-controller" (include "hearth.fullname" .)) .Values.controller.leaderElection.leaseName -}}
+{{- default "hearth-deployment-controller" .Values.controller.leaderElection.leaseName -}}
 {{- end -}}
 
 {{- define "hearth.image" -}}
