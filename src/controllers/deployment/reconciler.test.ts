@@ -14,10 +14,10 @@ import {
   SOFT_DELETE_ANNOTATION,
   UNDELETE_TIME_ANNOTATION,
   accountOf,
-  eventsFor,
   footprintOf,
 } from './reconciler.js';
 import { ANNOTATION_TEMPLATE_HASH } from './resources/labels.js';
+import { eventsFor } from './status.js';
 import { hearthDeployment } from './testing.js';
 
 const NS = 'acct-acme';

@@ -14,7 +14,6 @@ import { FINALIZER, LABELS } from '../../crds/group.js';
 import { QuotaExceededError } from '../../db/errors.js';
 import { ACCELERATORS, gpuQuotaName, isRegion, regionsOffering, type AcceleratorType } from '../../fleet/catalog.js';
 import type { Logger } from 'pino';
-import { ConditionType, findCondition } from '../../crds/conditions.js';
 import type { Clock } from '../../util/clock.js';
 import { splitKey } from '../runtime/keys.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/result.js';
@@ -33,8 +32,8 @@ import {
 } from './resources/index.js';
 import { buildModelServer, type ModelServer } from './runtime.js';
 import { DEFAULT_RUNTIME_CONFIG, type RuntimeConfig } from './runtime-config.js';
-import { Reason, computeStatus, rfc3339, statusEqual, summarizePods, type Outcome } from './status.js';
-import type { DeploymentEvent, DeploymentWriter } from './writer.js';
+import { Reason, computeStatus, eventsFor, rfc3339, statusEqual, summarizePods, type Outcome } from './status.js';
+import type { DeploymentWriter } from './writer.js';
 
 /**
  * How a soft delete is requested until the REST facade settles it: this annotation with the
@@ -186,30 +185,6 @@ interface PassEnv extends DeploymentReconcilerOptions {
   config: RuntimeConfig;
   desiredReplicas: DesiredReplicas;
   log?: Logger;
-}
-
-/** Not-ready reasons the user asked for (a rollout, a soft delete): Normal events, not Warnings. */
-const EXPECTED_NOT_READY: ReadonlySet<string> = new Set([Reason.Reconciling, Reason.SoftDeleting, Reason.SoftDeleted]);
-
-/** The events a status change is worth (KServe: on Ready transitions; sample-controller: on ownership conflicts). */
-export function eventsFor(prev: DeploymentStatus | undefined, next: DeploymentStatus): DeploymentEvent[] {
-  const was = findCondition(prev?.conditions, ConditionType.Ready);
-  const is = findCondition(next.conditions, ConditionType.Ready);
-  const out: DeploymentEvent[] = [];
-  if (is && (was?.status ?? 'Unknown') !== is.status) {
-    const ready = is.status === 'True';
-    // A fresh deployment that is not ready yet is no news; losing readiness, or failing, is.
-    if (ready || was?.status === 'True' || next.state === 'FAILED') {
-      const expected = ready || EXPECTED_NOT_READY.has(is.reason);
-      out.push({ type: expected ? 'Normal' : 'Warning', reason: ready ? 'Ready' : is.reason, message: is.message || next.state });
-    }
-  }
-  const dWas = findCondition(prev?.conditions, ConditionType.Degraded);
-  const dIs = findCondition(next.conditions, ConditionType.Degraded);
-  if (dIs?.status === 'True' && (dWas?.status !== 'True' || dWas.reason !== dIs.reason) && !out.some((e) => e.reason === dIs.reason)) {
-    out.push({ type: 'Warning', reason: dIs.reason, message: dIs.message });
-  }
-  return out;
 }
 
 /** One reconcile pass over one deployment: state that lives only for the pass. */

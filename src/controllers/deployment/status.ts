@@ -3,11 +3,12 @@
 // stats, and the Ready/Progressing/Degraded conditions. Pure: the reconciler writes the result
 // once, and only when it differs from what it read.
 import type { V1Pod } from '@kubernetes/client-node';
-import { ConditionReason, ConditionType, setCondition, type Condition } from '../../crds/conditions.js';
+import { ConditionReason, ConditionType, findCondition, setCondition, type Condition } from '../../crds/conditions.js';
 import type { Code } from '../../crds/common.js';
 import type { DeploymentState, DeploymentStatus } from '../../crds/deployment.js';
 import { stableStringify } from './resources/hash.js';
 import { ANNOTATION_TEMPLATE_HASH } from './resources/labels.js';
+import type { DeploymentEvent } from './writer.js';
 
 /** Reasons this controller adds to the shared ones of src/crds (CamelCase). */
 export const Reason = {
@@ -352,4 +353,30 @@ export function computeStatus(input: StatusInput): DeploymentStatus {
 /** Semantic equality of two statuses (key order and undefined fields do not matter). */
 export function statusEqual(a: unknown, b: unknown): boolean {
   return stableStringify(a ?? {}) === stableStringify(b ?? {});
+}
+
+// ---- events --------------------------------------------------------------------------------------
+
+/** Not-ready reasons the user asked for (a rollout, a soft delete): Normal events, not Warnings. */
+const EXPECTED_NOT_READY: ReadonlySet<string> = new Set([Reason.Reconciling, Reason.SoftDeleting, Reason.SoftDeleted]);
+
+/** The events a status change is worth (KServe: on Ready transitions; sample-controller: on ownership conflicts). */
+export function eventsFor(prev: DeploymentStatus | undefined, next: DeploymentStatus): DeploymentEvent[] {
+  const was = findCondition(prev?.conditions, ConditionType.Ready);
+  const is = findCondition(next.conditions, ConditionType.Ready);
+  const out: DeploymentEvent[] = [];
+  if (is && (was?.status ?? 'Unknown') !== is.status) {
+    const ready = is.status === 'True';
+    // A fresh deployment that is not ready yet is no news; losing readiness, or failing, is.
+    if (ready || was?.status === 'True' || next.state === 'FAILED') {
+      const expected = ready || EXPECTED_NOT_READY.has(is.reason);
+      out.push({ type: expected ? 'Normal' : 'Warning', reason: ready ? 'Ready' : is.reason, message: is.message || next.state });
+    }
+  }
+  const dWas = findCondition(prev?.conditions, ConditionType.Degraded);
+  const dIs = findCondition(next.conditions, ConditionType.Degraded);
+  if (dIs?.status === 'True' && (dWas?.status !== 'True' || dWas.reason !== dIs.reason) && !out.some((e) => e.reason === dIs.reason)) {
+    out.push({ type: 'Warning', reason: dIs.reason, message: dIs.message });
+  }
+  return out;
 }
