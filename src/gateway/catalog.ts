@@ -19,6 +19,8 @@ export interface DeploymentEntry {
   account: string;
   baseModel: string;
   createdAt: number;
+  /** `spec.enableSessionAffinity`: requests with the same `user` go to the same replica. */
+  sessionAffinity: boolean;
   maxHeld?: number;
   holdTimeoutMs?: number;
 }
@@ -216,7 +218,7 @@ export class Catalog {
   #indexDeployment(key: string, obj: ObjectLike): void {
     const namespace = obj.metadata?.namespace ?? '';
     const account = this.#accountByNs.get(namespace);
-    const spec = (obj.spec ?? {}) as { baseModel?: unknown };
+    const spec = (obj.spec ?? {}) as { baseModel?: unknown; enableSessionAffinity?: unknown };
     const state = (obj.status as { state?: unknown } | undefined)?.state;
     if (account === undefined || typeof spec.baseModel !== 'string' || obj.metadata?.deletionTimestamp || GONE_STATES.has(String(state))) {
       this.#deployments.delete(key);
@@ -231,6 +233,7 @@ export class Catalog {
       account,
       baseModel: spec.baseModel,
       createdAt: new Date(obj.metadata?.creationTimestamp ?? 0).getTime() || 0,
+      sessionAffinity: spec.enableSessionAffinity === true,
       ...(maxHeld !== undefined ? { maxHeld: Math.floor(maxHeld) } : {}),
       ...(timeout !== undefined ? { holdTimeoutMs: timeout * 1000 } : {}),
     });

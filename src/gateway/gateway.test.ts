@@ -159,6 +159,25 @@ describe('gateway over HTTP (fixture on loopback)', () => {
     }
   });
 
+  it('sends the same user to the same replica when the deployment enables session affinity', async () => {
+    const pair = await Promise.all([startModelServerFixture({ model: BASE }), startModelServerFixture({ model: BASE })]);
+    const served = async (f: ModelServerFixture): Promise<number> => {
+      const m = /vllm:request_success_total\{[^}]*finished_reason="length"[^}]*\} (\d+)/.exec(await (await fetch(`${f.url}/metrics`)).text());
+      return Number(m?.[1] ?? 0);
+    };
+    try {
+      gw.core.catalog.upsertDeployment({ metadata: { namespace: 'acct-alice', name: 'sticky' }, spec: { baseModel: BASE, enableSessionAffinity: true } });
+      gw.core.upstreams.setSlice('acct-alice/sticky', 's', pair.map((f) => ({ address: '127.0.0.1', port: f.port })));
+      const model = `${BASE}#alice/sticky`;
+      for (let i = 0; i < 6; i++) expect((await post('/inference/v1/completions', { model, prompt: 'x', max_tokens: 1, user: 'user-42' })).status).toBe(200);
+      const counts = await Promise.all(pair.map(served));
+      expect(counts.sort()).toEqual([0, 6]);
+    } finally {
+      gw.core.upstreams.setSlice('acct-alice/sticky', 's', []);
+      await Promise.all(pair.map((f) => f.close()));
+    }
+  });
+
   it('answers unknown models and other accounts’ models with the same 404', async () => {
     const mine = await post('/inference/v1/chat/completions', { model: `${BASE}#accounts/alice/deployments/nope`, messages: [] });
     const theirs = await post('/inference/v1/chat/completions', { model: MODEL, messages: [] }, { key: 'key-bob' });
@@ -176,7 +195,9 @@ describe('gateway over HTTP (fixture on loopback)', () => {
     expect((await post('/inference/v1/chat/completions', { messages: [] })).status).toBe(400);
     expect((await post('/inference/v1/foobar', { model: MODEL })).status).toBe(404);
     const models = await fetch(`${gw.url}/inference/v1/models`, { headers: { authorization: 'Bearer key-alice' } });
-    expect(await models.json()).toMatchObject({ object: 'list', data: [{ id: MODEL }, { id: COLD }] });
+    const list = (await models.json()) as { object: string; data: Array<{ id: string }> };
+    expect(list.object).toBe('list');
+    expect(list.data.map((m) => m.id)).toEqual(expect.arrayContaining([MODEL, COLD]));
   });
 
   it('holds a request for a deployment with no ready replica, signals demand at once, and serves it when one appears', async () => {

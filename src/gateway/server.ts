@@ -127,11 +127,11 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
   }
 
   /** A ready endpoint for the route, holding the request while there is none. */
-  async function endpointFor(route: Route, signal: AbortSignal, deadline: number): Promise<Endpoint | undefined> {
+  async function endpointFor(route: Route, signal: AbortSignal, deadline: number, affinity: string | undefined): Promise<Endpoint | undefined> {
     const { namespace, name } = route.deployment;
     const maxHeld = route.deployment.maxHeld ?? core.config.maxHeldPerDeployment;
     for (;;) {
-      const ep = core.upstreams.acquire(route.key);
+      const ep = core.upstreams.acquire(route.key, affinity);
       if (ep) return ep;
       if (core.isClosing()) throw shuttingDown();
       if (core.hold.held(route.key) >= maxHeld) {
@@ -151,13 +151,14 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
     }
   }
 
-  async function forward(route: Route, upstreamPath: string, body: Buffer, stripUsage: boolean, requestId: string, res: ServerResponse, signal: AbortSignal): Promise<ProxyResult | undefined> {
+  async function forward(route: Route, upstreamPath: string, body: Buffer, stripUsage: boolean, requestId: string, res: ServerResponse, signal: AbortSignal, affinity: string | undefined): Promise<ProxyResult | undefined> {
     const limits = route.deployment.holdTimeoutMs ?? core.config.holdTimeoutMs;
     const deadline = core.clock.now() + limits;
     const tried: Endpoint[] = [];
     try {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const ep = await endpointFor(route, signal, deadline);
+        // A refused sticky endpoint: the retry falls back to least in flight.
+        const ep = await endpointFor(route, signal, deadline, attempt === 0 ? affinity : undefined);
         if (!ep) return undefined;
         tried.push(ep); // released in finally: keeps a refused endpoint from being picked again at once
         const r = await proxyRequest({ agent: core.agent, target: core.dialTarget(ep), path: upstreamPath, body, stripUsage, timeoutMs: core.config.upstreamTimeoutMs, requestId, res });
@@ -190,7 +191,8 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
       metrics.inFlight.inc({ namespace, deployment: name });
       let tokens = 0;
       try {
-        const r = await forward(route, upstreamPath, Buffer.from(JSON.stringify(body)), stripUsage, requestId, res, signal);
+        const affinity = route.deployment.sessionAffinity && typeof body.user === 'string' && body.user !== '' ? body.user : undefined;
+        const r = await forward(route, upstreamPath, Buffer.from(JSON.stringify(body)), stripUsage, requestId, res, signal, affinity);
         status = r?.status ?? 499;
         if (!r || r.outcome === 'client_gone') status = 499;
         tokens = r?.usage?.completion_tokens ?? 0;

@@ -69,6 +69,23 @@ describe('Upstreams', () => {
     expect(u.readyCount('ns/d')).toBe(2);
   });
 
+  it('session affinity: the same key sticks to one endpoint; only keys of a removed endpoint move', () => {
+    const u = new Upstreams();
+    const addrs = ['a', 'b', 'c', 'd'].map((address) => ({ address, port: 1 }));
+    u.setSlice('ns/d', 's', addrs);
+    const users = Array.from({ length: 400 }, (_, i) => `user-${i}`);
+    const before = new Map(users.map((k) => [k, u.acquire('ns/d', k)!.address]));
+    for (const k of users) expect(u.acquire('ns/d', k)!.address).toBe(before.get(k)); // stable, whatever the load
+    const counts = [...before.values()].reduce((m, a) => m.set(a, (m.get(a) ?? 0) + 1), new Map<string, number>());
+    for (const n of counts.values()) expect(n).toBeGreaterThan(60); // spread over all four (100 each on average)
+    u.setSlice('ns/d', 's', addrs.filter((a) => a.address !== 'c'));
+    for (const k of users) {
+      const now = u.acquire('ns/d', k)!.address;
+      if (before.get(k) !== 'c') expect(now).toBe(before.get(k));
+      else expect(now).not.toBe('c');
+    }
+  });
+
   it('tells listeners when a deployment goes from no ready endpoint to some', () => {
     const u = new Upstreams();
     const ready: string[] = [];

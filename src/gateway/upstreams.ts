@@ -93,11 +93,19 @@ export class Upstreams {
   /**
    * The ready endpoint with the fewest requests in flight, or undefined if none. The caller must
    * `release()` what it got. Ties go round-robin so equal replicas share a trickle evenly.
+   * With `affinity` (session affinity on the request's `user`), the same key always gets the same
+   * endpoint while it stays ready (rendezvous hashing: when endpoints come or go, only the keys of
+   * those endpoints move), which keeps that user's prompt cache warm on one replica.
    */
-  acquire(key: string): Endpoint | undefined {
+  acquire(key: string, affinity?: string): Endpoint | undefined {
     const pool = this.#pools.get(key);
     const eps = pool?.endpoints;
     if (!pool || !eps || eps.length === 0) return undefined;
+    if (affinity !== undefined) {
+      const e = rendezvous(eps, affinity);
+      e.inFlight++;
+      return e;
+    }
     const n = eps.length;
     const start = pool.next++ % n;
     let best = eps[start] as Endpoint;
@@ -139,6 +147,36 @@ export class Upstreams {
     if (pool.slices.size === 0) this.#pools.delete(key);
     if (before === 0 && next.length > 0) for (const fn of this.#listeners) fn(key);
   }
+}
+
+/** FNV-1a, 32 bits: a fast, well-spread hash for rendezvous choice (not for security). */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  // final avalanche (murmur3 fmix32) so that similar strings spread
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Highest-random-weight choice of an endpoint for `key`. */
+export function rendezvous(eps: readonly Endpoint[], key: string): Endpoint {
+  let best = eps[0] as Endpoint;
+  let bestScore = -1;
+  for (const e of eps) {
+    const score = fnv1a(`${key}\u0000${e.id}`);
+    if (score > bestScore || (score === bestScore && e.id < best.id)) {
+      best = e;
+      bestScore = score;
+    }
+  }
+  return best;
 }
 
 function sliceDeployment(slice: EndpointSliceLike): string | undefined {
