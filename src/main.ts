@@ -1,9 +1,11 @@
 // Hearth's one entry point: `node dist/main.js <mode>` (or `tsx src/main.ts <mode>`).
 //
 //   api        the REST facade /v1/accounts/* (this file wires it)
-//   controller the controller manager            (slot: add a starter to MODES)
-//   gateway    the inference edge                (slot)
-//   all        every mode in one process         (runs the starters that exist)
+//   controller the controller manager (the Deployment controller; leader-elected when
+//              HEARTH_LEADER_ELECTION_NAMESPACE is set, Lease HEARTH_LEADER_ELECTION_LEASE_NAME,
+//              identity POD_NAME)
+//   gateway    the inference edge /inference/v1/* (HEARTH_GATEWAY_* settings, port 8081)
+//   all        every mode in one process
 //   bootstrap  --account <id> --email <e-mail> [--display-name <n>] [--rotate-key]
 //              creates the first account, its namespace and admin user, and prints an admin API
 //              key once (`npm run bootstrap -- --account acme --email ann@acme.example`)
@@ -26,6 +28,8 @@ import { KubeDeploymentStore } from './api/kube/deployment-store.js';
 import { NamespaceEnsurer, ensureAccountNamespace } from './api/kube/namespaces.js';
 import { openDatabase, redactUrl, type Database } from './db/client.js';
 import { loadKubeConfig, type PooledKubeConfig } from './kube/config.js';
+import { deploymentManager } from './controllers/deployment/controller.js';
+import { gatewayConfigFromEnv, startGateway } from './gateway/index.js';
 
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -37,6 +41,9 @@ const Env = z.object({
   HEARTH_RATE_LIMIT_RPS: z.coerce.number().positive().default(50),
   HEARTH_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(100),
   HEARTH_BOOTSTRAP_ACCOUNT: z.string().optional(),
+  HEARTH_LEADER_ELECTION_NAMESPACE: z.string().min(1).optional(),
+  HEARTH_LEADER_ELECTION_LEASE_NAME: z.string().min(1).optional(),
+  POD_NAME: z.string().min(1).optional(),
   HEARTH_BOOTSTRAP_EMAIL: z.string().optional(),
 });
 export type Config = z.infer<typeof Env>;
@@ -88,12 +95,32 @@ async function startApi({ config, log, database, kube }: Shared): Promise<Servic
   };
 }
 
-/** Modes and what they start; `controller` and `gateway` slot in here. */
+async function startController({ config, log, database, kube }: Shared): Promise<Service> {
+  const ns = config.HEARTH_LEADER_ELECTION_NAMESPACE;
+  const manager = deploymentManager({
+    kubeConfig: kube(),
+    db: database.db,
+    log: log.child({ component: 'controller' }),
+    ...(ns ? { leaderElection: { namespace: ns, name: config.HEARTH_LEADER_ELECTION_LEASE_NAME, identity: config.POD_NAME } } : {}),
+  });
+  await manager.start();
+  return { name: 'controller', stop: () => manager.stop() };
+}
+
+async function startGatewayMode({ log, database, kube }: Shared): Promise<Service> {
+  const gateway = await startGateway(gatewayConfigFromEnv(process.env), { kubeConfig: kube(), db: database.db, log });
+  log.info({ url: gateway.url }, 'gateway listening');
+  return { name: 'gateway', stop: () => gateway.close() };
+}
+
+/** Modes and what they start, in order (stopped in reverse). */
 const MODES: Record<string, Starter[]> = {
   api: [startApi],
-  all: [startApi],
+  controller: [startController],
+  gateway: [startGatewayMode],
+  all: [startController, startApi, startGatewayMode],
 };
-const PLANNED_MODES = ['controller', 'gateway'];
+const PLANNED_MODES: string[] = [];
 
 async function runBootstrap(config: Config, args: string[], log: Logger): Promise<void> {
   const { values } = parseArgs({
