@@ -10,6 +10,8 @@
 //      percentiles of each, and the gateway's added p50/p99.
 //   2. SSE time to first byte (first body chunk) of streamed chats, direct vs gateway, alternating
 //      one by one; p50/p99 and their ratio.
+//   3. Chunk by chunk: streams of 16 tokens paced 10 ms apart; the arrival of each SSE event
+//      through the gateway vs direct (a buffering proxy would deliver them all at the end).
 // Loopback only; bounded in count and time. Not a test: it prints figures.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -21,6 +23,8 @@ import { parseArgs } from 'node:util';
 import { fmt, percentile } from './lib.js';
 
 const MODEL = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
+/** Token pace of the fixture used to show chunk-by-chunk delivery. */
+const TOKEN_MS = 10;
 const ACCOUNT = 'bench';
 
 const { values } = parseArgs({
@@ -38,6 +42,7 @@ const { values } = parseArgs({
     /** API keys in this PostgreSQL (a scratch database is created and dropped); `pglite` for embedded. */
     database: { type: 'string', default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
     'database-url': { type: 'string' },
+    'slow-upstream-port': { type: 'string' },
   },
 });
 
@@ -52,7 +57,7 @@ async function child(args: string[], nodeArgs: string[] = []): Promise<{ proc: C
 
 // ---- gateway role: a gateway process routing `MODEL#bench/d` to the fixture --------------------
 
-async function runGateway(upstreamPort: number, databaseUrl: string | undefined): Promise<void> {
+async function runGateway(upstreamPort: number, slowPort: number, databaseUrl: string | undefined): Promise<void> {
   const { openDatabase } = await import('../src/db/client.js');
   const { bootstrap } = await import('../src/api/auth/bootstrap.js');
   const { startGateway } = await import('../src/gateway/index.js');
@@ -64,6 +69,8 @@ async function runGateway(upstreamPort: number, databaseUrl: string | undefined)
   gw.core.catalog.upsertNamespace({ metadata: { name: 'acct-bench', labels: { 'hearth.dev/account': ACCOUNT } } });
   gw.core.catalog.upsertDeployment({ metadata: { namespace: 'acct-bench', name: 'd' }, spec: { baseModel: MODEL } });
   gw.core.upstreams.setSlice('acct-bench/d', 's', [{ address: '127.0.0.1', port: upstreamPort }]);
+  gw.core.catalog.upsertDeployment({ metadata: { namespace: 'acct-bench', name: 'slow' }, spec: { baseModel: MODEL } });
+  gw.core.upstreams.setSlice('acct-bench/slow', 's', [{ address: '127.0.0.1', port: slowPort }]);
   process.stdout.write(`${JSON.stringify({ event: 'listening', url: gw.url, key })}\n`);
   process.once('SIGTERM', () => void gw.close(1000).then(() => database.close()).then(() => process.exit(0)));
 }
@@ -89,6 +96,25 @@ function call(t: Target, path: string, body: Record<string, unknown>): Promise<[
         if (Number.isNaN(first)) first = performance.now() - t0;
       });
       res.on('end', () => (res.statusCode === 200 ? resolve([first, performance.now() - t0]) : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(text);
+  });
+}
+
+/** A streamed chat; resolves with the arrival time (ms from sending) of each SSE event. */
+function streamEvents(t: Target, body: Record<string, unknown>): Promise<number[]> {
+  const text = JSON.stringify({ ...body, model: t.model });
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const times: number[] = [];
+    const req = request(`${t.url}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json', ...t.headers } }, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        const now = performance.now() - t0;
+        for (let i = c.indexOf('\n\n'); i >= 0; i = c.indexOf('\n\n', i + 2)) times.push(now);
+      });
+      res.on('end', () => (res.statusCode === 200 ? resolve(times) : reject(new Error(`HTTP ${res.statusCode}`))));
     });
     req.on('error', reject);
     req.end(text);
@@ -163,9 +189,11 @@ async function driver(): Promise<void> {
   const streams = Number(values.streams);
   const fixture = await child(['test/fixtures/model-server/main.ts', '--port', '0', '--served-model-name', MODEL, '--tokens-per-response', '4']);
   const fxPort = Number(fixture.first.port);
+  const slowFixture = await child(['test/fixtures/model-server/main.ts', '--port', '0', '--served-model-name', MODEL, '--tokens-per-response', '16', '--token-latency-ms', String(TOKEN_MS)]);
+  const slowPort = Number(slowFixture.first.port);
   const profile = values['profile-dir'] ? ['--cpu-prof', '--cpu-prof-dir', values['profile-dir']] : [];
   const db = await scratchDatabase(values.database);
-  const gateway = await child(['bench/gateway.ts', '--role', 'gateway', '--upstream-port', String(fxPort), ...(db.url ? ['--database-url', db.url] : [])], profile);
+  const gateway = await child(['bench/gateway.ts', '--role', 'gateway', '--upstream-port', String(fxPort), '--slow-upstream-port', String(slowPort), ...(db.url ? ['--database-url', db.url] : [])], profile);
   const direct: Target = { url: `http://127.0.0.1:${fxPort}`, headers: {}, model: MODEL };
   const viaGw: Target = { url: `${String(gateway.first.url)}/inference`, headers: { authorization: `Bearer ${String(gateway.first.key)}` }, model: `${MODEL}#${ACCOUNT}/d` };
   try {
@@ -203,6 +231,7 @@ async function driver(): Promise<void> {
     const td: number[] = [];
     const tg: number[] = [];
     const body = { messages: [{ role: 'user', content: 'stream' }], max_tokens: 4, stream: true };
+    const body16 = { messages: [{ role: 'user', content: 'stream' }], max_tokens: 16, stream: true };
     for (let i = 0; i < streams; i++) {
       td.push((await call(direct, '/v1/chat/completions', body))[0]);
       tg.push((await call(viaGw, '/v1/chat/completions', body))[0]);
@@ -212,15 +241,34 @@ async function driver(): Promise<void> {
     console.log(`\n2. SSE time to first byte, ${streams} streamed chats per path, alternating one by one`);
     console.log(`   direct   p50 ${fmt(a.p50, 3)} ms  p99 ${fmt(a.p99, 3)} ms`);
     console.log(`   gateway  p50 ${fmt(b.p50, 3)} ms  p99 ${fmt(b.p99, 3)} ms`);
-    console.log(`   added    p50 ${fmt(b.p50 - a.p50, 3)} ms  p99 ${fmt(b.p99 - a.p99, 3)} ms   ratio p50 ${fmt(b.p50 / a.p50, 2)}×  p99 ${fmt(b.p99 / a.p99, 2)}×\n`);
+    console.log(`   added    p50 ${fmt(b.p50 - a.p50, 3)} ms  p99 ${fmt(b.p99 - a.p99, 3)} ms   ratio p50 ${fmt(b.p50 / a.p50, 2)}×  p99 ${fmt(b.p99 / a.p99, 2)}×`);
+
+    // 3. Chunk by chunk: 16 tokens at TOKEN_MS each; when does event k arrive, direct vs gateway?
+    const slowDirect: Target = { ...direct, url: `http://127.0.0.1:${slowPort}` };
+    const slowGw: Target = { ...viaGw, model: `${MODEL}#${ACCOUNT}/slow` };
+    const runs = Math.max(5, Math.round(streams / 5));
+    const arrivals: Record<'d' | 'g', number[][]> = { d: [], g: [] };
+    for (let i = 0; i < runs; i++) {
+      arrivals.d.push(await streamEvents(slowDirect, body16));
+      arrivals.g.push(await streamEvents(slowGw, body16));
+    }
+    const eventsPerStream = Math.min(...[...arrivals.d, ...arrivals.g].map((x) => x.length));
+    const medianAt = (xs: number[][], k: number): number => stats(xs.map((x) => x[k] ?? NaN)).p50;
+    const added = Array.from({ length: eventsPerStream }, (_, k) => medianAt(arrivals.g, k) - medianAt(arrivals.d, k));
+    const spread = (xs: number[][]): number => stats(xs.map((x) => (x[x.length - 2] ?? NaN) - (x[1] ?? NaN))).p50;
+    console.log(`\n3. Chunk by chunk: ${runs} streamed chats per path, 16 tokens at ${TOKEN_MS} ms each (${eventsPerStream} SSE events)`);
+    console.log(`   first token → last token, median: direct ${fmt(spread(arrivals.d), 1)} ms, gateway ${fmt(spread(arrivals.g), 1)} ms (a buffering proxy would show ~0)`);
+    if (process.env.BENCH_DEBUG) console.log(added.map((x) => x.toFixed(2)).join(" "));
+    console.log(`   added delay per event (median over runs): median ${fmt(stats(added).p50, 3)} ms, max ${fmt(Math.max(...added), 3)} ms over the ${eventsPerStream} events\n`);
   } finally {
     agent.destroy();
     gateway.proc.kill('SIGTERM');
     fixture.proc.kill('SIGTERM');
+    slowFixture.proc.kill('SIGTERM');
     await once(gateway.proc, 'exit');
     await db.drop();
   }
 }
 
-if (values.role === 'gateway') await runGateway(Number(values['upstream-port']), values['database-url']);
+if (values.role === 'gateway') await runGateway(Number(values['upstream-port']), Number(values['slow-upstream-port']), values['database-url']);
 else await driver();
