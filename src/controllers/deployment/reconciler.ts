@@ -248,7 +248,8 @@ class Pass {
   }
 
   async #run(server: ModelServer, region: { region: string; reason?: string }, desired: number, children: Children): Promise<Result> {
-    const quota = await this.#clamp(server, region.region, desired);
+    const running = children.workloadOwned ? (children.workload?.spec?.replicas ?? 0) : 0;
+    const quota = await this.#clamp(server, region.region, desired, running);
     const workload = makeWorkload(this.#cur, server, { replicas: quota.replicas, region: region.region, workload: this.config.workload });
     const hash = workload.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH];
     const restart = this.#cur.metadata.annotations?.[UNDELETE_TIME_ANNOTATION];
@@ -306,21 +307,41 @@ class Pass {
   }
 
   /** The replicas the quota allows, the GPUs they hold, and a message when that is fewer than desired. */
-  async #clamp(server: ModelServer, region: string, desired: number): Promise<{ replicas: number; footprint: Record<string, number>; message?: string }> {
+  /**
+   * Replicas the quotas allow: the GPU quota of the region and accelerator (what other holders hold
+   * is not ours to take), and no scaling up beyond `running` once the month's GPU-hours are spent.
+   */
+  async #clamp(
+    server: ModelServer,
+    region: string,
+    desired: number,
+    running: number,
+  ): Promise<{ replicas: number; footprint: Record<string, number>; message?: string }> {
     const g = server.acceleratorCount;
     const quotaName = gpuQuotaName(server.acceleratorType, region);
     const q = await this.o.quotas.gpuQuota(this.account, quotaName, this.#holder);
     this.#mine = q.mine;
     const room = Math.max(0, q.limit - q.heldByOthers);
-    const replicas = Math.min(desired, Math.floor(room / g));
+    let replicas = Math.min(desired, Math.floor(room / g));
+    const messages: string[] = [];
+    if (replicas < desired) {
+      const note = q.note ? ` (${q.note})` : '';
+      messages.push(
+        `${desired} replica(s) of ${g} GPU(s) need ${desired * g} GPUs of quota ${quotaName} of account ${this.account}, ` +
+          `which has ${room} of ${q.limit} left${note}: running ${replicas}`,
+      );
+    }
+    if (replicas > running) {
+      const spent = await this.o.quotas.gpuHoursSpent(this.account);
+      if (spent !== undefined) {
+        replicas = running;
+        messages.push(`${spent}: not scaling up beyond ${running} replica(s)`);
+      }
+    }
     const footprint = replicas > 0 ? { [quotaName]: replicas * g } : {};
-    if (replicas >= desired) return { replicas, footprint };
-    const note = q.note ? ` (${q.note})` : '';
-    const message =
-      `${desired} replica(s) of ${g} GPU(s) need ${desired * g} GPUs of quota ${quotaName} of account ${this.account}, ` +
-      `which has ${room} of ${q.limit} left${note}: running ${replicas}`;
-    return { replicas, footprint, message };
+    return messages.length > 0 ? { replicas, footprint, message: messages.join('; ') } : { replicas, footprint };
   }
+
 
   /** Makes the holds exactly `targets`; skipped when the holds read in this pass already are. */
   async #setHolds(targets: Record<string, number>): Promise<void> {
