@@ -88,6 +88,17 @@ describe('Catalog.resolve', () => {
     expect(c.resolve(`${BASE}#carol/d`, 'carol')).toBeUndefined();
   });
 
+  it('follows a changed base model and refuses deployed models that point into another account', () => {
+    const c = world();
+    const OTHER_BASE = 'accounts/fireworks/models/qwen3-8b';
+    c.upsertDeployment(dep('acct-alice', 'd1', OTHER_BASE));
+    c.upsertDeployment(dep('acct-alice', 'd2', OTHER_BASE));
+    expect(c.resolve(BASE, 'alice')).toBeUndefined();
+    expect(c.resolve(OTHER_BASE, 'alice')).toMatchObject({ key: 'acct-alice/d1' });
+    c.upsertDeployedModel(dm('acct-alice', 'sneaky', { model: 'accounts/alice/models/x', deployment: 'accounts/bob/deployments/bd', public: true }));
+    expect(c.resolve('accounts/alice/deployedModels/sneaky', 'alice')).toBeUndefined();
+  });
+
   it('reads per-deployment hold limits from annotations', () => {
     const c = world();
     c.upsertDeployment(dep('acct-alice', 'd3', BASE, { annotations: { [ANNOTATION_MAX_HELD]: '5', [ANNOTATION_HOLD_TIMEOUT]: '90' } }));

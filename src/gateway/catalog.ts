@@ -77,6 +77,8 @@ export class Catalog {
   readonly #rawDeployedModels = new Map<string, ObjectLike>();
   readonly #deployments = new Map<string, DeploymentEntry>();
   readonly #deployedModels = new Map<string, DeployedModelEntry>();
+  /** Deployments by account and base model (a bare model name falls back to these). */
+  readonly #byBase = new Map<string, Set<DeploymentEntry>>();
   /** Deployed models by their addon model name (requests name models, not deployed models). */
   readonly #byModelName = new Map<string, Set<DeployedModelEntry>>();
 
@@ -114,7 +116,7 @@ export class Catalog {
     const key = objKey(obj);
     if (!key) return;
     this.#rawDeployments.delete(key);
-    this.#deployments.delete(key);
+    this.#dropDeployment(key);
   }
 
   upsertDeployedModel(obj: ObjectLike): void {
@@ -197,8 +199,7 @@ export class Catalog {
     }
     if (pub) return this.#viaDeployedModel(pub);
     let best: DeploymentEntry | undefined;
-    for (const d of this.#deployments.values()) {
-      if (d.account !== caller || d.baseModel !== model) continue;
+    for (const d of this.#byBase.get(baseKey(caller, model)) ?? []) {
       if (!best || d.createdAt < best.createdAt || (d.createdAt === best.createdAt && d.name < best.name)) best = d;
     }
     return best ? { key: deploymentKey(best.namespace, best.name), deployment: best, upstreamModel: model } : undefined;
@@ -220,14 +221,12 @@ export class Catalog {
     const account = this.#accountByNs.get(namespace);
     const spec = (obj.spec ?? {}) as { baseModel?: unknown; enableSessionAffinity?: unknown };
     const state = (obj.status as { state?: unknown } | undefined)?.state;
-    if (account === undefined || typeof spec.baseModel !== 'string' || obj.metadata?.deletionTimestamp || GONE_STATES.has(String(state))) {
-      this.#deployments.delete(key);
-      return;
-    }
+    this.#dropDeployment(key);
+    if (account === undefined || typeof spec.baseModel !== 'string' || obj.metadata?.deletionTimestamp || GONE_STATES.has(String(state))) return;
     const ann = obj.metadata?.annotations ?? {};
     const timeout = positive(ann[ANNOTATION_HOLD_TIMEOUT]);
     const maxHeld = positive(ann[ANNOTATION_MAX_HELD]);
-    this.#deployments.set(key, {
+    const entry: DeploymentEntry = {
       namespace,
       name: obj.metadata?.name ?? '',
       account,
@@ -236,7 +235,22 @@ export class Catalog {
       sessionAffinity: spec.enableSessionAffinity === true,
       ...(maxHeld !== undefined ? { maxHeld: Math.floor(maxHeld) } : {}),
       ...(timeout !== undefined ? { holdTimeoutMs: timeout * 1000 } : {}),
-    });
+    };
+    this.#deployments.set(key, entry);
+    const bk = baseKey(account, entry.baseModel);
+    const set = this.#byBase.get(bk) ?? new Set<DeploymentEntry>();
+    set.add(entry);
+    this.#byBase.set(bk, set);
+  }
+
+  #dropDeployment(key: string): void {
+    const old = this.#deployments.get(key);
+    if (!old) return;
+    this.#deployments.delete(key);
+    const bk = baseKey(old.account, old.baseModel);
+    const set = this.#byBase.get(bk);
+    set?.delete(old);
+    if (set?.size === 0) this.#byBase.delete(bk);
   }
 
   #indexDeployedModel(key: string, obj: ObjectLike): void {
@@ -277,6 +291,8 @@ export class Catalog {
     return parts.length === 4 && parts[1] === account && parts[2] === 'deployments' ? parts[3] : undefined;
   }
 }
+
+const baseKey = (account: string, baseModel: string): string => `${account}\u0000${baseModel}`;
 
 function objKey(o: ObjectLike): string | undefined {
   const { name, namespace } = o.metadata ?? {};

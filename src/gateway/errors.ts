@@ -39,6 +39,9 @@ export const holdQueueFull = (retryAfterSeconds: number): GatewayError =>
 export const modelNotReady = (retryAfterSeconds: number): GatewayError =>
   new GatewayError(503, 'service_unavailable', 'model_not_ready', 'the deployment has no ready replica yet (scaling up from zero); retry later', retryAfterSeconds);
 
+export const notSynced = (): GatewayError =>
+  new GatewayError(503, 'service_unavailable', 'starting', 'the gateway is starting (model catalog not loaded yet); retry', 1);
+
 export const shuttingDown = (): GatewayError => new GatewayError(503, 'service_unavailable', 'shutting_down', 'the gateway is shutting down; retry', 1);
 
 export function sendError(res: ServerResponse, e: GatewayError): void {

@@ -93,6 +93,7 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
     agent,
     log,
     isReady: () => sources?.isSynced() ?? true,
+    synced,
     isClosing: () => closing,
   };
   const server: Server = createServer({ noDelay: true, keepAliveTimeout: 65_000, requestTimeout: 0 }, createRequestHandler(core));

@@ -18,6 +18,7 @@ import {
   modelNotFound,
   modelNotReady,
   notFoundPath,
+  notSynced,
   payloadTooLarge,
   sendError,
   shuttingDown,
@@ -50,6 +51,8 @@ export interface GatewayCore {
   log: Logger;
   /** True once the informers have synced. */
   isReady(): boolean;
+  /** Resolves once the informers have synced. */
+  synced: Promise<void>;
   /** True while draining: new requests get 503. */
   isClosing(): boolean;
 }
@@ -60,6 +63,19 @@ const INFERENCE: Record<string, { kind: Kind; upstreamPath: string }> = {
   '/inference/v1/completions': { kind: 'completions', upstreamPath: '/v1/completions' },
   '/inference/v1/embeddings': { kind: 'embeddings', upstreamPath: '/v1/embeddings' },
 };
+/** How long a request that arrives before the first sync waits for it. */
+const SYNC_WAIT_MS = 10_000;
+
+function settlesWithin(p: Promise<void>, clock: Clock, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = clock.setTimeout(() => resolve(false), ms);
+    void p.then(() => {
+      clock.clearTimeout(t);
+      resolve(true);
+    });
+  });
+}
+
 /** Attempts on other replicas when a request provably never reached one (refused connection). */
 const MAX_ATTEMPTS = 3;
 
@@ -179,6 +195,8 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
     try {
       const account = await authenticated(req);
       const body = parseJsonObject(await readBody(req, core.config.maxBodyBytes));
+      // Just started: an unsynced catalog would answer 404 for models that exist. Wait a little.
+      if (!core.isReady() && !(await settlesWithin(core.synced, core.clock, SYNC_WAIT_MS))) throw notSynced();
       if (typeof body.model !== 'string' || body.model === '') throw badRequest('"model" is required: a model identifier such as accounts/<account>/models/<model>#accounts/<account>/deployments/<deployment>');
       route = core.catalog.resolve(body.model, account);
       if (!route) throw modelNotFound();
