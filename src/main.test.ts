@@ -10,9 +10,10 @@ describe('main', () => {
 
   it('refuses unknown modes and a bootstrap without its arguments, before touching anything', async () => {
     expect(await main(['nonsense'], {})).toBe(2);
-    expect(await main(['controller'], {})).toBe(2);
+    expect(await main(['controller'], { KUBECONFIG: '/nonexistent/kubeconfig' })).toBe(2);
     expect(await main(['bootstrap', '--account', 'acme'], {})).toBe(2);
     expect(await main(['bootstrap', '--account', 'acme', '--email', 'a@b.c'], {})).toBe(2); // no DATABASE_URL
     expect(await main(['api'], { PORT: 'x' })).toBe(2);
+    expect(await main(['all'], { KUBECONFIG: '/nonexistent/kubeconfig' })).toBe(2);
   });
 });

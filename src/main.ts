@@ -27,7 +27,7 @@ import { bootstrap } from './api/auth/bootstrap.js';
 import { KubeDeploymentStore } from './api/kube/deployment-store.js';
 import { NamespaceEnsurer, ensureAccountNamespace } from './api/kube/namespaces.js';
 import { openDatabase, redactUrl, type Database } from './db/client.js';
-import { loadKubeConfig, type PooledKubeConfig } from './kube/config.js';
+import { KubeConfigError, loadKubeConfig, type PooledKubeConfig } from './kube/config.js';
 import { deploymentManager } from './controllers/deployment/controller.js';
 import { gatewayConfigFromEnv, startGateway } from './gateway/index.js';
 
@@ -168,7 +168,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       await runBootstrap(config, rest, log);
       return 0;
     } catch (e) {
-      if (e instanceof ConfigError) {
+      if (e instanceof ConfigError || e instanceof KubeConfigError) {
         process.stderr.write(`${e.message}\n`);
         return 2;
       }
@@ -182,6 +182,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 2;
   }
 
+  // Every mode talks to Kubernetes: a missing configuration is refused before anything starts.
+  let kc: PooledKubeConfig;
+  try {
+    kc = loadKubeConfig(config.KUBECONFIG);
+  } catch (e) {
+    if (!(e instanceof KubeConfigError)) throw e;
+    process.stderr.write(`${e.message}\n`);
+    return 2;
+  }
   log.info({ mode, database: config.DATABASE_URL ? redactUrl(config.DATABASE_URL) : 'pglite (memory)' }, 'starting');
   const database = await openDatabase({ url: config.DATABASE_URL, onPoolError: (err) => log.warn({ err }, 'idle database connection failed') });
   await database.migrate();
@@ -189,12 +198,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     const r = await bootstrap(database.db, { accountId: config.HEARTH_BOOTSTRAP_ACCOUNT, email: config.HEARTH_BOOTSTRAP_EMAIL });
     if (r.apiKey) process.stdout.write(`bootstrap API key for accounts/${r.account.accountId} (shown once):\n${r.apiKey.key}\n`);
   }
-  let kc: PooledKubeConfig | undefined;
-  const shared: Shared = { config, log, database, kube: () => (kc ??= loadKubeConfig(config.KUBECONFIG)) };
+  const shared: Shared = { config, log, database, kube: () => kc };
   const services: Service[] = [];
   const shutdown = async (): Promise<void> => {
     for (const s of [...services].reverse()) await s.stop().catch((err: unknown) => log.error({ err, service: s.name }, 'stop failed'));
-    kc?.destroy();
+    kc.destroy();
     await database.close();
   };
   try {

@@ -6,6 +6,9 @@
 // subclass keeps one keep-alive agent per distinct set of TLS options instead. Headers (tokens,
 // exec-plugin credentials) are still applied per request by the base class.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent, type AgentOptions } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -48,10 +51,27 @@ export class PooledKubeConfig extends KubeConfig {
   }
 }
 
-/** Loads a kubeconfig (a path, or the default chain: KUBECONFIG, ~/.kube/config, in-cluster). */
-export function loadKubeConfig(path?: string, pool?: PoolOptions): PooledKubeConfig {
+export class KubeConfigError extends Error {}
+
+/**
+ * Loads a kubeconfig: the given path (default $KUBECONFIG, one file), else ~/.kube/config, else the in-cluster
+ * service account. Throws a KubeConfigError saying what to do when there is none (client-node
+ * would otherwise fall back to http://localhost:8080 and fail on every request).
+ */
+export function loadKubeConfig(path = process.env.KUBECONFIG || undefined, pool?: PoolOptions): PooledKubeConfig {
   const kc = new PooledKubeConfig(pool);
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
+  const home = join(homedir(), '.kube', 'config');
+  if (path) {
+    if (!existsSync(path)) throw new KubeConfigError(`KUBECONFIG=${path}: no such file`);
+    kc.loadFromFile(path);
+  } else if (existsSync(home)) {
+    kc.loadFromFile(home);
+  } else if (process.env.KUBERNETES_SERVICE_HOST) {
+    kc.loadFromCluster();
+  } else {
+    throw new KubeConfigError(
+      'no Kubernetes configuration: set KUBECONFIG (npm run cluster:up writes .hearth/kubeconfig), provide ~/.kube/config, or run in a cluster',
+    );
+  }
   return kc;
 }
