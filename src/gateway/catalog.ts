@@ -81,6 +81,13 @@ export class Catalog {
   readonly #byBase = new Map<string, Set<DeploymentEntry>>();
   /** Deployed models by their addon model name (requests name models, not deployed models). */
   readonly #byModelName = new Map<string, Set<DeployedModelEntry>>();
+  readonly #removed = new Set<(key: string) => void>();
+
+  /** Called with the key of a deployment that stopped being routable (deleted, soft-deleted). */
+  onRemoved(fn: (key: string) => void): () => void {
+    this.#removed.add(fn);
+    return () => this.#removed.delete(fn);
+  }
 
   // ---- updates (from informers) ----------------------------------------------------------------
 
@@ -116,7 +123,7 @@ export class Catalog {
     const key = objKey(obj);
     if (!key) return;
     this.#rawDeployments.delete(key);
-    this.#dropDeployment(key);
+    if (this.#dropDeployment(key)) for (const fn of this.#removed) fn(key);
   }
 
   upsertDeployedModel(obj: ObjectLike): void {
@@ -221,8 +228,11 @@ export class Catalog {
     const account = this.#accountByNs.get(namespace);
     const spec = (obj.spec ?? {}) as { baseModel?: unknown; enableSessionAffinity?: unknown };
     const state = (obj.status as { state?: unknown } | undefined)?.state;
-    this.#dropDeployment(key);
-    if (account === undefined || typeof spec.baseModel !== 'string' || obj.metadata?.deletionTimestamp || GONE_STATES.has(String(state))) return;
+    const had = this.#dropDeployment(key);
+    if (account === undefined || typeof spec.baseModel !== 'string' || obj.metadata?.deletionTimestamp || GONE_STATES.has(String(state))) {
+      if (had) for (const fn of this.#removed) fn(key);
+      return;
+    }
     const ann = obj.metadata?.annotations ?? {};
     const timeout = positive(ann[ANNOTATION_HOLD_TIMEOUT]);
     const maxHeld = positive(ann[ANNOTATION_MAX_HELD]);
@@ -243,14 +253,15 @@ export class Catalog {
     this.#byBase.set(bk, set);
   }
 
-  #dropDeployment(key: string): void {
+  #dropDeployment(key: string): boolean {
     const old = this.#deployments.get(key);
-    if (!old) return;
+    if (!old) return false;
     this.#deployments.delete(key);
     const bk = baseKey(old.account, old.baseModel);
     const set = this.#byBase.get(bk);
     set?.delete(old);
     if (set?.size === 0) this.#byBase.delete(bk);
+    return true;
   }
 
   #indexDeployedModel(key: string, obj: ObjectLike): void {

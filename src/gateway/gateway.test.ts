@@ -236,6 +236,16 @@ describe('gateway over HTTP (fixture on loopback)', () => {
     expect(JSON.parse(r.body)).toMatchObject({ error: { code: 'model_not_ready' } });
   });
 
+  it('answers a held request 404 when its deployment is deleted meanwhile', async () => {
+    gw.core.catalog.upsertDeployment({ metadata: { namespace: 'acct-alice', name: 'doomed' }, spec: { baseModel: BASE } });
+    const pending = post('/inference/v1/completions', { model: `${BASE}#alice/doomed`, prompt: 'x' });
+    await waitUntil(() => gw.core.hold.held('acct-alice/doomed') === 1);
+    gw.core.catalog.upsertDeployment({ metadata: { namespace: 'acct-alice', name: 'doomed' }, spec: { baseModel: BASE }, status: { state: 'DELETING' } });
+    const r = await pending;
+    expect(r.status).toBe(404);
+    expect(JSON.parse(r.body)).toMatchObject({ error: { code: 'model_not_found' } });
+  });
+
   it('on close, answers held requests 503 at once so clients retry on another replica', async () => {
     const other = await startGateway(
       { host: '127.0.0.1', port: 0, processMetrics: false },

@@ -68,6 +68,10 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
     const n = hold.release(key);
     if (n > 0) log.info({ deployment: key, released: n }, 'replica ready: releasing held requests');
   });
+  catalog.onRemoved((key) => {
+    const n = hold.release(key, 'gone');
+    if (n > 0) log.info({ deployment: key, released: n }, 'deployment deleted: held requests answered 404');
+  });
   metrics.beforeScrape = () => {
     metrics.readyEndpoints.reset();
     for (const [key, n] of upstreams.counts()) {

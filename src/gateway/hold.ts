@@ -14,7 +14,7 @@ export interface HoldLimits {
 /** GPU replicas take minutes to start (node, image, weights, CUDA graphs): wait up to 10 min. */
 export const DEFAULT_HOLD_LIMITS: Readonly<HoldLimits> = Object.freeze({ maxHeld: 256, timeoutMs: 600_000 });
 
-export type HoldOutcome = 'ready' | 'full' | 'timeout' | 'aborted' | 'closing';
+export type HoldOutcome = 'ready' | 'full' | 'timeout' | 'aborted' | 'closing' | 'gone';
 
 interface Waiter {
   resolve(o: HoldOutcome): void;
@@ -55,12 +55,15 @@ export class HoldQueue {
     });
   }
 
-  /** Lets every request held for `key` go (a replica became ready); returns how many. */
-  release(key: string): number {
+  /**
+   * Lets every request held for `key` go: 'ready' (a replica became ready), or 'gone' (the
+   * deployment was deleted: nothing will come up). Returns how many.
+   */
+  release(key: string, outcome: 'ready' | 'gone' = 'ready'): number {
     const q = this.#queues.get(key);
     if (!q) return 0;
     const waiters = [...q];
-    for (const w of waiters) w.resolve('ready');
+    for (const w of waiters) w.resolve(outcome);
     return waiters.length;
   }
 

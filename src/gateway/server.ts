@@ -163,6 +163,7 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
       if (outcome === 'full') throw holdQueueFull(core.config.queueFullRetryAfterSeconds);
       if (outcome === 'timeout') throw modelNotReady(core.config.notReadyRetryAfterSeconds);
       if (outcome === 'closing') throw shuttingDown();
+      if (outcome === 'gone') throw modelNotFound();
       if (outcome === 'aborted') return undefined;
     }
   }
