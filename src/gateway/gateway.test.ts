@@ -78,6 +78,7 @@ describe('gateway over HTTP (fixture on loopback)', () => {
     const body = JSON.parse(r.body) as { model: string; usage: { completion_tokens: number }; choices: unknown[] };
     expect(body.model).toBe(BASE);
     expect(body.usage.completion_tokens).toBe(5);
+    expect(r.headers['x-request-id']).toMatch(/^gw-/);
     const rep = gw.core.load.flush();
     expect(rep.deployments.find((d) => d.deployment === 'chat')?.tokensPerSecond).toBeGreaterThan(0);
   });

@@ -100,7 +100,7 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
     synced,
     isClosing: () => closing,
   };
-  const server: Server = createServer({ noDelay: true, keepAliveTimeout: 65_000, requestTimeout: 0 }, createRequestHandler(core));
+  const server: Server = createServer({ noDelay: true, keepAliveTimeout: 65_000, requestTimeout: 300_000 }, createRequestHandler(core));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(cfg.port, cfg.host, () => {

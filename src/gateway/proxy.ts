@@ -6,7 +6,7 @@ import type { Dispatcher } from 'undici';
 import { SseUsageTap, type Usage } from './sse.js';
 
 /** Response headers that describe one hop, not the message (RFC 9110 §7.6.1), plus ones we set. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'te', 'trailer', 'upgrade', 'date', 'server']);
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'te', 'trailer', 'upgrade', 'date', 'server', 'x-request-id']);
 /**
  * A non-streamed (JSON) answer up to this size is relayed in one write when it is complete — the
  * client cannot use half a JSON document, and one write (headers and body together) instead of

@@ -190,7 +190,9 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
 
   async function inference(req: IncomingMessage, res: ServerResponse, upstreamPath: string, kind: Kind, signal: AbortSignal): Promise<void> {
     const started = performance.now();
-    const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : nextRequestId();
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && given.length > 0 && given.length <= 128 ? given : nextRequestId();
+    res.setHeader('x-request-id', requestId);
     let route: Route | undefined;
     let status = 500;
     try {
