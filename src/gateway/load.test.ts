@@ -91,3 +91,29 @@ describe('LoadAggregator', () => {
     expect(a.sample('ns', 'd', 1200)?.inFlight).toBe(0);
   });
 });
+
+// The contract with the autoscaler (controllers/autoscaler): a summed sample goes into observe()
+// as it is. The gateway's source never imports controllers; this test does, to keep the two
+// shapes from drifting apart.
+describe('LoadAggregator → autoscaler', () => {
+  it('a request held at zero replicas, reported by one of two gateways, scales the deployment to one at once', async () => {
+    const { decide, newHistory, observe } = await import('../controllers/autoscaler/index.js');
+    const a = new LoadAggregator({ staleMs: 10_000 });
+    const clock = new FakeClock(1_000_000);
+    const quiet = new LoadTracker('gw-quiet', a, clock, 1000);
+    const busy = new LoadTracker('gw-busy', a, clock, 1000);
+    quiet.flush();
+    busy.flush();
+    const policy = { minReplicas: 0, maxReplicas: 4 };
+    let h = newHistory(0, 0);
+    const at = clock.now();
+    h = observe(h, a.sample('ns', 'd', at)!);
+    expect(decide(policy, h, at).desiredReplicas).toBe(0);
+    busy.arrived('ns', 'd');
+    busy.heldStart('ns', 'd');
+    const sample = a.sample('ns', 'd', clock.now())!;
+    expect(sample).toMatchObject({ inFlight: 1 });
+    h = observe(h, sample);
+    expect(decide(policy, h, clock.now()).desiredReplicas).toBe(1);
+  });
+});
