@@ -9,7 +9,7 @@
 // resolution (watch → slice → ready endpoint → least in flight). Nothing leaves the machine.
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type KubeConfig, type V1EndpointSlice } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1EndpointSlice } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrap } from '../../src/api/auth/bootstrap.js';
@@ -75,7 +75,9 @@ async function createDeployment(name: string, annotations: Record<string, string
     version: VERSION,
     namespace: NS,
     plural: 'deployments',
-    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name, annotations }, spec: { baseModel: BASE } },
+    // replicaCount 0: a Deployment controller running against this cluster (mode `all`, the demo)
+    // keeps it at zero pods; the test plays the replicas with fixture endpoints.
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name, annotations }, spec: { baseModel: BASE, replicaCount: 0 } },
   });
   await waitFor(`the gateway to see deployment ${name}`, async () => gw.core.catalog.deployment(`${NS}/${name}`) !== undefined, { timeoutMs: 15_000, dump });
 }
@@ -145,17 +147,19 @@ describe('gateway on the simulated cluster', () => {
 
   it('discovers a selector Service’s pods through the EndpointSlice controller (KWOK pod)', async () => {
     await createDeployment('pods');
-    const labels = { 'app.kubernetes.io/managed-by': 'hearth', 'hearth.dev/deployment': 'pods' };
+    // Shaped like the Deployment controller's Service (hearth.dev/deployment on it, port 80 → the
+    // pods' named port), under names and pod labels of its own, so a Deployment controller running
+    // against this cluster neither collides with it nor adopts (and deletes) the test's pod.
+    const podLabels = { 'hearth.dev/gateway-test': 'pods' };
     const core = kc.makeApiClient(CoreV1Api);
-    // As the Deployment controller builds it: labels on the Service, port 80 → the pods' named port.
     await core.createNamespacedService({
       namespace: NS,
-      body: { metadata: { name: 'pods-server', labels }, spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
+      body: { metadata: { name: 'pods-gw', labels: { 'hearth.dev/deployment': 'pods' } }, spec: { selector: podLabels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
     });
     await core.createNamespacedPod({
       namespace: NS,
       body: {
-        metadata: { name: 'pods-server-0', labels },
+        metadata: { name: 'pods-gw-0', labels: podLabels },
         spec: {
           containers: [{ name: 'model-server', image: 'vllm/vllm-openai:fixture', ports: [{ name: 'http', containerPort: 8000 }] }],
           tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }, { key: 'amd.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
@@ -174,7 +178,7 @@ describe('gateway on the simulated cluster', () => {
       async () => gw.core.upstreams.endpoints(`${NS}/pods`)[0],
       { timeoutMs: 60_000, dump },
     );
-    const pod = await core.readNamespacedPod({ namespace: NS, name: 'pods-server-0' });
+    const pod = await core.readNamespacedPod({ namespace: NS, name: 'pods-gw-0' });
     expect(ep).toMatchObject({ address: pod.status?.podIP, port: 8000 });
     dial.set(ep.address, fx.port);
     const r = await post('/inference/v1/completions', { model: `${BASE}#${ACCOUNT}/pods`, prompt: 'hello', max_tokens: 2 });
@@ -237,6 +241,20 @@ describe('gateway on the simulated cluster', () => {
     } finally {
       off();
     }
+  });
+
+  it('releases a held request when a starting replica’s endpoint turns ready', async () => {
+    await createDeployment('warming');
+    dial.set('198.18.0.30', fx.port);
+    await createEndpoint('warming', '198.18.0.30', fx.port, false); // a pod that is starting: not ready yet
+    const pending = post('/inference/v1/completions', { model: `${BASE}#${ACCOUNT}/warming`, prompt: 'x', max_tokens: 1 });
+    await waitFor('the request to be held', async () => gw.core.hold.held(`${NS}/warming`) === 1, { timeoutMs: 10_000, dump });
+    await kc.makeApiClient(DiscoveryV1Api).patchNamespacedEndpointSlice(
+      { namespace: NS, name: 'warming-198-18-0-30', body: [{ op: 'replace', path: '/endpoints/0/conditions/ready', value: true }] },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    );
+    const r = await pending;
+    expect(r.status, r.body).toBe(200);
   });
 
   it('past the time bound answers 503 with Retry-After; past the count bound 429', async () => {
