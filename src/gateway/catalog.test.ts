@@ -99,6 +99,18 @@ describe('Catalog.resolve', () => {
     expect(c.resolve('accounts/alice/deployedModels/sneaky', 'alice')).toBeUndefined();
   });
 
+  it('tells listeners when a deployment stops being routable, not when its namespace is merely updated', () => {
+    const c = world();
+    const removed: string[] = [];
+    c.onRemoved((k) => removed.push(k));
+    c.upsertNamespace({ metadata: { name: 'acct-alice', labels: { 'hearth.dev/account': 'alice', other: 'x' }, annotations: { a: 'b' } } });
+    expect(removed).toEqual([]);
+    expect(c.resolve(`${BASE}#alice/d1`, 'alice')).toBeDefined();
+    c.upsertDeployment(dep('acct-alice', 'd1', BASE, {}, { state: 'DELETING' }));
+    c.deleteDeployment(dep('acct-alice', 'd2', BASE));
+    expect(removed).toEqual(['acct-alice/d1', 'acct-alice/d2']);
+  });
+
   it('reads per-deployment hold limits from annotations', () => {
     const c = world();
     c.upsertDeployment(dep('acct-alice', 'd3', BASE, { annotations: { [ANNOTATION_MAX_HELD]: '5', [ANNOTATION_HOLD_TIMEOUT]: '90' } }));

@@ -93,23 +93,28 @@ export class Catalog {
 
   upsertNamespace(ns: ObjectLike): void {
     const name = ns.metadata?.name;
-    const account = ns.metadata?.labels?.[LABELS.account];
-    if (!name) return;
-    this.deleteNamespace(ns);
-    if (!account || ns.metadata?.deletionTimestamp) return;
-    this.#nsByAccount.set(account, name);
-    this.#accountByNs.set(name, account);
-    this.#reindexNamespace(name);
+    const label = ns.metadata?.labels?.[LABELS.account];
+    if (name) this.#setAccount(name, label && !ns.metadata?.deletionTimestamp ? label : undefined);
   }
 
   deleteNamespace(ns: ObjectLike): void {
     const name = ns.metadata?.name;
-    if (!name) return;
-    const account = this.#accountByNs.get(name);
-    if (account === undefined) return;
-    this.#accountByNs.delete(name);
-    if (this.#nsByAccount.get(account) === name) this.#nsByAccount.delete(account);
-    this.#reindexNamespace(name);
+    if (name) this.#setAccount(name, undefined);
+  }
+
+  /** Only a real change of a namespace's account re-indexes its objects (updates are frequent). */
+  #setAccount(ns: string, account: string | undefined): void {
+    const prev = this.#accountByNs.get(ns);
+    if (prev === account) return;
+    if (prev !== undefined) {
+      this.#accountByNs.delete(ns);
+      if (this.#nsByAccount.get(prev) === ns) this.#nsByAccount.delete(prev);
+    }
+    if (account !== undefined) {
+      this.#accountByNs.set(ns, account);
+      this.#nsByAccount.set(account, ns);
+    }
+    this.#reindexNamespace(ns);
   }
 
   upsertDeployment(obj: ObjectLike): void {
