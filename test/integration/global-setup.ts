@@ -1,8 +1,10 @@
 // Vitest global setup for the integration project: PostgreSQL (DATABASE_URL or the local server,
 // started if stopped) and a Kubernetes cluster (KUBECONFIG, or the simulated one, brought up here
-// and stopped again afterwards if this run started it; HEARTH_KEEP_CLUSTER=1 keeps it running).
+// and stopped again afterwards if this run started it; HEARTH_KEEP_CLUSTER=1 keeps it running),
+// with Hearth's CRDs installed.
 import type { TestProject } from 'vitest/node';
-import { clusterDown, clusterUp } from '../../hack/lib/cluster.js';
+import { clusterDown, clusterUp, kubeConfigFrom } from '../../hack/lib/cluster.js';
+import { installCrds } from '../../hack/lib/crds.js';
 import { ensurePostgres } from '../../hack/lib/postgres.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -17,6 +19,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   const cluster = await clusterUp({ log, nodes: process.env.KUBECONFIG ? process.env.HEARTH_SIM_NODES === '1' : true });
   project.provide('kubeconfig', cluster.kubeconfig);
+  // Hearth's CRDs, once for every suite (each test may re-apply them: server-side apply is idempotent).
+  await installCrds(kubeConfigFrom(cluster.kubeconfig), 'hearth-test-setup');
   return async () => {
     if (cluster.started && process.env.HEARTH_KEEP_CLUSTER !== '1') await clusterDown({ log });
   };
