@@ -145,7 +145,7 @@ const LEASE = 'hearth-deployment-controller';
 /** `group/resource[/name]: verbs`, cluster-wide rules (visible in every namespace). */
 const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
   controller: {
-    'hearth.dev/deployments': ['list', 'watch', 'patch'],
+    'hearth.dev/deployments': ['list', 'watch', 'patch', 'delete'],
     'hearth.dev/deployments/status': ['update'],
     'apps/deployments': ['list', 'watch', 'create', 'update', 'delete'],
     '/services': ['list', 'watch', 'create', 'update', 'delete'],
@@ -264,7 +264,6 @@ const FORBIDDEN: Record<Process, Check[]> = {
     { verb: 'create', resource: 'namespaces' },
     { verb: 'create', group: 'hearth.dev', resource: 'deployments', namespace: nsOther },
     { verb: 'update', group: 'hearth.dev', resource: 'deployments', namespace: nsOther },
-    { verb: 'delete', group: 'hearth.dev', resource: 'deployments', namespace: nsOther },
     { verb: 'update', group: 'apps', resource: 'deployments', subresource: 'scale', namespace: nsOther },
     { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: nsOther },
     { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: ns, name: 'someone-else' },
