@@ -15,6 +15,8 @@ import {
   UNDELETE_TIME_ANNOTATION,
   accountOf,
   footprintOf,
+  type DesiredReplicas,
+  type ReplicaDecision,
 } from './reconciler.js';
 import { ANNOTATION_TEMPLATE_HASH } from './resources/labels.js';
 import { eventsFor } from './status.js';
@@ -44,11 +46,11 @@ function dep(spec: Partial<DeploymentSpecInput> = {}, meta: Record<string, unkno
   return d;
 }
 
-function setup(objs: ClusterObjects & { limits?: Record<string, number> }) {
+function setup(objs: ClusterObjects & { limits?: Record<string, number>; desiredReplicas?: DesiredReplicas }) {
   const cluster = new FakeCluster({ namespaces: [namespace], nodes: fleet, ...objs });
   const quotas = new MemoryQuotaStore(objs.limits);
   const clock = new FakeClock(T0);
-  const r = new DeploymentReconciler({ listers: cluster.listers, writer: cluster, quotas, clock, retentionMs: DEFAULT_RETENTION_MS });
+  const r = new DeploymentReconciler({ listers: cluster.listers, writer: cluster, quotas, clock, retentionMs: DEFAULT_RETENTION_MS, desiredReplicas: objs.desiredReplicas });
   const pass = async () => {
     const res = await r.reconcile(KEY);
     return { res, writes: cluster.take() };
@@ -553,5 +555,24 @@ describe('helpers', () => {
     expect(footprintOf(t.workload()!)).toEqual({ 'h100-us-virginia-2': 6 });
     const svc: V1Service | undefined = t.cluster.listers.services.get(`${NS}/chat-server`);
     expect(svc?.spec?.selector).toEqual({ 'app.kubernetes.io/managed-by': 'hearth', 'hearth.dev/deployment': 'chat' });
+  });
+});
+
+describe('DeploymentReconciler: the autoscaler seam', () => {
+  it('takes a ReplicaDecision: its count drives the workload and its status fields ride on the one status write', async () => {
+    const decisions = [{ time: '2026-11-26T08:00:00.000Z', fromReplicas: 0, toReplicas: 1, reason: 'ScaleFromZero', message: 'a request arrived' }];
+    let answer: ReplicaDecision = { replicas: 1, status: { scalingDecisions: decisions, lastRequestTime: '2026-11-26T08:00:00Z' } };
+    const t = setup({ deployments: [dep({ replicaCount: undefined, minReplicaCount: 0, maxReplicaCount: 3 }, { finalizers: [FINALIZER] })], desiredReplicas: () => answer });
+    expect((await t.pass()).writes).toEqual([`create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`]);
+    expect(t.workload()?.spec?.replicas).toBe(1);
+    expect(t.status()).toMatchObject({ desiredReplicaCount: 1, scalingDecisions: decisions, lastRequestTime: '2026-11-26T08:00:00Z' });
+    // The same answer: nothing to write. Undefined fields keep what status has.
+    expect((await t.pass()).writes).toEqual([]);
+    answer = { replicas: 1, status: { scalingDecisions: undefined, lastRequestTime: undefined } };
+    expect((await t.pass()).writes).toEqual([]);
+    expect(t.status()).toMatchObject({ scalingDecisions: decisions, lastRequestTime: '2026-11-26T08:00:00Z' });
+    // A bare count (the spec-based default's shape) keeps them too.
+    answer = { replicas: 1 };
+    expect((await t.pass()).writes).toEqual([]);
   });
 });

@@ -67,11 +67,19 @@ export interface Listers {
   namespaces: Store<V1Namespace>;
 }
 
+/** The autoscaler's answer: a count, and the status fields it owns (copied into the pass's one status write). */
+export interface ReplicaDecision {
+  replicas: number;
+  /** Undefined fields keep what status has. */
+  status?: Partial<Pick<DeploymentStatus, 'scalingDecisions' | 'lastRequestTime'>>;
+}
+
 /**
- * Replicas the deployment should run before quota: the seam where the autoscaler plugs in. Until it
- * does: `spec.replicaCount` when set (the /scale subresource), else `minReplicaCount`.
+ * Replicas the deployment should run before quota: the seam where the autoscaler plugs in
+ * (src/controllers/autoscaler/autoscaler.ts). Without it: `spec.replicaCount` when set (the /scale
+ * subresource), else `minReplicaCount`.
  */
-export type DesiredReplicas = (dep: Deployment, spec: DeploymentSpec, now: number) => number;
+export type DesiredReplicas = (dep: Deployment, spec: DeploymentSpec, now: number) => number | ReplicaDecision;
 
 export const replicasFromSpec: DesiredReplicas = (_dep, spec) => {
   const b = replicaBounds(spec);
@@ -194,6 +202,8 @@ class Pass {
   #requeueAfter: number | undefined;
   /** This deployment's quota holds as read in this pass (undefined until read). */
   #mine: Record<string, number> | undefined;
+  /** Status fields the autoscaler decided in this pass. */
+  #autoscalerStatus: ReplicaDecision['status'];
 
   private readonly config: RuntimeConfig;
   private readonly desiredReplicas: DesiredReplicas;
@@ -235,7 +245,10 @@ class Pass {
     if (!server.ok) {
       return this.#finish({ kind: 'failed', reason: server.reason, message: server.message, code: 'INVALID_ARGUMENT', region: this.#cur.status?.region });
     }
-    const desired = Math.max(0, this.desiredReplicas(this.#cur, spec, this.#now));
+    const asked = this.desiredReplicas(this.#cur, spec, this.#now);
+    const decision: ReplicaDecision = typeof asked === 'number' ? { replicas: asked } : asked;
+    this.#autoscalerStatus = decision.status;
+    const desired = Math.max(0, decision.replicas);
     const region = await this.#region(spec, server.value, desired, children);
     if ('failed' in region) {
       return this.#finish({ kind: 'failed', reason: Reason.InvalidPlacement, message: region.failed, code: 'FAILED_PRECONDITION', region: this.#cur.status?.region });
@@ -471,6 +484,7 @@ class Pass {
       labelSelector: selectorString(this.#cur),
       outcome,
     });
+    for (const [k, v] of Object.entries(this.#autoscalerStatus ?? {})) if (v !== undefined) (next as Record<string, unknown>)[k] = v;
     if (!statusEqual(prev, next)) {
       this.#cur = await this.o.writer.updateStatus(this.#cur, next);
       for (const e of eventsFor(prev, next)) {
