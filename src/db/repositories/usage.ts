@@ -1,7 +1,7 @@
 // The GPU-seconds ledger. The metering loop records one row per replica per interval; the primary
 // key (account, replica, interval start) makes writes idempotent: recording the same interval
 // again (retry, restart, a second leader for a moment) changes nothing.
-import { and, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.js';
 import { InvalidValueError } from '../errors.js';
 import { usageLedger, type NewUsageLedgerRow } from '../schema/index.js';
@@ -61,4 +61,27 @@ export async function usageTotals(db: Db, q: UsageQuery): Promise<UsageTotal[]> 
     .groupBy(...dims.map((d) => cols[d]))
     .orderBy(...dims.map((d) => cols[d]));
   return rows.map((r) => ({ ...(r as Omit<UsageTotal, 'gpuSeconds'>), gpuSeconds: Number(r.gpuSeconds) }));
+}
+
+export interface LastInterval {
+  intervalStart: Date;
+  intervalEnd: Date;
+}
+
+/**
+ * The latest recorded interval of each of these replicas of an account (by interval start); a
+ * replica with no row is absent from the map. The metering loop resumes each replica after it, so
+ * a restart neither loses the time accrued while it was down nor records an interval twice.
+ */
+export async function lastIntervals(db: Db, accountId: string, replicas: readonly string[]): Promise<Map<string, LastInterval>> {
+  const out = new Map<string, LastInterval>();
+  for (let i = 0; i < replicas.length; i += CHUNK) {
+    const rows = await db
+      .selectDistinctOn([usageLedger.replica], { replica: usageLedger.replica, intervalStart: usageLedger.intervalStart, intervalEnd: usageLedger.intervalEnd })
+      .from(usageLedger)
+      .where(and(eq(usageLedger.accountId, accountId), inArray(usageLedger.replica, replicas.slice(i, i + CHUNK))))
+      .orderBy(usageLedger.replica, desc(usageLedger.intervalStart));
+    for (const r of rows) out.set(r.replica, { intervalStart: r.intervalStart, intervalEnd: r.intervalEnd });
+  }
+  return out;
 }
