@@ -29,3 +29,5 @@ export {
 } from './policy.js';
 export { CronError, parseCron, assertTimeZone, lastFireAtOrBefore } from './cron.js';
 export { activeWindow, scheduleFloor } from './schedules.js';
+export { durationMs, policyFromSpec, type AdapterOptions } from './adapter.js';
+export { Autoscaler, appendStatusDecision, statusRecord, type AutoscalerOptions, type LoadSource } from './autoscaler.js';

@@ -1,0 +1,239 @@
+// The autoscaler loop around the pure decision: it plugs into the Deployment reconciler as its
+// `DesiredReplicas` (so the count and the decision log ride on the reconciler's one status write),
+// keeps each deployment's history in memory, and feeds it the gateways' summed load samples.
+//
+//   reconcile pass → desiredReplicas(dep, spec, now):
+//       history (memory; after a restart rebuilt by newHistory from status) ← observe(latest sample)
+//       d = decide(policyFromSpec(spec), history, now); history ← d.history
+//       → { replicas: d.desiredReplicas, status: { scalingDecisions (last 10, noteworthy only),
+//           lastRequestTime (only when it moved ≥ 1 min: a busy deployment must not rewrite its
+//           status, and so re-trigger its own reconcile, every second) } }
+//   tick (every tickMs, default 2 s): for every tracked deployment, fold in the newest sample and
+//       run decide() on it (pure, cheap); enqueue the key only when the count would change or the
+//       log would grow. A steady deployment costs no reconcile.
+//   demand (the gateway holds a request: LoadAggregator.onDemand): enqueue the key at once, so 0 → 1
+//       happens now, not at the next tick or resync.
+//
+// Not done here: a soft delete on `unusedAutoDeleteDuration` (the decision says softDelete and goes
+// to 0; setting the soft-delete annotation is the lifecycle's job), and the account quota as a
+// policy cap (the reconciler clamps to quota after this function, and reports QuotaExceeded).
+import type { Logger } from 'pino';
+import type { DeploymentStatus } from '../../crds/deployment.js';
+import type { Clock, Timer } from '../../util/clock.js';
+import type { DesiredReplicas, ReplicaDecision } from '../deployment/reconciler.js';
+import { policyFromSpec, type AdapterOptions } from './adapter.js';
+import { decide, Reason, type Decision } from './decide.js';
+import { DECISION_LOG_LIMIT, isNoteworthy, type DecisionRecord } from './decision-log.js';
+import { newHistory, observe, type AutoscalerHistory, type LoadSample } from './history.js';
+import type { AutoscalerPolicy, OperatorSettings } from './policy.js';
+
+type ScalingDecision = NonNullable<DeploymentStatus['scalingDecisions']>[number];
+
+/** Where the summed load comes from: the gateway's LoadAggregator (structurally). */
+export interface LoadSource {
+  /** The sum over live gateway replicas, or undefined when none reported recently (no data). */
+  sample(namespace: string, deployment: string, now: number): LoadSample | undefined;
+  /** Called at once when a gateway holds a request for a deployment (scale from zero wanted). */
+  onDemand?(fn: (namespace: string, deployment: string) => void): () => void;
+}
+
+export interface AutoscalerOptions {
+  load: LoadSource;
+  clock: Clock;
+  /** Operator settings (same for every deployment); e.g. `minScaleToZeroWindowMs` (default 5 min). */
+  settings?: Partial<OperatorSettings>;
+  /**
+   * TEST / OPERATOR OVERRIDE of every deployment's effective scale-to-zero window (the CRD refuses
+   * < 5m). Unset in production.
+   */
+  scaleToZeroWindowOverrideMs?: number;
+  /** How often tracked deployments are re-evaluated without a reconcile (default 2 s). */
+  tickMs?: number;
+  /** `status.lastRequestTime` is rewritten only when it moved this much (default 60 s). */
+  lastRequestGranularityMs?: number;
+  log?: Logger;
+}
+
+interface Entry {
+  namespace: string;
+  name: string;
+  history: AutoscalerHistory;
+  policy: AutoscalerPolicy;
+  /** The decision log as status had it after the last pass. */
+  log: readonly ScalingDecision[];
+  /** Ticks that enqueued the key without a pass answering (the deployment is gone or not running). */
+  unanswered: number;
+}
+
+const MAX_UNANSWERED = 3;
+const REASON_MAX = 256;
+const MESSAGE_MAX = 1024;
+
+function parseTime(t: string | Date | undefined): number | undefined {
+  if (!t) return undefined;
+  const ms = t instanceof Date ? t.getTime() : Date.parse(t);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+const round = (n: number): number => Math.round(n * 100) / 100;
+
+/** The decision's message with the load it saw, as the CRD's ScalingDecision carries no `inputs`. */
+function messageOf(d: Decision): string {
+  const i = d.inputs;
+  const load =
+    i.inFlight === undefined
+      ? 'no fresh load sample'
+      : `in flight ${i.inFlight}, ${round(i.requestsPerSecond ?? 0)} req/s, ${round(i.tokensPerSecond ?? 0)} tokens/s; recommendation ${i.recommendation ?? '-'}`;
+  const text = `${d.message} (${load}; bounds ${i.minReplicas}..${i.maxReplicas}${i.scheduleFloor > 0 ? `, schedule floor ${i.scheduleFloor}` : ''})`;
+  return text.length > MESSAGE_MAX ? `${text.slice(0, MESSAGE_MAX - 1)}…` : text;
+}
+
+/** The status entry for a decision, in the CRD's `status.scalingDecisions[]` shape. */
+export function statusRecord(d: Decision): ScalingDecision {
+  return { time: rfc3339(d.at), fromReplicas: d.previousReplicas, toReplicas: d.desiredReplicas, reason: d.reason.slice(0, REASON_MAX), message: messageOf(d) };
+}
+
+function lastAsRecord(log: readonly ScalingDecision[]): DecisionRecord | undefined {
+  const last = log[log.length - 1];
+  if (!last) return undefined;
+  // Only toReplicas, softDelete and reason matter to isNoteworthy.
+  return { ...last, message: last.message ?? '', reason: last.reason as Reason, softDelete: last.reason === Reason.UnusedAutoDelete, inputs: {} as DecisionRecord['inputs'] };
+}
+
+/** The status log with `d` appended when it is worth an entry (decision-log.ts), else undefined. */
+export function appendStatusDecision(log: readonly ScalingDecision[], d: Decision, limit = DECISION_LOG_LIMIT): ScalingDecision[] | undefined {
+  if (!isNoteworthy(lastAsRecord(log), d)) return undefined;
+  const next = [...log, statusRecord(d)];
+  return next.length > limit ? next.slice(next.length - limit) : next;
+}
+
+export class Autoscaler {
+  readonly #o: AutoscalerOptions;
+  readonly #adapter: AdapterOptions;
+  readonly #entries = new Map<string, Entry>();
+  #enqueue: ((key: string) => void) | undefined;
+  #exists: ((key: string) => boolean) | undefined;
+  #timer: Timer | undefined;
+  #offDemand: (() => void) | undefined;
+
+  constructor(opts: AutoscalerOptions) {
+    this.#o = opts;
+    this.#adapter = {
+      ...(opts.settings ? { settings: opts.settings } : {}),
+      ...(opts.scaleToZeroWindowOverrideMs === undefined ? {} : { scaleToZeroWindowOverrideMs: opts.scaleToZeroWindowOverrideMs }),
+    };
+  }
+
+  /** The reconciler's seam (DeploymentReconcilerOptions.desiredReplicas). */
+  readonly desiredReplicas: DesiredReplicas = (dep, spec, now): ReplicaDecision => {
+    const namespace = dep.metadata.namespace ?? '';
+    const name = dep.metadata.name ?? '';
+    const key = `${namespace}/${name}`;
+    const status = dep.status;
+    const policy = policyFromSpec(spec, this.#adapter);
+    let e = this.#entries.get(key);
+    if (!e) {
+      const since = parseTime(dep.metadata.creationTimestamp as string | Date | undefined) ?? now;
+      e = {
+        namespace,
+        name,
+        history: newHistory(Math.min(since, now), status?.desiredReplicaCount ?? 0, parseTime(status?.lastRequestTime)),
+        policy,
+        log: [],
+        unanswered: 0,
+      };
+      this.#entries.set(key, e);
+    }
+    const sample = this.#o.load.sample(namespace, name, now);
+    if (sample) e.history = observe(e.history, sample);
+    const d = decide(policy, e.history, now);
+    for (const w of d.warnings) this.#o.log?.warn({ key }, `autoscaling policy: ${w}`);
+    e.history = d.history;
+    e.policy = policy;
+    e.unanswered = 0;
+    const prevLog = status?.scalingDecisions ?? [];
+    const log = appendStatusDecision(prevLog, d);
+    e.log = log ?? prevLog;
+    if (log) this.#o.log?.info({ key, from: d.previousReplicas, to: d.desiredReplicas, reason: d.reason }, d.message);
+    const out: ReplicaDecision['status'] = {};
+    if (log) out.scalingDecisions = log;
+    const last = e.history.lastRequestAt;
+    const written = parseTime(status?.lastRequestTime);
+    if (last !== undefined && (written === undefined || last - written >= (this.#o.lastRequestGranularityMs ?? 60_000))) out.lastRequestTime = rfc3339(last);
+    return { replicas: d.desiredReplicas, status: out };
+  };
+
+  /**
+   * Re-evaluates every tracked deployment at `now` without writing anything; returns (and
+   * enqueues, when attached) the keys whose count would change or whose log would grow.
+   */
+  tick(now = this.#o.clock.now()): string[] {
+    const due: string[] = [];
+    for (const [key, e] of this.#entries) {
+      if (e.unanswered >= MAX_UNANSWERED || this.#exists?.(key) === false) {
+        this.#entries.delete(key); // gone, soft-deleted or failing: a later pass rebuilds it from status
+        continue;
+      }
+      const sample = this.#o.load.sample(e.namespace, e.name, now);
+      if (sample) e.history = observe(e.history, sample);
+      const d = decide(e.policy, e.history, now);
+      if (d.desiredReplicas !== e.history.replicas || d.softDelete || isNoteworthy(lastAsRecord(e.log), d)) {
+        e.unanswered++;
+        due.push(key);
+      } else {
+        e.history = d.history; // the recommendation recorded for the stabilization windows
+      }
+    }
+    for (const key of due) this.#enqueue?.(key);
+    return due;
+  }
+
+  /**
+   * Starts ticking and listening for demand, enqueueing into `enqueue` (the current leadership
+   * term's controller queue; a later call replaces it). `exists` (the controller's cache) lets a
+   * tick forget deployments that are gone. Returns a function that stops both.
+   */
+  attach(enqueue: (key: string) => void, exists?: (key: string) => boolean): () => void {
+    this.#enqueue = enqueue;
+    this.#exists = exists;
+    if (!this.#offDemand && this.#o.load.onDemand) {
+      this.#offDemand = this.#o.load.onDemand((namespace, name) => this.#enqueue?.(`${namespace}/${name}`));
+    }
+    if (this.#timer === undefined) {
+      const every = this.#o.tickMs ?? 2_000;
+      const loop = (): void => {
+        try {
+          this.tick();
+        } catch (err) {
+          this.#o.log?.error({ err }, 'autoscaler tick failed');
+        }
+        this.#timer = this.#o.clock.setTimeout(loop, every);
+      };
+      this.#timer = this.#o.clock.setTimeout(loop, every);
+    }
+    return () => this.stop();
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) this.#o.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#offDemand?.();
+    this.#offDemand = undefined;
+    this.#enqueue = undefined;
+    this.#exists = undefined;
+  }
+
+  /** Drops a deployment's in-memory history (e.g. on delete). */
+  forget(key: string): void {
+    this.#entries.delete(key);
+  }
+
+  /** Keys tracked in memory (for metrics and tests). */
+  tracked(): string[] {
+    return [...this.#entries.keys()];
+  }
+}
