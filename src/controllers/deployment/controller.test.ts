@@ -1,5 +1,10 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { podOwnerKey } from './controller.js';
+import { FakeClock } from '../../util/clock.js';
+import { KubeClients } from '../runtime/client.js';
+import { deploymentController, podOwnerKey, type AutoscalerHook } from './controller.js';
+import { MemoryQuotaStore } from './fake-cluster.js';
 
 describe('podOwnerKey', () => {
   it.each([
@@ -8,5 +13,25 @@ describe('podOwnerKey', () => {
     ['an unlabelled pod', undefined, []],
   ])('%s', (_name, labels, keys) => {
     expect(podOwnerKey({ metadata: { namespace: 'acct-acme', name: 'p', labels } })).toEqual(keys);
+  });
+});
+
+describe('deploymentController: the autoscaler hook', () => {
+  it('attaches the autoscaler to the new controller: its enqueue adds to the work queue; every key exists until the cache syncs', () => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }],
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const clock = new FakeClock(0);
+    const attached: Array<{ enqueue: (k: string) => void; exists: (k: string) => boolean }> = [];
+    const hook: AutoscalerHook = { desiredReplicas: () => 0, attach: (enqueue, exists) => attached.push({ enqueue, exists }) };
+    const c = deploymentController({ clients: new KubeClients(kc, {}, clock), quotas: new MemoryQuotaStore(), clock, log: pino({ level: 'silent' }), autoscaler: hook });
+    expect(attached).toHaveLength(1);
+    attached[0]!.enqueue('acct-acme/chat');
+    expect(c.queue.len()).toBe(1);
+    expect(attached[0]!.exists('acct-acme/other')).toBe(true);
   });
 });

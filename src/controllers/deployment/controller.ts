@@ -24,6 +24,16 @@ import { KubeDeploymentWriter, type DeploymentWriter } from './writer.js';
 export const CONTROLLER_NAME = 'deployment';
 export const OWNER_TYPE = { apiVersion: API_VERSION, kind: 'Deployment' } as const;
 
+/**
+ * An autoscaler (src/controllers/autoscaler Autoscaler, structurally): it decides the replicas and
+ * may enqueue a deployment from outside (a held request at zero, a window that elapsed).
+ */
+export interface AutoscalerHook {
+  desiredReplicas: DesiredReplicas;
+  /** Called once per controller (leadership term): where to enqueue, and whether a key still exists. */
+  attach(enqueue: (key: string) => void, exists: (key: string) => boolean): unknown;
+}
+
 export interface DeploymentControllerOptions {
   clients: KubeClients;
   quotas: QuotaStore;
@@ -31,6 +41,8 @@ export interface DeploymentControllerOptions {
   log: Logger;
   runtimeConfig?: RuntimeConfig;
   desiredReplicas?: DesiredReplicas;
+  /** Wins over `desiredReplicas`. */
+  autoscaler?: AutoscalerHook;
   retentionMs?: number;
   capacityRetryMs?: number;
   quotaRetryMs?: number;
@@ -86,13 +98,13 @@ export function deploymentController(o: DeploymentControllerOptions): Controller
     quotas: o.quotas,
     clock: o.clock,
     runtimeConfig: o.runtimeConfig,
-    desiredReplicas: o.desiredReplicas,
+    desiredReplicas: o.autoscaler?.desiredReplicas ?? o.desiredReplicas,
     retentionMs: o.retentionMs,
     capacityRetryMs: o.capacityRetryMs,
     quotaRetryMs: o.quotaRetryMs,
   });
   const asAny = <T extends KubernetesObject>(i: Informer<T>): Informer<KubernetesObject> => i as unknown as Informer<KubernetesObject>;
-  return new Controller<Deployment>({
+  const controller = new Controller<Deployment>({
     name: CONTROLLER_NAME,
     for: { informer: deployments, type: OWNER_TYPE },
     owns: [asAny(workloads), asAny(services)],
@@ -109,6 +121,12 @@ export function deploymentController(o: DeploymentControllerOptions): Controller
     clock: o.clock,
     log: o.log,
   });
+  // Until the cache syncs every key counts as existing (the autoscaler must not forget them).
+  o.autoscaler?.attach(
+    (key) => controller.queue.add(key),
+    (key) => !deployments.hasSynced() || deployments.get(key) !== undefined,
+  );
+  return controller;
 }
 
 export interface DeploymentManagerOptions {
