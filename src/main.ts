@@ -15,7 +15,13 @@
 //   pglite://<dir>) · KUBECONFIG (unset: ~/.kube/config or in-cluster) · LOG_LEVEL (info) ·
 //   HEARTH_PAGE_TOKEN_SECRET (same on every replica) · HEARTH_RATE_LIMIT_RPS (50) ·
 //   HEARTH_RATE_LIMIT_BURST (100) · HEARTH_BOOTSTRAP_ACCOUNT + HEARTH_BOOTSTRAP_EMAIL (bootstrap
-//   at start, e.g. on PGlite where no earlier bootstrap can exist).
+//   at start, e.g. on PGlite where no earlier bootstrap can exist) ·
+//   HEARTH_MIN_SCALE_TO_ZERO_WINDOW (5m; the operator's floor under scaleToZeroWindow) ·
+//   HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE (unset; TESTS AND DEMOS ONLY: replaces every deployment's
+//   scale-to-zero window, which the CRD keeps ≥ 5m).
+// Mode `all` runs the autoscaler on one in-process LoadAggregator shared by gateway and controller.
+// Mode `controller` alone keeps the spec-based replica count (replicaCount, else minReplicaCount):
+// the transport that would carry gateway load reports across processes is not built yet.
 // Startup: migrate the database, sync the caches, listen. SIGTERM/SIGINT: stop accepting, let
 // in-flight requests finish, close the watch and the database, exit 0.
 import { pathToFileURL } from 'node:url';
@@ -28,8 +34,11 @@ import { KubeDeploymentStore } from './api/kube/deployment-store.js';
 import { NamespaceEnsurer, ensureAccountNamespace } from './api/kube/namespaces.js';
 import { openDatabase, redactUrl, type Database } from './db/client.js';
 import { KubeConfigError, loadKubeConfig, type PooledKubeConfig } from './kube/config.js';
+import { Autoscaler } from './controllers/autoscaler/autoscaler.js';
 import { deploymentManager } from './controllers/deployment/controller.js';
-import { gatewayConfigFromEnv, startGateway } from './gateway/index.js';
+import { durationSeconds } from './crds/duration.js';
+import { LoadAggregator, gatewayConfigFromEnv, startGateway } from './gateway/index.js';
+import { realClock } from './util/clock.js';
 
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -45,6 +54,14 @@ const Env = z.object({
   HEARTH_LEADER_ELECTION_LEASE_NAME: z.string().min(1).optional(),
   POD_NAME: z.string().min(1).optional(),
   HEARTH_BOOTSTRAP_EMAIL: z.string().optional(),
+  HEARTH_MIN_SCALE_TO_ZERO_WINDOW: z
+    .string()
+    .refine((v) => durationSeconds(v) !== undefined, 'a duration such as 5m')
+    .default('5m'),
+  HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE: z
+    .string()
+    .refine((v) => durationSeconds(v) !== undefined, 'a duration such as 30s')
+    .optional(),
 });
 export type Config = z.infer<typeof Env>;
 
@@ -68,7 +85,20 @@ interface Shared {
   log: Logger;
   database: Database;
   kube(): PooledKubeConfig;
+  /** Mode `all`: the gateway's load reports, read by the controller's autoscaler in the same process. */
+  load?: LoadAggregator;
 }
+
+/** As the gateway sizes its own aggregator; a bad gateway setting is reported when the gateway starts. */
+function aggregatorStaleMs(): number {
+  try {
+    return Math.max(10_000, gatewayConfigFromEnv(process.env).reportIntervalMs * 5);
+  } catch {
+    return 10_000;
+  }
+}
+
+const ms = (duration: string): number => Math.round((durationSeconds(duration) ?? 0) * 1000);
 
 type Starter = (shared: Shared) => Promise<Service>;
 
@@ -95,20 +125,40 @@ async function startApi({ config, log, database, kube }: Shared): Promise<Servic
   };
 }
 
-async function startController({ config, log, database, kube }: Shared): Promise<Service> {
+async function startController({ config, log, database, kube, load }: Shared): Promise<Service> {
   const ns = config.HEARTH_LEADER_ELECTION_NAMESPACE;
+  const controllerLog = log.child({ component: 'controller' });
+  const override = config.HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE;
+  // Without in-process load (mode `controller` alone) the spec-based default stays: see the header.
+  const autoscaler = load
+    ? new Autoscaler({
+        load,
+        clock: realClock,
+        settings: { minScaleToZeroWindowMs: ms(config.HEARTH_MIN_SCALE_TO_ZERO_WINDOW) },
+        ...(override ? { scaleToZeroWindowOverrideMs: ms(override) } : {}),
+        log: controllerLog.child({ component: 'autoscaler' }),
+      })
+    : undefined;
+  if (autoscaler && override) controllerLog.warn({ override }, 'HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE replaces every scale-to-zero window (tests and demos only)');
   const manager = deploymentManager({
     kubeConfig: kube(),
     db: database.db,
-    log: log.child({ component: 'controller' }),
+    log: controllerLog,
+    ...(autoscaler ? { controller: { autoscaler } } : {}),
     ...(ns ? { leaderElection: { namespace: ns, name: config.HEARTH_LEADER_ELECTION_LEASE_NAME, identity: config.POD_NAME } } : {}),
   });
   await manager.start();
-  return { name: 'controller', stop: () => manager.stop() };
+  return {
+    name: 'controller',
+    stop: async () => {
+      autoscaler?.stop();
+      await manager.stop();
+    },
+  };
 }
 
-async function startGatewayMode({ log, database, kube }: Shared): Promise<Service> {
-  const gateway = await startGateway(gatewayConfigFromEnv(process.env), { kubeConfig: kube(), db: database.db, log });
+async function startGatewayMode({ log, database, kube, load }: Shared): Promise<Service> {
+  const gateway = await startGateway(gatewayConfigFromEnv(process.env), { kubeConfig: kube(), db: database.db, log, ...(load ? { loadReporter: load } : {}) });
   log.info({ url: gateway.url }, 'gateway listening');
   return { name: 'gateway', stop: () => gateway.close() };
 }
@@ -198,7 +248,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     const r = await bootstrap(database.db, { accountId: config.HEARTH_BOOTSTRAP_ACCOUNT, email: config.HEARTH_BOOTSTRAP_EMAIL });
     if (r.apiKey) process.stdout.write(`bootstrap API key for accounts/${r.account.accountId} (shown once):\n${r.apiKey.key}\n`);
   }
-  const shared: Shared = { config, log, database, kube: () => kc };
+  // Mode `all`: ONE aggregator, the gateway's reporter and the autoscaler's load source.
+  const load = mode === 'all' ? new LoadAggregator({ staleMs: aggregatorStaleMs() }) : undefined;
+  const shared: Shared = { config, log, database, kube: () => kc, ...(load ? { load } : {}) };
   const services: Service[] = [];
   const shutdown = async (): Promise<void> => {
     for (const s of [...services].reverse()) await s.stop().catch((err: unknown) => log.error({ err, service: s.name }, 'stop failed'));
