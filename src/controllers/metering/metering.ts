@@ -1,0 +1,335 @@
+// The metering runnable: GPU-seconds of Hearth's model-server pods, from Ready to gone, into the
+// PostgreSQL usage ledger (ARCHITECTURE §2) per account, deployment, region and accelerator type.
+//
+// Each pod (replica = pod UID) accrues Ready spans from its Ready condition's lastTransitionTime.
+// Every flush writes the closed aligned intervals (whole minutes by default) since the replica's
+// cursor, and a gone pod's last partial interval. The ledger key (account, replica, aligned start)
+// makes a retry, a restart, a new leader or a second writer a no-op (`recordUsage`). A replica's
+// cursor starts where the ledger's last interval for it ends, so a restart neither loses the time
+// accrued while it was down nor records it twice. See README.md for what can still be lost.
+import type { KubeConfig, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { LABELS } from '../../crds/group.js';
+import type { Db } from '../../db/client.js';
+import { lastIntervals, recordUsage, type UsageEntry } from '../../db/repositories/usage.js';
+import { ACCELERATOR_LABEL, REGION_LABEL } from '../../fleet/catalog.js';
+import type { Clock, Timer } from '../../util/clock.js';
+import { KubeClients, type ClientSettings } from '../runtime/client.js';
+import type { Runnable } from '../runtime/controller.js';
+import { Informer, unwrapTombstone, type DeletedFinalStateUnknown, type InformerOptions, type ListWatchSource } from '../runtime/informer.js';
+import { KubeListWatch } from '../runtime/kube-source.js';
+import { alignDown, podGpus, readiness, splitIntoIntervals, type Span } from './accrual.js';
+
+/** Hearth's model-server pods (resources/labels.ts of the Deployment controller). */
+export const POD_SELECTOR = 'app.kubernetes.io/managed-by=hearth';
+const LABEL_DEPLOYMENT = 'hearth.dev/deployment';
+const LABEL_POD_REGION = 'hearth.dev/region';
+const LABEL_POD_ACCELERATOR = 'hearth.dev/accelerator-type';
+/** Recorded when a dimension cannot be found (no label on the pod, node gone). */
+export const UNKNOWN = 'UNKNOWN';
+
+export interface MeteringSources {
+  pods: ListWatchSource<V1Pod>;
+  nodes: ListWatchSource<V1Node>;
+  namespaces: ListWatchSource<V1Namespace>;
+}
+
+export interface MeteringOptions {
+  /** The API clients (shared rate limit); or `kubeConfig` to make them; or `sources` (tests). */
+  clients?: KubeClients;
+  kubeConfig?: KubeConfig;
+  client?: ClientSettings;
+  sources?: MeteringSources;
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  /** How often closed intervals are written (default 60 s). */
+  flushIntervalMs?: number;
+  /** Ledger interval length; rows are keyed by its aligned start (default 60 s). */
+  intervalMs?: number;
+  /** How long start() waits for the first lists (default 2 min). */
+  cacheSyncTimeoutMs?: number;
+  informer?: Pick<InformerOptions, 'backoff'>;
+}
+
+export interface MeteringStats {
+  flushes: number;
+  failedFlushes: number;
+  /** Ledger rows that were new. */
+  rowsRecorded: number;
+  /** Rows of accounts the database does not know (no account row: the ledger cannot hold them). */
+  rowsDropped: number;
+}
+
+interface Replica {
+  uid: string;
+  pod: V1Pod;
+  /** Ready spans not yet (fully) recorded, in order, not overlapping. */
+  spans: Span[];
+  /** The ledger holds this replica's usage before this time (aligned); undefined: nothing yet. */
+  cursor: number | undefined;
+  /** The cursor has been read from the ledger. */
+  loaded: boolean;
+  /** Ready=False at first sight: since when (to resume a replica that stopped while we were down). */
+  notReadyAtFirstSight: number | undefined;
+  goneAt: number | undefined;
+}
+
+/** A Runnable for the controller Manager: `manager.add(() => meteringRunnable({...}))`. */
+export function meteringRunnable(o: MeteringOptions): Metering {
+  return new Metering(o);
+}
+
+export class Metering implements Runnable {
+  readonly name = 'metering';
+  readonly stats: MeteringStats = { flushes: 0, failedFlushes: 0, rowsRecorded: 0, rowsDropped: 0 };
+  readonly #o: MeteringOptions;
+  readonly #log: Logger;
+  readonly #intervalMs: number;
+  readonly #pods: Informer<V1Pod>;
+  readonly #nodes: Informer<V1Node>;
+  readonly #namespaces: Informer<V1Namespace>;
+  readonly #replicas = new Map<string, Replica>();
+  readonly #warnedAccounts = new Set<string>();
+  #unsubscribe: (() => void) | undefined;
+  #timer: Timer | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+  #state: 'new' | 'running' | 'stopped' = 'new';
+
+  constructor(o: MeteringOptions) {
+    this.#o = o;
+    this.#log = o.log.child({ component: 'metering' });
+    this.#intervalMs = o.intervalMs ?? 60_000;
+    if (!(this.#intervalMs > 0)) throw new Error('intervalMs must be positive');
+    const informerOpts: InformerOptions = { clock: o.clock, log: o.log, ...o.informer };
+    let sources = o.sources;
+    if (!sources) {
+      const clients = o.clients ?? (o.kubeConfig ? new KubeClients(o.kubeConfig, o.client, o.clock) : undefined);
+      if (!clients) throw new Error('metering needs clients, kubeConfig or sources');
+      sources = {
+        pods: new KubeListWatch<V1Pod>(clients, { group: '', version: 'v1', plural: 'pods', labelSelector: POD_SELECTOR }),
+        nodes: new KubeListWatch<V1Node>(clients, { group: '', version: 'v1', plural: 'nodes', labelSelector: ACCELERATOR_LABEL }),
+        namespaces: new KubeListWatch<V1Namespace>(clients, { group: '', version: 'v1', plural: 'namespaces' }),
+      };
+    }
+    this.#pods = new Informer(sources.pods, informerOpts);
+    this.#nodes = new Informer(sources.nodes, informerOpts);
+    this.#namespaces = new Informer(sources.namespaces, informerOpts);
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new Error('metering runnable already started');
+    this.#state = 'running';
+    this.#unsubscribe = this.#pods.addEventHandler({
+      add: (p) => this.#observe(p),
+      update: (_, p) => this.#observe(p),
+      delete: (p: V1Pod | DeletedFinalStateUnknown<V1Pod>) => this.#gone(unwrapTombstone(p)),
+    });
+    const informers = [this.#pods, this.#nodes, this.#namespaces];
+    for (const i of informers) i.start();
+    const abort = new AbortController();
+    const timeoutMs = this.#o.cacheSyncTimeoutMs ?? 120_000;
+    const timer = this.#o.clock.setTimeout(() => abort.abort(), timeoutMs);
+    const synced = await Promise.all(informers.map((i) => i.waitForSync(abort.signal)));
+    this.#o.clock.clearTimeout(timer);
+    if (this.#state !== 'running') return;
+    if (!synced.every(Boolean)) throw new Error(`metering: caches did not sync within ${timeoutMs} ms`);
+    this.#log.info({ pods: this.#replicas.size }, 'metering started');
+    this.#schedule();
+  }
+
+  /** Stops flushing on a timer, writes what is closed (bounded by timeoutMs), stops the informers. */
+  async stop(timeoutMs = 30_000): Promise<boolean> {
+    if (this.#state === 'stopped') return true;
+    const wasRunning = this.#state === 'running';
+    this.#state = 'stopped';
+    if (this.#timer) this.#o.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    let flushed = true;
+    if (wasRunning) {
+      let t: Timer | undefined;
+      const timeout = new Promise<boolean>((resolve) => (t = this.#o.clock.setTimeout(() => resolve(false), timeoutMs)));
+      flushed = await Promise.race([this.flush().then(() => true), timeout]);
+      if (t) this.#o.clock.clearTimeout(t);
+    }
+    this.#unsubscribe?.();
+    await Promise.all([this.#pods, this.#nodes, this.#namespaces].map((i) => i.stop()));
+    this.#log.info({ flushed, ...this.stats }, 'metering stopped');
+    return flushed;
+  }
+
+  /**
+   * Writes every closed interval (and gone pods' last partial one) not yet in the ledger. Flushes
+   * run one at a time; a failure is logged and retried by the next flush (nothing is lost).
+   */
+  flush(): Promise<void> {
+    const next = this.#flushing.then(() => this.#flushOnce());
+    this.#flushing = next.catch(() => {});
+    return this.#flushing;
+  }
+
+  /** Replicas tracked now (tests, debugging). */
+  tracked(): number {
+    return this.#replicas.size;
+  }
+
+  /** True while this replica (pod UID) has usage not yet final in the ledger. */
+  isTracking(uid: string): boolean {
+    return this.#replicas.has(uid);
+  }
+
+  #schedule(): void {
+    if (this.#state !== 'running') return;
+    const every = this.#o.flushIntervalMs ?? 60_000;
+    this.#timer = this.#o.clock.setTimeout(() => {
+      void this.flush().finally(() => this.#schedule());
+    }, every);
+  }
+
+  #observe(pod: V1Pod): void {
+    const uid = pod.metadata?.uid;
+    if (!uid) return;
+    const now = this.#o.clock.now();
+    const { ready, since } = readiness(pod);
+    let r = this.#replicas.get(uid);
+    if (!r) {
+      r = { uid, pod, spans: [], cursor: undefined, loaded: false, notReadyAtFirstSight: undefined, goneAt: undefined };
+      if (!ready) r.notReadyAtFirstSight = Math.min(since ?? now, now);
+      this.#replicas.set(uid, r);
+    }
+    if (r.goneAt !== undefined) return;
+    r.pod = pod;
+    const last = r.spans.at(-1);
+    const open = last !== undefined && last.end === undefined;
+    if (ready && !open) {
+      // Ready since the condition's transition, never before what was already accounted.
+      const floor = last?.end ?? -Infinity;
+      r.spans.push({ start: Math.min(Math.max(since ?? now, floor), now) });
+    } else if (!ready && open) {
+      last.end = Math.min(Math.max(since ?? now, last.start), now);
+    }
+  }
+
+  #gone(pod: V1Pod): void {
+    const uid = pod.metadata?.uid;
+    if (!uid) return;
+    this.#observe(pod);
+    const r = this.#replicas.get(uid);
+    if (!r || r.goneAt !== undefined) return;
+    const now = this.#o.clock.now();
+    r.goneAt = now;
+    const last = r.spans.at(-1);
+    if (last && last.end === undefined) last.end = Math.max(now, last.start);
+  }
+
+  #dimensions(pod: V1Pod): Pick<UsageEntry, 'accountId' | 'deployment' | 'region' | 'acceleratorType'> {
+    const ns = pod.metadata?.namespace ?? '';
+    const labels = pod.metadata?.labels ?? {};
+    const nodeLabels = pod.spec?.nodeName ? (this.#nodes.get(pod.spec.nodeName)?.metadata?.labels ?? {}) : {};
+    return {
+      accountId: this.#namespaces.get(ns)?.metadata?.labels?.[LABELS.account] || ns,
+      deployment: labels[LABEL_DEPLOYMENT] || UNKNOWN,
+      // Where the pod runs is the node's word; Hearth's pod labels say the same (required affinity).
+      region: nodeLabels[REGION_LABEL] || labels[LABEL_POD_REGION] || UNKNOWN,
+      acceleratorType: nodeLabels[ACCELERATOR_LABEL] || labels[LABEL_POD_ACCELERATOR] || UNKNOWN,
+    };
+  }
+
+  async #load(): Promise<void> {
+    const byAccount = new Map<string, Replica[]>();
+    for (const r of this.#replicas.values()) {
+      if (r.loaded) continue;
+      const a = this.#dimensions(r.pod).accountId;
+      byAccount.set(a, [...(byAccount.get(a) ?? []), r]);
+    }
+    for (const [account, rs] of byAccount) {
+      const last = await lastIntervals(
+        this.#o.db,
+        account,
+        rs.map((r) => r.uid),
+      );
+      for (const r of rs) {
+        const l = last.get(r.uid);
+        r.loaded = true;
+        if (!l) continue;
+        const cursor = alignDown(l.intervalStart.getTime(), this.#intervalMs) + this.#intervalMs;
+        r.cursor = Math.max(r.cursor ?? -Infinity, cursor);
+        // Ready at the end of its last recorded interval, and first seen here not Ready: it was
+        // Ready until its Ready condition turned False (while no meter was running).
+        const readyAtCursor = l.intervalEnd.getTime() >= cursor;
+        const until = r.notReadyAtFirstSight;
+        if (readyAtCursor && until !== undefined && until > cursor) {
+          r.spans.unshift({ start: cursor, end: Math.min(until, r.spans[0]?.start ?? until) });
+        }
+      }
+    }
+  }
+
+  async #flushOnce(): Promise<void> {
+    this.stats.flushes++;
+    try {
+      await this.#load();
+      const boundary = alignDown(this.#o.clock.now(), this.#intervalMs);
+      const byAccount = new Map<string, { entries: UsageEntry[]; done: Array<{ r: Replica; limit: number }> }>();
+      for (const r of this.#replicas.values()) {
+        if (!r.loaded) continue;
+        const limit = r.goneAt ?? boundary;
+        const dims = this.#dimensions(r.pod);
+        const gpus = podGpus(r.pod);
+        const from = r.cursor ?? -Infinity;
+        const entries =
+          gpus === 0 || limit <= from
+            ? []
+            : splitIntoIntervals(r.spans, from, limit, this.#intervalMs).map(
+                (u): UsageEntry => ({
+                  ...dims,
+                  replica: r.uid,
+                  intervalStart: new Date(u.start),
+                  intervalEnd: new Date(u.end),
+                  acceleratorCount: gpus,
+                  gpuSeconds: (u.readyMs / 1000) * gpus,
+                }),
+              );
+        const g = byAccount.get(dims.accountId) ?? { entries: [], done: [] };
+        g.entries.push(...entries);
+        g.done.push({ r, limit });
+        byAccount.set(dims.accountId, g);
+      }
+      for (const [account, g] of byAccount) {
+        if (g.entries.length > 0) {
+          try {
+            this.stats.rowsRecorded += await recordUsage(this.#o.db, g.entries);
+          } catch (err) {
+            if (!isForeignKeyViolation(err)) throw err;
+            this.stats.rowsDropped += g.entries.length;
+            if (!this.#warnedAccounts.has(account)) {
+              this.#warnedAccounts.add(account);
+              this.#log.warn({ account }, 'usage of an account the database does not know is not recorded');
+            }
+          }
+        }
+        for (const { r, limit } of g.done) this.#advance(r, limit);
+      }
+    } catch (err) {
+      this.stats.failedFlushes++;
+      this.#log.error({ err }, 'metering flush failed; retrying at the next flush');
+    }
+  }
+
+  /** The ledger now holds the replica's usage up to `limit`: forget what is before it. */
+  #advance(r: Replica, limit: number): void {
+    if (r.goneAt !== undefined) {
+      this.#replicas.delete(r.uid);
+      return;
+    }
+    if (r.cursor === undefined || limit > r.cursor) r.cursor = limit;
+    r.spans = r.spans.filter((s) => s.end === undefined || s.end > limit);
+  }
+}
+
+function isForeignKeyViolation(err: unknown): boolean {
+  for (let e: unknown = err; typeof e === 'object' && e !== null; e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === '23503') return true;
+  }
+  return false;
+}
