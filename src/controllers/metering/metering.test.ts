@@ -5,6 +5,7 @@ import { openDatabase, type Database } from '../../db/client.js';
 import { createAccount } from '../../db/repositories/accounts.js';
 import { usageLedger } from '../../db/schema/index.js';
 import { FakeClock, flushMicrotasks } from '../../util/clock.js';
+import { Manager } from '../runtime/manager.js';
 import { FakeListWatch, silentLogger } from '../runtime/testing.js';
 import { alignDown, podGpus, readiness, splitIntoIntervals } from './accrual.js';
 import { meteringRunnable, type Metering } from './metering.js';
@@ -296,5 +297,46 @@ describe('metering runnable', () => {
     expect(m.stats.rowsDropped).toBe(1);
     expect(m.stats.failedFlushes).toBe(0);
     await m.stop();
+  });
+
+  it('runs under the Manager (one-liner wiring) and writes the closed minutes when the Manager stops', async () => {
+    const clock = new FakeClock(T0);
+    const podsLw = new FakeListWatch<V1Pod>().nextList({ items: [pod('p-mgr', { gpus: 1 })], resourceVersion: String(rv++) });
+    const manager = new Manager({ clock, log: silentLogger() });
+    manager.add(() =>
+      meteringRunnable({
+        sources: {
+          pods: podsLw,
+          nodes: new FakeListWatch<V1Node>().nextList({ items: NODES, resourceVersion: String(rv++) }),
+          namespaces: new FakeListWatch<V1Namespace>().nextList({ items: NAMESPACES, resourceVersion: String(rv++) }),
+        },
+        db: database.db,
+        clock,
+        log: silentLogger(),
+      }),
+    );
+    manager.start();
+    await flushMicrotasks();
+    expect(manager.active()).toEqual(['metering']);
+    clock.advance(2 * MIN); // 10:02:15
+    await manager.stop();
+    expect((await rowsOf('p-mgr')).map((r) => [r.start, r.gpuSeconds])).toEqual([
+      ['10:00:00', 45],
+      ['10:01:00', 60],
+    ]);
+  });
+
+  it('a stop before the caches synced ends start() at once', async () => {
+    const clock = new FakeClock(T0);
+    const m = meteringRunnable({
+      sources: { pods: new FakeListWatch<V1Pod>().nextList('hang'), nodes: new FakeListWatch<V1Node>().nextList('hang'), namespaces: new FakeListWatch<V1Namespace>().nextList('hang') },
+      db: database.db,
+      clock,
+      log: silentLogger(),
+    });
+    const started = m.start();
+    await flushMicrotasks();
+    expect(await m.stop()).toBe(true);
+    await expect(started).resolves.toBeUndefined();
   });
 });

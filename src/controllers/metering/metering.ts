@@ -95,6 +95,8 @@ export class Metering implements Runnable {
   #timer: Timer | undefined;
   #flushing: Promise<void> = Promise.resolve();
   #state: 'new' | 'running' | 'stopped' = 'new';
+  /** Ends start()'s wait for the caches when stop() comes first. */
+  readonly #syncAbort = new AbortController();
 
   constructor(o: MeteringOptions) {
     this.#o = o;
@@ -127,7 +129,7 @@ export class Metering implements Runnable {
     });
     const informers = [this.#pods, this.#nodes, this.#namespaces];
     for (const i of informers) i.start();
-    const abort = new AbortController();
+    const abort = this.#syncAbort;
     const timeoutMs = this.#o.cacheSyncTimeoutMs ?? 120_000;
     const timer = this.#o.clock.setTimeout(() => abort.abort(), timeoutMs);
     const synced = await Promise.all(informers.map((i) => i.waitForSync(abort.signal)));
@@ -143,6 +145,7 @@ export class Metering implements Runnable {
     if (this.#state === 'stopped') return true;
     const wasRunning = this.#state === 'running';
     this.#state = 'stopped';
+    this.#syncAbort.abort();
     if (this.#timer) this.#o.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     let flushed = true;
@@ -240,7 +243,9 @@ export class Metering implements Runnable {
     for (const r of this.#replicas.values()) {
       if (r.loaded) continue;
       const a = this.#dimensions(r.pod).accountId;
-      byAccount.set(a, [...(byAccount.get(a) ?? []), r]);
+      const list = byAccount.get(a) ?? [];
+      list.push(r);
+      byAccount.set(a, list);
     }
     for (const [account, rs] of byAccount) {
       const last = await lastIntervals(
