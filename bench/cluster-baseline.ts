@@ -14,16 +14,11 @@ import { loadKubeConfig } from '../src/kube/config.js';
 import { createTestNamespace } from '../test/support/namespace.js';
 import { fmt, percentile, pool } from './lib.js';
 
-const { values } = parseArgs({
-  options: {
-    configmaps: { type: 'string', default: '2000' },
-    workers: { type: 'string', default: '32' },
-    pods: { type: 'string', default: '200' },
-  },
-});
-const CONFIGMAPS = Number(values.configmaps);
-const WORKERS = Number(values.workers);
-const PODS = Number(values.pods);
+// Defaults; main() overrides them from the command line. Parsed there, not at import, so other
+// benchmarks (bench/deployments.ts) can import the measurements whatever flags they take.
+let CONFIGMAPS = 2000;
+let WORKERS = 32;
+let PODS = 200;
 
 export interface BaselineFigures {
   configMapCreatesPerSec: number;
@@ -119,6 +114,16 @@ export async function measurePodStart(kc: KubeConfig, count = PODS) {
 }
 
 async function main() {
+  const { values } = parseArgs({
+    options: {
+      configmaps: { type: 'string', default: String(CONFIGMAPS) },
+      workers: { type: 'string', default: String(WORKERS) },
+      pods: { type: 'string', default: String(PODS) },
+    },
+  });
+  CONFIGMAPS = Number(values.configmaps);
+  WORKERS = Number(values.workers);
+  PODS = Number(values.pods);
   const h = await clusterUp();
   const kc = loadKubeConfig(h.kubeconfig);
   console.log(`cluster: ${kc.getCurrentCluster()?.server} (${h.external ? 'KUBECONFIG' : 'simulated'})`);

@@ -1,0 +1,465 @@
+// The Deployment controller at scale: N hearth.dev Deployments (minReplicaCount 1, one H100 each)
+// created at once on a simulated fleet that can hold them, with the controller running in this
+// process (issue 4, item 10). Not a test: it prints figures and the goal lines.
+//
+//   npm run bench:deployments [-- --count 1000 --workers 16 --qps 20 --burst 30 --reconcilers 2]
+//
+// What it does, in one run:
+// 1. A temporary fleet: ⌈N/8⌉ KWOK nodes × 8 GPUs in US_ARIZONA_1 (NVIDIA_H100_80GB), labelled
+//    like hack/fleet/sim-fleet.yaml's and `hearth.dev/bench=true`; a database of its own with the
+//    bench account's quota raised to N GPUs there; a namespace of its own.
+// 2. The Deployment controller (deploymentController, client rate limit and workers as given;
+//    default: what `hearth controller` runs with) limited by a label selector to this run's objects,
+//    its API writes counted through the `writer` option, its reconcile durations read from its own
+//    debug log line ("reconciled", durationMs) through a pino hook — nothing in src/ is changed.
+// 3. N creates through a bounded worker pool; a watch (not a poll per object) records when each
+//    deployment is READY with its replica Ready. apiserver_request_total is read before and after.
+// 4. Raw write ceiling of the API server (bench/cluster-baseline measureWriteCeiling), same run,
+//    after the controller has stopped.
+// 5. Figures; then everything it made is removed (also on failure): namespace, nodes, database.
+import { randomBytes } from 'node:crypto';
+import { request, type RequestOptions } from 'node:https';
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, Watch, type KubeConfig, type KubernetesObject, type V1Node } from '@kubernetes/client-node';
+import pg from 'pg';
+import { pino } from 'pino';
+import { clusterUp } from '../hack/lib/cluster.js';
+import { installCrds } from '../hack/lib/crds.js';
+import { fleetNodes, SIMULATED_LABEL } from '../hack/lib/fleet.js';
+import { DEFAULT_DATABASE_URL, ensurePostgres } from '../hack/lib/postgres.js';
+import { deploymentController } from '../src/controllers/deployment/controller.js';
+import { DbQuotaStore } from '../src/controllers/deployment/quota-store.js';
+import { KubeDeploymentWriter, type DeploymentWriter } from '../src/controllers/deployment/writer.js';
+import { DEFAULT_CLIENT_SETTINGS, KubeClients } from '../src/controllers/runtime/client.js';
+import { isConflict } from '../src/controllers/runtime/result.js';
+import type { Deployment } from '../src/crds/deployment.js';
+import { GROUP, VERSION } from '../src/crds/group.js';
+import { openDatabase, type Database } from '../src/db/client.js';
+import { accountsRepo, quotasRepo } from '../src/db/index.js';
+import { gpuQuotaName } from '../src/fleet/catalog.js';
+import { loadKubeConfig } from '../src/kube/config.js';
+import { realClock } from '../src/util/clock.js';
+import { createTestNamespace } from '../test/support/namespace.js';
+import { measureWriteCeiling } from './cluster-baseline.js';
+import { fmt, percentile, pool } from './lib.js';
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '1000' },
+    /** Concurrent creates of the bench client. */
+    workers: { type: 'string', default: '16' },
+    /** The controller's client rate limit (default: the shipped 20 qps / burst 30). */
+    qps: { type: 'string', default: String(DEFAULT_CLIENT_SETTINGS.qps) },
+    burst: { type: 'string', default: String(DEFAULT_CLIENT_SETTINGS.burst) },
+    /** The controller's concurrent reconciles (default: the shipped 2). */
+    reconcilers: { type: 'string', default: '2' },
+    configmaps: { type: 'string', default: '2000' },
+    'ceiling-workers': { type: 'string', default: '32' },
+    'timeout-s': { type: 'string', default: '900' },
+  },
+});
+const N = Number(values.count);
+const WORKERS = Number(values.workers);
+const QPS = Number(values.qps);
+const BURST = Number(values.burst);
+const RECONCILERS = Number(values.reconcilers);
+const TIMEOUT_MS = Number(values['timeout-s']) * 1000;
+
+const REGION = 'US_ARIZONA_1';
+const ACCELERATOR = 'NVIDIA_H100_80GB';
+const GPUS_PER_NODE = 8;
+const BENCH_LABEL = 'hearth.dev/bench';
+const RUN_LABEL = 'hearth.dev/bench-run';
+const MiB = 1024 * 1024;
+
+const suffix = randomBytes(3).toString('hex');
+const ns = `bench-dep-${suffix}`;
+const account = `bench-dep-${suffix}`;
+const dbName = `hearth_bench_dep_${suffix}`;
+const nodePrefix = `bench-dep-${suffix}-gpu`;
+
+const log = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Counting: the controller's writes (writer wrapper) and every write the API server served
+// (apiserver_request_total, all clients: kube-controller-manager, scheduler, KWOK, this bench…).
+
+type WriteKind = 'create' | 'update' | 'delete' | 'updateStatus' | 'setFinalizers' | 'event';
+
+class CountingWriter implements DeploymentWriter {
+  readonly calls = new Map<string, number>();
+  readonly failed = new Map<string, number>();
+  total = 0;
+  constructor(private readonly inner: DeploymentWriter) {}
+  async #count<R>(kind: WriteKind, what: string, f: () => Promise<R>): Promise<R> {
+    const k = what ? `${kind} ${what}` : kind;
+    this.calls.set(k, (this.calls.get(k) ?? 0) + 1);
+    this.total++;
+    try {
+      return await f();
+    } catch (e) {
+      const reason = isConflict(e) ? 'conflict' : 'error';
+      this.failed.set(`${k} (${reason})`, (this.failed.get(`${k} (${reason})`) ?? 0) + 1);
+      throw e;
+    }
+  }
+  create(obj: KubernetesObject) {
+    return this.#count('create', obj.kind ?? '', () => this.inner.create(obj));
+  }
+  update(obj: KubernetesObject) {
+    return this.#count('update', obj.kind ?? '', () => this.inner.update(obj));
+  }
+  delete(ref: Parameters<DeploymentWriter['delete']>[0]) {
+    return this.#count('delete', ref.kind, () => this.inner.delete(ref));
+  }
+  updateStatus(...a: Parameters<DeploymentWriter['updateStatus']>) {
+    return this.#count('updateStatus', '', () => this.inner.updateStatus(...a));
+  }
+  setFinalizers(...a: Parameters<DeploymentWriter['setFinalizers']>) {
+    return this.#count('setFinalizers', '', () => this.inner.setFinalizers(...a));
+  }
+  event(...a: Parameters<DeploymentWriter['event']>) {
+    return this.#count('event', '', () => this.inner.event(...a));
+  }
+}
+
+const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE', 'DELETECOLLECTION']);
+
+/** apiserver_request_total of write verbs, by "VERB resource[/subresource]". */
+async function apiserverWrites(kc: KubeConfig): Promise<Map<string, number>> {
+  const server = new URL(kc.getCurrentCluster()!.server);
+  const opts: RequestOptions = { hostname: server.hostname, port: server.port, path: '/metrics', method: 'GET', headers: {} };
+  await kc.applyToHTTPSOptions(opts);
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = request(opts, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`GET /metrics: ${res.statusCode} ${body.slice(0, 200)}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (!WRITE_VERBS.has(labels.verb ?? '')) continue;
+    const key = `${labels.verb} ${labels.resource}${labels.subresource ? `/${labels.subresource}` : ''}`;
+    out.set(key, (out.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return out;
+}
+
+function diff(after: Map<string, number>, before: Map<string, number>): Map<string, number> {
+  const d = new Map<string, number>();
+  for (const [k, v] of after) if (v - (before.get(k) ?? 0) > 0) d.set(k, v - (before.get(k) ?? 0));
+  return new Map([...d].sort((a, b) => b[1] - a[1]));
+}
+
+const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+
+// ---------------------------------------------------------------------------------------------
+// Memory: process RSS sampled every 250 ms.
+
+class RssSampler {
+  baseline = process.memoryUsage().rss;
+  peak = this.baseline;
+  peakHeap = process.memoryUsage().heapUsed;
+  #timer?: NodeJS.Timeout;
+  start(): void {
+    this.baseline = process.memoryUsage().rss;
+    this.peak = this.baseline;
+    this.#timer = setInterval(() => this.sample(), 250);
+    this.#timer.unref();
+  }
+  sample(): void {
+    const m = process.memoryUsage();
+    this.peak = Math.max(this.peak, m.rss);
+    this.peakHeap = Math.max(this.peakHeap, m.heapUsed);
+  }
+  stop(): void {
+    this.sample();
+    clearInterval(this.#timer);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// READY: one list, then a watch from its resourceVersion (re-listed if the watch ends early).
+
+function readyWatcher(kc: KubeConfig, custom: CustomObjectsApi, onReady: (name: string) => void): { stop: () => void } {
+  let stopped = false;
+  let current: AbortController | undefined;
+  const seen = (d: Deployment): void => {
+    const s = d.status;
+    if (s?.state === 'READY' && (s.replicaStats?.readyReplicaCount ?? 0) >= 1 && s.observedGeneration === d.metadata.generation) onReady(d.metadata.name!);
+  };
+  const loop = async (): Promise<void> => {
+    while (!stopped) {
+      try {
+        const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'deployments' })) as {
+          items: Deployment[];
+          metadata: { resourceVersion: string };
+        };
+        for (const d of list.items) seen(d);
+        const ended = new Promise<void>((resolve) => {
+          void new Watch(kc)
+            .watch(
+              `/apis/${GROUP}/${VERSION}/namespaces/${ns}/deployments`,
+              { resourceVersion: list.metadata.resourceVersion, allowWatchBookmarks: true },
+              (type: string, d: Deployment) => {
+                if (type === 'ADDED' || type === 'MODIFIED') seen(d);
+              },
+              () => resolve(),
+            )
+            .then((c) => (current = c), () => resolve());
+        });
+        await ended;
+      } catch (e) {
+        if (!stopped) log(`ready watch: ${(e as Error).message}; re-listing`);
+      }
+      if (!stopped) await sleep(200);
+    }
+  };
+  void loop();
+  return {
+    stop: () => {
+      stopped = true;
+      current?.abort();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function benchNodes(count: number): V1Node[] {
+  const nodes = fleetNodes({
+    gpusPerNode: GPUS_PER_NODE,
+    acceleratorTypes: { [ACCELERATOR]: { resource: 'nvidia.com/gpu', product: 'NVIDIA-H100-80GB-HBM3', instanceType: 'p5.48xlarge' } },
+    pools: [{ region: REGION, acceleratorType: ACCELERATOR, nodes: count }],
+  });
+  return nodes.map((n, i) => {
+    const name = `${nodePrefix}-${i}`;
+    const labels: Record<string, string> = { ...n.metadata!.labels, 'kubernetes.io/hostname': name, [BENCH_LABEL]: 'true', [RUN_LABEL]: suffix };
+    delete labels[SIMULATED_LABEL]; // not part of the sim fleet: `cluster:up` must not manage them
+    return { ...n, metadata: { ...n.metadata, name, labels } };
+  });
+}
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function admin(url: string, query: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(query);
+  } finally {
+    await c.end();
+  }
+}
+
+function line(m: Map<string, number>, per: number, top = 12): string {
+  return [...m]
+    .slice(0, top)
+    .map(([k, v]) => `${k} ${fmt(v / per, 2)}`)
+    .join(', ');
+}
+
+async function main(): Promise<void> {
+  const load0 = loadavg();
+  const rssAtStart = process.memoryUsage().rss;
+  const h = await clusterUp({ log });
+  const kc = loadKubeConfig(h.kubeconfig);
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const dbUrl = await ensurePostgres(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL, log);
+  const adminUrl = withDatabase(dbUrl, 'postgres');
+  console.log(`cluster: ${kc.getCurrentCluster()?.server} (${h.external ? 'KUBECONFIG' : 'simulated'}); load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `deployments: ${N} (minReplicaCount 1, 1 × ${ACCELERATOR} in ${REGION}), ${WORKERS} create workers; controller: ${RECONCILERS} reconcile workers, client ${QPS} qps / burst ${BURST}`,
+  );
+
+  const nodes = benchNodes(Math.ceil(N / GPUS_PER_NODE));
+  let database: Database | undefined;
+  let dbCreated = false;
+  let nsCreated = false;
+  let stopController: (() => Promise<unknown>) | undefined;
+  let watcher: { stop: () => void } | undefined;
+  try {
+    await installCrds(kc);
+
+    // 1. Fleet, database, account, namespace.
+    log(`adding ${nodes.length} bench nodes (${nodes.length * GPUS_PER_NODE} GPUs) in ${REGION} ...`);
+    await pool(nodes.length, 16, (i) => core.createNode({ body: nodes[i]! }));
+    await admin(adminUrl, `create database ${dbName}`);
+    dbCreated = true;
+    database = await openDatabase({ url: withDatabase(dbUrl, dbName), maxConnections: 10, applicationName: 'bench-deployments' });
+    await database.migrate();
+    await accountsRepo.createAccount(database.db, { accountId: account, email: `bench@${account}.example` });
+    await quotasRepo.ensureDefaultQuotas(database.db, account);
+    await quotasRepo.setQuotaLimits(database.db, account, gpuQuotaName(ACCELERATOR, REGION), { maxValue: N, value: N });
+    await createTestNamespace(kc, ns, { 'hearth.dev/account': account, [BENCH_LABEL]: 'true' });
+    nsCreated = true;
+    // Wait until the scheduler can see every bench node as Ready (KWOK heartbeats them).
+    for (;;) {
+      const list = await core.listNode({ labelSelector: `${RUN_LABEL}=${suffix}` });
+      const ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+      if (ready === nodes.length) break;
+      await sleep(500);
+    }
+
+    // 2. The controller, in this process.
+    global.gc?.();
+    const rss = new RssSampler();
+    rss.start();
+    const reconcileMs: number[] = [];
+    const clog = pino({
+      level: 'debug',
+      hooks: {
+        logMethod(args, method, level) {
+          const [obj, msg] = args as unknown as [Record<string, unknown>, string?];
+          if (msg === 'reconciled' && typeof obj?.durationMs === 'number') reconcileMs.push(obj.durationMs);
+          else if (typeof obj?.durationMs === 'number' && msg?.startsWith('reconcile failed')) reconcileMs.push(obj.durationMs);
+          if (level >= 40) method.apply(this, args);
+        },
+      },
+    }, pino.destination(2));
+    const clients = new KubeClients(kc, { qps: QPS, burst: BURST });
+    const writer = new CountingWriter(new KubeDeploymentWriter(clients));
+    const controller = deploymentController({
+      clients,
+      quotas: new DbQuotaStore(database.db, realClock),
+      clock: realClock,
+      log: clog,
+      selector: `${RUN_LABEL}=${suffix}`,
+      writer,
+      workers: RECONCILERS,
+    });
+    const tStart = performance.now();
+    await controller.start();
+    stopController = () => controller.stop(10_000);
+    const syncMs = performance.now() - tStart;
+    const rssSynced = process.memoryUsage().rss;
+
+    // 3. Create N, watch them become READY.
+    const created = new Map<string, number>();
+    const ready = new Map<string, number>();
+    let resolveAll!: () => void;
+    const allReady = new Promise<void>((r) => (resolveAll = r));
+    watcher = readyWatcher(kc, custom, (name) => {
+      if (!ready.has(name)) {
+        ready.set(name, performance.now());
+        if (ready.size === N) resolveAll();
+      }
+    });
+    const writes0 = await apiserverWrites(kc);
+    const w0 = writer.total;
+    const r0 = controller.stats.reconciles;
+    const t0 = performance.now();
+    const progress = setInterval(() => log(`${fmt((performance.now() - t0) / 1000, 0)} s: ${created.size} created, ${ready.size} READY, ${writer.total - w0} controller writes, queue ${controller.queue.len()}`), 15_000);
+    progress.unref();
+    const createLat = await pool(N, WORKERS, async (i) => {
+      const name = `d-${i}`;
+      created.set(name, performance.now());
+      await custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: 'deployments',
+        body: {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: 'Deployment',
+          metadata: { name, labels: { [RUN_LABEL]: suffix } },
+          spec: { baseModel: 'accounts/fireworks/models/llama-v3p1-8b-instruct', acceleratorType: ACCELERATOR, acceleratorCount: 1, minReplicaCount: 1, maxReplicaCount: 1, placement: { region: REGION } },
+        },
+      });
+    });
+    const createdSecs = (performance.now() - t0) / 1000;
+    let timedOut = false;
+    await Promise.race([allReady, sleep(TIMEOUT_MS).then(() => (timedOut = true))]);
+    const secs = (performance.now() - t0) / 1000;
+    clearInterval(progress);
+    // Let the last status writes and events land before reading the counters.
+    await sleep(2000);
+    rss.stop();
+    const writes = diff(await apiserverWrites(kc), writes0);
+    const controllerWrites = writer.total - w0;
+    const reconciles = controller.stats.reconciles - r0;
+    watcher.stop();
+
+    // 4. The ceiling, same run, once the controller is stopped (measured here rather than first so
+    //    that its 2,000 ConfigMaps' garbage is not in the controller's RSS baseline). The cluster
+    //    still holds the N deployments, their pods and the bench nodes, as it would in service.
+    await controller.stop(10_000);
+    stopController = undefined;
+    log(`measuring the raw write ceiling (${values.configmaps} ConfigMap creates, ${values['ceiling-workers']} workers) ...`);
+    const ceiling = await measureWriteCeiling(kc, Number(values.configmaps), Number(values['ceiling-workers']));
+    console.log(
+      `api write ceiling: ${fmt(ceiling.perSec)} ConfigMap creates/s (${values.configmaps} creates, ${values['ceiling-workers']} workers, p50 ${fmt(ceiling.p50)} ms, p99 ${fmt(ceiling.p99)} ms; measured after the deployments, controller stopped)`,
+    );
+
+    // 5. Figures.
+    const done = ready.size;
+    const e2e = [...ready].map(([n, t]) => t - created.get(n)!).sort((a, b) => a - b);
+    const rec = [...reconcileMs].sort((a, b) => a - b);
+    const perSec = done / secs;
+    const wpd = controllerWrites / Math.max(1, done);
+    const allWpd = sum(writes) / Math.max(1, done);
+    const ratio = (perSec * wpd) / ceiling.perSec;
+    const ours = new Map([...writes].filter(([k]) => /deployments|services|events/.test(k)));
+    console.log(`${timedOut ? `TIMED OUT after ${fmt(secs, 0)} s: ` : ''}${done}/${N} READY`);
+    console.log(`time to all READY: ${fmt(secs, 1)} s (creates took ${fmt(createdSecs, 1)} s, create p50 ${fmt(percentile(createLat, 50))} ms, p99 ${fmt(percentile(createLat, 99))} ms)`);
+    console.log(`created→READY per deployment: p50 ${fmt(percentile(e2e, 50) / 1000, 2)} s, p99 ${fmt(percentile(e2e, 99) / 1000, 2)} s`);
+    console.log(
+      `reconcile latency (one pass, from the controller's "reconciled" log line): p50 ${fmt(percentile(rec, 50))} ms, p99 ${fmt(percentile(rec, 99))} ms, max ${fmt(rec.at(-1) ?? NaN)} ms; ${reconciles} reconciles (${fmt(reconciles / Math.max(1, done), 2)} per deployment), ${controller.stats.errors} retried errors`,
+    );
+    console.log(`writes per deployment, controller (counted in its writer): ${fmt(wpd, 2)} — ${line(writer.calls, Math.max(1, done))}`);
+    if (writer.failed.size > 0) console.log(`  of which failed: ${line(writer.failed, Math.max(1, done))}`);
+    console.log(
+      `writes per deployment, whole cluster (apiserver_request_total write verbs, all clients incl. kube-controller-manager, scheduler, KWOK, this bench's creates, and anyone else's traffic): ${fmt(allWpd, 2)}`,
+    );
+    console.log(`  ${line(writes, Math.max(1, done), 16)}`);
+    console.log(`  of which deployments/services/events: ${fmt(sum(ours) / Math.max(1, done), 2)}`);
+    console.log(
+      `controller RSS (this process: controller + the bench's creating client and watch; tsx and modules loaded: ${fmt(rssAtStart / MiB)} MiB): before the controller started ${fmt(rss.baseline / MiB)} MiB, after cache sync ${fmt(rssSynced / MiB)} MiB (sync ${fmt(syncMs)} ms), peak ${fmt(rss.peak / MiB)} MiB (delta ${fmt((rss.peak - rss.baseline) / MiB)} MiB), peak heap ${fmt(rss.peakHeap / MiB)} MiB`,
+    );
+    console.log(`throughput: ${fmt(perSec, 2)} deployments READY/s; × ${fmt(wpd, 2)} controller writes each = ${fmt(perSec * wpd, 1)} writes/s = ${fmt(ratio * 100, 1)}% of the ceiling (${fmt(ceiling.perSec)} writes/s)`);
+    console.log(`  controller client limit: ${QPS} qps → at most ${fmt(QPS / wpd, 2)} deployments/s (${fmt((QPS / ceiling.perSec) * 100, 1)}% of the ceiling)`);
+    const load1 = loadavg();
+    console.log(`load average at end ${load1.map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(`GOAL throughput ≥ 50% of the ceiling ÷ writes per deployment: ${fmt(ratio * 100, 1)}% — ${ratio >= 0.5 && !timedOut ? 'PASS' : 'MISS'}`);
+    console.log(`GOAL controller RSS < 300 MiB (peak process RSS): ${fmt(rss.peak / MiB)} MiB — ${rss.peak < 300 * MiB ? 'PASS' : 'MISS'}`);
+  } finally {
+    log('cleaning up ...');
+    watcher?.stop();
+    await stopController?.().catch(() => undefined);
+    if (nsCreated) {
+      // The controller is stopped: drop its finalizers so the namespace can go.
+      const list = (await custom
+        .listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'deployments' })
+        .catch(() => ({ items: [] }))) as { items: Deployment[] };
+      const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+      await pool(list.items.length, 16, (i) =>
+        custom
+          .patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'deployments', name: list.items[i]!.metadata.name!, body: { metadata: { finalizers: null } } }, merge)
+          .catch(() => undefined),
+      );
+      await core.deleteNamespace({ name: ns }).catch(() => undefined);
+    }
+    await pool(nodes.length, 16, (i) => core.deleteNode({ name: nodes[i]!.metadata!.name! }).catch(() => undefined));
+    await database?.close().catch(() => undefined);
+    if (dbCreated) await admin(adminUrl, `drop database if exists ${dbName} with (force)`).catch((e: unknown) => log(`could not drop ${dbName}: ${String(e)}`));
+    kc.destroy();
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
