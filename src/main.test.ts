@@ -6,6 +6,11 @@ describe('main', () => {
     expect(parseConfig({})).toMatchObject({ PORT: 8080, HOST: '127.0.0.1', LOG_LEVEL: 'info', HEARTH_RATE_LIMIT_RPS: 50 });
     expect(parseConfig({ PORT: '9000', DATABASE_URL: 'postgres://x/y' })).toMatchObject({ PORT: 9000, DATABASE_URL: 'postgres://x/y' });
     expect(() => parseConfig({ PORT: 'http', LOG_LEVEL: 'loud' })).toThrow(/PORT[\s\S]*LOG_LEVEL/);
+    // The autoscaler's operator settings: a 5m floor under scaleToZeroWindow; the override is for tests and demos.
+    expect(parseConfig({})).toMatchObject({ HEARTH_MIN_SCALE_TO_ZERO_WINDOW: '5m' });
+    expect(parseConfig({}).HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE).toBeUndefined();
+    expect(parseConfig({ HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE: '20s' })).toMatchObject({ HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE: '20s' });
+    expect(() => parseConfig({ HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE: 'soon', HEARTH_MIN_SCALE_TO_ZERO_WINDOW: '5' })).toThrow(/HEARTH_MIN_SCALE_TO_ZERO_WINDOW[\s\S]*HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE|HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE[\s\S]*HEARTH_MIN_SCALE_TO_ZERO_WINDOW/);
   });
 
   it('refuses unknown modes and a bootstrap without its arguments, before touching anything', async () => {

@@ -25,7 +25,7 @@ import { policyFromSpec, type AdapterOptions } from './adapter.js';
 import { decide, Reason, type Decision } from './decide.js';
 import { DECISION_LOG_LIMIT, isNoteworthy, type DecisionRecord } from './decision-log.js';
 import { newHistory, observe, type AutoscalerHistory, type LoadSample } from './history.js';
-import type { AutoscalerPolicy, OperatorSettings } from './policy.js';
+import { DEFAULT_OPERATOR_SETTINGS, type AutoscalerPolicy, type OperatorSettings } from './policy.js';
 
 type ScalingDecision = NonNullable<DeploymentStatus['scalingDecisions']>[number];
 
@@ -119,9 +119,11 @@ export class Autoscaler {
   #exists: ((key: string) => boolean) | undefined;
   #timer: Timer | undefined;
   #offDemand: (() => void) | undefined;
+  readonly #startedAt: number;
 
   constructor(opts: AutoscalerOptions) {
     this.#o = opts;
+    this.#startedAt = opts.clock.now();
     this.#adapter = {
       ...(opts.settings ? { settings: opts.settings } : {}),
       ...(opts.scaleToZeroWindowOverrideMs === undefined ? {} : { scaleToZeroWindowOverrideMs: opts.scaleToZeroWindowOverrideMs }),
@@ -156,7 +158,10 @@ export class Autoscaler {
     e.policy = policy;
     e.unanswered = 0;
     const prevLog = status?.scalingDecisions ?? [];
-    const log = appendStatusDecision(prevLog, d);
+    // Just started, the gateways have not reported yet: holding for lack of data is no news (and
+    // would add an entry to every deployment's log on each controller restart).
+    const warmingUp = d.reason === Reason.MetricsStale && now - this.#startedAt < (this.#o.settings?.metricsStalenessMs ?? DEFAULT_OPERATOR_SETTINGS.metricsStalenessMs);
+    const log = warmingUp ? undefined : appendStatusDecision(prevLog, d);
     e.log = log ?? prevLog;
     if (log) this.#o.log?.info({ key, from: d.previousReplicas, to: d.desiredReplicas, reason: d.reason }, d.message);
     const out: ReplicaDecision['status'] = {};
