@@ -88,7 +88,9 @@ describe('Autoscaler', () => {
     const t = setup({ desiredReplicaCount: 1, lastRequestTime: '2026-11-26T07:00:00Z' });
     expect(t.pass()).toMatchObject({ replicas: 1 });
     expect(t.dep.status?.scalingDecisions).toBeUndefined(); // just started: the gateways may not have reported yet
-    t.clock.advance(60 * S);
+    t.clock.advance(10 * S);
+    expect(t.enqueued).toEqual([]); // …and the tick does not ask for a pass for it either
+    t.clock.advance(50 * S);
     expect(t.pass().replicas).toBe(1);
     expect(t.dep.status?.scalingDecisions?.at(-1)?.reason).toBe('MetricsStale');
   });

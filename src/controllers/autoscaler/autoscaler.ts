@@ -158,10 +158,7 @@ export class Autoscaler {
     e.policy = policy;
     e.unanswered = 0;
     const prevLog = status?.scalingDecisions ?? [];
-    // Just started, the gateways have not reported yet: holding for lack of data is no news (and
-    // would add an entry to every deployment's log on each controller restart).
-    const warmingUp = d.reason === Reason.MetricsStale && now - this.#startedAt < (this.#o.settings?.metricsStalenessMs ?? DEFAULT_OPERATOR_SETTINGS.metricsStalenessMs);
-    const log = warmingUp ? undefined : appendStatusDecision(prevLog, d);
+    const log = this.#warmingUp(d, now) ? undefined : appendStatusDecision(prevLog, d);
     e.log = log ?? prevLog;
     if (log) this.#o.log?.info({ key, from: d.previousReplicas, to: d.desiredReplicas, reason: d.reason }, d.message);
     const out: ReplicaDecision['status'] = {};
@@ -171,6 +168,14 @@ export class Autoscaler {
     if (last !== undefined && (written === undefined || last - written >= (this.#o.lastRequestGranularityMs ?? 60_000))) out.lastRequestTime = rfc3339(last);
     return { replicas: d.desiredReplicas, status: out };
   };
+
+  /**
+   * Just started, the gateways have not reported yet: holding for lack of data is no news (and
+   * would add an entry to every deployment's log on each controller restart).
+   */
+  #warmingUp(d: Decision, now: number): boolean {
+    return d.reason === Reason.MetricsStale && now - this.#startedAt < (this.#o.settings?.metricsStalenessMs ?? DEFAULT_OPERATOR_SETTINGS.metricsStalenessMs);
+  }
 
   /**
    * Re-evaluates every tracked deployment at `now` without writing anything; returns (and
@@ -186,7 +191,7 @@ export class Autoscaler {
       const sample = this.#o.load.sample(e.namespace, e.name, now);
       if (sample) e.history = observe(e.history, sample);
       const d = decide(e.policy, e.history, now);
-      if (d.desiredReplicas !== e.history.replicas || d.softDelete || isNoteworthy(lastAsRecord(e.log), d)) {
+      if (d.desiredReplicas !== e.history.replicas || d.softDelete || (!this.#warmingUp(d, now) && isNoteworthy(lastAsRecord(e.log), d))) {
         e.unanswered++;
         due.push(key);
       } else {
