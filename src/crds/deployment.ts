@@ -338,6 +338,29 @@ export const ReplicaStats = z
   })
   .describe('Per-stage replica counters.');
 
+export const ScalingDecisionInputs = z
+  .object({
+    currentReplicas: int32().describe('Replica count before the decision.'),
+    minReplicas: int32().describe('minReplicaCount in force.'),
+    maxReplicas: int32().describe('maxReplicaCount in force.'),
+    quotaMaxReplicas: int32().optional().describe('Most replicas the quota allowed, when known.'),
+    fixedReplicas: int32().optional().describe('The fixed count (replicaCount), when set.'),
+    inFlight: z.number().min(0).optional().describe('Requests in flight (held ones included), summed over gateway replicas; unset without a fresh sample.'),
+    requestsPerSecond: z.number().min(0).optional().describe('Request arrivals per second, summed over gateway replicas.'),
+    tokensPerSecond: z.number().min(0).optional().describe('Generated tokens per second, summed over gateway replicas.'),
+    targetRecommendations: z
+      .record(z.string().max(64), int32())
+      .meta({ maxProperties: 8 })
+      .optional()
+      .describe('Replicas each load target asked for.'),
+    recommendation: int32().optional().describe('Max over load targets, raised to the schedule floor.'),
+    scaleUpWindowMin: int32().optional().describe('Lowest recommendation over the scale-up window.'),
+    scaleDownWindowMax: int32().optional().describe('Highest recommendation over the scale-down window.'),
+    scheduleFloor: int32().optional().describe('Floor of the active scaling schedules (0 if none).'),
+    idleSeconds: z.number().min(0).optional().describe('Seconds since the last request (or since creation if none).'),
+  })
+  .describe('What the autoscaler saw when it decided.');
+
 export const ScalingDecision = z
   .object({
     time: z.iso.datetime({ offset: true }).describe('When the autoscaler decided.'),
@@ -345,6 +368,7 @@ export const ScalingDecision = z
     toReplicas: int32().describe('Replica count the autoscaler chose.'),
     reason: text(256).describe('Why, in CamelCase (e.g. LoadIncreased, ScaleToZeroWindowElapsed).'),
     message: text(1024).optional().describe('Details of the decision.'),
+    inputs: ScalingDecisionInputs.optional(),
   })
   .describe('One autoscaler decision.');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Deployment, DeploymentStatus } from '../../crds/deployment.js';
+import { ScalingDecision, type Deployment, type DeploymentStatus } from '../../crds/deployment.js';
 import { LoadAggregator, type DeploymentLoad } from '../../gateway/load.js';
 import { FakeClock } from '../../util/clock.js';
 import { hearthDeployment } from '../deployment/testing.js';
@@ -173,7 +173,23 @@ describe('appendStatusDecision', () => {
       expect(appendStatusDecision(log, d)).toBeUndefined();
     }
     expect(log).toHaveLength(10);
-    expect(Object.keys(log[0]!).sort()).toEqual(['fromReplicas', 'message', 'reason', 'time', 'toReplicas']);
+    expect(Object.keys(log[0]!).sort()).toEqual(['fromReplicas', 'inputs', 'message', 'reason', 'time', 'toReplicas']);
+    expect(log.at(-1)?.inputs).toEqual({
+      currentReplicas: 14,
+      minReplicas: 0,
+      maxReplicas: 20,
+      scheduleFloor: 0,
+      idleSeconds: 0,
+      inFlight: 192,
+      requestsPerSecond: 1,
+      tokensPerSecond: 0,
+      recommendation: 15,
+      scaleUpWindowMin: 15,
+      scaleDownWindowMax: 15,
+      targetRecommendations: { default: 15 },
+    });
+    // What the status carries is what the CRD schema accepts.
+    for (const r of log) expect(ScalingDecision.safeParse(r).success).toBe(true);
     expect(log.at(-1)).toMatchObject({ toReplicas: 15, time: '1970-01-01T00:00:12Z' });
   });
 });

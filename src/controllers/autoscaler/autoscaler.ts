@@ -81,7 +81,7 @@ function rfc3339(ms: number): string {
 
 const round = (n: number): number => Math.round(n * 100) / 100;
 
-/** The decision's message with the load it saw, as the CRD's ScalingDecision carries no `inputs`. */
+/** The decision's message with the load it saw in words (`inputs` has the numbers). */
 function messageOf(d: Decision): string {
   const i = d.inputs;
   const load =
@@ -92,9 +92,36 @@ function messageOf(d: Decision): string {
   return text.length > MESSAGE_MAX ? `${text.slice(0, MESSAGE_MAX - 1)}…` : text;
 }
 
+type StatusInputs = NonNullable<ScalingDecision['inputs']>;
+
+/** The decision's inputs in the CRD's shape (counts, load, window extremes; idle time in seconds). */
+export function statusInputs(d: Decision): StatusInputs {
+  const i = d.inputs;
+  const out: StatusInputs = {
+    currentReplicas: i.currentReplicas,
+    minReplicas: i.minReplicas,
+    maxReplicas: i.maxReplicas,
+    scheduleFloor: i.scheduleFloor,
+    idleSeconds: Math.round(i.idleForMs / 1000),
+  };
+  const opt = {
+    quotaMaxReplicas: i.quotaMaxReplicas,
+    fixedReplicas: i.fixedReplicas,
+    inFlight: i.inFlight,
+    requestsPerSecond: i.requestsPerSecond === undefined ? undefined : round(i.requestsPerSecond),
+    tokensPerSecond: i.tokensPerSecond === undefined ? undefined : round(i.tokensPerSecond),
+    recommendation: i.recommendation,
+    scaleUpWindowMin: i.scaleUpWindowMin,
+    scaleDownWindowMax: i.scaleDownWindowMax,
+  };
+  for (const [k, v] of Object.entries(opt)) if (v !== undefined && Number.isFinite(v)) (out as unknown as Record<string, number>)[k] = v;
+  if (Object.keys(i.targetRecommendations).length > 0) out.targetRecommendations = { ...i.targetRecommendations };
+  return out;
+}
+
 /** The status entry for a decision, in the CRD's `status.scalingDecisions[]` shape. */
 export function statusRecord(d: Decision): ScalingDecision {
-  return { time: rfc3339(d.at), fromReplicas: d.previousReplicas, toReplicas: d.desiredReplicas, reason: d.reason.slice(0, REASON_MAX), message: messageOf(d) };
+  return { time: rfc3339(d.at), fromReplicas: d.previousReplicas, toReplicas: d.desiredReplicas, reason: d.reason.slice(0, REASON_MAX), message: messageOf(d), inputs: statusInputs(d) };
 }
 
 function lastAsRecord(log: readonly ScalingDecision[]): DecisionRecord | undefined {
