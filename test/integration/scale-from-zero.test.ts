@@ -213,6 +213,10 @@ describe('scale from zero on the simulated cluster', () => {
       { timeoutMs: 15_000, intervalMs: 300, dump },
     );
     expect(up.desiredReplicaCount).toBe(1);
+    // With what the autoscaler saw: the held request, summed over gateway replicas.
+    const fromZero = up.scalingDecisions!.find((x) => x.reason === 'ScaleFromZero')!;
+    expect(fromZero.inputs).toMatchObject({ currentReplicas: 0, minReplicas: 0, maxReplicas: 2 });
+    expect(fromZero.inputs?.inFlight).toBeGreaterThanOrEqual(1);
 
     // A second request is served by the now-ready replica without being held.
     const again = await post('/inference/v1/completions', { model, prompt: 'Say this is a test', max_tokens: 2 });
@@ -233,5 +237,9 @@ describe('scale from zero on the simulated cluster', () => {
     expect(down.scalingDecisions?.length).toBeLessThanOrEqual(10);
     await waitFor('the gateway to see no ready replica', async () => gw.core.upstreams.readyCount(KEY) === 0, { timeoutMs: 30_000, dump });
     await waitFor('the status to be READY at zero again', async () => (await getDeployment()).status?.state === 'READY', { timeoutMs: 30_000, dump });
+    // Settled: the autoscaler's tick and the gateways' reports cause no further writes (no status loop).
+    const settled = (await getDeployment()).metadata.resourceVersion;
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect((await getDeployment()).metadata.resourceVersion).toBe(settled);
   }, 180_000);
 });
