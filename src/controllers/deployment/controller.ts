@@ -15,6 +15,7 @@ import { Controller } from '../runtime/controller.js';
 import { Informer, type InformerOptions } from '../runtime/informer.js';
 import { keyOf } from '../runtime/keys.js';
 import { KubeListWatch, type ResourceRef } from '../runtime/kube-source.js';
+import { meteringRunnable } from '../metering/metering.js';
 import { DbQuotaStore, type QuotaStore } from './quota-store.js';
 import { DeploymentReconciler, type DesiredReplicas } from './reconciler.js';
 import { LABEL_DEPLOYMENT, LABEL_MANAGED_BY, MANAGED_BY } from './resources/labels.js';
@@ -139,12 +140,15 @@ export interface DeploymentManagerOptions {
   /** Run only while holding this Lease (N replicas, one leader); omit for a single replica. */
   leaderElection?: LeaderElectionTimings & { namespace: string; name?: string; identity?: string };
   controller?: Omit<DeploymentControllerOptions, 'clients' | 'quotas' | 'clock' | 'log'>;
+  /** Record GPU-seconds in the usage ledger (default true); only the leader meters. */
+  metering?: boolean;
   shutdownTimeoutMs?: number;
 }
 
 /**
  * The `controller` mode's Deployment part, ready to start: a Manager (leader-elected when asked)
- * whose every leadership term runs a fresh Deployment controller on PostgreSQL quotas.
+ * whose every leadership term runs a fresh Deployment controller on PostgreSQL quotas, and the
+ * metering of GPU-seconds into the usage ledger.
  * `manager.start()`, then `await manager.stop()` on SIGTERM (handleShutdownSignals does both).
  */
 export function deploymentManager(o: DeploymentManagerOptions): Manager {
@@ -167,5 +171,6 @@ export function deploymentManager(o: DeploymentManagerOptions): Manager {
       : {}),
   });
   manager.add(() => deploymentController({ ...o.controller, clients, quotas, clock, log: o.log }));
+  if (o.metering !== false) manager.add(() => meteringRunnable({ clients, db: o.db, clock, log: o.log }));
   return manager;
 }
