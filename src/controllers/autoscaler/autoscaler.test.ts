@@ -104,6 +104,21 @@ describe('Autoscaler', () => {
     expect(t.pass().replicas).toBe(0);
   });
 
+  it('an unused deployment past unusedAutoDeleteDuration: one pass logs UnusedAutoDelete, then the tick leaves it alone', () => {
+    const t = setup({ desiredReplicaCount: 0 }, { minReplicaCount: 0, maxReplicaCount: 1, unusedAutoDeleteDuration: '30s' });
+    t.full();
+    t.clock.advance(S);
+    t.full();
+    expect(t.pass()).toMatchObject({ replicas: 0 });
+    expect(t.dep.status?.scalingDecisions?.at(-1)?.reason).toBe('UnusedAutoDelete');
+    t.enqueued.length = 0;
+    for (let i = 0; i < 5; i++) {
+      t.clock.advance(S);
+      t.full();
+    }
+    expect(t.enqueued).toEqual([]);
+  });
+
   it('a fixed replicaCount wins (the scale subresource)', () => {
     const t = setup({ desiredReplicaCount: 0 }, { replicaCount: 2 });
     t.full();

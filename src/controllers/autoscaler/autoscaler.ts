@@ -218,7 +218,8 @@ export class Autoscaler {
       const sample = this.#o.load.sample(e.namespace, e.name, now);
       if (sample) e.history = observe(e.history, sample);
       const d = decide(e.policy, e.history, now);
-      if (d.desiredReplicas !== e.history.replicas || d.softDelete || (!this.#warmingUp(d, now) && isNoteworthy(lastAsRecord(e.log), d))) {
+      // Not on softDelete alone: until the soft delete is wired, that would ask a pass every tick.
+      if (d.desiredReplicas !== e.history.replicas || (!this.#warmingUp(d, now) && isNoteworthy(lastAsRecord(e.log), d))) {
         e.unanswered++;
         due.push(key);
       } else {
