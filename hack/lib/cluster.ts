@@ -192,6 +192,9 @@ export async function clusterUp(opts: UpOptions = {}): Promise<ClusterHandle> {
   const env = kwokEnv(bin);
   const args = ['create', 'cluster', '--name', CLUSTER, '--kubeconfig', join(stateDir(), 'kubeconfig.kwokctl')];
   args.push('--wait', '120s', '--timeout', '300s', '--disable-qps-limits');
+  // Every Hearth Deployment has a Service: the default /24 service range (254 IPs) would cap a
+  // fleet at ~250 deployments, so the simulated cluster gets a /16 as real clusters do.
+  args.push('--extra-args', 'kube-apiserver=service-cluster-ip-range=10.96.0.0/16');
   if (port) args.push('--kube-apiserver-port', port);
   mkdirSync(stateDir(), { recursive: true });
   // A cluster directory without a reachable API server is left over from a crash or reboot.
