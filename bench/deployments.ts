@@ -7,7 +7,8 @@
 // What it does, in one run:
 // 1. A temporary fleet: ⌈N/8⌉ KWOK nodes × 8 GPUs in US_ARIZONA_1 (NVIDIA_H100_80GB), labelled
 //    like hack/fleet/sim-fleet.yaml's and `hearth.dev/bench=true`; a database of its own with the
-//    bench account's quota raised to N GPUs there; a namespace of its own.
+//    bench account's quota raised to N GPUs there; a namespace of its own; a ServiceCIDR of its
+//    own (the cluster's default service range holds only 254 Services).
 // 2. The Deployment controller (deploymentController, client rate limit and workers as given;
 //    default: what `hearth controller` runs with) limited by a label selector to this run's objects,
 //    its API writes counted through the `writer` option, its reconcile durations read from its own
@@ -21,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { request, type RequestOptions } from 'node:https';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, Watch, type KubeConfig, type KubernetesObject, type V1Node } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, NetworkingV1Api, PatchStrategy, setHeaderOptions, Watch, type KubeConfig, type KubernetesObject, type V1Node } from '@kubernetes/client-node';
 import pg from 'pg';
 import { pino } from 'pino';
 import { clusterUp } from '../hack/lib/cluster.js';
@@ -271,6 +272,22 @@ function line(m: Map<string, number>, per: number, top = 12): string {
     .join(', ');
 }
 
+/** Rejects on SIGINT/SIGTERM, so the waits end and `finally` cleans up. */
+const interrupted = new Promise<never>((_, reject) => {
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => reject(new Error(`interrupted by ${sig}`)));
+});
+interrupted.catch(() => undefined);
+
+/**
+ * A ServiceCIDR big enough for N more Services. Every deployment has a ClusterIP Service, and the
+ * simulated cluster's default service range is kube-apiserver's 10.0.0.0/24 (254 addresses, shared
+ * with everyone's tests): without this, Service creation fails with "range is full" after ~250.
+ */
+function serviceCidrFor(n: number): string {
+  const bits = Math.max(8, Math.ceil(Math.log2(n + 64)));
+  return `10.112.0.0/${32 - bits}`;
+}
+
 async function main(): Promise<void> {
   const load0 = loadavg();
   const rssAtStart = process.memoryUsage().rss;
@@ -289,6 +306,9 @@ async function main(): Promise<void> {
   let database: Database | undefined;
   let dbCreated = false;
   let nsCreated = false;
+  let cidrCreated = false;
+  const cidrName = `bench-dep-${suffix}`;
+  const net = kc.makeApiClient(NetworkingV1Api);
   let stopController: (() => Promise<unknown>) | undefined;
   let watcher: { stop: () => void } | undefined;
   try {
@@ -304,6 +324,13 @@ async function main(): Promise<void> {
     await accountsRepo.createAccount(database.db, { accountId: account, email: `bench@${account}.example` });
     await quotasRepo.ensureDefaultQuotas(database.db, account);
     await quotasRepo.setQuotaLimits(database.db, account, gpuQuotaName(ACCELERATOR, REGION), { maxValue: N, value: N });
+    await net.createServiceCIDR({ body: { metadata: { name: cidrName, labels: { [BENCH_LABEL]: 'true', [RUN_LABEL]: suffix } }, spec: { cidrs: [serviceCidrFor(N)] } } });
+    cidrCreated = true;
+    for (;;) {
+      const c = await net.readServiceCIDR({ name: cidrName });
+      if (c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')) break;
+      await Promise.race([sleep(200), interrupted]);
+    }
     await createTestNamespace(kc, ns, { 'hearth.dev/account': account, [BENCH_LABEL]: 'true' });
     nsCreated = true;
     // Wait until the scheduler can see every bench node as Ready (KWOK heartbeats them).
@@ -311,7 +338,7 @@ async function main(): Promise<void> {
       const list = await core.listNode({ labelSelector: `${RUN_LABEL}=${suffix}` });
       const ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
       if (ready === nodes.length) break;
-      await sleep(500);
+      await Promise.race([sleep(500), interrupted]);
     }
 
     // 2. The controller, in this process.
@@ -382,7 +409,8 @@ async function main(): Promise<void> {
     });
     const createdSecs = (performance.now() - t0) / 1000;
     let timedOut = false;
-    await Promise.race([allReady, sleep(TIMEOUT_MS).then(() => (timedOut = true))]);
+    const timeout = new Promise<void>((r) => setTimeout(r, TIMEOUT_MS).unref());
+    await Promise.race([allReady, timeout.then(() => (timedOut = true)), interrupted]);
     const secs = (performance.now() - t0) / 1000;
     clearInterval(progress);
     // Let the last status writes and events land before reading the counters.
@@ -453,6 +481,8 @@ async function main(): Promise<void> {
       await core.deleteNamespace({ name: ns }).catch(() => undefined);
     }
     await pool(nodes.length, 16, (i) => core.deleteNode({ name: nodes[i]!.metadata!.name! }).catch(() => undefined));
+    // Goes once the namespace's Services have released its addresses (its finalizer waits for that).
+    if (cidrCreated) await net.deleteServiceCIDR({ name: cidrName }).catch(() => undefined);
     await database?.close().catch(() => undefined);
     if (dbCreated) await admin(adminUrl, `drop database if exists ${dbName} with (force)`).catch((e: unknown) => log(`could not drop ${dbName}: ${String(e)}`));
     kc.destroy();
