@@ -8,17 +8,17 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createApiLogger } from '../../src/api/app.js';
 import { bootstrap } from '../../src/api/auth/bootstrap.js';
 import { KubeDeploymentStore } from '../../src/api/kube/deployment-store.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
-import { openDatabase, type Database } from '../../src/db/client.js';
+import type { Database } from '../../src/db/client.js';
 import { loadKubeConfig, type PooledKubeConfig } from '../../src/kube/config.js';
 import { REPO_ROOT } from '../fixtures/corpus.js';
-import { databaseUrl, kubeconfigPath } from '../support/env.js';
+import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
+import { kubeconfigPath } from '../support/env.js';
 import { waitFor } from '../support/wait.js';
 
 const suffix = randomBytes(3).toString('hex');
@@ -34,15 +34,6 @@ let store: KubeDeploymentStore;
 let app: FastifyInstance;
 const keys: Record<string, string> = {};
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: databaseUrl() });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 async function installCrds(): Promise<void> {
   const objects = KubernetesObjectApi.makeApiClient(kc);
@@ -61,11 +52,6 @@ async function installCrds(): Promise<void> {
   }
 }
 
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 interface Res {
   status: number;
@@ -100,9 +86,7 @@ async function dumpAccount(account: string): Promise<unknown> {
 beforeAll(async () => {
   kc = loadKubeConfig(kubeconfigPath());
   await installCrds();
-  await admin((c) => c.query(`create database ${dbName}`));
-  database = await openDatabase({ url: withDatabase(databaseUrl(), dbName) });
-  await database.migrate();
+  database = await createScratchDatabase(dbName);
   const namespaces = new NamespaceEnsurer(kc);
   for (const a of [ACME, GLOBEX, PAGED]) {
     keys[a] = (await bootstrap(database.db, { accountId: a, email: `admin@${a}.example` })).apiKey!.key;
@@ -120,7 +104,7 @@ afterAll(async () => {
   const core = kc.makeApiClient(CoreV1Api);
   for (const a of [ACME, GLOBEX, PAGED]) await core.deleteNamespace({ name: accountNamespace(a) }).catch(() => undefined);
   await database?.close();
-  await admin((c) => c.query(`drop database if exists ${dbName} with (force)`)).catch(() => undefined);
+  await dropScratchDatabase(dbName).catch(() => undefined);
   kc?.destroy();
 });
 

@@ -8,7 +8,6 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createApiLogger } from '../../src/api/app.js';
 import { bootstrap } from '../../src/api/auth/bootstrap.js';
@@ -18,11 +17,12 @@ import { deploymentController } from '../../src/controllers/deployment/controlle
 import { DbQuotaStore } from '../../src/controllers/deployment/quota-store.js';
 import { KubeClients, Manager } from '../../src/controllers/runtime/index.js';
 import { GROUP, LABELS, VERSION } from '../../src/crds/group.js';
-import { openDatabase, type Database } from '../../src/db/client.js';
+import type { Database } from '../../src/db/client.js';
 import { loadKubeConfig, type PooledKubeConfig } from '../../src/kube/config.js';
 import { realClock } from '../../src/util/clock.js';
 import { REPO_ROOT } from '../fixtures/corpus.js';
-import { databaseUrl, kubeconfigPath } from '../support/env.js';
+import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
+import { kubeconfigPath } from '../support/env.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 
 const suffix = randomBytes(3).toString('hex');
@@ -38,15 +38,6 @@ let manager: Manager;
 let app: FastifyInstance;
 let key = '';
 
-async function admin(query: string): Promise<void> {
-  const c = new pg.Client({ connectionString: databaseUrl() });
-  await c.connect();
-  try {
-    await c.query(query);
-  } finally {
-    await c.end();
-  }
-}
 
 async function call(method: string, url: string, payload?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${key}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
@@ -80,11 +71,7 @@ beforeAll(async () => {
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
     await objects.patch(loadYaml<V1CustomResourceDefinition>(readFileSync(join(dir, f), 'utf8')), undefined, undefined, 'hearth-crds-test', true, PatchStrategy.ServerSideApply);
   }
-  await admin(`create database ${dbName}`);
-  const u = new URL(databaseUrl());
-  u.pathname = `/${dbName}`;
-  database = await openDatabase({ url: u.toString() });
-  await database.migrate();
+  database = await createScratchDatabase(dbName);
   key = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
   const namespaces = new NamespaceEnsurer(kc);
   await namespaces.ensure(ACCOUNT);
@@ -118,7 +105,7 @@ afterAll(async () => {
   await store?.stop();
   await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: NS }).catch(() => undefined);
   await database?.close();
-  await admin(`drop database if exists ${dbName} with (force)`).catch(() => undefined);
+  await dropScratchDatabase(dbName).catch(() => undefined);
   kc?.destroy();
 });
 

@@ -16,7 +16,6 @@ import {
   type V1CustomResourceDefinition,
   type V1Pod,
 } from '@kubernetes/client-node';
-import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -26,11 +25,12 @@ import { KubeDeploymentWriter, type DeploymentWriter } from '../../src/controlle
 import { KubeClients, KubeLeaseStore, Manager, type LeaseStore, type Runnable } from '../../src/controllers/runtime/index.js';
 import type { Deployment, DeploymentStatus } from '../../src/crds/deployment.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
-import { openDatabase, type Database } from '../../src/db/client.js';
+import type { Database } from '../../src/db/client.js';
 import { accountsRepo, quotasRepo } from '../../src/db/index.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
 import { realClock } from '../../src/util/clock.js';
-import { databaseUrl, kubeconfigPath } from '../support/env.js';
+import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
+import { kubeconfigPath } from '../support/env.js';
 import { createTestNamespace } from '../support/namespace.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 
@@ -52,21 +52,7 @@ const runnables: Runnable[] = [];
 
 const FAST = { capacityRetryMs: 2000, quotaRetryMs: 2000, informer: { backoff: { initialMs: 200, maxMs: 2000 } } };
 
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
-async function admin(query: string): Promise<void> {
-  const c = new pg.Client({ connectionString: databaseUrl() });
-  await c.connect();
-  try {
-    await c.query(query);
-  } finally {
-    await c.end();
-  }
-}
 
 async function installCrds(): Promise<void> {
   const dir = join(REPO_ROOT, 'manifests', 'crds');
@@ -193,9 +179,7 @@ function startManager(run: string, le?: { identity: string; lease: string }): Ma
 }
 
 beforeAll(async () => {
-  await admin(`create database ${dbName}`);
-  database = await openDatabase({ url: withDatabase(databaseUrl(), dbName), maxConnections: 5 });
-  await database.migrate();
+  database = await createScratchDatabase(dbName, { maxConnections: 5 });
   quotas = new DbQuotaStore(database.db, realClock);
   await installCrds();
   startManager(suffix);
@@ -211,7 +195,7 @@ afterAll(async () => {
     await core.deleteNamespace({ name: ns }).catch(() => undefined);
   }
   await database?.close();
-  await admin(`drop database if exists ${dbName} with (force)`);
+  await dropScratchDatabase(dbName);
   kc.destroy();
 });
 

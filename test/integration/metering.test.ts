@@ -5,16 +5,16 @@
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { asc, eq } from 'drizzle-orm';
-import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { meteringRunnable, type Metering } from '../../src/controllers/metering/metering.js';
-import { openDatabase, type Database } from '../../src/db/client.js';
+import type { Database } from '../../src/db/client.js';
 import { createAccount } from '../../src/db/repositories/accounts.js';
 import { usageLedger } from '../../src/db/schema/index.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
 import { realClock } from '../../src/util/clock.js';
-import { databaseUrl, kubeconfigPath } from '../support/env.js';
+import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
+import { kubeconfigPath } from '../support/env.js';
 import { createTestNamespace } from '../support/namespace.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 
@@ -29,21 +29,7 @@ const log = pino({ level: process.env.HEARTH_TEST_LOG ?? 'warn' });
 let database: Database;
 const meters: Metering[] = [];
 
-async function admin(query: string): Promise<void> {
-  const c = new pg.Client({ connectionString: databaseUrl() });
-  await c.connect();
-  try {
-    await c.query(query);
-  } finally {
-    await c.end();
-  }
-}
 
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 async function startMeter(): Promise<Metering> {
   const m = meteringRunnable({ kubeConfig: kc, db: database.db, clock: realClock, log, intervalMs: 1000, flushIntervalMs: 500, informer: { backoff: { initialMs: 200, maxMs: 2000 } } });
@@ -55,9 +41,7 @@ async function startMeter(): Promise<Metering> {
 const dump = (): Promise<unknown> => dumpNamespace(kc, NS);
 
 beforeAll(async () => {
-  await admin(`create database ${dbName}`);
-  database = await openDatabase({ url: withDatabase(databaseUrl(), dbName) });
-  await database.migrate();
+  database = await createScratchDatabase(dbName);
   await createAccount(database.db, { accountId: ACCOUNT, email: 'metering@example.com' });
   await createTestNamespace(kc, NS, { 'hearth.dev/account': ACCOUNT });
 });
@@ -66,7 +50,7 @@ afterAll(async () => {
   for (const m of meters) await m.stop(5000).catch(() => undefined);
   await core.deleteNamespace({ name: NS }).catch(() => undefined);
   await database?.close().catch(() => undefined);
-  await admin(`drop database if exists ${dbName} with (force)`).catch(() => undefined);
+  await dropScratchDatabase(dbName).catch(() => undefined);
 });
 
 describe('metering on the simulated cluster', () => {

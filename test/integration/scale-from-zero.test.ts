@@ -11,7 +11,6 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrap } from '../../src/api/auth/bootstrap.js';
@@ -20,11 +19,12 @@ import { deploymentManager } from '../../src/controllers/deployment/controller.j
 import type { Manager } from '../../src/controllers/runtime/index.js';
 import type { Deployment } from '../../src/crds/deployment.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
-import { openDatabase, type Database } from '../../src/db/client.js';
+import type { Database } from '../../src/db/client.js';
 import { LoadAggregator, startGateway, type Gateway } from '../../src/gateway/index.js';
 import { realClock } from '../../src/util/clock.js';
 import { startModelServerFixture, type ModelServerFixture } from '../fixtures/model-server/index.js';
-import { databaseUrl, testKubeConfig } from '../support/env.js';
+import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
+import { testKubeConfig } from '../support/env.js';
 import { createTestNamespace } from '../support/namespace.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 
@@ -51,21 +51,7 @@ let autoscaler: Autoscaler;
 let apiKey = '';
 const dialled: string[] = [];
 
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
-async function admin(query: string): Promise<void> {
-  const c = new pg.Client({ connectionString: databaseUrl() });
-  await c.connect();
-  try {
-    await c.query(query);
-  } finally {
-    await c.end();
-  }
-}
 
 interface Reply {
   status: number;
@@ -118,9 +104,7 @@ let load: LoadAggregator;
 const loadNow = () => load.sample(NS, NAME, Date.now());
 
 beforeAll(async () => {
-  await admin(`create database ${dbName}`);
-  database = await openDatabase({ url: withDatabase(databaseUrl(), dbName), maxConnections: 5 });
-  await database.migrate();
+  database = await createScratchDatabase(dbName, { maxConnections: 5 });
   apiKey = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
   await createTestNamespace(kc, NS, { 'hearth.dev/account': ACCOUNT });
   fx = await startModelServerFixture({ model: BASE, tokenLatencyMs: 2 });
@@ -164,7 +148,7 @@ afterAll(async () => {
     .catch(() => undefined);
   await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: NS }).catch(() => undefined);
   await database?.close();
-  await admin(`drop database if exists ${dbName} with (force)`);
+  await dropScratchDatabase(dbName);
 }, 60_000);
 
 describe('scale from zero on the simulated cluster', () => {
