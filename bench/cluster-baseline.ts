@@ -48,7 +48,11 @@ export async function measurePodStart(kc: KubeConfig, count = PODS) {
   const core = kc.makeApiClient(CoreV1Api);
   const ns = `bench-pods-${randomBytes(3).toString('hex')}`;
   const nodeCount = Math.ceil(count / 8);
-  const nodeNames = Array.from({ length: nodeCount }, (_, i) => `bench-gpu-${i}`);
+  // Nodes of an earlier run that was killed before its cleanup would skew the figures: remove them.
+  const stale = await core.listNode({ labelSelector: 'hearth.dev/bench=cluster-baseline' });
+  await Promise.all(stale.items.map((n) => core.deleteNode({ name: n.metadata!.name! }).catch(() => undefined)));
+  const run = randomBytes(3).toString('hex');
+  const nodeNames = Array.from({ length: nodeCount }, (_, i) => `bench-gpu-${run}-${i}`);
   const resources = { cpu: '192', memory: '2Ti', pods: '110', 'nvidia.com/gpu': '8' };
   await Promise.all(
     nodeNames.map((name) =>
@@ -57,7 +61,7 @@ export async function measurePodStart(kc: KubeConfig, count = PODS) {
           metadata: {
             name,
             annotations: { 'kwok.x-k8s.io/node': 'fake' },
-            labels: { type: 'kwok', 'hearth.dev/bench': 'true', 'topology.kubernetes.io/region': BENCH_REGION },
+            labels: { type: 'kwok', 'hearth.dev/bench': 'cluster-baseline', 'topology.kubernetes.io/region': BENCH_REGION },
           },
           spec: { taints: [{ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' }] },
           status: { capacity: resources, allocatable: resources },
