@@ -4,10 +4,9 @@
 // bodies 400 naming the field; pagination, filter and orderBy over 55 objects; soft delete,
 // showDeleted, undelete; quota exhaustion answers 429 naming the quota.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
+import { installCrds } from '../../hack/lib/crds.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createApiLogger } from '../../src/api/app.js';
 import { bootstrap } from '../../src/api/auth/bootstrap.js';
@@ -16,7 +15,6 @@ import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespace
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import type { Database } from '../../src/db/client.js';
 import { loadKubeConfig, type PooledKubeConfig } from '../../src/kube/config.js';
-import { REPO_ROOT } from '../fixtures/corpus.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
 import { kubeconfigPath } from '../support/env.js';
 import { waitFor } from '../support/wait.js';
@@ -33,25 +31,6 @@ let database: Database;
 let store: KubeDeploymentStore;
 let app: FastifyInstance;
 const keys: Record<string, string> = {};
-
-
-async function installCrds(): Promise<void> {
-  const objects = KubernetesObjectApi.makeApiClient(kc);
-  const ext = kc.makeApiClient(ApiextensionsV1Api);
-  const dir = join(REPO_ROOT, 'manifests', 'crds');
-  const crds = readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
-    .map((f) => loadYaml<V1CustomResourceDefinition>(readFileSync(join(dir, f), 'utf8')));
-  // Server-side apply: idempotent, whoever installed them first.
-  for (const crd of crds) await objects.patch(crd, undefined, undefined, 'hearth-crds-test', true, PatchStrategy.ServerSideApply);
-  for (const crd of crds) {
-    await waitFor(`CRD ${crd.metadata!.name} to be Established`, async () => {
-      const c = await ext.readCustomResourceDefinition({ name: crd.metadata!.name! });
-      return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
-    }, { timeoutMs: 30_000 });
-  }
-}
-
 
 interface Res {
   status: number;
@@ -85,7 +64,7 @@ async function dumpAccount(account: string): Promise<unknown> {
 
 beforeAll(async () => {
   kc = loadKubeConfig(kubeconfigPath());
-  await installCrds();
+  await installCrds(kc, 'hearth-crds-test');
   database = await createScratchDatabase(dbName);
   const namespaces = new NamespaceEnsurer(kc);
   for (const a of [ACME, GLOBEX, PAGED]) {
@@ -125,8 +104,7 @@ describe('deployments through REST', () => {
       baseModel: BASE_MODEL,
       state: 'CREATING',
       acceleratorType: 'NVIDIA_A100_80GB',
-      autoscalingPolicy: { scaleUpWindow: '30s', scaleDownWindow: '300s', scaleToZeroWindow: '3600s' },
-    });
+      autoscalingPolicy: { scaleUpWindow: '30s', scaleDownWindow: '300s', scaleToZeroWindow: '3600s' } });
     expect(created.body.createTime).toMatch(/^\d{4}-\d\d-\d\dT/);
 
     const obj = await clusterObject(ACME, 'web');
@@ -149,8 +127,7 @@ describe('deployments through REST', () => {
       version: VERSION,
       namespace: accountNamespace(ACME),
       plural: 'deployments',
-      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name: 'from-kubectl' }, spec: { baseModel: BASE_MODEL } },
-    });
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name: 'from-kubectl' }, spec: { baseModel: BASE_MODEL } } });
     await waitFor('the kubectl-made deployment in the REST list', async () => {
       const r = await call('GET', `${dep(ACME)}?filter=${encodeURIComponent('name = "accounts/' + ACME + '/deployments/from-kubectl"')}`, ACME);
       return r.body.totalSize === 1;
@@ -245,8 +222,7 @@ describe('lists', () => {
         baseModel: BASE_MODEL,
         displayName: `deployment ${String(i).padStart(2, '0')}`,
         minReplicaCount: 0,
-        maxReplicaCount: (i % 3) + 1,
-      });
+        maxReplicaCount: (i % 3) + 1 });
       expect(r.status, JSON.stringify(r.body)).toBe(200);
     }
     // All of them at once, then page through a filtered, ordered view.

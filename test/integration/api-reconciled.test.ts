@@ -4,10 +4,9 @@
 // quota usage back to 0) and undone by :undelete. The controller runs in-process, limited to this
 // run's account by the `hearth.dev/account` label the facade puts on every object.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
+import { installCrds } from '../../hack/lib/crds.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createApiLogger } from '../../src/api/app.js';
 import { bootstrap } from '../../src/api/auth/bootstrap.js';
@@ -20,7 +19,6 @@ import { GROUP, LABELS, VERSION } from '../../src/crds/group.js';
 import type { Database } from '../../src/db/client.js';
 import { loadKubeConfig, type PooledKubeConfig } from '../../src/kube/config.js';
 import { realClock } from '../../src/util/clock.js';
-import { REPO_ROOT } from '../fixtures/corpus.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
 import { kubeconfigPath } from '../support/env.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
@@ -37,7 +35,6 @@ let store: KubeDeploymentStore;
 let manager: Manager;
 let app: FastifyInstance;
 let key = '';
-
 
 async function call(method: string, url: string, payload?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${key}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
@@ -66,11 +63,7 @@ async function waitRest(id: string, what: string, pred: (d: Record<string, unkno
 
 beforeAll(async () => {
   kc = loadKubeConfig(kubeconfigPath());
-  const objects = KubernetesObjectApi.makeApiClient(kc);
-  const dir = join(REPO_ROOT, 'manifests', 'crds');
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
-    await objects.patch(loadYaml<V1CustomResourceDefinition>(readFileSync(join(dir, f), 'utf8')), undefined, undefined, 'hearth-crds-test', true, PatchStrategy.ServerSideApply);
-  }
+  await installCrds(kc, 'hearth-crds-test');
   database = await createScratchDatabase(dbName);
   key = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
   const namespaces = new NamespaceEnsurer(kc);
@@ -93,8 +86,7 @@ beforeAll(async () => {
       selector: `${LABELS.account}=${ACCOUNT}`,
       capacityRetryMs: 2000,
       quotaRetryMs: 2000,
-      informer: { backoff: { initialMs: 200, maxMs: 2000 } },
-    }),
+      informer: { backoff: { initialMs: 200, maxMs: 2000 } } }),
   );
   manager.start();
 }, 120_000);
@@ -116,8 +108,7 @@ describe('REST with the Deployment controller', () => {
       acceleratorType: 'NVIDIA_A100_80GB',
       acceleratorCount: 1,
       minReplicaCount: 1,
-      maxReplicaCount: 1,
-    });
+      maxReplicaCount: 1 });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
     expect(created.body.state).toBe('CREATING');
 

@@ -4,18 +4,10 @@
 // and `kubectl get hearth` lists the kinds.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  ApiextensionsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubernetesObjectApi,
-  PatchStrategy,
-  loadYaml,
-  type V1CustomResourceDefinition,
-} from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { installCrds as installHearthCrds } from '../../hack/lib/crds.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATEGORY, GROUP, VERSION } from '../../src/crds/group.js';
 import { DEPLOYMENT, KINDS, checkObjectUpdate, kindInfo, type KindInfo } from '../../src/crds/registry.js';
@@ -33,9 +25,7 @@ import { waitFor } from '../support/wait.js';
 
 const kc = testKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
-const ext = kc.makeApiClient(ApiextensionsV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
-const objects = KubernetesObjectApi.makeApiClient(kc);
 const namespace = `crds-${randomBytes(3).toString('hex')}`;
 const run = promisify(execFile);
 
@@ -89,22 +79,7 @@ function zodRuleMessages(o: KubeObject, field: string): string[] {
 }
 
 async function installCrds(): Promise<void> {
-  const dir = join(REPO_ROOT, 'manifests', 'crds');
-  const crds = readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
-    // loadYaml deserializes into the typed model (`default` → `_default`, …); a plain YAML parse
-    // would lose `default` and `x-kubernetes-validations` on the way back out through the serializer.
-    .map((f) => loadYaml<V1CustomResourceDefinition>(readFileSync(join(dir, f), 'utf8')));
-  for (const crd of crds) {
-    await objects.patch(crd, undefined, undefined, 'hearth-crds-test', true, PatchStrategy.ServerSideApply);
-  }
-  for (const crd of crds) {
-    const name = crd.metadata!.name!;
-    await waitFor(`CRD ${name} to be Established`, async () => {
-      const c = await ext.readCustomResourceDefinition({ name });
-      return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
-    });
-  }
+  await installHearthCrds(kc, 'hearth-crds-test');
   // Established precedes the resource being served by a moment.
   for (const k of KINDS) {
     await waitFor(`${k.plural}.${GROUP} to be served`, async () => {
@@ -176,8 +151,7 @@ describe('defaults from the docs', () => {
       minReplicaCount: 0,
       acceleratorType: 'NVIDIA_A100_80GB',
       precision: 'FP16',
-      autoscalingPolicy: { scaleUpWindow: '30s', scaleDownWindow: '10m', scaleToZeroWindow: '1h', loadTargets: { default: 0.8 } },
-    });
+      autoscalingPolicy: { scaleUpWindow: '30s', scaleDownWindow: '10m', scaleToZeroWindow: '1h', loadTargets: { default: 0.8 } } });
   });
 });
 
@@ -187,8 +161,7 @@ describe('subresources', () => {
     apiVersion: `${GROUP}/${VERSION}`,
     kind: 'Deployment',
     metadata: { name },
-    spec: { baseModel: 'accounts/fireworks/models/qwen3-8b', maxReplicaCount: 4 },
-  };
+    spec: { baseModel: 'accounts/fireworks/models/qwen3-8b', maxReplicaCount: 4 } };
   const t = { group: GROUP, version: VERSION, namespace, plural: DEPLOYMENT.plural, name };
 
   it('status is written only through /status, and spec only through the main resource', async () => {
@@ -197,8 +170,7 @@ describe('subresources', () => {
     const withStatus = {
       ...current,
       spec: { ...current.spec, maxReplicaCount: 9 },
-      status: { state: 'READY', replicaCount: 2, desiredReplicaCount: 2, labelSelector: `hearth.dev/owner=${name}`, region: 'US_VIRGINIA_2', observedGeneration: 1 },
-    };
+      status: { state: 'READY', replicaCount: 2, desiredReplicaCount: 2, labelSelector: `hearth.dev/owner=${name}`, region: 'US_VIRGINIA_2', observedGeneration: 1 } };
     const afterStatus = (await custom.replaceNamespacedCustomObjectStatus({ ...t, body: withStatus })) as { spec: Json; status: Json };
     expect(afterStatus.status).toMatchObject({ state: 'READY', replicaCount: 2 });
     expect(afterStatus.spec.maxReplicaCount, 'spec change through /status is ignored').toBe(4);
@@ -219,8 +191,7 @@ describe('subresources', () => {
     apiVersion: 'autoscaling/v1',
     kind: 'Scale',
     metadata: { name, namespace },
-    spec: { replicas },
-  });
+    spec: { replicas } });
 
   it('GET /scale fails while spec.replicaCount is unset (documented Kubernetes behaviour: the autoscaler owns the count)', async () => {
     const r = await rejection(custom.getNamespacedCustomObjectScale(t));
@@ -260,8 +231,7 @@ describe('discovery and kubectl', () => {
   async function kubectl(...args: string[]): Promise<string> {
     const { stdout } = await run('bash', [join(REPO_ROOT, 'hack', 'kubectl'), ...args], {
       env: { ...process.env, KUBECONFIG: kubeconfigPath() },
-      timeout: 120_000,
-    });
+      timeout: 120_000 });
     return stdout;
   }
 

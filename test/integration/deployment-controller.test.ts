@@ -2,7 +2,7 @@
 // manager; KWOK GPU nodes) with a real PostgreSQL for quotas. Each run uses its own namespaces,
 // accounts, database and a label selector, so it neither sees nor touches other runs' objects.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AppsV1Api,
@@ -10,13 +10,12 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   PatchStrategy,
-  loadYaml,
   setHeaderOptions,
   type KubernetesObject,
-  type V1CustomResourceDefinition,
   type V1Pod,
 } from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { installCrds as installHearthCrds } from '../../hack/lib/crds.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { deploymentController, deploymentManager } from '../../src/controllers/deployment/controller.js';
@@ -52,16 +51,8 @@ const runnables: Runnable[] = [];
 
 const FAST = { capacityRetryMs: 2000, quotaRetryMs: 2000, informer: { backoff: { initialMs: 200, maxMs: 2000 } } };
 
-
-
 async function installCrds(): Promise<void> {
-  const dir = join(REPO_ROOT, 'manifests', 'crds');
-  const objects = clients.objects();
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
-    // loadYaml keeps `default` and CEL rules that a plain YAML parse would lose on the way out.
-    const crd = loadYaml<V1CustomResourceDefinition>(readFileSync(join(dir, f), 'utf8'));
-    await objects.patch(crd, undefined, undefined, 'hearth-crds-test', true, PatchStrategy.ServerSideApply);
-  }
+  await installHearthCrds(kc, 'hearth-crds-test');
   await waitFor('deployments.hearth.dev to be served', async () => {
     await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'deployments', limit: 1 });
     return true;
@@ -85,8 +76,7 @@ const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 async function createDeployment(ns: string, name: string, spec: Record<string, unknown>, run = suffix): Promise<void> {
   await custom.createNamespacedCustomObject({
     ...target(ns),
-    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name, labels: { [RUN_LABEL]: run } }, spec },
-  });
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name, labels: { [RUN_LABEL]: run } }, spec } });
 }
 
 async function getDeployment(ns: string, name: string): Promise<Deployment | undefined> {
@@ -171,8 +161,7 @@ function startManager(run: string, le?: { identity: string; lease: string }): Ma
     client: { qps: 50, burst: 100 },
     shutdownTimeoutMs: 5000,
     controller: { selector: `${RUN_LABEL}=${run}`, ...FAST },
-    ...(le ? { leaderElection: { namespace: namespaces[0]!, name: le.lease, identity: le.identity, leaseDurationMs: 4000, renewDeadlineMs: 3000, retryPeriodMs: 500 } } : {}),
-  });
+    ...(le ? { leaderElection: { namespace: namespaces[0]!, name: le.lease, identity: le.identity, leaseDurationMs: 4000, renewDeadlineMs: 3000, retryPeriodMs: 500 } } : {}) });
   m.start();
   managers.push(m);
   return m;
@@ -370,8 +359,7 @@ describe('restarts and replicas', () => {
         throw new Error('simulated crash');
       },
       setFinalizers: (d, f) => real.setFinalizers(d, f),
-      event: (d, e) => real.event(d, e),
-    };
+      event: (d, e) => real.event(d, e) };
     // Its failures are the point: keep them out of the test output.
     const first = controllerFor(run, { writer: dying, log: log.child({}, { level: 'silent' }) });
     runnables.push(first);
@@ -441,8 +429,7 @@ describe('restarts and replicas', () => {
         clock: realClock,
         log: log.child({}, { level: 'silent' }), // the cut-off replica's failed renewals are the point
         shutdownTimeoutMs: 5000,
-        leaderElection: { store: store(id), identity: id, leaseDurationMs: 4000, renewDeadlineMs: 3000, retryPeriodMs: 500 },
-      });
+        leaderElection: { store: store(id), identity: id, leaseDurationMs: 4000, renewDeadlineMs: 3000, retryPeriodMs: 500 } });
       m.add(() => controllerFor(run, { log: log.child({}, { level: 'silent' }) }));
       m.start();
       managers.push(m);
