@@ -138,41 +138,31 @@ const VLLM_ENV = [
   { name: 'DO_NOT_TRACK', value: '1' },
 ];
 
+/** What the NVIDIA and AMD vLLM templates share; they differ in image and device groups. */
+const VLLM_BASE: Omit<RuntimeConfig['runtimes']['nvidia'], 'image' | 'supplementalGroups'> = {
+  engine: 'vllm',
+  command: ['vllm', 'serve'],
+  modelArg: 'positional',
+  port: 8000,
+  healthPath: '/health',
+  env: VLLM_ENV,
+  extraArgs: [],
+  precisionArgs: VLLM_PRECISION_ARGS,
+  runAsUser: 1000,
+  runAsGroup: 1000,
+  fsGroup: 1000,
+  readOnlyRootFilesystem: true,
+};
+
 export const DEFAULT_RUNTIME_CONFIG: RuntimeConfig = {
   runtimes: {
-    nvidia: {
-      engine: 'vllm',
-      image: `vllm/vllm-openai:${VLLM_VERSION}`,
-      command: ['vllm', 'serve'],
-      modelArg: 'positional',
-      port: 8000,
-      healthPath: '/health',
-      env: VLLM_ENV,
-      extraArgs: [],
-      precisionArgs: VLLM_PRECISION_ARGS,
-      runAsUser: 1000,
-      runAsGroup: 1000,
-      fsGroup: 1000,
-      supplementalGroups: [],
-      readOnlyRootFilesystem: true,
-    },
+    nvidia: { ...VLLM_BASE, image: `vllm/vllm-openai:${VLLM_VERSION}`, supplementalGroups: [] },
     amd: {
-      engine: 'vllm',
+      ...VLLM_BASE,
       // vLLM's own ROCm build (AMD points users from rocm/vllm to it), same release as NVIDIA's.
       image: `vllm/vllm-openai-rocm:${VLLM_VERSION}`,
-      command: ['vllm', 'serve'],
-      modelArg: 'positional',
-      port: 8000,
-      healthPath: '/health',
-      env: VLLM_ENV,
-      extraArgs: [],
-      precisionArgs: VLLM_PRECISION_ARGS,
-      runAsUser: 1000,
-      runAsGroup: 1000,
-      fsGroup: 1000,
       // `video` owns /dev/kfd and /dev/dri on ROCm hosts; add the host's `render` gid if it differs.
       supplementalGroups: [44],
-      readOnlyRootFilesystem: true,
     },
   },
   workload: {
