@@ -8,10 +8,9 @@
 //   4. leaves Hearth running and prints curl commands that work (Ctrl-C stops Hearth; the fleet
 //      stays up until `npm run cluster:down`). `--exit` stops after step 3.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Node } from '@kubernetes/client-node';
-import { clusterUp, kubeConfigFrom, ROOT } from './lib/cluster.js';
+import { clusterUp, kubeConfigFrom, portFree, ROOT } from './lib/cluster.js';
 import { installCrds } from './lib/crds.js';
 import { ACCELERATOR_LABEL, REGION_LABEL } from './lib/fleet.js';
 
@@ -28,14 +27,6 @@ const DEPLOYMENTS = [
   { id: 'mixtral-mi300x', body: { displayName: 'On AMD', baseModel: 'accounts/fireworks/models/llama-v3p1-70b-instruct', acceleratorType: 'AMD_MI300X_192GB', acceleratorCount: 2, minReplicaCount: 1, maxReplicaCount: 1 } },
   { id: 'idle-a100', body: { displayName: 'Scaled to zero', baseModel: 'accounts/fireworks/models/llama-v3p1-8b-instruct', acceleratorType: 'NVIDIA_A100_80GB', minReplicaCount: 0, maxReplicaCount: 2 } },
 ];
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
 
 async function rest(key: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${API}${path}`, {

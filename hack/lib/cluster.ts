@@ -111,7 +111,8 @@ async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boo
   throw new ClusterError(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
 }
 
-function portFree(port: number): Promise<boolean> {
+/** True when nothing listens on 127.0.0.1:port. */
+export function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = createServer();
     srv.once('error', () => resolve(false));
