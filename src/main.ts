@@ -30,7 +30,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { buildApp, createApiLogger } from './api/app.js';
 import { bootstrap } from './api/auth/bootstrap.js';
-import { KubeDeploymentStore } from './api/kube/deployment-store.js';
+import { KubeResourceStores } from './api/kube/resource-store.js';
 import { NamespaceEnsurer, ensureAccountNamespace } from './api/kube/namespaces.js';
 import { openDatabase, redactUrl, type Database } from './db/client.js';
 import { KubeConfigError, loadKubeConfig, type PooledKubeConfig } from './kube/config.js';
@@ -104,12 +104,13 @@ type Starter = (shared: Shared) => Promise<Service>;
 
 async function startApi({ config, log, database, kube }: Shared): Promise<Service> {
   const kc = kube();
-  const store = new KubeDeploymentStore(kc, { log });
-  await store.start();
+  const stores = new KubeResourceStores(kc, { log });
+  await stores.start();
   const namespaces = new NamespaceEnsurer(kc);
   const app = await buildApp({
     db: database.db,
-    deployments: store,
+    deployments: stores.deployments,
+    stores: stores.others,
     ensureNamespace: (a) => namespaces.ensure(a),
     logger: log,
     pageTokenSecret: config.HEARTH_PAGE_TOKEN_SECRET,
@@ -120,7 +121,7 @@ async function startApi({ config, log, database, kube }: Shared): Promise<Servic
     name: 'api',
     async stop() {
       await app.close();
-      await store.stop();
+      await stores.stop();
     },
   };
 }

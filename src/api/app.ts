@@ -10,7 +10,7 @@ import { ApiKeyAuthenticator, type AuthenticatorOptions } from './auth/authentic
 import { LOG_REDACT_PATHS } from './auth/key-format.js';
 import { KeyRateLimiter, type RateLimitOptions } from './auth/rate-limit.js';
 import type { ApiContext } from './context.js';
-import type { DeploymentStore } from './kube/deployment-store.js';
+import type { DeploymentStore, ResourceStores } from './kube/resource-store.js';
 import { DEFAULT_SOFT_DELETE_RETENTION_MS } from './mappers/deployment.js';
 import authPlugin from './plugins/auth.js';
 import errorsPlugin from './plugins/errors.js';
@@ -29,6 +29,8 @@ export interface BuildAppOptions {
   db: Db;
   /** The watch-fed deployment store (started by the caller). Without it, deployments answer 503. */
   deployments?: DeploymentStore;
+  /** Watch-fed stores of the other hearth.dev kinds; a collection without one answers 503. */
+  stores?: Partial<ResourceStores>;
   /** Creates the account's namespace when missing (create paths call it). */
   ensureNamespace?: (accountId: string) => Promise<string>;
   /** A pino logger; default: silent. Authorization headers and keys are redacted either way. */
@@ -73,6 +75,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     authenticator,
     pageTokens: new PageTokenCodec(opts.pageTokenSecret),
     deployments: opts.deployments,
+    stores: opts.stores ?? {},
     ensureNamespace: opts.ensureNamespace,
     softDeleteRetentionMs: opts.softDeleteRetentionMs ?? DEFAULT_SOFT_DELETE_RETENTION_MS,
     now: opts.now ?? (() => new Date()),

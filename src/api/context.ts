@@ -1,7 +1,7 @@
 // What route handlers use, decorated onto the fastify instance as `app.hearth`.
 import type { Db } from '../db/client.js';
 import type { ApiKeyAuthenticator } from './auth/authenticator.js';
-import type { DeploymentStore } from './kube/deployment-store.js';
+import type { DeploymentStore, ResourceStores } from './kube/resource-store.js';
 import type { PageTokenCodec } from './wire/pagination.js';
 
 export interface ApiContext {
@@ -10,6 +10,8 @@ export interface ApiContext {
   pageTokens: PageTokenCodec;
   /** Absent when the API runs without a cluster (then the CR-backed routes answer UNAVAILABLE). */
   deployments?: DeploymentStore;
+  /** The other hearth.dev kinds (deployedModels, nodePools, …); absent without a cluster. */
+  stores?: Partial<ResourceStores>;
   /** Makes sure an account's namespace exists (idempotent). */
   ensureNamespace?: (accountId: string) => Promise<string>;
   /** How long a soft-deleted deployment can be undeleted. */

@@ -37,7 +37,7 @@ import {
 } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeDeploymentStore } from '../../src/api/kube/deployment-store.js';
+import { KubeDeploymentStore } from '../../src/api/kube/resource-store.js';
 import { accountNamespace, ensureAccountNamespace } from '../../src/api/kube/namespaces.js';
 import { KubeLeaseStore } from '../../src/controllers/runtime/leader-election.js';
 import { KubeClients } from '../../src/controllers/runtime/client.js';
@@ -591,7 +591,7 @@ describe('helm install into the simulated cluster', () => {
     await ensureAccountNamespace(as, account);
     const nsObj = await core.readNamespace({ name });
     expect(nsObj.metadata?.labels?.[LABELS.account]).toBe(account);
-    // api/kube/deployment-store.ts: list + watch, then a create (dry run), get, merge patch of an absent one.
+    // api/kube/resource-store.ts: list + watch, then a create (dry run), get, merge patch of an absent one.
     const store = new KubeDeploymentStore(as, { log, syncTimeoutMs: 20_000 });
     await store.start();
     try {

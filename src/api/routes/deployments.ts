@@ -9,7 +9,7 @@ import { DeploymentSpec, type DeploymentSpec as DeploymentSpecType } from '../..
 import { DEPLOYMENT, checkObjectUpdate } from '../../crds/registry.js';
 import type { ApiContext } from '../context.js';
 import { fromKubeError, statusCodeOf } from '../kube/errors.js';
-import type { DeploymentStore } from '../kube/deployment-store.js';
+import type { DeploymentStore } from '../kube/resource-store.js';
 import { accountNamespace } from '../kube/namespaces.js';
 import {
   ATOMIC_PATHS,

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { DeploymentObject } from '../mappers/deployment.js';
-import { DeploymentCache } from './deployment-store.js';
+import { ResourceCache } from './resource-store.js';
 
 const o = (name: string, rv: string, ns = 'acct-a'): DeploymentObject => ({ apiVersion: 'hearth.dev/v1alpha1', kind: 'Deployment', metadata: { name, namespace: ns, resourceVersion: rv }, spec: { baseModel: rv } });
 
-describe('DeploymentCache', () => {
+describe('ResourceCache', () => {
   it('never lets an older resourceVersion replace a newer one (a watch event trailing a write)', () => {
-    const c = new DeploymentCache();
+    const c = new ResourceCache<DeploymentObject>();
     c.upsert(o('d', '11'));
     c.upsert(o('d', '10'));
     expect(c.get('acct-a', 'd')?.spec.baseModel).toBe('11');
@@ -15,7 +15,7 @@ describe('DeploymentCache', () => {
   });
 
   it('does not resurrect a deleted object from a stale event, but takes a re-created one', () => {
-    const c = new DeploymentCache();
+    const c = new ResourceCache<DeploymentObject>();
     c.upsert(o('d', '5'));
     c.remove(o('d', '6'));
     c.upsert(o('d', '5'));
@@ -25,7 +25,7 @@ describe('DeploymentCache', () => {
   });
 
   it('lists by namespace', () => {
-    const c = new DeploymentCache();
+    const c = new ResourceCache<DeploymentObject>();
     c.upsert(o('a', '1'));
     c.upsert(o('b', '2'));
     c.upsert(o('c', '3', 'acct-b'));
