@@ -2,7 +2,7 @@
 // server owns (state, times); the remaining user-writable fields of the wire resource live in
 // `spec` as proto3-JSON (camelCase) so new fields need no migration. Dataset bytes live behind a
 // storage interface; `storageUri` says where.
-import { bigint, index, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, customType, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import { accounts } from './accounts.js';
 
 export const MODEL_STATES = ['STATE_UNSPECIFIED', 'UPLOADING', 'READY'] as const;
@@ -61,6 +61,29 @@ export const datasets = pgTable(
     updateTime: timestamp('update_time', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.accountId, t.datasetId] }), index('datasets_account_create_idx').on(t.accountId, t.createTime)],
+);
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
+
+/**
+ * A dataset's uploaded bytes, in chunks of at most a few MiB (so one row never holds a huge
+ * value), for `storageUri = pg://dataset_contents`. Every API replica reads and writes the same
+ * bytes without a shared filesystem.
+ */
+export const datasetContents = pgTable(
+  'dataset_contents',
+  {
+    accountId: text('account_id').notNull(),
+    datasetId: text('dataset_id').notNull(),
+    /** File name as uploaded (`filename` of the multipart part), e.g. `train.jsonl`. */
+    fileName: text('file_name').notNull(),
+    chunk: integer('chunk').notNull(),
+    data: bytea('data').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.accountId, t.datasetId, t.fileName, t.chunk] }),
+    foreignKey({ columns: [t.accountId, t.datasetId], foreignColumns: [datasets.accountId, datasets.datasetId] }).onDelete('cascade'),
+  ],
 );
 
 export type ModelRow = typeof models.$inferSelect;

@@ -89,3 +89,23 @@ export type QuotaRow = typeof quotas.$inferSelect;
 export type QuotaHoldRow = typeof quotaHolds.$inferSelect;
 export type CapacityReservationRow = typeof capacityReservations.$inferSelect;
 export type NewCapacityReservationRow = typeof capacityReservations.$inferInsert;
+
+/**
+ * NodePoolBinding: a principal (a user's e-mail) allowed to use a node pool. The NodePool itself is
+ * a custom resource; bindings are account data, so they live here (keyed by the pool's id).
+ */
+export const nodePoolBindings = pgTable(
+  'node_pool_bindings',
+  {
+    accountId: text('account_id')
+      .notNull()
+      .references(() => accounts.accountId, { onDelete: 'cascade' }),
+    nodePoolId: text('node_pool_id').notNull(),
+    principal: text('principal').notNull(),
+    createdBy: text('created_by').notNull().default(''),
+    createTime: timestamp('create_time', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.nodePoolId, t.principal] })],
+);
+
+export type NodePoolBindingRow = typeof nodePoolBindings.$inferSelect;
