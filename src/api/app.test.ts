@@ -296,6 +296,7 @@ describe('fuzz: random bodies and queries never answer 5xx', () => {
     }
   }
   const QUERY = ['pageSize=-5', 'pageSize=99999', 'pageSize=1e3', 'pageToken=%00', 'pageToken=abc.def', 'filter=%28%28%28', 'filter=a%3D%3Db', 'filter=name%3D%22x%22%20OR', 'orderBy=%20desc', 'orderBy=a%20asc%20desc', 'readMask=..', 'showDeleted=maybe', 'validateOnly=2', 'updateMask=a..b', 'allowMissing=yes', 'deploymentId=-x', 'userId=A'];
+  const CLUSTER_BACKED = /\/(deployments|deployedModels|nodePools|environments|batchJobs|supervisedFineTuningJobs)\b/;
   const TARGETS: [string, string][] = [
     ['POST', '/v1/accounts/acme/deployments'],
     ['PATCH', '/v1/accounts/acme/deployments/d1'],
@@ -322,8 +323,8 @@ describe('fuzz: random bodies and queries never answer 5xx', () => {
       const res = await app.inject({ method: method as 'GET', url, headers: { ...auth(adminKey), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { payload: body } : {}) });
       const parsed = JSON.parse(res.body) as { code?: unknown };
       const why = `${method} ${url} ${String(body).slice(0, 300)} → ${res.statusCode} ${res.body.slice(0, 300)}`;
-      // Deployments need a cluster: without one the API says UNAVAILABLE (503), which is not a crash.
-      const unavailable = res.statusCode === 503 && parsed.code === 14 && path.includes('/deployments');
+      // Custom-resource collections need a cluster: without one the API says UNAVAILABLE (503), which is not a crash.
+      const unavailable = res.statusCode === 503 && parsed.code === 14 && CLUSTER_BACKED.test(path);
       expect(res.statusCode < 500 || unavailable, why).toBe(true);
       if (res.statusCode >= 400) expect(typeof parsed.code, why).toBe('number');
     }
