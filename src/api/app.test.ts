@@ -310,6 +310,8 @@ describe('fuzz: random bodies and queries never answer 5xx', () => {
     ['POST', '/v1/accounts/acme/users/ann/apiKeys:delete'],
     ['PATCH', '/v1/accounts/acme/quotas/a100-us-illinois-2'],
     ['GET', '/v1/accounts/acme/quotas'],
+    ['GET', '/v1/accounts/acme/reservations'],
+    ['GET', '/v1/accounts/acme/reservations/r1'],
   ];
 
   it('2,000 seeded cases', async () => {

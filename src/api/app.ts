@@ -19,6 +19,7 @@ import accountsRoutes from './routes/accounts.js';
 import apiKeysRoutes from './routes/api-keys.js';
 import deploymentsRoutes from './routes/deployments.js';
 import quotasRoutes from './routes/quotas.js';
+import reservationsRoutes from './routes/reservations.js';
 import usersRoutes from './routes/users.js';
 import { serializerCompiler, validatorCompiler } from './validation.js';
 import { PageTokenCodec } from './wire/pagination.js';
@@ -94,6 +95,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       await v1.register(usersRoutes);
       await v1.register(apiKeysRoutes);
       await v1.register(quotasRoutes);
+      await v1.register(reservationsRoutes);
       await v1.register(deploymentsRoutes);
     },
     { prefix: '/v1' },
