@@ -35,6 +35,7 @@ import { NamespaceEnsurer, ensureAccountNamespace } from './api/kube/namespaces.
 import { openDatabase, redactUrl, type Database } from './db/client.js';
 import { KubeConfigError, loadKubeConfig, type PooledKubeConfig } from './kube/config.js';
 import { Autoscaler } from './controllers/autoscaler/autoscaler.js';
+import { kubeSoftDelete } from './controllers/autoscaler/soft-delete.js';
 import { deploymentManager } from './controllers/deployment/controller.js';
 import { durationSeconds } from './crds/duration.js';
 import { LoadAggregator, gatewayConfigFromEnv, startGateway } from './gateway/index.js';
@@ -137,6 +138,7 @@ async function startController({ config, log, database, kube, load }: Shared): P
         clock: realClock,
         settings: { minScaleToZeroWindowMs: ms(config.HEARTH_MIN_SCALE_TO_ZERO_WINDOW) },
         ...(override ? { scaleToZeroWindowOverrideMs: ms(override) } : {}),
+        softDelete: kubeSoftDelete(kube()),
         log: controllerLog.child({ component: 'autoscaler' }),
       })
     : undefined;

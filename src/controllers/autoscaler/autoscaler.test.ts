@@ -3,9 +3,10 @@ import { ScalingDecision, type Deployment, type DeploymentStatus } from '../../c
 import { LoadAggregator, type DeploymentLoad } from '../../gateway/load.js';
 import { FakeClock } from '../../util/clock.js';
 import { hearthDeployment } from '../deployment/testing.js';
-import { appendStatusDecision, Autoscaler, type statusRecord } from './autoscaler.js';
+import { appendStatusDecision, Autoscaler, type AutoscalerOptions, type statusRecord } from './autoscaler.js';
 import { decide } from './decide.js';
 import { newHistory, observe } from './history.js';
+import { softDeletePatch, type SoftDelete, type SoftDeleteTarget } from './soft-delete.js';
 
 const S = 1_000;
 const T0 = Date.parse('2026-11-26T08:00:00Z');
@@ -15,10 +16,14 @@ function load(inFlight: number, held = 0, requestsPerSecond = 0): DeploymentLoad
   return { namespace: 'acct-acme', deployment: 'chat', inFlight, held, requestsPerSecond, tokensPerSecond: 0 };
 }
 
-function setup(status?: Partial<DeploymentStatus>, spec: Parameters<typeof hearthDeployment>[0] = { minReplicaCount: 0, maxReplicaCount: 3 }) {
+function setup(
+  status?: Partial<DeploymentStatus>,
+  spec: Parameters<typeof hearthDeployment>[0] = { minReplicaCount: 0, maxReplicaCount: 3 },
+  extra: Partial<AutoscalerOptions> = {},
+) {
   const clock = new FakeClock(T0);
   const agg = new LoadAggregator({ staleMs: 10 * S });
-  const scaler = new Autoscaler({ load: agg, clock, scaleToZeroWindowOverrideMs: 5 * S, tickMs: S });
+  const scaler = new Autoscaler({ load: agg, clock, scaleToZeroWindowOverrideMs: 5 * S, tickMs: S, ...extra });
   const enqueued: string[] = [];
   scaler.attach((k) => enqueued.push(k));
   const dep: Deployment = hearthDeployment(spec);
@@ -117,6 +122,119 @@ describe('Autoscaler', () => {
       t.full();
     }
     expect(t.enqueued).toEqual([]);
+  });
+
+  describe('soft delete of an unused deployment (UnusedAutoDelete), with a recording client', () => {
+    const SOFT = 'hearth.dev/soft-delete-requested';
+    const UNDELETE = 'hearth.dev/undelete-time';
+
+    /** Records every soft-delete write; `fail` makes the next one reject (409, outage). */
+    function recorder() {
+      const writes: { target: SoftDeleteTarget; at: string; patch: unknown }[] = [];
+      let fail = false;
+      const softDelete: SoftDelete = (target, at) => {
+        writes.push({ target, at, patch: softDeletePatch(target, at) });
+        if (fail) {
+          fail = false;
+          return Promise.reject(new Error('409 Conflict'));
+        }
+        return Promise.resolve();
+      };
+      return { writes, softDelete, failNext: () => (fail = true) };
+    }
+
+    function unused() {
+      const rec = recorder();
+      const t = setup({ desiredReplicaCount: 0 }, { minReplicaCount: 0, maxReplicaCount: 1, unusedAutoDeleteDuration: '30s' }, { softDelete: rec.softDelete });
+      t.dep.metadata = { ...t.dep.metadata, resourceVersion: '41' };
+      t.full();
+      t.clock.advance(S);
+      t.full();
+      return { ...t, rec };
+    }
+
+    it('first logs UnusedAutoDelete, then (the entry written) sets the annotation once, as REST DELETE does', async () => {
+      const t = unused();
+      expect(t.pass()).toMatchObject({ replicas: 0 });
+      expect(t.dep.status?.scalingDecisions?.at(-1)).toMatchObject({ reason: 'UnusedAutoDelete', toReplicas: 0 });
+      expect(t.dep.status?.scalingDecisions?.at(-1)?.message).toContain('unusedAutoDeleteDuration 30s');
+      expect(t.rec.writes).toEqual([]); // not in the same pass as the status write: they would race
+      t.enqueued.length = 0;
+      t.clock.advance(S); // the tick asks for the pass that writes the annotation
+      expect(t.enqueued).toEqual([KEY]);
+      t.dep.metadata = { ...t.dep.metadata, resourceVersion: '42' }; // the status write landed
+      expect(t.pass()).toMatchObject({ replicas: 0, status: {} });
+      expect(t.rec.writes).toEqual([
+        {
+          target: { namespace: 'acct-acme', name: 'chat', resourceVersion: '42' },
+          at: '2026-11-26T08:00:02Z',
+          patch: { metadata: { resourceVersion: '42', annotations: { [SOFT]: '2026-11-26T08:00:02Z' } } },
+        },
+      ]);
+      await Promise.resolve();
+      // Idempotent: another pass, and ticks, write nothing more and ask for nothing.
+      t.pass();
+      t.enqueued.length = 0;
+      for (let i = 0; i < 5; i++) {
+        t.clock.advance(S);
+        t.full();
+      }
+      expect(t.enqueued).toEqual([]);
+      expect(t.rec.writes).toHaveLength(1);
+      expect(t.dep.status?.scalingDecisions?.filter((d) => d.reason === 'UnusedAutoDelete')).toHaveLength(1);
+    });
+
+    it('never writes when the annotation is already there (REST DELETE came first)', () => {
+      const t = unused();
+      t.pass();
+      t.dep.metadata = { ...t.dep.metadata, annotations: { [SOFT]: '2026-11-26T07:00:00Z' } };
+      t.pass();
+      expect(t.rec.writes).toEqual([]);
+    });
+
+    it('a refused write (conflict) is asked again on a later pass', async () => {
+      const t = unused();
+      t.pass();
+      t.rec.failNext();
+      t.pass();
+      expect(t.rec.writes).toHaveLength(1);
+      await new Promise((r) => setImmediate(r)); // the rejection is handled
+      t.enqueued.length = 0;
+      t.clock.advance(S);
+      expect(t.enqueued).toEqual([KEY]);
+      t.pass();
+      expect(t.rec.writes).toHaveLength(2);
+    });
+
+    it('a request before the write cancels it: nothing is soft-deleted', () => {
+      const t = unused();
+      t.pass();
+      t.full(load(1, 0, 1));
+      expect(t.pass().replicas).toBe(1);
+      expect(t.rec.writes).toEqual([]);
+    });
+
+    it('after :undelete the idle time counts from the undelete (not the old last request): a full duration again', () => {
+      const t = unused();
+      t.pass();
+      t.pass();
+      expect(t.rec.writes).toHaveLength(1);
+      // The reconciler soft-deletes (no passes through the autoscaler), then REST :undelete.
+      t.clock.advance(60 * S);
+      t.dep.metadata = { ...t.dep.metadata, annotations: { [UNDELETE]: new Date(t.clock.now()).toISOString() } };
+      t.full();
+      expect(t.pass()).toMatchObject({ replicas: 0 });
+      expect(t.dep.status?.scalingDecisions?.at(-1)?.reason).not.toBe('UnusedAutoDelete');
+      t.clock.advance(29 * S);
+      t.full();
+      t.pass();
+      expect(t.rec.writes).toHaveLength(1);
+      t.clock.advance(S);
+      t.full();
+      t.pass(); // logs it again…
+      t.pass(); // …and then writes the annotation
+      expect(t.rec.writes).toHaveLength(2);
+    });
   });
 
   it('a fixed replicaCount wins (the scale subresource)', () => {

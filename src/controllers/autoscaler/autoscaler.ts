@@ -14,18 +14,25 @@
 //   demand (the gateway holds a request: LoadAggregator.onDemand): enqueue the key at once, so 0 → 1
 //       happens now, not at the next tick or resync.
 //
-// Not done here: a soft delete on `unusedAutoDeleteDuration` (the decision says softDelete and goes
-// to 0; setting the soft-delete annotation is the lifecycle's job), and the account quota as a
-// policy cap (the reconciler clamps to quota after this function, and reports QuotaExceeded).
+//   soft delete (`unusedAutoDeleteDuration`, when `softDelete` is given): the pass that first decides
+//       UnusedAutoDelete scales to 0 and logs it in status; a later pass that finds that entry
+//       written (the tick asks for one) sets the soft-delete annotation, as REST DELETE does, once:
+//       not while a request is out, never when the annotation is there. Two steps so the annotation
+//       (a metadata write) never races the pass's own status write and loses the log entry.
+//       After `:undelete` (annotation `hearth.dev/undelete-time`) idle time counts from the undelete.
+//
+// Not done here: the account quota as a policy cap (the reconciler clamps to quota after this
+// function, and reports QuotaExceeded).
 import type { Logger } from 'pino';
 import type { DeploymentStatus } from '../../crds/deployment.js';
 import type { Clock, Timer } from '../../util/clock.js';
-import type { DesiredReplicas, ReplicaDecision } from '../deployment/reconciler.js';
+import { SOFT_DELETE_ANNOTATION, UNDELETE_TIME_ANNOTATION, type DesiredReplicas, type ReplicaDecision } from '../deployment/reconciler.js';
 import { policyFromSpec, type AdapterOptions } from './adapter.js';
 import { decide, Reason, type Decision } from './decide.js';
 import { DECISION_LOG_LIMIT, isNoteworthy, type DecisionRecord } from './decision-log.js';
 import { newHistory, observe, type AutoscalerHistory, type LoadSample } from './history.js';
 import { DEFAULT_OPERATOR_SETTINGS, type AutoscalerPolicy, type OperatorSettings } from './policy.js';
+import type { SoftDelete } from './soft-delete.js';
 
 type ScalingDecision = NonNullable<DeploymentStatus['scalingDecisions']>[number];
 
@@ -51,6 +58,11 @@ export interface AutoscalerOptions {
   tickMs?: number;
   /** `status.lastRequestTime` is rewritten only when it moved this much (default 60 s). */
   lastRequestGranularityMs?: number;
+  /**
+   * Sets the soft-delete annotation (soft-delete.ts `kubeSoftDelete`). Unset: an UnusedAutoDelete
+   * decision only scales to 0 and is logged.
+   */
+  softDelete?: SoftDelete;
   log?: Logger;
 }
 
@@ -63,6 +75,10 @@ interface Entry {
   log: readonly ScalingDecision[];
   /** Ticks that enqueued the key without a pass answering (the deployment is gone or not running). */
   unanswered: number;
+  /** The `hearth.dev/undelete-time` annotation the history was built under (a new one rebuilds it). */
+  undeleteTime: string | undefined;
+  /** When the soft-delete annotation was asked for (at most once, until a request or an undelete). */
+  softDeleteRequestedAt?: number;
 }
 
 const MAX_UNANSWERED = 3;
@@ -164,16 +180,22 @@ export class Autoscaler {
     const key = `${namespace}/${name}`;
     const status = dep.status;
     const policy = policyFromSpec(spec, this.#adapter);
+    const undeleteTime = dep.metadata.annotations?.[UNDELETE_TIME_ANNOTATION];
     let e = this.#entries.get(key);
-    if (!e) {
-      const since = parseTime(dep.metadata.creationTimestamp as string | Date | undefined) ?? now;
+    if (!e || e.undeleteTime !== undeleteTime) {
+      // Idle time counts from creation, or from the last undelete: an undeleted deployment gets a
+      // full unusedAutoDeleteDuration again, whatever its last request before the delete.
+      const created = parseTime(dep.metadata.creationTimestamp as string | Date | undefined) ?? now;
+      const since = Math.min(Math.max(created, parseTime(undeleteTime) ?? -Infinity), now);
+      const lastRequest = parseTime(status?.lastRequestTime);
       e = {
         namespace,
         name,
-        history: newHistory(Math.min(since, now), status?.desiredReplicaCount ?? 0, parseTime(status?.lastRequestTime)),
+        history: newHistory(since, status?.desiredReplicaCount ?? 0, lastRequest !== undefined && lastRequest >= since ? lastRequest : undefined),
         policy,
         log: [],
         unanswered: 0,
+        undeleteTime,
       };
       this.#entries.set(key, e);
     }
@@ -193,8 +215,33 @@ export class Autoscaler {
     const last = e.history.lastRequestAt;
     const written = parseTime(status?.lastRequestTime);
     if (last !== undefined && (written === undefined || last - written >= (this.#o.lastRequestGranularityMs ?? 60_000))) out.lastRequestTime = rfc3339(last);
+    if (!d.softDelete) e.softDeleteRequestedAt = undefined;
+    else if (this.#softDeleteDue(e, dep, prevLog)) this.#requestSoftDelete(e, key, dep.metadata.resourceVersion as string | undefined, now);
     return { replicas: d.desiredReplicas, status: out };
   };
+
+  /**
+   * Whether this pass should set the soft-delete annotation: wired, not asked yet, not already
+   * soft-deleted, and the UnusedAutoDelete entry is already in the status this pass read (written
+   * by an earlier pass, after this history began).
+   */
+  #softDeleteDue(e: Entry, dep: Parameters<DesiredReplicas>[0], written: readonly ScalingDecision[]): boolean {
+    if (!this.#o.softDelete || e.softDeleteRequestedAt !== undefined) return false;
+    if (dep.metadata.annotations?.[SOFT_DELETE_ANNOTATION] !== undefined) return false;
+    const last = written[written.length - 1];
+    return last?.reason === Reason.UnusedAutoDelete && (parseTime(last.time) ?? -Infinity) >= Math.floor(e.history.since / 1000) * 1000;
+  }
+
+  #requestSoftDelete(e: Entry, key: string, resourceVersion: string | undefined, now: number): void {
+    e.softDeleteRequestedAt = now;
+    const at = rfc3339(now);
+    this.#o.log?.info({ key, at }, 'unused past unusedAutoDeleteDuration: soft-deleting (annotation hearth.dev/soft-delete-requested)');
+    this.#o.softDelete?.({ namespace: e.namespace, name: e.name, ...(resourceVersion ? { resourceVersion } : {}) }, at).catch((err: unknown) => {
+      // A conflict (the object changed) or an outage: ask again on a later pass.
+      if (e.softDeleteRequestedAt === now) e.softDeleteRequestedAt = undefined;
+      this.#o.log?.warn({ key, err }, 'soft delete of an unused deployment failed; retried on a later pass');
+    });
+  }
 
   /**
    * Just started, the gateways have not reported yet: holding for lack of data is no news (and
@@ -218,8 +265,10 @@ export class Autoscaler {
       const sample = this.#o.load.sample(e.namespace, e.name, now);
       if (sample) e.history = observe(e.history, sample);
       const d = decide(e.policy, e.history, now);
-      // Not on softDelete alone: until the soft delete is wired, that would ask a pass every tick.
-      if (d.desiredReplicas !== e.history.replicas || (!this.#warmingUp(d, now) && isNoteworthy(lastAsRecord(e.log), d))) {
+      // On softDelete alone only while the annotation is still to be set (once wired): else that
+      // would ask a pass every tick for every unused deployment.
+      const softDeleteDue = d.softDelete && this.#o.softDelete !== undefined && e.softDeleteRequestedAt === undefined;
+      if (d.desiredReplicas !== e.history.replicas || softDeleteDue || (!this.#warmingUp(d, now) && isNoteworthy(lastAsRecord(e.log), d))) {
         e.unanswered++;
         due.push(key);
       } else {

@@ -31,3 +31,4 @@ export { CronError, parseCron, assertTimeZone, lastFireAtOrBefore } from './cron
 export { activeWindow, scheduleFloor } from './schedules.js';
 export { durationMs, policyFromSpec, type AdapterOptions } from './adapter.js';
 export { Autoscaler, appendStatusDecision, statusRecord, type AutoscalerOptions, type LoadSource } from './autoscaler.js';
+export { kubeSoftDelete, softDeletePatch, type SoftDelete, type SoftDeleteTarget } from './soft-delete.js';
