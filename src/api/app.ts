@@ -18,6 +18,8 @@ import openapiPlugin from './plugins/openapi.js';
 import accountsRoutes from './routes/accounts.js';
 import apiKeysRoutes from './routes/api-keys.js';
 import deploymentsRoutes from './routes/deployments.js';
+import deployedModelsRoutes from './routes/deployed-models.js';
+import modelsRoutes from './routes/models.js';
 import quotasRoutes from './routes/quotas.js';
 import reservationsRoutes from './routes/reservations.js';
 import usersRoutes from './routes/users.js';
@@ -97,6 +99,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       await v1.register(quotasRoutes);
       await v1.register(reservationsRoutes);
       await v1.register(deploymentsRoutes);
+      await v1.register(modelsRoutes);
+      await v1.register(deployedModelsRoutes);
     },
     { prefix: '/v1' },
   );

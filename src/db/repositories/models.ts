@@ -29,10 +29,10 @@ export async function listModels(db: Db, accountId: string): Promise<ModelRow[]>
 
 export type ModelPatch = Partial<Pick<ModelRow, 'displayName' | 'description' | 'kind' | 'state' | 'status' | 'spec' | 'fineTuningJob'>>;
 
-export async function updateModel(db: Db, accountId: string, modelId: string, patch: ModelPatch): Promise<ModelRow> {
+export async function updateModel(db: Db, accountId: string, modelId: string, patch: ModelPatch, now = new Date()): Promise<ModelRow> {
   const [row] = await db
     .update(models)
-    .set({ ...patch, updateTime: new Date() })
+    .set({ ...patch, updateTime: now })
     .where(and(eq(models.accountId, accountId), eq(models.modelId, modelId)))
     .returning();
   if (!row) throw new NotFoundError('model', modelName(accountId, modelId));

@@ -1,0 +1,218 @@
+// Models (PostgreSQL): list, get, create (the `{model, modelId}` wrapper body), update, delete.
+// Metadata only: Hearth stores what a model is (kind, base model, LoRA details); the files are not
+// handled here. See mappers/model.ts for the wire ⇄ row mapping and the rules of a whole model.
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Db } from '../../db/client.js';
+import { createModel, deleteModel, getModel, listModels, updateModel } from '../../db/repositories/models.js';
+import type { ModelRow } from '../../db/schema/index.js';
+import type { ApiContext } from '../context.js';
+import type { CustomObject } from '../kube/resource-store.js';
+import { accountNamespace } from '../kube/namespaces.js';
+import { deployedModelRef } from '../mappers/deployed-model.js';
+import {
+  ATOMIC_PATHS,
+  COLLECTION,
+  CreateModelBody,
+  ModelBody,
+  ModelResponse,
+  SHARED_MODELS_ACCOUNT,
+  WRITABLE_FIELDS,
+  isOutputOnlyPath,
+  modelToWire,
+  modelViolations,
+  rowFieldsOf,
+  writableFromWire,
+  writableOfRow,
+} from '../mappers/model.js';
+import { resourceNotFound } from '../resources.js';
+import { failedPrecondition, invalidArgument, invalidArguments, notFound } from '../wire/errors.js';
+import { applyFieldMask, fieldMaskFromBody, parseFieldMask } from '../wire/field-mask.js';
+import { listPage } from '../wire/pagination.js';
+import { parseResourceName, validateResourceId } from '../wire/resource-names.js';
+import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked } from './common.js';
+
+const ModelParams = AccountParams.extend({ modelId: z.string().describe('The model id.') });
+/** `{id}:verb` paths may follow; the id may not contain ':'. */
+const ID = ':modelId(^[^:]+)';
+const tags = ['Models'];
+
+/**
+ * A model named in a request (`peftDetails.baseModel`, a DeployedModel's `model`): the caller's own
+ * model or another account's public one must exist; shared models under `accounts/fireworks/models/*`
+ * are taken by name (undefined: nothing is known about them). Another account's private model reads
+ * exactly like a missing one.
+ */
+export async function resolveModelRef(db: Db, callerAccountId: string, name: unknown, field: string): Promise<ModelRow | undefined> {
+  const { accountId, id } = parseResourceName(name, COLLECTION, field);
+  if (accountId === SHARED_MODELS_ACCOUNT && callerAccountId !== SHARED_MODELS_ACCOUNT) return undefined;
+  const row = await getModel(db, accountId, id);
+  if (row && (accountId === callerAccountId || row.spec.public === true)) return row;
+  throw notFound('model', `accounts/${accountId}/${COLLECTION}/${id}`);
+}
+
+/** Throws INVALID_ARGUMENT naming every rule a whole model breaks; checks the base model exists. */
+async function validateModel(db: Db, accountId: string, writable: Record<string, unknown>, prefix: string): Promise<void> {
+  const violations = modelViolations(writable, prefix);
+  if (violations.length > 0) throw invalidArguments(violations);
+  const base = (writable.peftDetails as { baseModel?: unknown } | undefined)?.baseModel;
+  if (base !== undefined) await resolveModelRef(db, accountId, base, `${prefix}peftDetails.baseModel`);
+}
+
+function maskOf(body: Record<string, unknown>, updateMask: string | undefined): string[] {
+  const requested = parseFieldMask(updateMask, 'updateMask') ?? fieldMaskFromBody(body, ATOMIC_PATHS);
+  const out: string[] = [];
+  for (const p of requested) {
+    if (isOutputOnlyPath(p)) continue; // output-only: ignored (AIP-203)
+    if (!WRITABLE_FIELDS.includes(p.split('.')[0]!)) throw invalidArgument('updateMask', `unknown field "${p}"`, 'FIELD_MASK');
+    out.push(p);
+  }
+  return out;
+}
+
+class Models {
+  constructor(private readonly ctx: ApiContext) {}
+
+  /** Where the model is loaded: the account's DeployedModels naming it (from the watch-fed cache). */
+  refs(row: ModelRow): ReturnType<typeof deployedModelRef>[] | undefined {
+    const store = this.ctx.stores?.deployedModels;
+    if (!store) return undefined;
+    const name = `accounts/${row.accountId}/${COLLECTION}/${row.modelId}`;
+    return this.loadedAs(name, store.list(accountNamespace(row.accountId))).map((o) => deployedModelRef(o, row.accountId));
+  }
+
+  /** The DeployedModels among `objects` (one account's namespace) that load `modelName`. */
+  loadedAs(modelName: string, objects: CustomObject[]): CustomObject[] {
+    return objects.filter((o) => o.spec?.model === modelName);
+  }
+
+  async load(accountId: string, modelId: string): Promise<ModelRow> {
+    validateResourceId(modelId, 'modelId');
+    const row = await getModel(this.ctx.db, accountId, modelId);
+    if (!row) throw resourceNotFound(accountId, COLLECTION, modelId);
+    return row;
+  }
+
+  async create(accountId: string, createdBy: string, body: z.infer<typeof CreateModelBody>): Promise<Record<string, unknown>> {
+    const modelId = validateResourceId(body.modelId, 'modelId');
+    if (body.cluster) throw invalidArgument('cluster', 'must be empty: Hearth has no BYOC clusters', 'NOT_ALLOWED');
+    const writable = writableFromWire((body.model ?? {}) as Record<string, unknown>);
+    await validateModel(this.ctx.db, accountId, writable, 'model.');
+    const now = this.ctx.now();
+    const row = await createModel(this.ctx.db, { accountId, modelId, ...rowFieldsOf(writable), state: 'UPLOADING', status: { code: 'OK' }, createdBy, createTime: now, updateTime: now });
+    return modelToWire(row);
+  }
+
+  async update(accountId: string, modelId: string, body: Record<string, unknown>, updateMask: string | undefined): Promise<Record<string, unknown>> {
+    const mask = maskOf(body, updateMask);
+    const cur = await this.load(accountId, modelId);
+    if (mask.length === 0) return modelToWire(cur, this.refs(cur));
+    const next = applyFieldMask(writableOfRow(cur), writableFromWire(body), mask);
+    await validateModel(this.ctx.db, accountId, next, '');
+    const row = await updateModel(this.ctx.db, accountId, modelId, rowFieldsOf(next), this.ctx.now());
+    return modelToWire(row, this.refs(row));
+  }
+
+  async delete(accountId: string, modelId: string): Promise<void> {
+    const row = await this.load(accountId, modelId);
+    const store = this.ctx.stores?.deployedModels;
+    const name = `accounts/${accountId}/${COLLECTION}/${modelId}`;
+    const loaded = store ? this.loadedAs(name, store.list(accountNamespace(accountId))) : [];
+    if (loaded.length > 0) {
+      const dm = `accounts/${accountId}/deployedModels/${loaded[0]!.metadata.name}`;
+      throw failedPrecondition(`model "${name}" is loaded as ${dm}${loaded.length > 1 ? ` and ${loaded.length - 1} more` : ''}; unload it first`, 'ERR_MODEL_IN_USE');
+    }
+    await deleteModel(this.ctx.db, row.accountId, row.modelId);
+  }
+
+  async list(accountId: string, q: z.infer<typeof ListQuery>): Promise<Record<string, unknown>> {
+    const all = (await listModels(this.ctx.db, accountId)).map((r) => modelToWire(r));
+    const page = listPage(all, q, { binding: { parent: `accounts/${accountId}/${COLLECTION}` }, codec: this.ctx.pageTokens, defaultOrderBy: 'name' });
+    return listResponse(COLLECTION, page.items.map((m) => masked(m, q.readMask)), page);
+  }
+}
+
+const models: FastifyPluginAsyncZod = async (app) => {
+  const svc = new Models(app.hearth);
+
+  app.get('/accounts/:accountId/models', {
+    schema: {
+      summary: 'List Models',
+      description: 'Default order: name.',
+      tags,
+      operationId: 'Gateway_ListModels',
+      params: AccountParams,
+      querystring: ListQuery,
+      response: { 200: listResponseSchema('models', ModelResponse), ...errorResponses },
+    },
+    handler: async (request) => svc.list(request.params.accountId, request.query),
+  });
+
+  app.post('/accounts/:accountId/models', {
+    schema: {
+      summary: 'Create Model',
+      description: 'Body: `{model, modelId}`. The model starts UPLOADING (its files have not been uploaded).',
+      tags,
+      operationId: 'Gateway_CreateModel',
+      params: AccountParams,
+      body: CreateModelBody,
+      response: { 200: ModelResponse, ...errorResponses, 409: errorResponses[400] },
+    },
+    handler: async (request) => svc.create(request.params.accountId, request.principal.email, request.body),
+  });
+
+  app.get(`/accounts/:accountId/models/${ID}`, {
+    schema: {
+      summary: 'Get Model',
+      description: 'Includes deployedModelRefs: the DeployedModels loading this model.',
+      tags,
+      operationId: 'Gateway_GetModel',
+      params: ModelParams,
+      querystring: ReadMaskQuery,
+      response: { 200: ModelResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const { accountId, modelId } = request.params;
+      const row = await svc.load(accountId, modelId);
+      return masked(modelToWire(row, svc.refs(row)), request.query.readMask);
+    },
+  });
+
+  app.patch(`/accounts/:accountId/models/${ID}`, {
+    schema: {
+      summary: 'Update Model',
+      description: 'The update mask is the set of fields in the body (or `updateMask`); output-only fields are ignored.',
+      tags,
+      operationId: 'Gateway_UpdateModel',
+      params: ModelParams,
+      querystring: z.object({
+        updateMask: z.string().max(4096).optional().describe('Comma-separated field paths to update; fields in the mask but not in the body are cleared.'),
+      }),
+      body: ModelBody,
+      response: { 200: ModelResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const { accountId, modelId } = request.params;
+      validateResourceId(modelId, 'modelId');
+      return svc.update(accountId, modelId, request.body as Record<string, unknown>, request.query.updateMask);
+    },
+  });
+
+  app.delete(`/accounts/:accountId/models/${ID}`, {
+    schema: {
+      summary: 'Delete Model',
+      description: 'Deletes the model now. A model still loaded by a DeployedModel answers FAILED_PRECONDITION.',
+      tags,
+      operationId: 'Gateway_DeleteModel',
+      params: ModelParams,
+      response: { 200: Empty, ...errorResponses },
+    },
+    handler: async (request) => {
+      const { accountId, modelId } = request.params;
+      await svc.delete(accountId, modelId);
+      return {};
+    },
+  });
+};
+
+export default models;
