@@ -18,7 +18,9 @@ import { Status } from '../../crds/common.js';
 import { API_VERSION, LABELS } from '../../crds/group.js';
 import { NodePoolSpecFields, NodePoolState, NodePoolStats } from '../../crds/node-pool.js';
 import type { CustomObject } from '../kube/resource-store.js';
+import { invalidArgument, notFound } from '../wire/errors.js';
 import { omitUnset } from '../wire/omit.js';
+import { isResourceId } from '../wire/resource-names.js';
 
 export const COLLECTION = 'nodePools';
 
@@ -156,7 +158,8 @@ export function computeNodePoolStats(obj: CustomObject, sources: StatsSources): 
   };
   const perNode = ranksPerNode(obj);
   if (perNode !== undefined) stats.ranksPerNode = perNode;
-  return stats;
+  // proto3 JSON: empty maps are left out; the counts stay, 0 included.
+  return omitUnset(stats);
 }
 
 /** The wire resource for a custom object of account `accountId`. */
@@ -173,7 +176,7 @@ export function toWire(obj: CustomObject, accountId: string, sources: StatsSourc
       state: wireState(obj),
       status: status.status,
     }),
-    nodePoolStats: omitUnset(stats),
+    nodePoolStats: stats,
   };
 }
 
@@ -215,4 +218,25 @@ export function parseClusterScopedName(name: string, accountId: string, collecti
   if (!a || !c || !id) return undefined;
   if (a !== accountId || c !== CLUSTER_ID) return { foreign: true };
   return { id };
+}
+
+/**
+ * The ids named by a `:batchDelete` body, in order and without repeats. A malformed name is
+ * INVALID_ARGUMENT naming `names[i]`; another account's or cluster's name is NOT_FOUND (it must
+ * read exactly as a missing one).
+ */
+export function batchDeleteIds(names: readonly string[], accountId: string, collection: string, resourceType: string): { id: string; name: string }[] {
+  const out: { id: string; name: string }[] = [];
+  const seen = new Set<string>();
+  names.forEach((name, i) => {
+    const parsed = parseClusterScopedName(name, accountId, collection);
+    if (parsed === undefined || ('id' in parsed && !isResourceId(parsed.id))) {
+      throw invalidArgument(`names[${i}]`, `must be a resource name of the form accounts/{account}/clusters/{cluster}/${collection}/{id}`, 'FORMAT');
+    }
+    if ('foreign' in parsed) throw notFound(resourceType, name);
+    if (seen.has(parsed.id)) return;
+    seen.add(parsed.id);
+    out.push({ id: parsed.id, name });
+  });
+  return out;
 }
