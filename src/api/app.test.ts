@@ -312,6 +312,10 @@ describe('fuzz: random bodies and queries never answer 5xx', () => {
     ['GET', '/v1/accounts/acme/quotas'],
     ['GET', '/v1/accounts/acme/reservations'],
     ['GET', '/v1/accounts/acme/reservations/r1'],
+    ['POST', '/v1/accounts/acme/datasets'],
+    ['PATCH', '/v1/accounts/acme/datasets/d1'],
+    ['POST', '/v1/accounts/acme/datasets/d1:getUploadEndpoint'],
+    ['POST', '/v1/accounts/acme/datasets/d1:upload'],
   ];
 
   it('2,000 seeded cases', async () => {

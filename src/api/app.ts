@@ -18,6 +18,7 @@ import openapiPlugin from './plugins/openapi.js';
 import accountsRoutes from './routes/accounts.js';
 import apiKeysRoutes from './routes/api-keys.js';
 import deploymentsRoutes from './routes/deployments.js';
+import datasetsRoutes, { datasetUploadUrlRoutes, type DatasetRoutesOptions } from './routes/datasets.js';
 import deployedModelsRoutes from './routes/deployed-models.js';
 import modelsRoutes from './routes/models.js';
 import quotasRoutes from './routes/quotas.js';
@@ -46,6 +47,8 @@ export interface BuildAppOptions {
   pageTokenSecret?: string;
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** Dataset uploads: size limit, chunk size, signed-URL secret and base URL, validation limits. */
+  datasets?: DatasetRoutesOptions;
   softDeleteRetentionMs?: number;
   now?: () => Date;
 }
@@ -87,6 +90,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
 
   await app.register(errorsPlugin, { bodyLimit });
   await app.register(openapiPlugin, { version: API_VERSION_STRING });
+  await app.register(datasetUploadUrlRoutes, opts.datasets ?? {});
   app.get('/healthz', { schema: { hide: true } as Record<string, unknown> }, async () => ({ status: 'ok' }));
 
   const rateLimiter = opts.rateLimit === false ? undefined : new KeyRateLimiter(opts.rateLimit ?? { ratePerSecond: 50, burst: 100 });
@@ -99,6 +103,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       await v1.register(quotasRoutes);
       await v1.register(reservationsRoutes);
       await v1.register(deploymentsRoutes);
+      await v1.register(datasetsRoutes, opts.datasets ?? {});
       await v1.register(modelsRoutes);
       await v1.register(deployedModelsRoutes);
     },
