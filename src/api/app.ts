@@ -22,6 +22,9 @@ import datasetsRoutes, { datasetUploadUrlRoutes, type DatasetRoutesOptions } fro
 import deployedModelsRoutes from './routes/deployed-models.js';
 import modelsRoutes from './routes/models.js';
 import quotasRoutes from './routes/quotas.js';
+import nodePoolsRoutes from './routes/node-pools.js';
+import nodePoolBindingsRoutes from './routes/node-pool-bindings.js';
+import environmentsRoutes from './routes/environments.js';
 import reservationsRoutes from './routes/reservations.js';
 import usersRoutes from './routes/users.js';
 import { serializerCompiler, validatorCompiler } from './validation.js';
@@ -103,6 +106,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       await v1.register(quotasRoutes);
       await v1.register(reservationsRoutes);
       await v1.register(deploymentsRoutes);
+      await v1.register(nodePoolsRoutes);
+      await v1.register(nodePoolBindingsRoutes);
+      await v1.register(environmentsRoutes);
       await v1.register(datasetsRoutes, opts.datasets ?? {});
       await v1.register(modelsRoutes);
       await v1.register(deployedModelsRoutes);
