@@ -327,7 +327,7 @@ const environments: FastifyPluginAsyncZod = async (app) => {
       tags,
       operationId: 'Gateway_DisconnectEnvironment',
       params: EnvironmentParams,
-      body: DisconnectBody.optional(),
+      body: DisconnectBody.nullish(),
       response: { 200: Empty, ...errorResponses },
     },
     handler: async (request) => {
