@@ -1,0 +1,231 @@
+// Batch job routes with app.inject on PGlite: validation without a cluster, and the route logic
+// (id assignment across a stale cache, references, PATCH, :cancel rules, :getLogs, :batchDelete)
+// over an in-memory store that behaves like the API server where it matters (409 on a taken name,
+// resourceVersions, merge patches). The real API server: test/integration/api-jobs.test.ts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { openDatabase, type Database } from '../../db/client.js';
+import { buildApp } from '../app.js';
+import { bootstrap } from '../auth/bootstrap.js';
+import type { CustomObject, ResourceStore } from '../kube/resource-store.js';
+
+/** Objects by namespace/name; `hidden` names are left out of list() (a cache that lags). */
+class MemoryStore implements ResourceStore<CustomObject> {
+  readonly objects = new Map<string, CustomObject>();
+  readonly hidden = new Set<string>();
+  #rv = 1;
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  list(ns: string): CustomObject[] {
+    return [...this.objects.values()].filter((o) => o.metadata.namespace === ns && !this.hidden.has(o.metadata.name)).map((o) => structuredClone(o));
+  }
+  async get(ns: string, name: string): Promise<CustomObject | undefined> {
+    return this.read(ns, name);
+  }
+  async read(ns: string, name: string): Promise<CustomObject | undefined> {
+    const o = this.objects.get(`${ns}/${name}`);
+    return o && structuredClone(o);
+  }
+  async create(obj: CustomObject): Promise<CustomObject> {
+    const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
+    if (this.objects.has(key)) throw Object.assign(new Error('exists'), { code: 409 });
+    const o = structuredClone(obj);
+    o.metadata.resourceVersion = String(this.#rv++);
+    o.metadata.creationTimestamp = '2026-01-02T03:04:05Z';
+    this.objects.set(key, o);
+    return structuredClone(o);
+  }
+  async replace(obj: CustomObject): Promise<CustomObject> {
+    const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
+    const cur = this.objects.get(key);
+    if (!cur) throw Object.assign(new Error('gone'), { code: 404 });
+    if (cur.metadata.resourceVersion !== obj.metadata.resourceVersion) throw Object.assign(new Error('conflict'), { code: 409 });
+    const o = { ...structuredClone(obj), metadata: { ...structuredClone(obj.metadata), resourceVersion: String(this.#rv++) } };
+    this.objects.set(key, o);
+    return structuredClone(o);
+  }
+  async mergePatch(ns: string, name: string, patch: Record<string, unknown>): Promise<CustomObject> {
+    const cur = this.objects.get(`${ns}/${name}`);
+    if (!cur) throw Object.assign(new Error('gone'), { code: 404 });
+    const annotations = { ...cur.metadata.annotations } as Record<string, string>;
+    for (const [k, v] of Object.entries((patch.metadata as { annotations?: Record<string, string | null> } | undefined)?.annotations ?? {})) {
+      if (v === null) delete annotations[k];
+      else annotations[k] = v;
+    }
+    cur.metadata = { ...cur.metadata, annotations, resourceVersion: String(this.#rv++) };
+    return structuredClone(cur);
+  }
+  async delete(ns: string, name: string): Promise<boolean> {
+    return this.objects.delete(`${ns}/${name}`);
+  }
+  put(obj: Partial<CustomObject> & { metadata: CustomObject['metadata'] }): void {
+    this.objects.set(`${obj.metadata.namespace}/${obj.metadata.name}`, { apiVersion: 'hearth.dev/v1alpha1', kind: 'X', spec: {}, ...obj });
+  }
+}
+
+const NS = 'acct-acme';
+let database: Database;
+let bare: FastifyInstance;
+let app: FastifyInstance;
+let key: string;
+let jobs: MemoryStore;
+let pools: MemoryStore;
+let environments: MemoryStore;
+const now = new Date('2026-01-02T04:00:00Z');
+
+async function call(target: FastifyInstance, method: string, url: string, payload?: unknown) {
+  const res = await target.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${key}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
+  return { status: res.statusCode, body: res.body ? (JSON.parse(res.body) as Record<string, unknown>) : {} };
+}
+const fields = (body: Record<string, unknown>) =>
+  ((body.details as { fieldViolations?: { field: string; reason?: string }[] }[] | undefined) ?? []).flatMap((d) => d.fieldViolations ?? []).map((v) => `${v.field}:${v.reason}`);
+
+const JOB = { nodePoolId: 'pool', imageRef: 'busybox:1.36', shellExecutor: { command: 'echo hi' }, displayName: 'hello' };
+const base = '/v1/accounts/acme/batchJobs';
+
+beforeAll(async () => {
+  database = await openDatabase();
+  await database.migrate();
+  key = (await bootstrap(database.db, { accountId: 'acme', email: 'ann@acme.example' })).apiKey!.key;
+  await bootstrap(database.db, { accountId: 'globex', email: 'hank@globex.example' });
+  bare = await buildApp({ db: database.db, rateLimit: false });
+  jobs = new MemoryStore();
+  pools = new MemoryStore();
+  environments = new MemoryStore();
+  pools.put({ metadata: { name: 'pool', namespace: NS } });
+  environments.put({ metadata: { name: 'env', namespace: NS } });
+  app = await buildApp({ db: database.db, rateLimit: false, stores: { batchJobs: jobs, nodePools: pools, environments }, now: () => now });
+}, 60_000);
+
+afterAll(async () => {
+  await app?.close();
+  await bare?.close();
+  await database?.close();
+});
+
+describe('batch jobs: validation (no cluster needed)', () => {
+  it('names the field and the rule of a bad body, and answers UNAVAILABLE for a good one without a cluster', async () => {
+    const cases: [unknown, string][] = [
+      [{ ...JOB, nodePoolId: undefined }, 'nodePoolId:REQUIRED'],
+      [{ ...JOB, nodePoolId: 'Bad_Pool' }, 'nodePoolId:INVALID'],
+      [{ ...JOB, bogus: 1 }, 'bogus:UNKNOWN_FIELD'],
+      [{ ...JOB, numRanks: 0 }, 'numRanks:MIN'],
+      [{ ...JOB, pythonExecutor: { targetType: 'MODULE', target: 'x' } }, '(body):INVALID'],
+      [{ ...JOB, environmentId: 'env' }, 'imageRef:INVALID'],
+      [{ ...JOB, pythonExecutor: { targetType: 'SCRIPT', target: 'x' }, shellExecutor: undefined }, 'pythonExecutor.targetType:ENUM'],
+    ];
+    for (const [body, want] of cases) {
+      const r = await call(bare, 'POST', base, body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.body.code).toBe(3);
+      expect(fields(r.body), JSON.stringify(r.body)).toContain(want);
+    }
+    const ok = await call(bare, 'POST', base, JOB);
+    expect(ok.status).toBe(503);
+    expect(ok.body.code).toBe(14);
+    expect((await call(bare, 'GET', base)).status).toBe(503);
+  });
+});
+
+describe('batch jobs over a store', () => {
+  it('assigns 1, 2, … and moves past an id taken by a create the cache has not seen', async () => {
+    const a = await call(app, 'POST', base, { ...JOB, state: 'COMPLETED', createTime: 'ignored' });
+    expect(a.status, JSON.stringify(a.body)).toBe(200);
+    expect(a.body).toMatchObject({ name: 'accounts/acme/clusters/default/batchJobs/1', state: 'CREATING', createdBy: 'ann@acme.example', displayName: 'hello', nodePoolId: 'pool' });
+    expect(jobs.objects.get(`${NS}/bj-1`)?.metadata.labels).toEqual({ 'hearth.dev/account': 'acme' });
+    // Another replica just made bj-2 and bj-3; this replica's cache does not show them yet.
+    jobs.put({ metadata: { name: 'bj-2', namespace: NS } });
+    jobs.put({ metadata: { name: 'bj-3', namespace: NS } });
+    jobs.hidden.add('bj-2').add('bj-3');
+    const b = await call(app, 'POST', base, JOB);
+    expect(b.body.name).toBe('accounts/acme/clusters/default/batchJobs/4');
+    jobs.hidden.clear();
+    jobs.objects.delete(`${NS}/bj-2`);
+    jobs.objects.delete(`${NS}/bj-3`);
+    const [c, d] = await Promise.all([call(app, 'POST', base, JOB), call(app, 'POST', base, JOB)]);
+    expect(new Set([c.body.name, d.body.name]).size).toBe(2);
+  });
+
+  it('rejects a node pool or environment the account does not have, naming the field', async () => {
+    const r = await call(app, 'POST', base, { ...JOB, nodePoolId: 'nope' });
+    expect(r.status).toBe(400);
+    expect(fields(r.body)).toEqual(['nodePoolId:NOT_FOUND']);
+    expect(r.body.message).toBe('nodePoolId: nodePool "accounts/acme/clusters/default/nodePools/nope" not found');
+    const e = await call(app, 'POST', base, { ...JOB, imageRef: undefined, environmentId: 'nope' });
+    expect(fields(e.body)).toEqual(['environmentId:NOT_FOUND']);
+    expect((await call(app, 'POST', base, { ...JOB, imageRef: undefined, environmentId: 'env' })).status).toBe(200);
+  });
+
+  it('gets by numeric id, lists newest first, and answers 404 for ids no job has', async () => {
+    expect((await call(app, 'GET', `${base}/1?readMask=name,state`)).body).toEqual({ name: 'accounts/acme/clusters/default/batchJobs/1', state: 'CREATING' });
+    for (const id of ['999', 'bj-1', '01', 'Nope']) expect((await call(app, 'GET', `${base}/${id}`)).status, id).toBe(404);
+    const list = await call(app, 'GET', `${base}?pageSize=2`);
+    expect(list.body.totalSize).toBeGreaterThanOrEqual(4);
+    expect((list.body.batchJobs as unknown[]).length).toBe(2);
+    expect(list.body.nextPageToken).toBeTruthy();
+    const filtered = await call(app, 'GET', `${base}?filter=${encodeURIComponent('name = "accounts/acme/clusters/default/batchJobs/1"')}`);
+    expect(filtered.body.totalSize).toBe(1);
+  });
+
+  it('PATCH changes displayName, annotations and shared; what runs where is fixed', async () => {
+    const ok = await call(app, 'PATCH', `${base}/1`, { displayName: 'renamed', shared: true, state: 'RUNNING' });
+    expect(ok.body).toMatchObject({ displayName: 'renamed', shared: true, state: 'CREATING' });
+    const same = await call(app, 'PATCH', `${base}/1`, { nodePoolId: 'pool' });
+    expect(same.status).toBe(200);
+    const bad = await call(app, 'PATCH', `${base}/1`, { nodePoolId: 'other', numRanks: 2 });
+    expect(bad.status).toBe(400);
+    expect(fields(bad.body)).toEqual(['nodePoolId:IMMUTABLE', 'numRanks:IMMUTABLE']);
+  });
+
+  it(':cancel moves a running job to CANCELLING, is idempotent, and refuses finished jobs', async () => {
+    expect((await call(app, 'POST', `${base}/1:cancel`, {})).body).toEqual({});
+    expect((await call(app, 'GET', `${base}/1`)).body.state).toBe('CANCELLING');
+    expect(jobs.objects.get(`${NS}/bj-1`)?.metadata.annotations?.['hearth.dev/cancel-requested']).toBe('2026-01-02T04:00:00Z');
+    expect((await call(app, 'POST', `${base}/1:cancel`, {})).status).toBe(200);
+    jobs.objects.get(`${NS}/bj-4`)!.status = { state: 'COMPLETED' };
+    const done = await call(app, 'POST', `${base}/4:cancel`, {});
+    expect(done.status).toBe(400);
+    expect(done.body).toMatchObject({ code: 9, message: 'batch job "accounts/acme/clusters/default/batchJobs/4" is COMPLETED; only CREATING, QUEUED, PENDING, RUNNING jobs can be cancelled' });
+    expect((await call(app, 'POST', `${base}/1:cancel`, { force: true })).status).toBe(400);
+  });
+
+  it(':getLogs answers the documented shape: no lines yet, a token bound to the query', async () => {
+    const r = await call(app, 'GET', `${base}/1:getLogs?ranks=0&ranks=1&pageSize=50`);
+    expect(r.status).toBe(200);
+    expect(r.body.entries).toEqual([]);
+    const token = r.body.nextPageToken as string;
+    expect(token).toBeTruthy();
+    expect((await call(app, 'GET', `${base}/1:getLogs?ranks=0&ranks=1&pageToken=${encodeURIComponent(token)}`)).status).toBe(200);
+    expect((await call(app, 'GET', `${base}/1:getLogs?ranks=0&pageToken=${encodeURIComponent(token)}`)).status).toBe(400);
+    for (const q of ['ranks=-1', 'ranks=x', 'pageSize=-1', 'startTime=yesterday', 'readMask=bogus', 'pageToken=garbage']) {
+      const bad = await call(app, 'GET', `${base}/1:getLogs?${q}`);
+      expect(bad.status, q).toBe(400);
+      expect(bad.body.code, q).toBe(3);
+    }
+    expect((await call(app, 'GET', `${base}/999:getLogs`)).status).toBe(404);
+  });
+
+  it(':batchDelete deletes all or nothing', async () => {
+    const before = [...jobs.objects.keys()].length;
+    const missing = await call(app, 'POST', `${base}:batchDelete`, { names: ['accounts/acme/clusters/default/batchJobs/4', 'accounts/acme/clusters/default/batchJobs/999'] });
+    expect(missing.status).toBe(404);
+    expect(missing.body.message).toBe('batchJob "accounts/acme/clusters/default/batchJobs/999" not found');
+    const foreign = await call(app, 'POST', `${base}:batchDelete`, { names: ['accounts/globex/clusters/default/batchJobs/4'] });
+    expect(foreign.status).toBe(404);
+    const malformed = await call(app, 'POST', `${base}:batchDelete`, { names: ['accounts/acme/clusters/default/batchJobs/4', 'batchJobs/4'] });
+    expect(malformed.status).toBe(400);
+    expect(fields(malformed.body)).toEqual(['names[1]:FORMAT']);
+    expect((await call(app, 'POST', `${base}:batchDelete`, { names: [] })).status).toBe(400);
+    expect([...jobs.objects.keys()].length).toBe(before);
+    const ok = await call(app, 'POST', `${base}:batchDelete`, { names: ['accounts/acme/clusters/default/batchJobs/4', 'accounts/acme/batchJobs/1', 'accounts/acme/batchJobs/1'] });
+    expect(ok).toEqual({ status: 200, body: {} });
+    expect(jobs.objects.has(`${NS}/bj-1`) || jobs.objects.has(`${NS}/bj-4`)).toBe(false);
+    expect((await call(app, 'DELETE', `${base}/1`)).status).toBe(404);
+  });
+
+  it('DELETE removes one job', async () => {
+    const id = ((await call(app, 'POST', base, JOB)).body.name as string).split('/').pop()!;
+    expect(await call(app, 'DELETE', `${base}/${id}`)).toEqual({ status: 200, body: {} });
+    expect((await call(app, 'GET', `${base}/${id}`)).status).toBe(404);
+  });
+});

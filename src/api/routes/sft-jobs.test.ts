@@ -1,0 +1,203 @@
+// SFT job routes with app.inject on PGlite: validation without a cluster, the dataset checks
+// against real dataset rows, and :cancel/:resume rules over an in-memory store that behaves like
+// the API server where it matters (409 on a taken name, merge patches). The real API server:
+// test/integration/api-jobs.test.ts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { openDatabase, type Database } from '../../db/client.js';
+import { createDataset } from '../../db/repositories/datasets.js';
+import { buildApp } from '../app.js';
+import { bootstrap } from '../auth/bootstrap.js';
+import type { CustomObject, ResourceStore } from '../kube/resource-store.js';
+
+/** Objects by namespace/name; `hidden` names are left out of list() (a cache that lags). */
+class MemoryStore implements ResourceStore<CustomObject> {
+  readonly objects = new Map<string, CustomObject>();
+  readonly hidden = new Set<string>();
+  #rv = 1;
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  list(ns: string): CustomObject[] {
+    return [...this.objects.values()].filter((o) => o.metadata.namespace === ns && !this.hidden.has(o.metadata.name)).map((o) => structuredClone(o));
+  }
+  async get(ns: string, name: string): Promise<CustomObject | undefined> {
+    return this.read(ns, name);
+  }
+  async read(ns: string, name: string): Promise<CustomObject | undefined> {
+    const o = this.objects.get(`${ns}/${name}`);
+    return o && structuredClone(o);
+  }
+  async create(obj: CustomObject): Promise<CustomObject> {
+    const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
+    if (this.objects.has(key)) throw Object.assign(new Error('exists'), { code: 409 });
+    const o = structuredClone(obj);
+    o.metadata.resourceVersion = String(this.#rv++);
+    o.metadata.creationTimestamp = '2026-01-02T03:04:05Z';
+    this.objects.set(key, o);
+    return structuredClone(o);
+  }
+  async replace(obj: CustomObject): Promise<CustomObject> {
+    const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
+    const cur = this.objects.get(key);
+    if (!cur) throw Object.assign(new Error('gone'), { code: 404 });
+    if (cur.metadata.resourceVersion !== obj.metadata.resourceVersion) throw Object.assign(new Error('conflict'), { code: 409 });
+    const o = { ...structuredClone(obj), metadata: { ...structuredClone(obj.metadata), resourceVersion: String(this.#rv++) } };
+    this.objects.set(key, o);
+    return structuredClone(o);
+  }
+  async mergePatch(ns: string, name: string, patch: Record<string, unknown>): Promise<CustomObject> {
+    const cur = this.objects.get(`${ns}/${name}`);
+    if (!cur) throw Object.assign(new Error('gone'), { code: 404 });
+    const annotations = { ...cur.metadata.annotations } as Record<string, string>;
+    for (const [k, v] of Object.entries((patch.metadata as { annotations?: Record<string, string | null> } | undefined)?.annotations ?? {})) {
+      if (v === null) delete annotations[k];
+      else annotations[k] = v;
+    }
+    cur.metadata = { ...cur.metadata, annotations, resourceVersion: String(this.#rv++) };
+    return structuredClone(cur);
+  }
+  async delete(ns: string, name: string): Promise<boolean> {
+    return this.objects.delete(`${ns}/${name}`);
+  }
+  put(obj: Partial<CustomObject> & { metadata: CustomObject['metadata'] }): void {
+    this.objects.set(`${obj.metadata.namespace}/${obj.metadata.name}`, { apiVersion: 'hearth.dev/v1alpha1', kind: 'X', spec: {}, ...obj });
+  }
+}
+
+const NS = 'acct-acme';
+let database: Database;
+let bare: FastifyInstance;
+let app: FastifyInstance;
+let key: string;
+let jobs: MemoryStore;
+let now = new Date('2026-01-02T04:00:00Z');
+
+async function call(target: FastifyInstance, method: string, url: string, payload?: unknown) {
+  const res = await target.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${key}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
+  return { status: res.statusCode, body: res.body ? (JSON.parse(res.body) as Record<string, unknown>) : {} };
+}
+const fields = (body: Record<string, unknown>) =>
+  ((body.details as { fieldViolations?: { field: string; reason?: string }[] }[] | undefined) ?? []).flatMap((d) => d.fieldViolations ?? []).map((v) => `${v.field}:${v.reason}`);
+
+const BASE_MODEL = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
+const JOB = { dataset: 'accounts/acme/datasets/chat', baseModel: BASE_MODEL };
+const base = '/v1/accounts/acme/supervisedFineTuningJobs';
+
+beforeAll(async () => {
+  database = await openDatabase();
+  await database.migrate();
+  key = (await bootstrap(database.db, { accountId: 'acme', email: 'ann@acme.example' })).apiKey!.key;
+  await bootstrap(database.db, { accountId: 'globex', email: 'hank@globex.example' });
+  await createDataset(database.db, { accountId: 'acme', datasetId: 'chat', state: 'READY' });
+  await createDataset(database.db, { accountId: 'acme', datasetId: 'uploading' });
+  await createDataset(database.db, { accountId: 'globex', datasetId: 'secret', state: 'READY' });
+  bare = await buildApp({ db: database.db, rateLimit: false });
+  jobs = new MemoryStore();
+  app = await buildApp({ db: database.db, rateLimit: false, stores: { supervisedFineTuningJobs: jobs }, now: () => now });
+}, 60_000);
+
+afterAll(async () => {
+  await app?.close();
+  await bare?.close();
+  await database?.close();
+});
+
+describe('SFT jobs: validation (no cluster needed)', () => {
+  it('names the field and the rule of a bad body or id, and answers UNAVAILABLE for a good one without a cluster', async () => {
+    const cases: [unknown, string][] = [
+      [{ baseModel: BASE_MODEL }, 'dataset:REQUIRED'],
+      [{ ...JOB, bogus: 1 }, 'bogus:UNKNOWN_FIELD'],
+      [{ ...JOB, loraRank: 3 }, 'loraRank:INVALID'],
+      [{ ...JOB, epochs: 0 }, 'epochs:MIN'],
+      [{ ...JOB, maxContextLength: 70000 }, 'maxContextLength:MAX'],
+      [{ ...JOB, learningRate: 0 }, 'learningRate:MIN'],
+      [{ dataset: JOB.dataset }, 'baseModel:INVALID'],
+      [{ ...JOB, warmStartFrom: 'accounts/acme/models/lora' }, 'baseModel:INVALID'],
+      [{ ...JOB, purpose: 'PURPOSE_FAST' }, 'purpose:ENUM'],
+    ];
+    for (const [body, want] of cases) {
+      const r = await call(bare, 'POST', base, body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(fields(r.body), JSON.stringify(r.body)).toContain(want);
+    }
+    const badId = await call(bare, 'POST', `${base}?supervisedFineTuningJobId=9lives`, JOB);
+    expect(fields(badId.body)).toEqual(['supervisedFineTuningJobId:FORMAT']);
+    const ok = await call(bare, 'POST', base, { ...JOB, nodes: 4, mtpEnabled: false, state: 'JOB_STATE_COMPLETED' });
+    expect(ok.status).toBe(503);
+    expect(ok.body.code).toBe(14);
+  });
+});
+
+describe('SFT jobs over a store', () => {
+  it('creates with the given id or a random one; a taken id is 409', async () => {
+    const a = await call(app, 'POST', `${base}?supervisedFineTuningJobId=tune`, { ...JOB, displayName: 'Tune', wandbConfig: { enabled: true, url: 'ignored' } });
+    expect(a.status, JSON.stringify(a.body)).toBe(200);
+    expect(a.body).toMatchObject({ name: 'accounts/acme/supervisedFineTuningJobs/tune', dataset: JOB.dataset, baseModel: BASE_MODEL, state: 'JOB_STATE_CREATING', createdBy: 'ann@acme.example', wandbConfig: { enabled: true } });
+    expect(jobs.objects.get(`${NS}/tune`)?.spec.wandbConfig).toEqual({ enabled: true });
+    expect((await call(app, 'POST', `${base}?supervisedFineTuningJobId=tune`, JOB)).status).toBe(409);
+    const r = await call(app, 'POST', base, { ...JOB, dataset: 'chat' });
+    expect(r.body.name).toMatch(/^accounts\/acme\/supervisedFineTuningJobs\/[a-z][a-z0-9]{11}$/);
+    expect(r.body.dataset).toBe(JOB.dataset); // a bare id is the account's dataset
+  });
+
+  it('accepts only READY datasets of the account or shared ones; another account’s reads as missing', async () => {
+    const missing = await call(app, 'POST', base, { ...JOB, dataset: 'accounts/acme/datasets/nope' });
+    expect(missing.status).toBe(400);
+    expect(missing.body.message).toBe('dataset: dataset "accounts/acme/datasets/nope" not found');
+    const foreign = await call(app, 'POST', base, { ...JOB, dataset: 'accounts/globex/datasets/secret' });
+    expect(foreign.body.message).toBe('dataset: dataset "accounts/globex/datasets/secret" not found');
+    const evalMissing = await call(app, 'POST', base, { ...JOB, evaluationDataset: 'nope' });
+    expect(fields(evalMissing.body)).toEqual(['evaluationDataset:NOT_FOUND']);
+    const uploading = await call(app, 'POST', base, { ...JOB, dataset: 'uploading' });
+    expect(uploading.status).toBe(400);
+    expect(uploading.body.code).toBe(9);
+    expect(fields((await call(app, 'POST', base, { ...JOB, dataset: 'a/b' })).body)).toEqual(['dataset:FORMAT']);
+    const shared = await call(app, 'POST', base, { ...JOB, dataset: 'accounts/fireworks/datasets/public-chat' });
+    expect(shared.status).toBe(200);
+  });
+
+  it('gets, lists by name, filters, and answers 404 for unknown ids', async () => {
+    expect((await call(app, 'GET', `${base}/tune?readMask=name,state`)).body).toEqual({ name: 'accounts/acme/supervisedFineTuningJobs/tune', state: 'JOB_STATE_CREATING' });
+    expect((await call(app, 'GET', `${base}/nope`)).status).toBe(404);
+    expect((await call(app, 'GET', `${base}/NOPE`)).status).toBe(404);
+    const list = await call(app, 'GET', base);
+    const names = (list.body.supervisedFineTuningJobs as { name: string }[]).map((j) => j.name);
+    expect(names).toEqual([...names].sort());
+    const filtered = await call(app, 'GET', `${base}?filter=${encodeURIComponent('displayName = "Tune"')}`);
+    expect(filtered.body.totalSize).toBe(1);
+  });
+
+  it(':cancel stops an unfinished job; :resume restarts only failed, cancelled or paused ones', async () => {
+    const resumeEarly = await call(app, 'POST', `${base}/tune:resume`, {});
+    expect(resumeEarly.status).toBe(400);
+    expect(resumeEarly.body).toMatchObject({ code: 9 });
+    expect(resumeEarly.body.message).toContain('is JOB_STATE_CREATING');
+    expect(await call(app, 'POST', `${base}/tune:cancel`, {})).toEqual({ status: 200, body: {} });
+    expect((await call(app, 'GET', `${base}/tune`)).body.state).toBe('JOB_STATE_CANCELLING');
+    expect((await call(app, 'POST', `${base}/tune:cancel`, {})).status).toBe(200);
+    expect((await call(app, 'POST', `${base}/tune:resume`, {})).status).toBe(400);
+    // The controller reports CANCELLED.
+    jobs.objects.get(`${NS}/tune`)!.status = { state: 'JOB_STATE_CANCELLED', updateTime: '2026-01-02T04:00:30Z' };
+    expect((await call(app, 'POST', `${base}/tune:cancel`, {})).status).toBe(400);
+    now = new Date('2026-01-02T04:01:00Z');
+    const resumed = await call(app, 'POST', `${base}/tune:resume`, {});
+    expect(resumed.status).toBe(200);
+    expect(resumed.body).toMatchObject({ name: 'accounts/acme/supervisedFineTuningJobs/tune', state: 'JOB_STATE_RE_QUEUEING' });
+    expect(jobs.objects.get(`${NS}/tune`)?.metadata.annotations).toMatchObject({ 'hearth.dev/resume-requested': '2026-01-02T04:01:00Z' });
+    expect(jobs.objects.get(`${NS}/tune`)?.metadata.annotations?.['hearth.dev/cancel-requested']).toBeUndefined();
+    expect((await call(app, 'POST', `${base}/tune:resume`, {})).status).toBe(200); // idempotent
+    // Cancelling before the controller acts withdraws the resume.
+    expect((await call(app, 'POST', `${base}/tune:cancel`, {})).status).toBe(200);
+    expect((await call(app, 'GET', `${base}/tune`)).body.state).toBe('JOB_STATE_CANCELLED');
+    jobs.objects.get(`${NS}/tune`)!.status = { state: 'JOB_STATE_COMPLETED', updateTime: '2026-01-02T05:00:00Z' };
+    expect((await call(app, 'POST', `${base}/tune:resume`, {})).body.message).toContain('only JOB_STATE_FAILED, JOB_STATE_CANCELLED, JOB_STATE_PAUSED jobs can be resumed');
+    expect((await call(app, 'POST', `${base}/tune:cancel`, {})).status).toBe(400);
+  });
+
+  it('DELETE removes the job', async () => {
+    expect(await call(app, 'DELETE', `${base}/tune`)).toEqual({ status: 200, body: {} });
+    expect((await call(app, 'GET', `${base}/tune`)).status).toBe(404);
+    expect((await call(app, 'DELETE', `${base}/tune`)).status).toBe(404);
+    expect((await call(app, 'POST', `${base}/tune:cancel`, {})).status).toBe(404);
+  });
+});
