@@ -316,6 +316,10 @@ describe('fuzz: random bodies and queries never answer 5xx', () => {
     ['PATCH', '/v1/accounts/acme/datasets/d1'],
     ['POST', '/v1/accounts/acme/datasets/d1:getUploadEndpoint'],
     ['POST', '/v1/accounts/acme/datasets/d1:upload'],
+    ['POST', '/v1/accounts/acme/batchJobs'],
+    ['POST', '/v1/accounts/acme/batchJobs:batchDelete'],
+    ['GET', '/v1/accounts/acme/batchJobs/1:getLogs'],
+    ['POST', '/v1/accounts/acme/supervisedFineTuningJobs'],
   ];
 
   it('2,000 seeded cases', async () => {
