@@ -19,9 +19,14 @@
 //   HEARTH_MIN_SCALE_TO_ZERO_WINDOW (5m; the operator's floor under scaleToZeroWindow) ·
 //   HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE (unset; TESTS AND DEMOS ONLY: replaces every deployment's
 //   scale-to-zero window, which the CRD keeps ≥ 5m).
+//   Load transport (split processes): HEARTH_INTERNAL_TOKEN (≥ 16 characters, the same in gateway
+//   and controller) · gateway: HEARTH_GATEWAY_ADMIN_PORT (the admin listener serving
+//   GET /internal/load) · controller: HEARTH_GATEWAY_LOAD_URLS (comma-separated admin base URLs) or
+//   HEARTH_GATEWAY_LOAD_SELECTOR (EndpointSlices of the gateway admin Service, e.g.
+//   kubernetes.io/service-name=hearth-gateway-admin) in HEARTH_GATEWAY_LOAD_NAMESPACE (POD_NAMESPACE).
 // Mode `all` runs the autoscaler on one in-process LoadAggregator shared by gateway and controller.
-// Mode `controller` alone keeps the spec-based replica count (replicaCount, else minReplicaCount):
-// the transport that would carry gateway load reports across processes is not built yet.
+// Mode `controller` alone scrapes the gateways (controllers/autoscaler/load-scraper.ts); without
+// the token and a gateway list it keeps the spec-based count (replicaCount, else minReplicaCount).
 // Startup: migrate the database, sync the caches, listen. SIGTERM/SIGINT: stop accepting, let
 // in-flight requests finish, close the watch and the database, exit 0.
 import { pathToFileURL } from 'node:url';
@@ -36,6 +41,7 @@ import { openDatabase, redactUrl, type Database } from './db/client.js';
 import { KubeConfigError, loadKubeConfig, type PooledKubeConfig } from './kube/config.js';
 import { Autoscaler } from './controllers/autoscaler/autoscaler.js';
 import { kubeSoftDelete } from './controllers/autoscaler/soft-delete.js';
+import { GatewayLoadScraper, endpointSliceTargets } from './controllers/autoscaler/load-scraper.js';
 import { deploymentManager } from './controllers/deployment/controller.js';
 import { durationSeconds } from './crds/duration.js';
 import { LoadAggregator, gatewayConfigFromEnv, startGateway } from './gateway/index.js';
@@ -63,6 +69,15 @@ const Env = z.object({
     .string()
     .refine((v) => durationSeconds(v) !== undefined, 'a duration such as 30s')
     .optional(),
+  HEARTH_INTERNAL_TOKEN: z.string().min(16).optional(),
+  HEARTH_GATEWAY_LOAD_URLS: z
+    .string()
+    .transform((v) => v.split(',').map((u) => u.trim()).filter((u) => u !== ''))
+    .pipe(z.array(z.url({ protocol: /^https?$/ })))
+    .optional(),
+  HEARTH_GATEWAY_LOAD_SELECTOR: z.string().min(1).optional(),
+  HEARTH_GATEWAY_LOAD_NAMESPACE: z.string().min(1).optional(),
+  POD_NAMESPACE: z.string().min(1).optional(),
 });
 export type Config = z.infer<typeof Env>;
 
@@ -131,10 +146,13 @@ async function startController({ config, log, database, kube, load }: Shared): P
   const ns = config.HEARTH_LEADER_ELECTION_NAMESPACE;
   const controllerLog = log.child({ component: 'controller' });
   const override = config.HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE;
-  // Without in-process load (mode `controller` alone) the spec-based default stays: see the header.
-  const autoscaler = load
+  const scraper = load ? undefined : gatewayScraper(config, kube(), controllerLog);
+  const source = load ?? scraper;
+  // Without load (no in-process gateway, no scrape configured) the spec-based default stays.
+  if (!source) controllerLog.warn('no gateway load source (HEARTH_INTERNAL_TOKEN with HEARTH_GATEWAY_LOAD_URLS or HEARTH_GATEWAY_LOAD_SELECTOR): replicas follow the spec, no autoscaling');
+  const autoscaler = source
     ? new Autoscaler({
-        load,
+        load: source,
         clock: realClock,
         settings: { minScaleToZeroWindowMs: ms(config.HEARTH_MIN_SCALE_TO_ZERO_WINDOW) },
         ...(override ? { scaleToZeroWindowOverrideMs: ms(override) } : {}),
@@ -150,14 +168,33 @@ async function startController({ config, log, database, kube, load }: Shared): P
     ...(autoscaler ? { controller: { autoscaler } } : {}),
     ...(ns ? { leaderElection: { namespace: ns, name: config.HEARTH_LEADER_ELECTION_LEASE_NAME, identity: config.POD_NAME } } : {}),
   });
+  scraper?.start();
   await manager.start();
   return {
     name: 'controller',
     stop: async () => {
       autoscaler?.stop();
+      await scraper?.stop();
       await manager.stop();
     },
   };
+}
+
+/** Mode `controller` alone: the autoscaler pulls load from the gateways' admin listeners. */
+function gatewayScraper(config: Config, kc: PooledKubeConfig, log: Logger): GatewayLoadScraper | undefined {
+  const token = config.HEARTH_INTERNAL_TOKEN;
+  const urls = config.HEARTH_GATEWAY_LOAD_URLS;
+  const selector = config.HEARTH_GATEWAY_LOAD_SELECTOR;
+  if (!token || (!urls?.length && !selector)) return undefined;
+  const namespace = config.HEARTH_GATEWAY_LOAD_NAMESPACE ?? config.POD_NAMESPACE ?? 'default';
+  log.info({ gateways: urls ?? { namespace, selector } }, 'autoscaler load: scraping the gateways');
+  return new GatewayLoadScraper({
+    clock: realClock,
+    token,
+    ...(urls?.length ? { targets: urls } : { discover: endpointSliceTargets(kc, namespace, selector!) }),
+    staleMs: aggregatorStaleMs(),
+    log: log.child({ component: 'load-scraper' }),
+  });
 }
 
 async function startGatewayMode({ log, database, kube, load }: Shared): Promise<Service> {

@@ -28,6 +28,14 @@ export const GatewayConfig = z.object({
   maxSocketsPerEndpoint: int(1).default(256),
   /** Node's process metrics (CPU, memory, event loop lag) on /metrics too. */
   processMetrics: z.boolean().default(true),
+  /**
+   * The admin listener (`GET /internal/load` for the controller's autoscaler, `/healthz`); unset:
+   * none. Kept off the inference port so the public Service never exposes it (the chart: 9091,
+   * a headless Service of its own, a NetworkPolicy admitting only the controller). 0: a free port.
+   */
+  adminPort: int(0, 65_535).optional(),
+  /** Shared secret the scrapers present (`HEARTH_INTERNAL_TOKEN`); unset: /internal/load answers 404. */
+  internalToken: z.string().min(16).optional(),
 });
 export type GatewayConfig = z.output<typeof GatewayConfig>;
 export type GatewayConfigInput = z.input<typeof GatewayConfig>;
@@ -44,6 +52,8 @@ const ENV: Record<string, keyof GatewayConfigInput> = {
   HEARTH_GATEWAY_MAX_BODY_BYTES: 'maxBodyBytes',
   HEARTH_GATEWAY_REPORT_INTERVAL_MS: 'reportIntervalMs',
   HEARTH_GATEWAY_MAX_SOCKETS_PER_ENDPOINT: 'maxSocketsPerEndpoint',
+  HEARTH_GATEWAY_ADMIN_PORT: 'adminPort',
+  HEARTH_INTERNAL_TOKEN: 'internalToken',
 };
 
 /** The config from HEARTH_GATEWAY_* variables (throws a ZodError listing every bad one). */

@@ -16,6 +16,7 @@ import { Catalog } from './catalog.js';
 import { GatewayConfig, type GatewayConfigInput } from './config.js';
 import { HoldQueue } from './hold.js';
 import { LoadAggregator, LoadTracker, type LoadReporter } from './load.js';
+import { LOAD_PATH, LoadBoard, handleLoadRequest, teeReporter } from './load-endpoint.js';
 import { GatewayMetrics } from './metrics.js';
 import { createRequestHandler, type Authenticate, type DialTarget, type GatewayCore } from './server.js';
 import { startSources, type Sources } from './sources.js';
@@ -43,6 +44,10 @@ export interface Gateway {
   core: GatewayCore;
   /** The in-process aggregator, when no `loadReporter` was given. */
   aggregator?: LoadAggregator;
+  /** This replica's newest load, as `GET /internal/load` serves it. */
+  loadBoard: LoadBoard;
+  /** `http://host:port` of the admin listener (`/internal/load`), when `adminPort` is set. */
+  adminUrl?: string;
   /** Resolves once the watches have listed once (requests before that may see unknown models). */
   synced: Promise<void>;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), stops watches and reports. */
@@ -57,7 +62,8 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
   if (!authenticate) throw new Error('startGateway needs deps.db (API keys) or deps.authenticate');
   const gatewayId = cfg.gatewayId ?? `gateway-${randomBytes(4).toString('hex')}`;
   const aggregator = deps.loadReporter ? undefined : new LoadAggregator({ staleMs: Math.max(10_000, cfg.reportIntervalMs * 5) });
-  const reporter = deps.loadReporter ?? (aggregator as LoadAggregator);
+  const board = new LoadBoard();
+  const reporter = teeReporter(board, deps.loadReporter ?? (aggregator as LoadAggregator));
 
   const catalog = new Catalog();
   const upstreams = new Upstreams();
@@ -108,16 +114,46 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
       resolve();
     });
   });
+  const closingAdmin = new AbortController();
+  let admin: Server | undefined;
+  if (cfg.adminPort !== undefined) {
+    const opts = { board, clock, token: cfg.internalToken, closing: closingAdmin.signal };
+    admin = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (path === LOAD_PATH) {
+        void handleLoadRequest(req, res, opts).catch((err: unknown) => {
+          log.error({ err }, 'load endpoint failed');
+          if (!res.headersSent) res.writeHead(500).end();
+        });
+      } else if (path === '/healthz') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      } else {
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"Not Found"}}');
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      admin!.once('error', reject);
+      admin!.listen(cfg.adminPort, cfg.host, () => {
+        admin!.off('error', reject);
+        resolve();
+      });
+    });
+    if (cfg.internalToken === undefined) log.warn('admin listener without HEARTH_INTERNAL_TOKEN: /internal/load is disabled (the autoscaler sees no load from this gateway)');
+  }
   load.start();
   const port = (server.address() as AddressInfo).port;
   const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
-  log.info({ port, gatewayId }, 'gateway listening');
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  const adminUrl = admin ? `http://${hostPart}:${(admin.address() as AddressInfo).port}` : undefined;
+  log.info({ port, gatewayId, ...(adminUrl ? { adminUrl } : {}) }, 'gateway listening');
 
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `http://${hostPart}:${port}`,
     port,
     core,
     ...(aggregator ? { aggregator } : {}),
+    loadBoard: board,
+    ...(adminUrl ? { adminUrl } : {}),
     synced,
     async close(graceMs = 30_000) {
       closing = true;
@@ -133,6 +169,15 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
       clearTimeout(timer);
       load.stop();
       load.flush();
+      // The last report (in-flight requests drained) goes to waiting scrapes; then the admin port closes.
+      closingAdmin.abort();
+      if (admin) {
+        const a = admin;
+        await new Promise<void>((resolve) => {
+          a.close(() => resolve());
+          a.closeAllConnections();
+        });
+      }
       await sources?.stop();
       await agent.close();
     },

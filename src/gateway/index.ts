@@ -7,3 +7,4 @@ export { parseModelId, type ModelId, type ResourceRef } from './model-id.js';
 export { Catalog, ANNOTATION_HOLD_TIMEOUT, ANNOTATION_MAX_HELD, type Route } from './catalog.js';
 export { DEFAULT_HOLD_LIMITS, type HoldLimits } from './hold.js';
 export type { Authenticate, AuthOutcome, DialTarget } from './server.js';
+export { LoadBoard, LOAD_PATH, bearerMatches, handleLoadRequest, teeReporter, type DeploymentLoadEntry, type LoadSnapshot } from './load-endpoint.js';
