@@ -14,6 +14,7 @@ import { bootstrap } from '../../src/api/auth/bootstrap.js';
 import { KubeResourceStores } from '../../src/api/kube/resource-store.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
+import { Catalog, type ObjectLike } from '../../src/gateway/catalog.js';
 import type { Database } from '../../src/db/client.js';
 import { loadKubeConfig, type PooledKubeConfig } from '../../src/kube/config.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
@@ -136,6 +137,16 @@ describe('deployedModels through REST', () => {
     expect(listed.body).toMatchObject({ totalSize: 1, deployedModels: [{ name: created.body.name }] });
     expect((await call('GET', `${DM(ACME, first)}?readMask=name,state`, ACME)).body).toEqual({ name: created.body.name, state: 'DEPLOYING' });
     expect(await lorasUsage(ACME)).toBe(1);
+
+    // The gateway routes the model to the base deployment from exactly these objects.
+    const catalog = new Catalog();
+    catalog.upsertNamespace(await kc.makeApiClient(CoreV1Api).readNamespace({ name: accountNamespace(ACME) }));
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    catalog.upsertDeployment((await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: accountNamespace(ACME), plural: 'deployments', name: 'base' })) as ObjectLike);
+    catalog.upsertDeployedModel(objects[0] as ObjectLike);
+    expect(catalog.resolve(modelName(ACME, 'support-lora'), ACME)).toMatchObject({ key: `${accountNamespace(ACME)}/base`, upstreamModel: modelName(ACME, 'support-lora') });
+    expect(catalog.resolve(`accounts/${ACME}/deployedModels/${first}`, ACME)).toMatchObject({ key: `${accountNamespace(ACME)}/base` });
+    expect(catalog.resolve(modelName(ACME, 'support-lora'), GLOBEX)).toBeUndefined();
 
     const model = await call('GET', `${A(ACME)}/models/support-lora`, ACME);
     expect(model.body).toMatchObject({ state: 'UPLOADING', deployedModelRefs: [{ name: created.body.name, deployment: deploymentName(ACME, 'base'), state: 'DEPLOYING', default: true }] });
