@@ -320,6 +320,10 @@ describe('fuzz: random bodies and queries never answer 5xx', () => {
     ['POST', '/v1/accounts/acme/batchJobs:batchDelete'],
     ['GET', '/v1/accounts/acme/batchJobs/1:getLogs'],
     ['POST', '/v1/accounts/acme/supervisedFineTuningJobs'],
+    ['POST', '/v1/accounts/acme/models'],
+    ['PATCH', '/v1/accounts/acme/models/m1'],
+    ['POST', '/v1/accounts/acme/deployedModels'],
+    ['PATCH', '/v1/accounts/acme/deployedModels/dm1'],
   ];
 
   it('2,000 seeded cases', async () => {
