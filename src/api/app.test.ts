@@ -324,6 +324,10 @@ describe('fuzz: random bodies and queries never answer 5xx', () => {
     ['PATCH', '/v1/accounts/acme/models/m1'],
     ['POST', '/v1/accounts/acme/deployedModels'],
     ['PATCH', '/v1/accounts/acme/deployedModels/dm1'],
+    ['POST', '/v1/accounts/acme/nodePools'],
+    ['POST', '/v1/accounts/acme/nodePools:batchDelete'],
+    ['POST', '/v1/accounts/acme/environments/e1:connect'],
+    ['POST', '/v1/accounts/acme/nodePoolBindings'],
   ];
 
   it('2,000 seeded cases', async () => {
