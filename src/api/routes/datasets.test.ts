@@ -188,6 +188,25 @@ describe('datasets: :upload', () => {
     expect(named.body.message).toContain('"file"');
     expect((await upload('nope', VALID)).status).toBe(404);
   });
+
+  it('answers malformed multipart bodies with 400, never 500', async () => {
+    const part = '--xx\r\nContent-Disposition: form-data; name="file"; filename="a.jsonl"\r\n\r\n';
+    const cases: [string, string][] = [
+      ['multipart/form-data', 'garbage'],
+      ['multipart/form-data; boundary=xx', 'garbage'],
+      ['multipart/form-data; boundary=xx', `${part}${VALID}`],
+      ['multipart/form-data; boundary=xx', '--xx--\r\n'],
+      ['multipart/form-data; boundary=xx', '--xx\r\nContent-Disposition: form-data; name="x"\r\n\r\nvalue\r\n--xx--\r\n'],
+      ['application/octet-stream', VALID],
+    ];
+    for (const [type, payload] of cases) {
+      const res = await app.inject({ method: 'POST', url: `${A}/bad:upload`, headers: { ...auth(key), 'content-type': type }, payload });
+      expect(res.statusCode, `${type} ${payload.slice(0, 40)}: ${res.body}`).toBe(400);
+      expect(JSON.parse(res.body).code).toBe(3);
+    }
+    expect(await contents().rowCount('acme', 'bad')).toBe(0);
+    expect((await call('GET', `${A}/bad`)).body.state).toBe('UPLOADING');
+  });
 });
 
 describe('datasets: signed upload URL, PUT, :validateUpload', () => {

@@ -85,6 +85,13 @@ export function invalidDatasetFile(fileName: string, summary: JsonlSummary, maxE
   ]);
 }
 
+/** Errors of the multipart parser (busboy): bad input, never a 500. */
+function malformedMultipart(e: unknown): unknown {
+  if (e instanceof ApiError) return e;
+  const message = e instanceof Error ? e.message.slice(0, 200) : String(e);
+  return invalidArgument('(body)', `is not a valid multipart/form-data body: ${message}`, 'MALFORMED_MULTIPART');
+}
+
 function fileTooLarge(limit: number): ApiError {
   return invalidArgument('file', `is larger than the upload limit of ${limit} bytes`, 'FILE_TOO_LARGE');
 }
@@ -197,7 +204,9 @@ class Datasets {
     const row = await this.load(accountId, id);
     if (row.state === 'READY') throw alreadyReady(accountId, id);
     if (!request.isMultipart()) throw invalidArgument('Content-Type', 'must be multipart/form-data with the dataset in a "file" part', 'MEDIA_TYPE');
-    const part = await request.file({ limits: { fileSize: this.maxUploadBytes, files: 1, fields: 10 }, throwFileSizeLimit: false });
+    const part = await request.file({ limits: { fileSize: this.maxUploadBytes, files: 1, fields: 10 }, throwFileSizeLimit: false }).catch((e: unknown) => {
+      throw malformedMultipart(e);
+    });
     if (!part) throw invalidArgument('file', 'is required: send the dataset as the multipart part named "file"', 'REQUIRED');
     if (part.fieldname !== 'file') {
       part.file.resume();
@@ -207,7 +216,14 @@ class Datasets {
     const writer = this.contents.writer(accountId, id, fileName);
     const validator = this.validator();
     try {
-      for await (const buf of part.file as AsyncIterable<Buffer>) {
+      const chunks = (part.file as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+      for (;;) {
+        // Errors of the stream itself (a truncated or malformed body) are the client's.
+        const next = await chunks.next().catch((e: unknown) => {
+          throw malformedMultipart(e);
+        });
+        if (next.done) break;
+        const buf = next.value;
         validator.push(buf);
         // Once the file is known to be bad, nothing more is stored; the rest is still read (and
         // checked up to the error cap) so the client gets every error and a clean response.
@@ -235,7 +251,13 @@ class Datasets {
     if (declared !== undefined && Number(declared) !== size) throw invalidArgument('Content-Length', `must be ${size}, the size the upload URL was issued for`, 'SIZE_MISMATCH');
     const writer = this.contents.writer(accountId, datasetId, fileName);
     try {
-      for await (const buf of request.raw as AsyncIterable<Buffer>) {
+      const chunks = (request.raw as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+      for (;;) {
+        const next = await chunks.next().catch((e: unknown) => {
+          throw invalidArgument('(body)', `could not be read: ${e instanceof Error ? e.message.slice(0, 200) : String(e)}`, 'BODY_READ');
+        });
+        if (next.done) break;
+        const buf = next.value;
         if (writer.bytes + buf.length > size) throw invalidArgument('(body)', `is longer than the ${size} bytes the upload URL was issued for`, 'SIZE_MISMATCH');
         await writer.write(buf);
       }
