@@ -168,6 +168,13 @@ describe('node pools, environments and bindings through REST', () => {
     expect((await clusterObject('environments', ACME, 'dev'))?.spec).not.toHaveProperty('connection');
     expect((await call('POST', v1(ACME, 'environments/dev:disconnect'), ACME, {})).status).toBe(400);
     expect((await call('GET', v1(ACME, 'nodePools/gpu:getStats'), ACME)).body).toMatchObject({ environmentCount: 0 });
+
+    // Two connects at once: the resourceVersion precondition lets exactly one through.
+    const racing = await Promise.all([1, 2].map((n) => call('POST', v1(ACME, 'environments/dev:connect'), ACME, { connection: { nodePoolId: 'gpu', numRanks: n } })));
+    expect(racing.map((r) => r.status).sort()).toEqual([200, 400]);
+    const winner = racing.findIndex((r) => r.status === 200) + 1;
+    expect((await clusterObject('environments', ACME, 'dev'))?.spec).toMatchObject({ connection: { nodePoolId: 'gpu', numRanks: winner } });
+    expect(await call('POST', v1(ACME, 'environments/dev:disconnect'), ACME)).toEqual({ status: 200, body: {} });
   });
 
   it('creates, lists and deletes node pool bindings; a binding to a missing pool is NOT_FOUND', async () => {
