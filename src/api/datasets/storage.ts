@@ -9,6 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
+import { NotFoundError, isForeignKeyViolation } from '../../db/errors.js';
+import { datasetName } from '../../db/repositories/names.js';
 import { datasetContents } from '../../db/schema/index.js';
 
 export const DATASET_STORAGE_URI = 'pg://dataset_contents';
@@ -75,7 +77,13 @@ export class StagedWriter {
   private async flush(): Promise<void> {
     // A copy of exactly the filled part: the driver may hold on to it until the query is sent.
     const data = Buffer.from(this.buf.subarray(0, this.fill));
-    await this.db.insert(datasetContents).values({ accountId: this.accountId, datasetId: this.datasetId, fileName: this.stagingName, chunk: this.chunk, data });
+    try {
+      await this.db.insert(datasetContents).values({ accountId: this.accountId, datasetId: this.datasetId, fileName: this.stagingName, chunk: this.chunk, data });
+    } catch (e) {
+      // The dataset was deleted while its file was arriving.
+      if (isForeignKeyViolation(e)) throw new NotFoundError('dataset', datasetName(this.accountId, this.datasetId));
+      throw e;
+    }
     this.chunk++;
     this.fill = 0;
   }
