@@ -8,7 +8,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { DeployedModelSpec } from '../../crds/deployed-model.js';
 import { DEPLOYED_MODEL, checkObjectUpdate } from '../../crds/registry.js';
-import { LORAS_QUOTA, releaseAll, reserve } from '../../db/repositories/quotas.js';
+import { LORAS_QUOTA, release, releaseAll, reserve } from '../../db/repositories/quotas.js';
 import type { ApiContext } from '../context.js';
 import { fromKubeError, statusCodeOf } from '../kube/errors.js';
 import { accountNamespace } from '../kube/namespaces.js';
@@ -152,7 +152,8 @@ class DeployedModels {
     try {
       created = await this.store.create(newDeployedModelObject({ accountId, namespace: ns, id, spec }));
     } catch (e) {
-      await this.release(accountId, id);
+      // Give back the unit just reserved (only it: on a 409 the holder is another object's too).
+      await release(this.ctx.db, accountId, LORAS_QUOTA, quotaHolder(id), 1).catch((err: unknown) => this.log.error({ err, deployedModel: id }, 'releasing the loras quota failed'));
       throw this.kubeError(e, accountId, id, 'create');
     }
     if (spec.default === true) await this.clearOtherDefaults(accountId, created);
