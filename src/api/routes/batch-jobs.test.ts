@@ -172,6 +172,9 @@ describe('batch jobs over a store', () => {
     expect(ok.body).toMatchObject({ displayName: 'renamed', shared: true, state: 'CREATING' });
     const same = await call(app, 'PATCH', `${base}/1`, { nodePoolId: 'pool' });
     expect(same.status).toBe(200);
+    // The whole resource sent back, keys in another order: nothing fixed changed.
+    const whole = { ...Object.fromEntries(Object.entries(ok.body).reverse()), shellExecutor: { command: 'echo hi' } };
+    expect((await call(app, 'PATCH', `${base}/1`, whole)).status).toBe(200);
     const bad = await call(app, 'PATCH', `${base}/1`, { nodePoolId: 'other', numRanks: 2 });
     expect(bad.status).toBe(400);
     expect(fields(bad.body)).toEqual(['nodePoolId:IMMUTABLE', 'numRanks:IMMUTABLE']);

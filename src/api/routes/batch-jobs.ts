@@ -92,6 +92,13 @@ function maskOf(body: Record<string, unknown>, updateMask: string | undefined): 
   return out;
 }
 
+/** JSON with object keys sorted, so equal values compare equal whatever order a client wrote. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+  );
+}
+
 function iso(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
@@ -181,7 +188,7 @@ class BatchJobs {
       const cur = await this.load(accountId, id, attempt > 0);
       if (mask.length === 0) return toWire(cur, accountId);
       const spec = applyFieldMask(cur.spec, patch, mask);
-      const changed = WRITABLE_FIELDS.filter((f) => !MUTABLE_FIELDS.includes(f) && JSON.stringify(spec[f]) !== JSON.stringify(cur.spec[f]));
+      const changed = WRITABLE_FIELDS.filter((f) => !MUTABLE_FIELDS.includes(f) && canonical(spec[f]) !== canonical(cur.spec[f]));
       if (changed.length > 0) {
         throw invalidArguments(changed.map((f) => ({ field: f, description: `cannot be changed after create (only ${MUTABLE_FIELDS.join(', ')} can)`, reason: 'IMMUTABLE' })));
       }
