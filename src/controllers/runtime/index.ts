@@ -7,6 +7,7 @@ export {
   DeletedFinalStateUnknown,
   WatchStatusError,
   isGone,
+  stripManagedFields,
   unwrapTombstone,
   type EventHandlers,
   type InformerOptions,

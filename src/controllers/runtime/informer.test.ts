@@ -1,12 +1,12 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock, flushMicrotasks } from '../../util/clock.js';
-import { DeletedFinalStateUnknown, Informer } from './informer.js';
+import { DeletedFinalStateUnknown, Informer, stripManagedFields } from './informer.js';
 import { FakeListWatch, httpError, obj, silentLogger } from './testing.js';
 
 type Ev = string;
 
-function setup(opts: { resyncMs?: number; minHealthyWatchMs?: number } = {}) {
+function setup(opts: { resyncMs?: number; minHealthyWatchMs?: number; transform?: (o: KubernetesObject) => KubernetesObject } = {}) {
   const clock = new FakeClock(1_000_000);
   const source = new FakeListWatch<KubernetesObject>();
   const informer = new Informer(source, {
@@ -52,6 +52,29 @@ describe('Informer', () => {
     expect(informer.keys().sort()).toEqual(['ns/a', 'other/c']);
     expect(informer.list('other').map((o) => o.metadata?.name)).toEqual(['c']);
     expect(informer.resourceVersion).toBe('20');
+  });
+
+  it('applies the transform to listed objects and to every watch event before caching or handing them out', async () => {
+    const managedFields = [{ manager: 'kubectl', operation: 'Apply', fieldsV1: { 'f:data': {} } }];
+    const seen: Array<KubernetesObject['metadata']> = [];
+    const { source, informer } = setup({ transform: (o) => stripManagedFields({ ...o, data: undefined } as KubernetesObject) });
+    informer.addEventHandler({ add: (o) => seen.push(o.metadata), update: (_a, b) => seen.push(b.metadata), delete: (o) => seen.push((o as KubernetesObject).metadata) });
+    const full = (name: string, rv: string): KubernetesObject => obj('ns', name, rv, { metadata: { managedFields }, data: { big: 'x'.repeat(1000) } } as Partial<KubernetesObject>);
+    source.nextList({ items: [full('a', '1')], resourceVersion: '1' });
+    informer.start();
+    await informer.waitForSync();
+    await flushMicrotasks();
+    source.current!.emit('ADDED', full('b', '2'));
+    source.current!.emit('MODIFIED', full('a', '3'));
+    source.current!.emit('DELETED', full('b', '4'));
+    expect(informer.get('ns/a')).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', data: undefined, metadata: { namespace: 'ns', name: 'a', resourceVersion: '3' } });
+    expect(seen.map((m) => `${m?.name}@${m?.resourceVersion}:${m?.managedFields === undefined ? 'stripped' : 'full'}`)).toEqual([
+      'a@1:stripped',
+      'b@2:stripped',
+      'a@3:stripped',
+      'b@4:stripped',
+    ]);
+    expect(informer.resourceVersion).toBe('4');
   });
 
   it('keeps cluster-scoped objects under their name', async () => {

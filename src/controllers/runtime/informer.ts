@@ -69,7 +69,7 @@ export function isGone(err: unknown): boolean {
   return e.code === 410 || e.statusCode === 410;
 }
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubernetesObject = KubernetesObject> {
   clock: Clock;
   log: Logger;
   /** Restart delay after a failure: initial·2ⁿ capped at max, plus up to 50% jitter. */
@@ -81,6 +81,23 @@ export interface InformerOptions {
   /** A list that takes longer than this is abandoned and retried after backoff (default 60 s). */
   listTimeoutMs?: number;
   random?: () => number;
+  /**
+   * Applied to every object as it arrives (list items and watch events, deletes included), before
+   * it is cached or handed to a handler: drop what no reader needs (controller-runtime's
+   * cache TransformFunc / DefaultTransform). It must keep metadata.name, namespace and
+   * resourceVersion, and must not return the object it was given mutated in a way that matters to
+   * anyone else holding it (the source's objects are not shared, so mutating them is fine).
+   */
+  transform?: (obj: T) => T;
+}
+
+/**
+ * Drops metadata.managedFields (server-side apply bookkeeping): often the largest part of an
+ * object, and read by no controller of ours (controller-runtime's TransformStripManagedFields).
+ */
+export function stripManagedFields<T extends KubernetesObject>(obj: T): T {
+  if (obj.metadata?.managedFields !== undefined) delete obj.metadata.managedFields;
+  return obj;
 }
 
 type WatchOutcome = 'stopped' | 'healthy' | 'unhealthy';
@@ -89,7 +106,8 @@ export class Informer<T extends KubernetesObject> {
   readonly #source: ListWatchSource<T>;
   readonly #clock: Clock;
   readonly #log: Logger;
-  readonly #opts: InformerOptions;
+  readonly #opts: InformerOptions<T>;
+  readonly #transform: (obj: T) => T;
   readonly #cache = new Map<string, T>();
   readonly #handlers = new Set<EventHandlers<T>>();
   #syncWaiters: Array<() => void> = [];
@@ -100,10 +118,11 @@ export class Informer<T extends KubernetesObject> {
   #loop: Promise<void> | undefined;
   #resyncTimer: Timer | undefined;
 
-  constructor(source: ListWatchSource<T>, opts: InformerOptions) {
+  constructor(source: ListWatchSource<T>, opts: InformerOptions<T>) {
     this.#source = source;
     this.#clock = opts.clock;
     this.#opts = opts;
+    this.#transform = opts.transform ?? ((o) => o);
     this.#log = opts.log.child({ informer: source.description });
   }
 
@@ -236,7 +255,10 @@ export class Informer<T extends KubernetesObject> {
     const list = await this.#bounded(this.#source.list(), signal);
     if (!list) return; // stopped
     const fresh = new Map<string, T>();
-    for (const o of list.items) fresh.set(objectKey(o), o);
+    for (const raw of list.items) {
+      const o = this.#transform(raw);
+      fresh.set(objectKey(o), o);
+    }
     for (const [key, old] of this.#cache) {
       if (fresh.has(key)) continue;
       this.#cache.delete(key);
@@ -323,10 +345,13 @@ export class Informer<T extends KubernetesObject> {
     });
   }
 
-  #applyEvent(type: string, obj: T): void {
-    const rv = obj.metadata?.resourceVersion;
-    if (type === 'ADDED' || type === 'MODIFIED') this.#upsert(objectKey(obj), obj);
-    else if (type === 'DELETED') {
+  #applyEvent(type: string, raw: T): void {
+    const rv = raw.metadata?.resourceVersion;
+    if (type === 'ADDED' || type === 'MODIFIED') {
+      const obj = this.#transform(raw);
+      this.#upsert(objectKey(obj), obj);
+    } else if (type === 'DELETED') {
+      const obj = this.#transform(raw);
       const key = objectKey(obj);
       if (this.#cache.delete(key)) this.#emit((h) => h.delete?.(obj));
     } else if (type !== 'BOOKMARK') {

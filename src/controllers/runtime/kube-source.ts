@@ -118,6 +118,6 @@ export class InformerCache {
       i = new Informer<KubernetesObject>(new KubeListWatch(this.clients, ref, this.sourceOpts), this.opts);
       this.#informers.set(key, i);
     }
-    return i as Informer<T>;
+    return i as unknown as Informer<T>;
   }
 }
