@@ -283,4 +283,26 @@ describe('Controller', () => {
     await expect(p).resolves.toBeUndefined();
     expect(t.reconciler.calls).toHaveLength(0);
   });
+
+  it('passes of objects in progress (child events, spec updates) go before first passes of new objects', async () => {
+    const gate = deferred();
+    const t = setup(async (key) => (key === 'ns/first' ? gate.promise : undefined), { workers: 1 });
+    t.primarySrc.nextList({ items: [obj('ns', 'first', '1'), obj('ns', 'busy', '2', { metadata: { generation: 1 } })], resourceVersion: '2' });
+    t.childSrc.nextList({ items: [], resourceVersion: '2' });
+    await t.controller.start();
+    await flushMicrotasks();
+    expect(t.reconciler.keys()).toEqual(['ns/first']); // the one worker is held here
+    // Meanwhile (the initial list's 'busy' is still waiting, low) new objects arrive, and then
+    // events for objects in progress: a child of 'busy' and a spec update of 'upd'.
+    for (let i = 0; i < 3; i++) t.primarySrc.current!.emit('ADDED', obj('ns', `new-${i}`, `${3 + i}`));
+    t.primarySrc.current!.emit('ADDED', obj('ns', 'upd', '6', { metadata: { generation: 1 } }));
+    t.primarySrc.current!.emit('MODIFIED', obj('ns', 'upd', '7', { metadata: { generation: 2 } }));
+    t.childSrc.current!.emit('ADDED', owned('ns', 'busy-server', '8', 'busy'));
+    expect(t.controller.queue.len('normal')).toBe(2);
+    gate.resolve();
+    await flushMicrotasks();
+    await t.clock.advanceAsync(1);
+    expect(t.reconciler.keys()).toEqual(['ns/first', 'ns/upd', 'ns/busy', 'ns/new-0', 'ns/new-1', 'ns/new-2']);
+    await t.controller.stop();
+  });
 });

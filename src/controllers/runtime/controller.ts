@@ -102,7 +102,7 @@ export class Controller<T extends KubernetesObject> implements Runnable {
     this.#state = 'started';
     const enqueue = (key: string): void => this.queue.add(key);
     const subs: Subscription[] = [
-      { informer: this.#opts.for.informer as Informer<KubernetesObject>, handlers: this.#primaryHandlers(enqueue) },
+      { informer: this.#opts.for.informer as unknown as Informer<KubernetesObject>, handlers: this.#primaryHandlers(enqueue) },
       ...(this.#opts.owns ?? []).map((informer) => ({ informer, handlers: enqueueOwner(this.#opts.for.type, enqueue) })),
       ...(this.#opts.watches ?? []).map((w) => ({ informer: w.informer, handlers: enqueueMapped(w.map, enqueue) })),
     ];
@@ -142,11 +142,23 @@ export class Controller<T extends KubernetesObject> implements Runnable {
     return drained;
   }
 
+  /**
+   * The primary kind's own events. Adds (a new object, or the initial list) and resyncs are low
+   * priority: they wait behind the passes of objects already in progress (whose children changed,
+   * or whose spec was updated), so a flood of new objects does not hold back the ones nearly done.
+   */
   #primaryHandlers(enqueue: (key: string) => void): EventHandlers<KubernetesObject> {
     const h = enqueueObject(objectKey, enqueue);
     const pass = this.#opts.for.updates as UpdatePredicate<KubernetesObject> | undefined;
-    if (!pass) return h;
-    return { ...h, update: (a, b) => (a === b || pass(a, b) ? h.update?.(a, b) : undefined) };
+    const low = (o: KubernetesObject): void => this.queue.add(objectKey(o), 'low');
+    return {
+      ...h,
+      add: low,
+      update: (a, b) => {
+        if (a === b) low(b); // resync
+        else if (!pass || pass(a, b)) h.update?.(a, b);
+      },
+    };
   }
 
   async #waitForCaches(): Promise<boolean> {

@@ -186,3 +186,105 @@ describe('WorkQueue', () => {
     expect(q.inFlight()).toBe(1);
   });
 });
+
+describe('WorkQueue priorities', () => {
+  it('hands out normal keys before low ones, FIFO within each, while the guard is not due', async () => {
+    const q = new WorkQueue({ clock: new FakeClock(), lowPriorityEvery: 100 });
+    q.add('new-1', 'low');
+    q.add('new-2', 'low');
+    q.add('child-1');
+    q.add('child-2', 'normal');
+    expect(q.len()).toBe(4);
+    expect(q.len('low')).toBe(2);
+    expect(await takeAll(q)).toEqual(['child-1', 'child-2', 'new-1', 'new-2']);
+  });
+
+  it('promotes a waiting low key re-added as normal, and hands it out once', async () => {
+    const q = new WorkQueue({ clock: new FakeClock(), lowPriorityEvery: 100 });
+    q.add('a', 'low');
+    q.add('b', 'low');
+    q.add('c');
+    q.add('b'); // its children changed: now in progress
+    q.add('b', 'low'); // never demoted
+    expect(q.len()).toBe(3);
+    expect(q.len('normal')).toBe(2);
+    expect(await takeAll(q)).toEqual(['c', 'b', 'a']);
+    expect(q.len()).toBe(0);
+  });
+
+  it('a promoted key queued again later as low keeps its new place (the stale entry is skipped)', async () => {
+    const q = new WorkQueue({ clock: new FakeClock(), lowPriorityEvery: 100 });
+    q.add('a', 'low');
+    q.add('b', 'low');
+    q.add('a');
+    expect(await q.get()).toBe('a');
+    q.done('a');
+    q.add('a', 'low'); // behind b now, although a's old low entry is ahead of b
+    expect(await takeAll(q)).toEqual(['b', 'a']);
+  });
+
+  it('gives low keys one turn in every lowPriorityEvery while normal keys keep coming', async () => {
+    const q = new WorkQueue({ clock: new FakeClock(), lowPriorityEvery: 4 });
+    for (let i = 0; i < 3; i++) q.add(`low-${i}`, 'low');
+    for (let i = 0; i < 9; i++) q.add(`n-${i}`);
+    expect(await takeAll(q)).toEqual(['n-0', 'n-1', 'n-2', 'low-0', 'n-3', 'n-4', 'n-5', 'low-1', 'n-6', 'n-7', 'n-8', 'low-2']);
+  });
+
+  it('lowPriorityEvery 2 alternates while both priorities wait (its minimum)', async () => {
+    const q = new WorkQueue({ clock: new FakeClock(), lowPriorityEvery: 1 });
+    q.add('l1', 'low');
+    q.add('l2', 'low');
+    q.add('n1');
+    q.add('n2');
+    q.add('n3');
+    expect(await takeAll(q)).toEqual(['n1', 'l1', 'n2', 'l2', 'n3']);
+  });
+
+  it('a key re-added while processing comes back at done() with the best priority it was added with', async () => {
+    const q = new WorkQueue({ clock: new FakeClock(), lowPriorityEvery: 100 });
+    q.add('a');
+    const a = (await q.get())!;
+    q.add('other', 'low');
+    q.add('a', 'low');
+    q.add('a');
+    expect(q.len()).toBe(1); // a is not available to a second worker meanwhile
+    q.done(a);
+    expect(await takeAll(q)).toEqual(['a', 'other']);
+    q.done('a');
+    q.done('other');
+
+    q.add('b');
+    const b = (await q.get())!;
+    q.add('c');
+    q.add('b', 'low');
+    q.done(b);
+    expect(await takeAll(q)).toEqual(['c', 'b']);
+  });
+
+  it('a worker waiting on an empty queue gets a low key at once', async () => {
+    const q = new WorkQueue({ clock: new FakeClock() });
+    const got = q.get();
+    q.add('x', 'low');
+    expect(await got).toBe('x');
+    expect(q.len()).toBe(0);
+  });
+
+  it('delayed and rate-limited adds come back as normal (work in progress)', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ clock, rateLimiter: new ItemExponentialRateLimiter({ baseDelayMs: 5 }), lowPriorityEvery: 100 });
+    q.add('new', 'low');
+    q.addAfter('requeued', 10);
+    q.addRateLimited('failed');
+    clock.advance(10);
+    expect(await takeAll(q)).toEqual(['failed', 'requeued', 'new']);
+  });
+
+  it('shutDown drops both lanes', async () => {
+    const q = new WorkQueue({ clock: new FakeClock() });
+    q.add('a', 'low');
+    q.add('b');
+    q.shutDown();
+    expect(q.len()).toBe(0);
+    expect(await q.get()).toBeUndefined();
+  });
+});

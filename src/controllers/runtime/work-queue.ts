@@ -5,7 +5,12 @@
 //   added meanwhile it goes back on the queue at done(), so one key never has two workers;
 // - addAfter(): delayed adds (requeueAfter), the earliest pending time per key wins;
 // - addRateLimited()/forget(): per-key failure backoff combined with a global limit;
-// - shutDown(): no new work is handed out or accepted; drain() waits for in-flight keys.
+// - shutDown(): no new work is handed out or accepted; drain() waits for in-flight keys;
+// - two priorities (controller-runtime's priority queue, reduced to two lanes): a 'low' key waits
+//   behind 'normal' ones, so a flood of new objects (or an initial list, or a resync) does not
+//   delay the passes of objects already in progress; a low key re-added as normal is promoted; and
+//   while low keys wait, at least one key in every `lowPriorityEvery` handed out is a low one, so
+//   new work is never starved by a busy normal lane.
 import type { Clock, Timer } from '../../util/clock.js';
 import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiter.js';
 
@@ -13,19 +18,41 @@ export interface WorkQueueOptions {
   clock: Clock;
   /** Defaults to defaultControllerRateLimiter(clock). */
   rateLimiter?: RateLimiter;
+  /** While low-priority keys wait, at least one key in every this many handed out is low (default 4; at least 2, which alternates). */
+  lowPriorityEvery?: number;
 }
+
+/**
+ * 'normal': work on objects already in progress (their children changed, a spec update, a retry,
+ * a requeueAfter). 'low': work that can wait behind it (a new object, an initial list, a resync).
+ */
+export type Priority = 'normal' | 'low';
 
 interface Delayed {
   at: number;
   timer: Timer;
 }
 
+/** A key's place in a lane; entries whose seq is no longer the key's are stale (it was promoted or taken). */
+interface Entry {
+  key: string;
+  seq: number;
+}
+
+export const DEFAULT_LOW_PRIORITY_EVERY = 4;
+
 export class WorkQueue {
   readonly #clock: Clock;
   readonly #limiter: RateLimiter;
-  readonly #queue: string[] = [];
-  /** Keys that need processing: queued, or added again while processing. */
-  readonly #dirty = new Set<string>();
+  readonly #lanes: Record<Priority, Entry[]> = { normal: [], low: [] };
+  /** Keys waiting in a lane: which lane, and the seq of their live entry there. */
+  readonly #queued = new Map<string, { lane: Priority; seq: number }>();
+  readonly #waiting: Record<Priority, number> = { normal: 0, low: 0 };
+  readonly #lowEvery: number;
+  #normalInARow = 0;
+  #seq = 0;
+  /** Keys that need processing (queued, or added again while processing), with their priority. */
+  readonly #dirty = new Map<string, Priority>();
   readonly #processing = new Set<string>();
   readonly #delayed = new Map<string, Delayed>();
   #getters: Array<(key: string | undefined) => void> = [];
@@ -35,14 +62,26 @@ export class WorkQueue {
   constructor(opts: WorkQueueOptions) {
     this.#clock = opts.clock;
     this.#limiter = opts.rateLimiter ?? defaultControllerRateLimiter(opts.clock);
+    this.#lowEvery = Math.max(2, Math.floor(opts.lowPriorityEvery ?? DEFAULT_LOW_PRIORITY_EVERY));
   }
 
-  /** Queues `key` unless it is already waiting; ignored after shutDown(). */
-  add(key: string): void {
-    if (this.#shuttingDown || this.#dirty.has(key)) return;
-    this.#dirty.add(key);
+  /**
+   * Queues `key` unless it is already waiting (then a 'normal' add promotes a waiting 'low' key;
+   * a 'low' add never demotes); ignored after shutDown().
+   */
+  add(key: string, priority: Priority = 'normal'): void {
+    if (this.#shuttingDown) return;
+    const was = this.#dirty.get(key);
+    if (was !== undefined) {
+      if (was === 'low' && priority === 'normal') {
+        this.#dirty.set(key, 'normal');
+        if (this.#queued.has(key)) this.#enqueue(key, 'normal'); // leaves a stale entry in the low lane
+      }
+      return;
+    }
+    this.#dirty.set(key, priority);
     if (this.#processing.has(key)) return; // re-queued by done()
-    this.#push(key);
+    this.#push(key, priority);
   }
 
   /** Queues `key` after `ms` (at once if ms <= 0). An earlier pending time for the key wins. */
@@ -80,21 +119,22 @@ export class WorkQueue {
    */
   get(): Promise<string | undefined> {
     if (this.#shuttingDown) return Promise.resolve(undefined);
-    const key = this.#queue.shift();
+    const key = this.#pop();
     if (key !== undefined) return Promise.resolve(this.#take(key));
     return new Promise((resolve) => this.#getters.push(resolve));
   }
 
-  /** Marks `key` finished; if it was added while processing, it is queued again. */
+  /** Marks `key` finished; if it was added while processing, it is queued again (with the priority it was added with). */
   done(key: string): void {
     this.#processing.delete(key);
-    if (this.#dirty.has(key) && !this.#shuttingDown) this.#push(key);
+    const priority = this.#dirty.get(key);
+    if (priority !== undefined && !this.#shuttingDown) this.#push(key, priority);
     if (this.#processing.size === 0) this.#notifyDrained();
   }
 
-  /** Keys waiting to be handed out (not counting delayed or in-flight ones). */
-  len(): number {
-    return this.#queue.length;
+  /** Keys waiting to be handed out (not counting delayed or in-flight ones); of one priority if given. */
+  len(priority?: Priority): number {
+    return priority ? this.#waiting[priority] : this.#waiting.normal + this.#waiting.low;
   }
 
   /** Keys currently handed out to workers. */
@@ -121,7 +161,11 @@ export class WorkQueue {
     this.#shuttingDown = true;
     for (const d of this.#delayed.values()) this.#clock.clearTimeout(d.timer);
     this.#delayed.clear();
-    this.#queue.length = 0;
+    this.#lanes.normal.length = 0;
+    this.#lanes.low.length = 0;
+    this.#queued.clear();
+    this.#waiting.normal = 0;
+    this.#waiting.low = 0;
     const getters = this.#getters;
     this.#getters = [];
     for (const g of getters) g(undefined);
@@ -156,10 +200,37 @@ export class WorkQueue {
     return this.drain(timeoutMs);
   }
 
-  #push(key: string): void {
+  #push(key: string, priority: Priority): void {
     const getter = this.#getters.shift();
     if (getter) getter(this.#take(key));
-    else this.#queue.push(key);
+    else this.#enqueue(key, priority);
+  }
+
+  /** Puts `key` at the tail of `lane`; an entry it had in another lane becomes stale. */
+  #enqueue(key: string, lane: Priority): void {
+    const prev = this.#queued.get(key);
+    if (prev) this.#waiting[prev.lane]--;
+    const seq = ++this.#seq;
+    this.#queued.set(key, { lane, seq });
+    this.#waiting[lane]++;
+    this.#lanes[lane].push({ key, seq });
+  }
+
+  /** The next key: normal before low, except that low keys get one turn in every `lowPriorityEvery`. */
+  #pop(): string | undefined {
+    if (this.#waiting.low === 0) this.#normalInARow = 0;
+    const lowTurn = this.#waiting.low > 0 && (this.#waiting.normal === 0 || this.#normalInARow >= this.#lowEvery - 1);
+    const lane: Priority = lowTurn ? 'low' : 'normal';
+    if (this.#waiting[lane] === 0) return undefined;
+    for (let e = this.#lanes[lane].shift(); e !== undefined; e = this.#lanes[lane].shift()) {
+      const q = this.#queued.get(e.key);
+      if (q?.seq !== e.seq) continue; // stale: promoted or already taken
+      this.#queued.delete(e.key);
+      this.#waiting[lane]--;
+      this.#normalInARow = lane === 'low' ? 0 : this.#normalInARow + 1;
+      return e.key;
+    }
+    return undefined;
   }
 
   #take(key: string): string {
