@@ -166,9 +166,11 @@ const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
   },
 };
 
-/** Rules in the release namespace only (a Role): leader election on its one Lease. */
+/** Rules in the release namespace only (Roles): leader election on its one Lease; finding the gateways to scrape. */
 function namespacedRules(p: Process): Record<string, string[]> {
-  return p === 'controller' ? { 'coordination.k8s.io/leases': ['create'], [`coordination.k8s.io/leases#${LEASE}`]: ['get', 'update'] } : {};
+  return p === 'controller'
+    ? { 'coordination.k8s.io/leases': ['create'], [`coordination.k8s.io/leases#${LEASE}`]: ['get', 'update'], 'discovery.k8s.io/endpointslices': ['list'] } // + the gateway admin Service's slices (autoscaler load scrape)
+    : {};
 }
 
 function expand(rules: Record<string, string[]>): Set<string> {

@@ -97,6 +97,10 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (printf "%s-page-token" (include "hearth.fullname" .)) .Values.pageTokenSecret.existingSecret -}}
 {{- end -}}
 
+{{- define "hearth.internalTokenSecretName" -}}
+{{- default (printf "%s-internal-token" (include "hearth.fullname" .)) .Values.internalToken.existingSecret -}}
+{{- end -}}
+
 {{/* Gateway port: in mode=all the API and the gateway share the pod, so they need two ports. */}}
 {{- define "hearth.gatewayPort" -}}
 {{- if and (eq .Values.mode "all") (eq (int .Values.gateway.port) (int .Values.api.port)) -}}
