@@ -93,6 +93,10 @@ describe('environments over a store', () => {
     expect(missingPool.status).toBe(404);
     expect(missingPool.body.message).toBe('nodePool "accounts/acme/clusters/default/nodePools/nope" not found');
     expect((await call('POST', `${E}/ghost:connect`, { connection: { nodePoolId: 'gpu' } })).status).toBe(404);
+    nodePools.seed({ apiVersion: 'hearth.dev/v1alpha1', kind: 'NodePool', metadata: { name: 'going', namespace: NS, deletionTimestamp: '2026-11-26T10:00:00Z' }, spec: { fakeNodePool: {} } });
+    const deleting = await call('POST', `${E}/dev:connect`, { connection: { nodePoolId: 'going' } });
+    expect(deleting.status).toBe(400);
+    expect(deleting.body.message).toContain('is being deleted');
 
     const ok = await call('POST', `${E}/dev:connect`, { connection: { nodePoolId: 'gpu', numRanks: 2, zone: 'ignored' }, vscodeVersion: '1.96.0' });
     expect(ok).toEqual({ status: 200, body: {} });

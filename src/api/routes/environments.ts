@@ -157,6 +157,7 @@ class Environments {
       throw fromKubeError(e, { resourceType: 'nodePool', name: nodePoolName(accountId, parsed.nodePoolId), op: 'get' });
     });
     if (!pool) throw notFound('nodePool', nodePoolName(accountId, parsed.nodePoolId));
+    if (pool.metadata.deletionTimestamp !== undefined) throw failedPrecondition(`node pool "${nodePoolName(accountId, parsed.nodePoolId)}" is being deleted`, 'ERR_NODE_POOL_DELETING');
     for (let attempt = 0; ; attempt++) {
       const cur = await this.load(accountId, id, attempt > 0);
       const name = environmentName(accountId, id);
