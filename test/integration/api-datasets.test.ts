@@ -1,8 +1,9 @@
 // The REST facade's datasets against a real PostgreSQL (no cluster needed): create → multipart
 // upload of a valid 3-example file → READY with exampleCount "3" → get, list, filter; invalid files
 // (2 examples, a bad role, broken JSON on line 2, no messages) → 400 naming the line and the rule,
-// the dataset still UPLOADING and no bytes kept; another account → 404; the signed-URL flow; delete
-// removes the content rows; and a 64 MiB upload streamed in 4 MiB chunks (memory stays bounded).
+// the dataset still UPLOADING and no bytes kept; another account → 404; the signed-URL flow (upload,
+// validate, download); delete removes the content rows; and a 64 MiB upload streamed in 4 MiB
+// chunks (memory stays bounded).
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
@@ -150,6 +151,11 @@ describe('datasets on PostgreSQL', () => {
     expect((await call('GET', ds(ACME, 'signed'), ACME)).body.state).toBe('UPLOADING');
     expect((await call('POST', `${ds(ACME, 'signed')}:validateUpload`, ACME, {})).status).toBe(200);
     expect((await call('GET', ds(ACME, 'signed'), ACME)).body).toMatchObject({ state: 'READY', exampleCount: '3' });
+    const dl = await call('GET', `${ds(ACME, 'signed')}:getDownloadEndpoint`, ACME);
+    const dlUrl = new URL((dl.body.filenameToSignedUrls as Record<string, string>)['data.jsonl']!);
+    const got = await app.inject({ method: 'GET', url: `${dlUrl.pathname}${dlUrl.search}` });
+    expect(got.statusCode).toBe(200);
+    expect(got.body).toBe(VALID);
   });
 
   it('delete answers {} and removes the content rows', async () => {

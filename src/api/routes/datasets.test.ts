@@ -214,7 +214,7 @@ describe('datasets: signed upload URL, PUT, :validateUpload', () => {
     const r = await call('POST', `${A}/${id}:getUploadEndpoint`, { filenameToSize: { 'data.jsonl': String(size) } });
     expect(r.status).toBe(200);
     const url = (r.body.filenameToSignedUrls as Record<string, string>)['data.jsonl']!;
-    expect(url.startsWith('https://hearth.test/v1-uploads/datasets/acme/')).toBe(true);
+    expect(url.startsWith('https://hearth.test/v1-files/datasets/acme/')).toBe(true);
     return url.slice('https://hearth.test'.length);
   }
   const put = (path: string, body: string) => app.inject({ method: 'PUT', url: path, headers: { 'content-type': 'application/octet-stream' }, payload: body });
@@ -230,6 +230,24 @@ describe('datasets: signed upload URL, PUT, :validateUpload', () => {
     expect((await call('GET', `${A}/signed`)).body).toMatchObject({ state: 'READY', exampleCount: '3' });
     expect((await call('POST', `${A}/signed:validateUpload`, {})).status).toBe(200);
     expect((await call('POST', `${A}/signed:getUploadEndpoint`, { filenameToSize: { 'data.jsonl': '10' } })).status).toBe(400);
+    // An upload URL does not download.
+    expect((await app.inject({ method: 'GET', url: path })).statusCode).toBe(401);
+  });
+
+  it('getDownloadEndpoint gives a signed GET URL of the stored file', async () => {
+    expect((await call('GET', `${A}/bad:getDownloadEndpoint`)).body).toEqual({ filenameToSignedUrls: {} });
+    const r = await call('GET', `${A}/signed:getDownloadEndpoint?downloadLineage=true`);
+    expect(r.status).toBe(200);
+    const url = (r.body.filenameToSignedUrls as Record<string, string>)['data.jsonl']!;
+    const path = url.slice('https://hearth.test'.length);
+    const res = await app.inject({ method: 'GET', url: path });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-length']).toBe(String(Buffer.byteLength(VALID)));
+    expect(res.body).toBe(VALID);
+    // A download URL does not upload, and a tampered one does nothing.
+    expect((await put(path, VALID)).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: path.replace('signed/', 'good/') })).statusCode).toBe(401);
+    expect((await call('GET', `${A}/signed:getDownloadEndpoint`, undefined, otherKey)).status).toBe(404);
   });
 
   it('validateUpload of a bad stored file answers 400 by line; the dataset stays UPLOADING', async () => {

@@ -8,6 +8,9 @@
 //   back at Hearth, HMAC-signed, expiring, bound to the dataset, file name and size; a `PUT` of the
 //   raw bytes to it stores the file (no API key: the signature is the credential). Then
 //   `POST …:validateUpload` validates what was stored and flips the dataset to READY.
+// - `GET …/datasets/{id}:getDownloadEndpoint` → `{filenameToSignedUrls}`: signed URLs of the same
+//   kind; a `GET` of one returns the stored file.
+import { Readable } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import multipart from '@fastify/multipart';
@@ -19,7 +22,7 @@ import { datasets as datasetsTable } from '../../db/schema/index.js';
 import { and, eq } from 'drizzle-orm';
 import { JsonlValidator, formatIssue, type JsonlSummary, type JsonlValidationOptions } from '../datasets/jsonl.js';
 import { DATASET_STORAGE_URI, DEFAULT_CHUNK_BYTES, DatasetContents, sanitizeFileName, type StagedWriter } from '../datasets/storage.js';
-import { DEFAULT_UPLOAD_URL_TTL_MS, UPLOAD_PATH_PREFIX, UploadUrlSigner } from '../datasets/upload-url.js';
+import { DEFAULT_UPLOAD_URL_TTL_MS, FILES_PATH_PREFIX, UploadUrlSigner, type UploadGrant } from '../datasets/upload-url.js';
 import {
   COLLECTION,
   CreateDatasetBody,
@@ -70,6 +73,8 @@ const UploadEndpointBody = z
   })
   .describe('GatewayGetDatasetUploadEndpointBody.');
 const UploadEndpointResponse = z.object({ filenameToSignedUrls: z.record(z.string(), z.string()) }).describe('Signed URLs for uploading dataset files (PUT the raw bytes).');
+const DownloadEndpointResponse = z.object({ filenameToSignedUrls: z.record(z.string(), z.string()) }).describe('Signed URLs for downloading dataset files (GET).');
+const DownloadEndpointQuery = ReadMaskQuery.extend({ downloadLineage: z.stringbool().optional().describe('Accepted; only this dataset\'s own file is returned.') });
 const UploadResponse = z
   .object({ id: z.string(), bytes: z.number(), created_at: z.number(), filename: z.string(), object: z.literal('file'), purpose: z.string() })
   .partial()
@@ -301,10 +306,23 @@ class Datasets {
     if (fileName !== rawName) throw invalidArgument(`filenameToSize["${rawName.slice(0, 60)}"]`, 'must be a plain file name (no "/", no control characters)', 'FORMAT');
     const size = parseSafeInt64(rawSize, `filenameToSize["${fileName}"]`, { min: 1 });
     if (size > this.maxUploadBytes) throw invalidArgument(`filenameToSize["${fileName}"]`, `must be at most the upload limit of ${this.maxUploadBytes} bytes`, 'FILE_TOO_LARGE');
+    return { [fileName]: this.signedUrl(request, { op: 'upload', accountId, datasetId: row.datasetId, fileName, size }, now) };
+  }
+
+  /** Signed download URLs of the stored file (none before anything was uploaded). */
+  async downloadEndpoint(request: FastifyRequest, accountId: string, row: DatasetRow, now: number): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const f of await this.contents.files(accountId, row.datasetId)) {
+      out[f.fileName] = this.signedUrl(request, { op: 'download', accountId, datasetId: row.datasetId, fileName: f.fileName, size: f.bytes }, now);
+    }
+    return out;
+  }
+
+  signedUrl(request: FastifyRequest, g: Omit<UploadGrant, 'expires'>, now: number): string {
     const signer = new UploadUrlSigner(this.opts.uploadUrlSecret);
-    const path = signer.pathFor({ accountId, datasetId: row.datasetId, fileName, size, expires: now + (this.opts.uploadUrlTtlMs ?? DEFAULT_UPLOAD_URL_TTL_MS) });
+    const path = signer.pathFor({ ...g, expires: now + (this.opts.uploadUrlTtlMs ?? DEFAULT_UPLOAD_URL_TTL_MS) });
     const base = this.opts.publicBaseUrl?.replace(/\/+$/, '') ?? `${request.protocol}://${request.host}`;
-    return { [fileName]: `${base}${path}` };
+    return `${base}${path}`;
   }
 }
 
@@ -424,6 +442,23 @@ const datasets: FastifyPluginAsyncZod<DatasetRoutesOptions> = async (app, opts) 
     },
   });
 
+  app.get(`/accounts/:accountId/datasets/${ID}::getDownloadEndpoint`, {
+    schema: {
+      summary: 'Get Dataset Download Endpoint',
+      description: 'A signed URL (no API key needed, expiring) per stored file; GET it for the bytes.',
+      tags,
+      operationId: 'Gateway_GetDatasetDownloadEndpoint',
+      params: DatasetParams,
+      querystring: DownloadEndpointQuery,
+      response: { 200: DownloadEndpointResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const { accountId, datasetId } = request.params;
+      const row = await svc.load(accountId, datasetId);
+      return { filenameToSignedUrls: await svc.downloadEndpoint(request, accountId, row, app.hearth.now().getTime()) };
+    },
+  });
+
   app.post(`/accounts/:accountId/datasets/${ID}::validateUpload`, {
     schema: {
       summary: 'Validate Dataset Upload',
@@ -444,9 +479,10 @@ const datasets: FastifyPluginAsyncZod<DatasetRoutesOptions> = async (app, opts) 
 export default datasets;
 
 /**
- * The targets of signed upload URLs: `PUT /v1-uploads/datasets/{a}/{d}/{file}?size&expires&signature`
- * with the raw bytes. Outside `/v1` (no API key: the signature is the credential), and not in the
- * OpenAPI document (clients get these URLs from :getUploadEndpoint).
+ * The targets of signed URLs: `PUT /v1-files/datasets/{a}/{d}/{file}?size&expires&signature` with
+ * the raw bytes, and `GET` of the same form for a download. Outside `/v1` (no API key: the
+ * signature is the credential), and not in the OpenAPI document (clients get these URLs from
+ * :getUploadEndpoint and :getDownloadEndpoint).
  */
 export const datasetUploadUrlRoutes = async (app: FastifyInstance, opts: DatasetRoutesOptions): Promise<void> => {
   const svc = new Datasets(app.hearth.db, opts, app.log);
@@ -454,12 +490,28 @@ export const datasetUploadUrlRoutes = async (app: FastifyInstance, opts: Dataset
   // Any content type: the handler streams the raw request body.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
-  app.put(`${UPLOAD_PATH_PREFIX}/:accountId/:datasetId/:fileName`, { schema: { hide: true } as Record<string, unknown> }, async (request, reply) => {
+  const grantOf = (request: FastifyRequest, op: UploadGrant['op']): UploadGrant | { error: string } => {
     const p = request.params as { accountId: string; datasetId: string; fileName: string };
     const q = request.query as Record<string, string | undefined>;
-    const grant = signer.verify({ ...p, size: q.size, expires: q.expires, signature: q.signature }, app.hearth.now().getTime());
+    return signer.verify({ op, ...p, size: q.size, expires: q.expires, signature: q.signature }, app.hearth.now().getTime());
+  };
+  const path = `${FILES_PATH_PREFIX}/:accountId/:datasetId/:fileName`;
+  app.put(path, { schema: { hide: true } as Record<string, unknown> }, async (request, reply) => {
+    const grant = grantOf(request, 'upload');
     if ('error' in grant) return sendError(reply, unauthenticated(grant.error));
     await svc.put(request, grant);
     return reply.code(200).send({});
+  });
+  app.get(path, { schema: { hide: true } as Record<string, unknown> }, async (request, reply) => {
+    const grant = grantOf(request, 'download');
+    if ('error' in grant) return sendError(reply, unauthenticated(grant.error));
+    const { accountId, datasetId, fileName } = grant;
+    const file = (await svc.contents.files(accountId, datasetId)).find((f) => f.fileName === fileName);
+    if (!file) return sendError(reply, resourceNotFound(accountId, COLLECTION, datasetId));
+    return reply
+      .header('content-type', 'application/octet-stream')
+      .header('content-length', String(file.bytes))
+      .header('content-disposition', `attachment; filename="${fileName.replace(/["\\]/g, '_')}"`)
+      .send(Readable.from(svc.contents.read(accountId, datasetId, fileName)));
   });
 };
