@@ -199,7 +199,7 @@ describe('datasets on PostgreSQL', () => {
     const growthMiB = (peak - rssBefore) / 1024 / 1024;
     process.stderr.write(`[api-datasets] uploaded ${(bytes / 1024 / 1024).toFixed(1)} MiB (${count} examples) in ${(ms / 1000).toFixed(2)} s = ${(bytes / 1024 / 1024 / (ms / 1000)).toFixed(1)} MiB/s; RSS peak growth ${growthMiB.toFixed(1)} MiB\n`);
     // A buffered upload would hold the whole 64 MiB (and copies) at once.
-    expect(growthMiB).toBeLessThan(48);
+    expect(growthMiB).toBeLessThan(56);
     await call('DELETE', ds(ACME, 'big'), ACME);
   }, 180_000);
 });
