@@ -10,8 +10,8 @@
 // deployment nobody reported is idle (a fresh zero sample), which is what lets it scale to zero. With
 // no live replica at all there is no sample, and the autoscaler holds (it never scales on no data).
 //
-// In-process (mode `all`, tests): the gateway's reporter *is* the aggregator. Across processes a
-// transport carries the same LoadReport values (see README.md: an HTTP push to the controller).
+// In-process (mode `all`, tests): the gateway's reporter *is* the aggregator. Across processes the
+// controller scrapes the same values from GET /internal/load (load-endpoint.ts; README.md).
 // The sample shape matches the autoscaler's LoadSample ({at, inFlight, requestsPerSecond,
 // tokensPerSecond}) structurally; the gateway does not import controllers.
 import type { Clock, Timer } from '../util/clock.js';
