@@ -112,7 +112,29 @@ function parseRanks(ranks: string | string[] | undefined): number[] {
 }
 
 class BatchJobs {
+  /** Per namespace, the tail of the creates in flight on this replica (see `serialized`). */
+  readonly #creates = new Map<string, Promise<void>>();
+
   constructor(private readonly ctx: ApiContext) {}
+
+  /**
+   * Runs the creates of one account one after the other on this replica: concurrent creates would
+   * all propose the same next id and retry each other out (k creates cost k² API calls). Across
+   * replicas the API server's 409 still arbitrates.
+   */
+  async serialized<T>(namespace: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#creates.get(namespace) ?? Promise.resolve();
+    const run = prev.then(fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#creates.set(namespace, tail);
+    void tail.then(() => {
+      if (this.#creates.get(namespace) === tail) this.#creates.delete(namespace);
+    });
+    return run;
+  }
 
   get store(): ResourceStore<CustomObject> {
     const s = this.ctx.stores?.batchJobs;
@@ -166,13 +188,19 @@ class BatchJobs {
     await this.checkReferences(accountId, spec);
     const ns = accountNamespace(accountId);
     await this.ctx.ensureNamespace?.(accountId);
+    return this.serialized(ns, () => this.createWithFreshId(store, { accountId, namespace: ns, spec, createdBy }));
+  }
+
+  /** Creates the job under the next free id: one more than the cache's largest, or past a 409. */
+  async createWithFreshId(store: ResourceStore<CustomObject>, job: { accountId: string; namespace: string; spec: Record<string, unknown>; createdBy: string }): Promise<Record<string, unknown>> {
+    const { accountId, namespace: ns } = job;
     let candidate = 0n;
     for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
       const fromCache = BigInt(nextBatchJobId(store.list(ns)));
       candidate = fromCache > candidate ? fromCache : candidate;
       const id = String(candidate);
       try {
-        return toWire(await store.create(newBatchJobObject({ accountId, namespace: ns, id, spec, createdBy })), accountId);
+        return toWire(await store.create(newBatchJobObject({ ...job, id })), accountId);
       } catch (e) {
         if (statusCodeOf(e) !== 409) throw this.kubeError(e, accountId, id, 'create');
         candidate += 1n;
