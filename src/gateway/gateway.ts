@@ -62,7 +62,7 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
   if (!authenticate) throw new Error('startGateway needs deps.db (API keys) or deps.authenticate');
   const gatewayId = cfg.gatewayId ?? `gateway-${randomBytes(4).toString('hex')}`;
   const aggregator = deps.loadReporter ? undefined : new LoadAggregator({ staleMs: Math.max(10_000, cfg.reportIntervalMs * 5) });
-  const board = new LoadBoard();
+  const board = new LoadBoard(gatewayId);
   const reporter = teeReporter(board, deps.loadReporter ?? (aggregator as LoadAggregator));
 
   const catalog = new Catalog();

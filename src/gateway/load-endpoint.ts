@@ -50,11 +50,15 @@ export class LoadBoard implements LoadReporter {
   readonly bootId = randomBytes(6).toString('hex');
   #seq = 0;
   #at = 0;
-  #gatewayId = '';
+  #gatewayId: string;
   #full = new Map<string, DeploymentLoad>();
   readonly #urgent = new Map<string, DeploymentLoad>();
   readonly #lastRequest = new Map<string, number>();
   readonly #waiters = new Set<Waiter>();
+
+  constructor(gatewayId = '') {
+    this.#gatewayId = gatewayId;
+  }
 
   get seq(): number {
     return this.#seq;
