@@ -500,6 +500,32 @@ describe('DeploymentReconciler: lifecycle', () => {
     expect(statusWrites()).toBe(0);
   });
 
+  it('reads its own writes while the cache lags behind them: no conflict, nothing written twice; the cache wins once it moves', async () => {
+    const t = setup({ deployments: [dep()] });
+    const real = t.cluster.listers.deployments;
+    let lag: Deployment | undefined = real.get(KEY); // what the informer still serves
+    const listers = { ...t.cluster.listers, deployments: { get: (k: string) => lag ?? real.get(k), list: (ns?: string) => real.list(ns) } };
+    const r = new DeploymentReconciler({ listers, writer: t.cluster, quotas: t.quotas, clock: t.clock });
+    await r.reconcile(KEY);
+    expect(t.cluster.take()).toEqual([`finalizers ${HEARTH}`, `create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`]);
+    // A child event runs the next pass before the cache has seen the finalizer or the status.
+    await r.reconcile(KEY);
+    expect(t.cluster.take(), 'no finalizer or status written again').toEqual([]);
+    t.cluster.settle();
+    await r.reconcile(KEY); // a guarded write on the old resourceVersion would fail with 409
+    expect(t.cluster.take()).toEqual([`status ${HEARTH}`, `event Normal/Ready ${KEY}`]);
+    expect(t.status()?.state).toBe('READY');
+    // The cache catches up half-way (the finalizer write, resourceVersion 101, not the status ones): still behind.
+    lag = { ...real.get(KEY)!, status: undefined, metadata: { ...real.get(KEY)!.metadata, resourceVersion: '101' } };
+    await r.reconcile(KEY);
+    expect(t.cluster.take()).toEqual([]);
+    // Someone else writes: the cache shows a version we did not make, and it wins.
+    lag = undefined;
+    t.cluster.edit(KEY, (d) => (d.spec = { ...d.spec, replicaCount: 1 }));
+    await r.reconcile(KEY);
+    expect(t.cluster.take()).toEqual([`update ${WORKLOAD}`, `status ${HEARTH}`, `event Normal/Reconciling ${KEY}`]);
+  });
+
   it('a stale read (the object changed since the cache saw it) fails the pass with a conflict, for a retry', async () => {
     const t = setup({ deployments: [dep({}, { finalizers: [FINALIZER] })] });
     const stale = t.cluster.listers.deployments.get(KEY)!;

@@ -15,6 +15,7 @@ import { QuotaExceededError } from '../../db/errors.js';
 import { ACCELERATORS, gpuQuotaName, isRegion, regionsOffering, type AcceleratorType } from '../../fleet/catalog.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../../util/clock.js';
+import { stripManagedFields } from '../runtime/informer.js';
 import { splitKey } from '../runtime/keys.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/result.js';
 import { chooseRegion, freeGpusByRegion, podGpuRequest, regionsAllowedBy } from './placement.js';
@@ -154,10 +155,21 @@ function describeChild(kind: string, name: string): string {
   return `${kind} ${name}`;
 }
 
+/**
+ * What a pass last wrote to a Deployment (its finalizer, its status), kept until the informer cache
+ * has caught up: `obj` is the object the API server returned, `superseded` the resourceVersions it
+ * replaced. A cache still serving one of those is behind our own write.
+ */
+interface OwnWrite {
+  obj: Deployment;
+  superseded: Set<string>;
+}
+
 export class DeploymentReconciler implements Reconciler {
   readonly #o: DeploymentReconcilerOptions;
   readonly #config: RuntimeConfig;
   readonly #desired: DesiredReplicas;
+  readonly #written = new Map<string, OwnWrite>();
 
   constructor(opts: DeploymentReconcilerOptions) {
     this.#o = opts;
@@ -166,14 +178,43 @@ export class DeploymentReconciler implements Reconciler {
   }
 
   async reconcile(key: string, ctx?: ReconcileContext): Promise<Result> {
-    const dep = this.#o.listers.deployments.get(key);
+    const dep = this.#read(key);
     if (!dep) return {}; // gone: its children are garbage-collected through their ownerReferences
     const { namespace } = splitKey(key);
     if (!namespace) return {};
     const account = accountOf(this.#o.listers.namespaces.get(namespace), namespace);
     if (dep.metadata.deletionTimestamp) return this.#finalize(dep, account);
     const env: PassEnv = { ...this.#o, config: this.#config, desiredReplicas: this.#desired, log: ctx?.log };
-    return new Pass(env, dep, namespace, account).run();
+    const pass = new Pass(env, dep, namespace, account);
+    try {
+      return await pass.run();
+    } finally {
+      this.#remember(key, dep, pass);
+    }
+  }
+
+  /**
+   * The Deployment as of our own last write when the cache has not seen that write yet (read your
+   * own writes): a pass that starts right after a status write — a child event, a retry — would
+   * otherwise decide on the old status, write it again and fail with a conflict. Once the cache
+   * holds anything else (our write, or a newer one by someone else), the cache wins.
+   */
+  #read(key: string): Deployment | undefined {
+    const cached = this.#o.listers.deployments.get(key);
+    const own = this.#written.get(key);
+    if (!own) return cached;
+    const rv = cached?.metadata.resourceVersion as string | undefined;
+    if (rv !== undefined && own.superseded.has(rv)) return own.obj;
+    this.#written.delete(key);
+    return cached;
+  }
+
+  #remember(key: string, read: Deployment, pass: Pass): void {
+    if (pass.superseded.length === 0) return;
+    const prev = this.#written.get(key);
+    const superseded = new Set(prev?.obj === read ? prev.superseded : []);
+    for (const rv of pass.superseded) superseded.add(rv);
+    this.#written.set(key, { obj: stripManagedFields(pass.current), superseded });
   }
 
   /** A hard delete: give back the quota holds (GC cannot reach PostgreSQL), then let the object go. */
@@ -198,6 +239,8 @@ interface PassEnv extends DeploymentReconcilerOptions {
 /** One reconcile pass over one deployment: state that lives only for the pass. */
 class Pass {
   #cur: Deployment;
+  /** resourceVersions this pass's writes replaced, oldest first. */
+  readonly superseded: string[] = [];
   readonly #now: number;
   #requeueAfter: number | undefined;
   /** This deployment's quota holds as read in this pass (undefined until read). */
@@ -218,6 +261,18 @@ class Pass {
     this.#now = o.clock.now();
     this.config = o.config;
     this.desiredReplicas = o.desiredReplicas;
+  }
+
+  /** The Deployment as of this pass's last write (or as read, when it wrote nothing to it). */
+  get current(): Deployment {
+    return this.#cur;
+  }
+
+  /** Moves on to the object a write of ours returned. */
+  #advance(next: Deployment): void {
+    const rv = this.#cur.metadata.resourceVersion as string | undefined;
+    if (rv !== undefined) this.superseded.push(rv);
+    this.#cur = next;
   }
 
   get #holder(): string {
@@ -381,7 +436,7 @@ class Pass {
   async #ensureFinalizer(): Promise<void> {
     const finalizers = (this.#cur.metadata.finalizers as string[] | undefined) ?? [];
     if (finalizers.includes(FINALIZER)) return;
-    this.#cur = await this.o.writer.setFinalizers(this.#cur, [...finalizers, FINALIZER]);
+    this.#advance(await this.o.writer.setFinalizers(this.#cur, [...finalizers, FINALIZER]));
   }
 
   /**
@@ -486,7 +541,7 @@ class Pass {
     });
     for (const [k, v] of Object.entries(this.#autoscalerStatus ?? {})) if (v !== undefined) (next as Record<string, unknown>)[k] = v;
     if (!statusEqual(prev, next)) {
-      this.#cur = await this.o.writer.updateStatus(this.#cur, next);
+      this.#advance(await this.o.writer.updateStatus(this.#cur, next));
       for (const e of eventsFor(prev, next)) {
         // Best effort: an event that cannot be recorded must not fail (and repeat) the pass.
         await this.o.writer.event(this.#cur, e).catch((err: unknown) => this.o.log?.warn({ err, event: e.reason }, 'could not record an event'));
