@@ -186,6 +186,18 @@ describe('batch jobs through REST', () => {
     expect((await call('GET', `${v1(GLOBEX, 'batchJobs')}/${ids[0]}`, GLOBEX)).status).toBe(404);
   });
 
+  it('PATCH renames a job in the cluster; what runs where stays fixed', async () => {
+    const url = `${v1(ACME, 'batchJobs')}/${ids[2]}`;
+    const renamed = await call('PATCH', url, ACME, { displayName: 'renamed', annotations: { team: 'ml' } });
+    expect(renamed.status, JSON.stringify(renamed.body)).toBe(200);
+    expect(renamed.body).toMatchObject({ displayName: 'renamed', annotations: { team: 'ml' }, nodePoolId: 'pool' });
+    expect((await clusterObject('batchjobs', `bj-${ids[2]}`))?.spec).toMatchObject({ displayName: 'renamed', annotations: { team: 'ml' } });
+    const fixed = await call('PATCH', url, ACME, { imageRef: 'alpine:3' });
+    expect(fixed.status).toBe(400);
+    expect(fields(fixed.body)).toEqual(['imageRef:IMMUTABLE']);
+    expect((await call('PATCH', url, GLOBEX, { displayName: 'x' })).status).toBe(404);
+  });
+
   it(':cancel marks a job CANCELLING; a finished job answers FAILED_PRECONDITION', async () => {
     expect(await call('POST', `${v1(ACME, 'batchJobs')}/${ids[0]}:cancel`, ACME, {})).toEqual({ status: 200, body: {} });
     expect((await call('GET', `${v1(ACME, 'batchJobs')}/${ids[0]}`, ACME)).body.state).toBe('CANCELLING');
