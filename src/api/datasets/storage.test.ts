@@ -59,6 +59,24 @@ describe('DatasetContents', () => {
     expect(await store.rowCount('acme', 'b')).toBe(0);
   });
 
+  it('a commit whose staging lost chunks to a concurrent commit is ABORTED and changes nothing', async () => {
+    const slow = store.writer('acme', 'a', 'slow.jsonl');
+    await slow.write(Buffer.alloc(25, 0x61));
+    const fast = store.writer('acme', 'a', 'fast.jsonl');
+    await fast.write(Buffer.from('fast'));
+    await fast.finish();
+    await store.commit(fast, async () => undefined);
+    await slow.write(Buffer.alloc(5, 0x62));
+    await slow.finish();
+    await expect(store.commit(slow, async () => undefined)).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(await store.files('acme', 'a')).toEqual([{ fileName: 'fast.jsonl', bytes: 4, chunks: 1 }]);
+    await store.discard(slow);
+    const w = store.writer('acme', 'a', 'new.jsonl');
+    await w.write(Buffer.from('hello'));
+    await w.finish();
+    await store.commit(w, async () => undefined);
+  });
+
   it('a failing `then` rolls the commit back', async () => {
     const w = store.writer('acme', 'a', 'other.jsonl');
     await w.write(Buffer.from('zzz'));

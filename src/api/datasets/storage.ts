@@ -12,6 +12,7 @@ import type { Db } from '../../db/client.js';
 import { NotFoundError, isForeignKeyViolation } from '../../db/errors.js';
 import { datasetName } from '../../db/repositories/names.js';
 import { datasetContents } from '../../db/schema/index.js';
+import { aborted } from '../wire/errors.js';
 
 export const DATASET_STORAGE_URI = 'pg://dataset_contents';
 export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -54,6 +55,11 @@ export class StagedWriter {
 
   get bytes(): number {
     return this.total;
+  }
+
+  /** Chunks written so far. */
+  get chunks(): number {
+    return this.chunk;
   }
 
   async write(data: Uint8Array): Promise<void> {
@@ -110,13 +116,19 @@ export class DatasetContents {
    * Makes a staged file the dataset's only content, and runs `then` (the dataset row update) in the
    * same transaction.
    */
-  async commit<T>(w: { accountId: string; datasetId: string; stagingName: string; fileName: string }, then: (tx: Db) => Promise<T>): Promise<T> {
+  async commit<T>(w: { accountId: string; datasetId: string; stagingName: string; fileName: string; chunks: number }, then: (tx: Db) => Promise<T>): Promise<T> {
     return this.db.transaction(async (tx) => {
       const { accountId, datasetId } = w;
       const mine = and(eq(datasetContents.accountId, accountId), eq(datasetContents.datasetId, datasetId));
       // Previous content and abandoned stagings of other uploads go; this staging stays.
       await tx.delete(datasetContents).where(and(mine, ne(datasetContents.fileName, w.stagingName)));
-      await tx.update(datasetContents).set({ fileName: w.fileName }).where(and(mine, eq(datasetContents.fileName, w.stagingName)));
+      const moved = await tx
+        .update(datasetContents)
+        .set({ fileName: w.fileName })
+        .where(and(mine, eq(datasetContents.fileName, w.stagingName)))
+        .returning({ chunk: datasetContents.chunk });
+      // A concurrent upload's commit removed part of this one: never keep a file with holes.
+      if (moved.length !== w.chunks) throw aborted('another upload to this dataset finished while this one was arriving; upload again');
       return then(tx as unknown as Db);
     });
   }
