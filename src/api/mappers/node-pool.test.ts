@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CustomObject } from '../kube/resource-store.js';
-import { batchDeleteIds, computeNodePoolStats, parseClusterScopedName, toWire, wireState } from './node-pool.js';
+import { batchDeleteIds, computeNodePoolStats, indexStatsSources, parseClusterScopedName, toWire, wireState } from './node-pool.js';
 
 const pool = (over: Partial<CustomObject> = {}): CustomObject => ({
   apiVersion: 'hearth.dev/v1alpha1',
@@ -28,6 +28,19 @@ describe('node pool mapper', () => {
     expect(computeNodePoolStats(reported, { environments: [] })).toMatchObject({ nodeCount: 3, ranksPerNode: 8 });
     const eks = pool({ spec: { eksNodePool: { instanceType: 'p5.48xlarge' } } });
     expect(computeNodePoolStats(eks, { environments: [] })).not.toHaveProperty('ranksPerNode');
+  });
+
+  it('computes the same stats from sources indexed by pool (lists) as from the plain lists (getStats)', () => {
+    const obj = (kind: string, name: string, spec: Record<string, unknown>, status?: Record<string, unknown>): CustomObject => ({ apiVersion: 'hearth.dev/v1alpha1', kind, metadata: { name }, spec, ...(status ? { status } : {}) });
+    const sources = {
+      environments: [obj('Environment', 'e1', { connection: { nodePoolId: 'p1', numRanks: 3 } }), obj('Environment', 'e2', {}, { connection: { nodePoolId: 'p1' } }), obj('Environment', 'e3', { connection: { nodePoolId: 'p2' } }), obj('Environment', 'e4', {})],
+      batchJobs: [obj('BatchJob', 'j1', { nodePoolId: 'p1', numRanks: 2 }, { state: 'PENDING' }), obj('BatchJob', 'j2', { nodePoolId: 'p2' })],
+    };
+    for (const id of ['p1', 'p2', 'p3']) {
+      const p = pool({ metadata: { name: id } });
+      expect(computeNodePoolStats(p, indexStatsSources(sources)), id).toEqual(computeNodePoolStats(p, sources));
+    }
+    expect(computeNodePoolStats(pool(), indexStatsSources(sources))).toMatchObject({ environmentCount: 2, environmentRanks: 4, batchJobCount: { PENDING: 1 }, batchJobRanks: { PENDING: 2 } });
   });
 
   it('parses batchDelete names: full or URL form, foreign ones read as missing, malformed ones name their index', () => {

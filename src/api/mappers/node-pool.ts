@@ -108,6 +108,8 @@ export interface StatsSources {
   environments: readonly CustomObject[];
   /** Undefined when the API has no batch-job cache: batch jobs then count as none. */
   batchJobs?: readonly CustomObject[];
+  /** The same objects grouped by the node pool they reference (indexStatsSources), for lists. */
+  byPool?: ReadonlyMap<string, { environments: CustomObject[]; batchJobs: CustomObject[] }>;
 }
 
 function int(v: unknown): number | undefined {
@@ -128,13 +130,30 @@ function connectionOf(env: CustomObject): { nodePoolId?: string; numRanks?: numb
   return (env.spec.connection ?? env.status?.connection) as { nodePoolId?: string; numRanks?: number } | undefined;
 }
 
+/** Groups the sources by node pool once, so a list computes every pool's stats in one pass. */
+export function indexStatsSources(sources: StatsSources): StatsSources {
+  const byPool = new Map<string, { environments: CustomObject[]; batchJobs: CustomObject[] }>();
+  const entry = (id: string): { environments: CustomObject[]; batchJobs: CustomObject[] } => {
+    let e = byPool.get(id);
+    if (!e) byPool.set(id, (e = { environments: [], batchJobs: [] }));
+    return e;
+  };
+  for (const env of sources.environments) {
+    const id = connectionOf(env)?.nodePoolId;
+    if (typeof id === 'string') entry(id).environments.push(env);
+  }
+  for (const job of sources.batchJobs ?? []) if (typeof job.spec.nodePoolId === 'string') entry(job.spec.nodePoolId).batchJobs.push(job);
+  return { ...sources, byPool };
+}
+
 /** NodePoolStats of pool `id` from the node pool object and the environments/batch jobs referencing it. */
 export function computeNodePoolStats(obj: CustomObject, sources: StatsSources): NodePoolStatsWire {
   const id = obj.metadata.name;
   const reported = (obj.status?.nodePoolStats ?? {}) as Record<string, unknown>;
+  const mine = sources.byPool ? (sources.byPool.get(id) ?? { environments: [], batchJobs: [] }) : sources;
   let environmentCount = 0;
   let environmentRanks = 0;
-  for (const env of sources.environments) {
+  for (const env of mine.environments) {
     const c = connectionOf(env);
     if (c?.nodePoolId !== id) continue;
     environmentCount++;
@@ -142,7 +161,7 @@ export function computeNodePoolStats(obj: CustomObject, sources: StatsSources): 
   }
   const batchJobCount: Record<string, number> = {};
   const batchJobRanks: Record<string, number> = {};
-  for (const job of sources.batchJobs ?? []) {
+  for (const job of mine.batchJobs ?? []) {
     if (job.spec.nodePoolId !== id) continue;
     const reportedState = job.status?.state as string | undefined;
     const state = job.metadata.deletionTimestamp !== undefined ? 'DELETING' : !reportedState || reportedState === 'STATE_UNSPECIFIED' ? 'CREATING' : reportedState;

@@ -23,6 +23,7 @@ import {
   WRITABLE_FIELDS,
   batchDeleteIds,
   computeNodePoolStats,
+  indexStatsSources,
   newNodePoolObject,
   nodePoolName,
   specFromWire,
@@ -168,7 +169,7 @@ export class NodePools {
   }
 
   list(accountId: string, q: z.infer<typeof ListQuery>): Record<string, unknown> {
-    const sources = this.sources(accountId);
+    const sources = indexStatsSources(this.sources(accountId));
     const all = this.store.list(accountNamespace(accountId)).map((o) => this.wire(o, accountId, sources));
     const page = listPage(all, q, { binding: { parent: `accounts/${accountId}/${COLLECTION}` }, codec: this.ctx.pageTokens, defaultOrderBy: 'name' });
     return listResponse(COLLECTION, page.items.map((p) => masked(p, q.readMask)), page);
