@@ -19,6 +19,8 @@
 //   HEARTH_MIN_SCALE_TO_ZERO_WINDOW (5m; the operator's floor under scaleToZeroWindow) ·
 //   HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE (unset; TESTS AND DEMOS ONLY: replaces every deployment's
 //   scale-to-zero window, which the CRD keeps ≥ 5m).
+//   Controller throughput: HEARTH_CONTROLLER_QPS (100) · HEARTH_CONTROLLER_BURST (200) (its API
+//   client limit) · HEARTH_CONTROLLER_WORKERS (8; concurrent reconciles).
 //   Load transport (split processes): HEARTH_INTERNAL_TOKEN (≥ 16 characters, the same in gateway
 //   and controller) · gateway: HEARTH_GATEWAY_ADMIN_PORT (the admin listener serving
 //   GET /internal/load) · controller: HEARTH_GATEWAY_LOAD_URLS (comma-separated admin base URLs) or
@@ -42,7 +44,7 @@ import { KubeConfigError, loadKubeConfig, type PooledKubeConfig } from './kube/c
 import { Autoscaler } from './controllers/autoscaler/autoscaler.js';
 import { kubeSoftDelete } from './controllers/autoscaler/soft-delete.js';
 import { GatewayLoadScraper, endpointSliceTargets } from './controllers/autoscaler/load-scraper.js';
-import { deploymentManager } from './controllers/deployment/controller.js';
+import { DEFAULT_CONTROLLER_CLIENT, DEFAULT_WORKERS, deploymentManager } from './controllers/deployment/controller.js';
 import { durationSeconds } from './crds/duration.js';
 import { LoadAggregator, gatewayConfigFromEnv, startGateway } from './gateway/index.js';
 import { realClock } from './util/clock.js';
@@ -69,6 +71,9 @@ const Env = z.object({
     .string()
     .refine((v) => durationSeconds(v) !== undefined, 'a duration such as 30s')
     .optional(),
+  HEARTH_CONTROLLER_QPS: z.coerce.number().positive().default(DEFAULT_CONTROLLER_CLIENT.qps),
+  HEARTH_CONTROLLER_BURST: z.coerce.number().int().min(1).default(DEFAULT_CONTROLLER_CLIENT.burst),
+  HEARTH_CONTROLLER_WORKERS: z.coerce.number().int().min(1).max(64).default(DEFAULT_WORKERS),
   HEARTH_INTERNAL_TOKEN: z.string().min(16).optional(),
   HEARTH_GATEWAY_LOAD_URLS: z
     .string()
@@ -165,7 +170,8 @@ async function startController({ config, log, database, kube, load }: Shared): P
     kubeConfig: kube(),
     db: database.db,
     log: controllerLog,
-    ...(autoscaler ? { controller: { autoscaler } } : {}),
+    client: { qps: config.HEARTH_CONTROLLER_QPS, burst: config.HEARTH_CONTROLLER_BURST },
+    controller: { workers: config.HEARTH_CONTROLLER_WORKERS, ...(autoscaler ? { autoscaler } : {}) },
     ...(ns ? { leaderElection: { namespace: ns, name: config.HEARTH_LEADER_ELECTION_LEASE_NAME, identity: config.POD_NAME } } : {}),
   });
   scraper?.start();
