@@ -9,18 +9,19 @@
 //      per-replica target) → 3 replicas; 24 → capped at max 4.
 //   2. unusedAutoDeleteDuration (no CRD minimum; 3s here) → the controller soft-deletes the unused
 //      deployment as REST DELETE does: annotation, DELETED, pods released, the decision in status.
+//   3. discovery: the gateway replicas are the ready addresses of the admin Service's EndpointSlices.
 //
 // Endpoint resolution: KWOK pod IPs are unroutable, so `dialTarget` maps every endpoint to the
 // fixture's loopback port (the one test seam). The controller only sees this run's label.
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { request } from 'node:http';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrap } from '../../src/api/auth/bootstrap.js';
 import { Autoscaler } from '../../src/controllers/autoscaler/autoscaler.js';
-import { GatewayLoadScraper } from '../../src/controllers/autoscaler/load-scraper.js';
+import { GatewayLoadScraper, endpointSliceTargets } from '../../src/controllers/autoscaler/load-scraper.js';
 import { kubeSoftDelete } from '../../src/controllers/autoscaler/soft-delete.js';
 import { deploymentManager } from '../../src/controllers/deployment/controller.js';
 import type { Manager } from '../../src/controllers/runtime/index.js';
@@ -241,4 +242,34 @@ describe('autoscaling across the load transport (gateway and controller apart)',
     await new Promise((r) => setTimeout(r, 2_000));
     expect((await getDeployment(name)).metadata.annotations?.['hearth.dev/soft-delete-requested']).toBe(at);
   }, 120_000);
+
+  it('discovers gateway replicas from the EndpointSlices of the admin Service: ready, non-terminating addresses, port "admin"', async () => {
+    const svc = 'gateway-admin';
+    const discovery = kc.makeApiClient(DiscoveryV1Api);
+    // As the EndpointSlice controller would publish them for a headless Service (addresses from the
+    // benchmarking range 198.18.0.0/15: never dialled here).
+    await discovery.createNamespacedEndpointSlice({
+      namespace: NS,
+      body: {
+        metadata: { name: `${svc}-a`, labels: { 'kubernetes.io/service-name': svc } },
+        addressType: 'IPv4',
+        ports: [
+          { name: 'other', port: 1234, protocol: 'TCP' },
+          { name: 'admin', port: 9091, protocol: 'TCP' },
+        ],
+        endpoints: [
+          { addresses: ['198.18.0.1'], conditions: { ready: true } },
+          { addresses: ['198.18.0.2'], conditions: { ready: false } },
+          { addresses: ['198.18.0.3'], conditions: { ready: true, terminating: true } },
+          { addresses: ['198.18.0.4'] },
+        ],
+      },
+    });
+    await discovery.createNamespacedEndpointSlice({
+      namespace: NS,
+      body: { metadata: { name: 'someone-else', labels: { 'kubernetes.io/service-name': 'other' } }, addressType: 'IPv4', ports: [{ name: 'admin', port: 9091 }], endpoints: [{ addresses: ['198.18.0.9'] }] },
+    });
+    const discover = endpointSliceTargets(kc, NS, `kubernetes.io/service-name=${svc}`);
+    expect((await discover()).sort()).toEqual(['http://198.18.0.1:9091', 'http://198.18.0.4:9091']);
+  }, 60_000);
 });
