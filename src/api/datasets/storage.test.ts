@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../db/client.js';
 import { NotFoundError } from '../../db/errors.js';
@@ -40,6 +41,8 @@ describe('DatasetContents', () => {
     await store.commit(w, async () => undefined);
     expect(await store.files('acme', 'a')).toEqual([{ fileName: 'train.jsonl', bytes: 30, chunks: 3 }]);
     expect(await readAll('a', 'train.jsonl')).toEqual({ text: 'abcdefghijklmnopqrstuvwxyz0123', sizes: [10, 10, 10] });
+    const md5 = (t: string) => createHash('md5').update(t).digest('hex');
+    expect(await store.chunkDigests(database.db, 'acme', 'a', 'train.jsonl')).toEqual(['abcdefghij', 'klmnopqrst', 'uvwxyz0123'].map(md5));
   });
 
   it('a commit replaces the previous file and leftover stagings; discard removes a staging', async () => {

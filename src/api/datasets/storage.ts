@@ -167,6 +167,16 @@ export class DatasetContents {
     }
   }
 
+  /** md5 (hex) of each chunk of a committed file, in order: what `read` returned, unchanged? */
+  async chunkDigests(db: Db, accountId: string, datasetId: string, fileName: string): Promise<string[]> {
+    const rows = await db
+      .select({ md5: sql<string>`md5(${datasetContents.data})` })
+      .from(datasetContents)
+      .where(and(eq(datasetContents.accountId, accountId), eq(datasetContents.datasetId, datasetId), eq(datasetContents.fileName, fileName)))
+      .orderBy(asc(datasetContents.chunk));
+    return rows.map((r) => r.md5);
+  }
+
   /** Copies the committed content of one dataset to another (same account), in `tx`. */
   async copy(tx: Db, accountId: string, fromId: string, toId: string): Promise<void> {
     await tx.execute(sql`

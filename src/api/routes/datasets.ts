@@ -10,16 +10,16 @@
 //   `POST …:validateUpload` validates what was stored and flips the dataset to READY.
 // - `GET …/datasets/{id}:getDownloadEndpoint` → `{filenameToSignedUrls}`: signed URLs of the same
 //   kind; a `GET` of one returns the stored file.
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import multipart from '@fastify/multipart';
-import { z } from 'zod';
-import { createDataset, deleteDataset, getDataset, listDatasets, updateDataset, type DatasetPatch } from '../../db/repositories/datasets.js';
-import type { DatasetRow } from '../../db/schema/index.js';
-import type { Db } from '../../db/client.js';
-import { datasets as datasetsTable } from '../../db/schema/index.js';
 import { and, eq } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db } from '../../db/client.js';
+import { createDataset, deleteDataset, getDataset, listDatasets, updateDataset, type DatasetPatch } from '../../db/repositories/datasets.js';
+import { datasets as datasetsTable, type DatasetRow } from '../../db/schema/index.js';
 import { JsonlValidator, formatIssue, type JsonlSummary, type JsonlValidationOptions } from '../datasets/jsonl.js';
 import { DATASET_STORAGE_URI, DEFAULT_CHUNK_BYTES, DatasetContents, sanitizeFileName, type StagedWriter } from '../datasets/storage.js';
 import { DEFAULT_UPLOAD_URL_TTL_MS, FILES_PATH_PREFIX, UploadUrlSigner, type UploadGrant } from '../datasets/upload-url.js';
@@ -38,7 +38,7 @@ import {
 } from '../mappers/dataset.js';
 import { resourceNameOf, resourceNotFound } from '../resources.js';
 import { sendError } from '../plugins/errors.js';
-import { ApiError, ERROR_DOMAIN, failedPrecondition, invalidArgument, unauthenticated, unimplemented } from '../wire/errors.js';
+import { ApiError, ERROR_DOMAIN, aborted, failedPrecondition, invalidArgument, unauthenticated, unimplemented } from '../wire/errors.js';
 import { parseFieldMask, fieldMaskFromBody } from '../wire/field-mask.js';
 import { parseSafeInt64 } from '../wire/int64.js';
 import { listPage } from '../wire/pagination.js';
@@ -283,7 +283,11 @@ class Datasets {
     const file = files[0];
     if (!file) throw failedPrecondition(`dataset "${resourceNameOf(accountId, COLLECTION, id)}" has no uploaded file; upload one first (:upload, or a PUT to the URL :getUploadEndpoint returns)`, 'ERR_NOTHING_UPLOADED');
     const validator = this.validator();
-    for await (const buf of this.contents.read(accountId, id, file.fileName)) validator.push(buf);
+    const digests: string[] = [];
+    for await (const buf of this.contents.read(accountId, id, file.fileName)) {
+      validator.push(buf);
+      digests.push(createHash('md5').update(buf).digest('hex'));
+    }
     const summary = validator.end();
     if (summary.issueCount > 0) throw invalidDatasetFile(file.fileName, summary, this.opts.maxErrors ?? 20);
     await this.db.transaction(async (tx) => {
@@ -292,7 +296,13 @@ class Datasets {
         .from(datasetsTable)
         .where(and(eq(datasetsTable.accountId, accountId), eq(datasetsTable.datasetId, id)))
         .for('update');
-      if (!locked || locked.state === 'READY') return;
+      if (!locked) throw resourceNotFound(accountId, COLLECTION, id);
+      if (locked.state === 'READY') return;
+      // Only the bytes that were validated may become READY (an upload may have replaced them since).
+      const now = await this.contents.chunkDigests(tx as unknown as Db, accountId, id, file.fileName);
+      if (now.length !== digests.length || now.some((d, i) => d !== digests[i])) {
+        throw aborted('the dataset file changed while it was being validated; call :validateUpload again');
+      }
       await updateDataset(tx as unknown as Db, accountId, id, readyPatch(locked, summary));
     });
   }
