@@ -36,6 +36,32 @@ describe('parseDuration', () => {
   it('rejects non-strings', () => {
     expect(() => parseDuration(30, 'f')).toThrow(/duration string/);
   });
+
+  it('parses the common one-unit forms (a fast path) exactly as the general parser does', () => {
+    // `<x>0ns` is the same duration written as two groups, which always takes the general path.
+    for (const n of ['0', '1', '7', '007', '30', '300', '86400', '604800', '999999999999']) {
+      for (const unit of ['h', 'm', 's', 'ms']) {
+        const text = `${n}${unit}`;
+        const general = (() => {
+          try {
+            return parseDuration(`${text}0ns`, 'f');
+          } catch (e) {
+            return (e as ApiError).message;
+          }
+        })();
+        const fast = (() => {
+          try {
+            return parseDuration(text, 'f');
+          } catch (e) {
+            return (e as ApiError).message;
+          }
+        })();
+        expect(fast, text).toEqual(typeof general === 'string' ? general.replace(`${text}0ns`, text) : general);
+        if (typeof general === 'number') expect(parseDuration(`-${text}`, 'f'), `-${text}`).toBe(general === 0 ? 0 : -general);
+      }
+    }
+    for (const text of ['1.5s', '1.50s', '1.500s', '0.001s', '12.345s', '300.000s']) expect(parseDuration(text, 'f'), text).toBe(parseDuration(`${text}0ns`, 'f'));
+  });
 });
 
 describe('formatDuration', () => {

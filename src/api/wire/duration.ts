@@ -8,6 +8,9 @@ const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 
 /** One or more `<number><unit>` groups, e.g. `1h30m`, `1.5s`, `0.000000001s`. */
 const GO_STYLE = /^(?:\d+(?:\.\d*)?|\.\d+)(?:h|m|s|ms|us|µs|ns)(?:(?:\d+(?:\.\d*)?|\.\d+)(?:h|m|s|ms|us|µs|ns))*$/;
 const GROUP = /(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s|us|µs|ns)/g;
+/** The forms durations usually take (`300s`, `10m`, `1h`, `250ms`, `1.500s`): parsed without BigInt. */
+const SIMPLE = /^(\d{1,12})(h|m|s|ms)$/;
+const SIMPLE_FRACTION = /^(\d{1,12})\.(\d{1,3})s$/;
 
 /** Longest duration accepted (proto Duration's range: ±315,576,000,000 s). */
 const MAX_MS = 315_576_000_000_000;
@@ -22,6 +25,11 @@ export function parseDuration(value: unknown, field: string): number {
   const text = value.trim();
   const negative = text.startsWith('-');
   const body = negative || text.startsWith('+') ? text.slice(1) : text;
+  const fast = simpleMs(body);
+  if (fast !== undefined) {
+    if (fast > MAX_MS) throw invalidArgument(field, `"${truncate(value)}" is out of range`, 'RANGE');
+    return negative && fast !== 0 ? -fast : fast;
+  }
   if (!GO_STYLE.test(body)) {
     throw invalidArgument(field, `"${truncate(value)}" is not a duration; use e.g. "30s", "1.5s", "10m", "1h"`, 'FORMAT');
   }
@@ -35,6 +43,15 @@ export function parseDuration(value: unknown, field: string): number {
   const ms = Number(nanos / 1_000_000n);
   if (ms > MAX_MS) throw invalidArgument(field, `"${truncate(value)}" is out of range`, 'RANGE');
   return negative && ms !== 0 ? -ms : ms;
+}
+
+/** Milliseconds of a single whole `<n><h|m|s|ms>` or `<n>.<1-3 digits>s`, else undefined (the general path). */
+function simpleMs(body: string): number | undefined {
+  const m = SIMPLE.exec(body);
+  if (m) return Number(m[1]) * UNIT_MS[m[2]!]!;
+  const f = SIMPLE_FRACTION.exec(body);
+  if (f) return Number(f[1]) * 1000 + Number(f[2]!.padEnd(3, '0'));
+  return undefined;
 }
 
 /** Exact: decimal text × unit, in nanoseconds, without floating point (undefined if below 1 ns). */
