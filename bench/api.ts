@@ -6,8 +6,9 @@
 // API-key auth against a scratch PostgreSQL database, and the watch-fed deployment store of the
 // cluster in KUBECONFIG — or the simulated one hack/lib/cluster.ts starts), and this driver, which
 // generates load with undici over real HTTP on 127.0.0.1.
-//   3. POST deployment: `--creates` creates one at a time (p50/p99), then the rest up to `--total`
-//      with `--bulk-workers` in flight (p50/p99 under concurrency).
+//   3. POST deployment: `--creates` creates one at a time (p50/p99), each followed by the same
+//      create straight at the API server (the baseline: what the API server alone takes now), then
+//      the rest up to `--total` with `--bulk-workers` in flight (p50/p99 under concurrency).
 //   4. List `--total` deployments with a filter (half of them match; default page of 50),
 //      `--list-requests` one at a time: p50/p99.
 //   1+2. Closed-loop throughput with `--connections` keep-alive connections, the same generator and
@@ -108,14 +109,14 @@ async function stopChild(c: { proc: ChildProcess } | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-function cpuSeconds(pid: number | undefined): number {
+/** CPU seconds [user, system] a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number | undefined): [number, number] {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+    return [Number(fields[11]) / 100, Number(fields[12]) / 100]; // utime, stime in clock ticks (USER_HZ 100)
   } catch {
-    return NaN;
+    return [NaN, NaN];
   }
 }
 
@@ -206,6 +207,8 @@ async function driver(): Promise<void> {
   const account = `bench-api-${suffix}`;
   const ns = accountNamespace(account);
   const dbName = `hearth_bench_api_${suffix}`;
+  const rawAccount = `bench-api-raw-${suffix}`;
+  const rawNs = accountNamespace(rawAccount);
 
   const h = await clusterUp({ log });
   if (!process.env.KUBECONFIG) process.env.KUBECONFIG = h.kubeconfig; // for the Hearth child
@@ -218,6 +221,7 @@ async function driver(): Promise<void> {
 
   let dbCreated = false;
   let nsCreated = false;
+  let rawNsCreated = false;
   let hello: { proc: ChildProcess; url: string } | undefined;
   let hearth: { proc: ChildProcess; url: string } | undefined;
   const pools: Pool[] = [];
@@ -255,13 +259,43 @@ async function driver(): Promise<void> {
       placement: { region: REGION },
     });
     const failures: string[] = [];
-    const create = async (i: number): Promise<void> => {
-      const r = await send(api, 'POST', `${base}?deploymentId=d-${String(i).padStart(4, '0')}`, auth, body(i));
+    /** With `deploymentId` d-<i>, or (serverId) with the id left to the server. */
+    const create = async (i: number, serverId = false): Promise<void> => {
+      const r = await send(api, 'POST', serverId ? base : `${base}?deploymentId=d-${String(i).padStart(4, '0')}`, auth, body(i));
       if (r.status !== 200) failures.push(`${r.status} ${JSON.stringify(r.json).slice(0, 200)}`);
     };
     await create(0); // connection, JIT and namespace check warm
-    log(`creating ${creates - 1} deployments one at a time ...`);
-    const seq = await Promise.race([pool(creates - 1, 1, (i) => create(i + 1)), interrupted]);
+    // Each REST create is followed by a create of the same object straight at the API server (in a
+    // namespace of its own), as the baseline of what the API server alone takes on this machine now.
+    await ensureAccountNamespace(kc, rawAccount);
+    rawNsCreated = true;
+    const rawLat: number[] = [];
+    const raw = async (i: number): Promise<void> => {
+      const t = performance.now();
+      await custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: rawNs,
+        plural: 'deployments',
+        body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name: `d-${String(i).padStart(4, '0')}` }, spec: body(i) },
+      });
+      rawLat.push(performance.now() - t);
+    };
+    await raw(0);
+    rawLat.length = 0;
+    log(`creating ${creates - 1} deployments one at a time (each also straight at the API server) ...`);
+    // Alternately with a deploymentId (the API server is asked whether it exists first) and without.
+    const seq: number[] = [];
+    const seqById: number[] = [];
+    const seqServerId: number[] = [];
+    for (let i = 1; i < creates; i++) {
+      const t = performance.now();
+      await Promise.race([create(i, i % 2 === 0), interrupted]);
+      const ms = performance.now() - t;
+      seq.push(ms);
+      (i % 2 === 0 ? seqServerId : seqById).push(ms);
+      await Promise.race([raw(i), interrupted]);
+    }
     log(`creating ${total - creates} more, ${values['bulk-workers']} at a time ...`);
     const tBulk = performance.now();
     const bulk = await Promise.race([pool(total - creates, Number(values['bulk-workers']), (i) => create(i + creates)), interrupted]);
@@ -293,7 +327,7 @@ async function driver(): Promise<void> {
     await closedLoop(api, getPath, auth, connections, 2);
     const load0 = loadavg();
     const res = { bare: [] as LoadResult[], api: [] as LoadResult[] };
-    const cpu = { bare: 0, api: 0, driver: 0 };
+    const cpu = { bare: [0, 0], api: [0, 0], driver: 0 };
     for (let b = 0; b < blocks; b++) {
       for (const which of ['bare', 'api'] as const) {
         const pid = which === 'bare' ? hello.proc.pid : hearth.proc.pid;
@@ -301,7 +335,8 @@ async function driver(): Promise<void> {
         const d0 = process.cpuUsage();
         const r = await Promise.race([which === 'bare' ? closedLoop(bare, '/', {}, connections, seconds / blocks) : closedLoop(api, getPath, auth, connections, seconds / blocks), interrupted]);
         const d = process.cpuUsage(d0);
-        cpu[which] += cpuSeconds(pid) - c0;
+        const c1 = cpuSeconds(pid);
+        cpu[which] = [cpu[which][0]! + c1[0] - c0[0], cpu[which][1]! + c1[1] - c0[1]];
         cpu.driver += (d.user + d.system) / 1e6;
         res[which].push(r);
       }
@@ -314,17 +349,21 @@ async function driver(): Promise<void> {
     };
     const B = agg(res.bare);
     const A = agg(res.api);
-    const cpuUs = { bare: (cpu.bare * 1e6) / B.ok, api: (cpu.api * 1e6) / A.ok };
+    const us = (c: number[], n: number) => ({ user: (c[0]! * 1e6) / n, sys: (c[1]! * 1e6) / n });
+    const split = { bare: us(cpu.bare, B.ok), api: us(cpu.api, A.ok) };
+    const cpuUs = { bare: split.bare.user + split.bare.sys, api: split.api.user + split.api.sys };
     const ratio = A.rps / B.rps;
 
     console.log(`\n1. bare fastify 5, GET / → {"hello":"world"}: ${fmt(B.rps, 0)} req/s (blocks: ${B.perBlock}); latency ${pcts(B.lat)}; errors ${B.errors}`);
-    console.log(`   server CPU ${fmt(cpuUs.bare, 0)} µs per request`);
+    console.log(`   server CPU ${fmt(cpuUs.bare, 0)} µs per request (user ${fmt(split.bare.user, 0)}, system ${fmt(split.bare.sys, 0)})`);
     console.log(`2. Hearth, authenticated GET ${getPath} (${getBytes} bytes, from the cache; ${total} deployments in it): ${fmt(A.rps, 0)} req/s (blocks: ${A.perBlock}); latency ${pcts(A.lat)}; errors ${A.errors}`);
-    console.log(`   server CPU ${fmt(cpuUs.api, 0)} µs per request (${fmt(cpuUs.api / cpuUs.bare, 2)}× the bare app's); LOG_LEVEL ${values['log-level']}`);
+    console.log(`   server CPU ${fmt(cpuUs.api, 0)} µs per request (user ${fmt(split.api.user, 0)}, system ${fmt(split.api.sys, 0)}; ${fmt(cpuUs.api / cpuUs.bare, 2)}× the bare app's); LOG_LEVEL ${values['log-level']}`);
     console.log(`   ratio (2)/(1) throughput: ${fmt(ratio * 100, 1)}%   CPU-per-request ratio (1)/(2): ${fmt((cpuUs.bare / cpuUs.api) * 100, 1)}%`);
     console.log(`   load generator: undici Pool, ${connections} keep-alive connections, closed loop, ${fmt(seconds, 0)} s per server in ${blocks} alternating blocks after 2 s warm-up each; driver CPU ${fmt((cpu.driver * 1e6) / (A.ok + B.ok), 0)} µs per request`);
     console.log(`   load average (1/5/15 min) ${load0.map((x) => x.toFixed(2)).join(' ')} → ${load1.map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} CPUs (other sessions share them)`);
     console.log(`3. POST deployment (minReplicaCount ${values['min-replicas']}, ${REGION}): one at a time ${pcts(seq)}`);
+    console.log(`   of which with deploymentId: ${pcts(seqById)}; id left to the server: ${pcts(seqServerId)}`);
+    console.log(`   the same create straight at the API server (interleaved, baseline): ${pcts(rawLat)}; REST/API server p50 ${fmt(percentile(sorted(seq), 50) / percentile(sorted(rawLat), 50), 2)}×, p99 ${fmt(percentile(sorted(seq), 99) / percentile(sorted(rawLat), 99), 2)}×`);
     console.log(`   ${values['bulk-workers']} in flight: ${pcts(bulk)}; ${fmt((total - creates) / bulkSecs, 0)} creates/s`);
     console.log(`4. GET list of ${total} deployments, filter acceleratorType = ${ACCELERATORS[0]} (${String(probe.json.totalSize)} match, ${listed} per page), one at a time: ${pcts(listLat)}`);
     console.log(`GOAL GET ≥ 30% of hello-world throughput: ${fmt(ratio * 100, 1)}% — ${ratio >= 0.3 ? 'PASS' : 'MISS'}`);
@@ -335,17 +374,17 @@ async function driver(): Promise<void> {
     await Promise.all(pools.map((p) => p.close().catch(() => undefined)));
     await stopChild(hearth);
     await stopChild(hello);
-    if (nsCreated) {
-      // Drop any finalizer (a controller may have added one) so the namespace can go.
-      const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'deployments' }).catch(() => ({ items: [] }))) as {
+    // Drop any finalizer (a controller may have added one) so the namespaces can go.
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    for (const namespace of [...(nsCreated ? [ns] : []), ...(rawNsCreated ? [rawNs] : [])]) {
+      const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'deployments' }).catch(() => ({ items: [] }))) as {
         items: { metadata: { name: string; finalizers?: string[] } }[];
       };
-      const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
       const held = list.items.filter((d) => (d.metadata.finalizers ?? []).length > 0);
       await pool(held.length, 8, (i) =>
-        custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'deployments', name: held[i]!.metadata.name, body: { metadata: { finalizers: null } } }, merge).catch(() => undefined),
+        custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'deployments', name: held[i]!.metadata.name, body: { metadata: { finalizers: null } } }, merge).catch(() => undefined),
       );
-      await core.deleteNamespace({ name: ns }).catch((e: unknown) => log(`could not delete namespace ${ns}: ${String(e)}`));
+      await core.deleteNamespace({ name: namespace }).catch((e: unknown) => log(`could not delete namespace ${namespace}: ${String(e)}`));
     }
     if (dbCreated) await admin(adminUrl, `drop database if exists ${dbName} with (force)`).catch((e: unknown) => log(`could not drop ${dbName}: ${String(e)}`));
     kc.destroy();
