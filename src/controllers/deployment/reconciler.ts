@@ -324,6 +324,7 @@ class Pass {
     const tplMeta = workload.spec!.template.metadata!;
     if (restart !== undefined) tplMeta.annotations = { ...tplMeta.annotations, [UNDELETE_TIME_ANNOTATION]: restart };
     const notOwned: string[] = [];
+    const childWrites: Array<Promise<void>> = [];
     let childUpToDate = false;
 
     if (children.workload && !children.workloadOwned) {
@@ -340,18 +341,20 @@ class Pass {
       // Hold before scaling up; shrink the hold once the child runs the new spec (next pass).
       if (childUpToDate || !observed) await this.#setHolds(target);
       else await this.#holdDuringChange(footprintOf(observed), target);
-      if (!observed) await this.o.writer.create(workload);
-      else if (!childUpToDate) await this.o.writer.update(replacement(workload, observed));
+      if (!observed) childWrites.push(this.o.writer.create(workload));
+      else if (!childUpToDate) childWrites.push(this.o.writer.update(replacement(workload, observed)));
     }
 
     const service = makeService(this.#cur);
     if (children.service && !children.serviceOwned) notOwned.push(describeChild('Service', names.service(this.#cur)));
-    else if (!children.service) await this.o.writer.create(service);
+    else if (!children.service) childWrites.push(this.o.writer.create(service));
     else if (serviceDiffers(children.service, service)) {
       // clusterIP, ipFamilies… are set by the API server and partly immutable: keep them.
       const spec = { ...children.service.spec, ...service.spec };
-      await this.o.writer.update(replacement({ ...service, spec }, children.service));
+      childWrites.push(this.o.writer.update(replacement({ ...service, spec }, children.service)));
     }
+    // The two children do not depend on each other: one round trip instead of two.
+    await allOrFirstError(childWrites);
 
     const w = children.workload;
     const rolloutDone =
@@ -549,6 +552,12 @@ class Pass {
     }
     return this.#requeueAfter === undefined ? {} : { requeueAfter: this.#requeueAfter };
   }
+}
+
+/** Waits for every write (none is left running unobserved), then throws the first failure, if any. */
+async function allOrFirstError(writes: Array<Promise<void>>): Promise<void> {
+  const failed = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /**
