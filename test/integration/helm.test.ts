@@ -478,7 +478,8 @@ describe('helm install into the simulated cluster', () => {
       const policies = await kubectl('-n', ns, 'get', 'networkpolicy', '-o', 'name');
       expect(policies.trim().split('\n').sort()).toEqual(PROCESSES.map((p) => `networkpolicy.networking.k8s.io/${release}-${p}`).sort());
       const svcs = await core.listNamespacedService({ namespace: ns });
-      expect(svcs.items.map((s) => s.metadata?.name).sort()).toEqual([`${release}-api`, `${release}-gateway`]);
+      // + the gateway admin Service (headless; the controller's autoscaler scrapes load there).
+      expect(svcs.items.map((s) => s.metadata?.name).sort()).toEqual([`${release}-api`, `${release}-gateway`, `${release}-gateway-admin`]);
     });
     const notes = await helm('get', 'notes', release, '-n', ns);
     expect(notes).toContain(`port-forward service/${release}-api`);
