@@ -13,6 +13,17 @@ describe('main', () => {
     expect(() => parseConfig({ HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE: 'soon', HEARTH_MIN_SCALE_TO_ZERO_WINDOW: '5' })).toThrow(/HEARTH_MIN_SCALE_TO_ZERO_WINDOW[\s\S]*HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE|HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE[\s\S]*HEARTH_MIN_SCALE_TO_ZERO_WINDOW/);
   });
 
+  it('reads the load transport settings: a token of 16+ characters, gateway admin URLs as a comma-separated list', () => {
+    expect(parseConfig({ HEARTH_GATEWAY_LOAD_URLS: 'http://127.0.0.1:9091, http://10.0.0.7:9091/,' })).toMatchObject({
+      HEARTH_GATEWAY_LOAD_URLS: ['http://127.0.0.1:9091', 'http://10.0.0.7:9091/'],
+    });
+    expect(() => parseConfig({ HEARTH_GATEWAY_LOAD_URLS: 'gateway:9091' })).toThrow(/HEARTH_GATEWAY_LOAD_URLS/);
+    expect(() => parseConfig({ HEARTH_INTERNAL_TOKEN: 'short' })).toThrow(/HEARTH_INTERNAL_TOKEN/);
+    expect(parseConfig({ HEARTH_INTERNAL_TOKEN: 'x'.repeat(16), HEARTH_GATEWAY_LOAD_SELECTOR: 'kubernetes.io/service-name=hearth-gateway-admin' })).toMatchObject({
+      HEARTH_GATEWAY_LOAD_SELECTOR: 'kubernetes.io/service-name=hearth-gateway-admin',
+    });
+  });
+
   it('refuses unknown modes and a bootstrap without its arguments, before touching anything', async () => {
     expect(await main(['nonsense'], {})).toBe(2);
     expect(await main(['controller'], { KUBECONFIG: '/nonexistent/kubeconfig' })).toBe(2);
