@@ -235,6 +235,24 @@ describe('Autoscaler', () => {
       t.pass(); // …and then writes the annotation
       expect(t.rec.writes).toHaveLength(2);
     });
+
+    it('after :undelete with the old UnusedAutoDelete still the newest entry, a new one is logged before the write (no endless asking)', () => {
+      const t = unused();
+      t.pass();
+      t.pass();
+      expect(t.rec.writes).toHaveLength(1);
+      // Undeleted, and no pass ran until the duration had passed again.
+      t.clock.advance(60 * S);
+      t.dep.metadata = { ...t.dep.metadata, annotations: { [UNDELETE]: new Date(t.clock.now() - 40 * S).toISOString() } };
+      t.full();
+      const before = t.dep.status?.scalingDecisions?.length ?? 0;
+      t.pass();
+      expect(t.dep.status?.scalingDecisions).toHaveLength(before + 1);
+      expect(t.dep.status?.scalingDecisions?.at(-1)).toMatchObject({ reason: 'UnusedAutoDelete', time: '2026-11-26T08:01:01Z' });
+      expect(t.rec.writes).toHaveLength(1);
+      t.pass();
+      expect(t.rec.writes).toHaveLength(2);
+    });
   });
 
   it('a fixed replicaCount wins (the scale subresource)', () => {

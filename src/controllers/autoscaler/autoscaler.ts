@@ -207,7 +207,9 @@ export class Autoscaler {
     e.policy = policy;
     e.unanswered = 0;
     const prevLog = status?.scalingDecisions ?? [];
-    const log = this.#warmingUp(d, now) ? undefined : appendStatusDecision(prevLog, d);
+    // An UnusedAutoDelete entry from before an undelete does not stand for this decision: log anew.
+    const staleDelete = d.softDelete && prevLog.at(-1)?.reason === Reason.UnusedAutoDelete && !this.#writtenSince(prevLog, Reason.UnusedAutoDelete, e.history.since);
+    const log = this.#warmingUp(d, now) ? undefined : staleDelete ? [...prevLog, statusRecord(d)].slice(-DECISION_LOG_LIMIT) : appendStatusDecision(prevLog, d);
     e.log = log ?? prevLog;
     if (log) this.#o.log?.info({ key, from: d.previousReplicas, to: d.desiredReplicas, reason: d.reason }, d.message);
     const out: ReplicaDecision['status'] = {};
@@ -228,8 +230,13 @@ export class Autoscaler {
   #softDeleteDue(e: Entry, dep: Parameters<DesiredReplicas>[0], written: readonly ScalingDecision[]): boolean {
     if (!this.#o.softDelete || e.softDeleteRequestedAt !== undefined) return false;
     if (dep.metadata.annotations?.[SOFT_DELETE_ANNOTATION] !== undefined) return false;
+    return this.#writtenSince(written, Reason.UnusedAutoDelete, e.history.since);
+  }
+
+  /** Whether the newest status entry has `reason` and was written at or after `since` (ms). */
+  #writtenSince(written: readonly ScalingDecision[], reason: Reason, since: number): boolean {
     const last = written[written.length - 1];
-    return last?.reason === Reason.UnusedAutoDelete && (parseTime(last.time) ?? -Infinity) >= Math.floor(e.history.since / 1000) * 1000;
+    return last?.reason === reason && (parseTime(last.time) ?? -Infinity) >= Math.floor(since / 1000) * 1000;
   }
 
   #requestSoftDelete(e: Entry, key: string, resourceVersion: string | undefined, now: number): void {
