@@ -145,7 +145,7 @@ const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE', 'DELETEC
  * succeeded (2xx), and apart, the refused ones (conflicts, a terminating namespace, …), which cost
  * the API server too but are not writes a deployment needs.
  */
-async function apiserverWrites(kc: KubeConfig): Promise<{ ok: Map<string, number>; refused: Map<string, number> }> {
+async function apiserverWrites(kc: KubeConfig): Promise<{ ok: Map<string, number>; refused: Map<string, number>; reads: Map<string, number> }> {
   const server = new URL(kc.getCurrentCluster()!.server);
   const opts: RequestOptions = { hostname: server.hostname, port: server.port, path: '/metrics', method: 'GET', headers: {} };
   await kc.applyToHTTPSOptions(opts);
@@ -161,15 +161,15 @@ async function apiserverWrites(kc: KubeConfig): Promise<{ ok: Map<string, number
   });
   const ok = new Map<string, number>();
   const refused = new Map<string, number>();
+  const reads = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (!line.startsWith('apiserver_request_total{')) continue;
     const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (!WRITE_VERBS.has(labels.verb ?? '')) continue;
     const key = `${labels.verb} ${labels.resource}${labels.subresource ? `/${labels.subresource}` : ''}`;
-    const out = labels.code?.startsWith('2') ? ok : refused;
+    const out = !WRITE_VERBS.has(labels.verb ?? '') ? reads : labels.code?.startsWith('2') ? ok : refused;
     out.set(key, (out.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
   }
-  return { ok, refused };
+  return { ok, refused, reads };
 }
 
 function diff(after: Map<string, number>, before: Map<string, number>): Map<string, number> {
@@ -232,6 +232,18 @@ function cpuLine(a: CpuSnapshot, b: CpuSnapshot): string {
     `machine busy ${pct(busy)} of ${loadCores()} cores over ${fmt((b.at - a.at) / 1000, 0)} s: ` +
     `${parts.join(' · ')} · this process (controller + bench client) ${pct(self)} · everything else on the machine ${pct(Math.max(0, busy - cluster - self))}`
   );
+}
+
+/** CPU seconds of the control plane (all its processes) and of kube-apiserver alone between two snapshots. */
+function controlPlaneSecs(a: CpuSnapshot, b: CpuSnapshot): { all: number; apiserver: number } {
+  let all = 0;
+  let apiserver = 0;
+  for (const [pid, p] of b.procs) {
+    const d = p.secs - (a.procs.get(pid)?.secs ?? 0);
+    all += d;
+    if (p.name === 'kube-apiserver') apiserver += d;
+  }
+  return { all, apiserver };
 }
 
 function loadCores(): number {
@@ -517,6 +529,7 @@ async function main(): Promise<void> {
     const writes1 = await apiserverWrites(kc);
     const writes = diff(writes1.ok, writes0.ok);
     const refused = diff(writes1.refused, writes0.refused);
+    const reads = diff(writes1.reads, writes0.reads);
     const controllerWrites = writer.total - w0;
     const reconciles = controller.stats.reconciles - r0;
     watcher.stop();
@@ -559,10 +572,20 @@ async function main(): Promise<void> {
     console.log(`  ${line(writes, Math.max(1, done), 16)}`);
     if (refused.size > 0) console.log(`  refused writes (not counted above): ${fmt(sum(refused) / Math.max(1, done), 2)} per deployment — ${line(refused, Math.max(1, done), 8)}`);
     console.log(`  of which deployments/services/events: ${fmt(sum(ours) / Math.max(1, done), 2)}`);
+    console.log(`  reads the API server also served per deployment (GET/LIST/WATCH, not in the ceiling's denominator): ${fmt(sum(reads) / Math.max(1, done), 2)} — ${line(reads, Math.max(1, done), 6)}`);
     console.log(
       `controller RSS (this process: controller + the bench's creating client and watch; tsx and modules loaded: ${fmt(rssAtStart / MiB)} MiB): before the controller started ${fmt(rss.baseline / MiB)} MiB, after cache sync ${fmt(rssSynced / MiB)} MiB (sync ${fmt(syncMs)} ms), peak ${fmt(rss.peak / MiB)} MiB (delta ${fmt((rss.peak - rss.baseline) / MiB)} MiB), peak heap ${fmt(rss.peakHeap / MiB)} MiB`,
     );
     console.log(`CPU while creating → all READY: ${cpuLine(cpu0, cpu1)}`);
+    const run = controlPlaneSecs(cpu0, cpu1);
+    const ceil = controlPlaneSecs(cpu2, cpu3);
+    const ceilWrites = Number(values.configmaps) + 64;
+    if (run.all > 0 && ceil.all > 0) {
+      console.log(
+        `control-plane CPU per write: ${fmt((run.all * 1000) / Math.max(1, sum(writes)), 2)} ms while the deployments became READY (kube-apiserver ${fmt((run.apiserver * 1000) / Math.max(1, sum(writes)), 2)} ms), ` +
+          `${fmt((ceil.all * 1000) / ceilWrites, 2)} ms in the ceiling's ConfigMap creates (kube-apiserver ${fmt((ceil.apiserver * 1000) / ceilWrites, 2)} ms): a deployment's writes cost ${fmt(run.all / Math.max(1, sum(writes)) / (ceil.all / ceilWrites), 1)}× as much each`,
+      );
+    }
     console.log(
       `throughput: ${fmt(perSec, 2)} deployments READY/s; × ${fmt(allWpd, 2)} cluster writes each = ${fmt(perSec * allWpd, 1)} writes/s = ${fmt(clusterRatio * 100, 1)}% of the ceiling (${fmt(ceiling.perSec)} writes/s)`,
     );
