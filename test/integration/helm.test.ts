@@ -155,7 +155,9 @@ const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
     '/events': ['create'],
   },
   api: {
-    'hearth.dev/deployments': ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+    ...Object.fromEntries(
+      ['deployments', 'deployedmodels', 'nodepools', 'environments', 'batchjobs', 'sftjobs'].map((r) => [`hearth.dev/${r}`, ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']]),
+    ),
     '/namespaces': ['create'],
   },
   gateway: {
@@ -257,13 +259,15 @@ const FORBIDDEN_FOR_ALL: Check[] = [
   { verb: 'impersonate', resource: 'serviceaccounts' },
   { verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace: ns },
   { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system', name: 'kube-controller-manager' },
-  { verb: 'create', group: 'hearth.dev', resource: 'nodepools' },
+  // The API creates NodePools (REST nodePools); no process writes their status yet.
+  { verb: 'update', group: 'hearth.dev', resource: 'nodepools', subresource: 'status' },
   { verb: 'create', group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' },
 ];
 
 const FORBIDDEN: Record<Process, Check[]> = {
   controller: [
     { verb: 'create', resource: 'namespaces' },
+    { verb: 'create', group: 'hearth.dev', resource: 'nodepools' },
     { verb: 'create', group: 'hearth.dev', resource: 'deployments', namespace: nsOther },
     { verb: 'update', group: 'hearth.dev', resource: 'deployments', namespace: nsOther },
     { verb: 'update', group: 'apps', resource: 'deployments', subresource: 'scale', namespace: nsOther },
@@ -287,6 +291,7 @@ const FORBIDDEN: Record<Process, Check[]> = {
     { verb: 'create', resource: 'events', namespace: nsOther },
   ],
   gateway: [
+    { verb: 'create', group: 'hearth.dev', resource: 'nodepools' },
     { verb: 'create', group: 'apps', resource: 'deployments', namespace: nsOther },
     { verb: 'patch', group: 'apps', resource: 'deployments', namespace: nsOther },
     { verb: 'delete', group: 'apps', resource: 'deployments', namespace: nsOther },
