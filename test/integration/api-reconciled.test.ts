@@ -10,7 +10,7 @@ import { installCrds } from '../../hack/lib/crds.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createApiLogger } from '../../src/api/app.js';
 import { bootstrap } from '../../src/api/auth/bootstrap.js';
-import { KubeDeploymentStore } from '../../src/api/kube/deployment-store.js';
+import { KubeDeploymentStore } from '../../src/api/kube/resource-store.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
 import { deploymentController } from '../../src/controllers/deployment/controller.js';
 import { DbQuotaStore } from '../../src/controllers/deployment/quota-store.js';
