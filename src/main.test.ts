@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { main, parseConfig } from './main.js';
+import { datasetSettings, main, parseConfig } from './main.js';
 
 describe('main', () => {
   it('reads its configuration from the environment with the documented defaults', () => {
@@ -22,6 +22,20 @@ describe('main', () => {
     expect(parseConfig({ HEARTH_INTERNAL_TOKEN: 'x'.repeat(16), HEARTH_GATEWAY_LOAD_SELECTOR: 'kubernetes.io/service-name=hearth-gateway-admin' })).toMatchObject({
       HEARTH_GATEWAY_LOAD_SELECTOR: 'kubernetes.io/service-name=hearth-gateway-admin',
     });
+  });
+
+  it('gives every API replica the same upload-URL secret: its own setting, else derived from the page-token secret', () => {
+    const page = 'p'.repeat(32);
+    const derived = datasetSettings(parseConfig({ HEARTH_PAGE_TOKEN_SECRET: page }));
+    expect(derived.uploadUrlSecret).toEqual(datasetSettings(parseConfig({ HEARTH_PAGE_TOKEN_SECRET: page })).uploadUrlSecret);
+    expect(String(derived.uploadUrlSecret)).not.toContain(page);
+    expect(datasetSettings(parseConfig({ HEARTH_PAGE_TOKEN_SECRET: page, HEARTH_UPLOAD_URL_SECRET: 'u'.repeat(16) })).uploadUrlSecret).toBe('u'.repeat(16));
+    expect(datasetSettings(parseConfig({})).uploadUrlSecret).toBeUndefined();
+    expect(datasetSettings(parseConfig({ HEARTH_PUBLIC_URL: 'https://hearth.example.com/', HEARTH_DATASET_MAX_UPLOAD_BYTES: '1048576' }))).toEqual({
+      publicBaseUrl: 'https://hearth.example.com',
+      maxUploadBytes: 1048576,
+    });
+    expect(() => parseConfig({ HEARTH_PUBLIC_URL: 'hearth.example.com', HEARTH_UPLOAD_URL_SECRET: 'short' })).toThrow(/HEARTH_UPLOAD_URL_SECRET[\s\S]*HEARTH_PUBLIC_URL|HEARTH_PUBLIC_URL[\s\S]*HEARTH_UPLOAD_URL_SECRET/);
   });
 
   it('refuses unknown modes and a bootstrap without its arguments, before touching anything', async () => {

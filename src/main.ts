@@ -14,6 +14,9 @@
 //   PORT (8080) · HOST (127.0.0.1) · DATABASE_URL (unset: embedded PGlite in memory; also
 //   pglite://<dir>) · KUBECONFIG (unset: ~/.kube/config or in-cluster) · LOG_LEVEL (info) ·
 //   HEARTH_PAGE_TOKEN_SECRET (same on every replica) · HEARTH_RATE_LIMIT_RPS (50) ·
+//   datasets: HEARTH_UPLOAD_URL_SECRET (signs upload URLs; default derived from the page-token
+//   secret) · HEARTH_PUBLIC_URL (base of signed URLs; default the request's origin) ·
+//   HEARTH_DATASET_MAX_UPLOAD_BYTES (1 GiB) ·
 //   HEARTH_RATE_LIMIT_BURST (100) · HEARTH_BOOTSTRAP_ACCOUNT + HEARTH_BOOTSTRAP_EMAIL (bootstrap
 //   at start, e.g. on PGlite where no earlier bootstrap can exist) ·
 //   HEARTH_MIN_SCALE_TO_ZERO_WINDOW (5m; the operator's floor under scaleToZeroWindow) ·
@@ -31,12 +34,14 @@
 // the token and a gateway list it keeps the spec-based count (replicaCount, else minReplicaCount).
 // Startup: migrate the database, sync the caches, listen. SIGTERM/SIGINT: stop accepting, let
 // in-flight requests finish, close the watch and the database, exit 0.
+import { createHmac } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { buildApp, createApiLogger } from './api/app.js';
 import { bootstrap } from './api/auth/bootstrap.js';
+import type { DatasetRoutesOptions } from './api/routes/datasets.js';
 import { KubeResourceStores } from './api/kube/resource-store.js';
 import { NamespaceEnsurer, ensureAccountNamespace } from './api/kube/namespaces.js';
 import { openDatabase, redactUrl, type Database } from './db/client.js';
@@ -83,6 +88,9 @@ const Env = z.object({
   HEARTH_GATEWAY_LOAD_SELECTOR: z.string().min(1).optional(),
   HEARTH_GATEWAY_LOAD_NAMESPACE: z.string().min(1).optional(),
   POD_NAMESPACE: z.string().min(1).optional(),
+  HEARTH_UPLOAD_URL_SECRET: z.string().min(16).optional(),
+  HEARTH_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  HEARTH_DATASET_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1).optional(),
 });
 export type Config = z.infer<typeof Env>;
 
@@ -123,6 +131,22 @@ const ms = (duration: string): number => Math.round((durationSeconds(duration) ?
 
 type Starter = (shared: Shared) => Promise<Service>;
 
+/**
+ * Dataset upload settings. Signed upload URLs must verify on every replica: the secret is
+ * HEARTH_UPLOAD_URL_SECRET, else one derived from HEARTH_PAGE_TOKEN_SECRET (HMAC with a fixed label,
+ * so the two never share a key), else random per process (one replica only).
+ */
+export function datasetSettings(config: Pick<Config, 'HEARTH_UPLOAD_URL_SECRET' | 'HEARTH_PAGE_TOKEN_SECRET' | 'HEARTH_PUBLIC_URL' | 'HEARTH_DATASET_MAX_UPLOAD_BYTES'>): DatasetRoutesOptions {
+  const secret =
+    config.HEARTH_UPLOAD_URL_SECRET ??
+    (config.HEARTH_PAGE_TOKEN_SECRET ? createHmac('sha256', config.HEARTH_PAGE_TOKEN_SECRET).update('hearth dataset upload urls').digest() : undefined);
+  return {
+    ...(secret !== undefined ? { uploadUrlSecret: secret } : {}),
+    ...(config.HEARTH_PUBLIC_URL ? { publicBaseUrl: config.HEARTH_PUBLIC_URL.replace(/\/+$/, '') } : {}),
+    ...(config.HEARTH_DATASET_MAX_UPLOAD_BYTES ? { maxUploadBytes: config.HEARTH_DATASET_MAX_UPLOAD_BYTES } : {}),
+  };
+}
+
 async function startApi({ config, log, database, kube }: Shared): Promise<Service> {
   const kc = kube();
   const stores = new KubeResourceStores(kc, { log });
@@ -136,6 +160,7 @@ async function startApi({ config, log, database, kube }: Shared): Promise<Servic
     logger: log,
     pageTokenSecret: config.HEARTH_PAGE_TOKEN_SECRET,
     rateLimit: { ratePerSecond: config.HEARTH_RATE_LIMIT_RPS, burst: config.HEARTH_RATE_LIMIT_BURST },
+    datasets: datasetSettings(config),
   });
   await app.listen({ port: config.PORT, host: config.HOST });
   return {
