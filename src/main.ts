@@ -21,7 +21,10 @@
 //   at start, e.g. on PGlite where no earlier bootstrap can exist) ·
 //   HEARTH_MIN_SCALE_TO_ZERO_WINDOW (5m; the operator's floor under scaleToZeroWindow) ·
 //   HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE (unset; TESTS AND DEMOS ONLY: replaces every deployment's
-//   scale-to-zero window, which the CRD keeps ≥ 5m).
+//   scale-to-zero window, which the CRD keeps ≥ 5m) · HEARTH_GATEWAY_SIMULATED_UPSTREAM (unset;
+//   DEMO/SIMULATION ONLY: a loopback host:port where the gateway dials EVERY replica endpoint
+//   instead of its pod IP, since a simulated KWOK fleet has no pod network; `npm run demo` points
+//   it at the model-server test fixture; non-loopback hosts are refused; logged as a warning).
 //   Controller throughput: HEARTH_CONTROLLER_QPS (100) · HEARTH_CONTROLLER_BURST (200) (its API
 //   client limit) · HEARTH_CONTROLLER_WORKERS (8; concurrent reconciles).
 //   Load transport (split processes): HEARTH_INTERNAL_TOKEN (≥ 16 characters, the same in gateway
@@ -52,6 +55,7 @@ import { GatewayLoadScraper, endpointSliceTargets } from './controllers/autoscal
 import { DEFAULT_CONTROLLER_CLIENT, DEFAULT_WORKERS, deploymentManager } from './controllers/deployment/controller.js';
 import { durationSeconds } from './crds/duration.js';
 import { LoadAggregator, gatewayConfigFromEnv, startGateway } from './gateway/index.js';
+import { GatewayConfigError, simulatedDialTarget } from './gateway/config.js';
 import { realClock } from './util/clock.js';
 
 const Env = z.object({
@@ -229,7 +233,15 @@ function gatewayScraper(config: Config, kc: PooledKubeConfig, log: Logger): Gate
 }
 
 async function startGatewayMode({ log, database, kube, load }: Shared): Promise<Service> {
-  const gateway = await startGateway(gatewayConfigFromEnv(process.env), { kubeConfig: kube(), db: database.db, log, ...(load ? { loadReporter: load } : {}) });
+  const gatewayConfig = gatewayConfigFromEnv(process.env);
+  const dialTarget = simulatedDialTarget(gatewayConfig);
+  if (dialTarget) {
+    log.warn(
+      { upstream: gatewayConfig.simulatedUpstream },
+      'HEARTH_GATEWAY_SIMULATED_UPSTREAM is set (demo/simulation only): every replica endpoint is dialled at this loopback address instead of its pod IP',
+    );
+  }
+  const gateway = await startGateway(gatewayConfig, { kubeConfig: kube(), db: database.db, log, ...(load ? { loadReporter: load } : {}), ...(dialTarget ? { dialTarget } : {}) });
   log.info({ url: gateway.url }, 'gateway listening');
   return { name: 'gateway', stop: () => gateway.close() };
 }
@@ -303,6 +315,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 2;
   }
 
+  // The gateway's settings too are refused before anything starts (exit 2, every bad one named).
+  if (starters.includes(startGatewayMode)) {
+    try {
+      gatewayConfigFromEnv(env);
+    } catch (e) {
+      if (!(e instanceof GatewayConfigError)) throw e;
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+  }
   // Every mode talks to Kubernetes: a missing configuration is refused before anything starts.
   let kc: PooledKubeConfig;
   try {

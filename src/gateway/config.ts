@@ -1,7 +1,31 @@
 // The gateway's settings: one zod schema, parsed once. `gatewayConfigFromEnv` reads the
 // HEARTH_GATEWAY_* environment variables for the `gateway` process mode.
+import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_HOLD_LIMITS } from './hold.js';
+import type { ProxyTarget } from './proxy.js';
+import type { DialTarget } from './server.js';
+
+export const SIMULATED_UPSTREAM_ENV = 'HEARTH_GATEWAY_SIMULATED_UPSTREAM';
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/**
+ * `<host>:<port>` or `[<ipv6>]:<port>` with a loopback host (127.0.0.0/8, ::1, localhost) and a
+ * port 1–65535; anything else: undefined.
+ */
+export function parseLoopbackHostPort(raw: string): ProxyTarget | undefined {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(raw) ?? /^([^:[\]]+):(\d{1,5})$/.exec(raw);
+  if (!m) return undefined;
+  const [, host = '', portText = ''] = m;
+  const port = Number(portText);
+  if (port < 1 || port > 65_535) return undefined;
+  const family = isIP(host);
+  const loopback = family === 0 ? host.toLowerCase() === 'localhost' : LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
+  return loopback ? { host, port } : undefined;
+}
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
@@ -36,6 +60,21 @@ export const GatewayConfig = z.object({
   adminPort: int(0, 65_535).optional(),
   /** Shared secret the scrapers present (`HEARTH_INTERNAL_TOKEN`); unset: /internal/load answers 404. */
   internalToken: z.string().min(16).optional(),
+  /**
+   * DEMO / SIMULATION ONLY (`HEARTH_GATEWAY_SIMULATED_UPSTREAM`): `host:port` on loopback where
+   * EVERY replica endpoint is dialled instead of its pod IP, because a simulated (KWOK) fleet has
+   * no pod network. Discovery, readiness and the replica choice are unchanged; only the connect
+   * address is replaced. `startGateway` does not read it: the process wiring passes
+   * `simulatedDialTarget(config)` as `deps.dialTarget`. Non-loopback hosts are refused, so it can
+   * never send traffic off the machine.
+   */
+  simulatedUpstream: z
+    .string()
+    .refine(
+      (v) => parseLoopbackHostPort(v) !== undefined,
+      'demo/simulation only; must be <loopback host>:<port>, e.g. 127.0.0.1:8000 or [::1]:8000 (hosts outside 127.0.0.0/8, ::1 and localhost are refused)',
+    )
+    .optional(),
 });
 export type GatewayConfig = z.output<typeof GatewayConfig>;
 export type GatewayConfigInput = z.input<typeof GatewayConfig>;
@@ -54,12 +93,32 @@ const ENV: Record<string, keyof GatewayConfigInput> = {
   HEARTH_GATEWAY_MAX_SOCKETS_PER_ENDPOINT: 'maxSocketsPerEndpoint',
   HEARTH_GATEWAY_ADMIN_PORT: 'adminPort',
   HEARTH_INTERNAL_TOKEN: 'internalToken',
+  [SIMULATED_UPSTREAM_ENV]: 'simulatedUpstream',
 };
 
-/** The config from HEARTH_GATEWAY_* variables (throws a ZodError listing every bad one). */
+/** Bad HEARTH_GATEWAY_* settings: `problems` has one `<VARIABLE>: <rule>` line per bad variable. */
+export class GatewayConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid gateway configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'GatewayConfigError';
+  }
+}
+
+/** The config from HEARTH_GATEWAY_* variables (throws a GatewayConfigError naming every bad one). */
 export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const raw: Record<string, unknown> = {};
   for (const [name, key] of Object.entries(ENV)) if (env[name] !== undefined && env[name] !== '') raw[key] = env[name];
   if (raw.gatewayId === undefined && env.HOSTNAME) raw.gatewayId = env.HOSTNAME;
-  return GatewayConfig.parse(raw);
+  const r = GatewayConfig.safeParse(raw);
+  if (r.success) return r.data;
+  const names = new Map(Object.entries(ENV).map(([name, key]) => [key as PropertyKey, name]));
+  throw new GatewayConfigError(r.error.issues.map((i) => `${names.get(i.path[0] ?? '') ?? i.path.join('.')}: ${i.message}`));
+}
+
+/** The `dialTarget` for `simulatedUpstream`: every endpoint → that loopback address; unset: undefined. */
+export function simulatedDialTarget(config: Pick<GatewayConfig, 'simulatedUpstream'>): DialTarget | undefined {
+  if (config.simulatedUpstream === undefined) return undefined;
+  const target = parseLoopbackHostPort(config.simulatedUpstream);
+  if (!target) throw new Error(`${SIMULATED_UPSTREAM_ENV}: not a loopback host:port: ${config.simulatedUpstream}`);
+  return () => ({ ...target });
 }
