@@ -55,6 +55,8 @@ export async function reserveDeploymentGpus(db: Db, c: QuotaCheck): Promise<void
   const acc = c.spec.acceleratorType ?? DEPLOYMENT_DEFAULTS.acceleratorType;
   if (!isAcceleratorType(acc)) return;
   const gpus = requiredGpus(c.spec);
+  // Nothing to reserve (scale-to-zero minimum), and the API never lowers a hold: no query at all.
+  if (gpus === 0) return;
   const region = c.placedRegion ?? c.spec.placement?.region;
   if (region !== undefined) {
     const quota = gpuQuotaName(acc, region);
@@ -66,7 +68,6 @@ export async function reserveDeploymentGpus(db: Db, c: QuotaCheck): Promise<void
     if (gpus > (targets[quota] ?? 0)) await setHolds(db, c.accountId, holder, { ...targets, [quota]: gpus });
     return;
   }
-  if (gpus === 0) return;
   const regions = candidateRegions(acc, c.spec.placement).filter(isRegion);
   let first: QuotaExceededError | undefined;
   for (const r of regions) {
