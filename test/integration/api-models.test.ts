@@ -307,4 +307,22 @@ describe('the loras quota', () => {
     const onHot = (await clusterObjects(GLOBEX)).filter((o) => o.spec.deployment === deploymentName(GLOBEX, 'hot'));
     expect(onHot.map((o) => o.metadata.name)).toEqual([idOf(two.body.name)]);
   });
+
+  it('a hard-deleted deployment unloads its LoRAs and gives their quota back; a soft delete keeps them', async () => {
+    expect((await call('POST', `${A(GLOBEX)}/deployments?deploymentId=gone`, GLOBEX, { baseModel: BASE_MODEL, enableAddons: true, minReplicaCount: 0 })).status).toBe(200);
+    const body = { model: modelName(GLOBEX, 'support-lora'), deployment: deploymentName(GLOBEX, 'gone') };
+    const made = await Promise.all([call('POST', DM(GLOBEX), GLOBEX, body), call('POST', DM(GLOBEX), GLOBEX, body)]);
+    for (const m of made) expect(m.status, JSON.stringify(m.body)).toBe(200);
+    const before = (await lorasUsage(GLOBEX)) as number;
+    const onGone = async () => (await clusterObjects(GLOBEX)).filter((o) => o.spec.deployment === deploymentName(GLOBEX, 'gone')).length;
+
+    expect((await call('DELETE', `${A(GLOBEX)}/deployments/gone`, GLOBEX)).status).toBe(200);
+    expect(await onGone()).toBe(2);
+    expect(await lorasUsage(GLOBEX)).toBe(before);
+
+    expect((await call('DELETE', `${A(GLOBEX)}/deployments/gone?hard=true`, GLOBEX)).status).toBe(200);
+    expect(await onGone()).toBe(0);
+    expect(await lorasUsage(GLOBEX)).toBe(before - 2);
+    for (const m of made) expect((await call('GET', DM(GLOBEX, idOf(m.body.name)), GLOBEX)).status).toBe(404);
+  });
 });

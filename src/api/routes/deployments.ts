@@ -28,6 +28,8 @@ import {
   wireState,
   type DeploymentObject,
 } from '../mappers/deployment.js';
+import { releaseAll } from '../../db/repositories/quotas.js';
+import { quotaHolder as deployedModelQuotaHolder } from '../mappers/deployed-model.js';
 import { releaseDeploymentGpus, requiredGpus, reserveDeploymentGpus } from '../quota/deployment-quota.js';
 import { resourceNameOf, resourceNotFound } from '../resources.js';
 import { parseOrThrow } from '../validation.js';
@@ -219,6 +221,27 @@ class Deployments {
       });
     }
     await releaseDeploymentGpus(this.ctx.db, accountId, id);
+    if (q.hard) await this.unloadAddons(accountId, id);
+  }
+
+  /**
+   * A hard-deleted deployment takes its LoRAs with it: its DeployedModels are deleted and their
+   * `loras` units released (they carry no ownerReference, because garbage collection would delete
+   * them without giving the quota back). A soft delete keeps them, so undelete restores them.
+   */
+  async unloadAddons(accountId: string, id: string): Promise<void> {
+    const store = this.ctx.stores?.deployedModels;
+    if (!store) return;
+    const ns = accountNamespace(accountId);
+    const full = this.name(accountId, id);
+    for (const dm of store.list(ns).filter((o) => o.spec.deployment === full)) {
+      try {
+        await store.delete(ns, dm.metadata.name);
+        await releaseAll(this.ctx.db, accountId, deployedModelQuotaHolder(dm.metadata.name));
+      } catch (err) {
+        this.log.error({ err, deployment: full, deployedModel: dm.metadata.name }, 'unloading a LoRA of a deleted deployment failed');
+      }
+    }
   }
 
   async undelete(accountId: string, id: string): Promise<Record<string, unknown>> {
