@@ -7,6 +7,7 @@ import { openDatabase, type Database } from '../db/client.js';
 import { Writable } from 'node:stream';
 import { buildApp, createApiLogger } from './app.js';
 import { bootstrap } from './auth/bootstrap.js';
+import { issueApiKey } from './auth/keys.js';
 
 let database: Database;
 let app: FastifyInstance;
@@ -235,10 +236,14 @@ describe('OpenAPI', () => {
 
 describe('every route × caller (generated from the OpenAPI document)', () => {
   let revokedKey: string;
+  let expiredKey: string;
   beforeAll(async () => {
     const made = await call('POST', '/v1/accounts/acme/users/ann/apiKeys', adminKey, { apiKey: { displayName: 'to-revoke' } });
     revokedKey = made.body.key as string;
     await call('POST', '/v1/accounts/acme/users/ann/apiKeys:delete', adminKey, { keyId: made.body.keyId });
+    // Issued an hour ago with a minute to live: the same admin, expired.
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    expiredKey = (await issueApiKey(database.db, { accountId: 'acme', userId: 'ann', displayName: 'expired', now: hourAgo, expireTime: new Date(hourAgo.getTime() + 60_000) })).key;
   });
 
   async function operations(): Promise<{ method: string; path: string }[]> {
@@ -248,7 +253,7 @@ describe('every route × caller (generated from the OpenAPI document)', () => {
 
   const fill = (path: string, accountId: string) => path.replace('{accountId}', accountId).replace(/\{[A-Za-z]+\}/g, 'x1');
 
-  it('covers every operation: no key and a revoked key → 401; another account → 404, never 403, never data', async () => {
+  it('covers every operation: own account gets through; no key, a revoked key and an expired key → 401; another account → 404, never 403, never data', async () => {
     const ops = await operations();
     expect(ops.length).toBeGreaterThanOrEqual(18);
     for (const { method, path } of ops) {
@@ -256,6 +261,11 @@ describe('every route × caller (generated from the OpenAPI document)', () => {
       const what = `${method} ${path}`;
       expect((await call(method, fill(path, 'acme'), undefined, payload)).status, `${what} without a key`).toBe(401);
       expect((await call(method, fill(path, 'acme'), revokedKey, payload)).status, `${what} with a revoked key`).toBe(401);
+      expect((await call(method, fill(path, 'acme'), expiredKey, payload)).status, `${what} with an expired key`).toBe(401);
+      // The owner gets through authentication and tenancy: an answer about the request itself
+      // (400/404 for the placeholder id, 503 where a cluster is needed), never 401/403 or a crash.
+      const own = await call(method, fill(path, 'acme'), adminKey, payload);
+      expect([401, 403].includes(own.status) || (own.status >= 500 && own.status !== 503), `${what} for its own account → ${own.status} ${JSON.stringify(own.body)}`).toBe(false);
       if (!path.includes('{accountId}')) continue;
       const foreign = await call(method, fill(path, 'globex'), adminKey, payload);
       expect(foreign.status, `${what} for another account`).toBe(404);
