@@ -1,7 +1,7 @@
 // The REST facade's deployments against the real (simulated) cluster and a real PostgreSQL: a
 // create through REST is an object in the account's namespace, visible through get and list (the
 // list from the watch-fed cache); another account gets 404; no key or a revoked key 401; bad
-// bodies 400 naming the field; pagination, filter and orderBy over 55 objects; soft delete,
+// bodies 400 naming the field; pagination, filter and orderBy over 500 objects; soft delete,
 // showDeleted, undelete; quota exhaustion answers 429 naming the quota.
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
@@ -215,50 +215,61 @@ describe('tenancy and authentication', () => {
 });
 
 describe('lists', () => {
-  it('pages 55 deployments with filter and orderBy, with totalSize and a token bound to its query', async () => {
-    const N = 55;
-    for (let i = 0; i < N; i++) {
-      const r = await call('POST', `${dep(PAGED)}?deploymentId=d${String(i).padStart(2, '0')}`, PAGED, {
+  it('pages 500 deployments with filter and orderBy, with totalSize and a token bound to its query', async () => {
+    const N = 500;
+    const pad = (i: number) => String(i).padStart(3, '0');
+    const create = async (i: number) => {
+      const r = await call('POST', `${dep(PAGED)}?deploymentId=d${pad(i)}`, PAGED, {
         baseModel: BASE_MODEL,
-        displayName: `deployment ${String(i).padStart(2, '0')}`,
+        displayName: `deployment ${pad(i)}`,
         minReplicaCount: 0,
         maxReplicaCount: (i % 3) + 1 });
       expect(r.status, JSON.stringify(r.body)).toBe(200);
-    }
+    };
+    // The first three one by one (the default order is by create time), the rest 8 at a time.
+    for (let i = 0; i < 3; i++) await create(i);
+    let next = 3;
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (next < N) await create(next++);
+    }));
     // All of them at once, then page through a filtered, ordered view.
     const all = await call('GET', `${dep(PAGED)}?pageSize=200`, PAGED);
     expect(all.body.totalSize).toBe(N);
-    expect(all.body).not.toHaveProperty('nextPageToken');
+    expect(all.body.deployments).toHaveLength(200);
+    expect(all.body).toHaveProperty('nextPageToken');
+    // pageSize above 200 is capped at 200.
+    expect((await call('GET', `${dep(PAGED)}?pageSize=1000`, PAGED)).body.deployments).toHaveLength(200);
 
-    const filter = encodeURIComponent('maxReplicaCount >= 2 AND displayName != "deployment 07"');
+    const filter = encodeURIComponent('maxReplicaCount >= 2 AND displayName != "deployment 007"');
     const orderBy = encodeURIComponent('displayName desc');
     const expected = Array.from({ length: N }, (_, i) => i)
       .filter((i) => (i % 3) + 1 >= 2 && i !== 7)
       .sort((a, b) => b - a)
-      .map((i) => `deployment ${String(i).padStart(2, '0')}`);
+      .map((i) => `deployment ${pad(i)}`);
+    const PAGE = 37;
     const seen: string[] = [];
     let token = '';
     let pages = 0;
     do {
-      const r = await call('GET', `${dep(PAGED)}?pageSize=7&filter=${filter}&orderBy=${orderBy}${token ? `&pageToken=${encodeURIComponent(token)}` : ''}`, PAGED);
+      const r = await call('GET', `${dep(PAGED)}?pageSize=${PAGE}&filter=${filter}&orderBy=${orderBy}${token ? `&pageToken=${encodeURIComponent(token)}` : ''}`, PAGED);
       expect(r.status, JSON.stringify(r.body)).toBe(200);
       expect(r.body.totalSize).toBe(expected.length);
       const items = r.body.deployments as { displayName: string }[];
-      expect(items.length).toBeLessThanOrEqual(7);
+      expect(items.length).toBeLessThanOrEqual(PAGE);
       seen.push(...items.map((d) => d.displayName));
       token = (r.body.nextPageToken as string | undefined) ?? '';
       if (pages === 0) {
-        const other = await call('GET', `${dep(PAGED)}?pageSize=7&orderBy=name&pageToken=${encodeURIComponent(token)}`, PAGED);
+        const other = await call('GET', `${dep(PAGED)}?pageSize=${PAGE}&orderBy=name&pageToken=${encodeURIComponent(token)}`, PAGED);
         expect(other.status).toBe(400);
         expect(other.body.message).toContain('pageToken');
       }
       pages++;
     } while (token);
     expect(seen).toEqual(expected);
-    expect(pages).toBe(Math.ceil(expected.length / 7));
+    expect(pages).toBe(Math.ceil(expected.length / PAGE));
 
     const byCreate = await call('GET', `${dep(PAGED)}?pageSize=3`, PAGED);
-    expect((byCreate.body.deployments as { name: string }[]).map((d) => d.name.split('/').pop())).toEqual(['d00', 'd01', 'd02']);
+    expect((byCreate.body.deployments as { name: string }[]).map((d) => d.name.split('/').pop())).toEqual(['d000', 'd001', 'd002']);
     const badFilter = await call('GET', `${dep(PAGED)}?filter=${encodeURIComponent('displayName ~ "x"')}`, PAGED);
     expect(badFilter.status).toBe(400);
   });
@@ -324,12 +335,12 @@ describe('quota', () => {
     expect(now.status, JSON.stringify(now.body)).toBe(200);
   });
 
-  it('never oversubscribes under 30 concurrent creates', async () => {
+  it('never oversubscribes under 50 concurrent creates', async () => {
     const h100 = { baseModel: BASE_MODEL, acceleratorType: 'NVIDIA_H100_80GB', placement: { region: 'US_VIRGINIA_2' }, acceleratorCount: 1, minReplicaCount: 1 };
-    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => call('POST', `${dep(GLOBEX)}?deploymentId=c${i}`, GLOBEX, h100)));
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => call('POST', `${dep(GLOBEX)}?deploymentId=c${i}`, GLOBEX, h100)));
     const codes = results.map((r) => r.status);
     expect(codes.filter((c) => c === 200)).toHaveLength(8);
-    expect(codes.filter((c) => c === 429)).toHaveLength(22);
+    expect(codes.filter((c) => c === 429)).toHaveLength(42);
     expect((await call('GET', `/v1/accounts/${GLOBEX}/quotas/h100-us-virginia-2`, GLOBEX)).body).toMatchObject({ usage: 8 });
     expect((await call('GET', dep(GLOBEX), GLOBEX)).body.totalSize).toBe(8);
   });
