@@ -5,27 +5,44 @@
 //      account and admin API key;
 //   3. creates deployments over the Fireworks-style REST API and shows the controller placing
 //      them: region chosen by accelerator, quota and free GPUs, pods bound by kube-scheduler;
-//   4. leaves Hearth running and prints curl commands that work (Ctrl-C stops Hearth; the fleet
-//      stays up until `npm run cluster:down`). `--exit` stops after step 3.
+//   4. scale from zero: one chat completion through the gateway to `idle-a100` (0 replicas) is
+//      held, the autoscaler scales it to 1 at once, the reply comes back; after the (shortened)
+//      scale-to-zero window it is at 0 again;
+//   5. leaves Hearth running and prints curl commands that work (Ctrl-C stops Hearth; the fleet
+//      stays up until `npm run cluster:down`). `--exit` stops after step 4.
+//
+// Simulation, stated in the output: KWOK pods have no pod network, so Hearth runs with
+// HEARTH_GATEWAY_SIMULATED_UPSTREAM pointing at the model-server TEST FIXTURE (a GPU-free stand-in
+// speaking vLLM's protocol, started in this process on a free loopback port): every replica
+// endpoint the gateway picks is dialled there. HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE shortens the
+// scale-to-zero window (the CRD keeps it ≥ 5m) so the way back to zero fits in the demo.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { clusterUp, kubeConfigFrom, portFree, ROOT } from './lib/cluster.js';
 import { installCrds } from './lib/crds.js';
 import { ACCELERATOR_LABEL, REGION_LABEL } from './lib/fleet.js';
+import { startModelServerFixture, type ModelServerFixture } from '../test/fixtures/model-server/index.js';
 
 const ACCOUNT = 'demo';
 const NAMESPACE = `acct-${ACCOUNT}`;
 const API_PORT = Number(process.env.HEARTH_DEMO_API_PORT ?? 8080);
 const GATEWAY_PORT = Number(process.env.HEARTH_DEMO_GATEWAY_PORT ?? 8081);
 const API = `http://127.0.0.1:${API_PORT}`;
+const GATEWAY = `http://127.0.0.1:${GATEWAY_PORT}`;
+/** The demo's scale-to-zero window (HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE; demo only). */
+const SCALE_TO_ZERO_WINDOW_S = 20;
+/** How long step 5 waits for the way back to zero. */
+const BACK_TO_ZERO_BOUND_MS = 90_000;
+const BASE_MODEL = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
+const COLD = 'idle-a100';
 const exitAfter = process.argv.includes('--exit');
 
 const DEPLOYMENTS = [
-  { id: 'llama-8b', body: { displayName: 'Llama 3.1 8B on H100', baseModel: 'accounts/fireworks/models/llama-v3p1-8b-instruct', acceleratorType: 'NVIDIA_H100_80GB', minReplicaCount: 2, maxReplicaCount: 4 } },
+  { id: 'llama-8b', body: { displayName: 'Llama 3.1 8B on H100', baseModel: BASE_MODEL, acceleratorType: 'NVIDIA_H100_80GB', minReplicaCount: 2, maxReplicaCount: 4 } },
   { id: 'qwen-paris', body: { displayName: 'Qwen in Paris', baseModel: 'accounts/fireworks/models/qwen2p5-72b-instruct', acceleratorType: 'NVIDIA_H200_141GB', acceleratorCount: 4, minReplicaCount: 1, maxReplicaCount: 2 } },
   { id: 'mixtral-mi300x', body: { displayName: 'On AMD', baseModel: 'accounts/fireworks/models/llama-v3p1-70b-instruct', acceleratorType: 'AMD_MI300X_192GB', acceleratorCount: 2, minReplicaCount: 1, maxReplicaCount: 1 } },
-  { id: 'idle-a100', body: { displayName: 'Scaled to zero', baseModel: 'accounts/fireworks/models/llama-v3p1-8b-instruct', acceleratorType: 'NVIDIA_A100_80GB', minReplicaCount: 0, maxReplicaCount: 2 } },
+  { id: COLD, body: { displayName: 'Scaled to zero', baseModel: BASE_MODEL, acceleratorType: 'NVIDIA_A100_80GB', minReplicaCount: 0, maxReplicaCount: 2 } },
 ];
 
 async function rest(key: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -38,7 +55,7 @@ async function rest(key: string, method: string, path: string, body?: unknown): 
 }
 
 /** Starts `src/main.ts all`; resolves with the bootstrap key it prints, once the API and gateway answer. */
-async function startHearth(kubeconfig: string): Promise<{ child: ChildProcess; key: string }> {
+async function startHearth(kubeconfig: string, upstream: string): Promise<{ child: ChildProcess; key: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'all'], {
     cwd: ROOT,
     env: {
@@ -50,6 +67,10 @@ async function startHearth(kubeconfig: string): Promise<{ child: ChildProcess; k
       HEARTH_GATEWAY_PORT: String(GATEWAY_PORT),
       HEARTH_BOOTSTRAP_ACCOUNT: ACCOUNT,
       HEARTH_BOOTSTRAP_EMAIL: 'admin@demo.example',
+      // Demo/simulation only (see the header): replicas are answered by the model-server fixture…
+      HEARTH_GATEWAY_SIMULATED_UPSTREAM: upstream,
+      // …and an idle deployment goes back to zero after 20 s, not the CRD's minimum of 5 min.
+      HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE: `${SCALE_TO_ZERO_WINDOW_S}s`,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -63,7 +84,7 @@ async function startHearth(kubeconfig: string): Promise<{ child: ChildProcess; k
   for (;;) {
     if (exited !== undefined) throw new Error(`Hearth exited with ${exited}:\n${out}`);
     const key = /(hearth_[A-Za-z0-9_]+)/.exec(out)?.[1];
-    if (key && (await up(`${API}/healthz`)) && (await up(`http://127.0.0.1:${GATEWAY_PORT}/healthz`))) return { child, key };
+    if (key && (await up(`${API}/healthz`)) && (await up(`${GATEWAY}/readyz`))) return { child, key };
     if (Date.now() > deadline) {
       child.kill('SIGTERM');
       throw new Error(`Hearth did not become ready in 90 s:\n${out}`);
@@ -111,26 +132,150 @@ async function showPlacement(kc: KubeConfig): Promise<void> {
   console.log(`  (fleet: ${nodes.items.length} GPU nodes, ${total} GPUs in ${new Set(nodes.items.map((n) => n.metadata?.labels?.[REGION_LABEL])).size} regions)`);
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The REST view of `idle-a100` (GET /v1/accounts/demo/deployments/idle-a100). */
+async function coldView(key: string): Promise<{ state: string; replicas: number; desired: number; ready: number }> {
+  const j = (await rest(key, 'GET', `/v1/accounts/${ACCOUNT}/deployments/${COLD}`)).json;
+  const stats = (j.replicaStats ?? {}) as { readyReplicaCount?: number };
+  return { state: String(j.state), replicas: Number(j.replicaCount ?? 0), desired: Number(j.desiredReplicaCount ?? 0), ready: Number(stats.readyReplicaCount ?? 0) };
+}
+
+/** Requests the gateway holds for `idle-a100` right now (its /metrics). */
+async function heldNow(): Promise<number> {
+  const text = await fetch(`${GATEWAY}/metrics`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => '');
+  const line = text.split('\n').find((l) => l.startsWith('hearth_gateway_held_requests{') && l.includes(`deployment="${COLD}"`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+/** The newest entry of the autoscaler's decision log in the custom resource's status. */
+async function lastDecision(kc: KubeConfig): Promise<string> {
+  const obj = (await kc
+    .makeApiClient(CustomObjectsApi)
+    .getNamespacedCustomObject({ group: 'hearth.dev', version: 'v1alpha1', namespace: NAMESPACE, plural: 'deployments', name: COLD })
+    .catch(() => undefined)) as { status?: { scalingDecisions?: { reason?: string; fromReplicas?: number; toReplicas?: number; message?: string }[] } } | undefined;
+  const d = obj?.status?.scalingDecisions?.at(-1);
+  return d ? `${d.reason} ${d.fromReplicas} -> ${d.toReplicas}${d.message ? `: ${d.message}` : ''}` : '(no decision recorded)';
+}
+
+/** `idle-a100`'s pods: name -> node (region), as kube-scheduler bound them. */
+async function coldPods(kc: KubeConfig): Promise<string> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const pods = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `hearth.dev/deployment=${COLD}` }).catch(() => ({ items: [] }));
+  const shown = await Promise.all(
+    pods.items.map(async (p) => {
+      const node = p.spec?.nodeName ? await core.readNode({ name: p.spec.nodeName }).catch(() => undefined) : undefined;
+      return `pod ${p.metadata?.name} -> ${p.spec?.nodeName ?? '(pending)'} ${node?.metadata?.labels?.[REGION_LABEL] ?? ''} ${p.status?.phase ?? ''}`.trimEnd();
+    }),
+  );
+  return shown.join('; ') || 'no pod listed yet';
+}
+
+/** Step 4: one request to a deployment at zero replicas, held until the autoscaler brought one up; then back to zero. */
+async function scaleFromZero(kc: KubeConfig, key: string): Promise<void> {
+  console.log(`\n4. Scale from zero: ${COLD} has minReplicaCount 0 and no replica; its first request goes through the gateway.`);
+  const atZero = Date.now() + 30_000;
+  let v = await coldView(key);
+  while (!(v.state === 'READY' && v.replicas === 0) && Date.now() < atZero) {
+    await sleep(300);
+    v = await coldView(key);
+  }
+  console.log(`   GET /v1/accounts/${ACCOUNT}/deployments/${COLD}: state ${v.state}, replicaCount ${v.replicas}, desiredReplicaCount ${v.desired}`);
+  const model = `${BASE_MODEL}#accounts/${ACCOUNT}/deployments/${COLD}`;
+  console.log(`   POST ${GATEWAY}/inference/v1/chat/completions  model "${model}"`);
+  const t0 = Date.now();
+  const at = () => `t+${((Date.now() - t0) / 1000).toFixed(1)}s`.padEnd(8);
+  let reply: { status: number; text: string; ms: number } | { error: string; ms: number } | undefined;
+  void fetch(`${GATEWAY}/inference/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Say hello from a cold start.' }], max_tokens: 12 }),
+    signal: AbortSignal.timeout(120_000),
+  }).then(
+    async (r) => {
+      const text = await r.text();
+      reply = { status: r.status, text, ms: Date.now() - t0 };
+    },
+    (e: unknown) => (reply = { error: (e as Error).message, ms: Date.now() - t0 }),
+  );
+  let sawHeld = false;
+  let sawDesired = false;
+  let sawReplica = false;
+  const upBound = Date.now() + 120_000;
+  while (!reply && Date.now() < upBound) {
+    const [held, now] = await Promise.all([heldNow(), coldView(key)]);
+    if (!sawHeld && held > 0) {
+      sawHeld = true;
+      console.log(`   ${at()} held by the gateway: no ready replica (hearth_gateway_held_requests ${held}); the hold reports demand to the autoscaler at once`);
+    }
+    if (!sawDesired && now.desired >= 1) {
+      sawDesired = true;
+      console.log(`   ${at()} desiredReplicaCount ${now.desired} (${await lastDecision(kc)})`);
+    }
+    if (!sawReplica && now.replicas >= 1) {
+      sawReplica = true;
+      console.log(`   ${at()} replicaCount ${now.replicas} (ready ${now.ready}): ${await coldPods(kc)}`);
+    }
+    await sleep(100);
+  }
+  if (!reply) throw new Error(`no reply within 120 s; ${COLD} is at ${JSON.stringify(await coldView(key))}`);
+  const r = reply;
+  if ('error' in r) throw new Error(`the request failed after ${(r.ms / 1000).toFixed(1)} s: ${r.error}`);
+  if (!sawReplica) {
+    const now = await coldView(key);
+    console.log(`   ${at()} replicaCount ${now.replicas} (ready ${now.ready})`);
+  }
+  let shown = JSON.stringify(r.text.slice(0, 120));
+  try {
+    const j = JSON.parse(r.text) as { choices?: { message?: { content?: string } }[]; usage?: { completion_tokens?: number } };
+    const content = j.choices?.[0]?.message?.content;
+    if (content !== undefined) shown = `${JSON.stringify(content.slice(0, 80))}${j.usage?.completion_tokens === undefined ? '' : ` (${j.usage.completion_tokens} tokens)`}`;
+  } catch {
+    // not JSON: shown as it is
+  }
+  console.log(`   ${`t+${(r.ms / 1000).toFixed(1)}s`.padEnd(8)} HTTP ${r.status}${sawHeld ? ', after being held,' : ''} answered by the model-server fixture (simulated GPU replica): ${shown}`);
+  if (r.status !== 200) throw new Error(`expected 200 from the gateway, got ${r.status}: ${r.text.slice(0, 300)}`);
+
+  const served = Date.now();
+  console.log(`   no more requests: waiting (up to ${BACK_TO_ZERO_BOUND_MS / 1000} s) for the ${SCALE_TO_ZERO_WINDOW_S} s scale-to-zero window ...`);
+  const downBound = served + BACK_TO_ZERO_BOUND_MS;
+  for (;;) {
+    const now = await coldView(key);
+    if (now.replicas === 0 && now.desired === 0) {
+      console.log(`   ${((Date.now() - served) / 1000).toFixed(1)} s idle: replicaCount 0, desiredReplicaCount 0, state ${now.state} (${await lastDecision(kc)})`);
+      return;
+    }
+    if (Date.now() > downBound) throw new Error(`${COLD} not back at 0 replicas ${BACK_TO_ZERO_BOUND_MS / 1000} s after its last request: ${JSON.stringify(now)}; ${await lastDecision(kc)}`);
+    await sleep(500);
+  }
+}
+
 async function main(): Promise<void> {
   for (const port of [API_PORT, GATEWAY_PORT]) {
     if (!(await portFree(port))) {
       throw new Error(`port ${port} on 127.0.0.1 is in use: stop what listens there, or set HEARTH_DEMO_API_PORT / HEARTH_DEMO_GATEWAY_PORT`);
     }
   }
+  // The replicas' stand-in: Hearth's gateway dials every endpoint here (KWOK pods have no network).
+  const fixture: ModelServerFixture = await startModelServerFixture({ host: '127.0.0.1', port: 0, model: BASE_MODEL, tokenLatencyMs: 20 });
   const h = await clusterUp();
   const kc = kubeConfigFrom(h.kubeconfig);
   console.log(`\n1. The fleet: a real control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) with KWOK GPU nodes at ${kc.getCurrentCluster()?.server}`);
   await installCrds(kc, 'hearth-demo');
 
   console.log('\n2. Starting Hearth (mode all: controller + REST API + gateway) on embedded PGlite ...');
-  const { child, key } = await startHearth(h.kubeconfig);
+  const { child, key } = await startHearth(h.kubeconfig, `127.0.0.1:${fixture.port}`);
   const stop = () => {
     child.kill('SIGTERM');
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  console.log(`   REST API ${API}/v1   gateway http://127.0.0.1:${GATEWAY_PORT}/inference/v1   OpenAPI ${API}/docs`);
+  const exited = new Promise((r) => child.once('exit', r)).then(() => fixture.close());
+  console.log(`   REST API ${API}/v1   gateway ${GATEWAY}/inference/v1   OpenAPI ${API}/docs`);
   console.log(`   account accounts/${ACCOUNT}, admin API key (shown once): ${key}`);
+  console.log(`   simulation (demo only): model-server fixture (simulated GPU replica) at ${fixture.url}, serving ${BASE_MODEL};`);
+  console.log(`     the gateway dials every replica endpoint there (HEARTH_GATEWAY_SIMULATED_UPSTREAM) since KWOK pods have no network;`);
+  console.log(`     scale-to-zero window ${SCALE_TO_ZERO_WINDOW_S}s for every deployment (HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE; the CRD's minimum is 5m)`);
   // A previous run's deployments: deleted while the controller runs, so it releases their finalizer.
   await removePreviousDemo(kc);
 
@@ -155,9 +300,18 @@ async function main(): Promise<void> {
   }
   await showPlacement(kc);
 
+  try {
+    await scaleFromZero(kc, key);
+  } catch (e) {
+    stop();
+    await exited;
+    throw e;
+  }
+
   console.log(`
-4. Hearth keeps running. Try:
+5. Hearth keeps running. Try:
    export HEARTH_API_KEY=${key}
+   curl -s ${GATEWAY}/inference/v1/chat/completions -H "Authorization: Bearer $HEARTH_API_KEY" -H 'content-type: application/json' -d '{"model": "${BASE_MODEL}#accounts/${ACCOUNT}/deployments/${COLD}", "messages": [{"role": "user", "content": "hello"}]}'   # held while ${COLD} scales from zero again
    curl -s ${API}/v1/accounts/${ACCOUNT}/deployments -H "Authorization: Bearer $HEARTH_API_KEY"
    curl -s -X POST ${API}/v1/accounts/${ACCOUNT}/deployments/llama-8b:scale -H "Authorization: Bearer $HEARTH_API_KEY" -H 'content-type: application/json' -d '{"replicaCount": 3}'
    curl -s -X DELETE ${API}/v1/accounts/${ACCOUNT}/deployments/qwen-paris -H "Authorization: Bearer $HEARTH_API_KEY"      # soft delete
@@ -165,7 +319,7 @@ async function main(): Promise<void> {
    KUBECONFIG=${h.kubeconfig} hack/kubectl get hearth -A        # the same objects, as custom resources
 Ctrl-C stops Hearth; npm run cluster:down stops the fleet.`);
   if (exitAfter) stop();
-  await new Promise((r) => child.once('exit', r));
+  await exited;
 }
 
 main().catch((e: unknown) => {
