@@ -10,6 +10,7 @@
 //   fields are rejected. A set oneof member that is an empty message (`userUploaded: {}`) is
 //   emitted as `{}`, as grpc-gateway does; other unset fields are omitted.
 import { z } from 'zod';
+import { Status } from '../../crds/common.js';
 import { DATASET_STATES, type DatasetRow, type ResourceStatus } from '../../db/schema/index.js';
 import { invalidArgument } from '../wire/errors.js';
 import { formatInt64, parseSafeInt64 } from '../wire/int64.js';
@@ -51,7 +52,7 @@ const OUTPUT_ONLY = {
   createTime: ts.describe('Output only.'),
   updateTime: ts.describe('Output only.'),
   state: DatasetState.describe('Output only. UPLOADING or READY.'),
-  status: z.object({ code: z.string(), message: z.string().optional() }).describe('Output only. gatewayStatus {code, message}.'),
+  status: Status.describe('Output only. gatewayStatus {code (a google.rpc.Code name), message}.'),
   createdBy: z.string().describe('Output only. E-mail of the user who created it.'),
   estimatedTokenCount: z.string().describe('Output only. Estimated tokens in the dataset (int64 string).'),
   averageTurnCount: z.number().describe('Output only. Average turns (user messages) per example.'),
@@ -73,7 +74,7 @@ export const CreateDatasetBody = z
   .describe('GatewayCreateDatasetBody.');
 
 export const DatasetResponse = z
-  .object({ ...WRITABLE, ...OUTPUT_ONLY })
+  .object({ ...WRITABLE, ...OUTPUT_ONLY, exampleCount: z.string().describe('Number of examples (int64, always a string on output).') })
   .partial()
   .describe('A Fireworks Dataset.');
 

@@ -12,6 +12,8 @@
 //   upload path yet, so it stays there until something (an SFT job, a later upload) makes it READY.
 // - `baseModelDetails.parameterCount` is int64: a string on the wire, a string in `spec`.
 import { z } from 'zod';
+import { Status } from '../../crds/common.js';
+import { DeployedModelState } from '../../crds/deployed-model.js';
 import { Precision } from '../../crds/deployment.js';
 import { MODEL_STATES, type ModelRow } from '../../db/schema/index.js';
 import { formatInt64, parseInt64 } from '../wire/int64.js';
@@ -119,11 +121,11 @@ const OUTPUT_ONLY = {
   createTime: z.string().describe('Output only. RFC 3339.'),
   updateTime: z.string().describe('Output only. RFC 3339.'),
   state: z.enum(MODEL_STATES).describe('Output only. UPLOADING until the files are in, then READY.'),
-  status: z.object({ code: z.string(), message: z.string().optional() }).describe('Output only.'),
+  status: Status.describe('Output only. {code (a google.rpc.Code name), message}.'),
   importedFrom: z.string().describe('Output only.'),
   fineTuningJob: z.string().describe('Output only. The fine-tuning job that produced the model.'),
   deployedModelRefs: z
-    .array(z.object({ name: z.string(), deployment: z.string(), state: z.string(), default: z.boolean(), public: z.boolean() }).partial())
+    .array(z.object({ name: z.string(), deployment: z.string(), state: DeployedModelState, default: z.boolean(), public: z.boolean() }).partial())
     .describe('Output only. Where the model is loaded (Get only).'),
   cluster: z.string().describe('Output only.'),
   calibrated: z.boolean().describe('Output only.'),
@@ -158,7 +160,7 @@ export const ModelResponse = z
   .object({
     ...WRITABLE,
     ...OUTPUT_ONLY,
-    baseModelDetails: BaseModelDetails.extend({ defaultPrecision: Precision.optional() }),
+    baseModelDetails: BaseModelDetails.extend({ defaultPrecision: Precision.optional(), parameterCount: z.string().optional().describe('The number of model parameters (int64, always a string on output).') }),
     peftDetails: PeftDetails.extend({ baseModelType: z.string().optional() }),
   })
   .partial()
