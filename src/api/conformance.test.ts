@@ -19,6 +19,13 @@ import type { FastifyInstance } from 'fastify';
 import { parse as parseYaml } from 'yaml';
 import { openDatabase, type Database } from '../db/client.js';
 import { buildApp } from './app.js';
+import { bootstrap } from './auth/bootstrap.js';
+import type { z } from 'zod';
+import { DeploymentSpec, DeploymentStatus } from '../crds/deployment.js';
+import { DeployedModelSpec, DeployedModelStatus } from '../crds/deployed-model.js';
+import { SFTJobSpec, SFTJobStatus } from '../crds/sft-job.js';
+import type { CustomObject, DeploymentStore } from './kube/resource-store.js';
+import { MemoryStore } from './routes/memory-store.test-helper.js';
 
 type Schema = Record<string, unknown>;
 type Doc = { paths: Record<string, Record<string, Operation>>; components?: { schemas?: Record<string, Schema> } };
@@ -226,15 +233,62 @@ function compareOperation(hearthDoc: Doc, specDoc: Doc, op: string, hearth: Oper
   else if (hearthOk) compareSchemas(hearthDoc, specDoc, hearthOk, specOk, { op, where: 'response' }, '', out);
 }
 
+/** Checks a JSON value Hearth actually sent against the spec's schema (names, JSON types, int64 as strings, enums). */
+function checkValue(specDoc: Doc, specSchema: Schema | undefined, value: unknown, ctx: { op: string }, field: string, out: Finding[]): void {
+  if (value === null || value === undefined) return;
+  const spec = view(specDoc, specSchema);
+  const report = (f: string, problem: string): void => void out.push({ op: ctx.op, where: 'response', field: f || '(body)', problem });
+  const shown = JSON.stringify(value).slice(0, 60);
+  if (spec.format !== undefined && INT64.has(spec.format)) {
+    if (typeof value !== 'string' || !/^-?\d+$/.test(value)) report(field, `sent ${shown}: an int64 is a decimal string`);
+    return;
+  }
+  const jsonType = Array.isArray(value) ? 'array' : typeof value === 'number' ? (Number.isInteger(value) ? 'integer' : 'number') : typeof value;
+  const fits = spec.types.size === 0 || spec.types.has(jsonType) || (jsonType === 'integer' && spec.types.has('number'));
+  if (!fits) return report(field, `sent ${shown} (${jsonType}), the spec says ${[...spec.types].join('|')}`);
+  if (spec.enum && !spec.enum.has(String(value))) report(field, `sent ${shown}, not one of the spec's values`);
+  if (spec.openObject) return;
+  if (Array.isArray(value)) {
+    value.forEach((v) => checkValue(specDoc, spec.items[0], v, ctx, `${field}[]`, out));
+  } else if (typeof value === 'object') {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      const path = field ? `${field}.${k}` : k;
+      const specProp = spec.properties.get(k) ?? (spec.properties.size === 0 ? spec.additional[0] : undefined);
+      if (!specProp) report(path, 'sent, not in the spec');
+      else checkValue(specDoc, specProp, v, ctx, path, out);
+    }
+  }
+}
+
+/** The findings in `findings` that no ALLOWED entry covers; the entries used are added to `used`. */
+function notAllowed(findings: Finding[], used: Set<Allowed>): Finding[] {
+  return findings.filter((f) => {
+    const a = ALLOWED.find((x) => glob(x.op).test(f.op) && glob(x.where).test(f.where) && glob(x.field).test(f.field) && (!x.problem || glob(x.problem).test(f.problem)));
+    if (a) used.add(a);
+    return !a;
+  });
+}
+
+const show = (f: Finding) => `${f.op} — ${f.where} ${f.field}: ${f.problem}`;
+
 let database: Database;
 let app: FastifyInstance;
 let hearthDoc: Doc;
 let specDoc: Doc;
 
+let key: string;
+const stores = { deployments: new MemoryStore(), deployedModels: new MemoryStore(), supervisedFineTuningJobs: new MemoryStore() };
+
 beforeAll(async () => {
   database = await openDatabase();
   await database.migrate();
-  app = await buildApp({ db: database.db, rateLimit: false });
+  key = (await bootstrap(database.db, { accountId: 'acme', email: 'ann@acme.example' })).apiKey!.key;
+  app = await buildApp({
+    db: database.db,
+    rateLimit: false,
+    deployments: stores.deployments as unknown as DeploymentStore,
+    stores: { deployedModels: stores.deployedModels, supervisedFineTuningJobs: stores.supervisedFineTuningJobs },
+  });
   const res = await app.inject({ method: 'GET', url: '/openapi.json' });
   expect(res.statusCode).toBe(200);
   hearthDoc = JSON.parse(res.body) as Doc;
@@ -269,11 +323,7 @@ describe('wire conformance with spec/fireworks-gateway-openapi.yml', () => {
       }
     }
     const used = new Set<Allowed>();
-    const unexpected = findings.filter((f) => {
-      const a = ALLOWED.find((x) => glob(x.op).test(f.op) && glob(x.where).test(f.where) && glob(x.field).test(f.field) && (!x.problem || glob(x.problem).test(f.problem)));
-      if (a) used.add(a);
-      return !a;
-    });
+    const unexpected = notAllowed(findings, used);
     const stale = ALLOWED.filter((a) => !used.has(a)).map((a) => `${a.op} ${a.where} ${a.field} (${a.why})`);
 
     console.info(
@@ -283,11 +333,86 @@ describe('wire conformance with spec/fireworks-gateway-openapi.yml', () => {
         ...hearthOnly.map((o) => `  ${o}`),
       ].join('\n'),
     );
-    if (unexpected.length) console.error(['findings:', ...unexpected.map((f) => `  ${f.op} — ${f.where} ${f.field}: ${f.problem}`)].join('\n'));
+    if (unexpected.length) console.error(['findings:', ...unexpected.map((f) => `  ${show(f)}`)].join('\n'));
 
     expect(compared.length).toBeGreaterThan(30);
-    expect(unexpected.map((f) => `${f.op} — ${f.where} ${f.field}: ${f.problem}`)).toEqual([]);
+    expect(unexpected.map(show)).toEqual([]);
     expect(stale, 'allowlist entries that match no finding any more').toEqual([]);
+  });
+});
+
+describe('responses Hearth actually sends', () => {
+  // The document above is generated from zod schemas, but responses are serialized as the mappers
+  // build them: check real bodies too — PostgreSQL-backed collections through their routes,
+  // custom-resource-backed ones from objects seeded with everything a controller reports.
+  // Seeded as the API server keeps them: through the CRD schemas (unknown fields pruned, defaults set).
+  const cr = (kind: string, spec: z.ZodType, status: z.ZodType, metadata: CustomObject['metadata'], s: unknown, st: unknown): CustomObject =>
+    ({ apiVersion: 'hearth.dev/v1alpha1', kind, metadata, spec: spec.parse(s), status: status.parse(st) }) as CustomObject;
+  const meta = (name: string, extra: Record<string, unknown> = {}) => ({ name, namespace: 'acct-acme', uid: `uid-${name}`, resourceVersion: '1', generation: 1, creationTimestamp: '2026-11-26T09:00:00Z', ...extra });
+  const status = { code: 'OK', message: 'fine' };
+
+  it('match the published spec in names, JSON types, int64 strings and enum values', async () => {
+    const created = '2026-11-26T09:30:00Z';
+    stores.deployments.seed(cr('Deployment', DeploymentSpec, DeploymentStatus, meta('d1', { annotations: { 'hearth.dev/created-by': 'ann@acme.example' } }),
+      {
+        baseModel: 'accounts/fireworks/models/llama-v3p1-8b-instruct', displayName: 'D', description: 'd', annotations: { team: 'a' },
+        minReplicaCount: 0, maxReplicaCount: 2, acceleratorType: 'NVIDIA_H100_80GB', acceleratorCount: 1, precision: 'FP8', enableAddons: true,
+        autoscalingPolicy: { scaleUpWindow: '30s', scaleDownWindow: '10m', scaleToZeroWindow: '1h', loadTargets: { default: 0.8 } },
+        placement: { region: 'US_VIRGINIA_2' }, maxContextLength: 8192, draftTokenCount: 4, directRouteType: 'INTERNET', directRouteApiKeys: ['k'],
+      },
+      {
+        state: 'READY', status, region: 'US_VIRGINIA_2', replicaCount: 1, desiredReplicaCount: 1, observedGeneration: 1,
+        replicaStats: { readyReplicaCount: 1, pendingSchedulingReplicaCount: 0 }, directRouteHandle: 'd1.acme.example', activeModelVersion: 'v1',
+        updateTime: created, lastRequestTime: created, lastScaleTime: created,
+        scalingDecisions: [{ time: created, fromReplicas: 0, toReplicas: 1, reason: 'LoadIncreased' }],
+        conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', message: '', lastTransitionTime: created }],
+      },
+    ));
+    stores.deployedModels.seed(cr('DeployedModel', DeployedModelSpec, DeployedModelStatus, meta('dm1'),
+      { model: 'accounts/acme/models/lora1', deployment: 'accounts/acme/deployments/d1', displayName: 'L', description: 'l', default: true, serverless: false, public: false },
+      { state: 'DEPLOYED', status, updateTime: created, observedGeneration: 1 },
+    ));
+    stores.supervisedFineTuningJobs.seed(cr('SFTJob', SFTJobSpec, SFTJobStatus, meta('tune', { annotations: { 'hearth.dev/created-by': 'ann@acme.example' } }),
+      { dataset: 'accounts/acme/datasets/chat', baseModel: 'accounts/fireworks/models/llama', epochs: 1, loraRank: 8, maxContextLength: 8192, learningRate: 0.0001, wandbConfig: { enabled: true, project: 'p' }, outputModel: 'tuned' },
+      { state: 'JOB_STATE_COMPLETED', status, jobProgress: { percent: 100, epoch: 1, inputTokens: 1000 }, completedTime: created, updateTime: created, wandbUrl: 'https://wandb.ai/r', observedGeneration: 1 },
+    ));
+
+    const calls: [method: string, url: string, template: string, body?: object][] = [
+      ['GET', '/v1/accounts', '/v1/accounts'],
+      ['GET', '/v1/accounts/acme', '/v1/accounts/{accountId}'],
+      ['GET', '/v1/accounts/acme/users', '/v1/accounts/{accountId}/users'],
+      ['POST', '/v1/accounts/acme/users', '/v1/accounts/{accountId}/users', { role: 'user', email: 'bob@acme.example', displayName: 'Bob' }],
+      ['GET', '/v1/accounts/acme/users/ann', '/v1/accounts/{accountId}/users/{userId}'],
+      ['POST', '/v1/accounts/acme/users/ann/apiKeys', '/v1/accounts/{accountId}/users/{userId}/apiKeys', { apiKey: { displayName: 'ci', expireTime: '2099-01-01T00:00:00Z' } }],
+      ['GET', '/v1/accounts/acme/users/ann/apiKeys', '/v1/accounts/{accountId}/users/{userId}/apiKeys'],
+      ['GET', '/v1/accounts/acme/quotas', '/v1/accounts/{accountId}/quotas'],
+      ['GET', '/v1/accounts/acme/quotas/h100-us-virginia-2', '/v1/accounts/{accountId}/quotas/{quotaId}'],
+      ['POST', '/v1/accounts/acme/models', '/v1/accounts/{accountId}/models', { modelId: 'base1', model: { kind: 'HF_BASE_MODEL', displayName: 'B', contextLength: 8192, baseModelDetails: { worldSize: 1, parameterCount: '8000000000', checkpointFormat: 'HUGGINGFACE', moe: false } } }],
+      ['POST', '/v1/accounts/acme/models', '/v1/accounts/{accountId}/models', { modelId: 'lora1', model: { kind: 'HF_PEFT_ADDON', peftDetails: { baseModel: 'accounts/fireworks/models/llama-v3p1-8b-instruct', r: 8, targetModules: ['q_proj'] } } }],
+      ['GET', '/v1/accounts/acme/models/lora1', '/v1/accounts/{accountId}/models/{modelId}'],
+      ['GET', '/v1/accounts/acme/models', '/v1/accounts/{accountId}/models'],
+      ['POST', '/v1/accounts/acme/datasets', '/v1/accounts/{accountId}/datasets', { datasetId: 'chat', dataset: { displayName: 'C', format: 'CHAT', exampleCount: 3, userUploaded: {} } }],
+      ['GET', '/v1/accounts/acme/datasets/chat', '/v1/accounts/{accountId}/datasets/{datasetId}'],
+      ['GET', '/v1/accounts/acme/datasets', '/v1/accounts/{accountId}/datasets'],
+      ['GET', '/v1/accounts/acme/deployments/d1', '/v1/accounts/{accountId}/deployments/{deploymentId}'],
+      ['GET', '/v1/accounts/acme/deployments', '/v1/accounts/{accountId}/deployments'],
+      ['GET', '/v1/accounts/acme/deployedModels/dm1', '/v1/accounts/{accountId}/deployedModels/{deployedModelId}'],
+      ['GET', '/v1/accounts/acme/deployedModels', '/v1/accounts/{accountId}/deployedModels'],
+      ['GET', '/v1/accounts/acme/supervisedFineTuningJobs/tune', '/v1/accounts/{accountId}/supervisedFineTuningJobs/{supervisedFineTuningJobId}'],
+      ['GET', '/v1/accounts/acme/supervisedFineTuningJobs', '/v1/accounts/{accountId}/supervisedFineTuningJobs'],
+    ];
+    const specByKey = new Map(Object.entries(specDoc.paths).map(([path, ops]) => [pathKey(path), ops]));
+    const findings: Finding[] = [];
+    for (const [method, url, template, body] of calls) {
+      const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${key}` }, ...(body ? { payload: body } : {}) });
+      expect(res.statusCode, `${method} ${url}: ${res.body}`).toBe(200);
+      const spec = specByKey.get(pathKey(template))?.[method.toLowerCase()];
+      expect(spec, `${method} ${template} in the spec`).toBeDefined();
+      checkValue(specDoc, spec!.responses?.['200']?.content?.['application/json']?.schema, JSON.parse(res.body), { op: `${method} ${template}` }, '', findings);
+    }
+    const unexpected = notAllowed(findings, new Set());
+    if (unexpected.length) console.error(['findings in real responses:', ...unexpected.map((f) => `  ${show(f)}`)].join('\n'));
+    expect(unexpected.map(show)).toEqual([]);
   });
 });
 
@@ -352,5 +477,22 @@ describe('the comparison itself', () => {
       'response parts[].idd: not in the spec',
       'response kind: the spec has an enum (A, B…), Hearth an unconstrained string',
     ]);
+  });
+
+  it('reports sent values with unknown names, int64 numbers, values outside an enum and wrong JSON types', () => {
+    const out: Finding[] = [];
+    const sent = { kind: 'C', count: 3, size: 1.5, labels: { a: 1 }, parts: [{ id: 'x', idd: 'y' }], extra: { anything: [1] }, colour: 'red' };
+    checkValue(specDoc, { $ref: '#/components/schemas/thing' }, sent, { op: 'OP' }, '', out);
+    expect(out.map((f) => `${f.field}: ${f.problem}`)).toEqual([
+      'kind: sent "C", not one of the spec\'s values',
+      'count: sent 3: an int64 is a decimal string',
+      'size: sent 1.5 (number), the spec says integer',
+      'labels.a: sent 1 (integer), the spec says string',
+      'parts[].idd: sent, not in the spec',
+      'colour: sent, not in the spec',
+    ]);
+    const ok: Finding[] = [];
+    checkValue(specDoc, { $ref: '#/components/schemas/thing' }, { kind: 'A', count: '3', size: 2, labels: { a: 'b' }, parts: [{ id: 'x' }] }, { op: 'OP' }, '', ok);
+    expect(ok).toEqual([]);
   });
 });
