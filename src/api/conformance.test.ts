@@ -10,9 +10,14 @@
 //     type, enum values ⊆ the spec's (list responses: the collection key, nextPageToken, totalSize).
 // Types: int64/uint64 are strings in proto3 JSON (Hearth must return a string and accept one);
 // other scalars must match; a spec `object` without properties (Struct, Any) takes anything.
+// `$ref`, `allOf`, `anyOf`/`oneOf` are resolved on both sides. Reservations, which the spec has as
+// a message only (no paths), are compared on their 200 responses (SCHEMA_ONLY).
+// Since responses are serialized as the mappers build them (not through the documented schema),
+// real bodies are checked too: every collection's create/get/list answers, from PostgreSQL or
+// from custom objects seeded with a full status, against the spec's response schema.
 // Deliberate deviations are in ALLOWED below, each with its reason; an entry that no longer
 // matches a finding fails the test too, so the list stays as short as the truth.
-// No cluster: the app is built on PGlite as in app.test.ts; only its OpenAPI document is read.
+// No cluster: the app is built on PGlite as in app.test.ts, CR-backed stores are in memory.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
