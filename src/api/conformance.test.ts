@@ -85,13 +85,6 @@ const ALLOWED: Allowed[] = [
     why: "Hearth extension (firectl's --unused-auto-delete-duration, api-notes.md §5.1): the idle time before a scale-to-zero deployment is deleted; not a published Deployment field.",
   },
   {
-    op: '* /v1/accounts/{accountId}/users*',
-    where: 'request',
-    field: 'permissionPreset',
-    problem: 'a writable spec field Hearth rejects as unknown',
-    why: 'TODO(conformance): the spec allows it only with role "custom", and Hearth has only admin and user (src/api/README.md), so a client sending it gets 400 naming the field; accept an empty value once users grow custom roles.',
-  },
-  {
     op: 'POST /v1/accounts/{accountId}/deployedModels',
     where: 'request',
     field: '*',
@@ -461,6 +454,19 @@ describe('responses Hearth actually sends', () => {
     const unexpected = notAllowed(findings, new Set());
     if (unexpected.length) console.error(['findings in real responses:', ...unexpected.map((f) => `  ${show(f)}`)].join('\n'));
     expect(unexpected.map(show)).toEqual([]);
+  });
+});
+
+describe('fields fixed after a finding', () => {
+  it("accepts users' permissionPreset empty (the proto3 default) and rejects a value, as Hearth has no custom role", async () => {
+    const headers = { authorization: `Bearer ${key}` };
+    const ok = await app.inject({ method: 'POST', url: '/v1/accounts/acme/users', headers, payload: { role: 'user', email: 'pat@acme.example', permissionPreset: '' } });
+    expect(ok.statusCode, ok.body).toBe(200);
+    const patched = await app.inject({ method: 'PATCH', url: '/v1/accounts/acme/users/pat', headers, payload: { displayName: 'Pat', permissionPreset: '' } });
+    expect(patched.statusCode, patched.body).toBe(200);
+    const bad = await app.inject({ method: 'POST', url: '/v1/accounts/acme/users', headers, payload: { role: 'user', email: 'sam@acme.example', permissionPreset: 'viewer' } });
+    expect(bad.statusCode).toBe(400);
+    expect(JSON.parse(bad.body).message).toContain('permissionPreset: only valid with role "custom"');
   });
 });
 

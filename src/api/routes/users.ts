@@ -20,6 +20,10 @@ const userFields = {
   serviceAccount: z.boolean().describe('A service account (admins only).'),
   role: z.enum(USER_ROLES).describe('admin or user.'),
   email: email.describe('E-mail address; unique within the account.'),
+  permissionPreset: z
+    .string()
+    .max(0, 'only valid with role "custom", which Hearth does not have')
+    .describe('Only valid with role "custom" (not offered by Hearth): only the empty value is accepted, and not stored.'),
   name: ignored,
   createTime: ignored,
   updateTime: ignored,
