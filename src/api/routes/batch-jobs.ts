@@ -36,11 +36,11 @@ import {
 import { parseClusterScopedName } from '../mappers/node-pool.js';
 import { parseOrThrow } from '../validation.js';
 import { failedPrecondition, invalidArgument, invalidArguments, notFound, unavailable } from '../wire/errors.js';
-import { applyFieldMask, fieldMaskFromBody, parseFieldMask } from '../wire/field-mask.js';
+import { applyFieldMask, parseFieldMask, updatePaths, type UpdateMaskRules } from '../wire/field-mask.js';
 import { listPage, parsePageSize, type PageTokenCodec } from '../wire/pagination.js';
 import { isResourceId } from '../wire/resource-names.js';
 import { parseTimestamp } from '../wire/timestamp.js';
-import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, queryBool } from './common.js';
+import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, queryBool, UpdateMaskQuery } from './common.js';
 
 const BatchJobParams = AccountParams.extend({ batchJobId: z.string().describe('The batch job id (numeric).') });
 /** `{id}:verb` paths: the id may not contain ':' (fastify regex parameter). */
@@ -81,16 +81,7 @@ function objectNameForId(id: string): string | undefined {
   return undefined;
 }
 
-function maskOf(body: Record<string, unknown>, updateMask: string | undefined): string[] {
-  const requested = parseFieldMask(updateMask, 'updateMask') ?? fieldMaskFromBody(body, ATOMIC_PATHS);
-  const out: string[] = [];
-  for (const p of requested) {
-    const top = p.split('.')[0]!;
-    if (WRITABLE_FIELDS.includes(top)) out.push(p);
-    else if (!OUTPUT_ONLY_FIELDS.includes(top)) throw invalidArgument('updateMask', `unknown field "${p}"`, 'FIELD_MASK');
-  }
-  return out;
-}
+const MASK_RULES: UpdateMaskRules = { writable: WRITABLE_FIELDS, outputOnly: OUTPUT_ONLY_FIELDS, atomic: ATOMIC_PATHS };
 
 /** JSON with object keys sorted, so equal values compare equal whatever order a client wrote. */
 function canonical(v: unknown): string {
@@ -210,7 +201,7 @@ class BatchJobs {
   }
 
   async update(accountId: string, id: string, body: Record<string, unknown>, updateMask: string | undefined): Promise<Record<string, unknown>> {
-    const mask = maskOf(body, updateMask);
+    const mask = updatePaths(body, updateMask, MASK_RULES);
     const patch = specFromWire(body);
     for (let attempt = 0; ; attempt++) {
       const cur = await this.load(accountId, id, attempt > 0);
@@ -383,7 +374,7 @@ const batchJobs: FastifyPluginAsyncZod = async (app) => {
       tags,
       operationId: 'Gateway_UpdateBatchJob',
       params: BatchJobParams,
-      querystring: z.object({ updateMask: z.string().max(4096).optional().describe('Comma-separated field paths to update.') }),
+      querystring: UpdateMaskQuery,
       body: UpdateBatchJobBody,
       response: { 200: BatchJobResponse, ...errorResponses },
     },

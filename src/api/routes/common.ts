@@ -19,6 +19,11 @@ export const ListQuery = z.object({
 });
 
 /** `true`/`false` (and 1/0) in a query string. */
+/** PATCH's optional field mask (without it, the mask is the set of fields in the body). */
+export const UpdateMaskQuery = z.object({
+  updateMask: z.string().max(4096).optional().describe('Comma-separated field paths to update; fields in the mask but not in the body are cleared.'),
+});
+
 export const queryBool = (what: string) => z.stringbool().optional().describe(what);
 
 /** `{}` (Delete, :scale, apiKeys:delete). */

@@ -43,7 +43,7 @@ import { parseFieldMask, fieldMaskFromBody } from '../wire/field-mask.js';
 import { parseSafeInt64 } from '../wire/int64.js';
 import { listPage } from '../wire/pagination.js';
 import { validateResourceId } from '../wire/resource-names.js';
-import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked } from './common.js';
+import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, UpdateMaskQuery } from './common.js';
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
 
@@ -402,7 +402,7 @@ const datasets: FastifyPluginAsyncZod<DatasetRoutesOptions> = async (app, opts) 
       tags,
       operationId: 'Gateway_UpdateDataset',
       params: DatasetParams,
-      querystring: z.object({ updateMask: z.string().max(4096).optional().describe('Comma-separated field paths to update; fields in the mask but not in the body are cleared.') }),
+      querystring: UpdateMaskQuery,
       body: DatasetBody,
       response: { 200: DatasetResponse, ...errorResponses },
     },

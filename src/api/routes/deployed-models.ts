@@ -30,10 +30,10 @@ import { ADDON_KINDS } from '../mappers/model.js';
 import { resourceNameOf, resourceNotFound } from '../resources.js';
 import { parseOrThrow } from '../validation.js';
 import { failedPrecondition, invalidArgument, invalidArguments, notFound, unavailable } from '../wire/errors.js';
-import { applyFieldMask, fieldMaskFromBody, parseFieldMask } from '../wire/field-mask.js';
+import { applyFieldMask, updatePaths, type UpdateMaskRules } from '../wire/field-mask.js';
 import { listPage } from '../wire/pagination.js';
 import { parseResourceName, validateResourceId } from '../wire/resource-names.js';
-import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, queryBool } from './common.js';
+import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, queryBool, UpdateMaskQuery } from './common.js';
 import { resolveModelRef } from './models.js';
 
 const Params = AccountParams.extend({ deployedModelId: z.string().describe('The deployed model id.') });
@@ -53,16 +53,7 @@ function randomId(): string {
   return id;
 }
 
-function maskOf(body: Record<string, unknown>, updateMask: string | undefined): string[] {
-  const requested = parseFieldMask(updateMask, 'updateMask') ?? fieldMaskFromBody(body);
-  const out: string[] = [];
-  for (const p of requested) {
-    const top = p.split('.')[0]!;
-    if (WRITABLE_FIELDS.includes(top)) out.push(p);
-    else if (!OUTPUT_ONLY_FIELDS.includes(top)) throw invalidArgument('updateMask', `unknown field "${p}"`, 'FIELD_MASK');
-  }
-  return out;
-}
+const MASK_RULES: UpdateMaskRules = { writable: WRITABLE_FIELDS, outputOnly: OUTPUT_ONLY_FIELDS };
 
 class DeployedModels {
   constructor(
@@ -186,7 +177,7 @@ class DeployedModels {
   }
 
   async update(accountId: string, id: string, body: Record<string, unknown>, updateMask: string | undefined): Promise<Record<string, unknown>> {
-    const mask = maskOf(body, updateMask);
+    const mask = updatePaths(body, updateMask, MASK_RULES);
     const patch = specFromWire(body);
     for (let attempt = 0; ; attempt++) {
       const cur = await this.load(accountId, id, attempt > 0);
@@ -285,9 +276,7 @@ const deployedModels: FastifyPluginAsyncZod = async (app) => {
       tags,
       operationId: 'Gateway_UpdateDeployedModel',
       params: Params,
-      querystring: z.object({
-        updateMask: z.string().max(4096).optional().describe('Comma-separated field paths to update; fields in the mask but not in the body are cleared.'),
-      }),
+      querystring: UpdateMaskQuery,
       body: UpdateDeployedModelBody,
       response: { 200: DeployedModelResponse, ...errorResponses },
     },

@@ -33,11 +33,11 @@ import { quotaHolder as deployedModelQuotaHolder } from '../mappers/deployed-mod
 import { releaseDeploymentGpus, requiredGpus, reserveDeploymentGpus } from '../quota/deployment-quota.js';
 import { resourceNameOf, resourceNotFound } from '../resources.js';
 import { parseOrThrow } from '../validation.js';
-import { alreadyExists, failedPrecondition, invalidArgument, invalidArguments, unavailable } from '../wire/errors.js';
-import { applyFieldMask, fieldMaskFromBody, parseFieldMask } from '../wire/field-mask.js';
+import { alreadyExists, failedPrecondition, invalidArguments, unavailable } from '../wire/errors.js';
+import { applyFieldMask, updatePaths, type UpdateMaskRules } from '../wire/field-mask.js';
 import { listPage } from '../wire/pagination.js';
 import { validateResourceId } from '../wire/resource-names.js';
-import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, queryBool } from './common.js';
+import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, queryBool, UpdateMaskQuery } from './common.js';
 
 const DeploymentParams = AccountParams.extend({ deploymentId: z.string().describe('The deployment id.') });
 /** `{id}:verb` paths: the id may not contain ':' (fastify regex parameter). */
@@ -75,17 +75,8 @@ function parseSpec(spec: Record<string, unknown>): DeploymentSpecType {
   return parseOrThrow(DeploymentSpec, spec);
 }
 
-function maskOf(body: Record<string, unknown>, updateMask: string | undefined): string[] {
-  const requested = parseFieldMask(updateMask, 'updateMask') ?? fieldMaskFromBody(body, ATOMIC_PATHS);
-  const out: string[] = [];
-  for (const p of requested) {
-    const top = p.split('.')[0]!;
-    if (WRITABLE_FIELDS.includes(top)) out.push(p);
-    // Output-only fields are ignored (AIP-203); others are not Deployment fields.
-    else if (!OUTPUT_ONLY_FIELDS.includes(top)) throw invalidArgument('updateMask', `unknown field "${p}"`, 'FIELD_MASK');
-  }
-  return out;
-}
+// Output-only fields are ignored (AIP-203); others are not Deployment fields.
+const MASK_RULES: UpdateMaskRules = { writable: WRITABLE_FIELDS, outputOnly: OUTPUT_ONLY_FIELDS, atomic: ATOMIC_PATHS };
 
 /** A wire view computed from one cached object (objects are replaced, not changed, on every event). */
 interface WireView {
@@ -177,7 +168,7 @@ class Deployments {
   }
 
   async update(accountId: string, id: string, body: Record<string, unknown>, updateMask: string | undefined): Promise<Record<string, unknown>> {
-    const mask = maskOf(body, updateMask);
+    const mask = updatePaths(body, updateMask, MASK_RULES);
     const patch = specFromWire(body);
     for (let attempt = 0; ; attempt++) {
       const cur = await this.load(accountId, id, attempt > 0);
@@ -347,8 +338,7 @@ const deployments: FastifyPluginAsyncZod = async (app) => {
       tags,
       operationId: 'Gateway_UpdateDeployment',
       params: DeploymentParams,
-      querystring: z.object({
-        updateMask: z.string().max(4096).optional().describe('Comma-separated field paths to update; fields in the mask but not in the body are cleared.'),
+      querystring: UpdateMaskQuery.extend({
         skipShapeValidation: queryBool('Accepted for compatibility.'),
       }),
       body: UpdateDeploymentBody,

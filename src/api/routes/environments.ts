@@ -30,27 +30,18 @@ import {
 import { BatchDeleteBody, batchDeleteIds, nodePoolName } from '../mappers/node-pool.js';
 import { resourceNotFound } from '../resources.js';
 import { parseOrThrow } from '../validation.js';
-import { alreadyExists, failedPrecondition, invalidArgument, invalidArguments, notFound, unavailable } from '../wire/errors.js';
-import { applyFieldMask, fieldMaskFromBody, parseFieldMask } from '../wire/field-mask.js';
+import { alreadyExists, failedPrecondition, invalidArguments, notFound, unavailable } from '../wire/errors.js';
+import { applyFieldMask, updatePaths, type UpdateMaskRules } from '../wire/field-mask.js';
 import { listPage } from '../wire/pagination.js';
 import { validateResourceId } from '../wire/resource-names.js';
-import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked } from './common.js';
+import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, UpdateMaskQuery } from './common.js';
 
 const EnvironmentParams = AccountParams.extend({ environmentId: z.string().describe('The environment id.') });
 const ID = ':environmentId(^[^:]+)';
 const RESOURCE_TYPE = 'environment';
 
-function maskOf(body: Record<string, unknown>, updateMask: string | undefined): string[] {
-  const requested = parseFieldMask(updateMask, 'updateMask') ?? fieldMaskFromBody(body, ATOMIC_PATHS);
-  const out: string[] = [];
-  for (const p of requested) {
-    const top = p.split('.')[0]!;
-    if (WRITABLE_FIELDS.includes(top)) out.push(p);
-    // `connection` is output only here: it changes through :connect / :disconnect.
-    else if (!OUTPUT_ONLY_FIELDS.includes(top)) throw invalidArgument('updateMask', `unknown field "${p}"`, 'FIELD_MASK');
-  }
-  return out;
-}
+// `connection` is output only here: it changes through :connect / :disconnect.
+const MASK_RULES: UpdateMaskRules = { writable: WRITABLE_FIELDS, outputOnly: OUTPUT_ONLY_FIELDS, atomic: ATOMIC_PATHS };
 
 function iso(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -99,7 +90,7 @@ class Environments {
   }
 
   async update(accountId: string, id: string, body: Record<string, unknown>, updateMask: string | undefined): Promise<Record<string, unknown>> {
-    const mask = maskOf(body, updateMask);
+    const mask = updatePaths(body, updateMask, MASK_RULES);
     const patch = specFromWire(body);
     for (let attempt = 0; ; attempt++) {
       const cur = await this.load(accountId, id, attempt > 0);
@@ -276,7 +267,7 @@ const environments: FastifyPluginAsyncZod = async (app) => {
       tags,
       operationId: 'Gateway_UpdateEnvironment',
       params: EnvironmentParams,
-      querystring: z.object({ updateMask: z.string().max(4096).optional().describe('Comma-separated field paths to update; fields in the mask but not in the body are cleared.') }),
+      querystring: UpdateMaskQuery,
       body: UpdateEnvironmentBody,
       response: { 200: EnvironmentResponse, ...errorResponses },
     },

@@ -27,10 +27,10 @@ import {
 } from '../mappers/model.js';
 import { resourceNotFound } from '../resources.js';
 import { failedPrecondition, invalidArgument, invalidArguments, notFound } from '../wire/errors.js';
-import { applyFieldMask, fieldMaskFromBody, parseFieldMask } from '../wire/field-mask.js';
+import { applyFieldMask, updatePaths, type UpdateMaskRules } from '../wire/field-mask.js';
 import { listPage } from '../wire/pagination.js';
 import { parseResourceName, validateResourceId } from '../wire/resource-names.js';
-import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked } from './common.js';
+import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, UpdateMaskQuery } from './common.js';
 
 const ModelParams = AccountParams.extend({ modelId: z.string().describe('The model id.') });
 /** `{id}:verb` paths may follow; the id may not contain ':'. */
@@ -59,16 +59,7 @@ async function validateModel(db: Db, accountId: string, writable: Record<string,
   if (base !== undefined) await resolveModelRef(db, accountId, base, `${prefix}peftDetails.baseModel`);
 }
 
-function maskOf(body: Record<string, unknown>, updateMask: string | undefined): string[] {
-  const requested = parseFieldMask(updateMask, 'updateMask') ?? fieldMaskFromBody(body, ATOMIC_PATHS);
-  const out: string[] = [];
-  for (const p of requested) {
-    if (isOutputOnlyPath(p)) continue; // output-only: ignored (AIP-203)
-    if (!WRITABLE_FIELDS.includes(p.split('.')[0]!)) throw invalidArgument('updateMask', `unknown field "${p}"`, 'FIELD_MASK');
-    out.push(p);
-  }
-  return out;
-}
+const MASK_RULES: UpdateMaskRules = { writable: WRITABLE_FIELDS, isOutputOnly: isOutputOnlyPath, atomic: ATOMIC_PATHS };
 
 class Models {
   constructor(private readonly ctx: ApiContext) {}
@@ -104,7 +95,7 @@ class Models {
   }
 
   async update(accountId: string, modelId: string, body: Record<string, unknown>, updateMask: string | undefined): Promise<Record<string, unknown>> {
-    const mask = maskOf(body, updateMask);
+    const mask = updatePaths(body, updateMask, MASK_RULES);
     const cur = await this.load(accountId, modelId);
     if (mask.length === 0) return modelToWire(cur, this.refs(cur));
     const next = applyFieldMask(writableOfRow(cur), writableFromWire(body), mask);
@@ -185,9 +176,7 @@ const models: FastifyPluginAsyncZod = async (app) => {
       tags,
       operationId: 'Gateway_UpdateModel',
       params: ModelParams,
-      querystring: z.object({
-        updateMask: z.string().max(4096).optional().describe('Comma-separated field paths to update; fields in the mask but not in the body are cleared.'),
-      }),
+      querystring: UpdateMaskQuery,
       body: ModelBody,
       response: { 200: ModelResponse, ...errorResponses },
     },

@@ -36,7 +36,7 @@ import { alreadyExists, failedPrecondition, invalidArgument, invalidArguments, n
 import { applyFieldMask, fieldMaskFromBody, parseFieldMask } from '../wire/field-mask.js';
 import { listPage } from '../wire/pagination.js';
 import { validateResourceId } from '../wire/resource-names.js';
-import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked } from './common.js';
+import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, UpdateMaskQuery } from './common.js';
 
 const NodePoolParams = AccountParams.extend({ nodePoolId: z.string().describe('The node pool id.') });
 /** `{id}:verb` paths: the id may not contain ':' (fastify regex parameter). */
@@ -263,7 +263,7 @@ const nodePools: FastifyPluginAsyncZod = async (app) => {
       tags,
       operationId: 'Gateway_UpdateNodePool',
       params: NodePoolParams,
-      querystring: z.object({ updateMask: z.string().max(4096).optional().describe('Comma-separated field paths to update; fields in the mask but not in the body are cleared.') }),
+      querystring: UpdateMaskQuery,
       body: UpdateNodePoolBody,
       response: { 200: NodePoolResponse, ...errorResponses },
     },

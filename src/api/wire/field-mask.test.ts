@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyFieldMask, applyReadMask, fieldMaskFromBody, parseFieldMask } from './field-mask.js';
+import { applyFieldMask, applyReadMask, fieldMaskFromBody, parseFieldMask, updatePaths } from './field-mask.js';
 
 describe('field masks', () => {
   it('parses masks, snake_case included', () => {
@@ -36,5 +36,17 @@ describe('field masks', () => {
     expect(target.autoscalingPolicy.scaleUpWindow).toBe('30s');
     // An explicit mask naming a field absent from the body clears it.
     expect(applyFieldMask(target, {}, ['displayName'])).not.toHaveProperty('displayName');
+  });
+});
+
+describe('updatePaths', () => {
+  const rules = { writable: ['displayName', 'autoscalingPolicy'], outputOnly: ['state', 'name'], atomic: ['autoscalingPolicy'] };
+  it('takes the mask from the body, drops output-only fields, refuses unknown ones on updateMask', () => {
+    expect(updatePaths({ displayName: 'x', state: 'READY', autoscalingPolicy: { scaleUpWindow: '1s' } }, undefined, rules)).toEqual(['displayName', 'autoscalingPolicy']);
+    expect(updatePaths({}, 'displayName,name', rules)).toEqual(['displayName']);
+    expect(() => updatePaths({ bogus: 1 }, undefined, rules)).toThrow(/updateMask|bogus/);
+  });
+  it('asks a finer output-only test first when given', () => {
+    expect(updatePaths({ displayName: 'x' }, 'displayName,displayName.sub', { writable: ['displayName'], isOutputOnly: (p) => p.includes('.') })).toEqual(['displayName']);
   });
 });

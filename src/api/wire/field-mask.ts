@@ -84,3 +84,30 @@ export function applyFieldMask<T extends Record<string, unknown>>(target: T, pat
   }
   return out as T;
 }
+
+export interface UpdateMaskRules {
+  /** Top-level fields a PATCH may change. */
+  writable: readonly string[];
+  /** Top-level output-only fields: in a body or mask they are ignored (AIP-203), not refused. */
+  outputOnly?: readonly string[];
+  /** A finer test of output-only paths (e.g. nested ones); default: the top level is in `outputOnly`. */
+  isOutputOnly?: (path: string) => boolean;
+  /** Paths whose value is replaced whole rather than merged (fieldMaskFromBody's `atomic`). */
+  atomic?: readonly string[];
+}
+
+/**
+ * The paths a PATCH changes: `updateMask` when given, else the fields present in the body; output-only
+ * paths are dropped, anything else that is not writable is a 400 on `updateMask`.
+ */
+export function updatePaths(body: Record<string, unknown>, updateMask: string | undefined, rules: UpdateMaskRules): string[] {
+  const requested = parseFieldMask(updateMask, 'updateMask') ?? fieldMaskFromBody(body, rules.atomic);
+  const out: string[] = [];
+  for (const p of requested) {
+    if (rules.isOutputOnly?.(p)) continue;
+    const top = p.split('.')[0]!;
+    if (rules.writable.includes(top)) out.push(p);
+    else if (!(rules.outputOnly ?? []).includes(top)) throw invalidArgument('updateMask', `unknown field "${p}"`, 'FIELD_MASK');
+  }
+  return out;
+}
