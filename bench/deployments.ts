@@ -20,7 +20,17 @@
 //    of the whole machine, so the figures say what was busy.
 // 4. Raw write ceiling of the API server (bench/cluster-baseline measureWriteCeiling), same run,
 //    after the controller has stopped.
-// 5. Figures; then everything it made is removed (also on failure): namespace, nodes, database.
+// 5. Figures.
+// 6. Same-run baseline (skip with --no-apps-baseline): the Hearth objects are removed (their
+//    namespace, waited until gone, so the fleet's GPUs are free again), then the same N pods as
+//    plain apps/v1 Deployments + ClusterIP Services, created directly with no controller, built by
+//    Hearth's own builders (makeWorkload, makeService) from the bench's spec, so pod template,
+//    resources, affinity, tolerations and probes are identical; same fleet, same create concurrency.
+//    Measured like the Hearth phase: time until every one is Available (readyReplicas 1, by a
+//    watch), cluster writes per deployment (apiserver_request_total), control-plane CPU. It answers
+//    "how close does Hearth get to what this cluster can do at all with these pods?". Informational:
+//    the GOAL lines are not judged against it.
+// Then everything it made is removed (also on failure): namespaces, nodes, ServiceCIDR, database.
 //
 // The throughput goal ("≥ 50% of the ceiling once divided by the writes a deployment needs") is
 // judged with the writes the whole cluster makes per deployment (apiserver_request_total write
@@ -34,7 +44,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, NetworkingV1Api, PatchStrategy, setHeaderOptions, Watch, type KubeConfig, type KubernetesObject, type V1Node } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api, PatchStrategy, setHeaderOptions, Watch, type KubeConfig, type KubernetesObject, type V1Deployment, type V1Node } from '@kubernetes/client-node';
 import pg from 'pg';
 import { pino } from 'pino';
 import { clusterProcesses, clusterUp } from '../hack/lib/cluster.js';
@@ -43,10 +53,13 @@ import { fleetNodes, SIMULATED_LABEL } from '../hack/lib/fleet.js';
 import { DEFAULT_DATABASE_URL, ensurePostgres } from '../hack/lib/postgres.js';
 import { DEFAULT_CONTROLLER_CLIENT, DEFAULT_WORKERS, deploymentController } from '../src/controllers/deployment/controller.js';
 import { DbQuotaStore } from '../src/controllers/deployment/quota-store.js';
+import { makeService, makeWorkload } from '../src/controllers/deployment/resources/index.js';
+import { DEFAULT_RUNTIME_CONFIG } from '../src/controllers/deployment/runtime-config.js';
+import { buildModelServer } from '../src/controllers/deployment/runtime.js';
 import { KubeDeploymentWriter, type DeploymentWriter } from '../src/controllers/deployment/writer.js';
 import { KubeClients } from '../src/controllers/runtime/client.js';
 import { isConflict } from '../src/controllers/runtime/result.js';
-import type { Deployment } from '../src/crds/deployment.js';
+import { DeploymentSpec, type Deployment, type DeploymentSpecInput } from '../src/crds/deployment.js';
 import { GROUP, VERSION } from '../src/crds/group.js';
 import { openDatabase, type Database } from '../src/db/client.js';
 import { accountsRepo, quotasRepo } from '../src/db/index.js';
@@ -70,6 +83,8 @@ const { values } = parseArgs({
     configmaps: { type: 'string', default: '2000' },
     'ceiling-workers': { type: 'string', default: '32' },
     'timeout-s': { type: 'string', default: '900' },
+    /** Skip phase 6, the same pods as plain apps/v1 Deployments. */
+    'no-apps-baseline': { type: 'boolean', default: false },
   },
 });
 const N = Number(values.count);
@@ -91,6 +106,18 @@ const ns = `bench-dep-${suffix}`;
 const account = `bench-dep-${suffix}`;
 const dbName = `hearth_bench_dep_${suffix}`;
 const nodePrefix = `bench-dep-${suffix}-gpu`;
+/** Phase 6's namespace (matches the stale-namespace check at start, like `ns`). */
+const appsNs = `bench-dep-${suffix}-apps`;
+
+/** The spec of every bench deployment; phase 6 builds its pods from the same one. */
+const BENCH_SPEC: DeploymentSpecInput = {
+  baseModel: 'accounts/fireworks/models/llama-v3p1-8b-instruct',
+  acceleratorType: ACCELERATOR,
+  acceleratorCount: 1,
+  minReplicaCount: 1,
+  maxReplicaCount: 1,
+  placement: { region: REGION },
+};
 
 const log = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -279,26 +306,43 @@ class RssSampler {
 // READY: one list, then a watch from its resourceVersion (re-listed if the watch ends early).
 
 function readyWatcher(kc: KubeConfig, custom: CustomObjectsApi, onReady: (name: string) => void): { stop: () => void } {
-  let stopped = false;
-  let current: AbortController | undefined;
   const seen = (d: Deployment): void => {
     const s = d.status;
     if (s?.state === 'READY' && (s.replicaStats?.readyReplicaCount ?? 0) >= 1 && s.observedGeneration === d.metadata.generation) onReady(d.metadata.name!);
   };
+  const list = async () =>
+    (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'deployments' })) as { items: Deployment[]; metadata?: { resourceVersion?: string } };
+  return listWatch(kc, list, `/apis/${GROUP}/${VERSION}/namespaces/${ns}/deployments`, seen);
+}
+
+/** Phase 6: an apps/v1 Deployment is Available with its one replica ready. */
+function availableWatcher(kc: KubeConfig, apps: AppsV1Api, onAvailable: (name: string) => void): { stop: () => void } {
+  const seen = (d: V1Deployment): void => {
+    const s = d.status;
+    if ((s?.readyReplicas ?? 0) >= 1 && (s?.availableReplicas ?? 0) >= 1 && s?.observedGeneration === d.metadata?.generation) onAvailable(d.metadata!.name!);
+  };
+  return listWatch(kc, () => apps.listNamespacedDeployment({ namespace: appsNs }), `/apis/apps/v1/namespaces/${appsNs}/deployments`, seen);
+}
+
+function listWatch<T extends KubernetesObject>(
+  kc: KubeConfig,
+  list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>,
+  path: string,
+  seen: (o: T) => void,
+): { stop: () => void } {
+  let stopped = false;
+  let current: AbortController | undefined;
   const loop = async (): Promise<void> => {
     while (!stopped) {
       try {
-        const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'deployments' })) as {
-          items: Deployment[];
-          metadata: { resourceVersion: string };
-        };
-        for (const d of list.items) seen(d);
+        const listed = await list();
+        for (const d of listed.items) seen(d);
         const ended = new Promise<void>((resolve) => {
           void new Watch(kc)
             .watch(
-              `/apis/${GROUP}/${VERSION}/namespaces/${ns}/deployments`,
-              { resourceVersion: list.metadata.resourceVersion, allowWatchBookmarks: true },
-              (type: string, d: Deployment) => {
+              path,
+              { resourceVersion: listed.metadata?.resourceVersion, allowWatchBookmarks: true },
+              (type: string, d: T) => {
                 if (type === 'ADDED' || type === 'MODIFIED') seen(d);
               },
               () => resolve(),
@@ -307,7 +351,7 @@ function readyWatcher(kc: KubeConfig, custom: CustomObjectsApi, onReady: (name: 
         });
         await ended;
       } catch (e) {
-        if (!stopped) log(`ready watch: ${(e as Error).message}; re-listing`);
+        if (!stopped) log(`watch ${path}: ${(e as Error).message}; re-listing`);
       }
       if (!stopped) await sleep(200);
     }
@@ -411,6 +455,21 @@ async function main(): Promise<void> {
   const net = kc.makeApiClient(NetworkingV1Api);
   let stopController: (() => Promise<unknown>) | undefined;
   let watcher: { stop: () => void } | undefined;
+  let appsNsCreated = false;
+  let appsWatcher: { stop: () => void } | undefined;
+  /** The Hearth objects go with their namespace; the controller is stopped, so its finalizers are dropped first. */
+  const removeHearthNamespace = async (): Promise<void> => {
+    const list = (await custom
+      .listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'deployments' })
+      .catch(() => ({ items: [] }))) as { items: Deployment[] };
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    await pool(list.items.length, 16, (i) =>
+      custom
+        .patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'deployments', name: list.items[i]!.metadata.name!, body: { metadata: { finalizers: null } } }, merge)
+        .catch(() => undefined),
+    );
+    await core.deleteNamespace({ name: ns }).catch(() => undefined);
+  };
   try {
     await installCrds(kc);
 
@@ -512,7 +571,7 @@ async function main(): Promise<void> {
           apiVersion: `${GROUP}/${VERSION}`,
           kind: 'Deployment',
           metadata: { name, labels: { [RUN_LABEL]: suffix } },
-          spec: { baseModel: 'accounts/fireworks/models/llama-v3p1-8b-instruct', acceleratorType: ACCELERATOR, acceleratorCount: 1, minReplicaCount: 1, maxReplicaCount: 1, placement: { region: REGION } },
+          spec: BENCH_SPEC,
         },
       });
     });
@@ -598,23 +657,110 @@ async function main(): Promise<void> {
       `GOAL throughput ≥ 50% of the ceiling ÷ the writes a deployment needs (all cluster writes, ${fmt(allWpd, 2)}): ${fmt(clusterRatio * 100, 1)}% — ${clusterRatio >= 0.5 && !timedOut ? 'PASS' : 'MISS'}`,
     );
     console.log(`GOAL controller RSS < 300 MiB (peak process RSS): ${fmt(rss.peak / MiB)} MiB — ${rss.peak < 300 * MiB ? 'PASS' : 'MISS'}`);
+
+    // 6. The same pods as plain apps/v1 Deployments + Services, no controller, same fleet.
+    if (values['no-apps-baseline']) return;
+    log(`phase 6: removing the Hearth objects (namespace ${ns}) and waiting until they are gone ...`);
+    await removeHearthNamespace();
+    for (const until = Date.now() + 600_000; ; ) {
+      const left = await core.listNamespace({ fieldSelector: `metadata.name=${ns}` });
+      if (left.items.length === 0) break;
+      if (Date.now() > until) throw new Error(`namespace ${ns} still terminating after 600 s: no apps/v1 baseline`);
+      await Promise.race([sleep(2000), interrupted]);
+    }
+    nsCreated = false;
+    const apps = kc.makeApiClient(AppsV1Api);
+    const server = buildModelServer(DeploymentSpec.parse(BENCH_SPEC), DEFAULT_RUNTIME_CONFIG);
+    if (!server.ok) throw new Error(`bench spec: ${server.message}`);
+    const baselineObjects = (name: string) => {
+      // The same owner the controller builds from (the hearth.dev Deployment `name`), so names,
+      // labels and the pod template are what Hearth makes; but no ownerReference: the owner does
+      // not exist, and the garbage collector would delete a child pointing at it.
+      const owner = { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name, namespace: appsNs, uid: `apps-baseline-${suffix}-${name}` } };
+      const workload = makeWorkload(owner, server.value, { replicas: 1, region: REGION, workload: DEFAULT_RUNTIME_CONFIG.workload });
+      const service = makeService(owner);
+      for (const o of [workload, service]) {
+        delete o.metadata!.ownerReferences;
+        o.metadata!.labels = { ...o.metadata!.labels, [RUN_LABEL]: suffix };
+      }
+      return { workload, service };
+    };
+    await createTestNamespace(kc, appsNs, { [BENCH_LABEL]: 'true' });
+    appsNsCreated = true;
+    const bCreated = new Map<string, number>();
+    const bAvailable = new Map<string, number>();
+    let resolveAvailable!: () => void;
+    const allAvailable = new Promise<void>((r) => (resolveAvailable = r));
+    appsWatcher = availableWatcher(kc, apps, (name) => {
+      if (!bAvailable.has(name)) {
+        bAvailable.set(name, performance.now());
+        if (bAvailable.size === N) resolveAvailable();
+      }
+    });
+    const bWrites0 = await apiserverWrites(kc);
+    const bCpu0 = cpuSnapshot();
+    const bLoads: number[] = [];
+    const bt0 = performance.now();
+    const bProgress = setInterval(() => {
+      bLoads.push(loadavg()[0]!);
+      log(`apps/v1 baseline ${fmt((performance.now() - bt0) / 1000, 0)} s: ${bCreated.size} created, ${bAvailable.size} Available; load ${loadavg()[0]!.toFixed(2)}`);
+    }, 15_000);
+    bProgress.unref();
+    // Same client concurrency as the Hearth creates; the two children at once, as the controller writes them.
+    const bCreateLat = await pool(N, WORKERS, async (i) => {
+      const name = `d-${i}`;
+      const { workload, service } = baselineObjects(name);
+      bCreated.set(workload.metadata!.name!, performance.now());
+      await Promise.all([apps.createNamespacedDeployment({ namespace: appsNs, body: workload }), core.createNamespacedService({ namespace: appsNs, body: service })]);
+    });
+    const bCreatedSecs = (performance.now() - bt0) / 1000;
+    let bTimedOut = false;
+    await Promise.race([allAvailable, new Promise<void>((r) => setTimeout(r, TIMEOUT_MS).unref()).then(() => (bTimedOut = true)), interrupted]);
+    const bSecs = (performance.now() - bt0) / 1000;
+    clearInterval(bProgress);
+    await sleep(2000); // as in phase 3: let the last status writes land
+    const bCpu1 = cpuSnapshot();
+    const bWrites1 = await apiserverWrites(kc);
+    appsWatcher.stop();
+    const bWrites = diff(bWrites1.ok, bWrites0.ok);
+    const bRefused = diff(bWrites1.refused, bWrites0.refused);
+    const bDone = bAvailable.size;
+    const bPerSec = bDone / bSecs;
+    const bE2e = [...bAvailable].map(([n, t]) => t - bCreated.get(n)!).sort((a, b) => a - b);
+    const bWpd = sum(bWrites) / Math.max(1, bDone);
+    console.log(
+      `apps/v1 baseline (the same pods as plain apps/v1 Deployments + ClusterIP Services from Hearth's builders, no controller, same fleet, ${WORKERS} create workers): ` +
+        `${bTimedOut ? `TIMED OUT after ${fmt(bSecs, 0)} s: ` : ''}${bDone}/${N} Available in ${fmt(bSecs, 1)} s (creates took ${fmt(bCreatedSecs, 1)} s, create p50 ${fmt(percentile(bCreateLat, 50))} ms, p99 ${fmt(percentile(bCreateLat, 99))} ms)`,
+    );
+    console.log(`  ${fmt(bPerSec, 2)} deployments Available/s; created→Available p50 ${fmt(percentile(bE2e, 50) / 1000, 2)} s, p99 ${fmt(percentile(bE2e, 99) / 1000, 2)} s`);
+    console.log(`  writes per deployment, whole cluster (same method as above): ${fmt(bWpd, 2)} — ${line(bWrites, Math.max(1, bDone), 16)}`);
+    if (bRefused.size > 0) console.log(`  refused writes (not counted above): ${fmt(sum(bRefused) / Math.max(1, bDone), 2)} per deployment — ${line(bRefused, Math.max(1, bDone), 8)}`);
+    console.log(`  CPU while creating → all Available: ${cpuLine(bCpu0, bCpu1)}`);
+    const bRun = controlPlaneSecs(bCpu0, bCpu1);
+    if (bRun.all > 0 && ceil.all > 0) {
+      console.log(
+        `  control-plane CPU per write: ${fmt((bRun.all * 1000) / Math.max(1, sum(bWrites)), 2)} ms (kube-apiserver ${fmt((bRun.apiserver * 1000) / Math.max(1, sum(bWrites)), 2)} ms), ` +
+          `${fmt(bRun.all / Math.max(1, sum(bWrites)) / (ceil.all / ceilWrites), 1)}× a ConfigMap create; per deployment ${fmt(bRun.all / Math.max(1, bDone), 3)} s (Hearth phase ${fmt(run.all / Math.max(1, done), 3)} s)`,
+      );
+    }
+    const bMeanLoad = bLoads.length ? bLoads.reduce((a, b) => a + b, 0) / bLoads.length : loadavg()[0]!;
+    console.log(`  1-min load during the baseline: mean ${fmt(bMeanLoad, 2)}, max ${fmt(Math.max(...bLoads, loadavg()[0]!), 2)}; load average now ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    const vsThroughput = perSec / bPerSec;
+    const p50Hearth = percentile(e2e, 50);
+    const p50Apps = percentile(bE2e, 50);
+    console.log(
+      `  Hearth ÷ baseline: ${fmt(perSec, 2)} READY/s ÷ ${fmt(bPerSec, 2)} Available/s = ${fmt(vsThroughput * 100, 1)}%; ` +
+        `created→ready p50 ${fmt(p50Hearth / 1000, 2)} s vs ${fmt(p50Apps / 1000, 2)} s (baseline ÷ Hearth = ${fmt((p50Apps / p50Hearth) * 100, 1)}%); ` +
+        `cluster writes per deployment ${fmt(allWpd, 2)} vs ${fmt(bWpd, 2)}`,
+    );
+    console.log(`Hearth vs the same pods as plain apps/v1 Deployments: ${fmt(vsThroughput * 100, 1)}%${bTimedOut || timedOut ? ' (a phase timed out: not a full comparison)' : ''}`);
   } finally {
     log('cleaning up ...');
     watcher?.stop();
     await stopController?.().catch(() => undefined);
-    if (nsCreated) {
-      // The controller is stopped: drop its finalizers so the namespace can go.
-      const list = (await custom
-        .listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'deployments' })
-        .catch(() => ({ items: [] }))) as { items: Deployment[] };
-      const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-      await pool(list.items.length, 16, (i) =>
-        custom
-          .patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'deployments', name: list.items[i]!.metadata.name!, body: { metadata: { finalizers: null } } }, merge)
-          .catch(() => undefined),
-      );
-      await core.deleteNamespace({ name: ns }).catch(() => undefined);
-    }
+    appsWatcher?.stop();
+    if (nsCreated) await removeHearthNamespace();
+    if (appsNsCreated) await core.deleteNamespace({ name: appsNs }).catch(() => undefined);
     await pool(nodes.length, 16, (i) => core.deleteNode({ name: nodes[i]!.metadata!.name! }).catch(() => undefined));
     // Goes once the namespace's Services have released its addresses (its finalizer waits for that).
     if (cidrCreated) await net.deleteServiceCIDR({ name: cidrName }).catch(() => undefined);
