@@ -2,7 +2,7 @@
 // created at once on a simulated fleet that can hold them, with the controller running in this
 // process (issue 4, item 10). Not a test: it prints figures and the goal lines.
 //
-//   npm run bench:deployments [-- --count 1000 --workers 16 --qps 100 --burst 200 --reconcilers 8]
+//   npm run bench:deployments [-- --count 1000 --workers 16 --qps 100 --burst 200 --reconcilers 8 --no-apps-baseline]
 //
 // What it does, in one run:
 // 1. A temporary fleet: ⌈N/8⌉ KWOK nodes × 8 GPUs in US_ARIZONA_1 (NVIDIA_H100_80GB), labelled
