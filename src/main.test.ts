@@ -38,6 +38,12 @@ describe('main', () => {
     expect(() => parseConfig({ HEARTH_PUBLIC_URL: 'hearth.example.com', HEARTH_UPLOAD_URL_SECRET: 'short' })).toThrow(/HEARTH_UPLOAD_URL_SECRET[\s\S]*HEARTH_PUBLIC_URL|HEARTH_PUBLIC_URL[\s\S]*HEARTH_UPLOAD_URL_SECRET/);
   });
 
+  it('reads the controller selector (sharding, shared clusters) and refuses one that is not a label selector', () => {
+    expect(parseConfig({}).HEARTH_CONTROLLER_SELECTOR).toBeUndefined();
+    expect(parseConfig({ HEARTH_CONTROLLER_SELECTOR: 'hearth.dev/shard=a,team in (x, y)' })).toMatchObject({ HEARTH_CONTROLLER_SELECTOR: 'hearth.dev/shard=a,team in (x, y)' });
+    expect(() => parseConfig({ HEARTH_CONTROLLER_SELECTOR: 'a=b;rm -rf' })).toThrow(/HEARTH_CONTROLLER_SELECTOR/);
+  });
+
   it('refuses unknown modes and a bootstrap without its arguments, before touching anything', async () => {
     expect(await main(['nonsense'], {})).toBe(2);
     expect(await main(['controller'], { KUBECONFIG: '/nonexistent/kubeconfig' })).toBe(2);

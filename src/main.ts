@@ -26,7 +26,9 @@
 //   instead of its pod IP, since a simulated KWOK fleet has no pod network; `npm run demo` points
 //   it at the model-server test fixture; non-loopback hosts are refused; logged as a warning).
 //   Controller throughput: HEARTH_CONTROLLER_QPS (100) · HEARTH_CONTROLLER_BURST (200) (its API
-//   client limit) · HEARTH_CONTROLLER_WORKERS (8; concurrent reconciles).
+//   client limit) · HEARTH_CONTROLLER_WORKERS (8; concurrent reconciles) ·
+//   HEARTH_CONTROLLER_SELECTOR (unset: every hearth.dev Deployment; a label selector shards the
+//   controller or keeps it to its own objects on a shared cluster).
 //   Load transport (split processes): HEARTH_INTERNAL_TOKEN (≥ 16 characters, the same in gateway
 //   and controller) · gateway: HEARTH_GATEWAY_ADMIN_PORT (the admin listener serving
 //   GET /internal/load) · controller: HEARTH_GATEWAY_LOAD_URLS (comma-separated admin base URLs) or
@@ -83,6 +85,10 @@ const Env = z.object({
   HEARTH_CONTROLLER_QPS: z.coerce.number().positive().default(DEFAULT_CONTROLLER_CLIENT.qps),
   HEARTH_CONTROLLER_BURST: z.coerce.number().int().min(1).default(DEFAULT_CONTROLLER_CLIENT.burst),
   HEARTH_CONTROLLER_WORKERS: z.coerce.number().int().min(1).max(64).default(DEFAULT_WORKERS),
+  HEARTH_CONTROLLER_SELECTOR: z
+    .string()
+    .regex(/^[A-Za-z0-9._/\-=!,() ]+$/, 'a label selector such as hearth.dev/shard=a or team in (x,y)')
+    .optional(),
   HEARTH_INTERNAL_TOKEN: z.string().min(16).optional(),
   HEARTH_GATEWAY_LOAD_URLS: z
     .string()
@@ -200,7 +206,11 @@ async function startController({ config, log, database, kube, load }: Shared): P
     db: database.db,
     log: controllerLog,
     client: { qps: config.HEARTH_CONTROLLER_QPS, burst: config.HEARTH_CONTROLLER_BURST },
-    controller: { workers: config.HEARTH_CONTROLLER_WORKERS, ...(autoscaler ? { autoscaler } : {}) },
+    controller: {
+      workers: config.HEARTH_CONTROLLER_WORKERS,
+      ...(config.HEARTH_CONTROLLER_SELECTOR ? { selector: config.HEARTH_CONTROLLER_SELECTOR } : {}),
+      ...(autoscaler ? { autoscaler } : {}),
+    },
     ...(ns ? { leaderElection: { namespace: ns, name: config.HEARTH_LEADER_ELECTION_LEASE_NAME, identity: config.POD_NAME } } : {}),
   });
   scraper?.start();
