@@ -8,61 +8,7 @@ import { openDatabase, type Database } from '../../db/client.js';
 import { createDataset } from '../../db/repositories/datasets.js';
 import { buildApp } from '../app.js';
 import { bootstrap } from '../auth/bootstrap.js';
-import type { CustomObject, ResourceStore } from '../kube/resource-store.js';
-
-/** Objects by namespace/name; `hidden` names are left out of list() (a cache that lags). */
-class MemoryStore implements ResourceStore<CustomObject> {
-  readonly objects = new Map<string, CustomObject>();
-  readonly hidden = new Set<string>();
-  #rv = 1;
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-  list(ns: string): CustomObject[] {
-    return [...this.objects.values()].filter((o) => o.metadata.namespace === ns && !this.hidden.has(o.metadata.name)).map((o) => structuredClone(o));
-  }
-  async get(ns: string, name: string): Promise<CustomObject | undefined> {
-    return this.read(ns, name);
-  }
-  async read(ns: string, name: string): Promise<CustomObject | undefined> {
-    const o = this.objects.get(`${ns}/${name}`);
-    return o && structuredClone(o);
-  }
-  async create(obj: CustomObject): Promise<CustomObject> {
-    const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
-    if (this.objects.has(key)) throw Object.assign(new Error('exists'), { code: 409 });
-    const o = structuredClone(obj);
-    o.metadata.resourceVersion = String(this.#rv++);
-    o.metadata.creationTimestamp = '2026-01-02T03:04:05Z';
-    this.objects.set(key, o);
-    return structuredClone(o);
-  }
-  async replace(obj: CustomObject): Promise<CustomObject> {
-    const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
-    const cur = this.objects.get(key);
-    if (!cur) throw Object.assign(new Error('gone'), { code: 404 });
-    if (cur.metadata.resourceVersion !== obj.metadata.resourceVersion) throw Object.assign(new Error('conflict'), { code: 409 });
-    const o = { ...structuredClone(obj), metadata: { ...structuredClone(obj.metadata), resourceVersion: String(this.#rv++) } };
-    this.objects.set(key, o);
-    return structuredClone(o);
-  }
-  async mergePatch(ns: string, name: string, patch: Record<string, unknown>): Promise<CustomObject> {
-    const cur = this.objects.get(`${ns}/${name}`);
-    if (!cur) throw Object.assign(new Error('gone'), { code: 404 });
-    const annotations = { ...cur.metadata.annotations } as Record<string, string>;
-    for (const [k, v] of Object.entries((patch.metadata as { annotations?: Record<string, string | null> } | undefined)?.annotations ?? {})) {
-      if (v === null) delete annotations[k];
-      else annotations[k] = v;
-    }
-    cur.metadata = { ...cur.metadata, annotations, resourceVersion: String(this.#rv++) };
-    return structuredClone(cur);
-  }
-  async delete(ns: string, name: string): Promise<boolean> {
-    return this.objects.delete(`${ns}/${name}`);
-  }
-  put(obj: Partial<CustomObject> & { metadata: CustomObject['metadata'] }): void {
-    this.objects.set(`${obj.metadata.namespace}/${obj.metadata.name}`, { apiVersion: 'hearth.dev/v1alpha1', kind: 'X', spec: {}, ...obj });
-  }
-}
+import { MemoryStore } from './memory-store.test-helper.js';
 
 const NS = 'acct-acme';
 let database: Database;
@@ -92,7 +38,7 @@ beforeAll(async () => {
   await createDataset(database.db, { accountId: 'acme', datasetId: 'uploading' });
   await createDataset(database.db, { accountId: 'globex', datasetId: 'secret', state: 'READY' });
   bare = await buildApp({ db: database.db, rateLimit: false });
-  jobs = new MemoryStore();
+  jobs = new MemoryStore(() => new Date('2026-01-02T03:04:05Z'));
   app = await buildApp({ db: database.db, rateLimit: false, stores: { supervisedFineTuningJobs: jobs }, now: () => now });
 }, 60_000);
 
