@@ -40,7 +40,7 @@ import { applyFieldMask, parseFieldMask, updatePaths, type UpdateMaskRules } fro
 import { listPage, parsePageSize, type PageTokenCodec } from '../wire/pagination.js';
 import { isResourceId } from '../wire/resource-names.js';
 import { parseTimestamp } from '../wire/timestamp.js';
-import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, queryBool, UpdateMaskQuery } from './common.js';
+import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, queryBool, UpdateMaskQuery, loadObject, requireStore } from './common.js';
 
 const BatchJobParams = AccountParams.extend({ batchJobId: z.string().describe('The batch job id (numeric).') });
 /** `{id}:verb` paths: the id may not contain ':' (fastify regex parameter). */
@@ -128,9 +128,7 @@ class BatchJobs {
   }
 
   get store(): ResourceStore<CustomObject> {
-    const s = this.ctx.stores?.batchJobs;
-    if (!s) throw unavailable('batch jobs need a Kubernetes cluster; this API server runs without one');
-    return s;
+    return requireStore(this.ctx.stores?.batchJobs, 'batch jobs');
   }
 
   notFound(accountId: string, id: string): unknown {
@@ -145,15 +143,11 @@ class BatchJobs {
     const name = objectNameForId(id);
     const store = this.store;
     if (name === undefined) throw this.notFound(accountId, id);
-    const ns = accountNamespace(accountId);
-    let obj: CustomObject | undefined;
-    try {
-      obj = fresh ? await store.read(ns, name) : await store.get(ns, name);
-    } catch (e) {
-      throw this.kubeError(e, accountId, id, 'get');
-    }
-    if (!obj) throw this.notFound(accountId, id);
-    return obj;
+    return loadObject(store, accountNamespace(accountId), name, {
+      fresh,
+      kubeError: (e) => this.kubeError(e, accountId, id, 'get'),
+      missing: () => this.notFound(accountId, id),
+    });
   }
 
   /** The node pool (and environment) a job names must exist in the account. */

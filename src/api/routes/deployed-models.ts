@@ -33,7 +33,7 @@ import { failedPrecondition, invalidArgument, invalidArguments, notFound, unavai
 import { applyFieldMask, updatePaths, type UpdateMaskRules } from '../wire/field-mask.js';
 import { listPage } from '../wire/pagination.js';
 import { parseResourceName, validateResourceId } from '../wire/resource-names.js';
-import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, queryBool, UpdateMaskQuery } from './common.js';
+import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, queryBool, UpdateMaskQuery, loadObject, requireStore } from './common.js';
 import { resolveModelRef } from './models.js';
 
 const Params = AccountParams.extend({ deployedModelId: z.string().describe('The deployed model id.') });
@@ -62,9 +62,7 @@ class DeployedModels {
   ) {}
 
   get store(): ResourceStore<CustomObject> {
-    const s = this.ctx.stores?.deployedModels;
-    if (!s) throw unavailable('deployedModels need a Kubernetes cluster; this API server runs without one');
-    return s;
+    return requireStore(this.ctx.stores?.deployedModels, 'deployedModels');
   }
 
   get deployments(): DeploymentStore {
@@ -82,15 +80,11 @@ class DeployedModels {
 
   async load(accountId: string, id: string, fresh = false): Promise<CustomObject> {
     validateResourceId(id, 'deployedModelId');
-    const ns = accountNamespace(accountId);
-    let obj: CustomObject | undefined;
-    try {
-      obj = fresh ? await this.store.read(ns, id) : await this.store.get(ns, id);
-    } catch (e) {
-      throw this.kubeError(e, accountId, id, 'get');
-    }
-    if (!obj) throw resourceNotFound(accountId, COLLECTION, id);
-    return obj;
+    return loadObject(this.store, accountNamespace(accountId), id, {
+      fresh,
+      kubeError: (e) => this.kubeError(e, accountId, id, 'get'),
+      missing: () => resourceNotFound(accountId, COLLECTION, id),
+    });
   }
 
   /**

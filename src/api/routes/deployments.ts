@@ -33,11 +33,11 @@ import { quotaHolder as deployedModelQuotaHolder } from '../mappers/deployed-mod
 import { releaseDeploymentGpus, requiredGpus, reserveDeploymentGpus } from '../quota/deployment-quota.js';
 import { resourceNameOf, resourceNotFound } from '../resources.js';
 import { parseOrThrow } from '../validation.js';
-import { alreadyExists, failedPrecondition, invalidArguments, unavailable } from '../wire/errors.js';
+import { alreadyExists, failedPrecondition, invalidArguments } from '../wire/errors.js';
 import { applyFieldMask, updatePaths, type UpdateMaskRules } from '../wire/field-mask.js';
 import { listPage } from '../wire/pagination.js';
 import { validateResourceId } from '../wire/resource-names.js';
-import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, queryBool, UpdateMaskQuery } from './common.js';
+import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, queryBool, UpdateMaskQuery, loadObject, requireStore } from './common.js';
 
 const DeploymentParams = AccountParams.extend({ deploymentId: z.string().describe('The deployment id.') });
 /** `{id}:verb` paths: the id may not contain ':' (fastify regex parameter). */
@@ -100,8 +100,7 @@ class Deployments {
   ) {}
 
   get store(): DeploymentStore {
-    if (!this.ctx.deployments) throw unavailable('deployments need a Kubernetes cluster; this API server runs without one');
-    return this.ctx.deployments;
+    return requireStore(this.ctx.deployments, 'deployments');
   }
 
   wire(obj: DeploymentObject, accountId: string): Record<string, unknown> {
@@ -123,15 +122,11 @@ class Deployments {
   }
 
   async load(accountId: string, id: string, fresh = false): Promise<DeploymentObject> {
-    const ns = accountNamespace(accountId);
-    let obj: DeploymentObject | undefined;
-    try {
-      obj = fresh ? await this.store.read(ns, id) : await this.store.get(ns, id);
-    } catch (e) {
-      throw this.kubeError(e, accountId, id, 'get');
-    }
-    if (!obj) throw resourceNotFound(accountId, COLLECTION, id);
-    return obj;
+    return loadObject(this.store, accountNamespace(accountId), id, {
+      fresh,
+      kubeError: (e) => this.kubeError(e, accountId, id, 'get'),
+      missing: () => resourceNotFound(accountId, COLLECTION, id),
+    });
   }
 
   async create(accountId: string, body: Record<string, unknown>, q: z.infer<typeof CreateQuery>): Promise<Record<string, unknown>> {

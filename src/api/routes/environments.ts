@@ -34,7 +34,7 @@ import { alreadyExists, failedPrecondition, invalidArguments, notFound, unavaila
 import { applyFieldMask, updatePaths, type UpdateMaskRules } from '../wire/field-mask.js';
 import { listPage } from '../wire/pagination.js';
 import { validateResourceId } from '../wire/resource-names.js';
-import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, UpdateMaskQuery } from './common.js';
+import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, UpdateMaskQuery, loadObject, requireStore } from './common.js';
 
 const EnvironmentParams = AccountParams.extend({ environmentId: z.string().describe('The environment id.') });
 const ID = ':environmentId(^[^:]+)';
@@ -51,9 +51,7 @@ class Environments {
   constructor(private readonly ctx: ApiContext) {}
 
   get store(): ResourceStore<CustomObject> {
-    const s = this.ctx.stores?.environments;
-    if (!s) throw unavailable('environments need a Kubernetes cluster; this API server runs without one');
-    return s;
+    return requireStore(this.ctx.stores?.environments, 'environments');
   }
 
   kubeError(e: unknown, accountId: string, id: string, op: 'create' | 'update' | 'get' | 'delete'): unknown {
@@ -61,15 +59,11 @@ class Environments {
   }
 
   async load(accountId: string, id: string, fresh = false): Promise<CustomObject> {
-    const ns = accountNamespace(accountId);
-    let obj: CustomObject | undefined;
-    try {
-      obj = fresh ? await this.store.read(ns, id) : await this.store.get(ns, id);
-    } catch (e) {
-      throw this.kubeError(e, accountId, id, 'get');
-    }
-    if (!obj) throw resourceNotFound(accountId, COLLECTION, id);
-    return obj;
+    return loadObject(this.store, accountNamespace(accountId), id, {
+      fresh,
+      kubeError: (e) => this.kubeError(e, accountId, id, 'get'),
+      missing: () => resourceNotFound(accountId, COLLECTION, id),
+    });
   }
 
   async create(accountId: string, createdBy: string, body: z.infer<typeof CreateEnvironmentBody>): Promise<Record<string, unknown>> {

@@ -32,11 +32,11 @@ import {
 } from '../mappers/node-pool.js';
 import { resourceNotFound } from '../resources.js';
 import { parseOrThrow } from '../validation.js';
-import { alreadyExists, failedPrecondition, invalidArgument, invalidArguments, notFound, unavailable } from '../wire/errors.js';
+import { alreadyExists, failedPrecondition, invalidArgument, invalidArguments, notFound } from '../wire/errors.js';
 import { applyFieldMask, fieldMaskFromBody, parseFieldMask } from '../wire/field-mask.js';
 import { listPage } from '../wire/pagination.js';
 import { validateResourceId } from '../wire/resource-names.js';
-import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, UpdateMaskQuery } from './common.js';
+import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, UpdateMaskQuery, loadObject, requireStore } from './common.js';
 
 const NodePoolParams = AccountParams.extend({ nodePoolId: z.string().describe('The node pool id.') });
 /** `{id}:verb` paths: the id may not contain ':' (fastify regex parameter). */
@@ -58,9 +58,7 @@ export class NodePools {
   constructor(private readonly ctx: ApiContext) {}
 
   get store(): ResourceStore<CustomObject> {
-    const s = this.ctx.stores?.nodePools;
-    if (!s) throw unavailable('node pools need a Kubernetes cluster; this API server runs without one');
-    return s;
+    return requireStore(this.ctx.stores?.nodePools, 'node pools');
   }
 
   /** Environments and batch jobs of the account, from the caches (an absent cache counts as none). */
@@ -79,15 +77,11 @@ export class NodePools {
   }
 
   async load(accountId: string, id: string, fresh = false): Promise<CustomObject> {
-    const ns = accountNamespace(accountId);
-    let obj: CustomObject | undefined;
-    try {
-      obj = fresh ? await this.store.read(ns, id) : await this.store.get(ns, id);
-    } catch (e) {
-      throw this.kubeError(e, accountId, id, 'get');
-    }
-    if (!obj) throw resourceNotFound(accountId, COLLECTION, id);
-    return obj;
+    return loadObject(this.store, accountNamespace(accountId), id, {
+      fresh,
+      kubeError: (e) => this.kubeError(e, accountId, id, 'get'),
+      missing: () => resourceNotFound(accountId, COLLECTION, id),
+    });
   }
 
   async create(accountId: string, body: z.infer<typeof CreateNodePoolBody>): Promise<Record<string, unknown>> {

@@ -15,10 +15,10 @@ import { JOB_ANNOTATIONS } from '../mappers/batch-job.js';
 import { COLLECTION, CreateSFTJobBody, RESUMABLE_STATES, SFTJobResponse, isCancellable, newSFTJobObject, sftJobName, specFromWire, toWire, wireState } from '../mappers/sft-job.js';
 import { resourceNotFound } from '../resources.js';
 import { parseOrThrow } from '../validation.js';
-import { failedPrecondition, invalidArgument, unavailable } from '../wire/errors.js';
+import { failedPrecondition, invalidArgument } from '../wire/errors.js';
 import { listPage, type PageTokenCodec } from '../wire/pagination.js';
 import { isResourceId, validateResourceId } from '../wire/resource-names.js';
-import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked } from './common.js';
+import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, loadObject, requireStore } from './common.js';
 
 const JobParams = AccountParams.extend({ supervisedFineTuningJobId: z.string().describe('The supervised fine-tuning job id.') });
 /** `{id}:verb` paths: the id may not contain ':' (fastify regex parameter). */
@@ -49,9 +49,7 @@ class SFTJobs {
   constructor(private readonly ctx: ApiContext) {}
 
   get store(): ResourceStore<CustomObject> {
-    const s = this.ctx.stores?.supervisedFineTuningJobs;
-    if (!s) throw unavailable('supervised fine-tuning jobs need a Kubernetes cluster; this API server runs without one');
-    return s;
+    return requireStore(this.ctx.stores?.supervisedFineTuningJobs, 'supervised fine-tuning jobs');
   }
 
   kubeError(e: unknown, accountId: string, id: string, op: 'create' | 'update' | 'get' | 'delete'): unknown {
@@ -61,14 +59,10 @@ class SFTJobs {
   async load(accountId: string, id: string): Promise<CustomObject> {
     const store = this.store;
     if (!isResourceId(id)) throw resourceNotFound(accountId, COLLECTION, id);
-    let obj: CustomObject | undefined;
-    try {
-      obj = await store.get(accountNamespace(accountId), id);
-    } catch (e) {
-      throw this.kubeError(e, accountId, id, 'get');
-    }
-    if (!obj) throw resourceNotFound(accountId, COLLECTION, id);
-    return obj;
+    return loadObject(store, accountNamespace(accountId), id, {
+      kubeError: (e) => this.kubeError(e, accountId, id, 'get'),
+      missing: () => resourceNotFound(accountId, COLLECTION, id),
+    });
   }
 
   /**
