@@ -13,6 +13,7 @@ import { buildApp, createApiLogger } from '../../src/api/app.js';
 import { bootstrap } from '../../src/api/auth/bootstrap.js';
 import type { Database } from '../../src/db/client.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
+import { callApi } from '../support/api.js';
 
 const suffix = randomBytes(3).toString('hex');
 const ACME = `ds-acme-${suffix}`;
@@ -26,9 +27,7 @@ const keys: Record<string, string> = {};
 const ds = (account: string, id = '') => `/v1/accounts/${account}/datasets${id ? `/${id}` : ''}`;
 
 async function call(method: string, url: string, account: string | null, payload?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const headers: Record<string, string> = account ? { authorization: `Bearer ${keys[account]}` } : {};
-  const res = await app.inject({ method: method as 'GET', url, headers, ...(payload !== undefined ? { payload: payload as object } : {}) });
-  return { status: res.statusCode, body: res.body ? (JSON.parse(res.body) as Record<string, unknown>) : {} };
+  return callApi(app, method, url, account ? keys[account] : undefined, payload);
 }
 
 const BOUNDARY = '----hearth-integration';

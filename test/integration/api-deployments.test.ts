@@ -16,6 +16,7 @@ import { GROUP, VERSION } from '../../src/crds/group.js';
 import type { Database } from '../../src/db/client.js';
 import { loadKubeConfig, type PooledKubeConfig } from '../../src/kube/config.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
+import { callApiWithHeaders } from '../support/api.js';
 import { kubeconfigPath } from '../support/env.js';
 import { waitFor } from '../support/wait.js';
 
@@ -39,9 +40,7 @@ interface Res {
 }
 
 async function call(method: string, url: string, account: string | null, payload?: unknown): Promise<Res> {
-  const headers: Record<string, string> = account ? { authorization: `Bearer ${keys[account]}` } : {};
-  const res = await app.inject({ method: method as 'GET', url, headers, ...(payload !== undefined ? { payload: payload as object } : {}) });
-  return { status: res.statusCode, body: res.body ? (JSON.parse(res.body) as Record<string, unknown>) : {}, headers: res.headers };
+  return callApiWithHeaders(app, method, url, account ? keys[account] : undefined, payload);
 }
 
 const dep = (account: string, id = '') => `/v1/accounts/${account}/deployments${id ? `/${id}` : ''}`;

@@ -20,6 +20,7 @@ import type { Database } from '../../src/db/client.js';
 import { createDataset } from '../../src/db/repositories/datasets.js';
 import { loadKubeConfig, type PooledKubeConfig } from '../../src/kube/config.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
+import { callApi } from '../support/api.js';
 import { kubeconfigPath } from '../support/env.js';
 import { waitFor } from '../support/wait.js';
 
@@ -47,8 +48,7 @@ interface Res {
 }
 
 async function call(method: string, url: string, account: string, payload?: unknown, target: FastifyInstance = app): Promise<Res> {
-  const res = await target.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${keys[account]}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
-  return { status: res.statusCode, body: res.body ? (JSON.parse(res.body) as Record<string, unknown>) : {} };
+  return callApi(target, method, url, keys[account], payload);
 }
 
 const v1 = (account: string, path: string) => `/v1/accounts/${account}/${path}`;

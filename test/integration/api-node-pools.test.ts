@@ -18,6 +18,7 @@ import { GROUP, VERSION } from '../../src/crds/group.js';
 import type { Database } from '../../src/db/client.js';
 import { loadKubeConfig, type PooledKubeConfig } from '../../src/kube/config.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
+import { callApi } from '../support/api.js';
 import { kubeconfigPath } from '../support/env.js';
 import { waitFor } from '../support/wait.js';
 
@@ -38,8 +39,7 @@ interface Res {
 }
 
 async function call(method: string, url: string, account: string, payload?: unknown): Promise<Res> {
-  const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${keys[account]}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
-  return { status: res.statusCode, body: res.body ? (JSON.parse(res.body) as Record<string, unknown>) : {} };
+  return callApi(app, method, url, keys[account], payload);
 }
 
 const v1 = (account: string, rest: string) => `/v1/accounts/${account}/${rest}`;

@@ -20,6 +20,7 @@ import type { Database } from '../../src/db/client.js';
 import { loadKubeConfig, type PooledKubeConfig } from '../../src/kube/config.js';
 import { realClock } from '../../src/util/clock.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
+import { callApi } from '../support/api.js';
 import { kubeconfigPath } from '../support/env.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 
@@ -37,8 +38,7 @@ let app: FastifyInstance;
 let key = '';
 
 async function call(method: string, url: string, payload?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${key}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
-  return { status: res.statusCode, body: res.body ? (JSON.parse(res.body) as Record<string, unknown>) : {} };
+  return callApi(app, method, url, key, payload);
 }
 
 const url = (id = '') => `/v1/accounts/${ACCOUNT}/deployments${id ? `/${id}` : ''}`;
