@@ -34,7 +34,7 @@ import type { LoadSample } from '../src/controllers/autoscaler/history.js';
 import { GatewayLoadScraper } from '../src/controllers/autoscaler/load-scraper.js';
 import { deploymentManager } from '../src/controllers/deployment/controller.js';
 import { KubeDeploymentWriter, type DeploymentWriter } from '../src/controllers/deployment/writer.js';
-import { KubeClients } from '../src/controllers/runtime/client.js';
+import { KubeClients } from '../src/kube/client.js';
 import { hearthDeployment } from '../src/controllers/deployment/testing.js';
 import type { Deployment } from '../src/crds/deployment.js';
 import { GROUP, VERSION } from '../src/crds/group.js';

@@ -57,7 +57,7 @@ import { makeService, makeWorkload } from '../src/controllers/deployment/resourc
 import { DEFAULT_RUNTIME_CONFIG } from '../src/controllers/deployment/runtime-config.js';
 import { buildModelServer } from '../src/controllers/deployment/runtime.js';
 import { KubeDeploymentWriter, type DeploymentWriter } from '../src/controllers/deployment/writer.js';
-import { KubeClients } from '../src/controllers/runtime/client.js';
+import { KubeClients } from '../src/kube/client.js';
 import { isConflict } from '../src/controllers/runtime/result.js';
 import { DeploymentSpec, type Deployment, type DeploymentSpecInput } from '../src/crds/deployment.js';
 import { GROUP, VERSION } from '../src/crds/group.js';

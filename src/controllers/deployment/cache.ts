@@ -26,7 +26,7 @@ import type {
   V1ResourceRequirements,
 } from '@kubernetes/client-node';
 import { API_VERSION } from '../../crds/group.js';
-import { stripManagedFields } from '../runtime/informer.js';
+import { stripManagedFields } from '../../kube/informer.js';
 import { refersTo } from '../runtime/owner-refs.js';
 import { LABEL_MANAGED_BY, MANAGED_BY } from './resources/labels.js';
 

@@ -2,7 +2,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../util/clock.js';
-import { KubeClients } from '../runtime/client.js';
+import { KubeClients } from '../../kube/client.js';
 import { deploymentController, podOwnerKey, type AutoscalerHook } from './controller.js';
 import { MemoryQuotaStore } from './fake-cluster.js';
 

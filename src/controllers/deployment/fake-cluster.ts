@@ -6,7 +6,7 @@ import type { KubernetesObject, V1Deployment, V1Namespace, V1Node, V1Pod, V1Serv
 import type { Deployment, DeploymentStatus } from '../../crds/deployment.js';
 import { ACCELERATORS, ACCELERATOR_LABEL, REGION_LABEL, type AcceleratorType } from '../../fleet/catalog.js';
 import { QuotaExceededError } from '../../db/errors.js';
-import { objectKey } from '../runtime/keys.js';
+import { objectKey } from '../../kube/keys.js';
 import { podGpuRequest } from './placement.js';
 import type { GpuQuota, QuotaStore } from './quota-store.js';
 import type { Listers, Store } from './reconciler.js';

@@ -11,7 +11,7 @@ import {
 } from '@kubernetes/client-node';
 import { FIELD_MANAGER_CONTROLLER, GROUP, VERSION } from '../../crds/group.js';
 import type { Deployment, DeploymentStatus } from '../../crds/deployment.js';
-import type { KubeClients } from '../runtime/client.js';
+import type { KubeClients } from '../../kube/client.js';
 
 /** A hearth.dev Deployment as the informer holds it: raw JSON, status possibly absent. */
 export type DeploymentObject = Omit<Deployment, 'status'> & { status?: DeploymentStatus };

@@ -14,10 +14,10 @@ import type { Db } from '../../db/client.js';
 import { lastIntervals, recordUsage, type UsageEntry } from '../../db/repositories/usage.js';
 import { ACCELERATOR_LABEL, REGION_LABEL } from '../../fleet/catalog.js';
 import type { Clock, Timer } from '../../util/clock.js';
-import { KubeClients, type ClientSettings } from '../runtime/client.js';
+import { KubeClients, type ClientSettings } from '../../kube/client.js';
 import type { Runnable } from '../runtime/controller.js';
-import { Informer, unwrapTombstone, type DeletedFinalStateUnknown, type InformerOptions, type ListWatchSource } from '../runtime/informer.js';
-import { KubeListWatch } from '../runtime/kube-source.js';
+import { Informer, unwrapTombstone, type DeletedFinalStateUnknown, type InformerOptions, type ListWatchSource } from '../../kube/informer.js';
+import { KubeListWatch } from '../../kube/kube-source.js';
 import { alignDown, podGpus, readiness, splitIntoIntervals, type Span } from './accrual.js';
 
 /** Hearth's model-server pods (resources/labels.ts of the Deployment controller). */

@@ -2,8 +2,8 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { FakeClock, flushMicrotasks } from '../../util/clock.js';
 import { Controller, generationChanged, type UpdatePredicate } from './controller.js';
-import { Informer } from './informer.js';
-import { ItemExponentialRateLimiter } from './rate-limiter.js';
+import { Informer } from '../../kube/informer.js';
+import { ItemExponentialRateLimiter } from '../../util/rate-limiter.js';
 import { TerminalError, type ReconcileContext, type Reconciler, type Result } from './result.js';
 import { FakeListWatch, httpError, obj, silentLogger } from './testing.js';
 

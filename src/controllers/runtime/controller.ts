@@ -3,10 +3,10 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../../util/clock.js';
-import type { EventHandlers, Informer } from './informer.js';
-import { objectKey } from './keys.js';
+import type { EventHandlers, Informer } from '../../kube/informer.js';
+import { objectKey } from '../../kube/keys.js';
 import { enqueueMapped, enqueueObject, enqueueOwner, type OwnerType } from './owner-refs.js';
-import type { RateLimiter } from './rate-limiter.js';
+import type { RateLimiter } from '../../util/rate-limiter.js';
 import { isConflict, isTerminal, type Reconciler } from './result.js';
 import { WorkQueue } from './work-queue.js';
 

@@ -1,6 +1,6 @@
 // Hearth's small controller runtime (sample-controller / controller-runtime in TypeScript).
 // No domain code here: informers, work queue, controller, leader election, manager, clients.
-export { KubeClients, DEFAULT_CLIENT_SETTINGS, type ClientSettings } from './client.js';
+export { KubeClients, DEFAULT_CLIENT_SETTINGS, type ClientSettings } from '../../kube/client.js';
 export { Controller, generationChanged, type ControllerOptions, type ControllerStats, type Runnable, type UpdatePredicate } from './controller.js';
 export {
   Informer,
@@ -14,9 +14,9 @@ export {
   type ListResult,
   type ListWatchSource,
   type WatchHandle,
-} from './informer.js';
-export { keyOf, objectKey, splitKey } from './keys.js';
-export { InformerCache, KubeListWatch, collectionPath, type KubeSourceOptions, type ResourceRef } from './kube-source.js';
+} from '../../kube/informer.js';
+export { keyOf, objectKey, splitKey } from '../../kube/keys.js';
+export { InformerCache, KubeListWatch, collectionPath, type KubeSourceOptions, type ResourceRef } from '../../kube/kube-source.js';
 export {
   KubeLeaseStore,
   LeaderElector,
@@ -39,6 +39,6 @@ export {
   defaultControllerRateLimiter,
   type ControllerRateLimiterOptions,
   type RateLimiter,
-} from './rate-limiter.js';
+} from '../../util/rate-limiter.js';
 export { TerminalError, apiStatus, isConflict, isNotFound, isTerminal, type ReconcileContext, type Reconciler, type Result } from './result.js';
 export { WorkQueue, type WorkQueueOptions } from './work-queue.js';

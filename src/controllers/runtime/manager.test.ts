@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock, flushMicrotasks } from '../../util/clock.js';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { Controller, type Runnable } from './controller.js';
-import { Informer } from './informer.js';
+import { Informer } from '../../kube/informer.js';
 import { handleShutdownSignals, Manager, type SignalSource } from './manager.js';
 import { FakeListWatch, MemoryLease, obj, silentLogger } from './testing.js';
 

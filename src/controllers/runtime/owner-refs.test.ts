@@ -1,6 +1,6 @@
 import type { KubernetesObject, V1OwnerReference } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { DeletedFinalStateUnknown } from './informer.js';
+import { DeletedFinalStateUnknown } from '../../kube/informer.js';
 import { controllerOf, enqueueMapped, enqueueObject, enqueueOwner, ownerKey, refersTo } from './owner-refs.js';
 
 const OWNER = { apiVersion: 'hearth.dev/v1alpha1', kind: 'Deployment' };

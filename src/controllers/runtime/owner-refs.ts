@@ -1,8 +1,8 @@
 // Routing a child's events to its owner's key through the controller ownerReference
 // (metav1.GetControllerOf + controller-runtime's EnqueueRequestForOwner with OnlyControllerOwner).
 import type { KubernetesObject, V1OwnerReference } from '@kubernetes/client-node';
-import { DeletedFinalStateUnknown, unwrapTombstone, type EventHandlers } from './informer.js';
-import { keyOf } from './keys.js';
+import { DeletedFinalStateUnknown, unwrapTombstone, type EventHandlers } from '../../kube/informer.js';
+import { keyOf } from '../../kube/keys.js';
 
 export interface OwnerType {
   /** e.g. 'hearth.dev/v1alpha1' */

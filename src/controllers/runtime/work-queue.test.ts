@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock, flushMicrotasks } from '../../util/clock.js';
-import { BucketRateLimiter, ItemExponentialRateLimiter, MaxOfRateLimiter, TokenBucket } from './rate-limiter.js';
+import { BucketRateLimiter, ItemExponentialRateLimiter, MaxOfRateLimiter, TokenBucket } from '../../util/rate-limiter.js';
 import { WorkQueue } from './work-queue.js';
 
 /** Takes every key available right now (without waiting). */

@@ -12,7 +12,7 @@
 //   while low keys wait, at least one key in every `lowPriorityEvery` handed out is a low one, so
 //   new work is never starved by a busy normal lane.
 import type { Clock, Timer } from '../../util/clock.js';
-import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiter.js';
+import { defaultControllerRateLimiter, type RateLimiter } from '../../util/rate-limiter.js';
 
 export interface WorkQueueOptions {
   clock: Clock;

@@ -4,9 +4,9 @@
 // hasSynced(), and gives update handlers the old object too.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { sleep, type Clock, type Timer } from '../../util/clock.js';
+import { sleep, type Clock, type Timer } from '../util/clock.js';
 import { objectKey } from './keys.js';
-import { Backoff } from './rate-limiter.js';
+import { Backoff } from '../util/rate-limiter.js';
 
 export interface ListResult<T> {
   items: T[];

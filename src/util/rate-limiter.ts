@@ -1,6 +1,6 @@
 // Rate limiters for the work queue and for API clients, after client-go's workqueue package:
 // a per-key exponential failure backoff combined (max) with a global token bucket.
-import { sleep, type Clock } from '../../util/clock.js';
+import { sleep, type Clock } from './clock.js';
 
 /** Decides how long a key waits before it is retried (client-go's TypedRateLimiter). */
 export interface RateLimiter {

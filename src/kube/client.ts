@@ -19,8 +19,8 @@ import {
   Watch,
   wrapHttpLibrary,
 } from '@kubernetes/client-node';
-import { realClock, type Clock } from '../../util/clock.js';
-import { TokenBucket } from './rate-limiter.js';
+import { realClock, type Clock } from '../util/clock.js';
+import { TokenBucket } from '../util/rate-limiter.js';
 
 export interface ClientSettings {
   /** Sustained requests per second to the API server (> 0). Default 20, as controller-runtime. */
