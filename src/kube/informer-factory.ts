@@ -1,0 +1,110 @@
+// The one informer layer of a process (client-go's SharedInformerFactory, controller-runtime's
+// cache): one Informer — one list and one watch — per distinct collection, whatever number of
+// controllers, REST stores and gateway tables read it. Everything Hearth watches goes through the
+// process's single factory, on the process's single rate-limited client (KubeClients).
+//
+// One watch serves every reader, so it has one projection: the transform given the first time a
+// collection is asked for. Asking again with a different transform is a wiring error and throws
+// at once (a reader would silently miss fields another reader's projection dropped). Projections
+// that several parts of a process need are therefore defined once, beside the kind they project.
+//
+// Caches stay warm: `start()` holds a reference on every informer the factory made or will make,
+// so the informers keep running while controllers come and go with leadership terms (each
+// controller's own start/stop is reference-counted on top). A standby that becomes leader
+// reconciles from a synced cache instead of waiting for a relist.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubeClients } from './client.js';
+import { Informer, stripManagedFields, type InformerOptions, type ListWatchSource } from './informer.js';
+import { KubeListWatch, type KubeSourceOptions, type ResourceRef } from './kube-source.js';
+
+export type Transform<T> = (obj: T) => T;
+
+export interface InformerFactoryOptions extends Omit<InformerOptions, 'transform' | 'resyncMs'> {
+  source?: KubeSourceOptions;
+  /** Where an informer lists and watches (default: the API server through the clients); tests inject fakes. */
+  sourceFor?: (ref: ResourceRef) => ListWatchSource<KubernetesObject>;
+}
+
+/** The identity of a watch: group, version, plural, namespace and selectors. */
+export function refKey(ref: ResourceRef): string {
+  return JSON.stringify([ref.group, ref.version, ref.plural, ref.namespace ?? '', ref.labelSelector ?? '', ref.fieldSelector ?? '']);
+}
+
+interface Entry {
+  informer: Informer<KubernetesObject>;
+  transform: Transform<KubernetesObject>;
+}
+
+export class InformerFactory {
+  readonly #entries = new Map<string, Entry>();
+  readonly #opts: InformerFactoryOptions;
+  readonly #clients: KubeClients | undefined;
+  #held = false;
+
+  /** `clients` may be omitted only when `opts.sourceFor` supplies every source (tests). */
+  constructor(clients: KubeClients | undefined, opts: InformerFactoryOptions) {
+    this.#clients = clients;
+    this.#opts = opts;
+  }
+
+  /**
+   * The shared informer of a collection. The first call fixes its projection (default:
+   * stripManagedFields); a later call with another transform throws.
+   */
+  informer<T extends KubernetesObject>(ref: ResourceRef, opts: { transform?: Transform<T> } = {}): Informer<T> {
+    const key = refKey(ref);
+    const transform = (opts.transform ?? stripManagedFields) as unknown as Transform<KubernetesObject>;
+    const existing = this.#entries.get(key);
+    if (existing) {
+      if (existing.transform !== transform) {
+        throw new Error(`informer ${key}: asked for with a different projection than it was made with; one watch has one projection (define it once and share it)`);
+      }
+      return existing.informer as unknown as Informer<T>;
+    }
+    const { source: sourceOpts, sourceFor, ...informerOpts } = this.#opts;
+    const source = sourceFor ? sourceFor(ref) : new KubeListWatch<KubernetesObject>(this.#requireClients(), ref, sourceOpts);
+    const informer = new Informer<KubernetesObject>(source, { ...informerOpts, transform });
+    this.#entries.set(key, { informer, transform });
+    if (this.#held) informer.start();
+    return informer as unknown as Informer<T>;
+  }
+
+  /** Starts every informer (made now or later) and keeps it running until stop(): caches stay warm. */
+  start(): void {
+    if (this.#held) return;
+    this.#held = true;
+    for (const e of this.#entries.values()) e.informer.start();
+  }
+
+  /** Resolves true once every informer made so far has listed once; false if `signal` aborts first. */
+  async waitForSync(signal?: AbortSignal): Promise<boolean> {
+    const results = await Promise.all([...this.#entries.values()].map((e) => e.informer.waitForSync(signal)));
+    return results.every(Boolean);
+  }
+
+  hasSynced(): boolean {
+    return [...this.#entries.values()].every((e) => e.informer.hasSynced());
+  }
+
+  /** Releases the factory's reference on every informer (a reader still holding one keeps it running). */
+  async stop(): Promise<void> {
+    if (!this.#held) return;
+    this.#held = false;
+    await Promise.all([...this.#entries.values()].map((e) => e.informer.stop()));
+  }
+
+  /** How many distinct collections are watched: one list/watch each. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The watched collections, for logs and tests. */
+  descriptions(): string[] {
+    return [...this.#entries.values()].map((e) => e.informer.description);
+  }
+
+  #requireClients(): KubeClients {
+    if (!this.#clients) throw new Error('InformerFactory: no KubeClients and no sourceFor');
+    return this.#clients;
+  }
+}
