@@ -51,6 +51,8 @@ import { KubeResourceStores } from './api/kube/resource-store.js';
 import { NamespaceEnsurer, ensureAccountNamespace } from './api/kube/namespaces.js';
 import { openDatabase, redactUrl, type Database } from './db/client.js';
 import { KubeConfigError, loadKubeConfig, type PooledKubeConfig } from './kube/config.js';
+import { KubeClients } from './kube/client.js';
+import { InformerFactory } from './kube/informer-factory.js';
 import { Autoscaler } from './controllers/autoscaler/autoscaler.js';
 import { kubeSoftDelete } from './controllers/autoscaler/soft-delete.js';
 import { GatewayLoadScraper, endpointSliceTargets } from './controllers/autoscaler/load-scraper.js';
@@ -124,6 +126,10 @@ interface Shared {
   log: Logger;
   database: Database;
   kube(): PooledKubeConfig;
+  /** The process's one rate-limited API client (HEARTH_CONTROLLER_QPS / _BURST). */
+  clients: KubeClients;
+  /** The process's one informer layer: one watch per collection, whatever number of readers. */
+  informers: InformerFactory;
   /** Mode `all`: the gateway's load reports, read by the controller's autoscaler in the same process. */
   load?: LoadAggregator;
 }
@@ -353,10 +359,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
   // Mode `all`: ONE aggregator, the gateway's reporter and the autoscaler's load source.
   const load = mode === 'all' ? new LoadAggregator({ staleMs: aggregatorStaleMs() }) : undefined;
-  const shared: Shared = { config, log, database, kube: () => kc, ...(load ? { load } : {}) };
+  const clients = new KubeClients(kc, { qps: config.HEARTH_CONTROLLER_QPS, burst: config.HEARTH_CONTROLLER_BURST }, realClock);
+  const informers = new InformerFactory(clients, { clock: realClock, log: log.child({ component: 'informers' }) });
+  const shared: Shared = { config, log, database, kube: () => kc, clients, informers, ...(load ? { load } : {}) };
   const services: Service[] = [];
   const shutdown = async (): Promise<void> => {
     for (const s of [...services].reverse()) await s.stop().catch((err: unknown) => log.error({ err, service: s.name }, 'stop failed'));
+    await informers.stop();
     kc.destroy();
     await database.close();
   };
