@@ -163,11 +163,12 @@ export function datasetSettings(config: Pick<Config, 'HEARTH_UPLOAD_URL_SECRET' 
   };
 }
 
-async function startApi({ config, log, database, kube }: Shared): Promise<Service> {
-  const kc = kube();
-  const stores = new KubeResourceStores(kc, { log });
+async function startApi({ config, log, database, kube, clients, informers }: Shared): Promise<Service> {
+  // The stores read the process's informers (in mode `all` the same watches as the controller's
+  // and the gateway's) and write through its one rate-limited client.
+  const stores = new KubeResourceStores({ clients, informers }, { log });
   await stores.start();
-  const namespaces = new NamespaceEnsurer(kc);
+  const namespaces = new NamespaceEnsurer(kube());
   const app = await buildApp({
     db: database.db,
     deployments: stores.deployments,
