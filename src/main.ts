@@ -249,7 +249,7 @@ function gatewayScraper(config: Config, kc: PooledKubeConfig, log: Logger): Gate
   });
 }
 
-async function startGatewayMode({ log, database, kube, load }: Shared): Promise<Service> {
+async function startGatewayMode({ log, database, informers, load }: Shared): Promise<Service> {
   const gatewayConfig = gatewayConfigFromEnv(process.env);
   const dialTarget = simulatedDialTarget(gatewayConfig);
   if (dialTarget) {
@@ -258,7 +258,8 @@ async function startGatewayMode({ log, database, kube, load }: Shared): Promise<
       'HEARTH_GATEWAY_SIMULATED_UPSTREAM is set (demo/simulation only): every replica endpoint is dialled at this loopback address instead of its pod IP',
     );
   }
-  const gateway = await startGateway(gatewayConfig, { kubeConfig: kube(), db: database.db, log, ...(load ? { loadReporter: load } : {}), ...(dialTarget ? { dialTarget } : {}) });
+  // The gateway reads the process's informers: in mode `all` the controller's and the API's watches.
+  const gateway = await startGateway(gatewayConfig, { informers, db: database.db, log, ...(load ? { loadReporter: load } : {}), ...(dialTarget ? { dialTarget } : {}) });
   log.info({ url: gateway.url }, 'gateway listening');
   return { name: 'gateway', stop: () => gateway.close() };
 }
