@@ -115,6 +115,7 @@ export interface KubeAccess {
 }
 
 export interface KubeResourceStoreOptions {
+  /** Where a failed start is reported (the watch's own failures are the informer's to log). */
   log: Logger;
   /** How long start() waits for the first list (default 30 s). */
   syncTimeoutMs?: number;
@@ -157,6 +158,7 @@ export class KubeResourceStore<T extends StoredObject> implements ResourceStore<
     const synced = await this.#informer.waitForSync(timedOut.signal);
     this.#clock.clearTimeout(timer);
     if (synced) return;
+    this.opts.log.error({ informer: this.#informer.description, timeoutMs }, 'the store did not sync (the informer logs each failed list)');
     await this.stop();
     throw new Error(`could not list ${this.#plural}.${GROUP} within ${timeoutMs} ms (${this.#informer.description}; the informer logs why)`);
   }
