@@ -80,7 +80,12 @@ async function runHearth(databaseUrl: string, level: string): Promise<void> {
   const kc = loadKubeConfig(process.env.KUBECONFIG);
   // As `hearth api` logs (pino, LOG_LEVEL, redaction), into /dev/null instead of stdout.
   const logger = createApiLogger({ level, destination: pino.destination({ dest: '/dev/null', sync: true }) });
-  const store = new KubeDeploymentStore(kc, { log: logger });
+  const { KubeClients } = await import('../src/kube/client.js');
+  const { InformerFactory } = await import('../src/kube/informer-factory.js');
+  const { realClock } = await import('../src/util/clock.js');
+  // As main.ts wires a process: one rate-limited client (its default limit), one informer layer.
+  const clients = new KubeClients(kc, { qps: 100, burst: 200 }, realClock);
+  const store = new KubeDeploymentStore({ clients, informers: new InformerFactory(clients, { clock: realClock, log: logger }) }, { log: logger });
   await store.start();
   const namespaces = new NamespaceEnsurer(kc);
   const app = await buildApp({ db: database.db, deployments: store, ensureNamespace: (a) => namespaces.ensure(a), logger, rateLimit: { ratePerSecond: 1e9, burst: 1e9 } });

@@ -45,6 +45,7 @@ import { loadKubeConfig } from '../src/kube/config.js';
 import { FakeClock, realClock } from '../src/util/clock.js';
 import { startModelServerFixture } from '../test/fixtures/model-server/index.js';
 import { createTestNamespace } from '../test/support/namespace.js';
+import { kubeAccess } from '../test/support/kube.js';
 import { fmt, percentile } from './lib.js';
 
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
@@ -129,7 +130,7 @@ async function clusterPart(kc: KubeConfig, coldStarts: number, nDeployments: num
   const fx = await startModelServerFixture({ model: BASE, tokenLatencyMs: 0 });
   const gw = await startGateway(
     { host: '127.0.0.1', port: 0, adminPort: 0, internalToken: TOKEN, processMetrics: false },
-    { kubeConfig: kc, authenticate: () => Promise.resolve({ ok: true, accountId: account }), log, dialTarget: () => ({ host: '127.0.0.1', port: fx.port }) },
+    { informers: kubeAccess(kc, { log }).informers, authenticate: () => Promise.resolve({ ok: true, accountId: account }), log, dialTarget: () => ({ host: '127.0.0.1', port: fx.port }) },
   );
   await gw.synced;
   const scraper = new GatewayLoadScraper({ clock: realClock, token: TOKEN, targets: [gw.adminUrl!], log });

@@ -163,11 +163,12 @@ export function datasetSettings(config: Pick<Config, 'HEARTH_UPLOAD_URL_SECRET' 
   };
 }
 
-async function startApi({ config, log, database, kube }: Shared): Promise<Service> {
-  const kc = kube();
-  const stores = new KubeResourceStores(kc, { log });
+async function startApi({ config, log, database, kube, clients, informers }: Shared): Promise<Service> {
+  // The stores read the process's informers (in mode `all` the same watches as the controller's
+  // and the gateway's) and write through its one rate-limited client.
+  const stores = new KubeResourceStores({ clients, informers }, { log });
   await stores.start();
-  const namespaces = new NamespaceEnsurer(kc);
+  const namespaces = new NamespaceEnsurer(kube());
   const app = await buildApp({
     db: database.db,
     deployments: stores.deployments,
@@ -248,7 +249,7 @@ function gatewayScraper(config: Config, kc: PooledKubeConfig, log: Logger): Gate
   });
 }
 
-async function startGatewayMode({ log, database, kube, load }: Shared): Promise<Service> {
+async function startGatewayMode({ log, database, informers, load }: Shared): Promise<Service> {
   const gatewayConfig = gatewayConfigFromEnv(process.env);
   const dialTarget = simulatedDialTarget(gatewayConfig);
   if (dialTarget) {
@@ -257,7 +258,8 @@ async function startGatewayMode({ log, database, kube, load }: Shared): Promise<
       'HEARTH_GATEWAY_SIMULATED_UPSTREAM is set (demo/simulation only): every replica endpoint is dialled at this loopback address instead of its pod IP',
     );
   }
-  const gateway = await startGateway(gatewayConfig, { kubeConfig: kube(), db: database.db, log, ...(load ? { loadReporter: load } : {}), ...(dialTarget ? { dialTarget } : {}) });
+  // The gateway reads the process's informers: in mode `all` the controller's and the API's watches.
+  const gateway = await startGateway(gatewayConfig, { informers, db: database.db, log, ...(load ? { loadReporter: load } : {}), ...(dialTarget ? { dialTarget } : {}) });
   log.info({ url: gateway.url }, 'gateway listening');
   return { name: 'gateway', stop: () => gateway.close() };
 }

@@ -1,5 +1,5 @@
 // What the gateway knows about accounts, deployments and deployed models: a few indexes kept up to
-// date from informer events (catalog-sources.ts), and the resolution of a model identifier to the
+// date from informer events (sources.ts), and the resolution of a model identifier to the
 // deployment that serves it. Pure data structures: unit tests feed them plain objects.
 //
 // Visibility (docs: "models can only be queried by the account that owns them"; a public deployed

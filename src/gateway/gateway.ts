@@ -1,15 +1,16 @@
 // The gateway process: watches (catalog, endpoints), load reporting, the HTTP server.
 //
-// main.ts hook for the `gateway` mode (and `all`, sharing the controller's aggregator):
-//   const gw = await startGateway(gatewayConfigFromEnv(), { kubeConfig: loadKubeConfig(), db, log });
+// main.ts hook for the `gateway` mode (and `all`, sharing the controller's aggregator and the
+// process's informers):
+//   const gw = await startGateway(gatewayConfigFromEnv(env), { informers, db, log });
 //   process.once('SIGTERM', () => void gw.close());
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { Agent } from 'undici';
 import type { Db } from '../db/client.js';
+import type { InformerFactory } from '../kube/informer-factory.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { apiKeyAuthenticate } from './auth.js';
 import { Catalog } from './catalog.js';
@@ -23,8 +24,12 @@ import { startSources, type Sources } from './sources.js';
 import { Upstreams } from './upstreams.js';
 
 export interface GatewayDeps {
-  /** The cluster to watch (Namespaces, Deployments, DeployedModels, EndpointSlices). */
-  kubeConfig?: KubeConfig;
+  /**
+   * The process's informers, which the gateway reads its Namespaces, Deployments, DeployedModels
+   * and EndpointSlices from (sources.ts); without them the gateway routes only what tests put in
+   * its catalog and upstreams.
+   */
+  informers?: InformerFactory;
   /** API keys are checked against this database (the REST API's tables)… */
   db?: Db;
   /** …or by this function (tests). One of the two is required. */
@@ -86,7 +91,7 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
     }
   };
   let sources: Sources | undefined;
-  if (deps.kubeConfig) sources = startSources(deps.kubeConfig, catalog, upstreams, log);
+  if (deps.informers) sources = startSources(deps.informers, catalog, upstreams, log);
   const synced = sources?.synced ?? Promise.resolve();
   let closing = false;
   const agent = new Agent({ connections: cfg.maxSocketsPerEndpoint, keepAliveTimeout: 4_000, headersTimeout: cfg.upstreamTimeoutMs, bodyTimeout: cfg.upstreamTimeoutMs });

@@ -1,7 +1,7 @@
 // The ready replicas of each deployment, from its Service's EndpointSlices, and the choice of one
 // per request: least requests in flight through this gateway replica, ties broken round-robin.
 //
-// EndpointSlices are watched (catalog-sources.ts), never listed per request. A slice belongs to a
+// EndpointSlices are watched (sources.ts), never listed per request. A slice belongs to a
 // hearth Deployment through the `hearth.dev/deployment` label, which the Deployment controller
 // puts on the Service and the EndpointSlice controller copies onto the slices it manages.
 import { deploymentKey } from './catalog.js';

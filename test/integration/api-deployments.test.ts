@@ -18,6 +18,7 @@ import { loadKubeConfig, type PooledKubeConfig } from '../../src/kube/config.js'
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
 import { callApiWithHeaders } from '../support/api.js';
 import { kubeconfigPath } from '../support/env.js';
+import { kubeAccess } from '../support/kube.js';
 import { waitFor } from '../support/wait.js';
 
 const suffix = randomBytes(3).toString('hex');
@@ -71,7 +72,7 @@ beforeAll(async () => {
     await namespaces.ensure(a);
   }
   const log = createApiLogger({ level: 'silent' });
-  store = new KubeDeploymentStore(kc, { log });
+  store = new KubeDeploymentStore(kubeAccess(kc, { log }), { log });
   await store.start();
   app = await buildApp({ db: database.db, deployments: store, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false });
 }, 120_000);

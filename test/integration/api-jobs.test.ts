@@ -22,6 +22,7 @@ import { loadKubeConfig, type PooledKubeConfig } from '../../src/kube/config.js'
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
 import { callApi } from '../support/api.js';
 import { kubeconfigPath } from '../support/env.js';
+import { kubeAccess } from '../support/kube.js';
 import { waitFor } from '../support/wait.js';
 
 const suffix = randomBytes(3).toString('hex');
@@ -99,11 +100,13 @@ beforeAll(async () => {
     await namespaces.ensure(a);
   }
   const log = createApiLogger({ level: 'silent' });
-  stores = new KubeResourceStores(kc, { log });
+  stores = new KubeResourceStores(kubeAccess(kc, { log }), { log });
   await stores.start();
   const ensureNamespace = (a: string) => namespaces.ensure(a);
   app = await buildApp({ db: database.db, deployments: stores.deployments, stores: stores.others, ensureNamespace, logger: log, rateLimit: false });
-  const [batchJobs, nodePools] = [new KubeResourceStore<CustomObject>(kc, BATCH_JOB, { log }), new KubeResourceStore<CustomObject>(kc, NODE_POOL, { log })];
+  // Another replica: another process, with its own watches and caches.
+  const other = kubeAccess(kc, { log });
+  const [batchJobs, nodePools] = [new KubeResourceStore<CustomObject>(other, BATCH_JOB, { log }), new KubeResourceStore<CustomObject>(other, NODE_POOL, { log })];
   replicaStores = [batchJobs, nodePools];
   await Promise.all(replicaStores.map((s) => s.start()));
   replica = await buildApp({ db: database.db, stores: { batchJobs, nodePools }, ensureNamespace, logger: log, rateLimit: false });

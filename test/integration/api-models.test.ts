@@ -20,6 +20,7 @@ import { loadKubeConfig, type PooledKubeConfig } from '../../src/kube/config.js'
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
 import { callApi } from '../support/api.js';
 import { kubeconfigPath } from '../support/env.js';
+import { kubeAccess } from '../support/kube.js';
 import { waitFor } from '../support/wait.js';
 
 const suffix = randomBytes(3).toString('hex');
@@ -81,7 +82,7 @@ beforeAll(async () => {
     await namespaces.ensure(a);
   }
   const log = createApiLogger({ level: 'silent' });
-  stores = new KubeResourceStores(kc, { log });
+  stores = new KubeResourceStores(kubeAccess(kc, { log }), { log });
   await stores.start();
   app = await buildApp({ db: database.db, deployments: stores.deployments, stores: stores.others, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false });
   // Each account: a LoRA model and a deployment of its base model that accepts addons.

@@ -22,6 +22,7 @@ import { realClock } from '../../src/util/clock.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
 import { callApi } from '../support/api.js';
 import { kubeconfigPath } from '../support/env.js';
+import { kubeAccess } from '../support/kube.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 
 const suffix = randomBytes(3).toString('hex');
@@ -70,7 +71,7 @@ beforeAll(async () => {
   await namespaces.ensure(ACCOUNT);
 
   const log = createApiLogger({ level: process.env.HEARTH_TEST_LOG ?? 'silent' });
-  store = new KubeDeploymentStore(kc, { log });
+  store = new KubeDeploymentStore(kubeAccess(kc, { log }), { log });
   await store.start();
   app = await buildApp({ db: database.db, deployments: store, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false });
 

@@ -33,6 +33,7 @@ import { realClock } from '../../src/util/clock.js';
 import { startModelServerFixture, type ModelServerFixture } from '../fixtures/model-server/index.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
 import { testKubeConfig } from '../support/env.js';
+import { kubeAccess } from '../support/kube.js';
 import { createTestNamespace } from '../support/namespace.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 
@@ -121,7 +122,7 @@ beforeAll(async () => {
   // The gateway "process": its own in-process aggregator is unused; the controller scrapes it.
   gw = await startGateway(
     { host: '127.0.0.1', port: 0, adminPort: 0, internalToken: TOKEN, processMetrics: false, reportIntervalMs: 500 },
-    { kubeConfig: kc, db: database.db, log, dialTarget: () => ({ host: '127.0.0.1', port: fx.port }) },
+    { informers: kubeAccess(kc, { log }).informers, db: database.db, log, dialTarget: () => ({ host: '127.0.0.1', port: fx.port }) },
   );
   await gw.synced;
 

@@ -19,6 +19,7 @@ import { startGateway, type Gateway } from '../../src/gateway/index.js';
 import type { LoadAggregator } from '../../src/gateway/load.js';
 import { startModelServerFixture, type ModelServerFixture } from '../fixtures/model-server/index.js';
 import { testKubeConfig } from '../support/env.js';
+import { kubeAccess } from '../support/kube.js';
 import { createTestNamespace } from '../support/namespace.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 
@@ -109,7 +110,7 @@ beforeAll(async () => {
   gw = await startGateway(
     { host: '127.0.0.1', port: 0, processMetrics: false, reportIntervalMs: 500 },
     {
-      kubeConfig: kc,
+      informers: kubeAccess(kc).informers,
       db: db.db,
       log: pino({ level: 'warn' }),
       dialTarget: (ep) => ({ host: '127.0.0.1', port: dial.get(ep.address) ?? 1 }),

@@ -51,6 +51,7 @@ import { Upstreams } from '../../src/gateway/upstreams.js';
 import { realClock } from '../../src/util/clock.js';
 import { REPO_ROOT } from '../fixtures/corpus.js';
 import { kubeconfigPath, testKubeConfig } from '../support/env.js';
+import { kubeAccess } from '../support/kube.js';
 import { createTestNamespace } from '../support/namespace.js';
 import { waitFor } from '../support/wait.js';
 
@@ -600,7 +601,7 @@ describe('helm install into the simulated cluster', () => {
     const nsObj = await core.readNamespace({ name });
     expect(nsObj.metadata?.labels?.[LABELS.account]).toBe(account);
     // api/kube/resource-store.ts: list + watch, then a create (dry run), get, merge patch of an absent one.
-    const store = new KubeDeploymentStore(as, { log, syncTimeoutMs: 20_000 });
+    const store = new KubeDeploymentStore(kubeAccess(as, { log }), { log, syncTimeoutMs: 20_000 });
     await store.start();
     try {
       const custom = as.makeApiClient(CustomObjectsApi);
@@ -623,7 +624,7 @@ describe('helm install into the simulated cluster', () => {
     expect(installed).toBe(true);
     const as = kubeConfigAs(saUser(ns, `${release}-gateway`));
     // The gateway's own watches (gateway/sources.ts): namespaces, Deployments, DeployedModels, EndpointSlices.
-    const sources = startSources(as, new Catalog(), new Upstreams(), log);
+    const sources = startSources(kubeAccess(as, { log }).informers, new Catalog(), new Upstreams(), log);
     try {
       await waitFor('the gateway sources to sync as the gateway', async () => sources.isSynced(), { timeoutMs: 30_000 });
     } finally {

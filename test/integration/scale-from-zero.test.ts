@@ -25,6 +25,7 @@ import { realClock } from '../../src/util/clock.js';
 import { startModelServerFixture, type ModelServerFixture } from '../fixtures/model-server/index.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
 import { testKubeConfig } from '../support/env.js';
+import { kubeAccess } from '../support/kube.js';
 import { createTestNamespace } from '../support/namespace.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 
@@ -114,7 +115,7 @@ beforeAll(async () => {
   gw = await startGateway(
     { host: '127.0.0.1', port: 0, processMetrics: false, reportIntervalMs: 500 },
     {
-      kubeConfig: kc,
+      informers: kubeAccess(kc, { log }).informers,
       db: database.db,
       log,
       loadReporter: load,

@@ -1,19 +1,25 @@
-// One hearth.dev kind (deployments, deployedModels, nodePools, …) for the REST facade: reads from a
-// watch-fed cache of every namespace (lists never hit the API server), writes to the API server
-// with the `hearth-api` field manager.
+// One hearth.dev kind (deployments, deployedModels, nodePools, …) for the REST facade: reads from
+// the process's shared informer of every namespace (src/kube/informer-factory.ts; lists never hit
+// the API server), writes to the API server with the `hearth-api` field manager through the
+// process's one rate-limited client (KubeClients).
 //
-// Read-your-writes: every write's response goes into the cache at once, and the cache never lets
-// an older resourceVersion replace a newer one (watch events can trail a write), so a client that
-// creates and then lists sees its object. A get that misses the cache asks the API server (another
-// replica may have just created the object).
+// Read-your-writes: every write's response is laid over the shared cache at once (WriteOverlay,
+// src/kube/write-overlay.ts), and an older resourceVersion never replaces a newer one (watch
+// events can trail a write), so a client that creates and then lists sees its object. A get that
+// misses the cache asks the API server (another replica may have just created the object).
 //
-// client-node's informer stops for good on any error other than 410; this store restarts it with
-// capped backoff. (src/controllers/runtime has a fuller informer; the API may not import
-// controllers — ARCHITECTURE §8 — so moving it to src/kube/ is proposed.)
-import { CustomObjectsApi, makeInformer, setHeaderOptions, PatchStrategy, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+// The watch, its restarts, backoff, relists and "synced" are the src/kube Informer's, the same one
+// the controller and the gateway read in mode `all` (one watch per kind for the whole process).
+import { CustomObjectsApi, setHeaderOptions, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { BATCH_JOB, DEPLOYED_MODEL, DEPLOYMENT, ENVIRONMENT, NODE_POOL, SFT_JOB, type KindInfo } from '../../crds/registry.js';
 import { FIELD_MANAGER_API, GROUP, VERSION } from '../../crds/group.js';
+import type { KubeClients } from '../../kube/client.js';
+import type { Informer } from '../../kube/informer.js';
+import type { InformerFactory } from '../../kube/informer-factory.js';
+import { keyOf } from '../../kube/keys.js';
+import { WriteOverlay, isOlderVersion } from '../../kube/write-overlay.js';
+import { realClock, type Clock } from '../../util/clock.js';
 import type { DeploymentObject } from '../mappers/deployment.js';
 import { statusCodeOf } from './errors.js';
 
@@ -43,15 +49,13 @@ export interface ResourceStore<T extends StoredObject> {
   delete(namespace: string, name: string): Promise<boolean>;
 }
 
-/** True when resourceVersion `a` is older than `b` (etcd revisions are integers; else unknown). */
-function isOlder(a: string | undefined, b: string | undefined): boolean {
-  if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
-  return BigInt(a) < BigInt(b);
-}
-
 const TOMBSTONE_TTL_MS = 5 * 60_000;
 
-/** The cache: namespace → name → object, guarded against stale events. */
+/**
+ * A standalone cache: namespace → name → object, guarded against stale events. The stores above
+ * no longer keep one (they read the shared informer through a WriteOverlay); the route unit tests'
+ * in-memory store (routes/deployments.test.ts) still uses it.
+ */
 export class ResourceCache<T extends StoredObject> {
   readonly #byNs = new Map<string, Map<string, T>>();
   /** Deleted objects' last resourceVersions, so a trailing event does not resurrect them. */
@@ -76,11 +80,11 @@ export class ResourceCache<T extends StoredObject> {
     const key = `${ns}/${obj.metadata.name}`;
     const rv = obj.metadata.resourceVersion;
     const tomb = this.#tombstones.get(key);
-    if (tomb && !isOlder(tomb.rv, rv)) return;
+    if (tomb && !isOlderVersion(tomb.rv, rv)) return;
     this.#tombstones.delete(key);
     let m = this.#byNs.get(ns);
     const cur = m?.get(obj.metadata.name);
-    if (cur && isOlder(rv, cur.metadata.resourceVersion)) return;
+    if (cur && isOlderVersion(rv, cur.metadata.resourceVersion)) return;
     if (!m) this.#byNs.set(ns, (m = new Map()));
     m.set(obj.metadata.name, obj);
   }
@@ -89,7 +93,7 @@ export class ResourceCache<T extends StoredObject> {
     const ns = obj.metadata.namespace ?? '';
     const m = this.#byNs.get(ns);
     const cur = m?.get(obj.metadata.name);
-    if (cur && isOlder(obj.metadata.resourceVersion, cur.metadata.resourceVersion)) return;
+    if (cur && isOlderVersion(obj.metadata.resourceVersion, cur.metadata.resourceVersion)) return;
     m?.delete(obj.metadata.name);
     if (m?.size === 0) this.#byNs.delete(ns);
     const rv = obj.metadata.resourceVersion;
@@ -102,100 +106,82 @@ export class ResourceCache<T extends StoredObject> {
   }
 }
 
+/** The process's Kubernetes access: main.ts's shared context has both. */
+export interface KubeAccess {
+  /** The one rate-limited client: reads on a cache miss and every write. */
+  clients: KubeClients;
+  /** The one informer layer: the store's watch is the process's watch of its kind. */
+  informers: InformerFactory;
+}
+
 export interface KubeResourceStoreOptions {
+  /** Where a failed start is reported (the watch's own failures are the informer's to log). */
   log: Logger;
-  /** First and longest restart delay of the watch after a failure. */
-  backoff?: { initialMs?: number; maxMs?: number };
   /** How long start() waits for the first list (default 30 s). */
   syncTimeoutMs?: number;
+  clock?: Clock;
 }
 
 const mergePatchHeaders = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 export class KubeResourceStore<T extends StoredObject> implements ResourceStore<T> {
-  readonly cache = new ResourceCache<T>();
   readonly #plural: string;
   readonly #api: CustomObjectsApi;
-  readonly #informer;
-  readonly #log: Logger;
-  readonly #backoff: { initialMs: number; maxMs: number };
-  #failures = 0;
-  #stopped = false;
-  #restartTimer: NodeJS.Timeout | undefined;
-  #lastError: unknown;
+  readonly #informer: Informer<KubernetesObject>;
+  readonly #overlay: WriteOverlay<KubernetesObject>;
+  readonly #clock: Clock;
+  #started = false;
 
   constructor(
-    kc: KubeConfig,
+    kube: KubeAccess,
     kind: Pick<KindInfo, 'plural'>,
     private readonly opts: KubeResourceStoreOptions,
   ) {
     this.#plural = kind.plural;
-    this.#api = kc.makeApiClient(CustomObjectsApi);
-    this.#log = opts.log.child({ component: `${kind.plural}-cache` });
-    this.#backoff = { initialMs: opts.backoff?.initialMs ?? 500, maxMs: opts.backoff?.maxMs ?? 30_000 };
-    const ref = { group: GROUP, version: VERSION, plural: kind.plural };
-    // Plain JSON objects (custom resources are not deserialised into client-node models).
-    const list = (): Promise<KubernetesListObject<KubernetesObject>> =>
-      this.#api.listClusterCustomObject(ref) as Promise<KubernetesListObject<KubernetesObject>>;
-    this.#informer = makeInformer<KubernetesObject>(kc, `/apis/${GROUP}/${VERSION}/${kind.plural}`, list);
-    this.#informer.on('add', (o) => this.cache.upsert(o as unknown as T));
-    this.#informer.on('update', (o) => this.cache.upsert(o as unknown as T));
-    this.#informer.on('delete', (o) => this.cache.remove(o as unknown as T));
-    this.#informer.on('connect', () => {
-      this.#lastError = undefined;
-    });
-    this.#informer.on('error', (err: unknown) => this.#onError(err));
+    this.#api = kube.clients.api(CustomObjectsApi);
+    this.#clock = opts.clock ?? realClock;
+    // The factory's default projection (less managedFields): the one the controller and the
+    // gateway ask for on hearth.dev kinds too, so the watch is shared.
+    this.#informer = kube.informers.informer<KubernetesObject>({ group: GROUP, version: VERSION, plural: kind.plural });
+    this.#overlay = new WriteOverlay(this.#informer, { clock: this.#clock });
   }
 
-  #onError(err: unknown): void {
-    this.#lastError = err ?? new Error('watch failed');
-    if (this.#stopped) return;
-    const delay = Math.min(this.#backoff.maxMs, this.#backoff.initialMs * 2 ** Math.min(this.#failures++, 16));
-    this.#log.warn({ err, retryInMs: delay }, 'watch failed; restarting');
-    this.#restartTimer = setTimeout(() => {
-      this.#restartTimer = undefined;
-      if (this.#stopped) return;
-      void this.#informer.start().then(() => {
-        if (this.#lastError === undefined) this.#failures = 0;
-      });
-    }, delay);
-    this.#restartTimer.unref?.();
-  }
-
+  /** Holds the shared informer running; resolves once it has listed, or throws after syncTimeoutMs. */
   async start(): Promise<void> {
-    this.#stopped = false;
-    const deadline = Date.now() + (this.opts.syncTimeoutMs ?? 30_000);
-    for (;;) {
-      this.#lastError = undefined;
-      await this.#informer.start();
-      if (this.#lastError === undefined) return;
-      if (this.#restartTimer) clearTimeout(this.#restartTimer);
-      if (Date.now() > deadline) {
-        await this.stop();
-        throw new Error(`could not list ${this.#plural}.${GROUP}: ${String((this.#lastError as Error)?.message ?? this.#lastError)}`);
-      }
-      await new Promise((r) => setTimeout(r, 500));
+    if (!this.#started) {
+      this.#started = true;
+      this.#informer.start();
     }
+    const timeoutMs = this.opts.syncTimeoutMs ?? 30_000;
+    const timedOut = new AbortController();
+    const timer = this.#clock.setTimeout(() => timedOut.abort(), timeoutMs);
+    const synced = await this.#informer.waitForSync(timedOut.signal);
+    this.#clock.clearTimeout(timer);
+    if (synced) return;
+    this.opts.log.error({ informer: this.#informer.description, timeoutMs }, 'the store did not sync (the informer logs each failed list)');
+    await this.stop();
+    throw new Error(`could not list ${this.#plural}.${GROUP} within ${timeoutMs} ms (${this.#informer.description}; the informer logs why)`);
   }
 
+  /** Releases this store's hold on the shared informer (it keeps running for its other readers). */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    if (!this.#started) return;
+    this.#started = false;
     await this.#informer.stop();
   }
 
   list(namespace: string): T[] {
-    return this.cache.list(namespace);
+    return this.#overlay.list(namespace) as unknown as T[];
   }
 
   async get(namespace: string, name: string): Promise<T | undefined> {
-    return this.cache.get(namespace, name) ?? this.read(namespace, name);
+    return (this.#overlay.get(keyOf(namespace, name)) as unknown as T | undefined) ?? this.read(namespace, name);
   }
 
   async read(namespace: string, name: string): Promise<T | undefined> {
     try {
       const obj = (await this.#api.getNamespacedCustomObject({ ...this.#ref(namespace), name })) as T;
-      this.cache.upsert(obj);
+      this.#remember(obj);
       return obj;
     } catch (e) {
       if (statusCodeOf(e) === 404) return undefined;
@@ -206,7 +192,7 @@ export class KubeResourceStore<T extends StoredObject> implements ResourceStore<
   async create(obj: T): Promise<T> {
     const ns = obj.metadata.namespace ?? '';
     const created = (await this.#api.createNamespacedCustomObject({ ...this.#ref(ns), body: obj, fieldManager: FIELD_MANAGER_API })) as T;
-    this.cache.upsert(created);
+    this.#remember(created);
     return created;
   }
 
@@ -218,7 +204,7 @@ export class KubeResourceStore<T extends StoredObject> implements ResourceStore<
       body: obj,
       fieldManager: FIELD_MANAGER_API,
     })) as T;
-    this.cache.upsert(updated);
+    this.#remember(updated);
     return updated;
   }
 
@@ -227,23 +213,29 @@ export class KubeResourceStore<T extends StoredObject> implements ResourceStore<
       { ...this.#ref(namespace), name, body: patch, fieldManager: FIELD_MANAGER_API },
       mergePatchHeaders,
     )) as T;
-    this.cache.upsert(updated);
+    this.#remember(updated);
     return updated;
   }
 
   async delete(namespace: string, name: string): Promise<boolean> {
     try {
       const last = (await this.#api.deleteNamespacedCustomObject({ ...this.#ref(namespace), name })) as Partial<StoredObject> | undefined;
-      const rv = last?.metadata?.resourceVersion;
-      this.cache.remove({ metadata: { name, namespace, ...(rv ? { resourceVersion: rv } : {}) } });
+      this.#overlay.remove(namespace, name, last?.metadata?.resourceVersion);
       return true;
     } catch (e) {
       if (statusCodeOf(e) === 404) {
-        this.cache.remove({ metadata: { name, namespace } });
+        this.#overlay.remove(namespace, name);
         return false;
       }
       throw e;
     }
+  }
+
+  /** The server's answer, as readers of this store see it from now on (as the cache would keep it). */
+  #remember(obj: T): void {
+    const copy = structuredClone(obj) as unknown as KubernetesObject;
+    if (copy.metadata?.managedFields !== undefined) delete copy.metadata.managedFields;
+    this.#overlay.put(copy);
   }
 
   #ref(namespace: string): { group: string; version: string; namespace: string; plural: string } {
@@ -255,8 +247,8 @@ export class KubeResourceStore<T extends StoredObject> implements ResourceStore<
 export type DeploymentStore = ResourceStore<DeploymentObject>;
 
 export class KubeDeploymentStore extends KubeResourceStore<DeploymentObject> {
-  constructor(kc: KubeConfig, opts: KubeResourceStoreOptions) {
-    super(kc, DEPLOYMENT, opts);
+  constructor(kube: KubeAccess, opts: KubeResourceStoreOptions) {
+    super(kube, DEPLOYMENT, opts);
   }
 }
 
@@ -276,19 +268,19 @@ export interface ResourceStores {
   supervisedFineTuningJobs: ResourceStore<CustomObject>;
 }
 
-/** One watch-fed store per kind; `start()` lists them all, `stop()` stops them all. */
+/** One store per kind on the process's informers; `start()` waits for them all, `stop()` releases them all. */
 export class KubeResourceStores {
   readonly deployments: KubeDeploymentStore;
   readonly others: { [K in keyof ResourceStores]: KubeResourceStore<CustomObject> };
 
-  constructor(kc: KubeConfig, opts: KubeResourceStoreOptions) {
-    this.deployments = new KubeDeploymentStore(kc, opts);
+  constructor(kube: KubeAccess, opts: KubeResourceStoreOptions) {
+    this.deployments = new KubeDeploymentStore(kube, opts);
     this.others = {
-      deployedModels: new KubeResourceStore(kc, DEPLOYED_MODEL, opts),
-      nodePools: new KubeResourceStore(kc, NODE_POOL, opts),
-      environments: new KubeResourceStore(kc, ENVIRONMENT, opts),
-      batchJobs: new KubeResourceStore(kc, BATCH_JOB, opts),
-      supervisedFineTuningJobs: new KubeResourceStore(kc, SFT_JOB, opts),
+      deployedModels: new KubeResourceStore(kube, DEPLOYED_MODEL, opts),
+      nodePools: new KubeResourceStore(kube, NODE_POOL, opts),
+      environments: new KubeResourceStore(kube, ENVIRONMENT, opts),
+      batchJobs: new KubeResourceStore(kube, BATCH_JOB, opts),
+      supervisedFineTuningJobs: new KubeResourceStore(kube, SFT_JOB, opts),
     };
   }
 
