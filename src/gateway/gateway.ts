@@ -1,7 +1,7 @@
 // The gateway process: watches (catalog, endpoints), load reporting, the HTTP server.
 //
 // main.ts hook for the `gateway` mode (and `all`, sharing the controller's aggregator):
-//   const gw = await startGateway(gatewayConfigFromEnv(), { kubeConfig: loadKubeConfig(), db, log });
+//   const gw = await startGateway(gatewayConfig(config), { kubeConfig, db, log }); // gatewayConfig: src/config.ts
 //   process.once('SIGTERM', () => void gw.close());
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
