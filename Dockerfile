@@ -4,23 +4,27 @@
 # Runs as the distroless `nonroot` user (65532), the uid the Helm chart's pod security context
 # expects; the root filesystem may be read-only (nothing is written outside /tmp).
 
+# Node 24 LTS in every stage (package.json's engines). --omit=optional: the optional dependencies
+# are the Node binaries (node-linux-*) that pin Node for `npm test` on a development machine; the
+# images bring their own Node.
+
 # 1. Compile TypeScript (tsc -p tsconfig.build.json → dist/).
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
+RUN npm ci --omit=optional --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
 # 2. Production dependencies only.
-FROM node:20-bookworm-slim AS deps
+FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # 3. Runtime: no shell, no package manager, non-root.
-FROM gcr.io/distroless/nodejs20-debian12:nonroot
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=deps /app/node_modules ./node_modules

@@ -71,7 +71,8 @@ async function runHello(): Promise<void> {
 
 async function runHearth(databaseUrl: string, level: string): Promise<void> {
   const { pino } = await import('pino');
-  const { buildApp, createApiLogger } = await import('../src/api/app.js');
+  const { buildApp } = await import('../src/api/app.js');
+  const { createLogger } = await import('../src/log.js');
   const { KubeDeploymentStore } = await import('../src/api/kube/resource-store.js');
   const { NamespaceEnsurer } = await import('../src/api/kube/namespaces.js');
   const { openDatabase } = await import('../src/db/client.js');
@@ -79,7 +80,7 @@ async function runHearth(databaseUrl: string, level: string): Promise<void> {
   const database = await openDatabase({ url: databaseUrl, applicationName: 'bench-api' });
   const kc = loadKubeConfig(process.env.KUBECONFIG);
   // As `hearth api` logs (pino, LOG_LEVEL, redaction), into /dev/null instead of stdout.
-  const logger = createApiLogger({ level, destination: pino.destination({ dest: '/dev/null', sync: true }) });
+  const logger = createLogger({ level, destination: pino.destination({ dest: '/dev/null', sync: true }) });
   const { KubeClients } = await import('../src/kube/client.js');
   const { InformerFactory } = await import('../src/kube/informer-factory.js');
   const { realClock } = await import('../src/util/clock.js');

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { openDatabase, type Database } from '../db/client.js';
 import { Writable } from 'node:stream';
-import { buildApp, createApiLogger } from './app.js';
+import { buildApp } from './app.js';
+import { createLogger } from '../log.js';
 import { bootstrap } from './auth/bootstrap.js';
 import { issueApiKey } from './auth/keys.js';
 
@@ -363,7 +364,7 @@ describe('logging', () => {
   it('never writes an API key: the Authorization header and keys are redacted', async () => {
     let out = '';
     const destination = new Writable({ write(chunk, _enc, cb) { out += String(chunk); cb(); } });
-    const logger = createApiLogger({ level: 'trace', destination });
+    const logger = createLogger({ level: 'trace', destination });
     const logged = await buildApp({ db: database.db, logger, rateLimit: false });
     // A handler that logs the whole request headers must still not leak the key.
     logged.addHook('onRequest', async (req) => {

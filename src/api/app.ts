@@ -2,12 +2,11 @@
 // OpenAPI), then the `/v1` context with authentication and the route files. No listening here:
 // `src/main.ts` serves it, tests call `app.inject`.
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { DestinationStream, Logger } from 'pino';
-import { pino } from 'pino';
+import type { Logger } from 'pino';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Db } from '../db/client.js';
+import { silentLogger } from '../log.js';
 import { ApiKeyAuthenticator, type AuthenticatorOptions } from './auth/authenticator.js';
-import { LOG_REDACT_PATHS } from './auth/key-format.js';
 import { KeyRateLimiter, type RateLimitOptions } from './auth/rate-limit.js';
 import type { ApiContext } from './context.js';
 import type { DeploymentStore, ResourceStores } from './kube/resource-store.js';
@@ -42,7 +41,7 @@ export interface BuildAppOptions {
   stores?: Partial<ResourceStores>;
   /** Creates the account's namespace when missing (create paths call it). */
   ensureNamespace?: (accountId: string) => Promise<string>;
-  /** A pino logger; default: silent. Authorization headers and keys are redacted either way. */
+  /** The process logger (src/log.ts createLogger: credentials redacted); default: silent. */
   logger?: Logger;
   authenticator?: ApiKeyAuthenticator;
   authenticatorOptions?: AuthenticatorOptions;
@@ -60,15 +59,9 @@ export interface BuildAppOptions {
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
-/** A pino logger for the API with the redaction the auth layer asks for. */
-export function createApiLogger(opts: { level?: string; destination?: DestinationStream } = {}): Logger {
-  const options = { level: opts.level ?? 'info', redact: { paths: [...LOG_REDACT_PATHS], censor: '[redacted]' } };
-  return opts.destination ? pino(options, opts.destination) : pino(options);
-}
-
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const logger = opts.logger ?? createApiLogger({ level: 'silent' });
+  const logger = opts.logger ?? silentLogger();
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit,

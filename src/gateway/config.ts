@@ -1,5 +1,6 @@
-// The gateway's settings: one zod schema, parsed once. `gatewayConfigFromEnv` reads the
-// HEARTH_GATEWAY_* environment variables for the `gateway` process mode.
+// The gateway's settings: one zod schema. src/config.ts reads them from the HEARTH_GATEWAY_*
+// environment variables (its `gateway` section reuses these fields) and `gatewayConfig(config)`
+// hands them to startGateway; nothing here reads the environment.
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_HOLD_LIMITS } from './hold.js';
@@ -78,42 +79,6 @@ export const GatewayConfig = z.object({
 });
 export type GatewayConfig = z.output<typeof GatewayConfig>;
 export type GatewayConfigInput = z.input<typeof GatewayConfig>;
-
-const ENV: Record<string, keyof GatewayConfigInput> = {
-  HEARTH_GATEWAY_HOST: 'host',
-  HEARTH_GATEWAY_PORT: 'port',
-  HEARTH_GATEWAY_ID: 'gatewayId',
-  HEARTH_GATEWAY_MAX_HELD_PER_DEPLOYMENT: 'maxHeldPerDeployment',
-  HEARTH_GATEWAY_HOLD_TIMEOUT_MS: 'holdTimeoutMs',
-  HEARTH_GATEWAY_QUEUE_FULL_RETRY_AFTER_SECONDS: 'queueFullRetryAfterSeconds',
-  HEARTH_GATEWAY_NOT_READY_RETRY_AFTER_SECONDS: 'notReadyRetryAfterSeconds',
-  HEARTH_GATEWAY_UPSTREAM_TIMEOUT_MS: 'upstreamTimeoutMs',
-  HEARTH_GATEWAY_MAX_BODY_BYTES: 'maxBodyBytes',
-  HEARTH_GATEWAY_REPORT_INTERVAL_MS: 'reportIntervalMs',
-  HEARTH_GATEWAY_MAX_SOCKETS_PER_ENDPOINT: 'maxSocketsPerEndpoint',
-  HEARTH_GATEWAY_ADMIN_PORT: 'adminPort',
-  HEARTH_INTERNAL_TOKEN: 'internalToken',
-  [SIMULATED_UPSTREAM_ENV]: 'simulatedUpstream',
-};
-
-/** Bad HEARTH_GATEWAY_* settings: `problems` has one `<VARIABLE>: <rule>` line per bad variable. */
-export class GatewayConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid gateway configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
-    this.name = 'GatewayConfigError';
-  }
-}
-
-/** The config from HEARTH_GATEWAY_* variables (throws a GatewayConfigError naming every bad one). */
-export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  const raw: Record<string, unknown> = {};
-  for (const [name, key] of Object.entries(ENV)) if (env[name] !== undefined && env[name] !== '') raw[key] = env[name];
-  if (raw.gatewayId === undefined && env.HOSTNAME) raw.gatewayId = env.HOSTNAME;
-  const r = GatewayConfig.safeParse(raw);
-  if (r.success) return r.data;
-  const names = new Map(Object.entries(ENV).map(([name, key]) => [key as PropertyKey, name]));
-  throw new GatewayConfigError(r.error.issues.map((i) => `${names.get(i.path[0] ?? '') ?? i.path.join('.')}: ${i.message}`));
-}
 
 /** The `dialTarget` for `simulatedUpstream`: every endpoint → that loopback address; unset: undefined. */
 export function simulatedDialTarget(config: Pick<GatewayConfig, 'simulatedUpstream'>): DialTarget | undefined {

@@ -2,7 +2,7 @@
 //
 // main.ts hook for the `gateway` mode (and `all`, sharing the controller's aggregator and the
 // process's informers):
-//   const gw = await startGateway(gatewayConfigFromEnv(env), { informers, db, log });
+//   const gw = await startGateway(gatewayConfig(config), { informers, db, log }); // gatewayConfig: src/config.ts
 //   process.once('SIGTERM', () => void gw.close());
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';

@@ -1,7 +1,7 @@
 // The inference gateway: OpenAI-compatible `/inference/v1/*`, model id resolution, routing to ready
 // replicas, the cold-start hold and load reports for the autoscaler. See README.md.
 export { startGateway, type Gateway, type GatewayDeps } from './gateway.js';
-export { GatewayConfig, gatewayConfigFromEnv, type GatewayConfigInput } from './config.js';
+export { GatewayConfig, simulatedDialTarget, type GatewayConfigInput } from './config.js';
 export { LoadAggregator, LoadTracker, type DeploymentLoad, type LoadReport, type LoadReporter, type LoadSampleLike } from './load.js';
 export { parseModelId, type ModelId, type ResourceRef } from './model-id.js';
 export { Catalog, ANNOTATION_HOLD_TIMEOUT, ANNOTATION_MAX_HELD, type Route } from './catalog.js';

@@ -53,20 +53,27 @@ export class PooledKubeConfig extends KubeConfig {
 
 export class KubeConfigError extends Error {}
 
+export interface LoadOptions {
+  /** Use the pod's service account when there is no kubeconfig (main.ts: KUBERNETES_SERVICE_HOST is set). */
+  inCluster?: boolean;
+  pool?: PoolOptions;
+}
+
 /**
- * Loads a kubeconfig: the given path (default $KUBECONFIG, one file), else ~/.kube/config, else the in-cluster
- * service account. Throws a KubeConfigError saying what to do when there is none (client-node
- * would otherwise fall back to http://localhost:8080 and fail on every request).
+ * Loads a kubeconfig: the given path (one file; main.ts passes KUBECONFIG), else ~/.kube/config,
+ * else the in-cluster service account when `inCluster`. Throws a KubeConfigError saying what to do
+ * when there is none (client-node would otherwise fall back to http://localhost:8080 and fail on
+ * every request). Reads no environment variable itself.
  */
-export function loadKubeConfig(path = process.env.KUBECONFIG || undefined, pool?: PoolOptions): PooledKubeConfig {
-  const kc = new PooledKubeConfig(pool);
+export function loadKubeConfig(path?: string, opts: LoadOptions = {}): PooledKubeConfig {
+  const kc = new PooledKubeConfig(opts.pool);
   const home = join(homedir(), '.kube', 'config');
   if (path) {
     if (!existsSync(path)) throw new KubeConfigError(`KUBECONFIG=${path}: no such file`);
     kc.loadFromFile(path);
   } else if (existsSync(home)) {
     kc.loadFromFile(home);
-  } else if (process.env.KUBERNETES_SERVICE_HOST) {
+  } else if (opts.inCluster) {
     kc.loadFromCluster();
   } else {
     throw new KubeConfigError(

@@ -9,7 +9,8 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, createApiLogger } from '../../src/api/app.js';
+import { buildApp } from '../../src/api/app.js';
+import { createLogger } from '../../src/log.js';
 import { bootstrap } from '../../src/api/auth/bootstrap.js';
 import type { Database } from '../../src/db/client.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
@@ -63,7 +64,7 @@ const VALID = [
 beforeAll(async () => {
   database = await createScratchDatabase(dbName);
   for (const a of [ACME, GLOBEX]) keys[a] = (await bootstrap(database.db, { accountId: a, email: `admin@${a}.example` })).apiKey!.key;
-  app = await buildApp({ db: database.db, logger: createApiLogger({ level: 'silent' }), rateLimit: false, datasets: { uploadUrlSecret: `secret-${suffix}`, publicBaseUrl: 'http://hearth.test' } });
+  app = await buildApp({ db: database.db, logger: createLogger({ level: 'silent' }), rateLimit: false, datasets: { uploadUrlSecret: `secret-${suffix}`, publicBaseUrl: 'http://hearth.test' } });
 }, 120_000);
 
 afterAll(async () => {

@@ -8,7 +8,8 @@ import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { installCrds } from '../../hack/lib/crds.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, createApiLogger } from '../../src/api/app.js';
+import { buildApp } from '../../src/api/app.js';
+import { createLogger } from '../../src/log.js';
 import { bootstrap } from '../../src/api/auth/bootstrap.js';
 import { KubeDeploymentStore } from '../../src/api/kube/resource-store.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
@@ -71,7 +72,7 @@ beforeAll(async () => {
     keys[a] = (await bootstrap(database.db, { accountId: a, email: `admin@${a}.example` })).apiKey!.key;
     await namespaces.ensure(a);
   }
-  const log = createApiLogger({ level: 'silent' });
+  const log = createLogger({ level: 'silent' });
   store = new KubeDeploymentStore(kubeAccess(kc, { log }), { log });
   await store.start();
   app = await buildApp({ db: database.db, deployments: store, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false });

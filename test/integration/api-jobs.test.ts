@@ -10,7 +10,8 @@ import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@k
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installCrds } from '../../hack/lib/crds.js';
-import { buildApp, createApiLogger } from '../../src/api/app.js';
+import { buildApp } from '../../src/api/app.js';
+import { createLogger } from '../../src/log.js';
 import { bootstrap } from '../../src/api/auth/bootstrap.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
 import { KubeResourceStore, KubeResourceStores, type CustomObject } from '../../src/api/kube/resource-store.js';
@@ -99,7 +100,7 @@ beforeAll(async () => {
     keys[a] = (await bootstrap(database.db, { accountId: a, email: `admin@${a}.example` })).apiKey!.key;
     await namespaces.ensure(a);
   }
-  const log = createApiLogger({ level: 'silent' });
+  const log = createLogger({ level: 'silent' });
   stores = new KubeResourceStores(kubeAccess(kc, { log }), { log });
   await stores.start();
   const ensureNamespace = (a: string) => namespaces.ensure(a);

@@ -9,7 +9,8 @@ import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installCrds } from '../../hack/lib/crds.js';
-import { buildApp, createApiLogger } from '../../src/api/app.js';
+import { buildApp } from '../../src/api/app.js';
+import { createLogger } from '../../src/log.js';
 import { bootstrap } from '../../src/api/auth/bootstrap.js';
 import { KubeResourceStores } from '../../src/api/kube/resource-store.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
@@ -81,7 +82,7 @@ beforeAll(async () => {
     keys[a] = (await bootstrap(database.db, { accountId: a, email: `admin@${a}.example` })).apiKey!.key;
     await namespaces.ensure(a);
   }
-  const log = createApiLogger({ level: 'silent' });
+  const log = createLogger({ level: 'silent' });
   stores = new KubeResourceStores(kubeAccess(kc, { log }), { log });
   await stores.start();
   app = await buildApp({ db: database.db, deployments: stores.deployments, stores: stores.others, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false });

@@ -1,0 +1,218 @@
+// Hearth's configuration: one nested zod schema for every mode, read from the environment ONCE
+// (`parseConfig(env)` in main.ts). Nothing below main.ts reads the environment: each part receives its
+// section (`config.server`, `config.gateway`, …).
+//
+// Every leaf is one environment variable: `variable(NAME, schema, what it sets)` attaches the name
+// and the description to the schema, so the same declaration gives
+//   - the value (an empty variable counts as unset),
+//   - the error (`NAME: rule`, every bad variable listed; main.ts exits 2),
+//   - the README's configuration table (`configTable()`, kept in step by src/config.test.ts;
+//     `npm run gen:config-table` rewrites it).
+import { createHmac } from 'node:crypto';
+import { z } from 'zod';
+import type { DatasetRoutesOptions } from './api/routes/datasets.js';
+import { DEFAULT_CONTROLLER_CLIENT, DEFAULT_WORKERS } from './controllers/deployment/controller.js';
+import { durationSeconds } from './crds/duration.js';
+import { GatewayConfig } from './gateway/config.js';
+
+interface Variable {
+  /** The environment variable. */
+  name: string;
+  /** What it sets, for the README table (also the schema's `.describe()`). */
+  description: string;
+}
+
+const VARIABLES = z.registry<Variable>();
+
+/** A leaf of the schema: `schema` read from the environment variable `name`. */
+function variable<T extends z.ZodType>(name: string, schema: T, description: string): T {
+  // describe() returns a copy, so a schema shared with another module (the gateway's) is not marked.
+  const leaf = schema.describe(description) as T;
+  VARIABLES.add(leaf as z.ZodType, { name, description });
+  return leaf;
+}
+
+const port = () => z.coerce.number().int().min(0).max(65535);
+const duration = (example: string) => z.string().refine((v) => durationSeconds(v) !== undefined, `a duration such as ${example}`);
+const gw = GatewayConfig.shape;
+
+export const ConfigSchema = z.object({
+  server: z.object({
+    port: variable('PORT', port().default(8080), 'Port of the REST API (modes api, all); 0 picks a free one.'),
+    host: variable('HOST', z.string().min(1).default('127.0.0.1'), 'Address the REST API listens on.'),
+    pageTokenSecret: variable('HEARTH_PAGE_TOKEN_SECRET', z.string().min(16).optional(), 'HMAC secret of page tokens (≥ 16 characters), the same on every API replica; unset: random per process.'),
+    rateLimitRps: variable('HEARTH_RATE_LIMIT_RPS', z.coerce.number().positive().default(50), 'Requests per second per API key.'),
+    rateLimitBurst: variable('HEARTH_RATE_LIMIT_BURST', z.coerce.number().int().min(1).default(100), 'Burst per API key.'),
+  }),
+  database: z.object({
+    url: variable('DATABASE_URL', z.string().optional(), '`postgres://…` or `pglite://<dir>`; unset: embedded PGlite in memory (forgotten at exit).'),
+  }),
+  kube: z.object({
+    kubeconfig: variable('KUBECONFIG', z.string().optional(), 'A kubeconfig file; unset: ~/.kube/config, else the in-cluster service account.'),
+    serviceHost: variable('KUBERNETES_SERVICE_HOST', z.string().optional(), 'Set by Kubernetes in a pod: without a kubeconfig, the in-cluster service account is used.'),
+  }),
+  log: z.object({
+    level: variable('LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), 'fatal, error, warn, info, debug, trace or silent.'),
+  }),
+  pod: z.object({
+    name: variable('POD_NAME', z.string().min(1).optional(), 'The pod (downward API): the controller\'s leader-election identity.'),
+    namespace: variable('POD_NAMESPACE', z.string().min(1).optional(), 'The pod\'s namespace (downward API): the default of HEARTH_GATEWAY_LOAD_NAMESPACE.'),
+    hostname: variable('HOSTNAME', z.string().optional(), 'Set in every pod: the default of HEARTH_GATEWAY_ID.'),
+  }),
+  controller: z.object({
+    qps: variable('HEARTH_CONTROLLER_QPS', z.coerce.number().positive().default(DEFAULT_CONTROLLER_CLIENT.qps), 'The process\'s Kubernetes API client limit, requests per second.'),
+    burst: variable('HEARTH_CONTROLLER_BURST', z.coerce.number().int().min(1).default(DEFAULT_CONTROLLER_CLIENT.burst), 'The process\'s Kubernetes API client burst.'),
+    workers: variable('HEARTH_CONTROLLER_WORKERS', z.coerce.number().int().min(1).max(64).default(DEFAULT_WORKERS), 'Concurrent reconciles (1–64).'),
+    selector: variable(
+      'HEARTH_CONTROLLER_SELECTOR',
+      z
+        .string()
+        .regex(/^[A-Za-z0-9._/\-=!,() ]+$/, 'a label selector such as hearth.dev/shard=a or team in (x,y)')
+        .optional(),
+      'A label selector: the controller reconciles only these Deployments (sharding, a shared cluster); unset: every hearth.dev Deployment.',
+    ),
+    leaderElectionNamespace: variable('HEARTH_LEADER_ELECTION_NAMESPACE', z.string().min(1).optional(), 'Set: the controller is leader-elected with a Lease in this namespace; unset: no election.'),
+    leaderElectionLeaseName: variable('HEARTH_LEADER_ELECTION_LEASE_NAME', z.string().min(1).optional(), 'The Lease\'s name; unset: hearth-deployment-controller.'),
+  }),
+  autoscaler: z.object({
+    minScaleToZeroWindow: variable('HEARTH_MIN_SCALE_TO_ZERO_WINDOW', duration('5m').default('5m'), 'The operator\'s floor under every Deployment\'s scaleToZeroWindow.'),
+    scaleToZeroWindowOverride: variable(
+      'HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE',
+      duration('30s').optional(),
+      'TESTS AND DEMOS ONLY: replaces every Deployment\'s scale-to-zero window (the CRD keeps it ≥ 5m); logged as a warning.',
+    ),
+  }),
+  /** Load transport between split processes: the controller's autoscaler scrapes the gateways. */
+  load: z.object({
+    internalToken: variable('HEARTH_INTERNAL_TOKEN', z.string().min(16).optional(), 'Shared secret (≥ 16 characters) of the gateway\'s admin listener and the controller\'s scraper; unset: GET /internal/load answers 404.'),
+    gatewayUrls: variable(
+      'HEARTH_GATEWAY_LOAD_URLS',
+      z
+        .string()
+        .transform((v) => v.split(',').map((u) => u.trim()).filter((u) => u !== ''))
+        .pipe(z.array(z.url({ protocol: /^https?$/ })))
+        .optional(),
+      'Controller: the gateways\' admin base URLs, comma-separated.',
+    ),
+    gatewaySelector: variable('HEARTH_GATEWAY_LOAD_SELECTOR', z.string().min(1).optional(), 'Controller: a label selector of the EndpointSlices of the gateway admin Service, e.g. kubernetes.io/service-name=hearth-gateway-admin.'),
+    gatewayNamespace: variable('HEARTH_GATEWAY_LOAD_NAMESPACE', z.string().min(1).optional(), 'Controller: where those EndpointSlices are; unset: POD_NAMESPACE, else default.'),
+  }),
+  gateway: z.object({
+    host: variable('HEARTH_GATEWAY_HOST', gw.host, 'Address the inference gateway listens on.'),
+    port: variable('HEARTH_GATEWAY_PORT', gw.port, 'Port of the inference gateway; 0 picks a free one.'),
+    gatewayId: variable('HEARTH_GATEWAY_ID', gw.gatewayId, 'Names this replica in load reports; unset: HOSTNAME, else a random id.'),
+    maxHeldPerDeployment: variable('HEARTH_GATEWAY_MAX_HELD_PER_DEPLOYMENT', gw.maxHeldPerDeployment, 'Cold start: requests held per Deployment at once (a Deployment\'s annotation may override).'),
+    holdTimeoutMs: variable('HEARTH_GATEWAY_HOLD_TIMEOUT_MS', gw.holdTimeoutMs, 'Cold start: how long a request waits for a ready replica (a Deployment\'s annotation may override).'),
+    queueFullRetryAfterSeconds: variable('HEARTH_GATEWAY_QUEUE_FULL_RETRY_AFTER_SECONDS', gw.queueFullRetryAfterSeconds, 'Retry-After of the 429 sent when the hold queue is full.'),
+    notReadyRetryAfterSeconds: variable('HEARTH_GATEWAY_NOT_READY_RETRY_AFTER_SECONDS', gw.notReadyRetryAfterSeconds, 'Retry-After of the 503 sent when no replica became ready in time.'),
+    upstreamTimeoutMs: variable('HEARTH_GATEWAY_UPSTREAM_TIMEOUT_MS', gw.upstreamTimeoutMs, 'Idle time on an upstream connection before 504.'),
+    maxBodyBytes: variable('HEARTH_GATEWAY_MAX_BODY_BYTES', gw.maxBodyBytes, 'Largest inference request body.'),
+    reportIntervalMs: variable('HEARTH_GATEWAY_REPORT_INTERVAL_MS', gw.reportIntervalMs, 'How often load reports go to the autoscaler (the controller counts a report stale after 5 intervals, at least 10 s).'),
+    maxSocketsPerEndpoint: variable('HEARTH_GATEWAY_MAX_SOCKETS_PER_ENDPOINT', gw.maxSocketsPerEndpoint, 'Keep-alive connections per model-server endpoint.'),
+    adminPort: variable('HEARTH_GATEWAY_ADMIN_PORT', gw.adminPort, 'The admin listener (GET /internal/load, /healthz), off the inference port; unset: none.'),
+    simulatedUpstream: variable(
+      'HEARTH_GATEWAY_SIMULATED_UPSTREAM',
+      gw.simulatedUpstream,
+      'DEMO/SIMULATION ONLY: a loopback host:port dialled for EVERY replica endpoint instead of its pod IP (a KWOK fleet has no pod network); other hosts are refused; logged as a warning.',
+    ),
+  }),
+  datasets: z.object({
+    uploadUrlSecret: variable('HEARTH_UPLOAD_URL_SECRET', z.string().min(16).optional(), 'Signs dataset upload URLs (≥ 16 characters); unset: derived from HEARTH_PAGE_TOKEN_SECRET, else random per process.'),
+    publicUrl: variable('HEARTH_PUBLIC_URL', z.url({ protocol: /^https?$/ }).optional(), 'Base of signed upload URLs; unset: the request\'s origin.'),
+    maxUploadBytes: variable('HEARTH_DATASET_MAX_UPLOAD_BYTES', z.coerce.number().int().min(1).optional(), 'Largest dataset upload; unset: 1 GiB.'),
+  }),
+  bootstrap: z.object({
+    account: variable('HEARTH_BOOTSTRAP_ACCOUNT', z.string().optional(), 'With HEARTH_BOOTSTRAP_EMAIL: creates this account and its admin at start (e.g. on PGlite, where no earlier bootstrap can exist) and prints the key once.'),
+    email: variable('HEARTH_BOOTSTRAP_EMAIL', z.string().optional(), 'The bootstrap admin\'s e-mail.'),
+  }),
+});
+export type Config = z.output<typeof ConfigSchema>;
+
+/** Bad settings: `problems` has one `<VARIABLE>: <rule>` line per problem. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+interface Leaf {
+  /** Where the value goes in the config, e.g. ['server', 'port']. */
+  path: string[];
+  section: string;
+  schema: z.ZodType;
+  variable: Variable;
+}
+
+/** Every variable of the schema, in its order. */
+export function configVariables(): Leaf[] {
+  const leaves: Leaf[] = [];
+  for (const [section, object] of Object.entries(ConfigSchema.shape)) {
+    for (const [key, schema] of Object.entries(object.shape as Record<string, z.ZodType>)) {
+      const v = VARIABLES.get(schema);
+      if (!v) throw new Error(`config.ts: ${section}.${key} has no environment variable`);
+      leaves.push({ path: [section, key], section, schema, variable: v });
+    }
+  }
+  return leaves;
+}
+
+/** The configuration from the environment; throws a ConfigError naming every bad variable. */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const leaves = configVariables();
+  const raw: Record<string, Record<string, string>> = {};
+  for (const { path: [section = '', key = ''], variable: v } of leaves) {
+    const value = env[v.name];
+    raw[section] ??= {};
+    if (value !== undefined && value !== '') raw[section][key] = value;
+  }
+  const r = ConfigSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const nameOf = (path: PropertyKey[]): string =>
+    leaves.find((l) => l.path[0] === path[0] && l.path[1] === path[1])?.variable.name ?? path.map(String).join('.');
+  throw new ConfigError(r.error.issues.map((i) => `${nameOf(i.path)}: ${i.message}`));
+}
+
+/** The gateway's settings as `startGateway` takes them (the token and the id default come from other sections). */
+export function gatewayConfig(config: Config): GatewayConfig {
+  const gatewayId = config.gateway.gatewayId ?? config.pod.hostname;
+  return GatewayConfig.parse({
+    ...config.gateway,
+    ...(gatewayId ? { gatewayId } : {}),
+    ...(config.load.internalToken ? { internalToken: config.load.internalToken } : {}),
+  });
+}
+
+/** How long a gateway's load report counts (the in-process aggregator and the scraper): 5 intervals, at least 10 s. */
+export function aggregatorStaleMs(config: Config): number {
+  return Math.max(10_000, config.gateway.reportIntervalMs * 5);
+}
+
+/** A duration setting (validated by the schema) in milliseconds. */
+export const durationMs = (duration: string): number => Math.round((durationSeconds(duration) ?? 0) * 1000);
+
+/**
+ * Dataset upload settings. Signed upload URLs must verify on every replica: the secret is
+ * HEARTH_UPLOAD_URL_SECRET, else one derived from HEARTH_PAGE_TOKEN_SECRET (HMAC with a fixed label,
+ * so the two never share a key), else random per process (one replica only).
+ */
+export function datasetSettings(config: Pick<Config, 'datasets' | 'server'>): DatasetRoutesOptions {
+  const { uploadUrlSecret, publicUrl, maxUploadBytes } = config.datasets;
+  const pageTokenSecret = config.server.pageTokenSecret;
+  const secret = uploadUrlSecret ?? (pageTokenSecret ? createHmac('sha256', pageTokenSecret).update('hearth dataset upload urls').digest() : undefined);
+  return {
+    ...(secret !== undefined ? { uploadUrlSecret: secret } : {}),
+    ...(publicUrl ? { publicBaseUrl: publicUrl.replace(/\/+$/, '') } : {}),
+    ...(maxUploadBytes ? { maxUploadBytes } : {}),
+  };
+}
+
+/** The README's configuration table: every variable, its default (parsed from the schema) and what it sets. */
+export function configTable(): string {
+  const rows = configVariables().map(({ section, schema, variable: v }) => {
+    const parsed = schema.safeParse(undefined);
+    const fallback = parsed.success && parsed.data !== undefined ? `\`${String(parsed.data)}\`` : '—';
+    return `| ${section} | \`${v.name}\` | ${fallback} | ${v.description.replaceAll('|', '\\|')} |`;
+  });
+  return ['| Section | Variable | Default | What it sets |', '| --- | --- | --- | --- |', ...rows].join('\n') + '\n';
+}
