@@ -56,7 +56,8 @@ import { InformerFactory } from './kube/informer-factory.js';
 import { Autoscaler } from './controllers/autoscaler/autoscaler.js';
 import { kubeSoftDelete } from './controllers/autoscaler/soft-delete.js';
 import { GatewayLoadScraper, endpointSliceTargets } from './controllers/autoscaler/load-scraper.js';
-import { DEFAULT_CONTROLLER_CLIENT, DEFAULT_WORKERS, deploymentManager } from './controllers/deployment/controller.js';
+import { DEFAULT_CONTROLLER_CLIENT, DEFAULT_WORKERS } from './controllers/deployment/controller.js';
+import { controllerManager } from './controllers/manager.js';
 import { durationSeconds } from './crds/duration.js';
 import { LoadAggregator, gatewayConfigFromEnv, startGateway } from './gateway/index.js';
 import { GatewayConfigError, simulatedDialTarget } from './gateway/config.js';
@@ -119,6 +120,8 @@ class ConfigError extends Error {}
 export interface Service {
   name: string;
   stop(): Promise<void>;
+  /** Rejects if the service fails after it started (a controller that could not start): the process exits 1. */
+  failed?: Promise<never>;
 }
 
 interface Shared {
@@ -188,7 +191,7 @@ async function startApi({ config, log, database, kube }: Shared): Promise<Servic
   };
 }
 
-async function startController({ config, log, database, kube, load }: Shared): Promise<Service> {
+async function startController({ config, log, database, kube, load, clients, informers }: Shared): Promise<Service> {
   const ns = config.HEARTH_LEADER_ELECTION_NAMESPACE;
   const controllerLog = log.child({ component: 'controller' });
   const override = config.HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE;
@@ -207,12 +210,13 @@ async function startController({ config, log, database, kube, load }: Shared): P
       })
     : undefined;
   if (autoscaler && override) controllerLog.warn({ override }, 'HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE replaces every scale-to-zero window (tests and demos only)');
-  const manager = deploymentManager({
-    kubeConfig: kube(),
+  // The process's one client and one informer cache (shared with the API and the gateway in mode `all`).
+  const manager = controllerManager({
+    clients,
+    informers,
     db: database.db,
     log: controllerLog,
-    client: { qps: config.HEARTH_CONTROLLER_QPS, burst: config.HEARTH_CONTROLLER_BURST },
-    controller: {
+    deployment: {
       workers: config.HEARTH_CONTROLLER_WORKERS,
       ...(config.HEARTH_CONTROLLER_SELECTOR ? { selector: config.HEARTH_CONTROLLER_SELECTOR } : {}),
       ...(autoscaler ? { autoscaler } : {}),
@@ -220,9 +224,13 @@ async function startController({ config, log, database, kube, load }: Shared): P
     ...(ns ? { leaderElection: { namespace: ns, name: config.HEARTH_LEADER_ELECTION_LEASE_NAME, identity: config.POD_NAME } } : {}),
   });
   scraper?.start();
-  await manager.start();
+  manager.start();
+  // Never resolves; rejects if a controller failed to start (main then exits 1).
+  const failed = manager.done.then(() => new Promise<never>(() => {}));
+  failed.catch(() => {}); // observed by main once every service has started; not unhandled before
   return {
     name: 'controller',
+    failed,
     stop: async () => {
       autoscaler?.stop();
       await scraper?.stop();
@@ -377,13 +385,41 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 1;
   }
   log.info({ mode, services: services.map((s) => s.name) }, 'ready');
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  log.info({ signal }, 'shutting down');
+  const code = await untilSignalOrFailure(services, log);
   await shutdown();
-  return 0;
+  return code;
+}
+
+/** Somewhere SIGTERM/SIGINT come from (process; an EventEmitter in tests). */
+export interface Signals {
+  once(signal: 'SIGTERM' | 'SIGINT', fn: () => void): unknown;
+  removeListener(signal: 'SIGTERM' | 'SIGINT', fn: () => void): unknown;
+}
+
+/**
+ * Waits for SIGTERM/SIGINT (→ 0) or for a service to fail (→ 1, e.g. a controller whose caches
+ * never synced: an inert controller must not keep the process looking healthy).
+ */
+export async function untilSignalOrFailure(services: readonly Service[], log: Logger, signals: Signals = process): Promise<number> {
+  let onSignal: (() => void) | undefined;
+  const signalled = new Promise<number>((resolve) => {
+    onSignal = () => resolve(0);
+    signals.once('SIGTERM', onSignal);
+    signals.once('SIGINT', onSignal);
+  });
+  const failures = services.map((s) =>
+    (s.failed ?? new Promise<never>(() => {})).catch((err: unknown) => {
+      log.error({ err, service: s.name }, 'service failed; shutting down');
+      return 1;
+    }),
+  );
+  const code = await Promise.race([signalled, ...failures]);
+  if (onSignal) {
+    signals.removeListener('SIGTERM', onSignal);
+    signals.removeListener('SIGINT', onSignal);
+  }
+  log.info({ exitCode: code }, 'shutting down');
+  return code;
 }
 
 const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
