@@ -7,6 +7,7 @@ import { usageLedger } from '../../db/schema/index.js';
 import { FakeClock, flushMicrotasks } from '../../util/clock.js';
 import { InformerFactory } from '../../kube/informer-factory.js';
 import { Manager } from '../runtime/manager.js';
+import { slimPod } from '../runtime/projections.js';
 import { FakeListWatch, silentLogger } from '../runtime/testing.js';
 import { alignDown, podGpus, readiness, splitIntoIntervals } from './accrual.js';
 import { meteringRunnable, type Metering } from './metering.js';
@@ -348,5 +349,16 @@ describe('metering runnable', () => {
     await flushMicrotasks();
     expect(await m.stop()).toBe(true);
     await expect(started).resolves.toBeUndefined();
+  });
+});
+
+describe('the shared pod projection (runtime/projections.ts)', () => {
+  it('metering reads the same from projected pods: Ready since when, GPUs, dimensions', () => {
+    const pods = [pod('p1', { since: T0 - MIN }), pod('p2', { ready: false, since: T0 }), pod('p3', { gpus: 4, resource: 'amd.com/gpu' })];
+    pods[2]!.spec!.initContainers = [{ name: 'side', restartPolicy: 'Always', resources: { limits: { 'nvidia.com/gpu': '1' } } }];
+    const slim = pods.map((p) => slimPod(structuredClone(p)));
+    expect(slim.map(readiness)).toEqual(pods.map(readiness));
+    expect(slim.map(podGpus)).toEqual(pods.map(podGpus));
+    expect(slim.map((p) => [p.metadata?.uid, p.metadata?.namespace, p.metadata?.labels, p.spec?.nodeName])).toEqual(pods.map((p) => [p.metadata?.uid, p.metadata?.namespace, p.metadata?.labels, p.spec?.nodeName]));
   });
 });
