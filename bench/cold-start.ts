@@ -32,9 +32,11 @@ import { bootstrap } from '../src/api/auth/bootstrap.js';
 import { Autoscaler, type LoadSource } from '../src/controllers/autoscaler/autoscaler.js';
 import type { LoadSample } from '../src/controllers/autoscaler/history.js';
 import { GatewayLoadScraper } from '../src/controllers/autoscaler/load-scraper.js';
-import { deploymentManager } from '../src/controllers/deployment/controller.js';
-import { KubeDeploymentWriter, type DeploymentWriter } from '../src/controllers/deployment/writer.js';
+import { EVENT_SOURCE } from '../src/controllers/deployment/controller.js';
+import { controllerManager } from '../src/controllers/manager.js';
+import { KubeWriter, type ObjectWriter } from '../src/controllers/runtime/writer.js';
 import { KubeClients } from '../src/kube/client.js';
+import { InformerFactory } from '../src/kube/informer-factory.js';
 import { hearthDeployment } from '../src/controllers/deployment/testing.js';
 import type { Deployment } from '../src/crds/deployment.js';
 import { GROUP, VERSION } from '../src/crds/group.js';
@@ -156,8 +158,11 @@ async function clusterPart(kc: KubeConfig, coldStarts: number, nDeployments: num
   };
   // When the reconciler sends the workload write with replicas ≥ 1 (after its quota check and holds).
   const sentAt = new Map<string, number>();
-  const kubeWriter = new KubeDeploymentWriter(new KubeClients(kc, { qps: 50, burst: 100 }, realClock));
-  const writer: DeploymentWriter = {
+  // As main.ts wires the `controller` mode: one client and one informer cache for the process.
+  const clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
+  const informers = new InformerFactory(clients, { clock: realClock, log });
+  const kubeWriter = new KubeWriter(clients, { component: EVENT_SOURCE });
+  const writer: ObjectWriter = {
     create: (obj) => kubeWriter.create(obj),
     update: (obj) => {
       const w = obj as V1Deployment;
@@ -168,15 +173,16 @@ async function clusterPart(kc: KubeConfig, coldStarts: number, nDeployments: num
     delete: (ref) => kubeWriter.delete(ref),
     updateStatus: (dep, status) => kubeWriter.updateStatus(dep, status),
     setFinalizers: (dep, finalizers) => kubeWriter.setFinalizers(dep, finalizers),
-    event: (dep, e) => kubeWriter.event(dep, e),
+    patchMetadata: (dep, patch) => kubeWriter.patchMetadata(dep, patch),
+    event: (dep, e, series) => kubeWriter.event(dep, e, series),
   };
-  const manager = deploymentManager({
-    kubeConfig: kc,
+  const manager = controllerManager({
+    clients,
+    informers,
     db: database.db,
     log,
-    client: { qps: 50, burst: 100 },
     shutdownTimeoutMs: 5000,
-    controller: { selector: `${RUN_LABEL}=${suffix}`, autoscaler: hook, ...(values['writer-probe'] !== 'off' ? { writer } : {}), capacityRetryMs: 2000, quotaRetryMs: 2000 },
+    deployment: { selector: `${RUN_LABEL}=${suffix}`, autoscaler: hook, ...(values['writer-probe'] !== 'off' ? { writer } : {}), capacityRetryMs: 2000, quotaRetryMs: 2000 },
   });
   void manager.start();
 
@@ -321,6 +327,7 @@ async function clusterPart(kc: KubeConfig, coldStarts: number, nDeployments: num
     autoscaler.stop();
     await scraper.stop();
     await manager.stop();
+    await informers.stop();
     await gw.close(1000);
     await fx.close();
     for (const name of names) {

@@ -56,8 +56,10 @@ import { DbQuotaStore } from '../src/controllers/deployment/quota-store.js';
 import { makeService, makeWorkload } from '../src/controllers/deployment/resources/index.js';
 import { DEFAULT_RUNTIME_CONFIG } from '../src/controllers/deployment/runtime-config.js';
 import { buildModelServer } from '../src/controllers/deployment/runtime.js';
-import { KubeDeploymentWriter, type DeploymentWriter } from '../src/controllers/deployment/writer.js';
+import { EVENT_SOURCE } from '../src/controllers/deployment/controller.js';
+import { KubeWriter, type EventSeries, type ObjectEvent, type ObjectRef, type ObjectWriter, type StatusOf, type WithStatus } from '../src/controllers/runtime/writer.js';
 import { KubeClients } from '../src/kube/client.js';
+import { InformerFactory } from '../src/kube/informer-factory.js';
 import { isConflict } from '../src/controllers/runtime/result.js';
 import { DeploymentSpec, type Deployment, type DeploymentSpecInput } from '../src/crds/deployment.js';
 import { GROUP, VERSION } from '../src/crds/group.js';
@@ -126,13 +128,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // Counting: the controller's writes (writer wrapper) and every write the API server served
 // (apiserver_request_total, all clients: kube-controller-manager, scheduler, KWOK, this bench…).
 
-type WriteKind = 'create' | 'update' | 'delete' | 'updateStatus' | 'setFinalizers' | 'event';
+type WriteKind = 'create' | 'update' | 'delete' | 'updateStatus' | 'setFinalizers' | 'patchMetadata' | 'event';
 
-class CountingWriter implements DeploymentWriter {
+class CountingWriter implements ObjectWriter {
   readonly calls = new Map<string, number>();
   readonly failed = new Map<string, number>();
   total = 0;
-  constructor(private readonly inner: DeploymentWriter) {}
+  constructor(private readonly inner: ObjectWriter) {}
   async #count<R>(kind: WriteKind, what: string, f: () => Promise<R>): Promise<R> {
     const k = what ? `${kind} ${what}` : kind;
     this.calls.set(k, (this.calls.get(k) ?? 0) + 1);
@@ -151,17 +153,20 @@ class CountingWriter implements DeploymentWriter {
   update(obj: KubernetesObject) {
     return this.#count('update', obj.kind ?? '', () => this.inner.update(obj));
   }
-  delete(ref: Parameters<DeploymentWriter['delete']>[0]) {
+  delete(ref: ObjectRef) {
     return this.#count('delete', ref.kind, () => this.inner.delete(ref));
   }
-  updateStatus(...a: Parameters<DeploymentWriter['updateStatus']>) {
-    return this.#count('updateStatus', '', () => this.inner.updateStatus(...a));
+  updateStatus<T extends WithStatus>(obj: T, status: StatusOf<T>) {
+    return this.#count('updateStatus', '', () => this.inner.updateStatus(obj, status));
   }
-  setFinalizers(...a: Parameters<DeploymentWriter['setFinalizers']>) {
-    return this.#count('setFinalizers', '', () => this.inner.setFinalizers(...a));
+  setFinalizers<T extends KubernetesObject>(obj: T, finalizers: string[]) {
+    return this.#count('setFinalizers', '', () => this.inner.setFinalizers(obj, finalizers));
   }
-  event(...a: Parameters<DeploymentWriter['event']>) {
-    return this.#count('event', '', () => this.inner.event(...a));
+  patchMetadata<T extends KubernetesObject>(obj: T, patch: Parameters<ObjectWriter['patchMetadata']>[1]) {
+    return this.#count('patchMetadata', '', () => this.inner.patchMetadata(obj, patch));
+  }
+  event(obj: KubernetesObject, e: ObjectEvent, series?: EventSeries) {
+    return this.#count('event', '', () => this.inner.event(obj, e, series));
   }
 }
 
@@ -517,9 +522,10 @@ async function main(): Promise<void> {
       },
     }, pino.destination(2));
     const clients = new KubeClients(kc, { qps: QPS, burst: BURST });
-    const writer = new CountingWriter(new KubeDeploymentWriter(clients));
+    const writer = new CountingWriter(new KubeWriter(clients, { component: EVENT_SOURCE }));
     const controller = deploymentController({
       clients,
+      informers: new InformerFactory(clients, { clock: realClock, log: clog }),
       quotas: new DbQuotaStore(database.db, realClock),
       clock: realClock,
       log: clog,

@@ -30,7 +30,7 @@ import { InformerFactory } from './kube/informer-factory.js';
 import { Autoscaler } from './controllers/autoscaler/autoscaler.js';
 import { kubeSoftDelete } from './controllers/autoscaler/soft-delete.js';
 import { GatewayLoadScraper, endpointSliceTargets } from './controllers/autoscaler/load-scraper.js';
-import { deploymentManager } from './controllers/deployment/controller.js';
+import { controllerManager } from './controllers/manager.js';
 import { ConfigError, aggregatorStaleMs, datasetSettings, durationMs as ms, gatewayConfig, parseConfig, type Config } from './config.js';
 import { LoadAggregator, simulatedDialTarget, startGateway } from './gateway/index.js';
 import { createLogger, type Logger } from './log.js';
@@ -40,6 +40,8 @@ import { realClock } from './util/clock.js';
 export interface Service {
   name: string;
   stop(): Promise<void>;
+  /** Rejects if the service fails after it started (a controller that could not start): the process exits 1. */
+  failed?: Promise<never>;
 }
 
 interface Shared {
@@ -83,7 +85,7 @@ async function startApi({ config, log, database, kube, clients, informers }: Sha
   };
 }
 
-async function startController({ config, log, database, kube, load }: Shared): Promise<Service> {
+async function startController({ config, log, database, kube, load, clients, informers }: Shared): Promise<Service> {
   const ns = config.controller.leaderElectionNamespace;
   const controllerLog = log.child({ component: 'controller' });
   const override = config.autoscaler.scaleToZeroWindowOverride;
@@ -102,12 +104,13 @@ async function startController({ config, log, database, kube, load }: Shared): P
       })
     : undefined;
   if (autoscaler && override) controllerLog.warn({ override }, 'HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE replaces every scale-to-zero window (tests and demos only)');
-  const manager = deploymentManager({
-    kubeConfig: kube(),
+  // The process's one client and one informer cache (shared with the API and the gateway in mode `all`).
+  const manager = controllerManager({
+    clients,
+    informers,
     db: database.db,
     log: controllerLog,
-    client: { qps: config.controller.qps, burst: config.controller.burst },
-    controller: {
+    deployment: {
       workers: config.controller.workers,
       ...(config.controller.selector ? { selector: config.controller.selector } : {}),
       ...(autoscaler ? { autoscaler } : {}),
@@ -115,9 +118,13 @@ async function startController({ config, log, database, kube, load }: Shared): P
     ...(ns ? { leaderElection: { namespace: ns, name: config.controller.leaderElectionLeaseName, identity: config.pod.name } } : {}),
   });
   scraper?.start();
-  await manager.start();
+  manager.start();
+  // Never resolves; rejects if a controller failed to start (main then exits 1).
+  const failed = manager.done.then(() => new Promise<never>(() => {}));
+  failed.catch(() => {}); // observed by main once every service has started; not unhandled before
   return {
     name: 'controller',
+    failed,
     stop: async () => {
       autoscaler?.stop();
       await scraper?.stop();
@@ -267,13 +274,41 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 1;
   }
   log.info({ mode, services: services.map((s) => s.name) }, 'ready');
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  log.info({ signal }, 'shutting down');
+  const code = await untilSignalOrFailure(services, log);
   await shutdown();
-  return 0;
+  return code;
+}
+
+/** Somewhere SIGTERM/SIGINT come from (process; an EventEmitter in tests). */
+export interface Signals {
+  once(signal: 'SIGTERM' | 'SIGINT', fn: () => void): unknown;
+  removeListener(signal: 'SIGTERM' | 'SIGINT', fn: () => void): unknown;
+}
+
+/**
+ * Waits for SIGTERM/SIGINT (→ 0) or for a service to fail (→ 1, e.g. a controller whose caches
+ * never synced: an inert controller must not keep the process looking healthy).
+ */
+export async function untilSignalOrFailure(services: readonly Service[], log: Logger, signals: Signals = process): Promise<number> {
+  let onSignal: (() => void) | undefined;
+  const signalled = new Promise<number>((resolve) => {
+    onSignal = () => resolve(0);
+    signals.once('SIGTERM', onSignal);
+    signals.once('SIGINT', onSignal);
+  });
+  const failures = services.map((s) =>
+    (s.failed ?? new Promise<never>(() => {})).catch((err: unknown) => {
+      log.error({ err, service: s.name }, 'service failed; shutting down');
+      return 1;
+    }),
+  );
+  const code = await Promise.race([signalled, ...failures]);
+  if (onSignal) {
+    signals.removeListener('SIGTERM', onSignal);
+    signals.removeListener('SIGINT', onSignal);
+  }
+  log.info({ exitCode: code }, 'shutting down');
+  return code;
 }
 
 const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;

@@ -16,6 +16,7 @@ import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespace
 import { deploymentController } from '../../src/controllers/deployment/controller.js';
 import { DbQuotaStore } from '../../src/controllers/deployment/quota-store.js';
 import { KubeClients, Manager } from '../../src/controllers/runtime/index.js';
+import { InformerFactory } from '../../src/kube/informer-factory.js';
 import { GROUP, LABELS, VERSION } from '../../src/crds/group.js';
 import type { Database } from '../../src/db/client.js';
 import { loadKubeConfig, type PooledKubeConfig } from '../../src/kube/config.js';
@@ -79,16 +80,17 @@ beforeAll(async () => {
   const clients = new KubeClients(kc, { qps: 50, burst: 100 });
   const quotas = new DbQuotaStore(database.db, realClock);
   manager = new Manager({ clock: realClock, log, shutdownTimeoutMs: 5000 });
+  const informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
   manager.add(() =>
     deploymentController({
       clients,
+      informers,
       quotas,
       clock: realClock,
       log,
       selector: `${LABELS.account}=${ACCOUNT}`,
       capacityRetryMs: 2000,
-      quotaRetryMs: 2000,
-      informer: { backoff: { initialMs: 200, maxMs: 2000 } } }),
+      quotaRetryMs: 2000 }),
   );
   manager.start();
 }, 120_000);

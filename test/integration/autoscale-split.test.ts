@@ -23,8 +23,9 @@ import { bootstrap } from '../../src/api/auth/bootstrap.js';
 import { Autoscaler } from '../../src/controllers/autoscaler/autoscaler.js';
 import { GatewayLoadScraper, endpointSliceTargets } from '../../src/controllers/autoscaler/load-scraper.js';
 import { kubeSoftDelete } from '../../src/controllers/autoscaler/soft-delete.js';
-import { deploymentManager } from '../../src/controllers/deployment/controller.js';
-import type { Manager } from '../../src/controllers/runtime/index.js';
+import { controllerManager } from '../../src/controllers/manager.js';
+import { KubeClients, type Manager } from '../../src/controllers/runtime/index.js';
+import { InformerFactory } from '../../src/kube/informer-factory.js';
 import type { Deployment } from '../../src/crds/deployment.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import type { Database } from '../../src/db/client.js';
@@ -54,6 +55,7 @@ let database: Database;
 let gw: Gateway;
 let fx: ModelServerFixture;
 let manager: Manager;
+let informers: InformerFactory | undefined;
 let autoscaler: Autoscaler;
 let scraper: GatewayLoadScraper;
 let apiKey = '';
@@ -137,21 +139,25 @@ beforeAll(async () => {
     tickMs: 500,
     log,
   });
-  manager = deploymentManager({
-    kubeConfig: kc,
+  // As main.ts wires the `controller` mode: the process's one client and one informer cache.
+  const clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
+  informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+  manager = controllerManager({
+    clients,
+    informers,
     db: database.db,
     log,
-    client: { qps: 50, burst: 100 },
     shutdownTimeoutMs: 5000,
-    controller: { selector: `${RUN_LABEL}=${suffix}`, autoscaler, capacityRetryMs: 2000, quotaRetryMs: 2000, informer: { backoff: { initialMs: 200, maxMs: 2000 } } },
+    deployment: { selector: `${RUN_LABEL}=${suffix}`, autoscaler, capacityRetryMs: 2000, quotaRetryMs: 2000 },
   });
-  void manager.start();
+  manager.start();
 }, 120_000);
 
 afterAll(async () => {
   autoscaler?.stop();
   await scraper?.stop();
   await manager?.stop();
+  await informers?.stop();
   await gw?.close(2000);
   await fx?.close();
   for (const name of created) {

@@ -18,10 +18,11 @@ import { pino } from 'pino';
 import { installCrds as installHearthCrds } from '../../hack/lib/crds.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { deploymentController, deploymentManager } from '../../src/controllers/deployment/controller.js';
+import { EVENT_SOURCE, deploymentController } from '../../src/controllers/deployment/controller.js';
 import { DbQuotaStore } from '../../src/controllers/deployment/quota-store.js';
-import { KubeDeploymentWriter, type DeploymentWriter } from '../../src/controllers/deployment/writer.js';
-import { KubeClients, KubeLeaseStore, Manager, type LeaseStore, type Runnable } from '../../src/controllers/runtime/index.js';
+import { controllerManager } from '../../src/controllers/manager.js';
+import { KubeClients, KubeLeaseStore, KubeWriter, Manager, type LeaseStore, type ObjectWriter, type Runnable } from '../../src/controllers/runtime/index.js';
+import { InformerFactory } from '../../src/kube/informer-factory.js';
 import type { Deployment, DeploymentStatus } from '../../src/crds/deployment.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import type { Database } from '../../src/db/client.js';
@@ -42,6 +43,8 @@ const core = clients.api(CoreV1Api);
 const apps = clients.api(AppsV1Api);
 const custom = clients.api(CustomObjectsApi);
 const log = pino({ level: process.env.HEARTH_TEST_LOG ?? 'warn' });
+// This process's one informer cache, as main.ts has it: every controller and manager below shares it.
+const informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
 const dbName = `hearth_t_depctl_${suffix}`;
 let database: Database;
 let quotas: DbQuotaStore;
@@ -49,7 +52,7 @@ const namespaces: string[] = [];
 const managers: Manager[] = [];
 const runnables: Runnable[] = [];
 
-const FAST = { capacityRetryMs: 2000, quotaRetryMs: 2000, informer: { backoff: { initialMs: 200, maxMs: 2000 } } };
+const FAST = { capacityRetryMs: 2000, quotaRetryMs: 2000 };
 
 async function installCrds(): Promise<void> {
   await installHearthCrds(kc, 'hearth-crds-test');
@@ -149,18 +152,18 @@ async function childrenOf(ns: string, name: string): Promise<{ workloads: string
   return { workloads: w.items.map((x) => x.metadata!.name!), services: s.items.map((x) => x.metadata!.name!) };
 }
 
-function controllerFor(run: string, extra: { writer?: DeploymentWriter; log?: typeof log; retentionMs?: number } = {}) {
-  return deploymentController({ clients, quotas, clock: realClock, log, selector: `${RUN_LABEL}=${run}`, ...FAST, ...extra });
+function controllerFor(run: string, extra: { writer?: ObjectWriter; log?: typeof log; retentionMs?: number } = {}) {
+  return deploymentController({ clients, informers, quotas, clock: realClock, log, selector: `${RUN_LABEL}=${run}`, ...FAST, ...extra });
 }
 
 function startManager(run: string, le?: { identity: string; lease: string }): Manager {
-  const m = deploymentManager({
-    kubeConfig: kc,
+  const m = controllerManager({
+    clients,
+    informers,
     db: database.db,
     log,
-    client: { qps: 50, burst: 100 },
     shutdownTimeoutMs: 5000,
-    controller: { selector: `${RUN_LABEL}=${run}`, ...FAST },
+    deployment: { selector: `${RUN_LABEL}=${run}`, ...FAST },
     ...(le ? { leaderElection: { namespace: namespaces[0]!, name: le.lease, identity: le.identity, leaseDurationMs: 4000, renewDeadlineMs: 3000, retryPeriodMs: 500 } } : {}) });
   m.start();
   managers.push(m);
@@ -177,6 +180,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(managers.map((m) => m.stop()));
   await Promise.all(runnables.map((r) => r.stop(2000)));
+  await informers.stop();
   for (const ns of namespaces) {
     // Controllers are stopped: drop our finalizers so the namespaces can go.
     const list = (await custom.listNamespacedCustomObject(target(ns)).catch(() => ({ items: [] }))) as { items: Deployment[] };
@@ -342,9 +346,9 @@ describe('restarts and replicas', () => {
     const { ns } = await accountNamespace('r');
     const run = `${suffix}-r`;
     let creates = 0;
-    const real = new KubeDeploymentWriter(clients);
+    const real = new KubeWriter(clients, { component: EVENT_SOURCE });
     // Dies right after its first child create: before the Service and the status are written.
-    const dying: DeploymentWriter = {
+    const dying: ObjectWriter = {
       create: async (o) => {
         if (creates++ > 0) throw new Error('simulated crash');
         await real.create(o);
@@ -359,7 +363,8 @@ describe('restarts and replicas', () => {
         throw new Error('simulated crash');
       },
       setFinalizers: (d, f) => real.setFinalizers(d, f),
-      event: (d, e) => real.event(d, e) };
+      patchMetadata: (d, p) => real.patchMetadata(d, p),
+      event: (d, e, series) => real.event(d, e, series) };
     // Its failures are the point: keep them out of the test output.
     const first = controllerFor(run, { writer: dying, log: log.child({}, { level: 'silent' }) });
     runnables.push(first);

@@ -11,7 +11,9 @@ import { meteringRunnable, type Metering } from '../../src/controllers/metering/
 import type { Database } from '../../src/db/client.js';
 import { createAccount } from '../../src/db/repositories/accounts.js';
 import { usageLedger } from '../../src/db/schema/index.js';
+import { KubeClients } from '../../src/kube/client.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
+import { InformerFactory } from '../../src/kube/informer-factory.js';
 import { realClock } from '../../src/util/clock.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
 import { kubeconfigPath } from '../support/env.js';
@@ -32,7 +34,9 @@ const meters: Metering[] = [];
 
 
 async function startMeter(): Promise<Metering> {
-  const m = meteringRunnable({ kubeConfig: kc, db: database.db, clock: realClock, log, intervalMs: 1000, flushIntervalMs: 500, informer: { backoff: { initialMs: 200, maxMs: 2000 } } });
+  // A cache of its own, as a fresh process would have (a restart is a new process).
+  const informers = new InformerFactory(new KubeClients(kc, {}, realClock), { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+  const m = meteringRunnable({ informers, db: database.db, clock: realClock, log, intervalMs: 1000, flushIntervalMs: 500 });
   meters.push(m);
   await m.start();
   return m;

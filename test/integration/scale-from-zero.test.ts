@@ -15,8 +15,9 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrap } from '../../src/api/auth/bootstrap.js';
 import { Autoscaler } from '../../src/controllers/autoscaler/autoscaler.js';
-import { deploymentManager } from '../../src/controllers/deployment/controller.js';
-import type { Manager } from '../../src/controllers/runtime/index.js';
+import { controllerManager } from '../../src/controllers/manager.js';
+import { KubeClients, type Manager } from '../../src/controllers/runtime/index.js';
+import { InformerFactory } from '../../src/kube/informer-factory.js';
 import type { Deployment } from '../../src/crds/deployment.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import type { Database } from '../../src/db/client.js';
@@ -48,6 +49,7 @@ let database: Database;
 let gw: Gateway;
 let fx: ModelServerFixture;
 let manager: Manager;
+let informers: InformerFactory | undefined;
 let autoscaler: Autoscaler;
 let apiKey = '';
 const dialled: string[] = [];
@@ -127,20 +129,24 @@ beforeAll(async () => {
   );
   await gw.synced;
   autoscaler = new Autoscaler({ load, clock: realClock, scaleToZeroWindowOverrideMs: SCALE_TO_ZERO_MS, tickMs: 500, log });
-  manager = deploymentManager({
-    kubeConfig: kc,
+  // As main.ts wires the `controller` mode: the process's one client and one informer cache.
+  const clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
+  informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+  manager = controllerManager({
+    clients,
+    informers,
     db: database.db,
     log,
-    client: { qps: 50, burst: 100 },
     shutdownTimeoutMs: 5000,
-    controller: { selector: `${RUN_LABEL}=${suffix}`, autoscaler, capacityRetryMs: 2000, quotaRetryMs: 2000, informer: { backoff: { initialMs: 200, maxMs: 2000 } } },
+    deployment: { selector: `${RUN_LABEL}=${suffix}`, autoscaler, capacityRetryMs: 2000, quotaRetryMs: 2000 },
   });
-  void manager.start();
+  manager.start();
 }, 120_000);
 
 afterAll(async () => {
   autoscaler?.stop();
   await manager?.stop();
+  await informers?.stop();
   await gw?.close(2000);
   await fx?.close();
   // The controller is stopped: drop its finalizer so the namespace can go.

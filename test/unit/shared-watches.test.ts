@@ -4,7 +4,8 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KubeResourceStores } from '../../src/api/kube/resource-store.js';
-import { slimChild, slimNode, slimPod } from '../../src/controllers/deployment/cache.js';
+import { deploymentInformers } from '../../src/controllers/deployment/cache.js';
+import { meteringInformers } from '../../src/controllers/metering/metering.js';
 import { GROUP, LABELS, VERSION } from '../../src/crds/group.js';
 import { BATCH_JOB, DEPLOYED_MODEL, DEPLOYMENT, ENVIRONMENT, NODE_POOL, SFT_JOB } from '../../src/crds/registry.js';
 import { ACCELERATOR_LABEL } from '../../src/fleet/catalog.js';
@@ -12,21 +13,10 @@ import { Catalog } from '../../src/gateway/catalog.js';
 import { startSources, type Sources } from '../../src/gateway/sources.js';
 import { Upstreams } from '../../src/gateway/upstreams.js';
 import type { KubeClients } from '../../src/kube/client.js';
-import { stripManagedFields } from '../../src/kube/informer.js';
 import { InformerFactory, refKey } from '../../src/kube/informer-factory.js';
 import type { ResourceRef } from '../../src/kube/kube-source.js';
 import { FakeListWatch, silentLogger } from '../../src/kube/testing.js';
 import { FakeClock } from '../../src/util/clock.js';
-
-/** What the Deployment controller reads (controllers/deployment/controller.ts), with its projections. */
-const CONTROLLER: Array<[ResourceRef, (o: never) => unknown]> = [
-  [{ group: GROUP, version: VERSION, plural: 'deployments' }, stripManagedFields],
-  [{ group: 'apps', version: 'v1', plural: 'deployments' }, slimChild],
-  [{ group: '', version: 'v1', plural: 'services' }, slimChild],
-  [{ group: '', version: 'v1', plural: 'pods' }, slimPod],
-  [{ group: '', version: 'v1', plural: 'nodes', labelSelector: ACCELERATOR_LABEL }, slimNode],
-  [{ group: '', version: 'v1', plural: 'namespaces' }, stripManagedFields],
-];
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -55,9 +45,21 @@ function processWiring() {
 
 describe('mode `all` on one informer factory', () => {
   it('watches each collection once for the controller, the REST stores and the gateway together', async () => {
-    const { sources, asked, informers, ask } = processWiring();
-    for (const [ref, transform] of CONTROLLER) ask(ref, transform);
-    informers.start(); // main.ts: caches warm for the process's life
+    const { sources, asked, informers } = processWiring();
+    // The controllers' real declarations (controllers/manager.ts asks for them at process start).
+    deploymentInformers(informers);
+    meteringInformers(informers);
+    const controllerRefs: ResourceRef[] = [
+      { group: GROUP, version: VERSION, plural: 'deployments' },
+      { group: 'apps', version: 'v1', plural: 'deployments' },
+      { group: '', version: 'v1', plural: 'services' },
+      { group: '', version: 'v1', plural: 'pods' },
+      { group: '', version: 'v1', plural: 'nodes', labelSelector: ACCELERATOR_LABEL },
+      { group: '', version: 'v1', plural: 'namespaces' },
+    ];
+    for (const ref of controllerRefs) asked.add(refKey(ref));
+    expect(informers.size).toBe(controllerRefs.length);
+    informers.start(); // the manager: caches warm for the process's life
 
     const stores = new KubeResourceStores({ clients: { api: () => ({}) } as unknown as KubeClients, informers }, { log: silentLogger() });
     await stores.start();

@@ -1,7 +1,7 @@
 import type { KubernetesObject, V1Container, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { ACCELERATOR_LABEL, REGION_LABEL } from '../../fleet/catalog.js';
-import { slimChild, slimNode, slimPod } from './cache.js';
+import { slimChild, slimNode, slimPod } from '../runtime/projections.js';
 import { podOwnerKey } from './controller.js';
 import { freeGpusByRegion, isSchedulableFor, podGpuRequest } from './placement.js';
 import { isControlledBy, makeService, makeWorkload } from './resources/index.js';

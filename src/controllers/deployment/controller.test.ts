@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../util/clock.js';
 import { KubeClients } from '../../kube/client.js';
+import { InformerFactory } from '../../kube/informer-factory.js';
 import { deploymentController, podOwnerKey, type AutoscalerHook } from './controller.js';
 import { MemoryQuotaStore } from './fake-cluster.js';
 
@@ -28,7 +29,9 @@ describe('deploymentController: the autoscaler hook', () => {
     const clock = new FakeClock(0);
     const attached: Array<{ enqueue: (k: string) => void; exists: (k: string) => boolean }> = [];
     const hook: AutoscalerHook = { desiredReplicas: () => 0, attach: (enqueue, exists) => attached.push({ enqueue, exists }) };
-    const c = deploymentController({ clients: new KubeClients(kc, {}, clock), quotas: new MemoryQuotaStore(), clock, log: pino({ level: 'silent' }), autoscaler: hook });
+    const clients = new KubeClients(kc, {}, clock);
+    const informers = new InformerFactory(clients, { clock, log: pino({ level: 'silent' }) });
+    const c = deploymentController({ clients, informers, quotas: new MemoryQuotaStore(), clock, log: pino({ level: 'silent' }), autoscaler: hook });
     expect(attached).toHaveLength(1);
     attached[0]!.enqueue('acct-acme/chat');
     expect(c.queue.len()).toBe(1);

@@ -1,27 +1,21 @@
 // Wiring of the Deployment controller (Knative's controller.go): the informers it reads, the
 // events that enqueue a Deployment's key, and the reconciler. Nothing here decides anything.
-import { CoordinationV1Api, type KubeConfig, type KubernetesObject, type V1Deployment, type V1Namespace, type V1Node, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Deployment } from '../../crds/deployment.js';
-import { API_VERSION, GROUP, VERSION } from '../../crds/group.js';
-import { ACCELERATOR_LABEL } from '../../fleet/catalog.js';
+import { API_VERSION } from '../../crds/group.js';
 import type { Clock } from '../../util/clock.js';
-import type { Db } from '../../db/client.js';
-import { realClock } from '../../util/clock.js';
-import { KubeClients, type ClientSettings } from '../../kube/client.js';
-import { KubeLeaseStore, defaultIdentity, type LeaderElectionTimings } from '../runtime/leader-election.js';
-import { Manager } from '../runtime/manager.js';
-import { Controller } from '../runtime/controller.js';
-import { Informer, stripManagedFields, type InformerOptions } from '../../kube/informer.js';
-import { slimChild, slimNode, slimPod } from './cache.js';
+import type { KubeClients } from '../../kube/client.js';
+import type { Informer } from '../../kube/informer.js';
+import type { InformerFactory } from '../../kube/informer-factory.js';
 import { keyOf } from '../../kube/keys.js';
-import { KubeListWatch, type ResourceRef } from '../../kube/kube-source.js';
-import { meteringRunnable } from '../metering/metering.js';
-import { DbQuotaStore, type QuotaStore } from './quota-store.js';
+import { Controller } from '../runtime/controller.js';
+import { KubeWriter, type ObjectWriter } from '../runtime/writer.js';
+import { deploymentInformers } from './cache.js';
+import type { QuotaStore } from './quota-store.js';
 import { DeploymentReconciler, type DesiredReplicas } from './reconciler.js';
 import { LABEL_DEPLOYMENT, LABEL_MANAGED_BY, MANAGED_BY } from './resources/labels.js';
 import type { RuntimeConfig } from './runtime-config.js';
-import { KubeDeploymentWriter, type DeploymentWriter } from './writer.js';
 
 export const CONTROLLER_NAME = 'deployment';
 /**
@@ -44,6 +38,10 @@ export const DEFAULT_WORKERS = 8;
  */
 export const DEFAULT_CONTROLLER_CLIENT = { qps: 100, burst: 200 } as const;
 export const OWNER_TYPE = { apiVersion: API_VERSION, kind: 'Deployment' } as const;
+/** Who reports the controller's events (Event.source.component). */
+export const EVENT_SOURCE = 'hearth-deployment-controller';
+/** Every resyncMs every cached Deployment is reconciled again, at low priority. */
+export const DEFAULT_RESYNC_MS = 10 * 60_000;
 
 /**
  * An autoscaler (src/controllers/autoscaler Autoscaler, structurally): it decides the replicas and
@@ -56,7 +54,10 @@ export interface AutoscalerHook {
 }
 
 export interface DeploymentControllerOptions {
+  /** The process's rate-limited API clients: the writer's (unless `writer` is given). */
   clients: KubeClients;
+  /** The process's shared informer cache (one watch per collection, kept warm across terms). */
+  informers: InformerFactory;
   quotas: QuotaStore;
   clock: Clock;
   log: Logger;
@@ -71,14 +72,13 @@ export interface DeploymentControllerOptions {
   workers?: number;
   /** Every resyncMs, every cached Deployment is reconciled again (default 10 min; 0 = never). */
   resyncMs?: number;
-  informer?: Pick<InformerOptions, 'backoff'>;
   /**
    * Only hearth.dev Deployments matching this label selector (sharding, and tests sharing a
    * cluster); default all.
    */
   selector?: string;
   /** The API writes (default: the real API through `clients`); tests wrap it. */
-  writer?: DeploymentWriter;
+  writer?: ObjectWriter;
 }
 
 /** The key of the hearth.dev Deployment whose model server a pod runs (by the labels Hearth puts on it). */
@@ -100,26 +100,14 @@ function waitingForCapacity(deployments: Informer<Deployment>): string[] {
 }
 
 /**
- * A Deployment controller with fresh informers: make one per leadership term (Manager factories).
- * Informers: hearth.dev Deployments; apps/v1 Deployments and Services (all of them, so a child
- * name taken by an object we do not own is seen and reported, not fought over); pods (ours for
- * status, everyone's for free-GPU accounting); GPU nodes; namespaces (the account label).
+ * A Deployment controller on the shared informer cache: make one per leadership term (Manager
+ * factories); its informers are the process's and stay warm between terms. Informers: see cache.ts.
  */
 export function deploymentController(o: DeploymentControllerOptions): Controller<Deployment> {
-  // Each cache keeps only what the reconciler reads (cache.ts): on a large cluster it holds every
-  // pod, workload, Service and GPU node, and that is most of the controller's memory.
-  const inf = <T extends KubernetesObject>(ref: ResourceRef, transform: (obj: T) => T, resyncMs?: number): Informer<T> =>
-    new Informer<T>(new KubeListWatch<T>(o.clients, ref), { clock: o.clock, log: o.log, ...o.informer, resyncMs, transform });
-  const deployments = inf<Deployment>({ group: GROUP, version: VERSION, plural: 'deployments', labelSelector: o.selector }, stripManagedFields, o.resyncMs ?? 600_000);
-  const workloads = inf<V1Deployment>({ group: 'apps', version: 'v1', plural: 'deployments' }, slimChild);
-  const services = inf<V1Service>({ group: '', version: 'v1', plural: 'services' }, slimChild);
-  const pods = inf<V1Pod>({ group: '', version: 'v1', plural: 'pods' }, slimPod);
-  const nodes = inf<V1Node>({ group: '', version: 'v1', plural: 'nodes', labelSelector: ACCELERATOR_LABEL }, slimNode);
-  const namespaces = inf<V1Namespace>({ group: '', version: 'v1', plural: 'namespaces' }, stripManagedFields);
-
+  const { deployments, workloads, services, pods, nodes, namespaces } = deploymentInformers(o.informers, o.selector);
   const reconciler = new DeploymentReconciler({
     listers: { deployments, workloads, services, pods, nodes, namespaces },
-    writer: o.writer ?? new KubeDeploymentWriter(o.clients, () => o.clock.now()),
+    writer: o.writer ?? new KubeWriter(o.clients, { component: EVENT_SOURCE, now: () => o.clock.now() }),
     quotas: o.quotas,
     clock: o.clock,
     runtimeConfig: o.runtimeConfig,
@@ -143,6 +131,7 @@ export function deploymentController(o: DeploymentControllerOptions): Controller
     ],
     reconciler,
     workers: o.workers ?? DEFAULT_WORKERS,
+    resyncMs: o.resyncMs ?? DEFAULT_RESYNC_MS,
     clock: o.clock,
     log: o.log,
   });
@@ -152,49 +141,4 @@ export function deploymentController(o: DeploymentControllerOptions): Controller
     (key) => !deployments.hasSynced() || deployments.get(key) !== undefined,
   );
   return controller;
-}
-
-export interface DeploymentManagerOptions {
-  kubeConfig: KubeConfig;
-  db: Db;
-  log: Logger;
-  clock?: Clock;
-  /** API client rate limit (default DEFAULT_CONTROLLER_CLIENT: 100 qps, burst 200). */
-  client?: ClientSettings;
-  /** Run only while holding this Lease (N replicas, one leader); omit for a single replica. */
-  leaderElection?: LeaderElectionTimings & { namespace: string; name?: string; identity?: string };
-  controller?: Omit<DeploymentControllerOptions, 'clients' | 'quotas' | 'clock' | 'log'>;
-  /** Record GPU-seconds in the usage ledger (default true); only the leader meters. */
-  metering?: boolean;
-  shutdownTimeoutMs?: number;
-}
-
-/**
- * The `controller` mode's Deployment part, ready to start: a Manager (leader-elected when asked)
- * whose every leadership term runs a fresh Deployment controller on PostgreSQL quotas, and the
- * metering of GPU-seconds into the usage ledger.
- * `manager.start()`, then `await manager.stop()` on SIGTERM (handleShutdownSignals does both).
- */
-export function deploymentManager(o: DeploymentManagerOptions): Manager {
-  const clock = o.clock ?? realClock;
-  const clients = new KubeClients(o.kubeConfig, { ...DEFAULT_CONTROLLER_CLIENT, ...o.client }, clock);
-  const quotas = new DbQuotaStore(o.db, clock);
-  const le = o.leaderElection;
-  const manager = new Manager({
-    clock,
-    log: o.log,
-    shutdownTimeoutMs: o.shutdownTimeoutMs,
-    ...(le
-      ? {
-          leaderElection: {
-            ...le,
-            store: new KubeLeaseStore(clients.api(CoordinationV1Api), le.namespace, le.name ?? 'hearth-deployment-controller'),
-            identity: le.identity ?? defaultIdentity(),
-          },
-        }
-      : {}),
-  });
-  manager.add(() => deploymentController({ ...o.controller, clients, quotas, clock, log: o.log }));
-  if (o.metering !== false) manager.add(() => meteringRunnable({ clients, db: o.db, clock, log: o.log }));
-  return manager;
 }

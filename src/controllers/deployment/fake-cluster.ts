@@ -1,43 +1,18 @@
-// Test doubles for the Deployment reconciler: a recording fake of the API (its writes land in
-// in-memory stores the reconciler reads back as its informer caches), a tiny simulation of what
-// kube-controller-manager, kube-scheduler and KWOK would do next (`settle`), and an in-memory
-// quota store. No cluster, no database, no timers.
-import type { KubernetesObject, V1Deployment, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+// Test doubles for the Deployment reconciler: the runtime's recording fake API with the stores the
+// Deployment controller reads (its writes land there, read back as the informer caches), a tiny
+// simulation of what kube-controller-manager, kube-scheduler and KWOK would do next (`settle`),
+// and an in-memory quota store. No cluster, no database, no timers.
+import type { V1Deployment, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { Deployment, DeploymentStatus } from '../../crds/deployment.js';
+import { API_VERSION } from '../../crds/group.js';
 import { ACCELERATORS, ACCELERATOR_LABEL, REGION_LABEL, type AcceleratorType } from '../../fleet/catalog.js';
 import { QuotaExceededError } from '../../db/errors.js';
-import { objectKey } from '../../kube/keys.js';
+import { FakeCluster, type MapStore } from '../runtime/fake-cluster.js';
 import { podGpuRequest } from './placement.js';
 import type { GpuQuota, QuotaStore } from './quota-store.js';
-import type { Listers, Store } from './reconciler.js';
-import type { DeploymentEvent, DeploymentWriter, ObjectRef } from './writer.js';
+import type { Listers } from './reconciler.js';
 
 const clone = <T>(o: T): T => structuredClone(o);
-
-export class MapStore<T extends KubernetesObject> implements Store<T> {
-  readonly items = new Map<string, T>();
-
-  constructor(objs: readonly T[] = []) {
-    for (const o of objs) this.put(o);
-  }
-
-  put(o: T): void {
-    this.items.set(objectKey(o), o);
-  }
-
-  get(key: string): T | undefined {
-    return this.items.get(key);
-  }
-
-  list(namespace?: string): T[] {
-    const all = [...this.items.values()];
-    return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
-  }
-
-  delete(key: string): void {
-    this.items.delete(key);
-  }
-}
 
 export interface ClusterObjects {
   deployments?: Deployment[];
@@ -48,26 +23,8 @@ export interface ClusterObjects {
   namespaces?: V1Namespace[];
 }
 
-/** One recorded API write: `verb kind namespace/name`, and the object sent. */
-export interface Write {
-  verb: 'create' | 'update' | 'delete' | 'status' | 'finalizers' | 'event';
-  kind: string;
-  key: string;
-  obj?: unknown;
-}
-
-/** A 409 as the API server returns it. */
-function conflict(message: string): Error {
-  return Object.assign(new Error(message), { code: 409 });
-}
-
-/**
- * The API as the reconciler sees it: listers over in-memory stores and a writer that records every
- * write and applies it to those stores (so the next pass reads its own writes, as it would once
- * the informers catch up). Resource versions and generations behave like the API server's.
- */
-export class FakeCluster implements DeploymentWriter {
-  readonly writes: Write[] = [];
+/** The API as the Deployment reconciler sees it: listers over the fake's stores, and the fake as its writer. */
+export class DeploymentCluster extends FakeCluster {
   readonly listers: Listers & {
     deployments: MapStore<Deployment>;
     workloads: MapStore<V1Deployment>;
@@ -76,101 +33,17 @@ export class FakeCluster implements DeploymentWriter {
     nodes: MapStore<V1Node>;
     namespaces: MapStore<V1Namespace>;
   };
-  #rv = 100;
 
   constructor(objs: ClusterObjects) {
+    super();
     this.listers = {
-      deployments: new MapStore(objs.deployments?.map(clone)),
-      workloads: new MapStore(objs.workloads?.map(clone)),
-      services: new MapStore(objs.services?.map(clone)),
-      pods: new MapStore(objs.pods?.map(clone)),
-      nodes: new MapStore(objs.nodes?.map(clone)),
-      namespaces: new MapStore(objs.namespaces?.map(clone)),
+      deployments: this.store({ apiVersion: API_VERSION, kind: 'Deployment' }, objs.deployments),
+      workloads: this.store({ apiVersion: 'apps/v1', kind: 'Deployment' }, objs.workloads),
+      services: this.store({ apiVersion: 'v1', kind: 'Service' }, objs.services),
+      pods: this.store({ apiVersion: 'v1', kind: 'Pod' }, objs.pods),
+      nodes: this.store({ apiVersion: 'v1', kind: 'Node' }, objs.nodes),
+      namespaces: this.store({ apiVersion: 'v1', kind: 'Namespace' }, objs.namespaces),
     };
-  }
-
-  /** Writes as `verb kind key` lines, then forgets them. */
-  take(): string[] {
-    const out = this.writes.map((w) => `${w.verb} ${w.kind} ${w.key}`);
-    this.writes.length = 0;
-    return out;
-  }
-
-  nextVersion(): string {
-    return String(++this.#rv);
-  }
-
-  #store(kind: string): MapStore<KubernetesObject> {
-    const s = kind === 'Deployment/apps' ? this.listers.workloads : kind === 'Service' ? this.listers.services : kind === 'Deployment/hearth' ? this.listers.deployments : undefined;
-    if (!s) throw new Error(`FakeCluster: no store for ${kind}`);
-    return s as unknown as MapStore<KubernetesObject>;
-  }
-
-  #kindOf(o: { apiVersion?: string; kind?: string }): string {
-    if (o.kind === 'Deployment') return o.apiVersion?.startsWith('apps/') ? 'Deployment/apps' : 'Deployment/hearth';
-    return o.kind ?? '?';
-  }
-
-  async create(obj: KubernetesObject): Promise<void> {
-    const kind = this.#kindOf(obj);
-    this.writes.push({ verb: 'create', kind, key: objectKey(obj), obj: clone(obj) });
-    const store = this.#store(kind);
-    if (store.get(objectKey(obj))) throw conflict(`${kind} ${objectKey(obj)} already exists`);
-    const o = clone(obj);
-    o.metadata = { ...o.metadata, uid: `uid-${o.metadata?.name}`, resourceVersion: this.nextVersion(), generation: 1 };
-    store.put(o);
-  }
-
-  async update(obj: KubernetesObject): Promise<void> {
-    const kind = this.#kindOf(obj);
-    this.writes.push({ verb: 'update', kind, key: objectKey(obj), obj: clone(obj) });
-    const store = this.#store(kind);
-    const cur = store.get(objectKey(obj));
-    const rv = obj.metadata?.resourceVersion;
-    if (rv !== undefined && cur?.metadata?.resourceVersion !== rv) throw conflict(`${kind} ${objectKey(obj)} changed`);
-    const next = clone(obj) as KubernetesObject & { spec?: unknown; status?: unknown };
-    const gen = (cur?.metadata?.generation ?? 0) + (JSON.stringify((cur as { spec?: unknown })?.spec) === JSON.stringify(next.spec) ? 0 : 1);
-    next.metadata = { ...cur?.metadata, ...next.metadata, resourceVersion: this.nextVersion(), generation: gen };
-    next.status = (cur as { status?: unknown } | undefined)?.status;
-    store.put(next);
-  }
-
-  async delete(ref: ObjectRef): Promise<void> {
-    const kind = this.#kindOf(ref);
-    const key = `${ref.namespace}/${ref.name}`;
-    this.writes.push({ verb: 'delete', kind, key });
-    const store = this.#store(kind);
-    const cur = store.get(key);
-    if (!cur) throw Object.assign(new Error('not found'), { code: 404 });
-    if (ref.uid && cur.metadata?.uid !== ref.uid) throw conflict('uid precondition failed');
-    store.delete(key);
-  }
-
-  async updateStatus(dep: Deployment, status: DeploymentStatus): Promise<Deployment> {
-    const key = objectKey(dep);
-    this.writes.push({ verb: 'status', kind: 'Deployment/hearth', key, obj: clone(status) });
-    const cur = this.listers.deployments.get(key);
-    if (!cur || cur.metadata.resourceVersion !== dep.metadata.resourceVersion) throw conflict(`Deployment ${key} changed`);
-    const next: Deployment = { ...clone(cur), status: clone(status) };
-    next.metadata = { ...next.metadata, resourceVersion: this.nextVersion() };
-    this.listers.deployments.put(next);
-    return clone(next);
-  }
-
-  async setFinalizers(dep: Deployment, finalizers: string[]): Promise<Deployment> {
-    const key = objectKey(dep);
-    this.writes.push({ verb: 'finalizers', kind: 'Deployment/hearth', key, obj: [...finalizers] });
-    const cur = this.listers.deployments.get(key);
-    if (!cur || cur.metadata.resourceVersion !== dep.metadata.resourceVersion) throw conflict(`Deployment ${key} changed`);
-    const next: Deployment = clone(cur);
-    next.metadata = { ...next.metadata, finalizers, resourceVersion: this.nextVersion() };
-    if (finalizers.length === 0 && next.metadata.deletionTimestamp) this.listers.deployments.delete(key);
-    else this.listers.deployments.put(next);
-    return clone(next);
-  }
-
-  async event(dep: Deployment, e: DeploymentEvent): Promise<void> {
-    this.writes.push({ verb: 'event', kind: `${e.type}/${e.reason}`, key: objectKey(dep), obj: e });
   }
 
   /** The last status written for `key`. */
@@ -180,13 +53,7 @@ export class FakeCluster implements DeploymentWriter {
 
   /** Changes a hearth.dev Deployment as a user would (bumps generation when the spec changes). */
   edit(key: string, fn: (d: Deployment) => void): void {
-    const cur = this.listers.deployments.get(key);
-    if (!cur) throw new Error(`no ${key}`);
-    const next = clone(cur);
-    fn(next);
-    const gen = ((cur.metadata.generation as number | undefined) ?? 1) + (JSON.stringify(cur.spec) === JSON.stringify(next.spec) ? 0 : 1);
-    next.metadata = { ...next.metadata, generation: gen, resourceVersion: this.nextVersion() };
-    this.listers.deployments.put(next);
+    this.editObject(this.listers.deployments, key, fn);
   }
 
   /**

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Deployment, DeploymentSpecInput, DeploymentStatus } from '../../crds/deployment.js';
 import { FINALIZER } from '../../crds/group.js';
 import { FakeClock } from '../../util/clock.js';
-import { FakeCluster, MemoryQuotaStore, gpuHog, gpuNode, type ClusterObjects } from './fake-cluster.js';
+import { DeploymentCluster, MemoryQuotaStore, gpuHog, gpuNode, type ClusterObjects } from './fake-cluster.js';
 import {
   DEFAULT_CAPACITY_RETRY_MS,
   DEFAULT_QUOTA_RETRY_MS,
@@ -47,7 +47,7 @@ function dep(spec: Partial<DeploymentSpecInput> = {}, meta: Record<string, unkno
 }
 
 function setup(objs: ClusterObjects & { limits?: Record<string, number>; desiredReplicas?: DesiredReplicas }) {
-  const cluster = new FakeCluster({ namespaces: [namespace], nodes: fleet, ...objs });
+  const cluster = new DeploymentCluster({ namespaces: [namespace], nodes: fleet, ...objs });
   const quotas = new MemoryQuotaStore(objs.limits);
   const clock = new FakeClock(T0);
   const r = new DeploymentReconciler({ listers: cluster.listers, writer: cluster, quotas, clock, retentionMs: DEFAULT_RETENTION_MS, desiredReplicas: objs.desiredReplicas });

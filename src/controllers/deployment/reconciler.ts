@@ -15,9 +15,13 @@ import { QuotaExceededError } from '../../db/errors.js';
 import { ACCELERATORS, gpuQuotaName, isRegion, regionsOffering, type AcceleratorType } from '../../fleet/catalog.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../../util/clock.js';
-import { stripManagedFields } from '../../kube/informer.js';
 import { splitKey } from '../../kube/keys.js';
+import { EventRecorder } from '../runtime/events.js';
+import type { Lister } from '../runtime/controller.js';
+import { hasFinalizer, removeFinalizer } from '../runtime/finalizers.js';
+import { OwnWrites, PassObject } from '../runtime/pass.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/result.js';
+import type { ObjectWriter } from '../runtime/writer.js';
 import { chooseRegion, freeGpusByRegion, podGpuRequest, regionsAllowedBy } from './placement.js';
 import { holderOf, type QuotaStore } from './quota-store.js';
 import {
@@ -34,7 +38,6 @@ import {
 import { buildModelServer, type ModelServer } from './runtime.js';
 import { DEFAULT_RUNTIME_CONFIG, type RuntimeConfig } from './runtime-config.js';
 import { Reason, computeStatus, eventsFor, rfc3339, statusEqual, summarizePods, type Outcome } from './status.js';
-import type { DeploymentWriter } from './writer.js';
 
 /**
  * How a soft delete is requested until the REST facade settles it: this annotation with the
@@ -53,19 +56,14 @@ export const DEFAULT_CAPACITY_RETRY_MS = 30_000;
 /** How often a deployment clamped by its quota looks again (another deployment may release some). */
 export const DEFAULT_QUOTA_RETRY_MS = 60_000;
 
-/** A read-only view of an informer's cache (Informer implements it). */
-export interface Store<T> {
-  get(key: string): T | undefined;
-  list(namespace?: string): T[];
-}
-
+/** The informer caches the reconciler reads (cache.ts declares them). */
 export interface Listers {
-  deployments: Store<Deployment>;
-  workloads: Store<V1Deployment>;
-  services: Store<V1Service>;
-  pods: Store<V1Pod>;
-  nodes: Store<V1Node>;
-  namespaces: Store<V1Namespace>;
+  deployments: Lister<Deployment>;
+  workloads: Lister<V1Deployment>;
+  services: Lister<V1Service>;
+  pods: Lister<V1Pod>;
+  nodes: Lister<V1Node>;
+  namespaces: Lister<V1Namespace>;
 }
 
 /** The autoscaler's answer: a count, and the status fields it owns (copied into the pass's one status write). */
@@ -89,7 +87,9 @@ export const replicasFromSpec: DesiredReplicas = (_dep, spec) => {
 
 export interface DeploymentReconcilerOptions {
   listers: Listers;
-  writer: DeploymentWriter;
+  writer: ObjectWriter;
+  /** Where events go (default: a de-duplicating recorder on `writer`). */
+  events?: EventRecorder;
   quotas: QuotaStore;
   clock: Clock;
   runtimeConfig?: RuntimeConfig;
@@ -155,82 +155,50 @@ function describeChild(kind: string, name: string): string {
   return `${kind} ${name}`;
 }
 
-/**
- * What a pass last wrote to a Deployment (its finalizer, its status), kept until the informer cache
- * has caught up: `obj` is the object the API server returned, `superseded` the resourceVersions it
- * replaced. A cache still serving one of those is behind our own write.
- */
-interface OwnWrite {
-  obj: Deployment;
-  superseded: Set<string>;
-}
-
 export class DeploymentReconciler implements Reconciler {
   readonly #o: DeploymentReconcilerOptions;
   readonly #config: RuntimeConfig;
   readonly #desired: DesiredReplicas;
-  readonly #written = new Map<string, OwnWrite>();
+  readonly #events: EventRecorder;
+  /** Read your own writes: what the last pass wrote (finalizer, status) until the cache shows it. */
+  readonly #written = new OwnWrites<Deployment>();
 
   constructor(opts: DeploymentReconcilerOptions) {
     this.#o = opts;
+    this.#events = opts.events ?? new EventRecorder({ sink: opts.writer, clock: opts.clock });
     this.#config = opts.runtimeConfig ?? DEFAULT_RUNTIME_CONFIG;
     this.#desired = opts.desiredReplicas ?? replicasFromSpec;
   }
 
   async reconcile(key: string, ctx?: ReconcileContext): Promise<Result> {
-    const dep = this.#read(key);
+    const dep = this.#written.read(key, this.#o.listers.deployments.get(key));
     if (!dep) return {}; // gone: its children are garbage-collected through their ownerReferences
     const { namespace } = splitKey(key);
     if (!namespace) return {};
     const account = accountOf(this.#o.listers.namespaces.get(namespace), namespace);
     if (dep.metadata.deletionTimestamp) return this.#finalize(dep, account);
-    const env: PassEnv = { ...this.#o, config: this.#config, desiredReplicas: this.#desired, log: ctx?.log };
-    const pass = new Pass(env, dep, namespace, account);
+    const env: PassEnv = { ...this.#o, events: this.#events, config: this.#config, desiredReplicas: this.#desired, log: ctx?.log };
+    const obj = new PassObject(this.#o.writer, dep);
     try {
-      return await pass.run();
+      return await new Pass(env, obj, namespace, account).run();
     } finally {
-      this.#remember(key, dep, pass);
+      // A pass that starts right after a status write — a child event, a retry — would otherwise
+      // decide on the old status, write it again and fail with a conflict.
+      this.#written.remember(key, dep, obj);
     }
-  }
-
-  /**
-   * The Deployment as of our own last write when the cache has not seen that write yet (read your
-   * own writes): a pass that starts right after a status write — a child event, a retry — would
-   * otherwise decide on the old status, write it again and fail with a conflict. Once the cache
-   * holds anything else (our write, or a newer one by someone else), the cache wins.
-   */
-  #read(key: string): Deployment | undefined {
-    const cached = this.#o.listers.deployments.get(key);
-    const own = this.#written.get(key);
-    if (!own) return cached;
-    const rv = cached?.metadata.resourceVersion as string | undefined;
-    if (rv !== undefined && own.superseded.has(rv)) return own.obj;
-    this.#written.delete(key);
-    return cached;
-  }
-
-  #remember(key: string, read: Deployment, pass: Pass): void {
-    if (pass.superseded.length === 0) return;
-    const prev = this.#written.get(key);
-    const superseded = new Set(prev?.obj === read ? prev.superseded : []);
-    for (const rv of pass.superseded) superseded.add(rv);
-    this.#written.set(key, { obj: stripManagedFields(pass.current), superseded });
   }
 
   /** A hard delete: give back the quota holds (GC cannot reach PostgreSQL), then let the object go. */
   async #finalize(dep: Deployment, account: string): Promise<Result> {
-    const finalizers = (dep.metadata.finalizers as string[] | undefined) ?? [];
-    if (!finalizers.includes(FINALIZER)) return {};
+    if (!hasFinalizer(dep, FINALIZER)) return {};
     await this.#o.quotas.releaseAll(account, holderOf(dep.metadata.name ?? ''));
-    await this.#o.writer.setFinalizers(
-      dep,
-      finalizers.filter((f) => f !== FINALIZER),
-    );
+    await removeFinalizer(this.#o.writer, dep, FINALIZER);
     return {};
   }
 }
 
 interface PassEnv extends DeploymentReconcilerOptions {
+  events: EventRecorder;
   config: RuntimeConfig;
   desiredReplicas: DesiredReplicas;
   log?: Logger;
@@ -238,9 +206,6 @@ interface PassEnv extends DeploymentReconcilerOptions {
 
 /** One reconcile pass over one deployment: state that lives only for the pass. */
 class Pass {
-  #cur: Deployment;
-  /** resourceVersions this pass's writes replaced, oldest first. */
-  readonly superseded: string[] = [];
   readonly #now: number;
   #requeueAfter: number | undefined;
   /** This deployment's quota holds as read in this pass (undefined until read). */
@@ -253,26 +218,18 @@ class Pass {
 
   constructor(
     private readonly o: PassEnv,
-    dep: Deployment,
+    /** The Deployment as of this pass's last write (or as read): finalizer and status writes move it. */
+    private readonly obj: PassObject<Deployment>,
     private readonly namespace: string,
     private readonly account: string,
   ) {
-    this.#cur = dep;
     this.#now = o.clock.now();
     this.config = o.config;
     this.desiredReplicas = o.desiredReplicas;
   }
 
-  /** The Deployment as of this pass's last write (or as read, when it wrote nothing to it). */
-  get current(): Deployment {
-    return this.#cur;
-  }
-
-  /** Moves on to the object a write of ours returned. */
-  #advance(next: Deployment): void {
-    const rv = this.#cur.metadata.resourceVersion as string | undefined;
-    if (rv !== undefined) this.superseded.push(rv);
-    this.#cur = next;
+  get #cur(): Deployment {
+    return this.obj.current;
   }
 
   get #holder(): string {
@@ -295,7 +252,7 @@ class Pass {
     const softDelete = this.#cur.metadata.annotations?.[SOFT_DELETE_ANNOTATION];
     if (softDelete !== undefined) return this.#softDelete(softDelete, children);
 
-    if (this.o.quotas.tracksHolds) await this.#ensureFinalizer();
+    if (this.o.quotas.tracksHolds) await this.obj.addFinalizer(FINALIZER);
     const server = buildModelServer(spec, this.config);
     if (!server.ok) {
       return this.#finish({ kind: 'failed', reason: server.reason, message: server.message, code: 'INVALID_ARGUMENT', region: this.#cur.status?.region });
@@ -436,12 +393,6 @@ class Pass {
     }
   }
 
-  async #ensureFinalizer(): Promise<void> {
-    const finalizers = (this.#cur.metadata.finalizers as string[] | undefined) ?? [];
-    if (finalizers.includes(FINALIZER)) return;
-    this.#advance(await this.o.writer.setFinalizers(this.#cur, [...finalizers, FINALIZER]));
-  }
-
   /**
    * The region: immutable once known (status, or the pod template of the child we own after a
    * status write was lost); from the spec, or chosen once where the account's quota has room and
@@ -543,12 +494,9 @@ class Pass {
       outcome,
     });
     for (const [k, v] of Object.entries(this.#autoscalerStatus ?? {})) if (v !== undefined) (next as Record<string, unknown>)[k] = v;
-    if (!statusEqual(prev, next)) {
-      this.#advance(await this.o.writer.updateStatus(this.#cur, next));
-      for (const e of eventsFor(prev, next)) {
-        // Best effort: an event that cannot be recorded must not fail (and repeat) the pass.
-        await this.o.writer.event(this.#cur, e).catch((err: unknown) => this.o.log?.warn({ err, event: e.reason }, 'could not record an event'));
-      }
+    if (await this.obj.writeStatus(next, statusEqual)) {
+      // Best effort (the recorder logs a failure): an event must not fail (and repeat) the pass.
+      for (const e of eventsFor(prev, next)) await this.o.events.record(this.#cur, e, this.o.log);
     }
     return this.#requeueAfter === undefined ? {} : { requeueAfter: this.#requeueAfter };
   }

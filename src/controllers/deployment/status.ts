@@ -8,7 +8,7 @@ import type { Code } from '../../crds/common.js';
 import type { DeploymentState, DeploymentStatus } from '../../crds/deployment.js';
 import { stableStringify } from './resources/hash.js';
 import { ANNOTATION_TEMPLATE_HASH } from './resources/labels.js';
-import type { DeploymentEvent } from './writer.js';
+import type { ObjectEvent } from '../runtime/writer.js';
 
 /** Reasons this controller adds to the shared ones of src/crds (CamelCase). */
 export const Reason = {
@@ -361,10 +361,10 @@ export function statusEqual(a: unknown, b: unknown): boolean {
 const EXPECTED_NOT_READY: ReadonlySet<string> = new Set([Reason.Reconciling, Reason.SoftDeleting, Reason.SoftDeleted]);
 
 /** The events a status change is worth (KServe: on Ready transitions; sample-controller: on ownership conflicts). */
-export function eventsFor(prev: DeploymentStatus | undefined, next: DeploymentStatus): DeploymentEvent[] {
+export function eventsFor(prev: DeploymentStatus | undefined, next: DeploymentStatus): ObjectEvent[] {
   const was = findCondition(prev?.conditions, ConditionType.Ready);
   const is = findCondition(next.conditions, ConditionType.Ready);
-  const out: DeploymentEvent[] = [];
+  const out: ObjectEvent[] = [];
   if (is && (was?.status ?? 'Unknown') !== is.status) {
     const ready = is.status === 'True';
     // A fresh deployment that is not ready yet is no news; losing readiness, or failing, is.

@@ -1,11 +1,13 @@
-import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import { and, asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../db/client.js';
 import { createAccount } from '../../db/repositories/accounts.js';
 import { usageLedger } from '../../db/schema/index.js';
 import { FakeClock, flushMicrotasks } from '../../util/clock.js';
+import { InformerFactory } from '../../kube/informer-factory.js';
 import { Manager } from '../runtime/manager.js';
+import { slimPod } from '../runtime/projections.js';
 import { FakeListWatch, silentLogger } from '../runtime/testing.js';
 import { alignDown, podGpus, readiness, splitIntoIntervals } from './accrual.js';
 import { meteringRunnable, type Metering } from './metering.js';
@@ -70,6 +72,15 @@ function ns(name: string, account?: string): V1Namespace {
 const NODES = [node('gpu-1', 'US_VIRGINIA_2', 'NVIDIA_H100_80GB'), node('gpu-2', 'EU_PARIS_1', 'NVIDIA_H200_141GB'), node('mi-1', 'US_VIRGINIA_2', 'AMD_MI300X_192GB')];
 const NAMESPACES = [ns('ns-acme', 'acme'), ns('team-ns'), ns('ns-other', 'other')];
 
+/** The shared informer cache on fake list/watches of pods, nodes and namespaces. */
+function fakeInformers(clock: FakeClock, sources: { pods: FakeListWatch<V1Pod>; nodes: FakeListWatch<V1Node>; namespaces: FakeListWatch<V1Namespace> }): InformerFactory {
+  return new InformerFactory(undefined, {
+    clock,
+    log: silentLogger(),
+    sourceFor: (ref) => sources[ref.plural as keyof typeof sources] as unknown as FakeListWatch<KubernetesObject>,
+  });
+}
+
 interface Meter {
   m: Metering;
   pods: FakeListWatch<V1Pod>;
@@ -79,11 +90,11 @@ interface Meter {
 async function startMeter(clock: FakeClock, pods: V1Pod[] = [], flushIntervalMs = MIN): Promise<Meter> {
   const podsLw = new FakeListWatch<V1Pod>().nextList({ items: pods, resourceVersion: String(rv++) });
   const m = meteringRunnable({
-    sources: {
+    informers: fakeInformers(clock, {
       pods: podsLw,
       nodes: new FakeListWatch<V1Node>().nextList({ items: NODES, resourceVersion: String(rv++) }),
       namespaces: new FakeListWatch<V1Namespace>().nextList({ items: NAMESPACES, resourceVersion: String(rv++) }),
-    },
+    }),
     db: database.db,
     clock,
     log: silentLogger(),
@@ -305,11 +316,11 @@ describe('metering runnable', () => {
     const manager = new Manager({ clock, log: silentLogger() });
     manager.add(() =>
       meteringRunnable({
-        sources: {
+        informers: fakeInformers(clock, {
           pods: podsLw,
           nodes: new FakeListWatch<V1Node>().nextList({ items: NODES, resourceVersion: String(rv++) }),
           namespaces: new FakeListWatch<V1Namespace>().nextList({ items: NAMESPACES, resourceVersion: String(rv++) }),
-        },
+        }),
         db: database.db,
         clock,
         log: silentLogger(),
@@ -329,7 +340,7 @@ describe('metering runnable', () => {
   it('a stop before the caches synced ends start() at once', async () => {
     const clock = new FakeClock(T0);
     const m = meteringRunnable({
-      sources: { pods: new FakeListWatch<V1Pod>().nextList('hang'), nodes: new FakeListWatch<V1Node>().nextList('hang'), namespaces: new FakeListWatch<V1Namespace>().nextList('hang') },
+      informers: fakeInformers(clock, { pods: new FakeListWatch<V1Pod>().nextList('hang'), nodes: new FakeListWatch<V1Node>().nextList('hang'), namespaces: new FakeListWatch<V1Namespace>().nextList('hang') }),
       db: database.db,
       clock,
       log: silentLogger(),
@@ -338,5 +349,16 @@ describe('metering runnable', () => {
     await flushMicrotasks();
     expect(await m.stop()).toBe(true);
     await expect(started).resolves.toBeUndefined();
+  });
+});
+
+describe('the shared pod projection (runtime/projections.ts)', () => {
+  it('metering reads the same from projected pods: Ready since when, GPUs, dimensions', () => {
+    const pods = [pod('p1', { since: T0 - MIN }), pod('p2', { ready: false, since: T0 }), pod('p3', { gpus: 4, resource: 'amd.com/gpu' })];
+    pods[2]!.spec!.initContainers = [{ name: 'side', restartPolicy: 'Always', resources: { limits: { 'nvidia.com/gpu': '1' } } }];
+    const slim = pods.map((p) => slimPod(structuredClone(p)));
+    expect(slim.map(readiness)).toEqual(pods.map(readiness));
+    expect(slim.map(podGpus)).toEqual(pods.map(podGpus));
+    expect(slim.map((p) => [p.metadata?.uid, p.metadata?.namespace, p.metadata?.labels, p.spec?.nodeName])).toEqual(pods.map((p) => [p.metadata?.uid, p.metadata?.namespace, p.metadata?.labels, p.spec?.nodeName]));
   });
 });

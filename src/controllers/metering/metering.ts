@@ -7,39 +7,37 @@
 // makes a retry, a restart, a new leader or a second writer a no-op (`recordUsage`). A replica's
 // cursor starts where the ledger's last interval for it ends, so a restart neither loses the time
 // accrued while it was down nor records it twice. See README.md for what can still be lost.
-import type { KubeConfig, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { LABELS } from '../../crds/group.js';
 import type { Db } from '../../db/client.js';
 import { lastIntervals, recordUsage, type UsageEntry } from '../../db/repositories/usage.js';
 import { ACCELERATOR_LABEL, REGION_LABEL } from '../../fleet/catalog.js';
 import type { Clock, Timer } from '../../util/clock.js';
-import { KubeClients, type ClientSettings } from '../../kube/client.js';
 import type { Runnable } from '../runtime/controller.js';
-import { Informer, unwrapTombstone, type DeletedFinalStateUnknown, type InformerOptions, type ListWatchSource } from '../../kube/informer.js';
-import { KubeListWatch } from '../../kube/kube-source.js';
+import { unwrapTombstone, type DeletedFinalStateUnknown, type Informer } from '../../kube/informer.js';
+import type { InformerFactory } from '../../kube/informer-factory.js';
+import { gpuNodesInformer, isHearths, namespacesInformer, podsInformer } from '../runtime/projections.js';
 import { alignDown, podGpus, readiness, splitIntoIntervals, type Span } from './accrual.js';
 
-/** Hearth's model-server pods (resources/labels.ts of the Deployment controller). */
-export const POD_SELECTOR = 'app.kubernetes.io/managed-by=hearth';
 const LABEL_DEPLOYMENT = 'hearth.dev/deployment';
 const LABEL_POD_REGION = 'hearth.dev/region';
 const LABEL_POD_ACCELERATOR = 'hearth.dev/accelerator-type';
 /** Recorded when a dimension cannot be found (no label on the pod, node gone). */
 export const UNKNOWN = 'UNKNOWN';
 
-export interface MeteringSources {
-  pods: ListWatchSource<V1Pod>;
-  nodes: ListWatchSource<V1Node>;
-  namespaces: ListWatchSource<V1Namespace>;
+/** The collections metering reads, from the process's shared cache (the Deployment controller reads them too). */
+export function meteringInformers(informers: InformerFactory): { pods: Informer<V1Pod>; nodes: Informer<V1Node>; namespaces: Informer<V1Namespace> } {
+  return { pods: podsInformer(informers), nodes: gpuNodesInformer(informers), namespaces: namespacesInformer(informers) };
 }
 
 export interface MeteringOptions {
-  /** The API clients (shared rate limit); or `kubeConfig` to make them; or `sources` (tests). */
-  clients?: KubeClients;
-  kubeConfig?: KubeConfig;
-  client?: ClientSettings;
-  sources?: MeteringSources;
+  /**
+   * The process's shared informer cache: every pod (metering keeps Hearth's model-server pods, by
+   * their managed-by label), GPU nodes and namespaces, one watch each shared with the Deployment
+   * controller.
+   */
+  informers: InformerFactory;
   db: Db;
   clock: Clock;
   log: Logger;
@@ -49,7 +47,6 @@ export interface MeteringOptions {
   intervalMs?: number;
   /** How long start() waits for the first lists (default 2 min). */
   cacheSyncTimeoutMs?: number;
-  informer?: Pick<InformerOptions, 'backoff'>;
 }
 
 export interface MeteringStats {
@@ -103,29 +100,27 @@ export class Metering implements Runnable {
     this.#log = o.log.child({ component: 'metering' });
     this.#intervalMs = o.intervalMs ?? 60_000;
     if (!(this.#intervalMs > 0)) throw new Error('intervalMs must be positive');
-    const informerOpts: InformerOptions = { clock: o.clock, log: o.log, ...o.informer };
-    let sources = o.sources;
-    if (!sources) {
-      const clients = o.clients ?? (o.kubeConfig ? new KubeClients(o.kubeConfig, o.client, o.clock) : undefined);
-      if (!clients) throw new Error('metering needs clients, kubeConfig or sources');
-      sources = {
-        pods: new KubeListWatch<V1Pod>(clients, { group: '', version: 'v1', plural: 'pods', labelSelector: POD_SELECTOR }),
-        nodes: new KubeListWatch<V1Node>(clients, { group: '', version: 'v1', plural: 'nodes', labelSelector: ACCELERATOR_LABEL }),
-        namespaces: new KubeListWatch<V1Namespace>(clients, { group: '', version: 'v1', plural: 'namespaces' }),
-      };
-    }
-    this.#pods = new Informer(sources.pods, informerOpts);
-    this.#nodes = new Informer(sources.nodes, informerOpts);
-    this.#namespaces = new Informer(sources.namespaces, informerOpts);
+    const { pods, nodes, namespaces } = meteringInformers(o.informers);
+    this.#pods = pods;
+    this.#nodes = nodes;
+    this.#namespaces = namespaces;
   }
 
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new Error('metering runnable already started');
     this.#state = 'running';
+    // The pods informer holds every pod of the cluster; only Hearth's model servers are metered.
     this.#unsubscribe = this.#pods.addEventHandler({
-      add: (p) => this.#observe(p),
-      update: (_, p) => this.#observe(p),
-      delete: (p: V1Pod | DeletedFinalStateUnknown<V1Pod>) => this.#gone(unwrapTombstone(p)),
+      add: (p) => {
+        if (isHearths(p)) this.#observe(p);
+      },
+      update: (_, p) => {
+        if (isHearths(p)) this.#observe(p);
+      },
+      delete: (p: V1Pod | DeletedFinalStateUnknown<V1Pod>) => {
+        const pod = unwrapTombstone(p);
+        if (isHearths(pod)) this.#gone(pod);
+      },
     });
     const informers = [this.#pods, this.#nodes, this.#namespaces];
     for (const i of informers) i.start();

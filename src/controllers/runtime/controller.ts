@@ -10,6 +10,12 @@ import type { RateLimiter } from '../../util/rate-limiter.js';
 import { isConflict, isTerminal, type Reconciler } from './result.js';
 import { WorkQueue } from './work-queue.js';
 
+/** A read-only view of an informer's cache, what a reconciler reads (Informer implements it; so does the fake cluster's MapStore). */
+export interface Lister<T> {
+  get(key: string): T | undefined;
+  list(namespace?: string): T[];
+}
+
 /** Something the manager starts while leading and stops on shutdown or lost leadership. */
 export interface Runnable {
   readonly name: string;
@@ -39,6 +45,12 @@ export interface ControllerOptions<T extends KubernetesObject> {
   rateLimiter?: RateLimiter;
   /** How long start() waits for the informers' first list (default 2 min). */
   cacheSyncTimeoutMs?: number;
+  /**
+   * Every resyncMs, every cached object of the `for` kind is enqueued again at low priority
+   * (default never). The controller's, not the informer's: an informer is shared by every reader
+   * in the process, and each controller wants its own period.
+   */
+  resyncMs?: number;
 }
 
 /** Decides whether an update event of the primary kind enqueues its key. */
@@ -87,6 +99,7 @@ export class Controller<T extends KubernetesObject> implements Runnable {
   #workers: Array<Promise<void>> = [];
   #state: 'new' | 'started' | 'stopped' = 'new';
   #nextId = 0;
+  #resyncTimer: Timer | undefined;
 
   constructor(opts: ControllerOptions<T>) {
     this.#opts = opts;
@@ -117,6 +130,17 @@ export class Controller<T extends KubernetesObject> implements Runnable {
     const n = Math.max(1, this.#opts.workers ?? 2);
     this.log.info({ workers: n }, 'caches synced; starting workers');
     for (let i = 0; i < n; i++) this.#workers.push(this.#worker());
+    this.#scheduleResync();
+  }
+
+  /** Enqueues every primary key at low priority every resyncMs: level-triggered safety net. */
+  #scheduleResync(): void {
+    const every = this.#opts.resyncMs;
+    if (!every || every <= 0 || this.#state !== 'started') return;
+    this.#resyncTimer = this.#clock.setTimeout(() => {
+      for (const key of this.#opts.for.informer.keys()) this.queue.add(key, 'low');
+      this.#scheduleResync();
+    }, every);
   }
 
   /**
@@ -128,6 +152,8 @@ export class Controller<T extends KubernetesObject> implements Runnable {
     const wasStarted = this.#state === 'started';
     this.#state = 'stopped';
     this.#stopping.abort();
+    if (this.#resyncTimer) this.#clock.clearTimeout(this.#resyncTimer);
+    this.#resyncTimer = undefined;
     const inFlight = this.queue.inFlight();
     const drained = await this.queue.shutDownWithDrain(timeoutMs);
     if (drained) await Promise.all(this.#workers);

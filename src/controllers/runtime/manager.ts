@@ -8,6 +8,12 @@ import { LeaderElector, type LeaderElectionTimings, type LeaseStore } from './le
 export interface ManagerOptions {
   clock: Clock;
   log: Logger;
+  /**
+   * The process's shared informer cache (InformerFactory). start() starts it before competing for
+   * the Lease, and stop() leaves it running (the process stops it last): caches stay warm across
+   * leadership terms, so a standby that becomes leader reconciles from a synced cache.
+   */
+  informers?: { start(): void };
   /** Run only while holding this Lease; omit to run at once (single replica, tests). */
   leaderElection?: LeaderElectionTimings & { store: LeaseStore; identity: string; random?: () => number };
   /**
@@ -80,6 +86,7 @@ export class Manager {
   start(): void {
     if (this.#state !== 'new') throw new Error('manager already started');
     this.#state = 'running';
+    this.#o.informers?.start();
     if (!this.#elector) return this.#startAll();
     this.#elector.run().then(
       () => this.#finish(),

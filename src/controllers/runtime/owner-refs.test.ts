@@ -1,7 +1,7 @@
 import type { KubernetesObject, V1OwnerReference } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { DeletedFinalStateUnknown } from '../../kube/informer.js';
-import { controllerOf, enqueueMapped, enqueueObject, enqueueOwner, ownerKey, refersTo } from './owner-refs.js';
+import { controllerOf, enqueueMapped, enqueueObject, enqueueOwner, isControlledBy, ownerKey, ownerReference, refersTo } from './owner-refs.js';
 
 const OWNER = { apiVersion: 'hearth.dev/v1alpha1', kind: 'Deployment' };
 
@@ -71,5 +71,59 @@ describe('owner routing', () => {
     const o2 = { metadata: { name: 'n', labels: { owner: 'ns/b' } } };
     h.update?.(o1, o2);
     expect(keys).toEqual(['ns/a', 'ns/b']);
+  });
+});
+
+// A hearth.dev Deployment as read from the API server (deployment/testing.ts's hearthDeployment()).
+const UID = '0b5c6a1e-0000-4000-8000-000000000001';
+const owner = { apiVersion: 'hearth.dev/v1alpha1', kind: 'Deployment', metadata: { name: 'chat', namespace: 'acct-acme', uid: UID as unknown } };
+const uid = UID;
+const ownerRef = (over: Partial<V1OwnerReference>): V1OwnerReference => ({
+  apiVersion: 'hearth.dev/v1alpha1',
+  kind: 'Deployment',
+  name: 'chat',
+  uid,
+  controller: true,
+  ...over,
+});
+
+describe('ownerReference', () => {
+  it('points at the hearth.dev Deployment as its controller, blocking its deletion', () => {
+    expect(ownerReference(owner)).toEqual({
+      apiVersion: 'hearth.dev/v1alpha1',
+      kind: 'Deployment',
+      name: 'chat',
+      uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    });
+  });
+
+  it('refuses an owner that was never read from the API server', () => {
+    expect(() => ownerReference({ ...owner, metadata: { ...owner.metadata, uid: undefined } })).toThrow(/no metadata.name or metadata.uid/);
+  });
+});
+
+describe('isControlledBy', () => {
+  it.each([
+    { name: 'our controller reference', refs: [ownerRef({})], want: true },
+    { name: 'ours among others', refs: [ownerRef({ uid: 'other', controller: false }), ownerRef({})], want: true },
+    { name: 'no ownerReferences', refs: undefined, want: false },
+    { name: 'owned by us but not as controller', refs: [ownerRef({ controller: false })], want: false },
+    { name: 'controller is someone else', refs: [ownerRef({ uid: 'someone-else' })], want: false },
+    { name: 'same name, recreated owner (new uid)', refs: [ownerRef({ uid: 'old-uid' })], want: false },
+    { name: 'controller flag unset', refs: [ownerRef({ controller: undefined })], want: false },
+  ])('$name → $want', ({ refs, want }) => {
+    expect(isControlledBy({ metadata: { name: 'chat-server', ownerReferences: refs } }, owner)).toBe(want);
+  });
+
+  it('is false for an object without metadata and for an owner without uid', () => {
+    expect(isControlledBy({}, owner)).toBe(false);
+    expect(isControlledBy({ metadata: { ownerReferences: [ownerRef({ uid: '' })] } }, { metadata: { uid: '' } })).toBe(false);
+    expect(isControlledBy({ metadata: { ownerReferences: [ownerRef({})] } }, { metadata: { uid: 42 } })).toBe(false);
+  });
+
+  it('finds the controller reference', () => {
+    expect(controllerOf({ metadata: { ownerReferences: [ownerRef({ controller: false, uid: 'x' }), ownerRef({})] } })?.uid).toBe(uid);
   });
 });

@@ -1,6 +1,9 @@
-// Routing a child's events to its owner's key through the controller ownerReference
-// (metav1.GetControllerOf + controller-runtime's EnqueueRequestForOwner with OnlyControllerOwner).
-import type { KubernetesObject, V1OwnerReference } from '@kubernetes/client-node';
+// Controller ownerReferences: set on every child, checked before a reconciler touches an object
+// (so Hearth never adopts or overwrites something it does not own: sample-controller's
+// `metav1.IsControlledBy`, KServe's "not owned" condition), and used to route a child's events to
+// its owner's key (metav1.GetControllerOf + controller-runtime's EnqueueRequestForOwner with
+// OnlyControllerOwner).
+import type { KubernetesObject, V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
 import { DeletedFinalStateUnknown, unwrapTombstone, type EventHandlers } from '../../kube/informer.js';
 import { keyOf } from '../../kube/keys.js';
 
@@ -11,9 +14,43 @@ export interface OwnerType {
   kind: string;
 }
 
-/** The ownerReference with controller: true, if any. */
-export function controllerOf(obj: KubernetesObject): V1OwnerReference | undefined {
+/**
+ * What an owner must have for children to point at it. Every hearth.dev kind of src/crds satisfies
+ * it (their metadata is a loose object, so `uid` is `unknown` there); so does any object read from
+ * the API.
+ */
+export interface Owner {
+  apiVersion: string;
+  kind: string;
+  metadata: { name?: string; namespace?: string; uid?: unknown };
+}
+
+/** The ownerReference with `controller: true`, if any (`metav1.GetControllerOf`). */
+export function controllerOf(obj: { metadata?: V1ObjectMeta }): V1OwnerReference | undefined {
   return obj.metadata?.ownerReferences?.find((r) => r.controller === true);
+}
+
+/** The controller ownerReference a child of `owner` carries; garbage collection follows it. */
+export function ownerReference(owner: Owner): V1OwnerReference {
+  const uid = owner.metadata.uid;
+  const name = owner.metadata.name;
+  // An owner without a uid has not been read from the API server: a child pointing at it would be
+  // garbage-collected at once. That is a programming error, not a user error.
+  if (typeof uid !== 'string' || uid === '' || !name) {
+    throw new Error(`ownerReference: ${owner.kind} ${name ?? '(unnamed)'} has no metadata.name or metadata.uid`);
+  }
+  return { apiVersion: owner.apiVersion, kind: owner.kind, name, uid, controller: true, blockOwnerDeletion: true };
+}
+
+/**
+ * True when `owner` is the controller of `obj` (`metav1.IsControlledBy`): the controller
+ * ownerReference carries the owner's uid. A name match is not enough: an owner deleted and
+ * recreated under the same name has a new uid and must not take over the old one's children.
+ */
+export function isControlledBy(obj: { metadata?: V1ObjectMeta }, owner: Pick<Owner, 'metadata'>): boolean {
+  const ref = controllerOf(obj);
+  const uid = owner.metadata.uid;
+  return ref !== undefined && typeof uid === 'string' && uid !== '' && ref.uid === uid;
 }
 
 function groupOf(apiVersion: string): string {

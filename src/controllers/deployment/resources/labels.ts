@@ -1,5 +1,5 @@
 // Labels Hearth puts on the children of a Deployment and on their pods.
-import type { Owner } from './owner.js';
+import type { Owner } from '../../runtime/owner-refs.js';
 import { deploymentLabelValue } from './names.js';
 
 export const LABEL_NAME = 'app.kubernetes.io/name';

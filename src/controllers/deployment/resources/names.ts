@@ -1,7 +1,7 @@
 // Names of the children of a hearth.dev Deployment (Knative's `resources/names`): one-line,
 // deterministic functions of the owner, so every pass of the reconciler finds the same objects.
 import { createHash } from 'node:crypto';
-import type { Owner } from './owner.js';
+import type { Owner } from '../../runtime/owner-refs.js';
 
 /** DNS-1035 label length limit (Service names, label values). */
 export const MAX_NAME_LENGTH = 63;

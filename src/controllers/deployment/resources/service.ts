@@ -2,7 +2,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { childLabels, selectorLabels } from './labels.js';
 import * as names from './names.js';
-import { ownerReference, type Owner } from './owner.js';
+import { ownerReference, type Owner } from '../../runtime/owner-refs.js';
 import { PORT_NAME } from './workload.js';
 
 export const SERVICE_PORT = 80;

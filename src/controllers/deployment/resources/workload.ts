@@ -22,7 +22,7 @@ import {
   selectorLabels,
 } from './labels.js';
 import * as names from './names.js';
-import { ownerReference, type Owner } from './owner.js';
+import { ownerReference, type Owner } from '../../runtime/owner-refs.js';
 import { multiplyQuantity } from './quantity.js';
 
 export const CONTAINER_NAME = 'model-server';

@@ -1,0 +1,104 @@
+// The controller manager of a process: ONE Lease, ONE shared informer cache, every controller
+// registered here with its own work queue and workers. See README.md for adding a controller.
+//
+// - The Lease: only the replica holding it runs controllers (runtime/manager.ts); the others stand by.
+// - The cache: the process's InformerFactory (src/kube/informer-factory.ts). Each controller's
+//   informers are asked for here, at process start, and the factory is started with the manager,
+//   so a standby lists and watches too: when it becomes leader its controllers start on synced
+//   caches (no relist on takeover), and a lost-and-regained lease does not relist either.
+// - Registration: a controller gives `declare` (the informers it reads, asked for once) and
+//   `make` (a fresh Runnable per leadership term: a stopped work queue is never reused).
+import { CoordinationV1Api } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Db } from '../db/client.js';
+import type { KubeClients } from '../kube/client.js';
+import type { InformerFactory } from '../kube/informer-factory.js';
+import { realClock, type Clock } from '../util/clock.js';
+import { deploymentInformers } from './deployment/cache.js';
+import { deploymentController, type DeploymentControllerOptions } from './deployment/controller.js';
+import { DbQuotaStore } from './deployment/quota-store.js';
+import { meteringInformers, meteringRunnable } from './metering/metering.js';
+import type { Runnable } from './runtime/controller.js';
+import { KubeLeaseStore, defaultIdentity, type LeaderElectionTimings } from './runtime/leader-election.js';
+import { Manager } from './runtime/manager.js';
+
+/**
+ * The Lease's default name (HEARTH_LEADER_ELECTION_LEASE_NAME overrides it). It predates the
+ * manager's other controllers; kept so replicas of an older and a newer version never lead at once
+ * during a rolling upgrade.
+ */
+export const DEFAULT_LEASE_NAME = 'hearth-deployment-controller';
+
+/** What every controller gets from the process: one client, one cache, one database, one clock. */
+export interface ControllerContext {
+  clients: KubeClients;
+  informers: InformerFactory;
+  db: Db;
+  clock: Clock;
+  log: Logger;
+}
+
+/** A controller as the manager knows it. */
+export interface ControllerRegistration {
+  name: string;
+  /** Asks the shared factory for every informer the controller reads (once, at process start). */
+  declare(ctx: ControllerContext): void;
+  /** A fresh Runnable for a leadership term (a runtime Controller with its queue and workers, or any Runnable). */
+  make(ctx: ControllerContext): Runnable;
+}
+
+export interface ControllerManagerOptions extends Omit<ControllerContext, 'clock'> {
+  clock?: Clock;
+  /** Run only while holding this Lease (N replicas, one leader); omit for a single replica. */
+  leaderElection?: LeaderElectionTimings & { namespace: string; name?: string; identity?: string };
+  /** The Deployment controller's settings (workers, selector, autoscaler, …). */
+  deployment?: Omit<DeploymentControllerOptions, 'clients' | 'informers' | 'quotas' | 'clock' | 'log'>;
+  /** Record GPU-seconds in the usage ledger (default true); only the leader meters. */
+  metering?: boolean;
+  shutdownTimeoutMs?: number;
+}
+
+/** The controllers of the `controller` mode, in start order. */
+export function registrations(o: ControllerManagerOptions): ControllerRegistration[] {
+  const deployment: ControllerRegistration = {
+    name: 'deployment',
+    declare: (ctx) => void deploymentInformers(ctx.informers, o.deployment?.selector),
+    make: (ctx) => deploymentController({ ...o.deployment, ...ctx, quotas: new DbQuotaStore(ctx.db, ctx.clock) }),
+  };
+  const metering: ControllerRegistration = {
+    name: 'metering',
+    declare: (ctx) => void meteringInformers(ctx.informers),
+    make: (ctx) => meteringRunnable(ctx),
+  };
+  return o.metering === false ? [deployment] : [deployment, metering];
+}
+
+/**
+ * The manager of the `controller` mode, ready to start: `manager.start()` starts the shared cache
+ * and competes for the Lease; `await manager.done` rejects if a controller could not start (the
+ * process must then exit non-zero); `manager.stop()` on SIGTERM.
+ */
+export function controllerManager(o: ControllerManagerOptions, regs: ControllerRegistration[] = registrations(o)): Manager {
+  const ctx: ControllerContext = { clients: o.clients, informers: o.informers, db: o.db, clock: o.clock ?? realClock, log: o.log };
+  const le = o.leaderElection;
+  const manager = new Manager({
+    clock: ctx.clock,
+    log: o.log,
+    informers: o.informers,
+    shutdownTimeoutMs: o.shutdownTimeoutMs,
+    ...(le
+      ? {
+          leaderElection: {
+            ...le,
+            store: new KubeLeaseStore(o.clients.api(CoordinationV1Api), le.namespace, le.name ?? DEFAULT_LEASE_NAME),
+            identity: le.identity ?? defaultIdentity(),
+          },
+        }
+      : {}),
+  });
+  for (const r of regs) {
+    r.declare(ctx);
+    manager.add(() => r.make(ctx));
+  }
+  return manager;
+}
