@@ -13,6 +13,7 @@ import type { ApiContext } from './context.js';
 import type { DeploymentStore, ResourceStores } from './kube/resource-store.js';
 import { DEFAULT_SOFT_DELETE_RETENTION_MS } from './mappers/deployment.js';
 import authPlugin from './plugins/auth.js';
+import emptyBodyPlugin from './plugins/empty-body.js';
 import errorsPlugin from './plugins/errors.js';
 import openapiPlugin from './plugins/openapi.js';
 import accountsRoutes from './routes/accounts.js';
@@ -94,6 +95,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   app.decorate('hearth', ctx);
 
   await app.register(errorsPlugin, { bodyLimit });
+  await app.register(emptyBodyPlugin);
   await app.register(openapiPlugin, { version: API_VERSION_STRING });
   await app.register(datasetUploadUrlRoutes, opts.datasets ?? {});
   app.get('/healthz', { schema: { hide: true } as Record<string, unknown> }, async () => ({ status: 'ok' }));
