@@ -18,7 +18,7 @@ describe('published operations table', () => {
     expect(shapeOf('/v1/accounts/:accountId/deployments/:deploymentId(^[^:]+)::undelete')).toBe(shape);
     expect(shapeOf(fastifyPath('/v1/accounts/{account_id}/deployments/{deployment_id}:undelete'))).toBe(shape);
     expect(fastifyPath('/v1/accounts/{account_id}/users/{user_id}/apiKeys/accounts/{account_id}/users/{user_id}')).toBe(
-      '/v1/accounts/:accountId/users/:userId(^[^:]+)/apiKeys/accounts/:accountId2(^[^:]+)/users/:userId2(^[^:]+)',
+      '/v1/accounts/:accountId(^[^:]+)/users/:userId(^[^:]+)/apiKeys/accounts/:accountId2(^[^:]+)/users/:userId2(^[^:]+)',
     );
   });
 

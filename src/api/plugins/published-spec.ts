@@ -70,8 +70,9 @@ export function fastifyPath(specPath: string): string {
     const n = (seen.get(camel) ?? 0) + 1;
     seen.set(camel, n);
     const unique = n === 1 ? camel : `${camel}${n}`;
-    // `accountId` stays unconstrained as in the route files; ids stop at the `:verb` separator.
-    return unique === 'accountId' ? `:${unique}` : `:${unique}(^[^:]+)`;
+    // Ids stop at the `:verb` separator (as in the route files); without the pattern, fastify
+    // would read `:accountId::testeval` as one parameter named `accountId::testeval`.
+    return `:${unique}(^[^:]+)`;
   });
 }
 
