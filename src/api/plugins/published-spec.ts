@@ -25,10 +25,9 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 /** One key for the three spellings of a path: parameters become `{}`, `::` (fastify) becomes `:`. */
 export function shapeOf(path: string): string {
   return path
-    .replace(/::/g, '\u0000')
-    .replace(/\{[^}]+\}/g, '{}')
-    .replace(/(?<=\/):[A-Za-z_][A-Za-z0-9_]*(\([^)]*\))?/g, '{}')
-    .replace(/\u0000/g, ':');
+    .split('::')
+    .map((part) => part.replace(/\{[^}]+\}/g, '{}').replace(/(?<=\/):[A-Za-z_][A-Za-z0-9_]*(\([^)]*\))?/g, '{}'))
+    .join(':');
 }
 
 /** `deployments` for `/v1/accounts/{a}/deployments/...`; `accounts` for the account itself; else the first segment under `/v1`. */
