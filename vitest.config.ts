@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts', 'test/clients/**/*.test.ts'],
           environment: 'node',
           // Several files start embedded PGlite (WebAssembly) in beforeAll at once; on 2 busy cores
           // that alone can pass vitest's 10 s default. Tests themselves keep the 5 s default.

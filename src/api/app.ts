@@ -12,8 +12,11 @@ import type { ApiContext } from './context.js';
 import type { DeploymentStore, ResourceStores } from './kube/resource-store.js';
 import { DEFAULT_SOFT_DELETE_RETENTION_MS } from './mappers/deployment.js';
 import authPlugin from './plugins/auth.js';
+import emptyBodyPlugin from './plugins/empty-body.js';
 import errorsPlugin from './plugins/errors.js';
 import openapiPlugin from './plugins/openapi.js';
+import { shapeOf } from './plugins/published-spec.js';
+import unimplementedRoutes from './plugins/unimplemented.js';
 import accountsRoutes from './routes/accounts.js';
 import apiKeysRoutes from './routes/api-keys.js';
 import batchJobsRoutes from './routes/batch-jobs.js';
@@ -87,6 +90,12 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   app.decorate('hearth', ctx);
 
   await app.register(errorsPlugin, { bodyLimit });
+  await app.register(emptyBodyPlugin);
+  // Every route the route files register, for the 501s of the published operations they lack.
+  const served = new Set<string>();
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD' && route.url.startsWith('/v1/')) served.add(`${method} ${shapeOf(route.url)}`);
+  });
   await app.register(openapiPlugin, { version: API_VERSION_STRING });
   await app.register(datasetUploadUrlRoutes, opts.datasets ?? {});
   app.get('/healthz', { schema: { hide: true } as Record<string, unknown> }, async () => ({ status: 'ok' }));
@@ -109,6 +118,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       await v1.register(datasetsRoutes, opts.datasets ?? {});
       await v1.register(modelsRoutes);
       await v1.register(deployedModelsRoutes);
+      // Last: the published operations of these collections that no route above serves.
+      await v1.register(unimplementedRoutes, { served: new Set(served), mountedAt: '/v1' });
     },
     { prefix: '/v1' },
   );

@@ -2,6 +2,7 @@
 // gRPC code (src/api/wire/errors.ts). Bad input is never a 500: malformed JSON, oversize bodies,
 // wrong content types and schema violations are INVALID_ARGUMENT; unknown routes NOT_FOUND.
 // 5xx bodies say only "internal error"; the full error goes to the log with the request id.
+// Every 429 and 503 carries Retry-After (the RetryInfo's delay, or DEFAULT_RETRY_AFTER_SECONDS).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { fromDomainError } from '../wire/domain-errors.js';
@@ -36,12 +37,14 @@ function retryAfterSeconds(e: ApiError): number | undefined {
   return Number.isFinite(s) ? Math.max(1, Math.ceil(s)) : undefined;
 }
 
+/** Retry-After of a 429 or 503 whose error names no delay: clients (generated SDKs) retry after it. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 1;
+
 export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   const { httpStatus, body } = toStatusBody(err);
-  if (isApiError(err)) {
-    const retry = retryAfterSeconds(err);
-    if (retry !== undefined) void reply.header('retry-after', String(retry));
-  }
+  const retry = isApiError(err) ? retryAfterSeconds(err) : undefined;
+  if (retry !== undefined) void reply.header('retry-after', String(retry));
+  else if (httpStatus === 429 || httpStatus === 503) void reply.header('retry-after', String(DEFAULT_RETRY_AFTER_SECONDS));
   return reply.code(httpStatus).type('application/json; charset=utf-8').send(body);
 }
 
