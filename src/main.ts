@@ -45,7 +45,7 @@ import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { buildApp, createApiLogger } from './api/app.js';
-import { bootstrap } from './api/auth/bootstrap.js';
+import { bootstrap } from './auth/bootstrap.js';
 import type { DatasetRoutesOptions } from './api/routes/datasets.js';
 import { KubeResourceStores } from './api/kube/resource-store.js';
 import { NamespaceEnsurer, ensureAccountNamespace } from './api/kube/namespaces.js';

@@ -6,8 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import { openDatabase, type Database } from '../db/client.js';
 import { Writable } from 'node:stream';
 import { buildApp, createApiLogger } from './app.js';
-import { bootstrap } from './auth/bootstrap.js';
-import { issueApiKey } from './auth/keys.js';
+import { bootstrap } from '../auth/bootstrap.js';
+import { issueApiKey } from '../auth/keys.js';
 
 let database: Database;
 let app: FastifyInstance;

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createApiLogger } from '../../src/api/app.js';
-import { bootstrap } from '../../src/api/auth/bootstrap.js';
+import { bootstrap } from '../../src/auth/bootstrap.js';
 import type { Database } from '../../src/db/client.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
 import { callApi } from '../support/api.js';

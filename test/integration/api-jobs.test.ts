@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installCrds } from '../../hack/lib/crds.js';
 import { buildApp, createApiLogger } from '../../src/api/app.js';
-import { bootstrap } from '../../src/api/auth/bootstrap.js';
+import { bootstrap } from '../../src/auth/bootstrap.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
 import { KubeResourceStore, KubeResourceStores, type CustomObject } from '../../src/api/kube/resource-store.js';
 import { BATCH_JOB, NODE_POOL } from '../../src/crds/registry.js';

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { installCrds } from '../../hack/lib/crds.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createApiLogger } from '../../src/api/app.js';
-import { bootstrap } from '../../src/api/auth/bootstrap.js';
+import { bootstrap } from '../../src/auth/bootstrap.js';
 import { KubeDeploymentStore } from '../../src/api/kube/resource-store.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
 import { deploymentController } from '../../src/controllers/deployment/controller.js';

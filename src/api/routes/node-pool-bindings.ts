@@ -8,7 +8,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { getUserByEmail } from '../../db/repositories/accounts.js';
 import { ACCOUNT_WIDE, createNodePoolBinding, deleteNodePoolBinding, listNodePoolBindings } from '../../db/repositories/node-pool-bindings.js';
 import type { NodePoolBindingRow } from '../../db/schema/index.js';
-import { assertAdmin } from '../auth/authorize.js';
+import { assertAdmin } from '../authorize.js';
 import type { ApiContext } from '../context.js';
 import { fromKubeError } from '../kube/errors.js';
 import { accountNamespace } from '../kube/namespaces.js';

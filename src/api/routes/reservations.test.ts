@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { openDatabase, type Database } from '../../db/client.js';
 import { createReservation } from '../../db/repositories/reservations.js';
 import { buildApp } from '../app.js';
-import { bootstrap } from '../auth/bootstrap.js';
+import { bootstrap } from '../../auth/bootstrap.js';
 
 let database: Database;
 let app: FastifyInstance;
