@@ -10,7 +10,7 @@
 //   → children (create / replace only on difference; never touch what we do not control) → status
 import type { KubernetesObject, V1Deployment, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import { DeploymentSpec, replicaBounds, type Deployment, type DeploymentStatus } from '../../crds/deployment.js';
-import { FINALIZER, LABELS } from '../../crds/group.js';
+import { ANNOTATIONS, FINALIZER, LABELS, SOFT_DELETE_RETENTION_MS } from '../../crds/group.js';
 import { QuotaExceededError } from '../../db/errors.js';
 import { ACCELERATORS, gpuQuotaName, isRegion, regionsOffering, type AcceleratorType } from '../../fleet/catalog.js';
 import type { Logger } from 'pino';
@@ -40,14 +40,14 @@ import type { DeploymentWriter } from './writer.js';
  * How a soft delete is requested until the REST facade settles it: this annotation with the
  * request time (RFC 3339). Removing it undeletes. `kubectl delete` stays a real (hard) delete.
  */
-export const SOFT_DELETE_ANNOTATION = 'hearth.dev/soft-delete-requested';
+export const SOFT_DELETE_ANNOTATION = ANNOTATIONS.softDeleteRequested;
 /**
  * Set by the REST facade's `:undelete` (src/api README). Copied onto the pod template, so an
  * undelete of a FAILED deployment (say, a model that could not load) starts fresh pods.
  */
-export const UNDELETE_TIME_ANNOTATION = 'hearth.dev/undelete-time';
+export const UNDELETE_TIME_ANNOTATION = ANNOTATIONS.undeleteTime;
 /** How long a soft-deleted deployment is kept before it is purged (Fireworks `purgeTime`). */
-export const DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+export const DEFAULT_RETENTION_MS = SOFT_DELETE_RETENTION_MS;
 /** How often a deployment no region can take looks again (capacity changes are not watched). */
 export const DEFAULT_CAPACITY_RETRY_MS = 30_000;
 /** How often a deployment clamped by its quota looks again (another deployment may release some). */

@@ -9,7 +9,7 @@
 // accrued while it was down nor records it twice. See README.md for what can still be lost.
 import type { KubeConfig, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { LABELS } from '../../crds/group.js';
+import { LABELS, MODEL_SERVER_POD_SELECTOR } from '../../crds/group.js';
 import type { Db } from '../../db/client.js';
 import { lastIntervals, recordUsage, type UsageEntry } from '../../db/repositories/usage.js';
 import { ACCELERATOR_LABEL, REGION_LABEL } from '../../fleet/catalog.js';
@@ -21,10 +21,10 @@ import { KubeListWatch } from '../../kube/kube-source.js';
 import { alignDown, podGpus, readiness, splitIntoIntervals, type Span } from './accrual.js';
 
 /** Hearth's model-server pods (resources/labels.ts of the Deployment controller). */
-export const POD_SELECTOR = 'app.kubernetes.io/managed-by=hearth';
-const LABEL_DEPLOYMENT = 'hearth.dev/deployment';
-const LABEL_POD_REGION = 'hearth.dev/region';
-const LABEL_POD_ACCELERATOR = 'hearth.dev/accelerator-type';
+export const POD_SELECTOR = MODEL_SERVER_POD_SELECTOR;
+const LABEL_DEPLOYMENT = LABELS.deployment;
+const LABEL_POD_REGION = LABELS.podRegion;
+const LABEL_POD_ACCELERATOR = LABELS.acceleratorType;
 /** Recorded when a dimension cannot be found (no label on the pod, node gone). */
 export const UNKNOWN = 'UNKNOWN';
 
