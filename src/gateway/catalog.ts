@@ -6,7 +6,8 @@
 // model "anyone with a valid API key can query"): a caller sees its own account's deployments and
 // deployed models, plus public deployed models of other accounts. Anything else resolves to
 // undefined, the same as something that does not exist, so existence never leaks.
-import { ANNOTATIONS, LABELS } from '../crds/group.js';
+import { accountOfNamespace } from '../crds/account.js';
+import { ANNOTATIONS } from '../crds/group.js';
 import { deploymentName, modelName, parseModelId, type ModelId } from './model-id.js';
 
 /** Per-deployment overrides of the cold-start hold, from annotations on the Deployment object. */
@@ -93,7 +94,7 @@ export class Catalog {
 
   upsertNamespace(ns: ObjectLike): void {
     const name = ns.metadata?.name;
-    const label = ns.metadata?.labels?.[LABELS.account];
+    const label = accountOfNamespace(ns);
     if (name) this.#setAccount(name, label && !ns.metadata?.deletionTimestamp ? label : undefined);
   }
 

@@ -10,7 +10,8 @@
 //   → children (create / replace only on difference; never touch what we do not control) → status
 import type { KubernetesObject, V1Deployment, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import { DeploymentSpec, replicaBounds, type Deployment, type DeploymentStatus } from '../../crds/deployment.js';
-import { ANNOTATIONS, FINALIZER, LABELS, SOFT_DELETE_RETENTION_MS } from '../../crds/group.js';
+import { accountOfNamespace } from '../../crds/account.js';
+import { ANNOTATIONS, FINALIZER, SOFT_DELETE_RETENTION_MS } from '../../crds/group.js';
 import { QuotaExceededError } from '../../db/errors.js';
 import { ACCELERATORS, gpuQuotaName, isRegion, regionsOffering, type AcceleratorType } from '../../fleet/catalog.js';
 import type { Logger } from 'pino';
@@ -109,9 +110,15 @@ interface Children {
   serviceOwned: boolean;
 }
 
-/** The account a namespace belongs to: its `hearth.dev/account` label, else its name. */
+/**
+ * The account a namespace's deployments hold quota under: the namespace's account
+ * (src/crds/account.ts: its label, never its name). A namespace of no account (made with kubectl,
+ * unlabelled) gets `namespace/<name>`, which no account id can be: its deployments run on the
+ * catalog's default quota alone (as for an account the database does not know), held from and
+ * billed to nobody, and the gateway does not route to them.
+ */
 export function accountOf(ns: V1Namespace | undefined, namespace: string): string {
-  return ns?.metadata?.labels?.[LABELS.account] || namespace;
+  return accountOfNamespace(ns) ?? `namespace/${namespace}`;
 }
 
 /** GPUs per quota that a workload's current spec asks for (replicas × the template's request). */

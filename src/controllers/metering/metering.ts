@@ -9,6 +9,7 @@
 // accrued while it was down nor records it twice. See README.md for what can still be lost.
 import type { KubeConfig, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { accountOfNamespace } from '../../crds/account.js';
 import { LABELS, MODEL_SERVER_POD_SELECTOR } from '../../crds/group.js';
 import type { Db } from '../../db/client.js';
 import { lastIntervals, recordUsage, type UsageEntry } from '../../db/repositories/usage.js';
@@ -230,7 +231,8 @@ export class Metering implements Runnable {
     const labels = pod.metadata?.labels ?? {};
     const nodeLabels = pod.spec?.nodeName ? (this.#nodes.get(pod.spec.nodeName)?.metadata?.labels ?? {}) : {};
     return {
-      accountId: this.#namespaces.get(ns)?.metadata?.labels?.[LABELS.account] || ns,
+      // A namespace of no account (no label) bills nobody: UNKNOWN is no account id, so it is dropped.
+      accountId: accountOfNamespace(this.#namespaces.get(ns)) ?? UNKNOWN,
       deployment: labels[LABEL_DEPLOYMENT] || UNKNOWN,
       // Where the pod runs is the node's word; Hearth's pod labels say the same (required affinity).
       region: nodeLabels[REGION_LABEL] || labels[LABEL_POD_REGION] || UNKNOWN,
