@@ -97,8 +97,8 @@ describe('reservations on PostgreSQL', () => {
       region: 'US_VIRGINIA_2',
       acceleratorType: 'NVIDIA_A100_80GB',
       reservedCount: 16,
-      startTime: '2026-03-01T00:00:00.000Z',
-      endTime: '2027-03-01T00:00:00.000Z',
+      startTime: '2026-03-01T00:00:00Z',
+      endTime: '2027-03-01T00:00:00Z',
     });
   });
 

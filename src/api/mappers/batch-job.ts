@@ -15,6 +15,7 @@ import { ANNOTATIONS, API_VERSION, LABELS } from '../../crds/group.js';
 import type { CustomObject } from '../kube/resource-store.js';
 import { omitUnset } from '../wire/omit.js';
 import { CLUSTER_ID } from './node-pool.js';
+import { rfc3339 } from '../../util/rfc3339.js';
 
 export const COLLECTION = 'batchJobs';
 
@@ -102,7 +103,7 @@ export const ATOMIC_PATHS = ['annotations', 'envVars'] as const;
 // ---- object → wire --------------------------------------------------------------------------------
 
 export function isoOf(v: unknown): string | undefined {
-  if (v instanceof Date) return v.toISOString().replace(/\.000Z$/, 'Z');
+  if (v instanceof Date) return rfc3339(v);
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 

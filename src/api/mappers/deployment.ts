@@ -21,6 +21,7 @@ import { DeploymentSpecFields, DeploymentState, ReplicaStats } from '../../crds/
 import { ANNOTATIONS, API_VERSION, LABELS, SOFT_DELETE_RETENTION_MS } from '../../crds/group.js';
 import { formatDuration, parseDuration } from '../wire/duration.js';
 import { omitUnset } from '../wire/omit.js';
+import { rfc3339 } from '../../util/rfc3339.js';
 
 export const COLLECTION = 'deployments';
 
@@ -108,7 +109,7 @@ export const DeploymentResponse = z
 // ---- object → wire -------------------------------------------------------------------------------
 
 function isoOf(v: unknown): string | undefined {
-  if (v instanceof Date) return v.toISOString().replace(/\.000Z$/, 'Z');
+  if (v instanceof Date) return rfc3339(v);
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
@@ -160,7 +161,7 @@ export function wireState(obj: DeploymentObject): z.infer<typeof DeploymentState
 
 function purgeTimeOf(deleteTime: string | undefined, retentionMs: number): string | undefined {
   const t = deleteTime === undefined ? NaN : Date.parse(deleteTime);
-  return Number.isNaN(t) ? undefined : new Date(t + retentionMs).toISOString().replace(/\.000Z$/, 'Z');
+  return Number.isNaN(t) ? undefined : rfc3339(t + retentionMs);
 }
 
 /** The wire resource for a custom object of account `accountId`. */

@@ -17,6 +17,7 @@ import { invalidArgument, notFound, unavailable } from '../wire/errors.js';
 import { listPage } from '../wire/pagination.js';
 import { validateResourceId } from '../wire/resource-names.js';
 import { AccountParams, Empty, ListQuery, errorResponses, listResponse, listResponseSchema, masked } from './common.js';
+import { rfc3339 } from '../../util/rfc3339.js';
 
 const COLLECTION = 'nodePoolBindings';
 const ignored = z.unknown().optional().describe('Output only; ignored on input.');
@@ -53,7 +54,7 @@ export function bindingToWire(row: NodePoolBindingRow): Record<string, unknown> 
     accountId: row.accountId,
     clusterId: CLUSTER_ID,
     ...(row.nodePoolId !== ACCOUNT_WIDE ? { nodePoolId: row.nodePoolId } : {}),
-    createTime: row.createTime.toISOString(),
+    createTime: rfc3339(row.createTime),
     principal: row.principal,
   };
 }

@@ -34,7 +34,8 @@ import {
 } from './resources/index.js';
 import { buildModelServer, type ModelServer } from './runtime.js';
 import { DEFAULT_RUNTIME_CONFIG, type RuntimeConfig } from './runtime-config.js';
-import { Reason, computeStatus, eventsFor, rfc3339, statusEqual, summarizePods, type Outcome } from './status.js';
+import { Reason, computeStatus, eventsFor, statusEqual, summarizePods, type Outcome } from './status.js';
+import { rfc3339 } from '../../util/rfc3339.js';
 import type { DeploymentWriter } from './writer.js';
 
 /**
