@@ -198,7 +198,7 @@ async function driver(): Promise<void> {
   const { clusterUp } = await import('../hack/lib/cluster.js');
   const { installCrds } = await import('../hack/lib/crds.js');
   const { DEFAULT_DATABASE_URL, ensurePostgres } = await import('../hack/lib/postgres.js');
-  const { bootstrap } = await import('../src/api/auth/bootstrap.js');
+  const { bootstrap } = await import('../src/auth/bootstrap.js');
   const { accountNamespace, ensureAccountNamespace } = await import('../src/api/kube/namespaces.js');
   const { GROUP, VERSION } = await import('../src/crds/group.js');
   const { openDatabase } = await import('../src/db/client.js');

@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, Watch, setHeaderOptions, type KubeConfig, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { clusterUp } from '../hack/lib/cluster.js';
-import { bootstrap } from '../src/api/auth/bootstrap.js';
+import { bootstrap } from '../src/auth/bootstrap.js';
 import { Autoscaler, type LoadSource } from '../src/controllers/autoscaler/autoscaler.js';
 import type { LoadSample } from '../src/controllers/autoscaler/history.js';
 import { GatewayLoadScraper } from '../src/controllers/autoscaler/load-scraper.js';

@@ -59,7 +59,7 @@ async function child(args: string[], nodeArgs: string[] = []): Promise<{ proc: C
 
 async function runGateway(upstreamPort: number, slowPort: number, databaseUrl: string | undefined): Promise<void> {
   const { openDatabase } = await import('../src/db/client.js');
-  const { bootstrap } = await import('../src/api/auth/bootstrap.js');
+  const { bootstrap } = await import('../src/auth/bootstrap.js');
   const { startGateway } = await import('../src/gateway/index.js');
   const { pino } = await import('pino');
   const database = await openDatabase({ url: databaseUrl });

@@ -4,7 +4,7 @@
 // Whatever logs through it, credentials never reach the output: the Authorization header and API
 // keys and tokens in logged objects are replaced by "[redacted]".
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { LOG_REDACT_PATHS } from './api/auth/key-format.js';
+import { LOG_REDACT_PATHS } from './auth/key-format.js';
 
 export type { Logger } from 'pino';
 

@@ -20,7 +20,7 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildApp } from './api/app.js';
-import { bootstrap } from './api/auth/bootstrap.js';
+import { bootstrap } from './auth/bootstrap.js';
 import { KubeResourceStores } from './api/kube/resource-store.js';
 import { NamespaceEnsurer, ensureAccountNamespace } from './api/kube/namespaces.js';
 import { openDatabase, redactUrl, type Database } from './db/client.js';

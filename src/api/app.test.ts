@@ -7,8 +7,8 @@ import { openDatabase, type Database } from '../db/client.js';
 import { Writable } from 'node:stream';
 import { buildApp } from './app.js';
 import { createLogger } from '../log.js';
-import { bootstrap } from './auth/bootstrap.js';
-import { issueApiKey } from './auth/keys.js';
+import { bootstrap } from '../auth/bootstrap.js';
+import { issueApiKey } from '../auth/keys.js';
 
 let database: Database;
 let app: FastifyInstance;
@@ -132,7 +132,7 @@ describe('accounts, users, API keys, quotas', () => {
     const made = await call('POST', '/v1/accounts/acme/users', adminKey, { role: 'user', email: 'carol@acme.example' });
     expect(made.status).toBe(200);
     const created = await call('POST', '/v1/accounts/acme/users/carol/apiKeys', adminKey, { apiKey: { displayName: 'ci', expireTime: '2099-01-01T00:00:00Z' } });
-    expect(created.body).toMatchObject({ displayName: 'ci', secure: true, email: 'carol@acme.example', expireTime: '2099-01-01T00:00:00.000Z' });
+    expect(created.body).toMatchObject({ displayName: 'ci', secure: true, email: 'carol@acme.example', expireTime: '2099-01-01T00:00:00Z' });
     expect(created.body.key).toMatch(/^hearth_/);
     const carolKey = created.body.key as string;
     const listed = await call('GET', '/v1/accounts/acme/users/carol/apiKeys', carolKey);

@@ -26,7 +26,7 @@ import { parse as parseYaml } from 'yaml';
 import { openDatabase, type Database } from '../db/client.js';
 import { createReservation } from '../db/repositories/reservations.js';
 import { buildApp } from './app.js';
-import { bootstrap } from './auth/bootstrap.js';
+import { bootstrap } from '../auth/bootstrap.js';
 import type { z } from 'zod';
 import { DeploymentSpec, DeploymentStatus } from '../crds/deployment.js';
 import { DeployedModelSpec, DeployedModelStatus } from '../crds/deployed-model.js';

@@ -1,6 +1,6 @@
 // What route handlers use, decorated onto the fastify instance as `app.hearth`.
 import type { Db } from '../db/client.js';
-import type { ApiKeyAuthenticator } from './auth/authenticator.js';
+import type { ApiKeyAuthenticator } from '../auth/authenticator.js';
 import type { DeploymentStore, ResourceStores } from './kube/resource-store.js';
 import type { PageTokenCodec } from './wire/pagination.js';
 

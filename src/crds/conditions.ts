@@ -1,6 +1,7 @@
 // Kubernetes conditions (metav1.Condition) as every Hearth kind reports them, beside the Fireworks
 // `state`: Ready (the summary), Progressing and Degraded, each with observedGeneration.
 import { z } from 'zod';
+import { rfc3339 } from '../util/rfc3339.js';
 
 export const ConditionType = {
   Ready: 'Ready',
@@ -88,7 +89,7 @@ export function setCondition(conditions: readonly Condition[] | undefined, next:
     status: next.status,
     reason: next.reason,
     message: next.message ?? '',
-    lastTransitionTime: prev && prev.status === next.status ? prev.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    lastTransitionTime: prev && prev.status === next.status ? prev.lastTransitionTime : rfc3339(now),
     ...(next.observedGeneration !== undefined ? { observedGeneration: next.observedGeneration } : {}),
   };
   return prev ? list.map((c) => (c.type === next.type ? cond : c)) : [...list, cond];

@@ -2,10 +2,12 @@
 // relies on. From the product docs (Regions, On-demand deployments, Rate limits and quotas);
 // shared by the CRD schemas, the controllers, the REST API and the simulated fleet.
 
+import { LABELS } from '../crds/group.js';
+
 /** Node label carrying the Fireworks region name, e.g. `US_VIRGINIA_2`. */
-export const REGION_LABEL = 'topology.kubernetes.io/region';
+export const REGION_LABEL = LABELS.region;
 /** Node label carrying the accelerator type, e.g. `NVIDIA_H100_80GB`. */
-export const ACCELERATOR_LABEL = 'hearth.dev/accelerator-type';
+export const ACCELERATOR_LABEL = LABELS.acceleratorType;
 
 export const ACCELERATOR_TYPES = ['NVIDIA_A100_80GB', 'NVIDIA_H100_80GB', 'NVIDIA_H200_141GB', 'AMD_MI300X_192GB'] as const;
 export type AcceleratorType = (typeof ACCELERATOR_TYPES)[number];

@@ -1,9 +1,7 @@
 // The gateway authenticates the same API keys as the REST API, with the same core (shape and
 // checksum in memory, row cached ≤ 1 s so a revocation takes effect within a second, constant-time
-// hash compare). That core lives in src/api/auth today; the gateway imports only its
-// authenticator, which depends on src/db alone (no fastify, no wire types). Proposed: move
-// key-format.ts + authenticator.ts to src/auth/ so neither edge imports the other.
-import { ApiKeyAuthenticator, type AuthenticatorOptions } from '../api/auth/authenticator.js';
+// hash compare). That core lives in src/auth/, below both edges, so neither imports the other.
+import { ApiKeyAuthenticator, type AuthenticatorOptions } from '../auth/authenticator.js';
 import type { Db } from '../db/client.js';
 import type { Authenticate } from './server.js';
 

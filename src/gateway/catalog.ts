@@ -6,12 +6,13 @@
 // model "anyone with a valid API key can query"): a caller sees its own account's deployments and
 // deployed models, plus public deployed models of other accounts. Anything else resolves to
 // undefined, the same as something that does not exist, so existence never leaks.
-import { LABELS } from '../crds/group.js';
+import { accountOfNamespace } from '../crds/account.js';
+import { ANNOTATIONS } from '../crds/group.js';
 import { deploymentName, modelName, parseModelId, type ModelId } from './model-id.js';
 
 /** Per-deployment overrides of the cold-start hold, from annotations on the Deployment object. */
-export const ANNOTATION_MAX_HELD = 'gateway.hearth.dev/max-held-requests';
-export const ANNOTATION_HOLD_TIMEOUT = 'gateway.hearth.dev/hold-timeout-seconds';
+export const ANNOTATION_MAX_HELD = ANNOTATIONS.gatewayMaxHeldRequests;
+export const ANNOTATION_HOLD_TIMEOUT = ANNOTATIONS.gatewayHoldTimeoutSeconds;
 
 export interface DeploymentEntry {
   namespace: string;
@@ -93,7 +94,7 @@ export class Catalog {
 
   upsertNamespace(ns: ObjectLike): void {
     const name = ns.metadata?.name;
-    const label = ns.metadata?.labels?.[LABELS.account];
+    const label = accountOfNamespace(ns);
     if (name) this.#setAccount(name, label && !ns.metadata?.deletionTimestamp ? label : undefined);
   }
 

@@ -4,9 +4,10 @@
 // EndpointSlices are watched (sources.ts), never listed per request. A slice belongs to a
 // hearth Deployment through the `hearth.dev/deployment` label, which the Deployment controller
 // puts on the Service and the EndpointSlice controller copies onto the slices it manages.
+import { LABELS } from '../crds/group.js';
 import { deploymentKey } from './catalog.js';
 
-export const LABEL_DEPLOYMENT = 'hearth.dev/deployment';
+export const LABEL_DEPLOYMENT = LABELS.deployment;
 /** The Service port the model server listens on (the workload's named container port). */
 export const PORT_NAME = 'http';
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installCrds } from '../../hack/lib/crds.js';
 import { buildApp } from '../../src/api/app.js';
 import { createLogger } from '../../src/log.js';
-import { bootstrap } from '../../src/api/auth/bootstrap.js';
+import { bootstrap } from '../../src/auth/bootstrap.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
 import { KubeResourceStore, KubeResourceStores, type CustomObject } from '../../src/api/kube/resource-store.js';
 import { BATCH_JOB, NODE_POOL } from '../../src/crds/registry.js';

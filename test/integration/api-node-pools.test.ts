@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installCrds } from '../../hack/lib/crds.js';
 import { buildApp } from '../../src/api/app.js';
 import { createLogger } from '../../src/log.js';
-import { bootstrap } from '../../src/api/auth/bootstrap.js';
+import { bootstrap } from '../../src/auth/bootstrap.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
 import { KubeResourceStores } from '../../src/api/kube/resource-store.js';
 import { ENV_ANNOTATIONS } from '../../src/api/mappers/environment.js';

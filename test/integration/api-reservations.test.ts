@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
-import { bootstrap } from '../../src/api/auth/bootstrap.js';
+import { bootstrap } from '../../src/auth/bootstrap.js';
 import type { Database } from '../../src/db/client.js';
 import { AlreadyExistsError } from '../../src/db/errors.js';
 import { reservationsRepo } from '../../src/db/index.js';
@@ -97,8 +97,8 @@ describe('reservations on PostgreSQL', () => {
       region: 'US_VIRGINIA_2',
       acceleratorType: 'NVIDIA_A100_80GB',
       reservedCount: 16,
-      startTime: '2026-03-01T00:00:00.000Z',
-      endTime: '2027-03-01T00:00:00.000Z',
+      startTime: '2026-03-01T00:00:00Z',
+      endTime: '2027-03-01T00:00:00Z',
     });
   });
 

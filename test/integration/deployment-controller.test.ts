@@ -296,7 +296,7 @@ describe('quota', () => {
 describe('kubectl users', () => {
   it('a namespace of an account the database does not know: catalog default quota; a soft delete is purged after the retention', async () => {
     const ns = `depctl-${suffix}-k`;
-    await createTestNamespace(kc, ns); // no hearth.dev/account label: the account is the namespace name
+    await createTestNamespace(kc, ns); // no hearth.dev/account label: a namespace of no account (src/crds/account.ts)
     namespaces.push(ns);
     const run = `${suffix}-k`;
     const c = controllerFor(run, { retentionMs: 4000 });

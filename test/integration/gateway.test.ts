@@ -12,7 +12,7 @@ import { request } from 'node:http';
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1EndpointSlice } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootstrap } from '../../src/api/auth/bootstrap.js';
+import { bootstrap } from '../../src/auth/bootstrap.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { startGateway, type Gateway } from '../../src/gateway/index.js';

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { buildApp, type BuildAppOptions } from '../../src/api/app.js';
-import { bootstrap } from '../../src/api/auth/bootstrap.js';
+import { bootstrap } from '../../src/auth/bootstrap.js';
 import type { DeploymentStore, ResourceStores } from '../../src/api/kube/resource-store.js';
 import { MemoryStore } from '../../src/api/routes/memory-store.test-helper.js';
 

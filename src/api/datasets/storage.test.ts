@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../db/client.js';
 import { NotFoundError } from '../../db/errors.js';
 import { createDataset, deleteDataset } from '../../db/repositories/datasets.js';
-import { bootstrap } from '../auth/bootstrap.js';
+import { bootstrap } from '../../auth/bootstrap.js';
 import { DatasetContents, sanitizeFileName } from './storage.js';
 
 let database: Database;

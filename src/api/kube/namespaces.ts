@@ -1,23 +1,11 @@
 // One Kubernetes namespace per account, labelled `hearth.dev/account=<id>` (ARCHITECTURE §2).
-import { createHash } from 'node:crypto';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { LABELS } from '../../crds/group.js';
+import { accountNamespace } from '../../crds/account.js';
+import { LABELS, MANAGED_BY } from '../../crds/group.js';
 import { statusCodeOf } from './errors.js';
 
-const PREFIX = 'acct-';
-const MAX_NAME = 63;
-
-/**
- * The namespace of an account: `acct-<id>`. Ids too long for that (namespace names are DNS labels
- * of at most 63 characters) keep a prefix of the id and gain a hash of the whole id, so two
- * accounts never share one.
- */
-export function accountNamespace(accountId: string): string {
-  const plain = `${PREFIX}${accountId}`;
-  if (plain.length <= MAX_NAME) return plain;
-  const hash = createHash('sha256').update(accountId).digest('hex').slice(0, 8);
-  return `${PREFIX}${accountId.slice(0, MAX_NAME - PREFIX.length - hash.length - 1).replace(/-+$/, '')}-${hash}`;
-}
+// The rule itself is shared with the controllers and the gateway; re-exported for the routes.
+export { accountNamespace };
 
 /** Creates the account's namespace if it does not exist (idempotent; safe to race). */
 export async function ensureAccountNamespace(kc: KubeConfig, accountId: string): Promise<string> {
@@ -25,7 +13,7 @@ export async function ensureAccountNamespace(kc: KubeConfig, accountId: string):
   const name = accountNamespace(accountId);
   try {
     await core.createNamespace({
-      body: { metadata: { name, labels: { [LABELS.account]: accountId, [LABELS.managedBy]: 'hearth' } } },
+      body: { metadata: { name, labels: { [LABELS.account]: accountId, [LABELS.managedBy]: MANAGED_BY } } },
       fieldManager: 'hearth-api',
     });
   } catch (e) {

@@ -11,10 +11,11 @@
 //   reports a final state the job reads CANCELLING.
 import { z } from 'zod';
 import { BatchJobSpecFields, BatchJobState } from '../../crds/batch-job.js';
-import { API_VERSION, GROUP, LABELS } from '../../crds/group.js';
+import { ANNOTATIONS, API_VERSION, LABELS } from '../../crds/group.js';
 import type { CustomObject } from '../kube/resource-store.js';
 import { omitUnset } from '../wire/omit.js';
 import { CLUSTER_ID } from './node-pool.js';
+import { rfc3339 } from '../../util/rfc3339.js';
 
 export const COLLECTION = 'batchJobs';
 
@@ -27,11 +28,11 @@ export const OBJECT_NAME_PREFIX = 'bj-';
 /** Marks the API writes on job objects (BatchJob and SFTJob); the controllers read them. */
 export const JOB_ANNOTATIONS = {
   /** RFC 3339 time of the last `:cancel`; its presence means "cancel requested". */
-  cancelRequested: `${GROUP}/cancel-requested`,
+  cancelRequested: ANNOTATIONS.cancelRequested,
   /** RFC 3339 time of the last `:resume` (SFT jobs). */
-  resumeRequested: `${GROUP}/resume-requested`,
+  resumeRequested: ANNOTATIONS.resumeRequested,
   /** E-mail of the user whose key created the job (wire `createdBy`). */
-  createdBy: `${GROUP}/created-by`,
+  createdBy: ANNOTATIONS.createdBy,
 } as const;
 
 /** Numeric ids: 1–16 digits, no leading zero (exact as a JS number, int64-safe). */
@@ -102,7 +103,7 @@ export const ATOMIC_PATHS = ['annotations', 'envVars'] as const;
 // ---- object → wire --------------------------------------------------------------------------------
 
 export function isoOf(v: unknown): string | undefined {
-  if (v instanceof Date) return v.toISOString().replace(/\.000Z$/, 'Z');
+  if (v instanceof Date) return rfc3339(v);
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 

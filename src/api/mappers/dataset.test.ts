@@ -23,8 +23,8 @@ describe('dataset mapper', () => {
   it('omits unset fields, emits int64 as strings and a set empty oneof member as {}', () => {
     expect(toWire(row())).toEqual({
       name: 'accounts/acme/datasets/train',
-      createTime: '2026-11-26T10:00:00.000Z',
-      updateTime: '2026-11-26T10:05:00.000Z',
+      createTime: '2026-11-26T10:00:00Z',
+      updateTime: '2026-11-26T10:05:00Z',
       state: 'UPLOADING',
       createdBy: 'ann@acme.example',
       userUploaded: {},

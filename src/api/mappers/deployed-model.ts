@@ -15,6 +15,7 @@ import { DeployedModelSpecFields, DeployedModelState } from '../../crds/deployed
 import { API_VERSION, LABELS } from '../../crds/group.js';
 import type { CustomObject } from '../kube/resource-store.js';
 import { omitUnset } from '../wire/omit.js';
+import { rfc3339 } from '../../util/rfc3339.js';
 
 export const COLLECTION = 'deployedModels';
 
@@ -57,7 +58,7 @@ export const DeployedModelResponse = z
   .describe('A Fireworks DeployedModel (a loaded LoRA).');
 
 function isoOf(v: unknown): string | undefined {
-  if (v instanceof Date) return v.toISOString().replace(/\.000Z$/, 'Z');
+  if (v instanceof Date) return rfc3339(v);
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 

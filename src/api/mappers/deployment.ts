@@ -18,22 +18,23 @@
 import { z } from 'zod';
 import { Region, Status } from '../../crds/common.js';
 import { DeploymentSpecFields, DeploymentState, ReplicaStats } from '../../crds/deployment.js';
-import { API_VERSION, LABELS } from '../../crds/group.js';
+import { ANNOTATIONS, API_VERSION, LABELS, SOFT_DELETE_RETENTION_MS } from '../../crds/group.js';
 import { formatDuration, parseDuration } from '../wire/duration.js';
 import { omitUnset } from '../wire/omit.js';
+import { rfc3339 } from '../../util/rfc3339.js';
 
 export const COLLECTION = 'deployments';
 
-/** Soft-delete marks written by the API (PROPOSED: move to src/crds/group.ts as the shared contract). */
+/** Soft-delete marks written by the API (the shared contract is src/crds/group.ts ANNOTATIONS). */
 export const SOFT_DELETE_ANNOTATIONS = {
   /** RFC 3339 time of the soft-delete request; its presence means "deleted, recoverable". */
-  deleteTime: 'hearth.dev/soft-delete-requested',
+  deleteTime: ANNOTATIONS.softDeleteRequested,
   /** RFC 3339 time of the last `:undelete` (the autoscaler can restart its idle clock there). */
-  undeleteTime: 'hearth.dev/undelete-time',
+  undeleteTime: ANNOTATIONS.undeleteTime,
 } as const;
 
-/** Retention before purge; the controller's default (DEFAULT_RETENTION_MS there) is the same. */
-export const DEFAULT_SOFT_DELETE_RETENTION_MS = 7 * 24 * 3600 * 1000;
+/** Retention before purge: the same default as the controller's (src/crds/group.ts). */
+export const DEFAULT_SOFT_DELETE_RETENTION_MS = SOFT_DELETE_RETENTION_MS;
 
 export interface KubeMeta {
   name: string;
@@ -108,7 +109,7 @@ export const DeploymentResponse = z
 // ---- object → wire -------------------------------------------------------------------------------
 
 function isoOf(v: unknown): string | undefined {
-  if (v instanceof Date) return v.toISOString().replace(/\.000Z$/, 'Z');
+  if (v instanceof Date) return rfc3339(v);
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
@@ -160,7 +161,7 @@ export function wireState(obj: DeploymentObject): z.infer<typeof DeploymentState
 
 function purgeTimeOf(deleteTime: string | undefined, retentionMs: number): string | undefined {
   const t = deleteTime === undefined ? NaN : Date.parse(deleteTime);
-  return Number.isNaN(t) ? undefined : new Date(t + retentionMs).toISOString().replace(/\.000Z$/, 'Z');
+  return Number.isNaN(t) ? undefined : rfc3339(t + retentionMs);
 }
 
 /** The wire resource for a custom object of account `accountId`. */

@@ -16,7 +16,7 @@
 import { z } from 'zod';
 import { Status } from '../../crds/common.js';
 import { EnvironmentConnection, EnvironmentSpecFields, EnvironmentState } from '../../crds/environment.js';
-import { API_VERSION, GROUP, LABELS } from '../../crds/group.js';
+import { ANNOTATIONS, API_VERSION, LABELS } from '../../crds/group.js';
 import type { CustomObject } from '../kube/resource-store.js';
 import { omitUnset } from '../wire/omit.js';
 import { CLUSTER_ID, isoOf } from './node-pool.js';
@@ -26,17 +26,17 @@ export const COLLECTION = 'environments';
 /** Annotations the facade writes on Environment objects. */
 export const ENV_ANNOTATIONS = {
   /** E-mail of the user whose key created the environment (wire `createdBy`). */
-  createdBy: `${GROUP}/created-by`,
+  createdBy: ANNOTATIONS.createdBy,
   /** RFC 3339 time of the last `:connect`. */
-  connectTime: `${GROUP}/connect-requested`,
+  connectTime: ANNOTATIONS.connectRequested,
   /** `vscodeVersion` of the last `:connect`, when given. */
-  vscodeVersion: `${GROUP}/vscode-version`,
+  vscodeVersion: ANNOTATIONS.vscodeVersion,
   /** RFC 3339 time of the last `:disconnect`. */
-  disconnectTime: `${GROUP}/disconnect-requested`,
+  disconnectTime: ANNOTATIONS.disconnectRequested,
   /** "true" when the last `:disconnect` asked to disconnect even if snapshotting fails. */
-  disconnectForce: `${GROUP}/disconnect-force`,
+  disconnectForce: ANNOTATIONS.disconnectForce,
   /** "true" when the last `:disconnect` asked to rebuild the snapshot layers. */
-  resetSnapshots: `${GROUP}/reset-snapshots`,
+  resetSnapshots: ANNOTATIONS.resetSnapshots,
 } as const;
 
 export function environmentName(accountId: string, id: string): string {

@@ -25,8 +25,8 @@ describe('model mapper', () => {
   it('writes the full name, the columns and the spec fields; createdBy is not a wire field', () => {
     expect(modelToWire(row({ fineTuningJob: 'accounts/acme/supervisedFineTuningJobs/j' }), [{ name: 'accounts/acme/deployedModels/x', deployment: 'accounts/acme/deployments/d', state: 'DEPLOYING', default: true }])).toEqual({
       name: 'accounts/acme/models/m1',
-      createTime: '2026-01-02T03:04:05.000Z',
-      updateTime: '2026-01-02T03:04:05.000Z',
+      createTime: '2026-01-02T03:04:05Z',
+      updateTime: '2026-01-02T03:04:05Z',
       state: 'UPLOADING',
       status: { code: 'OK' },
       kind: 'HF_PEFT_ADDON',

@@ -21,6 +21,7 @@ import type { CustomObject } from '../kube/resource-store.js';
 import { invalidArgument, notFound } from '../wire/errors.js';
 import { omitUnset } from '../wire/omit.js';
 import { isResourceId } from '../wire/resource-names.js';
+import { rfc3339 } from '../../util/rfc3339.js';
 
 export const COLLECTION = 'nodePools';
 
@@ -90,7 +91,7 @@ export const ATOMIC_PATHS = ['annotations', 'eksNodePool', 'fakeNodePool'] as co
 // ---- object → wire -------------------------------------------------------------------------------
 
 export function isoOf(v: unknown): string | undefined {
-  if (v instanceof Date) return v.toISOString().replace(/\.000Z$/, 'Z');
+  if (v instanceof Date) return rfc3339(v);
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 

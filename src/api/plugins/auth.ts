@@ -5,10 +5,10 @@
 // about what its body would have done.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { ApiKeyAuthenticator, Principal } from '../auth/authenticator.js';
-import { authFailureError } from '../auth/authorize.js';
-import { bearerToken } from '../auth/key-format.js';
-import type { KeyRateLimiter } from '../auth/rate-limit.js';
+import type { ApiKeyAuthenticator, Principal } from '../../auth/authenticator.js';
+import { authFailureError } from '../authorize.js';
+import { bearerToken } from '../../auth/key-format.js';
+import type { KeyRateLimiter } from '../../auth/rate-limit.js';
 import { rateLimited } from '../wire/errors.js';
 import { resourceNotFound } from '../resources.js';
 

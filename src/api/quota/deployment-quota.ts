@@ -15,6 +15,7 @@ import { QuotaExceededError } from '../../db/errors.js';
 import { quotaName as fullQuotaName } from '../../db/repositories/names.js';
 import { getQuota, holdsOf, releaseAll, setHolds } from '../../db/repositories/quotas.js';
 import { gpuQuotaName, isAcceleratorType, isRegion, regionsOffering, type AcceleratorType } from '../../fleet/catalog.js';
+import { multiRegionFilter } from '../../fleet/multi-region.js';
 import { DEPLOYMENT_DEFAULTS, replicaBounds, type DeploymentSpec } from '../../crds/deployment.js';
 
 export function holderOf(deploymentId: string): string {
@@ -26,15 +27,13 @@ export function requiredGpus(spec: Pick<DeploymentSpec, 'minReplicaCount' | 'max
   return replicaBounds(spec).min * (spec.acceleratorCount ?? 1);
 }
 
-const MULTI_REGION_PREFIX: Record<string, string[]> = { US: ['US_', 'NA_'], EUROPE: ['EU_'], APAC: ['AP_'] };
-
 /** Regions the deployment may be placed in that offer its accelerator. */
 export function candidateRegions(acc: AcceleratorType, placement: DeploymentSpec['placement']): string[] {
   const offering: string[] = regionsOffering(acc);
   if (placement?.region) return [placement.region];
   if (placement?.regions) return offering.filter((r) => placement.regions!.includes(r as never));
-  const prefixes = placement?.multiRegion ? MULTI_REGION_PREFIX[placement.multiRegion] : undefined;
-  return prefixes ? offering.filter((r) => prefixes.some((p) => r.startsWith(p))) : offering;
+  const within = multiRegionFilter(placement?.multiRegion);
+  return within ? offering.filter(within) : offering;
 }
 
 export interface QuotaCheck {

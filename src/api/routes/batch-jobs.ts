@@ -41,6 +41,7 @@ import { listPage, parsePageSize, type PageTokenCodec } from '../wire/pagination
 import { isResourceId } from '../wire/resource-names.js';
 import { parseTimestamp } from '../wire/timestamp.js';
 import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, queryBool, UpdateMaskQuery, loadObject, requireStore } from './common.js';
+import { rfc3339 as iso } from '../../util/rfc3339.js';
 
 const BatchJobParams = AccountParams.extend({ batchJobId: z.string().describe('The batch job id (numeric).') });
 /** `{id}:verb` paths: the id may not contain ':' (fastify regex parameter). */
@@ -88,10 +89,6 @@ function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) =>
     x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
   );
-}
-
-function iso(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 function parseRanks(ranks: string | string[] | undefined): number[] {

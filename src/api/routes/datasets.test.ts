@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { openDatabase, type Database } from '../../db/client.js';
 import { buildApp } from '../app.js';
-import { bootstrap } from '../auth/bootstrap.js';
+import { bootstrap } from '../../auth/bootstrap.js';
 import { DatasetContents } from '../datasets/storage.js';
 
 let database: Database;

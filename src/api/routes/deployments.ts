@@ -38,6 +38,7 @@ import { applyFieldMask, updatePaths, type UpdateMaskRules } from '../wire/field
 import { listPage } from '../wire/pagination.js';
 import { validateResourceId } from '../wire/resource-names.js';
 import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, queryBool, UpdateMaskQuery, loadObject, requireStore } from './common.js';
+import { rfc3339 as iso } from '../../util/rfc3339.js';
 
 const DeploymentParams = AccountParams.extend({ deploymentId: z.string().describe('The deployment id.') });
 /** `{id}:verb` paths: the id may not contain ':' (fastify regex parameter). */
@@ -148,7 +149,7 @@ class Deployments {
     if (q.validateOnly) {
       await reserveDeploymentGpus(db, { accountId, deploymentId: id, spec: parsed, dryRun: true });
       const wouldBe = newDeploymentObject({ accountId, namespace: ns, id, spec: parsed as unknown as Record<string, unknown> });
-      wouldBe.metadata.creationTimestamp = this.ctx.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+      wouldBe.metadata.creationTimestamp = iso(this.ctx.now());
       return this.wire(wouldBe, accountId);
     }
     await this.ctx.ensureNamespace?.(accountId);
@@ -272,10 +273,6 @@ class Deployments {
     const page = listPage(all, q, { binding: { parent: `accounts/${accountId}/deployments`, showDeleted }, codec, defaultOrderBy: 'createTime' });
     return listResponse('deployments', page.items.map((d) => masked(d, q.readMask)), page);
   }
-}
-
-function iso(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 const tags = ['Deployments'];

@@ -35,6 +35,7 @@ import { applyFieldMask, updatePaths, type UpdateMaskRules } from '../wire/field
 import { listPage } from '../wire/pagination.js';
 import { validateResourceId } from '../wire/resource-names.js';
 import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, UpdateMaskQuery, loadObject, requireStore } from './common.js';
+import { rfc3339 as iso } from '../../util/rfc3339.js';
 
 const EnvironmentParams = AccountParams.extend({ environmentId: z.string().describe('The environment id.') });
 const ID = ':environmentId(^[^:]+)';
@@ -42,10 +43,6 @@ const RESOURCE_TYPE = 'environment';
 
 // `connection` is output only here: it changes through :connect / :disconnect.
 const MASK_RULES: UpdateMaskRules = { writable: WRITABLE_FIELDS, outputOnly: OUTPUT_ONLY_FIELDS, atomic: ATOMIC_PATHS };
-
-function iso(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 class Environments {
   constructor(private readonly ctx: ApiContext) {}

@@ -3,6 +3,7 @@
 // objects, creationTimestamp and generation. The integration tests run the same routes against
 // the real API server (test/integration/api-node-pools.test.ts, api-jobs.test.ts).
 import type { CustomObject, ResourceStore } from '../kube/resource-store.js';
+import { rfc3339 } from '../../util/rfc3339.js';
 
 function apiError(code: number, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -53,7 +54,7 @@ export class MemoryStore implements ResourceStore<CustomObject> {
   seed(obj: CustomObject): void {
     const o = structuredClone(obj);
     o.metadata.resourceVersion = String(++this.#rv);
-    o.metadata.creationTimestamp ??= this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    o.metadata.creationTimestamp ??= rfc3339(this.now());
     this.objects.set(this.#key(o.metadata.namespace ?? '', o.metadata.name), o);
   }
 

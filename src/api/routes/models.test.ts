@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { openDatabase, type Database } from '../../db/client.js';
 import { buildApp } from '../app.js';
-import { bootstrap } from '../auth/bootstrap.js';
+import { bootstrap } from '../../auth/bootstrap.js';
 
 let database: Database;
 let app: FastifyInstance;
@@ -44,8 +44,8 @@ describe('models: create', () => {
     expect(r.body).toEqual({
       name: 'accounts/acme/models/my-lora',
       displayName: 'My LoRA',
-      createTime: '2026-03-01T10:00:00.000Z',
-      updateTime: '2026-03-01T10:00:00.000Z',
+      createTime: '2026-03-01T10:00:00Z',
+      updateTime: '2026-03-01T10:00:00Z',
       state: 'UPLOADING',
       status: { code: 'OK' },
       kind: 'HF_PEFT_ADDON',
@@ -144,8 +144,8 @@ describe('models: read, update, delete', () => {
       displayName: 'My LoRA',
       state: 'UPLOADING',
       peftDetails: { baseModel: BASE, r: 16, targetModules: ['q_proj', 'v_proj'] },
-      createTime: '2026-03-01T10:00:00.000Z',
-      updateTime: '2026-03-02T00:00:00.000Z',
+      createTime: '2026-03-01T10:00:00Z',
+      updateTime: '2026-03-02T00:00:00Z',
     });
     const kind = await call('PATCH', M('acme', 'my-lora'), 'acme', { kind: 'HF_BASE_MODEL' });
     expect(kind.status).toBe(400);

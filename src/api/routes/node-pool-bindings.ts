@@ -8,7 +8,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { getUserByEmail } from '../../db/repositories/accounts.js';
 import { ACCOUNT_WIDE, createNodePoolBinding, deleteNodePoolBinding, listNodePoolBindings } from '../../db/repositories/node-pool-bindings.js';
 import type { NodePoolBindingRow } from '../../db/schema/index.js';
-import { assertAdmin } from '../auth/authorize.js';
+import { assertAdmin } from '../authorize.js';
 import type { ApiContext } from '../context.js';
 import { fromKubeError } from '../kube/errors.js';
 import { accountNamespace } from '../kube/namespaces.js';
@@ -17,6 +17,7 @@ import { invalidArgument, notFound, unavailable } from '../wire/errors.js';
 import { listPage } from '../wire/pagination.js';
 import { validateResourceId } from '../wire/resource-names.js';
 import { AccountParams, Empty, ListQuery, errorResponses, listResponse, listResponseSchema, masked } from './common.js';
+import { rfc3339 } from '../../util/rfc3339.js';
 
 const COLLECTION = 'nodePoolBindings';
 const ignored = z.unknown().optional().describe('Output only; ignored on input.');
@@ -53,7 +54,7 @@ export function bindingToWire(row: NodePoolBindingRow): Record<string, unknown> 
     accountId: row.accountId,
     clusterId: CLUSTER_ID,
     ...(row.nodePoolId !== ACCOUNT_WIDE ? { nodePoolId: row.nodePoolId } : {}),
-    createTime: row.createTime.toISOString(),
+    createTime: rfc3339(row.createTime),
     principal: row.principal,
   };
 }

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { getQuota, listQuotas, setQuotaValue } from '../../db/repositories/quotas.js';
-import { assertAdmin } from '../auth/authorize.js';
+import { assertAdmin } from '../authorize.js';
 import { QuotaResponse, quotaToWire } from '../mappers/accounts.js';
 import { resourceNotFound } from '../resources.js';
 import { invalidArgument } from '../wire/errors.js';

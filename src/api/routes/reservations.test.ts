@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { openDatabase, type Database } from '../../db/client.js';
 import { createReservation } from '../../db/repositories/reservations.js';
 import { buildApp } from '../app.js';
-import { bootstrap } from '../auth/bootstrap.js';
+import { bootstrap } from '../../auth/bootstrap.js';
 
 let database: Database;
 let app: FastifyInstance;
@@ -52,14 +52,14 @@ describe('GET /v1/accounts/{a}/reservations/{r}', () => {
       name: 'accounts/acme/reservations/h100-va',
       displayName: 'H100 Virginia',
       description: 'Q1 training',
-      createTime: '2026-01-01T00:00:00.000Z',
+      createTime: '2026-01-01T00:00:00Z',
       createdBy: 'sales@hearth.example',
       region: 'US_VIRGINIA_2',
       acceleratorType: 'NVIDIA_H100_80GB',
       reservedCount: 16,
-      startTime: '2026-01-01T00:00:00.000Z',
-      endTime: '2027-01-01T00:00:00.000Z',
-      updateTime: '2026-01-01T00:00:00.000Z',
+      startTime: '2026-01-01T00:00:00Z',
+      endTime: '2027-01-01T00:00:00Z',
+      updateTime: '2026-01-01T00:00:00Z',
     });
   });
 

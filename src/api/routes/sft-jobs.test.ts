@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { openDatabase, type Database } from '../../db/client.js';
 import { createDataset } from '../../db/repositories/datasets.js';
 import { buildApp } from '../app.js';
-import { bootstrap } from '../auth/bootstrap.js';
+import { bootstrap } from '../../auth/bootstrap.js';
 import { MemoryStore } from './memory-store.test-helper.js';
 
 const NS = 'acct-acme';

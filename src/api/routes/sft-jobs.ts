@@ -19,6 +19,7 @@ import { failedPrecondition, invalidArgument } from '../wire/errors.js';
 import { listPage, type PageTokenCodec } from '../wire/pagination.js';
 import { isResourceId, validateResourceId } from '../wire/resource-names.js';
 import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked, loadObject, requireStore } from './common.js';
+import { rfc3339 as iso } from '../../util/rfc3339.js';
 
 const JobParams = AccountParams.extend({ supervisedFineTuningJobId: z.string().describe('The supervised fine-tuning job id.') });
 /** `{id}:verb` paths: the id may not contain ':' (fastify regex parameter). */
@@ -39,10 +40,6 @@ function randomId(): string {
   let id = alphabet[bytes[0]! % 26]!;
   for (let i = 1; i < 12; i++) id += alphabet[bytes[i]! % 36];
   return id;
-}
-
-function iso(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 class SFTJobs {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { createUser, getUser, listUsers, updateUser, userIdFromEmail, type UserPatch } from '../../db/repositories/accounts.js';
 import { USER_ROLES } from '../../db/schema/index.js';
-import { assertAdmin, isAdmin } from '../auth/authorize.js';
+import { assertAdmin, isAdmin } from '../authorize.js';
 import { UserResponse, userToWire } from '../mappers/accounts.js';
 import { resourceNotFound } from '../resources.js';
 import { invalidArgument, permissionDenied, requiredField } from '../wire/errors.js';

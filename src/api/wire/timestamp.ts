@@ -1,16 +1,17 @@
-// google.protobuf.Timestamp in proto3 JSON: RFC 3339, UTC `Z` on output (millisecond precision
-// here), any RFC 3339 offset on input.
+// google.protobuf.Timestamp in proto3 JSON: RFC 3339, UTC `Z` on output (whole seconds, as every
+// time Hearth writes: src/util/rfc3339.ts), any RFC 3339 offset and precision on input.
+import { rfc3339 } from '../../util/rfc3339.js';
 import { invalidArgument } from './errors.js';
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
 export function formatTimestamp(d: Date): string {
-  return d.toISOString();
+  return rfc3339(d);
 }
 
 /** Like formatTimestamp, but `undefined` for null/undefined (proto3 JSON omits unset fields). */
 export function formatOptionalTimestamp(d: Date | null | undefined): string | undefined {
-  return d ? d.toISOString() : undefined;
+  return d ? rfc3339(d) : undefined;
 }
 
 export function parseTimestamp(value: unknown, field: string): Date {

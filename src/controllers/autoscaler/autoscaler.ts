@@ -33,6 +33,7 @@ import { DECISION_LOG_LIMIT, isNoteworthy, type DecisionRecord } from './decisio
 import { newHistory, observe, type AutoscalerHistory, type LoadSample } from './history.js';
 import { DEFAULT_OPERATOR_SETTINGS, type AutoscalerPolicy, type OperatorSettings } from './policy.js';
 import type { SoftDelete } from './soft-delete.js';
+import { rfc3339 } from '../../util/rfc3339.js';
 
 type ScalingDecision = NonNullable<DeploymentStatus['scalingDecisions']>[number];
 
@@ -89,10 +90,6 @@ function parseTime(t: string | Date | undefined): number | undefined {
   if (!t) return undefined;
   const ms = t instanceof Date ? t.getTime() : Date.parse(t);
   return Number.isNaN(ms) ? undefined : ms;
-}
-
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 const round = (n: number): number => Math.round(n * 100) / 100;

@@ -15,7 +15,7 @@ describe('decision log', () => {
   it('records time, outcome, reason and inputs', () => {
     const d = decision(1, 40);
     expect(toRecord(d)).toEqual({
-      time: '2026-11-23T12:00:00.000Z',
+      time: '2026-11-23T12:00:00Z',
       fromReplicas: 1,
       toReplicas: 5,
       reason: Reason.ScaleUp,

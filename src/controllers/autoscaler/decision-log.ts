@@ -4,6 +4,7 @@
 // stabilization window. The latest decision, whatever it is, belongs in its own status field.
 
 import { Reason, type Decision, type DecisionInputs } from './decide.js';
+import { rfc3339 } from '../../util/rfc3339.js';
 
 /** Reasons that do not earn a log entry on their own (without a change of count). */
 const QUIET_REASONS: ReadonlySet<Reason> = new Set<Reason>([
@@ -32,7 +33,7 @@ export interface DecisionRecord {
 
 export function toRecord(d: Decision): DecisionRecord {
   return {
-    time: new Date(d.at).toISOString(),
+    time: rfc3339(d.at),
     fromReplicas: d.previousReplicas,
     toReplicas: d.desiredReplicas,
     reason: d.reason,

@@ -7,8 +7,7 @@
 // the object changed meanwhile (a request came in and the status moved, or someone else deleted
 // it), the API server answers 409 and nothing is written; the next decision looks again.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { FIELD_MANAGER_CONTROLLER, GROUP, VERSION } from '../../crds/group.js';
-import { SOFT_DELETE_ANNOTATION } from '../deployment/reconciler.js';
+import { ANNOTATIONS, FIELD_MANAGER_CONTROLLER, GROUP, VERSION } from '../../crds/group.js';
 
 export interface SoftDeleteTarget {
   namespace: string;
@@ -25,7 +24,7 @@ export function softDeletePatch(target: SoftDeleteTarget, at: string): { metadat
   return {
     metadata: {
       ...(target.resourceVersion ? { resourceVersion: target.resourceVersion } : {}),
-      annotations: { [SOFT_DELETE_ANNOTATION]: at },
+      annotations: { [ANNOTATIONS.softDeleteRequested]: at },
     },
   };
 }

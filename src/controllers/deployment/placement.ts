@@ -13,6 +13,7 @@ import {
   type AcceleratorType,
   type Region,
 } from '../../fleet/catalog.js';
+import { multiRegionFilter } from '../../fleet/multi-region.js';
 import { gpuTolerations } from './resources/workload.js';
 
 export interface PlacementInput {
@@ -118,9 +119,6 @@ export function chooseRegion(input: PlacementInput): Placement {
   return { unplaceable: true, reason: `no region can place ${plural(input.gpusNeeded, `${acc} GPU`)}: ${why}` };
 }
 
-/** Region-name prefixes of the multi-regions (GLOBAL: everywhere). */
-const MULTI_REGION_PREFIXES: Record<string, string | undefined> = { US: 'US_', EUROPE: 'EU_', APAC: 'AP_' };
-
 /**
  * The regions a placement lets the controller choose among: `regions` as listed, a multi-region's
  * regions of this fleet, or undefined for anywhere (unset placement, GLOBAL). A `region` is not
@@ -128,9 +126,9 @@ const MULTI_REGION_PREFIXES: Record<string, string | undefined> = { US: 'US_', E
  */
 export function regionsAllowedBy(placement: { multiRegion?: string; regions?: readonly string[] } | undefined): readonly string[] | undefined {
   if (placement?.regions !== undefined) return placement.regions;
-  const prefix = placement?.multiRegion ? MULTI_REGION_PREFIXES[placement.multiRegion] : undefined;
-  if (prefix === undefined) return undefined;
-  return Object.keys(REGIONS).filter((r) => r.startsWith(prefix));
+  const within = multiRegionFilter(placement?.multiRegion);
+  if (within === undefined) return undefined;
+  return Object.keys(REGIONS).filter(within);
 }
 
 // ---- capacity ----------------------------------------------------------------------------------

@@ -569,10 +569,10 @@ describe('events', () => {
 });
 
 describe('helpers', () => {
-  it('accountOf: the namespace label, else the namespace name', () => {
+  it('accountOf: the namespace label, else a name no account can have (never the namespace name: src/crds/account.ts)', () => {
     expect(accountOf(namespace, NS)).toBe('acme');
-    expect(accountOf({ metadata: { name: 'team-x' } }, 'team-x')).toBe('team-x');
-    expect(accountOf(undefined, 'team-y')).toBe('team-y');
+    expect(accountOf({ metadata: { name: 'team-x' } }, 'team-x')).toBe('namespace/team-x');
+    expect(accountOf(undefined, 'team-y')).toBe('namespace/team-y');
   });
 
   it('footprintOf: replicas × GPUs per pod, by quota name from the template labels', async () => {

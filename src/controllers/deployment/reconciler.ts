@@ -10,7 +10,8 @@
 //   → children (create / replace only on difference; never touch what we do not control) → status
 import type { KubernetesObject, V1Deployment, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import { DeploymentSpec, replicaBounds, type Deployment, type DeploymentStatus } from '../../crds/deployment.js';
-import { FINALIZER, LABELS } from '../../crds/group.js';
+import { accountOfNamespace } from '../../crds/account.js';
+import { ANNOTATIONS, FINALIZER, SOFT_DELETE_RETENTION_MS } from '../../crds/group.js';
 import { QuotaExceededError } from '../../db/errors.js';
 import { ACCELERATORS, gpuQuotaName, isRegion, regionsOffering, type AcceleratorType } from '../../fleet/catalog.js';
 import type { Logger } from 'pino';
@@ -37,20 +38,21 @@ import {
 } from './resources/index.js';
 import { buildModelServer, type ModelServer } from './runtime.js';
 import { DEFAULT_RUNTIME_CONFIG, type RuntimeConfig } from './runtime-config.js';
-import { Reason, computeStatus, eventsFor, rfc3339, statusEqual, summarizePods, type Outcome } from './status.js';
+import { Reason, computeStatus, eventsFor, statusEqual, summarizePods, type Outcome } from './status.js';
+import { rfc3339 } from '../../util/rfc3339.js';
 
 /**
  * How a soft delete is requested until the REST facade settles it: this annotation with the
  * request time (RFC 3339). Removing it undeletes. `kubectl delete` stays a real (hard) delete.
  */
-export const SOFT_DELETE_ANNOTATION = 'hearth.dev/soft-delete-requested';
+export const SOFT_DELETE_ANNOTATION = ANNOTATIONS.softDeleteRequested;
 /**
  * Set by the REST facade's `:undelete` (src/api README). Copied onto the pod template, so an
  * undelete of a FAILED deployment (say, a model that could not load) starts fresh pods.
  */
-export const UNDELETE_TIME_ANNOTATION = 'hearth.dev/undelete-time';
+export const UNDELETE_TIME_ANNOTATION = ANNOTATIONS.undeleteTime;
 /** How long a soft-deleted deployment is kept before it is purged (Fireworks `purgeTime`). */
-export const DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+export const DEFAULT_RETENTION_MS = SOFT_DELETE_RETENTION_MS;
 /** How often a deployment no region can take looks again (capacity changes are not watched). */
 export const DEFAULT_CAPACITY_RETRY_MS = 30_000;
 /** How often a deployment clamped by its quota looks again (another deployment may release some). */
@@ -109,9 +111,15 @@ interface Children {
   serviceOwned: boolean;
 }
 
-/** The account a namespace belongs to: its `hearth.dev/account` label, else its name. */
+/**
+ * The account a namespace's deployments hold quota under: the namespace's account
+ * (src/crds/account.ts: its label, never its name). A namespace of no account (made with kubectl,
+ * unlabelled) gets `namespace/<name>`, which no account id can be: its deployments run on the
+ * catalog's default quota alone (as for an account the database does not know), held from and
+ * billed to nobody, and the gateway does not route to them.
+ */
 export function accountOf(ns: V1Namespace | undefined, namespace: string): string {
-  return ns?.metadata?.labels?.[LABELS.account] || namespace;
+  return accountOfNamespace(ns) ?? `namespace/${namespace}`;
 }
 
 /** GPUs per quota that a workload's current spec asks for (replicas × the template's request). */

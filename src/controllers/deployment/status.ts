@@ -9,6 +9,7 @@ import type { DeploymentState, DeploymentStatus } from '../../crds/deployment.js
 import { stableStringify } from './resources/hash.js';
 import { ANNOTATION_TEMPLATE_HASH } from './resources/labels.js';
 import type { ObjectEvent } from '../runtime/writer.js';
+import { rfc3339 } from '../../util/rfc3339.js';
 
 /** Reasons this controller adds to the shared ones of src/crds (CamelCase). */
 export const Reason = {
@@ -167,11 +168,6 @@ export interface StatusInput {
   now: number;
   labelSelector: string;
   outcome: Outcome;
-}
-
-/** RFC 3339 with second precision, as Kubernetes writes times. */
-export function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 interface Verdict {

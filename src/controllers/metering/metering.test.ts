@@ -277,7 +277,7 @@ describe('metering runnable', () => {
     await m.stop();
   });
 
-  it('takes the account from the namespace label (else its name), region and accelerator from the node, GPUs from limits', async () => {
+  it('takes the account from the namespace label (an unlabelled namespace bills nobody), region and accelerator from the node, GPUs from limits', async () => {
     const clock = new FakeClock(T0);
     const { m, emit } = await startMeter(clock);
     emit('ADDED', pod('p-amd', { gpus: 8, resource: 'amd.com/gpu', node: 'mi-1', deployment: 'big' }));
@@ -289,7 +289,9 @@ describe('metering runnable', () => {
     await m.flush();
     const one = async (uid: string): Promise<unknown> => (await rowsOf(uid)).map(({ account, deployment, region, acc, count, gpuSeconds }) => ({ account, deployment, region, acc, count, gpuSeconds }));
     expect(await one('p-amd')).toEqual([{ account: 'acme', deployment: 'big', region: 'US_VIRGINIA_2', acc: 'AMD_MI300X_192GB', count: 8, gpuSeconds: 45 * 8 }]);
-    expect(await one('p-paris')).toEqual([{ account: 'team-ns', deployment: 'small', region: 'EU_PARIS_1', acc: 'NVIDIA_H200_141GB', count: 1, gpuSeconds: 45 }]);
+    // `team-ns` has no account label: not billed to account `team-ns`, though one of that name exists.
+    expect(await one('p-paris')).toEqual([]);
+    expect(m.stats.rowsDropped).toBe(1);
     expect(await one('p-labels')).toEqual([{ account: 'other', deployment: 'llama', region: 'EU_PARIS_1', acc: 'NVIDIA_H200_141GB', count: 2, gpuSeconds: 90 }]);
     expect(await one('p-cpu')).toEqual([]);
     const rows = await database.db.select().from(usageLedger).where(and(eq(usageLedger.accountId, 'acme'), eq(usageLedger.deployment, 'big')));

@@ -9,6 +9,7 @@
 // accrued while it was down nor records it twice. See README.md for what can still be lost.
 import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { accountOfNamespace } from '../../crds/account.js';
 import { LABELS } from '../../crds/group.js';
 import type { Db } from '../../db/client.js';
 import { lastIntervals, recordUsage, type UsageEntry } from '../../db/repositories/usage.js';
@@ -20,9 +21,9 @@ import type { InformerFactory } from '../../kube/informer-factory.js';
 import { gpuNodesInformer, isHearths, namespacesInformer, podsInformer } from '../runtime/projections.js';
 import { alignDown, podGpus, readiness, splitIntoIntervals, type Span } from './accrual.js';
 
-const LABEL_DEPLOYMENT = 'hearth.dev/deployment';
-const LABEL_POD_REGION = 'hearth.dev/region';
-const LABEL_POD_ACCELERATOR = 'hearth.dev/accelerator-type';
+const LABEL_DEPLOYMENT = LABELS.deployment;
+const LABEL_POD_REGION = LABELS.podRegion;
+const LABEL_POD_ACCELERATOR = LABELS.acceleratorType;
 /** Recorded when a dimension cannot be found (no label on the pod, node gone). */
 export const UNKNOWN = 'UNKNOWN';
 
@@ -225,7 +226,8 @@ export class Metering implements Runnable {
     const labels = pod.metadata?.labels ?? {};
     const nodeLabels = pod.spec?.nodeName ? (this.#nodes.get(pod.spec.nodeName)?.metadata?.labels ?? {}) : {};
     return {
-      accountId: this.#namespaces.get(ns)?.metadata?.labels?.[LABELS.account] || ns,
+      // A namespace of no account (no label) bills nobody: UNKNOWN is no account id, so it is dropped.
+      accountId: accountOfNamespace(this.#namespaces.get(ns)) ?? UNKNOWN,
       deployment: labels[LABEL_DEPLOYMENT] || UNKNOWN,
       // Where the pod runs is the node's word; Hearth's pod labels say the same (required affinity).
       region: nodeLabels[REGION_LABEL] || labels[LABEL_POD_REGION] || UNKNOWN,

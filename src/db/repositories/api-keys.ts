@@ -1,4 +1,4 @@
-// API key rows: hashes only. Key generation and verification live in src/api/auth.
+// API key rows: hashes only. Key generation and verification live in src/auth/.
 import { and, asc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
 import { AlreadyExistsError, NotFoundError, isForeignKeyViolation, isUniqueViolation } from '../errors.js';

@@ -5,7 +5,7 @@ import { auditLog, type AuditRow, type NewAuditRow } from '../schema/index.js';
 
 export type AuditEntry = Omit<NewAuditRow, 'id' | 'time'> & { time?: Date };
 
-/** Anything shaped like an API key (see src/api/auth/key-format.ts) is cut to its prefix. */
+/** Anything shaped like an API key (see src/auth/key-format.ts) is cut to its prefix. */
 const KEY_LIKE = /(hearth_[0-9A-Za-z]{12})_[0-9A-Za-z]{38}/g;
 
 function scrub(details: Record<string, unknown> | undefined): Record<string, unknown> | undefined {

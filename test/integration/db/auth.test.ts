@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { ApiKeyAuthenticator } from '../../../src/api/auth/authenticator.js';
-import { bootstrap } from '../../../src/api/auth/bootstrap.js';
-import { formatKey, generateKey, parseKey, randomBase62 } from '../../../src/api/auth/key-format.js';
-import { issueApiKey, revokeKey } from '../../../src/api/auth/keys.js';
+import { ApiKeyAuthenticator } from '../../../src/auth/authenticator.js';
+import { bootstrap } from '../../../src/auth/bootstrap.js';
+import { formatKey, generateKey, parseKey, randomBase62 } from '../../../src/auth/key-format.js';
+import { issueApiKey, revokeKey } from '../../../src/auth/keys.js';
 import { InvalidValueError, NotFoundError } from '../../../src/db/errors.js';
 import { createAccount, createUser, updateAccount, updateUser } from '../../../src/db/repositories/accounts.js';
 import { getApiKey, listApiKeys } from '../../../src/db/repositories/api-keys.js';

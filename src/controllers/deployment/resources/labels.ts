@@ -1,4 +1,5 @@
 // Labels Hearth puts on the children of a Deployment and on their pods.
+import { ANNOTATIONS, LABELS, MANAGED_BY as HEARTH } from '../../../crds/group.js';
 import type { Owner } from '../../runtime/owner-refs.js';
 import { deploymentLabelValue } from './names.js';
 
@@ -6,15 +7,15 @@ export const LABEL_NAME = 'app.kubernetes.io/name';
 export const LABEL_INSTANCE = 'app.kubernetes.io/instance';
 export const LABEL_COMPONENT = 'app.kubernetes.io/component';
 export const LABEL_PART_OF = 'app.kubernetes.io/part-of';
-export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY = 'hearth';
+export const LABEL_MANAGED_BY = LABELS.managedBy;
+export const MANAGED_BY = HEARTH;
 /** The owning hearth.dev Deployment's name, on children and pods. */
-export const LABEL_DEPLOYMENT = 'hearth.dev/deployment';
+export const LABEL_DEPLOYMENT = LABELS.deployment;
 /** On pods: where they run, for metering and capacity accounting without reading the node. */
-export const LABEL_POD_ACCELERATOR = 'hearth.dev/accelerator-type';
-export const LABEL_POD_REGION = 'hearth.dev/region';
+export const LABEL_POD_ACCELERATOR = LABELS.acceleratorType;
+export const LABEL_POD_REGION = LABELS.podRegion;
 /** Annotation: hash of the pod template Hearth built; a new hash means a rollout. */
-export const ANNOTATION_TEMPLATE_HASH = 'hearth.dev/template-hash';
+export const ANNOTATION_TEMPLATE_HASH = ANNOTATIONS.templateHash;
 /** Name of the application in the pods, whatever runtime serves it. */
 export const APP_NAME = 'model-server';
 

@@ -1,8 +1,8 @@
 // Authorization rules of the docs: every user of an account may manage its resources; only admins
 // manage users and other users' API keys. Another account's resources do not exist for the caller
 // (404, never 403), so existence does not leak across accounts.
-import { notFound, permissionDenied, unauthenticated, type ApiError } from '../wire/errors.js';
-import type { AuthFailureReason, Principal } from './authenticator.js';
+import { notFound, permissionDenied, unauthenticated, type ApiError } from './wire/errors.js';
+import type { AuthFailureReason, Principal } from '../auth/authenticator.js';
 
 export function isAdmin(p: Principal): boolean {
   return p.role === 'admin';

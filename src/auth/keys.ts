@@ -1,9 +1,9 @@
 // Issuing and revoking API keys. The plaintext key is returned once, by `issueApiKey`, and exists
 // nowhere else afterwards.
-import type { Db } from '../../db/client.js';
-import { AlreadyExistsError, InvalidValueError } from '../../db/errors.js';
-import { insertApiKey, revokeApiKey } from '../../db/repositories/api-keys.js';
-import type { ApiKeyRow } from '../../db/schema/index.js';
+import type { Db } from '../db/client.js';
+import { AlreadyExistsError, InvalidValueError } from '../db/errors.js';
+import { insertApiKey, revokeApiKey } from '../db/repositories/api-keys.js';
+import type { ApiKeyRow } from '../db/schema/index.js';
 import type { ApiKeyAuthenticator } from './authenticator.js';
 import { generateKey } from './key-format.js';
 

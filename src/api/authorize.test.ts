@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Principal } from './authenticator.js';
+import type { Principal } from '../auth/authenticator.js';
 import { assertAccount, assertAdmin, assertCanManageKeysOf, authFailureError } from './authorize.js';
 
 const admin: Principal = { accountId: 'acme', userId: 'ann', email: 'ann@acme.example', role: 'admin', keyId: 'k1' };

@@ -3,5 +3,4 @@ export * from './key-format.js';
 export * from './authenticator.js';
 export * from './keys.js';
 export * from './bootstrap.js';
-export * from './authorize.js';
 export * from './rate-limit.js';

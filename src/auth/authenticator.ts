@@ -8,9 +8,9 @@
 // 4. `lastUsed` is written at most once per key per `lastUsedIntervalMs` (default 60 s), in the
 //    background, never on the request path.
 // Keys are never logged: errors mention at most the keyId.
-import type { Db } from '../../db/client.js';
-import { findKeyCredentials, touchApiKey, type KeyCredentials } from '../../db/repositories/api-keys.js';
-import type { UserRole } from '../../db/schema/index.js';
+import type { Db } from '../db/client.js';
+import { findKeyCredentials, touchApiKey, type KeyCredentials } from '../db/repositories/api-keys.js';
+import type { UserRole } from '../db/schema/index.js';
 import { keyMatchesHash, parseKey } from './key-format.js';
 
 export interface Principal {

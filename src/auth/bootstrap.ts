@@ -2,13 +2,13 @@
 // (`hearth bootstrap --account <id> --email <e-mail>`) and the demo. Idempotent: running it again
 // creates nothing new — and since keys are shown once, it issues a key only when the admin has no
 // usable key (or when asked to with `issueKey: 'always'`).
-import { advisoryXactLock, type Db } from '../../db/client.js';
-import { InvalidValueError } from '../../db/errors.js';
-import { getAccount, getUserByEmail, createAccount, createUser, userIdFromEmail } from '../../db/repositories/accounts.js';
-import { countActiveKeys } from '../../db/repositories/api-keys.js';
-import { ensureDefaultQuotas } from '../../db/repositories/quotas.js';
-import type { Account, User } from '../../db/schema/index.js';
-import { isResourceId } from '../wire/resource-names.js';
+import { advisoryXactLock, type Db } from '../db/client.js';
+import { InvalidValueError } from '../db/errors.js';
+import { getAccount, getUserByEmail, createAccount, createUser, userIdFromEmail } from '../db/repositories/accounts.js';
+import { countActiveKeys } from '../db/repositories/api-keys.js';
+import { ensureDefaultQuotas } from '../db/repositories/quotas.js';
+import type { Account, User } from '../db/schema/index.js';
+import { isResourceId } from '../crds/common.js';
 import { issueApiKey } from './keys.js';
 
 export interface BootstrapInput {
