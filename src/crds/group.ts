@@ -41,8 +41,6 @@ export const LABELS = {
 /** The value of `LABELS.managedBy` on what Hearth creates. */
 export const MANAGED_BY = 'hearth';
 
-/** Hearth's model-server pods, as a label selector (metering watches exactly these). */
-export const MODEL_SERVER_POD_SELECTOR = `${LABELS.managedBy}=${MANAGED_BY}`;
 
 /**
  * Annotations that carry a request or a fact from one process to another (the REST facade writes
