@@ -109,8 +109,11 @@ export interface CollectionKind<T extends KindObject> {
 
   // ---- behaviour ----
   defaultOrderBy: string;
-  /** Ids when the caller names none: random (a letter + 11 of [a-z0-9]) or the next number. */
-  assignIds: 'random' | { next(objects: readonly T[]): string };
+  /**
+   * Ids when the caller names none: random (a letter + 11 of [a-z0-9]), or numbered: `next` after
+   * the cached objects (`noun` names the kind when no number can be had).
+   */
+  assignIds: 'random' | { next(objects: readonly T[]): string; noun: string };
   /** Look a caller's id up before anything is held (the API server's 409 guards it anyway). */
   checkIdFreeFirst?: boolean;
   /** Soft delete: such objects are listed only with `showDeleted`. */
@@ -287,7 +290,7 @@ export class CollectionService<T extends KindObject> {
         candidate += 1n;
       }
     }
-    throw unavailable(`could not assign a ${this.kind.resourceType} id: too many concurrent creates; retry`);
+    throw unavailable(`could not assign a ${assignIds.noun} id: too many concurrent creates; retry`);
   }
 
   /**
