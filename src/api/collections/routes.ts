@@ -1,6 +1,6 @@
 // The standard routes of a cluster-backed collection (AIP-131..135 and :batchDelete), registered
 // from a short description of their OpenAPI documentation; the handlers call CollectionService.
-// A kind's route file calls `collectionRoutes` and then adds its custom verbs (`itemPath`).
+// A kind's route file is one `collectionRoutes` call: its documentation, bodies and custom verbs.
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
@@ -43,6 +43,24 @@ export interface CollectionRoutesDoc {
   get?: OperationDoc;
   update?: OperationDoc & { body: z.ZodType; query?: z.ZodType };
   delete: OperationDoc & { query?: z.ZodType };
+  /** Custom methods on an item (`{id}:cancel`, …), registered after the standard ones. */
+  verbs?: VerbRoute[];
+}
+
+/** A custom method `POST|GET|PATCH …/{id}:<verb>`. */
+export interface VerbRoute {
+  method: 'GET' | 'POST' | 'PATCH';
+  verb: string;
+  /** `Gateway_<operation>`, e.g. `CancelBatchJob`. */
+  operation: string;
+  summary: string;
+  description: string;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  /** The 200 response; absent: `{}` (whatever the handler returns is dropped). */
+  response?: z.ZodType;
+  /** Gets the account and the checked path id; the request for its (validated) body and query. */
+  handler(accountId: string, id: string, request: FastifyRequest): Promise<unknown>;
 }
 
 /** `/accounts/:accountId/<collection>/:<idField>` — the id may not contain ':' (`{id}:verb` paths). */
@@ -162,4 +180,17 @@ export function collectionRoutes<T extends KindObject>(app: ZodApp, svc: Collect
       return {};
     },
   });
+
+  for (const v of doc.verbs ?? []) {
+    app.route({
+      method: v.method,
+      url: itemPath(svc, v.verb),
+      schema: schema(v, v.summary, { tags, operationId: `Gateway_${v.operation}`, params, querystring: v.query, body: v.body, response: v.response ? { 200: v.response, ...errorResponses } : empty }),
+      handler: async (request) => {
+        const { accountId, id } = itemParams(svc, request);
+        const out = await v.handler(accountId, id, request);
+        return v.response ? out : {};
+      },
+    });
+  }
 }

@@ -4,13 +4,12 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { BatchJobs } from '../collections/batch-jobs.js';
-import { collectionRoutes, itemParams, itemPath } from '../collections/routes.js';
+import { collectionRoutes } from '../collections/routes.js';
 import { BatchJobResponse, CreateBatchJobBody, GetLogsResponse, MUTABLE_FIELDS, UpdateBatchJobBody } from '../mappers/batch-job.js';
-import { AccountParams, Empty, errorResponses, queryBool } from './common.js';
+import { AccountParams, queryBool } from './common.js';
 
 const BatchJobParams = AccountParams.extend({ batchJobId: z.string().describe('The batch job id (numeric).') });
 const MAX_BATCH_DELETE = 1000;
-const tags = ['BatchJobs'];
 
 const GetLogsQuery = z.object({
   ranks: z
@@ -37,7 +36,7 @@ const batchJobs: FastifyPluginAsyncZod = async (app) => {
   const svc = new BatchJobs(app.hearth);
 
   collectionRoutes(app, svc, {
-    tags,
+    tags: ['BatchJobs'],
     names: { one: 'BatchJob', many: 'BatchJobs' },
     titles: { one: 'Batch Job', many: 'Batch Jobs' },
     params: BatchJobParams,
@@ -57,39 +56,27 @@ const batchJobs: FastifyPluginAsyncZod = async (app) => {
       body: UpdateBatchJobBody,
     },
     delete: {},
-  });
-
-  app.post(itemPath(svc, 'cancel'), {
-    schema: {
-      summary: 'Cancel Batch Job',
-      description: 'Cancels a job that is creating, queued, pending or running (it reads CANCELLING until it stops); a finished job answers FAILED_PRECONDITION.',
-      tags,
-      operationId: 'Gateway_CancelBatchJob',
-      params: BatchJobParams,
-      body: z.strictObject({}).optional(),
-      response: { 200: Empty, ...errorResponses },
-    },
-    handler: async (request) => {
-      const { accountId, id } = itemParams(svc, request);
-      await svc.cancel(accountId, id);
-      return {};
-    },
-  });
-
-  app.get(itemPath(svc, 'getLogs'), {
-    schema: {
-      summary: 'Get Batch Job Logs',
-      description: 'No controller runs batch jobs yet: the answer has no entries and a nextPageToken to poll with.',
-      tags,
-      operationId: 'Gateway_GetBatchJobLogs',
-      params: BatchJobParams,
-      querystring: GetLogsQuery,
-      response: { 200: GetLogsResponse, ...errorResponses },
-    },
-    handler: async (request) => {
-      const { accountId, id } = itemParams(svc, request);
-      return svc.getLogs(accountId, id, request.query);
-    },
+    verbs: [
+      {
+        method: 'POST',
+        verb: 'cancel',
+        operation: 'CancelBatchJob',
+        summary: 'Cancel Batch Job',
+        description: 'Cancels a job that is creating, queued, pending or running (it reads CANCELLING until it stops); a finished job answers FAILED_PRECONDITION.',
+        body: z.strictObject({}).optional(),
+        handler: (accountId, id) => svc.cancel(accountId, id),
+      },
+      {
+        method: 'GET',
+        verb: 'getLogs',
+        operation: 'GetBatchJobLogs',
+        summary: 'Get Batch Job Logs',
+        description: 'No controller runs batch jobs yet: the answer has no entries and a nextPageToken to poll with.',
+        query: GetLogsQuery,
+        response: GetLogsResponse,
+        handler: (accountId, id, request) => svc.getLogs(accountId, id, request.query as z.infer<typeof GetLogsQuery>),
+      },
+    ],
   });
 };
 

@@ -3,12 +3,11 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Deployments } from '../collections/deployments.js';
-import { collectionRoutes, itemParams, itemPath } from '../collections/routes.js';
+import { collectionRoutes } from '../collections/routes.js';
 import { CreateDeploymentBody, DeploymentResponse, UpdateDeploymentBody } from '../mappers/deployment.js';
-import { AccountParams, Empty, ListQuery, UpdateMaskQuery, errorResponses, queryBool } from './common.js';
+import { AccountParams, ListQuery, UpdateMaskQuery, queryBool } from './common.js';
 
 const DeploymentParams = AccountParams.extend({ deploymentId: z.string().describe('The deployment id.') });
-const tags = ['Deployments'];
 
 const CreateQuery = z.object({
   deploymentId: z.string().optional().describe('The deployment id; random if absent.'),
@@ -32,7 +31,7 @@ const deployments: FastifyPluginAsyncZod = async (app) => {
   const svc = new Deployments(app.hearth, app.log);
 
   collectionRoutes(app, svc, {
-    tags,
+    tags: ['Deployments'],
     names: { one: 'Deployment', many: 'Deployments' },
     titles: { one: 'Deployment', many: 'Deployments' },
     params: DeploymentParams,
@@ -54,39 +53,27 @@ const deployments: FastifyPluginAsyncZod = async (app) => {
       description: `A soft delete by default: the deployment reads DELETING, then DELETED, and can be undeleted until its purgeTime; hard=true deletes it now.`,
       query: DeleteQuery,
     },
-  });
-
-  app.post(itemPath(svc, 'undelete'), {
-    schema: {
-      summary: 'Undelete Deployment',
-      description: 'Only soft-deleted (DELETING/DELETED) or FAILED deployments; others answer FAILED_PRECONDITION.',
-      tags,
-      operationId: 'Gateway_UndeleteDeployment',
-      params: DeploymentParams,
-      body: z.strictObject({}).optional(),
-      response: { 200: DeploymentResponse, ...errorResponses },
-    },
-    handler: async (request) => {
-      const { accountId, id } = itemParams(svc, request);
-      return svc.undelete(accountId, id);
-    },
-  });
-
-  app.patch(itemPath(svc, 'scale'), {
-    schema: {
-      summary: 'Scale Deployment',
-      description: 'Runs exactly replicaCount replicas (the autoscaler is off while it is set). 429 naming the quota if the GPUs do not fit.',
-      tags,
-      operationId: 'Gateway_ScaleDeployment',
-      params: DeploymentParams,
-      body: ScaleBody,
-      response: { 200: Empty, ...errorResponses },
-    },
-    handler: async (request) => {
-      const { accountId, id } = itemParams(svc, request);
-      await svc.scale(accountId, id, request.body.replicaCount ?? 0);
-      return {};
-    },
+    verbs: [
+      {
+        method: 'POST',
+        verb: 'undelete',
+        operation: 'UndeleteDeployment',
+        summary: 'Undelete Deployment',
+        description: 'Only soft-deleted (DELETING/DELETED) or FAILED deployments; others answer FAILED_PRECONDITION.',
+        body: z.strictObject({}).optional(),
+        response: DeploymentResponse,
+        handler: (accountId, id) => svc.undelete(accountId, id),
+      },
+      {
+        method: 'PATCH',
+        verb: 'scale',
+        operation: 'ScaleDeployment',
+        summary: 'Scale Deployment',
+        description: 'Runs exactly replicaCount replicas (the autoscaler is off while it is set). 429 naming the quota if the GPUs do not fit.',
+        body: ScaleBody,
+        handler: (accountId, id, request) => svc.scale(accountId, id, (request.body as z.infer<typeof ScaleBody>).replicaCount ?? 0),
+      },
+    ],
   });
 };
 

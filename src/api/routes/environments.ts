@@ -3,19 +3,17 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Environments } from '../collections/environments.js';
-import { collectionRoutes, itemParams, itemPath } from '../collections/routes.js';
+import { collectionRoutes } from '../collections/routes.js';
 import { ConnectBody, CreateEnvironmentBody, DisconnectBody, EnvironmentResponse, UpdateEnvironmentBody } from '../mappers/environment.js';
 import { BatchDeleteBody } from '../mappers/node-pool.js';
-import { AccountParams, Empty, errorResponses } from './common.js';
+import { AccountParams } from './common.js';
 
 const EnvironmentParams = AccountParams.extend({ environmentId: z.string().describe('The environment id.') });
-const tags = ['Environments'];
-
 const environments: FastifyPluginAsyncZod = async (app) => {
   const svc = new Environments(app.hearth);
 
   collectionRoutes(app, svc, {
-    tags,
+    tags: ['Environments'],
     names: { one: 'Environment', many: 'Environments' },
     titles: { one: 'Environment', many: 'Environments' },
     params: EnvironmentParams,
@@ -31,40 +29,26 @@ const environments: FastifyPluginAsyncZod = async (app) => {
       body: UpdateEnvironmentBody,
     },
     delete: {},
-  });
-
-  app.post(itemPath(svc, 'connect'), {
-    schema: {
-      summary: 'Connect Environment',
-      description: 'Connects the environment to a node pool of the account. FAILED_PRECONDITION (400) if a connection is already pending or established.',
-      tags,
-      operationId: 'Gateway_ConnectEnvironment',
-      params: EnvironmentParams,
-      body: ConnectBody,
-      response: { 200: Empty, ...errorResponses },
-    },
-    handler: async (request) => {
-      const { accountId, id } = itemParams(svc, request);
-      await svc.connect(accountId, id, request.body);
-      return {};
-    },
-  });
-
-  app.post(itemPath(svc, 'disconnect'), {
-    schema: {
-      summary: 'Disconnect Environment',
-      description: 'Disconnects the environment from its node pool. FAILED_PRECONDITION (400) if it is not connected.',
-      tags,
-      operationId: 'Gateway_DisconnectEnvironment',
-      params: EnvironmentParams,
-      body: DisconnectBody.nullish(),
-      response: { 200: Empty, ...errorResponses },
-    },
-    handler: async (request) => {
-      const { accountId, id } = itemParams(svc, request);
-      await svc.disconnect(accountId, id, request.body ?? {});
-      return {};
-    },
+    verbs: [
+      {
+        method: 'POST',
+        verb: 'connect',
+        operation: 'ConnectEnvironment',
+        summary: 'Connect Environment',
+        description: 'Connects the environment to a node pool of the account. FAILED_PRECONDITION (400) if a connection is already pending or established.',
+        body: ConnectBody,
+        handler: (accountId, id, request) => svc.connect(accountId, id, request.body as z.infer<typeof ConnectBody>),
+      },
+      {
+        method: 'POST',
+        verb: 'disconnect',
+        operation: 'DisconnectEnvironment',
+        summary: 'Disconnect Environment',
+        description: 'Disconnects the environment from its node pool. FAILED_PRECONDITION (400) if it is not connected.',
+        body: DisconnectBody.nullish(),
+        handler: (accountId, id, request) => svc.disconnect(accountId, id, (request.body as z.infer<typeof DisconnectBody> | null | undefined) ?? {}),
+      },
+    ],
   });
 };
 

@@ -3,18 +3,16 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { NodePools } from '../collections/node-pools.js';
-import { collectionRoutes, itemParams, itemPath } from '../collections/routes.js';
+import { collectionRoutes } from '../collections/routes.js';
 import { BatchDeleteBody, CreateNodePoolBody, NodePoolResponse, NodePoolStatsResponse, UpdateNodePoolBody } from '../mappers/node-pool.js';
-import { AccountParams, ReadMaskQuery, errorResponses, masked } from './common.js';
+import { AccountParams, ReadMaskQuery, masked } from './common.js';
 
 const NodePoolParams = AccountParams.extend({ nodePoolId: z.string().describe('The node pool id.') });
-const tags = ['NodePools'];
-
 const nodePools: FastifyPluginAsyncZod = async (app) => {
   const svc = new NodePools(app.hearth);
 
   collectionRoutes(app, svc, {
-    tags,
+    tags: ['NodePools'],
     names: { one: 'NodePool', many: 'NodePools' },
     titles: { one: 'Node Pool', many: 'Node Pools' },
     params: NodePoolParams,
@@ -28,22 +26,18 @@ const nodePools: FastifyPluginAsyncZod = async (app) => {
     },
     update: { description: 'The update mask is the set of fields in the body (or `updateMask`); output-only fields are ignored.', body: UpdateNodePoolBody },
     delete: { description: 'Deletes the node pool and its bindings; FAILED_PRECONDITION while environments are connected to it.' },
-  });
-
-  app.get(itemPath(svc, 'getStats'), {
-    schema: {
-      summary: 'Get Node Pool Stats',
-      description: 'Nodes as the controller reports them; environments and batch jobs referencing the pool, counted from the caches.',
-      tags,
-      operationId: 'Gateway_GetNodePoolStats',
-      params: NodePoolParams,
-      querystring: ReadMaskQuery,
-      response: { 200: NodePoolStatsResponse, ...errorResponses },
-    },
-    handler: async (request) => {
-      const { accountId, id } = itemParams(svc, request);
-      return masked(await svc.stats(accountId, id), request.query.readMask);
-    },
+    verbs: [
+      {
+        method: 'GET',
+        verb: 'getStats',
+        operation: 'GetNodePoolStats',
+        summary: 'Get Node Pool Stats',
+        description: 'Nodes as the controller reports them; environments and batch jobs referencing the pool, counted from the caches.',
+        query: ReadMaskQuery,
+        response: NodePoolStatsResponse,
+        handler: async (accountId, id, request) => masked(await svc.stats(accountId, id), (request.query as { readMask?: string }).readMask),
+      },
+    ],
   });
 };
 
