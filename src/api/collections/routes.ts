@@ -64,12 +64,12 @@ export interface VerbRoute {
 }
 
 /** `/accounts/:accountId/<collection>/:<idField>` — the id may not contain ':' (`{id}:verb` paths). */
-export function itemPath<T extends KindObject>(svc: CollectionService<T>, verb = ''): string {
+function itemPath<T extends KindObject>(svc: CollectionService<T>, verb = ''): string {
   return `/accounts/:accountId/${svc.kind.collection}/:${svc.kind.idField}(^[^:]+)${verb ? `::${verb}` : ''}`;
 }
 
 /** `accountId` and the path id (checked as the kind wants) of an item route. */
-export function itemParams<T extends KindObject>(svc: CollectionService<T>, request: FastifyRequest): { accountId: string; id: string } {
+function itemParams<T extends KindObject>(svc: CollectionService<T>, request: FastifyRequest): { accountId: string; id: string } {
   const params = request.params as Record<string, string>;
   return { accountId: params.accountId!, id: svc.pathId(params[svc.kind.idField]!) };
 }

@@ -16,7 +16,8 @@
 // A kind gives a `CollectionKind` (its names, mapper and id rule) and, when it needs them,
 // overrides the hooks below (quota, references, defaults, in-use checks) and adds its custom
 // verbs as methods that use `load`, `modify` and `annotate`. Its route file
-// (src/api/routes/<collection>.ts) registers the standard routes with `collectionRoutes`.
+// (src/api/routes/<collection>.ts) is one `collectionRoutes` call (routes.ts): the documentation of
+// the standard routes and the verbs. Adding a kind: src/api/README.md, "A new collection".
 import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { z } from 'zod';
@@ -31,7 +32,7 @@ import { alreadyExists, invalidArguments, notFound, unavailable } from '../wire/
 import { applyFieldMask, updatePaths, type UpdateMaskRules } from '../wire/field-mask.js';
 import { listPage } from '../wire/pagination.js';
 import { validateResourceId } from '../wire/resource-names.js';
-import { listResponse, masked, requireStore } from '../routes/common.js';
+import { listResponse, masked } from '../routes/common.js';
 
 export type Wire = Record<string, unknown>;
 
@@ -46,7 +47,7 @@ export type KindObject = StoredObject & {
 export interface Draft {
   accountId: string;
   namespace: string;
-  /** The caller's or a random id; for numbered kinds the number being tried. */
+  /** The caller's or a random id; '' for numbered kinds (the number is picked after the hooks). */
   id: string;
   /** The spec from the wire (hooks may complete it: defaults, full names of references). */
   spec: Record<string, unknown>;
@@ -157,8 +158,11 @@ export class CollectionService<T extends KindObject> {
     readonly log?: FastifyBaseLogger,
   ) {}
 
+  /** The kind's store, or UNAVAILABLE when this API server runs without a cluster. */
   get store(): ResourceStore<T> {
-    return requireStore(this.kind.store(this.ctx), this.kind.plural);
+    const store = this.kind.store(this.ctx);
+    if (!store) throw unavailable(`${this.kind.plural} need a Kubernetes cluster; this API server runs without one`);
+    return store;
   }
 
   fullName(accountId: string, id: string): string {
