@@ -89,6 +89,10 @@ function schema(doc: OperationDoc, summary: string, rest: { tags: string[]; oper
   };
 }
 
+/**
+ * Registers, in this order: list, create, batchDelete (if documented), get, update (if documented),
+ * delete, then the verbs. Item routes check the path id first (`svc.pathId`).
+ */
 export function collectionRoutes<T extends KindObject>(app: ZodApp, svc: CollectionService<T>, doc: CollectionRoutesDoc): void {
   const { tags, names, titles, params, response } = doc;
   const { collection, idField } = svc.kind;
