@@ -5,8 +5,8 @@ import { slimChild, slimNode, slimPod } from '../runtime/projections.js';
 import { podOwnerKey } from './controller.js';
 import { freeGpusByRegion, isSchedulableFor, podGpuRequest } from './placement.js';
 import { isControlledBy, makeService, makeWorkload } from './resources/index.js';
-import { buildModelServer } from './runtime.js';
-import { DEFAULT_RUNTIME_CONFIG } from './runtime-config.js';
+import { buildModelServer } from './model-server.js';
+import { DEFAULT_MODEL_SERVER_CONFIG } from './model-server-config.js';
 import { summarizePods } from './status.js';
 import { hearthDeployment, spec } from './testing.js';
 
@@ -19,11 +19,11 @@ const managedFields = [
 
 const dep = hearthDeployment({ acceleratorType: H100, placement: { region: REGION } });
 const server = (() => {
-  const r = buildModelServer(spec({ acceleratorType: H100 }), DEFAULT_RUNTIME_CONFIG);
+  const r = buildModelServer(spec({ acceleratorType: H100 }), DEFAULT_MODEL_SERVER_CONFIG);
   if (!r.ok) throw new Error(r.message);
   return r.value;
 })();
-const workload = makeWorkload(dep, server, { replicas: 1, region: REGION, workload: DEFAULT_RUNTIME_CONFIG.workload });
+const workload = makeWorkload(dep, server, { replicas: 1, region: REGION, workload: DEFAULT_MODEL_SERVER_CONFIG.workload });
 const template = workload.spec!.template;
 
 type PodState = { node?: string; phase?: string; ready?: boolean; hash?: string; deleting?: boolean; waiting?: string; lastMessage?: string; unschedulable?: boolean };

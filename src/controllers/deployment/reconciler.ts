@@ -36,8 +36,8 @@ import {
   selectorLabels,
   selectorString,
 } from './resources/index.js';
-import { buildModelServer, type ModelServer } from './runtime.js';
-import { DEFAULT_RUNTIME_CONFIG, type RuntimeConfig } from './runtime-config.js';
+import { buildModelServer, type ModelServer } from './model-server.js';
+import { DEFAULT_MODEL_SERVER_CONFIG, type ModelServerConfig } from './model-server-config.js';
 import { Reason, computeStatus, eventsFor, statusEqual, summarizePods, type Outcome } from './status.js';
 import { rfc3339 } from '../../util/rfc3339.js';
 
@@ -94,7 +94,7 @@ export interface DeploymentReconcilerOptions {
   events?: EventRecorder;
   quotas: QuotaStore;
   clock: Clock;
-  runtimeConfig?: RuntimeConfig;
+  modelServerConfig?: ModelServerConfig;
   desiredReplicas?: DesiredReplicas;
   /** Soft-delete retention before purge (default 7 days). */
   retentionMs?: number;
@@ -165,7 +165,7 @@ function describeChild(kind: string, name: string): string {
 
 export class DeploymentReconciler implements Reconciler {
   readonly #o: DeploymentReconcilerOptions;
-  readonly #config: RuntimeConfig;
+  readonly #config: ModelServerConfig;
   readonly #desired: DesiredReplicas;
   readonly #events: EventRecorder;
   /** Read your own writes: what the last pass wrote (finalizer, status) until the cache shows it. */
@@ -174,7 +174,7 @@ export class DeploymentReconciler implements Reconciler {
   constructor(opts: DeploymentReconcilerOptions) {
     this.#o = opts;
     this.#events = opts.events ?? new EventRecorder({ sink: opts.writer, clock: opts.clock });
-    this.#config = opts.runtimeConfig ?? DEFAULT_RUNTIME_CONFIG;
+    this.#config = opts.modelServerConfig ?? DEFAULT_MODEL_SERVER_CONFIG;
     this.#desired = opts.desiredReplicas ?? replicasFromSpec;
   }
 
@@ -207,7 +207,7 @@ export class DeploymentReconciler implements Reconciler {
 
 interface PassEnv extends DeploymentReconcilerOptions {
   events: EventRecorder;
-  config: RuntimeConfig;
+  config: ModelServerConfig;
   desiredReplicas: DesiredReplicas;
   log?: Logger;
 }
@@ -221,7 +221,7 @@ class Pass {
   /** Status fields the autoscaler decided in this pass. */
   #autoscalerStatus: ReplicaDecision['status'];
 
-  private readonly config: RuntimeConfig;
+  private readonly config: ModelServerConfig;
   private readonly desiredReplicas: DesiredReplicas;
 
   constructor(

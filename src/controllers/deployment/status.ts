@@ -18,7 +18,7 @@ export const Reason = {
   Complete: 'Complete',
   ScaledToZero: 'ScaledToZero',
   InvalidPlacement: 'InvalidPlacement',
-  InvalidRuntimeConfig: 'InvalidRuntimeConfig',
+  InvalidModelServerConfig: 'InvalidModelServerConfig',
   ModelLoadFailed: 'ModelLoadFailed',
   CrashLoopBackOff: 'CrashLoopBackOff',
   ImagePullBackOff: 'ImagePullBackOff',
