@@ -52,8 +52,8 @@ import { installCrds } from '../hack/lib/crds.js';
 import { fleetNodes, SIMULATED_LABEL } from '../hack/lib/fleet.js';
 import { DEFAULT_DATABASE_URL, ensurePostgres } from '../hack/lib/postgres.js';
 import { DEFAULT_CONTROLLER_CLIENT, DEFAULT_WORKERS, deploymentController } from '../src/controllers/deployment/controller.js';
-import { DbQuotaStore } from '../src/controllers/deployment/quota-store.js';
-import { makeService, makeWorkload } from '../src/controllers/deployment/resources/index.js';
+import { DbQuotaLedger } from '../src/controllers/deployment/quota-ledger.js';
+import { makeService, makeWorkload } from '../src/controllers/deployment/children/index.js';
 import { DEFAULT_MODEL_SERVER_CONFIG } from '../src/controllers/deployment/model-server-config.js';
 import { buildModelServer } from '../src/controllers/deployment/model-server.js';
 import { EVENT_SOURCE } from '../src/controllers/deployment/controller.js';
@@ -526,7 +526,7 @@ async function main(): Promise<void> {
     const controller = deploymentController({
       clients,
       informers: new InformerFactory(clients, { clock: realClock, log: clog }),
-      quotas: new DbQuotaStore(database.db, realClock),
+      quotas: new DbQuotaLedger(database.db, realClock),
       clock: realClock,
       log: clog,
       selector: `${RUN_LABEL}=${suffix}`,

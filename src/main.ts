@@ -21,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildApp } from './api/app.js';
 import { bootstrap } from './auth/bootstrap.js';
-import { KubeResourceStores } from './api/kube/resource-store.js';
+import { KubeKindClients } from './api/kube/kind-client.js';
 import { NamespaceEnsurer, ensureAccountNamespace } from './api/kube/namespaces.js';
 import { openDatabase, redactUrl, type Database } from './db/client.js';
 import { KubeConfigError, loadKubeConfig, type PooledKubeConfig } from './kube/config.js';
@@ -60,15 +60,15 @@ interface Shared {
 type Starter = (shared: Shared) => Promise<Service>;
 
 async function startApi({ config, log, database, kube, clients, informers }: Shared): Promise<Service> {
-  // The stores read the process's informers (in mode `all` the same watches as the controller's
+  // The kind clients read the process's informers (in mode `all` the same watches as the controller's
   // and the gateway's) and write through its one rate-limited client.
-  const stores = new KubeResourceStores({ clients, informers }, { log });
-  await stores.start();
+  const kinds = new KubeKindClients({ clients, informers }, { log });
+  await kinds.start();
   const namespaces = new NamespaceEnsurer(kube());
   const app = await buildApp({
     db: database.db,
-    deployments: stores.deployments,
-    stores: stores.others,
+    deployments: kinds.deployments,
+    kinds: kinds.others,
     ensureNamespace: (a) => namespaces.ensure(a),
     logger: log,
     pageTokenSecret: config.server.pageTokenSecret,
@@ -80,7 +80,7 @@ async function startApi({ config, log, database, kube, clients, informers }: Sha
     name: 'api',
     async stop() {
       await app.close();
-      await stores.stop();
+      await kinds.stop();
     },
   };
 }

@@ -4,7 +4,7 @@ import { ACCELERATOR_LABEL, REGION_LABEL } from '../../fleet/catalog.js';
 import { slimChild, slimNode, slimPod } from '../runtime/projections.js';
 import { podOwnerKey } from './controller.js';
 import { freeGpusByRegion, isSchedulableFor, podGpuRequest } from './placement.js';
-import { isControlledBy, makeService, makeWorkload } from './resources/index.js';
+import { isControlledBy, makeService, makeWorkload } from './children/index.js';
 import { buildModelServer } from './model-server.js';
 import { DEFAULT_MODEL_SERVER_CONFIG } from './model-server-config.js';
 import { summarizePods } from './status.js';

@@ -12,9 +12,9 @@ import { keyOf } from '../../kube/keys.js';
 import { Controller } from '../runtime/controller.js';
 import { KubeWriter, type ObjectWriter } from '../runtime/writer.js';
 import { deploymentInformers } from './cache.js';
-import type { QuotaStore } from './quota-store.js';
+import type { QuotaLedger } from './quota-ledger.js';
 import { DeploymentReconciler, type DesiredReplicas } from './reconciler.js';
-import { LABEL_DEPLOYMENT, LABEL_MANAGED_BY, MANAGED_BY } from './resources/labels.js';
+import { LABEL_DEPLOYMENT, LABEL_MANAGED_BY, MANAGED_BY } from './children/labels.js';
 import type { ModelServerConfig } from './model-server-config.js';
 
 export const CONTROLLER_NAME = 'deployment';
@@ -58,7 +58,7 @@ export interface DeploymentControllerOptions {
   clients: KubeClients;
   /** The process's shared informer cache (one watch per collection, kept warm across terms). */
   informers: InformerFactory;
-  quotas: QuotaStore;
+  quotas: QuotaLedger;
   clock: Clock;
   log: Logger;
   modelServerConfig?: ModelServerConfig;

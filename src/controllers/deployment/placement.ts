@@ -14,7 +14,7 @@ import {
   type Region,
 } from '../../fleet/catalog.js';
 import { multiRegionFilter } from '../../fleet/multi-region.js';
-import { gpuTolerations } from './resources/workload.js';
+import { gpuTolerations } from './children/workload.js';
 
 export interface PlacementInput {
   acceleratorType: AcceleratorType;

@@ -24,7 +24,7 @@ import { OwnWrites, PassObject } from '../runtime/pass.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/result.js';
 import type { ObjectWriter } from '../runtime/writer.js';
 import { chooseRegion, freeGpusByRegion, podGpuRequest, regionsAllowedBy } from './placement.js';
-import { holderOf, type QuotaStore } from './quota-store.js';
+import { holderOf, type QuotaLedger } from './quota-ledger.js';
 import {
   ANNOTATION_TEMPLATE_HASH,
   LABEL_POD_ACCELERATOR,
@@ -35,7 +35,7 @@ import {
   names,
   selectorLabels,
   selectorString,
-} from './resources/index.js';
+} from './children/index.js';
 import { buildModelServer, type ModelServer } from './model-server.js';
 import { DEFAULT_MODEL_SERVER_CONFIG, type ModelServerConfig } from './model-server-config.js';
 import { Reason, computeStatus, eventsFor, statusEqual, summarizePods, type Outcome } from './status.js';
@@ -92,7 +92,7 @@ export interface DeploymentReconcilerOptions {
   writer: ObjectWriter;
   /** Where events go (default: a de-duplicating recorder on `writer`). */
   events?: EventRecorder;
-  quotas: QuotaStore;
+  quotas: QuotaLedger;
   clock: Clock;
   modelServerConfig?: ModelServerConfig;
   desiredReplicas?: DesiredReplicas;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Deployment } from '../../crds/deployment.js';
 import { chooseRegion } from './placement.js';
-import { isControlledBy, makeService, makeWorkload } from './resources/index.js';
+import { isControlledBy, makeService, makeWorkload } from './children/index.js';
 import { buildModelServer } from './model-server.js';
 import { DEFAULT_MODEL_SERVER_CONFIG as CONFIG } from './model-server-config.js';
 import { UID } from './testing.js';
