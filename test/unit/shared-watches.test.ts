@@ -16,7 +16,7 @@ import type { KubeClients } from '../../src/kube/client.js';
 import { InformerFactory, refKey } from '../../src/kube/informer-factory.js';
 import type { ResourceRef } from '../../src/kube/kube-source.js';
 import { FakeListWatch, silentLogger } from '../../src/kube/testing.js';
-import { FakeClock } from '../../src/util/clock.js';
+import { FakeClock } from '../../src/util/fake-clock.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {

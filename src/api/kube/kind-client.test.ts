@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { KubeClients } from '../../kube/client.js';
 import { InformerFactory } from '../../kube/informer-factory.js';
 import { FakeListWatch, silentLogger } from '../../kube/testing.js';
-import { FakeClock } from '../../util/clock.js';
+import { FakeClock } from '../../util/fake-clock.js';
 import type { DeploymentObject } from '../mappers/deployment.js';
 import { KubeDeploymentClient, ResourceCache, type KubeKindClient } from './kind-client.js';
 

@@ -1,7 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../util/clock.js';
+import { FakeClock } from '../../util/fake-clock.js';
 import { KubeClients } from '../../kube/client.js';
 import { InformerFactory } from '../../kube/informer-factory.js';
 import { deploymentController, podOwnerKey, type AutoscalerHook } from './controller.js';

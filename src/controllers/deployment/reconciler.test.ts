@@ -4,7 +4,7 @@ import type { V1Deployment, V1Namespace, V1Pod, V1Service } from '@kubernetes/cl
 import { describe, expect, it } from 'vitest';
 import type { Deployment, DeploymentSpecInput, DeploymentStatus } from '../../crds/deployment.js';
 import { FINALIZER } from '../../crds/group.js';
-import { FakeClock } from '../../util/clock.js';
+import { FakeClock } from '../../util/fake-clock.js';
 import { DeploymentCluster, MemoryQuotaLedger, gpuHog, gpuNode, type ClusterObjects } from './fake-cluster.js';
 import {
   DEFAULT_CAPACITY_RETRY_MS,

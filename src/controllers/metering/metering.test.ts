@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../db/client.js';
 import { createAccount } from '../../db/repositories/accounts.js';
 import { usageLedger } from '../../db/schema/index.js';
-import { FakeClock, flushMicrotasks } from '../../util/clock.js';
+import { FakeClock, flushMicrotasks } from '../../util/fake-clock.js';
 import { InformerFactory } from '../../kube/informer-factory.js';
 import { Manager } from '../runtime/manager.js';
 import { slimPod } from '../runtime/projections.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock, flushMicrotasks } from '../../util/clock.js';
+import { FakeClock, flushMicrotasks } from '../../util/fake-clock.js';
 import { LeaderElector, type LeaderElectorOptions } from './leader-election.js';
 import { MemoryLease, type MemoryLeaseClient, silentLogger } from './testing.js';
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { FakeClock, flushMicrotasks } from '../../util/clock.js';
+import { FakeClock, flushMicrotasks } from '../../util/fake-clock.js';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { Controller, type Runnable } from './controller.js';
 import { Informer } from '../../kube/informer.js';

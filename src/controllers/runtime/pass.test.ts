@@ -3,7 +3,7 @@
 // and events de-duplicated within a window.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../util/clock.js';
+import { FakeClock } from '../../util/fake-clock.js';
 import { EventRecorder } from './events.js';
 import { FakeCluster, kindLabel, type MapLister } from './fake-cluster.js';
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizers.js';

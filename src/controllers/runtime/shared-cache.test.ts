@@ -5,7 +5,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { InformerFactory } from '../../kube/informer-factory.js';
 import type { ResourceRef } from '../../kube/kube-source.js';
-import { FakeClock, flushMicrotasks } from '../../util/clock.js';
+import { FakeClock, flushMicrotasks } from '../../util/fake-clock.js';
 import { Controller } from './controller.js';
 import { Manager } from './manager.js';
 import { FakeListWatch, MemoryLease, obj, silentLogger } from './testing.js';
