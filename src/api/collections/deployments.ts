@@ -24,7 +24,8 @@ import {
   wireState,
   type DeploymentObject,
 } from '../mappers/deployment.js';
-import { releaseDeploymentGpus, requiredGpus, reserveDeploymentGpus } from '../quota/deployment-quota.js';
+import { requiredGpus } from '../../fleet/gpus.js';
+import { releaseDeploymentGpus, reserveDeploymentGpus } from '../quota/deployment-quota.js';
 import { parseOrThrow } from '../validation.js';
 import { failedPrecondition } from '../wire/errors.js';
 import { CollectionService, type CollectionKind, type Draft, type Wire } from './service.js';

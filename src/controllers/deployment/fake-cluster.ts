@@ -8,7 +8,7 @@ import { API_VERSION } from '../../crds/group.js';
 import { ACCELERATORS, ACCELERATOR_LABEL, REGION_LABEL, type AcceleratorType } from '../../fleet/catalog.js';
 import { QuotaExceededError } from '../../db/errors.js';
 import { FakeCluster, type MapLister } from '../runtime/fake-cluster.js';
-import { podGpuRequest } from './placement.js';
+import { podGpus } from '../../fleet/gpus.js';
 import type { GpuQuota, QuotaLedger } from './quota-ledger.js';
 import type { Listers } from './reconciler.js';
 
@@ -149,6 +149,6 @@ export class MemoryQuotaLedger implements QuotaLedger {
 
 /** GPUs a set of pods holds of `acc` (for assertions). */
 export function gpusOf(pods: readonly V1Pod[], acc: AcceleratorType): number {
-  return pods.reduce((s, p) => s + podGpuRequest(p, ACCELERATORS[acc].resource), 0);
+  return pods.reduce((s, p) => s + podGpus(p, ACCELERATORS[acc].resource), 0);
 }
 

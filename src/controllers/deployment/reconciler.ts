@@ -14,6 +14,7 @@ import { accountOfNamespace } from '../../crds/account.js';
 import { ANNOTATIONS, FINALIZER, SOFT_DELETE_RETENTION_MS } from '../../crds/group.js';
 import { QuotaExceededError } from '../../db/errors.js';
 import { ACCELERATORS, gpuQuotaName, isRegion, regionsOffering, type AcceleratorType } from '../../fleet/catalog.js';
+import { deploymentGpus, podGpus } from '../../fleet/gpus.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../../util/clock.js';
 import { splitKey } from '../../kube/keys.js';
@@ -23,7 +24,7 @@ import { hasFinalizer, removeFinalizer } from '../runtime/finalizers.js';
 import { OwnWrites, PassObject } from '../runtime/pass.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/result.js';
 import type { ObjectWriter } from '../runtime/writer.js';
-import { chooseRegion, freeGpusByRegion, podGpuRequest, regionsAllowedBy } from './placement.js';
+import { chooseRegion, freeGpusByRegion, regionsAllowedBy } from './placement.js';
 import { holderOf, type QuotaLedger } from './quota-ledger.js';
 import {
   ANNOTATION_TEMPLATE_HASH,
@@ -122,14 +123,14 @@ export function accountOf(ns: V1Namespace | undefined, namespace: string): strin
   return accountOfNamespace(ns) ?? `namespace/${namespace}`;
 }
 
-/** GPUs per quota that a workload's current spec asks for (replicas × the template's request). */
+/** GPUs per quota that a workload's current spec asks for (replicas × the template's GPUs). */
 export function footprintOf(w: V1Deployment): Record<string, number> {
   const labels = w.spec?.template.metadata?.labels ?? {};
   const acc = labels[LABEL_POD_ACCELERATOR];
   const region = labels[LABEL_POD_REGION];
   if (!acc || !region || !(acc in ACCELERATORS)) return {};
-  const perPod = podGpuRequest({ spec: w.spec?.template.spec } as V1Pod, ACCELERATORS[acc as AcceleratorType].resource);
-  const n = (w.spec?.replicas ?? 1) * perPod;
+  const perPod = podGpus({ spec: w.spec?.template.spec }, ACCELERATORS[acc as AcceleratorType].resource);
+  const n = deploymentGpus(w.spec?.replicas ?? 1, perPod);
   return n > 0 ? { [gpuQuotaName(acc as AcceleratorType, region)]: n } : {};
 }
 
@@ -363,7 +364,7 @@ class Pass {
     if (replicas < desired) {
       const note = q.note ? ` (${q.note})` : '';
       messages.push(
-        `${desired} replica(s) of ${g} GPU(s) need ${desired * g} GPUs of quota ${quotaName} of account ${this.account}, ` +
+        `${desired} replica(s) of ${g} GPU(s) need ${deploymentGpus(desired, g)} GPUs of quota ${quotaName} of account ${this.account}, ` +
           `which has ${room} of ${q.limit} left${note}: running ${replicas}`,
       );
     }
@@ -374,7 +375,7 @@ class Pass {
         messages.push(`${spent}: not scaling up beyond ${running} replica(s)`);
       }
     }
-    const footprint = replicas > 0 ? { [quotaName]: replicas * g } : {};
+    const footprint = replicas > 0 ? { [quotaName]: deploymentGpus(replicas, g) } : {};
     return messages.length > 0 ? { replicas, footprint, message: messages.join('; ') } : { replicas, footprint };
   }
 
