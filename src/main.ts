@@ -15,12 +15,12 @@
 import { pathToFileURL } from 'node:url';
 import { bootstrap } from './auth/bootstrap.js';
 import { ConfigError, aggregatorStaleMs, parseConfig, type Config } from './config.js';
-import { openDatabase, redactUrl } from './db/client.js';
+import { openDatabase, redactUrl, type Database } from './db/client.js';
 import { LoadAggregator } from './gateway/index.js';
 import { KubeClients } from './kube/client.js';
 import { KubeConfigError, loadKubeConfig, type PooledKubeConfig } from './kube/config.js';
 import { InformerFactory } from './kube/informer-factory.js';
-import { createLogger } from './log.js';
+import { createLogger, type Logger } from './log.js';
 import { startApi } from './modes/api.js';
 import { runBootstrap } from './modes/bootstrap.js';
 import { startController } from './modes/controller.js';
@@ -41,14 +41,8 @@ const PLANNED_MODES: string[] = [];
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [mode = 'api', ...rest] = argv;
-  let config: Config;
-  try {
-    config = parseConfig(env);
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    process.stderr.write(`${e.message}\n`);
-    return 2;
-  }
+  const config = refused(ConfigError, () => parseConfig(env));
+  if (!config) return 2;
   const log = createLogger({ level: config.log.level });
   if (mode === 'bootstrap') return runBootstrap(config, rest, log);
   const starters = MODES[mode];
@@ -57,23 +51,37 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     process.stderr.write(PLANNED_MODES.includes(mode) ? `mode "${mode}" is not available yet\n` : `unknown mode "${mode}" (modes: ${known})\n`);
     return 2;
   }
-
   // Every mode talks to Kubernetes: a missing configuration is refused before anything starts.
-  let kc: PooledKubeConfig;
-  try {
-    kc = loadKubeConfig(config.kube.kubeconfig, { inCluster: config.kube.serviceHost !== undefined });
-  } catch (e) {
-    if (!(e instanceof KubeConfigError)) throw e;
-    process.stderr.write(`${e.message}\n`);
-    return 2;
-  }
+  const kc = refused(KubeConfigError, () => loadKubeConfig(config.kube.kubeconfig, { inCluster: config.kube.serviceHost !== undefined }));
+  if (!kc) return 2;
   log.info({ mode, database: config.database.url ? redactUrl(config.database.url) : 'pglite (memory)' }, 'starting');
+  return run(mode, starters, { config, log, kc, database: await openMigrated(config, log) });
+}
+
+/** `make()`, or undefined after printing the error if it is one of `refusal` (the caller exits 2). */
+function refused<T>(refusal: new (...args: never[]) => Error, make: () => T): T | undefined {
+  try {
+    return make();
+  } catch (e) {
+    if (!(e instanceof refusal)) throw e;
+    process.stderr.write(`${e.message}\n`);
+    return undefined;
+  }
+}
+
+/** The database, migrated; with HEARTH_BOOTSTRAP_* set, the first account too (its key printed once). */
+async function openMigrated(config: Config, log: Logger): Promise<Database> {
   const database = await openDatabase({ url: config.database.url, onPoolError: (err) => log.warn({ err }, 'idle database connection failed') });
   await database.migrate();
   if (config.bootstrap.account && config.bootstrap.email) {
     const r = await bootstrap(database.db, { accountId: config.bootstrap.account, email: config.bootstrap.email });
     if (r.apiKey) process.stdout.write(`bootstrap API key for accounts/${r.account.accountId} (shown once):\n${r.apiKey.key}\n`);
   }
+  return database;
+}
+
+/** Starts the mode's services on the process's shared pieces, waits for a signal or a failure, shuts down. */
+async function run(mode: string, starters: Starter[], { config, log, kc, database }: { config: Config; log: Logger; kc: PooledKubeConfig; database: Database }): Promise<number> {
   // Mode `all`: ONE aggregator, the gateway's reporter and the autoscaler's load source.
   const load = mode === 'all' ? new LoadAggregator({ staleMs: aggregatorStaleMs(config) }) : undefined;
   const clients = new KubeClients(kc, { qps: config.controller.qps, burst: config.controller.burst }, realClock);
