@@ -5,12 +5,12 @@ import { NamespaceEnsurer } from '../api/kube/namespaces.js';
 import { datasetSettings } from '../config.js';
 import type { Service, Shared } from './service.js';
 
-export async function startApi({ config, log, database, kube, clients, informers }: Shared): Promise<Service> {
+export async function startApi({ config, log, database, clients, informers }: Shared): Promise<Service> {
   // The kind clients read the process's informers (in mode `all` the same watches as the controller's
   // and the gateway's) and write through its one rate-limited client.
   const kinds = new KubeKindClients({ clients, informers }, { log });
   await kinds.start();
-  const namespaces = new NamespaceEnsurer(kube());
+  const namespaces = new NamespaceEnsurer(clients);
   const app = await buildApp({
     db: database.db,
     deployments: kinds.deployments,

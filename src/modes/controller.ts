@@ -8,16 +8,16 @@ import { Autoscaler } from '../controllers/autoscaler/autoscaler.js';
 import { GatewayLoadScraper, endpointSliceTargets } from '../controllers/autoscaler/load-scraper.js';
 import { kubeSoftDelete } from '../controllers/autoscaler/soft-delete.js';
 import { controllerManager } from '../controllers/manager.js';
-import type { PooledKubeConfig } from '../kube/config.js';
+import type { KubeClients } from '../kube/client.js';
 import type { Logger } from '../log.js';
 import { realClock } from '../util/clock.js';
 import type { Service, Shared } from './service.js';
 
-export async function startController({ config, log, database, kube, load, clients, informers }: Shared): Promise<Service> {
+export async function startController({ config, log, database, load, clients, informers }: Shared): Promise<Service> {
   const ns = config.controller.leaderElectionNamespace;
   const controllerLog = log.child({ component: 'controller' });
   const override = config.autoscaler.scaleToZeroWindowOverride;
-  const scraper = load ? undefined : gatewayScraper(config, kube(), controllerLog);
+  const scraper = load ? undefined : gatewayScraper(config, clients, controllerLog);
   const source = load ?? scraper;
   // Without load (no in-process gateway, no scrape configured) the spec-based default stays.
   if (!source) controllerLog.warn('no gateway load source (HEARTH_INTERNAL_TOKEN with HEARTH_GATEWAY_LOAD_URLS or HEARTH_GATEWAY_LOAD_SELECTOR): replicas follow the spec, no autoscaling');
@@ -27,7 +27,7 @@ export async function startController({ config, log, database, kube, load, clien
         clock: realClock,
         settings: { minScaleToZeroWindowMs: ms(config.autoscaler.minScaleToZeroWindow) },
         ...(override ? { scaleToZeroWindowOverrideMs: ms(override) } : {}),
-        softDelete: kubeSoftDelete(kube()),
+        softDelete: kubeSoftDelete(clients),
         log: controllerLog.child({ component: 'autoscaler' }),
       })
     : undefined;
@@ -62,7 +62,7 @@ export async function startController({ config, log, database, kube, load, clien
 }
 
 /** Mode `controller` alone: the autoscaler pulls load from the gateways' admin listeners. */
-function gatewayScraper(config: Config, kc: PooledKubeConfig, log: Logger): GatewayLoadScraper | undefined {
+function gatewayScraper(config: Config, clients: KubeClients, log: Logger): GatewayLoadScraper | undefined {
   const token = config.load.internalToken;
   const urls = config.load.gatewayUrls;
   const selector = config.load.gatewaySelector;
@@ -72,7 +72,7 @@ function gatewayScraper(config: Config, kc: PooledKubeConfig, log: Logger): Gate
   return new GatewayLoadScraper({
     clock: realClock,
     token,
-    ...(urls?.length ? { targets: urls } : { discover: endpointSliceTargets(kc, namespace, selector!) }),
+    ...(urls?.length ? { targets: urls } : { discover: endpointSliceTargets(clients, namespace, selector!) }),
     staleMs: aggregatorStaleMs(config),
     log: log.child({ component: 'load-scraper' }),
   });
