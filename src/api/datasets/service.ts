@@ -1,6 +1,6 @@
 // The Datasets service (PostgreSQL): metadata CRUD and the upload flows users follow with firectl
 // and the SDK — multipart `:upload` (validated while streaming, src/api/datasets/jsonl.ts), signed
-// upload/download URLs (upload-url.ts) with `:validateUpload`, and the chunked storage
+// upload/download URLs (../files/signed-url.ts) with `:validateUpload`, and the chunked storage
 // (storage.ts). HTTP (multipart parsing, the signed-URL routes) is in src/api/routes/datasets.ts.
 import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
@@ -19,7 +19,7 @@ import { listPage, type PageTokenCodec } from '../wire/pagination.js';
 import { validateResourceId } from '../wire/resource-names.js';
 import { JsonlValidator, formatIssue, type JsonlSummary, type JsonlValidationOptions } from './jsonl.js';
 import { DATASET_STORAGE_URI, DEFAULT_CHUNK_BYTES, DatasetContents, sanitizeFileName, type StagedWriter } from './storage.js';
-import { DEFAULT_UPLOAD_URL_TTL_MS, UploadUrlSigner, type UploadGrant } from './upload-url.js';
+import { FileUrlSigner, signedFileUrl, type FileGrant } from '../files/signed-url.js';
 
 const MASK_RULES: UpdateMaskRules = { writable: WRITABLE_FIELDS, outputOnly: OUTPUT_ONLY_FIELDS, atomic: [...SOURCE_FIELDS, 'evalProtocol'] };
 
@@ -283,23 +283,20 @@ export class Datasets {
     if (fileName !== rawName) throw invalidArgument(`filenameToSize["${rawName.slice(0, 60)}"]`, 'must be a plain file name (no "/", no control characters)', 'FORMAT');
     const size = parseSafeInt64(rawSize, `filenameToSize["${fileName}"]`, { min: 1 });
     if (size > this.maxUploadBytes) throw invalidArgument(`filenameToSize["${fileName}"]`, `must be at most the upload limit of ${this.maxUploadBytes} bytes`, 'FILE_TOO_LARGE');
-    return { [fileName]: this.signedUrl(origin, { op: 'upload', accountId, datasetId: row.datasetId, fileName, size }, now) };
+    return { [fileName]: this.signedUrl(origin, { op: 'upload', collection: 'datasets', accountId, resourceId: row.datasetId, fileName, size }, now) };
   }
 
   /** Signed download URLs of the stored file (none before anything was uploaded). */
   async downloadEndpoint(origin: string, accountId: string, row: DatasetRow, now: number): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
     for (const f of await this.contents.files(accountId, row.datasetId)) {
-      out[f.fileName] = this.signedUrl(origin, { op: 'download', accountId, datasetId: row.datasetId, fileName: f.fileName, size: f.bytes }, now);
+      out[f.fileName] = this.signedUrl(origin, { op: 'download', collection: 'datasets', accountId, resourceId: row.datasetId, fileName: f.fileName, size: f.bytes }, now);
     }
     return out;
   }
 
-  signedUrl(origin: string, g: Omit<UploadGrant, 'expires'>, now: number): string {
-    const signer = new UploadUrlSigner(this.opts.uploadUrlSecret);
-    const path = signer.pathFor({ ...g, expires: now + (this.opts.uploadUrlTtlMs ?? DEFAULT_UPLOAD_URL_TTL_MS) });
-    const base = this.opts.publicBaseUrl?.replace(/\/+$/, '') ?? origin;
-    return `${base}${path}`;
+  signedUrl(origin: string, g: Omit<FileGrant, 'expires'>, now: number): string {
+    return signedFileUrl(new FileUrlSigner(this.opts.uploadUrlSecret), this.opts.publicBaseUrl ?? origin, g, now, this.opts.uploadUrlTtlMs);
   }
 }
 

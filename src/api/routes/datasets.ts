@@ -16,7 +16,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import multipart from '@fastify/multipart';
 import { z } from 'zod';
 import { Datasets, malformedMultipart, type DatasetRoutesOptions, type UploadStream } from '../datasets/service.js';
-import { FILES_PATH_PREFIX, UploadUrlSigner, type UploadGrant } from '../datasets/upload-url.js';
+import { FileUrlSigner, filesPathPrefix, type FileGrant } from '../files/signed-url.js';
 import { COLLECTION, CreateDatasetBody, DatasetBody, DatasetResponse, toWire } from '../mappers/dataset.js';
 import { resourceNotFound } from '../resources.js';
 import { sendError } from '../plugins/errors.js';
@@ -204,26 +204,29 @@ export default datasets;
  */
 export const datasetUploadUrlRoutes = async (app: FastifyInstance, opts: DatasetRoutesOptions): Promise<void> => {
   const svc = new Datasets(app.hearth.db, opts, app.log);
-  const signer = new UploadUrlSigner(opts.uploadUrlSecret);
+  const signer = new FileUrlSigner(opts.uploadUrlSecret);
   // Any content type: the handler streams the raw request body.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
-  const grantOf = (request: FastifyRequest, op: UploadGrant['op']): UploadGrant | { error: string } => {
+  const grantOf = (request: FastifyRequest, op: FileGrant['op']): FileGrant | { error: string } => {
     const p = request.params as { accountId: string; datasetId: string; fileName: string };
     const q = request.query as Record<string, string | undefined>;
-    return signer.verify({ op, ...p, size: q.size, expires: q.expires, signature: q.signature }, app.hearth.now().getTime());
+    return signer.verify(
+      { op, collection: 'datasets', accountId: p.accountId, resourceId: p.datasetId, fileName: p.fileName, size: q.size, expires: q.expires, signature: q.signature },
+      app.hearth.now().getTime(),
+    );
   };
-  const path = `${FILES_PATH_PREFIX}/:accountId/:datasetId/:fileName`;
+  const path = `${filesPathPrefix('datasets')}/:accountId/:datasetId/:fileName`;
   app.put(path, { schema: { hide: true } as Record<string, unknown> }, async (request, reply) => {
     const grant = grantOf(request, 'upload');
     if ('error' in grant) return sendError(reply, unauthenticated(grant.error));
-    await svc.put(grant, { contentLength: request.headers['content-length'], bytes: request.raw as AsyncIterable<Buffer> });
+    await svc.put({ accountId: grant.accountId, datasetId: grant.resourceId, fileName: grant.fileName, size: grant.size }, { contentLength: request.headers['content-length'], bytes: request.raw as AsyncIterable<Buffer> });
     return reply.code(200).send({});
   });
   app.get(path, { schema: { hide: true } as Record<string, unknown> }, async (request, reply) => {
     const grant = grantOf(request, 'download');
     if ('error' in grant) return sendError(reply, unauthenticated(grant.error));
-    const { accountId, datasetId, fileName } = grant;
+    const { accountId, resourceId: datasetId, fileName } = grant;
     const file = (await svc.contents.files(accountId, datasetId)).find((f) => f.fileName === fileName);
     if (!file) return sendError(reply, resourceNotFound(accountId, COLLECTION, datasetId));
     return reply
