@@ -20,6 +20,7 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildApp } from './api/app.js';
+import { openArtifactStore } from './artifacts/index.js';
 import { bootstrap } from './auth/bootstrap.js';
 import { KubeResourceStores } from './api/kube/resource-store.js';
 import { NamespaceEnsurer, ensureAccountNamespace } from './api/kube/namespaces.js';
@@ -65,8 +66,11 @@ async function startApi({ config, log, database, kube, clients, informers }: Sha
   const stores = new KubeResourceStores({ clients, informers }, { log });
   await stores.start();
   const namespaces = new NamespaceEnsurer(kube());
+  const artifacts = await openArtifactStore(config.artifacts);
+  log.info({ store: artifacts.kind, location: artifacts.location }, 'artifact store');
   const app = await buildApp({
     db: database.db,
+    artifacts,
     deployments: stores.deployments,
     stores: stores.others,
     ensureNamespace: (a) => namespaces.ensure(a),
@@ -81,6 +85,7 @@ async function startApi({ config, log, database, kube, clients, informers }: Sha
     async stop() {
       await app.close();
       await stores.stop();
+      await artifacts.close();
     },
   };
 }

@@ -1,9 +1,13 @@
 // The REST facade as a fastify application (fastify/demo layout): external plugins (errors,
 // OpenAPI), then the `/v1` context with authentication and the route files. No listening here:
 // `src/main.ts` serves it, tests call `app.inject`.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { FsArtifactStore, type ArtifactStore } from '../artifacts/index.js';
 import type { Db } from '../db/client.js';
 import { silentLogger } from '../log.js';
 import { ApiKeyAuthenticator, type AuthenticatorOptions } from '../auth/authenticator.js';
@@ -23,7 +27,8 @@ import batchJobsRoutes from './routes/batch-jobs.js';
 import deploymentsRoutes from './routes/deployments.js';
 import datasetsRoutes, { datasetUploadUrlRoutes, type DatasetRoutesOptions } from './routes/datasets.js';
 import deployedModelsRoutes from './routes/deployed-models.js';
-import modelsRoutes from './routes/models.js';
+import modelsRoutes, { modelFileUrlRoutes } from './routes/models.js';
+import type { ModelFileOptions } from './models/files.js';
 import quotasRoutes from './routes/quotas.js';
 import nodePoolsRoutes from './routes/node-pools.js';
 import nodePoolBindingsRoutes from './routes/node-pool-bindings.js';
@@ -56,6 +61,13 @@ export interface BuildAppOptions {
   bodyLimit?: number;
   /** Dataset uploads: size limit, chunk size, signed-URL secret and base URL, validation limits. */
   datasets?: DatasetRoutesOptions;
+  /** Model file uploads; unset: the datasets' signed-URL secret, TTL and base URL. */
+  models?: ModelFileOptions;
+  /**
+   * Where model and dataset files live (main.ts opens the configured one). Unset (tests, tools): a
+   * filesystem store in a fresh temporary directory, removed when the app closes.
+   */
+  artifacts?: ArtifactStore;
   softDeleteRetentionMs?: number;
   now?: () => Date;
 }
@@ -77,8 +89,16 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
 
   const authenticator =
     opts.authenticator ?? new ApiKeyAuthenticator(opts.db, { ...opts.authenticatorOptions, onError: (err, ctx) => logger.warn({ err, keyId: ctx.keyId }, 'lastUsed update failed') });
+  let artifacts = opts.artifacts;
+  let scratch: string | undefined;
+  if (!artifacts) {
+    scratch = await mkdtemp(join(tmpdir(), 'hearth-artifacts-'));
+    artifacts = new FsArtifactStore(scratch);
+    await artifacts.init();
+  }
   const ctx: ApiContext = {
     db: opts.db,
+    artifacts,
     authenticator,
     pageTokens: new PageTokenCodec(opts.pageTokenSecret),
     deployments: opts.deployments,
@@ -98,6 +118,12 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   });
   await app.register(openapiPlugin, { version: API_VERSION_STRING });
   await app.register(datasetUploadUrlRoutes, opts.datasets ?? {});
+  const modelFiles: ModelFileOptions = opts.models ?? {
+    ...(opts.datasets?.uploadUrlSecret !== undefined ? { uploadUrlSecret: opts.datasets.uploadUrlSecret } : {}),
+    ...(opts.datasets?.uploadUrlTtlMs !== undefined ? { uploadUrlTtlMs: opts.datasets.uploadUrlTtlMs } : {}),
+    ...(opts.datasets?.publicBaseUrl !== undefined ? { publicBaseUrl: opts.datasets.publicBaseUrl } : {}),
+  };
+  await app.register(modelFileUrlRoutes, modelFiles);
   app.get('/healthz', { schema: { hide: true } as Record<string, unknown> }, async () => ({ status: 'ok' }));
 
   const rateLimiter = opts.rateLimit === false ? undefined : new KeyRateLimiter(opts.rateLimit ?? { ratePerSecond: 50, burst: 100 });
@@ -116,7 +142,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       await v1.register(nodePoolBindingsRoutes);
       await v1.register(environmentsRoutes);
       await v1.register(datasetsRoutes, opts.datasets ?? {});
-      await v1.register(modelsRoutes);
+      await v1.register(modelsRoutes, modelFiles);
       await v1.register(deployedModelsRoutes);
       // Last: the published operations of these collections that no route above serves.
       await v1.register(unimplementedRoutes, { served: new Set(served), mountedAt: '/v1' });
@@ -125,6 +151,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   );
   app.addHook('onClose', async () => {
     await authenticator.flush();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
   });
   return app as unknown as FastifyInstance;
 }
