@@ -21,6 +21,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildApp } from './api/app.js';
 import { openArtifactStore } from './artifacts/index.js';
+import { moveDatasetBytesToStore } from './api/datasets/migrate-bytea.js';
 import { bootstrap } from './auth/bootstrap.js';
 import { KubeResourceStores } from './api/kube/resource-store.js';
 import { NamespaceEnsurer, ensureAccountNamespace } from './api/kube/namespaces.js';
@@ -68,6 +69,9 @@ async function startApi({ config, log, database, kube, clients, informers }: Sha
   const namespaces = new NamespaceEnsurer(kube());
   const artifacts = await openArtifactStore(config.artifacts);
   log.info({ store: artifacts.kind, location: artifacts.location }, 'artifact store');
+  // Datasets stored in PostgreSQL before the artifact store existed move into it (read from
+  // PostgreSQL until then; a failure is logged and retried at the next start).
+  await moveDatasetBytesToStore(database.db, artifacts, log);
   const app = await buildApp({
     db: database.db,
     artifacts,

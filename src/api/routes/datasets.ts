@@ -17,6 +17,7 @@ import multipart from '@fastify/multipart';
 import { z } from 'zod';
 import { Datasets, malformedMultipart, type DatasetRoutesOptions, type UploadStream } from '../datasets/service.js';
 import { FileUrlSigner, filesPathPrefix, type FileGrant } from '../files/signed-url.js';
+import { getDataset } from '../../db/repositories/datasets.js';
 import { COLLECTION, CreateDatasetBody, DatasetBody, DatasetResponse, toWire } from '../mappers/dataset.js';
 import { resourceNotFound } from '../resources.js';
 import { sendError } from '../plugins/errors.js';
@@ -68,7 +69,7 @@ async function filepart(request: FastifyRequest, maxBytes: number): Promise<{ fi
 const tags = ['Datasets'];
 
 const datasets: FastifyPluginAsyncZod<DatasetRoutesOptions> = async (app, opts) => {
-  const svc = new Datasets(app.hearth.db, opts, app.log);
+  const svc = new Datasets(app.hearth.db, opts, app.log, app.hearth.artifacts);
   // multipart/form-data for `:upload` only: registered in this (encapsulated) plugin.
   await app.register(multipart, { throwFileSizeLimit: false, limits: { fileSize: svc.maxUploadBytes, files: 1 } });
 
@@ -203,7 +204,7 @@ export default datasets;
  * :getUploadEndpoint and :getDownloadEndpoint).
  */
 export const datasetUploadUrlRoutes = async (app: FastifyInstance, opts: DatasetRoutesOptions): Promise<void> => {
-  const svc = new Datasets(app.hearth.db, opts, app.log);
+  const svc = new Datasets(app.hearth.db, opts, app.log, app.hearth.artifacts);
   const signer = new FileUrlSigner(opts.uploadUrlSecret);
   // Any content type: the handler streams the raw request body.
   app.removeAllContentTypeParsers();
@@ -227,12 +228,14 @@ export const datasetUploadUrlRoutes = async (app: FastifyInstance, opts: Dataset
     const grant = grantOf(request, 'download');
     if ('error' in grant) return sendError(reply, unauthenticated(grant.error));
     const { accountId, resourceId: datasetId, fileName } = grant;
-    const file = (await svc.contents.files(accountId, datasetId)).find((f) => f.fileName === fileName);
-    if (!file) return sendError(reply, resourceNotFound(accountId, COLLECTION, datasetId));
+    const row = await getDataset(svc.db, accountId, datasetId);
+    const file = row ? (await svc.files.files(row)).find((f) => f.fileName === fileName) : undefined;
+    const body = row && file ? await svc.files.open(row, fileName) : undefined;
+    if (!file || !body) return sendError(reply, resourceNotFound(accountId, COLLECTION, datasetId));
     return reply
       .header('content-type', 'application/octet-stream')
       .header('content-length', String(file.bytes))
       .header('content-disposition', `attachment; filename="${fileName.replace(/["\\]/g, '_')}"`)
-      .send(Readable.from(svc.contents.read(accountId, datasetId, fileName)));
+      .send(Readable.from(body));
   });
 };
