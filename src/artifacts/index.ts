@@ -1,6 +1,5 @@
 // The artifact store (see store.ts): `openArtifactStore(config.artifacts)` picks the backend the
 // configuration names. api/ and controllers/ import from here (ARCHITECTURE §8).
-import type { Config } from '../config.js';
 import { FsArtifactStore } from './fs-store.js';
 import { S3ArtifactStore } from './s3-store.js';
 import type { ArtifactStore } from './store.js';
@@ -9,8 +8,22 @@ export { FsArtifactStore } from './fs-store.js';
 export { S3ArtifactStore, type S3StoreOptions } from './s3-store.js';
 export { checkKey, checkPrefix, InvalidKeyError, readRange, type ArtifactStore, type ByteRange, type ObjectInfo, type PutOptions } from './store.js';
 
+/** The `artifacts` section of src/config.ts (declared here so this layer imports nothing above it). */
+export interface ArtifactStoreConfig {
+  store: 'fs' | 's3';
+  dir: string;
+  s3Endpoint?: string | undefined;
+  s3Region: string;
+  s3Bucket?: string | undefined;
+  s3Prefix?: string | undefined;
+  s3AccessKeyId?: string | undefined;
+  s3SecretAccessKey?: string | undefined;
+  s3ForcePathStyle: boolean;
+  s3CreateBucket: boolean;
+}
+
 /** The configured store, initialised (directory or bucket checked, created where allowed). */
-export async function openArtifactStore(c: Config['artifacts']): Promise<ArtifactStore> {
+export async function openArtifactStore(c: ArtifactStoreConfig): Promise<ArtifactStore> {
   const store: ArtifactStore =
     c.store === 's3'
       ? new S3ArtifactStore({
