@@ -74,6 +74,31 @@ export interface BuildAppOptions {
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
+/** The given store; without one (tests, tools), a filesystem store in a new temp dir (`scratch`, removed on close). */
+async function artifactStoreOf(given: ArtifactStore | undefined): Promise<{ artifacts: ArtifactStore; scratch?: string }> {
+  if (given) return { artifacts: given };
+  const scratch = await mkdtemp(join(tmpdir(), 'hearth-artifacts-'));
+  const artifacts = new FsArtifactStore(scratch);
+  await artifacts.init();
+  return { artifacts, scratch };
+}
+
+/** `opts.models`, else model files sign URLs as datasets do: the same secret, TTL and public base URL. */
+function modelFileOptionsOf({ models, datasets: d }: Pick<BuildAppOptions, 'models' | 'datasets'>): ModelFileOptions {
+  if (models) return models;
+  return {
+    ...(d?.uploadUrlSecret !== undefined ? { uploadUrlSecret: d.uploadUrlSecret } : {}),
+    ...(d?.uploadUrlTtlMs !== undefined ? { uploadUrlTtlMs: d.uploadUrlTtlMs } : {}),
+    ...(d?.publicBaseUrl !== undefined ? { publicBaseUrl: d.publicBaseUrl } : {}),
+  };
+}
+
+/** The targets of signed dataset and model file URLs (outside /v1: the signature is the credential). */
+async function signedFileRoutes(app: FastifyInstance, opts: Pick<BuildAppOptions, 'models' | 'datasets'>): Promise<void> {
+  await app.register(datasetUploadUrlRoutes, opts.datasets ?? {});
+  await app.register(modelFileUrlRoutes, modelFileOptionsOf(opts));
+}
+
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const logger = opts.logger ?? silentLogger();
@@ -89,13 +114,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
 
   const authenticator =
     opts.authenticator ?? new ApiKeyAuthenticator(opts.db, { ...opts.authenticatorOptions, onError: (err, ctx) => logger.warn({ err, keyId: ctx.keyId }, 'lastUsed update failed') });
-  let artifacts = opts.artifacts;
-  let scratch: string | undefined;
-  if (!artifacts) {
-    scratch = await mkdtemp(join(tmpdir(), 'hearth-artifacts-'));
-    artifacts = new FsArtifactStore(scratch);
-    await artifacts.init();
-  }
+  const { artifacts, scratch } = await artifactStoreOf(opts.artifacts);
   const ctx: ApiContext = {
     db: opts.db,
     artifacts,
@@ -117,13 +136,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     for (const method of [route.method].flat()) if (method !== 'HEAD' && route.url.startsWith('/v1/')) served.add(`${method} ${shapeOf(route.url)}`);
   });
   await app.register(openapiPlugin, { version: API_VERSION_STRING });
-  await app.register(datasetUploadUrlRoutes, opts.datasets ?? {});
-  const modelFiles: ModelFileOptions = opts.models ?? {
-    ...(opts.datasets?.uploadUrlSecret !== undefined ? { uploadUrlSecret: opts.datasets.uploadUrlSecret } : {}),
-    ...(opts.datasets?.uploadUrlTtlMs !== undefined ? { uploadUrlTtlMs: opts.datasets.uploadUrlTtlMs } : {}),
-    ...(opts.datasets?.publicBaseUrl !== undefined ? { publicBaseUrl: opts.datasets.publicBaseUrl } : {}),
-  };
-  await app.register(modelFileUrlRoutes, modelFiles);
+  await app.register(signedFileRoutes, opts);
   app.get('/healthz', { schema: { hide: true } as Record<string, unknown> }, async () => ({ status: 'ok' }));
 
   const rateLimiter = opts.rateLimit === false ? undefined : new KeyRateLimiter(opts.rateLimit ?? { ratePerSecond: 50, burst: 100 });
@@ -142,7 +155,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       await v1.register(nodePoolBindingsRoutes);
       await v1.register(environmentsRoutes);
       await v1.register(datasetsRoutes, opts.datasets ?? {});
-      await v1.register(modelsRoutes, modelFiles);
+      await v1.register(modelsRoutes, modelFileOptionsOf(opts));
       await v1.register(deployedModelsRoutes);
       // Last: the published operations of these collections that no route above serves.
       await v1.register(unimplementedRoutes, { served: new Set(served), mountedAt: '/v1' });

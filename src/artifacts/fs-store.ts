@@ -11,6 +11,25 @@ import { checkKey, checkPrefix, type ArtifactStore, type ByteRange, type ObjectI
 
 const STAGING = '.staging';
 
+/** Writes `body` to a new file `file` and flushes it; returns the bytes written. */
+async function writeFile(file: string, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<number> {
+  const fh = await open(file, 'wx');
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      signal?.throwIfAborted();
+      // FileHandle.write may write less than asked: loop until the chunk is out.
+      for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+      size += chunk.length;
+    }
+    signal?.throwIfAborted();
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return size;
+}
+
 const isNotFound = (e: unknown): boolean => (e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' || (e as NodeJS.ErrnoException | undefined)?.code === 'ENOTDIR';
 
 export class FsArtifactStore implements ArtifactStore {
@@ -39,24 +58,9 @@ export class FsArtifactStore implements ArtifactStore {
     const final = this.pathOf(key);
     const tmp = path.join(this.root, STAGING, randomUUID());
     await mkdir(path.dirname(tmp), { recursive: true });
-    const fh = await open(tmp, 'wx');
-    let size = 0;
+    let size: number;
     try {
-      try {
-        for await (const chunk of body) {
-          opts.signal?.throwIfAborted();
-          // FileHandle.write may write less than asked: loop until the chunk is out.
-          for (let off = 0; off < chunk.length; ) {
-            const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
-            off += bytesWritten;
-          }
-          size += chunk.length;
-        }
-        opts.signal?.throwIfAborted();
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      size = await writeFile(tmp, body, opts.signal);
       await mkdir(path.dirname(final), { recursive: true });
       await rename(tmp, final);
     } catch (e) {

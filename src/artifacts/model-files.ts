@@ -70,6 +70,43 @@ export function modelFileNameProblem(name: string): string | undefined {
   return undefined;
 }
 
+interface TensorRange {
+  tensor: string;
+  begin: number;
+  end: number;
+}
+
+const naturals = (v: unknown): v is number[] => Array.isArray(v) && v.every((d) => Number.isSafeInteger(d) && d >= 0);
+/** `[begin, end]` with begin ≤ end, or undefined. */
+const offsetsOf = (v: unknown): [number, number] | undefined => (naturals(v) && v.length === 2 && v[0]! <= v[1]! ? [v[0]!, v[1]!] : undefined);
+
+/** One header entry: dtype known, shape and data_offsets valid, inside the data, the right length. */
+function tensorRange(tensor: string, v: unknown, dataBytes: number): TensorRange | string {
+  const label = `tensor "${tensor.slice(0, 200)}"`;
+  const t = (v ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+  const perElem = typeof t.dtype === 'string' ? DTYPE_BYTES[t.dtype] : undefined;
+  if (perElem === undefined) return `${label} has an unknown dtype ${JSON.stringify(t.dtype)}`;
+  if (!naturals(t.shape)) return `${label} has no valid shape`;
+  const off = offsetsOf(t.data_offsets);
+  if (!off) return `${label} has no valid data_offsets`;
+  const [begin, end] = off;
+  if (end > dataBytes) return `${label} ends at byte ${end} of a ${dataBytes}-byte data section (the file is truncated?)`;
+  const need = Math.ceil(t.shape.reduce((a, d) => a * d, 1) * perElem);
+  if (need !== end - begin) return `${label} (${t.dtype} ${JSON.stringify(t.shape)}) needs ${need} bytes but data_offsets give ${end - begin}`;
+  return { tensor, begin, end };
+}
+
+/** The tensors tile the data section: no overlap, no hole, nothing after the last one. */
+function tilingProblem(ranges: TensorRange[], dataBytes: number): string | undefined {
+  if (ranges.length === 0) return 'it holds no tensors';
+  let at = 0;
+  for (const r of [...ranges].sort((a, b) => a.begin - b.begin)) {
+    if (r.begin !== at) return `tensor "${r.tensor.slice(0, 200)}" starts at byte ${r.begin}, expected ${at} (overlapping or missing data)`;
+    at = r.end;
+  }
+  return at === dataBytes ? undefined : `the tensors cover ${at} bytes of a ${dataBytes}-byte data section`;
+}
+
 class Checker {
   readonly problems: ModelFileProblem[] = [];
   readonly warnings: string[] = [];
@@ -108,45 +145,34 @@ class Checker {
     const size = this.files.get(name);
     if (size === undefined) return undefined;
     const bad = (why: string): undefined => void this.problem(name, 'INVALID', `is not a valid safetensors file: ${why}`);
-    if (size < 8) return bad(`it has ${size} bytes, fewer than the 8-byte header length`);
+    const parsed = await this.safetensorsHeader(name, size);
+    if (typeof parsed === 'string') return bad(parsed);
+    const ranges: TensorRange[] = [];
+    for (const [tensor, v] of Object.entries(parsed.header)) {
+      if (tensor === '__metadata__') continue;
+      const range = tensorRange(tensor, v, parsed.dataBytes);
+      if (typeof range === 'string') return bad(range);
+      ranges.push(range);
+    }
+    const gap = tilingProblem(ranges, parsed.dataBytes);
+    if (gap) return bad(gap);
+    return ranges.map((r) => r.tensor);
+  }
+
+  /** The header (8-byte little-endian length, then JSON) and the data section's size, or why not. */
+  private async safetensorsHeader(name: string, size: number): Promise<{ header: Record<string, unknown>; dataBytes: number } | string> {
+    if (size < 8) return `it has ${size} bytes, fewer than the 8-byte header length`;
     const n = Number((await this.read(name, { start: 0, end: 7 })).readBigUInt64LE(0));
-    if (n < 2 || n > MAX_SAFETENSORS_HEADER_BYTES) return bad(`the header length ${n} is outside 2–${MAX_SAFETENSORS_HEADER_BYTES}`);
-    if (8 + n > size) return bad(`the header (${n} bytes) runs past the end of the ${size}-byte file`);
+    if (n < 2 || n > MAX_SAFETENSORS_HEADER_BYTES) return `the header length ${n} is outside 2–${MAX_SAFETENSORS_HEADER_BYTES}`;
+    if (8 + n > size) return `the header (${n} bytes) runs past the end of the ${size}-byte file`;
     let header: unknown;
     try {
       header = JSON.parse((await this.read(name, { start: 8, end: 8 + n - 1 })).toString('utf8'));
     } catch (e) {
-      return bad(`the header is not JSON (${e instanceof Error ? e.message.slice(0, 120) : String(e)})`);
+      return `the header is not JSON (${e instanceof Error ? e.message.slice(0, 120) : String(e)})`;
     }
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) return bad('the header is not a JSON object');
-    const dataBytes = size - 8 - n;
-    const ranges: [number, number, string][] = [];
-    for (const [tensor, v] of Object.entries(header as Record<string, unknown>)) {
-      if (tensor === '__metadata__') continue;
-      const t = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-      const perElem = typeof t.dtype === 'string' ? DTYPE_BYTES[t.dtype] : undefined;
-      if (perElem === undefined) return bad(`tensor "${tensor.slice(0, 200)}" has an unknown dtype ${JSON.stringify(t.dtype)}`);
-      if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) return bad(`tensor "${tensor.slice(0, 200)}" has no valid shape`);
-      const off = t.data_offsets;
-      if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isSafeInteger(o) && o >= 0) || off[0] > off[1]) {
-        return bad(`tensor "${tensor.slice(0, 200)}" has no valid data_offsets`);
-      }
-      const [begin, end] = off as [number, number];
-      if (end > dataBytes) return bad(`tensor "${tensor.slice(0, 200)}" ends at byte ${end} of a ${dataBytes}-byte data section (the file is truncated?)`);
-      const elems = (t.shape as number[]).reduce((a, d) => a * d, 1);
-      if (Math.ceil(elems * perElem) !== end - begin) return bad(`tensor "${tensor.slice(0, 200)}" (${t.dtype} ${JSON.stringify(t.shape)}) needs ${Math.ceil(elems * perElem)} bytes but data_offsets give ${end - begin}`);
-      ranges.push([begin, end, tensor]);
-    }
-    if (ranges.length === 0) return bad('it holds no tensors');
-    // The tensors tile the data section: no overlap, no hole, nothing after the last one.
-    ranges.sort((a, b) => a[0] - b[0]);
-    let at = 0;
-    for (const [begin, end, tensor] of ranges) {
-      if (begin !== at) return bad(`tensor "${tensor.slice(0, 200)}" starts at byte ${begin}, expected ${at} (overlapping or missing data)`);
-      at = end;
-    }
-    if (at !== dataBytes) return bad(`the tensors cover ${at} bytes of a ${dataBytes}-byte data section`);
-    return ranges.map((r) => r[2]);
+    if (typeof header !== 'object' || header === null || Array.isArray(header)) return 'the header is not a JSON object';
+    return { header: header as Record<string, unknown>, dataBytes: size - 8 - n };
   }
 
   /** A PyTorch `.bin`: the zip container torch.save writes, or a legacy pickle. */
@@ -161,23 +187,34 @@ class Checker {
   }
 }
 
+/** `target_modules` as a list (PEFT also writes one module as a string), or undefined. */
+function modulesOf(tm: unknown): string[] | undefined {
+  if (typeof tm === 'string') return [tm];
+  return Array.isArray(tm) && tm.every((m) => typeof m === 'string') ? (tm as string[]) : undefined;
+}
+
+/** The rank must be a positive integer, and the model's `peftDetails.r` where it is set. */
+function rankProblem(r: unknown, peft: ModelFileExpectations['peft']): string | undefined {
+  if (!Number.isSafeInteger(r) || (r as number) < 1) return `must set "r" (the LoRA rank) to a positive integer; it is ${JSON.stringify(r)}`;
+  if (peft?.r !== undefined && peft.r !== r) return `sets "r" to ${String(r)}, but the model's peftDetails.r is ${peft.r}`;
+  return undefined;
+}
+
+function checkAdapterConfig(c: Checker, cfg: Record<string, unknown>, peft: ModelFileExpectations['peft']): void {
+  const name = 'adapter_config.json';
+  const rank = rankProblem(cfg.r, peft);
+  if (rank) c.problem(name, 'INVALID', rank);
+  const modules = modulesOf(cfg.target_modules);
+  if (!modules || modules.length === 0) c.problem(name, 'INVALID', 'must list "target_modules"');
+  const missing = modules ? (peft?.targetModules ?? []).filter((m) => !modules.includes(m)) : [];
+  if (missing.length > 0) c.warnings.push(`${name}: target_modules lacks ${missing.join(', ')} named in peftDetails.targetModules`);
+  if (cfg.peft_type !== undefined && cfg.peft_type !== 'LORA') c.problem(name, 'INVALID', `has peft_type ${JSON.stringify(cfg.peft_type)}; only LORA adapters are served`);
+}
+
 async function checkAdapter(c: Checker, peft: ModelFileExpectations['peft']): Promise<void> {
-  const cfgName = 'adapter_config.json';
-  if (!c.has(cfgName)) c.problem(cfgName, 'MISSING', 'is required for an adapter (its LoRA configuration)');
-  const cfg = await c.json(cfgName);
-  if (cfg) {
-    const r = cfg.r;
-    if (!Number.isSafeInteger(r) || (r as number) < 1) c.problem(cfgName, 'INVALID', `must set "r" (the LoRA rank) to a positive integer; it is ${JSON.stringify(r)}`);
-    else if (peft?.r !== undefined && peft.r !== r) c.problem(cfgName, 'INVALID', `sets "r" to ${r}, but the model's peftDetails.r is ${peft.r}`);
-    const tm = cfg.target_modules;
-    const modules = typeof tm === 'string' ? [tm] : Array.isArray(tm) && tm.every((m) => typeof m === 'string') ? (tm as string[]) : undefined;
-    if (!modules || modules.length === 0) c.problem(cfgName, 'INVALID', 'must list "target_modules"');
-    else if (peft?.targetModules && peft.targetModules.length > 0) {
-      const missing = peft.targetModules.filter((m) => !modules.includes(m));
-      if (missing.length > 0) c.warnings.push(`adapter_config.json: target_modules lacks ${missing.join(', ')} named in peftDetails.targetModules`);
-    }
-    if (cfg.peft_type !== undefined && cfg.peft_type !== 'LORA') c.problem(cfgName, 'INVALID', `has peft_type ${JSON.stringify(cfg.peft_type)}; only LORA adapters are served`);
-  }
+  if (!c.has('adapter_config.json')) c.problem('adapter_config.json', 'MISSING', 'is required for an adapter (its LoRA configuration)');
+  const cfg = await c.json('adapter_config.json');
+  if (cfg) checkAdapterConfig(c, cfg, peft);
   const st = 'adapter_model.safetensors';
   const bin = 'adapter_model.bin';
   if (!c.has(st) && !c.has(bin)) c.problem(`${st} | ${bin}`, 'MISSING', 'adapter weights are required: adapter_model.safetensors or adapter_model.bin');
@@ -186,34 +223,40 @@ async function checkAdapter(c: Checker, peft: ModelFileExpectations['peft']): Pr
   await c.torchBin(bin);
 }
 
-async function checkBase(c: Checker): Promise<void> {
-  if (!c.has('config.json')) c.problem('config.json', 'MISSING', 'is required for a base model');
-  const cfg = await c.json('config.json');
-  if (cfg && typeof cfg.model_type !== 'string' && !Array.isArray(cfg.architectures)) c.problem('config.json', 'INVALID', 'must name "model_type" or "architectures"');
-
-  // Tokenizer: one of the forms transformers loads.
+async function checkTokenizer(c: Checker): Promise<void> {
+  // One of the forms transformers loads.
   const hasTokenizer = c.has('tokenizer.json') || c.has('tokenizer.model') || (c.has('vocab.json') && c.has('merges.txt'));
   if (!hasTokenizer) c.problem('tokenizer.json | tokenizer.model | vocab.json+merges.txt', 'MISSING', 'a tokenizer is required for a base model');
   await c.json('tokenizer.json');
   await c.json('tokenizer_config.json');
   if (c.files.get('tokenizer.model') === 0) c.problem('tokenizer.model', 'EMPTY', 'is empty');
+}
 
-  // Weights: a single file, or shards named by an index.
-  const weights: string[] = [];
-  for (const index of ['model.safetensors.index.json', 'pytorch_model.bin.index.json']) {
-    const idx = await c.json(index);
-    if (!idx) continue;
-    const map = idx.weight_map;
-    if (typeof map !== 'object' || map === null || Array.isArray(map) || !Object.values(map).every((f) => typeof f === 'string')) {
-      c.problem(index, 'INVALID', 'must hold a "weight_map" of tensor name → shard file');
-      continue;
-    }
-    const shards = [...new Set(Object.values(map as Record<string, string>))];
-    for (const shard of shards) {
-      if (!c.has(shard)) c.problem(shard, 'MISSING', `is listed in ${index} but was not uploaded`);
-      else weights.push(shard);
-    }
+/** The shards an index names (each missing one is a problem). */
+async function shardsOf(c: Checker, index: string): Promise<string[]> {
+  const idx = await c.json(index);
+  if (!idx) return [];
+  const map = idx.weight_map;
+  if (typeof map !== 'object' || map === null || Array.isArray(map) || !Object.values(map).every((f) => typeof f === 'string')) {
+    c.problem(index, 'INVALID', 'must hold a "weight_map" of tensor name → shard file');
+    return [];
   }
+  const shards = [...new Set(Object.values(map as Record<string, string>))];
+  for (const shard of shards) if (!c.has(shard)) c.problem(shard, 'MISSING', `is listed in ${index} but was not uploaded`);
+  return shards.filter((shard) => c.has(shard));
+}
+
+async function checkBase(c: Checker): Promise<void> {
+  if (!c.has('config.json')) c.problem('config.json', 'MISSING', 'is required for a base model');
+  const cfg = await c.json('config.json');
+  if (cfg && typeof cfg.model_type !== 'string' && !Array.isArray(cfg.architectures)) c.problem('config.json', 'INVALID', 'must name "model_type" or "architectures"');
+  await checkTokenizer(c);
+  await checkWeights(c);
+}
+
+/** Weights: a single file, or shards named by an index; each one's container checked. */
+async function checkWeights(c: Checker): Promise<void> {
+  const weights = [...(await shardsOf(c, 'model.safetensors.index.json')), ...(await shardsOf(c, 'pytorch_model.bin.index.json'))];
   for (const single of ['model.safetensors', 'pytorch_model.bin']) if (c.has(single)) weights.push(single);
   if (weights.length === 0 && !c.problems.some((p) => p.reason === 'MISSING' && p.file.endsWith('.safetensors'))) {
     c.problem('model.safetensors | pytorch_model.bin | *.index.json', 'MISSING', 'weights are required for a base model');

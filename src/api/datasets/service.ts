@@ -289,7 +289,7 @@ export class Datasets {
   }
 
   signedUrl(origin: string, g: Omit<FileGrant, 'expires'>, now: number): string {
-    return signedFileUrl(new FileUrlSigner(this.opts.uploadUrlSecret), this.opts.publicBaseUrl ?? origin, g, now, this.opts.uploadUrlTtlMs);
+    return signedFileUrl(new FileUrlSigner(this.opts.uploadUrlSecret), this.opts.publicBaseUrl ?? origin, g, { now, ttlMs: this.opts.uploadUrlTtlMs });
   }
 }
 

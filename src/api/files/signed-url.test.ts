@@ -43,7 +43,7 @@ describe('FileUrlSigner', () => {
   });
 
   it('builds the full URL on the configured base, with the TTL', () => {
-    const url = signedFileUrl(signer, 'https://hearth.example.com/', { ...grant, op: 'download' }, NOW, 5_000);
+    const url = signedFileUrl(signer, 'https://hearth.example.com/', { ...grant, op: 'download' }, { now: NOW, ttlMs: 5_000 });
     expect(url).toMatch(/^https:\/\/hearth\.example\.com\/v1-files\/models\/acme\/lora-1\/adapter_config\.json\?size=612&expires=1800000005000&/);
   });
 });

@@ -65,7 +65,7 @@ export class FileUrlSigner {
   }
 }
 
-/** A signed URL: `base` (the configured public URL, else the request's origin) + the signed path. */
-export function signedFileUrl(signer: FileUrlSigner, base: string, g: Omit<FileGrant, 'expires'>, now: number, ttlMs = DEFAULT_UPLOAD_URL_TTL_MS): string {
-  return `${base.replace(/\/+$/, '')}${signer.pathFor({ ...g, expires: now + ttlMs })}`;
+/** A signed URL: `base` (the configured public URL, else the request's origin) + the signed path, valid `ttlMs` from `now`. */
+export function signedFileUrl(signer: FileUrlSigner, base: string, g: Omit<FileGrant, 'expires'>, at: { now: number; ttlMs?: number | undefined }): string {
+  return `${base.replace(/\/+$/, '')}${signer.pathFor({ ...g, expires: at.now + (at.ttlMs ?? DEFAULT_UPLOAD_URL_TTL_MS) })}`;
 }

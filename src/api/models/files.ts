@@ -94,11 +94,24 @@ export class ModelFilesService {
   }
 
   signedUrl(origin: string, g: Omit<FileGrant, 'expires' | 'collection'>, now: number): string {
-    return signedFileUrl(this.signer, this.opts.publicBaseUrl ?? origin, { ...g, collection: 'models' }, now, this.opts.uploadUrlTtlMs);
+    return signedFileUrl(this.signer, this.opts.publicBaseUrl ?? origin, { ...g, collection: 'models' }, { now, ttlMs: this.opts.uploadUrlTtlMs });
   }
 
   /** `:getUploadEndpoint`: checks the names and sizes, records them as declared, signs a PUT URL per file. */
-  async uploadEndpoint(origin: string, accountId: string, modelId: string, filenameToSize: Record<string, string | number>, now: Date): Promise<Record<string, string>> {
+  async uploadEndpoint(origin: string, model: { accountId: string; modelId: string }, filenameToSize: Record<string, string | number>, now: Date): Promise<Record<string, string>> {
+    const { accountId, modelId } = model;
+    const declared = this.declared(filenameToSize);
+    await this.locked(accountId, modelId, async (tx, row) => {
+      if (row.state === 'READY') throw alreadyReady(accountId, modelId);
+      const files = row.files ?? EMPTY_FILES;
+      await this.setFiles(tx, row, { files: { ...files, declared } }, now);
+    });
+    const at = now.getTime();
+    return Object.fromEntries(Object.entries(declared).map(([fileName, size]) => [fileName, this.signedUrl(origin, { op: 'upload', accountId, resourceId: modelId, fileName, size }, at)]));
+  }
+
+  /** `filenameToSize` checked: names (relative paths), sizes (int64, ≤ maxFileBytes), how many. */
+  private declared(filenameToSize: Record<string, string | number>): Record<string, number> {
     const entries = Object.entries(filenameToSize);
     if (entries.length === 0) throw invalidArgument('filenameToSize', 'must name at least one file', 'REQUIRED');
     if (entries.length > MAX_FILES_PER_MODEL) throw invalidArgument('filenameToSize', `names ${entries.length} files; at most ${MAX_FILES_PER_MODEL}`, 'COUNT');
@@ -111,13 +124,7 @@ export class ModelFilesService {
       if (size > this.maxFileBytes) throw invalidArgument(field, `must be at most ${this.maxFileBytes} bytes`, 'FILE_TOO_LARGE');
       declared[name] = size;
     }
-    await this.locked(accountId, modelId, async (tx, row) => {
-      if (row.state === 'READY') throw alreadyReady(accountId, modelId);
-      const files = row.files ?? EMPTY_FILES;
-      await this.setFiles(tx, row, { files: { ...files, declared } }, now);
-    });
-    const at = now.getTime();
-    return Object.fromEntries(Object.entries(declared).map(([fileName, size]) => [fileName, this.signedUrl(origin, { op: 'upload', accountId, resourceId: modelId, fileName, size }, at)]));
+    return declared;
   }
 
   /** A signed PUT: the body (exactly `size` bytes) becomes the model's file `fileName`. */

@@ -245,7 +245,7 @@ const models: FastifyPluginAsyncZod<ModelFileOptions> = async (app, opts) => {
     handler: async (request) => {
       const { accountId, modelId } = request.params;
       await svc.load(accountId, modelId);
-      return { filenameToSignedUrls: await svc.files.uploadEndpoint(originOf(request), accountId, modelId, request.body.filenameToSize, app.hearth.now()) };
+      return { filenameToSignedUrls: await svc.files.uploadEndpoint(originOf(request), { accountId, modelId }, request.body.filenameToSize, app.hearth.now()) };
     },
   });
 
