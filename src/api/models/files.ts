@@ -23,7 +23,7 @@ import type { Db } from '../../db/client.js';
 import { models as modelsTable, type ModelFiles, type ModelRow } from '../../db/schema/index.js';
 import { FileUrlSigner, signedFileUrl, type FileGrant } from '../files/signed-url.js';
 import { COLLECTION } from '../mappers/model.js';
-import { resourceNameOf, resourceNotFound } from '../resources.js';
+import { resourceNameOf, resourceNotFound } from '../collections/names.js';
 import { ApiError, ERROR_DOMAIN, aborted, failedPrecondition, invalidArgument } from '../wire/errors.js';
 import { parseSafeInt64 } from '../wire/int64.js';
 

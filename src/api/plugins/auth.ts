@@ -10,7 +10,7 @@ import { authFailureError } from '../authorize.js';
 import { bearerToken } from '../../auth/key-format.js';
 import type { KeyRateLimiter } from '../../auth/rate-limit.js';
 import { rateLimited } from '../wire/errors.js';
-import { resourceNotFound } from '../resources.js';
+import { resourceNotFound } from '../collections/names.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -19,7 +19,7 @@ import { Datasets, malformedMultipart, type DatasetRoutesOptions, type UploadStr
 import { FileUrlSigner, filesPathPrefix, type FileGrant } from '../files/signed-url.js';
 import { getDataset } from '../../db/repositories/datasets.js';
 import { COLLECTION, CreateDatasetBody, DatasetBody, DatasetResponse, toWire } from '../mappers/dataset.js';
-import { resourceNotFound } from '../resources.js';
+import { resourceNotFound } from '../collections/names.js';
 import { sendError } from '../plugins/errors.js';
 import { invalidArgument, unauthenticated } from '../wire/errors.js';
 import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponseSchema, masked, UpdateMaskQuery } from './common.js';
