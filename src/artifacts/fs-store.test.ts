@@ -32,6 +32,18 @@ describe('FsArtifactStore', () => {
     expect(readdirSync(join(dir, '.staging'))).toEqual([]);
   });
 
+  it('removes staging files older than a day at init (a crashed write), keeps younger ones (another replica writing)', async () => {
+    const { utimesSync, writeFileSync } = await import('node:fs');
+    writeFileSync(join(dir, '.staging', 'old'), 'x');
+    writeFileSync(join(dir, '.staging', 'young'), 'x');
+    const now = Date.now();
+    utimesSync(join(dir, '.staging', 'old'), new Date(now - 25 * 3600_000), new Date(now - 25 * 3600_000));
+    await store.init(now);
+    expect(readdirSync(join(dir, '.staging'))).toEqual(['young']);
+    await store.init(now + 25 * 3600_000);
+    expect(readdirSync(join(dir, '.staging'))).toEqual([]);
+  });
+
   it('never lets a key name its staging area', async () => {
     await expect(store.head('.staging/x')).rejects.toThrow(/reserved/);
   });

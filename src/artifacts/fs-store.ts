@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { checkKey, checkPrefix, type ArtifactStore, type ByteRange, type ObjectInfo, type PutOptions } from './store.js';
 
 const STAGING = '.staging';
+const STALE_STAGING_MS = 24 * 60 * 60 * 1000;
 
 /** Writes `body` to a new file `file` and flushes it; returns the bytes written. */
 async function writeFile(file: string, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<number> {
@@ -44,8 +45,18 @@ export class FsArtifactStore implements ArtifactStore {
     return this.root;
   }
 
-  async init(): Promise<void> {
-    await mkdir(path.join(this.root, STAGING), { recursive: true });
+  /**
+   * Creates the directory, and removes staging files a crashed process left (older than a day:
+   * another replica sharing the directory may be writing the younger ones right now).
+   */
+  async init(now = Date.now()): Promise<void> {
+    const staging = path.join(this.root, STAGING);
+    await mkdir(staging, { recursive: true });
+    for (const name of await readdir(staging)) {
+      const file = path.join(staging, name);
+      const s = await stat(file).catch(() => undefined);
+      if (s && now - s.mtimeMs > STALE_STAGING_MS) await rm(file, { force: true });
+    }
   }
 
   private pathOf(key: string): string {
