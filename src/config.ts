@@ -117,8 +117,8 @@ export const ConfigSchema = z.object({
     ),
   }),
   datasets: z.object({
-    uploadUrlSecret: variable('HEARTH_UPLOAD_URL_SECRET', z.string().min(16).optional(), 'Signs dataset upload URLs (≥ 16 characters); unset: derived from HEARTH_PAGE_TOKEN_SECRET, else random per process.'),
-    publicUrl: variable('HEARTH_PUBLIC_URL', z.url({ protocol: /^https?$/ }).optional(), 'Base of signed upload URLs; unset: the request\'s origin.'),
+    uploadUrlSecret: variable('HEARTH_UPLOAD_URL_SECRET', z.string().min(16).optional(), 'Signs dataset and model file URLs (≥ 16 characters); unset: derived from HEARTH_PAGE_TOKEN_SECRET, else random per process.'),
+    publicUrl: variable('HEARTH_PUBLIC_URL', z.url({ protocol: /^https?$/ }).optional(), 'Base of signed file URLs (datasets, models); unset: the request\'s origin.'),
     maxUploadBytes: variable('HEARTH_DATASET_MAX_UPLOAD_BYTES', z.coerce.number().int().min(1).optional(), 'Largest dataset upload; unset: 1 GiB.'),
   }),
   /** Where model and dataset files live (src/artifacts): a directory, or an S3-compatible bucket. */
