@@ -5,11 +5,13 @@
 // hearth Deployment through the `hearth.dev/deployment` label, which the Deployment controller
 // puts on the Service and the EndpointSlice controller copies onto the slices it manages.
 import { LABELS } from '../crds/group.js';
+import { MODEL_SERVER_PORT_NAME, readyEndpoints, type EndpointSliceLike } from '../kube/endpoint-slices.js';
 import { deploymentKey } from './catalog.js';
 
 export const LABEL_DEPLOYMENT = LABELS.deployment;
 /** The Service port the model server listens on (the workload's named container port). */
-export const PORT_NAME = 'http';
+export const PORT_NAME = MODEL_SERVER_PORT_NAME;
+export type { EndpointSliceLike };
 
 export interface Endpoint {
   /** `address:port`, unique within a deployment. */
@@ -19,14 +21,6 @@ export interface Endpoint {
   inFlight: number;
 }
 
-/** The fields of a discovery.k8s.io/v1 EndpointSlice the gateway reads. */
-export interface EndpointSliceLike {
-  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; deletionTimestamp?: Date | string };
-  addressType?: string;
-  ports?: Array<{ name?: string; port?: number }> | null;
-  endpoints?: Array<{ addresses?: string[]; conditions?: { ready?: boolean | null; terminating?: boolean | null } | null }> | null;
-}
-
 interface Pool {
   /** Ready endpoints per slice name. */
   slices: Map<string, Array<{ address: string; port: number }>>;
@@ -34,20 +28,9 @@ interface Pool {
   next: number;
 }
 
-/** The ready `address:port` pairs of one slice. Ready unset counts as ready (the API's rule). */
+/** The ready `address:port` pairs of one slice (src/kube/endpoint-slices.ts decides what is ready). */
 export function readyAddresses(slice: EndpointSliceLike): Array<{ address: string; port: number }> {
-  if (slice.metadata?.deletionTimestamp) return [];
-  if (slice.addressType !== undefined && slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') return [];
-  const ports = slice.ports ?? [];
-  const port = (ports.find((p) => p.name === PORT_NAME) ?? ports[0])?.port;
-  if (port === undefined || port === null) return [];
-  const out: Array<{ address: string; port: number }> = [];
-  for (const ep of slice.endpoints ?? []) {
-    const address = ep.addresses?.[0];
-    if (!address || ep.conditions?.ready === false || ep.conditions?.terminating === true) continue;
-    out.push({ address, port });
-  }
-  return out;
+  return readyEndpoints(slice).map(({ address, port }) => ({ address, port }));
 }
 
 export class Upstreams {
