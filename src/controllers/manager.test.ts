@@ -32,12 +32,24 @@ describe('controllerManager', () => {
     const { ctx, lists, informers } = context();
     const m = controllerManager({ ...ctx, deployment: { selector: 'shard=a' } }, registrations({ ...ctx, deployment: { selector: 'shard=a' } }).map((r) => ({ ...r, make: () => ({ name: r.name, start: async () => {}, stop: async () => true }) })));
     // The Deployment controller's six collections; metering's pods, GPU nodes and namespaces are among them.
-    expect([...lists.keys()].sort()).toEqual(['/namespaces', '/nodes?hearth.dev/accelerator-type', '/pods', '/services', 'apps/deployments', 'hearth.dev/deployments?shard=a']);
+    // The DeployedModel controller adds its DeployedModels, every hearth.dev Deployment (a
+    // DeployedModel's base may be in any shard) and Hearth's EndpointSlices; namespaces are shared.
+    expect([...lists.keys()].sort()).toEqual([
+      '/namespaces',
+      '/nodes?hearth.dev/accelerator-type',
+      '/pods',
+      '/services',
+      'apps/deployments',
+      'discovery.k8s.io/endpointslices?hearth.dev/deployment',
+      'hearth.dev/deployedmodels',
+      'hearth.dev/deployments',
+      'hearth.dev/deployments?shard=a',
+    ]);
     expect(informers.hasSynced()).toBe(false);
     m.start();
     await flushMicrotasks();
     expect(informers.hasSynced()).toBe(true);
-    expect(m.active()).toEqual(['deployment', 'metering']);
+    expect(m.active()).toEqual(['deployment', 'deployedmodel', 'metering']);
     for (const s of lists.values()) expect(s.listCalls).toBe(1);
     await m.stop();
     await informers.stop();
@@ -55,6 +67,6 @@ describe('controllerManager', () => {
 
   it('leaves metering out when asked', () => {
     const { ctx } = context();
-    expect(registrations({ ...ctx, metering: false }).map((r) => r.name)).toEqual(['deployment']);
+    expect(registrations({ ...ctx, metering: false }).map((r) => r.name)).toEqual(['deployment', 'deployedmodel']);
   });
 });
