@@ -4,7 +4,6 @@
 import { z } from 'zod';
 import { parseLoopbackHostPort } from '../kube/dial.js';
 import { DEFAULT_HOLD_LIMITS } from './hold.js';
-import type { ProxyTarget } from './proxy.js';
 import type { DialTarget } from './server.js';
 
 export const SIMULATED_UPSTREAM_ENV = 'HEARTH_GATEWAY_SIMULATED_UPSTREAM';
