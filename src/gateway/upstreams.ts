@@ -36,11 +36,18 @@ export function readyAddresses(slice: EndpointSliceLike): Array<{ address: strin
 export class Upstreams {
   readonly #pools = new Map<string, Pool>();
   readonly #listeners = new Set<(key: string) => void>();
+  readonly #added = new Set<(key: string) => void>();
 
   /** Called with the deployment key whenever its set of ready endpoints grows from empty. */
   onReady(fn: (key: string) => void): () => void {
     this.#listeners.add(fn);
     return () => this.#listeners.delete(fn);
+  }
+
+  /** Called with the deployment key whenever an endpoint becomes ready (not only the first). */
+  onAdded(fn: (key: string) => void): () => void {
+    this.#added.add(fn);
+    return () => this.#added.delete(fn);
   }
 
   upsertSlice(slice: EndpointSliceLike): void {
@@ -81,10 +88,13 @@ export class Upstreams {
    * endpoint while it stays ready (rendezvous hashing: when endpoints come or go, only the keys of
    * those endpoints move), which keeps that user's prompt cache warm on one replica.
    */
-  acquire(key: string, affinity?: string): Endpoint | undefined {
+  acquire(key: string, affinity?: string, allow?: (e: Endpoint) => boolean): Endpoint | undefined {
     const pool = this.#pools.get(key);
-    const eps = pool?.endpoints;
-    if (!pool || !eps || eps.length === 0) return undefined;
+    const all = pool?.endpoints;
+    if (!pool || !all || all.length === 0) return undefined;
+    // An adapter request: only the replicas that have the adapter loaded.
+    const eps = allow ? all.filter(allow) : all;
+    if (eps.length === 0) return undefined;
     if (affinity !== undefined) {
       const e = rendezvous(eps, affinity);
       e.inFlight++;
@@ -130,6 +140,7 @@ export class Upstreams {
     pool.endpoints = next;
     if (pool.slices.size === 0) this.#pools.delete(key);
     if (before === 0 && next.length > 0) for (const fn of this.#listeners) fn(key);
+    if (next.some((e) => !old.has(e.id))) for (const fn of this.#added) fn(key);
   }
 }
 
