@@ -32,9 +32,10 @@ import { kubeSoftDelete } from './controllers/autoscaler/soft-delete.js';
 import { GatewayLoadScraper, endpointSliceTargets } from './controllers/autoscaler/load-scraper.js';
 import { controllerManager } from './controllers/manager.js';
 import { ConfigError, aggregatorStaleMs, datasetSettings, durationMs as ms, gatewayConfig, parseConfig, type Config } from './config.js';
-import { LoadAggregator, simulatedDialTarget, startGateway } from './gateway/index.js';
+import { LoadAggregator, startGateway } from './gateway/index.js';
 import { createLogger, type Logger } from './log.js';
 import { realClock } from './util/clock.js';
+import { SimulatedDialMap, directDialer, parseLoopbackHostPort, type Dialer } from './kube/dial.js';
 
 /** Something a mode started; stop() must let in-flight work finish. */
 export interface Service {
@@ -51,6 +52,11 @@ interface Shared {
   kube(): PooledKubeConfig;
   /** The process's one rate-limited API client (HEARTH_CONTROLLER_QPS / _BURST). */
   clients: KubeClients;
+  /**
+   * How model-server replicas are reached, by the gateway and the DeployedModel controller alike:
+   * the pod IP, unless a simulated fleet maps it to a loopback fixture (src/kube/dial.ts).
+   */
+  dial: Dialer;
   /** The process's one informer layer: one watch per collection, whatever number of readers. */
   informers: InformerFactory;
   /** Mode `all`: the gateway's load reports, read by the controller's autoscaler in the same process. */
@@ -85,7 +91,7 @@ async function startApi({ config, log, database, kube, clients, informers }: Sha
   };
 }
 
-async function startController({ config, log, database, kube, load, clients, informers }: Shared): Promise<Service> {
+async function startController({ config, log, database, kube, load, clients, informers, dial }: Shared): Promise<Service> {
   const ns = config.controller.leaderElectionNamespace;
   const controllerLog = log.child({ component: 'controller' });
   const override = config.autoscaler.scaleToZeroWindowOverride;
@@ -110,6 +116,7 @@ async function startController({ config, log, database, kube, load, clients, inf
     informers,
     db: database.db,
     log: controllerLog,
+    deployedModel: { dial, pollMs: ms(config.deployedModels.pollInterval) },
     deployment: {
       workers: config.controller.workers,
       ...(config.controller.selector ? { selector: config.controller.selector } : {}),
@@ -150,19 +157,32 @@ function gatewayScraper(config: Config, kc: PooledKubeConfig, log: Logger): Gate
   });
 }
 
-async function startGatewayMode({ config, log, database, informers, load }: Shared): Promise<Service> {
+async function startGatewayMode({ config, log, database, informers, load, dial, simulated }: Shared & { simulated?: boolean }): Promise<Service> {
   const gatewaySettings = gatewayConfig(config);
-  const dialTarget = simulatedDialTarget(gatewaySettings);
-  if (dialTarget) {
-    log.warn(
-      { upstream: gatewaySettings.simulatedUpstream },
-      'HEARTH_GATEWAY_SIMULATED_UPSTREAM is set (demo/simulation only): every replica endpoint is dialled at this loopback address instead of its pod IP',
-    );
-  }
+  const dialTarget = simulated ? (ep: { address: string; port: number }) => dial(ep.address, ep.port) : undefined;
   // The gateway reads the process's informers: in mode `all` the controller's and the API's watches.
   const gateway = await startGateway(gatewaySettings, { informers, db: database.db, log, ...(load ? { loadReporter: load } : {}), ...(dialTarget ? { dialTarget } : {}) });
   log.info({ url: gateway.url }, 'gateway listening');
   return { name: 'gateway', stop: () => gateway.close() };
+}
+
+/**
+ * DEMO/SIMULATION ONLY: the dial map of a simulated fleet (HEARTH_SIMULATED_DIAL_MAP_FILE, per pod)
+ * with HEARTH_GATEWAY_SIMULATED_UPSTREAM as the target of every replica the map does not list;
+ * undefined (pod IPs dialled as they are) when neither is set.
+ */
+function simulatedDialer(config: Config, log: Logger): SimulatedDialMap | undefined {
+  const file = config.simulation.dialMapFile;
+  const upstream = config.gateway.simulatedUpstream;
+  if (!file && !upstream) return undefined;
+  const fallback = upstream ? parseLoopbackHostPort(upstream) : undefined; // validated loopback by the config schema
+  const map = new SimulatedDialMap(fallback);
+  if (upstream) log.warn({ upstream }, 'HEARTH_GATEWAY_SIMULATED_UPSTREAM is set (demo/simulation only): replica endpoints are dialled at this loopback address instead of their pod IPs');
+  if (file) {
+    log.warn({ file }, 'HEARTH_SIMULATED_DIAL_MAP_FILE is set (demo/simulation only): the replicas it lists are dialled at loopback fixtures instead of their pod IPs');
+    map.watchFile(file, (err) => log.error({ err, file }, 'simulated dial map: the file was not applied'));
+  }
+  return map;
 }
 
 /** Modes and what they start, in order (stopped in reverse). */
@@ -258,11 +278,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   const load = mode === 'all' ? new LoadAggregator({ staleMs: aggregatorStaleMs(config) }) : undefined;
   const clients = new KubeClients(kc, { qps: config.controller.qps, burst: config.controller.burst }, realClock);
   const informers = new InformerFactory(clients, { clock: realClock, log: log.child({ component: 'informers' }) });
-  const shared: Shared = { config, log, database, kube: () => kc, clients, informers, ...(load ? { load } : {}) };
+  const sim = simulatedDialer(config, log);
+  const shared: Shared & { simulated?: boolean } = { config, log, database, kube: () => kc, clients, informers, dial: sim?.dial ?? directDialer, ...(sim ? { simulated: true } : {}), ...(load ? { load } : {}) };
   const services: Service[] = [];
   const shutdown = async (): Promise<void> => {
     for (const s of [...services].reverse()) await s.stop().catch((err: unknown) => log.error({ err, service: s.name }, 'stop failed'));
     await informers.stop();
+    sim?.close();
     kc.destroy();
     await database.close();
   };
