@@ -22,7 +22,7 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { bootstrap } from '../src/auth/bootstrap.js';
 import { deployedModelController } from '../src/controllers/deployed-model/controller.js';
@@ -37,6 +37,7 @@ import { KubeClients } from '../src/kube/client.js';
 import { InformerFactory } from '../src/kube/informer-factory.js';
 import { realClock } from '../src/util/clock.js';
 import { startModelServerFixture, type ModelServerFixture } from '../test/fixtures/model-server/index.js';
+import { installCrds } from '../hack/lib/crds.js';
 import { fmt, percentile } from './lib.js';
 
 const { values } = parseArgs({ args: process.argv.slice(2).filter((a) => a !== '--'), options: { quick: { type: 'boolean', default: false } } });
@@ -89,6 +90,8 @@ async function main(): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const discovery = kc.makeApiClient(DiscoveryV1Api);
+  // This tree's CRDs (the DeployedModel status the controller writes and the gateway routes on).
+  await installCrds(kc, 'hearth-bench-lora');
   const database = await openDatabase();
   await database.migrate();
   await bootstrap(database.db, { accountId: ACCOUNT, email: `bench@${ACCOUNT}.example` });
@@ -97,8 +100,31 @@ async function main(): Promise<void> {
     await createModel(database.db, { accountId: ACCOUNT, modelId: `a${i}`, kind: 'HF_PEFT_ADDON', state: 'READY', spec: { peftDetails: { baseModel: BASE, r: 8 } } });
   }
   await core.createNamespace({ body: { metadata: { name: NS, labels: { [LABELS.account]: ACCOUNT } } } });
+  const cleanups: Array<() => Promise<unknown>> = [];
+  try {
+    await run(kc, custom, discovery, database, cleanups);
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    // Nothing runs the finalizers any more: drop them so the namespace can go.
+    for (const plural of ['deployedmodels', 'deployments']) {
+      const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural }).catch(() => ({ items: [] }))) as { items: KubernetesObject[] };
+      for (const o of list.items) {
+        await custom
+          .patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural, name: o.metadata?.name ?? '', body: { metadata: { finalizers: null } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
+          .catch(() => undefined);
+      }
+    }
+    await core.deleteNamespace({ name: NS }).catch(() => undefined);
+    await database.close();
+  }
+}
+
+async function run(kc: KubeConfig, custom: CustomObjectsApi, discovery: DiscoveryV1Api, database: Awaited<ReturnType<typeof openDatabase>>, cleanups: Array<() => Promise<unknown>>): Promise<void> {
 
   const fixtures: ModelServerFixture[] = [];
+  cleanups.push(async () => {
+    for (const f of fixtures) await f.close();
+  });
   const map = new SimulatedDialMap();
   const addresses: string[] = [];
   const addReplica = async (): Promise<string> => {
@@ -127,6 +153,8 @@ async function main(): Promise<void> {
   dmInformer.addEventHandler({ add: note, update: (_o, o) => note(o), delete: () => undefined });
   informers.start();
   await controller.start();
+  cleanups.push(() => informers.stop());
+  cleanups.push(() => controller.stop(5000));
 
   const slice = (addrs: string[]) => ({
     apiVersion: 'discovery.k8s.io/v1',
@@ -286,12 +314,6 @@ async function main(): Promise<void> {
   await gw.close(1000);
   await fx.close();
 
-  // ---- cleanup -------------------------------------------------------------------------------------
-  await controller.stop(5000);
-  await informers.stop();
-  for (const f of fixtures) await f.close();
-  await core.deleteNamespace({ name: NS }).catch(() => undefined);
-  await database.close();
 }
 
 main().then(
