@@ -36,21 +36,31 @@ export interface ReadyEndpoint {
   podUid?: string;
 }
 
-/** The ready endpoints of one slice. Ready unset counts as ready (the API's rule). */
+/** The model server's port in a slice: the one named `http`, else the first. */
+function slicePort(slice: EndpointSliceLike): number | undefined {
+  const ports = slice.ports ?? [];
+  return (ports.find((p) => p.name === MODEL_SERVER_PORT_NAME) ?? ports[0])?.port ?? undefined;
+}
+
+type SliceEndpoint = NonNullable<EndpointSliceLike['endpoints']>[number];
+
+/** Ready unset counts as ready (the API's rule); terminating never does. */
+const isReady = (ep: SliceEndpoint): boolean => ep.conditions?.ready !== false && ep.conditions?.terminating !== true;
+
+function toReady(ep: SliceEndpoint, port: number): ReadyEndpoint | undefined {
+  const address = ep.addresses?.[0];
+  if (!address || !isReady(ep)) return undefined;
+  const ref = ep.targetRef;
+  return { address, port, ...(ref?.name ? { pod: ref.name } : {}), ...(ref?.uid ? { podUid: ref.uid } : {}) };
+}
+
+/** The ready endpoints of one slice (IPv4/IPv6 slices only; none while the slice is being deleted). */
 export function readyEndpoints(slice: EndpointSliceLike): ReadyEndpoint[] {
   if (slice.metadata?.deletionTimestamp) return [];
   if (slice.addressType !== undefined && slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') return [];
-  const ports = slice.ports ?? [];
-  const port = (ports.find((p) => p.name === MODEL_SERVER_PORT_NAME) ?? ports[0])?.port;
-  if (port === undefined || port === null) return [];
-  const out: ReadyEndpoint[] = [];
-  for (const ep of slice.endpoints ?? []) {
-    const address = ep.addresses?.[0];
-    if (!address || ep.conditions?.ready === false || ep.conditions?.terminating === true) continue;
-    const ref = ep.targetRef;
-    out.push({ address, port, ...(ref?.name ? { pod: ref.name } : {}), ...(ref?.uid ? { podUid: ref.uid } : {}) });
-  }
-  return out;
+  const port = slicePort(slice);
+  if (port === undefined) return [];
+  return (slice.endpoints ?? []).map((ep) => toReady(ep, port)).filter((e): e is ReadyEndpoint => e !== undefined);
 }
 
 /** `namespace/deployment` of the hearth Deployment a slice serves, or undefined. */

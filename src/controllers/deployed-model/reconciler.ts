@@ -70,8 +70,8 @@ export function localDeploymentName(ref: string, account: string | undefined): s
   return parts.length === 4 && parts[1] === account && parts[2] === 'deployments' ? parts[3] : undefined;
 }
 
-const isGone = (o: KubernetesObject | undefined): boolean =>
-  !o || o.metadata?.deletionTimestamp !== undefined || o.metadata?.annotations?.[ANNOTATIONS.softDeleteRequested] !== undefined;
+const isGone = (o: KubernetesObject): boolean =>
+  o.metadata?.deletionTimestamp !== undefined || o.metadata?.annotations?.[ANNOTATIONS.softDeleteRequested] !== undefined;
 
 /** The adapter's name on the model server: the addon model's name, which requests carry as `model`. */
 export const loraName = (dm: DeployedModel): string => dm.spec.model;
@@ -154,58 +154,68 @@ export class DeployedModelReconciler implements Reconciler {
     await obj.addFinalizer(FINALIZER);
     const dm = obj.current;
     const prev = dm.status as DeployedModelStatus | undefined;
-    const outcome: PassOutcome = { generation: dm.metadata.generation as number | undefined, replicas: [] };
-    let requeueMs: number | undefined;
-    const blocked = await this.#blocker(dm, namespace, account);
-    if (blocked && 'blocker' in blocked) {
-      outcome.blocker = blocked.blocker;
-      if (!blocked.blocker.failed) requeueMs = WAIT_MS;
-    } else if (blocked) {
-      outcome.adapterPath = blocked.path;
-      const replicas = this.readyReplicas(namespace, blocked.deployment);
-      const before = new Map((prev?.replicas ?? []).map((r) => [r.pod, r]));
-      outcome.replicas = await Promise.all(replicas.map((r) => this.#replica(r, loraName(dm), blocked.path, before.get(r.pod), ctx)));
-      const retrying = outcome.replicas.filter((r) => r.state === 'LOADING');
-      if (retrying.length > 0) {
-        const attempts = Math.max(...retrying.map((r) => r.attempts ?? 0));
-        requeueMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempts);
-      } else if (replicas.length > 0) requeueMs = this.#pollMs;
-    }
+    const target = await this.#target(dm, namespace, account);
+    const outcome: PassOutcome =
+      'blocker' in target
+        ? { generation: dm.metadata.generation as number | undefined, replicas: [], blocker: target.blocker }
+        : { generation: dm.metadata.generation as number | undefined, replicas: await this.#loadAll(dm, namespace, target, ctx), adapterPath: target.path };
     const next = computeStatus(prev, outcome, new Date(this.#o.clock.now()));
     if (await obj.writeStatus(next)) for (const e of eventsFor(prev, next)) await this.#events.record(obj.current, e, ctx?.log);
+    const requeueMs = this.#requeueMs(outcome);
     return requeueMs !== undefined ? { requeueAfter: requeueMs } : {};
   }
 
+  /** Every Ready replica of the deployment, in address order, each loaded if it lacks the adapter. */
+  #loadAll(dm: DeployedModel, namespace: string, t: Target, ctx?: ReconcileContext): Promise<ReplicaAdapter[]> {
+    const before = new Map(((dm.status as DeployedModelStatus | undefined)?.replicas ?? []).map((r) => [r.pod, r]));
+    const name = loraName(dm);
+    return Promise.all(this.readyReplicas(namespace, t.deployment).map((r) => this.#replica({ r, name, path: t.path, before: before.get(r.pod) }, ctx)));
+  }
+
+  /** Soon while a blocker may clear or a load is retried (backoff); every pollMs while replicas serve it. */
+  #requeueMs(o: PassOutcome): number | undefined {
+    if (o.blocker) return o.blocker.failed ? undefined : WAIT_MS;
+    const retrying = o.replicas.filter((r) => r.state === 'LOADING');
+    if (retrying.length > 0) return Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(...retrying.map((r) => r.attempts ?? 0)));
+    return o.replicas.length > 0 ? this.#pollMs : undefined;
+  }
+
   /** What keeps the adapter off the replicas, or the deployment and lora_path to load it with. */
-  async #blocker(dm: DeployedModel, namespace: string, account: string | undefined): Promise<{ blocker: Blocker } | { deployment: string; path: string } | undefined> {
-    const block = (reason: string, code: string, failed: boolean, message: string) => ({ blocker: { reason, code, failed, message } });
+  async #target(dm: DeployedModel, namespace: string, account: string | undefined): Promise<{ blocker: Blocker } | Target> {
     if (account !== undefined) {
       const q = await this.#o.quota.hold(account, holderOf(dm.metadata.name ?? ''));
       if (!q.ok) return block('QuotaExceeded', 'RESOURCE_EXHAUSTED', true, q.message);
     }
-    const depName = localDeploymentName(dm.spec.deployment, account);
-    if (depName === undefined) return block('InvalidSpec', 'INVALID_ARGUMENT', true, `deployment ${dm.spec.deployment} is not in this account`);
-    const dep = this.#o.listers.deployments.get(`${namespace}/${depName}`);
-    if (isGone(dep)) return block('DeploymentNotFound', 'NOT_FOUND', false, `waiting for deployment ${depName}: it does not exist or is deleted`);
-    const spec = (dep as Deployment).spec;
-    if (spec.enableAddons !== true && spec.enableHotReloadLatestAddon !== true) {
-      return block('AddonsDisabled', 'FAILED_PRECONDITION', true, `deployment ${depName} does not accept addons (enableAddons is not true)`);
-    }
-    const max = spec.enableHotReloadLatestAddon === true && spec.enableAddons !== true ? 1 : maxLorasOf(spec, this.#o.defaultMaxLoras);
-    const rank = this.#rankOnDeployment(dm, namespace, depName, account);
-    if (rank >= max) {
-      return block('TooManyAdapters', 'RESOURCE_EXHAUSTED', true, `deployment ${depName} serves at most ${max} adapters (--max-loras) and ${max} older DeployedModels hold them`);
-    }
+    const dep = this.#deploymentCheck(dm, namespace, account);
+    if ('blocker' in dep) return dep;
     const model = await this.#o.models.get(dm.spec.model);
     if (model && model.state !== 'READY') return block('ModelNotReady', 'FAILED_PRECONDITION', false, `waiting for model ${dm.spec.model} to be READY (it is ${model.state})`);
-    if (model?.baseModel !== undefined && model.baseModel !== spec.baseModel) {
-      return block('BaseModelMismatch', 'FAILED_PRECONDITION', true, `model ${dm.spec.model} adapts ${model.baseModel}, but deployment ${depName} serves ${spec.baseModel}`);
+    if (model?.baseModel !== undefined && model.baseModel !== dep.spec.baseModel) {
+      return block('BaseModelMismatch', 'FAILED_PRECONDITION', true, `model ${dm.spec.model} adapts ${model.baseModel}, but deployment ${dep.name} serves ${dep.spec.baseModel}`);
     }
     if (!model && dm.spec.model.startsWith(`accounts/${account ?? ''}/`)) {
       return block('ModelNotFound', 'NOT_FOUND', false, `waiting for model ${dm.spec.model}: no such model in the account`);
     }
     // A shared model (another account's, e.g. accounts/fireworks) is known by name only.
-    return { deployment: depName, path: model?.path ?? adapterPath(dm.spec.model, this.#o.modelPathTemplate) };
+    return { deployment: dep.name, path: model?.path ?? adapterPath(dm.spec.model, this.#o.modelPathTemplate) };
+  }
+
+  /** The base deployment: exists, not deleted, accepts addons, and has a --max-loras slot for `dm`. */
+  #deploymentCheck(dm: DeployedModel, namespace: string, account: string | undefined): { blocker: Blocker } | { name: string; spec: Deployment['spec'] } {
+    const name = localDeploymentName(dm.spec.deployment, account);
+    if (name === undefined) return block('InvalidSpec', 'INVALID_ARGUMENT', true, `deployment ${dm.spec.deployment} is not in this account`);
+    const dep = this.#o.listers.deployments.get(`${namespace}/${name}`);
+    if (!dep || isGone(dep)) return block('DeploymentNotFound', 'NOT_FOUND', false, `waiting for deployment ${name}: it does not exist or is deleted`);
+    const spec = dep.spec;
+    const hotReloadOnly = spec.enableHotReloadLatestAddon === true && spec.enableAddons !== true;
+    if (spec.enableAddons !== true && !hotReloadOnly) {
+      return block('AddonsDisabled', 'FAILED_PRECONDITION', true, `deployment ${name} does not accept addons (enableAddons is not true)`);
+    }
+    const max = hotReloadOnly ? 1 : maxLorasOf(spec, this.#o.defaultMaxLoras);
+    if (this.#rankOnDeployment(dm, namespace, name, account) >= max) {
+      return block('TooManyAdapters', 'RESOURCE_EXHAUSTED', true, `deployment ${name} serves at most ${max} adapters (--max-loras) and ${max} older DeployedModels hold them`);
+    }
+    return { name, spec };
   }
 
   /** Position of `dm` among the live DeployedModels of its deployment, oldest first. */
@@ -218,34 +228,46 @@ export class DeployedModelReconciler implements Reconciler {
     return peers.findIndex((p) => p.name === dm.metadata.name);
   }
 
-  /** One Ready replica: listed → LOADED; else load (bounded refusals). */
-  async #replica(r: ReplicaRef & { pod: string }, name: string, path: string, before: ReplicaAdapter | undefined, ctx?: ReconcileContext): Promise<ReplicaAdapter> {
+  /** One Ready replica: listed → LOADED; else load (bounded refusals; unreachable is not a refusal). */
+  async #replica(job: ReplicaJob, ctx?: ReconcileContext): Promise<ReplicaAdapter> {
+    const { r, name, before } = job;
     const base = { pod: r.pod, address: `${r.address}:${r.port}` };
     // The same pod already refused it MAX_LOAD_ATTEMPTS times: FAILED until the replica changes.
     const samePod = before?.address === base.address;
-    const attempts = samePod ? (before?.attempts ?? 0) : 0;
     if (samePod && before?.state === 'FAILED') return before;
-    let has: Set<string>;
+    const attempts = samePod ? (before?.attempts ?? 0) : 0;
+    const unreachable = (e: unknown): ReplicaAdapter => ({ ...base, state: 'LOADING', ...(attempts ? { attempts } : {}), message: `model server unreachable: ${errText(e)}` });
     try {
-      has = await this.#replicas.loaded(r, ctx?.signal);
-    } catch (e) {
-      return { ...base, state: 'LOADING', ...(attempts ? { attempts } : {}), message: `model server unreachable: ${errText(e)}` };
-    }
-    if (has.has(name)) return { ...base, state: 'LOADED' };
-    try {
-      const res = await this.#o.api.load(r, name, path, ctx?.signal);
+      if ((await this.#replicas.loaded(r, ctx?.signal)).has(name)) return { ...base, state: 'LOADED' };
+      const res = await this.#o.api.load(r, name, job.path, ctx?.signal);
       if (res.ok) {
         this.#replicas.added(r, name);
         return { ...base, state: 'LOADED' };
       }
       const n = attempts + 1;
-      const message = `${res.status}: ${res.message}`.slice(0, 1024);
       ctx?.log?.info({ replica: r.pod, adapter: name, attempt: n, status: res.status, message: res.message }, 'model server refused the adapter');
-      return { ...base, state: n >= MAX_LOAD_ATTEMPTS ? 'FAILED' : 'LOADING', attempts: n, message };
+      return { ...base, state: n >= MAX_LOAD_ATTEMPTS ? 'FAILED' : 'LOADING', attempts: n, message: `${res.status}: ${res.message}`.slice(0, 1024) };
     } catch (e) {
-      return { ...base, state: 'LOADING', ...(attempts ? { attempts } : {}), message: `model server unreachable: ${errText(e)}` };
+      return unreachable(e);
     }
   }
+}
+
+/** Where an adapter goes: the base deployment's name, and the lora_path to load it from. */
+interface Target {
+  deployment: string;
+  path: string;
+}
+
+interface ReplicaJob {
+  r: ReplicaRef & { pod: string };
+  name: string;
+  path: string;
+  before: ReplicaAdapter | undefined;
+}
+
+function block(reason: string, code: string, failed: boolean, message: string): { blocker: Blocker } {
+  return { blocker: { reason, code, failed, message } };
 }
 
 function errText(e: unknown): string {
