@@ -20,6 +20,7 @@ import { request } from 'node:http';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installCrds } from '../../hack/lib/crds.js';
 import { buildApp } from '../../src/api/app.js';
 import { KubeResourceStores } from '../../src/api/kube/resource-store.js';
 import { NamespaceEnsurer } from '../../src/api/kube/namespaces.js';
@@ -113,6 +114,9 @@ async function waitLoadedEverywhere(n: number, names: string[], models: string[]
 }
 
 beforeAll(async () => {
+  // This tree's CRDs again: on a shared cluster another suite may have applied older ones since the
+  // global setup (the DeployedModel status the gateway routes on needs this tree's schema).
+  await installCrds(kc, 'hearth-lora-e2e');
   database = await createScratchDatabase(dbName, { maxConnections: 8 });
   apiKey = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
   await new NamespaceEnsurer(kc).ensure(ACCOUNT);
