@@ -32,8 +32,8 @@ describe('controllerManager', () => {
     const { ctx, lists, informers } = context();
     const m = controllerManager({ ...ctx, deployment: { selector: 'shard=a' } }, registrations({ ...ctx, deployment: { selector: 'shard=a' } }).map((r) => ({ ...r, make: () => ({ name: r.name, start: async () => {}, stop: async () => true }) })));
     // The Deployment controller's six collections; metering's pods, GPU nodes and namespaces are among them.
-    // The DeployedModel controller adds its DeployedModels, every hearth.dev Deployment (a
-    // DeployedModel's base may be in any shard) and Hearth's EndpointSlices; namespaces are shared.
+    // The DeployedModel controller adds its DeployedModels and Hearth's EndpointSlices; it shares
+    // the selected Deployments (the DeployedModels of this shard's Deployments) and namespaces.
     expect([...lists.keys()].sort()).toEqual([
       '/namespaces',
       '/nodes?hearth.dev/accelerator-type',
@@ -42,7 +42,6 @@ describe('controllerManager', () => {
       'apps/deployments',
       'discovery.k8s.io/endpointslices?hearth.dev/deployment',
       'hearth.dev/deployedmodels',
-      'hearth.dev/deployments',
       'hearth.dev/deployments?shard=a',
     ]);
     expect(informers.hasSynced()).toBe(false);

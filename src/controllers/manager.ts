@@ -71,8 +71,9 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
   };
   const deployedModel: ControllerRegistration = {
     name: 'deployedmodel',
-    declare: (ctx) => void deployedModelInformers(ctx.informers, o.deployedModel?.namespace),
-    make: (ctx) => deployedModelController({ ...o.deployedModel, ...ctx }),
+    declare: (ctx) => void deployedModelInformers(ctx.informers, o.deployedModel?.namespace, o.deployment?.selector),
+    // The DeployedModels of the Deployments this manager reconciles (the same selector).
+    make: (ctx) => deployedModelController({ ...o.deployedModel, ...(o.deployment?.selector ? { deploymentSelector: o.deployment.selector } : {}), ...ctx }),
   };
   const metering: ControllerRegistration = {
     name: 'metering',

@@ -18,12 +18,16 @@ export interface DeployedModelInformers {
   namespaces: Informer<V1Namespace>;
 }
 
-/** `namespace`: only that namespace's DeployedModels (tests sharing a cluster); default all. */
-export function deployedModelInformers(f: InformerFactory, namespace?: string): DeployedModelInformers {
+/**
+ * `namespace`: only that namespace's DeployedModels (tests sharing a cluster); default all.
+ * `deploymentSelector`: the Deployment controller's HEARTH_CONTROLLER_SELECTOR — the same (shared)
+ * watch, so this controller serves exactly the DeployedModels of the Deployments that one reconciles.
+ */
+export function deployedModelInformers(f: InformerFactory, namespace?: string, deploymentSelector?: string): DeployedModelInformers {
   const ref = (k: { group: string; version: string; plural: string }) => ({ group: k.group, version: k.version, plural: k.plural });
   return {
     deployedModels: f.informer<DeployedModel>({ ...ref(DEPLOYED_MODEL), ...(namespace ? { namespace } : {}) }),
-    deployments: f.informer<Deployment>(ref(DEPLOYMENT)),
+    deployments: f.informer<Deployment>({ ...ref(DEPLOYMENT), ...(deploymentSelector ? { labelSelector: deploymentSelector } : {}) }),
     endpointSlices: f.informer<EndpointSliceLike & KubernetesObject>(HEARTH_ENDPOINT_SLICES),
     namespaces: namespacesInformer(f),
   };

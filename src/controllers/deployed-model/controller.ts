@@ -26,6 +26,11 @@ const EVENT_SOURCE = 'hearth-deployedmodel-controller';
 export interface DeployedModelSettings {
   /** Only this namespace's DeployedModels (tests sharing a cluster); default all. */
   namespace?: string;
+  /**
+   * Only the DeployedModels of the Deployments matching this selector (the Deployment controller's
+   * HEARTH_CONTROLLER_SELECTOR: sharding, tests sharing a cluster); the others are left untouched.
+   */
+  deploymentSelector?: string;
   /** How often a Ready replica's adapters are re-read (default 10 s). */
   pollMs?: number;
   workers?: number;
@@ -49,7 +54,7 @@ export interface DeployedModelControllerOptions extends DeployedModelSettings {
 }
 
 export function deployedModelController(o: DeployedModelControllerOptions): Controller<DeployedModel> {
-  const { deployedModels, deployments, endpointSlices, namespaces } = deployedModelInformers(o.informers, o.namespace);
+  const { deployedModels, deployments, endpointSlices, namespaces } = deployedModelInformers(o.informers, o.namespace, o.deploymentSelector);
   const reconciler = new DeployedModelReconciler({
     listers: { deployedModels, deployments, endpointSlices, namespaces },
     writer: new KubeWriter(o.clients, { component: EVENT_SOURCE, now: () => o.clock.now() }),
@@ -57,6 +62,7 @@ export function deployedModelController(o: DeployedModelControllerOptions): Cont
     models: o.models ?? new DbAdapterModels(o.db),
     quota: o.quota ?? new DbLoraQuota(o.db),
     clock: o.clock,
+    ...(o.deploymentSelector ? { sharded: true } : {}),
     ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}),
     ...(o.defaultMaxLoras !== undefined ? { defaultMaxLoras: o.defaultMaxLoras } : {}),
   });

@@ -221,6 +221,15 @@ describe('DeployedModelReconciler', () => {
     expect(cluster.listers.deployedModels.get(KEY)?.metadata.finalizers).toEqual([FINALIZER]);
   });
 
+  it('sharded (HEARTH_CONTROLLER_SELECTOR): a DeployedModel whose deployment is not in this shard is left untouched', async () => {
+    const cluster = new DeployedModelCluster({ namespaces: [namespace(NS, 'acme')], deployments: [], deployedModels: [deployedModel()], endpointSlices: [slice(NS, 'chat', ['10.0.0.1'])] });
+    const servers = new FakeServers();
+    const r = new DeployedModelReconciler({ listers: cluster.listers, writer: cluster, api: servers, models: new MemoryModels(), quota: new MemoryLoraQuota(), clock: new FakeClock(T0), sharded: true });
+    expect(await r.reconcile(KEY)).toEqual({});
+    expect(cluster.take()).toEqual([]);
+    expect(servers.take()).toEqual([]);
+  });
+
   it('localDeploymentName: a name, or the own account’s full name; another account’s is refused', () => {
     expect(localDeploymentName('chat', 'acme')).toBe('chat');
     expect(localDeploymentName('accounts/acme/deployments/chat', 'acme')).toBe('chat');

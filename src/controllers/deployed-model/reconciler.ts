@@ -51,6 +51,11 @@ export interface DeployedModelReconcilerOptions {
   pollMs?: number;
   /** Default `--max-loras` when a deployment sets no numPeftDeviceCached (the runtime config's). */
   defaultMaxLoras?: number;
+  /**
+   * The deployments lister holds only the selected Deployments (a shard): a DeployedModel whose
+   * deployment is not there belongs to another controller and is left untouched.
+   */
+  sharded?: boolean;
   /** lora_path of a model the database does not hold (a shared one); default src/fleet/lora.ts's. */
   modelPathTemplate?: string;
   events?: EventRecorder;
@@ -99,10 +104,16 @@ export class DeployedModelReconciler implements Reconciler {
     const obj = new PassObject(this.#o.writer, read);
     try {
       if (read.metadata.deletionTimestamp) return await this.#finalize(obj, namespace, account, ctx);
+      if (this.#o.sharded && !this.#inShard(read, namespace, account)) return {};
       return await this.#run(obj, namespace, account, ctx);
     } finally {
       this.#written.remember(key, read, obj);
     }
+  }
+
+  #inShard(dm: DeployedModel, namespace: string, account: string | undefined): boolean {
+    const dep = localDeploymentName(dm.spec.deployment, account);
+    return dep !== undefined && this.#o.listers.deployments.get(`${namespace}/${dep}`) !== undefined;
   }
 
   /** The Ready replicas of `namespace/deployment`, in address order. */
