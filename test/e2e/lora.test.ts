@@ -22,7 +22,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installCrds } from '../../hack/lib/crds.js';
 import { buildApp } from '../../src/api/app.js';
-import { KubeResourceStores } from '../../src/api/kube/resource-store.js';
+import { KubeKindClients } from '../../src/api/kube/kind-client.js';
 import { NamespaceEnsurer } from '../../src/api/kube/namespaces.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
 import { controllerManager } from '../../src/controllers/manager.js';
@@ -61,7 +61,7 @@ const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 let database: Database;
 let app: FastifyInstance;
-let stores: KubeResourceStores;
+let kinds: KubeKindClients;
 let gw: Gateway;
 let manager: Manager;
 let informers: InformerFactory;
@@ -127,9 +127,9 @@ beforeAll(async () => {
   fleet = new FixtureFleet(kc, NS, DEP, { model: BASE });
   fleet.start();
 
-  stores = new KubeResourceStores({ clients, informers }, { log });
-  await stores.start();
-  app = await buildApp({ db: database.db, deployments: stores.deployments, stores: stores.others, ensureNamespace: (a) => new NamespaceEnsurer(kc).ensure(a), logger: log, rateLimit: false });
+  kinds = new KubeKindClients({ clients, informers }, { log });
+  await kinds.start();
+  app = await buildApp({ db: database.db, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => new NamespaceEnsurer(kc).ensure(a), logger: log, rateLimit: false });
   gw = await startGateway(
     { host: '127.0.0.1', port: 0, processMetrics: false, holdTimeoutMs: 3_000, notReadyRetryAfterSeconds: 5 },
     {
@@ -163,7 +163,7 @@ afterAll(async () => {
   await manager?.stop();
   await gw?.close(2000);
   await app?.close();
-  await stores?.stop();
+  await kinds?.stop();
   await informers?.stop();
   await fleet?.stop();
   // The controllers are stopped: drop finalizers so the namespace can go.

@@ -1,17 +1,17 @@
 // "Load LoRA" bad input (issue 12): each refusal names the field, creates nothing and holds no
 // quota. On the in-memory stores (what a cluster would hold) and embedded PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryStores, startTestHearth, type TestHearth } from '../../../test/support/hearth-app.js';
+import { memoryKindClients, startTestHearth, type TestHearth } from '../../../test/support/hearth-app.js';
 import { createModel } from '../../db/repositories/models.js';
 import { LORAS_QUOTA, getQuota, setQuotaValue } from '../../db/repositories/quotas.js';
-import type { CustomObject } from '../kube/resource-store.js';
-import type { MemoryStore } from '../routes/memory-store.test-helper.js';
+import type { CustomObject } from '../kube/kind-client.js';
+import type { MemoryKindClient } from '../routes/memory-kind-client.test-helper.js';
 
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const NS = 'acct-acme';
 let h: TestHearth;
-let deployments: MemoryStore;
-let deployedModels: MemoryStore;
+let deployments: MemoryKindClient;
+let deployedModels: MemoryKindClient;
 
 function deployment(name: string, spec: Record<string, unknown>): CustomObject {
   return { apiVersion: 'hearth.dev/v1alpha1', kind: 'Deployment', metadata: { name, namespace: NS }, spec: { baseModel: BASE, ...spec } } as CustomObject;
@@ -26,10 +26,10 @@ const lorasUsage = async (): Promise<number> => (await getQuota(h.database.db, '
 
 beforeAll(async () => {
   // The stores a cluster would back, kept here so the test can seed and read them.
-  const m = memoryStores();
+  const m = memoryKindClients();
   h = await startTestHearth({ app: m });
-  deployments = m.deployments as unknown as MemoryStore;
-  deployedModels = m.stores.deployedModels as unknown as MemoryStore;
+  deployments = m.deployments as unknown as MemoryKindClient;
+  deployedModels = m.kinds.deployedModels as unknown as MemoryKindClient;
 }, 60_000);
 afterAll(async () => h?.close());
 

@@ -6,7 +6,7 @@ import type { DeployedModel, DeployedModelStatus } from '../../crds/deployed-mod
 import type { Deployment } from '../../crds/deployment.js';
 import { API_VERSION, LABELS } from '../../crds/group.js';
 import type { EndpointSliceLike } from '../../kube/endpoint-slices.js';
-import { FakeCluster, type MapStore } from '../runtime/fake-cluster.js';
+import { FakeCluster, type MapLister } from '../runtime/fake-cluster.js';
 import type { AdapterApi, LoadResult, Replica, UnloadResult } from './model-server.js';
 import type { Listers } from './reconciler.js';
 import type { AdapterModel, AdapterModels, LoraQuota, QuotaOutcome } from './stores.js';
@@ -15,10 +15,10 @@ type Slice = EndpointSliceLike & KubernetesObject;
 
 export class DeployedModelCluster extends FakeCluster {
   readonly listers: Listers & {
-    deployedModels: MapStore<DeployedModel>;
-    deployments: MapStore<Deployment>;
-    endpointSlices: MapStore<Slice>;
-    namespaces: MapStore<V1Namespace>;
+    deployedModels: MapLister<DeployedModel>;
+    deployments: MapLister<Deployment>;
+    endpointSlices: MapLister<Slice>;
+    namespaces: MapLister<V1Namespace>;
   };
 
   constructor(objs: { deployedModels?: DeployedModel[]; deployments?: Deployment[]; endpointSlices?: Slice[]; namespaces?: V1Namespace[] }) {

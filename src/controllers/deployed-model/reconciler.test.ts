@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { DeployedModel, ReplicaAdapter } from '../../crds/deployed-model.js';
 import type { Deployment } from '../../crds/deployment.js';
 import { ANNOTATIONS, FINALIZER } from '../../crds/group.js';
-import { FakeClock } from '../../util/clock.js';
+import { FakeClock } from '../../util/fake-clock.js';
 import { DeployedModelCluster, FakeServers, MemoryLoraQuota, MemoryModels, namespace, slice } from './fake-cluster.js';
 import { DEFAULT_POLL_MS, DeployedModelReconciler, localDeploymentName } from './reconciler.js';
 import { MAX_LOAD_ATTEMPTS } from './status.js';
