@@ -12,6 +12,7 @@ import { request } from 'node:http';
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1EndpointSlice } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installCrds } from '../../hack/lib/crds.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
@@ -102,6 +103,9 @@ async function createEndpoint(deployment: string, address: string, port: number,
 
 beforeAll(async () => {
   kc = testKubeConfig();
+  // This tree's CRDs again: on a shared cluster another suite may have applied older ones since the
+  // global setup, and the DeployedModel status the gateway routes adapters on needs this schema.
+  await installCrds(kc, 'hearth-gateway-test');
   await createTestNamespace(kc, NS, { 'hearth.dev/account': ACCOUNT });
   db = await openDatabase();
   await db.migrate();
