@@ -44,7 +44,9 @@ const FORBIDDEN = {
   ...Object.fromEntries(BOTTOM.map((b) => [b, [...EDGES, ...WIRING, ...SERVICES]])),
 };
 
-const esc = (s) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+// Not '-': the patterns are compiled with the u flag, where `\-` outside a class is invalid (and a
+// controller folder such as deployed-model has one).
+const esc = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 /** Blocks for files `depth` folders below src/ in `folder`: the import that reaches src/<target>. */
 function layerBlocks() {

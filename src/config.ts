@@ -116,6 +116,16 @@ export const ConfigSchema = z.object({
       'DEMO/SIMULATION ONLY: a loopback host:port dialled for EVERY replica endpoint instead of its pod IP (a KWOK fleet has no pod network); other hosts are refused; logged as a warning.',
     ),
   }),
+  simulation: z.object({
+    dialMapFile: variable(
+      'HEARTH_SIMULATED_DIAL_MAP_FILE',
+      z.string().min(1).optional(),
+      'DEMO/SIMULATION ONLY: a JSON file {"<pod IP>:<port>": "<loopback host>:<port>"} re-read when it changes; the gateway AND the DeployedModel controller dial each listed replica there instead of its pod IP (a KWOK fleet has no pod network; one model-server fixture per pod). Non-loopback targets are refused; logged as a warning.',
+    ),
+  }),
+  deployedModels: z.object({
+    pollInterval: variable('HEARTH_ADAPTER_POLL_INTERVAL', duration('10s').default('10s'), "How often the DeployedModel controller re-reads each Ready replica's loaded adapters (a restarted server's lost adapters are loaded again)."),
+  }),
   datasets: z.object({
     uploadUrlSecret: variable('HEARTH_UPLOAD_URL_SECRET', z.string().min(16).optional(), 'Signs dataset and model file URLs (≥ 16 characters); unset: derived from HEARTH_PAGE_TOKEN_SECRET, else random per process.'),
     publicUrl: variable('HEARTH_PUBLIC_URL', z.url({ protocol: /^https?$/ }).optional(), 'Base of signed file URLs (datasets, models); unset: the request\'s origin.'),

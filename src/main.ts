@@ -27,6 +27,7 @@ import { startController } from './modes/controller.js';
 import { startGatewayMode } from './modes/gateway.js';
 import { untilSignalOrFailure, type Service, type Shared, type Starter } from './modes/service.js';
 import { realClock } from './util/clock.js';
+import { SimulatedDialMap, directDialer, parseLoopbackHostPort } from './kube/dial.js';
 
 export { untilSignalOrFailure, type Service, type Signals } from './modes/service.js';
 
@@ -80,17 +81,37 @@ async function openMigrated(config: Config, log: Logger): Promise<Database> {
   return database;
 }
 
+/**
+ * DEMO/SIMULATION ONLY: the dial map of a simulated fleet (HEARTH_SIMULATED_DIAL_MAP_FILE, per pod)
+ * with HEARTH_GATEWAY_SIMULATED_UPSTREAM as the target of every replica the map does not list;
+ * undefined (pod IPs dialled as they are) when neither is set.
+ */
+function simulatedDialer(config: Config, log: Logger): SimulatedDialMap | undefined {
+  const file = config.simulation.dialMapFile;
+  const upstream = config.gateway.simulatedUpstream;
+  if (!file && !upstream) return undefined;
+  const map = new SimulatedDialMap(upstream ? parseLoopbackHostPort(upstream) : undefined); // loopback: validated by the config schema
+  if (upstream) log.warn({ upstream }, 'HEARTH_GATEWAY_SIMULATED_UPSTREAM is set (demo/simulation only): replica endpoints are dialled at this loopback address instead of their pod IPs');
+  if (file) {
+    log.warn({ file }, 'HEARTH_SIMULATED_DIAL_MAP_FILE is set (demo/simulation only): the replicas it lists are dialled at loopback fixtures instead of their pod IPs');
+    map.watchFile(file, (err) => log.error({ err, file }, 'simulated dial map: the file was not applied'));
+  }
+  return map;
+}
+
 /** Starts the mode's services on the process's shared pieces, waits for a signal or a failure, shuts down. */
 async function run(mode: string, starters: Starter[], { config, log, kc, database }: { config: Config; log: Logger; kc: PooledKubeConfig; database: Database }): Promise<number> {
   // Mode `all`: ONE aggregator, the gateway's reporter and the autoscaler's load source.
   const load = mode === 'all' ? new LoadAggregator({ staleMs: aggregatorStaleMs(config) }) : undefined;
   const clients = new KubeClients(kc, { qps: config.controller.qps, burst: config.controller.burst }, realClock);
   const informers = new InformerFactory(clients, { clock: realClock, log: log.child({ component: 'informers' }) });
-  const shared: Shared = { config, log, database, kube: () => kc, clients, informers, ...(load ? { load } : {}) };
+  const sim = simulatedDialer(config, log);
+  const shared: Shared = { config, log, database, kube: () => kc, clients, informers, dial: sim?.dial ?? directDialer, ...(sim ? { simulated: true } : {}), ...(load ? { load } : {}) };
   const services: Service[] = [];
   const shutdown = async (): Promise<void> => {
     for (const s of [...services].reverse()) await s.stop().catch((err: unknown) => log.error({ err, service: s.name }, 'stop failed'));
     await informers.stop();
+    sim?.close();
     kc.destroy();
     await database.close();
   };

@@ -91,6 +91,13 @@ const ALLOWED: Allowed[] = [
     problem: 'required by Hearth, optional in the spec',
     why: 'api-notes.md §5.2: `model` and `deployment` are "REQ in practice" (a DeployedModel without them means nothing); the spec marks no field of gatewayDeployedModel required.',
   },
+  {
+    op: '* /v1/accounts/{accountId}/*',
+    where: 'response',
+    field: '*state',
+    problem: 'enum values not in the spec: FAILED',
+    why: 'Issue 12: a DeployedModel that cannot be loaded (quota spent, addons off, another base model, over --max-loras, or a replica refused it after bounded retries) is FAILED, with the reason in `status`; the published DeployedModelState has no terminal failure value, and DEPLOYING forever would make the docs\' load-lora flow wait forever.',
+  },
 ];
 
 const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);

@@ -32,12 +32,23 @@ describe('controllerManager', () => {
     const { ctx, lists, informers } = context();
     const m = controllerManager({ ...ctx, deployment: { selector: 'shard=a' } }, registrations({ ...ctx, deployment: { selector: 'shard=a' } }).map((r) => ({ ...r, make: () => ({ name: r.name, start: async () => {}, stop: async () => true }) })));
     // The Deployment controller's six collections; metering's pods, GPU nodes and namespaces are among them.
-    expect([...lists.keys()].sort()).toEqual(['/namespaces', '/nodes?hearth.dev/accelerator-type', '/pods', '/services', 'apps/deployments', 'hearth.dev/deployments?shard=a']);
+    // The DeployedModel controller adds its DeployedModels and Hearth's EndpointSlices; it shares
+    // the selected Deployments (the DeployedModels of this shard's Deployments) and namespaces.
+    expect([...lists.keys()].sort()).toEqual([
+      '/namespaces',
+      '/nodes?hearth.dev/accelerator-type',
+      '/pods',
+      '/services',
+      'apps/deployments',
+      'discovery.k8s.io/endpointslices?hearth.dev/deployment',
+      'hearth.dev/deployedmodels',
+      'hearth.dev/deployments?shard=a',
+    ]);
     expect(informers.hasSynced()).toBe(false);
     m.start();
     await flushMicrotasks();
     expect(informers.hasSynced()).toBe(true);
-    expect(m.active()).toEqual(['deployment', 'metering']);
+    expect(m.active()).toEqual(['deployment', 'deployedmodel', 'metering']);
     for (const s of lists.values()) expect(s.listCalls).toBe(1);
     await m.stop();
     await informers.stop();
@@ -55,6 +66,6 @@ describe('controllerManager', () => {
 
   it('leaves metering out when asked', () => {
     const { ctx } = context();
-    expect(registrations({ ...ctx, metering: false }).map((r) => r.name)).toEqual(['deployment']);
+    expect(registrations({ ...ctx, metering: false }).map((r) => r.name)).toEqual(['deployment', 'deployedmodel']);
   });
 });

@@ -14,6 +14,8 @@ import type { Db } from '../db/client.js';
 import type { KubeClients } from '../kube/client.js';
 import type { InformerFactory } from '../kube/informer-factory.js';
 import { realClock, type Clock } from '../util/clock.js';
+import { deployedModelInformers } from './deployed-model/cache.js';
+import { deployedModelController, type DeployedModelSettings } from './deployed-model/controller.js';
 import { deploymentInformers } from './deployment/cache.js';
 import { deploymentController, type DeploymentControllerOptions } from './deployment/controller.js';
 import { DbQuotaLedger } from './deployment/quota-ledger.js';
@@ -53,6 +55,8 @@ export interface ControllerManagerOptions extends Omit<ControllerContext, 'clock
   leaderElection?: LeaderElectionTimings & { namespace: string; name?: string; identity?: string };
   /** The Deployment controller's settings (workers, selector, autoscaler, …). */
   deployment?: Omit<DeploymentControllerOptions, 'clients' | 'informers' | 'quotas' | 'clock' | 'log'>;
+  /** The DeployedModel controller's settings (namespace, poll interval, how replicas are dialled). */
+  deployedModel?: DeployedModelSettings;
   /** Record GPU-seconds in the usage ledger (default true); only the leader meters. */
   metering?: boolean;
   shutdownTimeoutMs?: number;
@@ -65,12 +69,18 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
     declare: (ctx) => void deploymentInformers(ctx.informers, o.deployment?.selector),
     make: (ctx) => deploymentController({ ...o.deployment, ...ctx, quotas: new DbQuotaLedger(ctx.db, ctx.clock) }),
   };
+  const deployedModel: ControllerRegistration = {
+    name: 'deployedmodel',
+    declare: (ctx) => void deployedModelInformers(ctx.informers, o.deployedModel?.namespace, o.deployment?.selector),
+    // The DeployedModels of the Deployments this manager reconciles (the same selector).
+    make: (ctx) => deployedModelController({ ...o.deployedModel, ...(o.deployment?.selector ? { deploymentSelector: o.deployment.selector } : {}), ...ctx }),
+  };
   const metering: ControllerRegistration = {
     name: 'metering',
     declare: (ctx) => void meteringInformers(ctx.informers),
     make: (ctx) => meteringRunnable(ctx),
   };
-  return o.metering === false ? [deployment] : [deployment, metering];
+  return o.metering === false ? [deployment, deployedModel] : [deployment, deployedModel, metering];
 }
 
 /**

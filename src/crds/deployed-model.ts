@@ -5,7 +5,12 @@ import { Status, description, displayName, required, resource, timestamp } from 
 import { kubeStatusFields } from './conditions.js';
 import { withRules } from './rules.js';
 
-export const DeployedModelState = z.enum(['STATE_UNSPECIFIED', 'UNDEPLOYING', 'DEPLOYING', 'DEPLOYED', 'UPDATING']);
+/**
+ * The Fireworks states, plus FAILED (Hearth): a replica refused the adapter (bad files, rank above
+ * the deployment's `--max-lora-rank`, more adapters than its `--max-loras`) after bounded retries;
+ * `status.status` and the replica entries say why.
+ */
+export const DeployedModelState = z.enum(['STATE_UNSPECIFIED', 'UNDEPLOYING', 'DEPLOYING', 'DEPLOYED', 'UPDATING', 'FAILED']);
 export type DeployedModelState = z.infer<typeof DeployedModelState>;
 
 const immutable = (field: string) => ({
@@ -50,11 +55,32 @@ export const DeployedModelSpec = withRules(
 export type DeployedModelSpec = z.output<typeof DeployedModelSpec>;
 export type DeployedModelSpecInput = z.input<typeof DeployedModelSpec>;
 
+/** Whether one replica of the base deployment has the adapter (what the gateway routes on). */
+export const ReplicaAdapterState = z.enum(['LOADING', 'LOADED', 'FAILED']);
+export type ReplicaAdapterState = z.infer<typeof ReplicaAdapterState>;
+
+export const ReplicaAdapter = z
+  .object({
+    pod: z.string().max(253).describe('The replica: its pod name.'),
+    address: z.string().max(64).describe('The model server of the replica, `<pod IP>:<port>` (as the EndpointSlice lists it).'),
+    state: ReplicaAdapterState.describe('LOADED: the server answered the load (or lists the adapter); the gateway routes to it.'),
+    attempts: z.int32().min(0).optional().describe('Load attempts the replica refused so far.'),
+    message: z.string().max(1024).optional().describe("The server's answer to the last refused load."),
+  })
+  .describe('The adapter on one Ready replica.');
+export type ReplicaAdapter = z.output<typeof ReplicaAdapter>;
+
 export const DeployedModelStatus = z
   .object({
     state: DeployedModelState.default('STATE_UNSPECIFIED').describe('Fireworks state of the deployed model.'),
     status: Status.optional(),
     updateTime: timestamp('Last time the controller changed the state.'),
+    replicas: z
+      .array(ReplicaAdapter)
+      .max(1024)
+      .optional()
+      .describe('Per Ready replica of the base deployment: whether the adapter is loaded there (Hearth).'),
+    adapterPath: z.string().max(2048).optional().describe('Where the model servers load the adapter from (`lora_path`).'),
     ...kubeStatusFields,
   })
   .describe('Observed state of the deployed model (written by the controller).');

@@ -122,4 +122,51 @@ describe('Catalog.resolve', () => {
   it('lists what a caller may call', () => {
     expect(world().visibleModelIds('bob')).toEqual(['accounts/alice/deployedModels/my-lora-pub', `${BASE}#accounts/bob/deployments/bd`]);
   });
+
+  it('SECURITY (issue 15 item 1): another account’s public default deployed model never captures a caller’s traffic for a shared base model', () => {
+    const c = world();
+    // bob (an attacker) publishes a default, public "deployed model" of the shared base model,
+    // once on a deployment of his own and once with a LoRA name he does not own.
+    c.upsertDeployedModel(dm('acct-bob', 'grab-base', { model: BASE, deployment: 'bd', default: true, public: true }));
+    c.upsertDeployedModel(dm('acct-bob', 'grab-lora', { model: LORA, deployment: 'bd', default: true, public: true }));
+    // alice has deployments of the base model: her own oldest one serves her, not bob's.
+    expect(c.resolve(BASE, 'alice')).toMatchObject({ key: 'acct-alice/d1', upstreamModel: BASE });
+    expect(c.resolve('fireworks/llama-v3p1-8b-instruct', 'alice')).toMatchObject({ key: 'acct-alice/d1' });
+    expect(c.resolve(BASE, 'alice')?.adapter).toBeUndefined();
+    // carol has no deployment of it: still not bob's (he does not own accounts/fireworks models).
+    c.upsertNamespace(ns('acct-carol', 'carol'));
+    expect(c.resolve(BASE, 'carol')).toBeUndefined();
+    // alice's own LoRA name resolves to her own default, never to bob's claim on it…
+    expect(c.resolve(LORA, 'alice')).toMatchObject({ key: 'acct-alice/d1', adapter: { key: 'acct-alice/my-lora-abc' } });
+    // …and for a third account bob's claim on alice's model is not a route either.
+    expect(c.resolve(LORA, 'carol')).toBeUndefined();
+    // A public default of a model bob owns is his to offer.
+    c.upsertDeployedModel(dm('acct-bob', 'bob-lora', { model: 'accounts/bob/models/tuned', deployment: 'bd', default: true, public: true }));
+    expect(c.resolve('accounts/bob/models/tuned', 'carol')).toMatchObject({ key: 'acct-bob/bd', adapter: { key: 'acct-bob/bob-lora' } });
+  });
+
+  it('an adapter route names its DeployedModel; the replicas it may use are those the status lists LOADED', () => {
+    const c = world();
+    const loadedEvents: string[] = [];
+    const removedEvents: string[] = [];
+    c.onAdapterLoaded((k) => loadedEvents.push(k));
+    c.onAdapterRemoved((k) => removedEvents.push(k));
+    for (const id of [`${LORA}#accounts/alice/deployments/d1`, 'alice/my-lora#alice/d1', 'accounts/alice/deployedModels/my-lora-abc', LORA, 'alice/my-lora']) {
+      expect(c.resolve(id, 'alice'), id).toMatchObject({ key: 'acct-alice/d1', upstreamModel: LORA, adapter: { key: 'acct-alice/my-lora-abc' } });
+    }
+    expect(c.adapterLoadedOn('acct-alice/my-lora-abc', '10.0.0.1:8000')).toBe(false);
+    const withStatus = (replicas: unknown[]): ObjectLike => ({ ...dm('acct-alice', 'my-lora-abc', { model: LORA, deployment: 'd1', default: true }), status: { state: 'DEPLOYED', replicas } });
+    c.upsertDeployedModel(withStatus([{ pod: 'p1', address: '10.0.0.1:8000', state: 'LOADED' }, { pod: 'p2', address: '10.0.0.2:8000', state: 'LOADING' }]));
+    expect(c.adapterLoadedOn('acct-alice/my-lora-abc', '10.0.0.1:8000')).toBe(true);
+    expect(c.adapterLoadedOn('acct-alice/my-lora-abc', '10.0.0.2:8000')).toBe(false);
+    expect(loadedEvents).toEqual(['acct-alice/my-lora-abc']);
+    c.upsertDeployedModel(withStatus([{ pod: 'p1', address: '10.0.0.1:8000', state: 'LOADED' }, { pod: 'p2', address: '10.0.0.2:8000', state: 'LOADING' }]));
+    expect(loadedEvents).toHaveLength(1); // nothing new
+    expect(c.deployedModelsOn('acct-alice/d1')).toEqual(['acct-alice/my-lora-abc']);
+    // Being unloaded (deletionTimestamp): no longer routable, held requests are told.
+    c.upsertDeployedModel({ ...withStatus([]), metadata: { namespace: 'acct-alice', name: 'my-lora-abc', deletionTimestamp: '2026-12-06T00:00:00Z' } });
+    expect(removedEvents).toEqual(['acct-alice/my-lora-abc']);
+    expect(c.resolve('accounts/alice/deployedModels/my-lora-abc', 'alice')).toBeUndefined();
+    expect(c.resolve(`${BASE}#alice/d1`, 'alice')?.adapter).toBeUndefined();
+  });
 });

@@ -36,6 +36,11 @@ export interface DeployedModelEntry {
   deployment: string;
   isDefault: boolean;
   isPublic: boolean;
+  /**
+   * The replicas (`address:port`, as the EndpointSlice lists them) that have the adapter loaded,
+   * from the status the DeployedModel controller writes. Adapter requests go only there.
+   */
+  loaded: ReadonlySet<string>;
 }
 
 /** Where a request goes: a deployment, and the `model` the model server knows it by. */
@@ -44,6 +49,11 @@ export interface Route {
   key: string;
   deployment: DeploymentEntry;
   upstreamModel: string;
+  /**
+   * Set when the request is for a LoRA adapter (a DeployedModel): `key` is the DeployedModel's
+   * `namespace/name`. Only replicas that have it loaded may serve it (`Catalog.adapterLoadedOn`).
+   */
+  adapter?: { key: string };
 }
 
 /** The minimal object shape the catalog reads (Kubernetes objects, already from the cache). */
@@ -83,11 +93,25 @@ export class Catalog {
   /** Deployed models by their addon model name (requests name models, not deployed models). */
   readonly #byModelName = new Map<string, Set<DeployedModelEntry>>();
   readonly #removed = new Set<(key: string) => void>();
+  readonly #adapterLoaded = new Set<(key: string) => void>();
+  readonly #adapterRemoved = new Set<(key: string) => void>();
 
   /** Called with the key of a deployment that stopped being routable (deleted, soft-deleted). */
   onRemoved(fn: (key: string) => void): () => void {
     this.#removed.add(fn);
     return () => this.#removed.delete(fn);
+  }
+
+  /** Called with a DeployedModel's key when it is loaded on a replica it was not loaded on before. */
+  onAdapterLoaded(fn: (key: string) => void): () => void {
+    this.#adapterLoaded.add(fn);
+    return () => this.#adapterLoaded.delete(fn);
+  }
+
+  /** Called with a DeployedModel's key when it stops being routable (deleted, being unloaded). */
+  onAdapterRemoved(fn: (key: string) => void): () => void {
+    this.#adapterRemoved.add(fn);
+    return () => this.#adapterRemoved.delete(fn);
   }
 
   // ---- updates (from informers) ----------------------------------------------------------------
@@ -143,13 +167,25 @@ export class Catalog {
     const key = objKey(obj);
     if (!key) return;
     this.#rawDeployedModels.delete(key);
-    this.#dropDeployedModel(key);
+    if (this.#dropDeployedModel(key)) for (const fn of this.#adapterRemoved) fn(key);
   }
 
   // ---- reads -----------------------------------------------------------------------------------
 
   deployment(key: string): DeploymentEntry | undefined {
     return this.#deployments.get(key);
+  }
+
+  /** True when DeployedModel `key` is loaded on the replica `endpointId` (`address:port`). */
+  adapterLoadedOn(key: string, endpointId: string): boolean {
+    return this.#deployedModels.get(key)?.loaded.has(endpointId) === true;
+  }
+
+  /** Keys of the DeployedModels on deployment `deploymentKey` (`namespace/name`). */
+  deployedModelsOn(deploymentKey: string): string[] {
+    const out: string[] = [];
+    for (const [k, dm] of this.#deployedModels) if (deploymentKey === `${dm.namespace}/${dm.deployment}`) out.push(k);
+    return out;
   }
 
   /** Deployments and deployed models `account` may call, as `model` ids for `/v1/models`. */
@@ -199,29 +235,34 @@ export class Catalog {
   }
 
   /**
-   * A bare model name: its default deployed model (the caller's own first, then a public one, in
-   * name order so the choice is stable); failing that, the caller's own deployment of that base
-   * model (the oldest, if several).
+   * A bare model name, resolved in this order (issue 15 item 1: the caller's own objects first):
+   * 1. the caller's own default deployed model of it;
+   * 2. the caller's own deployment of that base model (the oldest, if several);
+   * 3. a public default deployed model of ANOTHER account only when that account owns the model
+   *    (`accounts/<that account>/models/…`), in name order so the choice is stable.
+   * So another account's deployed model can never capture a caller's traffic for a shared model
+   * (e.g. `accounts/fireworks/models/…`), whether or not the caller has a deployment of it.
    */
   #byModel(model: string, caller: string): Route | undefined {
     let pub: DeployedModelEntry | undefined;
+    const owner = model.split('/')[1];
     for (const dm of this.#byModelName.get(model) ?? []) {
       if (!dm.isDefault) continue;
       if (dm.account === caller) return this.#viaDeployedModel(dm);
-      if (dm.isPublic && (!pub || deploymentKey(dm.namespace, dm.name) < deploymentKey(pub.namespace, pub.name))) pub = dm;
+      if (dm.isPublic && dm.account === owner && (!pub || deploymentKey(dm.namespace, dm.name) < deploymentKey(pub.namespace, pub.name))) pub = dm;
     }
-    if (pub) return this.#viaDeployedModel(pub);
     let best: DeploymentEntry | undefined;
     for (const d of this.#byBase.get(baseKey(caller, model)) ?? []) {
       if (!best || d.createdAt < best.createdAt || (d.createdAt === best.createdAt && d.name < best.name)) best = d;
     }
-    return best ? { key: deploymentKey(best.namespace, best.name), deployment: best, upstreamModel: model } : undefined;
+    if (best) return { key: deploymentKey(best.namespace, best.name), deployment: best, upstreamModel: model };
+    return pub ? this.#viaDeployedModel(pub) : undefined;
   }
 
   #viaDeployedModel(dm: DeployedModelEntry): Route | undefined {
     const key = deploymentKey(dm.namespace, dm.deployment);
     const dep = this.#deployments.get(key);
-    return dep ? { key, deployment: dep, upstreamModel: dm.model } : undefined;
+    return dep ? { key, deployment: dep, upstreamModel: dm.model, adapter: { key: deploymentKey(dm.namespace, dm.name) } } : undefined;
   }
 
   #reindexNamespace(ns: string): void {
@@ -275,8 +316,13 @@ export class Catalog {
     const account = this.#accountByNs.get(namespace);
     const spec = (obj.spec ?? {}) as { model?: unknown; deployment?: unknown; default?: unknown; public?: unknown };
     const deployment = typeof spec.deployment === 'string' ? this.#localDeployment(spec.deployment, account) : undefined;
-    this.#dropDeployedModel(key);
-    if (account === undefined || typeof spec.model !== 'string' || deployment === undefined || obj.metadata?.deletionTimestamp) return;
+    const before = this.#deployedModels.get(key);
+    const had = this.#dropDeployedModel(key);
+    if (account === undefined || typeof spec.model !== 'string' || deployment === undefined || obj.metadata?.deletionTimestamp) {
+      if (had) for (const fn of this.#adapterRemoved) fn(key);
+      return;
+    }
+    const loaded = loadedReplicas(obj.status);
     const entry: DeployedModelEntry = {
       namespace,
       name: obj.metadata?.name ?? '',
@@ -285,20 +331,23 @@ export class Catalog {
       deployment,
       isDefault: spec.default === true,
       isPublic: spec.public === true,
+      loaded,
     };
     this.#deployedModels.set(key, entry);
     const set = this.#byModelName.get(entry.model) ?? new Set<DeployedModelEntry>();
     set.add(entry);
     this.#byModelName.set(entry.model, set);
+    if ([...loaded].some((a) => !before?.loaded.has(a))) for (const fn of this.#adapterLoaded) fn(key);
   }
 
-  #dropDeployedModel(key: string): void {
+  #dropDeployedModel(key: string): boolean {
     const old = this.#deployedModels.get(key);
-    if (!old) return;
+    if (!old) return false;
     this.#deployedModels.delete(key);
     const set = this.#byModelName.get(old.model);
     set?.delete(old);
     if (set?.size === 0) this.#byModelName.delete(old.model);
+    return true;
   }
 
   /** A DeployedModel's `deployment`: a name in its namespace, or `accounts/<own account>/deployments/<d>`. */
@@ -307,6 +356,15 @@ export class Catalog {
     const parts = ref.split('/');
     return parts.length === 4 && parts[1] === account && parts[2] === 'deployments' ? parts[3] : undefined;
   }
+}
+
+/** The `address:port` of every replica a DeployedModel's status lists as LOADED. */
+function loadedReplicas(status: unknown): ReadonlySet<string> {
+  const replicas = (status as { replicas?: unknown } | undefined)?.replicas;
+  const out = new Set<string>();
+  if (!Array.isArray(replicas)) return out;
+  for (const r of replicas as Array<{ address?: unknown; state?: unknown }>) if (r.state === 'LOADED' && typeof r.address === 'string') out.add(r.address);
+  return out;
 }
 
 const baseKey = (account: string, baseModel: string): string => `${account}\u0000${baseModel}`;

@@ -1,32 +1,15 @@
 // The gateway's settings: one zod schema. src/config.ts reads them from the HEARTH_GATEWAY_*
 // environment variables (its `gateway` section reuses these fields) and `gatewayConfig(config)`
 // hands them to startGateway; nothing here reads the environment.
-import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
+import { parseLoopbackHostPort } from '../kube/dial.js';
 import { DEFAULT_HOLD_LIMITS } from './hold.js';
-import type { ProxyTarget } from './proxy.js';
 import type { DialTarget } from './server.js';
 
 export const SIMULATED_UPSTREAM_ENV = 'HEARTH_GATEWAY_SIMULATED_UPSTREAM';
 
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
-
-/**
- * `<host>:<port>` or `[<ipv6>]:<port>` with a loopback host (127.0.0.0/8, ::1, localhost) and a
- * port 1–65535; anything else: undefined.
- */
-export function parseLoopbackHostPort(raw: string): ProxyTarget | undefined {
-  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(raw) ?? /^([^:[\]]+):(\d{1,5})$/.exec(raw);
-  if (!m) return undefined;
-  const [, host = '', portText = ''] = m;
-  const port = Number(portText);
-  if (port < 1 || port > 65_535) return undefined;
-  const family = isIP(host);
-  const loopback = family === 0 ? host.toLowerCase() === 'localhost' : LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
-  return loopback ? { host, port } : undefined;
-}
+/** Loopback-only `host:port` parsing lives with the simulated dial map (src/kube/dial.ts). */
+export { parseLoopbackHostPort };
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 

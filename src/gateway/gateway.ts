@@ -19,7 +19,7 @@ import { HoldQueue } from './hold.js';
 import { LoadAggregator, LoadTracker, type LoadReporter } from './load.js';
 import { LOAD_PATH, LoadBoard, handleLoadRequest, teeReporter } from './load-endpoint.js';
 import { GatewayMetrics } from './metrics.js';
-import { createRequestHandler, type Authenticate, type DialTarget, type GatewayCore } from './server.js';
+import { adapterHoldKey, createRequestHandler, type Authenticate, type DialTarget, type GatewayCore } from './server.js';
 import { startSources, type Sources } from './sources.js';
 import { Upstreams } from './upstreams.js';
 
@@ -78,6 +78,16 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
   upstreams.onReady((key) => {
     const n = hold.release(key);
     if (n > 0) log.info({ deployment: key, released: n }, 'replica ready: releasing held requests');
+  });
+  // Adapter requests wait for a replica that has the adapter: one appears when the controller
+  // reports a new load, or when a replica it already reported becomes ready here.
+  catalog.onAdapterLoaded((key) => void hold.release(adapterHoldKey(key)));
+  upstreams.onAdded((deployment) => {
+    for (const key of catalog.deployedModelsOn(deployment)) hold.release(adapterHoldKey(key));
+  });
+  catalog.onAdapterRemoved((key) => {
+    const n = hold.release(adapterHoldKey(key), 'gone');
+    if (n > 0) log.info({ deployedModel: key, released: n }, 'deployed model removed: held requests answered 404');
   });
   catalog.onRemoved((key) => {
     const n = hold.release(key, 'gone');

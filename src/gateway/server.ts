@@ -36,6 +36,9 @@ export type AuthOutcome = { ok: true; accountId: string } | { ok: false; reason:
 /** `client`: the caller's address, for the authenticator's failure budget. */
 export type Authenticate = (token: string | undefined, client?: string) => Promise<AuthOutcome>;
 
+/** The hold queue key of requests waiting for a DeployedModel (`namespace/name`) to be loaded somewhere. */
+export const adapterHoldKey = (deployedModelKey: string): string => `adapter:${deployedModelKey}`;
+
 /** Where to connect for an endpoint: itself in production; tests map unroutable pod IPs to loopback. */
 export type DialTarget = (ep: Readonly<Endpoint>) => ProxyTarget;
 
@@ -145,21 +148,28 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
     throw unauthenticated('invalid, expired or revoked API key');
   }
 
-  /** A ready endpoint for the route, holding the request while there is none. */
+  /**
+   * A ready endpoint for the route, holding the request while there is none. An adapter request
+   * takes only a replica that has the adapter loaded (the DeployedModel's status), and is held
+   * like a cold start while none has: never sent where the server would answer 404.
+   */
   async function endpointFor(route: Route, signal: AbortSignal, deadline: number, affinity: string | undefined): Promise<Endpoint | undefined> {
     const { namespace, name } = route.deployment;
     const maxHeld = route.deployment.maxHeld ?? core.config.maxHeldPerDeployment;
+    const adapter = route.adapter;
+    const allow = adapter ? (e: Endpoint) => core.catalog.adapterLoadedOn(adapter.key, e.id) : undefined;
+    const holdKey = adapter ? adapterHoldKey(adapter.key) : route.key;
     for (;;) {
-      const ep = core.upstreams.acquire(route.key, affinity);
+      const ep = core.upstreams.acquire(route.key, affinity, allow);
       if (ep) return ep;
       if (core.isClosing()) throw shuttingDown();
-      if (core.hold.held(route.key) >= maxHeld) {
+      if (core.hold.held(holdKey) >= maxHeld) {
         metrics.holdOutcomes.inc({ outcome: 'full' });
         throw holdQueueFull(core.config.queueFullRetryAfterSeconds);
       }
       core.load.heldStart(namespace, name);
       metrics.held.inc({ namespace, deployment: name });
-      const outcome = await core.hold.hold(route.key, { maxHeld, timeoutMs: deadline - core.clock.now() }, signal);
+      const outcome = await core.hold.hold(holdKey, { maxHeld, timeoutMs: deadline - core.clock.now() }, signal);
       core.load.heldEnd(namespace, name);
       metrics.held.dec({ namespace, deployment: name });
       metrics.holdOutcomes.inc({ outcome });

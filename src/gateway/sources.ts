@@ -20,7 +20,8 @@ import { unwrapTombstone, type Informer } from '../kube/informer.js';
 import type { InformerFactory } from '../kube/informer-factory.js';
 import type { ResourceRef } from '../kube/kube-source.js';
 import type { Catalog, ObjectLike } from './catalog.js';
-import { LABEL_DEPLOYMENT, type EndpointSliceLike, type Upstreams } from './upstreams.js';
+import { HEARTH_ENDPOINT_SLICES } from '../kube/endpoint-slices.js';
+import type { EndpointSliceLike, Upstreams } from './upstreams.js';
 
 export interface Sources {
   /** Resolves once every informer has listed once. */
@@ -34,7 +35,8 @@ export const GATEWAY_COLLECTIONS = {
   namespaces: { group: '', version: 'v1', plural: 'namespaces' },
   deployments: { group: GROUP, version: VERSION, plural: 'deployments' },
   deployedModels: { group: GROUP, version: VERSION, plural: 'deployedmodels' },
-  endpointSlices: { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', labelSelector: LABEL_DEPLOYMENT },
+  // Shared with the DeployedModel controller in mode `all` (the same ref: one watch).
+  endpointSlices: HEARTH_ENDPOINT_SLICES,
 } as const satisfies Record<string, ResourceRef>;
 
 interface Feed {

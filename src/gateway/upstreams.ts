@@ -5,11 +5,13 @@
 // hearth Deployment through the `hearth.dev/deployment` label, which the Deployment controller
 // puts on the Service and the EndpointSlice controller copies onto the slices it manages.
 import { LABELS } from '../crds/group.js';
+import { MODEL_SERVER_PORT_NAME, readyEndpoints, type EndpointSliceLike } from '../kube/endpoint-slices.js';
 import { deploymentKey } from './catalog.js';
 
 export const LABEL_DEPLOYMENT = LABELS.deployment;
 /** The Service port the model server listens on (the workload's named container port). */
-export const PORT_NAME = 'http';
+export const PORT_NAME = MODEL_SERVER_PORT_NAME;
+export type { EndpointSliceLike };
 
 export interface Endpoint {
   /** `address:port`, unique within a deployment. */
@@ -19,14 +21,6 @@ export interface Endpoint {
   inFlight: number;
 }
 
-/** The fields of a discovery.k8s.io/v1 EndpointSlice the gateway reads. */
-export interface EndpointSliceLike {
-  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; deletionTimestamp?: Date | string };
-  addressType?: string;
-  ports?: Array<{ name?: string; port?: number }> | null;
-  endpoints?: Array<{ addresses?: string[]; conditions?: { ready?: boolean | null; terminating?: boolean | null } | null }> | null;
-}
-
 interface Pool {
   /** Ready endpoints per slice name. */
   slices: Map<string, Array<{ address: string; port: number }>>;
@@ -34,30 +28,26 @@ interface Pool {
   next: number;
 }
 
-/** The ready `address:port` pairs of one slice. Ready unset counts as ready (the API's rule). */
+/** The ready `address:port` pairs of one slice (src/kube/endpoint-slices.ts decides what is ready). */
 export function readyAddresses(slice: EndpointSliceLike): Array<{ address: string; port: number }> {
-  if (slice.metadata?.deletionTimestamp) return [];
-  if (slice.addressType !== undefined && slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') return [];
-  const ports = slice.ports ?? [];
-  const port = (ports.find((p) => p.name === PORT_NAME) ?? ports[0])?.port;
-  if (port === undefined || port === null) return [];
-  const out: Array<{ address: string; port: number }> = [];
-  for (const ep of slice.endpoints ?? []) {
-    const address = ep.addresses?.[0];
-    if (!address || ep.conditions?.ready === false || ep.conditions?.terminating === true) continue;
-    out.push({ address, port });
-  }
-  return out;
+  return readyEndpoints(slice).map(({ address, port }) => ({ address, port }));
 }
 
 export class Upstreams {
   readonly #pools = new Map<string, Pool>();
   readonly #listeners = new Set<(key: string) => void>();
+  readonly #added = new Set<(key: string) => void>();
 
   /** Called with the deployment key whenever its set of ready endpoints grows from empty. */
   onReady(fn: (key: string) => void): () => void {
     this.#listeners.add(fn);
     return () => this.#listeners.delete(fn);
+  }
+
+  /** Called with the deployment key whenever an endpoint becomes ready (not only the first). */
+  onAdded(fn: (key: string) => void): () => void {
+    this.#added.add(fn);
+    return () => this.#added.delete(fn);
   }
 
   upsertSlice(slice: EndpointSliceLike): void {
@@ -98,10 +88,13 @@ export class Upstreams {
    * endpoint while it stays ready (rendezvous hashing: when endpoints come or go, only the keys of
    * those endpoints move), which keeps that user's prompt cache warm on one replica.
    */
-  acquire(key: string, affinity?: string): Endpoint | undefined {
+  acquire(key: string, affinity?: string, allow?: (e: Endpoint) => boolean): Endpoint | undefined {
     const pool = this.#pools.get(key);
-    const eps = pool?.endpoints;
-    if (!pool || !eps || eps.length === 0) return undefined;
+    const all = pool?.endpoints;
+    if (!pool || !all || all.length === 0) return undefined;
+    // An adapter request: only the replicas that have the adapter loaded.
+    const eps = allow ? all.filter(allow) : all;
+    if (eps.length === 0) return undefined;
     if (affinity !== undefined) {
       const e = rendezvous(eps, affinity);
       e.inFlight++;
@@ -147,6 +140,7 @@ export class Upstreams {
     pool.endpoints = next;
     if (pool.slices.size === 0) this.#pools.delete(key);
     if (before === 0 && next.length > 0) for (const fn of this.#listeners) fn(key);
+    if (next.some((e) => !old.has(e.id))) for (const fn of this.#added) fn(key);
   }
 }
 

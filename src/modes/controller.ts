@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import { realClock } from '../util/clock.js';
 import type { Service, Shared } from './service.js';
 
-export async function startController({ config, log, database, load, clients, informers }: Shared): Promise<Service> {
+export async function startController({ config, log, database, load, clients, informers, dial }: Shared): Promise<Service> {
   const ns = config.controller.leaderElectionNamespace;
   const controllerLog = log.child({ component: 'controller' });
   const override = config.autoscaler.scaleToZeroWindowOverride;
@@ -38,6 +38,7 @@ export async function startController({ config, log, database, load, clients, in
     informers,
     db: database.db,
     log: controllerLog,
+    deployedModel: { dial, pollMs: ms(config.deployedModels.pollInterval) },
     deployment: {
       workers: config.controller.workers,
       ...(config.controller.selector ? { selector: config.controller.selector } : {}),

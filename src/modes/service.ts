@@ -5,6 +5,7 @@ import type { Database } from '../db/client.js';
 import type { LoadAggregator } from '../gateway/index.js';
 import type { KubeClients } from '../kube/client.js';
 import type { PooledKubeConfig } from '../kube/config.js';
+import type { Dialer } from '../kube/dial.js';
 import type { InformerFactory } from '../kube/informer-factory.js';
 import type { Logger } from '../log.js';
 
@@ -26,6 +27,13 @@ export interface Shared {
   clients: KubeClients;
   /** The process's one informer layer: one watch per collection, whatever number of readers. */
   informers: InformerFactory;
+  /**
+   * How model-server replicas are reached, by the gateway and the DeployedModel controller alike:
+   * the pod IP (`directDialer`), unless a simulated fleet maps it to a loopback fixture
+   * (src/kube/dial.ts; `simulated` is then true).
+   */
+  dial: Dialer;
+  simulated?: boolean;
   /** Mode `all`: the gateway's load reports, read by the controller's autoscaler in the same process. */
   load?: LoadAggregator;
 }

@@ -12,10 +12,12 @@ import { request } from 'node:http';
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1EndpointSlice } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installCrds } from '../../hack/lib/crds.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { startGateway, type Gateway } from '../../src/gateway/index.js';
+import { adapterHoldKey } from '../../src/gateway/server.js';
 import type { LoadAggregator } from '../../src/gateway/load.js';
 import { startModelServerFixture, type ModelServerFixture } from '../fixtures/model-server/index.js';
 import { testKubeConfig } from '../support/env.js';
@@ -101,6 +103,9 @@ async function createEndpoint(deployment: string, address: string, port: number,
 
 beforeAll(async () => {
   kc = testKubeConfig();
+  // This tree's CRDs again: on a shared cluster another suite may have applied older ones since the
+  // global setup, and the DeployedModel status the gateway routes adapters on needs this schema.
+  await installCrds(kc, 'hearth-gateway-test');
   await createTestNamespace(kc, NS, { 'hearth.dev/account': ACCOUNT });
   db = await openDatabase();
   await db.migrate();
@@ -197,10 +202,20 @@ describe('gateway on the simulated cluster', () => {
     });
     const id = `accounts/${ACCOUNT}/deployedModels/support-lora-pub`;
     await waitFor('the gateway to see the deployed model', async () => gw.core.catalog.resolve(id, OTHER) !== undefined, { timeoutMs: 15_000, dump });
-    // The fixture has no such LoRA loaded: its 404 proves the request reached the replica with the addon's name.
-    const r = await post('/inference/v1/completions', { model: id, prompt: 'x' }, otherKey);
-    expect(r.status).toBe(404);
-    expect(r.body).toContain(`The model \`${lora}\` does not exist.`);
+    // No replica has the adapter yet: the request is held (issue 12: never sent to a replica that
+    // would answer 404), not answered 404 by the fixture.
+    const reply = post('/inference/v1/completions', { model: id, prompt: 'x', max_tokens: 2 }, otherKey);
+    await waitFor('the adapter request to be held', async () => gw.core.hold.held(adapterHoldKey(`${NS}/support-lora-pub`)) === 1, { timeoutMs: 10_000, dump });
+    // What the DeployedModel controller does: load the adapter into the replica, then say so in status.
+    const load = await fetch(`${fx.url}/v1/load_lora_adapter`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ lora_name: lora, lora_path: '/mnt/models/x' }) });
+    expect(load.status).toBe(200);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const ref = { group: GROUP, version: VERSION, namespace: NS, plural: 'deployedmodels', name: 'support-lora-pub' };
+    const obj = (await custom.getNamespacedCustomObject(ref)) as Record<string, unknown>;
+    await custom.replaceNamespacedCustomObjectStatus({ ...ref, body: { ...obj, status: { state: 'DEPLOYED', replicas: [{ pod: 'chat-0', address: `198.18.0.10:${fx.port}`, state: 'LOADED' }] } } });
+    const r = await reply;
+    expect(r.status, r.body).toBe(200);
+    expect(JSON.parse(r.body)).toMatchObject({ model: lora });
   });
 
   it('streams SSE intact through the gateway', async () => {

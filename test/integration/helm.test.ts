@@ -148,6 +148,11 @@ const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
   controller: {
     'hearth.dev/deployments': ['list', 'watch', 'patch', 'delete'],
     'hearth.dev/deployments/status': ['update'],
+    // The DeployedModel controller: its objects (finalizers by merge patch), their status, and the
+    // Ready replicas from Hearth's EndpointSlices.
+    'hearth.dev/deployedmodels': ['list', 'watch', 'patch'],
+    'hearth.dev/deployedmodels/status': ['update'],
+    'discovery.k8s.io/endpointslices': ['list', 'watch'],
     'apps/deployments': ['list', 'watch', 'create', 'update', 'delete'],
     '/services': ['list', 'watch', 'create', 'update', 'delete'],
     '/pods': ['list', 'watch'],
@@ -516,7 +521,7 @@ describe('helm install into the simulated cluster', () => {
     const baseline = saUser(ns, 'default');
     for (const p of PROCESSES) {
       const user = saUser(ns, `${release}-${p}`);
-      const inRelease = [...expand(CLUSTER_RULES[p]), ...expand(namespacedRules(p))].sort();
+      const inRelease = [...new Set([...expand(CLUSTER_RULES[p]), ...expand(namespacedRules(p))])].sort();
       expect(await ownRules(user, ns, baseline), `${p} in ${ns}`).toEqual(inRelease);
       expect(await ownRules(user, nsOther, baseline), `${p} in ${nsOther}`).toEqual([...expand(CLUSTER_RULES[p])].sort());
     }
@@ -549,6 +554,9 @@ describe('helm install into the simulated cluster', () => {
       { group: '', version: 'v1', plural: 'pods' },
       { group: '', version: 'v1', plural: 'nodes', labelSelector: ACCELERATOR_LABEL },
       { group: '', version: 'v1', plural: 'namespaces' },
+      // …and of the DeployedModel controller (controllers/deployed-model/cache.ts).
+      { group: GROUP, version: VERSION, plural: 'deployedmodels' },
+      { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', labelSelector: LABELS.deployment },
     ];
     const informers = refs.map((r) => new Informer(new KubeListWatch(clients, r), { clock: realClock, log, backoff: { initialMs: 100, maxMs: 500 } }));
     try {
@@ -576,6 +584,9 @@ describe('helm install into the simulated cluster', () => {
     const ref = { group: GROUP, version: VERSION, namespace: nsOther, plural: 'deployments', name: 'absent' };
     await expectCode(custom.replaceNamespacedCustomObjectStatus({ ...ref, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name: 'absent' } } }), 404, 'status write');
     await expectCode(custom.replaceNamespacedCustomObject({ ...ref, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name: 'absent' } } }), 403, 'spec replace');
+    const dmRef = { group: GROUP, version: VERSION, namespace: nsOther, plural: 'deployedmodels', name: 'absent' };
+    await expectCode(custom.replaceNamespacedCustomObjectStatus({ ...dmRef, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'DeployedModel', metadata: { name: 'absent' } } }), 404, 'DeployedModel status write');
+    await expectCode(custom.replaceNamespacedCustomObject({ ...dmRef, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'DeployedModel', metadata: { name: 'absent' } } }), 403, 'DeployedModel spec replace');
     // Leader election through the real LeaseClient: its own Lease in the release namespace only.
     const coord = clients.api(CoordinationV1Api);
     const lease = new KubeLeaseClient(coord, ns, LEASE);

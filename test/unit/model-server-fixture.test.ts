@@ -401,6 +401,45 @@ describe('model-server fixture: LoRA adapters', () => {
   });
 });
 
+describe('model-server fixture: LoRA refusals and restarts (vLLM shapes)', () => {
+  it('an adapter whose files are missing: 404 NotFoundError as vLLM words it; nothing loaded', async () => {
+    const f = await start({ inspectAdapter: (p) => (p === '/nowhere' ? 'missing' : undefined) });
+    const res = await post(f, '/v1/load_lora_adapter', { lora_name: 'x', lora_path: '/nowhere' });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: unknown }).error).toMatchObject({ type: 'NotFoundError', message: 'Loading lora x failed: No adapter found for /nowhere', code: 404 });
+    expect(f.adapters().size).toBe(0);
+    expect((await post(f, '/v1/chat/completions', { ...chat('q'), model: 'x' })).status).toBe(404);
+  });
+
+  it('an adapter of a rank above --max-lora-rank: 400 BadRequestError', async () => {
+    const f = await start({ maxLoraRank: 16, inspectAdapter: () => ({ rank: 64 }) });
+    const res = await post(f, '/v1/load_lora_adapter', { lora_name: 'big', lora_path: '/a/big' });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: unknown }).error).toMatchObject({ type: 'BadRequestError', message: 'LoRA rank 64 is greater than max_lora_rank 16.' });
+  });
+
+  it('does not refuse more adapters than --max-loras (vLLM evicts from its CPU cache instead)', async () => {
+    const f = await start();
+    for (let i = 0; i < 12; i++) expect((await post(f, '/v1/load_lora_adapter', { lora_name: `l${i}`, lora_path: `/a/${i}` })).status).toBe(200);
+    expect(f.adapters().size).toBe(12);
+  });
+
+  it('a restart loses every runtime-loaded adapter: a completion for it answers 404 until it is loaded again', async () => {
+    const f = await start();
+    await post(f, '/v1/load_lora_adapter', { lora_name: 'sql-lora', lora_path: '/adapters/sql' });
+    expect((await post(f, '/v1/chat/completions', { ...chat('q'), model: 'sql-lora' })).status).toBe(200);
+    await f.restart();
+    expect(f.adapters().size).toBe(0);
+    const models = (await (await fetch(`${f.url}/v1/models`)).json()) as { data: Array<{ id: string }> };
+    expect(models.data.map((m) => m.id)).toEqual(['acme/llama-fixture']);
+    const lost = await post(f, '/v1/chat/completions', { ...chat('q'), model: 'sql-lora' });
+    expect(lost.status).toBe(404);
+    expect(((await lost.json()) as { error: { message: string } }).error.message).toBe('The model `sql-lora` does not exist.');
+    await post(f, '/v1/load_lora_adapter', { lora_name: 'sql-lora', lora_path: '/adapters/sql' });
+    expect((await post(f, '/v1/chat/completions', { ...chat('q'), model: 'sql-lora' })).status).toBe(200);
+  });
+});
+
 describe('model-server fixture: /metrics', () => {
   it('counts tokens and finished requests in vLLM naming', async () => {
     const f = await start();

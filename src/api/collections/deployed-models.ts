@@ -5,6 +5,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { DeployedModelSpec } from '../../crds/deployed-model.js';
 import { DEPLOYED_MODEL } from '../../crds/registry.js';
+import { maxLorasOf } from '../../fleet/lora.js';
 import { LORAS_QUOTA, release, releaseAll, reserve } from '../../db/repositories/quotas.js';
 import type { ApiContext } from '../context.js';
 import { fromKubeError, statusCodeOf } from '../kube/errors.js';
@@ -77,6 +78,26 @@ export class DeployedModels extends CollectionService<CustomObject> {
     if (typeof base === 'string' && base !== dep.spec.baseModel) {
       throw failedPrecondition(`model "${ref}" is an addon of ${base}, but deployment "${String(dep.metadata.name)}" serves ${String(dep.spec.baseModel)}`, 'ERR_BASE_MODEL_MISMATCH');
     }
+    // Only complete files are loaded: an upload still in progress (or failed validation) is refused.
+    if (row.state !== 'READY') {
+      throw failedPrecondition(`model: "${ref}" is ${row.state}, not READY; upload and validate its files first`, 'ERR_MODEL_NOT_READY');
+    }
+  }
+
+  /**
+   * One more adapter must fit the deployment's `--max-loras` (numPeftDeviceCached, else the
+   * default; src/fleet/lora.ts): the controller would refuse to load it anyway (TooManyAdapters).
+   * `replaceMergedAddon` replaces the others, so it always fits.
+   */
+  withinMaxLoras(namespace: string, dep: DeploymentObject, replacing: boolean): void {
+    if (replacing) return;
+    const name = String(dep.metadata.name);
+    const max = maxLorasOf(dep.spec as { numPeftDeviceCached?: number });
+    const on = (ref: unknown): boolean => ref === name || (typeof ref === 'string' && ref.endsWith(`/deployments/${name}`));
+    const loaded = this.client.list(namespace).filter((o) => o.metadata.deletionTimestamp === undefined && on(o.spec.deployment)).length;
+    if (loaded >= max) {
+      throw failedPrecondition(`deployment: "${name}" already serves ${loaded} adapters, its maximum (numPeftDeviceCached / --max-loras ${max}); unload one first`, 'ERR_TOO_MANY_ADAPTERS');
+    }
   }
 
   protected override async prepareCreate(draft: Draft): Promise<void> {
@@ -84,6 +105,7 @@ export class DeployedModels extends CollectionService<CustomObject> {
     const dep = await this.baseDeployment(accountId, spec.deployment as string, draft.query.replaceMergedAddon === true);
     spec.deployment = `accounts/${accountId}/deployments/${dep.metadata.name}`;
     await this.addonModel(accountId, spec.model as string, dep);
+    this.withinMaxLoras(draft.namespace, dep, draft.query.replaceMergedAddon === true);
     // "The first deployment a model is deployed to will have this field set to true."
     if (spec.default === undefined) spec.default = !this.client.list(draft.namespace).some((o) => o.spec.model === spec.model);
   }

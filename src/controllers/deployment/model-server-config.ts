@@ -4,6 +4,7 @@
 // overrides any part with a typed, zod-validated object (loaded later from a ConfigMap or a file).
 import { z } from 'zod';
 import { Precision } from '../../crds/deployment.js';
+import { DEFAULT_LORA_LIMITS, DEFAULT_MODEL_PATH_TEMPLATE } from '../../fleet/lora.js';
 
 /** The vLLM release both default images pin; the CLI flags built in model-server.ts follow it. */
 export const VLLM_VERSION = 'v0.28.0';
@@ -176,7 +177,7 @@ export const DEFAULT_MODEL_SERVER_CONFIG: ModelServerConfig = {
     maxSurge: 0,
     revisionHistoryLimit: 3,
   },
-  lora: { maxLoras: 8, maxLoraRank: 64, maxCpuLoras: 32 },
+  lora: { ...DEFAULT_LORA_LIMITS },
   models: {
     'accounts/fireworks/models/llama-v3-8b-instruct': { path: 'meta-llama/Meta-Llama-3-8B-Instruct', parametersB: 8 },
     'accounts/fireworks/models/llama-v3p1-8b-instruct': { path: 'meta-llama/Llama-3.1-8B-Instruct', parametersB: 8 },
@@ -192,7 +193,7 @@ export const DEFAULT_MODEL_SERVER_CONFIG: ModelServerConfig = {
     'accounts/fireworks/models/deepseek-r1': { path: 'deepseek-ai/DeepSeek-R1', parametersB: 671, moe: true },
   },
   // Models uploaded to an account are materialised here (KServe's /mnt/models convention).
-  modelPathTemplate: '/mnt/models/{account}/{model}',
+  modelPathTemplate: DEFAULT_MODEL_PATH_TEMPLATE,
 };
 
 /** A vendor template override: any subset; `precisionArgs` entries replace the default's one by one. */

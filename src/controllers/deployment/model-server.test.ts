@@ -195,6 +195,12 @@ describe('LoRA', () => {
   ])('enableAddons=$enableAddons', ({ enableAddons, want }) => {
     expect(loraArgs(enableAddons, CONFIG.lora)).toEqual(want);
   });
+
+  it('--max-loras from the deployment’s numPeftDeviceCached; the CPU cache never smaller', () => {
+    expect(loraArgs(true, CONFIG.lora, { numPeftDeviceCached: 4 })).toEqual(['--enable-lora', '--max-loras', '4', '--max-lora-rank', '64', '--max-cpu-loras', '32']);
+    expect(loraArgs(true, CONFIG.lora, { numPeftDeviceCached: 64 })).toEqual(['--enable-lora', '--max-loras', '64', '--max-lora-rank', '64', '--max-cpu-loras', '64']);
+    expect(loraArgs(true, CONFIG.lora, { numPeftDeviceCached: 0 })).toEqual(['--enable-lora', '--max-loras', '8', '--max-lora-rank', '64', '--max-cpu-loras', '32']);
+  });
 });
 
 describe('buildModelServer', () => {

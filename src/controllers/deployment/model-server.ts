@@ -2,6 +2,7 @@
 // runs: which accelerator, how many of them, which image, which arguments. Pure functions; every
 // rule the product docs state about these fields is applied (or reported) here, once.
 import { ACCELERATORS, DEFAULT_ACCELERATOR_TYPE, isAcceleratorType, type AcceleratorType } from '../../fleet/catalog.js';
+import { maxLorasOf } from '../../fleet/lora.js';
 import type { LoraSettings, ModelServerTemplate, ModelSource, ModelServerConfig } from './model-server-config.js';
 import type { DeploymentSpec, Precision } from '../../crds/deployment.js';
 
@@ -175,17 +176,22 @@ export function draftMethod(...names: string[]): 'eagle' | 'eagle3' | undefined 
   return undefined;
 }
 
-/** LoRA serving when addons are enabled (DeployedModels load adapters into the replicas at runtime). */
-export function loraArgs(enableAddons: boolean | undefined, lora: LoraSettings): string[] {
+/**
+ * LoRA serving when addons are enabled (DeployedModels load adapters into the replicas at runtime):
+ * `--max-loras` is the deployment's `numPeftDeviceCached` when set (src/fleet/lora.ts), and the CPU
+ * cache never smaller than it.
+ */
+export function loraArgs(enableAddons: boolean | undefined, lora: LoraSettings, spec: { numPeftDeviceCached?: number } = {}): string[] {
   if (enableAddons !== true) return [];
+  const maxLoras = maxLorasOf(spec, lora.maxLoras);
   return [
     '--enable-lora',
     '--max-loras',
-    String(lora.maxLoras),
+    String(maxLoras),
     '--max-lora-rank',
     String(lora.maxLoraRank),
     '--max-cpu-loras',
-    String(lora.maxCpuLoras),
+    String(Math.max(lora.maxCpuLoras, maxLoras)),
   ];
 }
 
@@ -225,7 +231,7 @@ export function buildModelServer(spec: DeploymentSpec, config: ModelServerConfig
     ...precision.value,
     ...(spec.maxContextLength && spec.maxContextLength > 0 ? ['--max-model-len', String(spec.maxContextLength)] : []),
     ...(speculative.value !== undefined ? ['--speculative-config', speculative.value] : []),
-    ...loraArgs(spec.enableAddons, config.lora),
+    ...loraArgs(spec.enableAddons, config.lora, spec),
     ...template.extraArgs,
   ];
   const env = [...template.env, ...(spec.enableAddons === true ? [RUNTIME_LORA_ENV] : [])];

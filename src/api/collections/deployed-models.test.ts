@@ -1,0 +1,85 @@
+// "Load LoRA" bad input (issue 12): each refusal names the field, creates nothing and holds no
+// quota. On the in-memory stores (what a cluster would hold) and embedded PostgreSQL.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memoryKindClients, startTestHearth, type TestHearth } from '../../../test/support/hearth-app.js';
+import { createModel } from '../../db/repositories/models.js';
+import { LORAS_QUOTA, getQuota, setQuotaValue } from '../../db/repositories/quotas.js';
+import type { CustomObject } from '../kube/kind-client.js';
+import type { MemoryKindClient } from '../routes/memory-kind-client.test-helper.js';
+
+const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
+const NS = 'acct-acme';
+let h: TestHearth;
+let deployments: MemoryKindClient;
+let deployedModels: MemoryKindClient;
+
+function deployment(name: string, spec: Record<string, unknown>): CustomObject {
+  return { apiVersion: 'hearth.dev/v1alpha1', kind: 'Deployment', metadata: { name, namespace: NS }, spec: { baseModel: BASE, ...spec } } as CustomObject;
+}
+
+async function load(body: Record<string, unknown>, key = h.key) {
+  const res = await h.app.inject({ method: 'POST', url: '/v1/accounts/acme/deployedModels', headers: { authorization: `Bearer ${key}` }, payload: body });
+  return { status: res.statusCode, body: JSON.parse(res.body) as { code?: number; message?: string; name?: string } };
+}
+
+const lorasUsage = async (): Promise<number> => (await getQuota(h.database.db, 'acme', LORAS_QUOTA))?.usage ?? 0;
+
+beforeAll(async () => {
+  // The stores a cluster would back, kept here so the test can seed and read them.
+  const m = memoryKindClients();
+  h = await startTestHearth({ app: m });
+  deployments = m.deployments as unknown as MemoryKindClient;
+  deployedModels = m.kinds.deployedModels as unknown as MemoryKindClient;
+}, 60_000);
+afterAll(async () => h?.close());
+
+describe('Load LoRA: bad input', () => {
+  beforeAll(async () => {
+    deployments.seed(deployment('addons', { enableAddons: true, numPeftDeviceCached: 2 }));
+    deployments.seed(deployment('plain', {}));
+    const db = h.database.db;
+    const adapter = (id: string, over: Record<string, unknown> = {}) =>
+      createModel(db, { accountId: 'acme', modelId: id, kind: 'HF_PEFT_ADDON', state: 'READY', spec: { peftDetails: { baseModel: BASE, r: 8 } }, ...over });
+    await adapter('ready');
+    await adapter('ready-2');
+    await adapter('ready-3');
+    await adapter('uploading', { state: 'UPLOADING' });
+    await adapter('other-base', { spec: { peftDetails: { baseModel: 'accounts/fireworks/models/qwen2p5-0p5b-instruct' } } });
+    await createModel(db, { accountId: 'globex', modelId: 'secret', kind: 'HF_PEFT_ADDON', state: 'READY', spec: { peftDetails: { baseModel: BASE } } });
+  });
+
+  it.each([
+    { what: 'an adapter of another base model', body: { model: 'accounts/acme/models/other-base', deployment: 'accounts/acme/deployments/addons' }, status: 400, says: 'is an addon of accounts/fireworks/models/qwen2p5-0p5b-instruct' },
+    { what: 'an adapter that is not READY', body: { model: 'accounts/acme/models/uploading', deployment: 'accounts/acme/deployments/addons' }, status: 400, says: 'model: "accounts/acme/models/uploading" is UPLOADING, not READY' },
+    { what: 'a deployment without addons', body: { model: 'accounts/acme/models/ready', deployment: 'accounts/acme/deployments/plain' }, status: 400, says: 'does not accept addons' },
+    { what: "another account's private model", body: { model: 'accounts/globex/models/secret', deployment: 'accounts/acme/deployments/addons' }, status: 404, says: 'model "accounts/globex/models/secret" not found' },
+  ])('$what: $status naming it, nothing created, no quota held', async ({ body, status, says }) => {
+    const before = await lorasUsage();
+    const r = await load(body);
+    expect(r.status).toBe(status);
+    expect(r.body.message).toContain(says);
+    expect(deployedModels.list(NS)).toEqual([]);
+    expect(await lorasUsage()).toBe(before);
+  });
+
+  it('more adapters than the deployment’s --max-loras (numPeftDeviceCached): 400 naming the deployment; nothing half-created', async () => {
+    expect((await load({ model: 'accounts/acme/models/ready', deployment: 'accounts/acme/deployments/addons' })).status).toBe(200);
+    expect((await load({ model: 'accounts/acme/models/ready-2', deployment: 'accounts/acme/deployments/addons' })).status).toBe(200);
+    const usage = await lorasUsage();
+    expect(usage).toBe(2);
+    const r = await load({ model: 'accounts/acme/models/ready-3', deployment: 'accounts/acme/deployments/addons' });
+    expect(r.status).toBe(400);
+    expect(r.body.message).toContain('deployment: "addons" already serves 2 adapters');
+    expect(deployedModels.list(NS)).toHaveLength(2);
+    expect(await lorasUsage()).toBe(usage);
+  });
+
+  it('more adapters than the loras quota: 429 RESOURCE_EXHAUSTED naming the quota; nothing created', async () => {
+    for (const o of deployedModels.list(NS)) deployedModels.objects.delete(`${NS}/${o.metadata.name}`);
+    await setQuotaValue(h.database.db, 'acme', LORAS_QUOTA, await lorasUsage());
+    const r = await load({ model: 'accounts/acme/models/ready-3', deployment: 'accounts/acme/deployments/addons' });
+    expect(r.status).toBe(429);
+    expect(r.body.message).toContain('loras');
+    expect(deployedModels.list(NS)).toEqual([]);
+  });
+});

@@ -1,0 +1,266 @@
+// LoRA end to end (issue 12) on the simulated cluster (real kube-apiserver, scheduler, controller
+// manager, EndpointSlice controller; KWOK GPU nodes) and a real PostgreSQL, wired as `main.ts` mode
+// `all` wires it: the REST API, the controller manager (Deployment + DeployedModel controllers) and
+// the gateway on one informer cache.
+//
+// A deployment with addons (min 1) → an adapter model READY → loaded through REST deployedModels
+// AND through `kubectl apply` (a DeployedModel object) → DEPLOYED → chat through the gateway with
+// every model-id form → scale to 3 → all 3 replicas have both adapters and serve them → one
+// replica's server restarts (loses its adapters) → loaded again → unload both (REST delete, kubectl
+// delete) → requests answer 404 → the loras quota back to where it was.
+//
+// Simulation: one model-server fixture per KWOK pod (test/support/fixture-fleet.ts) behind a
+// SimulatedDialMap that the gateway AND the DeployedModel controller dial through; everything else
+// (which pods are Ready, their IPs, what is loaded where) is Hearth's production path.
+//
+// TODO(issue 12 items 1-2): the adapter's files should be uploaded through :getUploadEndpoint and
+// validated with :validateUpload; until the artifact store is on main, the Model row is seeded READY.
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installCrds } from '../../hack/lib/crds.js';
+import { buildApp } from '../../src/api/app.js';
+import { KubeKindClients } from '../../src/api/kube/kind-client.js';
+import { NamespaceEnsurer } from '../../src/api/kube/namespaces.js';
+import { bootstrap } from '../../src/auth/bootstrap.js';
+import { controllerManager } from '../../src/controllers/manager.js';
+import { KubeClients, type Manager } from '../../src/controllers/runtime/index.js';
+import type { DeployedModel } from '../../src/crds/deployed-model.js';
+import { GROUP, VERSION } from '../../src/crds/group.js';
+import type { Database } from '../../src/db/client.js';
+import { createModel } from '../../src/db/repositories/models.js';
+import { LORAS_QUOTA, getQuota } from '../../src/db/repositories/quotas.js';
+import { startGateway, type Gateway } from '../../src/gateway/index.js';
+import { InformerFactory } from '../../src/kube/informer-factory.js';
+import { createLogger } from '../../src/log.js';
+import { realClock } from '../../src/util/clock.js';
+import { callApi } from '../support/api.js';
+import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
+import { testKubeConfig } from '../support/env.js';
+import { FixtureFleet } from '../support/fixture-fleet.js';
+import { dumpNamespace, waitFor } from '../support/wait.js';
+
+const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
+const suffix = randomBytes(3).toString('hex');
+const ACCOUNT = `lora-${suffix}`;
+const NS = `acct-${ACCOUNT}`;
+const DEP = 'chat';
+const RUN_LABEL = 'hearth.dev/lora-e2e';
+const dbName = `hearth_t_lora_${suffix}`;
+const ADAPTER = `accounts/${ACCOUNT}/models/sql-lora`;
+const ADAPTER_2 = `accounts/${ACCOUNT}/models/chat-lora`;
+
+const kc = testKubeConfig();
+const custom = kc.makeApiClient(CustomObjectsApi);
+const log = createLogger({ level: (process.env.HEARTH_TEST_LOG as 'warn' | undefined) ?? 'warn' });
+const dmTarget = { group: GROUP, version: VERSION, namespace: NS, plural: 'deployedmodels' };
+const depTarget = { group: GROUP, version: VERSION, namespace: NS, plural: 'deployments' };
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+let database: Database;
+let app: FastifyInstance;
+let kinds: KubeKindClients;
+let gw: Gateway;
+let manager: Manager;
+let informers: InformerFactory;
+let fleet: FixtureFleet;
+let apiKey = '';
+/** Fixture ports the gateway dialled, in order. */
+const dialled: number[] = [];
+
+function chat(model: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL('/inference/v1/chat/completions', gw.url), { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ model, messages: [{ role: 'user', content: 'select 1' }], max_tokens: 3 }));
+  });
+}
+
+const rest = (method: string, path: string, body?: unknown) => callApi(app, method, `/v1/accounts/${ACCOUNT}${path}`, apiKey, body);
+const getDm = async (name: string): Promise<DeployedModel | undefined> =>
+  ((await custom.getNamespacedCustomObject({ ...dmTarget, name }).catch(() => undefined)) as DeployedModel | undefined);
+const lorasUsage = async (): Promise<number> => (await getQuota(database.db, ACCOUNT, LORAS_QUOTA))?.usage ?? 0;
+
+const dump = async (): Promise<unknown> => ({
+  deployedModels: ((await custom.listNamespacedCustomObject(dmTarget)) as { items: DeployedModel[] }).items.map((d) => ({ name: d.metadata.name, spec: d.spec, status: d.status, finalizers: d.metadata.finalizers })),
+  fleet: [...fleet.replicas.values()].map((r) => ({ pod: r.pod, ip: r.podIp, port: r.fixture.port, adapters: [...r.fixture.adapters().keys()] })),
+  gateway: { held: gw.core.hold.keys(), ready: gw.core.upstreams.counts() },
+  ...((await dumpNamespace(kc, NS)) as object),
+});
+
+/** Every replica of the fleet (exactly `n`) has `models` loaded, and the DeployedModels say so. */
+async function waitLoadedEverywhere(n: number, names: string[], models: string[], what: string): Promise<void> {
+  await waitFor(
+    what,
+    async () => {
+      if (fleet.replicas.size !== n) return false;
+      for (const r of fleet.replicas.values()) for (const m of models) if (!r.fixture.adapters().has(m)) return false;
+      for (const name of names) {
+        const d = await getDm(name);
+        const loaded = (d?.status?.replicas ?? []).filter((x) => x.state === 'LOADED').length;
+        if (d?.status?.state !== 'DEPLOYED' || loaded !== n) return false;
+      }
+      return true;
+    },
+    { timeoutMs: 90_000, intervalMs: 250, dump },
+  );
+}
+
+beforeAll(async () => {
+  // This tree's CRDs again: on a shared cluster another suite may have applied older ones since the
+  // global setup (the DeployedModel status the gateway routes on needs this tree's schema).
+  await installCrds(kc, 'hearth-lora-e2e');
+  database = await createScratchDatabase(dbName, { maxConnections: 8 });
+  apiKey = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
+  await new NamespaceEnsurer(kc).ensure(ACCOUNT);
+
+  // One client and one informer cache for the process, as main.ts mode `all`.
+  const clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
+  informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+  fleet = new FixtureFleet(kc, NS, DEP, { model: BASE });
+  fleet.start();
+
+  kinds = new KubeKindClients({ clients, informers }, { log });
+  await kinds.start();
+  app = await buildApp({ db: database.db, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => new NamespaceEnsurer(kc).ensure(a), logger: log, rateLimit: false });
+  gw = await startGateway(
+    { host: '127.0.0.1', port: 0, processMetrics: false, holdTimeoutMs: 3_000, notReadyRetryAfterSeconds: 5 },
+    {
+      informers,
+      db: database.db,
+      log,
+      loadReporter: { report: () => undefined },
+      dialTarget: (ep) => {
+        const t = fleet.dial(ep.address, ep.port);
+        dialled.push(t.port);
+        return t;
+      },
+    },
+  );
+  manager = controllerManager({
+    clients,
+    informers,
+    db: database.db,
+    log,
+    metering: false,
+    shutdownTimeoutMs: 5000,
+    deployment: { selector: `${RUN_LABEL}=${suffix}`, capacityRetryMs: 2000, quotaRetryMs: 2000 },
+    // Only this run's namespace: the shared cluster has other suites' DeployedModels.
+    deployedModel: { namespace: NS, dial: fleet.dial, pollMs: 1_000 },
+  });
+  manager.start();
+  await gw.synced;
+}, 120_000);
+
+afterAll(async () => {
+  await manager?.stop();
+  await gw?.close(2000);
+  await app?.close();
+  await kinds?.stop();
+  await informers?.stop();
+  await fleet?.stop();
+  // The controllers are stopped: drop finalizers so the namespace can go.
+  for (const plural of ['deployments', 'deployedmodels']) {
+    const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural }).catch(() => ({ items: [] }))) as { items: DeployedModel[] };
+    for (const o of list.items) {
+      await custom
+        .patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural, name: o.metadata.name ?? '', body: { metadata: { finalizers: null } } }, mergePatch)
+        .catch(() => undefined);
+    }
+  }
+  await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: NS }).catch(() => undefined);
+  await database?.close();
+  await dropScratchDatabase(dbName).catch(() => undefined);
+}, 60_000);
+
+describe('LoRA end to end on the simulated cluster', () => {
+  let restDm = '';
+  const KUBECTL_DM = 'chat-lora-applied';
+
+  it('loads an adapter through REST and through kubectl apply; DEPLOYED; the gateway serves it by every model-id form', async () => {
+    // A deployment with addons, min 1 (kubectl apply; labelled so only this run's controller takes it).
+    await custom.createNamespacedCustomObject({
+      ...depTarget,
+      body: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'Deployment',
+        metadata: { name: DEP, labels: { [RUN_LABEL]: suffix } },
+        spec: { baseModel: BASE, acceleratorType: 'AMD_MI300X_192GB', acceleratorCount: 1, minReplicaCount: 1, maxReplicaCount: 3, replicaCount: 1, enableAddons: true },
+      },
+    });
+    // TODO(issue 12 items 1-2): create through REST and upload through the signed URLs, then
+    // :validateUpload → READY. Seeded READY until the artifact store lands.
+    for (const id of ['sql-lora', 'chat-lora']) {
+      await createModel(database.db, { accountId: ACCOUNT, modelId: id, kind: 'HF_PEFT_ADDON', state: 'READY', spec: { peftDetails: { baseModel: BASE, r: 8, targetModules: ['q_proj', 'v_proj'] } } });
+    }
+    const usageBefore = await lorasUsage();
+    await waitFor('the deployment in the API cache', async () => (await rest('GET', `/deployments/${DEP}`)).status === 200, { timeoutMs: 20_000, dump });
+
+    const created = await rest('POST', '/deployedModels', { model: ADAPTER, deployment: `accounts/${ACCOUNT}/deployments/${DEP}` });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    restDm = String(created.body.name).split('/').pop()!;
+    expect(created.body).toMatchObject({ state: 'DEPLOYING', default: true });
+    // kubectl apply of a second adapter: counted against the quota by the controller.
+    await custom.createNamespacedCustomObject({
+      ...dmTarget,
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'DeployedModel', metadata: { name: KUBECTL_DM }, spec: { model: ADAPTER_2, deployment: DEP, default: true } },
+    });
+
+    await waitLoadedEverywhere(1, [restDm, KUBECTL_DM], [ADAPTER, ADAPTER_2], 'both adapters DEPLOYED on the one replica');
+    expect((await rest('GET', `/deployedModels/${restDm}`)).body).toMatchObject({ state: 'DEPLOYED' });
+    await waitFor('the kubectl-made DeployedModel to hold a loras unit', async () => (await lorasUsage()) === usageBefore + 2, { timeoutMs: 10_000, dump });
+
+    for (const id of [ADAPTER, `${ACCOUNT}/sql-lora`, `${ADAPTER}#accounts/${ACCOUNT}/deployments/${DEP}`, `${ACCOUNT}/sql-lora#${ACCOUNT}/${DEP}`, `accounts/${ACCOUNT}/deployedModels/${restDm}`]) {
+      const r = await waitFor(`the gateway to serve ${id}`, async () => {
+        const res = await chat(id);
+        return res.status === 200 ? res : undefined;
+      }, { timeoutMs: 20_000, intervalMs: 200, dump });
+      expect(JSON.parse(r.body), id).toMatchObject({ model: ADAPTER });
+    }
+    const viaKubectl = await chat(ADAPTER_2);
+    expect(viaKubectl.status, viaKubectl.body).toBe(200);
+    expect(JSON.parse(viaKubectl.body)).toMatchObject({ model: ADAPTER_2 });
+  }, 180_000);
+
+  it('scale to 3: every new replica gets both adapters and serves them; a restarted server is loaded again', async () => {
+    await custom.patchNamespacedCustomObject({ ...depTarget, name: DEP, body: { spec: { replicaCount: 3 } } }, mergePatch);
+    await waitLoadedEverywhere(3, [restDm, KUBECTL_DM], [ADAPTER, ADAPTER_2], 'both adapters on all 3 replicas');
+    await waitFor('the gateway to see 3 ready replicas', async () => gw.core.upstreams.readyCount(`${NS}/${DEP}`) === 3, { timeoutMs: 20_000, dump });
+
+    dialled.length = 0;
+    for (let i = 0; i < 12; i++) {
+      const r = await chat(i % 2 === 0 ? ADAPTER : ADAPTER_2);
+      expect(r.status, r.body).toBe(200);
+    }
+    const ports = new Set([...fleet.replicas.values()].map((r) => r.fixture.port));
+    expect(new Set(dialled)).toEqual(ports); // all three replicas serve the adapters
+
+    // One replica's server restarts in place: it forgets both adapters; the controller finds out by
+    // polling its adapter list and loads them again.
+    const victim = [...fleet.replicas.values()][1]!;
+    await victim.fixture.restart();
+    expect(victim.fixture.adapters().size).toBe(0);
+    await waitFor('the restarted server to have both adapters again', async () => victim.fixture.adapters().has(ADAPTER) && victim.fixture.adapters().has(ADAPTER_2), { timeoutMs: 30_000, intervalMs: 100, dump });
+    for (let i = 0; i < 6; i++) expect((await chat(ADAPTER)).status).toBe(200);
+  }, 180_000);
+
+  it('unload (REST delete and kubectl delete): the objects go, requests answer 404, the quota is back', async () => {
+    const before = await lorasUsage();
+    expect((await rest('DELETE', `/deployedModels/${restDm}`)).status).toBe(200);
+    await custom.deleteNamespacedCustomObject({ ...dmTarget, name: KUBECTL_DM });
+    await waitFor('both DeployedModels gone (finalizers done)', async () => (await getDm(restDm)) === undefined && (await getDm(KUBECTL_DM)) === undefined, { timeoutMs: 30_000, dump });
+    for (const r of fleet.replicas.values()) expect([...r.fixture.adapters().keys()]).toEqual([]);
+    await waitFor('the gateway to answer 404 for the adapters', async () => (await chat(ADAPTER)).status === 404 && (await chat(ADAPTER_2)).status === 404, { timeoutMs: 10_000, dump });
+    expect((await chat(`accounts/${ACCOUNT}/deployedModels/${restDm}`)).status).toBe(404);
+    expect(await lorasUsage()).toBe(before - 2);
+    // The base model still serves.
+    expect((await chat(`${BASE}#accounts/${ACCOUNT}/deployments/${DEP}`)).status).toBe(200);
+  }, 120_000);
+});
