@@ -3,7 +3,8 @@
 // `all` wires it: the REST API, the controller manager (Deployment + DeployedModel controllers) and
 // the gateway on one informer cache.
 //
-// A deployment with addons (min 1) → an adapter model READY → loaded through REST deployedModels
+// A deployment with addons (min 1) → an adapter model created over REST, its files PUT to the signed
+// URLs and validated → READY → loaded through REST deployedModels
 // AND through `kubectl apply` (a DeployedModel object) → DEPLOYED → chat through the gateway with
 // every model-id form → scale to 3 → all 3 replicas have both adapters and serve them → one
 // replica's server restarts (loses its adapters) → loaded again → unload both (REST delete, kubectl
@@ -13,8 +14,6 @@
 // SimulatedDialMap that the gateway AND the DeployedModel controller dial through; everything else
 // (which pods are Ready, their IPs, what is loaded where) is Hearth's production path.
 //
-// TODO(issue 12 items 1-2): the adapter's files should be uploaded through :getUploadEndpoint and
-// validated with :validateUpload; until the artifact store is on main, the Model row is seeded READY.
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -30,12 +29,12 @@ import { KubeClients, type Manager } from '../../src/controllers/runtime/index.j
 import type { DeployedModel } from '../../src/crds/deployed-model.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import type { Database } from '../../src/db/client.js';
-import { createModel } from '../../src/db/repositories/models.js';
 import { LORAS_QUOTA, getQuota } from '../../src/db/repositories/quotas.js';
 import { startGateway, type Gateway } from '../../src/gateway/index.js';
 import { InformerFactory } from '../../src/kube/informer-factory.js';
 import { createLogger } from '../../src/log.js';
 import { realClock } from '../../src/util/clock.js';
+import { ADAPTER_CONFIG, safetensors } from '../support/adapter-files.js';
 import { callApi } from '../support/api.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
 import { testKubeConfig } from '../support/env.js';
@@ -87,6 +86,25 @@ const rest = (method: string, path: string, body?: unknown) => callApi(app, meth
 const getDm = async (name: string): Promise<DeployedModel | undefined> =>
   ((await custom.getNamespacedCustomObject({ ...dmTarget, name }).catch(() => undefined)) as DeployedModel | undefined);
 const lorasUsage = async (): Promise<number> => (await getQuota(database.db, ACCOUNT, LORAS_QUOTA))?.usage ?? 0;
+
+/** An adapter model through the REST API: create, :getUploadEndpoint, a PUT per file, :validateUpload → READY. */
+async function uploadAdapter(id: string): Promise<void> {
+  const created = await rest('POST', '/models', { modelId: id, model: { kind: 'HF_PEFT_ADDON', peftDetails: { baseModel: BASE, r: 8, targetModules: ['q_proj', 'v_proj'] } } });
+  expect(created.status, JSON.stringify(created.body)).toBe(200);
+  const files: Record<string, Buffer> = { 'adapter_config.json': ADAPTER_CONFIG, 'adapter_model.safetensors': safetensors() };
+  const sizes = Object.fromEntries(Object.entries(files).map(([name, bytes]) => [name, String(bytes.length)]));
+  const endpoint = await rest('POST', `/models/${id}:getUploadEndpoint`, { filenameToSize: sizes });
+  expect(endpoint.status, JSON.stringify(endpoint.body)).toBe(200);
+  const urls = endpoint.body.filenameToSignedUrls as Record<string, string>;
+  for (const [name, bytes] of Object.entries(files)) {
+    const signed = new URL(urls[name]!);
+    const put = await app.inject({ method: 'PUT', url: signed.pathname + signed.search, payload: bytes, headers: { 'content-type': 'application/octet-stream' } });
+    expect(put.statusCode, put.body).toBe(200);
+  }
+  const validated = await rest('GET', `/models/${id}:validateUpload`);
+  expect(validated.status, JSON.stringify(validated.body)).toBe(200);
+  expect((await rest('GET', `/models/${id}`)).body).toMatchObject({ state: 'READY' });
+}
 
 const dump = async (): Promise<unknown> => ({
   deployedModels: ((await custom.listNamespacedCustomObject(dmTarget)) as { items: DeployedModel[] }).items.map((d) => ({ name: d.metadata.name, spec: d.spec, status: d.status, finalizers: d.metadata.finalizers })),
@@ -195,11 +213,8 @@ describe('LoRA end to end on the simulated cluster', () => {
         spec: { baseModel: BASE, acceleratorType: 'AMD_MI300X_192GB', acceleratorCount: 1, minReplicaCount: 1, maxReplicaCount: 3, replicaCount: 1, enableAddons: true },
       },
     });
-    // TODO(issue 12 items 1-2): create through REST and upload through the signed URLs, then
-    // :validateUpload → READY. Seeded READY until the artifact store lands.
-    for (const id of ['sql-lora', 'chat-lora']) {
-      await createModel(database.db, { accountId: ACCOUNT, modelId: id, kind: 'HF_PEFT_ADDON', state: 'READY', spec: { peftDetails: { baseModel: BASE, r: 8, targetModules: ['q_proj', 'v_proj'] } } });
-    }
+    // The adapters as a user makes them: created over REST, files PUT to the signed URLs, validated → READY.
+    for (const id of ['sql-lora', 'chat-lora']) await uploadAdapter(id);
     const usageBefore = await lorasUsage();
     await waitFor('the deployment in the API cache', async () => (await rest('GET', `/deployments/${DEP}`)).status === 200, { timeoutMs: 20_000, dump });
 

@@ -21,6 +21,7 @@ import type { Database } from '../../src/db/client.js';
 import { createDataset, getDataset, updateDataset } from '../../src/db/repositories/datasets.js';
 import { createLogger } from '../../src/log.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
+import { ADAPTER_CONFIG, safetensors } from '../support/adapter-files.js';
 
 const suffix = randomBytes(3).toString('hex');
 const dbName = `hearth_t_artifacts_${suffix}`;
@@ -46,18 +47,6 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function safetensors(): Buffer {
-  const header = Buffer.from(
-    JSON.stringify({
-      'base_model.model.layers.0.self_attn.v_proj.lora_A.weight': { dtype: 'BF16', shape: [8, 64], data_offsets: [0, 1024] },
-      'base_model.model.layers.0.self_attn.v_proj.lora_B.weight': { dtype: 'BF16', shape: [64, 8], data_offsets: [1024, 2048] },
-    }),
-  );
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(header.length));
-  return Buffer.concat([len, header, randomBytes(2048)]);
-}
-const ADAPTER_CONFIG = Buffer.from(JSON.stringify({ peft_type: 'LORA', r: 8, lora_alpha: 16, target_modules: ['q_proj', 'v_proj'] }));
 const WEIGHTS = safetensors();
 const ex = (q: string, a: string) => JSON.stringify({ messages: [{ role: 'user', content: q }, { role: 'assistant', content: a }] });
 const DATASET = `${ex('1+1?', '2')}\n${ex('2+2?', '4')}\n${ex('3+3?', '6')}\n`;
