@@ -61,7 +61,9 @@ async function auth(app: FastifyInstance, opts: AuthPluginOptions): Promise<void
     }
     request.principal = principal;
     const accountId = (request.params as Record<string, string | undefined> | undefined)?.accountId;
-    if (accountId !== undefined && accountId !== principal.accountId) throw foreignPathError(request.url);
+    // A route may name one shared account every caller reads (`accounts/fireworks/deploymentShapes`).
+    const shared = (request.routeOptions.config as { publicAccount?: string } | undefined)?.publicAccount;
+    if (accountId !== undefined && accountId !== principal.accountId && accountId !== shared) throw foreignPathError(request.url);
   });
 }
 
