@@ -6,9 +6,10 @@ import { z } from 'zod';
 import { AcceleratorType } from '../../crds/common.js';
 import { Precision } from '../../crds/deployment.js';
 import { BASE_MODEL_ACCOUNT } from '../../fleet/base-models.js';
-import type { DeploymentShape } from '../../fleet/deployment-shapes.js';
+import { REGIONS, isRegion, regionsOffering } from '../../fleet/catalog.js';
+import { SHAPE_SETTINGS, deploymentShape, type DeploymentShape, type ShapeSetting } from '../../fleet/deployment-shapes.js';
 import { formatInt64 } from '../wire/int64.js';
-import { invalidArgument } from '../wire/errors.js';
+import { invalidArgument, invalidArguments, notFound } from '../wire/errors.js';
 import { RESOURCE_ID_PATTERN } from '../wire/resource-names.js';
 
 export const COLLECTION = 'deploymentShapes';
@@ -98,4 +99,73 @@ export function parseShapeRef(ref: string, callerAccountId: string, field = 'dep
     if (parts[4] === 'versions' && /^[a-z0-9]{1,63}$/.test(parts[5] ?? '')) return { accountId: parts[1], id: parts[3], versionId: parts[5]! };
   }
   throw invalidArgument(field, `must be a deployment shape id or name, accounts/{account}/${COLLECTION}/{shape} (optionally /versions/{version})`, 'FORMAT');
+}
+
+// ---- a deployment from a shape --------------------------------------------------------------------
+
+/**
+ * The shape a deployment's `deploymentShape` names, as the caller may see it: the caller's own
+ * account (which holds none: shapes come from the catalog) or the shared `fireworks` account; any
+ * other account's shape reads as missing. Unknown shape or version → 404 naming it.
+ */
+export function resolveShape(ref: string, callerAccountId: string, field = 'deploymentShape'): DeploymentShape {
+  const r = parseShapeRef(ref, callerAccountId, field);
+  const visible = r.accountId === SHAPES_ACCOUNT || r.accountId === callerAccountId;
+  const shape = visible && r.accountId === SHAPES_ACCOUNT ? deploymentShape(r.id) : undefined;
+  if (!shape) throw notFound('deploymentShape', shapeName(r.accountId, r.id));
+  if (r.versionId !== undefined && r.versionId !== shape.versionId) {
+    throw notFound('deploymentShapeVersion', shapeVersionName(r.accountId, r.id, r.versionId));
+  }
+  return shape;
+}
+
+/** How a deployment's explicit value of a shape setting fails the shape, or undefined if it agrees. */
+function contradiction(field: ShapeSetting, value: unknown, shape: DeploymentShape): string | undefined {
+  const want = shape[field];
+  // A shorter context window than the shape's is a narrower use of the same shape, not a contradiction.
+  if (field === 'maxContextLength') return typeof value === 'number' && value > shape.maxContextLength ? `at most ${shape.maxContextLength}` : undefined;
+  return value === want ? undefined : `${String(want)}`;
+}
+
+/**
+ * The deployment fields with the shape's settings applied (src/fleet/deployment-shapes.ts
+ * SHAPE_SETTINGS): a field the caller left out gets the shape's value; one the caller set must
+ * agree (the same value; `maxContextLength` at most the shape's) or the answer is 400 naming the
+ * field and `deploymentShape`. `deploymentShape` becomes the shape's version name (as the spec
+ * says the server does). With `placement.region` set, the region must offer the shape's
+ * accelerator type (400 naming `placement.region`); `placement.regions` must hold one that does.
+ */
+export function applyShape(fields: Record<string, unknown>, shape: DeploymentShape): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...fields, deploymentShape: shapeVersionName(SHAPES_ACCOUNT, shape.id, shape.versionId) };
+  const shapeRef = shapeName(SHAPES_ACCOUNT, shape.id);
+  for (const field of SHAPE_SETTINGS) {
+    const value = fields[field];
+    if (value === undefined || value === null) {
+      out[field] = shape[field];
+      continue;
+    }
+    const want = contradiction(field, value, shape);
+    if (want !== undefined) {
+      throw invalidArguments([
+        { field, description: `${JSON.stringify(value)} contradicts deploymentShape ${shapeRef}, which sets ${want}`, reason: 'SHAPE_CONFLICT' },
+        { field: 'deploymentShape', description: `${shapeRef} sets ${field} ${want}`, reason: 'SHAPE_CONFLICT' },
+      ]);
+    }
+  }
+  checkShapeRegion(fields.placement, shape);
+  return out;
+}
+
+function checkShapeRegion(placement: unknown, shape: DeploymentShape): void {
+  if (!placement || typeof placement !== 'object') return;
+  const { region, regions } = placement as { region?: unknown; regions?: unknown };
+  const acc = shape.acceleratorType;
+  const offers = (r: unknown): boolean => typeof r === 'string' && isRegion(r) && (REGIONS[r].accelerators as readonly string[]).includes(acc);
+  const where = regionsOffering(acc).join(', ');
+  if (typeof region === 'string' && !offers(region)) {
+    throw invalidArgument('placement.region', `${region} does not offer ${acc}, the accelerator of deploymentShape ${shapeName(SHAPES_ACCOUNT, shape.id)} (offered in ${where})`, 'SHAPE_REGION');
+  }
+  if (Array.isArray(regions) && !regions.some(offers)) {
+    throw invalidArgument('placement.regions', `none of ${regions.join(', ')} offers ${acc}, the accelerator of deploymentShape ${shapeName(SHAPES_ACCOUNT, shape.id)} (offered in ${where})`, 'SHAPE_REGION');
+  }
 }
