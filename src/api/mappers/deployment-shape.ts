@@ -7,6 +7,7 @@ import { AcceleratorType } from '../../crds/common.js';
 import { Precision } from '../../crds/deployment.js';
 import { BASE_MODEL_ACCOUNT } from '../../fleet/base-models.js';
 import { REGIONS, isRegion, regionsOffering } from '../../fleet/catalog.js';
+import { inMultiRegion } from '../../fleet/multi-region.js';
 import { SHAPE_SETTINGS, deploymentShape, type DeploymentShape, type ShapeSetting } from '../../fleet/deployment-shapes.js';
 import { formatInt64 } from '../wire/int64.js';
 import { invalidArgument, invalidArguments, notFound } from '../wire/errors.js';
@@ -133,7 +134,8 @@ function contradiction(field: ShapeSetting, value: unknown, shape: DeploymentSha
  * agree (the same value; `maxContextLength` at most the shape's) or the answer is 400 naming the
  * field and `deploymentShape`. `deploymentShape` becomes the shape's version name (as the spec
  * says the server does). With `placement.region` set, the region must offer the shape's
- * accelerator type (400 naming `placement.region`); `placement.regions` must hold one that does.
+ * accelerator type (400 naming `placement.region`); `placement.regions` and `placement.multiRegion`
+ * must hold one region that does.
  */
 export function applyShape(fields: Record<string, unknown>, shape: DeploymentShape): Record<string, unknown> {
   const out: Record<string, unknown> = { ...fields, deploymentShape: shapeVersionName(SHAPES_ACCOUNT, shape.id, shape.versionId) };
@@ -158,7 +160,7 @@ export function applyShape(fields: Record<string, unknown>, shape: DeploymentSha
 
 function checkShapeRegion(placement: unknown, shape: DeploymentShape): void {
   if (!placement || typeof placement !== 'object') return;
-  const { region, regions } = placement as { region?: unknown; regions?: unknown };
+  const { region, regions, multiRegion } = placement as { region?: unknown; regions?: unknown; multiRegion?: unknown };
   const acc = shape.acceleratorType;
   const offers = (r: unknown): boolean => typeof r === 'string' && isRegion(r) && (REGIONS[r].accelerators as readonly string[]).includes(acc);
   const where = regionsOffering(acc).join(', ');
@@ -167,5 +169,8 @@ function checkShapeRegion(placement: unknown, shape: DeploymentShape): void {
   }
   if (Array.isArray(regions) && !regions.some(offers)) {
     throw invalidArgument('placement.regions', `none of ${regions.join(', ')} offers ${acc}, the accelerator of deploymentShape ${shapeName(SHAPES_ACCOUNT, shape.id)} (offered in ${where})`, 'SHAPE_REGION');
+  }
+  if (typeof multiRegion === 'string' && !regionsOffering(acc).some((r) => inMultiRegion(multiRegion, r))) {
+    throw invalidArgument('placement.multiRegion', `no region of ${multiRegion} offers ${acc}, the accelerator of deploymentShape ${shapeName(SHAPES_ACCOUNT, shape.id)} (offered in ${where})`, 'SHAPE_REGION');
   }
 }
