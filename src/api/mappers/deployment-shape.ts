@@ -79,6 +79,9 @@ export function shapeVersionToWire(s: DeploymentShape): Record<string, unknown> 
   return { name: shapeVersionName(SHAPES_ACCOUNT, s.id, s.versionId), snapshot: shapeToWire(s), validated: true, public: true, latestValidated: true };
 }
 
+/** `accounts/{a}/deploymentShapes/{s}[/versions/{v}]`; the ids are checked against the resource id rule after. */
+const SHAPE_REF = new RegExp(`^accounts/([^/]+)/${COLLECTION}/([^/]+)(?:/versions/([a-z0-9]{1,63}))?$`);
+
 /** A reference to a shape: `{account, id}` and the version when the reference names one. */
 export interface ShapeRef {
   accountId: string;
@@ -92,14 +95,12 @@ export interface ShapeRef {
  * Malformed → 400 naming `field`.
  */
 export function parseShapeRef(ref: string, callerAccountId: string, field = 'deploymentShape'): ShapeRef {
-  const parts = ref.split('/');
-  const ok = (s: string | undefined): s is string => s !== undefined && RESOURCE_ID_PATTERN.test(s);
-  if (parts.length === 1 && ok(parts[0])) return { accountId: callerAccountId, id: parts[0] };
-  if ((parts.length === 4 || parts.length === 6) && parts[0] === 'accounts' && ok(parts[1]) && parts[2] === COLLECTION && ok(parts[3])) {
-    if (parts.length === 4) return { accountId: parts[1], id: parts[3] };
-    if (parts[4] === 'versions' && /^[a-z0-9]{1,63}$/.test(parts[5] ?? '')) return { accountId: parts[1], id: parts[3], versionId: parts[5]! };
+  if (RESOURCE_ID_PATTERN.test(ref)) return { accountId: callerAccountId, id: ref };
+  const [, accountId = '', id = '', versionId] = SHAPE_REF.exec(ref) ?? [];
+  if (!RESOURCE_ID_PATTERN.test(accountId) || !RESOURCE_ID_PATTERN.test(id)) {
+    throw invalidArgument(field, `must be a deployment shape id or name, accounts/{account}/${COLLECTION}/{shape} (optionally /versions/{version})`, 'FORMAT');
   }
-  throw invalidArgument(field, `must be a deployment shape id or name, accounts/{account}/${COLLECTION}/{shape} (optionally /versions/{version})`, 'FORMAT');
+  return versionId === undefined ? { accountId, id } : { accountId, id, versionId };
 }
 
 // ---- a deployment from a shape --------------------------------------------------------------------

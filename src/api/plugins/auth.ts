@@ -44,6 +44,16 @@ export function foreignPathError(url: string): Error {
   return resourceNotFound(accountId, 'accounts');
 }
 
+/**
+ * The tenancy rule: a path under `/v1/accounts/{a}` is the caller's own account, or the one shared
+ * account a route names in its config (`publicAccount`: `accounts/fireworks/deploymentShapes`).
+ */
+function mayUsePath(request: FastifyRequest, callerAccountId: string): boolean {
+  const accountId = (request.params as Record<string, string | undefined> | undefined)?.accountId;
+  const shared = (request.routeOptions.config as { publicAccount?: string } | undefined)?.publicAccount;
+  return accountId === undefined || accountId === callerAccountId || accountId === shared;
+}
+
 async function auth(app: FastifyInstance, opts: AuthPluginOptions): Promise<void> {
   app.decorateRequest('principal', undefined as unknown as Principal);
   app.addHook('onRequest', async (request: FastifyRequest) => {
@@ -60,10 +70,7 @@ async function auth(app: FastifyInstance, opts: AuthPluginOptions): Promise<void
       if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
     }
     request.principal = principal;
-    const accountId = (request.params as Record<string, string | undefined> | undefined)?.accountId;
-    // A route may name one shared account every caller reads (`accounts/fireworks/deploymentShapes`).
-    const shared = (request.routeOptions.config as { publicAccount?: string } | undefined)?.publicAccount;
-    if (accountId !== undefined && accountId !== principal.accountId && accountId !== shared) throw foreignPathError(request.url);
+    if (!mayUsePath(request, principal.accountId)) throw foreignPathError(request.url);
   });
 }
 
