@@ -16,9 +16,23 @@ import { JobProgress, JobState, SFTJobSpecFields, WandbConfig } from '../../crds
 import type { JobState as JobStateName } from '../../crds/sft-job.js';
 import type { CustomObject } from '../kube/resource-store.js';
 import { omitUnset } from '../wire/omit.js';
+import { SHARED_ACCOUNT, modelReference, type ReferenceField } from '../wire/resource-names.js';
 import { JOB_ANNOTATIONS, isoOf } from './batch-job.js';
 
 export const COLLECTION = 'supervisedFineTuningJobs';
+
+/**
+ * The fields naming other resources, in either form (an id of the caller's account or a full name):
+ * datasets and models are stored as full names; `outputModel` (the model the job creates, of the
+ * caller's account) as the id. A missing or another account's dataset is 400 naming the field.
+ */
+export const REFERENCES: readonly ReferenceField[] = [
+  { field: 'dataset', collection: 'datasets', resourceType: 'dataset', stored: 'name', missing: 'invalid-argument', shared: [SHARED_ACCOUNT] },
+  { field: 'evaluationDataset', collection: 'datasets', resourceType: 'dataset', stored: 'name', missing: 'invalid-argument', shared: [SHARED_ACCOUNT] },
+  modelReference('baseModel'),
+  modelReference('warmStartFrom'),
+  { field: 'outputModel', collection: 'models', resourceType: 'model', stored: 'id', missing: 'invalid-argument', output: true },
+];
 
 export function sftJobName(accountId: string, id: string): string {
   return `accounts/${accountId}/${COLLECTION}/${id}`;

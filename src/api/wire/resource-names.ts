@@ -1,6 +1,6 @@
 // Resource ids and names. Ids: 1–63 characters of a-z, 0-9 and '-', starting with a letter and not
 // ending with '-' (the fleet catalog's resource id rule). Names: `accounts/{a}/<collection>/{id}`.
-import { invalidArgument } from './errors.js';
+import { invalidArgument, invalidArguments, notFound, type ApiError } from './errors.js';
 
 export const RESOURCE_ID_PATTERN = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -32,4 +32,121 @@ export function parseResourceName(name: unknown, collection: string, field: stri
 
 export function resourceName(accountId: string, collection: string, id: string): string {
   return `accounts/${accountId}/${collection}/${id}`;
+}
+
+// ---- references to other resources ----------------------------------------------------------------
+
+/** The account whose models, datasets and deployment shapes every account may name (the public catalog). */
+export const SHARED_ACCOUNT = 'fireworks';
+
+/**
+ * A field of a request that names another resource. The docs write such references as full names
+ * (`accounts/{a}/datasets/{d}`), the published spec often as bare ids (`nodePoolId`): both are
+ * accepted, the full name only within the caller's account — or a shared account — so another
+ * account's private object reads exactly like a missing one.
+ */
+export interface ReferenceField {
+  /** Path in the resource, e.g. `dataset`, `peftDetails.baseModel`. */
+  field: string;
+  /** The collection named, e.g. `datasets`. */
+  collection: string;
+  /** The resource type word of errors, e.g. `dataset`. */
+  resourceType: string;
+  /** What the object keeps: the full name or the bare id. */
+  stored: 'name' | 'id';
+  /**
+   * How this field answers a reference to nothing: 404 NOT_FOUND naming the object, or 400 naming
+   * the field (reason NOT_FOUND) where the collection documented that; another account's object
+   * gets the same answer.
+   */
+  missing: 'not-found' | 'invalid-argument';
+  /** Accounts any caller may name (`fireworks`). */
+  shared?: readonly string[];
+  /** Another account's object may be named if it is public; the collection checks that. */
+  publicForeign?: boolean;
+  /** The cluster-scoped form `accounts/{a}/clusters/{cluster}/<collection>/{id}` is accepted too. */
+  cluster?: string;
+  /** The field names an object the request creates (an SFT job's `outputModel`): it must be the caller's. */
+  output?: boolean;
+}
+
+export interface ResourceRef {
+  accountId: string;
+  id: string;
+  /** `accounts/{a}/<collection>/{id}`. */
+  name: string;
+  /** What the object stores (the full name or the id, as the field says). */
+  stored: string;
+}
+
+/** The answer to a reference that names nothing the caller may see (missing or another account's). */
+export function referenceNotFound(ref: ReferenceField, name: string): ApiError {
+  if (ref.missing === 'not-found') return notFound(ref.resourceType, name);
+  return invalidArguments([{ field: ref.field, description: `${ref.resourceType} "${name}" not found`, reason: 'NOT_FOUND' }]);
+}
+
+function splitReference(value: string, ref: ReferenceField, callerAccountId: string): { accountId: string; id: string } | undefined {
+  if (!value.includes('/')) return { accountId: callerAccountId, id: value };
+  const parts = value.split('/');
+  if (parts[0] !== 'accounts' || parts[1] === undefined) return undefined;
+  if (parts.length === 4 && parts[2] === ref.collection) return { accountId: parts[1], id: parts[3]! };
+  if (ref.cluster !== undefined && parts.length === 6 && parts[2] === 'clusters' && parts[4] === ref.collection) {
+    // Hearth runs one cluster per installation: another cluster id names nothing.
+    return parts[3] === ref.cluster ? { accountId: parts[1], id: parts[5]! } : { accountId: '', id: '' };
+  }
+  return undefined;
+}
+
+/**
+ * Parses a reference in either form: a bare id (the caller's account) or the full name. Malformed
+ * → 400 naming the field; another account's name → the field's NOT_FOUND answer unless the account
+ * is shared, or `publicForeign` (the caller then checks the object is public).
+ */
+export function parseReference(value: unknown, ref: ReferenceField, callerAccountId: string): ResourceRef {
+  const forms = `an id or a resource name accounts/{account}/${ref.collection}/{id}`;
+  if (typeof value !== 'string' || value === '') throw invalidArgument(ref.field, `is required: ${forms}`, 'REQUIRED');
+  const split = splitReference(value, ref, callerAccountId);
+  if (!split) throw invalidArgument(ref.field, `must be ${forms}`, 'FORMAT');
+  if (split.accountId === '') throw referenceNotFound(ref, value);
+  const accountId = validateResourceId(split.accountId, ref.field);
+  const id = validateResourceId(split.id, ref.field);
+  const name = resourceName(accountId, ref.collection, id);
+  const visible = accountId === callerAccountId || (ref.shared ?? []).includes(accountId) || ref.publicForeign === true || ref.output === true;
+  if (!visible) throw referenceNotFound(ref, name);
+  if (ref.output === true && accountId !== callerAccountId) throw invalidArgument(ref.field, `must name a ${ref.resourceType} of account ${callerAccountId}, not ${name}`, 'FORMAT');
+  if (ref.stored === 'id' && accountId !== callerAccountId) throw referenceNotFound(ref, name);
+  return { accountId, id, name, stored: ref.stored === 'name' ? name : id };
+}
+
+/** Reads a dotted path of a plain object. */
+function getPath(obj: Record<string, unknown>, path: string): unknown {
+  return path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
+}
+
+function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let o = obj;
+  for (const k of keys.slice(0, -1)) o = o[k] as Record<string, unknown>;
+  o[keys.at(-1)!] = value;
+}
+
+/**
+ * Rewrites every reference field present (not empty) in `resource` to the form its object stores,
+ * after the checks of parseReference; returns the parsed references by field. Changes `resource`.
+ */
+export function normalizeReferences(resource: Record<string, unknown>, refs: readonly ReferenceField[], callerAccountId: string): Map<string, ResourceRef> {
+  const out = new Map<string, ResourceRef>();
+  for (const ref of refs) {
+    const value = getPath(resource, ref.field);
+    if (value === undefined || value === null || value === '') continue;
+    const parsed = parseReference(value, ref, callerAccountId);
+    setPath(resource, ref.field, parsed.stored);
+    out.set(ref.field, parsed);
+  }
+  return out;
+}
+
+/** A model reference (`accounts/{a}/models/{m}`): the caller's, the shared catalog's, or another account's public one. */
+export function modelReference(field: string, missing: ReferenceField['missing'] = 'not-found'): ReferenceField {
+  return { field, collection: 'models', resourceType: 'model', stored: 'name', missing, shared: [SHARED_ACCOUNT], publicForeign: true };
 }
