@@ -10,7 +10,7 @@ import type { ApiContext } from '../context.js';
 import { fromKubeError, statusCodeOf } from '../kube/errors.js';
 import { accountNamespace } from '../kube/namespaces.js';
 import type { CustomObject, DeploymentStore } from '../kube/resource-store.js';
-import { COLLECTION, OUTPUT_ONLY_FIELDS, WRITABLE_FIELDS, newDeployedModelObject, quotaHolder, specFromWire, toWire } from '../mappers/deployed-model.js';
+import { COLLECTION, OUTPUT_ONLY_FIELDS, REFERENCES, WRITABLE_FIELDS, newDeployedModelObject, quotaHolder, specFromWire, toWire } from '../mappers/deployed-model.js';
 import { isDeleted, type DeploymentObject } from '../mappers/deployment.js';
 import { ADDON_KINDS } from '../mappers/model.js';
 import { resolveModelRef } from '../routes/models.js';
@@ -23,6 +23,7 @@ export const DEPLOYED_MODELS: CollectionKind<CustomObject> = {
   resourceType: 'deployedModel',
   plural: 'deployedModels',
   idField: 'deployedModelId',
+  references: REFERENCES,
   store: (ctx) => ctx.stores?.deployedModels,
   strictPathIds: true,
   toWire,

@@ -14,6 +14,7 @@ import {
   ATOMIC_PATHS,
   COLLECTION,
   OUTPUT_ONLY_FIELDS,
+  REFERENCES,
   SOFT_DELETE_ANNOTATIONS,
   WRITABLE_FIELDS,
   isDeleted,
@@ -37,6 +38,7 @@ export const DEPLOYMENTS: CollectionKind<DeploymentObject> = {
   resourceType: 'deployment',
   plural: 'deployments',
   idField: 'deploymentId',
+  references: REFERENCES,
   store: (ctx) => ctx.deployments,
   strictPathIds: true,
   // No toWire here: Deployments.toWire maps with the soft-delete retention and reuses views.

@@ -14,6 +14,7 @@ import { BatchJobSpecFields, BatchJobState } from '../../crds/batch-job.js';
 import { ANNOTATIONS, API_VERSION, LABELS } from '../../crds/group.js';
 import type { CustomObject } from '../kube/resource-store.js';
 import { omitUnset } from '../wire/omit.js';
+import type { ReferenceField } from '../wire/resource-names.js';
 import { CLUSTER_ID } from './node-pool.js';
 import { rfc3339 } from '../../util/rfc3339.js';
 
@@ -24,6 +25,16 @@ export { CLUSTER_ID };
 
 /** Prefix of the object name: job `17` is `bj-17`. */
 export const OBJECT_NAME_PREFIX = 'bj-';
+
+/**
+ * The node pool and environment a job runs on: an id (the spec's form), `accounts/{a}/nodePools/{p}`
+ * (the docs' form) or `accounts/{a}/clusters/default/nodePools/{p}`; stored as the id. A missing or
+ * another account's pool is 400 naming the field.
+ */
+export const REFERENCES: readonly ReferenceField[] = [
+  { field: 'nodePoolId', collection: 'nodePools', resourceType: 'nodePool', stored: 'id', missing: 'invalid-argument', cluster: CLUSTER_ID },
+  { field: 'environmentId', collection: 'environments', resourceType: 'environment', stored: 'id', missing: 'invalid-argument', cluster: CLUSTER_ID },
+];
 
 /** Marks the API writes on job objects (BatchJob and SFTJob); the controllers read them. */
 export const JOB_ANNOTATIONS = {
