@@ -14,7 +14,7 @@ import { BatchJobSpecFields, BatchJobState } from '../../crds/batch-job.js';
 import { ANNOTATIONS, API_VERSION, LABELS } from '../../crds/group.js';
 import type { CustomObject } from '../kube/resource-store.js';
 import { omitUnset } from '../wire/omit.js';
-import type { ReferenceField } from '../wire/resource-names.js';
+import { referenceInput, type ReferenceField } from '../wire/resource-names.js';
 import { CLUSTER_ID } from './node-pool.js';
 import { rfc3339 } from '../../util/rfc3339.js';
 
@@ -84,7 +84,12 @@ const OUTPUT_ONLY = {
 };
 export const OUTPUT_ONLY_FIELDS: readonly string[] = Object.keys(OUTPUT_ONLY);
 
-const WRITABLE = BatchJobSpecFields.shape;
+// The references take either form on the wire (REFERENCES); the spec keeps the ids.
+const WRITABLE = {
+  ...BatchJobSpecFields.shape,
+  nodePoolId: referenceInput(REFERENCES[0]!, 'The node pool to run on.'),
+  environmentId: referenceInput(REFERENCES[1]!, 'The environment to run in; exclusive with imageRef.'),
+};
 export const WRITABLE_FIELDS: readonly string[] = Object.keys(WRITABLE);
 
 /** Fields PATCH may change at any time; the others say what runs where and are fixed at create. */

@@ -16,7 +16,7 @@ import { JobProgress, JobState, SFTJobSpecFields, WandbConfig } from '../../crds
 import type { JobState as JobStateName } from '../../crds/sft-job.js';
 import type { CustomObject } from '../kube/resource-store.js';
 import { omitUnset } from '../wire/omit.js';
-import { SHARED_ACCOUNT, modelReference, type ReferenceField } from '../wire/resource-names.js';
+import { SHARED_ACCOUNT, modelReference, referenceInput, type ReferenceField } from '../wire/resource-names.js';
 import { JOB_ANNOTATIONS, isoOf } from './batch-job.js';
 
 export const COLLECTION = 'supervisedFineTuningJobs';
@@ -64,7 +64,12 @@ export const IGNORED_FIELDS: readonly string[] = [...Object.keys(OUTPUT_ONLY), .
 
 const WandbConfigWire = WandbConfig.extend({ url: z.string().optional().describe('Output only. The run URL.') });
 
-const WRITABLE = { ...SFTJobSpecFields.shape, wandbConfig: WandbConfigWire.optional() };
+const WRITABLE = {
+  ...SFTJobSpecFields.shape,
+  wandbConfig: WandbConfigWire.optional(),
+  // Either form on the wire (REFERENCES); the spec keeps the id.
+  outputModel: referenceInput(REFERENCES.find((r) => r.field === 'outputModel')!, 'The model the job creates. Default: the job id.'),
+};
 export const WRITABLE_FIELDS: readonly string[] = Object.keys(WRITABLE);
 
 const ignoredOnInput = Object.fromEntries(

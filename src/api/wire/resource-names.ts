@@ -1,5 +1,6 @@
 // Resource ids and names. Ids: 1–63 characters of a-z, 0-9 and '-', starting with a letter and not
 // ending with '-' (the fleet catalog's resource id rule). Names: `accounts/{a}/<collection>/{id}`.
+import { z } from 'zod';
 import { invalidArgument, invalidArguments, notFound, type ApiError } from './errors.js';
 
 export const RESOURCE_ID_PATTERN = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -105,6 +106,8 @@ function splitReference(value: string, ref: ReferenceField, callerAccountId: str
 export function parseReference(value: unknown, ref: ReferenceField, callerAccountId: string): ResourceRef {
   const forms = `an id or a resource name accounts/{account}/${ref.collection}/{id}`;
   if (typeof value !== 'string' || value === '') throw invalidArgument(ref.field, `is required: ${forms}`, 'REQUIRED');
+  // A bare id stored as an id is the spec's own form: the CRD's id rule reports a bad one.
+  if (ref.stored === 'id' && !value.includes('/')) return { accountId: callerAccountId, id: value, name: resourceName(callerAccountId, ref.collection, value), stored: value };
   const split = splitReference(value, ref, callerAccountId);
   if (!split) throw invalidArgument(ref.field, `must be ${forms}`, 'FORMAT');
   if (split.accountId === '') throw referenceNotFound(ref, value);
@@ -149,4 +152,12 @@ export function normalizeReferences(resource: Record<string, unknown>, refs: rea
 /** A model reference (`accounts/{a}/models/{m}`): the caller's, the shared catalog's, or another account's public one. */
 export function modelReference(field: string, missing: ReferenceField['missing'] = 'not-found'): ReferenceField {
   return { field, collection: 'models', resourceType: 'model', stored: 'name', missing, shared: [SHARED_ACCOUNT], publicForeign: true };
+}
+
+/**
+ * The wire schema of a reference field whose stored form is an id: the body accepts either form
+ * (the CRD's id rule applies to what is stored, after parseReference).
+ */
+export function referenceInput(ref: ReferenceField, description: string): z.ZodOptional<z.ZodString> {
+  return z.string().max(512).optional().describe(`${description} An id or accounts/{account}/${ref.collection}/{id}.`);
 }
