@@ -239,7 +239,7 @@ export class CollectionService<T extends KindObject> {
     const chosen = input.id !== undefined;
     const id = chosen ? validateResourceId(input.id, kind.idField) : kind.assignIds === 'random' ? randomId() : '';
     const spec = kind.specFromWire(input.resource);
-    if (kind.references) await resolveReferences(this.ctx, spec, kind.references, accountId);
+    await this.normalizeReferences(accountId, spec);
     const parsed = parseOrThrow(kind.spec, spec, input.field);
     const query = input.query ?? {};
     const draft: Draft = { accountId, namespace: accountNamespace(accountId), id, spec, parsed, createdBy: input.createdBy, query };
@@ -328,7 +328,7 @@ export class CollectionService<T extends KindObject> {
     if (!rules) throw new Error(`${this.kind.collection} have no update`);
     const mask = updatePaths(body, updateMask, rules);
     const patch = this.kind.specFromWire(body);
-    if (this.kind.references) await resolveReferences(this.ctx, patch, this.kind.references, accountId);
+    await this.normalizeReferences(accountId, patch);
     const { before, after } = await this.modify(accountId, id, async (cur) => {
       this.checkWritable(accountId, id, cur);
       if (mask.length === 0) return undefined;
@@ -338,6 +338,11 @@ export class CollectionService<T extends KindObject> {
     });
     if (after !== before) await this.afterUpdate(accountId, before, after);
     return this.toWire(after, accountId);
+  }
+
+  /** The kind's reference fields in `spec` (create body or PATCH fields), rewritten to their stored form. */
+  async normalizeReferences(accountId: string, spec: Record<string, unknown>): Promise<void> {
+    if (this.kind.references) await resolveReferences(this.ctx, spec, this.kind.references, accountId);
   }
 
   /**

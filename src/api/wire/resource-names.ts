@@ -86,16 +86,20 @@ export function referenceNotFound(ref: ReferenceField, name: string): ApiError {
   return invalidArguments([{ field: ref.field, description: `${ref.resourceType} "${name}" not found`, reason: 'NOT_FOUND' }]);
 }
 
-function splitReference(value: string, ref: ReferenceField, callerAccountId: string): { accountId: string; id: string } | undefined {
-  if (!value.includes('/')) return { accountId: callerAccountId, id: value };
-  const parts = value.split('/');
-  if (parts[0] !== 'accounts' || parts[1] === undefined) return undefined;
-  if (parts.length === 4 && parts[2] === ref.collection) return { accountId: parts[1], id: parts[3]! };
-  if (ref.cluster !== undefined && parts.length === 6 && parts[2] === 'clusters' && parts[4] === ref.collection) {
-    // Hearth runs one cluster per installation: another cluster id names nothing.
-    return parts[3] === ref.cluster ? { accountId: parts[1], id: parts[5]! } : { accountId: '', id: '' };
-  }
-  return undefined;
+/** `accounts/{a}/<collection>/{id}`, or with `clusters/{c}/` before the collection; undefined if neither. */
+function splitReference(value: string, ref: ReferenceField): { accountId: string; id: string; cluster?: string } | undefined {
+  const m = /^accounts\/([^/]+)\/(?:clusters\/([^/]+)\/)?([^/]+)\/([^/]+)$/.exec(value);
+  if (!m || m[3] !== ref.collection || (m[2] !== undefined && ref.cluster === undefined)) return undefined;
+  return { accountId: m[1]!, id: m[4]!, ...(m[2] !== undefined ? { cluster: m[2] } : {}) };
+}
+
+/** Whether the caller may name `accountId`'s object in this field; throws the field's answer if not. */
+function checkAccount(ref: ReferenceField, accountId: string, callerAccountId: string, name: string): void {
+  if (accountId === callerAccountId) return;
+  if (ref.output === true) throw invalidArgument(ref.field, `must name a ${ref.resourceType} of account ${callerAccountId}, not ${name}`, 'FORMAT');
+  const visible = (ref.shared ?? []).includes(accountId) || ref.publicForeign === true;
+  // An id-stored reference cannot hold another account's object.
+  if (!visible || ref.stored === 'id') throw referenceNotFound(ref, name);
 }
 
 /**
@@ -106,18 +110,20 @@ function splitReference(value: string, ref: ReferenceField, callerAccountId: str
 export function parseReference(value: unknown, ref: ReferenceField, callerAccountId: string): ResourceRef {
   const forms = `an id or a resource name accounts/{account}/${ref.collection}/{id}`;
   if (typeof value !== 'string' || value === '') throw invalidArgument(ref.field, `is required: ${forms}`, 'REQUIRED');
-  // A bare id stored as an id is the spec's own form: the CRD's id rule reports a bad one.
-  if (ref.stored === 'id' && !value.includes('/')) return { accountId: callerAccountId, id: value, name: resourceName(callerAccountId, ref.collection, value), stored: value };
-  const split = splitReference(value, ref, callerAccountId);
+  if (!value.includes('/')) {
+    // A bare id stored as an id is the spec's own form: the CRD's id rule reports a bad one.
+    const id = ref.stored === 'id' ? value : validateResourceId(value, ref.field);
+    const name = resourceName(callerAccountId, ref.collection, id);
+    return { accountId: callerAccountId, id, name, stored: ref.stored === 'name' ? name : id };
+  }
+  const split = splitReference(value, ref);
   if (!split) throw invalidArgument(ref.field, `must be ${forms}`, 'FORMAT');
-  if (split.accountId === '') throw referenceNotFound(ref, value);
+  // Hearth runs one cluster per installation: another cluster id names nothing.
+  if (split.cluster !== undefined && split.cluster !== ref.cluster) throw referenceNotFound(ref, value);
   const accountId = validateResourceId(split.accountId, ref.field);
   const id = validateResourceId(split.id, ref.field);
   const name = resourceName(accountId, ref.collection, id);
-  const visible = accountId === callerAccountId || (ref.shared ?? []).includes(accountId) || ref.publicForeign === true || ref.output === true;
-  if (!visible) throw referenceNotFound(ref, name);
-  if (ref.output === true && accountId !== callerAccountId) throw invalidArgument(ref.field, `must name a ${ref.resourceType} of account ${callerAccountId}, not ${name}`, 'FORMAT');
-  if (ref.stored === 'id' && accountId !== callerAccountId) throw referenceNotFound(ref, name);
+  checkAccount(ref, accountId, callerAccountId, name);
   return { accountId, id, name, stored: ref.stored === 'name' ? name : id };
 }
 
