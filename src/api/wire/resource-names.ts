@@ -1,6 +1,7 @@
 // Resource ids and names. Ids: 1–63 characters of a-z, 0-9 and '-', starting with a letter and not
 // ending with '-' (the fleet catalog's resource id rule). Names: `accounts/{a}/<collection>/{id}`.
 import { z } from 'zod';
+import { BASE_MODEL_ACCOUNT } from '../../fleet/base-models.js';
 import { invalidArgument, invalidArguments, notFound, type ApiError } from './errors.js';
 
 export const RESOURCE_ID_PATTERN = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -38,7 +39,7 @@ export function resourceName(accountId: string, collection: string, id: string):
 // ---- references to other resources ----------------------------------------------------------------
 
 /** The account whose models, datasets and deployment shapes every account may name (the public catalog). */
-export const SHARED_ACCOUNT = 'fireworks';
+export const SHARED_ACCOUNT = BASE_MODEL_ACCOUNT;
 
 /**
  * A field of a request that names another resource. The docs write such references as full names
