@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installCrds } from '../../hack/lib/crds.js';
 import { buildApp } from '../../src/api/app.js';
-import { KubeDeploymentStore } from '../../src/api/kube/resource-store.js';
+import { KubeDeploymentClient } from '../../src/api/kube/kind-client.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
@@ -30,7 +30,7 @@ const VERSION_NAME = `${SHAPE}/versions/${deploymentShape(SHAPE_ID)!.versionId}`
 
 let kc: PooledKubeConfig;
 let database: Database;
-let store: KubeDeploymentStore;
+let store: KubeDeploymentClient;
 let app: FastifyInstance;
 let key: string;
 
@@ -44,7 +44,7 @@ beforeAll(async () => {
   key = (await bootstrap(database.db, { accountId: ACME, email: `admin@${ACME}.example` })).apiKey!.key;
   await namespaces.ensure(ACME);
   const log = createLogger({ level: 'silent' });
-  store = new KubeDeploymentStore(kubeAccess(kc, { log }), { log });
+  store = new KubeDeploymentClient(kubeAccess(kc, { log }), { log });
   await store.start();
   app = await buildApp({ db: database.db, deployments: store, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false });
 }, 120_000);

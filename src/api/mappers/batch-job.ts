@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { BatchJobSpecFields, BatchJobState } from '../../crds/batch-job.js';
 import { ANNOTATIONS, API_VERSION, LABELS } from '../../crds/group.js';
-import type { CustomObject } from '../kube/resource-store.js';
+import type { CustomObject } from '../kube/kind-client.js';
 import { omitUnset } from '../wire/omit.js';
 import { referenceInput, type ReferenceField } from '../wire/resource-names.js';
 import { CLUSTER_ID } from './node-pool.js';

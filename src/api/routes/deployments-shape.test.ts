@@ -8,13 +8,13 @@ import { openDatabase, type Database } from '../../db/client.js';
 import { bootstrap } from '../../auth/bootstrap.js';
 import { deploymentShape } from '../../fleet/deployment-shapes.js';
 import { buildApp } from '../app.js';
-import type { DeploymentStore } from '../kube/resource-store.js';
-import { MemoryStore } from './memory-store.test-helper.js';
+import type { DeploymentClient } from '../kube/kind-client.js';
+import { MemoryKindClient } from './memory-kind-client.test-helper.js';
 
 let database: Database;
 let app: FastifyInstance;
 let key: string;
-const store = new MemoryStore();
+const store = new MemoryKindClient();
 
 const BASE = 'accounts/fireworks/models/llama-v3p1-70b-instruct';
 const H100 = 'accounts/fireworks/deploymentShapes/llama-v3p1-70b-instruct-h100';
@@ -29,7 +29,7 @@ beforeAll(async () => {
   database = await openDatabase();
   await database.migrate();
   key = (await bootstrap(database.db, { accountId: 'acme', email: 'ann@acme.example' })).apiKey!.key;
-  app = await buildApp({ db: database.db, rateLimit: false, deployments: store as unknown as DeploymentStore, authenticatorOptions: { cacheTtlMs: 0 } });
+  app = await buildApp({ db: database.db, rateLimit: false, deployments: store as unknown as DeploymentClient, authenticatorOptions: { cacheTtlMs: 0 } });
 }, 60_000);
 
 afterAll(async () => {
