@@ -25,6 +25,7 @@ import accountsRoutes from './routes/accounts.js';
 import apiKeysRoutes from './routes/api-keys.js';
 import batchJobsRoutes from './routes/batch-jobs.js';
 import deploymentsRoutes from './routes/deployments.js';
+import deploymentShapesRoutes from './routes/deployment-shapes.js';
 import datasetsRoutes, { datasetUploadUrlRoutes, type DatasetRoutesOptions } from './routes/datasets.js';
 import deployedModelsRoutes from './routes/deployed-models.js';
 import modelsRoutes, { modelFileUrlRoutes } from './routes/models.js';
@@ -149,6 +150,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       await v1.register(quotasRoutes);
       await v1.register(reservationsRoutes);
       await v1.register(deploymentsRoutes);
+      await v1.register(deploymentShapesRoutes);
       await v1.register(batchJobsRoutes);
       await v1.register(sftJobsRoutes);
       await v1.register(nodePoolsRoutes);

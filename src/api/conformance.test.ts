@@ -31,6 +31,7 @@ import type { z } from 'zod';
 import { DeploymentSpec, DeploymentStatus } from '../crds/deployment.js';
 import { DeployedModelSpec, DeployedModelStatus } from '../crds/deployed-model.js';
 import { SFTJobSpec, SFTJobStatus } from '../crds/sft-job.js';
+import { deploymentShape } from '../fleet/deployment-shapes.js';
 import type { CustomObject, DeploymentClient } from './kube/kind-client.js';
 import { MemoryKindClient } from './routes/memory-kind-client.test-helper.js';
 
@@ -454,6 +455,10 @@ describe('responses Hearth actually sends', () => {
       ['GET', '/v1/accounts/acme/supervisedFineTuningJobs', '/v1/accounts/{accountId}/supervisedFineTuningJobs'],
       ['GET', '/v1/accounts/acme/reservations/h100-va', '/v1/accounts/{accountId}/reservations/{reservationId}'],
       ['GET', '/v1/accounts/acme/reservations', '/v1/accounts/{accountId}/reservations'],
+      ['GET', '/v1/accounts/fireworks/deploymentShapes', '/v1/accounts/{accountId}/deploymentShapes'],
+      ['GET', '/v1/accounts/fireworks/deploymentShapes/llama-v3p1-8b-instruct-h100', '/v1/accounts/{accountId}/deploymentShapes/{deploymentShapeId}'],
+      ['GET', '/v1/accounts/fireworks/deploymentShapes/llama-v3p1-8b-instruct-h100/versions', '/v1/accounts/{accountId}/deploymentShapes/{deploymentShapeId}/versions'],
+      ['GET', `/v1/accounts/fireworks/deploymentShapes/llama-v3p1-8b-instruct-h100/versions/${deploymentShape('llama-v3p1-8b-instruct-h100')!.versionId}`, '/v1/accounts/{accountId}/deploymentShapes/{deploymentShapeId}/versions/{versionId}'],
     ];
     const specByKey = new Map(Object.entries(specDoc.paths).map(([path, ops]) => [pathKey(path), ops]));
     const findings: Finding[] = [];

@@ -232,7 +232,11 @@ export const DeploymentSpecFields = z.object({
     .boolean()
     .optional()
     .describe('Load at most one addon at a time, merged into the base model.'),
-  deploymentShape: text(512).optional().describe('Deployment shape to use; replaced by the shape version name.'),
+  deploymentShape: text(512)
+    .optional()
+    .describe(
+      'The deployment shape the deployment was made from, accounts/{account}/deploymentShapes/{shape}/versions/{version}. The REST API applies the shape (accelerator type and count, precision, context length) and writes the version name; the controller reads the settings, not this field. Empty: no shape.',
+    ),
   targetModelVersion: text(512).optional().describe('Model version to roll out to the replicas.'),
   pricingPlanId: text(256).optional().describe('Custom pricing plan for billing.'),
   unusedAutoDeleteDuration: duration({ field: 'unusedAutoDeleteDuration' })
@@ -242,6 +246,8 @@ export const DeploymentSpecFields = z.object({
 type SpecOut = z.output<typeof DeploymentSpecFields>;
 
 const isFp8 = (p: string): boolean => p.startsWith('FP8');
+/** `accounts/{a}/deploymentShapes/{s}/versions/{v}` (resource ids; a version is lower-case hex or id characters). */
+const SHAPE_VERSION_NAME = '^accounts/[a-z][a-z0-9-]{0,62}/deploymentShapes/[a-z][a-z0-9-]{0,62}/versions/[a-z0-9]{1,63}$';
 const usesDraftModel = (s: SpecOut): boolean => s.draftModel !== undefined && s.draftModel !== '';
 
 export const DeploymentSpec = withRules(
@@ -284,6 +290,12 @@ export const DeploymentSpec = withRules(
       message: 'acceleratorCount must be at least 2 with autoTune.longPrompt',
       fieldPath: '.acceleratorCount',
       holds: (s) => !s.autoTune?.longPrompt || s.acceleratorCount === undefined || s.acceleratorCount >= 2,
+    },
+    {
+      rule: `!has(self.deploymentShape) || self.deploymentShape == '' || self.deploymentShape.matches('${SHAPE_VERSION_NAME}')`,
+      message: 'deploymentShape must be a shape version name, accounts/{account}/deploymentShapes/{shape}/versions/{version}',
+      fieldPath: '.deploymentShape',
+      holds: (s) => s.deploymentShape === undefined || s.deploymentShape === '' || new RegExp(SHAPE_VERSION_NAME).test(s.deploymentShape),
     },
     {
       rule: "!has(self.hotLoadBucketUrl) || !self.hotLoadBucketUrl.endsWith('/')",
@@ -383,6 +395,9 @@ export const DeploymentStatus = z
     labelSelector: text(1024).optional().describe('Label selector of the replica pods (for the scale subresource and HPAs).'),
     directRouteHandle: text(1024).optional().describe('Hostname / PSC attachment / PrivateLink service of the direct route.'),
     activeModelVersion: text(512).optional().describe('Model version currently active on the replicas.'),
+    deploymentShape: text(512)
+      .optional()
+      .describe('The deployment shape version (spec.deploymentShape) of the generation the controller last acted on; unset without a shape.'),
     updateTime: timestamp('Last time the controller changed the state.'),
     deleteTime: timestamp('When the deployment was soft-deleted.'),
     purgeTime: timestamp('When a soft-deleted deployment will be hard-deleted.'),

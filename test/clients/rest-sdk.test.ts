@@ -136,7 +136,10 @@ describe('generated-SDK behaviour against every served operation', () => {
     for (const { method, path, op } of ops) {
       // List methods (AIP-132): a collection path, no `:verb` (getLogs pages too, but needs a job).
       if (method !== 'GET' || path.includes(':') || !(op.parameters ?? []).some((p) => p.name === 'pageToken')) continue;
-      const url = fillPath(path.replace('{userId}', 'ann'), 'acme');
+      // Deployment shapes live in the shared account `fireworks` (readable by every account).
+      const url = path.includes('/deploymentShapes')
+        ? fillPath(path.replace('{deploymentShapeId}', 'llama-v3p1-8b-instruct-a100'), 'fireworks')
+        : fillPath(path.replace('{userId}', 'ann'), 'acme');
       const all = await sdk.request('GET', url, { query: { pageSize: 1000 } });
       expect(all.status, `${path} → ${JSON.stringify(all.body)}`).toBe(200);
       const collection = Object.keys(all.body).find((k) => Array.isArray(all.body[k]))!;

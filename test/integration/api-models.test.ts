@@ -215,7 +215,13 @@ describe('deployedModels through REST', () => {
     const foreignDep = await call('POST', DM(ACME), ACME, { ...base, deployment: deploymentName(GLOBEX, 'base') });
     expect(foreignDep.status).toBe(404);
     expect(foreignDep.body.message).toBe(`deployment "${deploymentName(GLOBEX, 'base')}" not found`);
-    expect((await call('POST', DM(ACME), ACME, { ...base, deployment: 'base' })).status).toBe(400);
+    // Issue 16 item 2: the spec's bare id is the caller's deployment (stored as the full name);
+    // this create is undone at once so the counts below are unchanged.
+    const bare = await call('POST', DM(ACME), ACME, { ...base, deployment: 'base' });
+    expect(bare.status, JSON.stringify(bare.body)).toBe(200);
+    expect(bare.body.deployment).toBe(deploymentName(ACME, 'base'));
+    expect((await call('DELETE', DM(ACME, String(bare.body.name).split('/').pop()), ACME)).status).toBe(200);
+    expect((await call('POST', DM(ACME), ACME, { ...base, deployment: 'accounts/acme/deployedModels/base' })).status).toBe(400);
 
     const missingModel = await call('POST', DM(ACME), ACME, { ...base, model: modelName(ACME, 'nope') });
     expect(missingModel.status).toBe(404);

@@ -11,7 +11,7 @@ import type { ApiContext } from '../context.js';
 import { fromKubeError, statusCodeOf } from '../kube/errors.js';
 import { accountNamespace } from '../kube/namespaces.js';
 import type { CustomObject, DeploymentClient } from '../kube/kind-client.js';
-import { COLLECTION, OUTPUT_ONLY_FIELDS, WRITABLE_FIELDS, newDeployedModelObject, quotaHolder, specFromWire, toWire } from '../mappers/deployed-model.js';
+import { COLLECTION, OUTPUT_ONLY_FIELDS, REFERENCES, WRITABLE_FIELDS, newDeployedModelObject, quotaHolder, specFromWire, toWire } from '../mappers/deployed-model.js';
 import { isDeleted, type DeploymentObject } from '../mappers/deployment.js';
 import { ADDON_KINDS } from '../mappers/model.js';
 import { resolveModelRef } from '../routes/models.js';
@@ -24,6 +24,7 @@ export const DEPLOYED_MODELS: CollectionKind<CustomObject> = {
   resourceType: 'deployedModel',
   plural: 'deployedModels',
   idField: 'deployedModelId',
+  references: REFERENCES,
   client: (ctx) => ctx.kinds?.deployedModels,
   strictPathIds: true,
   toWire,

@@ -14,6 +14,7 @@ import {
   ATOMIC_PATHS,
   COLLECTION,
   OUTPUT_ONLY_FIELDS,
+  REFERENCES,
   SOFT_DELETE_ANNOTATIONS,
   WRITABLE_FIELDS,
   isDeleted,
@@ -24,11 +25,13 @@ import {
   wireState,
   type DeploymentObject,
 } from '../mappers/deployment.js';
+import { applyShape, resolveShape } from '../mappers/deployment-shape.js';
+import { SHAPE_SETTINGS } from '../../fleet/deployment-shapes.js';
 import { requiredGpus } from '../../fleet/gpus.js';
 import { releaseDeploymentGpus, reserveDeploymentGpus } from '../quota/deployment-quota.js';
 import { parseOrThrow } from '../validation.js';
 import { failedPrecondition } from '../wire/errors.js';
-import { CollectionService, type CollectionKind, type Draft, type Wire } from './service.js';
+import { CollectionService, type CollectionKind, type CreateInput, type Draft, type Wire } from './service.js';
 import { rfc3339 as iso } from '../../util/rfc3339.js';
 
 export const DEPLOYMENTS: CollectionKind<DeploymentObject> = {
@@ -36,6 +39,7 @@ export const DEPLOYMENTS: CollectionKind<DeploymentObject> = {
   resourceType: 'deployment',
   plural: 'deployments',
   idField: 'deploymentId',
+  references: REFERENCES,
   client: (ctx) => ctx.deployments,
   strictPathIds: true,
   // No toWire here: Deployments.toWire maps with the soft-delete retention and reuses views.
@@ -84,6 +88,28 @@ export class Deployments extends CollectionService<DeploymentObject> {
     return wire;
   }
 
+  /** A deployment from a shape: the shape's settings fill the fields the caller left out (mappers/deployment-shape.ts). */
+  override async create(accountId: string, input: CreateInput): Promise<Wire> {
+    const ref = input.resource.deploymentShape;
+    if (typeof ref !== 'string' || ref === '') return super.create(accountId, input);
+    return super.create(accountId, { ...input, resource: applyShape(input.resource, resolveShape(ref, accountId)) });
+  }
+
+  /**
+   * A PATCH that sets `deploymentShape` applies the shape as a create does: the shape's settings
+   * the body leaves out join the body (and an explicit `updateMask`). A PATCH of a shape setting
+   * alone is checked against the deployment's shape in checkUpdate.
+   */
+  override async update(accountId: string, id: string, body: Wire, updateMask: string | undefined): Promise<Wire> {
+    const ref = body.deploymentShape;
+    const masked = updateMask === undefined || updateMask.split(',').some((p) => p.trim() === 'deploymentShape' || p.trim() === '*');
+    if (typeof ref !== 'string' || ref === '' || !masked) return super.update(accountId, id, body, updateMask);
+    const shaped = applyShape(body, resolveShape(ref, accountId));
+    const added = SHAPE_SETTINGS.filter((f) => body[f] === undefined || body[f] === null);
+    const mask = updateMask === undefined || updateMask.trim() === '*' ? updateMask : [updateMask, ...added].join(',');
+    return super.update(accountId, id, shaped, mask);
+  }
+
   protected override async reserve(draft: Draft, dryRun: boolean): Promise<void> {
     const spec = draft.parsed as DeploymentSpecType;
     await reserveDeploymentGpus(this.ctx.db, { accountId: draft.accountId, deploymentId: draft.id, spec, ...(dryRun ? { dryRun } : {}) });
@@ -100,8 +126,20 @@ export class Deployments extends CollectionService<DeploymentObject> {
   }
 
   protected override async checkUpdate(accountId: string, id: string, cur: DeploymentObject, spec: Record<string, unknown>): Promise<void> {
+    this.checkShapeKept(accountId, cur, spec);
     const parsed = this.checkSpecUpdate(cur, spec) as DeploymentSpecType;
     await this.reserveIfChanged(accountId, id, cur, parsed);
+  }
+
+  /**
+   * A deployment from a shape keeps agreeing with it: when an update changes the shape or one of
+   * its settings, the result must hold the shape's settings (400 naming the field and the shape).
+   */
+  checkShapeKept(accountId: string, cur: DeploymentObject, spec: Record<string, unknown>): void {
+    const ref = spec.deploymentShape;
+    if (typeof ref !== 'string' || ref === '') return;
+    const changed = ['deploymentShape', ...SHAPE_SETTINGS].some((f) => JSON.stringify(spec[f]) !== JSON.stringify(cur.spec[f]));
+    if (changed) applyShape(spec, resolveShape(ref, accountId));
   }
 
   /** Reserves when the GPUs the deployment must run changed. */

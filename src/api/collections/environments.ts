@@ -62,7 +62,7 @@ export class Environments extends CollectionService<CustomObject> {
    * concurrent connects cannot both succeed). FAILED_PRECONDITION when one is already requested.
    */
   async connect(accountId: string, id: string, body: z.infer<typeof ConnectBody>): Promise<void> {
-    const connection = connectionFromWire(body.connection as Record<string, unknown>);
+    const connection = connectionFromWire(body.connection as Record<string, unknown>, accountId);
     const parsed = parseOrThrow(EnvironmentConnection, connection, 'connection');
     await this.load(accountId, id);
     const pools = this.ctx.kinds?.nodePools;

@@ -10,6 +10,7 @@ export const RESOURCE_TYPES: Record<string, string> = {
   apiKeys: 'apiKey',
   quotas: 'quota',
   deployments: 'deployment',
+  deploymentShapes: 'deploymentShape',
   deployedModels: 'deployedModel',
   models: 'model',
   datasets: 'dataset',

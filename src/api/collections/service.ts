@@ -18,6 +18,8 @@
 // verbs as methods that use `load`, `modify` and `annotate`. Its route file
 // (src/api/routes/<collection>.ts) is one `collectionRoutes` call (routes.ts): the documentation of
 // the standard routes and the verbs. Adding a kind: src/api/README.md, "A new collection".
+import type { ReferenceField } from '../wire/resource-names.js';
+import { resolveReferences } from './references.js';
 import { randomBytes } from 'node:crypto';
 import { rfc3339 as iso } from '../../util/rfc3339.js';
 import type { FastifyBaseLogger } from 'fastify';
@@ -86,6 +88,11 @@ export interface CollectionKind<T extends KindObject> {
   plural: string;
   /** The id's field in create bodies/queries, paths and errors (`nodePoolId`). */
   idField: string;
+  /**
+   * Fields naming other resources (wire/resource-names.ts): accepted as bare ids or full names,
+   * rewritten to the stored form before the spec is checked, on create and update.
+   */
+  references?: readonly ReferenceField[];
   /** The kind's client; undefined when the API server runs without a cluster. */
   client(ctx: ApiContext): KindClient<T> | undefined;
   /** Path ids must be resource ids (else 400 naming `idField`); otherwise a malformed id is 404. */
@@ -232,6 +239,7 @@ export class CollectionService<T extends KindObject> {
     const chosen = input.id !== undefined;
     const id = chosen ? validateResourceId(input.id, kind.idField) : kind.assignIds === 'random' ? randomId() : '';
     const spec = kind.specFromWire(input.resource);
+    await this.normalizeReferences(accountId, spec);
     const parsed = parseOrThrow(kind.spec, spec, input.field);
     const query = input.query ?? {};
     const draft: Draft = { accountId, namespace: accountNamespace(accountId), id, spec, parsed, createdBy: input.createdBy, query };
@@ -320,6 +328,7 @@ export class CollectionService<T extends KindObject> {
     if (!rules) throw new Error(`${this.kind.collection} have no update`);
     const mask = updatePaths(body, updateMask, rules);
     const patch = this.kind.specFromWire(body);
+    await this.normalizeReferences(accountId, patch);
     const { before, after } = await this.modify(accountId, id, async (cur) => {
       this.checkWritable(accountId, id, cur);
       if (mask.length === 0) return undefined;
@@ -329,6 +338,11 @@ export class CollectionService<T extends KindObject> {
     });
     if (after !== before) await this.afterUpdate(accountId, before, after);
     return this.toWire(after, accountId);
+  }
+
+  /** The kind's reference fields in `spec` (create body or PATCH fields), rewritten to their stored form. */
+  async normalizeReferences(accountId: string, spec: Record<string, unknown>): Promise<void> {
+    if (this.kind.references) await resolveReferences(this.ctx, spec, this.kind.references, accountId);
   }
 
   /**

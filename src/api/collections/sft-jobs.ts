@@ -7,20 +7,21 @@ import { getDataset } from '../../db/repositories/datasets.js';
 import type { ApiContext } from '../context.js';
 import type { CustomObject } from '../kube/kind-client.js';
 import { JOB_ANNOTATIONS } from '../mappers/batch-job.js';
-import { COLLECTION, RESUMABLE_STATES, isCancellable, newSFTJobObject, sftJobName, specFromWire, toWire, wireState } from '../mappers/sft-job.js';
-import { failedPrecondition, invalidArgument } from '../wire/errors.js';
-import { isResourceId } from '../wire/resource-names.js';
+import { COLLECTION, REFERENCES, RESUMABLE_STATES, isCancellable, newSFTJobObject, sftJobName, specFromWire, toWire, wireState } from '../mappers/sft-job.js';
+import { failedPrecondition } from '../wire/errors.js';
+import { SHARED_ACCOUNT, isResourceId, parseReference, referenceNotFound } from '../wire/resource-names.js';
 import { CollectionService, type CollectionKind, type Draft, type Wire } from './service.js';
 import { rfc3339 as iso } from '../../util/rfc3339.js';
 
 /** Accounts whose datasets every account may train on (the public catalog, as for base models). */
-export const SHARED_DATASET_ACCOUNTS: readonly string[] = ['fireworks'];
+export const SHARED_DATASET_ACCOUNTS: readonly string[] = [SHARED_ACCOUNT];
 
 export const SFT_JOBS: CollectionKind<CustomObject> = {
   collection: COLLECTION,
   resourceType: 'supervisedFineTuningJob',
   plural: 'supervised fine-tuning jobs',
   idField: 'supervisedFineTuningJobId',
+  references: REFERENCES,
   client: (ctx) => ctx.kinds?.supervisedFineTuningJobs,
   // A malformed id names no job: NOT_FOUND, as for a missing one.
   strictPathIds: false,
@@ -50,19 +51,15 @@ export class SFTJobs extends CollectionService<CustomObject> {
   }
 
   /**
-   * The full dataset name for `field`, after checking it names a READY dataset of the account or
-   * a shared one. Another account's dataset reads exactly like a missing one.
+   * The full dataset name for `field` (references are parsed and rewritten to full names first,
+   * see REFERENCES), after checking it names a READY dataset of the account or a shared one.
    */
   async resolveDataset(accountId: string, field: string, value: string): Promise<string> {
-    const parts = value.split('/');
-    let owner = accountId;
-    let id = value;
-    if (parts.length === 4 && parts[0] === 'accounts' && parts[2] === 'datasets') [owner, id] = [parts[1]!, parts[3]!];
-    else if (!isResourceId(value)) throw invalidArgument(field, 'must be a dataset name: accounts/{account}/datasets/{dataset} (or the id of a dataset of this account)', 'FORMAT');
-    const name = `accounts/${owner}/datasets/${id}`;
+    const ref = REFERENCES.find((r) => r.field === field)!;
+    const { accountId: owner, id, name } = parseReference(value, ref, accountId);
     if (SHARED_DATASET_ACCOUNTS.includes(owner) && owner !== accountId) return name;
-    const row = owner === accountId ? await getDataset(this.ctx.db, accountId, id) : undefined;
-    if (!row) throw invalidArgument(field, `dataset "${name}" not found`, 'NOT_FOUND');
+    const row = await getDataset(this.ctx.db, accountId, id);
+    if (!row) throw referenceNotFound(ref, name);
     if (row.state !== 'READY') throw failedPrecondition(`${field}: dataset "${name}" is ${row.state}; only READY datasets can be trained on`, 'ERR_DATASET_NOT_READY');
     return name;
   }

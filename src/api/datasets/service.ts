@@ -17,13 +17,16 @@ import { ApiError, ERROR_DOMAIN, aborted, failedPrecondition, invalidArgument, u
 import { updatePaths, type UpdateMaskRules } from '../wire/field-mask.js';
 import { parseSafeInt64 } from '../wire/int64.js';
 import { listPage, type PageTokenCodec } from '../wire/pagination.js';
-import { validateResourceId } from '../wire/resource-names.js';
+import { parseReference, validateResourceId, type ReferenceField } from '../wire/resource-names.js';
 import { JsonlValidator, formatIssue, type JsonlSummary, type JsonlValidationOptions } from './jsonl.js';
 import { DatasetFiles, type Staged } from './files.js';
 import { sanitizeFileName } from './storage.js';
 import { FileUrlSigner, signedFileUrl, type FileGrant } from '../files/signed-url.js';
 
 const MASK_RULES: UpdateMaskRules = { writable: WRITABLE_FIELDS, outputOnly: OUTPUT_ONLY_FIELDS, atomic: [...SOURCE_FIELDS, 'evalProtocol'] };
+
+/** `sourceDatasetId`: an id or `accounts/{a}/datasets/{d}` of the caller's account; another account's reads as missing (404). */
+export const SOURCE_DATASET: ReferenceField = { field: 'sourceDatasetId', collection: 'datasets', resourceType: 'dataset', stored: 'id', missing: 'not-found' };
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
 
@@ -110,8 +113,8 @@ export class Datasets {
   }
 
   /** A new dataset with a READY dataset's content (`sourceDatasetId` without a filter). */
-  async copy(accountId: string, id: string, sourceId: string, f: ReturnType<typeof fieldsFromWire>, createdBy: string): Promise<DatasetRow> {
-    validateResourceId(sourceId, 'sourceDatasetId');
+  async copy(accountId: string, id: string, sourceRef: string, f: ReturnType<typeof fieldsFromWire>, createdBy: string): Promise<DatasetRow> {
+    const sourceId = validateResourceId(parseReference(sourceRef, SOURCE_DATASET, accountId).stored, 'sourceDatasetId');
     const source = await getDataset(this.db, accountId, sourceId);
     if (!source) throw resourceNotFound(accountId, COLLECTION, sourceId);
     if (source.state !== 'READY') throw failedPrecondition(`source dataset "${resourceNameOf(accountId, COLLECTION, sourceId)}" is ${source.state}; only READY datasets can be copied`);

@@ -14,6 +14,7 @@ import { BatchJobSpecFields, BatchJobState } from '../../crds/batch-job.js';
 import { ANNOTATIONS, API_VERSION, LABELS } from '../../crds/group.js';
 import type { CustomObject } from '../kube/kind-client.js';
 import { omitUnset } from '../wire/omit.js';
+import { referenceInput, type ReferenceField } from '../wire/resource-names.js';
 import { CLUSTER_ID } from './node-pool.js';
 import { rfc3339 } from '../../util/rfc3339.js';
 
@@ -24,6 +25,16 @@ export { CLUSTER_ID };
 
 /** Prefix of the object name: job `17` is `bj-17`. */
 export const OBJECT_NAME_PREFIX = 'bj-';
+
+/**
+ * The node pool and environment a job runs on: an id (the spec's form), `accounts/{a}/nodePools/{p}`
+ * (the docs' form) or `accounts/{a}/clusters/default/nodePools/{p}`; stored as the id. A missing or
+ * another account's pool is 400 naming the field.
+ */
+export const REFERENCES: readonly ReferenceField[] = [
+  { field: 'nodePoolId', collection: 'nodePools', resourceType: 'nodePool', stored: 'id', missing: 'invalid-argument', cluster: CLUSTER_ID },
+  { field: 'environmentId', collection: 'environments', resourceType: 'environment', stored: 'id', missing: 'invalid-argument', cluster: CLUSTER_ID },
+];
 
 /** Marks the API writes on job objects (BatchJob and SFTJob); the controllers read them. */
 export const JOB_ANNOTATIONS = {
@@ -73,7 +84,12 @@ const OUTPUT_ONLY = {
 };
 export const OUTPUT_ONLY_FIELDS: readonly string[] = Object.keys(OUTPUT_ONLY);
 
-const WRITABLE = BatchJobSpecFields.shape;
+// The references take either form on the wire (REFERENCES); the spec keeps the ids.
+const WRITABLE = {
+  ...BatchJobSpecFields.shape,
+  nodePoolId: referenceInput(REFERENCES[0]!, 'The node pool to run on.'),
+  environmentId: referenceInput(REFERENCES[1]!, 'The environment to run in; exclusive with imageRef.'),
+};
 export const WRITABLE_FIELDS: readonly string[] = Object.keys(WRITABLE);
 
 /** Fields PATCH may change at any time; the others say what runs where and are fixed at create. */

@@ -68,7 +68,7 @@ export const CreateDatasetBody = z
   .strictObject({
     dataset: DatasetBody,
     datasetId: z.string().describe('The dataset id (1–63 of a-z, 0-9, "-", starting with a letter).'),
-    sourceDatasetId: z.string().max(63).optional().describe('Create the dataset as a copy of this dataset of the account.'),
+    sourceDatasetId: z.string().max(512).optional().describe('Create the dataset as a copy of this dataset of the account (an id or accounts/{account}/datasets/{id}).'),
     filter: z.string().max(4096).optional().describe('Filter (SQL-like WHERE clause) applied to the source dataset (not supported).'),
   })
   .describe('GatewayCreateDatasetBody.');

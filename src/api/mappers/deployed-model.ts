@@ -15,9 +15,19 @@ import { DeployedModelSpecFields, DeployedModelState } from '../../crds/deployed
 import { API_VERSION, LABELS } from '../../crds/group.js';
 import type { CustomObject } from '../kube/kind-client.js';
 import { omitUnset } from '../wire/omit.js';
+import { modelReference, type ReferenceField } from '../wire/resource-names.js';
 import { rfc3339 } from '../../util/rfc3339.js';
 
 export const COLLECTION = 'deployedModels';
+
+/**
+ * `model` (an addon of the caller's account, a shared or another account's public one) and
+ * `deployment` (the caller's): an id or a full name, stored as the full name (the gateway's form).
+ */
+export const REFERENCES: readonly ReferenceField[] = [
+  modelReference('model'),
+  { field: 'deployment', collection: 'deployments', resourceType: 'deployment', stored: 'name', missing: 'not-found' },
+];
 
 /** The quota holder of a DeployedModel (one `loras` unit each). */
 export const quotaHolder = (id: string): string => `deployedModel/${id}`;

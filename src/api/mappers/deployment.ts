@@ -21,9 +21,13 @@ import { DeploymentSpecFields, DeploymentState, ReplicaStats } from '../../crds/
 import { ANNOTATIONS, API_VERSION, LABELS, SOFT_DELETE_RETENTION_MS } from '../../crds/group.js';
 import { formatDuration, parseDuration } from '../wire/duration.js';
 import { omitUnset } from '../wire/omit.js';
+import { modelReference, type ReferenceField } from '../wire/resource-names.js';
 import { rfc3339 } from '../../util/rfc3339.js';
 
 export const COLLECTION = 'deployments';
+
+/** The served model and the draft model: an id of the caller's account or a full name, stored as the full name. */
+export const REFERENCES: readonly ReferenceField[] = [modelReference('baseModel'), modelReference('draftModel')];
 
 /** Soft-delete marks written by the API (the shared contract is src/crds/group.ts ANNOTATIONS). */
 export const SOFT_DELETE_ANNOTATIONS = {

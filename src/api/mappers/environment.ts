@@ -19,7 +19,21 @@ import { EnvironmentConnection, EnvironmentSpecFields, EnvironmentState } from '
 import { ANNOTATIONS, API_VERSION, LABELS } from '../../crds/group.js';
 import type { CustomObject } from '../kube/kind-client.js';
 import { omitUnset } from '../wire/omit.js';
+import { normalizeReferences, referenceInput, type ReferenceField } from '../wire/resource-names.js';
 import { CLUSTER_ID, isoOf } from './node-pool.js';
+
+/**
+ * `:connect`'s `connection.nodePoolId`: an id, `accounts/{a}/nodePools/{p}` or the cluster-scoped
+ * name; stored as the id. A missing or another account's pool is 404 naming it.
+ */
+export const CONNECTION_NODE_POOL: ReferenceField = {
+  field: 'connection.nodePoolId',
+  collection: 'nodePools',
+  resourceType: 'nodePool',
+  stored: 'id',
+  missing: 'not-found',
+  cluster: CLUSTER_ID,
+};
 
 export const COLLECTION = 'environments';
 
@@ -96,6 +110,7 @@ export const ConnectBody = z
     connection: z
       .strictObject({
         ...EnvironmentConnection.shape,
+        nodePoolId: referenceInput(CONNECTION_NODE_POOL, 'The node pool to connect to.'),
         zone: z.unknown().optional().describe('Output only; ignored on input.'),
       })
       .describe('The node pool to connect to and how.'),
@@ -181,7 +196,9 @@ export function newEnvironmentObject(args: { accountId: string; namespace: strin
 }
 
 /** The requested connection as the spec stores it (the output-only zone dropped). */
-export function connectionFromWire(connection: Record<string, unknown>): Record<string, unknown> {
+export function connectionFromWire(connection: Record<string, unknown>, callerAccountId: string): Record<string, unknown> {
   const { zone: _zone, ...rest } = connection;
-  return Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  const out = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  normalizeReferences({ connection: out }, [CONNECTION_NODE_POOL], callerAccountId);
+  return out;
 }

@@ -12,6 +12,7 @@
 //   upload path yet, so it stays there until something (an SFT job, a later upload) makes it READY.
 // - `baseModelDetails.parameterCount` is int64: a string on the wire, a string in `spec`.
 import { z } from 'zod';
+import { SHARED_ACCOUNT } from '../wire/resource-names.js';
 import { Status } from '../../crds/common.js';
 import { DeployedModelState } from '../../crds/deployed-model.js';
 import { Precision } from '../../crds/deployment.js';
@@ -24,7 +25,7 @@ import { formatTimestamp } from '../wire/timestamp.js';
 export const COLLECTION = 'models';
 
 /** The account whose models every account may reference by name (Hearth hosts no catalog of them). */
-export const SHARED_MODELS_ACCOUNT = 'fireworks';
+export const SHARED_MODELS_ACCOUNT = SHARED_ACCOUNT;
 
 export const ModelKind = z.enum([
   'KIND_UNSPECIFIED',

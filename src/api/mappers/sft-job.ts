@@ -16,9 +16,23 @@ import { JobProgress, JobState, SFTJobSpecFields, WandbConfig } from '../../crds
 import type { JobState as JobStateName } from '../../crds/sft-job.js';
 import type { CustomObject } from '../kube/kind-client.js';
 import { omitUnset } from '../wire/omit.js';
+import { SHARED_ACCOUNT, modelReference, referenceInput, type ReferenceField } from '../wire/resource-names.js';
 import { JOB_ANNOTATIONS, isoOf } from './batch-job.js';
 
 export const COLLECTION = 'supervisedFineTuningJobs';
+
+/**
+ * The fields naming other resources, in either form (an id of the caller's account or a full name):
+ * datasets and models are stored as full names; `outputModel` (the model the job creates, of the
+ * caller's account) as the id. A missing or another account's dataset is 400 naming the field.
+ */
+export const REFERENCES: readonly ReferenceField[] = [
+  { field: 'dataset', collection: 'datasets', resourceType: 'dataset', stored: 'name', missing: 'invalid-argument', shared: [SHARED_ACCOUNT] },
+  { field: 'evaluationDataset', collection: 'datasets', resourceType: 'dataset', stored: 'name', missing: 'invalid-argument', shared: [SHARED_ACCOUNT] },
+  modelReference('baseModel'),
+  modelReference('warmStartFrom'),
+  { field: 'outputModel', collection: 'models', resourceType: 'model', stored: 'id', missing: 'invalid-argument', output: true },
+];
 
 export function sftJobName(accountId: string, id: string): string {
   return `accounts/${accountId}/${COLLECTION}/${id}`;
@@ -50,7 +64,12 @@ export const IGNORED_FIELDS: readonly string[] = [...Object.keys(OUTPUT_ONLY), .
 
 const WandbConfigWire = WandbConfig.extend({ url: z.string().optional().describe('Output only. The run URL.') });
 
-const WRITABLE = { ...SFTJobSpecFields.shape, wandbConfig: WandbConfigWire.optional() };
+const WRITABLE = {
+  ...SFTJobSpecFields.shape,
+  wandbConfig: WandbConfigWire.optional(),
+  // Either form on the wire (REFERENCES); the spec keeps the id.
+  outputModel: referenceInput(REFERENCES.find((r) => r.field === 'outputModel')!, 'The model the job creates. Default: the job id.'),
+};
 export const WRITABLE_FIELDS: readonly string[] = Object.keys(WRITABLE);
 
 const ignoredOnInput = Object.fromEntries(

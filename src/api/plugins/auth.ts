@@ -44,6 +44,16 @@ export function foreignPathError(url: string): Error {
   return resourceNotFound(accountId, 'accounts');
 }
 
+/**
+ * The tenancy rule: a path under `/v1/accounts/{a}` is the caller's own account, or the one shared
+ * account a route names in its config (`publicAccount`: `accounts/fireworks/deploymentShapes`).
+ */
+function mayUsePath(request: FastifyRequest, callerAccountId: string): boolean {
+  const accountId = (request.params as Record<string, string | undefined> | undefined)?.accountId;
+  const shared = (request.routeOptions.config as { publicAccount?: string } | undefined)?.publicAccount;
+  return accountId === undefined || accountId === callerAccountId || accountId === shared;
+}
+
 /** The caller of a request, or the error it gets: 401/403, or 429 when throttled. */
 async function authenticate(request: FastifyRequest, opts: AuthPluginOptions): Promise<Principal> {
   const header = request.headers.authorization;
@@ -64,8 +74,7 @@ async function auth(app: FastifyInstance, opts: AuthPluginOptions): Promise<void
       if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
     }
     request.principal = principal;
-    const accountId = (request.params as Record<string, string | undefined> | undefined)?.accountId;
-    if (accountId !== undefined && accountId !== principal.accountId) throw foreignPathError(request.url);
+    if (!mayUsePath(request, principal.accountId)) throw foreignPathError(request.url);
   });
 }
 

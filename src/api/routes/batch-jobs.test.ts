@@ -102,6 +102,18 @@ describe('batch jobs over a store', () => {
     expect((await call(app, 'POST', base, { ...JOB, imageRef: undefined, environmentId: 'env' })).status).toBe(200);
   });
 
+  it("takes nodePoolId and environmentId as ids or full names (stored as ids); another account's name reads as missing", async () => {
+    const full = await call(app, 'POST', base, { ...JOB, nodePoolId: 'accounts/acme/nodePools/pool', imageRef: undefined, environmentId: 'accounts/acme/clusters/default/environments/env' });
+    expect(full.status, JSON.stringify(full.body)).toBe(200);
+    expect(full.body).toMatchObject({ nodePoolId: 'pool', environmentId: 'env' });
+    const foreign = await call(app, 'POST', base, { ...JOB, nodePoolId: 'accounts/globex/nodePools/pool' });
+    expect(foreign.status).toBe(400);
+    expect(fields(foreign.body)).toEqual(['nodePoolId:NOT_FOUND']);
+    expect(foreign.body.message).toBe('nodePoolId: nodePool "accounts/globex/nodePools/pool" not found');
+    const otherCluster = await call(app, 'POST', base, { ...JOB, nodePoolId: 'accounts/acme/clusters/c2/nodePools/pool' });
+    expect(fields(otherCluster.body)).toEqual(['nodePoolId:NOT_FOUND']);
+  });
+
   it('gets by numeric id, lists newest first, and answers 404 for ids no job has', async () => {
     expect((await call(app, 'GET', `${base}/1?readMask=name,state`)).body).toEqual({ name: 'accounts/acme/clusters/default/batchJobs/1', state: 'CREATING' });
     for (const id of ['999', 'bj-1', '01', 'Nope']) expect((await call(app, 'GET', `${base}/${id}`)).status, id).toBe(404);

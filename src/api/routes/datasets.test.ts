@@ -295,6 +295,13 @@ describe('datasets: copy and delete', () => {
     expect(await stored('copy')).toBe(await stored('good'));
     expect((await call('POST', A, { dataset: {}, datasetId: 'copy2', sourceDatasetId: 'bad' })).status).toBe(400);
     expect((await call('POST', A, { dataset: {}, datasetId: 'copy3', sourceDatasetId: 'none' })).status).toBe(404);
+    // Issue 16 item 2: the docs' full name too, only within the caller's account.
+    const full = await call('POST', A, { dataset: {}, datasetId: 'copy4', sourceDatasetId: 'accounts/acme/datasets/good' });
+    expect(full.status, JSON.stringify(full.body)).toBe(200);
+    expect(full.body).toMatchObject({ transformed: { sourceDatasetId: 'good' } });
+    const foreign = await call('POST', A, { dataset: {}, datasetId: 'copy5', sourceDatasetId: 'accounts/globex/datasets/good' });
+    expect(foreign.status).toBe(404);
+    expect(foreign.body.message).toBe('dataset "accounts/globex/datasets/good" not found');
   });
 
   it('deletes the dataset and its content', async () => {

@@ -109,6 +109,13 @@ describe('environments over a store', () => {
     expect(again.status).toBe(400);
     expect(again.body.code).toBe(9);
     expect(again.body.message).toContain('already has a connection');
+    // Issue 16 item 2: the pool's full name is the same pool (the connection is pending: 400 as above);
+    // another account's reads as missing.
+    const full = await call('POST', `${E}/dev:connect`, { connection: { nodePoolId: 'accounts/acme/nodePools/gpu' } });
+    expect(full.body.message).toContain('already has a connection');
+    const foreign = await call('POST', `${E}/dev:connect`, { connection: { nodePoolId: 'accounts/globex/nodePools/gpu' } });
+    expect(foreign.status).toBe(404);
+    expect(foreign.body.message).toBe('nodePool "accounts/globex/nodePools/gpu" not found');
   });
 
   it('derives CONNECTING / DISCONNECTING from what the controller reports and what was requested', async () => {

@@ -43,7 +43,9 @@ const ID = ':modelId(^[^:]+)';
 const tags = ['Models'];
 
 /**
- * A model named in a request (`peftDetails.baseModel`, a DeployedModel's `model`): the caller's own
+ * A model named in a request (`peftDetails.baseModel`, a DeployedModel's `model`, already in the
+ * full-name form: `peftDetails.baseModel` is a full name in the docs and the spec alike, and a
+ * DeployedModel's references are normalized by wire/resource-names.ts first): the caller's own
  * model or another account's public one must exist; shared models under `accounts/fireworks/models/*`
  * are taken by name (undefined: nothing is known about them). Another account's private model reads
  * exactly like a missing one.

@@ -78,6 +78,16 @@ describe('node pool bindings', () => {
     expect(missing.status).toBe(404);
     expect(missing.body.message).toBe('nodePool "accounts/acme/clusters/default/nodePools/nope" not found');
     expect((await call('POST', B, { principal: 'carol@acme.example', nodePoolId: 'gpu', clusterId: 'other' })).status).toBe(404);
+    // Issue 16 item 2: the docs' full names too, only within the caller's account — the same
+    // binding as the bare id, so it already exists.
+    for (const name of ['accounts/acme/nodePools/gpu', 'accounts/acme/clusters/default/nodePools/gpu']) {
+      const full = await call('POST', B, { principal: 'carol@acme.example', nodePoolId: name });
+      expect(full.status, JSON.stringify(full.body)).toBe(409);
+      expect(full.body.message).toBe('nodePoolBinding "accounts/acme/nodePools/gpu/nodePoolBindings/carol@acme.example" already exists');
+    }
+    const foreign = await call('POST', B, { principal: 'carol@acme.example', nodePoolId: 'accounts/globex/nodePools/gpu' });
+    expect(foreign.status).toBe(404);
+    expect(foreign.body.message).toBe('nodePool "accounts/globex/nodePools/gpu" not found');
     expect((await call('POST', B, { principal: 'dave@acme.example', nodePoolId: 'gpu' }, adminKey, bare)).status).toBe(503);
     // the account-wide form needs no cluster
     expect((await call('POST', B, { principal: 'dave@acme.example' }, adminKey, bare)).status).toBe(200);

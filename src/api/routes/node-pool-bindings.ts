@@ -15,7 +15,7 @@ import { accountNamespace } from '../kube/namespaces.js';
 import { CLUSTER_ID, nodePoolName } from '../mappers/node-pool.js';
 import { invalidArgument, notFound, unavailable } from '../wire/errors.js';
 import { listPage } from '../wire/pagination.js';
-import { validateResourceId } from '../wire/resource-names.js';
+import { parseReference, validateResourceId, type ReferenceField } from '../wire/resource-names.js';
 import { AccountParams, Empty, ListQuery, errorResponses, listResponse, listResponseSchema, masked } from './common.js';
 import { rfc3339 } from '../../util/rfc3339.js';
 
@@ -25,7 +25,7 @@ const principal = z.string().max(320).regex(/^[^@\s]+@[^@\s]+$/, 'must be an e-m
 
 const bindingFields = {
   principal,
-  nodePoolId: z.string().max(63).optional().describe('Hearth: the node pool the binding is for. Absent: every node pool of the account.'),
+  nodePoolId: z.string().max(512).optional().describe('Hearth: the node pool the binding is for (an id or accounts/{account}/nodePools/{id}). Absent: every node pool of the account.'),
   clusterId: z.string().max(63).optional().describe(`The cluster of the node pool; Hearth has one, "${CLUSTER_ID}".`),
   accountId: ignored,
   createTime: ignored,
@@ -63,8 +63,11 @@ export function bindingToWire(row: NodePoolBindingRow): Record<string, unknown> 
 function scopeOf(accountId: string, body: { nodePoolId?: string | undefined; clusterId?: string | undefined }): string {
   if (body.clusterId !== undefined && body.clusterId !== '' && body.clusterId !== CLUSTER_ID) throw notFound('cluster', `accounts/${accountId}/clusters/${body.clusterId}`);
   if (body.nodePoolId === undefined || body.nodePoolId === '') return ACCOUNT_WIDE;
-  return validateResourceId(body.nodePoolId, 'nodePoolId');
+  return validateResourceId(parseReference(body.nodePoolId, BINDING_NODE_POOL, accountId).stored, 'nodePoolId');
 }
+
+/** `nodePoolId`: an id, `accounts/{a}/nodePools/{p}` or the cluster-scoped name; another account's pool reads as missing (404). */
+export const BINDING_NODE_POOL: ReferenceField = { field: 'nodePoolId', collection: 'nodePools', resourceType: 'nodePool', stored: 'id', missing: 'not-found', cluster: CLUSTER_ID };
 
 async function assertNodePoolExists(ctx: ApiContext, accountId: string, id: string): Promise<void> {
   const client = ctx.kinds?.nodePools;

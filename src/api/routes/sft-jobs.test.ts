@@ -86,6 +86,21 @@ describe('SFT jobs over a store', () => {
     expect(r.body.dataset).toBe(JOB.dataset); // a bare id is the account's dataset
   });
 
+  it('takes outputModel and the base model as ids or full names; outputModel must be of the caller account', async () => {
+    const full = await call(app, 'POST', `${base}?supervisedFineTuningJobId=refs`, { ...JOB, outputModel: 'accounts/acme/models/tuned-1' });
+    expect(full.status, JSON.stringify(full.body)).toBe(200);
+    expect(jobs.objects.get(`${NS}/refs`)?.spec.outputModel).toBe('tuned-1');
+    const bareBase = await call(app, 'POST', `${base}?supervisedFineTuningJobId=refs2`, { ...JOB, baseModel: 'my-base' });
+    expect(bareBase.status, JSON.stringify(bareBase.body)).toBe(200);
+    expect(bareBase.body.baseModel).toBe('accounts/acme/models/my-base');
+    const foreignOut = await call(app, 'POST', base, { ...JOB, outputModel: 'accounts/globex/models/tuned-1' });
+    expect(foreignOut.status).toBe(400);
+    expect(foreignOut.body.message).toBe('outputModel: must name a model of account acme, not accounts/globex/models/tuned-1');
+    const foreignBase = await call(app, 'POST', base, { ...JOB, baseModel: 'accounts/globex/models/private' });
+    expect(foreignBase.status).toBe(404);
+    expect(foreignBase.body.message).toBe('model "accounts/globex/models/private" not found');
+  });
+
   it('accepts only READY datasets of the account or shared ones; another account’s reads as missing', async () => {
     const missing = await call(app, 'POST', base, { ...JOB, dataset: 'accounts/acme/datasets/nope' });
     expect(missing.status).toBe(400);

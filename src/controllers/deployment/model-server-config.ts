@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { Precision } from '../../crds/deployment.js';
 import { DEFAULT_LORA_LIMITS, DEFAULT_MODEL_PATH_TEMPLATE } from '../../fleet/lora.js';
+import { BASE_MODELS, baseModelName } from '../../fleet/base-models.js';
 
 /** The vLLM release both default images pin; the CLI flags built in model-server.ts follow it. */
 export const VLLM_VERSION = 'v0.28.0';
@@ -178,20 +179,10 @@ export const DEFAULT_MODEL_SERVER_CONFIG: ModelServerConfig = {
     revisionHistoryLimit: 3,
   },
   lora: { ...DEFAULT_LORA_LIMITS },
-  models: {
-    'accounts/fireworks/models/llama-v3-8b-instruct': { path: 'meta-llama/Meta-Llama-3-8B-Instruct', parametersB: 8 },
-    'accounts/fireworks/models/llama-v3p1-8b-instruct': { path: 'meta-llama/Llama-3.1-8B-Instruct', parametersB: 8 },
-    'accounts/fireworks/models/llama-v3p1-70b-instruct': { path: 'meta-llama/Llama-3.1-70B-Instruct', parametersB: 70 },
-    'accounts/fireworks/models/llama-v3p1-405b-instruct': { path: 'meta-llama/Llama-3.1-405B-Instruct', parametersB: 405 },
-    'accounts/fireworks/models/llama-v3p2-1b-instruct': { path: 'meta-llama/Llama-3.2-1B-Instruct', parametersB: 1 },
-    'accounts/fireworks/models/llama-v3p2-3b-instruct': { path: 'meta-llama/Llama-3.2-3B-Instruct', parametersB: 3 },
-    'accounts/fireworks/models/llama-v3p3-70b-instruct': { path: 'meta-llama/Llama-3.3-70B-Instruct', parametersB: 70 },
-    'accounts/fireworks/models/qwen2p5-0p5b-instruct': { path: 'Qwen/Qwen2.5-0.5B-Instruct', parametersB: 0.5 },
-    'accounts/fireworks/models/qwen2p5-vl-32b-instruct': { path: 'Qwen/Qwen2.5-VL-32B-Instruct', parametersB: 33 },
-    'accounts/fireworks/models/mixtral-8x7b-instruct': { path: 'mistralai/Mixtral-8x7B-Instruct-v0.1', parametersB: 47, moe: true },
-    'accounts/fireworks/models/deepseek-v3': { path: 'deepseek-ai/DeepSeek-V3', parametersB: 671, moe: true },
-    'accounts/fireworks/models/deepseek-r1': { path: 'deepseek-ai/DeepSeek-R1', parametersB: 671, moe: true },
-  },
+  // The fleet's base models (src/fleet/base-models.ts), by their Fireworks names.
+  models: Object.fromEntries(
+    Object.entries(BASE_MODELS).map(([id, m]) => [baseModelName(id), { path: m.path, parametersB: m.parametersB, ...(m.moe ? { moe: true } : {}) }]),
+  ),
   // Models uploaded to an account are materialised here (KServe's /mnt/models convention).
   modelPathTemplate: DEFAULT_MODEL_PATH_TEMPLATE,
 };

@@ -493,6 +493,7 @@ class Pass {
       generation: this.#cur.metadata.generation as number | undefined,
       now: this.#now,
       labelSelector: selectorString(this.#cur),
+      deploymentShape: this.#cur.spec.deploymentShape,
       outcome,
     });
     for (const [k, v] of Object.entries(this.#autoscalerStatus ?? {})) if (v !== undefined) (next as Record<string, unknown>)[k] = v;

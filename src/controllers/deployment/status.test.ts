@@ -76,6 +76,14 @@ describe('computeStatus', () => {
     expect(computeStatus(input(outcome)).state).toBe(state);
   });
 
+  it('reports the deployment shape version of the spec it acted on, and none without a shape', () => {
+    const shape = 'accounts/fireworks/deploymentShapes/llama-v3p1-8b-instruct-h100/versions/0123abcd';
+    const shaped = computeStatus({ ...input(running()), deploymentShape: shape });
+    expect(shaped.deploymentShape).toBe(shape);
+    expect(computeStatus({ ...input(running(), shaped), deploymentShape: '' })).not.toHaveProperty('deploymentShape');
+    expect(computeStatus(input(running()))).not.toHaveProperty('deploymentShape');
+  });
+
   it('after having served, converging again is UPDATING, not CREATING', () => {
     const ready = computeStatus(input(running()));
     expect(computeStatus(input(running({ childUpToDate: false }), ready)).state).toBe('UPDATING');

@@ -167,6 +167,8 @@ export interface StatusInput {
   generation: number | undefined;
   now: number;
   labelSelector: string;
+  /** spec.deploymentShape of this generation: the status says which shape the replicas follow. */
+  deploymentShape?: string | undefined;
   outcome: Outcome;
 }
 
@@ -326,6 +328,7 @@ export function computeStatus(input: StatusInput): DeploymentStatus {
     status: v.status,
     ...replicas,
     labelSelector: input.labelSelector,
+    deploymentShape: input.deploymentShape || undefined,
     observedGeneration: input.generation,
     conditions: conditions(prev?.conditions, v, input.generation, now),
     updateTime: prev?.state === v.state && prev.updateTime ? prev.updateTime : rfc3339(input.now),
