@@ -55,6 +55,20 @@ interface Shared {
   informers: InformerFactory;
   /** Mode `all`: the gateway's load reports, read by the controller's autoscaler in the same process. */
   load?: LoadAggregator;
+  /** Mode `all`: the in-process gateway's URL once it listens (batch inference jobs send their lines there). */
+  gatewayUrl?: Deferred<string>;
+}
+
+/** A value that arrives later (the in-process gateway starts after the controller). */
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(v: T): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 type Starter = (shared: Shared) => Promise<Service>;
@@ -85,7 +99,7 @@ async function startApi({ config, log, database, kube, clients, informers }: Sha
   };
 }
 
-async function startController({ config, log, database, kube, load, clients, informers }: Shared): Promise<Service> {
+async function startController({ config, log, database, kube, load, clients, informers, gatewayUrl }: Shared): Promise<Service> {
   const ns = config.controller.leaderElectionNamespace;
   const controllerLog = log.child({ component: 'controller' });
   const override = config.autoscaler.scaleToZeroWindowOverride;
@@ -104,8 +118,13 @@ async function startController({ config, log, database, kube, load, clients, inf
       })
     : undefined;
   if (autoscaler && override) controllerLog.warn({ override }, 'HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE replaces every scale-to-zero window (tests and demos only)');
+  // Batch inference jobs send their lines through a gateway: the configured one, else the in-process one.
+  const bijGateway = config.batchInference.gatewayUrl;
+  const bijUrl = bijGateway ? () => Promise.resolve(bijGateway) : gatewayUrl ? () => gatewayUrl.promise : undefined;
+  if (!bijUrl) controllerLog.warn('no HEARTH_BATCH_INFERENCE_GATEWAY_URL: batch inference jobs are not run');
   // The process's one client and one informer cache (shared with the API and the gateway in mode `all`).
   const manager = controllerManager({
+    ...(bijUrl ? { batchInference: { gatewayUrl: bijUrl, concurrency: config.batchInference.concurrency } } : {}),
     clients,
     informers,
     db: database.db,
@@ -150,7 +169,7 @@ function gatewayScraper(config: Config, kc: PooledKubeConfig, log: Logger): Gate
   });
 }
 
-async function startGatewayMode({ config, log, database, informers, load }: Shared): Promise<Service> {
+async function startGatewayMode({ config, log, database, informers, load, gatewayUrl }: Shared): Promise<Service> {
   const gatewaySettings = gatewayConfig(config);
   const dialTarget = simulatedDialTarget(gatewaySettings);
   if (dialTarget) {
@@ -162,6 +181,7 @@ async function startGatewayMode({ config, log, database, informers, load }: Shar
   // The gateway reads the process's informers: in mode `all` the controller's and the API's watches.
   const gateway = await startGateway(gatewaySettings, { informers, db: database.db, log, ...(load ? { loadReporter: load } : {}), ...(dialTarget ? { dialTarget } : {}) });
   log.info({ url: gateway.url }, 'gateway listening');
+  gatewayUrl?.resolve(gateway.url);
   return { name: 'gateway', stop: () => gateway.close() };
 }
 
@@ -258,7 +278,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   const load = mode === 'all' ? new LoadAggregator({ staleMs: aggregatorStaleMs(config) }) : undefined;
   const clients = new KubeClients(kc, { qps: config.controller.qps, burst: config.controller.burst }, realClock);
   const informers = new InformerFactory(clients, { clock: realClock, log: log.child({ component: 'informers' }) });
-  const shared: Shared = { config, log, database, kube: () => kc, clients, informers, ...(load ? { load } : {}) };
+  const shared: Shared = { config, log, database, kube: () => kc, clients, informers, ...(load ? { load, gatewayUrl: deferred<string>() } : {}) };
   const services: Service[] = [];
   const shutdown = async (): Promise<void> => {
     for (const s of [...services].reverse()) await s.stop().catch((err: unknown) => log.error({ err, service: s.name }, 'stop failed'));

@@ -14,6 +14,8 @@ import type { Db } from '../db/client.js';
 import type { KubeClients } from '../kube/client.js';
 import type { InformerFactory } from '../kube/informer-factory.js';
 import { realClock, type Clock } from '../util/clock.js';
+import { batchInferenceJobInformers } from './batch-inference-job/cache.js';
+import { batchInferenceJobController, DEFAULT_BATCH_INFERENCE, type BatchInferenceSettings } from './batch-inference-job/controller.js';
 import { deploymentInformers } from './deployment/cache.js';
 import { deploymentController, type DeploymentControllerOptions } from './deployment/controller.js';
 import { DbQuotaStore } from './deployment/quota-store.js';
@@ -55,6 +57,8 @@ export interface ControllerManagerOptions extends Omit<ControllerContext, 'clock
   deployment?: Omit<DeploymentControllerOptions, 'clients' | 'informers' | 'quotas' | 'clock' | 'log'>;
   /** Record GPU-seconds in the usage ledger (default true); only the leader meters. */
   metering?: boolean;
+  /** Run batch inference jobs through this gateway (unset: they are not run). */
+  batchInference?: Partial<BatchInferenceSettings> & Pick<BatchInferenceSettings, 'gatewayUrl'>;
   shutdownTimeoutMs?: number;
 }
 
@@ -70,7 +74,16 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
     declare: (ctx) => void meteringInformers(ctx.informers),
     make: (ctx) => meteringRunnable(ctx),
   };
-  return o.metering === false ? [deployment] : [deployment, metering];
+  const regs = o.metering === false ? [deployment] : [deployment, metering];
+  const bij = o.batchInference;
+  if (bij) {
+    regs.push({
+      name: 'batch-inference-job',
+      declare: (ctx) => void batchInferenceJobInformers(ctx.informers),
+      make: (ctx) => batchInferenceJobController({ ...ctx, settings: { ...DEFAULT_BATCH_INFERENCE, ...bij } }),
+    });
+  }
+  return regs;
 }
 
 /**
