@@ -397,3 +397,15 @@ export type DeploymentStatus = z.output<typeof DeploymentStatus>;
 export const Deployment = resource('Deployment', DeploymentSpec, DeploymentStatus);
 export type Deployment = z.output<typeof Deployment>;
 export type DeploymentInput = z.input<typeof Deployment>;
+
+/**
+ * The seam between the Deployment controller and its autoscaler (src/controllers/autoscaler): the
+ * replicas a deployment should run before quota, as a count or with the status fields the
+ * autoscaler owns (copied into the pass's one status write; undefined fields keep what status has).
+ * It lives with the kind because both sides use it and neither may import the other.
+ */
+export interface ReplicaDecision {
+  replicas: number;
+  status?: Partial<Pick<DeploymentStatus, 'scalingDecisions' | 'lastRequestTime'>>;
+}
+export type DesiredReplicas = (dep: Deployment, spec: DeploymentSpec, now: number) => number | ReplicaDecision;

@@ -1,8 +1,7 @@
 // Schemas and helpers shared by the route files.
 import { z } from 'zod';
 import { applyReadMask, parseFieldMask } from '../wire/field-mask.js';
-import { ERROR_DOMAIN, unavailable } from '../wire/errors.js';
-import type { ResourceStore, StoredObject } from '../kube/resource-store.js';
+import { ERROR_DOMAIN } from '../wire/errors.js';
 
 export const AccountParams = z.object({ accountId: z.string().describe('The account id.') });
 
@@ -64,30 +63,4 @@ export function listResponseSchema(collection: string, item: z.ZodType): z.ZodTy
     nextPageToken: z.string().optional().describe('Token for the next page; absent on the last page.'),
     totalSize: z.int().describe('Items matching the filter, over all pages.'),
   });
-}
-
-/** A custom-resource collection's store, or UNAVAILABLE when this API server runs without a cluster. */
-export function requireStore<S>(store: S | undefined, what: string): S {
-  if (!store) throw unavailable(`${what} need a Kubernetes cluster; this API server runs without one`);
-  return store;
-}
-
-/**
- * One object from the watch-fed cache (`fresh`: from the API server, for read-modify-write); a
- * Kubernetes failure becomes `kubeError(e)`, a missing object `missing()`.
- */
-export async function loadObject<T extends StoredObject>(
-  store: ResourceStore<T>,
-  namespace: string,
-  name: string,
-  opts: { fresh?: boolean; kubeError: (e: unknown) => unknown; missing: () => unknown },
-): Promise<T> {
-  let obj: T | undefined;
-  try {
-    obj = opts.fresh ? await store.read(namespace, name) : await store.get(namespace, name);
-  } catch (e) {
-    throw opts.kubeError(e);
-  }
-  if (!obj) throw opts.missing();
-  return obj;
 }

@@ -24,9 +24,9 @@
 // Not done here: the account quota as a policy cap (the reconciler clamps to quota after this
 // function, and reports QuotaExceeded).
 import type { Logger } from 'pino';
-import type { DeploymentStatus } from '../../crds/deployment.js';
+import type { DeploymentStatus, DesiredReplicas, ReplicaDecision } from '../../crds/deployment.js';
 import type { Clock, Timer } from '../../util/clock.js';
-import { SOFT_DELETE_ANNOTATION, UNDELETE_TIME_ANNOTATION, type DesiredReplicas, type ReplicaDecision } from '../deployment/reconciler.js';
+import { ANNOTATIONS } from '../../crds/group.js';
 import { policyFromSpec, type AdapterOptions } from './adapter.js';
 import { decide, Reason, type Decision } from './decide.js';
 import { DECISION_LOG_LIMIT, isNoteworthy, type DecisionRecord } from './decision-log.js';
@@ -177,7 +177,7 @@ export class Autoscaler {
     const key = `${namespace}/${name}`;
     const status = dep.status;
     const policy = policyFromSpec(spec, this.#adapter);
-    const undeleteTime = dep.metadata.annotations?.[UNDELETE_TIME_ANNOTATION];
+    const undeleteTime = dep.metadata.annotations?.[ANNOTATIONS.undeleteTime];
     let e = this.#entries.get(key);
     if (!e || e.undeleteTime !== undeleteTime) {
       // Idle time counts from creation, or from the last undelete: an undeleted deployment gets a
@@ -226,7 +226,7 @@ export class Autoscaler {
    */
   #softDeleteDue(e: Entry, dep: Parameters<DesiredReplicas>[0], written: readonly ScalingDecision[]): boolean {
     if (!this.#o.softDelete || e.softDeleteRequestedAt !== undefined) return false;
-    if (dep.metadata.annotations?.[SOFT_DELETE_ANNOTATION] !== undefined) return false;
+    if (dep.metadata.annotations?.[ANNOTATIONS.softDeleteRequested] !== undefined) return false;
     return this.#writtenSince(written, Reason.UnusedAutoDelete, e.history.since);
   }
 

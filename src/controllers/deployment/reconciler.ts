@@ -9,7 +9,7 @@
 //   → region (spec, status, or chosen once) → desired replicas → quota clamp + hold
 //   → children (create / replace only on difference; never touch what we do not control) → status
 import type { KubernetesObject, V1Deployment, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
-import { DeploymentSpec, replicaBounds, type Deployment, type DeploymentStatus } from '../../crds/deployment.js';
+import { DeploymentSpec, replicaBounds, type Deployment, type DeploymentStatus, type DesiredReplicas, type ReplicaDecision } from '../../crds/deployment.js';
 import { accountOfNamespace } from '../../crds/account.js';
 import { ANNOTATIONS, FINALIZER, SOFT_DELETE_RETENTION_MS } from '../../crds/group.js';
 import { QuotaExceededError } from '../../db/errors.js';
@@ -68,19 +68,12 @@ export interface Listers {
   namespaces: Lister<V1Namespace>;
 }
 
-/** The autoscaler's answer: a count, and the status fields it owns (copied into the pass's one status write). */
-export interface ReplicaDecision {
-  replicas: number;
-  /** Undefined fields keep what status has. */
-  status?: Partial<Pick<DeploymentStatus, 'scalingDecisions' | 'lastRequestTime'>>;
-}
-
 /**
- * Replicas the deployment should run before quota: the seam where the autoscaler plugs in
- * (src/controllers/autoscaler/autoscaler.ts). Without it: `spec.replicaCount` when set (the /scale
- * subresource), else `minReplicaCount`.
+ * Replicas the deployment should run before quota (DesiredReplicas, src/crds/deployment.ts): the
+ * seam where the autoscaler plugs in (src/controllers/autoscaler/autoscaler.ts). Without it:
+ * `spec.replicaCount` when set (the /scale subresource), else `minReplicaCount`.
  */
-export type DesiredReplicas = (dep: Deployment, spec: DeploymentSpec, now: number) => number | ReplicaDecision;
+export type { DesiredReplicas, ReplicaDecision };
 
 export const replicasFromSpec: DesiredReplicas = (_dep, spec) => {
   const b = replicaBounds(spec);

@@ -1,0 +1,184 @@
+// Batch jobs: the `batchjobs.hearth.dev` objects of the account's namespace, plus `:cancel` and
+// `:getLogs`. Ids are numeric and assigned by the service: one more than the account's largest,
+// created with the API server as the arbiter (service.ts, numbered ids). Object names are `bj-<id>`;
+// one made with kubectl under another name keeps that name as its id. See mappers/batch-job.ts.
+
+import { BatchJobSpec } from '../../crds/batch-job.js';
+import type { ApiContext } from '../context.js';
+import { fromKubeError } from '../kube/errors.js';
+import { accountNamespace } from '../kube/namespaces.js';
+import type { CustomObject } from '../kube/resource-store.js';
+import {
+  ATOMIC_PATHS,
+  CANCELLABLE_STATES,
+  CLUSTER_ID,
+  COLLECTION,
+  JOB_ANNOTATIONS,
+  MUTABLE_FIELDS,
+  OUTPUT_ONLY_FIELDS,
+  WRITABLE_FIELDS,
+  batchJobName,
+  idOfObjectName,
+  isBatchJobId,
+  newBatchJobObject,
+  nextBatchJobId,
+  objectNameOf,
+  specFromWire,
+  toWire,
+  wireState,
+} from '../mappers/batch-job.js';
+import { parseClusterScopedName } from '../mappers/node-pool.js';
+import { parseOrThrow } from '../validation.js';
+import { failedPrecondition, invalidArgument, invalidArguments, notFound, unavailable } from '../wire/errors.js';
+import { parseFieldMask } from '../wire/field-mask.js';
+import { parsePageSize } from '../wire/pagination.js';
+import { isResourceId } from '../wire/resource-names.js';
+import { parseTimestamp } from '../wire/timestamp.js';
+import { CollectionService, type BatchTarget, type CollectionKind, type Draft } from './service.js';
+import { rfc3339 as iso } from '../../util/rfc3339.js';
+
+const RESOURCE_TYPE = 'batchJob';
+const LOGS_DEFAULT_PAGE_SIZE = 100;
+const LOGS_MAX_PAGE_SIZE = 10_000;
+
+/** `:getLogs` query, as the route validated it. */
+export interface GetLogsQuery {
+  ranks?: string | string[];
+  pageSize?: number;
+  pageToken?: string;
+  filter?: string;
+  readMask?: string;
+  startTime?: string;
+  startFromHead?: boolean;
+}
+
+/** Path id → object name: `17` → `bj-17`; a resource id made with kubectl is its own name. */
+function objectNameForId(id: string): string | undefined {
+  if (isBatchJobId(id)) return objectNameOf(id);
+  if (isResourceId(id) && idOfObjectName(id) === undefined) return id;
+  return undefined;
+}
+
+/** Full names (or the URL form) of the account's jobs; all or nothing, repeats collapse. */
+function batchTargets(names: readonly string[], accountId: string): BatchTarget[] {
+  const out = new Map<string, BatchTarget>();
+  names.forEach((n, i) => {
+    const parsed = parseClusterScopedName(n, accountId, COLLECTION);
+    if (parsed === undefined) {
+      throw invalidArgument(`names[${i}]`, `must be a batch job name: accounts/{account}/clusters/{cluster}/${COLLECTION}/{id}`, 'FORMAT');
+    }
+    // Another account's job, another cluster's, or an id no job can have: all read as not found.
+    if ('foreign' in parsed || objectNameForId(parsed.id) === undefined) throw notFound(RESOURCE_TYPE, n);
+    if (!out.has(parsed.id)) out.set(parsed.id, { id: parsed.id, name: n });
+  });
+  return [...out.values()];
+}
+
+/** JSON with object keys sorted, so equal values compare equal whatever order a client wrote. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+  );
+}
+
+function parseRanks(ranks: string | string[] | undefined): number[] {
+  const list = ranks === undefined ? [] : Array.isArray(ranks) ? ranks : [ranks];
+  return list.map((r, i) => {
+    if (!/^\d{1,10}$/.test(r) || Number(r) > 2 ** 31 - 1) throw invalidArgument(`ranks[${i}]`, 'must be a non-negative int32', 'TYPE');
+    return Number(r);
+  });
+}
+
+export const BATCH_JOBS: CollectionKind<CustomObject> = {
+  collection: COLLECTION,
+  resourceType: RESOURCE_TYPE,
+  plural: 'batch jobs',
+  idField: 'batchJobId',
+  store: (ctx) => ctx.stores?.batchJobs,
+  strictPathIds: false,
+  objectName: objectNameForId,
+  fullName: batchJobName,
+  notFound: (accountId, id) => notFound(RESOURCE_TYPE, batchJobName(accountId, id)),
+  toWire,
+  specFromWire,
+  newObject: newBatchJobObject,
+  spec: BatchJobSpec,
+  updateMask: { writable: WRITABLE_FIELDS, outputOnly: OUTPUT_ONLY_FIELDS, atomic: ATOMIC_PATHS },
+  defaultOrderBy: 'createTime desc',
+  assignIds: { next: nextBatchJobId, noun: 'batch job' },
+  batchTargets,
+  batchDeleteConcurrently: true,
+};
+
+export class BatchJobs extends CollectionService<CustomObject> {
+  constructor(ctx: ApiContext) {
+    super(ctx, BATCH_JOBS);
+  }
+
+  /** The node pool (and environment) a job names must exist in the account. */
+  protected override async prepareCreate(draft: Draft): Promise<void> {
+    void this.store; // UNAVAILABLE without a cluster, before the references are looked at
+    const { accountId, spec } = draft;
+    const refs: [string, 'nodePools' | 'environments', string][] = [['nodePoolId', 'nodePools', 'nodePool']];
+    if (typeof spec.environmentId === 'string') refs.push(['environmentId', 'environments', 'environment']);
+    for (const [field, collection, type] of refs) {
+      const store = this.ctx.stores?.[collection];
+      if (!store) throw unavailable(`${collection} need a Kubernetes cluster; this API server runs without one`);
+      const id = spec[field] as string;
+      const name = `accounts/${accountId}/clusters/${CLUSTER_ID}/${collection}/${id}`;
+      const found = await store.get(accountNamespace(accountId), id).catch((e: unknown) => {
+        throw fromKubeError(e, { resourceType: type, name, op: 'get' });
+      });
+      if (!found) throw invalidArguments([{ field, description: `${type} "${name}" not found`, reason: 'NOT_FOUND' }]);
+    }
+  }
+
+  /** Only MUTABLE_FIELDS may differ from the job's (sending the whole job back unchanged is fine). */
+  protected override async checkUpdate(_accountId: string, _id: string, cur: CustomObject, spec: Record<string, unknown>): Promise<void> {
+    const changed = WRITABLE_FIELDS.filter((f) => !MUTABLE_FIELDS.includes(f) && canonical(spec[f]) !== canonical(cur.spec[f]));
+    if (changed.length > 0) {
+      throw invalidArguments(changed.map((f) => ({ field: f, description: `cannot be changed after create (only ${MUTABLE_FIELDS.join(', ')} can)`, reason: 'IMMUTABLE' })));
+    }
+    parseOrThrow(BatchJobSpec, spec);
+  }
+
+  override async batchDelete(accountId: string, names: readonly string[]): Promise<void> {
+    void this.store; // UNAVAILABLE without a cluster, before the names are looked at
+    await super.batchDelete(accountId, names);
+  }
+
+  async cancel(accountId: string, id: string): Promise<void> {
+    const cur = await this.load(accountId, id);
+    const state = wireState(cur);
+    if (state === 'CANCELLING') return;
+    if (!CANCELLABLE_STATES.includes(state)) {
+      throw failedPrecondition(`batch job "${batchJobName(accountId, id)}" is ${state}; only ${CANCELLABLE_STATES.join(', ')} jobs can be cancelled`, 'ERR_NOT_CANCELLABLE');
+    }
+    await this.annotate(accountId, id, cur.metadata.name, { [JOB_ANNOTATIONS.cancelRequested]: iso(this.ctx.now()) });
+  }
+
+  /**
+   * Lines of the job's ranks. No controller runs batch jobs yet, so there are no lines to give:
+   * the answer is honest — no entries — with a token that marks "now", so a client polling for
+   * new lines can keep asking. Parameters are validated exactly as they would be with lines.
+   */
+  async getLogs(accountId: string, id: string, q: GetLogsQuery): Promise<Record<string, unknown>> {
+    const cur = await this.load(accountId, id);
+    parsePageSize(q.pageSize, { defaultSize: LOGS_DEFAULT_PAGE_SIZE, maxSize: LOGS_MAX_PAGE_SIZE });
+    const ranks = parseRanks(q.ranks);
+    if (q.startTime !== undefined) parseTimestamp(q.startTime, 'startTime');
+    parseFieldMask(q.readMask, 'readMask', ['logTime', 'message', 'rank']);
+    const binding = {
+      parent: batchJobName(accountId, idOfObjectName(cur.metadata.name) ?? id),
+      ranks: ranks.join(','),
+      filter: q.filter,
+      startTime: q.startTime,
+      startFromHead: q.startFromHead ?? false,
+    };
+    const codec = this.ctx.pageTokens;
+    const after = q.pageToken ? codec.decode(q.pageToken, binding) : undefined;
+    const position = typeof after?.[0] === 'string' ? after[0] : iso(this.ctx.now());
+    return { entries: [], nextPageToken: codec.encode([position], binding) };
+  }
+}
+

@@ -1,0 +1,133 @@
+// DeployedModels ("Load LoRA"): the `deployedmodels.hearth.dev` objects of the account's namespace.
+// Each one holds one unit of the account's `loras` quota (holder `deployedModel/<id>`), reserved
+// before the object is created and released when it is deleted. The base deployment and the addon
+// model are checked on create; `default` is kept to one per model. See mappers/deployed-model.ts.
+import type { FastifyBaseLogger } from 'fastify';
+import { DeployedModelSpec } from '../../crds/deployed-model.js';
+import { DEPLOYED_MODEL } from '../../crds/registry.js';
+import { LORAS_QUOTA, release, releaseAll, reserve } from '../../db/repositories/quotas.js';
+import type { ApiContext } from '../context.js';
+import { fromKubeError, statusCodeOf } from '../kube/errors.js';
+import { accountNamespace } from '../kube/namespaces.js';
+import type { CustomObject, DeploymentStore } from '../kube/resource-store.js';
+import { COLLECTION, OUTPUT_ONLY_FIELDS, WRITABLE_FIELDS, newDeployedModelObject, quotaHolder, specFromWire, toWire } from '../mappers/deployed-model.js';
+import { isDeleted, type DeploymentObject } from '../mappers/deployment.js';
+import { ADDON_KINDS } from '../mappers/model.js';
+import { resolveModelRef } from '../routes/models.js';
+import { failedPrecondition, invalidArgument, notFound, unavailable } from '../wire/errors.js';
+import { parseResourceName } from '../wire/resource-names.js';
+import { CollectionService, type CollectionKind, type Draft } from './service.js';
+
+export const DEPLOYED_MODELS: CollectionKind<CustomObject> = {
+  collection: COLLECTION,
+  resourceType: 'deployedModel',
+  plural: 'deployedModels',
+  idField: 'deployedModelId',
+  store: (ctx) => ctx.stores?.deployedModels,
+  strictPathIds: true,
+  toWire,
+  specFromWire,
+  newObject: newDeployedModelObject,
+  spec: DeployedModelSpec,
+  registry: DEPLOYED_MODEL,
+  updateMask: { writable: WRITABLE_FIELDS, outputOnly: OUTPUT_ONLY_FIELDS },
+  defaultOrderBy: 'name',
+  assignIds: 'random',
+};
+
+export class DeployedModels extends CollectionService<CustomObject> {
+  constructor(ctx: ApiContext, log: FastifyBaseLogger) {
+    super(ctx, DEPLOYED_MODELS, log);
+  }
+
+  get deployments(): DeploymentStore {
+    if (!this.ctx.deployments) throw unavailable('deployedModels need a Kubernetes cluster; this API server runs without one');
+    return this.ctx.deployments;
+  }
+
+  /**
+   * The base deployment: the caller's, existing and not deleted, accepting addons. Missing and
+   * another account's read the same: NOT_FOUND naming the deployment.
+   */
+  async baseDeployment(accountId: string, ref: string, replaceMergedAddon: boolean): Promise<DeploymentObject> {
+    const { accountId: owner, id } = parseResourceName(ref, 'deployments', 'deployment');
+    const name = `accounts/${owner}/deployments/${id}`;
+    if (owner !== accountId) throw notFound('deployment', name);
+    const dep = await this.deployments.get(accountNamespace(accountId), id).catch((e: unknown) => {
+      throw fromKubeError(e, { resourceType: 'deployment', name, op: 'get' });
+    });
+    if (!dep) throw notFound('deployment', name);
+    if (isDeleted(dep)) throw failedPrecondition(`deployment "${name}" is deleted; a LoRA cannot be loaded onto it`, 'ERR_DEPLOYMENT_DELETED');
+    const hotReload = dep.spec.enableHotReloadLatestAddon === true;
+    if (dep.spec.enableAddons !== true && !hotReload) {
+      throw failedPrecondition(`deployment "${name}" does not accept addons; create it with enableAddons: true`, 'ERR_ADDONS_DISABLED');
+    }
+    if (hotReload && !replaceMergedAddon) throw invalidArgument('replaceMergedAddon', `must be true for the hot-reload deployment "${name}"`, 'REQUIRED');
+    return dep;
+  }
+
+  /** The addon model: the account's (an addon of the deployment's base model) or a shared one. */
+  async addonModel(accountId: string, ref: string, dep: DeploymentObject): Promise<void> {
+    const row = await resolveModelRef(this.ctx.db, accountId, ref, 'model');
+    if (!row) return; // a shared accounts/fireworks model: known by name only
+    if (!(ADDON_KINDS as readonly string[]).includes(row.kind)) {
+      throw failedPrecondition(`model "${ref}" is ${row.kind}, not an addon; deploy a base model as a deployment instead`, 'ERR_NOT_AN_ADDON');
+    }
+    const base = (row.spec.peftDetails as { baseModel?: unknown } | undefined)?.baseModel;
+    if (typeof base === 'string' && base !== dep.spec.baseModel) {
+      throw failedPrecondition(`model "${ref}" is an addon of ${base}, but deployment "${String(dep.metadata.name)}" serves ${String(dep.spec.baseModel)}`, 'ERR_BASE_MODEL_MISMATCH');
+    }
+  }
+
+  protected override async prepareCreate(draft: Draft): Promise<void> {
+    const { accountId, spec } = draft;
+    const dep = await this.baseDeployment(accountId, spec.deployment as string, draft.query.replaceMergedAddon === true);
+    spec.deployment = `accounts/${accountId}/deployments/${dep.metadata.name}`;
+    await this.addonModel(accountId, spec.model as string, dep);
+    // "The first deployment a model is deployed to will have this field set to true."
+    if (spec.default === undefined) spec.default = !this.store.list(draft.namespace).some((o) => o.spec.model === spec.model);
+  }
+
+  protected override async reserve(draft: Draft): Promise<void> {
+    await reserve(this.ctx.db, draft.accountId, LORAS_QUOTA, 1, quotaHolder(draft.id));
+  }
+
+  /** Gives back the unit just reserved (only it: on a 409 the holder is another object's too). */
+  protected override async unreserve(draft: Draft): Promise<void> {
+    await release(this.ctx.db, draft.accountId, LORAS_QUOTA, quotaHolder(draft.id), 1).catch((err: unknown) => this.log?.error({ err, deployedModel: draft.id }, 'releasing the loras quota failed'));
+  }
+
+  protected override async afterCreate(draft: Draft, created: CustomObject): Promise<void> {
+    if (draft.spec.default === true) await this.clearOtherDefaults(draft.accountId, created);
+    if (draft.query.replaceMergedAddon === true) await this.unloadOthersOn(draft.accountId, created);
+  }
+
+  protected override async afterUpdate(accountId: string, before: CustomObject, after: CustomObject): Promise<void> {
+    if (after.spec.default === true && before.spec.default !== true) await this.clearOtherDefaults(accountId, after);
+  }
+
+  /** The object is gone (the LoRA unloaded): its `loras` unit goes back. */
+  protected override async afterRemove(accountId: string, id: string): Promise<void> {
+    await releaseAll(this.ctx.db, accountId, quotaHolder(id)).catch((err: unknown) => this.log?.error({ err, deployedModel: id }, 'releasing the loras quota failed'));
+  }
+
+  /** One default per model: setting `default` on one clears it on the account's others. */
+  async clearOtherDefaults(accountId: string, obj: CustomObject): Promise<void> {
+    const ns = accountNamespace(accountId);
+    for (const o of this.store.list(ns)) {
+      if (o.metadata.name === obj.metadata.name || o.spec.model !== obj.spec.model || o.spec.default !== true) continue;
+      await this.store.mergePatch(ns, o.metadata.name, { spec: { default: false } }).catch((e: unknown) => {
+        if (statusCodeOf(e) !== 404) throw this.kubeError(e, accountId, o.metadata.name, 'update');
+      });
+    }
+  }
+
+  /** `replaceMergedAddon`: the new addon replaces every other one on its deployment. */
+  async unloadOthersOn(accountId: string, obj: CustomObject): Promise<void> {
+    const ns = accountNamespace(accountId);
+    for (const o of this.store.list(ns)) {
+      if (o.metadata.name === obj.metadata.name || o.spec.deployment !== obj.spec.deployment) continue;
+      await this.remove(accountId, o.metadata.name, o.metadata.name);
+    }
+  }
+}

@@ -1,0 +1,174 @@
+// Deployments: the `deployments.hearth.dev` objects of the account's namespace, plus `:undelete`
+// and `:scale`. GPU quota is reserved on create, on an update or `:scale` that changes what the
+// deployment must run, and on undelete. DELETE is a soft delete by default (an annotation the
+// controller acts on). See mappers/deployment.ts for the wire ⇄ object mapping and the marks.
+import type { FastifyBaseLogger } from 'fastify';
+import { DeploymentSpec, type DeploymentSpec as DeploymentSpecType } from '../../crds/deployment.js';
+import { DEPLOYMENT } from '../../crds/registry.js';
+import { releaseAll } from '../../db/repositories/quotas.js';
+import type { ApiContext } from '../context.js';
+import { statusCodeOf } from '../kube/errors.js';
+import { accountNamespace } from '../kube/namespaces.js';
+import { quotaHolder as deployedModelQuotaHolder } from '../mappers/deployed-model.js';
+import {
+  ATOMIC_PATHS,
+  COLLECTION,
+  OUTPUT_ONLY_FIELDS,
+  SOFT_DELETE_ANNOTATIONS,
+  WRITABLE_FIELDS,
+  isDeleted,
+  isMarkedDeleted,
+  newDeploymentObject,
+  specFromWire,
+  toWire,
+  wireState,
+  type DeploymentObject,
+} from '../mappers/deployment.js';
+import { releaseDeploymentGpus, requiredGpus, reserveDeploymentGpus } from '../quota/deployment-quota.js';
+import { parseOrThrow } from '../validation.js';
+import { failedPrecondition } from '../wire/errors.js';
+import { CollectionService, type CollectionKind, type Draft, type Wire } from './service.js';
+import { rfc3339 as iso } from '../../util/rfc3339.js';
+
+export const DEPLOYMENTS: CollectionKind<DeploymentObject> = {
+  collection: COLLECTION,
+  resourceType: 'deployment',
+  plural: 'deployments',
+  idField: 'deploymentId',
+  store: (ctx) => ctx.deployments,
+  strictPathIds: true,
+  // No toWire here: Deployments.toWire maps with the soft-delete retention and reuses views.
+  specFromWire,
+  newObject: newDeploymentObject,
+  spec: DeploymentSpec,
+  registry: DEPLOYMENT,
+  // Output-only fields are ignored (AIP-203); others are not Deployment fields.
+  updateMask: { writable: WRITABLE_FIELDS, outputOnly: OUTPUT_ONLY_FIELDS, atomic: ATOMIC_PATHS },
+  defaultOrderBy: 'createTime',
+  assignIds: 'random',
+  // A caller's id may name an object this replica has not seen yet: ask the API server (before
+  // any GPUs are held for it). A fresh random id cannot (1 in ~10^18), so it skips that round
+  // trip — about a third of a create's time — and the API server's 409 still guards the name.
+  checkIdFreeFirst: true,
+  isDeleted,
+};
+
+/** A wire view computed from one cached object (objects are replaced, not changed, on every event). */
+interface WireView {
+  accountId: string;
+  resourceVersion: string;
+  wire: Wire;
+}
+
+export class Deployments extends CollectionService<DeploymentObject> {
+  /**
+   * Wire views of cached objects, so a GET or list of an unchanged object does not map it again
+   * (the mapping — spec copy, durations, omitting unset fields — was most of a GET's own CPU time).
+   * Keyed by the object itself and checked against its resourceVersion; views are only serialized,
+   * never changed. Objects without a resourceVersion (validateOnly) are mapped every time.
+   */
+  readonly #views = new WeakMap<DeploymentObject, WireView>();
+
+  constructor(ctx: ApiContext, log: FastifyBaseLogger) {
+    super(ctx, DEPLOYMENTS, log);
+  }
+
+  override toWire(obj: DeploymentObject, accountId: string): Wire {
+    const rv = obj.metadata.resourceVersion;
+    if (rv === undefined) return toWire(obj, accountId, this.ctx.softDeleteRetentionMs);
+    const seen = this.#views.get(obj);
+    if (seen && seen.resourceVersion === rv && seen.accountId === accountId) return seen.wire;
+    const wire = toWire(obj, accountId, this.ctx.softDeleteRetentionMs);
+    this.#views.set(obj, { accountId, resourceVersion: rv, wire });
+    return wire;
+  }
+
+  protected override async reserve(draft: Draft, dryRun: boolean): Promise<void> {
+    const spec = draft.parsed as DeploymentSpecType;
+    await reserveDeploymentGpus(this.ctx.db, { accountId: draft.accountId, deploymentId: draft.id, spec, ...(dryRun ? { dryRun } : {}) });
+  }
+
+  /** Same id created concurrently: its hold is its own; anything else, give the GPUs back. */
+  protected override async unreserve(draft: Draft, error: unknown): Promise<void> {
+    if (statusCodeOf(error) === 409) return;
+    await releaseDeploymentGpus(this.ctx.db, draft.accountId, draft.id).catch((err: unknown) => this.log?.error({ err }, 'releasing quota failed'));
+  }
+
+  protected override checkWritable(accountId: string, id: string, cur: DeploymentObject): void {
+    if (isDeleted(cur)) throw failedPrecondition(`deployment "${this.fullName(accountId, id)}" is deleted; undelete it first`);
+  }
+
+  protected override async checkUpdate(accountId: string, id: string, cur: DeploymentObject, spec: Record<string, unknown>): Promise<void> {
+    const parsed = this.checkSpecUpdate(cur, spec) as DeploymentSpecType;
+    await this.reserveIfChanged(accountId, id, cur, parsed);
+  }
+
+  /** Reserves when the GPUs the deployment must run changed. */
+  async reserveIfChanged(accountId: string, id: string, cur: DeploymentObject, next: DeploymentSpecType): Promise<void> {
+    const before = DeploymentSpec.safeParse(cur.spec);
+    const same = before.success && requiredGpus(before.data) === requiredGpus(next) && before.data.acceleratorType === next.acceleratorType;
+    if (same) return;
+    await reserveDeploymentGpus(this.ctx.db, { accountId, deploymentId: id, spec: next, placedRegion: cur.status?.region as string | undefined });
+  }
+
+  /** A soft delete (the mark) unless `hard`; either way the GPUs go back. */
+  override async delete(accountId: string, id: string, q: { hard?: boolean } = {}): Promise<void> {
+    const cur = await this.load(accountId, id);
+    if (q.hard) {
+      if (!(await this.remove(accountId, id, id))) throw this.notFound(accountId, id);
+    } else if (!isDeleted(cur)) {
+      await this.annotate(accountId, id, id, { [SOFT_DELETE_ANNOTATIONS.deleteTime]: iso(this.ctx.now()) });
+    }
+    await releaseDeploymentGpus(this.ctx.db, accountId, id);
+    if (q.hard) await this.unloadAddons(accountId, id);
+  }
+
+  /**
+   * A hard-deleted deployment takes its LoRAs with it: its DeployedModels are deleted and their
+   * `loras` units released (they carry no ownerReference, because garbage collection would delete
+   * them without giving the quota back). A soft delete keeps them, so undelete restores them.
+   */
+  async unloadAddons(accountId: string, id: string): Promise<void> {
+    const store = this.ctx.stores?.deployedModels;
+    if (!store) return;
+    const ns = accountNamespace(accountId);
+    const full = this.fullName(accountId, id);
+    for (const dm of store.list(ns).filter((o) => o.spec.deployment === full)) {
+      try {
+        await store.delete(ns, dm.metadata.name);
+        await releaseAll(this.ctx.db, accountId, deployedModelQuotaHolder(dm.metadata.name));
+      } catch (err) {
+        this.log?.error({ err, deployment: full, deployedModel: dm.metadata.name }, 'unloading a LoRA of a deleted deployment failed');
+      }
+    }
+  }
+
+  async undelete(accountId: string, id: string): Promise<Wire> {
+    const cur = await this.load(accountId, id);
+    const state = wireState(cur);
+    const name = this.fullName(accountId, id);
+    if (!isMarkedDeleted(cur) && state !== 'FAILED') {
+      throw failedPrecondition(`deployment "${name}" is ${state}; only DELETED or FAILED deployments can be undeleted`, 'ERR_NOT_DELETED');
+    }
+    if (cur.metadata.deletionTimestamp !== undefined) throw failedPrecondition(`deployment "${name}" is being removed from the cluster`, 'ERR_NOT_DELETED');
+    const spec = DeploymentSpec.safeParse(cur.spec);
+    if (spec.success && isMarkedDeleted(cur)) {
+      await reserveDeploymentGpus(this.ctx.db, { accountId, deploymentId: id, spec: spec.data, placedRegion: cur.status?.region as string | undefined });
+    }
+    const annotations = {
+      [SOFT_DELETE_ANNOTATIONS.deleteTime]: null,
+      [SOFT_DELETE_ANNOTATIONS.undeleteTime]: iso(this.ctx.now()),
+    };
+    return this.toWire(await this.annotate(accountId, id, id, annotations), accountId);
+  }
+
+  async scale(accountId: string, id: string, replicaCount: number): Promise<void> {
+    const cur = await this.load(accountId, id);
+    this.checkWritable(accountId, id, cur);
+    const parsed = parseOrThrow(DeploymentSpec, { ...cur.spec, replicaCount });
+    await this.reserveIfChanged(accountId, id, cur, parsed);
+    await this.store.mergePatch(accountNamespace(accountId), id, { spec: { replicaCount } }).catch((e: unknown) => {
+      throw this.kubeError(e, accountId, id, 'update');
+    });
+  }
+}

@@ -1,0 +1,89 @@
+// Node pools: the `nodepools.hearth.dev` objects of the account's namespace, plus `:getStats`.
+// Deleting one deletes its bindings (PostgreSQL) and is refused while environments are connected
+// to it. See mappers/node-pool.ts for the wire ⇄ object mapping and how the stats are computed.
+import { NodePoolSpec } from '../../crds/node-pool.js';
+import { NODE_POOL } from '../../crds/registry.js';
+import { deleteBindingsOfNodePool } from '../../db/repositories/node-pool-bindings.js';
+import type { ApiContext } from '../context.js';
+import { accountNamespace } from '../kube/namespaces.js';
+import type { CustomObject } from '../kube/resource-store.js';
+import { requestedConnection } from '../mappers/environment.js';
+import {
+  ATOMIC_PATHS,
+  COLLECTION,
+  OUTPUT_ONLY_FIELDS,
+  WRITABLE_FIELDS,
+  batchDeleteIds,
+  computeNodePoolStats,
+  indexStatsSources,
+  newNodePoolObject,
+  nodePoolName,
+  specFromWire,
+  toWire,
+  type StatsSources,
+} from '../mappers/node-pool.js';
+import { failedPrecondition } from '../wire/errors.js';
+import { CollectionService, type CollectionKind, type Wire } from './service.js';
+
+const RESOURCE_TYPE = 'nodePool';
+
+export const NODE_POOLS: CollectionKind<CustomObject> = {
+  collection: COLLECTION,
+  resourceType: RESOURCE_TYPE,
+  plural: 'node pools',
+  idField: 'nodePoolId',
+  store: (ctx) => ctx.stores?.nodePools,
+  strictPathIds: true,
+  fullName: nodePoolName,
+  // No toWire here: NodePools.toWire adds the stats, from the account's environments and batch jobs.
+  specFromWire,
+  newObject: newNodePoolObject,
+  spec: NodePoolSpec,
+  registry: NODE_POOL,
+  updateMask: { writable: WRITABLE_FIELDS, outputOnly: OUTPUT_ONLY_FIELDS, atomic: ATOMIC_PATHS },
+  defaultOrderBy: 'name',
+  assignIds: 'random',
+  checkIdFreeFirst: true,
+  vanishedDeleteOk: true,
+  batchTargets: (names, accountId) => batchDeleteIds(names, accountId, COLLECTION, RESOURCE_TYPE),
+};
+
+export class NodePools extends CollectionService<CustomObject> {
+  constructor(ctx: ApiContext) {
+    super(ctx, NODE_POOLS);
+  }
+
+  /** Environments and batch jobs of the account, from the caches (an absent cache counts as none). */
+  sources(accountId: string): StatsSources {
+    const ns = accountNamespace(accountId);
+    const batchJobs = this.ctx.stores?.batchJobs?.list(ns);
+    return { environments: this.ctx.stores?.environments?.list(ns) ?? [], ...(batchJobs ? { batchJobs } : {}) };
+  }
+
+  override toWire(obj: CustomObject, accountId: string): Wire {
+    return toWire(obj, accountId, this.sources(accountId));
+  }
+
+  /** A list groups the sources by pool once instead of scanning them for every pool. */
+  protected override listMapper(accountId: string): (obj: CustomObject) => Wire {
+    const sources = indexStatsSources(this.sources(accountId));
+    return (obj) => toWire(obj, accountId, sources);
+  }
+
+  /** FAILED_PRECONDITION while environments are connected (or connecting) to the pool. */
+  protected override checkDeletable(accountId: string, id: string, name: string): void {
+    const connected = (this.ctx.stores?.environments?.list(accountNamespace(accountId)) ?? []).filter((env) => requestedConnection(env)?.nodePoolId === id);
+    if (connected.length > 0) {
+      const names = connected.map((e) => e.metadata.name).sort();
+      throw failedPrecondition(`node pool "${name}" has ${connected.length} connected environment(s) (${names.slice(0, 5).join(', ')}); disconnect them first`, 'ERR_NODE_POOL_IN_USE');
+    }
+  }
+
+  protected override async afterRemove(accountId: string, id: string): Promise<void> {
+    await deleteBindingsOfNodePool(this.ctx.db, accountId, id);
+  }
+
+  async stats(accountId: string, id: string): Promise<Record<string, unknown>> {
+    return computeNodePoolStats(await this.load(accountId, id), this.sources(accountId));
+  }
+}

@@ -1,0 +1,321 @@
+// The Datasets service (PostgreSQL): metadata CRUD and the upload flows users follow with firectl
+// and the SDK — multipart `:upload` (validated while streaming, src/api/datasets/jsonl.ts), signed
+// upload/download URLs (upload-url.ts) with `:validateUpload`, and the chunked storage
+// (storage.ts). HTTP (multipart parsing, the signed-URL routes) is in src/api/routes/datasets.ts.
+import { createHash } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import { and, eq } from 'drizzle-orm';
+import type { z } from 'zod';
+import type { Db } from '../../db/client.js';
+import { createDataset, deleteDataset, getDataset, listDatasets, updateDataset, type DatasetPatch } from '../../db/repositories/datasets.js';
+import { datasets as datasetsTable, type DatasetRow } from '../../db/schema/index.js';
+import { COLLECTION, OUTPUT_ONLY_FIELDS, SOURCE_FIELDS, WRITABLE_FIELDS, checkSourceOneof, fieldsFromWire, patchSpec, toWire, type CreateDatasetBody } from '../mappers/dataset.js';
+import { resourceNameOf, resourceNotFound } from '../resources.js';
+import { listResponse, masked, type ListQuery } from '../routes/common.js';
+import { ApiError, ERROR_DOMAIN, aborted, failedPrecondition, invalidArgument, unimplemented } from '../wire/errors.js';
+import { updatePaths, type UpdateMaskRules } from '../wire/field-mask.js';
+import { parseSafeInt64 } from '../wire/int64.js';
+import { listPage, type PageTokenCodec } from '../wire/pagination.js';
+import { validateResourceId } from '../wire/resource-names.js';
+import { JsonlValidator, formatIssue, type JsonlSummary, type JsonlValidationOptions } from './jsonl.js';
+import { DATASET_STORAGE_URI, DEFAULT_CHUNK_BYTES, DatasetContents, sanitizeFileName, type StagedWriter } from './storage.js';
+import { DEFAULT_UPLOAD_URL_TTL_MS, UploadUrlSigner, type UploadGrant } from './upload-url.js';
+
+const MASK_RULES: UpdateMaskRules = { writable: WRITABLE_FIELDS, outputOnly: OUTPUT_ONLY_FIELDS, atomic: [...SOURCE_FIELDS, 'evalProtocol'] };
+
+export const DEFAULT_MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
+
+export interface DatasetRoutesOptions extends JsonlValidationOptions {
+  /** Largest file accepted by `:upload` and signed URLs (default 1 GiB). */
+  maxUploadBytes?: number;
+  /** Bytes per stored chunk (default 4 MiB); also the upload buffer. */
+  chunkBytes?: number;
+  /** HMAC secret of signed upload URLs; give every replica the same one (default: random per process). */
+  uploadUrlSecret?: string | Buffer;
+  uploadUrlTtlMs?: number;
+  /** Base of signed URLs, e.g. `https://hearth.example.com` (default: the request's own origin). */
+  publicBaseUrl?: string;
+}
+
+/** INVALID_ARGUMENT for a file that breaks the dataset rules: every collected issue, by line. */
+export function invalidDatasetFile(fileName: string, summary: JsonlSummary, maxErrors: number): ApiError {
+  const shown = summary.issues.map(formatIssue);
+  const more = summary.issueCount > summary.issues.length || summary.issues.length >= maxErrors ? ` (only the first ${summary.issues.length} errors are listed)` : '';
+  return new ApiError('INVALID_ARGUMENT', `file "${fileName}" is not a valid dataset: ${shown.join('; ')}${more}`, [
+    { '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: summary.issues.map((i) => ({ field: 'file', description: formatIssue(i), reason: i.reason })) },
+    { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'ERR_INVALID_DATASET', domain: ERROR_DOMAIN, metadata: { fileName, errors: String(summary.issueCount), lines: String(summary.lines) } },
+  ]);
+}
+
+/** Errors of the multipart parser (busboy): bad input, never a 500. */
+export function malformedMultipart(e: unknown): unknown {
+  if (e instanceof ApiError) return e;
+  const message = e instanceof Error ? e.message.slice(0, 200) : String(e);
+  return invalidArgument('(body)', `is not a valid multipart/form-data body: ${message}`, 'MALFORMED_MULTIPART');
+}
+
+function fileTooLarge(limit: number): ApiError {
+  return invalidArgument('file', `is larger than the upload limit of ${limit} bytes`, 'FILE_TOO_LARGE');
+}
+
+/** An uploaded file as it arrives: its bytes, and whether the size limit cut them short. */
+export type UploadStream = AsyncIterable<Buffer> & { truncated?: boolean };
+
+export class Datasets {
+  readonly contents: DatasetContents;
+  readonly maxUploadBytes: number;
+
+  constructor(
+    readonly db: Db,
+    readonly opts: DatasetRoutesOptions,
+    readonly log: FastifyBaseLogger,
+  ) {
+    this.contents = new DatasetContents(db, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+    this.maxUploadBytes = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
+  }
+
+  async load(accountId: string, id: string): Promise<DatasetRow> {
+    validateResourceId(id, 'datasetId');
+    const row = await getDataset(this.db, accountId, id);
+    if (!row) throw resourceNotFound(accountId, COLLECTION, id);
+    return row;
+  }
+
+  /** The account's datasets, one page (`codec`: the API's page tokens). */
+  async list(accountId: string, q: z.infer<typeof ListQuery>, codec: PageTokenCodec): Promise<Record<string, unknown>> {
+    const all = (await listDatasets(this.db, accountId)).map(toWire);
+    const page = listPage(all, q, { binding: { parent: `accounts/${accountId}/datasets` }, codec, defaultOrderBy: 'name' });
+    return listResponse('datasets', page.items.map((d) => masked(d, q.readMask)), page);
+  }
+
+  /** Deletes the dataset and its stored file (chunks cascade). */
+  async delete(accountId: string, id: string): Promise<void> {
+    validateResourceId(id, 'datasetId');
+    await deleteDataset(this.db, accountId, id);
+  }
+
+  async create(accountId: string, body: z.infer<typeof CreateDatasetBody>, createdBy: string): Promise<DatasetRow> {
+    const id = validateResourceId(body.datasetId, 'datasetId');
+    const dataset = body.dataset as Record<string, unknown>;
+    checkSourceOneof(dataset, 'dataset.');
+    const f = fieldsFromWire(dataset, 'dataset.');
+    if (body.filter !== undefined && body.filter.trim() !== '') throw unimplemented('creating a dataset with a filter over its source');
+    if (body.sourceDatasetId === undefined || body.sourceDatasetId === '') {
+      const spec = SOURCE_FIELDS.some((k) => f.spec[k] !== undefined) ? f.spec : { ...f.spec, userUploaded: {} };
+      return createDataset(this.db, { accountId, datasetId: id, displayName: f.displayName ?? '', format: f.format ?? 'FORMAT_UNSPECIFIED', exampleCount: f.exampleCount ?? null, spec, createdBy });
+    }
+    return this.copy(accountId, id, body.sourceDatasetId, f, createdBy);
+  }
+
+  /** A new dataset with a READY dataset's content (`sourceDatasetId` without a filter). */
+  async copy(accountId: string, id: string, sourceId: string, f: ReturnType<typeof fieldsFromWire>, createdBy: string): Promise<DatasetRow> {
+    validateResourceId(sourceId, 'sourceDatasetId');
+    const source = await getDataset(this.db, accountId, sourceId);
+    if (!source) throw resourceNotFound(accountId, COLLECTION, sourceId);
+    if (source.state !== 'READY') throw failedPrecondition(`source dataset "${resourceNameOf(accountId, COLLECTION, sourceId)}" is ${source.state}; only READY datasets can be copied`);
+    const hasSource = SOURCE_FIELDS.some((k) => f.spec[k] !== undefined);
+    const spec = { ...f.spec, ...(hasSource ? {} : { transformed: { sourceDatasetId: sourceId, originalFormat: source.format } }), averageTurnCount: source.spec.averageTurnCount };
+    return this.db.transaction(async (tx) => {
+      const row = await createDataset(tx as unknown as Db, {
+        accountId,
+        datasetId: id,
+        displayName: f.displayName ?? source.displayName,
+        format: f.format ?? source.format,
+        state: 'READY',
+        exampleCount: source.exampleCount,
+        estimatedTokenCount: source.estimatedTokenCount,
+        spec,
+        storageUri: DATASET_STORAGE_URI,
+        createdBy,
+      });
+      await this.contents.copy(tx as unknown as Db, accountId, sourceId, id);
+      return row;
+    });
+  }
+
+  async update(accountId: string, id: string, body: Record<string, unknown>, updateMask: string | undefined): Promise<DatasetRow> {
+    const mask = updatePaths(body, updateMask, MASK_RULES);
+    checkSourceOneof(body);
+    const cur = await this.load(accountId, id);
+    if (mask.length === 0) return cur;
+    const f = fieldsFromWire(body);
+    const patch: DatasetPatch = { spec: patchSpec(cur.spec, body, mask) };
+    const tops = new Set(mask.map((p) => p.split('.')[0]!));
+    if (tops.has('displayName')) patch.displayName = f.displayName ?? '';
+    if (tops.has('format')) patch.format = f.format ?? 'FORMAT_UNSPECIFIED';
+    if (tops.has('exampleCount')) patch.exampleCount = f.exampleCount ?? null;
+    return updateDataset(this.db, accountId, id, patch);
+  }
+
+  validator(): JsonlValidator {
+    return new JsonlValidator(this.opts);
+  }
+
+  /**
+   * Makes a staged file the dataset's content; with a summary (validated), also READY with its
+   * counts. The dataset must still be UPLOADING (checked under a row lock).
+   */
+  async commit(w: StagedWriter, summary: JsonlSummary | undefined): Promise<DatasetRow> {
+    const { accountId, datasetId } = w;
+    return this.contents.commit(w, async (tx) => {
+      const [row] = await tx
+        .select()
+        .from(datasetsTable)
+        .where(and(eq(datasetsTable.accountId, accountId), eq(datasetsTable.datasetId, datasetId)))
+        .for('update');
+      if (!row) throw resourceNotFound(accountId, COLLECTION, datasetId);
+      if (row.state === 'READY') throw alreadyReady(accountId, datasetId);
+      const patch: DatasetPatch = { storageUri: DATASET_STORAGE_URI, status: { code: 'OK' } };
+      if (summary) Object.assign(patch, readyPatch(row, summary));
+      return updateDataset(tx, accountId, datasetId, patch);
+    });
+  }
+
+  /** A dataset that can take an upload: it exists and is not READY. */
+  async uploadTarget(accountId: string, id: string): Promise<DatasetRow> {
+    const row = await this.load(accountId, id);
+    if (row.state === 'READY') throw alreadyReady(accountId, id);
+    return row;
+  }
+
+  /**
+   * `:upload`: the file (the multipart `file` part; `uploadTarget` checked the dataset), streamed
+   * through the validator into a staged file that becomes the content when it is valid.
+   */
+  async upload(accountId: string, id: string, rawFileName: string, file: UploadStream): Promise<Record<string, unknown>> {
+    const fileName = sanitizeFileName(rawFileName);
+    const writer = this.contents.writer(accountId, id, fileName);
+    const validator = this.validator();
+    try {
+      const chunks = file[Symbol.asyncIterator]();
+      for (;;) {
+        // Errors of the stream itself (a truncated or malformed body) are the client's.
+        const next = await chunks.next().catch((e: unknown) => {
+          throw malformedMultipart(e);
+        });
+        if (next.done) break;
+        const buf = next.value;
+        validator.push(buf);
+        // Once the file is known to be bad, nothing more is stored; the rest is still read (and
+        // checked up to the error cap) so the client gets every error and a clean response.
+        if (!validator.failed) await writer.write(buf);
+      }
+      if (file.truncated) throw fileTooLarge(this.maxUploadBytes);
+      const summary = validator.end();
+      if (summary.issueCount > 0) throw invalidDatasetFile(fileName, summary, this.opts.maxErrors ?? 20);
+      await writer.finish();
+      const done = await this.commit(writer, summary);
+      return { id, bytes: summary.bytes, created_at: Math.floor(done.updateTime.getTime() / 1000), filename: fileName, object: 'file', purpose: 'fine-tune' };
+    } catch (e) {
+      await this.contents.discard(writer).catch((err: unknown) => this.log.error({ err }, 'discarding a failed dataset upload failed'));
+      throw e;
+    }
+  }
+
+  /** A signed `PUT`: the raw body stored as the dataset's (unvalidated) file. */
+  async put(grant: { accountId: string; datasetId: string; fileName: string; size: number }, body: { contentLength: string | undefined; bytes: AsyncIterable<Buffer> }): Promise<void> {
+    const { accountId, datasetId, fileName, size } = grant;
+    const row = await getDataset(this.db, accountId, datasetId);
+    if (!row) throw resourceNotFound(accountId, COLLECTION, datasetId);
+    if (row.state === 'READY') throw alreadyReady(accountId, datasetId);
+    const declared = body.contentLength;
+    if (declared !== undefined && Number(declared) !== size) throw invalidArgument('Content-Length', `must be ${size}, the size the upload URL was issued for`, 'SIZE_MISMATCH');
+    const writer = this.contents.writer(accountId, datasetId, fileName);
+    try {
+      const chunks = body.bytes[Symbol.asyncIterator]();
+      for (;;) {
+        const next = await chunks.next().catch((e: unknown) => {
+          throw invalidArgument('(body)', `could not be read: ${e instanceof Error ? e.message.slice(0, 200) : String(e)}`, 'BODY_READ');
+        });
+        if (next.done) break;
+        const buf = next.value;
+        if (writer.bytes + buf.length > size) throw invalidArgument('(body)', `is longer than the ${size} bytes the upload URL was issued for`, 'SIZE_MISMATCH');
+        await writer.write(buf);
+      }
+      if (writer.bytes !== size) throw invalidArgument('(body)', `has ${writer.bytes} bytes; the upload URL was issued for ${size}`, 'SIZE_MISMATCH');
+      await writer.finish();
+      await this.commit(writer, undefined);
+    } catch (e) {
+      await this.contents.discard(writer).catch((err: unknown) => this.log.error({ err }, 'discarding a failed dataset upload failed'));
+      throw e;
+    }
+  }
+
+  /** `:validateUpload`: validates the stored file and makes the dataset READY. */
+  async validateUpload(accountId: string, id: string): Promise<void> {
+    const row = await this.load(accountId, id);
+    if (row.state === 'READY') return;
+    const files = await this.contents.files(accountId, id);
+    const file = files[0];
+    if (!file) throw failedPrecondition(`dataset "${resourceNameOf(accountId, COLLECTION, id)}" has no uploaded file; upload one first (:upload, or a PUT to the URL :getUploadEndpoint returns)`, 'ERR_NOTHING_UPLOADED');
+    const validator = this.validator();
+    const digests: string[] = [];
+    for await (const buf of this.contents.read(accountId, id, file.fileName)) {
+      validator.push(buf);
+      digests.push(createHash('md5').update(buf).digest('hex'));
+    }
+    const summary = validator.end();
+    if (summary.issueCount > 0) throw invalidDatasetFile(file.fileName, summary, this.opts.maxErrors ?? 20);
+    await this.db.transaction(async (tx) => {
+      const [locked] = await tx
+        .select()
+        .from(datasetsTable)
+        .where(and(eq(datasetsTable.accountId, accountId), eq(datasetsTable.datasetId, id)))
+        .for('update');
+      if (!locked) throw resourceNotFound(accountId, COLLECTION, id);
+      if (locked.state === 'READY') return;
+      // Only the bytes that were validated may become READY (an upload may have replaced them since).
+      const now = await this.contents.chunkDigests(tx as unknown as Db, accountId, id, file.fileName);
+      if (now.length !== digests.length || now.some((d, i) => d !== digests[i])) {
+        throw aborted('the dataset file changed while it was being validated; call :validateUpload again');
+      }
+      await updateDataset(tx as unknown as Db, accountId, id, readyPatch(locked, summary));
+    });
+  }
+
+  /** `:getUploadEndpoint`: a signed upload URL for the one file (`origin`: the request's, the default base). */
+  uploadEndpoint(origin: string, accountId: string, row: DatasetRow, filenameToSize: Record<string, string | number>, now: number): Record<string, string> {
+    if (row.state === 'READY') throw alreadyReady(accountId, row.datasetId);
+    const entries = Object.entries(filenameToSize);
+    if (entries.length !== 1) throw invalidArgument('filenameToSize', `must name exactly one file (a Hearth dataset holds one file); it names ${entries.length}`, 'COUNT');
+    const [[rawName, rawSize]] = entries as [[string, string | number]];
+    const fileName = sanitizeFileName(rawName);
+    if (fileName !== rawName) throw invalidArgument(`filenameToSize["${rawName.slice(0, 60)}"]`, 'must be a plain file name (no "/", no control characters)', 'FORMAT');
+    const size = parseSafeInt64(rawSize, `filenameToSize["${fileName}"]`, { min: 1 });
+    if (size > this.maxUploadBytes) throw invalidArgument(`filenameToSize["${fileName}"]`, `must be at most the upload limit of ${this.maxUploadBytes} bytes`, 'FILE_TOO_LARGE');
+    return { [fileName]: this.signedUrl(origin, { op: 'upload', accountId, datasetId: row.datasetId, fileName, size }, now) };
+  }
+
+  /** Signed download URLs of the stored file (none before anything was uploaded). */
+  async downloadEndpoint(origin: string, accountId: string, row: DatasetRow, now: number): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const f of await this.contents.files(accountId, row.datasetId)) {
+      out[f.fileName] = this.signedUrl(origin, { op: 'download', accountId, datasetId: row.datasetId, fileName: f.fileName, size: f.bytes }, now);
+    }
+    return out;
+  }
+
+  signedUrl(origin: string, g: Omit<UploadGrant, 'expires'>, now: number): string {
+    const signer = new UploadUrlSigner(this.opts.uploadUrlSecret);
+    const path = signer.pathFor({ ...g, expires: now + (this.opts.uploadUrlTtlMs ?? DEFAULT_UPLOAD_URL_TTL_MS) });
+    const base = this.opts.publicBaseUrl?.replace(/\/+$/, '') ?? origin;
+    return `${base}${path}`;
+  }
+}
+
+function alreadyReady(accountId: string, id: string): ApiError {
+  return failedPrecondition(`dataset "${resourceNameOf(accountId, COLLECTION, id)}" is READY; its content cannot be replaced (create a new dataset)`, 'ERR_DATASET_READY');
+}
+
+function readyPatch(row: DatasetRow, s: JsonlSummary): DatasetPatch {
+  return {
+    state: 'READY',
+    status: { code: 'OK' },
+    storageUri: DATASET_STORAGE_URI,
+    exampleCount: BigInt(s.examples),
+    estimatedTokenCount: BigInt(s.estimatedTokens),
+    format: row.format === 'FORMAT_UNSPECIFIED' ? 'CHAT' : row.format,
+    spec: { ...row.spec, averageTurnCount: Math.round(s.averageTurnCount * 1000) / 1000 },
+  };
+}
+
