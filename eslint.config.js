@@ -44,7 +44,8 @@ const FORBIDDEN = {
   ...Object.fromEntries(BOTTOM.map((b) => [b, [...EDGES, ...WIRING, ...SERVICES]])),
 };
 
-const esc = (s) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+// '-' is not escaped: outside a character class `\-` is an invalid escape under the u flag eslint uses (folders such as batch-inference-job).
+const esc = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 /** Blocks for files `depth` folders below src/ in `folder`: the import that reaches src/<target>. */
 function layerBlocks() {
