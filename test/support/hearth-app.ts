@@ -23,7 +23,7 @@ export interface TestHearth {
 }
 
 export function memoryStores(): { deployments: DeploymentStore; stores: Partial<ResourceStores> } {
-  const stores = { deployedModels: new MemoryStore(), nodePools: new MemoryStore(), environments: new MemoryStore(), batchJobs: new MemoryStore(), supervisedFineTuningJobs: new MemoryStore() };
+  const stores = { deployedModels: new MemoryStore(), nodePools: new MemoryStore(), environments: new MemoryStore(), batchJobs: new MemoryStore(), supervisedFineTuningJobs: new MemoryStore(), batchInferenceJobs: new MemoryStore() };
   return { deployments: new MemoryStore() as unknown as DeploymentStore, stores: stores as unknown as Partial<ResourceStores> };
 }
 
