@@ -1,7 +1,6 @@
 // From a Deployment spec and the operator's runtime configuration to the model server a replica
 // runs: which accelerator, how many of them, which image, which arguments. Pure functions; every
 // rule the product docs state about these fields is applied (or reported) here, once.
-import { minimumAcceleratorCount } from '../../fleet/base-models.js';
 import { ACCELERATORS, DEFAULT_ACCELERATOR_TYPE, isAcceleratorType, type AcceleratorType } from '../../fleet/catalog.js';
 import type { LoraSettings, ModelServerTemplate, ModelSource, RuntimeConfig } from './runtime-config.js';
 import type { DeploymentSpec, Precision } from '../../crds/deployment.js';
@@ -57,8 +56,33 @@ export function resolveAcceleratorType(spec: { acceleratorType?: string }): Chec
   return ok(acc);
 }
 
-// The sizing rule is the fleet's (shared with the deployment shapes the REST API offers).
-export { bytesPerParameter, minimumAcceleratorCount, WEIGHTS_MEMORY_FRACTION } from '../../fleet/base-models.js';
+/** Bytes per parameter the weights take at a precision (unset = the 16-bit default). */
+export function bytesPerParameter(precision: Precision | undefined): number {
+  if (precision === undefined || precision === 'FP16' || precision === 'BF16') return 2;
+  if (precision.startsWith('FP8')) return 1;
+  return 0.5; // NF4, FP4*
+}
+
+/** Share of a GPU's memory the weights may take; the rest is KV cache, activations, CUDA graphs. */
+export const WEIGHTS_MEMORY_FRACTION = 0.6;
+
+function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/**
+ * The fewest GPUs that serve a model without long-prompt tuning: the docs' default of 1 when the
+ * model's size is unknown, else enough GPUs for the weights to take at most 60% of their memory,
+ * rounded up to a power of two (tensor parallelism must divide the attention heads).
+ */
+export function minimumAcceleratorCount(source: ModelSource, acc: AcceleratorType, precision: Precision | undefined): number {
+  if (source.parametersB === undefined) return 1;
+  const weightsGiB = (source.parametersB * 1e9 * bytesPerParameter(precision)) / 2 ** 30;
+  const usableGiB = ACCELERATORS[acc].memoryGiB * WEIGHTS_MEMORY_FRACTION;
+  return nextPowerOfTwo(Math.max(1, Math.ceil(weightsGiB / usableGiB)));
+}
 
 /**
  * GPUs per replica (the docs' rules): an explicit `acceleratorCount` wins; otherwise the minimum
