@@ -1,5 +1,6 @@
 // Test double: datasets in memory, metadata and bytes (DatasetCatalog + DatasetBytes), with the
 // same part semantics as PostgreSQL (a part is written once; a second writer is refused).
+import { NotFoundError } from '../../db/errors.js';
 import type { DatasetState } from '../../db/schema/index.js';
 import type { DatasetBytes, DatasetCatalog, DatasetInfo, DatasetRef } from './datasets.js';
 
@@ -72,7 +73,7 @@ export class MemoryDatasets implements DatasetBytes, DatasetCatalog {
 
   #must(ref: DatasetRef): MemoryDataset {
     const d = this.datasets.get(keyOf(ref));
-    if (!d) throw new Error(`no dataset ${keyOf(ref)}`);
+    if (!d) throw new NotFoundError('dataset', `accounts/${ref.accountId}/datasets/${ref.datasetId}`);
     return d;
   }
 }

@@ -108,7 +108,7 @@ describe('BatchInferenceJobReconciler: start', () => {
     const t = setup();
     const first = await t.pass();
     expect(first.writes).toEqual([`create Deployment/hearth ${NS}/bij-j`, `status ${JOB}`, `event Normal/Started ${NS}/j`]);
-    expect(first.res).toEqual({ requeueAfter: 0 });
+    expect(first.res).toEqual({ requeueAfter: 1 });
     const dep = t.cluster.listers.deployments.get(`${NS}/bij-j`);
     expect(dep?.spec).toMatchObject({ baseModel: MODEL, minReplicaCount: 1, maxReplicaCount: 1 });
     expect(dep?.metadata?.labels?.[LABEL_JOB]).toBe('j');
@@ -223,6 +223,15 @@ describe('BatchInferenceJobReconciler: running', () => {
     expect(t.status()?.state).toBe('JOB_STATE_COMPLETED');
     const lines = t.datasets.lines(OUTPUT, RESULTS_FILE).map((l) => l.line).sort();
     expect(lines).toEqual([1, 2, 3]);
+  });
+
+  it('an output dataset deleted while the job ran → FAILED naming it', async () => {
+    const t = await running();
+    t.gateway.answer();
+    await flushMicrotasks(30);
+    t.datasets.datasets.delete('acme/j-output');
+    await t.pass();
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_FAILED', status: { code: 'NOT_FOUND', message: 'outputDatasetId: dataset j-output was deleted while the job ran' } });
   });
 
   it('a deleted job: its run stops, its output stays', async () => {

@@ -18,6 +18,7 @@ import type { V1Namespace } from '@kubernetes/client-node';
 import type { BatchInferenceJob, BatchInferenceJobStatus } from '../../crds/batch-inference-job.js';
 import { accountOfNamespace } from '../../crds/account.js';
 import type { Deployment } from '../../crds/deployment.js';
+import { NotFoundError } from '../../db/errors.js';
 import { splitKey } from '../../kube/keys.js';
 import type { Clock } from '../../util/clock.js';
 import { EventRecorder } from '../runtime/events.js';
@@ -112,7 +113,8 @@ export class BatchInferenceJobReconciler implements Reconciler {
       let result: Result = {};
       if (state !== 'JOB_STATE_RUNNING') {
         outcome = await this.#start(job, account);
-        if (outcome.state === 'JOB_STATE_RUNNING') result = { requeueAfter: 0 };
+        // The next pass starts the run (the runtime requeues only after a positive delay).
+        if (outcome.state === 'JOB_STATE_RUNNING') result = { requeueAfter: 1 };
       } else {
         ({ outcome, result } = await this.#running(key, job, account, prev));
       }
@@ -218,15 +220,22 @@ export class BatchInferenceJobReconciler implements Reconciler {
       return { outcome: { state: 'JOB_STATE_CANCELLED', resolved, ...(stopped ? { progress: stopped.run.progress } : {}) }, result: {} };
     }
     let entry = this.runs.get(key, uid);
+    const output = { accountId: account, datasetId: resolved.outputDatasetId };
     if (entry?.result && 'error' in entry.result) {
-      // The next pass starts a fresh run, which resumes from the output.
       this.runs.forget(key);
+      if (!(await this.o.catalog.get(output))) return { outcome: outputGone(resolved), result: {} };
+      // The next pass starts a fresh run, which resumes from the output.
       throw entry.result.error;
     }
     if (entry?.result && 'outcome' in entry.result && entry.result.outcome === 'completed') {
       const p = entry.run.progress;
-      await this.o.catalog.finishOutput({ accountId: account, datasetId: resolved.outputDatasetId }, p.succeeded + p.failed);
       this.runs.forget(key);
+      try {
+        await this.o.catalog.finishOutput(output, p.succeeded + p.failed);
+      } catch (e) {
+        if (!(e instanceof NotFoundError)) throw e;
+        return { outcome: outputGone(resolved), result: {} };
+      }
       return { outcome: { state: 'JOB_STATE_COMPLETED', resolved, progress: p }, result: {} };
     }
     if (!entry || entry.result) entry = this.runs.start(key, uid, new JobRun(this.#runOptions(job, account, resolved)));
@@ -266,6 +275,13 @@ function jobDefaultsOrInvalid(job: Job): void {
     throw new Invalid('INVALID_ARGUMENT', (e as Error).message);
   }
 }
+
+const outputGone = (resolved: Resolved): Outcome => ({
+  state: 'JOB_STATE_FAILED',
+  code: 'NOT_FOUND',
+  message: `outputDatasetId: dataset ${resolved.outputDatasetId} was deleted while the job ran`,
+  resolved,
+});
 
 function resolvedOf(s: BatchInferenceJobStatus | undefined): Resolved {
   return {
