@@ -155,7 +155,7 @@ beforeAll(async () => {
   key = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
   const namespaces = new NamespaceEnsurer(kc);
   await namespaces.ensure(ACCOUNT);
-  fx = await startModelServerFixture({ model: BASE, tokenLatencyMs: TOKEN_MS });
+  fx = await startModelServerFixture({ model: BASE, tokenLatencyMs: TOKEN_MS, tokensPerResponse: 1000 });
 
   // Mode `all`: one client and one informer cache for the controller, the API and the gateway.
   clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
