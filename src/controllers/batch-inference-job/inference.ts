@@ -32,32 +32,23 @@ export interface GatewayClientOptions {
 
 const RETRYABLE = new Set([429, 502, 503, 504]);
 
+const CODES: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  409: 'ABORTED',
+  413: 'INVALID_ARGUMENT',
+  422: 'INVALID_ARGUMENT',
+  429: 'RESOURCE_EXHAUSTED',
+  501: 'UNIMPLEMENTED',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
 /** The gRPC code name for an HTTP status, as Fireworks' Status carries it. */
 export function codeOfHttpStatus(status: number): string {
-  switch (status) {
-    case 400:
-    case 413:
-    case 422:
-      return 'INVALID_ARGUMENT';
-    case 401:
-      return 'UNAUTHENTICATED';
-    case 403:
-      return 'PERMISSION_DENIED';
-    case 404:
-      return 'NOT_FOUND';
-    case 409:
-      return 'ABORTED';
-    case 429:
-      return 'RESOURCE_EXHAUSTED';
-    case 501:
-      return 'UNIMPLEMENTED';
-    case 503:
-      return 'UNAVAILABLE';
-    case 504:
-      return 'DEADLINE_EXCEEDED';
-    default:
-      return status >= 500 ? 'INTERNAL' : 'UNKNOWN';
-  }
+  return CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'UNKNOWN');
 }
 
 function errorMessage(status: number, text: string): string {
@@ -70,42 +61,54 @@ function errorMessage(status: number, text: string): string {
   return text.trim().slice(0, 1000) || `HTTP ${status}`;
 }
 
+/** One attempt: the final result, or a transient failure with how long to wait before the next. */
+type Attempt = { done: SendResult } | { retry: LineError; waitMs?: number };
+
 export function gatewaySend(o: GatewayClientOptions): Send {
   const maxAttempts = o.maxAttempts ?? 6;
   const backoffMs = o.backoffMs ?? 500;
   const maxWaitMs = o.maxWaitMs ?? 30_000;
   const doFetch = o.fetch ?? fetch;
+
+  async function attempt(accountId: string, path: InferencePath, body: Record<string, unknown>, signal: AbortSignal): Promise<Attempt> {
+    let res: Response;
+    let text: string;
+    try {
+      const key = await o.keyFor(accountId);
+      const base = (await o.url()).replace(/\/+$/, '');
+      res = await doFetch(`${base}/inference/v1${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify(body),
+        signal,
+      });
+      text = await res.text();
+    } catch (e) {
+      if (signal.aborted) throw e;
+      return { retry: { code: 'UNAVAILABLE', message: `the gateway could not be reached: ${(e as Error).message}` } };
+    }
+    if (res.ok) return { done: parseAnswer(text) };
+    const error = { code: codeOfHttpStatus(res.status), message: errorMessage(res.status, text) };
+    if (!RETRYABLE.has(res.status)) return { done: { ok: false, error } };
+    const after = Number(res.headers.get('retry-after'));
+    return { retry: error, ...(Number.isFinite(after) && after > 0 ? { waitMs: after * 1000 } : {}) };
+  }
+
   return async (accountId, path, body, signal) => {
-    let last: LineError = { code: 'UNAVAILABLE', message: 'not sent' };
-    for (let attempt = 1; ; attempt++) {
-      let waitMs = Math.min(maxWaitMs, backoffMs * 2 ** (attempt - 1));
-      try {
-        const key = await o.keyFor(accountId);
-        const base = (await o.url()).replace(/\/+$/, '');
-        const res = await doFetch(`${base}/inference/v1${path}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-          body: JSON.stringify(body),
-          signal,
-        });
-        const text = await res.text();
-        if (res.ok) {
-          try {
-            return { ok: true, response: JSON.parse(text) as unknown };
-          } catch {
-            return { ok: false, error: { code: 'INTERNAL', message: 'the model server answered with something that is not JSON' } };
-          }
-        }
-        last = { code: codeOfHttpStatus(res.status), message: errorMessage(res.status, text) };
-        if (!RETRYABLE.has(res.status)) return { ok: false, error: last };
-        const after = Number(res.headers.get('retry-after'));
-        if (Number.isFinite(after) && after > 0) waitMs = Math.min(maxWaitMs, after * 1000);
-      } catch (e) {
-        if (signal.aborted) throw e;
-        last = { code: 'UNAVAILABLE', message: `the gateway could not be reached: ${(e as Error).message}` };
-      }
-      if (attempt >= maxAttempts) return { ok: false, error: last };
+    for (let n = 1; ; n++) {
+      const a = await attempt(accountId, path, body, signal);
+      if ('done' in a) return a.done;
+      if (n >= maxAttempts) return { ok: false, error: a.retry };
+      const waitMs = Math.min(maxWaitMs, a.waitMs ?? backoffMs * 2 ** (n - 1));
       if (!(await sleep(o.clock, waitMs, signal))) throw signal.reason ?? new Error('aborted');
     }
   };
+}
+
+function parseAnswer(text: string): SendResult {
+  try {
+    return { ok: true, response: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false, error: { code: 'INTERNAL', message: 'the model server answered with something that is not JSON' } };
+  }
 }

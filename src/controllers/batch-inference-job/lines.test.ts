@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { answerText, errorAnswer, jobDefaults, parseLine, readAnswer, splitLines, successAnswer } from './lines.js';
 
 const MODEL = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
-const parse = (text: string, seen = new Map<string, number>(), defaults: Record<string, unknown> = {}) => parseLine(text, 3, MODEL, defaults, seen);
+const parse = (text: string, seen = new Map<string, number>(), defaults: Record<string, unknown> = {}) => parseLine(text, 3, { model: MODEL, defaults, seen });
 
 async function* chunks(...parts: string[]): AsyncGenerator<Uint8Array> {
   for (const p of parts) yield Buffer.from(p);
@@ -49,8 +49,8 @@ describe('parseLine: a line of the documented input format', () => {
 
   it('a custom_id used twice: the second line is the error, naming the first', () => {
     const seen = new Map<string, number>();
-    expect(parseLine('{"custom_id": "a", "body": {"prompt": "x"}}', 1, MODEL, {}, seen).ok).toBe(true);
-    const r = parseLine('{"custom_id": "a", "body": {"prompt": "y"}}', 2, MODEL, {}, seen);
+    expect(parseLine('{"custom_id": "a", "body": {"prompt": "x"}}', 1, { model: MODEL, defaults: {}, seen }).ok).toBe(true);
+    const r = parseLine('{"custom_id": "a", "body": {"prompt": "y"}}', 2, { model: MODEL, defaults: {}, seen });
     expect(!r.ok && r.error.message).toBe('line 2: custom_id "a" is already used on line 1');
   });
 });

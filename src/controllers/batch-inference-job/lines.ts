@@ -76,12 +76,50 @@ export function jobDefaults(p: InferenceParameters | undefined): Record<string, 
   return { ...extra, ...Object.fromEntries(Object.entries(named).filter(([, v]) => v !== undefined)) };
 }
 
-/**
- * Parses one non-blank input line into a request for `model`, or the error that is that line's
- * answer. `seen` maps custom_ids to the line that used them first (a repeat is an error, so every
- * answer can be told apart by its id); it is updated.
- */
-export function parseLine(text: string, line: number, model: string, defaults: Record<string, unknown>, seen: Map<string, number>): ParsedLine {
+/** What every line of a job shares when it is parsed. */
+export interface ParseContext {
+  /** The model id every request carries. */
+  model: string;
+  /** Job-wide request fields (jobDefaults). */
+  defaults: Record<string, unknown>;
+  /** custom_id → the line that used it first (a repeat is an error, so every answer can be told apart by its id); updated. */
+  seen: Map<string, number>;
+}
+
+/** The custom_id of a line, or what is wrong with it. */
+function checkId(v: Record<string, unknown>, line: number, seen: Map<string, number>): { id: string } | { problem: string; id?: string } {
+  const id = v.custom_id;
+  if (typeof id !== 'string' || id === '') return { problem: `line ${line}: custom_id is required (a non-empty string)` };
+  if (id.length > MAX_CUSTOM_ID_LENGTH) return { problem: `line ${line}: custom_id is longer than ${MAX_CUSTOM_ID_LENGTH} characters` };
+  const first = seen.get(id);
+  if (first !== undefined) return { problem: `line ${line}: custom_id "${id}" is already used on line ${first}`, id };
+  seen.set(id, line);
+  return { id };
+}
+
+/** What is wrong with a request body, if anything; and where it goes. */
+function checkBody(body: unknown, line: number): { path: InferencePath } | { problem: string } {
+  if (!isObject(body)) return { problem: `line ${line}: body is required (a chat completion or completion request object)` };
+  const hasMessages = body.messages !== undefined;
+  if (hasMessages === (body.prompt !== undefined)) return { problem: `line ${line}: body must have exactly one of messages (chat) or prompt (completion)` };
+  const problem = hasMessages ? messagesProblem(body.messages) : promptProblem(body.prompt);
+  if (problem) return { problem: `line ${line}: ${problem}` };
+  return { path: hasMessages ? '/chat/completions' : '/completions' };
+}
+
+function messagesProblem(messages: unknown): string | undefined {
+  if (!Array.isArray(messages) || messages.length === 0) return 'body.messages must be a non-empty array';
+  const bad = messages.findIndex((m) => !isObject(m) || typeof m.role !== 'string');
+  return bad >= 0 ? `body.messages[${bad}] must be an object with a role` : undefined;
+}
+
+function promptProblem(p: unknown): string | undefined {
+  const ok = typeof p === 'string' || (Array.isArray(p) && p.length > 0 && p.every((x) => typeof x === 'string'));
+  return ok ? undefined : 'body.prompt must be a string or a non-empty array of strings';
+}
+
+/** Parses one non-blank input line into a request, or the error that is that line's answer. */
+export function parseLine(text: string, line: number, ctx: ParseContext): ParsedLine {
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -89,30 +127,11 @@ export function parseLine(text: string, line: number, model: string, defaults: R
     return invalid(line, `line ${line} is not valid JSON: ${(e as Error).message}`);
   }
   if (!isObject(v)) return invalid(line, `line ${line} must be a JSON object with custom_id and body`);
-  const id = v.custom_id;
-  if (typeof id !== 'string' || id === '') return invalid(line, `line ${line}: custom_id is required (a non-empty string)`);
-  if (id.length > MAX_CUSTOM_ID_LENGTH) return invalid(line, `line ${line}: custom_id is longer than ${MAX_CUSTOM_ID_LENGTH} characters`);
-  const first = seen.get(id);
-  if (first !== undefined) return invalid(line, `line ${line}: custom_id "${id}" is already used on line ${first}`, id);
-  seen.set(id, line);
-  const body = v.body;
-  if (!isObject(body)) return invalid(line, `line ${line}: body is required (a chat completion or completion request object)`, id);
-  const hasMessages = body.messages !== undefined;
-  const hasPrompt = body.prompt !== undefined;
-  if (hasMessages === hasPrompt) return invalid(line, `line ${line}: body must have exactly one of messages (chat) or prompt (completion)`, id);
-  if (hasMessages) {
-    if (!Array.isArray(body.messages) || body.messages.length === 0) return invalid(line, `line ${line}: body.messages must be a non-empty array`, id);
-    const bad = body.messages.findIndex((m) => !isObject(m) || typeof m.role !== 'string');
-    if (bad >= 0) return invalid(line, `line ${line}: body.messages[${bad}] must be an object with a role`, id);
-  } else {
-    const p = body.prompt;
-    const ok = typeof p === 'string' || (Array.isArray(p) && p.length > 0 && p.every((x) => typeof x === 'string'));
-    if (!ok) return invalid(line, `line ${line}: body.prompt must be a string or a non-empty array of strings`, id);
-  }
-  return {
-    ok: true,
-    request: { line, customId: id, path: hasMessages ? '/chat/completions' : '/completions', body: { ...defaults, ...body, model, stream: false } },
-  };
+  const id = checkId(v, line, ctx.seen);
+  if ('problem' in id) return invalid(line, id.problem, id.id);
+  const body = checkBody(v.body, line);
+  if ('problem' in body) return invalid(line, body.problem, id.id);
+  return { ok: true, request: { line, customId: id.id, path: body.path, body: { ...ctx.defaults, ...(v.body as Record<string, unknown>), model: ctx.model, stream: false } } };
 }
 
 export function answerText(a: { line: number; customId?: string | undefined } & ({ response: unknown } | { error: LineError })): string {

@@ -30,7 +30,7 @@ import type { HearthObject, ObjectWriter } from '../runtime/writer.js';
 import type { DatasetCatalog, DatasetRef } from './datasets.js';
 import { jobDefaults } from './lines.js';
 import { deploymentName, fullModelName, idIn, makeDeployment, namesDeployment, requestModel } from './resources.js';
-import { JobRun, type RunOptions } from './runner.js';
+import { JobRun, type Progress, type RunOptions, type RunOutcome } from './runner.js';
 import { Runs } from './runs.js';
 import { computeStatus, eventsFor, isFinal, type Outcome, type Resolved } from './status.js';
 
@@ -101,34 +101,29 @@ export class BatchInferenceJobReconciler implements Reconciler {
         ctx.log.debug({ namespace }, 'namespace without an account: not reconciled');
         return {};
       }
-      const job = obj.current;
-      const prev = job.status;
-      const state = prev?.state;
-      if (isFinal(state)) {
-        this.runs.forget(key);
-        await this.#removeDeployment(job);
-        return {};
-      }
-      let outcome: Outcome;
-      let result: Result = {};
-      if (state !== 'JOB_STATE_RUNNING') {
-        outcome = await this.#start(job, account);
-        // The next pass starts the run (the runtime requeues only after a positive delay).
-        if (outcome.state === 'JOB_STATE_RUNNING') result = { requeueAfter: 1 };
-      } else {
-        ({ outcome, result } = await this.#running(key, job, account, prev));
-      }
-      const generation = typeof job.metadata.generation === 'number' ? job.metadata.generation : undefined;
-      const next = computeStatus(prev, outcome, generation, new Date(this.o.clock.now()));
-      if (await obj.writeStatus(next)) for (const e of eventsFor(prev, next)) await this.#events.record(obj.current, e, ctx.log);
-      return result;
+      return await this.#pass(key, obj, account, ctx);
     } finally {
       this.#written.remember(key, read, obj);
     }
   }
 
+  async #pass(key: string, obj: PassObject<Job>, account: string, ctx: ReconcileContext): Promise<Result> {
+    const job = obj.current;
+    const prev = job.status;
+    if (isFinal(prev?.state)) {
+      this.runs.forget(key);
+      await this.#removeDeployment(job);
+      return {};
+    }
+    const { outcome, result } = prev?.state === 'JOB_STATE_RUNNING' ? await this.#running(key, job, account, prev) : await this.#start(job, account);
+    const generation = typeof job.metadata.generation === 'number' ? job.metadata.generation : undefined;
+    const next = computeStatus(prev, outcome, generation, new Date(this.o.clock.now()));
+    if (await obj.writeStatus(next)) for (const e of eventsFor(prev, next)) await this.#events.record(obj.current, e, ctx.log);
+    return result;
+  }
+
   /** Resolves what the job uses and prepares it; a problem fails the job naming the field. */
-  async #start(job: Job, account: string): Promise<Outcome> {
+  async #start(job: Job, account: string): Promise<{ outcome: Outcome; result: Result }> {
     try {
       const resolved = await this.#resolve(job, account);
       jobDefaultsOrInvalid(job);
@@ -138,42 +133,41 @@ export class BatchInferenceJobReconciler implements Reconciler {
       if (!namesDeployment(resolved.model) && !this.#servedByDeployment(job, resolved.model)) {
         resolved.deployment = await this.#ensureDeployment(job, resolved.model);
       }
-      return { state: 'JOB_STATE_RUNNING', resolved, progress: { succeeded: 0, failed: 0 } };
+      // The next pass starts the run (the runtime requeues only after a positive delay).
+      return { outcome: { state: 'JOB_STATE_RUNNING', resolved, progress: { succeeded: 0, failed: 0 } }, result: { requeueAfter: 1 } };
     } catch (e) {
       if (!(e instanceof Invalid)) throw e;
-      return { state: 'JOB_STATE_FAILED', code: e.code, message: e.message, resolved: e.resolved };
+      return { outcome: { state: 'JOB_STATE_FAILED', code: e.code, message: e.message, resolved: e.resolved }, result: {} };
     }
   }
 
   async #resolve(job: Job, account: string): Promise<Resolved> {
     const spec = job.spec;
-    let from: BatchInferenceJobStatus | undefined;
-    if (spec.continuedFromJobName) {
-      const m = JOB_NAME.exec(spec.continuedFromJobName);
-      if (!m || m[1] !== account) {
-        throw new Invalid('INVALID_ARGUMENT', `continuedFromJobName: ${spec.continuedFromJobName} is not a batch inference job of account ${account} (accounts/${account}/batchInferenceJobs/<id>)`);
-      }
-      const prevJob = this.o.listers.jobs.get(`${job.metadata.namespace}/${m[2]}`);
-      if (!prevJob) throw new Invalid('NOT_FOUND', `continuedFromJobName: batch inference job ${spec.continuedFromJobName} not found`);
-      from = prevJob.status;
-      if (!isFinal(from?.state) || !from?.outputDatasetId) {
-        throw new Invalid('FAILED_PRECONDITION', `continuedFromJobName: batch inference job ${spec.continuedFromJobName} has not ended (state ${from?.state ?? 'unknown'})`);
-      }
-    }
-    const model = spec.model ?? from?.model;
-    const inputRef = spec.inputDatasetId ?? from?.inputDatasetId;
-    if (!model) throw new Invalid('INVALID_ARGUMENT', 'model is required');
-    if (!inputRef) throw new Invalid('INVALID_ARGUMENT', 'inputDatasetId is required');
-    const inputDatasetId = idIn(inputRef, account, 'datasets');
-    if (!inputDatasetId) throw new Invalid('INVALID_ARGUMENT', `inputDatasetId: ${inputRef} is not a dataset of account ${account}`, { model });
-    const outputRef = spec.outputDatasetId ?? `${job.metadata.name}-output`;
-    const outputDatasetId = idIn(outputRef, account, 'datasets');
-    if (!outputDatasetId) throw new Invalid('INVALID_ARGUMENT', `outputDatasetId: ${outputRef} is not a dataset of account ${account}`, { model, inputDatasetId });
+    const from = spec.continuedFromJobName ? this.#continued(job, account, spec.continuedFromJobName) : undefined;
+    const model = required('model', spec.model ?? from?.model);
+    const inputRef = required('inputDatasetId', spec.inputDatasetId ?? from?.inputDatasetId);
+    const inputDatasetId = datasetIdOf('inputDatasetId', inputRef, account, { model });
+    const outputDatasetId = datasetIdOf('outputDatasetId', spec.outputDatasetId ?? `${job.metadata.name}-output`, account, { model, inputDatasetId });
     const resolved: Resolved = { model, inputDatasetId, outputDatasetId };
     const input = await this.o.catalog.get({ accountId: account, datasetId: inputDatasetId });
     if (!input) throw new Invalid('NOT_FOUND', `inputDatasetId: dataset ${inputDatasetId} not found`, resolved);
     if (input.state !== 'READY') throw new Invalid('FAILED_PRECONDITION', `inputDatasetId: dataset ${inputDatasetId} is ${input.state}, not READY`, resolved);
     return resolved;
+  }
+
+  /** The status of the job this one continues: a job of the account that has ended. */
+  #continued(job: Job, account: string, name: string): BatchInferenceJobStatus | undefined {
+    const m = JOB_NAME.exec(name);
+    if (!m || m[1] !== account) {
+      throw new Invalid('INVALID_ARGUMENT', `continuedFromJobName: ${name} is not a batch inference job of account ${account} (accounts/${account}/batchInferenceJobs/<id>)`);
+    }
+    const prevJob = this.o.listers.jobs.get(`${job.metadata.namespace}/${m[2]}`);
+    if (!prevJob) throw new Invalid('NOT_FOUND', `continuedFromJobName: batch inference job ${name} not found`);
+    const from = prevJob.status;
+    if (!isFinal(from?.state) || !from?.outputDatasetId) {
+      throw new Invalid('FAILED_PRECONDITION', `continuedFromJobName: batch inference job ${name} has not ended (state ${from?.state ?? 'unknown'})`);
+    }
+    return from;
   }
 
   /** A deployment of the account already serves `model` (the gateway routes a plain model id to it). */
@@ -213,33 +207,36 @@ export class BatchInferenceJobReconciler implements Reconciler {
 
   async #running(key: string, job: Job, account: string, prev: BatchInferenceJobStatus | undefined): Promise<{ outcome: Outcome; result: Result }> {
     const resolved = resolvedOf(prev);
-    const uid = String(job.metadata.uid ?? '');
     if (job.spec.cancelRequested) {
       const stopped = await this.runs.stop(key);
       this.runs.forget(key);
       return { outcome: { state: 'JOB_STATE_CANCELLED', resolved, ...(stopped ? { progress: stopped.run.progress } : {}) }, result: {} };
     }
+    const uid = String(job.metadata.uid ?? '');
     let entry = this.runs.get(key, uid);
-    const output = { accountId: account, datasetId: resolved.outputDatasetId };
-    if (entry?.result && 'error' in entry.result) {
+    if (entry?.result && !stoppedRun(entry.result)) {
       this.runs.forget(key);
-      if (!(await this.o.catalog.get(output))) return { outcome: outputGone(resolved), result: {} };
-      // The next pass starts a fresh run, which resumes from the output.
-      throw entry.result.error;
+      return { outcome: await this.#settled(entry.result, entry.run.progress, account, resolved), result: {} };
     }
-    if (entry?.result && 'outcome' in entry.result && entry.result.outcome === 'completed') {
-      const p = entry.run.progress;
-      this.runs.forget(key);
-      try {
-        await this.o.catalog.finishOutput(output, p.succeeded + p.failed);
-      } catch (e) {
-        if (!(e instanceof NotFoundError)) throw e;
-        return { outcome: outputGone(resolved), result: {} };
-      }
-      return { outcome: { state: 'JOB_STATE_COMPLETED', resolved, progress: p }, result: {} };
-    }
+    // None yet in this process (a new job, a restart, a new leader), or one stopped: a run resumes from the output.
     if (!entry || entry.result) entry = this.runs.start(key, uid, new JobRun(this.#runOptions(job, account, resolved)));
     return { outcome: { state: 'JOB_STATE_RUNNING', resolved, progress: entry.run.progress }, result: { requeueAfter: this.#progressMs } };
+  }
+
+  /** A run ended by itself: completed (the output READY), or failed (retried: the next run resumes from the output). */
+  async #settled(result: { outcome: RunOutcome } | { error: unknown }, p: Progress, account: string, resolved: Resolved): Promise<Outcome> {
+    const output = { accountId: account, datasetId: resolved.outputDatasetId };
+    if ('error' in result) {
+      if (!(await this.o.catalog.get(output))) return outputGone(resolved);
+      throw result.error;
+    }
+    try {
+      await this.o.catalog.finishOutput(output, p.succeeded + p.failed);
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+      return outputGone(resolved);
+    }
+    return { state: 'JOB_STATE_COMPLETED', resolved, progress: p };
   }
 
   #runOptions(job: Job, account: string, r: Resolved): RunOptions {
@@ -266,6 +263,20 @@ export class BatchInferenceJobReconciler implements Reconciler {
     const id = m ? this.o.listers.jobs.get(`${job.metadata.namespace}/${m[2]}`)?.status?.outputDatasetId : undefined;
     return id ? { accountId: account, datasetId: id } : undefined;
   }
+}
+
+const stoppedRun = (r: { outcome: RunOutcome } | { error: unknown }): boolean => 'outcome' in r && r.outcome === 'stopped';
+
+function required(field: string, v: string | undefined): string {
+  if (!v) throw new Invalid('INVALID_ARGUMENT', `${field} is required`);
+  return v;
+}
+
+/** The dataset id a field names within `account`, or the job fails naming the field. */
+function datasetIdOf(field: string, ref: string, account: string, resolved: Partial<Resolved>): string {
+  const id = idIn(ref, account, 'datasets');
+  if (!id) throw new Invalid('INVALID_ARGUMENT', `${field}: ${ref} is not a dataset of account ${account}`, resolved);
+  return id;
 }
 
 function jobDefaultsOrInvalid(job: Job): void {

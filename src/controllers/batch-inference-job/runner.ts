@@ -12,8 +12,8 @@
 // successful answers as its own first part, then runs the lines that failed or were never answered.
 import type { Clock } from '../../util/clock.js';
 import { RESULTS_FILE, type DatasetBytes, type DatasetRef } from './datasets.js';
-import type { Send } from './inference.js';
-import { errorAnswer, parseLine, readAnswer, splitLines, successAnswer, type Answer } from './lines.js';
+import type { Send, SendResult } from './inference.js';
+import { errorAnswer, parseLine, readAnswer, splitLines, successAnswer, type Answer, type LineRequest } from './lines.js';
 
 export interface RunOptions {
   accountId: string;
@@ -79,17 +79,25 @@ export class JobRun {
   }
 
   async #run(): Promise<RunOutcome> {
-    const signal = this.#abort.signal;
     await this.#readOutput();
     if (this.#part === 0 && this.o.previous) await this.#copyPrevious(this.o.previous);
     this.progress.total = await this.#count();
+    await this.#sendAll();
+    await this.#flush();
+    await this.#flushing;
+    return this.#abort.signal.aborted ? 'stopped' : 'completed';
+  }
+
+  /** Every line not answered yet: its error at once, or its request, at most `concurrency` in flight. */
+  async #sendAll(): Promise<void> {
+    const signal = this.#abort.signal;
     const inflight = new Set<Promise<void>>();
     const seen = new Map<string, number>();
     try {
       for await (const { line, text } of splitLines(this.o.bytes.read(this.o.input))) {
         if (signal.aborted) break;
         // Every line is parsed, answered or not, so custom_id repeats are judged the same on every run.
-        const parsed = parseLine(text, line, this.o.model, this.o.defaults, seen);
+        const parsed = parseLine(text, line, { model: this.o.model, defaults: this.o.defaults, seen });
         if (this.#answered.has(line)) continue;
         if (!parsed.ok) {
           await this.#answer(errorAnswer(parsed.line, parsed.customId, parsed.error));
@@ -97,24 +105,25 @@ export class JobRun {
         }
         while (inflight.size >= this.o.concurrency) await Promise.race(inflight);
         if (signal.aborted) break;
-        const req = parsed.request;
-        const p = this.o
-          .send(this.o.accountId, req.path, req.body, signal)
-          .then(
-            (r) => this.#answer(r.ok ? successAnswer(req, r.response) : errorAnswer(req.line, req.customId, r.error)),
-            (e: unknown) => {
-              if (!signal.aborted) throw e;
-            },
-          )
-          .finally(() => inflight.delete(p));
+        const p = this.#send(parsed.request).finally(() => inflight.delete(p));
         inflight.add(p);
       }
     } finally {
       await Promise.allSettled(inflight);
     }
-    await this.#flush();
-    await this.#flushing;
-    return signal.aborted ? 'stopped' : 'completed';
+  }
+
+  /** One request; its answer is buffered. A request stopped by stop() has no answer. */
+  async #send(req: LineRequest): Promise<void> {
+    const signal = this.#abort.signal;
+    let r: SendResult;
+    try {
+      r = await this.o.send(this.o.accountId, req.path, req.body, signal);
+    } catch (e) {
+      if (signal.aborted) return;
+      throw e;
+    }
+    await this.#answer(r.ok ? successAnswer(req, r.response) : errorAnswer(req.line, req.customId, r.error));
   }
 
   async #readOutput(): Promise<void> {

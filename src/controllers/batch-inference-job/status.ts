@@ -47,61 +47,60 @@ const READY_REASON: Partial<Record<JobState, string>> = {
   JOB_STATE_CANCELLED: 'Cancelled',
 };
 
+const CANCELLED_MESSAGE = 'cancelled: the lines answered so far are in the output';
+
+/** The Fireworks Status of an outcome: the failure, the cancel, or OK. */
+function statusOf(outcome: Outcome): NonNullable<BatchInferenceJobStatus['status']> {
+  if (outcome.state === 'JOB_STATE_FAILED') return { code: outcome.code, message: outcome.message };
+  if (outcome.state === 'JOB_STATE_CANCELLED') return { code: 'CANCELLED', message: CANCELLED_MESSAGE };
+  return { code: 'OK' };
+}
+
+/** startTime once RUNNING, completedTime on reaching a final state, updateTime on any state change. */
+function timesOf(prev: BatchInferenceJobStatus | undefined, state: JobState, at: string): Pick<BatchInferenceJobStatus, 'startTime' | 'completedTime' | 'updateTime'> {
+  const changed = prev?.state !== state;
+  return {
+    ...(state === 'JOB_STATE_RUNNING' && !prev?.startTime ? { startTime: at } : {}),
+    ...(isFinal(state) && changed ? { completedTime: at } : {}),
+    updateTime: changed ? at : (prev?.updateTime ?? at),
+  };
+}
+
 /** The next status: `prev` with the outcome applied; times move only when the state changes. */
 export function computeStatus(prev: BatchInferenceJobStatus | undefined, outcome: Outcome, generation: number | undefined, now: Date): BatchInferenceJobStatus {
-  const changed = prev?.state !== outcome.state;
-  const at = rfc3339(now);
-  const resolved = outcome.resolved ?? {};
-  const progress =
-    'progress' in outcome && outcome.progress ? jobProgress(outcome.progress, outcome.state) : prev?.jobProgress;
-  const message =
-    outcome.state === 'JOB_STATE_FAILED'
-      ? outcome.message
-      : outcome.state === 'JOB_STATE_CANCELLED'
-        ? 'cancelled: the lines answered so far are in the output'
-        : undefined;
-  const code: Code = outcome.state === 'JOB_STATE_FAILED' ? outcome.code : outcome.state === 'JOB_STATE_CANCELLED' ? 'CANCELLED' : 'OK';
-  const next: BatchInferenceJobStatus = {
+  const progress = 'progress' in outcome && outcome.progress ? jobProgress(outcome.progress, outcome.state) : prev?.jobProgress;
+  const status = statusOf(outcome);
+  const observed = generation !== undefined ? { observedGeneration: generation } : {};
+  return {
     ...prev,
     state: outcome.state,
-    status: { code, ...(message !== undefined ? { message } : {}) },
-    ...resolved,
+    status,
+    ...outcome.resolved,
     ...(progress ? { jobProgress: progress } : {}),
-    ...(outcome.state === 'JOB_STATE_RUNNING' && !prev?.startTime ? { startTime: at } : {}),
-    ...(isFinal(outcome.state) && changed ? { completedTime: at } : {}),
-    updateTime: changed ? at : (prev?.updateTime ?? at),
-    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    ...timesOf(prev, outcome.state, rfc3339(now)),
+    ...observed,
     conditions: setCondition(
       prev?.conditions,
-      {
-        type: 'Ready',
-        status: outcome.state === 'JOB_STATE_COMPLETED' ? 'True' : 'False',
-        reason: READY_REASON[outcome.state] ?? 'Reconciling',
-        message: message ?? '',
-        ...(generation !== undefined ? { observedGeneration: generation } : {}),
-      },
+      { type: 'Ready', status: outcome.state === 'JOB_STATE_COMPLETED' ? 'True' : 'False', reason: READY_REASON[outcome.state] ?? 'Reconciling', message: status.message ?? '', ...observed },
       now,
     ),
   };
-  if (next.status?.message === undefined && next.status) delete next.status.message;
-  return next;
+}
+
+const EVENTS: Partial<Record<JobState, { type: ObjectEvent['type']; reason: string; message: (s: BatchInferenceJobStatus) => string }>> = {
+  JOB_STATE_RUNNING: { type: 'Normal', reason: 'Started', message: (s) => `running on ${s.model ?? 'the model'}, writing ${s.outputDatasetId ?? 'the output'}` },
+  JOB_STATE_COMPLETED: { type: 'Normal', reason: 'Completed', message: (s) => counts(s) },
+  JOB_STATE_CANCELLED: { type: 'Normal', reason: 'Cancelled', message: (s) => counts(s) },
+  JOB_STATE_FAILED: { type: 'Warning', reason: 'Failed', message: (s) => s.status?.message ?? 'failed' },
+};
+
+function counts(s: BatchInferenceJobStatus): string {
+  const p = s.jobProgress;
+  return p ? `${p.successfullyProcessedRequests ?? 0} lines answered, ${p.failedRequests ?? 0} with an error` : '';
 }
 
 /** One event per state change worth telling (Normal for progress, Warning for a failure). */
 export function eventsFor(prev: BatchInferenceJobStatus | undefined, next: BatchInferenceJobStatus): ObjectEvent[] {
-  if (prev?.state === next.state) return [];
-  const p = next.jobProgress;
-  const counts = p ? `${p.successfullyProcessedRequests ?? 0} lines answered, ${p.failedRequests ?? 0} with an error` : '';
-  switch (next.state) {
-    case 'JOB_STATE_RUNNING':
-      return [{ type: 'Normal', reason: 'Started', message: `running on ${next.model ?? 'the model'}, writing ${next.outputDatasetId ?? 'the output'}` }];
-    case 'JOB_STATE_COMPLETED':
-      return [{ type: 'Normal', reason: 'Completed', message: counts }];
-    case 'JOB_STATE_CANCELLED':
-      return [{ type: 'Normal', reason: 'Cancelled', message: counts }];
-    case 'JOB_STATE_FAILED':
-      return [{ type: 'Warning', reason: 'Failed', message: next.status?.message ?? 'failed' }];
-    default:
-      return [];
-  }
+  const e = prev?.state === next.state ? undefined : EVENTS[next.state];
+  return e ? [{ type: e.type, reason: e.reason, message: e.message(next) }] : [];
 }
