@@ -58,13 +58,18 @@ function referenceNotFound(field: string, resourceType: string, name: string): A
   ]);
 }
 
-/** `accounts/{a}/<collection>/{id}` or, with `short`, `{a}/{id}`; a bare id is the caller's. */
-function parseRef(value: string, collection: string, accountId: string, opts: { bare?: boolean; short?: boolean } = {}): { account: string; id: string } | undefined {
-  const parts = value.split('/');
-  if (parts.length === 4 && parts[0] === 'accounts' && parts[2] === collection && parts[1] && parts[3]) return { account: parts[1], id: parts[3] };
-  if (opts.short && parts.length === 2 && parts[0] && parts[1]) return { account: parts[0], id: parts[1] };
-  if (opts.bare && parts.length === 1 && parts[0]) return { account: accountId, id: parts[0] };
-  return undefined;
+interface Ref {
+  account: string;
+  id: string;
+}
+
+/** `accounts/{a}/<collection>/{id}` or, with `short`, `{a}/{id}`; with `bare`, an id of the caller's account. */
+function parseRef(value: string, collection: string, accountId: string, opts: { bare?: boolean; short?: boolean } = {}): Ref | undefined {
+  const full = new RegExp(`^accounts/([^/]+)/${collection}/([^/]+)$`).exec(value);
+  if (full) return { account: full[1]!, id: full[2]! };
+  const short = opts.short ? /^([^/]+)\/([^/]+)$/.exec(value) : null;
+  if (short) return { account: short[1]!, id: short[2]! };
+  return opts.bare && /^[^/]+$/.test(value) ? { account: accountId, id: value } : undefined;
 }
 
 const MODEL_FORMS =
@@ -92,7 +97,7 @@ export class BatchInferenceJobs extends CollectionService<CustomObject> {
     const ref = parseRef(value, COLLECTION, accountId);
     if (!ref) throw invalidArgument('continuedFromJobName', `must be accounts/${accountId}/${COLLECTION}/{job}`, 'FORMAT');
     const name = batchInferenceJobName(ref.account, ref.id);
-    const prev = ref.account === accountId && isResourceId(ref.id) ? await this.store.get(accountNamespace(accountId), ref.id) : undefined;
+    const prev = await this.#own(this.store, accountId, ref);
     if (!prev) throw referenceNotFound('continuedFromJobName', 'batchInferenceJob', name);
     const state = wireState(prev);
     if (!FINAL_STATES.includes(state)) throw failedPrecondition(`continuedFromJobName: batch inference job "${name}" is ${state}; only a job that has ended can be continued`, 'ERR_JOB_NOT_ENDED');
@@ -101,26 +106,37 @@ export class BatchInferenceJobs extends CollectionService<CustomObject> {
     spec.inputDatasetId ??= prev.spec.inputDatasetId ?? prev.status?.inputDatasetId;
   }
 
+  /** An object of the caller's account in `store`; another account's reads as missing. */
+  async #own(store: { get(ns: string, name: string): Promise<unknown> } | undefined, accountId: string, ref: Ref): Promise<CustomObject | undefined> {
+    if (!store || ref.account !== accountId || !isResourceId(ref.id)) return undefined;
+    return (await store.get(accountNamespace(accountId), ref.id)) as CustomObject | undefined;
+  }
+
+  /** The model runs somewhere the caller may use: a deployed model or deployment of the account, or a model it can see. */
   async #checkModel(accountId: string, model: string): Promise<void> {
-    const hash = model.indexOf('#');
-    const modelPart = hash >= 0 ? model.slice(0, hash) : model;
-    const deployed = hash < 0 ? parseRef(model, 'deployedModels', accountId) : undefined;
+    const [modelPart = '', deploymentPart] = model.split('#', 2);
+    const deployed = deploymentPart === undefined ? parseRef(model, 'deployedModels', accountId) : undefined;
     if (deployed) {
-      const found = deployed.account === accountId && isResourceId(deployed.id) && (await this.ctx.stores?.deployedModels?.get(accountNamespace(accountId), deployed.id));
-      if (!found) throw referenceNotFound('model', 'deployedModel', `accounts/${deployed.account}/deployedModels/${deployed.id}`);
+      if (!(await this.#own(this.ctx.stores?.deployedModels, accountId, deployed))) throw referenceNotFound('model', 'deployedModel', `accounts/${deployed.account}/deployedModels/${deployed.id}`);
       return;
     }
     const m = parseRef(modelPart, 'models', accountId, { short: true });
     if (!m) throw invalidArgument('model', MODEL_FORMS, 'FORMAT');
-    if (hash >= 0) {
-      const d = parseRef(model.slice(hash + 1), 'deployments', accountId, { short: true });
-      if (!d) throw invalidArgument('model', MODEL_FORMS, 'FORMAT');
-      const found = d.account === accountId && isResourceId(d.id) && (await this.ctx.deployments?.get(accountNamespace(accountId), d.id));
-      if (!found) throw referenceNotFound('model', 'deployment', `accounts/${d.account}/deployments/${d.id}`);
-    }
+    if (deploymentPart !== undefined) await this.#checkDeployment(accountId, deploymentPart);
+    await this.#checkModelRow(accountId, m);
+  }
+
+  /** A model of the account, another account's public one, or a shared (`fireworks`) one, taken by name. */
+  async #checkModelRow(accountId: string, m: Ref): Promise<void> {
     if (m.account === SHARED_MODELS_ACCOUNT) return;
     const row = await getModel(this.ctx.db, m.account, m.id);
     if (!row || (m.account !== accountId && row.spec.public !== true)) throw referenceNotFound('model', 'model', `accounts/${m.account}/models/${m.id}`);
+  }
+
+  async #checkDeployment(accountId: string, value: string): Promise<void> {
+    const d = parseRef(value, 'deployments', accountId, { short: true });
+    if (!d) throw invalidArgument('model', MODEL_FORMS, 'FORMAT');
+    if (!(await this.#own(this.ctx.deployments, accountId, d))) throw referenceNotFound('model', 'deployment', `accounts/${d.account}/deployments/${d.id}`);
   }
 
   async #inputDataset(accountId: string, value: string): Promise<string> {
