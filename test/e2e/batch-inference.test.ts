@@ -207,7 +207,8 @@ const ON_SERVE = `${BASE}#accounts/${ACCOUNT}/deployments/${SERVE}`;
 describe('batch inference jobs end to end', () => {
   it('REST: upload → create → RUNNING → COMPLETED; one output line per input line, matched by custom_id', async () => {
     const ids = Array.from({ length: 12 }, (_, i) => `q${i}`);
-    await uploadDataset('questions', ids.map((id, i) => (i % 3 === 2 ? completionLine(id, 20) : chatLine(id, 20))));
+    // 12 lines of ~0.4 s at 4 in flight: RUNNING for over a second.
+    await uploadDataset('questions', ids.map((id, i) => (i % 3 === 2 ? completionLine(id, 40) : chatLine(id, 40))));
     const created = await rest('POST', 'batchInferenceJobs?batchInferenceJobId=first', { displayName: 'First', model: ON_SERVE, inputDatasetId: 'questions', inferenceParameters: { temperature: 0 } });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
     expect(created.body).toMatchObject({ name: `accounts/${ACCOUNT}/batchInferenceJobs/first`, state: 'JOB_STATE_CREATING', outputDatasetId: `accounts/${ACCOUNT}/datasets/first-output` });
@@ -223,7 +224,7 @@ describe('batch inference jobs end to end', () => {
     expect(out.map((l) => l.custom_id).sort()).toEqual([...ids].sort());
     for (const l of out) {
       expect(l.error, JSON.stringify(l)).toBeUndefined();
-      expect(l.response).toMatchObject({ model: BASE, usage: { completion_tokens: 20 } });
+      expect(l.response).toMatchObject({ model: BASE, usage: { completion_tokens: 40 } });
       expect(l.line).toBe(ids.indexOf(l.custom_id as string) + 1);
     }
     // Completions went to /completions, chats to /chat/completions.
