@@ -128,6 +128,15 @@ async function outputSoFar(datasetId: string): Promise<Array<Record<string, unkn
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+/** Requests the model server has answered (its vLLM-style counter). */
+async function fixtureRequests(): Promise<number> {
+  const text = await (await fetch(`${fx.url}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('vllm:request_success_total'))
+    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+}
+
 const dump = (id: string) => async (): Promise<unknown> => ({
   job: await job(id),
   cr: await custom()
@@ -263,6 +272,22 @@ describe('batch inference jobs end to end', () => {
     ]);
     expect((out[1]!.error as { message: string }).message).toMatch(/^line 2 is not valid JSON/);
     expect((out[4]!.error as { message: string }).message).toBe('line 5: custom_id "ok1" is already used on line 1');
+  }, 60_000);
+
+  it('continuedFromJobName: a new job keeps the answered lines of the one it continues and runs only its failed ones', async () => {
+    const sentBefore = await fixtureRequests();
+    expect(sentBefore).toBeGreaterThanOrEqual(14); // the counter counts: the first job's 12 lines and mixed's 2
+    const r = await rest('POST', 'batchInferenceJobs?batchInferenceJobId=mixed-again', { continuedFromJobName: `accounts/${ACCOUNT}/batchInferenceJobs/mixed` });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ model: ON_SERVE, inputDatasetId: `accounts/${ACCOUNT}/datasets/mixed`, outputDatasetId: `accounts/${ACCOUNT}/datasets/mixed-again-output` });
+    const done = await waitState('mixed-again', ['JOB_STATE_COMPLETED']);
+    expect(done.jobProgress).toMatchObject({ totalInputRequests: 5, successfullyProcessedRequests: 2, failedRequests: 3 });
+    const out = (await download('mixed-again-output')).sort((a, b) => (a.line as number) - (b.line as number));
+    const before = (await download('mixed-output')).sort((a, b) => (a.line as number) - (b.line as number));
+    // The answered lines are the earlier job's answers, not new ones; the failed lines were tried again.
+    expect(out.filter((l) => l.response)).toEqual(before.filter((l) => l.response));
+    expect(out.map((l) => l.line)).toEqual([1, 2, 3, 4, 5]);
+    expect(await fixtureRequests()).toBe(sentBefore);
   }, 60_000);
 
   it('cancel mid-run: the job stops, what is answered stays in the output, nothing is written after', async () => {
