@@ -1,4 +1,4 @@
-// The six kinds and how they are served: names, printer columns, subresources, REST collection.
+// The seven kinds and how they are served: names, printer columns, subresources, REST collection.
 // The CRD generator, the controllers' informers and the REST facade all read this table.
 import type { z } from 'zod';
 import { BatchInferenceJob, BatchInferenceJobSpec, BatchInferenceJobStatus } from './batch-inference-job.js';
