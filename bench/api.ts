@@ -3,7 +3,7 @@
 //   npm run bench:api [-- --connections 10 --seconds 12 --blocks 4 --creates 200 --total 1000]
 //
 // Three processes: a bare fastify 5 "hello world" app, the real Hearth API (buildApp with the real
-// API-key auth against a scratch PostgreSQL database, and the watch-fed deployment store of the
+// API-key auth against a scratch PostgreSQL database, and the watch-fed deployments client of the
 // cluster in KUBECONFIG — or the simulated one hack/lib/cluster.ts starts), and this driver, which
 // generates load with undici over real HTTP on 127.0.0.1.
 //   3. POST deployment: `--creates` creates one at a time (p50/p99), each followed by the same
@@ -73,7 +73,7 @@ async function runHearth(databaseUrl: string, level: string): Promise<void> {
   const { pino } = await import('pino');
   const { buildApp } = await import('../src/api/app.js');
   const { createLogger } = await import('../src/log.js');
-  const { KubeDeploymentStore } = await import('../src/api/kube/resource-store.js');
+  const { KubeDeploymentClient } = await import('../src/api/kube/kind-client.js');
   const { NamespaceEnsurer } = await import('../src/api/kube/namespaces.js');
   const { openDatabase } = await import('../src/db/client.js');
   const { loadKubeConfig } = await import('../src/kube/config.js');
@@ -86,13 +86,13 @@ async function runHearth(databaseUrl: string, level: string): Promise<void> {
   const { realClock } = await import('../src/util/clock.js');
   // As main.ts wires a process: one rate-limited client (its default limit), one informer layer.
   const clients = new KubeClients(kc, { qps: 100, burst: 200 }, realClock);
-  const store = new KubeDeploymentStore({ clients, informers: new InformerFactory(clients, { clock: realClock, log: logger }) }, { log: logger });
-  await store.start();
+  const client = new KubeDeploymentClient({ clients, informers: new InformerFactory(clients, { clock: realClock, log: logger }) }, { log: logger });
+  await client.start();
   const namespaces = new NamespaceEnsurer(kc);
-  const app = await buildApp({ db: database.db, deployments: store, ensureNamespace: (a) => namespaces.ensure(a), logger, rateLimit: { ratePerSecond: 1e9, burst: 1e9 } });
+  const app = await buildApp({ db: database.db, deployments: client, ensureNamespace: (a) => namespaces.ensure(a), logger, rateLimit: { ratePerSecond: 1e9, burst: 1e9 } });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   process.stdout.write(`${JSON.stringify({ url })}\n`);
-  process.once('SIGTERM', () => void app.close().then(() => store.stop()).then(() => database.close()).then(() => process.exit(0)));
+  process.once('SIGTERM', () => void app.close().then(() => client.stop()).then(() => database.close()).then(() => process.exit(0)));
 }
 
 // ---- driver helpers ----------------------------------------------------------------------------

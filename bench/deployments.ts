@@ -52,10 +52,10 @@ import { installCrds } from '../hack/lib/crds.js';
 import { fleetNodes, SIMULATED_LABEL } from '../hack/lib/fleet.js';
 import { DEFAULT_DATABASE_URL, ensurePostgres } from '../hack/lib/postgres.js';
 import { DEFAULT_CONTROLLER_CLIENT, DEFAULT_WORKERS, deploymentController } from '../src/controllers/deployment/controller.js';
-import { DbQuotaStore } from '../src/controllers/deployment/quota-store.js';
-import { makeService, makeWorkload } from '../src/controllers/deployment/resources/index.js';
-import { DEFAULT_RUNTIME_CONFIG } from '../src/controllers/deployment/runtime-config.js';
-import { buildModelServer } from '../src/controllers/deployment/runtime.js';
+import { DbQuotaLedger } from '../src/controllers/deployment/quota-ledger.js';
+import { makeService, makeWorkload } from '../src/controllers/deployment/children/index.js';
+import { DEFAULT_MODEL_SERVER_CONFIG } from '../src/controllers/deployment/model-server-config.js';
+import { buildModelServer } from '../src/controllers/deployment/model-server.js';
 import { EVENT_SOURCE } from '../src/controllers/deployment/controller.js';
 import { KubeWriter, type EventSeries, type ObjectEvent, type ObjectRef, type ObjectWriter, type StatusOf, type WithStatus } from '../src/controllers/runtime/writer.js';
 import { KubeClients } from '../src/kube/client.js';
@@ -526,7 +526,7 @@ async function main(): Promise<void> {
     const controller = deploymentController({
       clients,
       informers: new InformerFactory(clients, { clock: realClock, log: clog }),
-      quotas: new DbQuotaStore(database.db, realClock),
+      quotas: new DbQuotaLedger(database.db, realClock),
       clock: realClock,
       log: clog,
       selector: `${RUN_LABEL}=${suffix}`,
@@ -676,14 +676,14 @@ async function main(): Promise<void> {
     }
     nsCreated = false;
     const apps = kc.makeApiClient(AppsV1Api);
-    const server = buildModelServer(DeploymentSpec.parse(BENCH_SPEC), DEFAULT_RUNTIME_CONFIG);
+    const server = buildModelServer(DeploymentSpec.parse(BENCH_SPEC), DEFAULT_MODEL_SERVER_CONFIG);
     if (!server.ok) throw new Error(`bench spec: ${server.message}`);
     const baselineObjects = (name: string) => {
       // The same owner the controller builds from (the hearth.dev Deployment `name`), so names,
       // labels and the pod template are what Hearth makes; but no ownerReference: the owner does
       // not exist, and the garbage collector would delete a child pointing at it.
       const owner = { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name, namespace: appsNs, uid: `apps-baseline-${suffix}-${name}` } };
-      const workload = makeWorkload(owner, server.value, { replicas: 1, region: REGION, workload: DEFAULT_RUNTIME_CONFIG.workload });
+      const workload = makeWorkload(owner, server.value, { replicas: 1, region: REGION, workload: DEFAULT_MODEL_SERVER_CONFIG.workload });
       const service = makeService(owner);
       for (const o of [workload, service]) {
         delete o.metadata!.ownerReferences;

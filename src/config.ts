@@ -41,8 +41,8 @@ export const ConfigSchema = z.object({
     port: variable('PORT', port().default(8080), 'Port of the REST API (modes api, all); 0 picks a free one.'),
     host: variable('HOST', z.string().min(1).default('127.0.0.1'), 'Address the REST API listens on.'),
     pageTokenSecret: variable('HEARTH_PAGE_TOKEN_SECRET', z.string().min(16).optional(), 'HMAC secret of page tokens (≥ 16 characters), the same on every API replica; unset: random per process.'),
-    rateLimitRps: variable('HEARTH_RATE_LIMIT_RPS', z.coerce.number().positive().default(50), 'Requests per second per API key.'),
-    rateLimitBurst: variable('HEARTH_RATE_LIMIT_BURST', z.coerce.number().int().min(1).default(100), 'Burst per API key.'),
+    rateLimitRps: variable('HEARTH_RATE_LIMIT_RPS', z.coerce.number().positive().default(50), 'Requests per second per user (all of its API keys together).'),
+    rateLimitBurst: variable('HEARTH_RATE_LIMIT_BURST', z.coerce.number().int().min(1).default(100), 'Burst per user (all of its API keys together).'),
   }),
   database: z.object({
     url: variable('DATABASE_URL', z.string().optional(), '`postgres://…` or `pglite://<dir>`; unset: embedded PGlite in memory (forgotten at exit).'),

@@ -9,6 +9,7 @@ import { buildApp } from './app.js';
 import { createLogger } from '../log.js';
 import { bootstrap } from '../auth/bootstrap.js';
 import { issueApiKey } from '../auth/keys.js';
+import { generateKey } from '../auth/key-format.js';
 
 let database: Database;
 let app: FastifyInstance;
@@ -100,6 +101,46 @@ describe('authentication and tenancy', () => {
     } finally {
       await limited.close();
     }
+  });
+});
+
+describe('limits a user cannot multiply, floods that stay off the database', () => {
+  it('rate-limits per user: a second key of the same user shares the first one\'s bucket', async () => {
+    const limited = await buildApp({ db: database.db, rateLimit: { ratePerSecond: 0.001, burst: 2 } });
+    try {
+      const second = (await issueApiKey(database.db, { accountId: 'globex', userId: 'hank' })).key;
+      const codes: number[] = [];
+      for (const key of [otherKey, otherKey, second, second]) codes.push((await limited.inject({ method: 'GET', url: '/v1/accounts/globex', headers: auth(key) })).statusCode);
+      expect(codes).toEqual([200, 200, 429, 429]);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('answers 429 with Retry-After to a client whose made-up keys keep failing', async () => {
+    const limited = await buildApp({ db: database.db, rateLimit: false, authenticatorOptions: { failureBudget: { ratePerSecond: 0.001, burst: 3 } } });
+    try {
+      const codes: number[] = [];
+      let retryAfter: string | undefined;
+      // Well-formed keys with valid checksums (anyone can compute CRC-32) that no one was issued.
+      for (let i = 0; i < 4; i++) {
+        const r = await limited.inject({ method: 'GET', url: '/v1/accounts/acme', headers: auth(generateKey().key) });
+        codes.push(r.statusCode);
+        if (r.statusCode === 429) retryAfter = r.headers['retry-after'] as string;
+      }
+      expect(codes).toEqual([401, 401, 401, 429]);
+      expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('refuses to demote the last admin with 400 FAILED_PRECONDITION naming the rule', async () => {
+    const r = await call('PATCH', '/v1/accounts/acme/users/ann?updateMask=role', adminKey, { role: 'user' });
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ code: 9 });
+    expect(r.body.message).toMatch(/last admin/);
+    expect((await call('GET', '/v1/accounts/acme/users/ann', adminKey)).body.role).toBe('admin');
   });
 });
 

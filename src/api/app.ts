@@ -9,7 +9,7 @@ import { silentLogger } from '../log.js';
 import { ApiKeyAuthenticator, type AuthenticatorOptions } from '../auth/authenticator.js';
 import { KeyRateLimiter, type RateLimitOptions } from '../auth/rate-limit.js';
 import type { ApiContext } from './context.js';
-import type { DeploymentStore, ResourceStores } from './kube/resource-store.js';
+import type { DeploymentClient, KindClients } from './kube/kind-client.js';
 import { DEFAULT_SOFT_DELETE_RETENTION_MS } from './mappers/deployment.js';
 import authPlugin from './plugins/auth.js';
 import emptyBodyPlugin from './plugins/empty-body.js';
@@ -39,10 +39,10 @@ export const API_VERSION_STRING = '0.1.0';
 
 export interface BuildAppOptions {
   db: Db;
-  /** The watch-fed deployment store (started by the caller). Without it, deployments answer 503. */
-  deployments?: DeploymentStore;
-  /** Watch-fed stores of the other hearth.dev kinds; a collection without one answers 503. */
-  stores?: Partial<ResourceStores>;
+  /** The watch-fed deployments client (started by the caller). Without it, deployments answer 503. */
+  deployments?: DeploymentClient;
+  /** Watch-fed clients of the other hearth.dev kinds; a collection without one answers 503. */
+  kinds?: Partial<KindClients>;
   /** Creates the account's namespace when missing (create paths call it). */
   ensureNamespace?: (accountId: string) => Promise<string>;
   /** The process logger (src/log.ts createLogger: credentials redacted); default: silent. */
@@ -83,7 +83,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     authenticator,
     pageTokens: new PageTokenCodec(opts.pageTokenSecret),
     deployments: opts.deployments,
-    stores: opts.stores ?? {},
+    kinds: opts.kinds ?? {},
     ensureNamespace: opts.ensureNamespace,
     softDeleteRetentionMs: opts.softDeleteRetentionMs ?? DEFAULT_SOFT_DELETE_RETENTION_MS,
     now: opts.now ?? (() => new Date()),

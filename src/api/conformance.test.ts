@@ -17,7 +17,7 @@
 // from custom objects seeded with a full status, against the spec's response schema.
 // Deliberate deviations are in ALLOWED below, each with its reason; an entry that no longer
 // matches a finding fails the test too, so the list stays as short as the truth.
-// No cluster: the app is built on PGlite as in app.test.ts, CR-backed stores are in memory.
+// No cluster: the app is built on PGlite as in app.test.ts, CR-backed kind clients are in memory.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,8 +31,8 @@ import type { z } from 'zod';
 import { DeploymentSpec, DeploymentStatus } from '../crds/deployment.js';
 import { DeployedModelSpec, DeployedModelStatus } from '../crds/deployed-model.js';
 import { SFTJobSpec, SFTJobStatus } from '../crds/sft-job.js';
-import type { CustomObject, DeploymentStore } from './kube/resource-store.js';
-import { MemoryStore } from './routes/memory-store.test-helper.js';
+import type { CustomObject, DeploymentClient } from './kube/kind-client.js';
+import { MemoryKindClient } from './routes/memory-kind-client.test-helper.js';
 
 type Schema = Record<string, unknown>;
 type Doc = { paths: Record<string, Record<string, Operation>>; components?: { schemas?: Record<string, Schema> } };
@@ -313,7 +313,7 @@ let hearthDoc: Doc;
 let specDoc: Doc;
 
 let key: string;
-const stores = { deployments: new MemoryStore(), deployedModels: new MemoryStore(), supervisedFineTuningJobs: new MemoryStore() };
+const kinds = { deployments: new MemoryKindClient(), deployedModels: new MemoryKindClient(), supervisedFineTuningJobs: new MemoryKindClient() };
 
 beforeAll(async () => {
   database = await openDatabase();
@@ -322,8 +322,8 @@ beforeAll(async () => {
   app = await buildApp({
     db: database.db,
     rateLimit: false,
-    deployments: stores.deployments as unknown as DeploymentStore,
-    stores: { deployedModels: stores.deployedModels, supervisedFineTuningJobs: stores.supervisedFineTuningJobs },
+    deployments: kinds.deployments as unknown as DeploymentClient,
+    kinds: { deployedModels: kinds.deployedModels, supervisedFineTuningJobs: kinds.supervisedFineTuningJobs },
   });
   const res = await app.inject({ method: 'GET', url: '/openapi.json' });
   expect(res.statusCode).toBe(200);
@@ -390,7 +390,7 @@ describe('responses Hearth actually sends', () => {
 
   it('match the published spec in names, JSON types, int64 strings and enum values', async () => {
     const created = '2026-11-26T09:30:00Z';
-    stores.deployments.seed(cr('Deployment', DeploymentSpec, DeploymentStatus, meta('d1', { annotations: { 'hearth.dev/created-by': 'ann@acme.example' } }),
+    kinds.deployments.seed(cr('Deployment', DeploymentSpec, DeploymentStatus, meta('d1', { annotations: { 'hearth.dev/created-by': 'ann@acme.example' } }),
       {
         baseModel: 'accounts/fireworks/models/llama-v3p1-8b-instruct', displayName: 'D', description: 'd', annotations: { team: 'a' },
         minReplicaCount: 0, maxReplicaCount: 2, acceleratorType: 'NVIDIA_H100_80GB', acceleratorCount: 1, precision: 'FP8', enableAddons: true,
@@ -405,11 +405,11 @@ describe('responses Hearth actually sends', () => {
         conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', message: '', lastTransitionTime: created }],
       },
     ));
-    stores.deployedModels.seed(cr('DeployedModel', DeployedModelSpec, DeployedModelStatus, meta('dm1'),
+    kinds.deployedModels.seed(cr('DeployedModel', DeployedModelSpec, DeployedModelStatus, meta('dm1'),
       { model: 'accounts/acme/models/lora1', deployment: 'accounts/acme/deployments/d1', displayName: 'L', description: 'l', default: true, serverless: false, public: false },
       { state: 'DEPLOYED', status, updateTime: created, observedGeneration: 1 },
     ));
-    stores.supervisedFineTuningJobs.seed(cr('SFTJob', SFTJobSpec, SFTJobStatus, meta('tune', { annotations: { 'hearth.dev/created-by': 'ann@acme.example' } }),
+    kinds.supervisedFineTuningJobs.seed(cr('SFTJob', SFTJobSpec, SFTJobStatus, meta('tune', { annotations: { 'hearth.dev/created-by': 'ann@acme.example' } }),
       { dataset: 'accounts/acme/datasets/chat', baseModel: 'accounts/fireworks/models/llama', epochs: 1, loraRank: 8, maxContextLength: 8192, learningRate: 0.0001, wandbConfig: { enabled: true, project: 'p' }, outputModel: 'tuned' },
       { state: 'JOB_STATE_COMPLETED', status, jobProgress: { percent: 100, epoch: 1, inputTokens: 1000 }, completedTime: created, updateTime: created, wandbUrl: 'https://wandb.ai/r', observedGeneration: 1 },
     ));

@@ -1,7 +1,7 @@
 // What route handlers use, decorated onto the fastify instance as `app.hearth`.
 import type { Db } from '../db/client.js';
 import type { ApiKeyAuthenticator } from '../auth/authenticator.js';
-import type { DeploymentStore, ResourceStores } from './kube/resource-store.js';
+import type { DeploymentClient, KindClients } from './kube/kind-client.js';
 import type { PageTokenCodec } from './wire/pagination.js';
 
 export interface ApiContext {
@@ -9,9 +9,9 @@ export interface ApiContext {
   authenticator: ApiKeyAuthenticator;
   pageTokens: PageTokenCodec;
   /** Absent when the API runs without a cluster (then the CR-backed routes answer UNAVAILABLE). */
-  deployments?: DeploymentStore;
+  deployments?: DeploymentClient;
   /** The other hearth.dev kinds (deployedModels, nodePools, …); absent without a cluster. */
-  stores?: Partial<ResourceStores>;
+  kinds?: Partial<KindClients>;
   /** Makes sure an account's namespace exists (idempotent). */
   ensureNamespace?: (accountId: string) => Promise<string>;
   /** How long a soft-deleted deployment can be undeleted. */

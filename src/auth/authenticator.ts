@@ -7,11 +7,19 @@
 // 3. SHA-256 of the presented key is compared with the stored hash in constant time;
 // 4. `lastUsed` is written at most once per key per `lastUsedIntervalMs` (default 60 s), in the
 //    background, never on the request path.
+// Floods: the checksum is a typo filter, not a secret (CRC-32 anyone can compute), so
+// unauthenticated traffic with well-formed made-up keys must not reach PostgreSQL without bound.
+// An unknown keyId is remembered for `negativeTtlMs` (60 s: keyIds are random, nobody looks one up
+// before it exists); a client (its address) whose lookups keep failing is refused before any
+// database lookup once its failure budget (5/s, burst 20) is spent; and at most
+// `maxConcurrentLookups` (64) lookups run at once per process. Refusals are THROTTLED, with the
+// time after which to retry (429 with Retry-After at both edges).
 // Keys are never logged: errors mention at most the keyId.
 import type { Db } from '../db/client.js';
 import { findKeyCredentials, touchApiKey, type KeyCredentials } from '../db/repositories/api-keys.js';
 import type { UserRole } from '../db/schema/index.js';
 import { keyMatchesHash, parseKey } from './key-format.js';
+import { KeyRateLimiter } from './rate-limit.js';
 
 export interface Principal {
   accountId: string;
@@ -30,9 +38,10 @@ export type AuthFailureReason =
   | 'EXPIRED'
   | 'USER_DISABLED'
   | 'ACCOUNT_DISABLED'
-  | 'ACCOUNT_SUSPENDED';
+  | 'ACCOUNT_SUSPENDED'
+  | 'THROTTLED';
 
-export type AuthResult = { ok: true; principal: Principal } | { ok: false; reason: AuthFailureReason; keyId?: string };
+export type AuthResult = { ok: true; principal: Principal } | { ok: false; reason: AuthFailureReason; keyId?: string; retryAfterMs?: number };
 
 export interface AuthenticatorOptions {
   /** How long a looked-up key row may be reused; capped at 1000 ms. */
@@ -41,6 +50,12 @@ export interface AuthenticatorOptions {
   /** Minimum time between two `lastUsed` writes of a key (default 60 s). */
   lastUsedIntervalMs?: number;
   now?: () => number;
+  /** How long an unknown keyId is remembered (default 60 s). */
+  negativeTtlMs?: number;
+  /** Failed lookups a client may cause before it is refused without one (default 5/s, burst 20). */
+  failureBudget?: { ratePerSecond: number; burst: number };
+  /** Database lookups in flight at once in this process (default 64); more are THROTTLED. */
+  maxConcurrentLookups?: number;
   /** Background failures (lastUsed writes); never rethrown. */
   onError?: (err: unknown, context: { keyId: string }) => void;
 }
@@ -55,6 +70,10 @@ export const MAX_CACHE_TTL_MS = 1000;
 export class ApiKeyAuthenticator {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly lastTouched = new Map<string, number>();
+  /** Unknown keyIds → until when they are known to be unknown. */
+  private readonly unknown = new Map<string, number>();
+  private readonly failures: KeyRateLimiter;
+  private inFlight = 0;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly ttl: number;
   private readonly maxEntries: number;
@@ -69,16 +88,27 @@ export class ApiKeyAuthenticator {
     this.maxEntries = opts.maxCacheEntries ?? 10_000;
     this.touchInterval = opts.lastUsedIntervalMs ?? 60_000;
     this.now = opts.now ?? Date.now;
+    this.failures = new KeyRateLimiter({ ...(opts.failureBudget ?? { ratePerSecond: 5, burst: 20 }), maxKeys: this.maxEntries, now: this.now });
   }
 
-  async authenticate(token: string | undefined): Promise<AuthResult> {
+  /**
+   * `client` identifies the caller for the failure budget (the remote address); without it only
+   * the negative cache and the concurrency bound apply.
+   */
+  async authenticate(token: string | undefined, client?: string): Promise<AuthResult> {
     if (token === undefined || token === '') return { ok: false, reason: 'MISSING' };
     const parsed = parseKey(token);
     if (!parsed.ok) return { ok: false, reason: 'MALFORMED' };
     const { keyId } = parsed;
-    const creds = await this.lookup(keyId);
-    if (!creds) return { ok: false, reason: 'UNKNOWN_KEY', keyId };
-    if (!keyMatchesHash(token, creds.key.keyHash)) return { ok: false, reason: 'WRONG_SECRET', keyId };
+    if ((this.unknown.get(keyId) ?? 0) > this.now()) return this.failed(client, { ok: false, reason: 'UNKNOWN_KEY', keyId });
+    const looked = await this.lookupGuarded(keyId, client);
+    if (looked === 'throttled') return { ok: false, reason: 'THROTTLED', keyId, retryAfterMs: this.retryAfter(client) };
+    const creds = looked;
+    if (!creds) {
+      this.rememberUnknown(keyId);
+      return this.failed(client, { ok: false, reason: 'UNKNOWN_KEY', keyId });
+    }
+    if (!keyMatchesHash(token, creds.key.keyHash)) return this.failed(client, { ok: false, reason: 'WRONG_SECRET', keyId });
     const now = this.now();
     const failure = this.refusal(creds, now);
     if (failure) return { ok: false, reason: failure, keyId };
@@ -95,6 +125,37 @@ export class ApiKeyAuthenticator {
     if (account.state === 'DELETING') return 'ACCOUNT_DISABLED';
     if (account.suspendState !== 'UNSUSPENDED') return 'ACCOUNT_SUSPENDED';
     return undefined;
+  }
+
+  /** Charges a failure to the client's budget. */
+  private failed(client: string | undefined, result: AuthResult): AuthResult {
+    if (client !== undefined) this.failures.take(client);
+    return result;
+  }
+
+  private retryAfter(client: string | undefined): number {
+    const wait = client === undefined ? undefined : this.failures.waitMs(client);
+    return Math.max(wait ?? 0, 1000);
+  }
+
+  /** A cached row, else a database lookup unless the client's budget or the process's bound says no. */
+  private async lookupGuarded(keyId: string, client: string | undefined): Promise<KeyCredentials | undefined | 'throttled'> {
+    const hit = this.cache.get(keyId);
+    if (hit && this.now() - hit.at < this.ttl) return hit.creds;
+    if (client !== undefined && (this.failures.waitMs(client) ?? 0) > 0) return 'throttled';
+    if (this.inFlight >= (this.opts.maxConcurrentLookups ?? 64)) return 'throttled';
+    this.inFlight++;
+    try {
+      return await this.lookup(keyId);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private rememberUnknown(keyId: string): void {
+    this.unknown.delete(keyId);
+    this.unknown.set(keyId, this.now() + (this.opts.negativeTtlMs ?? 60_000));
+    while (this.unknown.size > this.maxEntries) this.unknown.delete(this.unknown.keys().next().value!);
   }
 
   /** Forget a key at once in this process (after revoking it here). */

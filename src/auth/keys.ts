@@ -2,10 +2,13 @@
 // nowhere else afterwards.
 import type { Db } from '../db/client.js';
 import { AlreadyExistsError, InvalidValueError } from '../db/errors.js';
-import { insertApiKey, revokeApiKey } from '../db/repositories/api-keys.js';
+import { insertApiKeyCapped, revokeApiKey } from '../db/repositories/api-keys.js';
 import type { ApiKeyRow } from '../db/schema/index.js';
 import type { ApiKeyAuthenticator } from './authenticator.js';
 import { generateKey } from './key-format.js';
+
+/** Usable (unrevoked, unexpired) keys a user may hold at once. */
+export const MAX_KEYS_PER_USER = 100;
 
 export interface IssueKeyInput {
   accountId: string;
@@ -14,6 +17,8 @@ export interface IssueKeyInput {
   expireTime?: Date | null;
   annotations?: Record<string, string>;
   now?: Date;
+  /** Default MAX_KEYS_PER_USER. */
+  maxKeys?: number;
 }
 
 export interface IssuedKey {
@@ -28,7 +33,7 @@ export async function issueApiKey(db: Db, input: IssueKeyInput): Promise<IssuedK
   for (let attempt = 0; ; attempt++) {
     const g = generateKey();
     try {
-      const row = await insertApiKey(db, {
+      const row = await insertApiKeyCapped(db, {
         keyId: g.keyId,
         accountId: input.accountId,
         userId: input.userId,
@@ -38,7 +43,7 @@ export async function issueApiKey(db: Db, input: IssueKeyInput): Promise<IssuedK
         annotations: input.annotations ?? {},
         createTime: now,
         expireTime: input.expireTime ?? null,
-      });
+      }, input.maxKeys ?? MAX_KEYS_PER_USER, now);
       return { row, key: g.key };
     } catch (e) {
       // A 71-bit keyId collision is astronomically rare; retry rather than fail.

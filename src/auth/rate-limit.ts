@@ -48,6 +48,15 @@ export class KeyRateLimiter {
     return { allowed: false, retryAfterMs: Math.ceil(((cost - tokens) / ratePerSecond) * 1000) };
   }
 
+  /** How long until `key` could take `cost` (0: it could now; undefined: no bucket, i.e. full). Takes nothing. */
+  waitMs(key: string, cost = 1): number | undefined {
+    const prev = this.buckets.get(key);
+    if (!prev) return undefined;
+    const { ratePerSecond, burst } = this.opts;
+    const tokens = Math.min(burst, prev.tokens + ((this.now() - prev.at) / 1000) * ratePerSecond);
+    return tokens >= cost ? 0 : Math.ceil(((cost - tokens) / ratePerSecond) * 1000);
+  }
+
   private trim(): void {
     while (this.buckets.size > this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
   }

@@ -4,7 +4,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { InformerFactory } from '../kube/informer-factory.js';
-import { FakeClock, flushMicrotasks } from '../util/clock.js';
+import { FakeClock, flushMicrotasks } from '../util/fake-clock.js';
 import type { Db } from '../db/client.js';
 import type { KubeClients } from '../kube/client.js';
 import { controllerManager, registrations, type ControllerContext } from './manager.js';

@@ -18,10 +18,10 @@ import { batchInferenceJobInformers } from './batch-inference-job/cache.js';
 import { batchInferenceJobController, DEFAULT_BATCH_INFERENCE, type BatchInferenceSettings } from './batch-inference-job/controller.js';
 import { deploymentInformers } from './deployment/cache.js';
 import { deploymentController, type DeploymentControllerOptions } from './deployment/controller.js';
-import { DbQuotaStore } from './deployment/quota-store.js';
+import { DbQuotaLedger } from './deployment/quota-ledger.js';
 import { meteringInformers, meteringRunnable } from './metering/metering.js';
 import type { Runnable } from './runtime/controller.js';
-import { KubeLeaseStore, defaultIdentity, type LeaderElectionTimings } from './runtime/leader-election.js';
+import { KubeLeaseClient, defaultIdentity, type LeaderElectionTimings } from './runtime/leader-election.js';
 import { Manager } from './runtime/manager.js';
 
 /**
@@ -67,7 +67,7 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
   const deployment: ControllerRegistration = {
     name: 'deployment',
     declare: (ctx) => void deploymentInformers(ctx.informers, o.deployment?.selector),
-    make: (ctx) => deploymentController({ ...o.deployment, ...ctx, quotas: new DbQuotaStore(ctx.db, ctx.clock) }),
+    make: (ctx) => deploymentController({ ...o.deployment, ...ctx, quotas: new DbQuotaLedger(ctx.db, ctx.clock) }),
   };
   const metering: ControllerRegistration = {
     name: 'metering',
@@ -103,7 +103,7 @@ export function controllerManager(o: ControllerManagerOptions, regs: ControllerR
       ? {
           leaderElection: {
             ...le,
-            store: new KubeLeaseStore(o.clients.api(CoordinationV1Api), le.namespace, le.name ?? DEFAULT_LEASE_NAME),
+            client: new KubeLeaseClient(o.clients.api(CoordinationV1Api), le.namespace, le.name ?? DEFAULT_LEASE_NAME),
             identity: le.identity ?? defaultIdentity(),
           },
         }

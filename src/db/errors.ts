@@ -36,6 +36,18 @@ export class InvalidValueError extends DbError {
   }
 }
 
+/** The operation would break a rule about the data as it is now (e.g. demoting the last admin). */
+export class FailedPreconditionError extends DbError {
+  override readonly name = 'FailedPreconditionError';
+  constructor(
+    message: string,
+    /** Stable machine-readable reason, ERR_UPPER_SNAKE. */
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Reserving `requested` more of a quota would take usage above its value. */
 export class QuotaExceededError extends DbError {
   override readonly name = 'QuotaExceededError';

@@ -8,8 +8,9 @@ import type { Authenticate } from './server.js';
 /** An Authenticate backed by the API-key tables in `db`. */
 export function apiKeyAuthenticate(db: Db, opts?: AuthenticatorOptions): Authenticate {
   const core = new ApiKeyAuthenticator(db, opts);
-  return async (token) => {
-    const r = await core.authenticate(token);
-    return r.ok ? { ok: true, accountId: r.principal.accountId } : { ok: false, reason: r.reason };
+  return async (token, client) => {
+    const r = await core.authenticate(token, client);
+    if (r.ok) return { ok: true, accountId: r.principal.accountId };
+    return { ok: false, reason: r.reason, ...(r.retryAfterMs !== undefined ? { retryAfterMs: r.retryAfterMs } : {}) };
   };
 }

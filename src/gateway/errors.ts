@@ -31,6 +31,10 @@ export const methodNotAllowed = (): GatewayError => new GatewayError(405, 'inval
 export const payloadTooLarge = (limit: number): GatewayError =>
   new GatewayError(413, 'invalid_request_error', 'payload_too_large', `request body larger than ${limit} bytes`);
 
+/** Too many failed authentications from this client, or too many lookups at once (src/auth). */
+export const authThrottled = (retryAfterSeconds: number): GatewayError =>
+  new GatewayError(429, 'rate_limit_error', 'too_many_failed_authentications', 'too many requests with unknown or wrong API keys; retry later', retryAfterSeconds);
+
 /** Too many requests already wait for this deployment to scale up. */
 export const holdQueueFull = (retryAfterSeconds: number): GatewayError =>
   new GatewayError(429, 'rate_limit_error', 'too_many_waiting', 'the deployment is scaling up and too many requests are already waiting for it; retry later', retryAfterSeconds);

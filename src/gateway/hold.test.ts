@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../util/clock.js';
+import { FakeClock } from '../util/fake-clock.js';
 import { HoldQueue } from './hold.js';
 
 const LIMITS = { maxHeld: 2, timeoutMs: 60_000 };

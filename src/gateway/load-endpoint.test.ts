@@ -3,7 +3,7 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../util/clock.js';
+import { FakeClock } from '../util/fake-clock.js';
 import type { DeploymentLoad, LoadReport } from './load.js';
 import { LoadBoard, bearerMatches, handleLoadRequest, type LoadSnapshot } from './load-endpoint.js';
 

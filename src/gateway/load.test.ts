@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../util/clock.js';
+import { FakeClock } from '../util/fake-clock.js';
 import { LoadAggregator, LoadTracker, type LoadReport } from './load.js';
 
 function recorder(): { reports: LoadReport[]; report(r: LoadReport): void } {

@@ -10,6 +10,7 @@ import type { Clock } from '../util/clock.js';
 import type { Catalog, Route } from './catalog.js';
 import type { GatewayConfig } from './config.js';
 import {
+  authThrottled,
   GatewayError,
   badRequest,
   forbidden,
@@ -31,8 +32,9 @@ import { proxyRequest, type ProxyResult, type ProxyTarget } from './proxy.js';
 import type { Endpoint, Upstreams } from './upstreams.js';
 
 /** What authentication tells the gateway: the caller's account, or why not. */
-export type AuthOutcome = { ok: true; accountId: string } | { ok: false; reason: string };
-export type Authenticate = (token: string | undefined) => Promise<AuthOutcome>;
+export type AuthOutcome = { ok: true; accountId: string } | { ok: false; reason: string; retryAfterMs?: number };
+/** `client`: the caller's address, for the authenticator's failure budget. */
+export type Authenticate = (token: string | undefined, client?: string) => Promise<AuthOutcome>;
 
 /** Where to connect for an endpoint: itself in production; tests map unroutable pod IPs to loopback. */
 export type DialTarget = (ep: Readonly<Endpoint>) => ProxyTarget;
@@ -135,8 +137,9 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
   const { metrics } = core;
 
   async function authenticated(req: IncomingMessage): Promise<string> {
-    const a = await core.authenticate(bearer(req));
+    const a = await core.authenticate(bearer(req), req.socket.remoteAddress);
     if (a.ok) return a.accountId;
+    if (a.reason === 'THROTTLED') throw authThrottled(Math.ceil((a.retryAfterMs ?? 1000) / 1000));
     if (a.reason === 'ACCOUNT_SUSPENDED') throw forbidden('the account is suspended');
     if (a.reason === 'MISSING') throw unauthenticated('missing API key: send "Authorization: Bearer <API key>"');
     throw unauthenticated('invalid, expired or revoked API key');

@@ -1,7 +1,7 @@
 // What feeds the gateway's catalog and endpoints: Namespaces (the account label), hearth
 // Deployments and DeployedModels, and EndpointSlices labelled `hearth.dev/deployment` — read from
 // the process's informers (src/kube/informer-factory.ts), whose restart, backoff, relist and
-// "synced" are the ones the controller and the REST stores use. In mode `all` the gateway opens
+// "synced" are the ones the controller and the REST kind clients use. In mode `all` the gateway opens
 // one watch of its own (EndpointSlices); the rest are the controller's and the API's watches.
 //
 // Sharing choices (one watch has one projection and one selector):
@@ -12,7 +12,7 @@
 //   slices, so sharing would save no stream, and without it the gateway would cache every slice of
 //   the cluster (one per Service) to use Hearth's.
 // - Every collection with the factory's default projection (less managedFields), as the
-//   controller and the REST stores ask for it.
+//   controller and the REST kind clients ask for it.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { GROUP, VERSION } from '../crds/group.js';

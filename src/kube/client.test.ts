@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeClock, flushMicrotasks } from '../util/clock.js';
+import { FakeClock, flushMicrotasks } from '../util/fake-clock.js';
 import { KubeClients } from './client.js';
 import { collectionPath, InformerCache, KubeListWatch } from './kube-source.js';
 import { silentLogger } from './testing.js';

@@ -33,6 +33,17 @@ export const DEFAULT_CLIENT_SETTINGS = { qps: 20, burst: 30 } as const;
 
 type ApiConstructor<T> = new (config: Configuration) => T;
 
+/**
+ * Where a generated API client comes from: the process's KubeClients (rate-limited; what Hearth's
+ * processes pass) or a bare KubeConfig (one-shot tools and tests).
+ */
+export type ApiSource = Pick<KubeClients, 'api'> | KubeConfig;
+
+/** A generated API client from either source. */
+export function apiClient<T>(source: ApiSource, type: ApiConstructor<T>): T {
+  return 'makeApiClient' in source ? (source.makeApiClient(type as never) as T) : source.api(type);
+}
+
 /** KubernetesObjectApi whose default namespace follows the kubeconfig context, as makeApiClient sets it. */
 class ObjectApi extends KubernetesObjectApi {
   static create(kc: KubeConfig, config: Configuration): KubernetesObjectApi {

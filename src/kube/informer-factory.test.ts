@@ -1,6 +1,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../util/clock.js';
+import { FakeClock } from '../util/fake-clock.js';
 import { stripManagedFields } from './informer.js';
 import { InformerFactory } from './informer-factory.js';
 import type { ResourceRef } from './kube-source.js';

@@ -1,6 +1,6 @@
 // The one informer layer of a process (client-go's SharedInformerFactory, controller-runtime's
 // cache): one Informer — one list and one watch — per distinct collection, whatever number of
-// controllers, REST stores and gateway tables read it. Everything Hearth watches goes through the
+// controllers, REST kind clients and gateway tables read it. Everything Hearth watches goes through the
 // process's single factory, on the process's single rate-limited client (KubeClients).
 //
 // One watch serves every reader, so it has one projection: the transform given the first time a

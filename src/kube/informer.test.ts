@@ -1,6 +1,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock, flushMicrotasks } from '../util/clock.js';
+import { FakeClock, flushMicrotasks } from '../util/fake-clock.js';
 import { DeletedFinalStateUnknown, Informer, stripManagedFields } from './informer.js';
 import { FakeListWatch, httpError, obj, silentLogger } from './testing.js';
 

@@ -1,6 +1,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock, flushMicrotasks } from '../util/clock.js';
+import { FakeClock, flushMicrotasks } from '../util/fake-clock.js';
 import { Informer } from './informer.js';
 import { FakeListWatch, obj, silentLogger } from './testing.js';
 import { WriteOverlay } from './write-overlay.js';

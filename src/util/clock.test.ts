@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FakeClock, realClock, sleep } from './clock.js';
+import { realClock, sleep } from './clock.js';
+import { FakeClock } from './fake-clock.js';
 
 describe('realClock', () => {
   afterEach(() => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock, flushMicrotasks } from './clock.js';
+import { FakeClock, flushMicrotasks } from './fake-clock.js';
 import { Backoff, defaultControllerRateLimiter, ItemExponentialRateLimiter, TokenBucket } from './rate-limiter.js';
 
 describe('TokenBucket', () => {

@@ -120,7 +120,7 @@ describe('generated-SDK behaviour against every served operation', () => {
     expect((shown.body.deployments as { name: string }[]).map((d) => d.name)).toContain('accounts/acme/deployments/sdk-a');
     const hidden = await sdk.request('GET', base, { query: { showDeleted: false } });
     expect((hidden.body.deployments as { name: string }[]).map((d) => d.name)).not.toContain('accounts/acme/deployments/sdk-a');
-    // The store has no controller to report DELETED: the soft-deleted deployment is undeletable
+    // The kind client has no controller to report DELETED: the soft-deleted deployment is undeletable
     // once its status says so, as the controller would write it.
     const undelete = await sdk.request('POST', `${base}/sdk-a:undelete`);
     expect(undelete.sent.body).toBeUndefined();
@@ -170,7 +170,7 @@ describe('retries after Retry-After', () => {
   });
 
   it('503: Hearth sends Retry-After; the SDK retries maxRetries times, then surfaces UNAVAILABLE', async () => {
-    const noCluster = await h.another({ deployments: undefined, stores: {} });
+    const noCluster = await h.another({ deployments: undefined, kinds: {} });
     const url = await noCluster.listen({ host: '127.0.0.1', port: 0 });
     const sdk = new SdkClient({ baseUrl: url, apiKey: h.key, maxRetries: 2, sleep: async () => {} });
     const res = await sdk.request('GET', '/v1/accounts/acme/deployments');

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installCrds } from '../../hack/lib/crds.js';
 import { buildApp } from '../../src/api/app.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
-import { KubeResourceStores } from '../../src/api/kube/resource-store.js';
+import { KubeKindClients } from '../../src/api/kube/kind-client.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
 import { PgDatasetBytes, RESULTS_FILE } from '../../src/controllers/batch-inference-job/datasets.js';
 import { controllerManager } from '../../src/controllers/manager.js';
@@ -53,7 +53,7 @@ let fx: ModelServerFixture;
 let gw: Gateway;
 let clients: KubeClients;
 let informers: InformerFactory;
-let stores: KubeResourceStores;
+let kinds: KubeKindClients;
 let manager: Manager;
 let app: FastifyInstance;
 let key = '';
@@ -173,14 +173,14 @@ beforeAll(async () => {
     { host: '127.0.0.1', port: 0, processMetrics: false, reportIntervalMs: 500 },
     { informers, db: database.db, log, dialTarget: () => ({ host: '127.0.0.1', port: fx.port }) },
   );
-  stores = new KubeResourceStores({ clients, informers }, { log });
+  kinds = new KubeKindClients({ clients, informers }, { log });
   manager = startManager();
-  await stores.start();
+  await kinds.start();
   await gw.synced;
   app = await buildApp({
     db: database.db,
-    deployments: stores.deployments,
-    stores: stores.others,
+    deployments: kinds.deployments,
+    kinds: kinds.others,
     ensureNamespace: (a) => namespaces.ensure(a),
     logger: log,
     rateLimit: false,
@@ -201,7 +201,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await manager?.stop();
   await app?.close();
-  await stores?.stop();
+  await kinds?.stop();
   await gw?.close(2000);
   await informers?.stop();
   await fx?.close();
@@ -331,7 +331,7 @@ describe('batch inference jobs end to end', () => {
   it('a model no deployment serves: the job creates a deployment, runs on it, and removes it when it ends', async () => {
     // The only deployment of the model goes, so the job must make its own.
     await custom().deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'deployments', name: SERVE });
-    await waitFor('the deployment gone', async () => !(await stores.deployments.get(NS, SERVE)), { timeoutMs: 30_000 });
+    await waitFor('the deployment gone', async () => !(await kinds.deployments.get(NS, SERVE)), { timeoutMs: 30_000 });
     // Made as kubectl would, with this run's label: the job's deployment copies it.
     await custom().createNamespacedCustomObject({
       group: GROUP,

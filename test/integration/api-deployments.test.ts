@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { createLogger } from '../../src/log.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
-import { KubeDeploymentStore } from '../../src/api/kube/resource-store.js';
+import { KubeDeploymentClient } from '../../src/api/kube/kind-client.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import type { Database } from '../../src/db/client.js';
@@ -31,7 +31,7 @@ const BASE_MODEL = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 
 let kc: PooledKubeConfig;
 let database: Database;
-let store: KubeDeploymentStore;
+let client: KubeDeploymentClient;
 let app: FastifyInstance;
 const keys: Record<string, string> = {};
 
@@ -60,7 +60,7 @@ async function clusterObject(account: string, name: string): Promise<Record<stri
 async function dumpAccount(account: string): Promise<unknown> {
   const custom = kc.makeApiClient(CustomObjectsApi);
   const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: accountNamespace(account), plural: 'deployments' })) as { items: { metadata: { name: string; annotations?: unknown }; status?: unknown }[] };
-  return { cached: store.list(accountNamespace(account)).map((o) => o.metadata.name), cluster: list.items.map((o) => ({ name: o.metadata.name, annotations: o.metadata.annotations, status: o.status })) };
+  return { cached: client.list(accountNamespace(account)).map((o) => o.metadata.name), cluster: list.items.map((o) => ({ name: o.metadata.name, annotations: o.metadata.annotations, status: o.status })) };
 }
 
 beforeAll(async () => {
@@ -73,14 +73,14 @@ beforeAll(async () => {
     await namespaces.ensure(a);
   }
   const log = createLogger({ level: 'silent' });
-  store = new KubeDeploymentStore(kubeAccess(kc, { log }), { log });
-  await store.start();
-  app = await buildApp({ db: database.db, deployments: store, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false });
+  client = new KubeDeploymentClient(kubeAccess(kc, { log }), { log });
+  await client.start();
+  app = await buildApp({ db: database.db, deployments: client, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false });
 }, 120_000);
 
 afterAll(async () => {
   await app?.close();
-  await store?.stop();
+  await client?.stop();
   const core = kc.makeApiClient(CoreV1Api);
   for (const a of [ACME, GLOBEX, PAGED]) await core.deleteNamespace({ name: accountNamespace(a) }).catch(() => undefined);
   await database?.close();

@@ -14,7 +14,7 @@ import { buildApp } from '../../src/api/app.js';
 import { createLogger } from '../../src/log.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
-import { KubeResourceStore, KubeResourceStores, type CustomObject } from '../../src/api/kube/resource-store.js';
+import { KubeKindClient, KubeKindClients, type CustomObject } from '../../src/api/kube/kind-client.js';
 import { BATCH_JOB, NODE_POOL } from '../../src/crds/registry.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import type { Database } from '../../src/db/client.js';
@@ -37,9 +37,9 @@ const JOB = { nodePoolId: 'pool', imageRef: 'busybox:1.36', shellExecutor: { com
 
 let kc: PooledKubeConfig;
 let database: Database;
-let stores: KubeResourceStores;
+let kinds: KubeKindClients;
 /** A second API replica: its own caches of batch jobs and node pools. */
-let replicaStores: KubeResourceStore<CustomObject>[] = [];
+let replicaClients: KubeKindClient<CustomObject>[] = [];
 let app: FastifyInstance;
 let replica: FastifyInstance;
 const keys: Record<string, string> = {};
@@ -86,8 +86,8 @@ async function dump(): Promise<unknown> {
     const list = (await custom().listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural })) as { items: CustomObject[] };
     out[plural] = list.items.map((o) => ({ name: o.metadata.name, annotations: o.metadata.annotations, status: o.status }));
   }
-  out.cachedBatchJobs = stores.others.batchJobs.list(ns).map((o) => o.metadata.name);
-  out.cachedSftJobs = stores.others.supervisedFineTuningJobs.list(ns).map((o) => o.metadata.name);
+  out.cachedBatchJobs = kinds.others.batchJobs.list(ns).map((o) => o.metadata.name);
+  out.cachedSftJobs = kinds.others.supervisedFineTuningJobs.list(ns).map((o) => o.metadata.name);
   return out;
 }
 
@@ -101,16 +101,16 @@ beforeAll(async () => {
     await namespaces.ensure(a);
   }
   const log = createLogger({ level: 'silent' });
-  stores = new KubeResourceStores(kubeAccess(kc, { log }), { log });
-  await stores.start();
+  kinds = new KubeKindClients(kubeAccess(kc, { log }), { log });
+  await kinds.start();
   const ensureNamespace = (a: string) => namespaces.ensure(a);
-  app = await buildApp({ db: database.db, deployments: stores.deployments, stores: stores.others, ensureNamespace, logger: log, rateLimit: false });
+  app = await buildApp({ db: database.db, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace, logger: log, rateLimit: false });
   // Another replica: another process, with its own watches and caches.
   const other = kubeAccess(kc, { log });
-  const [batchJobs, nodePools] = [new KubeResourceStore<CustomObject>(other, BATCH_JOB, { log }), new KubeResourceStore<CustomObject>(other, NODE_POOL, { log })];
-  replicaStores = [batchJobs, nodePools];
-  await Promise.all(replicaStores.map((s) => s.start()));
-  replica = await buildApp({ db: database.db, stores: { batchJobs, nodePools }, ensureNamespace, logger: log, rateLimit: false });
+  const [batchJobs, nodePools] = [new KubeKindClient<CustomObject>(other, BATCH_JOB, { log }), new KubeKindClient<CustomObject>(other, NODE_POOL, { log })];
+  replicaClients = [batchJobs, nodePools];
+  await Promise.all(replicaClients.map((s) => s.start()));
+  replica = await buildApp({ db: database.db, kinds: { batchJobs, nodePools }, ensureNamespace, logger: log, rateLimit: false });
   // The node pool the jobs run on, made the way kubectl would.
   await custom().createNamespacedCustomObject({
     group: GROUP,
@@ -127,8 +127,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   await replica?.close();
-  await stores?.stop();
-  await Promise.all(replicaStores.map((s) => s.stop()));
+  await kinds?.stop();
+  await Promise.all(replicaClients.map((s) => s.stop()));
   const core = kc.makeApiClient(CoreV1Api);
   for (const a of [ACME, GLOBEX]) await core.deleteNamespace({ name: accountNamespace(a) }).catch(() => undefined);
   await database?.close();

@@ -12,7 +12,7 @@ import { installCrds } from '../../hack/lib/crds.js';
 import { buildApp } from '../../src/api/app.js';
 import { createLogger } from '../../src/log.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
-import { KubeResourceStores } from '../../src/api/kube/resource-store.js';
+import { KubeKindClients } from '../../src/api/kube/kind-client.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import { Catalog, type ObjectLike } from '../../src/gateway/catalog.js';
@@ -33,7 +33,7 @@ const OTHER_BASE = 'accounts/fireworks/models/qwen2p5-7b-instruct';
 
 let kc: PooledKubeConfig;
 let database: Database;
-let stores: KubeResourceStores;
+let kinds: KubeKindClients;
 let app: FastifyInstance;
 const keys: Record<string, string> = {};
 
@@ -63,7 +63,7 @@ async function clusterObjects(account: string): Promise<{ metadata: { name: stri
 
 async function dump(account: string): Promise<unknown> {
   return {
-    cached: stores.others.deployedModels.list(accountNamespace(account)).map((o) => ({ name: o.metadata.name, spec: o.spec })),
+    cached: kinds.others.deployedModels.list(accountNamespace(account)).map((o) => ({ name: o.metadata.name, spec: o.spec })),
     cluster: (await clusterObjects(account)).map((o) => ({ name: o.metadata.name, spec: o.spec })),
     quota: (await call('GET', `${A(account)}/quotas/loras`, account)).body,
   };
@@ -83,9 +83,9 @@ beforeAll(async () => {
     await namespaces.ensure(a);
   }
   const log = createLogger({ level: 'silent' });
-  stores = new KubeResourceStores(kubeAccess(kc, { log }), { log });
-  await stores.start();
-  app = await buildApp({ db: database.db, deployments: stores.deployments, stores: stores.others, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false });
+  kinds = new KubeKindClients(kubeAccess(kc, { log }), { log });
+  await kinds.start();
+  app = await buildApp({ db: database.db, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false });
   // Each account: a LoRA model and a deployment of its base model that accepts addons.
   for (const a of [ACME, GLOBEX]) {
     const m = await call('POST', `${A(a)}/models`, a, lora('support-lora'));
@@ -97,7 +97,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
-  await stores?.stop();
+  await kinds?.stop();
   const core = kc.makeApiClient(CoreV1Api);
   for (const a of [ACME, GLOBEX]) await core.deleteNamespace({ name: accountNamespace(a) }).catch(() => undefined);
   await database?.close();

@@ -13,7 +13,7 @@ import { buildApp } from '../../src/api/app.js';
 import { createLogger } from '../../src/log.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
-import { KubeResourceStores } from '../../src/api/kube/resource-store.js';
+import { KubeKindClients } from '../../src/api/kube/kind-client.js';
 import { ENV_ANNOTATIONS } from '../../src/api/mappers/environment.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import type { Database } from '../../src/db/client.js';
@@ -31,7 +31,7 @@ const dbName = `hearth_t_api_node_pools_${suffix}`;
 
 let kc: PooledKubeConfig;
 let database: Database;
-let stores: KubeResourceStores;
+let kinds: KubeKindClients;
 let app: FastifyInstance;
 const keys: Record<string, string> = {};
 
@@ -66,8 +66,8 @@ async function dump(account: string): Promise<unknown> {
     const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural })) as { items: { metadata: { name: string }; spec: unknown }[] };
     out[plural] = list.items.map((o) => ({ name: o.metadata.name, spec: o.spec }));
   }
-  out.cachedPools = stores.others.nodePools.list(ns).map((o) => o.metadata.name);
-  out.cachedEnvironments = stores.others.environments.list(ns).map((o) => o.metadata.name);
+  out.cachedPools = kinds.others.nodePools.list(ns).map((o) => o.metadata.name);
+  out.cachedEnvironments = kinds.others.environments.list(ns).map((o) => o.metadata.name);
   return out;
 }
 
@@ -81,15 +81,15 @@ beforeAll(async () => {
     await namespaces.ensure(a);
   }
   const log = createLogger({ level: 'silent' });
-  stores = new KubeResourceStores(kubeAccess(kc, { log }), { log });
-  await stores.start();
-  app = await buildApp({ db: database.db, deployments: stores.deployments, stores: stores.others, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false });
+  kinds = new KubeKindClients(kubeAccess(kc, { log }), { log });
+  await kinds.start();
+  app = await buildApp({ db: database.db, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false });
   expect((await call('POST', v1(ACME, 'users'), ACME, { role: 'user', email: `bob@${ACME}.example` })).status).toBe(200);
 }, 120_000);
 
 afterAll(async () => {
   await app?.close();
-  await stores?.stop();
+  await kinds?.stop();
   const core = kc.makeApiClient(CoreV1Api);
   for (const a of [ACME, GLOBEX]) await core.deleteNamespace({ name: accountNamespace(a) }).catch(() => undefined);
   await database?.close();

@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { createLogger } from '../../src/log.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
-import { KubeDeploymentStore } from '../../src/api/kube/resource-store.js';
+import { KubeDeploymentClient } from '../../src/api/kube/kind-client.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
 import { deploymentController } from '../../src/controllers/deployment/controller.js';
-import { DbQuotaStore } from '../../src/controllers/deployment/quota-store.js';
+import { DbQuotaLedger } from '../../src/controllers/deployment/quota-ledger.js';
 import { KubeClients, Manager } from '../../src/controllers/runtime/index.js';
 import { InformerFactory } from '../../src/kube/informer-factory.js';
 import { GROUP, LABELS, VERSION } from '../../src/crds/group.js';
@@ -35,7 +35,7 @@ const BASE_MODEL = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 
 let kc: PooledKubeConfig;
 let database: Database;
-let store: KubeDeploymentStore;
+let client: KubeDeploymentClient;
 let manager: Manager;
 let app: FastifyInstance;
 let key = '';
@@ -73,12 +73,12 @@ beforeAll(async () => {
   await namespaces.ensure(ACCOUNT);
 
   const log = createLogger({ level: process.env.HEARTH_TEST_LOG ?? 'silent' });
-  store = new KubeDeploymentStore(kubeAccess(kc, { log }), { log });
-  await store.start();
-  app = await buildApp({ db: database.db, deployments: store, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false });
+  client = new KubeDeploymentClient(kubeAccess(kc, { log }), { log });
+  await client.start();
+  app = await buildApp({ db: database.db, deployments: client, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false });
 
   const clients = new KubeClients(kc, { qps: 50, burst: 100 });
-  const quotas = new DbQuotaStore(database.db, realClock);
+  const quotas = new DbQuotaLedger(database.db, realClock);
   manager = new Manager({ clock: realClock, log, shutdownTimeoutMs: 5000 });
   const informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
   manager.add(() =>
@@ -98,7 +98,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await manager?.stop();
   await app?.close();
-  await store?.stop();
+  await client?.stop();
   await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: NS }).catch(() => undefined);
   await database?.close();
   await dropScratchDatabase(dbName).catch(() => undefined);

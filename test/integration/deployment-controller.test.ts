@@ -19,9 +19,9 @@ import { installCrds as installHearthCrds } from '../../hack/lib/crds.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { EVENT_SOURCE, deploymentController } from '../../src/controllers/deployment/controller.js';
-import { DbQuotaStore } from '../../src/controllers/deployment/quota-store.js';
+import { DbQuotaLedger } from '../../src/controllers/deployment/quota-ledger.js';
 import { controllerManager } from '../../src/controllers/manager.js';
-import { KubeClients, KubeLeaseStore, KubeWriter, Manager, type LeaseStore, type ObjectWriter, type Runnable } from '../../src/controllers/runtime/index.js';
+import { KubeClients, KubeLeaseClient, KubeWriter, Manager, type LeaseClient, type ObjectWriter, type Runnable } from '../../src/controllers/runtime/index.js';
 import { InformerFactory } from '../../src/kube/informer-factory.js';
 import type { Deployment, DeploymentStatus } from '../../src/crds/deployment.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
@@ -47,7 +47,7 @@ const log = pino({ level: process.env.HEARTH_TEST_LOG ?? 'warn' });
 const informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
 const dbName = `hearth_t_depctl_${suffix}`;
 let database: Database;
-let quotas: DbQuotaStore;
+let quotas: DbQuotaLedger;
 const namespaces: string[] = [];
 const managers: Manager[] = [];
 const runnables: Runnable[] = [];
@@ -172,7 +172,7 @@ function startManager(run: string, le?: { identity: string; lease: string }): Ma
 
 beforeAll(async () => {
   database = await createScratchDatabase(dbName, { maxConnections: 5 });
-  quotas = new DbQuotaStore(database.db, realClock);
+  quotas = new DbQuotaLedger(database.db, realClock);
   await installCrds();
   startManager(suffix);
 });
@@ -318,7 +318,7 @@ describe('kubectl users', () => {
   });
 });
 
-describe('DbQuotaStore', () => {
+describe('DbQuotaLedger', () => {
   it('reads limit, others\' holds and ours; an account without rows gets the catalog default, alone', async () => {
     const account = `acct-${suffix}-s`;
     await accountsRepo.createAccount(database.db, { accountId: account, email: `owner@${account}.example` });
@@ -419,10 +419,10 @@ describe('restarts and replicas', () => {
     const { ns } = await accountNamespace('k2');
     const run = `${suffix}-k2`;
     const name = `hearth-deployment-kill-${suffix}`;
-    // A LeaseStore that can be cut off: from then on every call fails, as for a killed process.
+    // A LeaseClient that can be cut off: from then on every call fails, as for a killed process.
     const cut = new Set<string>();
-    const store = (id: string): LeaseStore => {
-      const real = new KubeLeaseStore(clients.api(CoordinationV1Api), ns, name);
+    const leaseClient = (id: string): LeaseClient => {
+      const real = new KubeLeaseClient(clients.api(CoordinationV1Api), ns, name);
       const gate = async <T>(f: () => Promise<T>): Promise<T> => {
         if (cut.has(id)) throw new Error('killed');
         return f();
@@ -434,7 +434,7 @@ describe('restarts and replicas', () => {
         clock: realClock,
         log: log.child({}, { level: 'silent' }), // the cut-off replica's failed renewals are the point
         shutdownTimeoutMs: 5000,
-        leaderElection: { store: store(id), identity: id, leaseDurationMs: 4000, renewDeadlineMs: 3000, retryPeriodMs: 500 } });
+        leaderElection: { client: leaseClient(id), identity: id, leaseDurationMs: 4000, renewDeadlineMs: 3000, retryPeriodMs: 500 } });
       m.add(() => controllerFor(run, { log: log.child({}, { level: 'silent' }) }));
       m.start();
       managers.push(m);

@@ -37,9 +37,9 @@ import {
 } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeDeploymentStore } from '../../src/api/kube/resource-store.js';
+import { KubeDeploymentClient } from '../../src/api/kube/kind-client.js';
 import { accountNamespace, ensureAccountNamespace } from '../../src/api/kube/namespaces.js';
-import { KubeLeaseStore } from '../../src/controllers/runtime/leader-election.js';
+import { KubeLeaseClient } from '../../src/controllers/runtime/leader-election.js';
 import { KubeClients } from '../../src/kube/client.js';
 import { Informer } from '../../src/kube/informer.js';
 import { KubeListWatch, type ResourceRef } from '../../src/kube/kube-source.js';
@@ -578,15 +578,15 @@ describe('helm install into the simulated cluster', () => {
     const ref = { group: GROUP, version: VERSION, namespace: nsOther, plural: 'deployments', name: 'absent' };
     await expectCode(custom.replaceNamespacedCustomObjectStatus({ ...ref, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name: 'absent' } } }), 404, 'status write');
     await expectCode(custom.replaceNamespacedCustomObject({ ...ref, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name: 'absent' } } }), 403, 'spec replace');
-    // Leader election through the real LeaseStore: its own Lease in the release namespace only.
+    // Leader election through the real LeaseClient: its own Lease in the release namespace only.
     const coord = clients.api(CoordinationV1Api);
-    const lease = new KubeLeaseStore(coord, ns, LEASE);
+    const lease = new KubeLeaseClient(coord, ns, LEASE);
     expect(await lease.get()).toBeUndefined();
     const created = await lease.create({ holderIdentity: 'probe', leaseDurationSeconds: 15, acquireTime: Date.now(), renewTime: Date.now(), leaseTransitions: 0 });
     const renewed = await lease.update({ holderIdentity: 'probe', leaseDurationSeconds: 15, renewTime: Date.now() }, created.resourceVersion);
     expect(renewed.record.holderIdentity).toBe('probe');
-    await expectCode(new KubeLeaseStore(coord, nsOther, LEASE).create({ holderIdentity: 'probe' }), 403, 'a Lease in another namespace');
-    await expectCode(new KubeLeaseStore(coord, ns, 'someone-else').get(), 403, 'another Lease');
+    await expectCode(new KubeLeaseClient(coord, nsOther, LEASE).create({ holderIdentity: 'probe' }), 403, 'a Lease in another namespace');
+    await expectCode(new KubeLeaseClient(coord, ns, 'someone-else').get(), 403, 'another Lease');
     // Secrets: never.
     const secrets = clients.api(CoreV1Api);
     await expectCode(secrets.listSecretForAllNamespaces(), 403, 'list secrets');
@@ -602,19 +602,19 @@ describe('helm install into the simulated cluster', () => {
     await ensureAccountNamespace(as, account);
     const nsObj = await core.readNamespace({ name });
     expect(nsObj.metadata?.labels?.[LABELS.account]).toBe(account);
-    // api/kube/resource-store.ts: list + watch, then a create (dry run), get, merge patch of an absent one.
-    const store = new KubeDeploymentStore(kubeAccess(as, { log }), { log, syncTimeoutMs: 20_000 });
-    await store.start();
+    // api/kube/kind-client.ts: list + watch, then a create (dry run), get, merge patch of an absent one.
+    const client = new KubeDeploymentClient(kubeAccess(as, { log }), { log, syncTimeoutMs: 20_000 });
+    await client.start();
     try {
       const custom = as.makeApiClient(CustomObjectsApi);
       const sample = loadYaml<KubernetesObject>(readFileSync(join(REPO_ROOT, 'manifests/samples/deployment.yaml'), 'utf8'));
       const body = { ...sample, metadata: { name: 'rbac-probe', namespace: name } };
       await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: name, plural: 'deployments', body, dryRun: 'All' });
-      expect(await store.read(name, 'rbac-probe')).toBeUndefined();
-      await expectCode(store.mergePatch(name, 'rbac-probe', { spec: { replicaCount: 1 } }), 404, 'merge patch of an absent Deployment');
-      expect(await store.delete(name, 'rbac-probe')).toBe(false);
+      expect(await client.read(name, 'rbac-probe')).toBeUndefined();
+      await expectCode(client.mergePatch(name, 'rbac-probe', { spec: { replicaCount: 1 } }), 404, 'merge patch of an absent Deployment');
+      expect(await client.delete(name, 'rbac-probe')).toBe(false);
     } finally {
-      await store.stop();
+      await client.stop();
     }
     const asCore = as.makeApiClient(CoreV1Api);
     await expectCode(asCore.listPodForAllNamespaces(), 403, 'list pods');

@@ -21,12 +21,12 @@ import {
   DeletedFinalStateUnknown,
   Informer,
   KubeClients,
-  KubeLeaseStore,
+  KubeLeaseClient,
   KubeListWatch,
   Manager,
   isNotFound,
   splitKey,
-  type LeaseStore,
+  type LeaseClient,
   type Reconciler,
   type ResourceRef,
   type Runnable,
@@ -328,16 +328,16 @@ class Probe implements Runnable {
   }
 }
 
-/** A LeaseStore that can be cut off, like a replica that froze or lost the network. */
-class Severable implements LeaseStore {
+/** A LeaseClient that can be cut off, like a replica that froze or lost the network. */
+class Severable implements LeaseClient {
   severed = false;
-  constructor(private readonly inner: LeaseStore) {}
+  constructor(private readonly inner: LeaseClient) {}
   get description(): string {
     return this.inner.description;
   }
-  get: LeaseStore['get'] = () => this.#gate(() => this.inner.get());
-  create: LeaseStore['create'] = (r) => this.#gate(() => this.inner.create(r));
-  update: LeaseStore['update'] = (r, rv) => this.#gate(() => this.inner.update(r, rv));
+  get: LeaseClient['get'] = () => this.#gate(() => this.inner.get());
+  create: LeaseClient['create'] = (r) => this.#gate(() => this.inner.create(r));
+  update: LeaseClient['update'] = (r, rv) => this.#gate(() => this.inner.update(r, rv));
   async #gate<R>(fn: () => Promise<R>): Promise<R> {
     if (this.severed) return new Promise<R>(() => {});
     return fn();
@@ -346,13 +346,13 @@ class Severable implements LeaseStore {
 
 const TIMINGS = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 };
 
-function replica(lease: string, identity: string): { manager: Manager; probe: Probe; store: Severable } {
+function replica(lease: string, identity: string): { manager: Manager; probe: Probe; client: Severable } {
   const probe = new Probe(`${identity}-work`);
-  const store = new Severable(new KubeLeaseStore(coordination, ns, lease));
-  const manager = new Manager({ clock, log, leaderElection: { store, identity, ...TIMINGS }, shutdownTimeoutMs: 5000 });
+  const client = new Severable(new KubeLeaseClient(coordination, ns, lease));
+  const manager = new Manager({ clock, log, leaderElection: { client, identity, ...TIMINGS }, shutdownTimeoutMs: 5000 });
   manager.add(() => probe);
   managers.push(manager);
-  return { manager, probe, store };
+  return { manager, probe, client };
 }
 
 /** Samples `fn` every 25 ms while `ms` pass. */
@@ -409,7 +409,7 @@ describe('leader election', () => {
     await during(1500, () => expect(b.manager.isLeader()).toBe(false));
 
     const t0 = Date.now();
-    a.store.severed = true; // no renewals, and no release: b must wait for expiry
+    a.client.severed = true; // no renewals, and no release: b must wait for expiry
     let aSteppedDownAt = 0;
     let bLeadAt = 0;
     await during(TIMINGS.leaseDurationMs + 2 * TIMINGS.retryPeriodMs * 2.2 + 1000, () => {
@@ -426,7 +426,7 @@ describe('leader election', () => {
     expect(bLeadAt).toBeLessThanOrEqual(TIMINGS.leaseDurationMs + (1 + 2.2) * TIMINGS.retryPeriodMs + 500);
     expect(a.probe.running).toBe(false);
     expect(b.probe.running).toBe(true);
-    a.store.severed = false;
+    a.client.severed = false;
   });
 });
 
@@ -441,11 +441,11 @@ const kc = new KubeConfig();
 kc.loadFromFile(process.env.KC);
 const clients = new rt.KubeClients(kc);
 const log = pino({ level: 'warn' }, pino.destination(2));
-const store = new rt.KubeLeaseStore(clients.api(CoordinationV1Api), process.env.NS, process.env.LEASE);
+const client = new rt.KubeLeaseClient(clients.api(CoordinationV1Api), process.env.NS, process.env.LEASE);
 const manager = new rt.Manager({
   clock: realClock,
   log,
-  leaderElection: { store, identity: 'child-process', leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 },
+  leaderElection: { client, identity: 'child-process', leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 },
   shutdownTimeoutMs: 10000,
 });
 manager.add(() => ({

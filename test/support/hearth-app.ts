@@ -1,12 +1,12 @@
-// Hearth's REST app for tests without a cluster: embedded PGlite, in-memory stores for every
+// Hearth's REST app for tests without a cluster: embedded PGlite, in-memory kind clients for every
 // custom-resource collection (so those routes answer as with a cluster, not 503), one bootstrapped
 // admin of account `acme` and one of `globex`. Optionally listening on 127.0.0.1 for real HTTP.
 import type { FastifyInstance } from 'fastify';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { buildApp, type BuildAppOptions } from '../../src/api/app.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
-import type { DeploymentStore, ResourceStores } from '../../src/api/kube/resource-store.js';
-import { MemoryStore } from '../../src/api/routes/memory-store.test-helper.js';
+import type { DeploymentClient, KindClients } from '../../src/api/kube/kind-client.js';
+import { MemoryKindClient } from '../../src/api/routes/memory-kind-client.test-helper.js';
 
 export interface TestHearth {
   database: Database;
@@ -22,9 +22,9 @@ export interface TestHearth {
   close(): Promise<void>;
 }
 
-export function memoryStores(): { deployments: DeploymentStore; stores: Partial<ResourceStores> } {
-  const stores = { deployedModels: new MemoryStore(), nodePools: new MemoryStore(), environments: new MemoryStore(), batchJobs: new MemoryStore(), supervisedFineTuningJobs: new MemoryStore(), batchInferenceJobs: new MemoryStore() };
-  return { deployments: new MemoryStore() as unknown as DeploymentStore, stores: stores as unknown as Partial<ResourceStores> };
+export function memoryKindClients(): { deployments: DeploymentClient; kinds: Partial<KindClients> } {
+  const kinds = { deployedModels: new MemoryKindClient(), nodePools: new MemoryKindClient(), environments: new MemoryKindClient(), batchJobs: new MemoryKindClient(), supervisedFineTuningJobs: new MemoryKindClient(), batchInferenceJobs: new MemoryKindClient() };
+  return { deployments: new MemoryKindClient() as unknown as DeploymentClient, kinds: kinds as unknown as Partial<KindClients> };
 }
 
 export async function startTestHearth(opts: { listen?: boolean; app?: Partial<BuildAppOptions> } = {}): Promise<TestHearth> {
@@ -32,7 +32,7 @@ export async function startTestHearth(opts: { listen?: boolean; app?: Partial<Bu
   await database.migrate();
   const key = (await bootstrap(database.db, { accountId: 'acme', email: 'ann@acme.example' })).apiKey!.key;
   const otherKey = (await bootstrap(database.db, { accountId: 'globex', email: 'hank@globex.example' })).apiKey!.key;
-  const base = { db: database.db, rateLimit: false as const, authenticatorOptions: { cacheTtlMs: 0 }, ...memoryStores() };
+  const base = { db: database.db, rateLimit: false as const, authenticatorOptions: { cacheTtlMs: 0 }, ...memoryKindClients() };
   const app = await buildApp({ ...base, ...opts.app });
   const url = opts.listen ? await app.listen({ host: '127.0.0.1', port: 0 }) : '';
   const others: FastifyInstance[] = [];

@@ -3,7 +3,7 @@
 // each; two made from the same kubeconfig are two processes, with their own watches and caches.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import type { KubeAccess } from '../../src/api/kube/resource-store.js';
+import type { KubeAccess } from '../../src/api/kube/kind-client.js';
 import { KubeClients, type ClientSettings } from '../../src/kube/client.js';
 import { InformerFactory } from '../../src/kube/informer-factory.js';
 import { realClock } from '../../src/util/clock.js';

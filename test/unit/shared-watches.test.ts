@@ -1,9 +1,9 @@
-// Mode `all` wiring on one InformerFactory: the controller's informers, the REST facade's stores
+// Mode `all` wiring on one InformerFactory: the controller's informers, the REST facade's kind clients
 // and the gateway's sources. Every collection is listed and watched once for the whole process,
 // whatever number of readers it has, and each reader still sees what it reads.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KubeResourceStores } from '../../src/api/kube/resource-store.js';
+import { KubeKindClients } from '../../src/api/kube/kind-client.js';
 import { deploymentInformers } from '../../src/controllers/deployment/cache.js';
 import { meteringInformers } from '../../src/controllers/metering/metering.js';
 import { batchInferenceJobInformers } from '../../src/controllers/batch-inference-job/cache.js';
@@ -17,7 +17,7 @@ import type { KubeClients } from '../../src/kube/client.js';
 import { InformerFactory, refKey } from '../../src/kube/informer-factory.js';
 import type { ResourceRef } from '../../src/kube/kube-source.js';
 import { FakeListWatch, silentLogger } from '../../src/kube/testing.js';
-import { FakeClock } from '../../src/util/clock.js';
+import { FakeClock } from '../../src/util/fake-clock.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -64,9 +64,9 @@ describe('mode `all` on one informer factory', () => {
     expect(informers.size).toBe(controllerRefs.length);
     informers.start(); // the manager: caches warm for the process's life
 
-    const stores = new KubeResourceStores({ clients: { api: () => ({}) } as unknown as KubeClients, informers }, { log: silentLogger() });
-    await stores.start();
-    cleanups.push(() => stores.stop());
+    const kinds = new KubeKindClients({ clients: { api: () => ({}) } as unknown as KubeClients, informers }, { log: silentLogger() });
+    await kinds.start();
+    cleanups.push(() => kinds.stop());
     const catalog = new Catalog();
     const upstreams = new Upstreams();
     const gateway: Sources = startSources(informers, catalog, upstreams, silentLogger());
@@ -98,17 +98,17 @@ describe('mode `all` on one informer factory', () => {
       metadata: { name: 'web', namespace: 'acct-acme', resourceVersion: '102', managedFields: [{ manager: 'hearth-api' }] },
       spec: { baseModel: 'accounts/fireworks/models/llama' },
     });
-    expect(stores.deployments.list('acct-acme').map((d) => d.metadata.name)).toEqual(['web']);
-    expect(stores.deployments.list('acct-acme')[0]?.metadata.managedFields).toBeUndefined();
+    expect(kinds.deployments.list('acct-acme').map((d) => d.metadata.name)).toEqual(['web']);
+    expect(kinds.deployments.list('acct-acme')[0]?.metadata.managedFields).toBeUndefined();
     expect(catalog.deployment('acct-acme/web')).toMatchObject({ account: 'acme', baseModel: 'accounts/fireworks/models/llama' });
     expect(informers.informer({ group: GROUP, version: VERSION, plural: 'deployments' }).get('acct-acme/web')).toBeDefined();
   });
 
   it('a reader that leaves (the gateway closing) keeps the shared watches running for the others', async () => {
     const { sources, informers } = processWiring();
-    const stores = new KubeResourceStores({ clients: { api: () => ({}) } as unknown as KubeClients, informers }, { log: silentLogger() });
-    await stores.start();
-    cleanups.push(() => stores.stop());
+    const kinds = new KubeKindClients({ clients: { api: () => ({}) } as unknown as KubeClients, informers }, { log: silentLogger() });
+    await kinds.start();
+    cleanups.push(() => kinds.stop());
     const gateway = startSources(informers, new Catalog(), new Upstreams(), silentLogger());
     await gateway.synced;
     await gateway.stop();

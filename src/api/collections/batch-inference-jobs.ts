@@ -13,7 +13,7 @@ import { BATCH_INFERENCE_JOB } from '../../crds/registry.js';
 import { getDataset } from '../../db/repositories/datasets.js';
 import { getModel } from '../../db/repositories/models.js';
 import type { ApiContext } from '../context.js';
-import type { CustomObject } from '../kube/resource-store.js';
+import type { CustomObject } from '../kube/kind-client.js';
 import { accountNamespace } from '../kube/namespaces.js';
 import {
   COLLECTION,
@@ -37,7 +37,7 @@ export const BATCH_INFERENCE_JOBS: CollectionKind<CustomObject> = {
   resourceType: 'batchInferenceJob',
   plural: 'batch inference jobs',
   idField: 'batchInferenceJobId',
-  store: (ctx) => ctx.stores?.batchInferenceJobs,
+  client: (ctx) => ctx.kinds?.batchInferenceJobs,
   strictPathIds: false,
   objectName: (id) => (isResourceId(id) ? id : undefined),
   fullName: batchInferenceJobName,
@@ -81,7 +81,7 @@ export class BatchInferenceJobs extends CollectionService<CustomObject> {
   }
 
   protected override async prepareCreate(draft: Draft): Promise<void> {
-    void this.store; // UNAVAILABLE without a cluster, before anything else is looked at
+    void this.client; // UNAVAILABLE without a cluster, before anything else is looked at
     const { accountId, spec } = draft;
     if (typeof spec.continuedFromJobName === 'string') await this.#continueFrom(accountId, spec);
     if (typeof spec.model !== 'string') throw invalidArgument('model', 'is required unless continuedFromJobName is set', 'REQUIRED');
@@ -97,7 +97,7 @@ export class BatchInferenceJobs extends CollectionService<CustomObject> {
     const ref = parseRef(value, COLLECTION, accountId);
     if (!ref) throw invalidArgument('continuedFromJobName', `must be accounts/${accountId}/${COLLECTION}/{job}`, 'FORMAT');
     const name = batchInferenceJobName(ref.account, ref.id);
-    const prev = await this.#own(this.store, accountId, ref);
+    const prev = await this.#own(this.client, accountId, ref);
     if (!prev) throw referenceNotFound('continuedFromJobName', 'batchInferenceJob', name);
     const state = wireState(prev);
     if (!FINAL_STATES.includes(state)) throw failedPrecondition(`continuedFromJobName: batch inference job "${name}" is ${state}; only a job that has ended can be continued`, 'ERR_JOB_NOT_ENDED');
@@ -106,10 +106,10 @@ export class BatchInferenceJobs extends CollectionService<CustomObject> {
     spec.inputDatasetId ??= prev.spec.inputDatasetId ?? prev.status?.inputDatasetId;
   }
 
-  /** An object of the caller's account in `store`; another account's reads as missing. */
-  async #own(store: { get(ns: string, name: string): Promise<unknown> } | undefined, accountId: string, ref: Ref): Promise<CustomObject | undefined> {
-    if (!store || ref.account !== accountId || !isResourceId(ref.id)) return undefined;
-    return (await store.get(accountNamespace(accountId), ref.id)) as CustomObject | undefined;
+  /** An object of the caller's account in `client`; another account's reads as missing. */
+  async #own(client: { get(ns: string, name: string): Promise<unknown> } | undefined, accountId: string, ref: Ref): Promise<CustomObject | undefined> {
+    if (!client || ref.account !== accountId || !isResourceId(ref.id)) return undefined;
+    return (await client.get(accountNamespace(accountId), ref.id)) as CustomObject | undefined;
   }
 
   /** The model runs somewhere the caller may use: a deployed model or deployment of the account, or a model it can see. */
@@ -117,7 +117,7 @@ export class BatchInferenceJobs extends CollectionService<CustomObject> {
     const [modelPart = '', deploymentPart] = model.split('#', 2);
     const deployed = deploymentPart === undefined ? parseRef(model, 'deployedModels', accountId) : undefined;
     if (deployed) {
-      if (!(await this.#own(this.ctx.stores?.deployedModels, accountId, deployed))) throw referenceNotFound('model', 'deployedModel', `accounts/${deployed.account}/deployedModels/${deployed.id}`);
+      if (!(await this.#own(this.ctx.kinds?.deployedModels, accountId, deployed))) throw referenceNotFound('model', 'deployedModel', `accounts/${deployed.account}/deployedModels/${deployed.id}`);
       return;
     }
     const m = parseRef(modelPart, 'models', accountId, { short: true });

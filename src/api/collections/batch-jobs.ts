@@ -7,7 +7,7 @@ import { BatchJobSpec } from '../../crds/batch-job.js';
 import type { ApiContext } from '../context.js';
 import { fromKubeError } from '../kube/errors.js';
 import { accountNamespace } from '../kube/namespaces.js';
-import type { CustomObject } from '../kube/resource-store.js';
+import type { CustomObject } from '../kube/kind-client.js';
 import {
   ATOMIC_PATHS,
   CANCELLABLE_STATES,
@@ -94,7 +94,7 @@ export const BATCH_JOBS: CollectionKind<CustomObject> = {
   resourceType: RESOURCE_TYPE,
   plural: 'batch jobs',
   idField: 'batchJobId',
-  store: (ctx) => ctx.stores?.batchJobs,
+  client: (ctx) => ctx.kinds?.batchJobs,
   strictPathIds: false,
   objectName: objectNameForId,
   fullName: batchJobName,
@@ -117,16 +117,16 @@ export class BatchJobs extends CollectionService<CustomObject> {
 
   /** The node pool (and environment) a job names must exist in the account. */
   protected override async prepareCreate(draft: Draft): Promise<void> {
-    void this.store; // UNAVAILABLE without a cluster, before the references are looked at
+    void this.client; // UNAVAILABLE without a cluster, before the references are looked at
     const { accountId, spec } = draft;
     const refs: [string, 'nodePools' | 'environments', string][] = [['nodePoolId', 'nodePools', 'nodePool']];
     if (typeof spec.environmentId === 'string') refs.push(['environmentId', 'environments', 'environment']);
     for (const [field, collection, type] of refs) {
-      const store = this.ctx.stores?.[collection];
-      if (!store) throw unavailable(`${collection} need a Kubernetes cluster; this API server runs without one`);
+      const client = this.ctx.kinds?.[collection];
+      if (!client) throw unavailable(`${collection} need a Kubernetes cluster; this API server runs without one`);
       const id = spec[field] as string;
       const name = `accounts/${accountId}/clusters/${CLUSTER_ID}/${collection}/${id}`;
-      const found = await store.get(accountNamespace(accountId), id).catch((e: unknown) => {
+      const found = await client.get(accountNamespace(accountId), id).catch((e: unknown) => {
         throw fromKubeError(e, { resourceType: type, name, op: 'get' });
       });
       if (!found) throw invalidArguments([{ field, description: `${type} "${name}" not found`, reason: 'NOT_FOUND' }]);
@@ -143,7 +143,7 @@ export class BatchJobs extends CollectionService<CustomObject> {
   }
 
   override async batchDelete(accountId: string, names: readonly string[]): Promise<void> {
-    void this.store; // UNAVAILABLE without a cluster, before the names are looked at
+    void this.client; // UNAVAILABLE without a cluster, before the names are looked at
     await super.batchDelete(accountId, names);
   }
 

@@ -9,7 +9,7 @@ import { LORAS_QUOTA, release, releaseAll, reserve } from '../../db/repositories
 import type { ApiContext } from '../context.js';
 import { fromKubeError, statusCodeOf } from '../kube/errors.js';
 import { accountNamespace } from '../kube/namespaces.js';
-import type { CustomObject, DeploymentStore } from '../kube/resource-store.js';
+import type { CustomObject, DeploymentClient } from '../kube/kind-client.js';
 import { COLLECTION, OUTPUT_ONLY_FIELDS, WRITABLE_FIELDS, newDeployedModelObject, quotaHolder, specFromWire, toWire } from '../mappers/deployed-model.js';
 import { isDeleted, type DeploymentObject } from '../mappers/deployment.js';
 import { ADDON_KINDS } from '../mappers/model.js';
@@ -23,7 +23,7 @@ export const DEPLOYED_MODELS: CollectionKind<CustomObject> = {
   resourceType: 'deployedModel',
   plural: 'deployedModels',
   idField: 'deployedModelId',
-  store: (ctx) => ctx.stores?.deployedModels,
+  client: (ctx) => ctx.kinds?.deployedModels,
   strictPathIds: true,
   toWire,
   specFromWire,
@@ -40,7 +40,7 @@ export class DeployedModels extends CollectionService<CustomObject> {
     super(ctx, DEPLOYED_MODELS, log);
   }
 
-  get deployments(): DeploymentStore {
+  get deployments(): DeploymentClient {
     if (!this.ctx.deployments) throw unavailable('deployedModels need a Kubernetes cluster; this API server runs without one');
     return this.ctx.deployments;
   }
@@ -85,7 +85,7 @@ export class DeployedModels extends CollectionService<CustomObject> {
     spec.deployment = `accounts/${accountId}/deployments/${dep.metadata.name}`;
     await this.addonModel(accountId, spec.model as string, dep);
     // "The first deployment a model is deployed to will have this field set to true."
-    if (spec.default === undefined) spec.default = !this.store.list(draft.namespace).some((o) => o.spec.model === spec.model);
+    if (spec.default === undefined) spec.default = !this.client.list(draft.namespace).some((o) => o.spec.model === spec.model);
   }
 
   protected override async reserve(draft: Draft): Promise<void> {
@@ -114,9 +114,9 @@ export class DeployedModels extends CollectionService<CustomObject> {
   /** One default per model: setting `default` on one clears it on the account's others. */
   async clearOtherDefaults(accountId: string, obj: CustomObject): Promise<void> {
     const ns = accountNamespace(accountId);
-    for (const o of this.store.list(ns)) {
+    for (const o of this.client.list(ns)) {
       if (o.metadata.name === obj.metadata.name || o.spec.model !== obj.spec.model || o.spec.default !== true) continue;
-      await this.store.mergePatch(ns, o.metadata.name, { spec: { default: false } }).catch((e: unknown) => {
+      await this.client.mergePatch(ns, o.metadata.name, { spec: { default: false } }).catch((e: unknown) => {
         if (statusCodeOf(e) !== 404) throw this.kubeError(e, accountId, o.metadata.name, 'update');
       });
     }
@@ -125,7 +125,7 @@ export class DeployedModels extends CollectionService<CustomObject> {
   /** `replaceMergedAddon`: the new addon replaces every other one on its deployment. */
   async unloadOthersOn(accountId: string, obj: CustomObject): Promise<void> {
     const ns = accountNamespace(accountId);
-    for (const o of this.store.list(ns)) {
+    for (const o of this.client.list(ns)) {
       if (o.metadata.name === obj.metadata.name || o.spec.deployment !== obj.spec.deployment) continue;
       await this.remove(accountId, o.metadata.name, o.metadata.name);
     }

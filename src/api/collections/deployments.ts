@@ -24,7 +24,8 @@ import {
   wireState,
   type DeploymentObject,
 } from '../mappers/deployment.js';
-import { releaseDeploymentGpus, requiredGpus, reserveDeploymentGpus } from '../quota/deployment-quota.js';
+import { requiredGpus } from '../../fleet/gpus.js';
+import { releaseDeploymentGpus, reserveDeploymentGpus } from '../quota/deployment-quota.js';
 import { parseOrThrow } from '../validation.js';
 import { failedPrecondition } from '../wire/errors.js';
 import { CollectionService, type CollectionKind, type Draft, type Wire } from './service.js';
@@ -35,7 +36,7 @@ export const DEPLOYMENTS: CollectionKind<DeploymentObject> = {
   resourceType: 'deployment',
   plural: 'deployments',
   idField: 'deploymentId',
-  store: (ctx) => ctx.deployments,
+  client: (ctx) => ctx.deployments,
   strictPathIds: true,
   // No toWire here: Deployments.toWire maps with the soft-delete retention and reuses views.
   specFromWire,
@@ -129,13 +130,13 @@ export class Deployments extends CollectionService<DeploymentObject> {
    * them without giving the quota back). A soft delete keeps them, so undelete restores them.
    */
   async unloadAddons(accountId: string, id: string): Promise<void> {
-    const store = this.ctx.stores?.deployedModels;
-    if (!store) return;
+    const client = this.ctx.kinds?.deployedModels;
+    if (!client) return;
     const ns = accountNamespace(accountId);
     const full = this.fullName(accountId, id);
-    for (const dm of store.list(ns).filter((o) => o.spec.deployment === full)) {
+    for (const dm of client.list(ns).filter((o) => o.spec.deployment === full)) {
       try {
-        await store.delete(ns, dm.metadata.name);
+        await client.delete(ns, dm.metadata.name);
         await releaseAll(this.ctx.db, accountId, deployedModelQuotaHolder(dm.metadata.name));
       } catch (err) {
         this.log?.error({ err, deployment: full, deployedModel: dm.metadata.name }, 'unloading a LoRA of a deleted deployment failed');
@@ -167,7 +168,7 @@ export class Deployments extends CollectionService<DeploymentObject> {
     this.checkWritable(accountId, id, cur);
     const parsed = parseOrThrow(DeploymentSpec, { ...cur.spec, replicaCount });
     await this.reserveIfChanged(accountId, id, cur, parsed);
-    await this.store.mergePatch(accountNamespace(accountId), id, { spec: { replicaCount } }).catch((e: unknown) => {
+    await this.client.mergePatch(accountNamespace(accountId), id, { spec: { replicaCount } }).catch((e: unknown) => {
       throw this.kubeError(e, accountId, id, 'update');
     });
   }

@@ -6,7 +6,7 @@ import { ENVIRONMENT } from '../../crds/registry.js';
 import type { ApiContext } from '../context.js';
 import { fromKubeError } from '../kube/errors.js';
 import { accountNamespace } from '../kube/namespaces.js';
-import type { CustomObject } from '../kube/resource-store.js';
+import type { CustomObject } from '../kube/kind-client.js';
 import {
   ATOMIC_PATHS,
   COLLECTION,
@@ -35,7 +35,7 @@ export const ENVIRONMENTS: CollectionKind<CustomObject> = {
   resourceType: RESOURCE_TYPE,
   plural: 'environments',
   idField: 'environmentId',
-  store: (ctx) => ctx.stores?.environments,
+  client: (ctx) => ctx.kinds?.environments,
   strictPathIds: true,
   fullName: environmentName,
   toWire,
@@ -65,7 +65,7 @@ export class Environments extends CollectionService<CustomObject> {
     const connection = connectionFromWire(body.connection as Record<string, unknown>);
     const parsed = parseOrThrow(EnvironmentConnection, connection, 'connection');
     await this.load(accountId, id);
-    const pools = this.ctx.stores?.nodePools;
+    const pools = this.ctx.kinds?.nodePools;
     if (!pools) throw unavailable('node pools need a Kubernetes cluster; this API server runs without one');
     const poolName = nodePoolName(accountId, parsed.nodePoolId);
     const pool = await pools.get(accountNamespace(accountId), parsed.nodePoolId).catch((e: unknown) => {

@@ -6,7 +6,7 @@ import { NODE_POOL } from '../../crds/registry.js';
 import { deleteBindingsOfNodePool } from '../../db/repositories/node-pool-bindings.js';
 import type { ApiContext } from '../context.js';
 import { accountNamespace } from '../kube/namespaces.js';
-import type { CustomObject } from '../kube/resource-store.js';
+import type { CustomObject } from '../kube/kind-client.js';
 import { requestedConnection } from '../mappers/environment.js';
 import {
   ATOMIC_PATHS,
@@ -32,7 +32,7 @@ export const NODE_POOLS: CollectionKind<CustomObject> = {
   resourceType: RESOURCE_TYPE,
   plural: 'node pools',
   idField: 'nodePoolId',
-  store: (ctx) => ctx.stores?.nodePools,
+  client: (ctx) => ctx.kinds?.nodePools,
   strictPathIds: true,
   fullName: nodePoolName,
   // No toWire here: NodePools.toWire adds the stats, from the account's environments and batch jobs.
@@ -56,8 +56,8 @@ export class NodePools extends CollectionService<CustomObject> {
   /** Environments and batch jobs of the account, from the caches (an absent cache counts as none). */
   sources(accountId: string): StatsSources {
     const ns = accountNamespace(accountId);
-    const batchJobs = this.ctx.stores?.batchJobs?.list(ns);
-    return { environments: this.ctx.stores?.environments?.list(ns) ?? [], ...(batchJobs ? { batchJobs } : {}) };
+    const batchJobs = this.ctx.kinds?.batchJobs?.list(ns);
+    return { environments: this.ctx.kinds?.environments?.list(ns) ?? [], ...(batchJobs ? { batchJobs } : {}) };
   }
 
   override toWire(obj: CustomObject, accountId: string): Wire {
@@ -72,7 +72,7 @@ export class NodePools extends CollectionService<CustomObject> {
 
   /** FAILED_PRECONDITION while environments are connected (or connecting) to the pool. */
   protected override checkDeletable(accountId: string, id: string, name: string): void {
-    const connected = (this.ctx.stores?.environments?.list(accountNamespace(accountId)) ?? []).filter((env) => requestedConnection(env)?.nodePoolId === id);
+    const connected = (this.ctx.kinds?.environments?.list(accountNamespace(accountId)) ?? []).filter((env) => requestedConnection(env)?.nodePoolId === id);
     if (connected.length > 0) {
       const names = connected.map((e) => e.metadata.name).sort();
       throw failedPrecondition(`node pool "${name}" has ${connected.length} connected environment(s) (${names.slice(0, 5).join(', ')}); disconnect them first`, 'ERR_NODE_POOL_IN_USE');

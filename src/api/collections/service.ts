@@ -1,4 +1,4 @@
-// One REST collection of a hearth.dev kind over its watch-fed store (src/api/kube/resource-store.ts):
+// One REST collection of a hearth.dev kind over its watch-fed kind client (src/api/kube/kind-client.ts):
 // the mechanics every cluster-backed collection shares, written once —
 //
 //   load    the cache, or the API server when `fresh` (read-modify-write); a miss is NOT_FOUND
@@ -26,8 +26,8 @@ import { checkObjectUpdate, type KindInfo } from '../../crds/registry.js';
 import type { ApiContext } from '../context.js';
 import { fromKubeError, statusCodeOf } from '../kube/errors.js';
 import { accountNamespace } from '../kube/namespaces.js';
-import type { ResourceStore, StoredObject } from '../kube/resource-store.js';
-import { resourceNameOf, resourceNotFound } from '../resources.js';
+import type { KindClient, StoredObject } from '../kube/kind-client.js';
+import { resourceNameOf, resourceNotFound } from './names.js';
 import { parseOrThrow } from '../validation.js';
 import { alreadyExists, invalidArguments, notFound, unavailable } from '../wire/errors.js';
 import { applyFieldMask, updatePaths, type UpdateMaskRules } from '../wire/field-mask.js';
@@ -86,8 +86,8 @@ export interface CollectionKind<T extends KindObject> {
   plural: string;
   /** The id's field in create bodies/queries, paths and errors (`nodePoolId`). */
   idField: string;
-  /** The kind's store; undefined when the API server runs without a cluster. */
-  store(ctx: ApiContext): ResourceStore<T> | undefined;
+  /** The kind's client; undefined when the API server runs without a cluster. */
+  client(ctx: ApiContext): KindClient<T> | undefined;
   /** Path ids must be resource ids (else 400 naming `idField`); otherwise a malformed id is 404. */
   strictPathIds: boolean;
   /** Path id → object name; undefined: no object can have that id (NOT_FOUND). Default: the id. */
@@ -155,11 +155,11 @@ export class CollectionService<T extends KindObject> {
     readonly log?: FastifyBaseLogger,
   ) {}
 
-  /** The kind's store, or UNAVAILABLE when this API server runs without a cluster. */
-  get store(): ResourceStore<T> {
-    const store = this.kind.store(this.ctx);
-    if (!store) throw unavailable(`${this.kind.plural} need a Kubernetes cluster; this API server runs without one`);
-    return store;
+  /** The kind's client, or UNAVAILABLE when this API server runs without a cluster. */
+  get client(): KindClient<T> {
+    const client = this.kind.client(this.ctx);
+    if (!client) throw unavailable(`${this.kind.plural} need a Kubernetes cluster; this API server runs without one`);
+    return client;
   }
 
   fullName(accountId: string, id: string): string {
@@ -194,11 +194,11 @@ export class CollectionService<T extends KindObject> {
   /** The object from the cache (`fresh`: from the API server, for read-modify-write). */
   async load(accountId: string, id: string, fresh = false): Promise<T> {
     const name = this.kind.objectName ? this.kind.objectName(id) : id;
-    const store = this.store;
+    const client = this.client;
     if (name === undefined) throw this.notFound(accountId, id);
     let obj: T | undefined;
     try {
-      obj = fresh ? await store.read(accountNamespace(accountId), name) : await store.get(accountNamespace(accountId), name);
+      obj = fresh ? await client.read(accountNamespace(accountId), name) : await client.get(accountNamespace(accountId), name);
     } catch (e) {
       throw this.kubeError(e, accountId, id, 'get');
     }
@@ -214,7 +214,7 @@ export class CollectionService<T extends KindObject> {
     const { collection, isDeleted, defaultOrderBy } = this.kind;
     const showDeleted = q.showDeleted ?? false;
     const toWire = this.listMapper(accountId);
-    const all = this.store
+    const all = this.client
       .list(accountNamespace(accountId))
       .filter((o) => showDeleted || !isDeleted?.(o))
       .map(toWire);
@@ -250,7 +250,7 @@ export class CollectionService<T extends KindObject> {
 
   /** ALREADY_EXISTS when the id is taken (asking the API server: this replica's cache may lag). */
   async assertIdFree(accountId: string, id: string): Promise<void> {
-    const existing = await this.store.get(accountNamespace(accountId), id).catch((e: unknown) => {
+    const existing = await this.client.get(accountNamespace(accountId), id).catch((e: unknown) => {
       throw this.kubeError(e, accountId, id, 'get');
     });
     if (existing) throw alreadyExists(this.kind.resourceType, this.fullName(accountId, id));
@@ -261,7 +261,7 @@ export class CollectionService<T extends KindObject> {
     await this.reserve(draft, false);
     let created: T;
     try {
-      created = await this.store.create(this.kind.newObject(draft));
+      created = await this.client.create(this.kind.newObject(draft));
     } catch (e) {
       await this.unreserve(draft, e);
       throw this.kubeError(e, draft.accountId, draft.id, 'create');
@@ -278,14 +278,14 @@ export class CollectionService<T extends KindObject> {
   async #createNumbered(draft: Draft): Promise<Wire> {
     const { assignIds } = this.kind;
     if (assignIds === 'random') throw new Error('unreachable: random ids are not numbered');
-    const store = this.store;
+    const client = this.client;
     let candidate = 0n;
     for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
-      const fromCache = BigInt(assignIds.next(store.list(draft.namespace)));
+      const fromCache = BigInt(assignIds.next(client.list(draft.namespace)));
       candidate = fromCache > candidate ? fromCache : candidate;
       const id = String(candidate);
       try {
-        return this.toWire(await store.create(this.kind.newObject({ ...draft, id })), draft.accountId);
+        return this.toWire(await client.create(this.kind.newObject({ ...draft, id })), draft.accountId);
       } catch (e) {
         if (statusCodeOf(e) !== 409) throw this.kubeError(e, draft.accountId, id, 'create');
         candidate += 1n;
@@ -342,7 +342,7 @@ export class CollectionService<T extends KindObject> {
       const next = await change(cur);
       if (next === undefined) return { before: cur, after: cur };
       try {
-        return { before: cur, after: await this.store.replace(next) };
+        return { before: cur, after: await this.client.replace(next) };
       } catch (e) {
         if (statusCodeOf(e) === 409 && attempt < MAX_CONFLICT_RETRIES) continue;
         throw this.kubeError(e, accountId, id, 'update');
@@ -363,7 +363,7 @@ export class CollectionService<T extends KindObject> {
   /** JSON merge patch of annotations (null removes one). */
   async annotate(accountId: string, id: string, objectName: string, annotations: Record<string, string | null>): Promise<T> {
     try {
-      return await this.store.mergePatch(accountNamespace(accountId), objectName, { metadata: { annotations } });
+      return await this.client.mergePatch(accountNamespace(accountId), objectName, { metadata: { annotations } });
     } catch (e) {
       throw this.kubeError(e, accountId, id, 'update');
     }
@@ -382,7 +382,7 @@ export class CollectionService<T extends KindObject> {
   async remove(accountId: string, id: string, objectName: string): Promise<boolean> {
     let existed: boolean;
     try {
-      existed = await this.store.delete(accountNamespace(accountId), objectName);
+      existed = await this.client.delete(accountNamespace(accountId), objectName);
     } catch (e) {
       throw this.kubeError(e, accountId, id, 'delete');
     }
@@ -398,7 +398,7 @@ export class CollectionService<T extends KindObject> {
     const found: { id: string; objectName: string }[] = [];
     for (const t of targets) {
       const name = this.kind.objectName ? this.kind.objectName(t.id) : t.id;
-      const obj = name === undefined ? undefined : await this.store.get(accountNamespace(accountId), name).catch((e: unknown) => {
+      const obj = name === undefined ? undefined : await this.client.get(accountNamespace(accountId), name).catch((e: unknown) => {
         throw this.kubeError(e, accountId, t.id, 'get');
       });
       if (!obj) throw notFound(this.kind.resourceType, t.name);

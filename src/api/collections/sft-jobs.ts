@@ -5,7 +5,7 @@
 import { SFTJobSpec } from '../../crds/sft-job.js';
 import { getDataset } from '../../db/repositories/datasets.js';
 import type { ApiContext } from '../context.js';
-import type { CustomObject } from '../kube/resource-store.js';
+import type { CustomObject } from '../kube/kind-client.js';
 import { JOB_ANNOTATIONS } from '../mappers/batch-job.js';
 import { COLLECTION, RESUMABLE_STATES, isCancellable, newSFTJobObject, sftJobName, specFromWire, toWire, wireState } from '../mappers/sft-job.js';
 import { failedPrecondition, invalidArgument } from '../wire/errors.js';
@@ -21,7 +21,7 @@ export const SFT_JOBS: CollectionKind<CustomObject> = {
   resourceType: 'supervisedFineTuningJob',
   plural: 'supervised fine-tuning jobs',
   idField: 'supervisedFineTuningJobId',
-  store: (ctx) => ctx.stores?.supervisedFineTuningJobs,
+  client: (ctx) => ctx.kinds?.supervisedFineTuningJobs,
   // A malformed id names no job: NOT_FOUND, as for a missing one.
   strictPathIds: false,
   objectName: (id) => (isResourceId(id) ? id : undefined),
@@ -41,7 +41,7 @@ export class SFTJobs extends CollectionService<CustomObject> {
 
   /** The datasets are stored under their full names, after checking them. */
   protected override async prepareCreate(draft: Draft): Promise<void> {
-    void this.store; // UNAVAILABLE without a cluster, before the datasets are looked at
+    void this.client; // UNAVAILABLE without a cluster, before the datasets are looked at
     const { accountId, spec } = draft;
     spec.dataset = await this.resolveDataset(accountId, 'dataset', spec.dataset as string);
     if (typeof spec.evaluationDataset === 'string' && spec.evaluationDataset !== '') {

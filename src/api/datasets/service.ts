@@ -10,7 +10,7 @@ import type { Db } from '../../db/client.js';
 import { createDataset, deleteDataset, getDataset, listDatasets, updateDataset, type DatasetPatch } from '../../db/repositories/datasets.js';
 import { datasets as datasetsTable, type DatasetRow } from '../../db/schema/index.js';
 import { COLLECTION, OUTPUT_ONLY_FIELDS, SOURCE_FIELDS, WRITABLE_FIELDS, checkSourceOneof, fieldsFromWire, patchSpec, toWire, type CreateDatasetBody } from '../mappers/dataset.js';
-import { resourceNameOf, resourceNotFound } from '../resources.js';
+import { resourceNameOf, resourceNotFound } from '../collections/names.js';
 import { listResponse, masked, type ListQuery } from '../routes/common.js';
 import { ApiError, ERROR_DOMAIN, aborted, failedPrecondition, invalidArgument, unimplemented } from '../wire/errors.js';
 import { updatePaths, type UpdateMaskRules } from '../wire/field-mask.js';

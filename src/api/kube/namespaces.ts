@@ -1,5 +1,6 @@
 // One Kubernetes namespace per account, labelled `hearth.dev/account=<id>` (ARCHITECTURE §2).
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { apiClient, type ApiSource } from '../../kube/client.js';
 import { accountNamespace } from '../../crds/account.js';
 import { LABELS, MANAGED_BY } from '../../crds/group.js';
 import { statusCodeOf } from './errors.js';
@@ -8,8 +9,8 @@ import { statusCodeOf } from './errors.js';
 export { accountNamespace };
 
 /** Creates the account's namespace if it does not exist (idempotent; safe to race). */
-export async function ensureAccountNamespace(kc: KubeConfig, accountId: string): Promise<string> {
-  const core = kc.makeApiClient(CoreV1Api);
+export async function ensureAccountNamespace(kube: ApiSource, accountId: string): Promise<string> {
+  const core = apiClient(kube, CoreV1Api);
   const name = accountNamespace(accountId);
   try {
     await core.createNamespace({
@@ -25,12 +26,12 @@ export async function ensureAccountNamespace(kc: KubeConfig, accountId: string):
 /** Remembers which namespaces exist, so the create path checks each account once per process. */
 export class NamespaceEnsurer {
   readonly #known = new Map<string, Promise<string>>();
-  constructor(private readonly kc: KubeConfig) {}
+  constructor(private readonly kube: ApiSource) {}
 
   ensure(accountId: string): Promise<string> {
     let p = this.#known.get(accountId);
     if (!p) {
-      p = ensureAccountNamespace(this.kc, accountId);
+      p = ensureAccountNamespace(this.kube, accountId);
       this.#known.set(accountId, p);
       p.catch(() => this.#known.delete(accountId));
     }

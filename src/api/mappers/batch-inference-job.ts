@@ -15,7 +15,7 @@ import { Status } from '../../crds/common.js';
 import { API_VERSION, LABELS } from '../../crds/group.js';
 import { JobProgress, JobState } from '../../crds/sft-job.js';
 import type { JobState as JobStateName } from '../../crds/sft-job.js';
-import type { CustomObject } from '../kube/resource-store.js';
+import type { CustomObject } from '../kube/kind-client.js';
 import { omitUnset } from '../wire/omit.js';
 import { JOB_ANNOTATIONS, isoOf } from './batch-job.js';
 

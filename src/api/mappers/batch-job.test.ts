@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CustomObject } from '../kube/resource-store.js';
+import type { CustomObject } from '../kube/kind-client.js';
 import { JOB_ANNOTATIONS, batchJobName, idOfObjectName, newBatchJobObject, nextBatchJobId, objectNameOf, specFromWire, toWire, wireState } from './batch-job.js';
 
 function obj(over: Partial<CustomObject> & { name?: string } = {}): CustomObject {

@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { BatchJobSpecFields, BatchJobState } from '../../crds/batch-job.js';
 import { ANNOTATIONS, API_VERSION, LABELS } from '../../crds/group.js';
-import type { CustomObject } from '../kube/resource-store.js';
+import type { CustomObject } from '../kube/kind-client.js';
 import { omitUnset } from '../wire/omit.js';
 import { CLUSTER_ID } from './node-pool.js';
 import { rfc3339 } from '../../util/rfc3339.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CustomObject } from '../kube/resource-store.js';
+import type { CustomObject } from '../kube/kind-client.js';
 import { deployedModelRef, newDeployedModelObject, specFromWire, toWire, wireState } from './deployed-model.js';
 
 const obj = (over: Partial<CustomObject> = {}): CustomObject => ({

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { Status } from '../../crds/common.js';
 import { DeployedModelSpecFields, DeployedModelState } from '../../crds/deployed-model.js';
 import { API_VERSION, LABELS } from '../../crds/group.js';
-import type { CustomObject } from '../kube/resource-store.js';
+import type { CustomObject } from '../kube/kind-client.js';
 import { omitUnset } from '../wire/omit.js';
 import { rfc3339 } from '../../util/rfc3339.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CustomObject } from '../kube/resource-store.js';
+import type { CustomObject } from '../kube/kind-client.js';
 import { toWire as environmentToWire, wireState as environmentState } from './environment.js';
 
 describe('environment mapper', () => {

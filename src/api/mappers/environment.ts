@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { Status } from '../../crds/common.js';
 import { EnvironmentConnection, EnvironmentSpecFields, EnvironmentState } from '../../crds/environment.js';
 import { ANNOTATIONS, API_VERSION, LABELS } from '../../crds/group.js';
-import type { CustomObject } from '../kube/resource-store.js';
+import type { CustomObject } from '../kube/kind-client.js';
 import { omitUnset } from '../wire/omit.js';
 import { CLUSTER_ID, isoOf } from './node-pool.js';
 

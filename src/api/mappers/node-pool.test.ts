@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CustomObject } from '../kube/resource-store.js';
+import type { CustomObject } from '../kube/kind-client.js';
 import { batchDeleteIds, computeNodePoolStats, indexStatsSources, parseClusterScopedName, toWire, wireState } from './node-pool.js';
 
 const pool = (over: Partial<CustomObject> = {}): CustomObject => ({

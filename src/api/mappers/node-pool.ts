@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { Status } from '../../crds/common.js';
 import { API_VERSION, LABELS } from '../../crds/group.js';
 import { NodePoolSpecFields, NodePoolState, NodePoolStats } from '../../crds/node-pool.js';
-import type { CustomObject } from '../kube/resource-store.js';
+import type { CustomObject } from '../kube/kind-client.js';
 import { invalidArgument, notFound } from '../wire/errors.js';
 import { omitUnset } from '../wire/omit.js';
 import { isResourceId } from '../wire/resource-names.js';

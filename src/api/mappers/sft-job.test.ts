@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CustomObject } from '../kube/resource-store.js';
+import type { CustomObject } from '../kube/kind-client.js';
 import { JOB_ANNOTATIONS } from './batch-job.js';
 import { CreateSFTJobBody, isCancellable, specFromWire, toWire, wireState } from './sft-job.js';
 

@@ -1,5 +1,5 @@
 // Authentication for `/v1/*`: `Authorization: Bearer <key>` through the API key authenticator,
-// then the per-key rate limit, then the tenancy rule: a path under another account's
+// then the per-user rate limit (a user cannot multiply it by minting keys), then the tenancy rule: a path under another account's
 // `/v1/accounts/{a}` answers exactly what a missing object would (404), never 403, never data.
 // Runs as an onRequest hook, before the body is read: an unauthenticated caller learns nothing
 // about what its body would have done.
@@ -10,7 +10,7 @@ import { authFailureError } from '../authorize.js';
 import { bearerToken } from '../../auth/key-format.js';
 import type { KeyRateLimiter } from '../../auth/rate-limit.js';
 import { rateLimited } from '../wire/errors.js';
-import { resourceNotFound } from '../resources.js';
+import { resourceNotFound } from '../collections/names.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -44,19 +44,23 @@ export function foreignPathError(url: string): Error {
   return resourceNotFound(accountId, 'accounts');
 }
 
+/** The caller of a request, or the error it gets: 401/403, or 429 when throttled. */
+async function authenticate(request: FastifyRequest, opts: AuthPluginOptions): Promise<Principal> {
+  const header = request.headers.authorization;
+  const token = bearerToken(header) ?? (header ? 'malformed' : undefined);
+  const result = await opts.authenticator.authenticate(token, request.ip);
+  if (result.ok) return result.principal;
+  request.log.info({ reason: result.reason, keyId: result.keyId }, 'authentication failed');
+  if (result.reason === 'THROTTLED') throw rateLimited(result.retryAfterMs ?? 1000);
+  throw authFailureError(result.reason);
+}
+
 async function auth(app: FastifyInstance, opts: AuthPluginOptions): Promise<void> {
   app.decorateRequest('principal', undefined as unknown as Principal);
   app.addHook('onRequest', async (request: FastifyRequest) => {
-    const token = bearerToken(request.headers.authorization);
-    const header = request.headers.authorization;
-    const result = await opts.authenticator.authenticate(token ?? (header ? 'malformed' : undefined));
-    if (!result.ok) {
-      request.log.info({ reason: result.reason, keyId: result.keyId }, 'authentication failed');
-      throw authFailureError(result.reason);
-    }
-    const principal = result.principal;
+    const principal = await authenticate(request, opts);
     if (opts.rateLimiter) {
-      const decision = opts.rateLimiter.take(principal.keyId);
+      const decision = opts.rateLimiter.take(`${principal.accountId}/${principal.userId}`);
       if (!decision.allowed) throw rateLimited(decision.retryAfterMs);
     }
     request.principal = principal;

@@ -1,5 +1,5 @@
 // The API's quota check for deployments (create, update, `:scale`, undelete): the GPUs a
-// deployment must run — acceleratorCount (1 when unset: the least it can need) × the replicas it
+// deployment must run (src/fleet/gpus.ts requiredGpus) — acceleratorCount (1 when unset: the least it can need) × the replicas it
 // must keep (minReplicaCount, or the fixed replicaCount) — against the per-region, per-accelerator
 // quota (`h100-us-virginia-2`).
 //
@@ -15,16 +15,12 @@ import { QuotaExceededError } from '../../db/errors.js';
 import { quotaName as fullQuotaName } from '../../db/repositories/names.js';
 import { getQuota, holdsOf, releaseAll, setHolds } from '../../db/repositories/quotas.js';
 import { gpuQuotaName, isAcceleratorType, isRegion, regionsOffering, type AcceleratorType } from '../../fleet/catalog.js';
+import { requiredGpus } from '../../fleet/gpus.js';
 import { multiRegionFilter } from '../../fleet/multi-region.js';
-import { DEPLOYMENT_DEFAULTS, replicaBounds, type DeploymentSpec } from '../../crds/deployment.js';
+import { DEPLOYMENT_DEFAULTS, type DeploymentSpec } from '../../crds/deployment.js';
 
 export function holderOf(deploymentId: string): string {
   return `deployment/${deploymentId}`;
-}
-
-/** GPUs a deployment must keep running. */
-export function requiredGpus(spec: Pick<DeploymentSpec, 'minReplicaCount' | 'maxReplicaCount' | 'replicaCount' | 'acceleratorCount'>): number {
-  return replicaBounds(spec).min * (spec.acceleratorCount ?? 1);
 }
 
 /** Regions the deployment may be placed in that offer its accelerator. */

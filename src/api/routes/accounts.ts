@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { getAccount } from '../../db/repositories/accounts.js';
 import { AccountResponse, accountToWire } from '../mappers/accounts.js';
-import { resourceNotFound } from '../resources.js';
+import { resourceNotFound } from '../collections/names.js';
 import { listPage } from '../wire/pagination.js';
 import { AccountParams, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked } from './common.js';
 

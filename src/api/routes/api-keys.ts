@@ -7,7 +7,7 @@ import { listApiKeys } from '../../db/repositories/api-keys.js';
 import { assertCanManageKeysOf } from '../authorize.js';
 import { issueApiKey, revokeKey } from '../../auth/keys.js';
 import { ApiKeyResponse, apiKeyToWire } from '../mappers/accounts.js';
-import { resourceNotFound } from '../resources.js';
+import { resourceNotFound } from '../collections/names.js';
 import { notFound } from '../wire/errors.js';
 import { listPage } from '../wire/pagination.js';
 import { parseTimestamp } from '../wire/timestamp.js';

@@ -7,9 +7,9 @@ import { bootstrap } from '../../auth/bootstrap.js';
 import { openDatabase, type Database } from '../../db/client.js';
 import { createDataset } from '../../db/repositories/datasets.js';
 import { createModel } from '../../db/repositories/models.js';
-import type { DeploymentStore } from '../kube/resource-store.js';
+import type { DeploymentClient } from '../kube/kind-client.js';
 import { buildApp } from '../app.js';
-import { MemoryStore } from './memory-store.test-helper.js';
+import { MemoryKindClient } from './memory-kind-client.test-helper.js';
 
 const NS = 'acct-acme';
 const MODEL = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
@@ -17,8 +17,8 @@ const base = '/v1/accounts/acme/batchInferenceJobs';
 let database: Database;
 let app: FastifyInstance;
 let key: string;
-let jobs: MemoryStore;
-let deployments: MemoryStore;
+let jobs: MemoryKindClient;
+let deployments: MemoryKindClient;
 
 async function call(method: string, url: string, payload?: unknown) {
   const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${key}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
@@ -36,10 +36,10 @@ beforeAll(async () => {
   await createDataset(database.db, { accountId: 'globex', datasetId: 'secret', state: 'READY' });
   await createModel(database.db, { accountId: 'acme', modelId: 'mine', state: 'READY' });
   await createModel(database.db, { accountId: 'globex', modelId: 'private', state: 'READY' });
-  jobs = new MemoryStore(() => new Date('2026-12-06T03:04:05Z'));
-  deployments = new MemoryStore();
+  jobs = new MemoryKindClient(() => new Date('2026-12-06T03:04:05Z'));
+  deployments = new MemoryKindClient();
   await deployments.create({ apiVersion: 'hearth.dev/v1alpha1', kind: 'Deployment', metadata: { name: 'd1', namespace: NS }, spec: { baseModel: MODEL } });
-  app = await buildApp({ db: database.db, rateLimit: false, stores: { batchInferenceJobs: jobs }, deployments: deployments as unknown as DeploymentStore });
+  app = await buildApp({ db: database.db, rateLimit: false, kinds: { batchInferenceJobs: jobs }, deployments: deployments as unknown as DeploymentClient });
 }, 60_000);
 
 afterAll(async () => {

@@ -1,22 +1,22 @@
 // Batch job routes with app.inject on PGlite: validation without a cluster, and the route logic
 // (id assignment across a stale cache, references, PATCH, :cancel rules, :getLogs, :batchDelete)
-// over an in-memory store that behaves like the API server where it matters (409 on a taken name,
+// over an in-memory kind client that behaves like the API server where it matters (409 on a taken name,
 // resourceVersions, merge patches). The real API server: test/integration/api-jobs.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { openDatabase, type Database } from '../../db/client.js';
 import { buildApp } from '../app.js';
 import { bootstrap } from '../../auth/bootstrap.js';
-import { MemoryStore } from './memory-store.test-helper.js';
+import { MemoryKindClient } from './memory-kind-client.test-helper.js';
 
 const NS = 'acct-acme';
 let database: Database;
 let bare: FastifyInstance;
 let app: FastifyInstance;
 let key: string;
-let jobs: MemoryStore;
-let pools: MemoryStore;
-let environments: MemoryStore;
+let jobs: MemoryKindClient;
+let pools: MemoryKindClient;
+let environments: MemoryKindClient;
 const now = new Date('2026-01-02T04:00:00Z');
 
 async function call(target: FastifyInstance, method: string, url: string, payload?: unknown) {
@@ -35,12 +35,12 @@ beforeAll(async () => {
   key = (await bootstrap(database.db, { accountId: 'acme', email: 'ann@acme.example' })).apiKey!.key;
   await bootstrap(database.db, { accountId: 'globex', email: 'hank@globex.example' });
   bare = await buildApp({ db: database.db, rateLimit: false });
-  jobs = new MemoryStore(() => new Date('2026-01-02T03:04:05Z'));
-  pools = new MemoryStore(() => new Date('2026-01-02T03:04:05Z'));
-  environments = new MemoryStore(() => new Date('2026-01-02T03:04:05Z'));
+  jobs = new MemoryKindClient(() => new Date('2026-01-02T03:04:05Z'));
+  pools = new MemoryKindClient(() => new Date('2026-01-02T03:04:05Z'));
+  environments = new MemoryKindClient(() => new Date('2026-01-02T03:04:05Z'));
   pools.put({ metadata: { name: 'pool', namespace: NS } });
   environments.put({ metadata: { name: 'env', namespace: NS } });
-  app = await buildApp({ db: database.db, rateLimit: false, stores: { batchJobs: jobs, nodePools: pools, environments }, now: () => now });
+  app = await buildApp({ db: database.db, rateLimit: false, kinds: { batchJobs: jobs, nodePools: pools, environments }, now: () => now });
 }, 60_000);
 
 afterAll(async () => {

@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { Datasets, malformedMultipart, type DatasetRoutesOptions, type UploadStream } from '../datasets/service.js';
 import { FILES_PATH_PREFIX, UploadUrlSigner, type UploadGrant } from '../datasets/upload-url.js';
 import { COLLECTION, CreateDatasetBody, DatasetBody, DatasetResponse, toWire } from '../mappers/dataset.js';
-import { resourceNotFound } from '../resources.js';
+import { resourceNotFound } from '../collections/names.js';
 import { sendError } from '../plugins/errors.js';
 import { invalidArgument, unauthenticated } from '../wire/errors.js';
 import { AccountParams, Empty, ListQuery, ReadMaskQuery, errorResponses, listResponseSchema, masked, UpdateMaskQuery } from './common.js';

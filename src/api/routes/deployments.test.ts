@@ -1,17 +1,17 @@
 // The deployments routes' fast paths: create asks the API server whether an id exists only when the
 // caller chose it; the wire view of an unchanged cached object is reused (a GET's hot path), while
-// a newer object from the watch — or any change of resourceVersion — must show at once. The store is
-// the real ResourceCache behind an in-memory ResourceStore (no cluster in unit tests; the watch,
+// a newer object from the watch — or any change of resourceVersion — must show at once. The client is
+// the real ResourceCache behind an in-memory KindClient (no cluster in unit tests; the watch,
 // writes and the rest are covered by test/integration/api-deployments.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { openDatabase, type Database } from '../../db/client.js';
 import { buildApp } from '../app.js';
 import { bootstrap } from '../../auth/bootstrap.js';
-import { ResourceCache, type DeploymentStore } from '../kube/resource-store.js';
+import { ResourceCache, type DeploymentClient } from '../kube/kind-client.js';
 import type { DeploymentObject } from '../mappers/deployment.js';
 
-class MemoryStore implements DeploymentStore {
+class MemoryDeploymentClient implements DeploymentClient {
   readonly cache = new ResourceCache<DeploymentObject>();
   /** Objects only the "API server" has (not in the cache yet), and the reads that asked it. */
   readonly server = new Map<string, DeploymentObject>();
@@ -57,7 +57,7 @@ const object = (rv: string, displayName: string, state?: string): DeploymentObje
 let database: Database;
 let app: FastifyInstance;
 let key: string;
-const store = new MemoryStore();
+const client = new MemoryDeploymentClient();
 
 async function get(url: string): Promise<Record<string, unknown>> {
   const res = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
@@ -69,7 +69,7 @@ beforeAll(async () => {
   database = await openDatabase();
   await database.migrate();
   key = (await bootstrap(database.db, { accountId: 'acme', email: 'ann@acme.example' })).apiKey!.key;
-  app = await buildApp({ db: database.db, deployments: store, rateLimit: false });
+  app = await buildApp({ db: database.db, deployments: client, rateLimit: false });
 }, 60_000);
 
 afterAll(async () => {
@@ -82,33 +82,33 @@ describe('create', () => {
     app.inject({ method: 'POST', url: `/v1/accounts/acme/deployments${query}`, headers: { authorization: `Bearer ${key}` }, payload: { baseModel: 'accounts/fireworks/models/m' } });
 
   it('asks the API server whether a caller-chosen id exists (it may not be in the cache yet), and answers 409 if it does', async () => {
-    store.server.set('acct-acme/taken', object('5', 'elsewhere'));
-    const before = store.reads;
+    client.server.set('acct-acme/taken', object('5', 'elsewhere'));
+    const before = client.reads;
     const r = await post('?deploymentId=taken');
     expect(r.statusCode, r.body).toBe(409);
-    expect(store.reads).toBe(before + 1);
+    expect(client.reads).toBe(before + 1);
     const ok = await post('?deploymentId=fresh');
     expect(ok.statusCode, ok.body).toBe(200);
-    expect(store.reads).toBe(before + 2);
+    expect(client.reads).toBe(before + 2);
   });
 
   it('does not ask the API server about a random id it made', async () => {
-    const before = store.reads;
+    const before = client.reads;
     const r = await post('');
     expect(r.statusCode, r.body).toBe(200);
     expect((JSON.parse(r.body) as { name: string }).name).toMatch(/^accounts\/acme\/deployments\/[a-z][a-z0-9]{11}$/);
-    expect(store.reads).toBe(before);
+    expect(client.reads).toBe(before);
   });
 });
 
 describe('wire views of cached deployments', () => {
   it('serves an unchanged object the same, and a newer one from the watch at once (get and list)', async () => {
-    store.cache.upsert(object('10', 'first'));
+    client.cache.upsert(object('10', 'first'));
     const a = await get('/v1/accounts/acme/deployments/d1');
     expect(a).toMatchObject({ name: 'accounts/acme/deployments/d1', displayName: 'first', state: 'CREATING', autoscalingPolicy: { scaleUpWindow: '30s', scaleToZeroWindow: '3600s' } });
     expect(await get('/v1/accounts/acme/deployments/d1')).toEqual(a);
 
-    store.cache.upsert(object('11', 'second', 'READY'));
+    client.cache.upsert(object('11', 'second', 'READY'));
     expect(await get('/v1/accounts/acme/deployments/d1')).toMatchObject({ displayName: 'second', state: 'READY' });
     const listed = (await get('/v1/accounts/acme/deployments')).deployments as { name: string }[];
     expect(listed.find((d) => d.name === 'accounts/acme/deployments/d1')).toMatchObject({ displayName: 'second', state: 'READY' });
@@ -116,7 +116,7 @@ describe('wire views of cached deployments', () => {
 
   it('maps again when an object changes in place with a new resourceVersion', async () => {
     const obj = object('20', 'before');
-    store.cache.upsert(obj);
+    client.cache.upsert(obj);
     expect(await get('/v1/accounts/acme/deployments/d1')).toMatchObject({ displayName: 'before' });
     obj.spec.displayName = 'after';
     obj.metadata.resourceVersion = '21';
@@ -124,7 +124,7 @@ describe('wire views of cached deployments', () => {
   });
 
   it('a readMask or filter never changes the view other requests get', async () => {
-    store.cache.upsert(object('30', 'masked'));
+    client.cache.upsert(object('30', 'masked'));
     expect(await get('/v1/accounts/acme/deployments/d1?readMask=name')).toEqual({ name: 'accounts/acme/deployments/d1' });
     expect(await get('/v1/accounts/acme/deployments?filter=displayName%20%3D%20%22nope%22')).toMatchObject({ totalSize: 0 });
     expect(await get('/v1/accounts/acme/deployments/d1')).toMatchObject({ displayName: 'masked', autoscalingPolicy: { scaleUpWindow: '30s' } });

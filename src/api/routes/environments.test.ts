@@ -1,5 +1,5 @@
 // Environment routes with app.inject on PGlite: validation (400 naming the field and rule), 503
-// without a cluster, and the logic over an in-memory store: the {environment, environmentId}
+// without a cluster, and the logic over an in-memory kind client: the {environment, environmentId}
 // wrapper, createdBy, :connect recording spec.connection (FAILED_PRECONDITION when one is pending,
 // NOT_FOUND for a missing node pool), :disconnect, derived states, :batchDelete.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,14 +9,14 @@ import { buildApp } from '../app.js';
 import { bootstrap } from '../../auth/bootstrap.js';
 import { accountNamespace } from '../kube/namespaces.js';
 import { ENV_ANNOTATIONS } from '../mappers/environment.js';
-import { MemoryStore } from './memory-store.test-helper.js';
+import { MemoryKindClient } from './memory-kind-client.test-helper.js';
 
 let database: Database;
 let bare: FastifyInstance;
 let app: FastifyInstance;
 let key: string;
-const nodePools = new MemoryStore();
-const environments = new MemoryStore();
+const nodePools = new MemoryKindClient();
+const environments = new MemoryKindClient();
 const NS = accountNamespace('acme');
 const clock = { now: new Date('2026-11-26T10:30:00Z') };
 
@@ -25,7 +25,7 @@ beforeAll(async () => {
   await database.migrate();
   key = (await bootstrap(database.db, { accountId: 'acme', email: 'ann@acme.example' })).apiKey!.key;
   bare = await buildApp({ db: database.db, rateLimit: false });
-  app = await buildApp({ db: database.db, rateLimit: false, stores: { nodePools, environments }, now: () => clock.now });
+  app = await buildApp({ db: database.db, rateLimit: false, kinds: { nodePools, environments }, now: () => clock.now });
   nodePools.seed({ apiVersion: 'hearth.dev/v1alpha1', kind: 'NodePool', metadata: { name: 'gpu', namespace: NS }, spec: { fakeNodePool: {} } });
 }, 60_000);
 

@@ -7,7 +7,7 @@ import type { Db } from '../../db/client.js';
 import { createModel, deleteModel, getModel, listModels, updateModel } from '../../db/repositories/models.js';
 import type { ModelRow } from '../../db/schema/index.js';
 import type { ApiContext } from '../context.js';
-import type { CustomObject } from '../kube/resource-store.js';
+import type { CustomObject } from '../kube/kind-client.js';
 import { accountNamespace } from '../kube/namespaces.js';
 import { deployedModelRef } from '../mappers/deployed-model.js';
 import {
@@ -25,7 +25,7 @@ import {
   writableFromWire,
   writableOfRow,
 } from '../mappers/model.js';
-import { resourceNotFound } from '../resources.js';
+import { resourceNotFound } from '../collections/names.js';
 import { failedPrecondition, invalidArgument, invalidArguments, notFound } from '../wire/errors.js';
 import { applyFieldMask, updatePaths, type UpdateMaskRules } from '../wire/field-mask.js';
 import { listPage } from '../wire/pagination.js';
@@ -66,10 +66,10 @@ class Models {
 
   /** Where the model is loaded: the account's DeployedModels naming it (from the watch-fed cache). */
   refs(row: ModelRow): ReturnType<typeof deployedModelRef>[] | undefined {
-    const store = this.ctx.stores?.deployedModels;
-    if (!store) return undefined;
+    const client = this.ctx.kinds?.deployedModels;
+    if (!client) return undefined;
     const name = `accounts/${row.accountId}/${COLLECTION}/${row.modelId}`;
-    return this.loadedAs(name, store.list(accountNamespace(row.accountId))).map((o) => deployedModelRef(o, row.accountId));
+    return this.loadedAs(name, client.list(accountNamespace(row.accountId))).map((o) => deployedModelRef(o, row.accountId));
   }
 
   /** The DeployedModels among `objects` (one account's namespace) that load `modelName`. */
@@ -106,9 +106,9 @@ class Models {
 
   async delete(accountId: string, modelId: string): Promise<void> {
     const row = await this.load(accountId, modelId);
-    const store = this.ctx.stores?.deployedModels;
+    const client = this.ctx.kinds?.deployedModels;
     const name = `accounts/${accountId}/${COLLECTION}/${modelId}`;
-    const loaded = store ? this.loadedAs(name, store.list(accountNamespace(accountId))) : [];
+    const loaded = client ? this.loadedAs(name, client.list(accountNamespace(accountId))) : [];
     if (loaded.length > 0) {
       const dm = `accounts/${accountId}/deployedModels/${loaded[0]!.metadata.name}`;
       throw failedPrecondition(`model "${name}" is loaded as ${dm}${loaded.length > 1 ? ` and ${loaded.length - 1} more` : ''}; unload it first`, 'ERR_MODEL_IN_USE');

@@ -7,14 +7,14 @@ import { openDatabase, type Database } from '../../db/client.js';
 import { buildApp } from '../app.js';
 import { bootstrap } from '../../auth/bootstrap.js';
 import { accountNamespace } from '../kube/namespaces.js';
-import { MemoryStore } from './memory-store.test-helper.js';
+import { MemoryKindClient } from './memory-kind-client.test-helper.js';
 
 let database: Database;
 let bare: FastifyInstance;
 let app: FastifyInstance;
 let adminKey: string;
 let userKey: string;
-const nodePools = new MemoryStore();
+const nodePools = new MemoryKindClient();
 const B = '/v1/accounts/acme/nodePoolBindings';
 
 beforeAll(async () => {
@@ -23,7 +23,7 @@ beforeAll(async () => {
   adminKey = (await bootstrap(database.db, { accountId: 'acme', email: 'ann@acme.example' })).apiKey!.key;
   await bootstrap(database.db, { accountId: 'globex', email: 'hank@globex.example' });
   bare = await buildApp({ db: database.db, rateLimit: false });
-  app = await buildApp({ db: database.db, rateLimit: false, stores: { nodePools } });
+  app = await buildApp({ db: database.db, rateLimit: false, kinds: { nodePools } });
   for (const n of ['bob', 'carol', 'dave']) {
     const r = await call('POST', '/v1/accounts/acme/users', { role: 'user', email: `${n}@acme.example` });
     expect(r.status).toBe(200);

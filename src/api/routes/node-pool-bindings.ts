@@ -67,9 +67,9 @@ function scopeOf(accountId: string, body: { nodePoolId?: string | undefined; clu
 }
 
 async function assertNodePoolExists(ctx: ApiContext, accountId: string, id: string): Promise<void> {
-  const store = ctx.stores?.nodePools;
-  if (!store) throw unavailable('node pools need a Kubernetes cluster; this API server runs without one');
-  const obj = await store.get(accountNamespace(accountId), id).catch((e: unknown) => {
+  const client = ctx.kinds?.nodePools;
+  if (!client) throw unavailable('node pools need a Kubernetes cluster; this API server runs without one');
+  const obj = await client.get(accountNamespace(accountId), id).catch((e: unknown) => {
     throw fromKubeError(e, { resourceType: 'nodePool', name: nodePoolName(accountId, id), op: 'get' });
   });
   if (!obj) throw notFound('nodePool', nodePoolName(accountId, id));

@@ -1,5 +1,5 @@
 // Node pool routes with app.inject on PGlite: validation (400 naming the field and rule, before any
-// store is touched), 503 without a cluster, and the logic over an in-memory store (create wrapper,
+// kind client is touched), 503 without a cluster, and the logic over an in-memory kind client (create wrapper,
 // names under the cluster id, PATCH mask, stats from environments and batch jobs, batchDelete's
 // all-or-nothing checks). test/integration/api-node-pools.test.ts runs them on a real cluster.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,15 +8,15 @@ import { openDatabase, type Database } from '../../db/client.js';
 import { buildApp } from '../app.js';
 import { bootstrap } from '../../auth/bootstrap.js';
 import { accountNamespace } from '../kube/namespaces.js';
-import { MemoryStore } from './memory-store.test-helper.js';
+import { MemoryKindClient } from './memory-kind-client.test-helper.js';
 
 let database: Database;
 let bare: FastifyInstance;
 let app: FastifyInstance;
 let key: string;
-const nodePools = new MemoryStore();
-const environments = new MemoryStore();
-const batchJobs = new MemoryStore();
+const nodePools = new MemoryKindClient();
+const environments = new MemoryKindClient();
+const batchJobs = new MemoryKindClient();
 const NS = accountNamespace('acme');
 
 beforeAll(async () => {
@@ -24,7 +24,7 @@ beforeAll(async () => {
   await database.migrate();
   key = (await bootstrap(database.db, { accountId: 'acme', email: 'ann@acme.example' })).apiKey!.key;
   bare = await buildApp({ db: database.db, rateLimit: false });
-  app = await buildApp({ db: database.db, rateLimit: false, stores: { nodePools, environments, batchJobs } });
+  app = await buildApp({ db: database.db, rateLimit: false, kinds: { nodePools, environments, batchJobs } });
 }, 60_000);
 
 afterAll(async () => {
@@ -145,7 +145,7 @@ describe('node pools over a store', () => {
   });
 
   it('counts no batch jobs when the API has no batch-job cache', async () => {
-    const noJobs = await buildApp({ db: database.db, rateLimit: false, stores: { nodePools, environments } });
+    const noJobs = await buildApp({ db: database.db, rateLimit: false, kinds: { nodePools, environments } });
     try {
       const r = await noJobs.inject({ method: 'GET', url: '/v1/accounts/acme/nodePools/gpu:getStats', headers: { authorization: `Bearer ${key}` } });
       expect(JSON.parse(r.body)).toEqual({ nodeCount: 0, ranksPerNode: 8, environmentCount: 2, environmentRanks: 3 });

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { getQuota, listQuotas, setQuotaValue } from '../../db/repositories/quotas.js';
 import { assertAdmin } from '../authorize.js';
 import { QuotaResponse, quotaToWire } from '../mappers/accounts.js';
-import { resourceNotFound } from '../resources.js';
+import { resourceNotFound } from '../collections/names.js';
 import { invalidArgument } from '../wire/errors.js';
 import { fieldMaskFromBody, parseFieldMask } from '../wire/field-mask.js';
 import { parseSafeInt64 } from '../wire/int64.js';

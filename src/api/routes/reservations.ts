@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { getReservation, listReservations } from '../../db/repositories/reservations.js';
 import { COLLECTION, RESERVATION_FIELDS, ReservationResponse, reservationToWire } from '../mappers/reservation.js';
-import { resourceNotFound } from '../resources.js';
+import { resourceNotFound } from '../collections/names.js';
 import { listPage } from '../wire/pagination.js';
 import { AccountParams, ListQuery, ReadMaskQuery, errorResponses, listResponse, listResponseSchema, masked } from './common.js';
 

@@ -1,5 +1,5 @@
 // SFT job routes with app.inject on PGlite: validation without a cluster, the dataset checks
-// against real dataset rows, and :cancel/:resume rules over an in-memory store that behaves like
+// against real dataset rows, and :cancel/:resume rules over an in-memory kind client that behaves like
 // the API server where it matters (409 on a taken name, merge patches). The real API server:
 // test/integration/api-jobs.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,14 +8,14 @@ import { openDatabase, type Database } from '../../db/client.js';
 import { createDataset } from '../../db/repositories/datasets.js';
 import { buildApp } from '../app.js';
 import { bootstrap } from '../../auth/bootstrap.js';
-import { MemoryStore } from './memory-store.test-helper.js';
+import { MemoryKindClient } from './memory-kind-client.test-helper.js';
 
 const NS = 'acct-acme';
 let database: Database;
 let bare: FastifyInstance;
 let app: FastifyInstance;
 let key: string;
-let jobs: MemoryStore;
+let jobs: MemoryKindClient;
 let now = new Date('2026-01-02T04:00:00Z');
 
 async function call(target: FastifyInstance, method: string, url: string, payload?: unknown) {
@@ -38,8 +38,8 @@ beforeAll(async () => {
   await createDataset(database.db, { accountId: 'acme', datasetId: 'uploading' });
   await createDataset(database.db, { accountId: 'globex', datasetId: 'secret', state: 'READY' });
   bare = await buildApp({ db: database.db, rateLimit: false });
-  jobs = new MemoryStore(() => new Date('2026-01-02T03:04:05Z'));
-  app = await buildApp({ db: database.db, rateLimit: false, stores: { supervisedFineTuningJobs: jobs }, now: () => now });
+  jobs = new MemoryKindClient(() => new Date('2026-01-02T03:04:05Z'));
+  app = await buildApp({ db: database.db, rateLimit: false, kinds: { supervisedFineTuningJobs: jobs }, now: () => now });
 }, 60_000);
 
 afterAll(async () => {

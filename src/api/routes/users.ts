@@ -5,7 +5,7 @@ import { createUser, getUser, listUsers, updateUser, userIdFromEmail, type UserP
 import { USER_ROLES } from '../../db/schema/index.js';
 import { assertAdmin, isAdmin } from '../authorize.js';
 import { UserResponse, userToWire } from '../mappers/accounts.js';
-import { resourceNotFound } from '../resources.js';
+import { resourceNotFound } from '../collections/names.js';
 import { invalidArgument, permissionDenied, requiredField } from '../wire/errors.js';
 import { fieldMaskFromBody, parseFieldMask } from '../wire/field-mask.js';
 import { listPage } from '../wire/pagination.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ScalingDecision, type Deployment, type DeploymentStatus } from '../../crds/deployment.js';
 import { LoadAggregator, type DeploymentLoad } from '../../gateway/load.js';
-import { FakeClock } from '../../util/clock.js';
+import { FakeClock } from '../../util/fake-clock.js';
 import { hearthDeployment } from '../deployment/testing.js';
 import { appendStatusDecision, Autoscaler, type AutoscalerOptions, type statusRecord } from './autoscaler.js';
 import { decide } from './decide.js';

@@ -3,7 +3,8 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../gateway/gateway.js';
-import { FakeClock, realClock } from '../../util/clock.js';
+import { realClock } from '../../util/clock.js';
+import { FakeClock } from '../../util/fake-clock.js';
 import { GatewayLoadScraper, type GatewayLoadSnapshot } from './load-scraper.js';
 
 const S = 1_000;

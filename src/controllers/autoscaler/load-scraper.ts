@@ -18,7 +18,8 @@
 // until they are stale, then drops out: one missed scrape never reads as zero load (which could
 // scale a busy deployment down). With no fresh replica at all there is no sample (the autoscaler
 // holds: MetricsStale). Times are this process's clock at receipt (no cross-host clock skew).
-import { DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { DiscoveryV1Api } from '@kubernetes/client-node';
+import { apiClient, type ApiSource } from '../../kube/client.js';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { sleep, type Clock } from '../../util/clock.js';
@@ -230,8 +231,8 @@ export class GatewayLoadScraper implements LoadSource {
  * (`labelSelector`, e.g. `kubernetes.io/service-name=hearth-gateway-admin`) with the port named
  * `portName` (else the slice's first port). RBAC: list endpointslices in `namespace`.
  */
-export function endpointSliceTargets(kc: KubeConfig, namespace: string, labelSelector: string, portName = 'admin'): () => Promise<string[]> {
-  const api = kc.makeApiClient(DiscoveryV1Api);
+export function endpointSliceTargets(kube: ApiSource, namespace: string, labelSelector: string, portName = 'admin'): () => Promise<string[]> {
+  const api = apiClient(kube, DiscoveryV1Api);
   return async () => {
     const list = await api.listNamespacedEndpointSlice({ namespace, labelSelector });
     const urls: string[] = [];

@@ -6,7 +6,8 @@
 // The patch is a JSON merge patch that carries the resourceVersion the decision was made on: if
 // the object changed meanwhile (a request came in and the status moved, or someone else deleted
 // it), the API server answers 409 and nothing is written; the next decision looks again.
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { apiClient, type ApiSource } from '../../kube/client.js';
 import { ANNOTATIONS, FIELD_MANAGER_CONTROLLER, GROUP, VERSION } from '../../crds/group.js';
 
 export interface SoftDeleteTarget {
@@ -30,8 +31,8 @@ export function softDeletePatch(target: SoftDeleteTarget, at: string): { metadat
 }
 
 /** The real one: a guarded merge patch through the API server (RBAC: patch deployments.hearth.dev). */
-export function kubeSoftDelete(kc: KubeConfig): SoftDelete {
-  const api = kc.makeApiClient(CustomObjectsApi);
+export function kubeSoftDelete(kube: ApiSource): SoftDelete {
+  const api = apiClient(kube, CustomObjectsApi);
   return async (target, at) => {
     await api.patchNamespacedCustomObject(
       {

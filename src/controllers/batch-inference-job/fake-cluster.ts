@@ -4,7 +4,7 @@ import type { V1Namespace } from '@kubernetes/client-node';
 import type { BatchInferenceJobStatus } from '../../crds/batch-inference-job.js';
 import type { Deployment } from '../../crds/deployment.js';
 import { API_VERSION } from '../../crds/group.js';
-import { FakeCluster, type MapStore } from '../runtime/fake-cluster.js';
+import { FakeCluster, type MapLister } from '../runtime/fake-cluster.js';
 import type { HearthObject } from '../runtime/writer.js';
 import type { Listers } from './reconciler.js';
 
@@ -17,7 +17,7 @@ export interface ClusterObjects {
 }
 
 export class BatchInferenceJobCluster extends FakeCluster {
-  readonly listers: Listers & { jobs: MapStore<Job>; deployments: MapStore<Deployment>; namespaces: MapStore<V1Namespace> };
+  readonly listers: Listers & { jobs: MapLister<Job>; deployments: MapLister<Deployment>; namespaces: MapLister<V1Namespace> };
 
   constructor(objs: ClusterObjects) {
     super();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock, flushMicrotasks } from '../../util/clock.js';
+import { FakeClock, flushMicrotasks } from '../../util/fake-clock.js';
 import { codeOfHttpStatus, gatewaySend } from './inference.js';
 
 type Reply = { status: number; body: string; headers?: Record<string, string> } | Error;

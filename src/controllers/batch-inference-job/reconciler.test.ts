@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { BatchInferenceJobSpecInput, BatchInferenceJobStatus } from '../../crds/batch-inference-job.js';
 import type { Deployment } from '../../crds/deployment.js';
 import { API_VERSION } from '../../crds/group.js';
-import { FakeClock, flushMicrotasks } from '../../util/clock.js';
+import { FakeClock, flushMicrotasks } from '../../util/fake-clock.js';
 import type { HearthObject } from '../runtime/writer.js';
 import { RESULTS_FILE } from './datasets.js';
 import { BatchInferenceJobCluster } from './fake-cluster.js';

@@ -1,7 +1,7 @@
 // One run against in-memory datasets and a fake gateway: every line answered once, bad lines
 // answered with their error, the concurrency bound held, checkpoints resumed without duplicates.
 import { describe, expect, it } from 'vitest';
-import { FakeClock, flushMicrotasks } from '../../util/clock.js';
+import { FakeClock, flushMicrotasks } from '../../util/fake-clock.js';
 import { RESULTS_FILE } from './datasets.js';
 import { MemoryDatasets } from './fake-datasets.js';
 import type { Send, SendResult } from './inference.js';

@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { ACCELERATOR_LABEL, REGION_LABEL } from '../../fleet/catalog.js';
 import { slimChild, slimNode, slimPod } from '../runtime/projections.js';
 import { podOwnerKey } from './controller.js';
-import { freeGpusByRegion, isSchedulableFor, podGpuRequest } from './placement.js';
-import { isControlledBy, makeService, makeWorkload } from './resources/index.js';
-import { buildModelServer } from './runtime.js';
-import { DEFAULT_RUNTIME_CONFIG } from './runtime-config.js';
+import { podGpus } from '../../fleet/gpus.js';
+import { freeGpusByRegion, isSchedulableFor } from './placement.js';
+import { isControlledBy, makeService, makeWorkload } from './children/index.js';
+import { buildModelServer } from './model-server.js';
+import { DEFAULT_MODEL_SERVER_CONFIG } from './model-server-config.js';
 import { summarizePods } from './status.js';
 import { hearthDeployment, spec } from './testing.js';
 
@@ -19,11 +20,11 @@ const managedFields = [
 
 const dep = hearthDeployment({ acceleratorType: H100, placement: { region: REGION } });
 const server = (() => {
-  const r = buildModelServer(spec({ acceleratorType: H100 }), DEFAULT_RUNTIME_CONFIG);
+  const r = buildModelServer(spec({ acceleratorType: H100 }), DEFAULT_MODEL_SERVER_CONFIG);
   if (!r.ok) throw new Error(r.message);
   return r.value;
 })();
-const workload = makeWorkload(dep, server, { replicas: 1, region: REGION, workload: DEFAULT_RUNTIME_CONFIG.workload });
+const workload = makeWorkload(dep, server, { replicas: 1, region: REGION, workload: DEFAULT_MODEL_SERVER_CONFIG.workload });
 const template = workload.spec!.template;
 
 type PodState = { node?: string; phase?: string; ready?: boolean; hash?: string; deleting?: boolean; waiting?: string; lastMessage?: string; unschedulable?: boolean };
@@ -136,8 +137,8 @@ describe('slimPod', () => {
   it('free GPUs, GPU requests and pod routing read the same from projected pods', () => {
     const nodes = [gpuNode('n-0'), gpuNode('n-1'), gpuNode('n-2')];
     expect(freeGpusByRegion(nodes, slim, H100)).toEqual(freeGpusByRegion(nodes, pods, H100));
-    expect(slim.map((p) => podGpuRequest(p, 'nvidia.com/gpu'))).toEqual(pods.map((p) => podGpuRequest(p, 'nvidia.com/gpu')));
-    expect(podGpuRequest(slim.at(-2)!, 'nvidia.com/gpu')).toBe(4); // init 4 vs containers 2 + sidecar 1
+    expect(slim.map((p) => podGpus(p, 'nvidia.com/gpu'))).toEqual(pods.map((p) => podGpus(p, 'nvidia.com/gpu')));
+    expect(podGpus(slim.at(-2)!, 'nvidia.com/gpu')).toBe(4); // init 4 vs containers 2 + sidecar 1
     expect(slim.map(podOwnerKey)).toEqual(pods.map(podOwnerKey));
     expect(slim.map((p) => p.metadata?.labels)).toEqual(pods.map((p) => p.metadata?.labels));
   });

@@ -1,11 +1,11 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../util/clock.js';
+import { FakeClock } from '../../util/fake-clock.js';
 import { KubeClients } from '../../kube/client.js';
 import { InformerFactory } from '../../kube/informer-factory.js';
 import { deploymentController, podOwnerKey, type AutoscalerHook } from './controller.js';
-import { MemoryQuotaStore } from './fake-cluster.js';
+import { MemoryQuotaLedger } from './fake-cluster.js';
 
 describe('podOwnerKey', () => {
   it.each([
@@ -31,7 +31,7 @@ describe('deploymentController: the autoscaler hook', () => {
     const hook: AutoscalerHook = { desiredReplicas: () => 0, attach: (enqueue, exists) => attached.push({ enqueue, exists }) };
     const clients = new KubeClients(kc, {}, clock);
     const informers = new InformerFactory(clients, { clock, log: pino({ level: 'silent' }) });
-    const c = deploymentController({ clients, informers, quotas: new MemoryQuotaStore(), clock, log: pino({ level: 'silent' }), autoscaler: hook });
+    const c = deploymentController({ clients, informers, quotas: new MemoryQuotaLedger(), clock, log: pino({ level: 'silent' }), autoscaler: hook });
     expect(attached).toHaveLength(1);
     attached[0]!.enqueue('acct-acme/chat');
     expect(c.queue.len()).toBe(1);

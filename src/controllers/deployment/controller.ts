@@ -12,10 +12,10 @@ import { keyOf } from '../../kube/keys.js';
 import { Controller } from '../runtime/controller.js';
 import { KubeWriter, type ObjectWriter } from '../runtime/writer.js';
 import { deploymentInformers } from './cache.js';
-import type { QuotaStore } from './quota-store.js';
+import type { QuotaLedger } from './quota-ledger.js';
 import { DeploymentReconciler, type DesiredReplicas } from './reconciler.js';
-import { LABEL_DEPLOYMENT, LABEL_MANAGED_BY, MANAGED_BY } from './resources/labels.js';
-import type { RuntimeConfig } from './runtime-config.js';
+import { LABEL_DEPLOYMENT, LABEL_MANAGED_BY, MANAGED_BY } from './children/labels.js';
+import type { ModelServerConfig } from './model-server-config.js';
 
 export const CONTROLLER_NAME = 'deployment';
 /**
@@ -58,10 +58,10 @@ export interface DeploymentControllerOptions {
   clients: KubeClients;
   /** The process's shared informer cache (one watch per collection, kept warm across terms). */
   informers: InformerFactory;
-  quotas: QuotaStore;
+  quotas: QuotaLedger;
   clock: Clock;
   log: Logger;
-  runtimeConfig?: RuntimeConfig;
+  modelServerConfig?: ModelServerConfig;
   desiredReplicas?: DesiredReplicas;
   /** Wins over `desiredReplicas`. */
   autoscaler?: AutoscalerHook;
@@ -110,7 +110,7 @@ export function deploymentController(o: DeploymentControllerOptions): Controller
     writer: o.writer ?? new KubeWriter(o.clients, { component: EVENT_SOURCE, now: () => o.clock.now() }),
     quotas: o.quotas,
     clock: o.clock,
-    runtimeConfig: o.runtimeConfig,
+    modelServerConfig: o.modelServerConfig,
     desiredReplicas: o.autoscaler?.desiredReplicas ?? o.desiredReplicas,
     retentionMs: o.retentionMs,
     capacityRetryMs: o.capacityRetryMs,

@@ -1,15 +1,15 @@
 // Test doubles for the Deployment reconciler: the runtime's recording fake API with the stores the
 // Deployment controller reads (its writes land there, read back as the informer caches), a tiny
 // simulation of what kube-controller-manager, kube-scheduler and KWOK would do next (`settle`),
-// and an in-memory quota store. No cluster, no database, no timers.
+// and an in-memory quota ledger. No cluster, no database, no timers.
 import type { V1Deployment, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { Deployment, DeploymentStatus } from '../../crds/deployment.js';
 import { API_VERSION } from '../../crds/group.js';
 import { ACCELERATORS, ACCELERATOR_LABEL, REGION_LABEL, type AcceleratorType } from '../../fleet/catalog.js';
 import { QuotaExceededError } from '../../db/errors.js';
-import { FakeCluster, type MapStore } from '../runtime/fake-cluster.js';
-import { podGpuRequest } from './placement.js';
-import type { GpuQuota, QuotaStore } from './quota-store.js';
+import { FakeCluster, type MapLister } from '../runtime/fake-cluster.js';
+import { podGpus } from '../../fleet/gpus.js';
+import type { GpuQuota, QuotaLedger } from './quota-ledger.js';
 import type { Listers } from './reconciler.js';
 
 const clone = <T>(o: T): T => structuredClone(o);
@@ -26,12 +26,12 @@ export interface ClusterObjects {
 /** The API as the Deployment reconciler sees it: listers over the fake's stores, and the fake as its writer. */
 export class DeploymentCluster extends FakeCluster {
   readonly listers: Listers & {
-    deployments: MapStore<Deployment>;
-    workloads: MapStore<V1Deployment>;
-    services: MapStore<V1Service>;
-    pods: MapStore<V1Pod>;
-    nodes: MapStore<V1Node>;
-    namespaces: MapStore<V1Namespace>;
+    deployments: MapLister<Deployment>;
+    workloads: MapLister<V1Deployment>;
+    services: MapLister<V1Service>;
+    pods: MapLister<V1Pod>;
+    nodes: MapLister<V1Node>;
+    namespaces: MapLister<V1Namespace>;
   };
 
   constructor(objs: ClusterObjects) {
@@ -109,7 +109,7 @@ export function gpuHog(node: string, gpus: number, resource = 'nvidia.com/gpu'):
 }
 
 /** Quotas in memory: limits by quota name (default 8), holds by holder, every setHolds recorded. */
-export class MemoryQuotaStore implements QuotaStore {
+export class MemoryQuotaLedger implements QuotaLedger {
   readonly tracksHolds = true;
   readonly holds = new Map<string, Record<string, number>>();
   readonly calls: string[] = [];
@@ -149,6 +149,6 @@ export class MemoryQuotaStore implements QuotaStore {
 
 /** GPUs a set of pods holds of `acc` (for assertions). */
 export function gpusOf(pods: readonly V1Pod[], acc: AcceleratorType): number {
-  return pods.reduce((s, p) => s + podGpuRequest(p, ACCELERATORS[acc].resource), 0);
+  return pods.reduce((s, p) => s + podGpus(p, ACCELERATORS[acc].resource), 0);
 }
 

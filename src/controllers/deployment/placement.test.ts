@@ -5,7 +5,6 @@ import {
   chooseRegion,
   freeGpusByRegion,
   isSchedulableFor,
-  podGpuRequest,
   regionsAllowedBy,
   tolerates,
   type PlacementInput,
@@ -262,22 +261,6 @@ describe('scheduling rules', () => {
 
   it('a node without a Ready condition is not schedulable', () => {
     expect(isSchedulableFor({ metadata: { name: 'n' }, status: {} }, 'NVIDIA_H100_80GB')).toBe(false);
-  });
-
-  it('counts init containers as the scheduler does', () => {
-    const gpu = (n: number) => ({ requests: { 'nvidia.com/gpu': String(n) } });
-    expect(
-      podGpuRequest(
-        { spec: { initContainers: [{ name: 'warm', resources: gpu(4) }], containers: [{ name: 'a', resources: gpu(1) }, { name: 'b', resources: gpu(1) }] } },
-        'nvidia.com/gpu',
-      ),
-    ).toBe(4);
-    expect(
-      podGpuRequest(
-        { spec: { initContainers: [{ name: 'side', restartPolicy: 'Always', resources: gpu(1) }], containers: [{ name: 'a', resources: gpu(2) }] } },
-        'nvidia.com/gpu',
-      ),
-    ).toBe(3);
   });
 });
 

@@ -13,8 +13,9 @@ import {
   type AcceleratorType,
   type Region,
 } from '../../fleet/catalog.js';
+import { gpuQuantity, podGpus } from '../../fleet/gpus.js';
 import { multiRegionFilter } from '../../fleet/multi-region.js';
-import { gpuTolerations } from './resources/workload.js';
+import { gpuTolerations } from './children/workload.js';
 
 export interface PlacementInput {
   acceleratorType: AcceleratorType;
@@ -160,29 +161,6 @@ export function isSchedulableFor(node: V1Node, acc: AcceleratorType): boolean {
   );
 }
 
-/** A GPU count from a quantity string; GPUs are whole numbers, anything else counts as 0. */
-function gpuCount(q: string | undefined): number {
-  if (q === undefined || !/^\d+$/.test(q)) return 0;
-  return Number(q);
-}
-
-/** GPUs a pod holds: requests (defaulting to limits), init containers as the scheduler counts them. */
-export function podGpuRequest(pod: V1Pod, resource: string): number {
-  const of = (c: { resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }): number =>
-    gpuCount(c.resources?.requests?.[resource] ?? c.resources?.limits?.[resource]);
-  const spec = pod.spec;
-  if (!spec) return 0;
-  let sidecars = 0;
-  let initPeak = 0;
-  for (const c of spec.initContainers ?? []) {
-    // A restartable init container (sidecar) runs beside the app containers; others run before them.
-    if (c.restartPolicy === 'Always') sidecars += of(c);
-    else initPeak = Math.max(initPeak, sidecars + of(c));
-  }
-  const running = spec.containers.reduce((sum, c) => sum + of(c), 0) + sidecars;
-  return Math.max(running, initPeak);
-}
-
 function isTerminated(pod: V1Pod): boolean {
   return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 }
@@ -200,12 +178,12 @@ export function freeGpusByRegion(nodes: V1Node[], pods: V1Pod[], acc: Accelerato
     const region = labels[REGION_LABEL];
     const name = node.metadata?.name;
     if (!name || !region || labels[ACCELERATOR_LABEL] !== acc || !isSchedulableFor(node, acc)) continue;
-    free.set(name, { region, free: gpuCount(node.status?.allocatable?.[resource]) });
+    free.set(name, { region, free: gpuQuantity(node.status?.allocatable?.[resource]) });
   }
   for (const pod of pods) {
     const slot = pod.spec?.nodeName ? free.get(pod.spec.nodeName) : undefined;
     if (!slot || isTerminated(pod)) continue;
-    slot.free -= podGpuRequest(pod, resource);
+    slot.free -= podGpus(pod, resource);
   }
   const byRegion = new Map<string, RegionCapacity>();
   for (const { region, free: f } of free.values()) {

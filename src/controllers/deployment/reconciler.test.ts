@@ -4,8 +4,8 @@ import type { V1Deployment, V1Namespace, V1Pod, V1Service } from '@kubernetes/cl
 import { describe, expect, it } from 'vitest';
 import type { Deployment, DeploymentSpecInput, DeploymentStatus } from '../../crds/deployment.js';
 import { FINALIZER } from '../../crds/group.js';
-import { FakeClock } from '../../util/clock.js';
-import { DeploymentCluster, MemoryQuotaStore, gpuHog, gpuNode, type ClusterObjects } from './fake-cluster.js';
+import { FakeClock } from '../../util/fake-clock.js';
+import { DeploymentCluster, MemoryQuotaLedger, gpuHog, gpuNode, type ClusterObjects } from './fake-cluster.js';
 import {
   DEFAULT_CAPACITY_RETRY_MS,
   DEFAULT_QUOTA_RETRY_MS,
@@ -18,7 +18,7 @@ import {
   type DesiredReplicas,
   type ReplicaDecision,
 } from './reconciler.js';
-import { ANNOTATION_TEMPLATE_HASH } from './resources/labels.js';
+import { ANNOTATION_TEMPLATE_HASH } from './children/labels.js';
 import { eventsFor } from './status.js';
 import { hearthDeployment } from './testing.js';
 
@@ -48,7 +48,7 @@ function dep(spec: Partial<DeploymentSpecInput> = {}, meta: Record<string, unkno
 
 function setup(objs: ClusterObjects & { limits?: Record<string, number>; desiredReplicas?: DesiredReplicas }) {
   const cluster = new DeploymentCluster({ namespaces: [namespace], nodes: fleet, ...objs });
-  const quotas = new MemoryQuotaStore(objs.limits);
+  const quotas = new MemoryQuotaLedger(objs.limits);
   const clock = new FakeClock(T0);
   const r = new DeploymentReconciler({ listers: cluster.listers, writer: cluster, quotas, clock, retentionMs: DEFAULT_RETENTION_MS, desiredReplicas: objs.desiredReplicas });
   const pass = async () => {

@@ -14,6 +14,7 @@ import { accountOfNamespace } from '../../crds/account.js';
 import { ANNOTATIONS, FINALIZER, SOFT_DELETE_RETENTION_MS } from '../../crds/group.js';
 import { QuotaExceededError } from '../../db/errors.js';
 import { ACCELERATORS, gpuQuotaName, isRegion, regionsOffering, type AcceleratorType } from '../../fleet/catalog.js';
+import { deploymentGpus, podGpus } from '../../fleet/gpus.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../../util/clock.js';
 import { splitKey } from '../../kube/keys.js';
@@ -23,8 +24,8 @@ import { hasFinalizer, removeFinalizer } from '../runtime/finalizers.js';
 import { OwnWrites, PassObject } from '../runtime/pass.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/result.js';
 import type { ObjectWriter } from '../runtime/writer.js';
-import { chooseRegion, freeGpusByRegion, podGpuRequest, regionsAllowedBy } from './placement.js';
-import { holderOf, type QuotaStore } from './quota-store.js';
+import { chooseRegion, freeGpusByRegion, regionsAllowedBy } from './placement.js';
+import { holderOf, type QuotaLedger } from './quota-ledger.js';
 import {
   ANNOTATION_TEMPLATE_HASH,
   LABEL_POD_ACCELERATOR,
@@ -35,9 +36,9 @@ import {
   names,
   selectorLabels,
   selectorString,
-} from './resources/index.js';
-import { buildModelServer, type ModelServer } from './runtime.js';
-import { DEFAULT_RUNTIME_CONFIG, type RuntimeConfig } from './runtime-config.js';
+} from './children/index.js';
+import { buildModelServer, type ModelServer } from './model-server.js';
+import { DEFAULT_MODEL_SERVER_CONFIG, type ModelServerConfig } from './model-server-config.js';
 import { Reason, computeStatus, eventsFor, statusEqual, summarizePods, type Outcome } from './status.js';
 import { rfc3339 } from '../../util/rfc3339.js';
 
@@ -85,9 +86,9 @@ export interface DeploymentReconcilerOptions {
   writer: ObjectWriter;
   /** Where events go (default: a de-duplicating recorder on `writer`). */
   events?: EventRecorder;
-  quotas: QuotaStore;
+  quotas: QuotaLedger;
   clock: Clock;
-  runtimeConfig?: RuntimeConfig;
+  modelServerConfig?: ModelServerConfig;
   desiredReplicas?: DesiredReplicas;
   /** Soft-delete retention before purge (default 7 days). */
   retentionMs?: number;
@@ -115,14 +116,14 @@ export function accountOf(ns: V1Namespace | undefined, namespace: string): strin
   return accountOfNamespace(ns) ?? `namespace/${namespace}`;
 }
 
-/** GPUs per quota that a workload's current spec asks for (replicas × the template's request). */
+/** GPUs per quota that a workload's current spec asks for (replicas × the template's GPUs). */
 export function footprintOf(w: V1Deployment): Record<string, number> {
   const labels = w.spec?.template.metadata?.labels ?? {};
   const acc = labels[LABEL_POD_ACCELERATOR];
   const region = labels[LABEL_POD_REGION];
   if (!acc || !region || !(acc in ACCELERATORS)) return {};
-  const perPod = podGpuRequest({ spec: w.spec?.template.spec } as V1Pod, ACCELERATORS[acc as AcceleratorType].resource);
-  const n = (w.spec?.replicas ?? 1) * perPod;
+  const perPod = podGpus({ spec: w.spec?.template.spec }, ACCELERATORS[acc as AcceleratorType].resource);
+  const n = deploymentGpus(w.spec?.replicas ?? 1, perPod);
   return n > 0 ? { [gpuQuotaName(acc as AcceleratorType, region)]: n } : {};
 }
 
@@ -158,7 +159,7 @@ function describeChild(kind: string, name: string): string {
 
 export class DeploymentReconciler implements Reconciler {
   readonly #o: DeploymentReconcilerOptions;
-  readonly #config: RuntimeConfig;
+  readonly #config: ModelServerConfig;
   readonly #desired: DesiredReplicas;
   readonly #events: EventRecorder;
   /** Read your own writes: what the last pass wrote (finalizer, status) until the cache shows it. */
@@ -167,7 +168,7 @@ export class DeploymentReconciler implements Reconciler {
   constructor(opts: DeploymentReconcilerOptions) {
     this.#o = opts;
     this.#events = opts.events ?? new EventRecorder({ sink: opts.writer, clock: opts.clock });
-    this.#config = opts.runtimeConfig ?? DEFAULT_RUNTIME_CONFIG;
+    this.#config = opts.modelServerConfig ?? DEFAULT_MODEL_SERVER_CONFIG;
     this.#desired = opts.desiredReplicas ?? replicasFromSpec;
   }
 
@@ -200,7 +201,7 @@ export class DeploymentReconciler implements Reconciler {
 
 interface PassEnv extends DeploymentReconcilerOptions {
   events: EventRecorder;
-  config: RuntimeConfig;
+  config: ModelServerConfig;
   desiredReplicas: DesiredReplicas;
   log?: Logger;
 }
@@ -214,7 +215,7 @@ class Pass {
   /** Status fields the autoscaler decided in this pass. */
   #autoscalerStatus: ReplicaDecision['status'];
 
-  private readonly config: RuntimeConfig;
+  private readonly config: ModelServerConfig;
   private readonly desiredReplicas: DesiredReplicas;
 
   constructor(
@@ -356,7 +357,7 @@ class Pass {
     if (replicas < desired) {
       const note = q.note ? ` (${q.note})` : '';
       messages.push(
-        `${desired} replica(s) of ${g} GPU(s) need ${desired * g} GPUs of quota ${quotaName} of account ${this.account}, ` +
+        `${desired} replica(s) of ${g} GPU(s) need ${deploymentGpus(desired, g)} GPUs of quota ${quotaName} of account ${this.account}, ` +
           `which has ${room} of ${q.limit} left${note}: running ${replicas}`,
       );
     }
@@ -367,7 +368,7 @@ class Pass {
         messages.push(`${spent}: not scaling up beyond ${running} replica(s)`);
       }
     }
-    const footprint = replicas > 0 ? { [quotaName]: replicas * g } : {};
+    const footprint = replicas > 0 ? { [quotaName]: deploymentGpus(replicas, g) } : {};
     return messages.length > 0 ? { replicas, footprint, message: messages.join('; ') } : { replicas, footprint };
   }
 

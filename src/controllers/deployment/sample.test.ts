@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Deployment } from '../../crds/deployment.js';
 import { chooseRegion } from './placement.js';
-import { isControlledBy, makeService, makeWorkload } from './resources/index.js';
-import { buildModelServer } from './runtime.js';
-import { DEFAULT_RUNTIME_CONFIG as CONFIG } from './runtime-config.js';
+import { isControlledBy, makeService, makeWorkload } from './children/index.js';
+import { buildModelServer } from './model-server.js';
+import { DEFAULT_MODEL_SERVER_CONFIG as CONFIG } from './model-server-config.js';
 import { UID } from './testing.js';
 
 const SAMPLE = new URL('../../../manifests/samples/deployment.yaml', import.meta.url);
@@ -32,7 +32,7 @@ describe('manifests/samples/deployment.yaml', () => {
     const workload = makeWorkload(dep, server.value, { replicas: 2, region: placement.region, workload: CONFIG.workload });
     const pod = workload.spec?.template.spec;
     const c = pod?.containers[0];
-    expect(c?.image).toBe(CONFIG.runtimes.nvidia.image);
+    expect(c?.image).toBe(CONFIG.servers.nvidia.image);
     expect(c?.args).toEqual(expect.arrayContaining(['--quantization', 'fp8', '--enable-lora', '--tensor-parallel-size', '1']));
     expect(c?.resources?.limits?.['nvidia.com/gpu']).toBe('1');
     expect(pod?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms[0]?.matchExpressions).toEqual([

@@ -6,8 +6,8 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { ConditionReason, ConditionType, findCondition, setCondition, type Condition } from '../../crds/conditions.js';
 import type { Code } from '../../crds/common.js';
 import type { DeploymentState, DeploymentStatus } from '../../crds/deployment.js';
-import { stableStringify } from './resources/hash.js';
-import { ANNOTATION_TEMPLATE_HASH } from './resources/labels.js';
+import { stableStringify } from './children/hash.js';
+import { ANNOTATION_TEMPLATE_HASH } from './children/labels.js';
 import type { ObjectEvent } from '../runtime/writer.js';
 import { rfc3339 } from '../../util/rfc3339.js';
 
@@ -18,7 +18,7 @@ export const Reason = {
   Complete: 'Complete',
   ScaledToZero: 'ScaledToZero',
   InvalidPlacement: 'InvalidPlacement',
-  InvalidRuntimeConfig: 'InvalidRuntimeConfig',
+  InvalidModelServerConfig: 'InvalidModelServerConfig',
   ModelLoadFailed: 'ModelLoadFailed',
   CrashLoopBackOff: 'CrashLoopBackOff',
   ImagePullBackOff: 'ImagePullBackOff',

@@ -1,8 +1,6 @@
-// Pure accrual arithmetic of the metering runnable: a pod's Ready spans, its GPU count, and the
-// split of Ready time into aligned ledger intervals. No I/O, no clock.
+// Pure accrual arithmetic of the metering runnable: a pod's Ready spans and the split of Ready
+// time into aligned ledger intervals (a pod's GPU count is src/fleet/gpus.ts's). No I/O, no clock.
 import type { V1Pod } from '@kubernetes/client-node';
-
-export const GPU_RESOURCES = ['nvidia.com/gpu', 'amd.com/gpu'] as const;
 
 /** A stretch of time (epoch ms) during which a pod was Ready; `end` undefined while it still is. */
 export interface Span {
@@ -42,31 +40,6 @@ export function readiness(pod: V1Pod): Readiness {
   const c = pod.status?.conditions?.find((x) => x.type === 'Ready');
   const finished = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
   return { ready: c?.status === 'True' && !finished, since: toMs(c?.lastTransitionTime) };
-}
-
-/** A quantity of a GPU resource as a whole number ('2', 2); anything else counts as 0. */
-function count(q: unknown): number {
-  const n = typeof q === 'number' ? q : typeof q === 'string' ? Number(q) : NaN;
-  return Number.isInteger(n) && n > 0 ? n : 0;
-}
-
-/**
- * GPUs a pod holds: the limits of `nvidia.com/gpu` / `amd.com/gpu` (extended resources have
- * limit = request; a request without a limit counts too) over its containers and its restartable
- * init containers (sidecars), or the largest plain init container if that is more.
- */
-export function podGpus(pod: V1Pod): number {
-  const of = (c: { resources?: { limits?: Record<string, unknown>; requests?: Record<string, unknown> } }): number =>
-    GPU_RESOURCES.reduce((sum, r) => sum + count(c.resources?.limits?.[r] ?? c.resources?.requests?.[r]), 0);
-  const spec = pod.spec;
-  if (!spec) return 0;
-  let sidecars = 0;
-  let initPeak = 0;
-  for (const c of spec.initContainers ?? []) {
-    if (c.restartPolicy === 'Always') sidecars += of(c);
-    else initPeak = Math.max(initPeak, sidecars + of(c));
-  }
-  return Math.max(spec.containers.reduce((sum, c) => sum + of(c), 0) + sidecars, initPeak);
 }
 
 /** The aligned start of the interval containing `t`. */

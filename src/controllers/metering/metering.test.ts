@@ -4,12 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../db/client.js';
 import { createAccount } from '../../db/repositories/accounts.js';
 import { usageLedger } from '../../db/schema/index.js';
-import { FakeClock, flushMicrotasks } from '../../util/clock.js';
+import { FakeClock, flushMicrotasks } from '../../util/fake-clock.js';
 import { InformerFactory } from '../../kube/informer-factory.js';
 import { Manager } from '../runtime/manager.js';
 import { slimPod } from '../runtime/projections.js';
 import { FakeListWatch, silentLogger } from '../runtime/testing.js';
-import { alignDown, podGpus, readiness, splitIntoIntervals } from './accrual.js';
+import { podGpus } from '../../fleet/gpus.js';
+import { alignDown, readiness, splitIntoIntervals } from './accrual.js';
 import { meteringRunnable, type Metering } from './metering.js';
 
 const T0 = Date.parse('2026-04-01T10:00:15Z');
@@ -360,7 +361,7 @@ describe('the shared pod projection (runtime/projections.ts)', () => {
     pods[2]!.spec!.initContainers = [{ name: 'side', restartPolicy: 'Always', resources: { limits: { 'nvidia.com/gpu': '1' } } }];
     const slim = pods.map((p) => slimPod(structuredClone(p)));
     expect(slim.map(readiness)).toEqual(pods.map(readiness));
-    expect(slim.map(podGpus)).toEqual(pods.map(podGpus));
+    expect(slim.map((p) => podGpus(p))).toEqual(pods.map((p) => podGpus(p)));
     expect(slim.map((p) => [p.metadata?.uid, p.metadata?.namespace, p.metadata?.labels, p.spec?.nodeName])).toEqual(pods.map((p) => [p.metadata?.uid, p.metadata?.namespace, p.metadata?.labels, p.spec?.nodeName]));
   });
 });

@@ -19,7 +19,8 @@ import type { Runnable } from '../runtime/controller.js';
 import { unwrapTombstone, type DeletedFinalStateUnknown, type Informer } from '../../kube/informer.js';
 import type { InformerFactory } from '../../kube/informer-factory.js';
 import { gpuNodesInformer, isHearths, namespacesInformer, podsInformer } from '../runtime/projections.js';
-import { alignDown, podGpus, readiness, splitIntoIntervals, type Span } from './accrual.js';
+import { podGpus } from '../../fleet/gpus.js';
+import { alignDown, readiness, splitIntoIntervals, type Span } from './accrual.js';
 
 const LABEL_DEPLOYMENT = LABELS.deployment;
 const LABEL_POD_REGION = LABELS.podRegion;

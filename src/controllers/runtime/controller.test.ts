@@ -1,6 +1,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { FakeClock, flushMicrotasks } from '../../util/clock.js';
+import { FakeClock, flushMicrotasks } from '../../util/fake-clock.js';
 import { Controller, generationChanged, type UpdatePredicate } from './controller.js';
 import { Informer } from '../../kube/informer.js';
 import { ItemExponentialRateLimiter } from '../../util/rate-limiter.js';

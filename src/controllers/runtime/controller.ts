@@ -10,7 +10,7 @@ import type { RateLimiter } from '../../util/rate-limiter.js';
 import { isConflict, isTerminal, type Reconciler } from './result.js';
 import { WorkQueue } from './work-queue.js';
 
-/** A read-only view of an informer's cache, what a reconciler reads (Informer implements it; so does the fake cluster's MapStore). */
+/** A read-only view of an informer's cache, what a reconciler reads (Informer implements it; so does the fake cluster's MapLister). */
 export interface Lister<T> {
   get(key: string): T | undefined;
   list(namespace?: string): T[];

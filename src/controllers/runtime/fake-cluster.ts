@@ -13,7 +13,7 @@ import type { EventSeries, ObjectEvent, ObjectRef, ObjectWriter, StatusOf, WithS
 
 const clone = <T>(o: T): T => structuredClone(o);
 
-export class MapStore<T extends KubernetesObject> implements Lister<T> {
+export class MapLister<T extends KubernetesObject> implements Lister<T> {
   readonly items = new Map<string, T>();
 
   constructor(objs: readonly T[] = []) {
@@ -68,13 +68,13 @@ function notFound(message: string): Error {
 
 export class FakeCluster implements ObjectWriter {
   readonly writes: Write[] = [];
-  readonly #stores = new Map<string, MapStore<KubernetesObject>>();
+  readonly #stores = new Map<string, MapLister<KubernetesObject>>();
   #rv = 100;
 
   /** Registers the store of a kind (by apiVersion and kind) with its initial objects (cloned). */
-  protected store<T extends KubernetesObject>(type: { apiVersion: string; kind: string }, objs: readonly T[] = []): MapStore<T> {
-    const s = new MapStore<T>(objs.map(clone));
-    this.#stores.set(kindLabel(type), s as unknown as MapStore<KubernetesObject>);
+  protected store<T extends KubernetesObject>(type: { apiVersion: string; kind: string }, objs: readonly T[] = []): MapLister<T> {
+    const s = new MapLister<T>(objs.map(clone));
+    this.#stores.set(kindLabel(type), s as unknown as MapLister<KubernetesObject>);
     return s;
   }
 
@@ -89,7 +89,7 @@ export class FakeCluster implements ObjectWriter {
     return String(++this.#rv);
   }
 
-  #storeOf(kind: string): MapStore<KubernetesObject> {
+  #storeOf(kind: string): MapLister<KubernetesObject> {
     const s = this.#stores.get(kind);
     if (!s) throw new Error(`FakeCluster: no store for ${kind}`);
     return s;
@@ -186,7 +186,7 @@ export class FakeCluster implements ObjectWriter {
   }
 
   /** Changes an object as a user would: a new resourceVersion, and a new generation when the spec changed. */
-  protected editObject<T extends KubernetesObject & { spec?: unknown }>(store: MapStore<T>, key: string, fn: (o: T) => void): void {
+  protected editObject<T extends KubernetesObject & { spec?: unknown }>(store: MapLister<T>, key: string, fn: (o: T) => void): void {
     const cur = store.get(key);
     if (!cur) throw new Error(`no ${key}`);
     const next = clone(cur);

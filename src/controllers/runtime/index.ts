@@ -20,13 +20,13 @@ export {
 export { keyOf, objectKey, splitKey } from '../../kube/keys.js';
 export { InformerCache, KubeListWatch, collectionPath, type KubeSourceOptions, type ResourceRef } from '../../kube/kube-source.js';
 export {
-  KubeLeaseStore,
+  KubeLeaseClient,
   LeaderElector,
   defaultIdentity,
   type LeaderElectionTimings,
   type LeaderElectorOptions,
   type LeaseRecord,
-  type LeaseStore,
+  type LeaseClient,
   type StoppedLeading,
   type StoredLease,
 } from './leader-election.js';

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock, flushMicrotasks } from '../../util/clock.js';
+import { FakeClock, flushMicrotasks } from '../../util/fake-clock.js';
 import { LeaderElector, type LeaderElectorOptions } from './leader-election.js';
 import { MemoryLease, type MemoryLeaseClient, silentLogger } from './testing.js';
 
 interface Candidate {
   id: string;
   elector: LeaderElector;
-  store: MemoryLeaseClient;
+  client: MemoryLeaseClient;
   events: string[];
 }
 
@@ -19,9 +19,9 @@ afterEach(async () => {
 
 function candidate(clock: FakeClock, lease: MemoryLease, id: string, over: Partial<LeaderElectorOptions> = {}): Candidate {
   const events: string[] = [];
-  const store = lease.client();
+  const client = lease.client();
   const elector = new LeaderElector({
-    store,
+    client,
     identity: id,
     clock,
     log: silentLogger(),
@@ -33,7 +33,7 @@ function candidate(clock: FakeClock, lease: MemoryLease, id: string, over: Parti
     ...over,
   });
   running.push(elector);
-  return { id, elector, store, events };
+  return { id, elector, client, events };
 }
 
 describe('LeaderElector', () => {
@@ -82,7 +82,7 @@ describe('LeaderElector', () => {
     await flushMicrotasks();
     await clock.advanceAsync(4000); // a renewed at 2 s and 4 s; b has observed those renewals
 
-    a.store.failWith = new Error('connection refused'); // a is cut off from the API server
+    a.client.failWith = new Error('connection refused'); // a is cut off from the API server
     await clock.advanceAsync(9999);
     expect(a.elector.isLeader()).toBe(true);
     await clock.advanceAsync(1);
@@ -98,7 +98,7 @@ describe('LeaderElector', () => {
     expect(lease.state?.record).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1, acquireTime: 20_000 });
 
     // a, back online, stays a follower.
-    a.store.failWith = undefined;
+    a.client.failWith = undefined;
     await clock.advanceAsync(30_000);
     expect(a.elector.isLeader()).toBe(false);
     expect(b.elector.isLeader()).toBe(true);
@@ -116,10 +116,10 @@ describe('LeaderElector', () => {
     // a's renewal at 4 s is applied at once but answered 7.5 s later (within its deadline);
     // then a is cut off. Counting the renewal from its answer (11.5 s) would keep a leading until
     // 21.5 s, while b may take over from 20 s (5 s + 15 s, at its 21 s retry).
-    a.store.slowAnswers = { clock, ms: 7500 };
+    a.client.slowAnswers = { clock, ms: 7500 };
     await clock.advanceAsync(1500);
-    a.store.slowAnswers = undefined;
-    a.store.failWith = new Error('partition');
+    a.client.slowAnswers = undefined;
+    a.client.failWith = new Error('partition');
     for (let t = 0; t < 40_000; t += 250) {
       await clock.advanceAsync(250);
       expect(a.elector.isLeader() && b.elector.isLeader(), `both lead at ${clock.now()}`).toBe(false);
@@ -134,11 +134,11 @@ describe('LeaderElector', () => {
     const a = candidate(clock, lease, 'a', { onStoppedLeading: (why) => void whys.push(why) });
     void a.elector.run();
     await clock.advanceAsync(2000); // renewed at 2 s
-    a.store.failWith = new Error('partition');
+    a.client.failWith = new Error('partition');
     await clock.advanceAsync(10_000); // steps down at 12 s; a successor may lead from 17 s
     expect(whys).toEqual([{ reason: 'lost', successorMayLeadInMs: 5000 }]);
 
-    a.store.failWith = undefined;
+    a.client.failWith = undefined;
     await clock.advanceAsync(2000);
     expect(a.elector.isLeader()).toBe(true);
     lease.write({ ...lease.state!.record, holderIdentity: 'intruder' });
@@ -158,7 +158,7 @@ describe('LeaderElector', () => {
     const a = candidate(clock, lease, 'a');
     void a.elector.run();
     await flushMicrotasks();
-    a.store.hang = true;
+    a.client.hang = true;
     await clock.advanceAsync(9999);
     expect(a.elector.isLeader()).toBe(true);
     await clock.advanceAsync(1);
@@ -185,9 +185,9 @@ describe('LeaderElector', () => {
     void a.elector.run();
     await flushMicrotasks();
     // Bump the resourceVersion between a's get and update, once: a's update gets 409.
-    const origGet = a.store.get.bind(a.store);
+    const origGet = a.client.get.bind(a.client);
     let once = true;
-    a.store.get = async () => {
+    a.client.get = async () => {
       const l = await origGet();
       if (once && l) {
         once = false;
@@ -254,7 +254,7 @@ describe('LeaderElector', () => {
     const a = candidate(clock, lease, 'a');
     void a.elector.run();
     await flushMicrotasks();
-    a.store.slowAnswers = { clock, ms: 1000 };
+    a.client.slowAnswers = { clock, ms: 1000 };
     await clock.advanceAsync(2500); // the 2 s renewal is written; its answer is due at 3 s
     const stopping = a.elector.stop();
     await clock.advanceAsync(5000);
@@ -283,10 +283,10 @@ describe('LeaderElector', () => {
     const a = candidate(clock, lease, 'a');
     void a.elector.run();
     await flushMicrotasks();
-    a.store.failWith = new Error('partition');
+    a.client.failWith = new Error('partition');
     await clock.advanceAsync(12_000);
     expect(a.elector.isLeader()).toBe(false);
-    a.store.failWith = undefined;
+    a.client.failWith = undefined;
     // Nobody else took it: a is still the holder in the record, so it re-acquires at once.
     await clock.advanceAsync(5000);
     expect(a.elector.isLeader()).toBe(true);
@@ -296,7 +296,7 @@ describe('LeaderElector', () => {
   it('rejects inconsistent timings', () => {
     const clock = new FakeClock(0);
     const lease = new MemoryLease();
-    const base = { store: lease.client(), identity: 'x', clock, log: silentLogger() };
+    const base = { client: lease.client(), identity: 'x', clock, log: silentLogger() };
     expect(() => new LeaderElector({ ...base, leaseDurationMs: 10_000, renewDeadlineMs: 10_000 })).toThrow(/leaseDuration/);
     expect(() => new LeaderElector({ ...base, renewDeadlineMs: 2000, retryPeriodMs: 2000 })).toThrow(/renewDeadline/);
     expect(() => new LeaderElector({ ...base, identity: '' })).toThrow(/identity/);

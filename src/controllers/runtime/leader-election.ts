@@ -32,7 +32,7 @@ export interface StoredLease {
 }
 
 /** Get/create/update of one Lease. create() and update() throw on conflict (409). */
-export interface LeaseStore {
+export interface LeaseClient {
   readonly description: string;
   /** The Lease, or undefined if it does not exist. */
   get(): Promise<StoredLease | undefined>;
@@ -42,7 +42,7 @@ export interface LeaseStore {
 }
 
 /** A Lease in the cluster through CoordinationV1Api. */
-export class KubeLeaseStore implements LeaseStore {
+export class KubeLeaseClient implements LeaseClient {
   readonly description: string;
 
   constructor(
@@ -125,7 +125,7 @@ export interface LeaderElectionTimings {
 }
 
 export interface LeaderElectorOptions extends LeaderElectionTimings {
-  store: LeaseStore;
+  client: LeaseClient;
   identity: string;
   clock: Clock;
   log: Logger;
@@ -168,7 +168,7 @@ export class LeaderElector {
     if (o.retryPeriodMs <= 0) throw new RangeError('retryPeriod must be positive');
     this.#o = o;
     this.identity = opts.identity;
-    this.#log = opts.log.child({ lease: opts.store.description, identity: opts.identity });
+    this.#log = opts.log.child({ lease: opts.client.description, identity: opts.identity });
   }
 
   isLeader(): boolean {
@@ -293,14 +293,14 @@ export class LeaderElector {
   }
 
   async #attempt(): Promise<Attempt> {
-    const { store, clock, identity } = this.#o;
+    const { client, clock, identity } = this.#o;
     const durationS = Math.max(1, Math.ceil(this.#o.leaseDurationMs / 1000));
     try {
-      const cur = await store.get();
+      const cur = await client.get();
       const now = clock.now();
       if (!cur) {
         const rec: LeaseRecord = { holderIdentity: identity, leaseDurationSeconds: durationS, acquireTime: now, renewTime: now, leaseTransitions: 0 };
-        this.#observe(await store.create(rec), clock.now());
+        this.#observe(await client.create(rec), clock.now());
         return 'ok';
       }
       this.#observe(cur, now);
@@ -314,7 +314,7 @@ export class LeaderElector {
         renewTime: now,
         leaseTransitions: (cur.record.leaseTransitions ?? 0) + (mine ? 0 : 1),
       };
-      this.#observe(await store.update(rec, cur.resourceVersion), clock.now());
+      this.#observe(await client.update(rec, cur.resourceVersion), clock.now());
       return 'ok';
     } catch (err) {
       if (isConflict(err)) this.#log.debug({ err }, 'lease changed under us (conflict)');
@@ -365,11 +365,11 @@ export class LeaderElector {
 
   async #releaseOnce(): Promise<'ok' | 'not-ours' | 'conflict' | 'error'> {
     try {
-      const cur = await this.#o.store.get();
+      const cur = await this.#o.client.get();
       if (!cur || cur.record.holderIdentity !== this.identity) return 'not-ours';
       const now = this.#o.clock.now();
       const rec: LeaseRecord = { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: cur.record.leaseTransitions };
-      this.#observe(await this.#o.store.update(rec, cur.resourceVersion), now);
+      this.#observe(await this.#o.client.update(rec, cur.resourceVersion), now);
       return 'ok';
     } catch (err) {
       if (isConflict(err)) return 'conflict';

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { FakeClock, flushMicrotasks } from '../../util/clock.js';
+import { FakeClock, flushMicrotasks } from '../../util/fake-clock.js';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { Controller, type Runnable } from './controller.js';
 import { Informer } from '../../kube/informer.js';
@@ -33,19 +33,19 @@ class Probe implements Runnable {
 }
 
 function managerWithLease(clock: FakeClock, lease: MemoryLease, identity: string) {
-  const store = lease.client();
+  const client = lease.client();
   const made: Probe[] = [];
   const m = new Manager({
     clock,
     log: silentLogger(),
-    leaderElection: { store, identity, random: () => 0 },
+    leaderElection: { client, identity, random: () => 0 },
   });
   m.add(() => {
     const p = new Probe(`${identity}/ctrl`, clock);
     made.push(p);
     return p;
   });
-  return { m, store, made };
+  return { m, client, made };
 }
 
 describe('Manager', () => {
@@ -93,13 +93,13 @@ describe('Manager', () => {
     a.m.start();
     await flushMicrotasks();
     expect(a.made).toHaveLength(1);
-    a.store.failWith = new Error('apiserver unreachable');
+    a.client.failWith = new Error('apiserver unreachable');
     await clock.advanceAsync(10_000);
     expect(a.m.isLeader()).toBe(false);
     expect(a.made[0]!.running).toBe(false);
     // In-flight work gets only until a successor may lead, not the whole shutdown timeout.
     expect(a.made[0]!.stopTimeouts).toEqual([5000]);
-    a.store.failWith = undefined;
+    a.client.failWith = undefined;
     await clock.advanceAsync(5000);
     expect(a.m.isLeader()).toBe(true);
     expect(a.made).toHaveLength(2); // a new instance: a stopped queue is never reused
@@ -115,8 +115,8 @@ describe('Manager', () => {
     source.nextList({ items: [obj('ns', 'a', '1')], resourceVersion: '1' }, { items: [obj('ns', 'a', '1')], resourceVersion: '1' });
     const informer = new Informer(source, { clock, log });
     const reconciled: string[] = [];
-    const store = lease.client();
-    const m = new Manager({ clock, log, leaderElection: { store, identity: 'a', random: () => 0 } });
+    const client = lease.client();
+    const m = new Manager({ clock, log, leaderElection: { client, identity: 'a', random: () => 0 } });
     m.add(
       () =>
         new Controller({
@@ -130,11 +130,11 @@ describe('Manager', () => {
     m.start();
     await flushMicrotasks();
     expect(reconciled).toEqual(['ns/a@0']);
-    store.failWith = new Error('partition');
+    client.failWith = new Error('partition');
     await clock.advanceAsync(10_000);
     expect(m.isLeader()).toBe(false);
     expect(informer.running).toBe(false);
-    store.failWith = undefined;
+    client.failWith = undefined;
     await clock.advanceAsync(2000);
     expect(m.isLeader()).toBe(true);
     expect(reconciled).toEqual(['ns/a@0', 'ns/a@12000']);

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../util/clock.js';
 import type { Runnable } from './controller.js';
-import { LeaderElector, type LeaderElectionTimings, type LeaseStore } from './leader-election.js';
+import { LeaderElector, type LeaderElectionTimings, type LeaseClient } from './leader-election.js';
 
 export interface ManagerOptions {
   clock: Clock;
@@ -15,7 +15,7 @@ export interface ManagerOptions {
    */
   informers?: { start(): void };
   /** Run only while holding this Lease; omit to run at once (single replica, tests). */
-  leaderElection?: LeaderElectionTimings & { store: LeaseStore; identity: string; random?: () => number };
+  leaderElection?: LeaderElectionTimings & { client: LeaseClient; identity: string; random?: () => number };
   /**
    * How long a graceful stop waits for in-flight reconciles (default 30 s). After a lost lease they
    * get only until a successor may lead (leaseDuration − renewDeadline, 5 s by default, after the

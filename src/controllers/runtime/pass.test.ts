@@ -3,9 +3,9 @@
 // and events de-duplicated within a window.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../util/clock.js';
+import { FakeClock } from '../../util/fake-clock.js';
 import { EventRecorder } from './events.js';
-import { FakeCluster, kindLabel, type MapStore } from './fake-cluster.js';
+import { FakeCluster, kindLabel, type MapLister } from './fake-cluster.js';
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizers.js';
 import { OwnWrites, PassObject } from './pass.js';
 import { silentLogger } from './testing.js';
@@ -16,7 +16,7 @@ const KEY = 'acct-a/p';
 
 /** A fake cluster holding NodePools (any hearth.dev kind would do). */
 class PoolCluster extends FakeCluster {
-  readonly pools: MapStore<Pool>;
+  readonly pools: MapLister<Pool>;
   constructor(pools: Pool[]) {
     super();
     this.pools = this.store({ apiVersion: 'hearth.dev/v1alpha1', kind: 'NodePool' }, pools);

@@ -7,7 +7,7 @@
 //
 // Readers, and what they read:
 // - pods (slimPod): the Deployment controller's summarizePods/podProblem (deployment/status.ts),
-//   freeGpusByRegion/podGpuRequest (deployment/placement.ts), podOwnerKey and the label selector
+//   freeGpusByRegion (deployment/placement.ts) and podGpus (fleet/gpus.ts), podOwnerKey and the label selector
 //   of its pods; metering's readiness (the Ready condition's lastTransitionTime), podGpus and
 //   dimensions (uid, namespace, labels, nodeName) (metering/accrual.ts, metering.ts);
 // - GPU nodes (slimNode): placement (isSchedulableFor, freeGpusByRegion) and metering (labels);

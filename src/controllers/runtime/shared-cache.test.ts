@@ -5,7 +5,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { InformerFactory } from '../../kube/informer-factory.js';
 import type { ResourceRef } from '../../kube/kube-source.js';
-import { FakeClock, flushMicrotasks } from '../../util/clock.js';
+import { FakeClock, flushMicrotasks } from '../../util/fake-clock.js';
 import { Controller } from './controller.js';
 import { Manager } from './manager.js';
 import { FakeListWatch, MemoryLease, obj, silentLogger } from './testing.js';
@@ -53,15 +53,15 @@ describe('the shared informer cache', () => {
   it('stays warm across a lost and regained lease: the new term reconciles from the synced cache, no second list', async () => {
     const { clock, log, source, informers, reconciled, controller } = setup();
     const lease = new MemoryLease();
-    const store = lease.client();
-    const m = new Manager({ clock, log, informers, leaderElection: { store, identity: 'a', random: () => 0 } });
+    const client = lease.client();
+    const m = new Manager({ clock, log, informers, leaderElection: { client, identity: 'a', random: () => 0 } });
     m.add(() => controller('c'));
     m.start();
     await flushMicrotasks();
     expect(m.isLeader()).toBe(true);
     expect(reconciled.sort()).toEqual(['c ns/a@0', 'c ns/b@0']);
 
-    store.failWith = new Error('partition');
+    client.failWith = new Error('partition');
     await clock.advanceAsync(10_000);
     expect(m.isLeader()).toBe(false);
     expect(m.active()).toEqual([]);
@@ -71,7 +71,7 @@ describe('the shared informer cache', () => {
     expect(informer.hasSynced()).toBe(true);
     source.current!.emit('ADDED', obj('ns', 'c', '3'));
 
-    store.failWith = undefined;
+    client.failWith = undefined;
     await clock.advanceAsync(2000);
     expect(m.isLeader()).toBe(true);
     // Every object again, including the one added while standing by: from the cache, not a relist.
@@ -90,7 +90,7 @@ describe('the shared informer cache', () => {
     const lease = new MemoryLease();
     const leader = lease.client();
     await leader.create({ holderIdentity: 'other', leaseDurationSeconds: 15, acquireTime: 0, renewTime: 0, leaseTransitions: 0 });
-    const m = new Manager({ clock, log, informers, leaderElection: { store: lease.client(), identity: 'b', random: () => 0 } });
+    const m = new Manager({ clock, log, informers, leaderElection: { client: lease.client(), identity: 'b', random: () => 0 } });
     m.add(() => controller('c'));
     informers.informer(CONFIGMAPS); // declared at process start (controllers/manager.ts)
     m.start();

@@ -1,6 +1,6 @@
 // Test doubles for leader election: a Lease with 409 semantics whose clients can fail or hang.
 import { sleep, type Clock } from '../../util/clock.js';
-import type { LeaseRecord, LeaseStore, StoredLease } from './leader-election.js';
+import type { LeaseRecord, LeaseClient, StoredLease } from './leader-election.js';
 import { httpError } from '../../kube/testing.js';
 export { silentLogger, FakeListWatch, httpError, obj } from '../../kube/testing.js';
 
@@ -23,7 +23,7 @@ export class MemoryLease {
   }
 }
 
-export class MemoryLeaseClient implements LeaseStore {
+export class MemoryLeaseClient implements LeaseClient {
   readonly description = 'leases/test/lease';
   /** While set, every call rejects with this error. */
   failWith: Error | undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock, flushMicrotasks } from '../../util/clock.js';
+import { FakeClock, flushMicrotasks } from '../../util/fake-clock.js';
 import { BucketRateLimiter, ItemExponentialRateLimiter, MaxOfRateLimiter, TokenBucket } from '../../util/rate-limiter.js';
 import { WorkQueue } from './work-queue.js';
 

@@ -1,7 +1,7 @@
 // Accounts and users.
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
-import { AlreadyExistsError, NotFoundError, isUniqueViolation } from '../errors.js';
+import { AlreadyExistsError, FailedPreconditionError, NotFoundError, isUniqueViolation } from '../errors.js';
 import { accounts, users, type Account, type NewAccount, type NewUser, type User } from '../schema/index.js';
 import { accountName, userName } from './names.js';
 
@@ -79,7 +79,32 @@ export async function listUsers(db: Db, accountId: string): Promise<User[]> {
 
 export type UserPatch = Partial<Pick<User, 'displayName' | 'role' | 'email' | 'serviceAccount' | 'state'>>;
 
+/**
+ * Updates a user. A change of role away from admin is refused when it would leave the account
+ * without an admin (nobody could then manage users or others' keys): the account row is locked so
+ * two concurrent demotions of the last two admins cannot both pass.
+ */
 export async function updateUser(db: Db, accountId: string, userId: string, patch: UserPatch): Promise<User> {
+  if (patch.role !== undefined && patch.role !== 'admin') {
+    return db.transaction(async (tx) => {
+      await tx.select({ id: accounts.accountId }).from(accounts).where(eq(accounts.accountId, accountId)).for('update');
+      const [target] = await tx.select({ role: users.role }).from(users).where(and(eq(users.accountId, accountId), eq(users.userId, userId)));
+      if (target?.role === 'admin') {
+        const [others] = await tx
+          .select({ n: sql<number>`count(*)::int` })
+          .from(users)
+          .where(and(eq(users.accountId, accountId), eq(users.role, 'admin'), ne(users.userId, userId), ne(users.state, 'DELETING')));
+        if ((others?.n ?? 0) === 0) {
+          throw new FailedPreconditionError(`${userName(accountId, userId)} is the account's last admin: make another user admin first`, 'ERR_LAST_ADMIN');
+        }
+      }
+      return writeUser(tx as unknown as Db, accountId, userId, patch);
+    });
+  }
+  return writeUser(db, accountId, userId, patch);
+}
+
+async function writeUser(db: Db, accountId: string, userId: string, patch: UserPatch): Promise<User> {
   try {
     const [row] = await db
       .update(users)

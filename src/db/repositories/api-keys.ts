@@ -1,7 +1,7 @@
 // API key rows: hashes only. Key generation and verification live in src/auth/.
 import { and, asc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
-import { AlreadyExistsError, NotFoundError, isForeignKeyViolation, isUniqueViolation } from '../errors.js';
+import { AlreadyExistsError, FailedPreconditionError, NotFoundError, isForeignKeyViolation, isUniqueViolation } from '../errors.js';
 import { accounts, apiKeys, users, type Account, type ApiKeyRow, type NewApiKeyRow, type User } from '../schema/index.js';
 import { userName } from './names.js';
 
@@ -14,6 +14,30 @@ export async function insertApiKey(db: Db, values: NewApiKeyRow): Promise<ApiKey
     if (isUniqueViolation(e)) throw new AlreadyExistsError('apiKey', values.keyId);
     throw e;
   }
+}
+
+/**
+ * Inserts a key unless its user already has `max` usable keys (not revoked, not expired): the user
+ * row is locked so concurrent creates cannot pass the cap together. A cap keeps one user from
+ * minting keys without bound (each key is a row, a cache entry and a rate-limit bucket).
+ */
+export async function insertApiKeyCapped(db: Db, values: NewApiKeyRow, max: number, now: Date): Promise<ApiKeyRow> {
+  return db.transaction(async (tx) => {
+    const [user] = await tx
+      .select({ id: users.userId })
+      .from(users)
+      .where(and(eq(users.accountId, values.accountId), eq(users.userId, values.userId)))
+      .for('update');
+    if (!user) throw new NotFoundError('user', userName(values.accountId, values.userId));
+    const [usable] = await tx
+      .select({ n: sql<number>`count(*)::int` })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.accountId, values.accountId), eq(apiKeys.userId, values.userId), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expireTime), gt(apiKeys.expireTime, now))));
+    if ((usable?.n ?? 0) >= max) {
+      throw new FailedPreconditionError(`${userName(values.accountId, values.userId)} has ${max} usable API keys, the most allowed: delete one first`, 'ERR_TOO_MANY_KEYS');
+    }
+    return insertApiKey(tx as unknown as Db, values);
+  });
 }
 
 /** What authentication needs about a key, in one round trip. */

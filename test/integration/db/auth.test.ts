@@ -5,8 +5,8 @@ import { bootstrap } from '../../../src/auth/bootstrap.js';
 import { formatKey, generateKey, parseKey, randomBase62 } from '../../../src/auth/key-format.js';
 import { issueApiKey, revokeKey } from '../../../src/auth/keys.js';
 import { InvalidValueError, NotFoundError } from '../../../src/db/errors.js';
-import { createAccount, createUser, updateAccount, updateUser } from '../../../src/db/repositories/accounts.js';
-import { getApiKey, listApiKeys } from '../../../src/db/repositories/api-keys.js';
+import { createAccount, createUser, getUser, updateAccount, updateUser } from '../../../src/db/repositories/accounts.js';
+import { getApiKey, insertApiKey, listApiKeys } from '../../../src/db/repositories/api-keys.js';
 import { listQuotas } from '../../../src/db/repositories/quotas.js';
 import type { Db } from '../../../src/db/client.js';
 import { dbTargets, uniqueId } from './support.js';
@@ -113,6 +113,72 @@ describe.each(targets)('API keys on $name', (t) => {
     await auth.authenticate(key);
     await auth.flush();
     expect((await getApiKey(t.db, accountId, row.keyId))!.lastUsed!.toISOString()).toBe('2026-05-01T00:01:20.000Z');
+  });
+
+  it('remembers an unknown keyId for a minute: a flood of one made-up key reaches the database once', async () => {
+    const { accountId, userId } = await accountWithUser(t.db);
+    const c = clock();
+    const auth = new ApiKeyAuthenticator(t.db, { now: c.now });
+    // A well-formed key (the CRC-32 checksum is no secret) whose keyId nobody has yet.
+    const g = generateKey();
+    expect(await auth.authenticate(g.key)).toMatchObject({ ok: false, reason: 'UNKNOWN_KEY' });
+    // The row appears behind the authenticator's back: within the minute it is still unknown here,
+    // which shows the lookups were answered from memory.
+    await insertApiKey(t.db, { keyId: g.keyId, accountId, userId, displayName: 'late', prefix: g.prefix, keyHash: g.hash, annotations: {}, createTime: new Date(c.now()), expireTime: null });
+    c.advance(59_000);
+    expect(await auth.authenticate(g.key)).toMatchObject({ ok: false, reason: 'UNKNOWN_KEY' });
+    c.advance(1_001);
+    expect((await auth.authenticate(g.key)).ok).toBe(true);
+  });
+
+  it('refuses a client whose lookups keep failing before the database, and only that client', async () => {
+    const { accountId, userId } = await accountWithUser(t.db);
+    const { key } = await issueApiKey(t.db, { accountId, userId });
+    const c = clock();
+    const auth = new ApiKeyAuthenticator(t.db, { now: c.now, failureBudget: { ratePerSecond: 5, burst: 20 } });
+    for (let i = 0; i < 20; i++) expect(await auth.authenticate(generateKey().key, '203.0.113.7')).toMatchObject({ reason: 'UNKNOWN_KEY' });
+    const refused = await auth.authenticate(generateKey().key, '203.0.113.7');
+    expect(refused).toMatchObject({ ok: false, reason: 'THROTTLED' });
+    expect((refused as { retryAfterMs: number }).retryAfterMs).toBeGreaterThanOrEqual(1000);
+    // Another client is not held back, and the throttled one gets through again once its budget refills.
+    expect((await auth.authenticate(key, '198.51.100.1')).ok).toBe(true);
+    c.advance(1_000);
+    expect((await auth.authenticate(key, '203.0.113.7')).ok).toBe(true);
+  });
+
+  it('bounds the lookups in flight at once', async () => {
+    await accountWithUser(t.db);
+    const auth = new ApiKeyAuthenticator(t.db, { maxConcurrentLookups: 1 });
+    const [a, b] = await Promise.all([auth.authenticate(generateKey().key), auth.authenticate(generateKey().key)]);
+    expect(a).toMatchObject({ reason: 'UNKNOWN_KEY' });
+    expect(b).toMatchObject({ ok: false, reason: 'THROTTLED' });
+  });
+
+  it('caps the usable keys of a user; revoked and expired keys do not count', async () => {
+    const { accountId, userId } = await accountWithUser(t.db);
+    const c = clock();
+    const first = await issueApiKey(t.db, { accountId, userId, maxKeys: 2 });
+    await issueApiKey(t.db, { accountId, userId, maxKeys: 2, expireTime: new Date(c.now() + 1_000), now: new Date(c.now()) });
+    await expect(issueApiKey(t.db, { accountId, userId, maxKeys: 2 })).rejects.toMatchObject({ name: 'FailedPreconditionError', reason: 'ERR_TOO_MANY_KEYS' });
+    await revokeKey(t.db, { accountId, userId, keyId: first.row.keyId });
+    await issueApiKey(t.db, { accountId, userId, maxKeys: 2 });
+    // Concurrent creates cannot pass the cap together.
+    const other = await accountWithUser(t.db);
+    const results = await Promise.allSettled(Array.from({ length: 6 }, () => issueApiKey(t.db, { ...other, maxKeys: 3 })));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+  });
+
+  it('never demotes the last admin of an account', async () => {
+    const { accountId, userId } = await accountWithUser(t.db, 'admin');
+    await expect(updateUser(t.db, accountId, userId, { role: 'user' })).rejects.toMatchObject({ name: 'FailedPreconditionError', reason: 'ERR_LAST_ADMIN' });
+    await createUser(t.db, { accountId, userId: 'bob', email: `bob@${accountId}.example`, role: 'admin' });
+    expect((await updateUser(t.db, accountId, userId, { role: 'user' })).role).toBe('user');
+    await expect(updateUser(t.db, accountId, 'bob', { role: 'user' })).rejects.toMatchObject({ reason: 'ERR_LAST_ADMIN' });
+    // Two admins demoting each other at once: one of them stays admin.
+    await updateUser(t.db, accountId, userId, { role: 'admin' });
+    await Promise.allSettled([updateUser(t.db, accountId, userId, { role: 'user' }), updateUser(t.db, accountId, 'bob', { role: 'user' })]);
+    const roles = await Promise.all([getUser(t.db, accountId, userId), getUser(t.db, accountId, 'bob')]);
+    expect(roles.filter((u) => u?.role === 'admin')).toHaveLength(1);
   });
 
   it('refuses keys for unknown users', async () => {

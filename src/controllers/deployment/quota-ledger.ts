@@ -1,4 +1,4 @@
-// GPU quota as the Deployment reconciler sees it: how much of `<accelerator>-<region>` this
+// The quota ledger: GPU quota as the Deployment reconciler sees it — how much of `<accelerator>-<region>` this
 // deployment may hold, and the hold itself. PostgreSQL is the arbiter (src/db quota holds: a row
 // lock per quota, so two deployments never oversubscribe it, whichever replica or path writes).
 import { DEFAULT_QUOTAS } from '../../fleet/catalog.js';
@@ -16,7 +16,7 @@ export interface GpuQuota {
   note?: string;
 }
 
-export interface QuotaStore {
+export interface QuotaLedger {
   /** True when holds are recorded outside the cluster: a finalizer must release them. */
   readonly tracksHolds: boolean;
   gpuQuota(account: string, quotaName: string, holder: string): Promise<GpuQuota>;
@@ -42,7 +42,7 @@ const ACCOUNT_CACHE_MS = 30_000;
  * with kubectl for an account the API never created) cannot hold quota rows: such a deployment is
  * limited to the catalog's default per-region GPU quota on its own, and the condition says so.
  */
-export class DbQuotaStore implements QuotaStore {
+export class DbQuotaLedger implements QuotaLedger {
   readonly tracksHolds = true;
   readonly #db: Db;
   readonly #clock: Clock;

@@ -1,8 +1,8 @@
 import type { V1Container, V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { ACCELERATOR_LABEL, REGION_LABEL, type AcceleratorType } from '../../../fleet/catalog.js';
-import { buildModelServer, type ModelServer } from '../runtime.js';
-import { DEFAULT_RUNTIME_CONFIG as CONFIG } from '../runtime-config.js';
+import { buildModelServer, type ModelServer } from '../model-server.js';
+import { DEFAULT_MODEL_SERVER_CONFIG as CONFIG } from '../model-server-config.js';
 import type { DeploymentSpecInput } from '../../../crds/deployment.js';
 import { hearthDeployment, spec as specOf } from '../testing.js';
 import { ANNOTATION_TEMPLATE_HASH } from './labels.js';
@@ -148,7 +148,7 @@ describe('makeWorkload', () => {
   it('runs the runtime’s image, command and arguments', () => {
     const s = server({ acceleratorType: 'AMD_MI300X_192GB' });
     const c = main(makeWorkload(hearthDeployment(), s, { replicas: 1, region: 'US_VIRGINIA_2', workload: W }));
-    expect(c.image).toBe(CONFIG.runtimes.amd.image);
+    expect(c.image).toBe(CONFIG.servers.amd.image);
     expect(c.command).toEqual(['vllm', 'serve']);
     expect(c.args).toEqual(s.args);
     expect(c.env).toEqual(s.env);

@@ -30,7 +30,7 @@ export interface StoredObject {
   metadata: { name: string; namespace?: string; resourceVersion?: string; [k: string]: unknown };
 }
 
-export interface ResourceStore<T extends StoredObject> {
+export interface KindClient<T extends StoredObject> {
   /** Lists and starts watching; resolves once the cache holds the cluster's objects. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -52,9 +52,9 @@ export interface ResourceStore<T extends StoredObject> {
 const TOMBSTONE_TTL_MS = 5 * 60_000;
 
 /**
- * A standalone cache: namespace → name → object, guarded against stale events. The stores above
+ * A standalone cache: namespace → name → object, guarded against stale events. The kind clients above
  * no longer keep one (they read the shared informer through a WriteOverlay); the route unit tests'
- * in-memory store (routes/deployments.test.ts) still uses it.
+ * in-memory kind client (routes/deployments.test.ts) still uses it.
  */
 export class ResourceCache<T extends StoredObject> {
   readonly #byNs = new Map<string, Map<string, T>>();
@@ -110,11 +110,11 @@ export class ResourceCache<T extends StoredObject> {
 export interface KubeAccess {
   /** The one rate-limited client: reads on a cache miss and every write. */
   clients: KubeClients;
-  /** The one informer layer: the store's watch is the process's watch of its kind. */
+  /** The one informer layer: the client's watch is the process's watch of its kind. */
   informers: InformerFactory;
 }
 
-export interface KubeResourceStoreOptions {
+export interface KubeKindClientOptions {
   /** Where a failed start is reported (the watch's own failures are the informer's to log). */
   log: Logger;
   /** How long start() waits for the first list (default 30 s). */
@@ -124,7 +124,7 @@ export interface KubeResourceStoreOptions {
 
 const mergePatchHeaders = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-export class KubeResourceStore<T extends StoredObject> implements ResourceStore<T> {
+export class KubeKindClient<T extends StoredObject> implements KindClient<T> {
   readonly #plural: string;
   readonly #api: CustomObjectsApi;
   readonly #informer: Informer<KubernetesObject>;
@@ -135,7 +135,7 @@ export class KubeResourceStore<T extends StoredObject> implements ResourceStore<
   constructor(
     kube: KubeAccess,
     kind: Pick<KindInfo, 'plural'>,
-    private readonly opts: KubeResourceStoreOptions,
+    private readonly opts: KubeKindClientOptions,
   ) {
     this.#plural = kind.plural;
     this.#api = kube.clients.api(CustomObjectsApi);
@@ -163,7 +163,7 @@ export class KubeResourceStore<T extends StoredObject> implements ResourceStore<
     throw new Error(`could not list ${this.#plural}.${GROUP} within ${timeoutMs} ms (${this.#informer.description}; the informer logs why)`);
   }
 
-  /** Releases this store's hold on the shared informer (it keeps running for its other readers). */
+  /** Releases this client's hold on the shared informer (it keeps running for its other readers). */
   async stop(): Promise<void> {
     if (!this.#started) return;
     this.#started = false;
@@ -231,7 +231,7 @@ export class KubeResourceStore<T extends StoredObject> implements ResourceStore<
     }
   }
 
-  /** The server's answer, as readers of this store see it from now on (as the cache would keep it). */
+  /** The server's answer, as readers of this client see it from now on (as the cache would keep it). */
   #remember(obj: T): void {
     const copy = structuredClone(obj) as unknown as KubernetesObject;
     if (copy.metadata?.managedFields !== undefined) delete copy.metadata.managedFields;
@@ -243,11 +243,11 @@ export class KubeResourceStore<T extends StoredObject> implements ResourceStore<
   }
 }
 
-/** The deployments store (the first kind the facade served). */
-export type DeploymentStore = ResourceStore<DeploymentObject>;
+/** The deployments client (the first kind the facade served). */
+export type DeploymentClient = KindClient<DeploymentObject>;
 
-export class KubeDeploymentStore extends KubeResourceStore<DeploymentObject> {
-  constructor(kube: KubeAccess, opts: KubeResourceStoreOptions) {
+export class KubeDeploymentClient extends KubeKindClient<DeploymentObject> {
+  constructor(kube: KubeAccess, opts: KubeKindClientOptions) {
     super(kube, DEPLOYMENT, opts);
   }
 }
@@ -259,30 +259,30 @@ export interface CustomObject extends StoredObject {
   status?: Record<string, unknown>;
 }
 
-/** The stores of the kinds besides Deployment, keyed by REST collection. */
-export interface ResourceStores {
-  deployedModels: ResourceStore<CustomObject>;
-  nodePools: ResourceStore<CustomObject>;
-  environments: ResourceStore<CustomObject>;
-  batchJobs: ResourceStore<CustomObject>;
-  supervisedFineTuningJobs: ResourceStore<CustomObject>;
-  batchInferenceJobs: ResourceStore<CustomObject>;
+/** The clients of the kinds besides Deployment, keyed by REST collection. */
+export interface KindClients {
+  deployedModels: KindClient<CustomObject>;
+  nodePools: KindClient<CustomObject>;
+  environments: KindClient<CustomObject>;
+  batchJobs: KindClient<CustomObject>;
+  supervisedFineTuningJobs: KindClient<CustomObject>;
+  batchInferenceJobs: KindClient<CustomObject>;
 }
 
-/** One store per kind on the process's informers; `start()` waits for them all, `stop()` releases them all. */
-export class KubeResourceStores {
-  readonly deployments: KubeDeploymentStore;
-  readonly others: { [K in keyof ResourceStores]: KubeResourceStore<CustomObject> };
+/** One client per kind on the process's informers; `start()` waits for them all, `stop()` releases them all. */
+export class KubeKindClients {
+  readonly deployments: KubeDeploymentClient;
+  readonly others: { [K in keyof KindClients]: KubeKindClient<CustomObject> };
 
-  constructor(kube: KubeAccess, opts: KubeResourceStoreOptions) {
-    this.deployments = new KubeDeploymentStore(kube, opts);
+  constructor(kube: KubeAccess, opts: KubeKindClientOptions) {
+    this.deployments = new KubeDeploymentClient(kube, opts);
     this.others = {
-      deployedModels: new KubeResourceStore(kube, DEPLOYED_MODEL, opts),
-      nodePools: new KubeResourceStore(kube, NODE_POOL, opts),
-      environments: new KubeResourceStore(kube, ENVIRONMENT, opts),
-      batchJobs: new KubeResourceStore(kube, BATCH_JOB, opts),
-      supervisedFineTuningJobs: new KubeResourceStore(kube, SFT_JOB, opts),
-      batchInferenceJobs: new KubeResourceStore(kube, BATCH_INFERENCE_JOB, opts),
+      deployedModels: new KubeKindClient(kube, DEPLOYED_MODEL, opts),
+      nodePools: new KubeKindClient(kube, NODE_POOL, opts),
+      environments: new KubeKindClient(kube, ENVIRONMENT, opts),
+      batchJobs: new KubeKindClient(kube, BATCH_JOB, opts),
+      supervisedFineTuningJobs: new KubeKindClient(kube, SFT_JOB, opts),
+      batchInferenceJobs: new KubeKindClient(kube, BATCH_INFERENCE_JOB, opts),
     };
   }
 

@@ -1,8 +1,8 @@
-// An in-memory ResourceStore for route unit tests (no cluster there). It keeps the parts of the API
+// An in-memory KindClient for route unit tests (no cluster there). It keeps the parts of the API
 // server's contract the routes rely on: resourceVersion preconditions (409), 404 on missing
 // objects, creationTimestamp and generation. The integration tests run the same routes against
 // the real API server (test/integration/api-node-pools.test.ts, api-jobs.test.ts).
-import type { CustomObject, ResourceStore } from '../kube/resource-store.js';
+import type { CustomObject, KindClient } from '../kube/kind-client.js';
 import { rfc3339 } from '../../util/rfc3339.js';
 
 function apiError(code: number, message: string): Error {
@@ -21,7 +21,7 @@ function mergePatchInto(target: Record<string, unknown>, patch: Record<string, u
   return out;
 }
 
-export class MemoryStore implements ResourceStore<CustomObject> {
+export class MemoryKindClient implements KindClient<CustomObject> {
   /** The "API server's" objects by `namespace/name` (tests read and edit them directly). */
   readonly objects = new Map<string, CustomObject>();
   /** Names left out of list(): a cache that lags behind the API server. */

@@ -3,9 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { KubeClients } from '../../kube/client.js';
 import { InformerFactory } from '../../kube/informer-factory.js';
 import { FakeListWatch, silentLogger } from '../../kube/testing.js';
-import { FakeClock } from '../../util/clock.js';
+import { FakeClock } from '../../util/fake-clock.js';
 import type { DeploymentObject } from '../mappers/deployment.js';
-import { KubeDeploymentStore, ResourceCache, type KubeResourceStore } from './resource-store.js';
+import { KubeDeploymentClient, ResourceCache, type KubeKindClient } from './kind-client.js';
 
 const o = (name: string, rv: string, ns = 'acct-a'): DeploymentObject => ({ apiVersion: 'hearth.dev/v1alpha1', kind: 'Deployment', metadata: { name, namespace: ns, resourceVersion: rv }, spec: { baseModel: rv } });
 
@@ -39,7 +39,7 @@ describe('ResourceCache', () => {
   });
 });
 
-// ---- KubeResourceStore on a shared informer (fake list/watch, fake API server) ----------------
+// ---- KubeKindClient on a shared informer (fake list/watch, fake API server) ----------------
 
 interface FakeApi {
   objects: Map<string, DeploymentObject>;
@@ -47,7 +47,7 @@ interface FakeApi {
   calls: string[];
 }
 
-/** The API server half of CustomObjectsApi the store uses: answers as the server would. */
+/** The API server half of CustomObjectsApi the client uses: answers as the server would. */
 function fakeCustomObjects(api: FakeApi): unknown {
   const key = (ns: string, name: string): string => `${ns}/${name}`;
   const stamp = (o: DeploymentObject): DeploymentObject => {
@@ -81,7 +81,7 @@ function fakeCustomObjects(api: FakeApi): unknown {
   };
 }
 
-function storeSetup(items: DeploymentObject[] = []) {
+function clientSetup(items: DeploymentObject[] = []) {
   const clock = new FakeClock(1_000_000);
   const sources = new Map<string, FakeListWatch<KubernetesObject>>();
   const informers = new InformerFactory(undefined, {
@@ -96,78 +96,78 @@ function storeSetup(items: DeploymentObject[] = []) {
   const api: FakeApi = { objects: new Map(items.map((i) => [`${i.metadata.namespace}/${i.metadata.name}`, i])), rv: 10, calls: [] };
   const clients = { api: () => fakeCustomObjects(api) } as unknown as KubeClients;
   const kube = { clients, informers };
-  const store = new KubeDeploymentStore(kube, { log: silentLogger(), clock });
-  stores.push(store);
+  const client = new KubeDeploymentClient(kube, { log: silentLogger(), clock });
+  kinds.push(client);
   const watch = () => sources.get('deployments')?.current;
-  return { clock, informers, sources, api, kube, store, watch };
+  return { clock, informers, sources, api, kube, client, watch };
 }
-const stores: KubeResourceStore<DeploymentObject>[] = [];
+const kinds: KubeKindClient<DeploymentObject>[] = [];
 afterEach(async () => {
-  for (const s of stores.splice(0)) await s.stop();
+  for (const s of kinds.splice(0)) await s.stop();
 });
 
-describe('KubeResourceStore', () => {
+describe('KubeKindClient', () => {
   it('reads the shared informer: lists from its cache, with managedFields stripped as for every reader', async () => {
-    const { store, informers } = storeSetup([{ ...o('a', '5'), metadata: { ...o('a', '5').metadata, managedFields: [{ manager: 'x' }] } }]);
-    await store.start();
-    expect(store.list('acct-a').map((x) => x.metadata.name)).toEqual(['a']);
-    expect(store.list('acct-a')[0]?.metadata.managedFields).toBeUndefined();
+    const { client, informers } = clientSetup([{ ...o('a', '5'), metadata: { ...o('a', '5').metadata, managedFields: [{ manager: 'x' }] } }]);
+    await client.start();
+    expect(client.list('acct-a').map((x) => x.metadata.name)).toEqual(['a']);
+    expect(client.list('acct-a')[0]?.metadata.managedFields).toBeUndefined();
     expect(informers.size).toBe(1);
   });
 
   it('shows its own writes at once, and an older watch event never replaces them', async () => {
-    const { store, watch, api } = storeSetup([o('a', '5')]);
-    await store.start();
-    const created = await store.create(o('b', '0'));
+    const { client, watch, api } = clientSetup([o('a', '5')]);
+    await client.start();
+    const created = await client.create(o('b', '0'));
     expect(created.metadata.resourceVersion).toBe('11');
-    expect(store.list('acct-a').map((x) => x.metadata.name).sort()).toEqual(['a', 'b']);
-    expect(store.list('acct-a').find((x) => x.metadata.name === 'b')?.metadata.managedFields).toBeUndefined();
+    expect(client.list('acct-a').map((x) => x.metadata.name).sort()).toEqual(['a', 'b']);
+    expect(client.list('acct-a').find((x) => x.metadata.name === 'b')?.metadata.managedFields).toBeUndefined();
     api.rv = 20; // others write meanwhile
-    const patched = await store.mergePatch('acct-a', 'a', { spec: { baseModel: 'patched' } });
+    const patched = await client.mergePatch('acct-a', 'a', { spec: { baseModel: 'patched' } });
     watch()?.emit('MODIFIED', o('a', '15')); // someone's earlier write, arriving after ours
-    expect((await store.get('acct-a', 'a'))?.spec.baseModel).toBe('patched');
+    expect((await client.get('acct-a', 'a'))?.spec.baseModel).toBe('patched');
     expect(api.calls).toEqual([]); // served from the view, not the API server
     watch()?.emit('MODIFIED', { ...patched, metadata: { ...patched.metadata } });
-    expect((await store.get('acct-a', 'a'))?.spec.baseModel).toBe('patched');
+    expect((await client.get('acct-a', 'a'))?.spec.baseModel).toBe('patched');
   });
 
   it('hides what it deleted until the watch says so, and answers false for what was already gone', async () => {
-    const { store, watch, api } = storeSetup([o('a', '5'), o('b', '6')]);
-    await store.start();
+    const { client, watch, api } = clientSetup([o('a', '5'), o('b', '6')]);
+    await client.start();
     api.rv = 20;
-    expect(await store.delete('acct-a', 'a')).toBe(true);
-    expect(store.list('acct-a').map((x) => x.metadata.name)).toEqual(['b']);
+    expect(await client.delete('acct-a', 'a')).toBe(true);
+    expect(client.list('acct-a').map((x) => x.metadata.name)).toEqual(['b']);
     watch()?.emit('MODIFIED', o('a', '15')); // someone's update before the delete, seen after it
-    expect(store.list('acct-a').map((x) => x.metadata.name)).toEqual(['b']);
-    expect(await store.delete('acct-a', 'a')).toBe(false);
+    expect(client.list('acct-a').map((x) => x.metadata.name)).toEqual(['b']);
+    expect(await client.delete('acct-a', 'a')).toBe(false);
   });
 
   it('falls back to the API server on a miss (another replica just created it)', async () => {
-    const { store, api } = storeSetup();
-    await store.start();
+    const { client, api } = clientSetup();
+    await client.start();
     api.objects.set('acct-a/x', o('x', '20'));
-    expect((await store.get('acct-a', 'x'))?.metadata.resourceVersion).toBe('20');
+    expect((await client.get('acct-a', 'x'))?.metadata.resourceVersion).toBe('20');
     expect(api.calls).toEqual(['get acct-a/x']);
-    expect(store.list('acct-a').map((x) => x.metadata.name)).toEqual(['x']);
-    expect(await store.get('acct-a', 'nope')).toBeUndefined();
+    expect(client.list('acct-a').map((x) => x.metadata.name)).toEqual(['x']);
+    expect(await client.get('acct-a', 'nope')).toBeUndefined();
   });
 
   it('shares one watch with every other reader of its kind, and its stop leaves them running', async () => {
-    const { store, informers, kube, sources } = storeSetup([o('a', '5')]);
-    const other = new KubeDeploymentStore(kube, { log: silentLogger() });
-    stores.push(other);
-    await Promise.all([store.start(), other.start()]);
+    const { client, informers, kube, sources } = clientSetup([o('a', '5')]);
+    const other = new KubeDeploymentClient(kube, { log: silentLogger() });
+    kinds.push(other);
+    await Promise.all([client.start(), other.start()]);
     expect(informers.size).toBe(1);
     expect(sources.get('deployments')?.listCalls).toBe(1);
-    await store.stop();
+    await client.stop();
     expect(other.list('acct-a')).toHaveLength(1);
   });
 
   it('start() gives up after syncTimeoutMs when the list never answers', async () => {
     const clock = new FakeClock(0);
     const informers = new InformerFactory(undefined, { clock, log: silentLogger(), sourceFor: () => new FakeListWatch<KubernetesObject>().nextList('hang') });
-    const store = new KubeDeploymentStore({ clients: { api: () => ({}) } as unknown as KubeClients, informers }, { log: silentLogger(), clock, syncTimeoutMs: 5_000 });
-    const started = store.start();
+    const client = new KubeDeploymentClient({ clients: { api: () => ({}) } as unknown as KubeClients, informers }, { log: silentLogger(), clock, syncTimeoutMs: 5_000 });
+    const started = client.start();
     const outcome = started.then(() => 'synced', (e: Error) => e.message);
     await clock.advanceAsync(5_001);
     expect(await outcome).toMatch(/could not list deployments\.hearth\.dev within 5000 ms/);

@@ -1,8 +1,8 @@
-// From a Deployment spec and the operator's runtime configuration to the model server a replica
+// From a Deployment spec and the operator's model-server configuration to the model server a replica
 // runs: which accelerator, how many of them, which image, which arguments. Pure functions; every
 // rule the product docs state about these fields is applied (or reported) here, once.
 import { ACCELERATORS, DEFAULT_ACCELERATOR_TYPE, isAcceleratorType, type AcceleratorType } from '../../fleet/catalog.js';
-import type { LoraSettings, ModelServerTemplate, ModelSource, RuntimeConfig } from './runtime-config.js';
+import type { LoraSettings, ModelServerTemplate, ModelSource, ModelServerConfig } from './model-server-config.js';
 import type { DeploymentSpec, Precision } from '../../crds/deployment.js';
 
 /** A verdict the reconciler turns into a condition: `reason` is CamelCase, `message` a sentence. */
@@ -37,7 +37,7 @@ export function parseModelName(name: string): { account: string; model: string }
  * the model, else `modelPathTemplate` with `{account}`/`{model}` filled in. A name that is not in
  * the `accounts/…/models/…` form (e.g. a Hugging Face id written with kubectl) is loaded as is.
  */
-export function modelSource(baseModel: string, config: Pick<RuntimeConfig, 'models' | 'modelPathTemplate'>): ModelSource {
+export function modelSource(baseModel: string, config: Pick<ModelServerConfig, 'models' | 'modelPathTemplate'>): ModelSource {
   const known = config.models[baseModel];
   if (known) return known;
   const parts = parseModelName(baseModel);
@@ -142,7 +142,7 @@ export function precisionArgs(precision: Precision | undefined, acc: Accelerator
  */
 export function speculativeConfig(
   spec: Pick<DeploymentSpec, 'draftModel' | 'draftTokenCount' | 'ngramSpeculationLength'>,
-  config: Pick<RuntimeConfig, 'models' | 'modelPathTemplate'>,
+  config: Pick<ModelServerConfig, 'models' | 'modelPathTemplate'>,
 ): Checked<string | undefined> {
   const draft = spec.draftModel ? spec.draftModel : undefined;
   const ngram = spec.ngramSpeculationLength && spec.ngramSpeculationLength > 0 ? spec.ngramSpeculationLength : undefined;
@@ -196,11 +196,11 @@ export const RUNTIME_LORA_ENV = { name: 'VLLM_ALLOW_RUNTIME_LORA_UPDATING', valu
  * The model server of one replica, or the first reason the spec cannot be served. The server is
  * named after the Fireworks model (`--served-model-name`), so the gateway forwards `model` as is.
  */
-export function buildModelServer(spec: DeploymentSpec, config: RuntimeConfig): Checked<ModelServer> {
+export function buildModelServer(spec: DeploymentSpec, config: ModelServerConfig): Checked<ModelServer> {
   const acc = resolveAcceleratorType(spec);
   if (!acc.ok) return acc;
   const info = ACCELERATORS[acc.value];
-  const template = config.runtimes[info.vendor];
+  const template = config.servers[info.vendor];
   const source = modelSource(spec.baseModel, config);
   if (source.moe === true && !info.moeSupported) {
     return fail('UnsupportedModel', `mixture-of-experts models such as ${spec.baseModel} cannot be served on ${acc.value}`);

@@ -1,18 +1,18 @@
-// The model-server runtime as operator configuration, not code: one template per GPU vendor
+// The model server as operator configuration, not code: one template per GPU vendor
 // (vLLM for NVIDIA, its ROCm build for AMD), the pod settings every replica gets, the LoRA limits
 // and the map from Fireworks model names to what the server loads. Defaults live here; an operator
 // overrides any part with a typed, zod-validated object (loaded later from a ConfigMap or a file).
 import { z } from 'zod';
 import { Precision } from '../../crds/deployment.js';
 
-/** The vLLM release both default images pin; the CLI flags built in runtime.ts follow it. */
+/** The vLLM release both default images pin; the CLI flags built in model-server.ts follow it. */
 export const VLLM_VERSION = 'v0.28.0';
 
 const quantity = z.string().regex(/^\d+(\.\d+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$/, 'a Kubernetes quantity, e.g. 8, 500m, 64Gi');
 const envVar = z.object({ name: z.string().min(1), value: z.string() });
 
 /**
- * Server arguments per Fireworks precision; `null` marks a precision this runtime cannot serve
+ * Server arguments per Fireworks precision; `null` marks a precision this model server cannot serve
  * (the deployment then fails with InvalidSpec instead of starting a server that cannot load).
  */
 const PrecisionArgs = z.record(Precision, z.array(z.string()).nullable());
@@ -88,9 +88,9 @@ export const LoraSettings = z.object({
 });
 export type LoraSettings = z.infer<typeof LoraSettings>;
 
-export const RuntimeConfig = z
+export const ModelServerConfig = z
   .object({
-    runtimes: z.object({ nvidia: ModelServerTemplate, amd: ModelServerTemplate }),
+    servers: z.object({ nvidia: ModelServerTemplate, amd: ModelServerTemplate }),
     workload: WorkloadSettings,
     lora: LoraSettings,
     /** Fireworks model name (`accounts/<a>/models/<m>`) → source. */
@@ -102,7 +102,7 @@ export const RuntimeConfig = z
     message: 'lora.maxCpuLoras must be at least lora.maxLoras',
     path: ['lora', 'maxCpuLoras'],
   });
-export type RuntimeConfig = z.infer<typeof RuntimeConfig>;
+export type ModelServerConfig = z.infer<typeof ModelServerConfig>;
 
 /** vLLM arguments per precision. FP4 variants need prequantised checkpoints and Blackwell GPUs. */
 const VLLM_PRECISION_ARGS: Record<Precision, string[] | null> = {
@@ -139,7 +139,7 @@ const VLLM_ENV = [
 ];
 
 /** What the NVIDIA and AMD vLLM templates share; they differ in image and device groups. */
-const VLLM_BASE: Omit<RuntimeConfig['runtimes']['nvidia'], 'image' | 'supplementalGroups'> = {
+const VLLM_BASE: Omit<ModelServerConfig['servers']['nvidia'], 'image' | 'supplementalGroups'> = {
   engine: 'vllm',
   command: ['vllm', 'serve'],
   modelArg: 'positional',
@@ -154,8 +154,8 @@ const VLLM_BASE: Omit<RuntimeConfig['runtimes']['nvidia'], 'image' | 'supplement
   readOnlyRootFilesystem: true,
 };
 
-export const DEFAULT_RUNTIME_CONFIG: RuntimeConfig = {
-  runtimes: {
+export const DEFAULT_MODEL_SERVER_CONFIG: ModelServerConfig = {
+  servers: {
     nvidia: { ...VLLM_BASE, image: `vllm/vllm-openai:${VLLM_VERSION}`, supplementalGroups: [] },
     amd: {
       ...VLLM_BASE,
@@ -202,9 +202,9 @@ const ModelServerTemplateOverride = ModelServerTemplate.omit({ precisionArgs: tr
   .strict();
 
 /** What an operator may write: any subset, merged over the defaults section by section. */
-export const RuntimeConfigOverride = z
+export const ModelServerConfigOverride = z
   .object({
-    runtimes: z
+    servers: z
       .object({ nvidia: ModelServerTemplateOverride, amd: ModelServerTemplateOverride })
       .partial()
       .strict(),
@@ -216,26 +216,26 @@ export const RuntimeConfigOverride = z
   })
   .partial()
   .strict();
-export type RuntimeConfigOverride = z.input<typeof RuntimeConfigOverride>;
+export type ModelServerConfigOverride = z.input<typeof ModelServerConfigOverride>;
 
 /**
- * The runtime configuration from an operator's override (parsed YAML/JSON, or undefined for the
+ * The model-server configuration from an operator's override (parsed YAML/JSON, or undefined for the
  * defaults). Throws a ZodError listing every problem; the result is validated as a whole again,
  * so a merge can never produce a config the schema would reject.
  */
-export function loadRuntimeConfig(raw: unknown, base: RuntimeConfig = DEFAULT_RUNTIME_CONFIG): RuntimeConfig {
-  const o = RuntimeConfigOverride.parse(raw ?? {});
+export function loadModelServerConfig(raw: unknown, base: ModelServerConfig = DEFAULT_MODEL_SERVER_CONFIG): ModelServerConfig {
+  const o = ModelServerConfigOverride.parse(raw ?? {});
   const merged = {
-    runtimes: {
-      nvidia: mergeTemplate(base.runtimes.nvidia, o.runtimes?.nvidia),
-      amd: mergeTemplate(base.runtimes.amd, o.runtimes?.amd),
+    servers: {
+      nvidia: mergeTemplate(base.servers.nvidia, o.servers?.nvidia),
+      amd: mergeTemplate(base.servers.amd, o.servers?.amd),
     },
     workload: { ...base.workload, ...o.workload },
     lora: { ...base.lora, ...o.lora },
     models: { ...base.models, ...o.models },
     modelPathTemplate: o.modelPathTemplate ?? base.modelPathTemplate,
   };
-  return RuntimeConfig.parse(merged);
+  return ModelServerConfig.parse(merged);
 }
 
 function mergeTemplate(

@@ -1,6 +1,7 @@
-// Resource types and names of the `/v1/accounts/*` collections, and the one NOT_FOUND error every
-// route uses: a missing object and another account's object must read exactly the same.
-import { notFound, type ApiError } from './wire/errors.js';
+// The resource types and (AIP-122) resource names of the `/v1/accounts/*` collections, and the
+// one NOT_FOUND error every route uses: a missing object and another account's object must read
+// exactly the same.
+import { notFound, type ApiError } from '../wire/errors.js';
 
 /** REST collection → the resource type word used in errors (the spec's message names). */
 export const RESOURCE_TYPES: Record<string, string> = {

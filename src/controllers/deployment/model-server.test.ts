@@ -13,15 +13,15 @@ import {
   speculativeConfig,
   type ModelServer,
   type Checked,
-} from './runtime.js';
-import { DEFAULT_RUNTIME_CONFIG as CONFIG, type ModelSource } from './runtime-config.js';
+} from './model-server.js';
+import { DEFAULT_MODEL_SERVER_CONFIG as CONFIG, type ModelSource } from './model-server-config.js';
 import { Precision, type DeploymentSpec, type DeploymentSpecInput } from '../../crds/deployment.js';
 import { spec as specOf, uncheckedSpec } from './testing.js';
 
 const LLAMA_8B = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const LLAMA_70B = 'accounts/fireworks/models/llama-v3p3-70b-instruct';
 const LLAMA_405B = 'accounts/fireworks/models/llama-v3p1-405b-instruct';
-const NVIDIA = CONFIG.runtimes.nvidia;
+const NVIDIA = CONFIG.servers.nvidia;
 
 function value<T>(r: Checked<T>): T {
   if (!r.ok) throw new Error(`expected ok, got ${r.reason}: ${r.message}`);
@@ -268,7 +268,7 @@ describe('buildModelServer', () => {
       name: 'AMD uses the ROCm image',
       spec: { acceleratorType: 'AMD_MI300X_192GB' },
       check: (s) => {
-        expect(s.template.image).toBe(CONFIG.runtimes.amd.image);
+        expect(s.template.image).toBe(CONFIG.servers.amd.image);
         expect(s.template.supplementalGroups).toEqual([44]);
       },
     },
@@ -279,7 +279,7 @@ describe('buildModelServer', () => {
   it('honours an operator template: --model flag style and extra arguments last', () => {
     const config = {
       ...CONFIG,
-      runtimes: { ...CONFIG.runtimes, nvidia: { ...NVIDIA, modelArg: 'flag' as const, extraArgs: ['--enable-prefix-caching'] } },
+      servers: { ...CONFIG.servers, nvidia: { ...NVIDIA, modelArg: 'flag' as const, extraArgs: ['--enable-prefix-caching'] } },
     };
     const s = value(buildModelServer(specOf(), config));
     expect(s.args.slice(0, 2)).toEqual(['--model', 'meta-llama/Llama-3.1-8B-Instruct']);

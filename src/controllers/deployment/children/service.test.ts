@@ -3,8 +3,8 @@ import { hearthDeployment } from '../testing.js';
 import { selectorString } from './labels.js';
 import { makeService } from './service.js';
 import { makeWorkload } from './workload.js';
-import { buildModelServer } from '../runtime.js';
-import { DEFAULT_RUNTIME_CONFIG as CONFIG } from '../runtime-config.js';
+import { buildModelServer } from '../model-server.js';
+import { DEFAULT_MODEL_SERVER_CONFIG as CONFIG } from '../model-server-config.js';
 
 describe('makeService', () => {
   const dep = hearthDeployment();
@@ -44,7 +44,7 @@ describe('makeService', () => {
   });
 
   it('selects exactly the workload’s pods, whose http port is 8000', () => {
-    const s = CONFIG.runtimes.nvidia;
+    const s = CONFIG.servers.nvidia;
     const server = buildModelServer(dep.spec, CONFIG);
     if (!server.ok) throw new Error(server.message);
     const w = makeWorkload(dep, server.value, { replicas: 1, region: 'US_ILLINOIS_2', workload: CONFIG.workload });

@@ -11,8 +11,8 @@ import type {
   V1Volume,
 } from '@kubernetes/client-node';
 import { ACCELERATORS, ACCELERATOR_LABEL, REGION_LABEL, type AcceleratorType } from '../../../fleet/catalog.js';
-import type { ModelServer } from '../runtime.js';
-import type { WorkloadSettings } from '../runtime-config.js';
+import type { ModelServer } from '../model-server.js';
+import type { WorkloadSettings } from '../model-server-config.js';
 import { hashOf } from './hash.js';
 import {
   ANNOTATION_TEMPLATE_HASH,

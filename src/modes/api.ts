@@ -1,0 +1,32 @@
+// Mode `api`: the REST facade /v1/accounts/* on the process's informers and database.
+import { buildApp } from '../api/app.js';
+import { KubeKindClients } from '../api/kube/kind-client.js';
+import { NamespaceEnsurer } from '../api/kube/namespaces.js';
+import { datasetSettings } from '../config.js';
+import type { Service, Shared } from './service.js';
+
+export async function startApi({ config, log, database, clients, informers }: Shared): Promise<Service> {
+  // The kind clients read the process's informers (in mode `all` the same watches as the controller's
+  // and the gateway's) and write through its one rate-limited client.
+  const kinds = new KubeKindClients({ clients, informers }, { log });
+  await kinds.start();
+  const namespaces = new NamespaceEnsurer(clients);
+  const app = await buildApp({
+    db: database.db,
+    deployments: kinds.deployments,
+    kinds: kinds.others,
+    ensureNamespace: (a) => namespaces.ensure(a),
+    logger: log,
+    pageTokenSecret: config.server.pageTokenSecret,
+    rateLimit: { ratePerSecond: config.server.rateLimitRps, burst: config.server.rateLimitBurst },
+    datasets: datasetSettings(config),
+  });
+  await app.listen({ port: config.server.port, host: config.server.host });
+  return {
+    name: 'api',
+    async stop() {
+      await app.close();
+      await kinds.stop();
+    },
+  };
+}

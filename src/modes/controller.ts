@@ -1,0 +1,84 @@
+// Mode `controller`: the controller manager (every controller, leader-elected when
+// HEARTH_LEADER_ELECTION_NAMESPACE is set) and the Deployment autoscaler's load source: in mode
+// `all` the in-process LoadAggregator the gateway reports to; in mode `controller` alone a scraper
+// of the gateways (controllers/autoscaler/load-scraper.ts); without the token and a gateway list
+// the spec-based count stays (replicaCount, else minReplicaCount).
+import { aggregatorStaleMs, durationMs as ms, type Config } from '../config.js';
+import { Autoscaler } from '../controllers/autoscaler/autoscaler.js';
+import { GatewayLoadScraper, endpointSliceTargets } from '../controllers/autoscaler/load-scraper.js';
+import { kubeSoftDelete } from '../controllers/autoscaler/soft-delete.js';
+import { controllerManager } from '../controllers/manager.js';
+import type { KubeClients } from '../kube/client.js';
+import type { Logger } from '../log.js';
+import { realClock } from '../util/clock.js';
+import type { Service, Shared } from './service.js';
+
+export async function startController({ config, log, database, load, clients, informers, gatewayUrl }: Shared): Promise<Service> {
+  const ns = config.controller.leaderElectionNamespace;
+  const controllerLog = log.child({ component: 'controller' });
+  const override = config.autoscaler.scaleToZeroWindowOverride;
+  const scraper = load ? undefined : gatewayScraper(config, clients, controllerLog);
+  const source = load ?? scraper;
+  // Without load (no in-process gateway, no scrape configured) the spec-based default stays.
+  if (!source) controllerLog.warn('no gateway load source (HEARTH_INTERNAL_TOKEN with HEARTH_GATEWAY_LOAD_URLS or HEARTH_GATEWAY_LOAD_SELECTOR): replicas follow the spec, no autoscaling');
+  const autoscaler = source
+    ? new Autoscaler({
+        load: source,
+        clock: realClock,
+        settings: { minScaleToZeroWindowMs: ms(config.autoscaler.minScaleToZeroWindow) },
+        ...(override ? { scaleToZeroWindowOverrideMs: ms(override) } : {}),
+        softDelete: kubeSoftDelete(clients),
+        log: controllerLog.child({ component: 'autoscaler' }),
+      })
+    : undefined;
+  if (autoscaler && override) controllerLog.warn({ override }, 'HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE replaces every scale-to-zero window (tests and demos only)');
+  // Batch inference jobs send their lines through a gateway: the configured one, else the in-process one.
+  const bijGateway = config.batchInference.gatewayUrl;
+  const bijUrl = bijGateway ? () => Promise.resolve(bijGateway) : gatewayUrl ? () => gatewayUrl.promise : undefined;
+  if (!bijUrl) controllerLog.warn('no HEARTH_BATCH_INFERENCE_GATEWAY_URL: batch inference jobs are not run');
+  // The process's one client and one informer cache (shared with the API and the gateway in mode `all`).
+  const manager = controllerManager({
+    ...(bijUrl ? { batchInference: { gatewayUrl: bijUrl, concurrency: config.batchInference.concurrency } } : {}),
+    clients,
+    informers,
+    db: database.db,
+    log: controllerLog,
+    deployment: {
+      workers: config.controller.workers,
+      ...(config.controller.selector ? { selector: config.controller.selector } : {}),
+      ...(autoscaler ? { autoscaler } : {}),
+    },
+    ...(ns ? { leaderElection: { namespace: ns, name: config.controller.leaderElectionLeaseName, identity: config.pod.name } } : {}),
+  });
+  scraper?.start();
+  manager.start();
+  // Never resolves; rejects if a controller failed to start (main then exits 1).
+  const failed = manager.done.then(() => new Promise<never>(() => {}));
+  failed.catch(() => {}); // observed by main once every service has started; not unhandled before
+  return {
+    name: 'controller',
+    failed,
+    stop: async () => {
+      autoscaler?.stop();
+      await scraper?.stop();
+      await manager.stop();
+    },
+  };
+}
+
+/** Mode `controller` alone: the autoscaler pulls load from the gateways' admin listeners. */
+function gatewayScraper(config: Config, clients: KubeClients, log: Logger): GatewayLoadScraper | undefined {
+  const token = config.load.internalToken;
+  const urls = config.load.gatewayUrls;
+  const selector = config.load.gatewaySelector;
+  if (!token || (!urls?.length && !selector)) return undefined;
+  const namespace = config.load.gatewayNamespace ?? config.pod.namespace ?? 'default';
+  log.info({ gateways: urls ?? { namespace, selector } }, 'autoscaler load: scraping the gateways');
+  return new GatewayLoadScraper({
+    clock: realClock,
+    token,
+    ...(urls?.length ? { targets: urls } : { discover: endpointSliceTargets(clients, namespace, selector!) }),
+    staleMs: aggregatorStaleMs(config),
+    log: log.child({ component: 'load-scraper' }),
+  });
+}
