@@ -31,14 +31,21 @@ export class ServiceAccountKeys {
   async keyFor(accountId: string): Promise<string> {
     let p = this.#held.get(accountId);
     const held = p ? await p.catch(() => undefined) : undefined;
-    if (!held || held.expiresAt - this.clock.now() < RENEW_BEFORE_MS) {
-      const old = held;
+    if (held && held.expiresAt - this.clock.now() >= RENEW_BEFORE_MS) return held.key;
+    if (p === this.#held.get(accountId)) {
+      // This caller replaces the key; callers meanwhile wait for the same new one.
       p = this.#issue(accountId);
       this.#held.set(accountId, p);
-      p.catch(() => this.#held.delete(accountId));
-      if (old) void this.#revoke(accountId, old);
+      const issuing = p;
+      issuing.catch(() => {
+        if (this.#held.get(accountId) === issuing) this.#held.delete(accountId);
+      });
+      const key = (await p).key;
+      await this.#revoke(accountId, held);
+      return key;
     }
-    return (await p!).key;
+    const cur = this.#held.get(accountId);
+    return cur ? (await cur).key : this.keyFor(accountId);
   }
 
   async revokeAll(): Promise<void> {
