@@ -52,6 +52,19 @@ describe('parseConfig', () => {
     });
   });
 
+  it('reads the artifact store: the filesystem by default, S3 with a bucket, keys in pairs', () => {
+    expect(parseConfig({}).artifacts).toMatchObject({ store: 'fs', dir: '.hearth/artifacts', s3Region: 'us-east-1', s3ForcePathStyle: true, s3CreateBucket: false });
+    expect(parseConfig({ HEARTH_ARTIFACT_STORE: 's3', HEARTH_S3_BUCKET: 'models', HEARTH_S3_ENDPOINT: 'http://127.0.0.1:7070', HEARTH_S3_FORCE_PATH_STYLE: 'false' }).artifacts).toMatchObject({
+      store: 's3',
+      s3Bucket: 'models',
+      s3Endpoint: 'http://127.0.0.1:7070',
+      s3ForcePathStyle: false,
+    });
+    expect(configError({ HEARTH_ARTIFACT_STORE: 's3' }).problems).toEqual(['HEARTH_S3_BUCKET: required with HEARTH_ARTIFACT_STORE=s3']);
+    expect(configError({ HEARTH_S3_ACCESS_KEY_ID: 'k' }).problems).toEqual(['HEARTH_S3_SECRET_ACCESS_KEY: HEARTH_S3_ACCESS_KEY_ID and HEARTH_S3_SECRET_ACCESS_KEY go together']);
+    expect(configError({ HEARTH_ARTIFACT_STORE: 'gcs', HEARTH_S3_BUCKET: 'Not_A_Bucket' }).problems.map((p) => p.split(':')[0])).toEqual(['HEARTH_ARTIFACT_STORE', 'HEARTH_S3_BUCKET']);
+  });
+
   it('gives every API replica the same upload-URL secret: its own setting, else derived from the page-token secret', () => {
     const page = 'p'.repeat(32);
     const derived = datasetSettings(parseConfig({ HEARTH_PAGE_TOKEN_SECRET: page }));

@@ -126,9 +126,22 @@ export const ConfigSchema = z.object({
     ),
   }),
   datasets: z.object({
-    uploadUrlSecret: variable('HEARTH_UPLOAD_URL_SECRET', z.string().min(16).optional(), 'Signs dataset upload URLs (≥ 16 characters); unset: derived from HEARTH_PAGE_TOKEN_SECRET, else random per process.'),
-    publicUrl: variable('HEARTH_PUBLIC_URL', z.url({ protocol: /^https?$/ }).optional(), 'Base of signed upload URLs; unset: the request\'s origin.'),
+    uploadUrlSecret: variable('HEARTH_UPLOAD_URL_SECRET', z.string().min(16).optional(), 'Signs dataset and model file URLs (≥ 16 characters); unset: derived from HEARTH_PAGE_TOKEN_SECRET, else random per process.'),
+    publicUrl: variable('HEARTH_PUBLIC_URL', z.url({ protocol: /^https?$/ }).optional(), 'Base of signed file URLs (datasets, models); unset: the request\'s origin.'),
     maxUploadBytes: variable('HEARTH_DATASET_MAX_UPLOAD_BYTES', z.coerce.number().int().min(1).optional(), 'Largest dataset upload; unset: 1 GiB.'),
+  }),
+  /** Where model and dataset files live (src/artifacts): a directory, or an S3-compatible bucket. */
+  artifacts: z.object({
+    store: variable('HEARTH_ARTIFACT_STORE', z.enum(['fs', 's3']).default('fs'), '`fs` (files under HEARTH_ARTIFACT_DIR) or `s3` (objects in HEARTH_S3_BUCKET).'),
+    dir: variable('HEARTH_ARTIFACT_DIR', z.string().min(1).default('.hearth/artifacts'), 'The filesystem store\'s directory (relative to the working directory); give every API replica the same shared volume, or use s3.'),
+    s3Endpoint: variable('HEARTH_S3_ENDPOINT', z.url({ protocol: /^https?$/ }).optional(), 'The S3-compatible server, e.g. http://minio:9000; unset: AWS S3 in HEARTH_S3_REGION.'),
+    s3Region: variable('HEARTH_S3_REGION', z.string().min(1).default('us-east-1'), 'The bucket\'s region.'),
+    s3Bucket: variable('HEARTH_S3_BUCKET', z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'a bucket name (3–63 characters: a-z, 0-9, ".", "-")').optional(), 'The bucket (required with HEARTH_ARTIFACT_STORE=s3).'),
+    s3Prefix: variable('HEARTH_S3_PREFIX', z.string().optional(), 'A key prefix inside the bucket, e.g. hearth/.'),
+    s3AccessKeyId: variable('HEARTH_S3_ACCESS_KEY_ID', z.string().min(1).optional(), 'Access key; unset: the AWS SDK\'s default credential chain (AWS_* variables, a web identity, instance metadata).'),
+    s3SecretAccessKey: variable('HEARTH_S3_SECRET_ACCESS_KEY', z.string().min(1).optional(), 'Secret key (with HEARTH_S3_ACCESS_KEY_ID).'),
+    s3ForcePathStyle: variable('HEARTH_S3_FORCE_PATH_STYLE', z.stringbool().default(true), 'Path-style URLs (http://host/bucket/key), which most S3-compatible servers need; false: virtual-hosted (AWS).'),
+    s3CreateBucket: variable('HEARTH_S3_CREATE_BUCKET', z.stringbool().default(false), 'Create the bucket at start when it is missing.'),
   }),
   bootstrap: z.object({
     account: variable('HEARTH_BOOTSTRAP_ACCOUNT', z.string().optional(), 'With HEARTH_BOOTSTRAP_EMAIL: creates this account and its admin at start (e.g. on PGlite, where no earlier bootstrap can exist) and prints the key once.'),
@@ -136,6 +149,14 @@ export const ConfigSchema = z.object({
   }),
 });
 export type Config = z.output<typeof ConfigSchema>;
+
+/** Cross-variable rules of the artifact store (one `NAME: rule` line each, like the schema's). */
+function artifactProblems(c: Config['artifacts']): string[] {
+  const problems: string[] = [];
+  if (c.store === 's3' && !c.s3Bucket) problems.push('HEARTH_S3_BUCKET: required with HEARTH_ARTIFACT_STORE=s3');
+  if (!!c.s3AccessKeyId !== !!c.s3SecretAccessKey) problems.push('HEARTH_S3_SECRET_ACCESS_KEY: HEARTH_S3_ACCESS_KEY_ID and HEARTH_S3_SECRET_ACCESS_KEY go together');
+  return problems;
+}
 
 /** Bad settings: `problems` has one `<VARIABLE>: <rule>` line per problem. */
 export class ConfigError extends Error {
@@ -176,7 +197,11 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     if (value !== undefined && value !== '') raw[section][key] = value;
   }
   const r = ConfigSchema.safeParse(raw);
-  if (r.success) return r.data;
+  if (r.success) {
+    const problems = artifactProblems(r.data.artifacts);
+    if (problems.length > 0) throw new ConfigError(problems);
+    return r.data;
+  }
   const nameOf = (path: PropertyKey[]): string =>
     leaves.find((l) => l.path[0] === path[0] && l.path[1] === path[1])?.variable.name ?? path.map(String).join('.');
   throw new ConfigError(r.error.issues.map((i) => `${nameOf(i.path)}: ${i.message}`));

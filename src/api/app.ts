@@ -1,9 +1,13 @@
 // The REST facade as a fastify application (fastify/demo layout): external plugins (errors,
 // OpenAPI), then the `/v1` context with authentication and the route files. No listening here:
 // `src/main.ts` serves it, tests call `app.inject`.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { FsArtifactStore, type ArtifactStore } from '../artifacts/index.js';
 import type { Db } from '../db/client.js';
 import { silentLogger } from '../log.js';
 import { ApiKeyAuthenticator, type AuthenticatorOptions } from '../auth/authenticator.js';
@@ -23,7 +27,8 @@ import batchJobsRoutes from './routes/batch-jobs.js';
 import deploymentsRoutes from './routes/deployments.js';
 import datasetsRoutes, { datasetUploadUrlRoutes, type DatasetRoutesOptions } from './routes/datasets.js';
 import deployedModelsRoutes from './routes/deployed-models.js';
-import modelsRoutes from './routes/models.js';
+import modelsRoutes, { modelFileUrlRoutes } from './routes/models.js';
+import type { ModelFileOptions } from './models/files.js';
 import quotasRoutes from './routes/quotas.js';
 import nodePoolsRoutes from './routes/node-pools.js';
 import nodePoolBindingsRoutes from './routes/node-pool-bindings.js';
@@ -57,11 +62,43 @@ export interface BuildAppOptions {
   bodyLimit?: number;
   /** Dataset uploads: size limit, chunk size, signed-URL secret and base URL, validation limits. */
   datasets?: DatasetRoutesOptions;
+  /** Model file uploads; unset: the datasets' signed-URL secret, TTL and base URL. */
+  models?: ModelFileOptions;
+  /**
+   * Where model and dataset files live (main.ts opens the configured one). Unset (tests, tools): a
+   * filesystem store in a fresh temporary directory, removed when the app closes.
+   */
+  artifacts?: ArtifactStore;
   softDeleteRetentionMs?: number;
   now?: () => Date;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/** The given store; without one (tests, tools), a filesystem store in a new temp dir (`scratch`, removed on close). */
+async function artifactStoreOf(given: ArtifactStore | undefined): Promise<{ artifacts: ArtifactStore; scratch?: string }> {
+  if (given) return { artifacts: given };
+  const scratch = await mkdtemp(join(tmpdir(), 'hearth-artifacts-'));
+  const artifacts = new FsArtifactStore(scratch);
+  await artifacts.init();
+  return { artifacts, scratch };
+}
+
+/** `opts.models`, else model files sign URLs as datasets do: the same secret, TTL and public base URL. */
+function modelFileOptionsOf({ models, datasets: d }: Pick<BuildAppOptions, 'models' | 'datasets'>): ModelFileOptions {
+  if (models) return models;
+  return {
+    ...(d?.uploadUrlSecret !== undefined ? { uploadUrlSecret: d.uploadUrlSecret } : {}),
+    ...(d?.uploadUrlTtlMs !== undefined ? { uploadUrlTtlMs: d.uploadUrlTtlMs } : {}),
+    ...(d?.publicBaseUrl !== undefined ? { publicBaseUrl: d.publicBaseUrl } : {}),
+  };
+}
+
+/** The targets of signed dataset and model file URLs (outside /v1: the signature is the credential). */
+async function signedFileRoutes(app: FastifyInstance, opts: Pick<BuildAppOptions, 'models' | 'datasets'>): Promise<void> {
+  await app.register(datasetUploadUrlRoutes, opts.datasets ?? {});
+  await app.register(modelFileUrlRoutes, modelFileOptionsOf(opts));
+}
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -78,8 +115,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
 
   const authenticator =
     opts.authenticator ?? new ApiKeyAuthenticator(opts.db, { ...opts.authenticatorOptions, onError: (err, ctx) => logger.warn({ err, keyId: ctx.keyId }, 'lastUsed update failed') });
+  const { artifacts, scratch } = await artifactStoreOf(opts.artifacts);
   const ctx: ApiContext = {
     db: opts.db,
+    artifacts,
     authenticator,
     pageTokens: new PageTokenCodec(opts.pageTokenSecret),
     deployments: opts.deployments,
@@ -98,7 +137,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     for (const method of [route.method].flat()) if (method !== 'HEAD' && route.url.startsWith('/v1/')) served.add(`${method} ${shapeOf(route.url)}`);
   });
   await app.register(openapiPlugin, { version: API_VERSION_STRING });
-  await app.register(datasetUploadUrlRoutes, opts.datasets ?? {});
+  await app.register(signedFileRoutes, opts);
   app.get('/healthz', { schema: { hide: true } as Record<string, unknown> }, async () => ({ status: 'ok' }));
 
   const rateLimiter = opts.rateLimit === false ? undefined : new KeyRateLimiter(opts.rateLimit ?? { ratePerSecond: 50, burst: 100 });
@@ -118,7 +157,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       await v1.register(nodePoolBindingsRoutes);
       await v1.register(environmentsRoutes);
       await v1.register(datasetsRoutes, opts.datasets ?? {});
-      await v1.register(modelsRoutes);
+      await v1.register(modelsRoutes, modelFileOptionsOf(opts));
       await v1.register(deployedModelsRoutes);
       // Last: the published operations of these collections that no route above serves.
       await v1.register(unimplementedRoutes, { served: new Set(served), mountedAt: '/v1' });
@@ -127,6 +166,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   );
   app.addHook('onClose', async () => {
     await authenticator.flush();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
   });
   return app as unknown as FastifyInstance;
 }

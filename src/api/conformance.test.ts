@@ -373,6 +373,10 @@ describe('wire conformance with spec/fireworks-gateway-openapi.yml', () => {
     if (unexpected.length) console.error(['findings:', ...unexpected.map((f) => `  ${show(f)}`)].join('\n'));
 
     expect(compared.length).toBeGreaterThan(30);
+    // Model files (issue 12): compared like every other operation.
+    for (const verb of ['POST {}:getUploadEndpoint', 'GET {}:validateUpload', 'GET {}:getDownloadEndpoint']) {
+      expect(compared).toContain(verb.replace('{}', '/v1/accounts/{accountId}/models/{modelId}'));
+    }
     expect(unexpected.map(show)).toEqual([]);
     expect(stale, 'allowlist entries that match no finding any more').toEqual([]);
   });
@@ -430,6 +434,8 @@ describe('responses Hearth actually sends', () => {
       ['POST', '/v1/accounts/acme/models', '/v1/accounts/{accountId}/models', { modelId: 'lora1', model: { kind: 'HF_PEFT_ADDON', peftDetails: { baseModel: 'accounts/fireworks/models/llama-v3p1-8b-instruct', r: 8, targetModules: ['q_proj'] } } }],
       ['GET', '/v1/accounts/acme/models/lora1', '/v1/accounts/{accountId}/models/{modelId}'],
       ['GET', '/v1/accounts/acme/models', '/v1/accounts/{accountId}/models'],
+      ['POST', '/v1/accounts/acme/models/lora1:getUploadEndpoint', '/v1/accounts/{accountId}/models/{modelId}:getUploadEndpoint', { filenameToSize: { 'adapter_config.json': '2' } }],
+      ['GET', '/v1/accounts/acme/models/lora1:getDownloadEndpoint', '/v1/accounts/{accountId}/models/{modelId}:getDownloadEndpoint'],
       ['POST', '/v1/accounts/acme/datasets', '/v1/accounts/{accountId}/datasets', { datasetId: 'chat', dataset: { displayName: 'C', format: 'CHAT', exampleCount: 3, userUploaded: {} } }],
       ['GET', '/v1/accounts/acme/datasets/chat', '/v1/accounts/{accountId}/datasets/{datasetId}'],
       ['GET', '/v1/accounts/acme/datasets', '/v1/accounts/{accountId}/datasets'],
@@ -451,6 +457,19 @@ describe('responses Hearth actually sends', () => {
       expect(spec, `${method} ${template} in the spec`).toBeDefined();
       checkValue(specDoc, spec!.responses?.['200']?.content?.['application/json']?.schema, JSON.parse(res.body), { op: `${method} ${template}` }, '', findings);
     }
+    // :validateUpload answers 200 once the files are there: an adapter with a validation warning.
+    const urls = await app.inject({ method: 'POST', url: '/v1/accounts/acme/models/lora1:getUploadEndpoint', headers: { authorization: `Bearer ${key}` }, payload: { filenameToSize: { 'adapter_config.json': '45', 'adapter_model.bin': '4' } } });
+    const signed = (JSON.parse(urls.body) as { filenameToSignedUrls: Record<string, string> }).filenameToSignedUrls;
+    for (const [name, bytes] of [['adapter_config.json', '{"r": 8, "target_modules": ["v_proj"]}'.padEnd(45)], ['adapter_model.bin', 'PK\u0003\u0004']] as const) {
+      const u = new URL(signed[name]!);
+      expect((await app.inject({ method: 'PUT', url: u.pathname + u.search, payload: Buffer.from(bytes) })).statusCode).toBe(200);
+    }
+    const validated = await app.inject({ method: 'GET', url: '/v1/accounts/acme/models/lora1:validateUpload', headers: { authorization: `Bearer ${key}` } });
+    expect(validated.statusCode, validated.body).toBe(200);
+    expect(JSON.parse(validated.body)).toEqual({ warnings: ['adapter_config.json: target_modules lacks q_proj named in peftDetails.targetModules'] });
+    const validateSpec = specByKey.get(pathKey('/v1/accounts/{accountId}/models/{modelId}:validateUpload'))?.get;
+    checkValue(specDoc, validateSpec?.responses?.['200']?.content?.['application/json']?.schema, JSON.parse(validated.body), { op: 'GET :validateUpload' }, '', findings);
+
     const unexpected = notAllowed(findings, new Set());
     if (unexpected.length) console.error(['findings in real responses:', ...unexpected.map((f) => `  ${show(f)}`)].join('\n'));
     expect(unexpected.map(show)).toEqual([]);

@@ -1,4 +1,5 @@
 // What route handlers use, decorated onto the fastify instance as `app.hearth`.
+import type { ArtifactStore } from '../artifacts/index.js';
 import type { Db } from '../db/client.js';
 import type { ApiKeyAuthenticator } from '../auth/authenticator.js';
 import type { DeploymentClient, KindClients } from './kube/kind-client.js';
@@ -6,6 +7,8 @@ import type { PageTokenCodec } from './wire/pagination.js';
 
 export interface ApiContext {
   db: Db;
+  /** Where model and dataset files live (src/artifacts). */
+  artifacts: ArtifactStore;
   authenticator: ApiKeyAuthenticator;
   pageTokens: PageTokenCodec;
   /** Absent when the API runs without a cluster (then the CR-backed routes answer UNAVAILABLE). */

@@ -1,7 +1,9 @@
 // Mode `api`: the REST facade /v1/accounts/* on the process's informers and database.
 import { buildApp } from '../api/app.js';
+import { moveDatasetBytesToStore } from '../api/datasets/migrate-bytea.js';
 import { KubeKindClients } from '../api/kube/kind-client.js';
 import { NamespaceEnsurer } from '../api/kube/namespaces.js';
+import { openArtifactStore } from '../artifacts/index.js';
 import { datasetSettings } from '../config.js';
 import type { Service, Shared } from './service.js';
 
@@ -11,8 +13,14 @@ export async function startApi({ config, log, database, clients, informers }: Sh
   const kinds = new KubeKindClients({ clients, informers }, { log });
   await kinds.start();
   const namespaces = new NamespaceEnsurer(clients);
+  const artifacts = await openArtifactStore(config.artifacts);
+  log.info({ store: artifacts.kind, location: artifacts.location }, 'artifact store');
+  // Datasets stored in PostgreSQL before the artifact store existed move into it (read from
+  // PostgreSQL until then; a failure is logged and retried at the next start).
+  await moveDatasetBytesToStore(database.db, artifacts, log);
   const app = await buildApp({
     db: database.db,
+    artifacts,
     deployments: kinds.deployments,
     kinds: kinds.others,
     ensureNamespace: (a) => namespaces.ensure(a),
@@ -27,6 +35,7 @@ export async function startApi({ config, log, database, clients, informers }: Sh
     async stop() {
       await app.close();
       await kinds.stop();
+      await artifacts.close();
     },
   };
 }

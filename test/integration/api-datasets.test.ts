@@ -2,14 +2,18 @@
 // upload of a valid 3-example file → READY with exampleCount "3" → get, list, filter; invalid files
 // (2 examples, a bad role, broken JSON on line 2, no messages) → 400 naming the line and the rule,
 // the dataset still UPLOADING and no bytes kept; another account → 404; the signed-URL flow (upload,
-// validate, download); delete removes the content rows; and a 64 MiB upload streamed in 4 MiB
-// chunks (memory stays bounded).
+// validate, download); delete removes the stored file; and a 64 MiB upload streamed into the
+// artifact store (a filesystem store here; test/integration/artifacts-api.test.ts runs the flows on
+// S3 too) with memory bounded.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
+import { FsArtifactStore } from '../../src/artifacts/index.js';
 import { createLogger } from '../../src/log.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
 import type { Database } from '../../src/db/client.js';
@@ -23,6 +27,8 @@ const dbName = `hearth_t_api_datasets_${suffix}`;
 
 let database: Database;
 let app: FastifyInstance;
+let dir: string;
+let store: FsArtifactStore;
 const keys: Record<string, string> = {};
 
 const ds = (account: string, id = '') => `/v1/accounts/${account}/datasets${id ? `/${id}` : ''}`;
@@ -47,10 +53,10 @@ async function upload(account: string, id: string, body: string | Readable, name
   return { status: res.statusCode, body: JSON.parse(res.body) as Record<string, unknown> };
 }
 
-async function contentRows(account: string, id: string): Promise<{ rows: number; bytes: number }> {
-  const r = await database.db.execute(sql`select count(*)::int as rows, coalesce(sum(octet_length(data)), 0)::bigint as bytes from dataset_contents where account_id = ${account} and dataset_id = ${id}`);
-  const row = (r as unknown as { rows: { rows: number; bytes: string }[] }).rows[0]!;
-  return { rows: Number(row.rows), bytes: Number(row.bytes) };
+/** What the artifact store holds for a dataset: objects and their bytes. */
+async function stored(account: string, id: string): Promise<{ objects: number; bytes: number }> {
+  const objects = await store.list(`datasets/${account}/${id}/`);
+  return { objects: objects.length, bytes: objects.reduce((n, o) => n + o.size, 0) };
 }
 
 const msg = (role: string, content: string) => ({ role, content });
@@ -64,13 +70,17 @@ const VALID = [
 beforeAll(async () => {
   database = await createScratchDatabase(dbName);
   for (const a of [ACME, GLOBEX]) keys[a] = (await bootstrap(database.db, { accountId: a, email: `admin@${a}.example` })).apiKey!.key;
-  app = await buildApp({ db: database.db, logger: createLogger({ level: 'silent' }), rateLimit: false, datasets: { uploadUrlSecret: `secret-${suffix}`, publicBaseUrl: 'http://hearth.test' } });
+  dir = mkdtempSync(join(tmpdir(), 'hearth-api-datasets-'));
+  store = new FsArtifactStore(dir);
+  await store.init();
+  app = await buildApp({ db: database.db, artifacts: store, logger: createLogger({ level: 'silent' }), rateLimit: false, datasets: { uploadUrlSecret: `secret-${suffix}`, publicBaseUrl: 'http://hearth.test' } });
 }, 120_000);
 
 afterAll(async () => {
   await app?.close();
   await database?.close();
   await dropScratchDatabase(dbName);
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('datasets on PostgreSQL', () => {
@@ -86,7 +96,7 @@ describe('datasets on PostgreSQL', () => {
     const got = await call('GET', ds(ACME, 'train'), ACME);
     expect(got.body).toMatchObject({ state: 'READY', exampleCount: '3', format: 'CHAT', displayName: 'SFT train' });
     expect(got.body.estimatedTokenCount).toMatch(/^[1-9]\d*$/);
-    expect(await contentRows(ACME, 'train')).toEqual({ rows: 1, bytes: Buffer.byteLength(`${VALID}\n`) });
+    expect(await stored(ACME, 'train')).toEqual({ objects: 1, bytes: Buffer.byteLength(`${VALID}\n`) });
 
     await call('POST', ds(ACME), ACME, { dataset: { displayName: 'empty' }, datasetId: 'pending' });
     const list = await call('GET', ds(ACME), ACME);
@@ -115,7 +125,7 @@ describe('datasets on PostgreSQL', () => {
       const violations = (r.body.details as { fieldViolations?: { field: string; description: string }[] }[])[0]!.fieldViolations!;
       expect(violations.some((v) => v.field === 'file' && v.description.includes(want)), what).toBe(true);
       expect((await call('GET', ds(ACME, 'broken'), ACME)).body.state, what).toBe('UPLOADING');
-      expect(await contentRows(ACME, 'broken'), what).toEqual({ rows: 0, bytes: 0 });
+      expect(await stored(ACME, 'broken'), what).toEqual({ objects: 0, bytes: 0 });
     }
   });
 
@@ -158,15 +168,15 @@ describe('datasets on PostgreSQL', () => {
     expect(got.body).toBe(VALID);
   });
 
-  it('delete answers {} and removes the content rows', async () => {
-    expect((await contentRows(ACME, 'train')).rows).toBeGreaterThan(0);
+  it('delete answers {} and removes the stored file', async () => {
+    expect((await stored(ACME, 'train')).objects).toBeGreaterThan(0);
     const del = await call('DELETE', ds(ACME, 'train'), ACME);
     expect(del).toEqual({ status: 200, body: {} });
-    expect(await contentRows(ACME, 'train')).toEqual({ rows: 0, bytes: 0 });
+    expect(await stored(ACME, 'train')).toEqual({ objects: 0, bytes: 0 });
     expect((await call('GET', ds(ACME, 'train'), ACME)).status).toBe(404);
   });
 
-  it('streams a 64 MiB upload into 4 MiB chunks without holding the file in memory', async () => {
+  it('streams a 64 MiB upload into the store without holding the file in memory', async () => {
     await call('POST', ds(ACME), ACME, { dataset: {}, datasetId: 'big' });
     const example = `${line(msg('user', `Question ${'q'.repeat(400)}`), msg('assistant', `Answer ${'a'.repeat(600)}`))}\n`;
     // HEARTH_TEST_DATASET_MIB: a larger file, to see that memory does not grow with it.
@@ -195,7 +205,7 @@ describe('datasets on PostgreSQL', () => {
     expect(r.status, JSON.stringify(r.body).slice(0, 500)).toBe(200);
     expect(r.body.bytes).toBe(bytes);
     expect((await call('GET', ds(ACME, 'big'), ACME)).body).toMatchObject({ state: 'READY', exampleCount: String(count) });
-    expect(await contentRows(ACME, 'big')).toEqual({ rows: Math.ceil(bytes / (4 * 1024 * 1024)), bytes });
+    expect(await stored(ACME, 'big')).toEqual({ objects: 1, bytes });
     const growthMiB = (peak - rssBefore) / 1024 / 1024;
     process.stderr.write(`[api-datasets] uploaded ${(bytes / 1024 / 1024).toFixed(1)} MiB (${count} examples) in ${(ms / 1000).toFixed(2)} s = ${(bytes / 1024 / 1024 / (ms / 1000)).toFixed(1)} MiB/s; RSS peak growth ${growthMiB.toFixed(1)} MiB\n`);
     // A buffered upload would hold the whole 64 MiB (and copies) at once.

@@ -115,6 +115,12 @@ app.kubernetes.io/component: {{ .component }}
 {{- if not (has .Values.mode (list "split" "all")) -}}
 {{- fail (printf "mode must be \"split\" or \"all\", not %q" .Values.mode) -}}
 {{- end -}}
+{{- if not (has .Values.artifacts.store (list "fs" "s3")) -}}
+{{- fail (printf "artifacts.store must be \"fs\" or \"s3\", not %q" .Values.artifacts.store) -}}
+{{- end -}}
+{{- if and (eq .Values.artifacts.store "s3") (not .Values.artifacts.s3.bucket) -}}
+{{- fail "artifacts.s3.bucket is required with artifacts.store=s3" -}}
+{{- end -}}
 {{- if not .Values.database.existingSecret -}}
 {{- if ne .Values.mode "all" -}}
 {{- fail "database.existingSecret is required in mode=split: the processes share one PostgreSQL (embedded PGlite is per process). Create a Secret with DATABASE_URL and name it here." -}}

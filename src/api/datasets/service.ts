@@ -1,11 +1,12 @@
-// The Datasets service (PostgreSQL): metadata CRUD and the upload flows users follow with firectl
-// and the SDK — multipart `:upload` (validated while streaming, src/api/datasets/jsonl.ts), signed
-// upload/download URLs (upload-url.ts) with `:validateUpload`, and the chunked storage
-// (storage.ts). HTTP (multipart parsing, the signed-URL routes) is in src/api/routes/datasets.ts.
-import { createHash } from 'node:crypto';
+// The Datasets service (metadata in PostgreSQL, bytes in the artifact store): CRUD and the upload
+// flows users follow with firectl and the SDK — multipart `:upload` (validated while streaming,
+// src/api/datasets/jsonl.ts), signed upload/download URLs (../files/signed-url.ts) with
+// `:validateUpload`, and the file itself (files.ts). HTTP (multipart parsing, the signed-URL
+// routes) is in src/api/routes/datasets.ts.
 import type { FastifyBaseLogger } from 'fastify';
 import { and, eq } from 'drizzle-orm';
 import type { z } from 'zod';
+import type { ArtifactStore } from '../../artifacts/index.js';
 import type { Db } from '../../db/client.js';
 import { createDataset, deleteDataset, getDataset, listDatasets, updateDataset, type DatasetPatch } from '../../db/repositories/datasets.js';
 import { datasets as datasetsTable, type DatasetRow } from '../../db/schema/index.js';
@@ -18,8 +19,9 @@ import { parseSafeInt64 } from '../wire/int64.js';
 import { listPage, type PageTokenCodec } from '../wire/pagination.js';
 import { validateResourceId } from '../wire/resource-names.js';
 import { JsonlValidator, formatIssue, type JsonlSummary, type JsonlValidationOptions } from './jsonl.js';
-import { DATASET_STORAGE_URI, DEFAULT_CHUNK_BYTES, DatasetContents, sanitizeFileName, type StagedWriter } from './storage.js';
-import { DEFAULT_UPLOAD_URL_TTL_MS, UploadUrlSigner, type UploadGrant } from './upload-url.js';
+import { DatasetFiles, type Staged } from './files.js';
+import { sanitizeFileName } from './storage.js';
+import { FileUrlSigner, signedFileUrl, type FileGrant } from '../files/signed-url.js';
 
 const MASK_RULES: UpdateMaskRules = { writable: WRITABLE_FIELDS, outputOnly: OUTPUT_ONLY_FIELDS, atomic: [...SOURCE_FIELDS, 'evalProtocol'] };
 
@@ -28,8 +30,6 @@ export const DEFAULT_MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
 export interface DatasetRoutesOptions extends JsonlValidationOptions {
   /** Largest file accepted by `:upload` and signed URLs (default 1 GiB). */
   maxUploadBytes?: number;
-  /** Bytes per stored chunk (default 4 MiB); also the upload buffer. */
-  chunkBytes?: number;
   /** HMAC secret of signed upload URLs; give every replica the same one (default: random per process). */
   uploadUrlSecret?: string | Buffer;
   uploadUrlTtlMs?: number;
@@ -62,15 +62,16 @@ function fileTooLarge(limit: number): ApiError {
 export type UploadStream = AsyncIterable<Buffer> & { truncated?: boolean };
 
 export class Datasets {
-  readonly contents: DatasetContents;
+  readonly files: DatasetFiles;
   readonly maxUploadBytes: number;
 
   constructor(
     readonly db: Db,
     readonly opts: DatasetRoutesOptions,
     readonly log: FastifyBaseLogger,
+    store: ArtifactStore,
   ) {
-    this.contents = new DatasetContents(db, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+    this.files = new DatasetFiles(db, store, log);
     this.maxUploadBytes = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
   }
 
@@ -88,10 +89,11 @@ export class Datasets {
     return listResponse('datasets', page.items.map((d) => masked(d, q.readMask)), page);
   }
 
-  /** Deletes the dataset and its stored file (chunks cascade). */
+  /** Deletes the dataset, then its stored file. */
   async delete(accountId: string, id: string): Promise<void> {
-    validateResourceId(id, 'datasetId');
+    const row = await this.load(accountId, id);
     await deleteDataset(this.db, accountId, id);
+    await this.files.removeFor(row);
   }
 
   async create(accountId: string, body: z.infer<typeof CreateDatasetBody>, createdBy: string): Promise<DatasetRow> {
@@ -115,8 +117,10 @@ export class Datasets {
     if (source.state !== 'READY') throw failedPrecondition(`source dataset "${resourceNameOf(accountId, COLLECTION, sourceId)}" is ${source.state}; only READY datasets can be copied`);
     const hasSource = SOURCE_FIELDS.some((k) => f.spec[k] !== undefined);
     const spec = { ...f.spec, ...(hasSource ? {} : { transformed: { sourceDatasetId: sourceId, originalFormat: source.format } }), averageTurnCount: source.spec.averageTurnCount };
-    return this.db.transaction(async (tx) => {
-      const row = await createDataset(tx as unknown as Db, {
+    // The copy's object first; it is removed again if the row cannot be created (e.g. the id is taken).
+    const copied = await this.files.copyFor(source, id);
+    try {
+      return await createDataset(this.db, {
         accountId,
         datasetId: id,
         displayName: f.displayName ?? source.displayName,
@@ -125,12 +129,13 @@ export class Datasets {
         exampleCount: source.exampleCount,
         estimatedTokenCount: source.estimatedTokenCount,
         spec,
-        storageUri: DATASET_STORAGE_URI,
+        storageUri: copied?.storageUri ?? null,
         createdBy,
       });
-      await this.contents.copy(tx as unknown as Db, accountId, sourceId, id);
-      return row;
-    });
+    } catch (e) {
+      if (copied) await this.files.store.delete(copied.key).catch((err: unknown) => this.log.error({ err, key: copied.key }, 'removing an unused dataset copy failed'));
+      throw e;
+    }
   }
 
   async update(accountId: string, id: string, body: Record<string, unknown>, updateMask: string | undefined): Promise<DatasetRow> {
@@ -155,17 +160,12 @@ export class Datasets {
    * Makes a staged file the dataset's content; with a summary (validated), also READY with its
    * counts. The dataset must still be UPLOADING (checked under a row lock).
    */
-  async commit(w: StagedWriter, summary: JsonlSummary | undefined): Promise<DatasetRow> {
-    const { accountId, datasetId } = w;
-    return this.contents.commit(w, async (tx) => {
-      const [row] = await tx
-        .select()
-        .from(datasetsTable)
-        .where(and(eq(datasetsTable.accountId, accountId), eq(datasetsTable.datasetId, datasetId)))
-        .for('update');
+  async commit(staged: Staged, summary: JsonlSummary | undefined): Promise<DatasetRow> {
+    const { accountId, datasetId } = staged;
+    return this.files.commit(staged, async (tx, row) => {
       if (!row) throw resourceNotFound(accountId, COLLECTION, datasetId);
       if (row.state === 'READY') throw alreadyReady(accountId, datasetId);
-      const patch: DatasetPatch = { storageUri: DATASET_STORAGE_URI, status: { code: 'OK' } };
+      const patch: DatasetPatch = { status: { code: 'OK' } };
       if (summary) Object.assign(patch, readyPatch(row, summary));
       return updateDataset(tx, accountId, datasetId, patch);
     });
@@ -184,9 +184,15 @@ export class Datasets {
    */
   async upload(accountId: string, id: string, rawFileName: string, file: UploadStream): Promise<Record<string, unknown>> {
     const fileName = sanitizeFileName(rawFileName);
-    const writer = this.contents.writer(accountId, id, fileName);
     const validator = this.validator();
-    try {
+    const maxUploadBytes = this.maxUploadBytes;
+    const maxErrors = this.opts.maxErrors ?? 20;
+    let summary: JsonlSummary | undefined;
+    // The file as it goes into the store, through the validator. Once it is known to be bad,
+    // nothing more is passed on; the rest is still read (and checked up to the error cap) so the
+    // client gets every error and a clean response — and the error, thrown inside the body, makes
+    // the store abandon the object.
+    async function* validated(): AsyncGenerator<Buffer> {
       const chunks = file[Symbol.asyncIterator]();
       for (;;) {
         // Errors of the stream itself (a truncated or malformed body) are the client's.
@@ -194,25 +200,19 @@ export class Datasets {
           throw malformedMultipart(e);
         });
         if (next.done) break;
-        const buf = next.value;
-        validator.push(buf);
-        // Once the file is known to be bad, nothing more is stored; the rest is still read (and
-        // checked up to the error cap) so the client gets every error and a clean response.
-        if (!validator.failed) await writer.write(buf);
+        validator.push(next.value);
+        if (!validator.failed) yield next.value;
       }
-      if (file.truncated) throw fileTooLarge(this.maxUploadBytes);
-      const summary = validator.end();
-      if (summary.issueCount > 0) throw invalidDatasetFile(fileName, summary, this.opts.maxErrors ?? 20);
-      await writer.finish();
-      const done = await this.commit(writer, summary);
-      return { id, bytes: summary.bytes, created_at: Math.floor(done.updateTime.getTime() / 1000), filename: fileName, object: 'file', purpose: 'fine-tune' };
-    } catch (e) {
-      await this.contents.discard(writer).catch((err: unknown) => this.log.error({ err }, 'discarding a failed dataset upload failed'));
-      throw e;
+      if (file.truncated) throw fileTooLarge(maxUploadBytes);
+      summary = validator.end();
+      if (summary.issueCount > 0) throw invalidDatasetFile(fileName, summary, maxErrors);
     }
+    const staged = await this.files.stage(accountId, id, fileName, validated());
+    const done = await this.commit(staged, summary);
+    return { id, bytes: summary!.bytes, created_at: Math.floor(done.updateTime.getTime() / 1000), filename: fileName, object: 'file', purpose: 'fine-tune' };
   }
 
-  /** A signed `PUT`: the raw body stored as the dataset's (unvalidated) file. */
+  /** A signed `PUT`: the raw body (exactly the signed size) stored as the dataset's (unvalidated) file. */
   async put(grant: { accountId: string; datasetId: string; fileName: string; size: number }, body: { contentLength: string | undefined; bytes: AsyncIterable<Buffer> }): Promise<void> {
     const { accountId, datasetId, fileName, size } = grant;
     const row = await getDataset(this.db, accountId, datasetId);
@@ -220,40 +220,33 @@ export class Datasets {
     if (row.state === 'READY') throw alreadyReady(accountId, datasetId);
     const declared = body.contentLength;
     if (declared !== undefined && Number(declared) !== size) throw invalidArgument('Content-Length', `must be ${size}, the size the upload URL was issued for`, 'SIZE_MISMATCH');
-    const writer = this.contents.writer(accountId, datasetId, fileName);
-    try {
+    let got = 0;
+    async function* exactly(): AsyncGenerator<Buffer> {
       const chunks = body.bytes[Symbol.asyncIterator]();
       for (;;) {
         const next = await chunks.next().catch((e: unknown) => {
           throw invalidArgument('(body)', `could not be read: ${e instanceof Error ? e.message.slice(0, 200) : String(e)}`, 'BODY_READ');
         });
         if (next.done) break;
-        const buf = next.value;
-        if (writer.bytes + buf.length > size) throw invalidArgument('(body)', `is longer than the ${size} bytes the upload URL was issued for`, 'SIZE_MISMATCH');
-        await writer.write(buf);
+        got += next.value.length;
+        if (got > size) throw invalidArgument('(body)', `is longer than the ${size} bytes the upload URL was issued for`, 'SIZE_MISMATCH');
+        yield next.value;
       }
-      if (writer.bytes !== size) throw invalidArgument('(body)', `has ${writer.bytes} bytes; the upload URL was issued for ${size}`, 'SIZE_MISMATCH');
-      await writer.finish();
-      await this.commit(writer, undefined);
-    } catch (e) {
-      await this.contents.discard(writer).catch((err: unknown) => this.log.error({ err }, 'discarding a failed dataset upload failed'));
-      throw e;
+      if (got !== size) throw invalidArgument('(body)', `has ${got} bytes; the upload URL was issued for ${size}`, 'SIZE_MISMATCH');
     }
+    await this.commit(await this.files.stage(accountId, datasetId, fileName, exactly()), undefined);
   }
 
   /** `:validateUpload`: validates the stored file and makes the dataset READY. */
   async validateUpload(accountId: string, id: string): Promise<void> {
     const row = await this.load(accountId, id);
     if (row.state === 'READY') return;
-    const files = await this.contents.files(accountId, id);
-    const file = files[0];
+    const file = (await this.files.files(row))[0];
     if (!file) throw failedPrecondition(`dataset "${resourceNameOf(accountId, COLLECTION, id)}" has no uploaded file; upload one first (:upload, or a PUT to the URL :getUploadEndpoint returns)`, 'ERR_NOTHING_UPLOADED');
     const validator = this.validator();
-    const digests: string[] = [];
-    for await (const buf of this.contents.read(accountId, id, file.fileName)) {
-      validator.push(buf);
-      digests.push(createHash('md5').update(buf).digest('hex'));
-    }
+    const body = await this.files.open(row, file.fileName);
+    if (!body) throw aborted('the dataset file changed while it was being validated; call :validateUpload again');
+    for await (const buf of body as AsyncIterable<Buffer>) validator.push(buf);
     const summary = validator.end();
     if (summary.issueCount > 0) throw invalidDatasetFile(file.fileName, summary, this.opts.maxErrors ?? 20);
     await this.db.transaction(async (tx) => {
@@ -265,8 +258,8 @@ export class Datasets {
       if (!locked) throw resourceNotFound(accountId, COLLECTION, id);
       if (locked.state === 'READY') return;
       // Only the bytes that were validated may become READY (an upload may have replaced them since).
-      const now = await this.contents.chunkDigests(tx as unknown as Db, accountId, id, file.fileName);
-      if (now.length !== digests.length || now.some((d, i) => d !== digests[i])) {
+      // Every upload is a new object (a new storageUri): the same storageUri is the same bytes.
+      if (locked.storageUri !== row.storageUri) {
         throw aborted('the dataset file changed while it was being validated; call :validateUpload again');
       }
       await updateDataset(tx as unknown as Db, accountId, id, readyPatch(locked, summary));
@@ -283,23 +276,20 @@ export class Datasets {
     if (fileName !== rawName) throw invalidArgument(`filenameToSize["${rawName.slice(0, 60)}"]`, 'must be a plain file name (no "/", no control characters)', 'FORMAT');
     const size = parseSafeInt64(rawSize, `filenameToSize["${fileName}"]`, { min: 1 });
     if (size > this.maxUploadBytes) throw invalidArgument(`filenameToSize["${fileName}"]`, `must be at most the upload limit of ${this.maxUploadBytes} bytes`, 'FILE_TOO_LARGE');
-    return { [fileName]: this.signedUrl(origin, { op: 'upload', accountId, datasetId: row.datasetId, fileName, size }, now) };
+    return { [fileName]: this.signedUrl(origin, { op: 'upload', collection: 'datasets', accountId, resourceId: row.datasetId, fileName, size }, now) };
   }
 
   /** Signed download URLs of the stored file (none before anything was uploaded). */
   async downloadEndpoint(origin: string, accountId: string, row: DatasetRow, now: number): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
-    for (const f of await this.contents.files(accountId, row.datasetId)) {
-      out[f.fileName] = this.signedUrl(origin, { op: 'download', accountId, datasetId: row.datasetId, fileName: f.fileName, size: f.bytes }, now);
+    for (const f of await this.files.files(row)) {
+      out[f.fileName] = this.signedUrl(origin, { op: 'download', collection: 'datasets', accountId, resourceId: row.datasetId, fileName: f.fileName, size: f.bytes }, now);
     }
     return out;
   }
 
-  signedUrl(origin: string, g: Omit<UploadGrant, 'expires'>, now: number): string {
-    const signer = new UploadUrlSigner(this.opts.uploadUrlSecret);
-    const path = signer.pathFor({ ...g, expires: now + (this.opts.uploadUrlTtlMs ?? DEFAULT_UPLOAD_URL_TTL_MS) });
-    const base = this.opts.publicBaseUrl?.replace(/\/+$/, '') ?? origin;
-    return `${base}${path}`;
+  signedUrl(origin: string, g: Omit<FileGrant, 'expires'>, now: number): string {
+    return signedFileUrl(new FileUrlSigner(this.opts.uploadUrlSecret), this.opts.publicBaseUrl ?? origin, g, { now, ttlMs: this.opts.uploadUrlTtlMs });
   }
 }
 
@@ -311,7 +301,6 @@ function readyPatch(row: DatasetRow, s: JsonlSummary): DatasetPatch {
   return {
     state: 'READY',
     status: { code: 'OK' },
-    storageUri: DATASET_STORAGE_URI,
     exampleCount: BigInt(s.examples),
     estimatedTokenCount: BigInt(s.estimatedTokens),
     format: row.format === 'FORMAT_UNSPECIFIED' ? 'CHAT' : row.format,

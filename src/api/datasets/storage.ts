@@ -185,6 +185,11 @@ export class DatasetContents {
       where account_id = ${accountId} and dataset_id = ${fromId} and file_name not like ${`${STAGING_PREFIX}%`}`);
   }
 
+  /** Removes every chunk of a dataset (its content moved to the artifact store), in `tx`. */
+  async removeAll(tx: Db, accountId: string, datasetId: string): Promise<void> {
+    await tx.delete(datasetContents).where(and(eq(datasetContents.accountId, accountId), eq(datasetContents.datasetId, datasetId)));
+  }
+
   /** Stagings older uploads left behind (a crash mid-upload) are removed by the next commit. */
   static isStaging(fileName: string): boolean {
     return fileName.startsWith(STAGING_PREFIX);

@@ -14,6 +14,7 @@ function row(over: Partial<ModelRow> = {}): ModelRow {
     status: { code: 'OK' },
     spec: { peftDetails: { baseModel: 'accounts/fireworks/models/b', r: 8, targetModules: ['q_proj'] } },
     fineTuningJob: null,
+    files: null,
     createdBy: 'ann@acme.example',
     createTime: t,
     updateTime: t,

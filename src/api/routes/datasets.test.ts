@@ -1,15 +1,20 @@
 // Dataset routes with app.inject on embedded PGlite: create/get/list/patch/delete validation,
 // multipart `:upload` with JSONL validation, and the signed-URL flow (:getUploadEndpoint, PUT,
 // :validateUpload). The same flows against real PostgreSQL: test/integration/api-datasets.test.ts.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { FsArtifactStore } from '../../artifacts/index.js';
 import { openDatabase, type Database } from '../../db/client.js';
 import { buildApp } from '../app.js';
 import { bootstrap } from '../../auth/bootstrap.js';
-import { DatasetContents } from '../datasets/storage.js';
 
 let database: Database;
 let app: FastifyInstance;
+let dir: string;
+let store: FsArtifactStore;
 let key: string;
 let otherKey: string;
 let now = new Date('2026-11-26T10:00:00Z');
@@ -22,19 +27,24 @@ beforeAll(async () => {
   await database.migrate();
   key = (await bootstrap(database.db, { accountId: 'acme', email: 'ann@acme.example' })).apiKey!.key;
   otherKey = (await bootstrap(database.db, { accountId: 'globex', email: 'hank@globex.example' })).apiKey!.key;
+  dir = mkdtempSync(join(tmpdir(), 'hearth-datasets-'));
+  store = new FsArtifactStore(dir);
+  await store.init();
   app = await buildApp({
     db: database.db,
+    artifacts: store,
     rateLimit: false,
     authenticatorOptions: { cacheTtlMs: 0 },
     now: () => now,
-    // Small chunks and limits so the tests exercise several chunks and the limits.
-    datasets: { chunkBytes: 64, maxUploadBytes: 4096, maxErrors: 5, uploadUrlSecret: 'test-secret', publicBaseUrl: 'https://hearth.test' },
+    // Small limits so the tests exercise them.
+    datasets: { maxUploadBytes: 4096, maxErrors: 5, uploadUrlSecret: 'test-secret', publicBaseUrl: 'https://hearth.test' },
   });
 }, 60_000);
 
 afterAll(async () => {
   await app?.close();
   await database?.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 async function call(method: string, url: string, payload?: unknown, k: string = key) {
@@ -57,7 +67,8 @@ async function upload(id: string, content: string | Buffer, opts: { field?: stri
 
 const ex = (q: string, a: string) => JSON.stringify({ messages: [{ role: 'user', content: q }, { role: 'assistant', content: a }] });
 const VALID = `${JSON.stringify({ messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Capital of France?' }, { role: 'assistant', content: 'Paris.' }] })}\n${ex('1+1?', '2')}\n${ex('2+2?', '4')}\n`;
-const contents = () => new DatasetContents(database.db);
+/** Objects the artifact store holds for a dataset (its file, and nothing of failed uploads). */
+const stored = async (id: string): Promise<number> => (await store.list(`datasets/acme/${id}/`)).length;
 
 describe('datasets: metadata', () => {
   it('creates with the {dataset, datasetId} wrapper: UPLOADING, userUploaded, createdBy', async () => {
@@ -128,7 +139,7 @@ describe('datasets: metadata', () => {
 });
 
 describe('datasets: :upload', () => {
-  it('stores a valid file in chunks and makes the dataset READY with its counts', async () => {
+  it('stores a valid file in the artifact store and makes the dataset READY with its counts', async () => {
     await call('POST', A, { dataset: {}, datasetId: 'good' });
     const r = await upload('good', VALID);
     expect(r.status).toBe(200);
@@ -137,11 +148,11 @@ describe('datasets: :upload', () => {
     expect(got).toMatchObject({ state: 'READY', exampleCount: '3', format: 'CHAT' });
     expect(Number(got.estimatedTokenCount)).toBeGreaterThan(0);
     expect(got.averageTurnCount).toBe(1);
-    const files = await contents().files('acme', 'good');
-    expect(files).toEqual([{ fileName: 'train.jsonl', bytes: Buffer.byteLength(VALID), chunks: Math.ceil(Buffer.byteLength(VALID) / 64) }]);
-    let stored = '';
-    for await (const c of contents().read('acme', 'good', 'train.jsonl')) stored += c.toString('utf8');
-    expect(stored).toBe(VALID);
+    const files = await store.list('datasets/acme/good/');
+    expect(files).toEqual([{ key: expect.stringMatching(/^datasets\/acme\/good\/[\w-]+\/train\.jsonl$/), size: Buffer.byteLength(VALID) }]);
+    let content = '';
+    for await (const c of (await store.get(files[0]!.key))!) content += (c as Buffer).toString('utf8');
+    expect(content).toBe(VALID);
     // READY content is not replaced.
     const again = await upload('good', VALID);
     expect(again.status).toBe(400);
@@ -164,7 +175,7 @@ describe('datasets: :upload', () => {
       expect(JSON.stringify(r.body.details)).toContain('ERR_INVALID_DATASET');
     }
     expect((await call('GET', `${A}/bad`)).body.state).toBe('UPLOADING');
-    expect(await contents().rowCount('acme', 'bad')).toBe(0);
+    expect(await stored('bad')).toBe(0);
   });
 
   it('caps the listed errors', async () => {
@@ -179,7 +190,7 @@ describe('datasets: :upload', () => {
     const r = await upload('bad', big);
     expect(r.status).toBe(400);
     expect(r.body.message).toBe('file: is larger than the upload limit of 4096 bytes');
-    expect(await contents().rowCount('acme', 'bad')).toBe(0);
+    expect(await stored('bad')).toBe(0);
     const json = await call('POST', `${A}/bad:upload`, {});
     expect(json.status).toBe(400);
     expect(json.body.message).toContain('multipart/form-data');
@@ -204,7 +215,7 @@ describe('datasets: :upload', () => {
       expect(res.statusCode, `${type} ${payload.slice(0, 40)}: ${res.body}`).toBe(400);
       expect(JSON.parse(res.body).code).toBe(3);
     }
-    expect(await contents().rowCount('acme', 'bad')).toBe(0);
+    expect(await stored('bad')).toBe(0);
     expect((await call('GET', `${A}/bad`)).body.state).toBe('UPLOADING');
   });
 });
@@ -266,7 +277,7 @@ describe('datasets: signed upload URL, PUT, :validateUpload', () => {
     expect((await put(path.replace('signed-2', 'signed'), VALID)).statusCode).toBe(401);
     expect((await put(path.replace(/size=\d+/, 'size=5'), 'hello')).statusCode).toBe(401);
     expect((await put(path, `${VALID}x`)).statusCode).toBe(400);
-    expect(await contents().rowCount('acme', 'signed-2')).toBe(0);
+    expect(await stored('signed-2')).toBe(0);
     now = new Date(now.getTime() + 2 * 3600_000);
     expect((await put(path, VALID)).statusCode).toBe(401);
     now = new Date('2026-11-26T10:00:00Z');
@@ -281,15 +292,15 @@ describe('datasets: copy and delete', () => {
     const r = await call('POST', A, { dataset: {}, datasetId: 'copy', sourceDatasetId: 'good' });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ state: 'READY', exampleCount: '3', transformed: { sourceDatasetId: 'good', originalFormat: 'CHAT' } });
-    expect(await contents().rowCount('acme', 'copy')).toBe(await contents().rowCount('acme', 'good'));
+    expect(await stored('copy')).toBe(await stored('good'));
     expect((await call('POST', A, { dataset: {}, datasetId: 'copy2', sourceDatasetId: 'bad' })).status).toBe(400);
     expect((await call('POST', A, { dataset: {}, datasetId: 'copy3', sourceDatasetId: 'none' })).status).toBe(404);
   });
 
   it('deletes the dataset and its content', async () => {
-    expect(await contents().rowCount('acme', 'good')).toBeGreaterThan(0);
+    expect(await stored('good')).toBeGreaterThan(0);
     expect((await call('DELETE', `${A}/good`)).body).toEqual({});
-    expect(await contents().rowCount('acme', 'good')).toBe(0);
+    expect(await stored('good')).toBe(0);
     expect((await call('GET', `${A}/good`)).status).toBe(404);
     expect((await call('DELETE', `${A}/good`)).status).toBe(404);
   });

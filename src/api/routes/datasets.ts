@@ -16,7 +16,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import multipart from '@fastify/multipart';
 import { z } from 'zod';
 import { Datasets, malformedMultipart, type DatasetRoutesOptions, type UploadStream } from '../datasets/service.js';
-import { FILES_PATH_PREFIX, UploadUrlSigner, type UploadGrant } from '../datasets/upload-url.js';
+import { FileUrlSigner, filesPathPrefix, type FileGrant } from '../files/signed-url.js';
+import { getDataset } from '../../db/repositories/datasets.js';
 import { COLLECTION, CreateDatasetBody, DatasetBody, DatasetResponse, toWire } from '../mappers/dataset.js';
 import { resourceNotFound } from '../collections/names.js';
 import { sendError } from '../plugins/errors.js';
@@ -68,7 +69,7 @@ async function filepart(request: FastifyRequest, maxBytes: number): Promise<{ fi
 const tags = ['Datasets'];
 
 const datasets: FastifyPluginAsyncZod<DatasetRoutesOptions> = async (app, opts) => {
-  const svc = new Datasets(app.hearth.db, opts, app.log);
+  const svc = new Datasets(app.hearth.db, opts, app.log, app.hearth.artifacts);
   // multipart/form-data for `:upload` only: registered in this (encapsulated) plugin.
   await app.register(multipart, { throwFileSizeLimit: false, limits: { fileSize: svc.maxUploadBytes, files: 1 } });
 
@@ -203,33 +204,38 @@ export default datasets;
  * :getUploadEndpoint and :getDownloadEndpoint).
  */
 export const datasetUploadUrlRoutes = async (app: FastifyInstance, opts: DatasetRoutesOptions): Promise<void> => {
-  const svc = new Datasets(app.hearth.db, opts, app.log);
-  const signer = new UploadUrlSigner(opts.uploadUrlSecret);
+  const svc = new Datasets(app.hearth.db, opts, app.log, app.hearth.artifacts);
+  const signer = new FileUrlSigner(opts.uploadUrlSecret);
   // Any content type: the handler streams the raw request body.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
-  const grantOf = (request: FastifyRequest, op: UploadGrant['op']): UploadGrant | { error: string } => {
+  const grantOf = (request: FastifyRequest, op: FileGrant['op']): FileGrant | { error: string } => {
     const p = request.params as { accountId: string; datasetId: string; fileName: string };
     const q = request.query as Record<string, string | undefined>;
-    return signer.verify({ op, ...p, size: q.size, expires: q.expires, signature: q.signature }, app.hearth.now().getTime());
+    return signer.verify(
+      { op, collection: 'datasets', accountId: p.accountId, resourceId: p.datasetId, fileName: p.fileName, size: q.size, expires: q.expires, signature: q.signature },
+      app.hearth.now().getTime(),
+    );
   };
-  const path = `${FILES_PATH_PREFIX}/:accountId/:datasetId/:fileName`;
+  const path = `${filesPathPrefix('datasets')}/:accountId/:datasetId/:fileName`;
   app.put(path, { schema: { hide: true } as Record<string, unknown> }, async (request, reply) => {
     const grant = grantOf(request, 'upload');
     if ('error' in grant) return sendError(reply, unauthenticated(grant.error));
-    await svc.put(grant, { contentLength: request.headers['content-length'], bytes: request.raw as AsyncIterable<Buffer> });
+    await svc.put({ accountId: grant.accountId, datasetId: grant.resourceId, fileName: grant.fileName, size: grant.size }, { contentLength: request.headers['content-length'], bytes: request.raw as AsyncIterable<Buffer> });
     return reply.code(200).send({});
   });
   app.get(path, { schema: { hide: true } as Record<string, unknown> }, async (request, reply) => {
     const grant = grantOf(request, 'download');
     if ('error' in grant) return sendError(reply, unauthenticated(grant.error));
-    const { accountId, datasetId, fileName } = grant;
-    const file = (await svc.contents.files(accountId, datasetId)).find((f) => f.fileName === fileName);
-    if (!file) return sendError(reply, resourceNotFound(accountId, COLLECTION, datasetId));
+    const { accountId, resourceId: datasetId, fileName } = grant;
+    const row = await getDataset(svc.db, accountId, datasetId);
+    const file = row ? (await svc.files.files(row)).find((f) => f.fileName === fileName) : undefined;
+    const body = row && file ? await svc.files.open(row, fileName) : undefined;
+    if (!file || !body) return sendError(reply, resourceNotFound(accountId, COLLECTION, datasetId));
     return reply
       .header('content-type', 'application/octet-stream')
       .header('content-length', String(file.bytes))
       .header('content-disposition', `attachment; filename="${fileName.replace(/["\\]/g, '_')}"`)
-      .send(Readable.from(svc.contents.read(accountId, datasetId, fileName)));
+      .send(Readable.from(body));
   });
 };

@@ -1,7 +1,9 @@
-// Models (PostgreSQL): list, get, create (the `{model, modelId}` wrapper body), update, delete.
-// Metadata only: Hearth stores what a model is (kind, base model, LoRA details); the files are not
-// handled here. See mappers/model.ts for the wire ⇄ row mapping and the rules of a whole model.
+// Models (PostgreSQL): list, get, create (the `{model, modelId}` wrapper body), update, delete, and
+// the files: `:getUploadEndpoint` → signed PUT URLs, `:validateUpload` → READY, `:getDownloadEndpoint`
+// → signed GET URLs (src/api/models/files.ts; the bytes live in the artifact store). See
+// mappers/model.ts for the wire ⇄ row mapping and the rules of a whole model.
 import { z } from 'zod';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Db } from '../../db/client.js';
 import { createModel, deleteModel, getModel, listModels, updateModel } from '../../db/repositories/models.js';
@@ -26,7 +28,10 @@ import {
   writableOfRow,
 } from '../mappers/model.js';
 import { resourceNotFound } from '../collections/names.js';
-import { failedPrecondition, invalidArgument, invalidArguments, notFound } from '../wire/errors.js';
+import { FileUrlSigner, filesPathPrefix, type FileGrant } from '../files/signed-url.js';
+import { ModelFilesService, type ModelFileOptions } from '../models/files.js';
+import { sendError } from '../plugins/errors.js';
+import { failedPrecondition, invalidArgument, invalidArguments, notFound, unauthenticated } from '../wire/errors.js';
 import { applyFieldMask, updatePaths, type UpdateMaskRules } from '../wire/field-mask.js';
 import { listPage } from '../wire/pagination.js';
 import { parseResourceName, validateResourceId } from '../wire/resource-names.js';
@@ -59,10 +64,33 @@ async function validateModel(db: Db, accountId: string, writable: Record<string,
   if (base !== undefined) await resolveModelRef(db, accountId, base, `${prefix}peftDetails.baseModel`);
 }
 
+const UploadEndpointBody = z
+  .strictObject({
+    filenameToSize: z
+      .record(z.string().min(1).max(1024), z.union([z.string(), z.number()]))
+      .describe('File name (a relative path such as config.json or original/params.json) → size in bytes (int64 string).'),
+    enableResumableUpload: z.boolean().optional().describe('Accepted; every URL takes one PUT of the whole file.'),
+    readMask: z.string().max(4096).optional().describe('Accepted for compatibility.'),
+  })
+  .describe('GatewayGetModelUploadEndpointBody.');
+const SignedUrls = (what: string) => z.object({ filenameToSignedUrls: z.record(z.string(), z.string()) }).describe(what);
+const ValidateUploadQuery = z.object({
+  skipHfConfigValidation: z.stringbool().optional().describe('Accepted; Hearth always checks the files it needs.'),
+  trustRemoteCode: z.stringbool().optional().describe('Accepted; no code is run.'),
+  configOnly: z.stringbool().optional().describe('Accepted; Hearth always checks the files it needs.'),
+});
+const ValidateUploadResponse = z.object({ warnings: z.array(z.string()).optional() }).describe('Warnings of the validation (e.g. target modules the config lacks).');
+
+/** The request's own origin: the base of signed URLs unless a public base URL is configured. */
+const originOf = (request: FastifyRequest): string => `${request.protocol}://${request.host}`;
+
 const MASK_RULES: UpdateMaskRules = { writable: WRITABLE_FIELDS, isOutputOnly: isOutputOnlyPath, atomic: ATOMIC_PATHS };
 
 class Models {
-  constructor(private readonly ctx: ApiContext) {}
+  constructor(
+    private readonly ctx: ApiContext,
+    readonly files: ModelFilesService,
+  ) {}
 
   /** Where the model is loaded: the account's DeployedModels naming it (from the watch-fed cache). */
   refs(row: ModelRow): ReturnType<typeof deployedModelRef>[] | undefined {
@@ -114,6 +142,7 @@ class Models {
       throw failedPrecondition(`model "${name}" is loaded as ${dm}${loaded.length > 1 ? ` and ${loaded.length - 1} more` : ''}; unload it first`, 'ERR_MODEL_IN_USE');
     }
     await deleteModel(this.ctx.db, row.accountId, row.modelId);
+    await this.files.removeAll(row);
   }
 
   async list(accountId: string, q: z.infer<typeof ListQuery>): Promise<Record<string, unknown>> {
@@ -123,8 +152,8 @@ class Models {
   }
 }
 
-const models: FastifyPluginAsyncZod = async (app) => {
-  const svc = new Models(app.hearth);
+const models: FastifyPluginAsyncZod<ModelFileOptions> = async (app, opts) => {
+  const svc = new Models(app.hearth, new ModelFilesService(app.hearth.db, app.hearth.artifacts, opts, app.log));
 
   app.get('/accounts/:accountId/models', {
     schema: {
@@ -202,6 +231,99 @@ const models: FastifyPluginAsyncZod = async (app) => {
       return {};
     },
   });
+
+  app.post(`/accounts/:accountId/models/${ID}::getUploadEndpoint`, {
+    schema: {
+      summary: 'Get Model Upload Endpoint',
+      description: 'A signed, expiring URL per file: PUT the raw bytes to it (no API key; exactly the size given), then call :validateUpload. 412 once the model is READY.',
+      tags,
+      operationId: 'Gateway_GetModelUploadEndpoint',
+      params: ModelParams,
+      body: UploadEndpointBody,
+      response: { 200: SignedUrls('Signed URLs for uploading model files (PUT the raw bytes).'), ...errorResponses },
+    },
+    handler: async (request) => {
+      const { accountId, modelId } = request.params;
+      await svc.load(accountId, modelId);
+      return { filenameToSignedUrls: await svc.files.uploadEndpoint(originOf(request), { accountId, modelId }, request.body.filenameToSize, app.hearth.now()) };
+    },
+  });
+
+  app.get(`/accounts/:accountId/models/${ID}::validateUpload`, {
+    schema: {
+      summary: 'Validate Model Upload',
+      description:
+        'Checks the uploaded files for the model\'s kind (an adapter: adapter_config.json and adapter_model.safetensors or .bin; a base model: config.json, a tokenizer and weights; every declared file with its declared size; JSON configs and safetensors headers parsed). Valid: the model becomes READY. Otherwise 400 naming each missing or invalid file; the model stays UPLOADING with that status.',
+      tags,
+      operationId: 'Gateway_ValidateModelUpload',
+      params: ModelParams,
+      querystring: ValidateUploadQuery,
+      response: { 200: ValidateUploadResponse, ...errorResponses },
+    },
+    handler: async (request) => {
+      const { accountId, modelId } = request.params;
+      validateResourceId(modelId, 'modelId');
+      const { warnings } = await svc.files.validate(accountId, modelId, app.hearth.now);
+      return warnings.length > 0 ? { warnings } : {};
+    },
+  });
+
+  app.get(`/accounts/:accountId/models/${ID}::getDownloadEndpoint`, {
+    schema: {
+      summary: 'Get Model Download Endpoint',
+      description: 'A signed, expiring URL (no API key needed) per uploaded file; GET it for the bytes.',
+      tags,
+      operationId: 'Gateway_GetModelDownloadEndpoint',
+      params: ModelParams,
+      querystring: ReadMaskQuery,
+      response: { 200: SignedUrls('Signed URLs for downloading model files (GET).'), ...errorResponses },
+    },
+    handler: async (request) => {
+      const { accountId, modelId } = request.params;
+      const row = await svc.load(accountId, modelId);
+      return { filenameToSignedUrls: svc.files.downloadEndpoint(originOf(request), row, app.hearth.now()) };
+    },
+  });
 };
 
 export default models;
+
+/**
+ * The targets of models' signed URLs: `PUT /v1-files/models/{a}/{m}/{file}?size&expires&signature`
+ * with the raw bytes, `GET` of the same form for a download. Outside `/v1` (the signature is the
+ * credential) and not in the OpenAPI document, like the datasets' (routes/datasets.ts).
+ */
+export const modelFileUrlRoutes = async (app: FastifyInstance, opts: ModelFileOptions): Promise<void> => {
+  const svc = new ModelFilesService(app.hearth.db, app.hearth.artifacts, opts, app.log);
+  const signer = new FileUrlSigner(opts.uploadUrlSecret);
+  // Any content type: the handler streams the raw request body.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  const grantOf = (request: FastifyRequest, op: FileGrant['op']): FileGrant | { error: string } => {
+    const p = request.params as { accountId: string; modelId: string; fileName: string };
+    const q = request.query as Record<string, string | undefined>;
+    return signer.verify(
+      { op, collection: 'models', accountId: p.accountId, resourceId: p.modelId, fileName: p.fileName, size: q.size, expires: q.expires, signature: q.signature },
+      app.hearth.now().getTime(),
+    );
+  };
+  const path = `${filesPathPrefix('models')}/:accountId/:modelId/:fileName`;
+  app.put(path, { schema: { hide: true } as Record<string, unknown> }, async (request, reply) => {
+    const grant = grantOf(request, 'upload');
+    if ('error' in grant) return sendError(reply, unauthenticated(grant.error));
+    await svc.put(grant, { contentLength: request.headers['content-length'], bytes: request.raw as AsyncIterable<Buffer> }, app.hearth.now);
+    return reply.code(200).send({});
+  });
+  app.get(path, { schema: { hide: true } as Record<string, unknown> }, async (request, reply) => {
+    const grant = grantOf(request, 'download');
+    if ('error' in grant) return sendError(reply, unauthenticated(grant.error));
+    const file = await svc.open(grant);
+    if (!file) return sendError(reply, resourceNotFound(grant.accountId, COLLECTION, grant.resourceId));
+    const base = grant.fileName.split('/').pop() ?? grant.fileName;
+    return reply
+      .header('content-type', 'application/octet-stream')
+      .header('content-length', String(file.size))
+      .header('content-disposition', `attachment; filename="${base.replace(/["\\]/g, '_')}"`)
+      .send(file.body);
+  });
+};

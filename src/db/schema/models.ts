@@ -16,6 +16,18 @@ export interface ResourceStatus {
   message?: string;
 }
 
+/**
+ * A model's files in the artifact store (src/artifacts): what the last `:getUploadEndpoint` asked
+ * for (`declared`, name → bytes) and what arrived (`uploaded`, name → the object's key and size).
+ * Each upload writes a new object and then records it here under the row lock, so the row only
+ * ever names complete objects; `:validateUpload` checks `uploaded` against `declared` and the
+ * model kind's rules before the model becomes READY.
+ */
+export interface ModelFiles {
+  declared: Record<string, number>;
+  uploaded: Record<string, { key: string; size: number }>;
+}
+
 export const models = pgTable(
   'models',
   {
@@ -32,6 +44,8 @@ export const models = pgTable(
     spec: jsonb('spec').$type<Record<string, unknown>>().notNull().default({}),
     /** Lineage, e.g. `accounts/a/supervisedFineTuningJobs/j` for a LoRA produced by an SFT job. */
     fineTuningJob: text('fine_tuning_job'),
+    /** The model's files (null: nothing asked for or uploaded yet). */
+    files: jsonb('files').$type<ModelFiles>(),
     createdBy: text('created_by').notNull().default(''),
     createTime: timestamp('create_time', { withTimezone: true }).notNull().defaultNow(),
     updateTime: timestamp('update_time', { withTimezone: true }).notNull().defaultNow(),
