@@ -7,6 +7,7 @@ import { aggregatorStaleMs, durationMs as ms, type Config } from '../config.js';
 import { Autoscaler } from '../controllers/autoscaler/autoscaler.js';
 import { GatewayLoadScraper, endpointSliceTargets } from '../controllers/autoscaler/load-scraper.js';
 import { kubeSoftDelete } from '../controllers/autoscaler/soft-delete.js';
+import { openArtifactStore } from '../artifacts/index.js';
 import { controllerManager } from '../controllers/manager.js';
 import type { KubeClients } from '../kube/client.js';
 import type { Logger } from '../log.js';
@@ -36,9 +37,11 @@ export async function startController({ config, log, database, load, clients, in
   const bijGateway = config.batchInference.gatewayUrl;
   const bijUrl = bijGateway ? () => Promise.resolve(bijGateway) : gatewayUrl ? () => gatewayUrl.promise : undefined;
   if (!bijUrl) controllerLog.warn('no HEARTH_BATCH_INFERENCE_GATEWAY_URL: batch inference jobs are not run');
+  // Batch inference jobs read and write dataset files where the REST API keeps them.
+  const artifacts = bijUrl ? await openArtifactStore(config.artifacts) : undefined;
   // The process's one client and one informer cache (shared with the API and the gateway in mode `all`).
   const manager = controllerManager({
-    ...(bijUrl ? { batchInference: { gatewayUrl: bijUrl, concurrency: config.batchInference.concurrency } } : {}),
+    ...(bijUrl ? { batchInference: { gatewayUrl: bijUrl, concurrency: config.batchInference.concurrency, ...(artifacts ? { artifacts } : {}) } } : {}),
     clients,
     informers,
     db: database.db,
@@ -62,6 +65,7 @@ export async function startController({ config, log, database, load, clients, in
       autoscaler?.stop();
       await scraper?.stop();
       await manager.stop();
+      await artifacts?.close();
     },
   };
 }

@@ -9,6 +9,9 @@
 // deployments carry that label (an existing one we create, or one the job creates, which copies
 // the job's labels). Line durations come from the fixture: max_tokens × tokenLatencyMs.
 import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -18,7 +21,8 @@ import { buildApp } from '../../src/api/app.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
 import { KubeKindClients } from '../../src/api/kube/kind-client.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
-import { PgDatasetBytes, RESULTS_FILE } from '../../src/controllers/batch-inference-job/datasets.js';
+import { FsArtifactStore, type ArtifactStore } from '../../src/artifacts/index.js';
+import { RESULTS_FILE, StoreDatasetBytes } from '../../src/controllers/batch-inference-job/datasets.js';
 import { controllerManager } from '../../src/controllers/manager.js';
 import type { Manager } from '../../src/controllers/runtime/index.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
@@ -57,6 +61,8 @@ let kinds: KubeKindClients;
 let manager: Manager;
 let app: FastifyInstance;
 let key = '';
+/** Where dataset files live, for the API and the controller alike (mode `all`: one store). */
+let artifacts: ArtifactStore;
 
 const custom = () => kc.makeApiClient(CustomObjectsApi);
 const rest = (method: string, path: string, body?: unknown) => callApi(app, method, `/v1/accounts/${ACCOUNT}/${path}`, key, body);
@@ -72,7 +78,7 @@ function startManager(): Manager {
     shutdownTimeoutMs: 5000,
     metering: false,
     deployment: { selector: `${RUN_LABEL}=${suffix}`, capacityRetryMs: 2000, quotaRetryMs: 2000 },
-    batchInference: { gatewayUrl: () => Promise.resolve(gw.url), concurrency: 4, checkpointLines: 2, checkpointMs: 300, progressMs: 300 },
+    batchInference: { gatewayUrl: () => Promise.resolve(gw.url), concurrency: 4, checkpointLines: 2, checkpointMs: 300, progressMs: 300, artifacts },
   });
   m.start();
   return m;
@@ -120,7 +126,7 @@ async function download(datasetId: string): Promise<Array<Record<string, unknown
 /** The output as stored so far (while the job runs, before it is READY). */
 async function outputSoFar(datasetId: string): Promise<Array<Record<string, unknown>>> {
   const chunks: Uint8Array[] = [];
-  for await (const c of new PgDatasetBytes(database.db).readParts({ accountId: ACCOUNT, datasetId }, RESULTS_FILE)) chunks.push(c);
+  for await (const c of new StoreDatasetBytes(database.db, artifacts).readParts({ accountId: ACCOUNT, datasetId }, RESULTS_FILE)) chunks.push(c);
   return Buffer.concat(chunks)
     .toString('utf8')
     .split('\n')
@@ -164,6 +170,8 @@ beforeAll(async () => {
   key = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
   const namespaces = new NamespaceEnsurer(kc);
   await namespaces.ensure(ACCOUNT);
+  artifacts = new FsArtifactStore(await mkdtemp(join(tmpdir(), 'hearth-bij-')));
+  await artifacts.init();
   fx = await startModelServerFixture({ model: BASE, tokenLatencyMs: TOKEN_MS, tokensPerResponse: 1000 });
 
   // Mode `all`: one client and one informer cache for the controller, the API and the gateway.
@@ -184,6 +192,7 @@ beforeAll(async () => {
     ensureNamespace: (a) => namespaces.ensure(a),
     logger: log,
     rateLimit: false,
+    artifacts,
     datasets: { uploadUrlSecret: `secret-${suffix}-0123456789`, publicBaseUrl: 'http://hearth.test' },
   });
 
@@ -205,6 +214,7 @@ afterAll(async () => {
   await gw?.close(2000);
   await informers?.stop();
   await fx?.close();
+  await artifacts?.close();
   await kc?.makeApiClient(CoreV1Api).deleteNamespace({ name: NS }).catch(() => undefined);
   await database?.close();
   await dropScratchDatabase(dbName).catch(() => undefined);

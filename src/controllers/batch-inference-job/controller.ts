@@ -13,7 +13,8 @@ import type { Clock } from '../../util/clock.js';
 import { Controller, generationChanged, type Runnable } from '../runtime/controller.js';
 import { KubeWriter, type ObjectWriter } from '../runtime/writer.js';
 import { batchInferenceJobInformers } from './cache.js';
-import { PgDatasetBytes, PgDatasetCatalog, type DatasetBytes, type DatasetCatalog } from './datasets.js';
+import type { ArtifactStore } from '../../artifacts/index.js';
+import { PgDatasetBytes, PgDatasetCatalog, StoreDatasetBytes, type DatasetBytes, type DatasetCatalog } from './datasets.js';
 import { gatewaySend, type KeyFor, type Send } from './inference.js';
 import { ServiceAccountKeys } from './keys.js';
 import { BatchInferenceJobReconciler } from './reconciler.js';
@@ -33,6 +34,8 @@ export interface BatchInferenceSettings {
   checkpointMs: number;
   /** How often a running job's progress is written. */
   progressMs: number;
+  /** Where dataset files live (as the REST API keeps them); absent: PostgreSQL only. */
+  artifacts?: ArtifactStore;
 }
 
 export const DEFAULT_BATCH_INFERENCE: Omit<BatchInferenceSettings, 'gatewayUrl'> = {
@@ -66,7 +69,7 @@ export function batchInferenceJobController(o: BatchInferenceJobControllerOption
     writer: o.writer ?? new KubeWriter(o.clients, { component: EVENT_SOURCE, now: () => o.clock.now() }),
     catalog: o.catalog ?? new PgDatasetCatalog(o.db),
     run: {
-      bytes: o.bytes ?? new PgDatasetBytes(o.db),
+      bytes: o.bytes ?? (o.settings.artifacts ? new StoreDatasetBytes(o.db, o.settings.artifacts) : new PgDatasetBytes(o.db)),
       send,
       clock: o.clock,
       concurrency: o.settings.concurrency,

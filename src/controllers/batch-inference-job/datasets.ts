@@ -8,6 +8,8 @@
 // i is chunk i, so a finished output is an ordinary dataset file). So the output itself is the
 // job's checkpoint: what a restarted controller finds there is answered, and nothing else is.
 import { and, asc, eq, sql } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import type { ArtifactStore } from '../../artifacts/index.js';
 import type { Db } from '../../db/client.js';
 import { AlreadyExistsError } from '../../db/errors.js';
 import { createDataset, getDataset, updateDataset } from '../../db/repositories/datasets.js';
@@ -29,6 +31,10 @@ export interface DatasetBytes {
   readParts(ref: DatasetRef, fileName: string): AsyncIterable<Uint8Array>;
   /** Writes part `index` of `fileName`; false if that part exists already (another writer got there first). */
   writePart(ref: DatasetRef, fileName: string, index: number, bytes: Uint8Array): Promise<boolean>;
+  /** The parts, in order, as the dataset's one file; returns the dataset's `storageUri` for it. */
+  seal(ref: DatasetRef, fileName: string): Promise<string>;
+  /** Removes the parts once the sealed file is the dataset's (no-op where the parts are the file). */
+  dropParts(ref: DatasetRef, fileName: string): Promise<void>;
 }
 
 export interface DatasetInfo {
@@ -45,8 +51,8 @@ export interface DatasetCatalog {
    * 'taken' if it belongs to someone else.
    */
   createOutput(ref: DatasetRef, job: string, displayName: string): Promise<'created' | 'ours' | 'taken'>;
-  /** The output is complete: READY with `lines` examples. */
-  finishOutput(ref: DatasetRef, lines: number): Promise<void>;
+  /** The output is complete: READY with `lines` examples, its file at `storageUri`. */
+  finishOutput(ref: DatasetRef, lines: number, storageUri: string): Promise<void>;
 }
 
 const LINEAGE_KEY = 'batchInferenceJob';
@@ -70,7 +76,6 @@ export class PgDatasetCatalog implements DatasetCatalog {
         state: 'UPLOADING',
         format: 'FORMAT_UNSPECIFIED',
         spec: { [LINEAGE_KEY]: job },
-        storageUri: 'pg://dataset_contents',
       });
       return 'created';
     } catch (e) {
@@ -80,10 +85,13 @@ export class PgDatasetCatalog implements DatasetCatalog {
     }
   }
 
-  async finishOutput(ref: DatasetRef, lines: number): Promise<void> {
-    await updateDataset(this.db, ref.accountId, ref.datasetId, { state: 'READY', exampleCount: BigInt(lines) });
+  async finishOutput(ref: DatasetRef, lines: number, storageUri: string): Promise<void> {
+    await updateDataset(this.db, ref.accountId, ref.datasetId, { state: 'READY', exampleCount: BigInt(lines), storageUri });
   }
 }
+
+const PG_STORAGE_URI = 'pg://dataset_contents';
+const ARTIFACT_PREFIX = 'artifact:';
 
 /** Staging uploads of the REST API hold a '/' in their file name; they are not the dataset's content. */
 const isCommitted = sql`${datasetContents.fileName} not like '%/%'`;
@@ -128,7 +136,102 @@ export class PgDatasetBytes implements DatasetBytes {
     return rows.length === 1;
   }
 
+  async seal(): Promise<string> {
+    return PG_STORAGE_URI;
+  }
+
+  async dropParts(): Promise<void> {}
+
   #of(ref: DatasetRef) {
     return and(eq(datasetContents.accountId, ref.accountId), eq(datasetContents.datasetId, ref.datasetId));
+  }
+}
+
+async function* one(b: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield b;
+}
+
+async function readAll(body: AsyncIterable<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of body) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array));
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Dataset bytes in the artifact store (src/artifacts), as the REST API keeps them: a dataset's file
+ * is the object its row's `storageUri` (`artifact:<key>`) names; a dataset not yet moved out of
+ * PostgreSQL is read from there. A job's output parts are objects
+ * `datasets/<a>/<d>/parts/<file>/<index>` until `seal` streams them, in order, into the one object
+ * the dataset then points at.
+ */
+export class StoreDatasetBytes implements DatasetBytes {
+  readonly #pg: PgDatasetBytes;
+
+  constructor(
+    private readonly db: Db,
+    private readonly store: ArtifactStore,
+  ) {
+    this.#pg = new PgDatasetBytes(db);
+  }
+
+  async *read(ref: DatasetRef): AsyncIterable<Uint8Array> {
+    const key = await this.#fileKey(ref);
+    if (!key) {
+      yield* this.#pg.read(ref);
+      return;
+    }
+    const body = await this.store.get(key);
+    if (body) for await (const c of body) yield c as Uint8Array;
+  }
+
+  /** One yield per part (the runner counts parts); a sealed output (a continued job's) as its one file. */
+  async *readParts(ref: DatasetRef, fileName: string): AsyncIterable<Uint8Array> {
+    const sealed = await this.#fileKey(ref);
+    if (sealed?.endsWith(`/${fileName}`)) {
+      const body = await this.store.get(sealed);
+      if (body) yield await readAll(body);
+      return;
+    }
+    for (const o of await this.store.list(this.#parts(ref, fileName))) {
+      const body = await this.store.get(o.key);
+      if (body) yield await readAll(body);
+    }
+  }
+
+  async writePart(ref: DatasetRef, fileName: string, index: number, bytes: Uint8Array): Promise<boolean> {
+    // One writer per job (the leader); the check keeps a stale one from overwriting a part.
+    const key = `${this.#parts(ref, fileName)}${String(index).padStart(9, '0')}`;
+    if (await this.store.head(key)) return false;
+    await this.store.put(key, one(bytes));
+    return true;
+  }
+
+  async seal(ref: DatasetRef, fileName: string): Promise<string> {
+    const key = `datasets/${ref.accountId}/${ref.datasetId}/${randomUUID()}/${fileName}`;
+    const parts = await this.store.list(this.#parts(ref, fileName));
+    const store = this.store;
+    await store.put(
+      key,
+      (async function* () {
+        for (const o of parts) {
+          const body = await store.get(o.key);
+          if (body) for await (const c of body) yield c as Uint8Array;
+        }
+      })(),
+    );
+    return `${ARTIFACT_PREFIX}${key}`;
+  }
+
+  async dropParts(ref: DatasetRef, fileName: string): Promise<void> {
+    await this.store.deletePrefix(this.#parts(ref, fileName));
+  }
+
+  #parts(ref: DatasetRef, fileName: string): string {
+    return `datasets/${ref.accountId}/${ref.datasetId}/parts/${fileName}/`;
+  }
+
+  async #fileKey(ref: DatasetRef): Promise<string | undefined> {
+    const uri = (await getDataset(this.db, ref.accountId, ref.datasetId))?.storageUri;
+    return uri?.startsWith(ARTIFACT_PREFIX) ? uri.slice(ARTIFACT_PREFIX.length) : undefined;
   }
 }

@@ -35,6 +35,12 @@ export class MemoryDatasets implements DatasetBytes, DatasetCatalog {
     return 'created';
   }
 
+  async seal(): Promise<string> {
+    return 'memory:';
+  }
+
+  async dropParts(): Promise<void> {}
+
   async finishOutput(ref: DatasetRef, lines: number): Promise<void> {
     const d = this.#must(ref);
     d.info.state = 'READY';

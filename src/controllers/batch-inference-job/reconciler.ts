@@ -27,7 +27,7 @@ import { isControlledBy } from '../runtime/owner-refs.js';
 import { OwnWrites, PassObject } from '../runtime/pass.js';
 import { isConflict, isNotFound, type ReconcileContext, type Reconciler, type Result } from '../runtime/result.js';
 import type { HearthObject, ObjectWriter } from '../runtime/writer.js';
-import type { DatasetCatalog, DatasetRef } from './datasets.js';
+import { RESULTS_FILE, type DatasetCatalog, type DatasetRef } from './datasets.js';
 import { jobDefaults } from './lines.js';
 import { deploymentName, fullModelName, idIn, makeDeployment, namesDeployment, requestModel } from './resources.js';
 import { JobRun, type Progress, type RunOptions, type RunOutcome } from './runner.js';
@@ -230,12 +230,15 @@ export class BatchInferenceJobReconciler implements Reconciler {
       if (!(await this.o.catalog.get(output))) return outputGone(resolved);
       throw result.error;
     }
+    if (!(await this.o.catalog.get(output))) return outputGone(resolved);
+    const bytes = this.o.run.bytes;
     try {
-      await this.o.catalog.finishOutput(output, p.succeeded + p.failed);
+      await this.o.catalog.finishOutput(output, p.succeeded + p.failed, await bytes.seal(output, RESULTS_FILE));
     } catch (e) {
       if (!(e instanceof NotFoundError)) throw e;
       return outputGone(resolved);
     }
+    await bytes.dropParts(output, RESULTS_FILE);
     return { state: 'JOB_STATE_COMPLETED', resolved, progress: p };
   }
 
