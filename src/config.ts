@@ -82,6 +82,15 @@ export const ConfigSchema = z.object({
       'TESTS AND DEMOS ONLY: replaces every Deployment\'s scale-to-zero window (the CRD keeps it ≥ 5m); logged as a warning.',
     ),
   }),
+  /** Batch inference jobs: run by the controller (leader only), their lines sent through the gateway. */
+  batchInference: z.object({
+    gatewayUrl: variable(
+      'HEARTH_BATCH_INFERENCE_GATEWAY_URL',
+      z.url({ protocol: /^https?$/ }).optional(),
+      'Controller: the inference gateway batch inference jobs send their lines to, e.g. http://hearth-gateway:8081; unset: the in-process gateway in mode all, else batch inference jobs do not run.',
+    ),
+    concurrency: variable('HEARTH_BATCH_INFERENCE_CONCURRENCY', z.coerce.number().int().min(1).max(256).default(8), 'Requests in flight per batch inference job unless the job sets maxConcurrency (1–256).'),
+  }),
   /** Load transport between split processes: the controller's autoscaler scrapes the gateways. */
   load: z.object({
     internalToken: variable('HEARTH_INTERNAL_TOKEN', z.string().min(16).optional(), 'Shared secret (≥ 16 characters) of the gateway\'s admin listener and the controller\'s scraper; unset: GET /internal/load answers 404.'),

@@ -25,7 +25,7 @@ import { startApi } from './modes/api.js';
 import { runBootstrap } from './modes/bootstrap.js';
 import { startController } from './modes/controller.js';
 import { startGatewayMode } from './modes/gateway.js';
-import { untilSignalOrFailure, type Service, type Shared, type Starter } from './modes/service.js';
+import { deferred, untilSignalOrFailure, type Service, type Shared, type Starter } from './modes/service.js';
 import { realClock } from './util/clock.js';
 import { SimulatedDialMap, directDialer, parseLoopbackHostPort } from './kube/dial.js';
 
@@ -106,7 +106,7 @@ async function run(mode: string, starters: Starter[], { config, log, kc, databas
   const clients = new KubeClients(kc, { qps: config.controller.qps, burst: config.controller.burst }, realClock);
   const informers = new InformerFactory(clients, { clock: realClock, log: log.child({ component: 'informers' }) });
   const sim = simulatedDialer(config, log);
-  const shared: Shared = { config, log, database, kube: () => kc, clients, informers, dial: sim?.dial ?? directDialer, ...(sim ? { simulated: true } : {}), ...(load ? { load } : {}) };
+  const shared: Shared = { config, log, database, kube: () => kc, clients, informers, dial: sim?.dial ?? directDialer, ...(sim ? { simulated: true } : {}), ...(load ? { load, gatewayUrl: deferred<string>() } : {}) };
   const services: Service[] = [];
   const shutdown = async (): Promise<void> => {
     for (const s of [...services].reverse()) await s.stop().catch((err: unknown) => log.error({ err, service: s.name }, 'stop failed'));

@@ -36,6 +36,7 @@ import nodePoolBindingsRoutes from './routes/node-pool-bindings.js';
 import environmentsRoutes from './routes/environments.js';
 import reservationsRoutes from './routes/reservations.js';
 import sftJobsRoutes from './routes/sft-jobs.js';
+import batchInferenceJobsRoutes from './routes/batch-inference-jobs.js';
 import usersRoutes from './routes/users.js';
 import { serializerCompiler, validatorCompiler } from './validation.js';
 import { PageTokenCodec } from './wire/pagination.js';
@@ -153,6 +154,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       await v1.register(deploymentShapesRoutes);
       await v1.register(batchJobsRoutes);
       await v1.register(sftJobsRoutes);
+      await v1.register(batchInferenceJobsRoutes);
       await v1.register(nodePoolsRoutes);
       await v1.register(nodePoolBindingsRoutes);
       await v1.register(environmentsRoutes);

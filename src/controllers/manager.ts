@@ -14,6 +14,8 @@ import type { Db } from '../db/client.js';
 import type { KubeClients } from '../kube/client.js';
 import type { InformerFactory } from '../kube/informer-factory.js';
 import { realClock, type Clock } from '../util/clock.js';
+import { batchInferenceJobInformers } from './batch-inference-job/cache.js';
+import { batchInferenceJobController, DEFAULT_BATCH_INFERENCE, type BatchInferenceSettings } from './batch-inference-job/controller.js';
 import { deployedModelInformers } from './deployed-model/cache.js';
 import { deployedModelController, type DeployedModelSettings } from './deployed-model/controller.js';
 import { deploymentInformers } from './deployment/cache.js';
@@ -59,6 +61,8 @@ export interface ControllerManagerOptions extends Omit<ControllerContext, 'clock
   deployedModel?: DeployedModelSettings;
   /** Record GPU-seconds in the usage ledger (default true); only the leader meters. */
   metering?: boolean;
+  /** Run batch inference jobs through this gateway (unset: they are not run). */
+  batchInference?: Partial<BatchInferenceSettings> & Pick<BatchInferenceSettings, 'gatewayUrl'>;
   shutdownTimeoutMs?: number;
 }
 
@@ -80,7 +84,16 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
     declare: (ctx) => void meteringInformers(ctx.informers),
     make: (ctx) => meteringRunnable(ctx),
   };
-  return o.metering === false ? [deployment, deployedModel] : [deployment, deployedModel, metering];
+  const regs = o.metering === false ? [deployment, deployedModel] : [deployment, deployedModel, metering];
+  const bij = o.batchInference;
+  if (bij) {
+    regs.push({
+      name: 'batch-inference-job',
+      declare: (ctx) => void batchInferenceJobInformers(ctx.informers),
+      make: (ctx) => batchInferenceJobController({ ...ctx, settings: { ...DEFAULT_BATCH_INFERENCE, ...bij } }),
+    });
+  }
+  return regs;
 }
 
 /**

@@ -1,4 +1,4 @@
-// Hearth's API: the six kinds (zod schemas, TypeScript types), their registry and shared pieces.
+// Hearth's API: the seven kinds (zod schemas, TypeScript types), their registry and shared pieces.
 export * from './group.js';
 export * from './common.js';
 export * from './conditions.js';
@@ -10,4 +10,5 @@ export * from './node-pool.js';
 export * from './environment.js';
 export * from './batch-job.js';
 export * from './sft-job.js';
+export * from './batch-inference-job.js';
 export * from './registry.js';

@@ -1,6 +1,7 @@
-// The six kinds and how they are served: names, printer columns, subresources, REST collection.
+// The seven kinds and how they are served: names, printer columns, subresources, REST collection.
 // The CRD generator, the controllers' informers and the REST facade all read this table.
 import type { z } from 'zod';
+import { BatchInferenceJob, BatchInferenceJobSpec, BatchInferenceJobStatus } from './batch-inference-job.js';
 import { BatchJob, BatchJobSpec, BatchJobStatus } from './batch-job.js';
 import { DeployedModel, DeployedModelSpec, DeployedModelStatus } from './deployed-model.js';
 import { Deployment, DeploymentSpec, DeploymentStatus } from './deployment.js';
@@ -200,9 +201,31 @@ export const SFT_JOB = kind({
   ],
 });
 
-export const KINDS: readonly KindInfo[] = [DEPLOYMENT, DEPLOYED_MODEL, NODE_POOL, ENVIRONMENT, BATCH_JOB, SFT_JOB];
+export const BATCH_INFERENCE_JOB = kind({
+  kind: 'BatchInferenceJob',
+  plural: 'batchinferencejobs',
+  shortNames: ['bij'],
+  restCollection: 'batchInferenceJobs',
+  summary: 'Every line of a JSONL dataset sent to a model through the gateway, the answers written to a dataset (Fireworks BatchInferenceJob).',
+  schema: BatchInferenceJob,
+  spec: BatchInferenceJobSpec,
+  status: BatchInferenceJobStatus,
+  printerColumns: [
+    STATE,
+    READY,
+    { name: 'Model', type: 'string', jsonPath: '.status.model', description: 'Model the job runs on.' },
+    { name: 'Input', type: 'string', jsonPath: '.status.inputDatasetId', description: 'Input dataset.', priority: 1 },
+    { name: 'Output', type: 'string', jsonPath: '.status.outputDatasetId', description: 'Output dataset.', priority: 1 },
+    { name: 'Progress', type: 'integer', jsonPath: '.status.jobProgress.percent', description: 'Percent of lines answered.' },
+    { name: 'Failed', type: 'integer', jsonPath: '.status.jobProgress.failedRequests', description: 'Lines answered with an error.', priority: 1 },
+    REASON,
+    AGE,
+  ],
+});
 
-export type KindName = 'Deployment' | 'DeployedModel' | 'NodePool' | 'Environment' | 'BatchJob' | 'SFTJob';
+export const KINDS: readonly KindInfo[] = [DEPLOYMENT, DEPLOYED_MODEL, NODE_POOL, ENVIRONMENT, BATCH_JOB, SFT_JOB, BATCH_INFERENCE_JOB];
+
+export type KindName = 'Deployment' | 'DeployedModel' | 'NodePool' | 'Environment' | 'BatchJob' | 'SFTJob' | 'BatchInferenceJob';
 
 export function kindInfo(kindName: string): KindInfo | undefined {
   return KINDS.find((k) => k.kind === kindName);

@@ -7,13 +7,14 @@ import { aggregatorStaleMs, durationMs as ms, type Config } from '../config.js';
 import { Autoscaler } from '../controllers/autoscaler/autoscaler.js';
 import { GatewayLoadScraper, endpointSliceTargets } from '../controllers/autoscaler/load-scraper.js';
 import { kubeSoftDelete } from '../controllers/autoscaler/soft-delete.js';
+import { openArtifactStore } from '../artifacts/index.js';
 import { controllerManager } from '../controllers/manager.js';
 import type { KubeClients } from '../kube/client.js';
 import type { Logger } from '../log.js';
 import { realClock } from '../util/clock.js';
 import type { Service, Shared } from './service.js';
 
-export async function startController({ config, log, database, load, clients, informers, dial }: Shared): Promise<Service> {
+export async function startController({ config, log, database, load, clients, informers, dial, gatewayUrl }: Shared): Promise<Service> {
   const ns = config.controller.leaderElectionNamespace;
   const controllerLog = log.child({ component: 'controller' });
   const override = config.autoscaler.scaleToZeroWindowOverride;
@@ -32,8 +33,15 @@ export async function startController({ config, log, database, load, clients, in
       })
     : undefined;
   if (autoscaler && override) controllerLog.warn({ override }, 'HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE replaces every scale-to-zero window (tests and demos only)');
+  // Batch inference jobs send their lines through a gateway: the configured one, else the in-process one.
+  const bijGateway = config.batchInference.gatewayUrl;
+  const bijUrl = bijGateway ? () => Promise.resolve(bijGateway) : gatewayUrl ? () => gatewayUrl.promise : undefined;
+  if (!bijUrl) controllerLog.warn('no HEARTH_BATCH_INFERENCE_GATEWAY_URL: batch inference jobs are not run');
+  // Batch inference jobs read and write dataset files where the REST API keeps them.
+  const artifacts = bijUrl ? await openArtifactStore(config.artifacts) : undefined;
   // The process's one client and one informer cache (shared with the API and the gateway in mode `all`).
   const manager = controllerManager({
+    ...(bijUrl ? { batchInference: { gatewayUrl: bijUrl, concurrency: config.batchInference.concurrency, ...(artifacts ? { artifacts } : {}) } } : {}),
     clients,
     informers,
     db: database.db,
@@ -58,6 +66,7 @@ export async function startController({ config, log, database, load, clients, in
       autoscaler?.stop();
       await scraper?.stop();
       await manager.stop();
+      await artifacts?.close();
     },
   };
 }

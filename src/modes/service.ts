@@ -36,6 +36,20 @@ export interface Shared {
   simulated?: boolean;
   /** Mode `all`: the gateway's load reports, read by the controller's autoscaler in the same process. */
   load?: LoadAggregator;
+  /** Mode `all`: the in-process gateway's URL once it listens (batch inference jobs send their lines there). */
+  gatewayUrl?: Deferred<string>;
+}
+
+/** A value that arrives later (in mode `all` the gateway starts after the controller). */
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(v: T): void;
+}
+
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 export type Starter = (shared: Shared) => Promise<Service>;

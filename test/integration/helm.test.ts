@@ -146,13 +146,15 @@ const LEASE = 'hearth-deployment-controller';
 /** `group/resource[/name]: verbs`, cluster-wide rules (visible in every namespace). */
 const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
   controller: {
-    'hearth.dev/deployments': ['list', 'watch', 'patch', 'delete'],
+    'hearth.dev/deployments': ['list', 'watch', 'create', 'patch', 'delete'],
     'hearth.dev/deployments/status': ['update'],
     // The DeployedModel controller: its objects (finalizers by merge patch), their status, and the
     // Ready replicas from Hearth's EndpointSlices.
     'hearth.dev/deployedmodels': ['list', 'watch', 'patch'],
     'hearth.dev/deployedmodels/status': ['update'],
     'discovery.k8s.io/endpointslices': ['list', 'watch'],
+    'hearth.dev/batchinferencejobs': ['list', 'watch', 'patch'],
+    'hearth.dev/batchinferencejobs/status': ['update'],
     'apps/deployments': ['list', 'watch', 'create', 'update', 'delete'],
     '/services': ['list', 'watch', 'create', 'update', 'delete'],
     '/pods': ['list', 'watch'],
@@ -162,7 +164,7 @@ const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
   },
   api: {
     ...Object.fromEntries(
-      ['deployments', 'deployedmodels', 'nodepools', 'environments', 'batchjobs', 'sftjobs'].map((r) => [`hearth.dev/${r}`, ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']]),
+      ['deployments', 'deployedmodels', 'nodepools', 'environments', 'batchjobs', 'sftjobs', 'batchinferencejobs'].map((r) => [`hearth.dev/${r}`, ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']]),
     ),
     '/namespaces': ['create'],
   },
@@ -420,7 +422,7 @@ describe('charts/hearth and charts/hearth-crds', () => {
   it('render, and refuse value combinations that cannot work, saying why', async () => {
     const crds = docs(await helm('template', 'c', join(CHARTS, 'hearth-crds')));
     expect(crds.filter((d) => d.kind === 'CustomResourceDefinition').map((d) => d.metadata?.name).sort()).toEqual(
-      ['batchjobs', 'deployedmodels', 'deployments', 'environments', 'nodepools', 'sftjobs'].map((p) => `${p}.hearth.dev`),
+      ['batchinferencejobs', 'batchjobs', 'deployedmodels', 'deployments', 'environments', 'nodepools', 'sftjobs'].map((p) => `${p}.hearth.dev`),
     );
     const split = docs(await helm('template', 'hearth', join(CHARTS, 'hearth'), '-n', 'hearth-system'));
     expect(split.filter((d) => d.kind === 'Deployment').map((d) => d.metadata?.name)).toEqual(['hearth-controller', 'hearth-api', 'hearth-gateway']);
@@ -707,7 +709,7 @@ describe('helm install into the simulated cluster', () => {
       const crb = await rbac.listClusterRoleBinding({ labelSelector: sel });
       expect([...cr.items, ...crb.items].map((o) => o.metadata?.name)).toEqual([]);
     }
-    for (const plural of ['deployments', 'deployedmodels', 'batchjobs', 'environments', 'nodepools', 'sftjobs'])
+    for (const plural of ['deployments', 'deployedmodels', 'batchjobs', 'environments', 'nodepools', 'sftjobs', 'batchinferencejobs'])
       await ext.readCustomResourceDefinition({ name: `${plural}.${GROUP}` });
     await releaseCrdOwnership();
     const crd = await ext.readCustomResourceDefinition({ name: `deployments.${GROUP}` });

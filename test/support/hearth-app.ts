@@ -23,7 +23,7 @@ export interface TestHearth {
 }
 
 export function memoryKindClients(): { deployments: DeploymentClient; kinds: Partial<KindClients> } {
-  const kinds = { deployedModels: new MemoryKindClient(), nodePools: new MemoryKindClient(), environments: new MemoryKindClient(), batchJobs: new MemoryKindClient(), supervisedFineTuningJobs: new MemoryKindClient() };
+  const kinds = { deployedModels: new MemoryKindClient(), nodePools: new MemoryKindClient(), environments: new MemoryKindClient(), batchJobs: new MemoryKindClient(), supervisedFineTuningJobs: new MemoryKindClient(), batchInferenceJobs: new MemoryKindClient() };
   return { deployments: new MemoryKindClient() as unknown as DeploymentClient, kinds: kinds as unknown as Partial<KindClients> };
 }
 

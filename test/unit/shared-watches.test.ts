@@ -6,8 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { KubeKindClients } from '../../src/api/kube/kind-client.js';
 import { deploymentInformers } from '../../src/controllers/deployment/cache.js';
 import { meteringInformers } from '../../src/controllers/metering/metering.js';
+import { batchInferenceJobInformers } from '../../src/controllers/batch-inference-job/cache.js';
 import { GROUP, LABELS, VERSION } from '../../src/crds/group.js';
-import { BATCH_JOB, DEPLOYED_MODEL, DEPLOYMENT, ENVIRONMENT, NODE_POOL, SFT_JOB } from '../../src/crds/registry.js';
+import { BATCH_INFERENCE_JOB, BATCH_JOB, DEPLOYED_MODEL, DEPLOYMENT, ENVIRONMENT, NODE_POOL, SFT_JOB } from '../../src/crds/registry.js';
 import { ACCELERATOR_LABEL } from '../../src/fleet/catalog.js';
 import { Catalog } from '../../src/gateway/catalog.js';
 import { startSources, type Sources } from '../../src/gateway/sources.js';
@@ -49,7 +50,9 @@ describe('mode `all` on one informer factory', () => {
     // The controllers' real declarations (controllers/manager.ts asks for them at process start).
     deploymentInformers(informers);
     meteringInformers(informers);
+    batchInferenceJobInformers(informers);
     const controllerRefs: ResourceRef[] = [
+      { group: GROUP, version: VERSION, plural: 'batchinferencejobs' },
       { group: GROUP, version: VERSION, plural: 'deployments' },
       { group: 'apps', version: 'v1', plural: 'deployments' },
       { group: '', version: 'v1', plural: 'services' },
@@ -71,13 +74,13 @@ describe('mode `all` on one informer factory', () => {
     await gateway.synced;
     expect(gateway.isSynced()).toBe(true);
 
-    // The API's six hearth.dev kinds and the gateway's four collections, as refs.
-    for (const { plural } of [DEPLOYMENT, DEPLOYED_MODEL, NODE_POOL, ENVIRONMENT, BATCH_JOB, SFT_JOB]) asked.add(refKey({ group: GROUP, version: VERSION, plural }));
+    // The API's seven hearth.dev kinds and the gateway's four collections, as refs.
+    for (const { plural } of [DEPLOYMENT, DEPLOYED_MODEL, NODE_POOL, ENVIRONMENT, BATCH_JOB, SFT_JOB, BATCH_INFERENCE_JOB]) asked.add(refKey({ group: GROUP, version: VERSION, plural }));
     asked.add(refKey({ group: '', version: 'v1', plural: 'namespaces' }));
     asked.add(refKey({ group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', labelSelector: 'hearth.dev/deployment' }));
 
-    // 6 for the controller, 5 more hearth.dev kinds for the API, EndpointSlices for the gateway.
-    expect(asked.size).toBe(12);
+    // 7 for the controllers, 5 more hearth.dev kinds for the API, EndpointSlices for the gateway.
+    expect(asked.size).toBe(13);
     expect(informers.size).toBe(asked.size);
     expect(new Set(sources.keys())).toEqual(asked);
     for (const s of sources.values()) {

@@ -105,3 +105,17 @@ describe('JsonlValidator', () => {
     expect(messages(s)).toEqual(['the file must contain at most 2 examples; it has 3']);
   });
 });
+
+describe('batch inference input lines', () => {
+  it('accepts {custom_id, body} chat and completion requests; names what a bad one lacks', () => {
+    const lines = [
+      JSON.stringify({ custom_id: 'a', body: { messages: [user('hi')], max_tokens: 5 } }),
+      JSON.stringify({ custom_id: 'b', body: { prompt: 'Once upon a time' } }),
+      JSON.stringify({ custom_id: 'c', body: { prompt: ['x', 'y'] } }),
+    ];
+    expect(run(`${lines.join('\n')}\n`).issues).toEqual([]);
+    expect(checkExample({ custom_id: 'a' }).issues).toEqual([{ path: 'body', rule: 'must be a request object with exactly one of messages (chat) or prompt (completion)', reason: 'REQUIRED' }]);
+    expect(checkExample({ custom_id: '', body: { prompt: 3 } }).issues.map((i) => i.path)).toEqual(['custom_id', 'body.prompt']);
+    expect(checkExample({ custom_id: 'a', body: { messages: [{ role: 'robot', content: 'x' }] } }).issues.map((i) => i.path)).toEqual(['body.messages[0].role']);
+  });
+});

@@ -2,7 +2,8 @@
 // ("Prepare a dataset"): each line one JSON object with a `messages` array; each message an object
 // with `role` (system, user or assistant; system only as the first message) and `content` (a
 // string, or the multimodal list of parts `{type: "text", text}` / `{type: "image_url",
-// image_url: {url}}` of the chat API); at least 3 and at most 3 million examples.
+// image_url: {url}}` of the chat API); at least 3 and at most 3 million examples. A line with a
+// `custom_id` is a batch inference request instead (`{"custom_id", "body": {messages | prompt}}`).
 //
 // Bytes are pushed as they arrive (any chunking, UTF-8 split anywhere); only the current line is
 // held, and a line longer than `maxLineBytes` is reported and skipped without being held. Errors
@@ -112,10 +113,36 @@ export interface ExampleCheck {
   turns: number;
 }
 
+/**
+ * A line of a batch inference input (`{"custom_id": …, "body": {…request…}}`, the documented batch
+ * format): the body is a chat completion (`messages`, checked as a conversation) or a completion
+ * (`prompt`) request.
+ */
+function checkBatchRequest(value: Record<string, unknown>): ExampleCheck {
+  const res: ExampleCheck = { issues: [], chars: 0, messages: 0, turns: 0 };
+  if (typeof value.custom_id !== 'string' || value.custom_id === '') res.issues.push({ path: 'custom_id', rule: 'must be a non-empty string', reason: 'TYPE' });
+  const body = value.body;
+  if (!isObject(body) || (body.messages === undefined) === (body.prompt === undefined)) {
+    res.issues.push({ path: 'body', rule: 'must be a request object with exactly one of messages (chat) or prompt (completion)', reason: body === undefined ? 'REQUIRED' : 'TYPE' });
+    return res;
+  }
+  if (body.messages !== undefined) {
+    const chat = checkExample({ messages: body.messages });
+    res.issues.push(...chat.issues.map((i) => ({ ...i, path: `body.${i.path}` })));
+    return { ...chat, issues: res.issues };
+  }
+  const p = body.prompt;
+  if (typeof p === 'string') res.chars = p.length;
+  else if (Array.isArray(p) && p.length > 0 && p.every((x) => typeof x === 'string')) res.chars = p.join('').length;
+  else res.issues.push({ path: 'body.prompt', rule: 'must be a string or a non-empty list of strings', reason: 'TYPE' });
+  return res;
+}
+
 /** Checks one parsed line against the dataset rules. */
 export function checkExample(value: unknown): ExampleCheck {
   const issues: Found[] = [];
   const res: ExampleCheck = { issues, chars: 0, messages: 0, turns: 0 };
+  if (isObject(value) && value.custom_id !== undefined) return checkBatchRequest(value);
   if (!isObject(value)) {
     issues.push({ path: '', rule: `must be a JSON object with a messages array, not ${typeName(value)}`, reason: 'TYPE' });
     return res;

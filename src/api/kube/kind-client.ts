@@ -12,7 +12,7 @@
 // the controller and the gateway read in mode `all` (one watch per kind for the whole process).
 import { CustomObjectsApi, setHeaderOptions, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { BATCH_JOB, DEPLOYED_MODEL, DEPLOYMENT, ENVIRONMENT, NODE_POOL, SFT_JOB, type KindInfo } from '../../crds/registry.js';
+import { BATCH_INFERENCE_JOB, BATCH_JOB, DEPLOYED_MODEL, DEPLOYMENT, ENVIRONMENT, NODE_POOL, SFT_JOB, type KindInfo } from '../../crds/registry.js';
 import { FIELD_MANAGER_API, GROUP, VERSION } from '../../crds/group.js';
 import type { KubeClients } from '../../kube/client.js';
 import type { Informer } from '../../kube/informer.js';
@@ -266,6 +266,7 @@ export interface KindClients {
   environments: KindClient<CustomObject>;
   batchJobs: KindClient<CustomObject>;
   supervisedFineTuningJobs: KindClient<CustomObject>;
+  batchInferenceJobs: KindClient<CustomObject>;
 }
 
 /** One client per kind on the process's informers; `start()` waits for them all, `stop()` releases them all. */
@@ -281,6 +282,7 @@ export class KubeKindClients {
       environments: new KubeKindClient(kube, ENVIRONMENT, opts),
       batchJobs: new KubeKindClient(kube, BATCH_JOB, opts),
       supervisedFineTuningJobs: new KubeKindClient(kube, SFT_JOB, opts),
+      batchInferenceJobs: new KubeKindClient(kube, BATCH_INFERENCE_JOB, opts),
     };
   }
 

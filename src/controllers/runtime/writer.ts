@@ -12,6 +12,7 @@ import {
   type KubernetesObject,
   type KubernetesObjectApi,
 } from '@kubernetes/client-node';
+import type { BatchInferenceJob } from '../../crds/batch-inference-job.js';
 import type { BatchJob } from '../../crds/batch-job.js';
 import type { DeployedModel } from '../../crds/deployed-model.js';
 import type { Deployment } from '../../crds/deployment.js';
@@ -31,6 +32,7 @@ export interface HearthKinds {
   Environment: Environment;
   BatchJob: BatchJob;
   SFTJob: SFTJob;
+  BatchInferenceJob: BatchInferenceJob;
 }
 
 /** A hearth.dev object as an informer holds it: raw JSON, status possibly absent (a new object). */
