@@ -276,7 +276,8 @@ const FORBIDDEN: Record<Process, Check[]> = {
   controller: [
     { verb: 'create', resource: 'namespaces' },
     { verb: 'create', group: 'hearth.dev', resource: 'nodepools' },
-    { verb: 'create', group: 'hearth.dev', resource: 'deployments', namespace: nsOther },
+    // No create here: the batch inference controller creates (and deletes) the deployment of a job
+    // that names a base model (CLUSTER_RULES above). Replacing a user's deployment stays forbidden.
     { verb: 'update', group: 'hearth.dev', resource: 'deployments', namespace: nsOther },
     { verb: 'update', group: 'apps', resource: 'deployments', subresource: 'scale', namespace: nsOther },
     { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: nsOther },
