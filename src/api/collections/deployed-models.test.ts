@@ -52,6 +52,7 @@ describe('Load LoRA: bad input', () => {
     { what: 'an adapter of another base model', body: { model: 'accounts/acme/models/other-base', deployment: 'accounts/acme/deployments/addons' }, status: 400, says: 'is an addon of accounts/fireworks/models/qwen2p5-0p5b-instruct' },
     { what: 'an adapter that is not READY', body: { model: 'accounts/acme/models/uploading', deployment: 'accounts/acme/deployments/addons' }, status: 400, says: 'model: "accounts/acme/models/uploading" is UPLOADING, not READY' },
     { what: 'a deployment without addons', body: { model: 'accounts/acme/models/ready', deployment: 'accounts/acme/deployments/plain' }, status: 400, says: 'does not accept addons' },
+    { what: 'a shared base model, known by name only (it would capture that model\'s traffic)', body: { model: BASE, deployment: 'accounts/acme/deployments/addons' }, status: 400, says: 'is a shared base model, not an adapter model' },
     { what: "another account's private model", body: { model: 'accounts/globex/models/secret', deployment: 'accounts/acme/deployments/addons' }, status: 404, says: 'model "accounts/globex/models/secret" not found' },
   ])('$what: $status naming it, nothing created, no quota held', async ({ body, status, says }) => {
     const before = await lorasUsage();

@@ -68,10 +68,17 @@ export class DeployedModels extends CollectionService<CustomObject> {
     return dep;
   }
 
-  /** The addon model: the account's (an addon of the deployment's base model) or a shared one. */
+  /**
+   * The addon model: an existing adapter model, the account's or another's public one, of the
+   * deployment's base model. A shared `accounts/fireworks/models/*` name is a base model known by name
+   * only, never an adapter: loading it as a DeployedModel would make this account a route for that
+   * model's traffic (issue 15 item 1), so it is refused.
+   */
   async addonModel(accountId: string, ref: string, dep: DeploymentObject): Promise<void> {
     const row = await resolveModelRef(this.ctx.db, accountId, ref, 'model');
-    if (!row) return; // a shared accounts/fireworks model: known by name only
+    if (!row) {
+      throw failedPrecondition(`model: "${ref}" is a shared base model, not an adapter model of this account or a public one; serve base models with a deployment`, 'ERR_NOT_AN_ADDON');
+    }
     if (!(ADDON_KINDS as readonly string[]).includes(row.kind)) {
       throw failedPrecondition(`model "${ref}" is ${row.kind}, not an addon; deploy a base model as a deployment instead`, 'ERR_NOT_AN_ADDON');
     }
