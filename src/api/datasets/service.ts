@@ -22,6 +22,7 @@ import { JsonlValidator, formatIssue, type JsonlSummary, type JsonlValidationOpt
 import { DatasetFiles, type Staged } from './files.js';
 import { sanitizeFileName } from './storage.js';
 import { FileUrlSigner, signedFileUrl, type FileGrant } from '../files/signed-url.js';
+import { exactBody } from '../files/exact-body.js';
 
 const MASK_RULES: UpdateMaskRules = { writable: WRITABLE_FIELDS, outputOnly: OUTPUT_ONLY_FIELDS, atomic: [...SOURCE_FIELDS, 'evalProtocol'] };
 
@@ -221,23 +222,8 @@ export class Datasets {
     const row = await getDataset(this.db, accountId, datasetId);
     if (!row) throw resourceNotFound(accountId, COLLECTION, datasetId);
     if (row.state === 'READY') throw alreadyReady(accountId, datasetId);
-    const declared = body.contentLength;
-    if (declared !== undefined && Number(declared) !== size) throw invalidArgument('Content-Length', `must be ${size}, the size the upload URL was issued for`, 'SIZE_MISMATCH');
-    let got = 0;
-    async function* exactly(): AsyncGenerator<Buffer> {
-      const chunks = body.bytes[Symbol.asyncIterator]();
-      for (;;) {
-        const next = await chunks.next().catch((e: unknown) => {
-          throw invalidArgument('(body)', `could not be read: ${e instanceof Error ? e.message.slice(0, 200) : String(e)}`, 'BODY_READ');
-        });
-        if (next.done) break;
-        got += next.value.length;
-        if (got > size) throw invalidArgument('(body)', `is longer than the ${size} bytes the upload URL was issued for`, 'SIZE_MISMATCH');
-        yield next.value;
-      }
-      if (got !== size) throw invalidArgument('(body)', `has ${got} bytes; the upload URL was issued for ${size}`, 'SIZE_MISMATCH');
-    }
-    await this.commit(await this.files.stage(accountId, datasetId, fileName, exactly()), undefined);
+    const bytes = exactBody(body, size);
+    await this.commit(await this.files.stage(accountId, datasetId, fileName, bytes), undefined);
   }
 
   /** `:validateUpload`: validates the stored file and makes the dataset READY. */

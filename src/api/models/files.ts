@@ -26,6 +26,7 @@ import { COLLECTION } from '../mappers/model.js';
 import { resourceNameOf, resourceNotFound } from '../collections/names.js';
 import { ApiError, ERROR_DOMAIN, aborted, failedPrecondition, invalidArgument } from '../wire/errors.js';
 import { parseSafeInt64 } from '../wire/int64.js';
+import { exactBody } from '../files/exact-body.js';
 
 export interface ModelFileOptions {
   /** HMAC secret of signed URLs (the datasets' one: one scheme); default random per process. */
@@ -133,25 +134,9 @@ export class ModelFilesService {
     const [row] = await this.db.select().from(modelsTable).where(and(eq(modelsTable.accountId, accountId), eq(modelsTable.modelId, modelId)));
     if (!row) throw resourceNotFound(accountId, COLLECTION, modelId);
     if (row.state === 'READY') throw alreadyReady(accountId, modelId);
-    if (body.contentLength !== undefined && Number(body.contentLength) !== size) throw invalidArgument('Content-Length', `must be ${size}, the size the upload URL was issued for`, 'SIZE_MISMATCH');
+    const bytes = exactBody(body, size);
     const key = `${modelPrefix(accountId, modelId)}${randomUUID()}/${fileName}`;
-    let got = 0;
-    // The body, cut off (and the write abandoned) as soon as it is longer than signed for.
-    async function* exactly(): AsyncGenerator<Buffer> {
-      const it = body.bytes[Symbol.asyncIterator]();
-      for (;;) {
-        const next = await it.next().catch((e: unknown) => {
-          throw invalidArgument('(body)', `could not be read: ${e instanceof Error ? e.message.slice(0, 200) : String(e)}`, 'BODY_READ');
-        });
-        if (next.done) break;
-        got += next.value.length;
-        if (got > size) throw invalidArgument('(body)', `is longer than the ${size} bytes the upload URL was issued for`, 'SIZE_MISMATCH');
-        yield next.value;
-      }
-      // Thrown inside the body, so the store abandons the write rather than completing it.
-      if (got !== size) throw invalidArgument('(body)', `has ${got} bytes; the upload URL was issued for ${size}`, 'SIZE_MISMATCH');
-    }
-    await this.store.put(key, exactly());
+    await this.store.put(key, bytes);
     let replaced: string | undefined;
     try {
       await this.locked(accountId, modelId, async (tx, cur) => {
