@@ -1,7 +1,7 @@
 // Node pool bindings: which users (by e-mail, the `principal`) may use an account's node pools.
 // A binding names one node pool, or — the bare `{principal}` form of the Fireworks API — every
 // node pool of the account (stored with node_pool_id ACCOUNT_WIDE).
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../client.js';
 import { NotFoundError } from '../errors.js';
 import { nodePoolBindings, type NodePoolBindingRow } from '../schema/index.js';
@@ -53,4 +53,24 @@ export async function deleteBindingsOfNodePool(db: Db, accountId: string, nodePo
     .where(and(eq(nodePoolBindings.accountId, accountId), eq(nodePoolBindings.nodePoolId, nodePoolId)))
     .returning({ principal: nodePoolBindings.principal });
   return rows.length;
+}
+
+/**
+ * Whether `principal` (a user's e-mail) is bound to the node pool, by a binding to that pool or to
+ * every pool of the account. Admins need no binding: callers check the role first (issue 13 item 2:
+ * the REST facade on `:connect` and batch-job create, the controllers for what kubectl created).
+ */
+export async function isBoundToNodePool(db: Db, accountId: string, nodePoolId: string, principal: string): Promise<boolean> {
+  const rows = await db
+    .select({ nodePoolId: nodePoolBindings.nodePoolId })
+    .from(nodePoolBindings)
+    .where(
+      and(
+        eq(nodePoolBindings.accountId, accountId),
+        eq(nodePoolBindings.principal, principal),
+        inArray(nodePoolBindings.nodePoolId, [nodePoolId, ACCOUNT_WIDE]),
+      ),
+    )
+    .limit(1);
+  return rows.length > 0;
 }

@@ -14,6 +14,7 @@ import { appendAudit, listAudit } from '../../../src/db/repositories/audit.js';
 import { createDataset, deleteDataset, getDataset, listDatasets, updateDataset } from '../../../src/db/repositories/datasets.js';
 import { createModel, deleteModel, getModel, listModels, updateModel } from '../../../src/db/repositories/models.js';
 import { createReservation, getReservation, listReservations } from '../../../src/db/repositories/reservations.js';
+import { ACCOUNT_WIDE, createNodePoolBinding, isBoundToNodePool } from '../../../src/db/repositories/node-pool-bindings.js';
 import { dbTargets, uniqueId } from './support.js';
 
 const targets = dbTargets('resources');
@@ -127,5 +128,19 @@ describe.each(targets)('models, datasets, reservations and audit on $name', (t) 
     const row = await appendAudit(t.db, { accountId: a, actor: 'users/alice', action: 'CreateApiKey', resource: `accounts/${a}/users/alice`, details: { echo: { key }, note: `got ${key}` } });
     expect(JSON.stringify(row.details)).not.toContain('x'.repeat(32));
     expect(row.details).toEqual({ echo: { key: 'hearth_AbCdEfGhIjKl_…' }, note: 'got hearth_AbCdEfGhIjKl_…' });
+  });
+});
+
+describe.each(targets)('node pool bindings on $name', (t) => {
+  it('a principal may use a pool it is bound to, or every pool through an account-wide binding', async () => {
+    const a = uniqueId();
+    await createAccount(t.db, { accountId: a, email: 'x@example.com' });
+    await createNodePoolBinding(t.db, { accountId: a, nodePoolId: 'train', principal: 'bob@example.com', createdBy: 'ann@example.com' });
+    await createNodePoolBinding(t.db, { accountId: a, nodePoolId: ACCOUNT_WIDE, principal: 'cat@example.com', createdBy: 'ann@example.com' });
+    expect(await isBoundToNodePool(t.db, a, 'train', 'bob@example.com')).toBe(true);
+    expect(await isBoundToNodePool(t.db, a, 'other', 'bob@example.com')).toBe(false);
+    expect(await isBoundToNodePool(t.db, a, 'other', 'cat@example.com')).toBe(true);
+    expect(await isBoundToNodePool(t.db, a, 'train', 'eve@example.com')).toBe(false);
+    expect(await isBoundToNodePool(t.db, uniqueId(), 'train', 'bob@example.com')).toBe(false);
   });
 });
