@@ -6,9 +6,7 @@ import { join } from 'node:path';
 import {
   ApiextensionsV1Api,
   type KubeConfig,
-  type KubernetesObject,
   KubernetesObjectApi,
-  loadAllYaml,
   loadYaml,
   PatchStrategy,
   type V1CustomResourceDefinition,
@@ -16,8 +14,6 @@ import {
 import { ROOT } from './cluster.js';
 
 export const CRD_DIR = join(ROOT, 'manifests', 'crds');
-/** Admission policies that ship with the CRDs (src/crds/admission.ts): applied after them. */
-export const ADMISSION_DIR = join(ROOT, 'manifests', 'admission');
 
 export async function installCrds(kc: KubeConfig, fieldManager = 'hearth-crds', timeoutMs = 60_000): Promise<string[]> {
   const objects = KubernetesObjectApi.makeApiClient(kc);
@@ -36,16 +32,5 @@ export async function installCrds(kc: KubeConfig, fieldManager = 'hearth-crds', 
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  await installAdmissionPolicies(kc, fieldManager);
   return names;
-}
-
-/** Applies manifests/admission (several documents a file) by server-side apply. */
-export async function installAdmissionPolicies(kc: KubeConfig, fieldManager = 'hearth-crds'): Promise<void> {
-  const objects = KubernetesObjectApi.makeApiClient(kc);
-  for (const f of readdirSync(ADMISSION_DIR).filter((x) => x.endsWith('.yaml'))) {
-    for (const doc of loadAllYaml(readFileSync(join(ADMISSION_DIR, f), 'utf8')) as KubernetesObject[]) {
-      if (doc) await objects.patch(doc, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
-    }
-  }
 }

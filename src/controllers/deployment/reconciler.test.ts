@@ -610,12 +610,12 @@ describe('DeploymentReconciler: the autoscaler seam', () => {
 });
 
 describe('DeploymentReconciler: write budget (issue 11)', () => {
-  // What the controller writes for a deployment created with the finalizer already set (by the
-  // admission policy, manifests/admission) that becomes READY before the progress interval ends:
-  // the two children and one status write, plus the one event a user is told of.
-  const created = { creationTimestamp: new Date(T0).toISOString(), finalizers: ['hearth.dev/finalizer'] };
+  // What the controller writes for a new deployment that becomes READY before the progress
+  // interval ends: the finalizer (for the quota holds in PostgreSQL), the two children, and one
+  // status write — plus the one event a user is told of.
+  const created = { creationTimestamp: new Date(T0).toISOString() };
 
-  it('create → children → READY in 3 writes, region given', async () => {
+  it('create → children → READY in 4 writes, region given', async () => {
     const t = setup({ deployments: [dep({}, created)] });
     const writes: string[] = [];
     writes.push(...(await t.pass()).writes);
@@ -625,19 +625,19 @@ describe('DeploymentReconciler: write budget (issue 11)', () => {
     t.cluster.settle();
     t.clock.advance(5_000);
     writes.push(...(await t.pass()).writes);
-    expect(writes).toEqual([`create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`, `event Normal/Ready ${KEY}`]);
+    expect(writes).toEqual([`finalizers ${HEARTH}`, `create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`, `event Normal/Ready ${KEY}`]);
     expect(t.status()).toMatchObject({ state: 'READY', region: 'US_VIRGINIA_2', replicaCount: 2 });
     expect((await t.pass()).writes, 'second pass').toEqual([]);
   });
 
-  it('create → READY in 4 writes when the controller chooses the region: the choice and its reason are written at once', async () => {
+  it('one more status write when the controller chooses the region: the choice and its reason are written at once', async () => {
     const t = setup({ deployments: [dep({ placement: undefined }, created)] });
     const writes = (await t.pass()).writes;
     t.cluster.settle({ ready: false });
     writes.push(...(await t.pass()).writes);
     t.cluster.settle();
     writes.push(...(await t.pass()).writes);
-    expect(writes.filter((w) => !w.startsWith('event'))).toEqual([`create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`, `status ${HEARTH}`]);
+    expect(writes.filter((w) => !w.startsWith('event'))).toEqual([`finalizers ${HEARTH}`, `create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`, `status ${HEARTH}`]);
     expect(t.status()).toMatchObject({ state: 'READY', region: 'US_VIRGINIA_2' });
     expect(t.status()?.status?.message).not.toBe('placed in US_VIRGINIA_2'); // the reason of the choice survived
   });
@@ -647,11 +647,5 @@ describe('DeploymentReconciler: write budget (issue 11)', () => {
     const first = await t.pass();
     expect(first.writes.filter((w) => w.startsWith('status'))).toEqual([`status ${HEARTH}`]);
     expect(t.status()?.state).toBe('CREATING');
-  });
-
-  it('the finalizer is added when the admission policy did not add it', async () => {
-    const t = setup({ deployments: [dep({}, { creationTimestamp: new Date(T0).toISOString() })] });
-    const writes = (await t.pass()).writes;
-    expect(writes[0]).toBe(`finalizers ${HEARTH}`);
   });
 });
