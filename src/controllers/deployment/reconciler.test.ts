@@ -19,7 +19,7 @@ import {
   type ReplicaDecision,
 } from './reconciler.js';
 import { ANNOTATION_TEMPLATE_HASH } from './children/labels.js';
-import { eventsFor } from './status.js';
+import { DEFAULT_PROGRESS_INTERVAL_MS, eventsFor } from './status.js';
 import { hearthDeployment } from './testing.js';
 
 const NS = 'acct-acme';
@@ -201,6 +201,12 @@ describe('DeploymentReconciler: lifecycle', () => {
     expect(t.quotas.holds.get('deployment/chat')).toEqual({ 'h100-us-virginia-2': 2 });
 
     t.cluster.settle({ ready: false });
+    // Progress alone (pods scheduled, starting) waits for the progress interval (status.ts
+    // statusWriteDue): written then, or with the next change that matters, whichever is first.
+    const waiting = await t.pass();
+    expect(waiting.writes, 'progress alone waits').toEqual([]);
+    expect(waiting.res.requeueAfter).toBe(DEFAULT_PROGRESS_INTERVAL_MS);
+    t.clock.advance(DEFAULT_PROGRESS_INTERVAL_MS);
     expect((await t.pass()).writes).toEqual([`status ${HEARTH}`]);
     expect(t.status()).toMatchObject({ state: 'CREATING', replicaCount: 2, replicaStats: { initializingReplicaCount: 2, readyReplicaCount: 0 } });
 
@@ -600,5 +606,46 @@ describe('DeploymentReconciler: the autoscaler seam', () => {
     // A bare count (the spec-based default's shape) keeps them too.
     answer = { replicas: 1 };
     expect((await t.pass()).writes).toEqual([]);
+  });
+});
+
+describe('DeploymentReconciler: write budget (issue 11)', () => {
+  // What the controller writes for a new deployment that becomes READY before the progress
+  // interval ends: the finalizer (for the quota holds in PostgreSQL), the two children, and one
+  // status write — plus the one event a user is told of.
+  const created = { creationTimestamp: new Date(T0).toISOString() };
+
+  it('create → children → READY in 4 writes, region given', async () => {
+    const t = setup({ deployments: [dep({}, created)] });
+    const writes: string[] = [];
+    writes.push(...(await t.pass()).writes);
+    t.cluster.settle({ ready: false });
+    t.clock.advance(5_000);
+    writes.push(...(await t.pass()).writes);
+    t.cluster.settle();
+    t.clock.advance(5_000);
+    writes.push(...(await t.pass()).writes);
+    expect(writes).toEqual([`finalizers ${HEARTH}`, `create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`, `event Normal/Ready ${KEY}`]);
+    expect(t.status()).toMatchObject({ state: 'READY', region: 'US_VIRGINIA_2', replicaCount: 2 });
+    expect((await t.pass()).writes, 'second pass').toEqual([]);
+  });
+
+  it('one more status write when the controller chooses the region: the choice and its reason are written at once', async () => {
+    const t = setup({ deployments: [dep({ placement: undefined }, created)] });
+    const writes = (await t.pass()).writes;
+    t.cluster.settle({ ready: false });
+    writes.push(...(await t.pass()).writes);
+    t.cluster.settle();
+    writes.push(...(await t.pass()).writes);
+    expect(writes.filter((w) => !w.startsWith('event'))).toEqual([`finalizers ${HEARTH}`, `create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`, `status ${HEARTH}`]);
+    expect(t.status()).toMatchObject({ state: 'READY', region: 'US_VIRGINIA_2' });
+    expect(t.status()?.status?.message).not.toBe('placed in US_VIRGINIA_2'); // the reason of the choice survived
+  });
+
+  it('a deployment waiting on capacity says so at once', async () => {
+    const t = setup({ deployments: [dep({ placement: undefined, acceleratorType: 'NVIDIA_H200_141GB' }, created)] });
+    const first = await t.pass();
+    expect(first.writes.filter((w) => w.startsWith('status'))).toEqual([`status ${HEARTH}`]);
+    expect(t.status()?.state).toBe('CREATING');
   });
 });

@@ -39,7 +39,7 @@ import {
 } from './children/index.js';
 import { buildModelServer, type ModelServer } from './model-server.js';
 import { DEFAULT_MODEL_SERVER_CONFIG, type ModelServerConfig } from './model-server-config.js';
-import { Reason, computeStatus, eventsFor, statusEqual, summarizePods, type Outcome } from './status.js';
+import { DEFAULT_PROGRESS_INTERVAL_MS, Reason, computeStatus, eventsFor, statusEqual, statusWriteDue, summarizePods, type Outcome } from './status.js';
 import { rfc3339 } from '../../util/rfc3339.js';
 
 /**
@@ -94,9 +94,13 @@ export interface DeploymentReconcilerOptions {
   retentionMs?: number;
   capacityRetryMs?: number;
   quotaRetryMs?: number;
+  /** How long progress alone may wait before it is written (status.ts `statusWriteDue`; default 30 s, 0 writes every change). */
+  progressIntervalMs?: number;
 }
 
-type RegionDecision = { region: string; reason?: string } | { failed: string } | { unplaced: string };
+type RegionDecision = { region: string; reason?: string; chosen?: boolean } | { failed: string } | { unplaced: string };
+
+const fromSpec = (region: string): string => `${region} from spec.placement.region`;
 
 interface Children {
   workload: V1Deployment | undefined;
@@ -164,6 +168,8 @@ export class DeploymentReconciler implements Reconciler {
   readonly #events: EventRecorder;
   /** Read your own writes: what the last pass wrote (finalizer, status) until the cache shows it. */
   readonly #written = new OwnWrites<Deployment>();
+  /** When this process last wrote each deployment's status (progress waits relative to it). */
+  readonly #statusWrittenAt = new Map<string, number>();
 
   constructor(opts: DeploymentReconcilerOptions) {
     this.#o = opts;
@@ -174,12 +180,19 @@ export class DeploymentReconciler implements Reconciler {
 
   async reconcile(key: string, ctx?: ReconcileContext): Promise<Result> {
     const dep = this.#written.read(key, this.#o.listers.deployments.get(key));
-    if (!dep) return {}; // gone: its children are garbage-collected through their ownerReferences
+    if (!dep) {
+      this.#statusWrittenAt.delete(key);
+      return {}; // gone: its children are garbage-collected through their ownerReferences
+    }
     const { namespace } = splitKey(key);
     if (!namespace) return {};
     const account = accountOf(this.#o.listers.namespaces.get(namespace), namespace);
     if (dep.metadata.deletionTimestamp) return this.#finalize(dep, account);
-    const env: PassEnv = { ...this.#o, events: this.#events, config: this.#config, desiredReplicas: this.#desired, log: ctx?.log };
+    const statusClock = {
+      since: () => this.#statusWrittenAt.get(key) ?? createdAt(dep),
+      wrote: (at: number) => this.#statusWrittenAt.set(key, at),
+    };
+    const env: PassEnv = { ...this.#o, events: this.#events, config: this.#config, desiredReplicas: this.#desired, log: ctx?.log, statusClock };
     const obj = new PassObject(this.#o.writer, dep);
     try {
       return await new Pass(env, obj, namespace, account).run();
@@ -201,6 +214,7 @@ export class DeploymentReconciler implements Reconciler {
 
 interface PassEnv extends DeploymentReconcilerOptions {
   events: EventRecorder;
+  statusClock: { since(): number; wrote(at: number): void };
   config: ModelServerConfig;
   desiredReplicas: DesiredReplicas;
   log?: Logger;
@@ -274,7 +288,7 @@ class Pass {
     return this.#run(server.value, region, desired, children);
   }
 
-  async #run(server: ModelServer, region: { region: string; reason?: string }, desired: number, children: Children): Promise<Result> {
+  async #run(server: ModelServer, region: { region: string; reason?: string; chosen?: boolean }, desired: number, children: Children): Promise<Result> {
     const running = children.workloadOwned ? (children.workload?.spec?.replicas ?? 0) : 0;
     const quota = await this.#clamp(server, region.region, desired, running);
     const workload = makeWorkload(this.#cur, server, { replicas: quota.replicas, region: region.region, workload: this.config.workload });
@@ -326,6 +340,7 @@ class Pass {
       kind: 'running',
       region: region.region,
       regionReason: region.reason,
+      regionChosen: region.chosen === true,
       desired,
       replicas: quota.replicas,
       quotaMessage: quota.message,
@@ -412,7 +427,7 @@ class Pass {
       if (!isRegion(known) || !regionsOffering(acc).includes(known)) {
         return { failed: `${acc} is not offered in ${known}, the deployment's region (which cannot change); offered in ${regionsOffering(acc).join(', ') || 'no region'}` };
       }
-      return { region: known };
+      return requested ? { region: known, reason: fromSpec(known) } : { region: known };
     }
     const allowed = regionsAllowedBy(spec.placement);
     const candidates = requested ? [] : regionsOffering(acc).filter((r) => !allowed || allowed.includes(r));
@@ -435,7 +450,8 @@ class Pass {
     // Room for every desired replica if some region has it; else for one (the quota clamps the rest).
     let p = chooseRegion({ ...input, gpusNeeded: g * Math.max(1, desired) });
     if (!('region' in p) && desired > 1) p = chooseRegion({ ...input, gpusNeeded: g });
-    if ('region' in p) return { region: p.region, reason: p.reason };
+    // The spec's region says the same on every pass (no status churn); a chosen one says why, once.
+    if ('region' in p) return { region: p.region, reason: requested ? fromSpec(p.region) : p.reason, chosen: !requested };
     if (requested || candidates.length === 0) return { failed: p.reason };
     return { unplaced: p.reason };
   }
@@ -497,12 +513,31 @@ class Pass {
       outcome,
     });
     for (const [k, v] of Object.entries(this.#autoscalerStatus ?? {})) if (v !== undefined) (next as Record<string, unknown>)[k] = v;
-    if (await this.obj.writeStatus(next, statusEqual)) {
+    const progressIntervalMs = this.o.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
+    const due = statusEqual(prev, next) ? { write: true as const } : statusWriteDue({
+          prev,
+          next,
+          now: this.#now,
+          since: this.o.statusClock.since(),
+          progressIntervalMs,
+          regionChosen: outcome.kind === 'running' && outcome.regionChosen === true,
+        });
+    if (!due.write) {
+      this.#requeue(due.waitMs); // progress alone: written with the next change that matters, or then
+    } else if (await this.obj.writeStatus(next, statusEqual)) {
+      this.o.statusClock.wrote(this.#now);
       // Best effort (the recorder logs a failure): an event must not fail (and repeat) the pass.
       for (const e of eventsFor(prev, next)) await this.o.events.record(this.#cur, e, this.o.log);
     }
     return this.#requeueAfter === undefined ? {} : { requeueAfter: this.#requeueAfter };
   }
+}
+
+/** When the object was created (ms), or 0 when unknown (progress is then never held back). */
+function createdAt(obj: KubernetesObject): number {
+  const t = obj.metadata?.creationTimestamp as Date | string | undefined;
+  const ms = t instanceof Date ? t.getTime() : typeof t === 'string' ? Date.parse(t) : Number.NaN;
+  return Number.isFinite(ms) ? ms : 0;
 }
 
 /** Waits for every write (none is left running unobserved), then throws the first failure, if any. */

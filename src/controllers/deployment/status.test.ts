@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { computeStatus, isModelLoadError, statusEqual, summarizePods, type Outcome, type PodSummary } from './status.js';
+import { DEFAULT_PROGRESS_INTERVAL_MS, computeStatus, isModelLoadError, statusEqual, statusWriteDue, summarizePods, type Outcome, type PodSummary } from './status.js';
 
 const T0 = Date.parse('2026-11-26T08:00:00Z');
 
@@ -102,5 +102,37 @@ describe('computeStatus', () => {
   it('keeps fields other writers own', () => {
     const prev = { state: 'READY' as const, lastRequestTime: '2026-11-26T07:00:00Z', scalingDecisions: [] };
     expect(computeStatus(input(running(), prev))).toMatchObject({ lastRequestTime: '2026-11-26T07:00:00Z', scalingDecisions: [] });
+  });
+});
+
+describe('statusWriteDue: which status changes are written at once, which wait (issue 11)', () => {
+  const I = DEFAULT_PROGRESS_INTERVAL_MS;
+  const st = (outcome: Outcome, prev?: Parameters<typeof computeStatus>[0]['prev']) => computeStatus({ prev, generation: 1, now: T0, labelSelector: 'a=b', outcome });
+  const starting = running({ pods: pods({ ready: 0, initializing: 2 }), rolloutDone: false });
+  const creating = st(starting);
+  const half = running({ pods: pods({ ready: 1, initializing: 1 }), rolloutDone: false });
+  const ready = st(running(), creating);
+  const updating = st(running({ pods: pods({ stale: 1 }), childUpToDate: false }), ready);
+
+  it.each([
+    // [name, prev, next, ms since the last write, regionChosen, written at once?]
+    ['first status, quietly creating, region from the spec', undefined, creating, 0, false, false],
+    ['first status, quietly creating, the controller chose the region', undefined, creating, 0, true, true],
+    ['first status, quietly creating, after the interval', undefined, creating, I, false, true],
+    ['first status is READY', undefined, st(running()), 0, false, true],
+    ['first status: waiting for capacity', undefined, st({ kind: 'unplaced', message: 'no room' }), 0, false, true],
+    ['first status: quota clamp', undefined, st(running({ quotaMessage: 'over quota', replicas: 1, pods: pods({ total: 1, ready: 0, initializing: 1 }), rolloutDone: false })), 0, false, true],
+    ['first status: FAILED', undefined, st(running({ pods: pods({ problems: [{ reason: 'ModelLoadFailed', message: 'x', fatal: true }] }) })), 0, false, true],
+    ['progress alone while CREATING', creating, st(half, creating), 1_000, false, false],
+    ['progress alone while CREATING, after the interval', creating, st(half, creating), I, false, true],
+    ['CREATING → READY', creating, st(running(), creating), 1_000, false, true],
+    ['READY → UPDATING', ready, updating, 1_000, false, true],
+    ['progress alone while UPDATING', updating, st(running({ pods: pods({ stale: 1, ready: 1 }), childUpToDate: false }), updating), 1_000, false, false],
+    ['a pod problem appears while CREATING', creating, st(running({ pods: pods({ ready: 0, problems: [{ reason: 'CrashLoopBackOff', message: 'x', fatal: false }] }), rolloutDone: false }), creating), 1_000, false, true],
+    ['desired replicas change while CREATING', creating, st(running({ desired: 3, replicas: 3, pods: pods({ total: 2, ready: 0, initializing: 2 }), rolloutDone: false }), creating), 1_000, false, true],
+  ] as const)('%s', (_name, prev, next, elapsed, regionChosen, now) => {
+    const due = statusWriteDue({ prev, next, now: T0 + elapsed, since: T0, progressIntervalMs: I, regionChosen });
+    expect(due.write).toBe(now);
+    if (!due.write) expect(due.waitMs).toBe(I - elapsed);
   });
 });

@@ -145,8 +145,10 @@ export type Outcome =
   | {
       kind: 'running';
       region: string;
-      /** Why this region, when it was chosen in this pass. */
+      /** Why this region: chosen in this pass (and why), or given by the spec. */
       regionReason?: string;
+      /** The controller chose the region in this pass (not the spec). */
+      regionChosen?: boolean;
       /** Replicas asked for (autoscaler or spec), before the quota. */
       desired: number;
       /** Replicas the child is asked to run: `desired` clamped to quota. */
@@ -378,4 +380,64 @@ export function eventsFor(prev: DeploymentStatus | undefined, next: DeploymentSt
     out.push({ type: 'Warning', reason: dIs.reason, message: dIs.message });
   }
   return out;
+}
+
+// ---- coalescing ----------------------------------------------------------------------------------
+
+/**
+ * How long progress alone (replica counts while CREATING or UPDATING) may wait before it is written.
+ * A deployment that becomes READY sooner goes from no status to READY in one write.
+ */
+export const DEFAULT_PROGRESS_INTERVAL_MS = 30_000;
+
+const PROGRESSING_STATES: ReadonlySet<string> = new Set(['CREATING', 'UPDATING']);
+
+/** The status without what progress alone changes: replica counts and the Ready/Progressing messages reciting them. */
+function withoutProgress(s: DeploymentStatus): unknown {
+  const { replicaCount: _count, replicaStats: _stats, ...rest } = s;
+  const conditions = s.conditions?.map((c) =>
+    c.type === ConditionType.Ready || c.type === ConditionType.Progressing ? { ...c, message: '' } : c,
+  );
+  return { ...rest, conditions };
+}
+
+/** Nothing in a fresh deployment's first status a user must see at once: still creating, nothing wrong. */
+function isQuietStart(next: DeploymentStatus): boolean {
+  const ready = findCondition(next.conditions, ConditionType.Ready);
+  const degraded = findCondition(next.conditions, ConditionType.Degraded);
+  return next.state === 'CREATING' && ready?.reason === Reason.Reconciling && degraded?.status !== 'True';
+}
+
+export interface WriteDueInput {
+  prev: DeploymentStatus | undefined;
+  next: DeploymentStatus;
+  now: number;
+  /** When this status was last written (by this process), else when the object was created. */
+  since: number;
+  progressIntervalMs: number;
+  /** This pass chose the region (its reason is known only now): written at once. */
+  regionChosen?: boolean;
+}
+
+/**
+ * Whether a status change is written now, or may wait (issue 11: as few writes from CREATING to
+ * READY as the state machine allows, never skipping a state a user can see for long).
+ *
+ * At once: a new state, a condition whose status or reason changed, a new region, desired
+ * replicas, generation or message — everything a user acts on (waiting for capacity, a quota
+ * clamp, a crash loop: each a Degraded reason), and READY itself. May wait, for at most
+ * `progressIntervalMs` after `since`: progress alone — counts of pods scheduled, starting and
+ * ready while the state stays CREATING or UPDATING — and a fresh deployment's first CREATING
+ * with nothing wrong and its region given in the spec (the REST facade shows a deployment without
+ * status as CREATING). A region the controller chose is written at once, with why. The caller
+ * looks again after `waitMs`.
+ */
+export function statusWriteDue(input: WriteDueInput): { write: true } | { write: false; waitMs: number } {
+  const { prev, next } = input;
+  const waitMs = input.since + input.progressIntervalMs - input.now;
+  if (waitMs <= 0) return { write: true };
+  const first = prev?.state === undefined || prev.state === 'STATE_UNSPECIFIED';
+  if (first) return isQuietStart(next) && !input.regionChosen ? { write: false, waitMs } : { write: true };
+  const progress = prev?.state === next.state && PROGRESSING_STATES.has(next.state ?? '') && statusEqual(withoutProgress(prev), withoutProgress(next));
+  return progress ? { write: false, waitMs } : { write: true };
 }
