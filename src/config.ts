@@ -73,6 +73,9 @@ export const ConfigSchema = z.object({
     ),
     leaderElectionNamespace: variable('HEARTH_LEADER_ELECTION_NAMESPACE', z.string().min(1).optional(), 'Set: the controller is leader-elected with a Lease in this namespace; unset: no election.'),
     leaderElectionLeaseName: variable('HEARTH_LEADER_ELECTION_LEASE_NAME', z.string().min(1).optional(), 'The Lease\'s name; unset: hearth-deployment-controller.'),
+    leaseDuration: variable('HEARTH_LEADER_ELECTION_LEASE_DURATION', duration('15s').default('15s'), 'How long a lease not renewed keeps others from taking it: the worst-case failover time after a leader dies.'),
+    renewDeadline: variable('HEARTH_LEADER_ELECTION_RENEW_DEADLINE', duration('10s').default('10s'), 'How long a leader that cannot renew keeps working before it steps down (less than the lease duration).'),
+    retryPeriod: variable('HEARTH_LEADER_ELECTION_RETRY_PERIOD', duration('2s').default('2s'), 'Interval between attempts to take or renew the lease. Faster failover, e.g.: 5s / 3s / 1s.'),
   }),
   autoscaler: z.object({
     minScaleToZeroWindow: variable('HEARTH_MIN_SCALE_TO_ZERO_WINDOW', duration('5m').default('5m'), 'The operator\'s floor under every Deployment\'s scaleToZeroWindow.'),

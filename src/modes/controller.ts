@@ -52,7 +52,16 @@ export async function startController({ config, log, database, load, clients, in
       ...(config.controller.selector ? { selector: config.controller.selector } : {}),
       ...(autoscaler ? { autoscaler } : {}),
     },
-    ...(ns ? { leaderElection: { namespace: ns, name: config.controller.leaderElectionLeaseName, identity: config.pod.name } } : {}),
+    ...(ns ? {
+          leaderElection: {
+            namespace: ns,
+            name: config.controller.leaderElectionLeaseName,
+            identity: config.pod.name,
+            leaseDurationMs: ms(config.controller.leaseDuration),
+            renewDeadlineMs: ms(config.controller.renewDeadline),
+            retryPeriodMs: ms(config.controller.retryPeriod),
+          },
+        } : {}),
   });
   scraper?.start();
   manager.start();
