@@ -62,7 +62,7 @@ export function apiErrorOf(httpStatus: number, body: unknown): ApiCallError {
 export function describeError(e: unknown): { text: string; exitCode: number } {
   if (e instanceof UsageError) return { text: `error: ${e.message}`, exitCode: EXIT.usage };
   if (e instanceof ApiCallError) {
-    const lines = [`error: ${e.code}: ${e.message}`, ...e.violations.filter((v) => !e.message.includes(v)).map((v) => `  ${v}`)];
+    const lines = [`error: ${e.code}: ${e.message}`, ...e.violations.filter((v) => !e.message.includes(v.slice(v.indexOf(': ') + 2))).map((v) => `  ${v}`)];
     return { text: lines.join('\n'), exitCode: EXIT.api };
   }
   return { text: `error: ${e instanceof Error ? e.message : String(e)}`, exitCode: EXIT.api };

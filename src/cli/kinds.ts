@@ -16,6 +16,8 @@ export interface Kind {
   listKey: string;
   columns: Column[];
   verbs: readonly Verb[];
+  /** Where a verb REST lacks has another command, e.g. create deployed-model → load-lora. */
+  instead?: Partial<Record<Verb, string>>;
 }
 
 const created = col('CREATED', 'createTime');
@@ -48,6 +50,7 @@ export const KINDS: readonly Kind[] = [
     listKey: 'deployedModels',
     columns: [idCol(), col('MODEL', 'model'), last('DEPLOYMENT', 'deployment'), col('STATE', 'state'), col('DEFAULT', 'default'), col('PUBLIC', 'public')],
     verbs: ['get', 'list', 'update', 'delete'],
+    instead: { create: 'hearth load-lora MODEL --deployment ID' },
   },
   {
     name: 'model',
@@ -156,5 +159,6 @@ export function kindNamed(name: string): Kind | undefined {
 /** What REST serves for a kind, for the message when a verb is not among them. */
 export function unsupported(kind: Kind, verb: Verb): string {
   const served = kind.verbs.length ? kind.verbs.join(', ') : 'nothing';
-  return `the REST API cannot ${verb} ${kind.title}s (it serves: ${served})`;
+  const instead = kind.instead?.[verb];
+  return `the REST API cannot ${verb} ${kind.title}s (it serves: ${served})${instead ? `; use \`${instead}\`` : ''}`;
 }

@@ -134,12 +134,11 @@ function registerWhoami(program: Command): void {
         const me = await currentUser({ ...ctx, client: scoped }).catch(() => undefined);
         const s = ctx.settings;
         const info = {
-          account,
-          user: me ? `${String(me.email ?? '')} (${String(me.role ?? '')})` : 'unknown',
-          profile: `${s.profile} (${s.file})`,
-          baseUrl: `${s.baseUrl} (${s.sources.baseUrl})`,
-          apiKey: `set (${s.sources.apiKey})`,
-          accountIdFrom: s.accountId ? s.sources.accountId : 'the API key',
+          Account: `${account} (from ${s.accountId ? s.sources.accountId : 'the API key'})`,
+          User: me ? `${String(me.email ?? '')} (${String(me.role ?? '')})` : 'unknown',
+          Profile: `${s.profile} (${s.file})`,
+          'Base URL': `${s.baseUrl} (${s.sources.baseUrl})`,
+          'API key': `set (from ${s.sources.apiKey})`,
         };
         ctx.out(ctx.output === 'table' ? describe(info) : serialize(info, ctx.output));
       }),
@@ -154,6 +153,7 @@ function registerSetApiKey(program: Command): void {
     .action(
       action(async (ctx, [key]) => {
         const s = ctx.settings;
+        if (ctx.client.opts.dryRun) return ctx.out(`would save the key in profile ${s.profile} of ${s.file}`);
         let accountId = s.sources.accountId === 'flag' ? s.accountId : undefined;
         if (!accountId) {
           const client = new RestClient({ baseUrl: s.baseUrl, apiKey: key });
