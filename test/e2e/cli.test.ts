@@ -11,7 +11,7 @@
 // DeployedModel controller dials; the CLI itself only ever speaks HTTP to the API.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -182,6 +182,7 @@ describe('the hearth CLI against Hearth on the simulated cluster', () => {
     const saved = await hearth(['set-api-key', apiKey, '--base-url', baseUrl]);
     expect(saved.code, await explain(saved)).toBe(0);
     const ini = readFileSync(join(home, '.hearth', 'auth.ini'), 'utf8');
+    expect(statSync(join(home, '.hearth', 'auth.ini')).mode & 0o777).toBe(0o600);
     expect(ini).toContain(`account_id=${ACCOUNT}`);
     expect(ini).toContain(`base_url=${baseUrl}`);
 
@@ -272,7 +273,14 @@ describe('the hearth CLI against Hearth on the simulated cluster', () => {
     expect(r.stdout.includes('\r') || r.stdout.includes('\u001b[')).toBe(true); // redrawn in place (carriage return / cursor control)
     expect(r.stdout).toMatch(/100% \| uploading big\.jsonl: [\d.]+ MiB \/ [\d.]+ MiB/);
     expect(r.stdout).toMatch(/state:\s+READY/);
-  }, 90_000);
+
+    // A deployment's wait on a terminal: the bar with the phase and replicas ready of desired.
+    const scaled = await hearthOnPty(['scale', 'deployment', DEP, '--replica-count', '2', '--wait']);
+    expect(scaled.code, scaled.stdout).toBe(0);
+    expect(scaled.stdout).toContain('\u2588');
+    expect(scaled.stdout).toMatch(/\d+% \| [A-Z]+ · replicas \d\/2 ready/);
+    expect(scaled.stdout).toMatch(/100% \| READY · replicas \d\/\d ready/);
+  }, 150_000);
 
   it('errors: exit 1 with the server’s message naming the field; exit 2 for bad usage, nothing sent', async () => {
     const invalid = await hearth(['create', 'deployment', BASE, '--deployment-id', 'too-eager', '--scale-to-zero-window', '1m']);
