@@ -1,5 +1,6 @@
 // The `hearth` command tree (commander): firectl's verbs and nouns, the global flags, and the
 // modules that fill them. No action runs here; main.ts parses and maps failures to exit codes.
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { registerAccounts } from './commands/accounts.js';
 import { registerCluster } from './commands/cluster.js';
@@ -11,7 +12,14 @@ import { registerModels } from './commands/models.js';
 import { bashCompletion, zshCompletion } from './completion.js';
 import { UsageError } from './errors.js';
 
-export const VERSION = '0.1.0';
+/** The package's version (package.json sits two folders up from src/cli and from dist/cli alike). */
+export const VERSION = (() => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+})();
 
 const VERBS = {
   create: 'Create a resource.',
