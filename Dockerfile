@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
 # One image, one entry point: `node dist/main.js <mode>` (api | controller | gateway | all |
 # bootstrap). Build: docker build -t hearth:dev .   Run: docker run hearth:dev api
+# The `hearth` CLI is in the image too (bin/hearth.mjs runs the compiled dist/cli/main.js):
+#   docker run --rm --entrypoint /nodejs/bin/node hearth:dev bin/hearth.mjs --base-url … list deployments
 # Runs as the distroless `nonroot` user (65532), the uid the Helm chart's pod security context
 # expects; the root filesystem may be read-only (nothing is written outside /tmp).
 
@@ -30,6 +32,7 @@ ENV NODE_ENV=production
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY --from=build /src/dist ./dist
+COPY bin/hearth.mjs ./bin/hearth.mjs
 # tsc does not copy the SQL migrations; db/client.ts looks for them beside the compiled module.
 COPY src/db/migrations ./dist/db/migrations
 USER 65532:65532

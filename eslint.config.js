@@ -13,6 +13,7 @@ const root = import.meta.dirname;
 // Layers (shared/design/ARCHITECTURE.md §8). Arrows point down only:
 //   main.ts, config.ts, modes/             wiring (may import anything)
 //   api/   gateway/   controllers/<kind>/  edges: never each other; sibling controllers never each other
+//   cli/                                   an edge of its own: a REST client only, it imports util/ and nothing else
 //   controllers/runtime/                   shared by every controller; no controller of its own
 //   kube/  auth/  db/  artifacts/  log.ts  services every edge may use
 //   crds/  fleet/  util/                   the bottom: names, rules, arithmetic
@@ -20,7 +21,7 @@ const root = import.meta.dirname;
 // `../../api/x.js` from src/controllers/deployment/ is caught exactly. Tests (*.test.ts) may wire
 // layers together (a gateway test may feed the autoscaler); test doubles may not.
 // ---------------------------------------------------------------------------------------------
-const EDGES = ['api', 'gateway', 'controllers'];
+const EDGES = ['api', 'gateway', 'controllers', 'cli'];
 const WIRING = ['main', 'config', 'modes'];
 const SERVICES = ['kube', 'auth', 'db', 'artifacts', 'log'];
 const BOTTOM = ['crds', 'fleet', 'util'];
@@ -31,13 +32,15 @@ const CONTROLLERS = readdirSync(`${root}/src/controllers`, { withFileTypes: true
 
 /** What a folder under src/ may not import (folder names under src/, or controllers/<name>). */
 const FORBIDDEN = {
-  api: ['gateway', 'controllers', ...WIRING],
-  gateway: ['api', 'controllers', ...WIRING],
-  'controllers/runtime': ['api', 'gateway', ...CONTROLLERS.map((c) => `controllers/${c}`), 'controllers/manager', ...WIRING],
+  api: ['gateway', 'controllers', 'cli', ...WIRING],
+  gateway: ['api', 'controllers', 'cli', ...WIRING],
+  // The CLI speaks to Hearth over REST only (no side doors): no server code, no kube, no database.
+  cli: ['api', 'gateway', 'controllers', ...WIRING, ...SERVICES, 'crds', 'fleet'],
+  'controllers/runtime': ['api', 'gateway', 'cli', ...CONTROLLERS.map((c) => `controllers/${c}`), 'controllers/manager', ...WIRING],
   ...Object.fromEntries(
     CONTROLLERS.map((c) => [
       `controllers/${c}`,
-      ['api', 'gateway', ...CONTROLLERS.filter((o) => o !== c).map((o) => `controllers/${o}`), 'controllers/manager', ...WIRING],
+      ['api', 'gateway', 'cli', ...CONTROLLERS.filter((o) => o !== c).map((o) => `controllers/${o}`), 'controllers/manager', ...WIRING],
     ]),
   ),
   ...Object.fromEntries(SERVICES.filter((s) => s !== 'log').map((s) => [s, [...EDGES, ...WIRING]])),

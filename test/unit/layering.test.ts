@@ -47,6 +47,14 @@ describe('layer rule', () => {
     ['src/fleet/x.ts', '../log.js', true],
     ['src/kube/x.ts', '../controllers/runtime/writer.js', true],
     ['src/db/x.ts', '../api/app.js', true],
+    // The CLI is a REST client: no server code, kube, database or CRD schemas; nothing imports it.
+    ['src/cli/x.ts', '../api/wire/errors.js', true],
+    ['src/cli/commands/x.ts', '../../db/client.js', true],
+    ['src/cli/x.ts', '../kube/client.js', true],
+    ['src/cli/x.ts', '../crds/deployment.js', true],
+    ['src/cli/x.ts', '../log.js', true],
+    ['src/api/x.ts', '../cli/client.js', true],
+    ['src/kube/x.ts', '../cli/client.js', true],
     // Allowed: down the layers, within a folder, the runtime from a controller, wiring from main.
     ['src/gateway/x.ts', '../crds/group.js', false],
     ['src/gateway/x.ts', '../auth/authenticator.js', false],
@@ -56,6 +64,8 @@ describe('layer rule', () => {
     ['src/controllers/manager.ts', './deployment/controller.js', false],
     ['src/main.ts', './api/app.js', false],
     ['src/kube/x.ts', '../util/clock.js', false],
+    ['src/cli/commands/x.ts', '../../util/clock.js', false],
+    ['src/cli/commands/x.ts', '../client.js', false],
     // Tests may wire layers together.
     ['src/gateway/x.test.ts', '../controllers/autoscaler/index.js', false],
   ])('%s importing %s: refused %s', async (path, spec, refused) => {
