@@ -8,6 +8,16 @@ export const DEFAULT_LORA_LIMITS = { maxLoras: 8, maxLoraRank: 64, maxCpuLoras: 
 export const DEFAULT_MODEL_PATH_TEMPLATE = '/mnt/models/{account}/{model}';
 
 /**
+ * The model mount of a model-server pod that accepts addons: an emptyDir the `model-files` sidecar
+ * (src/artifacts/model-files-server.ts) writes an adapter's files into, at
+ * `<mount>/<account>/<model>` = `adapterPath`, before the DeployedModel controller asks vLLM to load
+ * it from there.
+ */
+export const MODEL_FILES_MOUNT = '/mnt/models';
+/** The sidecar's port on the pod IP (the DeployedModel controller dials `<pod IP>:<port>`). */
+export const MODEL_FILES_PORT = 8079;
+
+/**
  * Adapters a deployment serves at once (vLLM `--max-loras`): the deployment's
  * `numPeftDeviceCached` when set, else the operator's default. Hearth loads no more DeployedModels
  * than this onto one deployment (vLLM itself would silently evict from its CPU cache instead).

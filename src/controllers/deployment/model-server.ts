@@ -4,7 +4,7 @@
 import { minimumAcceleratorCount } from '../../fleet/base-models.js';
 import { ACCELERATORS, DEFAULT_ACCELERATOR_TYPE, isAcceleratorType, type AcceleratorType } from '../../fleet/catalog.js';
 import { maxLorasOf } from '../../fleet/lora.js';
-import type { LoraSettings, ModelServerTemplate, ModelSource, ModelServerConfig } from './model-server-config.js';
+import type { LoraSettings, ModelFilesSidecar, ModelServerTemplate, ModelSource, ModelServerConfig } from './model-server-config.js';
 import type { DeploymentSpec, Precision } from '../../crds/deployment.js';
 
 /** A verdict the reconciler turns into a condition: `reason` is CamelCase, `message` a sentence. */
@@ -22,6 +22,8 @@ export interface ModelServer {
   acceleratorCountReason: string;
   args: string[];
   env: { name: string; value: string }[];
+  /** The sidecar that puts adapters' files into /mnt/models: deployments with addons, when configured. */
+  modelFiles?: ModelFilesSidecar;
 }
 
 // ---- models ------------------------------------------------------------------------------------
@@ -218,5 +220,6 @@ export function buildModelServer(spec: DeploymentSpec, config: ModelServerConfig
     acceleratorCountReason: count.value.reason,
     args,
     env,
+    ...(spec.enableAddons === true && config.modelFiles ? { modelFiles: config.modelFiles } : {}),
   });
 }
