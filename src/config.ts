@@ -188,6 +188,11 @@ function artifactProblems(c: Config['artifacts']): string[] {
   return problems;
 }
 
+/** The sidecar fetches from the API's URL: an image without it could never get a file. */
+function modelFilesProblems(c: Config['modelFiles']): string[] {
+  return c.image && !c.sourceUrl ? ['HEARTH_MODEL_FILES_SOURCE_URL: required with HEARTH_MODEL_FILES_IMAGE'] : [];
+}
+
 /** Bad settings: `problems` has one `<VARIABLE>: <rule>` line per problem. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -228,7 +233,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
   }
   const r = ConfigSchema.safeParse(raw);
   if (r.success) {
-    const problems = [...artifactProblems(r.data.artifacts), ...(r.data.modelFiles.image && !r.data.modelFiles.sourceUrl ? ['HEARTH_MODEL_FILES_SOURCE_URL: required with HEARTH_MODEL_FILES_IMAGE'] : [])];
+    const problems = [...artifactProblems(r.data.artifacts), ...modelFilesProblems(r.data.modelFiles)];
     if (problems.length > 0) throw new ConfigError(problems);
     return r.data;
   }
