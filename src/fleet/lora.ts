@@ -27,6 +27,27 @@ export function maxLorasOf(spec: { numPeftDeviceCached?: number }, defaultMaxLor
   return n !== undefined && n > 0 ? n : defaultMaxLoras;
 }
 
+interface AddonFlags {
+  enableAddons?: boolean;
+  enableHotReloadLatestAddon?: boolean;
+  numPeftDeviceCached?: number;
+}
+
+/**
+ * Whether a deployment takes DeployedModels at runtime: `enableAddons`, or
+ * `enableHotReloadLatestAddon` alone (one addon at a time). Its server then runs with runtime LoRA
+ * loading and, when configured, the model-files sidecar; the REST facade and the DeployedModel
+ * controller accept DeployedModels onto it.
+ */
+export function acceptsAddons(spec: AddonFlags): boolean {
+  return spec.enableAddons === true || spec.enableHotReloadLatestAddon === true;
+}
+
+/** Adapters such a deployment serves at once: 1 with hot reload alone, else `maxLorasOf`. */
+export function addonSlots(spec: AddonFlags, defaultMaxLoras: number = DEFAULT_LORA_LIMITS.maxLoras): number {
+  return spec.enableAddons !== true && spec.enableHotReloadLatestAddon === true ? 1 : maxLorasOf(spec, defaultMaxLoras);
+}
+
 const MODEL_NAME_RE = /^accounts\/([^/]+)\/models\/([^/]+)$/;
 
 /**

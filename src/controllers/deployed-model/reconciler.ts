@@ -18,7 +18,7 @@ import { accountOfNamespace } from '../../crds/account.js';
 import type { DeployedModel, DeployedModelStatus, ReplicaAdapter } from '../../crds/deployed-model.js';
 import type { Deployment } from '../../crds/deployment.js';
 import { ANNOTATIONS, FINALIZER } from '../../crds/group.js';
-import { adapterPath, maxLorasOf } from '../../fleet/lora.js';
+import { acceptsAddons, adapterPath, addonSlots } from '../../fleet/lora.js';
 import { readyEndpoints, sliceDeploymentKey, type EndpointSliceLike } from '../../kube/endpoint-slices.js';
 import { splitKey } from '../../kube/keys.js';
 import type { Clock } from '../../util/clock.js';
@@ -228,11 +228,10 @@ export class DeployedModelReconciler implements Reconciler {
     const dep = this.#o.listers.deployments.get(`${namespace}/${name}`);
     if (!dep || isGone(dep)) return block('DeploymentNotFound', 'NOT_FOUND', false, `waiting for deployment ${name}: it does not exist or is deleted`);
     const spec = dep.spec;
-    const hotReloadOnly = spec.enableHotReloadLatestAddon === true && spec.enableAddons !== true;
-    if (spec.enableAddons !== true && !hotReloadOnly) {
+    if (!acceptsAddons(spec)) {
       return block('AddonsDisabled', 'FAILED_PRECONDITION', true, `deployment ${name} does not accept addons (enableAddons is not true)`);
     }
-    const max = hotReloadOnly ? 1 : maxLorasOf(spec, this.#o.defaultMaxLoras);
+    const max = addonSlots(spec, this.#o.defaultMaxLoras);
     if (this.#rankOnDeployment(dm, namespace, name, account) >= max) {
       return block('TooManyAdapters', 'RESOURCE_EXHAUSTED', true, `deployment ${name} serves at most ${max} adapters (--max-loras) and ${max} older DeployedModels hold them`);
     }

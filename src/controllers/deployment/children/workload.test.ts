@@ -233,6 +233,10 @@ describe('makeWorkload', () => {
       expect(sidecar(buildWith({ enableAddons: true }))?.resources).toEqual({ requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '128Mi' } });
     });
 
+    it('a hot-reload deployment (one addon at a time) gets it too', () => {
+      expect(sidecar(buildWith({ enableHotReloadLatestAddon: true }))?.name).toBe(MODEL_FILES_CONTAINER);
+    });
+
     it('is not added without addons, nor when the operator configured none (pods unchanged)', () => {
       expect(sidecar(buildWith({}))).toBeUndefined();
       expect(buildWith({}).spec?.template.spec?.volumes?.map((v) => v.name)).toEqual(['shm', 'cache', 'tmp']);
