@@ -103,6 +103,22 @@ describe('DeployedModelReconciler with model-files sidecars', () => {
     expect(status()?.state).toBe('DEPLOYED');
   });
 
+  it('an unreachable sidecar: the replica entry names it; retried, not counted', async () => {
+    const { pass, servers, status } = setup();
+    const put = servers.put.bind(servers);
+    let down = true;
+    servers.put = async (...args) => {
+      if (down) throw Object.assign(new Error('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
+      return put(...args);
+    };
+    await pass();
+    expect(status()?.replicas?.[0]).toMatchObject({ state: 'LOADING', message: 'model server unreachable: model-files sidecar: ECONNREFUSED' });
+    expect(status()?.replicas?.[0]?.attempts).toBeUndefined();
+    down = false;
+    await pass();
+    expect(status()?.state).toBe('DEPLOYED');
+  });
+
   it('deleted: unloads, then removes the files from every replica', async () => {
     const { pass, cluster, servers } = setup({ replicas: ['10.0.0.1', '10.0.0.2'] });
     await pass();

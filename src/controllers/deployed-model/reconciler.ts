@@ -282,7 +282,8 @@ export class DeployedModelReconciler implements Reconciler {
     try {
       res = await files.api.put(job.r, f, files.urls(f, f.sizes), ctx?.signal);
     } catch (e) {
-      throw new Error(`model-files sidecar: ${errText(e)}`, { cause: e });
+      // Reported as the replica being unreachable, naming the sidecar (errText of a wrapped error would lose the code).
+      throw new Error(`model-files sidecar: ${errText(e)}`);
     }
     // 503: the sidecar could not reach the API; retried like an unreachable replica, not a refusal.
     if (!res.ok && res.status === 503) throw new Error(`model-files sidecar: ${res.message}`);
