@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { DatasetRoutesOptions } from './api/routes/datasets.js';
 import { DEFAULT_CONTROLLER_CLIENT, DEFAULT_WORKERS } from './controllers/deployment/controller.js';
 import { durationSeconds } from './crds/duration.js';
+import { MODEL_FILES_PORT } from './fleet/lora.js';
 import { GatewayConfig } from './gateway/config.js';
 
 interface Variable {
@@ -138,6 +139,25 @@ export const ConfigSchema = z.object({
   deployedModels: z.object({
     pollInterval: variable('HEARTH_ADAPTER_POLL_INTERVAL', duration('10s').default('10s'), "How often the DeployedModel controller re-reads each Ready replica's loaded adapters (a restarted server's lost adapters are loaded again)."),
   }),
+  /**
+   * Adapters' files into model-server pods: the `model-files` sidecar (mode `model-files`,
+   * src/artifacts/model-files-server.ts) in pods of deployments with addons.
+   */
+  modelFiles: z.object({
+    sourceUrl: variable(
+      'HEARTH_MODEL_FILES_SOURCE_URL',
+      z.url({ protocol: /^https?$/ }).optional(),
+      'The REST API as model-server pods reach it, e.g. http://hearth-api.hearth-system.svc:8080. Controller: the base of the signed download URLs it gives each pod\'s model-files sidecar; mode model-files: the only source it fetches from (required there).',
+    ),
+    image: variable(
+      'HEARTH_MODEL_FILES_IMAGE',
+      z.string().min(1).optional(),
+      'Controller: Hearth\'s image, run as the model-files sidecar of model-server pods of deployments with addons, which puts adapters\' files into /mnt/models before they are loaded (needs HEARTH_MODEL_FILES_SOURCE_URL); unset: no sidecar, lora_path must be provided another way.',
+    ),
+    dir: variable('HEARTH_MODEL_FILES_DIR', z.string().min(1).default('/mnt/models'), 'Mode model-files: the model mount it writes each model into (<dir>/<account>/<model>).'),
+    host: variable('HEARTH_MODEL_FILES_HOST', z.string().min(1).default('0.0.0.0'), 'Mode model-files: the address it listens on (the controller calls it at the pod IP).'),
+    port: variable('HEARTH_MODEL_FILES_PORT', port().default(MODEL_FILES_PORT), 'Mode model-files: its port (the controller dials 8079).'),
+  }),
   datasets: z.object({
     uploadUrlSecret: variable('HEARTH_UPLOAD_URL_SECRET', z.string().min(16).optional(), 'Signs dataset and model file URLs (≥ 16 characters); unset: derived from HEARTH_PAGE_TOKEN_SECRET, else random per process.'),
     publicUrl: variable('HEARTH_PUBLIC_URL', z.url({ protocol: /^https?$/ }).optional(), 'Base of signed file URLs (datasets, models); unset: the request\'s origin.'),
@@ -169,6 +189,11 @@ function artifactProblems(c: Config['artifacts']): string[] {
   if (c.store === 's3' && !c.s3Bucket) problems.push('HEARTH_S3_BUCKET: required with HEARTH_ARTIFACT_STORE=s3');
   if (!!c.s3AccessKeyId !== !!c.s3SecretAccessKey) problems.push('HEARTH_S3_SECRET_ACCESS_KEY: HEARTH_S3_ACCESS_KEY_ID and HEARTH_S3_SECRET_ACCESS_KEY go together');
   return problems;
+}
+
+/** The sidecar fetches from the API's URL: an image without it could never get a file. */
+function modelFilesProblems(c: Config['modelFiles']): string[] {
+  return c.image && !c.sourceUrl ? ['HEARTH_MODEL_FILES_SOURCE_URL: required with HEARTH_MODEL_FILES_IMAGE'] : [];
 }
 
 /** Bad settings: `problems` has one `<VARIABLE>: <rule>` line per problem. */
@@ -211,7 +236,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
   }
   const r = ConfigSchema.safeParse(raw);
   if (r.success) {
-    const problems = artifactProblems(r.data.artifacts);
+    const problems = [...artifactProblems(r.data.artifacts), ...modelFilesProblems(r.data.modelFiles)];
     if (problems.length > 0) throw new ConfigError(problems);
     return r.data;
   }

@@ -6,6 +6,8 @@
 //   all        every mode in one process
 //   bootstrap  --account <id> --email <e-mail> [--display-name <n>] [--rotate-key]
 //              the first account, its namespace, admin user and API key (src/modes/bootstrap.ts)
+//   model-files the sidecar of model-server pods that accept addons: adapters' files into
+//              /mnt/models (src/modes/model-files.ts; no Kubernetes, no database)
 //
 // This file only wires: parse the configuration (src/config.ts: every bad variable named, exit
 // 2; the variables are in README.md, "Configuration") → logger → Kubernetes config → database
@@ -25,6 +27,7 @@ import { startApi } from './modes/api.js';
 import { runBootstrap } from './modes/bootstrap.js';
 import { startController } from './modes/controller.js';
 import { startGatewayMode } from './modes/gateway.js';
+import { runModelFiles } from './modes/model-files.js';
 import { deferred, untilSignalOrFailure, type Service, type Shared, type Starter } from './modes/service.js';
 import { realClock } from './util/clock.js';
 import { SimulatedDialMap, directDialer, parseLoopbackHostPort } from './kube/dial.js';
@@ -46,9 +49,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   if (!config) return 2;
   const log = createLogger({ level: config.log.level });
   if (mode === 'bootstrap') return runBootstrap(config, rest, log);
+  if (mode === 'model-files') return runModelFiles(config, log);
   const starters = MODES[mode];
   if (!starters) {
-    const known = [...Object.keys(MODES), 'bootstrap'].join(', ');
+    const known = [...Object.keys(MODES), 'bootstrap', 'model-files'].join(', ');
     process.stderr.write(PLANNED_MODES.includes(mode) ? `mode "${mode}" is not available yet\n` : `unknown mode "${mode}" (modes: ${known})\n`);
     return 2;
   }

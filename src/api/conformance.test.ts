@@ -93,9 +93,18 @@ const ALLOWED: Allowed[] = [
     why: 'api-notes.md §5.2: `model` and `deployment` are "REQ in practice" (a DeployedModel without them means nothing); the spec marks no field of gatewayDeployedModel required.',
   },
   {
-    op: '* /v1/accounts/{accountId}/*',
+    // Only the DeployedModel state: FAILED anywhere else (a Model, a Dataset) would be a defect.
+    op: '* /v1/accounts/{accountId}/deployedModels*',
     where: 'response',
     field: '*state',
+    problem: 'enum values not in the spec: FAILED',
+    why: 'Issue 12: a DeployedModel that cannot be loaded (quota spent, addons off, another base model, over --max-loras, or a replica refused it after bounded retries) is FAILED, with the reason in `status`; the published DeployedModelState has no terminal failure value, and DEPLOYING forever would make the docs\' load-lora flow wait forever.',
+  },
+  {
+    // …and a Model's references to its DeployedModels carry the same state.
+    op: '* /v1/accounts/{accountId}/models*',
+    where: 'response',
+    field: '*deployedModelRefs[].state',
     problem: 'enum values not in the spec: FAILED',
     why: 'Issue 12: a DeployedModel that cannot be loaded (quota spent, addons off, another base model, over --max-loras, or a replica refused it after bounded retries) is FAILED, with the reason in `status`; the published DeployedModelState has no terminal failure value, and DEPLOYING forever would make the docs\' load-lora flow wait forever.',
   },

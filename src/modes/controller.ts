@@ -3,7 +3,9 @@
 // `all` the in-process LoadAggregator the gateway reports to; in mode `controller` alone a scraper
 // of the gateways (controllers/autoscaler/load-scraper.ts); without the token and a gateway list
 // the spec-based count stays (replicaCount, else minReplicaCount).
-import { aggregatorStaleMs, durationMs as ms, type Config } from '../config.js';
+import { aggregatorStaleMs, datasetSettings, durationMs as ms, type Config } from '../config.js';
+import type { DeployedModelSettings } from '../controllers/deployed-model/controller.js';
+import { loadModelServerConfig, type ModelServerConfig } from '../controllers/deployment/model-server-config.js';
 import { Autoscaler } from '../controllers/autoscaler/autoscaler.js';
 import { GatewayLoadScraper, endpointSliceTargets } from '../controllers/autoscaler/load-scraper.js';
 import { kubeSoftDelete } from '../controllers/autoscaler/soft-delete.js';
@@ -39,6 +41,7 @@ export async function startController({ config, log, database, load, clients, in
   if (!bijUrl) controllerLog.warn('no HEARTH_BATCH_INFERENCE_GATEWAY_URL: batch inference jobs are not run');
   // Batch inference jobs read and write dataset files where the REST API keeps them.
   const artifacts = bijUrl ? await openArtifactStore(config.artifacts) : undefined;
+  const files = modelFilesWiring(config, controllerLog);
   // The process's one client and one informer cache (shared with the API and the gateway in mode `all`).
   const manager = controllerManager({
     ...(bijUrl ? { batchInference: { gatewayUrl: bijUrl, concurrency: config.batchInference.concurrency, ...(artifacts ? { artifacts } : {}) } } : {}),
@@ -46,8 +49,9 @@ export async function startController({ config, log, database, load, clients, in
     informers,
     db: database.db,
     log: controllerLog,
-    deployedModel: { dial, pollMs: ms(config.deployedModels.pollInterval) },
+    deployedModel: { dial, pollMs: ms(config.deployedModels.pollInterval), ...files.deployedModel },
     deployment: {
+      ...files.deployment,
       workers: config.controller.workers,
       ...(config.controller.selector ? { selector: config.controller.selector } : {}),
       ...(autoscaler ? { autoscaler } : {}),
@@ -95,4 +99,23 @@ function gatewayScraper(config: Config, clients: KubeClients, log: Logger): Gate
     staleMs: aggregatorStaleMs(config),
     log: log.child({ component: 'load-scraper' }),
   });
+}
+
+/**
+ * Adapters' files into model-server pods (HEARTH_MODEL_FILES_IMAGE + _SOURCE_URL): the Deployment
+ * controller gives pods of deployments with addons the model-files sidecar, and the DeployedModel
+ * controller asks it for the files (URLs signed with the API's secret, as :getDownloadEndpoint's).
+ */
+function modelFilesWiring(config: Config, log: Logger): { deployment: { modelServerConfig?: ModelServerConfig }; deployedModel: Pick<DeployedModelSettings, 'modelFiles'> } {
+  const { image, sourceUrl } = config.modelFiles;
+  if (!image || !sourceUrl) {
+    log.warn('no HEARTH_MODEL_FILES_IMAGE: model-server pods get no model-files sidecar; adapters\' files must reach /mnt/models another way');
+    return { deployment: {}, deployedModel: {} };
+  }
+  const secret = datasetSettings(config).uploadUrlSecret;
+  if (secret === undefined) log.warn('neither HEARTH_UPLOAD_URL_SECRET nor HEARTH_PAGE_TOKEN_SECRET is set: the adapters\' download URLs verify only on an API in this process (mode all)');
+  return {
+    deployment: { modelServerConfig: loadModelServerConfig({ modelFiles: { image, sourceUrl } }) },
+    deployedModel: { modelFiles: { sourceUrl, ...(secret !== undefined ? { secret } : {}) } },
+  };
 }

@@ -14,9 +14,18 @@
 // SimulatedDialMap that the gateway AND the DeployedModel controller dial through; everything else
 // (which pods are Ready, their IPs, what is loaded where) is Hearth's production path.
 //
+// The adapters' files: the Deployment controller gives the pods the model-files sidecar; per pod the
+// fleet runs Hearth's real sidecar code on loopback over a temp directory, which is that pod
+// fixture's /mnt/models. The fixture, like vLLM, refuses a lora_path without adapter_config.json
+// and the weights, so every load below proves the DeployedModel controller had the sidecar fetch
+// the files from the API's signed URLs first — on scale-out and after a restart too; the test also
+// compares the bytes on each replica with the upload, and checks they are removed on unload.
+//
 import { randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { request } from 'node:http';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { join } from 'node:path';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installCrds } from '../../hack/lib/crds.js';
@@ -24,6 +33,8 @@ import { buildApp } from '../../src/api/app.js';
 import { KubeKindClients } from '../../src/api/kube/kind-client.js';
 import { NamespaceEnsurer } from '../../src/api/kube/namespaces.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
+import { MODEL_FILES_CONTAINER } from '../../src/controllers/deployment/children/workload.js';
+import { loadModelServerConfig } from '../../src/controllers/deployment/model-server-config.js';
 import { controllerManager } from '../../src/controllers/manager.js';
 import { KubeClients, type Manager } from '../../src/controllers/runtime/index.js';
 import type { DeployedModel } from '../../src/crds/deployed-model.js';
@@ -66,8 +77,11 @@ let manager: Manager;
 let informers: InformerFactory;
 let fleet: FixtureFleet;
 let apiKey = '';
+let apiUrl = '';
 /** Fixture ports the gateway dialled, in order. */
 const dialled: number[] = [];
+/** What was uploaded, by model id and file name. */
+const uploaded = new Map<string, Record<string, Buffer>>();
 
 function chat(model: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -92,6 +106,7 @@ async function uploadAdapter(id: string): Promise<void> {
   const created = await rest('POST', '/models', { modelId: id, model: { kind: 'HF_PEFT_ADDON', peftDetails: { baseModel: BASE, r: 8, targetModules: ['q_proj', 'v_proj'] } } });
   expect(created.status, JSON.stringify(created.body)).toBe(200);
   const files: Record<string, Buffer> = { 'adapter_config.json': ADAPTER_CONFIG, 'adapter_model.safetensors': safetensors() };
+  uploaded.set(id, files);
   const sizes = Object.fromEntries(Object.entries(files).map(([name, bytes]) => [name, String(bytes.length)]));
   const endpoint = await rest('POST', `/models/${id}:getUploadEndpoint`, { filenameToSize: sizes });
   expect(endpoint.status, JSON.stringify(endpoint.body)).toBe(200);
@@ -108,10 +123,22 @@ async function uploadAdapter(id: string): Promise<void> {
 
 const dump = async (): Promise<unknown> => ({
   deployedModels: ((await custom.listNamespacedCustomObject(dmTarget)) as { items: DeployedModel[] }).items.map((d) => ({ name: d.metadata.name, spec: d.spec, status: d.status, finalizers: d.metadata.finalizers })),
-  fleet: [...fleet.replicas.values()].map((r) => ({ pod: r.pod, ip: r.podIp, port: r.fixture.port, adapters: [...r.fixture.adapters().keys()] })),
+  fleet: [...fleet.replicas.values()].map((r) => ({ pod: r.pod, ip: r.podIp, port: r.fixture.port, adapters: [...r.fixture.adapters().keys()], modelRoot: r.modelRoot })),
   gateway: { held: gw.core.hold.keys(), ready: gw.core.upstreams.counts() },
   ...((await dumpNamespace(kc, NS)) as object),
 });
+
+/** Each replica's /mnt/models/<account>/<id> holds exactly the uploaded bytes of each of `ids`. */
+async function expectFilesOnEveryReplica(ids: string[]): Promise<void> {
+  for (const r of fleet.replicas.values()) {
+    for (const id of ids) {
+      for (const [name, bytes] of Object.entries(uploaded.get(id) ?? {})) {
+        const got = await readFile(join(r.modelRoot!, ACCOUNT, id, name));
+        expect(got.equals(bytes), `${r.pod}: /mnt/models/${ACCOUNT}/${id}/${name}`).toBe(true);
+      }
+    }
+  }
+}
 
 /** Every replica of the fleet (exactly `n`) has `models` loaded, and the DeployedModels say so. */
 async function waitLoadedEverywhere(n: number, names: string[], models: string[], what: string): Promise<void> {
@@ -142,12 +169,14 @@ beforeAll(async () => {
   // One client and one informer cache for the process, as main.ts mode `all`.
   const clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
   informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
-  fleet = new FixtureFleet(kc, NS, DEP, { model: BASE });
-  fleet.start();
-
   kinds = new KubeKindClients({ clients, informers }, { log });
   await kinds.start();
   app = await buildApp({ db: database.db, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => new NamespaceEnsurer(kc).ensure(a), logger: log, rateLimit: false });
+  // The API listens: the pods' model-files sidecars fetch the adapters' signed download URLs from it.
+  apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+  fleet = new FixtureFleet(kc, NS, DEP, { model: BASE, modelFiles: { sourceUrl: apiUrl } });
+  fleet.start();
+
   gw = await startGateway(
     { host: '127.0.0.1', port: 0, processMetrics: false, holdTimeoutMs: 3_000, notReadyRetryAfterSeconds: 5 },
     {
@@ -169,9 +198,11 @@ beforeAll(async () => {
     log,
     metering: false,
     shutdownTimeoutMs: 5000,
-    deployment: { selector: `${RUN_LABEL}=${suffix}`, capacityRetryMs: 2000, quotaRetryMs: 2000 },
-    // Only this run's namespace: the shared cluster has other suites' DeployedModels.
-    deployedModel: { namespace: NS, dial: fleet.dial, pollMs: 1_000 },
+    // Pods of deployments with addons get the model-files sidecar (as HEARTH_MODEL_FILES_IMAGE/_SOURCE_URL do).
+    deployment: { selector: `${RUN_LABEL}=${suffix}`, capacityRetryMs: 2000, quotaRetryMs: 2000, modelServerConfig: loadModelServerConfig({ modelFiles: { image: 'ghcr.io/hearth-dev/hearth:e2e', sourceUrl: apiUrl } }) },
+    // Only this run's namespace: the shared cluster has other suites' DeployedModels. The URLs are
+    // signed with the API's (in-process) secret, as mode `all` does.
+    deployedModel: { namespace: NS, dial: fleet.dial, pollMs: 1_000, modelFiles: { sourceUrl: apiUrl } },
   });
   manager.start();
   await gw.synced;
@@ -230,6 +261,16 @@ describe('LoRA end to end on the simulated cluster', () => {
 
     await waitLoadedEverywhere(1, [restDm, KUBECTL_DM], [ADAPTER, ADAPTER_2], 'both adapters DEPLOYED on the one replica');
     expect((await rest('GET', `/deployedModels/${restDm}`)).body).toMatchObject({ state: 'DEPLOYED' });
+    // The pod has the sidecar; the files it fetched are the uploaded bytes, where lora_path points.
+    const workload = await kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ namespace: NS, name: `${DEP}-server` });
+    expect(workload.spec?.template.spec?.containers.map((c) => c.name)).toEqual(['model-server', MODEL_FILES_CONTAINER]);
+    expect((await getDm(restDm))?.status?.adapterPath).toBe(`/mnt/models/${ACCOUNT}/sql-lora`);
+    await expectFilesOnEveryReplica(['sql-lora', 'chat-lora']);
+    // …and the fixture really checks: a lora_path whose files were never put there is refused (vLLM's 404).
+    const only = [...fleet.replicas.values()][0]!;
+    const probe = await fetch(`${only.fixture.url}/v1/load_lora_adapter`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ lora_name: 'probe', lora_path: `/mnt/models/${ACCOUNT}/never-uploaded` }) });
+    expect(probe.status).toBe(404);
+    expect(await probe.text()).toContain('No adapter found for');
     await waitFor('the kubectl-made DeployedModel to hold a loras unit', async () => (await lorasUsage()) === usageBefore + 2, { timeoutMs: 10_000, dump });
 
     for (const id of [ADAPTER, `${ACCOUNT}/sql-lora`, `${ADAPTER}#accounts/${ACCOUNT}/deployments/${DEP}`, `${ACCOUNT}/sql-lora#${ACCOUNT}/${DEP}`, `accounts/${ACCOUNT}/deployedModels/${restDm}`]) {
@@ -247,6 +288,8 @@ describe('LoRA end to end on the simulated cluster', () => {
   it('scale to 3: every new replica gets both adapters and serves them; a restarted server is loaded again', async () => {
     await custom.patchNamespacedCustomObject({ ...depTarget, name: DEP, body: { spec: { replicaCount: 3 } } }, mergePatch);
     await waitLoadedEverywhere(3, [restDm, KUBECTL_DM], [ADAPTER, ADAPTER_2], 'both adapters on all 3 replicas');
+    // Each new pod's sidecar fetched the files (its fixture would have refused the load otherwise).
+    await expectFilesOnEveryReplica(['sql-lora', 'chat-lora']);
     await waitFor('the gateway to see 3 ready replicas', async () => gw.core.upstreams.readyCount(`${NS}/${DEP}`) === 3, { timeoutMs: 20_000, dump });
 
     dialled.length = 0;
@@ -264,6 +307,8 @@ describe('LoRA end to end on the simulated cluster', () => {
     expect(victim.fixture.adapters().size).toBe(0);
     await waitFor('the restarted server to have both adapters again', async () => victim.fixture.adapters().has(ADAPTER) && victim.fixture.adapters().has(ADAPTER_2), { timeoutMs: 30_000, intervalMs: 100, dump });
     for (let i = 0; i < 6; i++) expect((await chat(ADAPTER)).status).toBe(200);
+    // Reloaded from the files still in the pod's /mnt/models (an emptyDir outlives a server restart).
+    await expectFilesOnEveryReplica(['sql-lora', 'chat-lora']);
   }, 180_000);
 
   it('unload (REST delete and kubectl delete): the objects go, requests answer 404, the quota is back', async () => {
@@ -272,6 +317,10 @@ describe('LoRA end to end on the simulated cluster', () => {
     await custom.deleteNamespacedCustomObject({ ...dmTarget, name: KUBECTL_DM });
     await waitFor('both DeployedModels gone (finalizers done)', async () => (await getDm(restDm)) === undefined && (await getDm(KUBECTL_DM)) === undefined, { timeoutMs: 30_000, dump });
     for (const r of fleet.replicas.values()) expect([...r.fixture.adapters().keys()]).toEqual([]);
+    // After the last unload the sidecars removed the files.
+    for (const r of fleet.replicas.values()) {
+      for (const id of ['sql-lora', 'chat-lora']) await expect(stat(join(r.modelRoot!, ACCOUNT, id)), `${r.pod}: ${id}`).rejects.toThrow(/ENOENT/);
+    }
     await waitFor('the gateway to answer 404 for the adapters', async () => (await chat(ADAPTER)).status === 404 && (await chat(ADAPTER_2)).status === 404, { timeoutMs: 10_000, dump });
     expect((await chat(`accounts/${ACCOUNT}/deployedModels/${restDm}`)).status).toBe(404);
     expect(await lorasUsage()).toBe(before - 2);

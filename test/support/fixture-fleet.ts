@@ -4,7 +4,17 @@
 // DeployedModel controller dial through, exactly as HEARTH_SIMULATED_DIAL_MAP_FILE feeds it in the
 // demo. Hearth itself dials the pod IP it read from the EndpointSlice; only the socket's
 // destination changes. A pod that goes away takes its fixture with it.
+//
+// With `modelFiles`, each pod also gets Hearth's REAL model-files sidecar (src/artifacts/
+// model-files-server.ts, what mode `model-files` runs in the pod) on loopback over a temp directory,
+// mapped at `<pod IP>:MODEL_FILES_PORT`, and that directory is the fixture's /mnt/models: an adapter
+// loads only if the sidecar really put its files there, as with vLLM.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { startModelFilesServer, type ModelFilesServer } from '../../src/artifacts/model-files-server.js';
+import { MODEL_FILES_MOUNT, MODEL_FILES_PORT } from '../../src/fleet/lora.js';
 import { LABELS } from '../../src/crds/group.js';
 import { SimulatedDialMap } from '../../src/kube/dial.js';
 import { startModelServerFixture, type ModelServerFixture, type ModelServerFixtureOptions } from '../fixtures/model-server/index.js';
@@ -13,6 +23,15 @@ export interface FleetReplica {
   pod: string;
   podIp: string;
   fixture: ModelServerFixture;
+  /** The pod's model-files sidecar and the directory that is its /mnt/models (with `modelFiles`). */
+  sidecar?: ModelFilesServer;
+  modelRoot?: string;
+}
+
+export interface FleetOptions extends ModelServerFixtureOptions {
+  containerPort?: number;
+  /** Run each pod's model-files sidecar, fetching from this Hearth API base URL. */
+  modelFiles?: { sourceUrl: string };
 }
 
 export class FixtureFleet {
@@ -27,7 +46,7 @@ export class FixtureFleet {
     kc: KubeConfig,
     private readonly namespace: string,
     private readonly deployment: string,
-    private readonly opts: ModelServerFixtureOptions & { containerPort?: number } = {},
+    private readonly opts: FleetOptions = {},
   ) {
     this.#core = kc.makeApiClient(CoreV1Api);
   }
@@ -57,11 +76,22 @@ export class FixtureFleet {
       const have = this.replicas.get(name);
       if (have && have.podIp === ip) continue;
       if (have) await this.#drop(name);
-      const fixture = await startModelServerFixture({ ...this.opts, port: 0 });
-      this.replicas.set(name, { pod: name, podIp: ip, fixture });
+      const files = await this.#sidecar(ip);
+      const { containerPort: _c, modelFiles: _m, ...fixtureOpts } = this.opts;
+      const fixture = await startModelServerFixture({ ...fixtureOpts, port: 0, ...(files ? { modelRoot: files.modelRoot } : {}) });
+      this.replicas.set(name, { pod: name, podIp: ip, fixture, ...files });
       this.map.set(`${ip}:${port}`, `127.0.0.1:${fixture.port}`);
     }
     for (const name of [...this.replicas.keys()]) if (!live.has(name)) await this.#drop(name);
+  }
+
+  /** The pod's model-files sidecar (Hearth's code) over a fresh directory, dialled at `<pod IP>:MODEL_FILES_PORT`. */
+  async #sidecar(ip: string): Promise<{ sidecar: ModelFilesServer; modelRoot: string } | undefined> {
+    if (!this.opts.modelFiles) return undefined;
+    const modelRoot = await mkdtemp(join(tmpdir(), 'hearth-fleet-models-'));
+    const sidecar = await startModelFilesServer({ root: modelRoot, sourceUrl: this.opts.modelFiles.sourceUrl, port: 0, mountPath: MODEL_FILES_MOUNT });
+    this.map.set(`${ip}:${MODEL_FILES_PORT}`, `127.0.0.1:${sidecar.port}`);
+    return { sidecar, modelRoot };
   }
 
   async #drop(name: string): Promise<void> {
@@ -70,6 +100,11 @@ export class FixtureFleet {
     this.replicas.delete(name);
     this.map.delete(`${r.podIp}:${this.opts.containerPort ?? 8000}`);
     await r.fixture.close();
+    if (r.sidecar) {
+      this.map.delete(`${r.podIp}:${MODEL_FILES_PORT}`);
+      await r.sidecar.close();
+    }
+    if (r.modelRoot) await rm(r.modelRoot, { recursive: true, force: true });
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,9 @@
 // The model-server TEST FIXTURE speaks vLLM's OpenAI-compatible protocol on loopback. These tests
 // start it on 127.0.0.1:0 and drive every endpoint over real HTTP, SSE chunk by chunk.
 import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -437,6 +440,41 @@ describe('model-server fixture: LoRA refusals and restarts (vLLM shapes)', () =>
     expect(((await lost.json()) as { error: { message: string } }).error.message).toBe('The model `sql-lora` does not exist.');
     await post(f, '/v1/load_lora_adapter', { lora_name: 'sql-lora', lora_path: '/adapters/sql' });
     expect((await post(f, '/v1/chat/completions', { ...chat('q'), model: 'sql-lora' })).status).toBe(200);
+  });
+});
+
+describe('model-server fixture: a model root (the pod\'s /mnt/models)', () => {
+  it('loads only a lora_path under /mnt/models that holds adapter_config.json and the weights; else vLLM\'s 404; the files outlive a restart', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'fixture-model-root-'));
+    try {
+      const f = await start({ modelRoot: root, maxLoraRank: 16 });
+      const load = (name: string, path: string) => post(f, '/v1/load_lora_adapter', { lora_name: name, lora_path: path });
+      const missing = async (name: string, path: string) => {
+        const res = await load(name, path);
+        expect(res.status, path).toBe(404);
+        expect(((await res.json()) as { error: unknown }).error).toMatchObject({ type: 'NotFoundError', message: `Loading lora ${name} failed: No adapter found for ${path}` });
+      };
+      await missing('sql', '/mnt/models/acme/sql');
+      const dir = join(root, 'acme', 'sql');
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'adapter_config.json'), JSON.stringify({ r: 8, target_modules: ['q_proj'] }));
+      await missing('sql', '/mnt/models/acme/sql'); // no weights yet
+      await writeFile(join(dir, 'adapter_model.safetensors'), Buffer.alloc(16));
+      await missing('sql', '/mnt/models/acme/../../etc');
+      await missing('sql', '/elsewhere/acme/sql');
+      expect((await load('sql', '/mnt/models/acme/sql')).status).toBe(200);
+      // The rank comes from the adapter's own config.
+      const big = join(root, 'acme', 'big');
+      await mkdir(big, { recursive: true });
+      await writeFile(join(big, 'adapter_config.json'), JSON.stringify({ r: 64 }));
+      await writeFile(join(big, 'adapter_model.bin'), Buffer.alloc(16));
+      expect((await load('big', '/mnt/models/acme/big')).status).toBe(400);
+      await f.restart();
+      expect(f.adapters().size).toBe(0);
+      expect((await load('sql', '/mnt/models/acme/sql')).status).toBe(200);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 

@@ -16,8 +16,9 @@ import type { Clock } from '../../util/clock.js';
 import { Controller, generationChanged } from '../runtime/controller.js';
 import { KubeWriter } from '../runtime/writer.js';
 import { deployedModelInformers } from './cache.js';
+import { HttpModelFilesApi, signedModelFileUrls, type ModelFilesApi } from './model-files.js';
 import { HttpAdapterApi, type AdapterApi } from './model-server.js';
-import { DeployedModelReconciler, localDeploymentName } from './reconciler.js';
+import { DeployedModelReconciler, localDeploymentName, type DeployedModelReconcilerOptions } from './reconciler.js';
 import { DbAdapterModels, DbLoraQuota, type AdapterModels, type LoraQuota } from './stores.js';
 
 export const CONTROLLER_NAME = 'deployedmodel';
@@ -39,6 +40,11 @@ export interface DeployedModelSettings {
   /** How replicas are reached (src/kube/dial.ts); default the pod address itself. */
   dial?: Dialer;
   defaultMaxLoras?: number;
+  /**
+   * Puts adapters' files into the replicas through their model-files sidecars (model-files.ts):
+   * the API's URL as pods reach it and the secret its signed URLs verify with. Unset: not done.
+   */
+  modelFiles?: { sourceUrl: string; secret?: string | Buffer | undefined; ttlMs?: number };
 }
 
 export interface DeployedModelControllerOptions extends DeployedModelSettings {
@@ -49,8 +55,15 @@ export interface DeployedModelControllerOptions extends DeployedModelSettings {
   log: Logger;
   /** Test seams: the adapter API and the stores (default: HTTP and PostgreSQL). */
   api?: AdapterApi;
+  filesApi?: ModelFilesApi;
   models?: AdapterModels;
   quota?: LoraQuota;
+}
+
+/** The replicas' model-files sidecars, when configured. */
+function filesOption(o: DeployedModelControllerOptions): Pick<DeployedModelReconcilerOptions, 'files'> {
+  if (!o.modelFiles) return {};
+  return { files: { api: o.filesApi ?? new HttpModelFilesApi(o.dial ?? directDialer), urls: signedModelFileUrls({ ...o.modelFiles, clock: o.clock }) } };
 }
 
 export function deployedModelController(o: DeployedModelControllerOptions): Controller<DeployedModel> {
@@ -65,6 +78,7 @@ export function deployedModelController(o: DeployedModelControllerOptions): Cont
     ...(o.deploymentSelector ? { sharded: true } : {}),
     ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}),
     ...(o.defaultMaxLoras !== undefined ? { defaultMaxLoras: o.defaultMaxLoras } : {}),
+    ...filesOption(o),
   });
   const asAny = <T extends KubernetesObject>(i: Informer<T>): Informer<KubernetesObject> => i as unknown as Informer<KubernetesObject>;
   /** The DeployedModels on deployment `namespace/name`. */

@@ -7,6 +7,7 @@ import type { Deployment } from '../../crds/deployment.js';
 import { API_VERSION, LABELS } from '../../crds/group.js';
 import type { EndpointSliceLike } from '../../kube/endpoint-slices.js';
 import { FakeCluster, type MapLister } from '../runtime/fake-cluster.js';
+import type { FileSource, FilesResult, ModelFilesApi, ModelRef } from './model-files.js';
 import type { AdapterApi, LoadResult, Replica, UnloadResult } from './model-server.js';
 import type { Listers } from './reconciler.js';
 import type { AdapterModel, AdapterModels, LoraQuota, QuotaOutcome } from './stores.js';
@@ -60,8 +61,15 @@ export function slice(namespace: string, deployment: string, addresses: string[]
   };
 }
 
-/** Model servers by address: what each has loaded, and the loads it refuses. */
-export class FakeServers implements AdapterApi {
+/**
+ * Model servers by address: what each has loaded, and the loads it refuses; and their pods'
+ * model-files sidecars (which model directories each pod has, the puts they refuse).
+ */
+export class FakeServers implements AdapterApi, ModelFilesApi {
+  /** address → `<account>/<model>` directories with their files' URLs. */
+  readonly files = new Map<string, Map<string, Record<string, FileSource>>>();
+  /** address → [status, message] every put answers. */
+  readonly refuseFiles = new Map<string, [number, string]>();
   readonly loaded = new Map<string, Set<string>>();
   /** address → [status, message] every load answers. */
   readonly refuse = new Map<string, [number, string]>();
@@ -95,6 +103,21 @@ export class FakeServers implements AdapterApi {
   async unload(r: Replica, name: string): Promise<UnloadResult> {
     this.#reach(r, `unload ${name}`);
     this.#of(r).delete(name);
+    return { ok: true };
+  }
+
+  async put(r: Replica, { account, model }: ModelRef, files: Record<string, FileSource>): Promise<FilesResult> {
+    this.#reach(r, `files put ${account}/${model}`);
+    const refused = this.refuseFiles.get(r.address);
+    if (refused) return { ok: false, status: refused[0], message: refused[1] };
+    const dirs = this.files.get(r.address) ?? new Map<string, Record<string, FileSource>>();
+    this.files.set(r.address, dirs.set(`${account}/${model}`, files));
+    return { ok: true };
+  }
+
+  async remove(r: Replica, { account, model }: ModelRef): Promise<FilesResult> {
+    this.#reach(r, `files remove ${account}/${model}`);
+    this.files.get(r.address)?.delete(`${account}/${model}`);
     return { ok: true };
   }
 

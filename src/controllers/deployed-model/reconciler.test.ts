@@ -115,6 +115,18 @@ describe('DeployedModelReconciler', () => {
     expect(status(`${NS}/b`)?.status?.message).toContain('at most 1 adapters');
   });
 
+  it('a hot-reload deployment (enableHotReloadLatestAddon alone) takes one addon: the first loaded, the next FAILED', async () => {
+    const dms = [
+      deployedModel('a', { model: 'accounts/acme/models/a' }, { creationTimestamp: '2026-12-06T07:00:00Z' }),
+      deployedModel('b', { model: 'accounts/acme/models/b' }, { creationTimestamp: '2026-12-06T07:01:00Z' }),
+    ];
+    const { pass, status } = setup({ deployments: [deployment({ enableAddons: false, enableHotReloadLatestAddon: true })], deployedModels: dms });
+    await pass(`${NS}/a`);
+    expect(status(`${NS}/a`)?.state).toBe('DEPLOYED');
+    await pass(`${NS}/b`);
+    expect(status(`${NS}/b`)).toMatchObject({ state: 'FAILED', status: { code: 'RESOURCE_EXHAUSTED' } });
+  });
+
   it('a replica that refuses: the reason in status, retried with backoff, FAILED after MAX_LOAD_ATTEMPTS; the other replica keeps it', async () => {
     const { pass, status, servers } = setup({ replicas: ['10.0.0.1', '10.0.0.2'] });
     servers.refuse.set('10.0.0.2', [404, `Loading lora ${MODEL} failed: No adapter found for ${PATH}`]);

@@ -18,7 +18,7 @@ import { accountOfNamespace } from '../../crds/account.js';
 import type { DeployedModel, DeployedModelStatus, ReplicaAdapter } from '../../crds/deployed-model.js';
 import type { Deployment } from '../../crds/deployment.js';
 import { ANNOTATIONS, FINALIZER } from '../../crds/group.js';
-import { adapterPath, maxLorasOf } from '../../fleet/lora.js';
+import { acceptsAddons, adapterPath, addonSlots } from '../../fleet/lora.js';
 import { readyEndpoints, sliceDeploymentKey, type EndpointSliceLike } from '../../kube/endpoint-slices.js';
 import { splitKey } from '../../kube/keys.js';
 import type { Clock } from '../../util/clock.js';
@@ -28,10 +28,11 @@ import { hasFinalizer } from '../runtime/finalizers.js';
 import { OwnWrites, PassObject } from '../runtime/pass.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/result.js';
 import type { ObjectWriter } from '../runtime/writer.js';
+import { modelRefOf, type ModelFileUrls, type ModelFilesApi } from './model-files.js';
 import type { AdapterApi } from './model-server.js';
 import { ReplicaAdapters, type ReplicaRef } from './replica-adapters.js';
 import { MAX_LOAD_ATTEMPTS, computeStatus, eventsFor, type Blocker, type PassOutcome } from './status.js';
-import { holderOf, type AdapterModels, type LoraQuota } from './stores.js';
+import { holderOf, type AdapterModels, type LoraQuota, type ModelFileSet } from './stores.js';
 
 export interface Listers {
   deployedModels: Lister<DeployedModel>;
@@ -58,6 +59,12 @@ export interface DeployedModelReconcilerOptions {
   sharded?: boolean;
   /** lora_path of a model the database does not hold (a shared one); default src/fleet/lora.ts's. */
   modelPathTemplate?: string;
+  /**
+   * The replicas' model-files sidecars (model-files.ts) and the signed URLs they fetch from: an
+   * adapter's files are put into the pod before each load and removed after the last unload.
+   * Unset: the files must reach lora_path some other way (an operator's shared volume).
+   */
+  files?: { api: ModelFilesApi; urls: ModelFileUrls };
   events?: EventRecorder;
 }
 
@@ -146,8 +153,9 @@ export class DeployedModelReconciler implements Reconciler {
         this.readyReplicas(namespace, dep).map(async (r) => {
           try {
             const res = await this.#o.api.unload(r, name, ctx?.signal);
-            if (res.ok) this.#replicas.removed(r, name);
-            else failures.push(`${r.pod}: ${res.status} ${res.message}`);
+            if (!res.ok) return void failures.push(`${r.pod}: ${res.status} ${res.message}`);
+            this.#replicas.removed(r, name);
+            await this.#removeFiles(r, name, ctx);
           } catch (e) {
             // Unreachable: a server that is down has nothing loaded when it comes back.
             ctx?.log?.info({ replica: r.pod, err: e }, 'unload: replica unreachable; skipped');
@@ -180,7 +188,9 @@ export class DeployedModelReconciler implements Reconciler {
   #loadAll(dm: DeployedModel, namespace: string, t: Target, ctx?: ReconcileContext): Promise<ReplicaAdapter[]> {
     const before = new Map(((dm.status as DeployedModelStatus | undefined)?.replicas ?? []).map((r) => [r.pod, r]));
     const name = loraName(dm);
-    return Promise.all(this.readyReplicas(namespace, t.deployment).map((r) => this.#replica({ r, name, path: t.path, before: before.get(r.pod) }, ctx)));
+    return Promise.all(
+      this.readyReplicas(namespace, t.deployment).map((r) => this.#replica({ r, name, path: t.path, ...(t.files ? { files: t.files } : {}), before: before.get(r.pod) }, ctx)),
+    );
   }
 
   /** Soon while a blocker may clear or a load is retried (backoff); every pollMs while replicas serve it. */
@@ -208,7 +218,7 @@ export class DeployedModelReconciler implements Reconciler {
       return block('ModelNotFound', 'NOT_FOUND', false, `waiting for model ${dm.spec.model}: no such model in the account`);
     }
     // A shared model (another account's, e.g. accounts/fireworks) is known by name only.
-    return { deployment: dep.name, path: model?.path ?? adapterPath(dm.spec.model, this.#o.modelPathTemplate) };
+    return { deployment: dep.name, path: model?.path ?? adapterPath(dm.spec.model, this.#o.modelPathTemplate), ...(model?.files ? { files: model.files } : {}) };
   }
 
   /** The base deployment: exists, not deleted, accepts addons, and has a --max-loras slot for `dm`. */
@@ -218,11 +228,10 @@ export class DeployedModelReconciler implements Reconciler {
     const dep = this.#o.listers.deployments.get(`${namespace}/${name}`);
     if (!dep || isGone(dep)) return block('DeploymentNotFound', 'NOT_FOUND', false, `waiting for deployment ${name}: it does not exist or is deleted`);
     const spec = dep.spec;
-    const hotReloadOnly = spec.enableHotReloadLatestAddon === true && spec.enableAddons !== true;
-    if (spec.enableAddons !== true && !hotReloadOnly) {
+    if (!acceptsAddons(spec)) {
       return block('AddonsDisabled', 'FAILED_PRECONDITION', true, `deployment ${name} does not accept addons (enableAddons is not true)`);
     }
-    const max = hotReloadOnly ? 1 : maxLorasOf(spec, this.#o.defaultMaxLoras);
+    const max = addonSlots(spec, this.#o.defaultMaxLoras);
     if (this.#rankOnDeployment(dm, namespace, name, account) >= max) {
       return block('TooManyAdapters', 'RESOURCE_EXHAUSTED', true, `deployment ${name} serves at most ${max} adapters (--max-loras) and ${max} older DeployedModels hold them`);
     }
@@ -250,7 +259,8 @@ export class DeployedModelReconciler implements Reconciler {
     const unreachable = (e: unknown): ReplicaAdapter => ({ ...base, state: 'LOADING', ...(attempts ? { attempts } : {}), message: `model server unreachable: ${errText(e)}` });
     try {
       if ((await this.#replicas.loaded(r, ctx?.signal)).has(name)) return { ...base, state: 'LOADED' };
-      const res = await this.#o.api.load(r, name, job.path, ctx?.signal);
+      // The files first (a no-op when the pod has them): vLLM reads lora_path when it loads.
+      const res = (await this.#putFiles(job, ctx)) ?? (await this.#o.api.load(r, name, job.path, ctx?.signal));
       if (res.ok) {
         this.#replicas.added(r, name);
         return { ...base, state: 'LOADED' };
@@ -262,18 +272,50 @@ export class DeployedModelReconciler implements Reconciler {
       return unreachable(e);
     }
   }
+
+  /** Asks the replica's sidecar for the adapter's files; a refusal (as a failed load), or undefined when they are there. Throws when unreachable. */
+  async #putFiles(job: ReplicaJob, ctx?: ReconcileContext): Promise<{ ok: false; status: number; message: string } | undefined> {
+    const files = this.#o.files;
+    if (!files || !job.files) return undefined;
+    const f = job.files;
+    let res;
+    try {
+      res = await files.api.put(job.r, f, files.urls(f, f.sizes), ctx?.signal);
+    } catch (e) {
+      // Reported as the replica being unreachable, naming the sidecar (errText of a wrapped error would lose the code).
+      throw new Error(`model-files sidecar: ${errText(e)}`);
+    }
+    // 503: the sidecar could not reach the API; retried like an unreachable replica, not a refusal.
+    if (!res.ok && res.status === 503) throw new Error(`model-files sidecar: ${res.message}`);
+    return res.ok ? undefined : { ok: false, status: res.status, message: `the model-files sidecar could not put the adapter's files into ${job.path}: ${res.message}` };
+  }
+
+  /** After the last unload from a replica: its copy of the files goes too (best effort; unreachable: skipped). */
+  async #removeFiles(r: ReplicaRef & { pod: string }, model: string, ctx?: ReconcileContext): Promise<void> {
+    const files = this.#o.files;
+    const ref = modelRefOf(model);
+    if (!files || !ref) return;
+    try {
+      const res = await files.api.remove(r, ref, ctx?.signal);
+      if (!res.ok) ctx?.log?.warn({ replica: r.pod, model, status: res.status, message: res.message }, 'model-files sidecar: removing the files failed');
+    } catch (e) {
+      ctx?.log?.info({ replica: r.pod, model, err: e }, 'model-files sidecar unreachable: files not removed');
+    }
+  }
 }
 
-/** Where an adapter goes: the base deployment's name, and the lora_path to load it from. */
+/** Where an adapter goes: the base deployment's name, the lora_path to load it from, its files. */
 interface Target {
   deployment: string;
   path: string;
+  files?: ModelFileSet;
 }
 
 interface ReplicaJob {
   r: ReplicaRef & { pod: string };
   name: string;
   path: string;
+  files?: ModelFileSet;
   before: ReplicaAdapter | undefined;
 }
 

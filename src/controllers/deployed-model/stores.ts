@@ -12,6 +12,14 @@ export interface AdapterModel {
   path: string;
   /** The base model it adapts, when known (peftDetails.baseModel). */
   baseModel?: string;
+  /** Its uploaded files (name → bytes), which the replica's model-files sidecar fetches to `path`. */
+  files?: ModelFileSet;
+}
+
+export interface ModelFileSet {
+  account: string;
+  model: string;
+  sizes: Record<string, number>;
 }
 
 export interface AdapterModels {
@@ -33,6 +41,12 @@ export const holderOf = (name: string): string => `deployedModel/${name}`;
 
 const MODEL_NAME_RE = /^accounts\/([^/]+)\/models\/([^/]+)$/;
 
+/** The uploaded files of a model row, or undefined when there are none (nothing for a sidecar to fetch). */
+function fileSetOf(account: string, model: string, uploaded: Record<string, { size: number }> | undefined): ModelFileSet | undefined {
+  const entries = Object.entries(uploaded ?? {});
+  return entries.length > 0 ? { account, model, sizes: Object.fromEntries(entries.map(([name, f]) => [name, f.size])) } : undefined;
+}
+
 export class DbAdapterModels implements AdapterModels {
   constructor(
     private readonly db: Db,
@@ -45,7 +59,8 @@ export class DbAdapterModels implements AdapterModels {
     const row = await modelsRepo.getModel(this.db, m[1], m[2]);
     if (!row) return undefined;
     const base = (row.spec.peftDetails as { baseModel?: unknown } | undefined)?.baseModel;
-    return { state: row.state, path: adapterPath(model, this.pathTemplate), ...(typeof base === 'string' ? { baseModel: base } : {}) };
+    const files = fileSetOf(m[1], m[2], row.files?.uploaded);
+    return { state: row.state, path: adapterPath(model, this.pathTemplate), ...(typeof base === 'string' ? { baseModel: base } : {}), ...(files ? { files } : {}) };
   }
 }
 

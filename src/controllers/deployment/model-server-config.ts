@@ -4,7 +4,7 @@
 // overrides any part with a typed, zod-validated object (loaded later from a ConfigMap or a file).
 import { z } from 'zod';
 import { Precision } from '../../crds/deployment.js';
-import { DEFAULT_LORA_LIMITS, DEFAULT_MODEL_PATH_TEMPLATE } from '../../fleet/lora.js';
+import { DEFAULT_LORA_LIMITS, DEFAULT_MODEL_PATH_TEMPLATE, MODEL_FILES_PORT } from '../../fleet/lora.js';
 import { BASE_MODELS, baseModelName } from '../../fleet/base-models.js';
 
 /** The vLLM release both default images pin; the CLI flags built in model-server.ts follow it. */
@@ -90,6 +90,25 @@ export const LoraSettings = z.object({
 });
 export type LoraSettings = z.infer<typeof LoraSettings>;
 
+/**
+ * The `model-files` sidecar of pods that accept addons (Hearth's own image in mode `model-files`,
+ * src/artifacts/model-files-server.ts): it fetches an adapter's files from the Hearth API's signed
+ * download URLs into the pod's /mnt/models. No GPU; small requests (the GPU count and quota
+ * footprint of the pod are unchanged).
+ */
+export const ModelFilesSidecar = z.object({
+  /** Hearth's image (the chart sets the one it runs). */
+  image: z.string().min(1),
+  /** The Hearth API as the pods reach it; the sidecar fetches only this API's signed URLs. */
+  sourceUrl: z.url({ protocol: /^https?$/ }),
+  port: z.int().min(1).max(65535).default(MODEL_FILES_PORT),
+  cpu: quantity.default('50m'),
+  memory: quantity.default('128Mi'),
+  /** The /mnt/models emptyDir's limit; unset: the node's ephemeral storage. */
+  sizeLimit: quantity.optional(),
+});
+export type ModelFilesSidecar = z.infer<typeof ModelFilesSidecar>;
+
 export const ModelServerConfig = z
   .object({
     servers: z.object({ nvidia: ModelServerTemplate, amd: ModelServerTemplate }),
@@ -99,6 +118,8 @@ export const ModelServerConfig = z
     models: z.record(z.string(), ModelSource),
     /** Where a model not in `models` is loaded from; `{account}` and `{model}` are substituted. */
     modelPathTemplate: z.string().min(1),
+    /** Unset: pods get no sidecar, and adapters' files must reach /mnt/models some other way. */
+    modelFiles: ModelFilesSidecar.optional(),
   })
   .refine((c) => c.lora.maxCpuLoras >= c.lora.maxLoras, {
     message: 'lora.maxCpuLoras must be at least lora.maxLoras',
@@ -205,6 +226,7 @@ export const ModelServerConfigOverride = z
     /** Added to (and replacing entries of) the default model map. */
     models: z.record(z.string(), ModelSource),
     modelPathTemplate: z.string().min(1),
+    modelFiles: ModelFilesSidecar,
   })
   .partial()
   .strict();
@@ -226,6 +248,7 @@ export function loadModelServerConfig(raw: unknown, base: ModelServerConfig = DE
     lora: { ...base.lora, ...o.lora },
     models: { ...base.models, ...o.models },
     modelPathTemplate: o.modelPathTemplate ?? base.modelPathTemplate,
+    ...(o.modelFiles ?? base.modelFiles ? { modelFiles: o.modelFiles ?? base.modelFiles } : {}),
   };
   return ModelServerConfig.parse(merged);
 }

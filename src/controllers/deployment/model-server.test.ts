@@ -196,6 +196,15 @@ describe('LoRA', () => {
     expect(loraArgs(enableAddons, CONFIG.lora)).toEqual(want);
   });
 
+  it('enableHotReloadLatestAddon alone: runtime LoRA with one slot (the REST API and the DeployedModel controller accept one addon onto it)', () => {
+    expect(loraArgs(undefined, CONFIG.lora, { enableHotReloadLatestAddon: true })).toEqual(['--enable-lora', '--max-loras', '1', '--max-lora-rank', '64', '--max-cpu-loras', '32']);
+    expect(loraArgs(true, CONFIG.lora, { enableHotReloadLatestAddon: true, numPeftDeviceCached: 4 })).toEqual(['--enable-lora', '--max-loras', '4', '--max-lora-rank', '64', '--max-cpu-loras', '32']);
+    const s = buildModelServer(specOf({ enableHotReloadLatestAddon: true }), CONFIG);
+    if (!s.ok) throw new Error(s.message);
+    expect(s.value.env).toContainEqual(RUNTIME_LORA_ENV);
+    expect(s.value.args).toContain('--enable-lora');
+  });
+
   it('--max-loras from the deployment’s numPeftDeviceCached; the CPU cache never smaller', () => {
     expect(loraArgs(true, CONFIG.lora, { numPeftDeviceCached: 4 })).toEqual(['--enable-lora', '--max-loras', '4', '--max-lora-rank', '64', '--max-cpu-loras', '32']);
     expect(loraArgs(true, CONFIG.lora, { numPeftDeviceCached: 64 })).toEqual(['--enable-lora', '--max-loras', '64', '--max-lora-rank', '64', '--max-cpu-loras', '64']);

@@ -3,8 +3,8 @@
 // rule the product docs state about these fields is applied (or reported) here, once.
 import { minimumAcceleratorCount } from '../../fleet/base-models.js';
 import { ACCELERATORS, DEFAULT_ACCELERATOR_TYPE, isAcceleratorType, type AcceleratorType } from '../../fleet/catalog.js';
-import { maxLorasOf } from '../../fleet/lora.js';
-import type { LoraSettings, ModelServerTemplate, ModelSource, ModelServerConfig } from './model-server-config.js';
+import { acceptsAddons, addonSlots } from '../../fleet/lora.js';
+import type { LoraSettings, ModelFilesSidecar, ModelServerTemplate, ModelSource, ModelServerConfig } from './model-server-config.js';
 import type { DeploymentSpec, Precision } from '../../crds/deployment.js';
 
 /** A verdict the reconciler turns into a condition: `reason` is CamelCase, `message` a sentence. */
@@ -22,6 +22,8 @@ export interface ModelServer {
   acceleratorCountReason: string;
   args: string[];
   env: { name: string; value: string }[];
+  /** The sidecar that puts adapters' files into /mnt/models: deployments with addons, when configured. */
+  modelFiles?: ModelFilesSidecar;
 }
 
 // ---- models ------------------------------------------------------------------------------------
@@ -153,13 +155,18 @@ export function draftMethod(...names: string[]): 'eagle' | 'eagle3' | undefined 
 }
 
 /**
- * LoRA serving when addons are enabled (DeployedModels load adapters into the replicas at runtime):
- * `--max-loras` is the deployment's `numPeftDeviceCached` when set (src/fleet/lora.ts), and the CPU
- * cache never smaller than it.
+ * LoRA serving when the deployment accepts addons (DeployedModels load adapters into the replicas
+ * at runtime; src/fleet/lora.ts): `--max-loras` is the deployment's `numPeftDeviceCached` when set,
+ * 1 for `enableHotReloadLatestAddon` alone, and the CPU cache never smaller than it.
  */
-export function loraArgs(enableAddons: boolean | undefined, lora: LoraSettings, spec: { numPeftDeviceCached?: number } = {}): string[] {
-  if (enableAddons !== true) return [];
-  const maxLoras = maxLorasOf(spec, lora.maxLoras);
+export function loraArgs(
+  enableAddons: boolean | undefined,
+  lora: LoraSettings,
+  spec: { numPeftDeviceCached?: number; enableHotReloadLatestAddon?: boolean } = {},
+): string[] {
+  const flags = { ...spec, ...(enableAddons !== undefined ? { enableAddons } : {}) };
+  if (!acceptsAddons(flags)) return [];
+  const maxLoras = addonSlots(flags, lora.maxLoras);
   return [
     '--enable-lora',
     '--max-loras',
@@ -210,7 +217,8 @@ export function buildModelServer(spec: DeploymentSpec, config: ModelServerConfig
     ...loraArgs(spec.enableAddons, config.lora, spec),
     ...template.extraArgs,
   ];
-  const env = [...template.env, ...(spec.enableAddons === true ? [RUNTIME_LORA_ENV] : [])];
+  const addons = acceptsAddons(spec);
+  const env = [...template.env, ...(addons ? [RUNTIME_LORA_ENV] : [])];
   return ok({
     template,
     acceleratorType: acc.value,
@@ -218,5 +226,6 @@ export function buildModelServer(spec: DeploymentSpec, config: ModelServerConfig
     acceleratorCountReason: count.value.reason,
     args,
     env,
+    ...(addons && config.modelFiles ? { modelFiles: config.modelFiles } : {}),
   });
 }

@@ -6,7 +6,10 @@ import { DEFAULT_MODEL_SERVER_CONFIG as CONFIG } from '../model-server-config.js
 import type { DeploymentSpecInput } from '../../../crds/deployment.js';
 import { hearthDeployment, spec as specOf } from '../testing.js';
 import { ANNOTATION_TEMPLATE_HASH } from './labels.js';
-import { gpuTolerations, makeWorkload } from './workload.js';
+import { podGpus } from '../../../fleet/gpus.js';
+import { MODEL_FILES_MOUNT, MODEL_FILES_PORT } from '../../../fleet/lora.js';
+import { ModelFilesSidecar, loadModelServerConfig } from '../model-server-config.js';
+import { MODEL_FILES_CONTAINER, gpuTolerations, makeWorkload } from './workload.js';
 
 const W = CONFIG.workload;
 
@@ -181,5 +184,75 @@ describe('makeWorkload', () => {
 
   it('exposes the GPU toleration the nodes need', () => {
     expect(gpuTolerations('AMD_MI300X_192GB')).toEqual([{ key: 'amd.com/gpu', operator: 'Equal', value: 'present', effect: 'NoSchedule' }]);
+  });
+
+  describe('the model-files sidecar (deployments with addons, when configured)', () => {
+    const files = ModelFilesSidecar.parse({ image: 'ghcr.io/hearth-dev/hearth:1.2.3', sourceUrl: 'http://hearth-api.hearth-system.svc:8080' });
+    const withFiles = loadModelServerConfig({ modelFiles: files });
+    const buildWith = (spec: Partial<DeploymentSpecInput>): V1Deployment => {
+      const r = buildModelServer(specOf(spec), withFiles);
+      if (!r.ok) throw new Error(r.message);
+      return makeWorkload(hearthDeployment(spec), r.value, { replicas: 2, region: 'US_ILLINOIS_2', workload: W });
+    };
+    const sidecar = (d: V1Deployment): V1Container | undefined => d.spec?.template.spec?.containers.find((c) => c.name === MODEL_FILES_CONTAINER);
+
+    it('shares an emptyDir at /mnt/models: written by the sidecar, read-only for the model server', () => {
+      const pod = buildWith({ enableAddons: true, acceleratorCount: 2 }).spec?.template.spec;
+      expect(pod?.volumes).toContainEqual({ name: 'models', emptyDir: {} });
+      expect(pod?.containers.map((c) => c.name)).toEqual(['model-server', MODEL_FILES_CONTAINER]);
+      expect(pod?.containers[0]?.volumeMounts).toContainEqual({ name: 'models', mountPath: MODEL_FILES_MOUNT, readOnly: true });
+      const c = pod?.containers[1];
+      expect(c?.volumeMounts).toEqual([{ name: 'models', mountPath: MODEL_FILES_MOUNT }]);
+      expect(c?.image).toBe('ghcr.io/hearth-dev/hearth:1.2.3');
+      expect(c?.args).toEqual(['model-files']);
+      expect(c?.ports).toEqual([{ name: MODEL_FILES_CONTAINER, containerPort: MODEL_FILES_PORT, protocol: 'TCP' }]);
+      expect(c?.env).toEqual([
+        { name: 'HEARTH_MODEL_FILES_DIR', value: MODEL_FILES_MOUNT },
+        { name: 'HEARTH_MODEL_FILES_HOST', value: '0.0.0.0' },
+        { name: 'HEARTH_MODEL_FILES_PORT', value: String(MODEL_FILES_PORT) },
+        { name: 'HEARTH_MODEL_FILES_SOURCE_URL', value: 'http://hearth-api.hearth-system.svc:8080' },
+      ]);
+    });
+
+    it('runs restricted: non-root, no privilege escalation, no capabilities, read-only root; only emptyDir volumes', () => {
+      const pod = buildWith({ enableAddons: true }).spec?.template.spec;
+      expect(pod?.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(sidecar(buildWith({ enableAddons: true }))?.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true, runAsNonRoot: true });
+      for (const v of pod?.volumes ?? []) expect(Object.keys(v).sort()).toEqual(['emptyDir', 'name']);
+    });
+
+    it('asks for no GPU and little else: the pod\'s GPU count (quota footprint) is the model server\'s', () => {
+      for (const acceleratorCount of [1, 2, 8]) {
+        const spec = { enableAddons: true, acceleratorCount };
+        const plain = build(spec);
+        const pod = buildWith(spec);
+        expect(podGpus(pod.spec!.template)).toBe(acceleratorCount);
+        expect(podGpus(pod.spec!.template)).toBe(podGpus(plain.spec!.template));
+        expect(podGpus(pod.spec!.template, 'amd.com/gpu') + podGpus(pod.spec!.template, 'nvidia.com/gpu')).toBe(acceleratorCount);
+      }
+      expect(sidecar(buildWith({ enableAddons: true }))?.resources).toEqual({ requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '128Mi' } });
+    });
+
+    it('a hot-reload deployment (one addon at a time) gets it too', () => {
+      expect(sidecar(buildWith({ enableHotReloadLatestAddon: true }))?.name).toBe(MODEL_FILES_CONTAINER);
+    });
+
+    it('is not added without addons, nor when the operator configured none (pods unchanged)', () => {
+      expect(sidecar(buildWith({}))).toBeUndefined();
+      expect(buildWith({}).spec?.template.spec?.volumes?.map((v) => v.name)).toEqual(['shm', 'cache', 'tmp']);
+      expect(buildWith({})).toEqual(build({}));
+      expect(sidecar(build({ enableAddons: true }))).toBeUndefined();
+    });
+
+    it('a second build changes nothing (same hash: no rollout)', () => {
+      const a = buildWith({ enableAddons: true });
+      const b = buildWith({ enableAddons: true });
+      expect(b).toEqual(a);
+      expect(b.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH]).toBe(a.metadata?.annotations?.[ANNOTATION_TEMPLATE_HASH]);
+    });
+
+    it('a source URL that is not http(s) is refused by the schema', () => {
+      expect(() => ModelFilesSidecar.parse({ image: 'x', sourceUrl: 'file:///etc' })).toThrow();
+    });
   });
 });

@@ -11,6 +11,7 @@ import type {
   V1Volume,
 } from '@kubernetes/client-node';
 import { ACCELERATORS, ACCELERATOR_LABEL, REGION_LABEL, type AcceleratorType } from '../../../fleet/catalog.js';
+import { MODEL_FILES_MOUNT } from '../../../fleet/lora.js';
 import type { ModelServer } from '../model-server.js';
 import type { WorkloadSettings } from '../model-server-config.js';
 import { hashOf } from './hash.js';
@@ -26,6 +27,9 @@ import { ownerReference, type Owner } from '../../runtime/owner-refs.js';
 import { multiplyQuantity } from './quantity.js';
 
 export const CONTAINER_NAME = 'model-server';
+/** The sidecar that puts adapters' files into the model mount (pods that accept addons). */
+export const MODEL_FILES_CONTAINER = 'model-files';
+const MODEL_FILES_VOLUME = 'models';
 export const PORT_NAME = 'http';
 /** Writable mounts under a read-only root filesystem. */
 export const CACHE_DIR = '/cache';
@@ -73,13 +77,51 @@ export function probes(
   };
 }
 
-function volumes(w: WorkloadSettings): V1Volume[] {
+function volumes(server: ModelServer, w: WorkloadSettings): V1Volume[] {
+  const files = server.modelFiles;
   return [
     // Shared memory for tensor-parallel workers (NCCL/RCCL); the container default of 64Mi is too small.
     { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: w.shmSizeLimit } },
     { name: 'cache', emptyDir: w.cacheSizeLimit ? { sizeLimit: w.cacheSizeLimit } : {} },
     { name: 'tmp', emptyDir: {} },
+    // Adapters' files, written by the model-files sidecar, read by the model server.
+    ...(files ? [{ name: MODEL_FILES_VOLUME, emptyDir: files.sizeLimit ? { sizeLimit: files.sizeLimit } : {} }] : []),
   ];
+}
+
+/** The restricted profile for a container (the pod sets non-root and seccomp). */
+const restricted = (readOnlyRootFilesystem: boolean): V1Container['securityContext'] => ({
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+  readOnlyRootFilesystem,
+  runAsNonRoot: true,
+});
+
+/**
+ * The `model-files` sidecar (Hearth's image, mode `model-files`): serves PUT/DELETE
+ * /v1/model-files/{account}/{model} on the pod IP for the DeployedModel controller and fetches an
+ * adapter's files from the Hearth API's signed download URLs into the shared model mount. No GPU
+ * (the pod's GPU count and quota footprint stay the model server's), small requests.
+ */
+function modelFilesContainer(files: NonNullable<ModelServer['modelFiles']>): V1Container {
+  const port = { name: MODEL_FILES_CONTAINER, port: files.port };
+  return {
+    name: MODEL_FILES_CONTAINER,
+    image: files.image,
+    args: ['model-files'],
+    ports: [{ name: port.name, containerPort: files.port, protocol: 'TCP' }],
+    env: [
+      { name: 'HEARTH_MODEL_FILES_DIR', value: MODEL_FILES_MOUNT },
+      { name: 'HEARTH_MODEL_FILES_HOST', value: '0.0.0.0' },
+      { name: 'HEARTH_MODEL_FILES_PORT', value: String(files.port) },
+      { name: 'HEARTH_MODEL_FILES_SOURCE_URL', value: files.sourceUrl },
+    ],
+    resources: { requests: { cpu: files.cpu, memory: files.memory }, limits: { memory: files.memory } },
+    volumeMounts: [{ name: MODEL_FILES_VOLUME, mountPath: MODEL_FILES_MOUNT }],
+    securityContext: restricted(true),
+    readinessProbe: { httpGet: { path: '/healthz', port: port.name }, periodSeconds: 10, timeoutSeconds: PROBE_TIMEOUT_SECONDS },
+    livenessProbe: { httpGet: { path: '/healthz', port: port.name }, periodSeconds: 10, timeoutSeconds: PROBE_TIMEOUT_SECONDS, failureThreshold: LIVENESS_FAILURES },
+  };
 }
 
 function container(server: ModelServer, w: WorkloadSettings): V1Container {
@@ -103,13 +145,10 @@ function container(server: ModelServer, w: WorkloadSettings): V1Container {
       { name: 'shm', mountPath: '/dev/shm' },
       { name: 'cache', mountPath: CACHE_DIR },
       { name: 'tmp', mountPath: '/tmp' },
+      // The server only reads the adapters the sidecar wrote.
+      ...(server.modelFiles ? [{ name: MODEL_FILES_VOLUME, mountPath: MODEL_FILES_MOUNT, readOnly: true }] : []),
     ],
-    securityContext: {
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-      readOnlyRootFilesystem: t.readOnlyRootFilesystem,
-      runAsNonRoot: true,
-    },
+    securityContext: restricted(t.readOnlyRootFilesystem),
     ...probes(server, w),
     // A model that fails to load says why in its last log lines; surface them in the pod status.
     terminationMessagePolicy: 'FallbackToLogsOnError',
@@ -119,8 +158,8 @@ function container(server: ModelServer, w: WorkloadSettings): V1Container {
 function podSpec(server: ModelServer, region: string, w: WorkloadSettings): V1PodSpec {
   const t = server.template;
   return {
-    containers: [container(server, w)],
-    volumes: volumes(w),
+    containers: [container(server, w), ...(server.modelFiles ? [modelFilesContainer(server.modelFiles)] : [])],
+    volumes: volumes(server, w),
     // Required, not preferred: a replica on the wrong accelerator or region is worse than none.
     // kube-scheduler does the binding; Hearth never sets nodeName.
     affinity: {
