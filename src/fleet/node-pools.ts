@@ -37,3 +37,11 @@ export function nodePoolScheduling(account: string, poolId: string): { nodeSelec
     tolerations: [{ key: NODE_POOL_TAINT_KEY, operator: 'Equal', value: poolId, effect: 'NoSchedule' }],
   };
 }
+
+/**
+ * The label every pod placed on a pool carries (its pool id), beside nodePoolScheduling. The
+ * NodePool controller watches pods by this label: a pending pod without it does not make the pool grow.
+ */
+export function nodePoolPodLabels(poolId: string): Record<string, string> {
+  return { [NODE_POOL_LABELS.pool]: poolId };
+}
