@@ -191,6 +191,10 @@ export class NodePoolReconciler implements Reconciler {
         const plan = this.#plan(pool, spec, shape, nodes);
         tooBig = plan.tooBig;
         await this.#scale(pool, shape, nodes, plan, ctx);
+        // The status counts the nodes as this pass leaves them (made, not yet Ready; removed ones gone).
+        const removed = new Set(plan.remove);
+        const left = nodes.filter((n) => !removed.has(n.metadata?.name ?? ''));
+        base.nodes = { total: left.length + plan.add, ready: left.filter(isReadyNode).length };
         if (plan.recheckInMs !== undefined) result = { requeueAfter: plan.recheckInMs };
         if (plan.add > 0 || plan.remove.length > 0) result = { requeueAfter: TEARDOWN_RECHECK_MS };
       } else if (shape.provisioning === 'selected') {
