@@ -45,3 +45,10 @@ export function nodePoolScheduling(account: string, poolId: string): { nodeSelec
 export function nodePoolPodLabels(poolId: string): Record<string, string> {
   return { [NODE_POOL_LABELS.pool]: poolId };
 }
+
+/**
+ * BatchJob states in which a job no longer holds anything on its pool. A job in any other state
+ * (and an environment with a connection) keeps the pool from being deleted: the REST delete
+ * refuses, and the NodePool controller's finalizer waits.
+ */
+export const BATCH_JOB_DONE_STATES: ReadonlySet<string> = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);

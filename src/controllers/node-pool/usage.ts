@@ -1,12 +1,11 @@
 // Pure: who uses a pool — environments connected (or connecting) to it and batch jobs on it — for
 // nodePoolStats and for the DELETING rule (a pool in use is not torn down).
+import { BATCH_JOB_DONE_STATES } from '../../fleet/node-pools.js';
 import type { HearthObject } from '../runtime/writer.js';
 
 type Environment = HearthObject<'Environment'>;
 type BatchJob = HearthObject<'BatchJob'>;
 
-/** BatchJob states after which the job holds nothing on the pool. */
-export const FINISHED_JOB_STATES: ReadonlySet<string> = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 
 export interface PoolUsage {
   environmentCount: number;
@@ -44,7 +43,7 @@ export function poolUsage(poolId: string, envs: readonly Environment[], jobs: re
     const ranks = job.spec.numRanks ?? 1;
     u.batchJobCount[state] = (u.batchJobCount[state] ?? 0) + 1;
     u.batchJobRanks[state] = (u.batchJobRanks[state] ?? 0) + ranks;
-    if (!FINISHED_JOB_STATES.has(state)) u.users.push(`batchJob ${job.metadata.name}`);
+    if (!BATCH_JOB_DONE_STATES.has(state)) u.users.push(`batchJob ${job.metadata.name}`);
   }
   u.users.sort();
   return u;
