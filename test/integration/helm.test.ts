@@ -155,10 +155,18 @@ const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
     'discovery.k8s.io/endpointslices': ['list', 'watch'],
     'hearth.dev/batchinferencejobs': ['list', 'watch', 'patch'],
     'hearth.dev/batchinferencejobs/status': ['update'],
+    // The NodePool controller: its objects and status, who uses them, the simulated nodes it makes,
+    // the overprovisioning PriorityClass and Karpenter NodePools.
+    'hearth.dev/nodepools': ['list', 'watch', 'patch'],
+    'hearth.dev/nodepools/status': ['update'],
+    'hearth.dev/environments': ['list', 'watch'],
+    'hearth.dev/batchjobs': ['list', 'watch'],
+    'scheduling.k8s.io/priorityclasses': ['list', 'watch', 'create'],
+    'karpenter.sh/nodepools': ['get', 'create', 'update', 'delete'],
     'apps/deployments': ['list', 'watch', 'create', 'update', 'delete'],
     '/services': ['list', 'watch', 'create', 'update', 'delete'],
     '/pods': ['list', 'watch'],
-    '/nodes': ['list', 'watch'],
+    '/nodes': ['list', 'watch', 'create', 'delete'],
     '/namespaces': ['list', 'watch'],
     '/events': ['create'],
   },
@@ -267,8 +275,6 @@ const FORBIDDEN_FOR_ALL: Check[] = [
   { verb: 'impersonate', resource: 'serviceaccounts' },
   { verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace: ns },
   { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system', name: 'kube-controller-manager' },
-  // The API creates NodePools (REST nodePools); no process writes their status yet.
-  { verb: 'update', group: 'hearth.dev', resource: 'nodepools', subresource: 'status' },
   { verb: 'create', group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' },
 ];
 
@@ -298,6 +304,8 @@ const FORBIDDEN: Record<Process, Check[]> = {
     { verb: 'create', resource: 'services', namespace: nsOther },
     { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: ns },
     { verb: 'create', resource: 'events', namespace: nsOther },
+    // The API creates NodePools (REST nodePools); only the controller writes their status.
+    { verb: 'update', group: 'hearth.dev', resource: 'nodepools', subresource: 'status', namespace: nsOther },
   ],
   gateway: [
     { verb: 'create', group: 'hearth.dev', resource: 'nodepools' },

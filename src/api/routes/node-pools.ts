@@ -25,7 +25,7 @@ const nodePools: FastifyPluginAsyncZod = async (app) => {
       body: BatchDeleteBody,
     },
     update: { description: 'The update mask is the set of fields in the body (or `updateMask`); output-only fields are ignored.', body: UpdateNodePoolBody },
-    delete: { description: 'Deletes the node pool and its bindings; FAILED_PRECONDITION while environments are connected to it.' },
+    delete: { description: 'Deletes the node pool and its bindings; FAILED_PRECONDITION while environments are connected to it or batch jobs run on it (the response names them).' },
     verbs: [
       {
         method: 'GET',

@@ -178,6 +178,7 @@ export class NodePoolReconciler implements Reconciler {
 
     let result: Result = {};
     let tooBig: string[] | undefined;
+    let blocked: PassOutcome['blocked'];
     if (deleting) {
       if (usage.users.length === 0 && (await this.#teardown(pool, nodes, spec, ctx))) {
         await obj.removeFinalizer(FINALIZER);
@@ -198,13 +199,18 @@ export class NodePoolReconciler implements Reconciler {
         if (plan.recheckInMs !== undefined) result = { requeueAfter: plan.recheckInMs };
         if (plan.add > 0 || plan.remove.length > 0) result = { requeueAfter: TEARDOWN_RECHECK_MS };
       } else if (shape.provisioning === 'selected') {
-        const adopted = await this.#adopt(pool, spec.eksNodePool?.nodeSelector ?? {}, nodes);
-        base.nodes = { total: adopted.length, ready: adopted.filter(isReadyNode).length };
+        try {
+          const adopted = await this.#adopt(pool, spec.eksNodePool?.nodeSelector ?? {}, nodes);
+          base.nodes = { total: adopted.length, ready: adopted.filter(isReadyNode).length };
+        } catch (e) {
+          if ((e as { code?: number }).code !== 403) throw e;
+          blocked = { code: 'PERMISSION_DENIED', reason: 'CannotAdoptNodes', message: 'the controller may not patch nodes: install the chart with nodePools.adoptExistingNodes=true to use eksNodePool.nodeSelector' };
+        }
       } else if (shape.provisioning === 'karpenter') {
         await this.#karpenter(pool, spec, shape);
       }
     }
-    const outcome: PassOutcome = { ...base, min, ...(invalid ? { invalid } : {}), ...(shape ? { provisioning: shape.provisioning } : {}), ...(perNode !== undefined ? { ranksPerNode: perNode } : {}), ...(tooBig ? { tooBig } : {}) };
+    const outcome: PassOutcome = { ...base, min, ...(invalid ? { invalid } : {}), ...(shape ? { provisioning: shape.provisioning } : {}), ...(perNode !== undefined ? { ranksPerNode: perNode } : {}), ...(tooBig ? { tooBig } : {}), ...(blocked ? { blocked } : {}) };
     const next = computeStatus(prev, outcome, new Date(this.o.clock.now()));
     if (await obj.writeStatus(next as NonNullable<NodePool['status']>)) for (const e of eventsFor(prev as NodePoolStatus | undefined, next)) await this.#events.record(obj.current, e, ctx.log);
     return result;

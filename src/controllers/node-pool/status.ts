@@ -27,6 +27,8 @@ export interface PassOutcome {
   usage: PoolUsage;
   /** Pending pods no node of the machine type can hold. */
   tooBig?: string[];
+  /** Something outside the spec keeps the pool from its nodes (e.g. the controller may not patch nodes). */
+  blocked?: { code: 'PERMISSION_DENIED' | 'FAILED_PRECONDITION'; message: string; reason: string };
 }
 
 type Code = NonNullable<NodePoolStatus['status']>['code'];
@@ -52,6 +54,7 @@ function summary(state: NodePoolState, o: PassOutcome): { code: Code; message?: 
       reason: 'NeedsProvisioner',
     };
   }
+  if (o.blocked) return o.blocked;
   if (o.tooBig && o.tooBig.length > 0) return { code: 'OK', message: `pod(s) ${o.tooBig.slice(0, 5).join(', ')} request more than one node of the pool has`, reason: 'PodTooLarge' };
   if (o.nodes.ready >= o.min) return { code: 'OK', reason: 'Ready' };
   return { code: 'OK', message: `${o.nodes.ready} of ${o.min} minimum nodes Ready`, reason: state === 'READY' ? 'BelowMinimum' : 'Provisioning' };
@@ -62,7 +65,7 @@ export function computeStatus(prev: NodePoolStatus | undefined, o: PassOutcome, 
   const s = summary(state, o);
   const gen = o.generation;
   const g = gen !== undefined ? { observedGeneration: gen } : {};
-  const ready = !o.deleting && !o.invalid && o.provisioning !== 'needsProvisioner' && o.nodes.ready >= o.min;
+  const ready = !o.deleting && !o.invalid && !o.blocked && o.provisioning !== 'needsProvisioner' && o.nodes.ready >= o.min;
   let conditions = setCondition(prev?.conditions, { type: ConditionType.Ready, status: ready ? 'True' : 'False', reason: s.reason, message: s.message ?? '', ...g }, now);
   const degraded = state === 'FAILED';
   conditions = setCondition(conditions, { type: ConditionType.Degraded, status: degraded ? 'True' : 'False', reason: degraded ? s.reason : 'AsExpected', message: degraded ? (s.message ?? '') : '', ...g }, now);
