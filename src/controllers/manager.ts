@@ -65,8 +65,12 @@ export interface ControllerManagerOptions extends Omit<ControllerContext, 'clock
   metering?: boolean;
   /** Run batch inference jobs through this gateway (unset: they are not run). */
   batchInference?: Partial<BatchInferenceSettings> & Pick<BatchInferenceSettings, 'gatewayUrl'>;
-  /** The NodePool controller's settings; false: not run. */
-  nodePool?: NodePoolSettings | false;
+  /**
+   * Run the NodePool controller with these settings (unset: not run). Mode `controller` sets it
+   * unless the Deployment controller is sharded (HEARTH_CONTROLLER_SELECTOR): pools are not
+   * sharded, so shards would reconcile the same pools.
+   */
+  nodePool?: NodePoolSettings;
   shutdownTimeoutMs?: number;
 }
 
@@ -90,10 +94,10 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
   };
   const regs = o.metering === false ? [deployment, deployedModel] : [deployment, deployedModel, metering];
   const np = o.nodePool;
-  if (np !== false) {
+  if (np) {
     regs.push({
       name: 'nodepool',
-      declare: (ctx) => void nodePoolInformers(ctx.informers, np?.namespace),
+      declare: (ctx) => void nodePoolInformers(ctx.informers, np.namespace),
       make: (ctx) => nodePoolController({ ...np, ...ctx }),
     });
   }

@@ -47,7 +47,7 @@ export async function startController({ config, log, database, load, clients, in
     db: database.db,
     log: controllerLog,
     deployedModel: { dial, pollMs: ms(config.deployedModels.pollInterval) },
-    nodePool: { idleWindowMs: ms(config.nodePools.idleWindow), karpenterNodeClass: config.nodePools.karpenterNodeClass },
+    ...(config.controller.selector ? {} : { nodePool: { idleWindowMs: ms(config.nodePools.idleWindow), karpenterNodeClass: config.nodePools.karpenterNodeClass } }),
     deployment: {
       workers: config.controller.workers,
       ...(config.controller.selector ? { selector: config.controller.selector } : {}),
