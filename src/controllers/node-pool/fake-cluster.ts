@@ -125,6 +125,8 @@ export class MemoryKarpenter implements KarpenterApi {
 /** Existing nodes selected by label: patches land in the cluster's node store. */
 export class MemorySelectedNodes implements SelectedNodesApi {
   readonly calls: string[] = [];
+  /** The controller's RBAC has no patch on nodes: every patch is 403. */
+  forbidden = false;
   constructor(private readonly nodes: MapLister<V1Node>) {}
   async list(selector: Record<string, string>): Promise<V1Node[]> {
     return this.nodes.list().filter((n) => Object.entries(selector).every(([k, v]) => n.metadata?.labels?.[k] === v));
@@ -132,6 +134,7 @@ export class MemorySelectedNodes implements SelectedNodesApi {
   async patch(node: V1Node, labels: Record<string, string | null>, taints: V1Taint[] | undefined): Promise<void> {
     const name = node.metadata?.name ?? '';
     this.calls.push(`patch ${name}`);
+    if (this.forbidden) throw Object.assign(new Error('nodes is forbidden'), { code: 403 });
     const cur = structuredClone(this.nodes.get(name)!);
     const l = { ...cur.metadata!.labels };
     for (const [k, v] of Object.entries(labels)) {

@@ -187,6 +187,18 @@ describe('NodePoolReconciler', () => {
     expect(t.cluster.take()).not.toContain('delete Node ip-10-0-0-1');
   });
 
+  it('eksNodePool.nodeSelector without RBAC to patch nodes: says so in the status instead of retrying blindly', async () => {
+    const existing: V1Node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'ip-10-0-0-2', labels: { ng: 'train' } }, status: { conditions: [{ type: 'Ready', status: 'True' }] } };
+    const t = setup({ eksNodePool: { instanceType: 'p5.48xlarge', nodeSelector: { ng: 'train' } }, maxNodeCount: 2 }, { nodes: [existing] });
+    t.selected.forbidden = true;
+    await t.pass();
+    expect(t.cluster.status('p')).toMatchObject({ state: 'CREATING', status: { code: 'PERMISSION_DENIED' } });
+    expect(t.cluster.status('p')?.status?.message).toContain('nodePools.adoptExistingNodes');
+    t.cluster.take();
+    await t.pass();
+    expect(t.cluster.take()).toEqual([]);
+  });
+
   it('stats: environments and batch jobs on the pool, ranks per state', async () => {
     const t = setup(H100, { envs: [env('e1', 'p', 2), env('e2', 'other')], jobs: [job('j1', 'p', 'RUNNING', 4), job('j2', 'p', 'COMPLETED', 8), job('j3', 'p', 'RUNNING', 1)] });
     await t.pass();

@@ -37,6 +37,7 @@ export function stateOf(prev: NodePoolState | undefined, o: PassOutcome): NodePo
   if (o.deleting) return 'DELETING';
   if (o.invalid) return 'FAILED';
   if (o.provisioning === 'needsProvisioner') return 'CREATING';
+  if (o.blocked) return prev === 'READY' ? 'READY' : 'CREATING';
   if (prev === 'READY' || o.nodes.ready >= o.min) return 'READY';
   return 'CREATING';
 }
