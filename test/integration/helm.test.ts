@@ -568,6 +568,13 @@ describe('helm install into the simulated cluster', () => {
       // …and of the DeployedModel controller (controllers/deployed-model/cache.ts).
       { group: GROUP, version: VERSION, plural: 'deployedmodels' },
       { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', labelSelector: LABELS.deployment },
+      // …and of the NodePool controller (controllers/node-pool/cache.ts).
+      { group: GROUP, version: VERSION, plural: 'nodepools' },
+      { group: GROUP, version: VERSION, plural: 'environments' },
+      { group: GROUP, version: VERSION, plural: 'batchjobs' },
+      { group: '', version: 'v1', plural: 'nodes', labelSelector: 'hearth.dev/node-pool' },
+      { group: '', version: 'v1', plural: 'pods', labelSelector: 'hearth.dev/node-pool' },
+      { group: 'scheduling.k8s.io', version: 'v1', plural: 'priorityclasses', fieldSelector: 'metadata.name=hearth-overprovisioning' },
     ];
     const informers = refs.map((r) => new Informer(new KubeListWatch(clients, r), { clock: realClock, log, backoff: { initialMs: 100, maxMs: 500 } }));
     try {
@@ -595,6 +602,14 @@ describe('helm install into the simulated cluster', () => {
     const ref = { group: GROUP, version: VERSION, namespace: nsOther, plural: 'deployments', name: 'absent' };
     await expectCode(custom.replaceNamespacedCustomObjectStatus({ ...ref, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name: 'absent' } } }), 404, 'status write');
     await expectCode(custom.replaceNamespacedCustomObject({ ...ref, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name: 'absent' } } }), 403, 'spec replace');
+    // The NodePool controller: a simulated node (dry run), a NodePool's status, never a node patch.
+    const probeNode = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'hearth-rbac-probe' } };
+    await objects.create(probeNode, undefined, 'All', 'hearth-controller');
+    await expectCode(objects.delete(probeNode, undefined, 'All'), 404, 'delete of an absent node (authorised, then not found)');
+    await expectCode(objects.patch(probeNode, undefined, 'All', 'hearth-controller', undefined, PatchStrategy.MergePatch), 403, 'node patch without nodePools.adoptExistingNodes');
+    const npRef = { group: GROUP, version: VERSION, namespace: nsOther, plural: 'nodepools', name: 'absent' };
+    await expectCode(custom.replaceNamespacedCustomObjectStatus({ ...npRef, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'NodePool', metadata: { name: 'absent' } } }), 404, 'NodePool status write');
+    await expectCode(custom.replaceNamespacedCustomObject({ ...npRef, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'NodePool', metadata: { name: 'absent' } } }), 403, 'NodePool spec replace');
     const dmRef = { group: GROUP, version: VERSION, namespace: nsOther, plural: 'deployedmodels', name: 'absent' };
     await expectCode(custom.replaceNamespacedCustomObjectStatus({ ...dmRef, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'DeployedModel', metadata: { name: 'absent' } } }), 404, 'DeployedModel status write');
     await expectCode(custom.replaceNamespacedCustomObject({ ...dmRef, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'DeployedModel', metadata: { name: 'absent' } } }), 403, 'DeployedModel spec replace');
