@@ -73,3 +73,40 @@ export function machineCapacity(m: MachineType): Record<string, string> {
     ...(res ? { [res]: String(m.acceleratorCount) } : {}),
   };
 }
+
+/** What a simulated pool names: fakeNodePool's machine fields. */
+export interface FakeMachineRequest {
+  machineType?: string | undefined;
+  acceleratorType?: string | undefined;
+  acceleratorCount?: number | undefined;
+}
+
+/**
+ * The machine a simulated pool's nodes are (machineType, else the default machine of
+ * acceleratorType, else a CPU machine; acceleratorCount overrides the GPUs per node), or the field
+ * (relative to fakeNodePool) that makes it impossible and why. The REST facade refuses such a pool
+ * with 400; the NodePool controller reports a kubectl-made one FAILED.
+ */
+export function resolveFakeMachine(f: FakeMachineRequest): { machine: MachineType } | { field: string; message: string } {
+  const known = Object.keys(MACHINE_TYPES).join(', ');
+  let machine: MachineType;
+  if (f.machineType !== undefined) {
+    const m = machineType(f.machineType);
+    if (!m) return { field: 'machineType', message: `unknown machine type "${f.machineType}"; known: ${known}` };
+    if (f.acceleratorType !== undefined && m.acceleratorType !== f.acceleratorType) {
+      return { field: 'acceleratorType', message: `${f.acceleratorType} does not match machine type ${m.name} (${m.acceleratorType ?? 'no accelerators'})` };
+    }
+    machine = m;
+  } else {
+    const acc = f.acceleratorType ?? 'CPU';
+    const name = Object.hasOwn(DEFAULT_MACHINE_TYPE, acc) ? DEFAULT_MACHINE_TYPE[acc as keyof typeof DEFAULT_MACHINE_TYPE] : undefined;
+    if (!name) return { field: 'acceleratorType', message: `no machine type of the fleet catalog has ${acc}; known: ${known}` };
+    machine = MACHINE_TYPES[name]!;
+  }
+  if (f.acceleratorCount !== undefined) {
+    if (!machine.acceleratorType) return { field: 'acceleratorCount', message: `machine type ${machine.name} has no accelerators; set acceleratorType or a GPU machineType` };
+    if (f.acceleratorCount < 1 || f.acceleratorCount > 16) return { field: 'acceleratorCount', message: 'must be between 1 and 16' };
+    machine = { ...machine, acceleratorCount: f.acceleratorCount };
+  }
+  return { machine };
+}

@@ -3,6 +3,7 @@
 // to it or batch jobs run on it. See mappers/node-pool.ts for the wire ⇄ object mapping and how the stats are computed.
 import { NodePoolSpec } from '../../crds/node-pool.js';
 import { NODE_POOL } from '../../crds/registry.js';
+import { resolveFakeMachine } from '../../fleet/machine-types.js';
 import { BATCH_JOB_DONE_STATES } from '../../fleet/node-pools.js';
 import { deleteBindingsOfNodePool } from '../../db/repositories/node-pool-bindings.js';
 import type { ApiContext } from '../context.js';
@@ -23,8 +24,8 @@ import {
   toWire,
   type StatsSources,
 } from '../mappers/node-pool.js';
-import { failedPrecondition } from '../wire/errors.js';
-import { CollectionService, type CollectionKind, type Wire } from './service.js';
+import { failedPrecondition, invalidArgument } from '../wire/errors.js';
+import { CollectionService, type CollectionKind, type Draft, type Wire } from './service.js';
 
 const RESOURCE_TYPE = 'nodePool';
 
@@ -71,6 +72,16 @@ export class NodePools extends CollectionService<CustomObject> {
     return (obj) => toWire(obj, accountId, sources);
   }
 
+  /** A simulated pool must name a machine the fleet catalog has (src/fleet/machine-types.ts): 400 naming the field. */
+  protected override async prepareCreate(draft: Draft): Promise<void> {
+    checkMachine(draft.parsed, 'nodePool.');
+  }
+
+  protected override async checkUpdate(accountId: string, id: string, cur: CustomObject, spec: Record<string, unknown>): Promise<void> {
+    await super.checkUpdate(accountId, id, cur, spec);
+    checkMachine(spec, '');
+  }
+
   /**
    * FAILED_PRECONDITION while environments are connected (or connecting) to the pool or batch jobs
    * run on it (any state but COMPLETED, FAILED, CANCELLED), naming them. The NodePool controller's
@@ -100,4 +111,11 @@ export class NodePools extends CollectionService<CustomObject> {
   async stats(accountId: string, id: string): Promise<Record<string, unknown>> {
     return computeNodePoolStats(await this.load(accountId, id), this.sources(accountId));
   }
+}
+
+function checkMachine(spec: unknown, prefix: string): void {
+  const fake = (spec as { fakeNodePool?: Record<string, unknown> } | undefined)?.fakeNodePool;
+  if (!fake) return;
+  const r = resolveFakeMachine(fake as Parameters<typeof resolveFakeMachine>[0]);
+  if ('field' in r) throw invalidArgument(`${prefix}fakeNodePool.${r.field}`, r.message);
 }

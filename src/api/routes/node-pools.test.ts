@@ -54,6 +54,11 @@ describe('node pools: validation (no cluster needed)', () => {
       [{ nodePool: { eksNodePool: {} }, nodePoolId: 'p1' }, 'nodePool.eksNodePool.instanceType', 'is required'],
       [{ nodePool: { fakeNodePool: {}, annotations: { 'fireworks.ai/x': 'y' } }, nodePoolId: 'p1' }, 'nodePool.annotations', 'reserved prefix'],
       [{ nodePool: { fakeNodePool: {} }, nodePoolId: 'Bad_Id' }, 'nodePoolId', 'lower-case'],
+      // The machine of a simulated pool must be one of the fleet catalog's (src/fleet/machine-types.ts).
+      [{ nodePool: { fakeNodePool: { machineType: 'z9.mega' } }, nodePoolId: 'p1' }, 'nodePool.fakeNodePool.machineType', 'unknown machine type "z9.mega"'],
+      [{ nodePool: { fakeNodePool: { acceleratorType: 'NVIDIA_L4_24GB' } }, nodePoolId: 'p1' }, 'nodePool.fakeNodePool.acceleratorType', 'no machine type of the fleet catalog has NVIDIA_L4_24GB'],
+      [{ nodePool: { fakeNodePool: { machineType: 'p5.48xlarge', acceleratorType: 'NVIDIA_A100_80GB' } }, nodePoolId: 'p1' }, 'nodePool.fakeNodePool.acceleratorType', 'does not match machine type p5.48xlarge'],
+      [{ nodePool: { eksNodePool: { instanceType: 'p5.48xlarge', nodeSelector: { ng: 5 } } }, nodePoolId: 'p1' }, 'nodePool.eksNodePool.nodeSelector.ng', ''],
     ];
     for (const [body, field, rule] of cases) {
       const r = await call('POST', '/v1/accounts/acme/nodePools', body, bare);

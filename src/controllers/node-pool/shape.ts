@@ -3,7 +3,7 @@
 // what one node is (machine type, region) — or the field that makes it impossible.
 import type { NodePoolSpec } from '../../crds/node-pool.js';
 import { REGION_NAMES, regionsOffering, type Region } from '../../fleet/catalog.js';
-import { DEFAULT_MACHINE_TYPE, MACHINE_TYPES, machineType, type MachineType } from '../../fleet/machine-types.js';
+import { machineType, resolveFakeMachine, type MachineType } from '../../fleet/machine-types.js';
 
 /**
  * - `simulated`: fakeNodePool — the controller creates and deletes KWOK nodes itself.
@@ -31,30 +31,11 @@ export class InvalidPool extends Error {
   }
 }
 
-const known = (): string => Object.keys(MACHINE_TYPES).join(', ');
-
 function fakeShape(f: NonNullable<NodePoolSpec['fakeNodePool']>): PoolShape {
-  let machine: MachineType;
-  if (f.machineType !== undefined) {
-    const m = machineType(f.machineType);
-    if (!m) throw new InvalidPool('fakeNodePool.machineType', `unknown machine type "${f.machineType}"; known: ${known()}`);
-    if (f.acceleratorType !== undefined && m.acceleratorType !== f.acceleratorType) {
-      throw new InvalidPool('fakeNodePool.acceleratorType', `${f.acceleratorType} does not match machine type ${m.name} (${m.acceleratorType ?? 'no accelerators'})`);
-    }
-    machine = m;
-  } else {
-    const acc = f.acceleratorType ?? 'CPU';
-    const name = Object.hasOwn(DEFAULT_MACHINE_TYPE, acc) ? DEFAULT_MACHINE_TYPE[acc as keyof typeof DEFAULT_MACHINE_TYPE] : undefined;
-    if (!name) throw new InvalidPool('fakeNodePool.acceleratorType', `no machine type of the fleet catalog has ${acc}; known: ${known()}`);
-    machine = MACHINE_TYPES[name]!;
-  }
-  if (f.acceleratorCount !== undefined) {
-    if (!machine.acceleratorType) throw new InvalidPool('fakeNodePool.acceleratorCount', `machine type ${machine.name} has no accelerators; set acceleratorType or a GPU machineType`);
-    if (f.acceleratorCount < 1 || f.acceleratorCount > 16) throw new InvalidPool('fakeNodePool.acceleratorCount', 'must be between 1 and 16');
-    machine = { ...machine, acceleratorCount: f.acceleratorCount };
-  }
-  const region = f.region ?? defaultRegion(machine);
-  return { provisioning: 'simulated', machine, region, ...(f.numNodes !== undefined ? { baseline: f.numNodes } : {}) };
+  const r = resolveFakeMachine(f);
+  if ('field' in r) throw new InvalidPool(`fakeNodePool.${r.field}`, r.message);
+  const region = f.region ?? defaultRegion(r.machine);
+  return { provisioning: 'simulated', machine: r.machine, region, ...(f.numNodes !== undefined ? { baseline: f.numNodes } : {}) };
 }
 
 function defaultRegion(m: MachineType): Region {
