@@ -158,6 +158,10 @@ export const ConfigSchema = z.object({
     host: variable('HEARTH_MODEL_FILES_HOST', z.string().min(1).default('0.0.0.0'), 'Mode model-files: the address it listens on (the controller calls it at the pod IP).'),
     port: variable('HEARTH_MODEL_FILES_PORT', port().default(MODEL_FILES_PORT), 'Mode model-files: its port (the controller dials 8079).'),
   }),
+  nodePools: z.object({
+    idleWindow: variable('HEARTH_NODE_POOL_IDLE_WINDOW', duration('10m').default('10m'), 'How long a node a NodePool created stays without pods before the pool shrinks (never below minNodeCount).'),
+    karpenterNodeClass: variable('HEARTH_KARPENTER_NODE_CLASS', z.string().min(1).default('default'), 'The EC2NodeClass the Karpenter NodePools Hearth writes for eksNodePool pools refer to.'),
+  }),
   datasets: z.object({
     uploadUrlSecret: variable('HEARTH_UPLOAD_URL_SECRET', z.string().min(16).optional(), 'Signs dataset and model file URLs (≥ 16 characters); unset: derived from HEARTH_PAGE_TOKEN_SECRET, else random per process.'),
     publicUrl: variable('HEARTH_PUBLIC_URL', z.url({ protocol: /^https?$/ }).optional(), 'Base of signed file URLs (datasets, models); unset: the request\'s origin.'),

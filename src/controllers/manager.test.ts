@@ -64,6 +64,14 @@ describe('controllerManager', () => {
     await informers.stop();
   });
 
+  it('runs the NodePool controller when given its settings, on its own pod and node watches (by the pool label)', () => {
+    const { ctx, lists } = context();
+    const regs = registrations({ ...ctx, nodePool: { idleWindowMs: 1000 } });
+    expect(regs.map((r) => r.name)).toEqual(['deployment', 'deployedmodel', 'metering', 'nodepool']);
+    for (const r of regs) r.declare(ctx);
+    expect([...lists.keys()]).toEqual(expect.arrayContaining(['/pods?hearth.dev/node-pool', '/nodes?hearth.dev/node-pool', 'hearth.dev/nodepools', 'hearth.dev/environments', 'hearth.dev/batchjobs', 'scheduling.k8s.io/priorityclasses']));
+  });
+
   it('leaves metering out when asked', () => {
     const { ctx } = context();
     expect(registrations({ ...ctx, metering: false }).map((r) => r.name)).toEqual(['deployment', 'deployedmodel']);

@@ -22,6 +22,8 @@ import { deploymentInformers } from './deployment/cache.js';
 import { deploymentController, type DeploymentControllerOptions } from './deployment/controller.js';
 import { DbQuotaLedger } from './deployment/quota-ledger.js';
 import { meteringInformers, meteringRunnable } from './metering/metering.js';
+import { nodePoolInformers } from './node-pool/cache.js';
+import { nodePoolController, type NodePoolSettings } from './node-pool/controller.js';
 import type { Runnable } from './runtime/controller.js';
 import { KubeLeaseClient, defaultIdentity, type LeaderElectionTimings } from './runtime/leader-election.js';
 import { Manager } from './runtime/manager.js';
@@ -63,6 +65,12 @@ export interface ControllerManagerOptions extends Omit<ControllerContext, 'clock
   metering?: boolean;
   /** Run batch inference jobs through this gateway (unset: they are not run). */
   batchInference?: Partial<BatchInferenceSettings> & Pick<BatchInferenceSettings, 'gatewayUrl'>;
+  /**
+   * Run the NodePool controller with these settings (unset: not run). Mode `controller` sets it
+   * unless the Deployment controller is sharded (HEARTH_CONTROLLER_SELECTOR): pools are not
+   * sharded, so shards would reconcile the same pools.
+   */
+  nodePool?: NodePoolSettings;
   shutdownTimeoutMs?: number;
 }
 
@@ -85,6 +93,14 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
     make: (ctx) => meteringRunnable(ctx),
   };
   const regs = o.metering === false ? [deployment, deployedModel] : [deployment, deployedModel, metering];
+  const np = o.nodePool;
+  if (np) {
+    regs.push({
+      name: 'nodepool',
+      declare: (ctx) => void nodePoolInformers(ctx.informers, np.namespace),
+      make: (ctx) => nodePoolController({ ...np, ...ctx }),
+    });
+  }
   const bij = o.batchInference;
   if (bij) {
     regs.push({

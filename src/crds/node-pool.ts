@@ -18,6 +18,13 @@ export const EksNodePool = z
     zone: text(64).optional().describe('Availability zone. Default: a random zone in the region.'),
     placementGroup: text(256).optional().describe('EC2 placement group.'),
     launchTemplate: text(256).optional().describe('EC2 launch template.'),
+    nodeSelector: z
+      .record(text(317), text(63))
+      .meta({ maxProperties: 16 })
+      .optional()
+      .describe(
+        'Hearth: use the existing nodes carrying these labels instead of provisioning (e.g. {"eks.amazonaws.com/nodegroup": "train"}); Hearth labels and taints them for the pool and releases them when the pool is deleted.',
+      ),
   })
   .describe('An AWS EKS node group.');
 

@@ -37,3 +37,18 @@ export function nodePoolScheduling(account: string, poolId: string): { nodeSelec
     tolerations: [{ key: NODE_POOL_TAINT_KEY, operator: 'Equal', value: poolId, effect: 'NoSchedule' }],
   };
 }
+
+/**
+ * The label every pod placed on a pool carries (its pool id), beside nodePoolScheduling. The
+ * NodePool controller watches pods by this label: a pending pod without it does not make the pool grow.
+ */
+export function nodePoolPodLabels(poolId: string): Record<string, string> {
+  return { [NODE_POOL_LABELS.pool]: poolId };
+}
+
+/**
+ * BatchJob states in which a job no longer holds anything on its pool. A job in any other state
+ * (and an environment with a connection) keeps the pool from being deleted: the REST delete
+ * refuses, and the NodePool controller's finalizer waits.
+ */
+export const BATCH_JOB_DONE_STATES: ReadonlySet<string> = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);

@@ -155,10 +155,18 @@ const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
     'discovery.k8s.io/endpointslices': ['list', 'watch'],
     'hearth.dev/batchinferencejobs': ['list', 'watch', 'patch'],
     'hearth.dev/batchinferencejobs/status': ['update'],
+    // The NodePool controller: its objects and status, who uses them, the simulated nodes it makes,
+    // the overprovisioning PriorityClass and Karpenter NodePools.
+    'hearth.dev/nodepools': ['list', 'watch', 'patch'],
+    'hearth.dev/nodepools/status': ['update'],
+    'hearth.dev/environments': ['list', 'watch'],
+    'hearth.dev/batchjobs': ['list', 'watch'],
+    'scheduling.k8s.io/priorityclasses': ['list', 'watch', 'create'],
+    'karpenter.sh/nodepools': ['get', 'create', 'update', 'delete'],
     'apps/deployments': ['list', 'watch', 'create', 'update', 'delete'],
     '/services': ['list', 'watch', 'create', 'update', 'delete'],
     '/pods': ['list', 'watch'],
-    '/nodes': ['list', 'watch'],
+    '/nodes': ['list', 'watch', 'create', 'delete'],
     '/namespaces': ['list', 'watch'],
     '/events': ['create'],
   },
@@ -267,8 +275,6 @@ const FORBIDDEN_FOR_ALL: Check[] = [
   { verb: 'impersonate', resource: 'serviceaccounts' },
   { verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace: ns },
   { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system', name: 'kube-controller-manager' },
-  // The API creates NodePools (REST nodePools); no process writes their status yet.
-  { verb: 'update', group: 'hearth.dev', resource: 'nodepools', subresource: 'status' },
   { verb: 'create', group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' },
 ];
 
@@ -298,6 +304,8 @@ const FORBIDDEN: Record<Process, Check[]> = {
     { verb: 'create', resource: 'services', namespace: nsOther },
     { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: ns },
     { verb: 'create', resource: 'events', namespace: nsOther },
+    // The API creates NodePools (REST nodePools); only the controller writes their status.
+    { verb: 'update', group: 'hearth.dev', resource: 'nodepools', subresource: 'status', namespace: nsOther },
   ],
   gateway: [
     { verb: 'create', group: 'hearth.dev', resource: 'nodepools' },
@@ -560,6 +568,13 @@ describe('helm install into the simulated cluster', () => {
       // …and of the DeployedModel controller (controllers/deployed-model/cache.ts).
       { group: GROUP, version: VERSION, plural: 'deployedmodels' },
       { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', labelSelector: LABELS.deployment },
+      // …and of the NodePool controller (controllers/node-pool/cache.ts).
+      { group: GROUP, version: VERSION, plural: 'nodepools' },
+      { group: GROUP, version: VERSION, plural: 'environments' },
+      { group: GROUP, version: VERSION, plural: 'batchjobs' },
+      { group: '', version: 'v1', plural: 'nodes', labelSelector: 'hearth.dev/node-pool' },
+      { group: '', version: 'v1', plural: 'pods', labelSelector: 'hearth.dev/node-pool' },
+      { group: 'scheduling.k8s.io', version: 'v1', plural: 'priorityclasses', fieldSelector: 'metadata.name=hearth-overprovisioning' },
     ];
     const informers = refs.map((r) => new Informer(new KubeListWatch(clients, r), { clock: realClock, log, backoff: { initialMs: 100, maxMs: 500 } }));
     try {
@@ -587,6 +602,14 @@ describe('helm install into the simulated cluster', () => {
     const ref = { group: GROUP, version: VERSION, namespace: nsOther, plural: 'deployments', name: 'absent' };
     await expectCode(custom.replaceNamespacedCustomObjectStatus({ ...ref, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name: 'absent' } } }), 404, 'status write');
     await expectCode(custom.replaceNamespacedCustomObject({ ...ref, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name: 'absent' } } }), 403, 'spec replace');
+    // The NodePool controller: a simulated node (dry run), a NodePool's status, never a node patch.
+    const probeNode = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'hearth-rbac-probe' } };
+    await objects.create(probeNode, undefined, 'All', 'hearth-controller');
+    await expectCode(objects.delete(probeNode, undefined, 'All'), 404, 'delete of an absent node (authorised, then not found)');
+    await expectCode(objects.patch(probeNode, undefined, 'All', 'hearth-controller', undefined, PatchStrategy.MergePatch), 403, 'node patch without nodePools.adoptExistingNodes');
+    const npRef = { group: GROUP, version: VERSION, namespace: nsOther, plural: 'nodepools', name: 'absent' };
+    await expectCode(custom.replaceNamespacedCustomObjectStatus({ ...npRef, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'NodePool', metadata: { name: 'absent' } } }), 404, 'NodePool status write');
+    await expectCode(custom.replaceNamespacedCustomObject({ ...npRef, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'NodePool', metadata: { name: 'absent' } } }), 403, 'NodePool spec replace');
     const dmRef = { group: GROUP, version: VERSION, namespace: nsOther, plural: 'deployedmodels', name: 'absent' };
     await expectCode(custom.replaceNamespacedCustomObjectStatus({ ...dmRef, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'DeployedModel', metadata: { name: 'absent' } } }), 404, 'DeployedModel status write');
     await expectCode(custom.replaceNamespacedCustomObject({ ...dmRef, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'DeployedModel', metadata: { name: 'absent' } } }), 403, 'DeployedModel spec replace');

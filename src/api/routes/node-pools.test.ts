@@ -54,6 +54,11 @@ describe('node pools: validation (no cluster needed)', () => {
       [{ nodePool: { eksNodePool: {} }, nodePoolId: 'p1' }, 'nodePool.eksNodePool.instanceType', 'is required'],
       [{ nodePool: { fakeNodePool: {}, annotations: { 'fireworks.ai/x': 'y' } }, nodePoolId: 'p1' }, 'nodePool.annotations', 'reserved prefix'],
       [{ nodePool: { fakeNodePool: {} }, nodePoolId: 'Bad_Id' }, 'nodePoolId', 'lower-case'],
+      // The machine of a simulated pool must be one of the fleet catalog's (src/fleet/machine-types.ts).
+      [{ nodePool: { fakeNodePool: { machineType: 'z9.mega' } }, nodePoolId: 'p1' }, 'nodePool.fakeNodePool.machineType', 'unknown machine type "z9.mega"'],
+      [{ nodePool: { fakeNodePool: { acceleratorType: 'NVIDIA_L4_24GB' } }, nodePoolId: 'p1' }, 'nodePool.fakeNodePool.acceleratorType', 'no machine type of the fleet catalog has NVIDIA_L4_24GB'],
+      [{ nodePool: { fakeNodePool: { machineType: 'p5.48xlarge', acceleratorType: 'NVIDIA_A100_80GB' } }, nodePoolId: 'p1' }, 'nodePool.fakeNodePool.acceleratorType', 'does not match machine type p5.48xlarge'],
+      [{ nodePool: { eksNodePool: { instanceType: 'p5.48xlarge', nodeSelector: { ng: 5 } } }, nodePoolId: 'p1' }, 'nodePool.eksNodePool.nodeSelector.ng', ''],
     ];
     for (const [body, field, rule] of cases) {
       const r = await call('POST', '/v1/accounts/acme/nodePools', body, bare);
@@ -173,11 +178,17 @@ describe('node pools over a store', () => {
     expect(((await call('GET', '/v1/accounts/acme/nodePools')).body.nodePools as { name: string }[]).map((p) => p.name)).toEqual(['accounts/acme/clusters/default/nodePools/gpu']);
   });
 
-  it('refuses to delete a pool environments are connected to, then deletes it once they are gone', async () => {
+  it('refuses to delete a pool environments are connected to or batch jobs run on, naming them, then deletes it once they are gone', async () => {
     const r = await call('DELETE', '/v1/accounts/acme/nodePools/gpu');
     expect(r.status).toBe(400);
     expect(r.body.code).toBe(9);
+    expect(r.body.message).toContain('environment e1');
     for (const e of ['e1', 'e2', 'e3']) await environments.delete(NS, e);
+    const jobs = await call('DELETE', '/v1/accounts/acme/nodePools/gpu');
+    expect(jobs.status).toBe(400);
+    expect(jobs.body.code).toBe(9);
+    expect(jobs.body.message).toContain('3 running batch job(s) (batchJob j1, batchJob j2, batchJob j3)');
+    for (const j of ['j1', 'j2', 'j3']) await batchJobs.delete(NS, j);
     expect(await call('DELETE', '/v1/accounts/acme/nodePools/gpu')).toEqual({ status: 200, body: {} });
     expect((await call('DELETE', '/v1/accounts/acme/nodePools/gpu')).status).toBe(404);
   });

@@ -21,11 +21,11 @@ const nodePools: FastifyPluginAsyncZod = async (app) => {
     create: { body: CreateNodePoolBody, idFrom: 'body', resourceField: 'nodePool', conflict: true },
     batchDelete: {
       description:
-        'Every name is checked first (format, existence, no connected environment); the first failing one is reported and nothing is deleted. Then each pool is deleted.',
+        'Every name is checked first (format, existence, no connected environment, no running batch job); the first failing one is reported and nothing is deleted. Then each pool is deleted.',
       body: BatchDeleteBody,
     },
     update: { description: 'The update mask is the set of fields in the body (or `updateMask`); output-only fields are ignored.', body: UpdateNodePoolBody },
-    delete: { description: 'Deletes the node pool and its bindings; FAILED_PRECONDITION while environments are connected to it.' },
+    delete: { description: 'Deletes the node pool and its bindings; FAILED_PRECONDITION while environments are connected to it or batch jobs run on it (the response names them).' },
     verbs: [
       {
         method: 'GET',

@@ -7,7 +7,7 @@
 // A controller's tests register one store per kind it reads (`store(type, objects)`) and extend
 // this class with what the rest of the cluster would do next (see deployment/fake-cluster.ts).
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { objectKey } from '../../kube/keys.js';
+import { keyOf, objectKey } from '../../kube/keys.js';
 import type { Lister } from './controller.js';
 import type { EventSeries, ObjectEvent, ObjectRef, ObjectWriter, StatusOf, WithStatus } from './writer.js';
 
@@ -121,7 +121,7 @@ export class FakeCluster implements ObjectWriter {
 
   async delete(ref: ObjectRef): Promise<void> {
     const kind = kindLabel(ref);
-    const key = `${ref.namespace}/${ref.name}`;
+    const key = keyOf(ref.namespace, ref.name);
     this.writes.push({ verb: 'delete', kind, key });
     const store = this.#storeOf(kind);
     const cur = store.get(key);
