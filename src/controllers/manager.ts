@@ -21,6 +21,8 @@ import { deployedModelController, type DeployedModelSettings } from './deployed-
 import { deploymentInformers } from './deployment/cache.js';
 import { deploymentController, type DeploymentControllerOptions } from './deployment/controller.js';
 import { DbQuotaLedger } from './deployment/quota-ledger.js';
+import { environmentInformers } from './environment/cache.js';
+import { environmentController, type EnvironmentSettings } from './environment/controller.js';
 import { meteringInformers, meteringRunnable } from './metering/metering.js';
 import type { Runnable } from './runtime/controller.js';
 import { KubeLeaseClient, defaultIdentity, type LeaderElectionTimings } from './runtime/leader-election.js';
@@ -63,6 +65,8 @@ export interface ControllerManagerOptions extends Omit<ControllerContext, 'clock
   metering?: boolean;
   /** Run batch inference jobs through this gateway (unset: they are not run). */
   batchInference?: Partial<BatchInferenceSettings> & Pick<BatchInferenceSettings, 'gatewayUrl'>;
+  /** Run the Environment controller with these settings (unset: not run). */
+  environment?: EnvironmentSettings;
   shutdownTimeoutMs?: number;
 }
 
@@ -91,6 +95,14 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
       name: 'batch-inference-job',
       declare: (ctx) => void batchInferenceJobInformers(ctx.informers),
       make: (ctx) => batchInferenceJobController({ ...ctx, settings: { ...DEFAULT_BATCH_INFERENCE, ...bij } }),
+    });
+  }
+  const env = o.environment;
+  if (env) {
+    regs.push({
+      name: 'environment',
+      declare: (ctx) => void environmentInformers(ctx.informers, env.namespace),
+      make: (ctx) => environmentController({ ...env, ...ctx }),
     });
   }
   return regs;
