@@ -110,7 +110,7 @@ describe('EnvironmentReconciler: connect, disconnect, reconnect', () => {
     expect(p.writes).toEqual([`status ${ENV}`, `event Normal/Connected ${NS}/dev`]);
     expect(t.status()).toMatchObject({
       state: 'CONNECTED',
-      status: { code: 'OK' },
+      status: { code: 'OK', message: `connected; open a shell in rank 0 with: kubectl exec -it -n ${NS} dev-rank-0 -c environment -- /bin/sh` },
       connection: { nodePoolId: 'gpu', numRanks: 2, zone: 'us-east-1a', pods: ['dev-rank-0', 'dev-rank-1'], shellCommand: `kubectl exec -it -n ${NS} dev-rank-0 -c environment -- /bin/sh` },
       conditions: [expect.objectContaining({ type: 'Ready', status: 'True', reason: 'Connected' }), expect.anything()],
     });

@@ -95,6 +95,16 @@ function conditionsOf(prev: EnvironmentStatus | undefined, state: EnvironmentSta
   return setCondition(ready, { type: SNAPSHOTS_CONDITION, status: 'False', reason: 'NotSupported', message: SNAPSHOTS_NOT_SUPPORTED }, at.now);
 }
 
+/**
+ * The Fireworks status: the refusal, or OK — with the shell command once connected, so a REST
+ * client (which sees `status` but not the Kubernetes-only connection fields) learns it too.
+ */
+function statusOf(o: Outcome): NonNullable<EnvironmentStatus['status']> {
+  if (o.kind === 'refused') return { code: o.code, message: o.message };
+  if (o.kind === 'connected') return { code: 'OK', message: `connected; open a shell in rank 0 with: ${o.shellCommand}` };
+  return { code: 'OK' };
+}
+
 function updateTimeOf(prev: EnvironmentStatus | undefined, state: EnvironmentState, now: Date): string {
   return prev?.state === state && prev.updateTime ? prev.updateTime : rfc3339(now);
 }
@@ -108,7 +118,7 @@ export function computeStatus(prev: EnvironmentStatus | undefined, o: Outcome, a
   return {
     ...rest,
     state,
-    status: o.kind === 'refused' ? { code: o.code, message: o.message } : { code: 'OK' },
+    status: statusOf(o),
     ...(connection ? { connection } : {}),
     imageRef: prev?.imageRef ?? at.image,
     updateTime: updateTimeOf(prev, state, at.now),
