@@ -6,6 +6,7 @@ import { EnvironmentConnection, EnvironmentSpec } from '../../crds/environment.j
 import { ANNOTATIONS } from '../../crds/group.js';
 import { isBoundToNodePool } from '../../db/repositories/node-pool-bindings.js';
 import { environmentAccessMessage, mayUseEnvironment } from '../../fleet/environment-access.js';
+import { numRanksProblem } from '../../fleet/pool-ranks.js';
 import { ENVIRONMENT } from '../../crds/registry.js';
 import type { ApiContext } from '../context.js';
 import { fromKubeError } from '../kube/errors.js';
@@ -28,7 +29,7 @@ import {
 } from '../mappers/environment.js';
 import { batchDeleteIds, nodePoolName } from '../mappers/node-pool.js';
 import { parseOrThrow } from '../validation.js';
-import { failedPrecondition, notFound, permissionDenied, unavailable } from '../wire/errors.js';
+import { failedPrecondition, invalidArgument, notFound, permissionDenied, unavailable } from '../wire/errors.js';
 import { CollectionService, type CollectionKind } from './service.js';
 import { rfc3339 as iso } from '../../util/rfc3339.js';
 
@@ -81,6 +82,8 @@ export class Environments extends CollectionService<CustomObject> {
     });
     if (!pool) throw notFound('nodePool', poolName);
     if (pool.metadata.deletionTimestamp !== undefined) throw failedPrecondition(`node pool "${poolName}" is being deleted`, 'ERR_NODE_POOL_DELETING');
+    const tooMany = numRanksProblem(parsed.numRanks, poolName, pool.spec as Parameters<typeof numRanksProblem>[2]);
+    if (tooMany) throw invalidArgument('connection.numRanks', tooMany, 'TOO_MANY_RANKS');
     if (principal.role !== 'admin' && !(await isBoundToNodePool(this.ctx.db, accountId, parsed.nodePoolId, principal.email))) {
       throw permissionDenied(`${principal.email} may not use node pool "${poolName}": no node pool binding for it (an admin creates one)`);
     }

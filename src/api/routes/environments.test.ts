@@ -195,6 +195,14 @@ describe('environments: who may connect (issue 13 item 2: bindings; item 3: shar
     expect((await environments.get(NS, 'bobs'))!.metadata.annotations).toMatchObject({ 'hearth.dev/connected-by': 'bob@acme.example', 'hearth.dev/created-by': 'bob@acme.example' });
   });
 
+  it('more ranks than the pool can ever hold: INVALID_ARGUMENT naming connection.numRanks and the pool', async () => {
+    nodePools.seed({ apiVersion: 'hearth.dev/v1alpha1', kind: 'NodePool', metadata: { name: 'small', namespace: NS }, spec: { maxNodeCount: 1, fakeNodePool: { acceleratorType: 'NVIDIA_H100_80GB', acceleratorCount: 8 } } });
+    const r = await call('POST', `${E}/anns:connect`, { connection: { nodePoolId: 'small', numRanks: 9 } });
+    expect(r.status).toBe(400);
+    expect(r.body.message).toBe('connection.numRanks: 9 ranks exceed the maximum of node pool "accounts/acme/clusters/default/nodePools/small" (8: maxNodeCount 1 × 8 per node)');
+    expect((await environments.get(NS, 'anns'))!.spec).not.toHaveProperty('connection');
+  });
+
   it("another user's environment: refused unless shared (connect and disconnect); admins may", async () => {
     const r = await as(bobKey, 'POST', `${E}/anns:connect`, { connection: { nodePoolId: 'gpu' } });
     expect(r.status).toBe(403);

@@ -191,6 +191,7 @@ describe('EnvironmentReconciler: connect, disconnect, reconnect', () => {
 describe('EnvironmentReconciler: who may connect (bindings, shared)', () => {
   const refusals: Array<[string, Env, Pool[], string[], string, string, string]> = [
     ['the pool does not exist', env(connect('nope')), [GPU_POOL], [], 'NOT_FOUND', 'NodePoolNotFound', 'connection.nodePoolId: node pool "accounts/acme/nodePools/nope" not found'],
+    ['more ranks than the pool can ever hold', env(connect('gpu', { numRanks: 33 })), [GPU_POOL], [`${ALICE}/gpu`], 'INVALID_ARGUMENT', 'TooManyRanks', 'connection.numRanks: 33 ranks exceed the maximum of node pool "accounts/acme/nodePools/gpu" (32: maxNodeCount 4 × 8 per node)'],
     ['the pool is being deleted', env(connect('gpu')), [pool('gpu', {}, true)], [`${ALICE}/gpu`], 'FAILED_PRECONDITION', 'NodePoolDeleting', 'connection.nodePoolId: node pool "accounts/acme/nodePools/gpu" is being deleted'],
     ['the requester has no binding', env(connect('gpu')), [GPU_POOL], [`${ALICE}/other`], 'PERMISSION_DENIED', 'NotBound', `${ALICE} may not use node pool "accounts/acme/nodePools/gpu": no node pool binding for it (an admin creates one)`],
     ['kubectl-created without a creator', env(connect('gpu'), { annotations: {} }), [GPU_POOL], [], 'PERMISSION_DENIED', 'NoRequester', 'cannot check who may use node pool "accounts/acme/nodePools/gpu"'],

@@ -5,7 +5,7 @@
 //   → account of the namespace (none: not ours)
 //   → pin the image: status.imageRef = baseImageRef (or the default) the first time, never after
 //   → no connection requested: delete our pods → DISCONNECTING until none is left → DISCONNECTED
-//   → requested: the pool (exists, not being deleted) and who asked (checkConnect: a user of the
+//   → requested: the pool (exists, not being deleted, can hold numRanks) and who asked (checkConnect: a user of the
 //     account who may use the environment and the pool) → refused: no pods, DISCONNECTED naming the
 //     pool in status and the Ready condition, checked again in REFUSED_RETRY_MS (a binding is data,
 //     no event wakes us)
@@ -16,8 +16,10 @@
 //   → status once, only if it changed; an event per state change
 import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
 import { accountOfNamespace } from '../../crds/account.js';
+import type { Code } from '../../crds/common.js';
 import type { EnvironmentStatus } from '../../crds/environment.js';
 import { ANNOTATIONS } from '../../crds/group.js';
+import { numRanksProblem } from '../../fleet/pool-ranks.js';
 import { splitKey } from '../../kube/keys.js';
 import type { Clock } from '../../util/clock.js';
 import type { Lister } from '../runtime/controller.js';
@@ -101,13 +103,7 @@ export class EnvironmentReconciler implements Reconciler {
     if (!conn) return { outcome: await this.#teardown(pods), result: {} };
     const pool = this.o.listers.nodePools.get(`${env.metadata.namespace}/${conn.nodePoolId}`);
     const poolName = `accounts/${account}/nodePools/${conn.nodePoolId}`;
-    let refusal: Outcome | undefined;
-    if (!pool) refusal = { kind: 'refused', code: 'NOT_FOUND', reason: 'NodePoolNotFound', message: `connection.nodePoolId: node pool "${poolName}" not found` };
-    else if (pool.metadata.deletionTimestamp) refusal = { kind: 'refused', code: 'FAILED_PRECONDITION', reason: 'NodePoolDeleting', message: `connection.nodePoolId: node pool "${poolName}" is being deleted` };
-    else {
-      const verdict = await checkConnect(this.o.access, env, account, conn.nodePoolId);
-      if (!verdict.ok) refusal = { kind: 'refused', code: verdict.code, reason: verdict.reason, message: verdict.message };
-    }
+    const refusal = await this.#refusal(env, account, pool, poolName);
     if (refusal || !pool) {
       await this.#teardown(pods);
       return { outcome: refusal!, result: { requeueAfter: REFUSED_RETRY_MS } };
@@ -122,6 +118,17 @@ export class EnvironmentReconciler implements Reconciler {
       ...(gpuResource ? { gpuResource } : {}),
     };
     return { outcome: await this.#converge(env, plan, pods), result: {} };
+  }
+
+  /** Why the requested connection cannot be made, or undefined when it can. */
+  async #refusal(env: Env, account: string, pool: Pool | undefined, poolName: string): Promise<Outcome | undefined> {
+    const refused = (code: Code, reason: string, message: string): Outcome => ({ kind: 'refused', code, reason, message });
+    if (!pool) return refused('NOT_FOUND', 'NodePoolNotFound', `connection.nodePoolId: node pool "${poolName}" not found`);
+    if (pool.metadata.deletionTimestamp) return refused('FAILED_PRECONDITION', 'NodePoolDeleting', `connection.nodePoolId: node pool "${poolName}" is being deleted`);
+    const tooMany = numRanksProblem(env.spec.connection?.numRanks ?? 1, poolName, pool.spec);
+    if (tooMany) return refused('INVALID_ARGUMENT', 'TooManyRanks', `connection.numRanks: ${tooMany}`);
+    const verdict = await checkConnect(this.o.access, env, account, pool.metadata.name ?? '');
+    return verdict.ok ? undefined : refused(verdict.code, verdict.reason, verdict.message);
   }
 
   /** The pods this environment controls (by uid: a recreated environment does not adopt old pods). */
