@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { installCrds } from '../../hack/lib/crds.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { environmentController } from '../../src/controllers/environment/controller.js';
 import { KubeClients, type Runnable } from '../../src/controllers/runtime/index.js';
@@ -110,6 +111,8 @@ beforeAll(async () => {
   for (const [email, userId] of [[ALICE, 'alice'], [BOB, 'bob']] as const) await accountsRepo.createUser(database.db, { accountId: account, userId, email, role: 'user' });
   await createNodePoolBinding(database.db, { accountId: account, nodePoolId: POOL, principal: ALICE, createdBy: `owner@${account}.example` });
   await createTestNamespace(kc, ns, { 'hearth.dev/account': account });
+  // This worktree's CRDs (status.connection.pods and shellCommand are new): another run on the shared cluster may have applied older ones.
+  await installCrds(kc, 'hearth-crds-test');
   await waitFor('environments.hearth.dev to be served', async () => {
     await custom.listNamespacedCustomObject({ ...ENVS, namespace: ns, limit: 1 });
     return true;
