@@ -23,7 +23,7 @@ import { KubeKindClients } from '../../src/api/kube/kind-client.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
 import { controllerManager, registrations, type ControllerManagerOptions } from '../../src/controllers/manager.js';
 import type { Manager } from '../../src/controllers/runtime/index.js';
-import type { Database } from '../../src/db/client.js';
+import type { Database, Db } from '../../src/db/client.js';
 import { nodePoolNodeLabels, nodePoolTaint } from '../../src/fleet/node-pools.js';
 import { KubeClients } from '../../src/kube/client.js';
 import { loadKubeConfig, type PooledKubeConfig } from '../../src/kube/config.js';
@@ -56,9 +56,13 @@ let bobKey = '';
 let carolKey = '';
 const madeNodes: string[] = [];
 
-/** The controller manager of mode `all` (metering and the Deployment controller's fleet are not part of this journey). */
-const managerOptions = (): ControllerManagerOptions => ({ clients, informers, db: database.db, log, shutdownTimeoutMs: 5000, metering: false, deployment: { selector: `hearth.dev/compute-test=${suffix}` }, environment: {} });
-const registered = (name: string): boolean => registrations(managerOptions()).some((r) => r.name === name);
+/**
+ * The controller manager of mode `all` (metering and the Deployment controller's fleet are not part
+ * of this journey), scoped to this run's namespace: other runs share the cluster.
+ */
+const managerOptions = (db: Db): ControllerManagerOptions => ({ clients, informers, db, log, shutdownTimeoutMs: 5000, metering: false, deployment: { selector: `hearth.dev/compute-test=${suffix}` }, environment: { namespace: NS } });
+/** Whether the manager runs controller `name` (asked at collection time: nothing is connected yet). */
+const registered = (name: string): boolean => registrations(managerOptions(undefined as unknown as Db)).some((r) => r.name === name);
 
 const rest = (key: string, method: string, path: string, body?: unknown) => callApi(app, method, `/v1/accounts/${ACCOUNT}/${path}`, key, body);
 const admin = (method: string, path: string, body?: unknown) => rest(adminKey, method, path, body);
@@ -108,7 +112,7 @@ beforeAll(async () => {
   clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
   informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
   kinds = new KubeKindClients({ clients, informers }, { log });
-  manager = controllerManager(managerOptions());
+  manager = controllerManager(managerOptions(database.db));
   manager.start();
   await kinds.start();
   app = await buildApp({ db: database.db, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false });
