@@ -21,6 +21,8 @@ import { deployedModelController, type DeployedModelSettings } from './deployed-
 import { deploymentInformers } from './deployment/cache.js';
 import { deploymentController, type DeploymentControllerOptions } from './deployment/controller.js';
 import { DbQuotaLedger } from './deployment/quota-ledger.js';
+import { environmentInformers } from './environment/cache.js';
+import { environmentController, type EnvironmentSettings } from './environment/controller.js';
 import { meteringInformers, meteringRunnable } from './metering/metering.js';
 import { nodePoolInformers } from './node-pool/cache.js';
 import { nodePoolController, type NodePoolSettings } from './node-pool/controller.js';
@@ -71,6 +73,8 @@ export interface ControllerManagerOptions extends Omit<ControllerContext, 'clock
    * sharded, so shards would reconcile the same pools.
    */
   nodePool?: NodePoolSettings;
+  /** Run the Environment controller with these settings (unset: not run). */
+  environment?: EnvironmentSettings;
   shutdownTimeoutMs?: number;
 }
 
@@ -107,6 +111,14 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
       name: 'batch-inference-job',
       declare: (ctx) => void batchInferenceJobInformers(ctx.informers),
       make: (ctx) => batchInferenceJobController({ ...ctx, settings: { ...DEFAULT_BATCH_INFERENCE, ...bij } }),
+    });
+  }
+  const env = o.environment;
+  if (env) {
+    regs.push({
+      name: 'environment',
+      declare: (ctx) => void environmentInformers(ctx.informers, env.namespace),
+      make: (ctx) => environmentController({ ...env, ...ctx }),
     });
   }
   return regs;

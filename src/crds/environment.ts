@@ -50,6 +50,8 @@ export const EnvironmentStatus = z
         nodePoolId: text(63).optional().describe('Connected node pool.'),
         numRanks: int32().optional().describe('Connected ranks.'),
         zone: text(64).optional().describe('Zone of the last connection.'),
+        pods: z.array(text(253)).max(1024).optional().describe("Hearth: the connection's pods, one per rank (rank i is pods[i])."),
+        shellCommand: text(1024).optional().describe('Hearth: how to get a shell in rank 0 (a kubectl exec command).'),
       })
       .optional()
       .describe('The current connection.'),

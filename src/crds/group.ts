@@ -67,6 +67,11 @@ export const ANNOTATIONS = {
   resumeRequested: `${GROUP}/resume-requested`,
   /** On Environments: RFC 3339 time of the last `:connect`. */
   connectRequested: `${GROUP}/connect-requested`,
+  /**
+   * On Environments: e-mail of the user whose `:connect` requested the connection; the controller
+   * checks that user's node pool binding (the creator's when absent, e.g. a kubectl edit).
+   */
+  connectedBy: `${GROUP}/connected-by`,
   /** On Environments: `vscodeVersion` of the last `:connect`, when given. */
   vscodeVersion: `${GROUP}/vscode-version`,
   /** On Environments: RFC 3339 time of the last `:disconnect`. */

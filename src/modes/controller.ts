@@ -51,6 +51,7 @@ export async function startController({ config, log, database, load, clients, in
     log: controllerLog,
     deployedModel: { dial, pollMs: ms(config.deployedModels.pollInterval), ...files.deployedModel },
     ...(config.controller.selector ? {} : { nodePool: { idleWindowMs: ms(config.nodePools.idleWindow), karpenterNodeClass: config.nodePools.karpenterNodeClass } }),
+    environment: {},
     deployment: {
       ...files.deployment,
       workers: config.controller.workers,

@@ -1,7 +1,12 @@
 // Environments: the `environments.hearth.dev` objects of the account's namespace, plus `:connect`
 // and `:disconnect`. See mappers/environment.ts for the mapping and where a connection is recorded.
 import type { z } from 'zod';
+import type { Principal } from '../../auth/authenticator.js';
 import { EnvironmentConnection, EnvironmentSpec } from '../../crds/environment.js';
+import { ANNOTATIONS } from '../../crds/group.js';
+import { isBoundToNodePool } from '../../db/repositories/node-pool-bindings.js';
+import { environmentAccessMessage, mayUseEnvironment } from '../../fleet/environment-access.js';
+import { numRanksProblem } from '../../fleet/pool-ranks.js';
 import { ENVIRONMENT } from '../../crds/registry.js';
 import type { ApiContext } from '../context.js';
 import { fromKubeError } from '../kube/errors.js';
@@ -24,7 +29,7 @@ import {
 } from '../mappers/environment.js';
 import { batchDeleteIds, nodePoolName } from '../mappers/node-pool.js';
 import { parseOrThrow } from '../validation.js';
-import { failedPrecondition, notFound, unavailable } from '../wire/errors.js';
+import { failedPrecondition, invalidArgument, notFound, permissionDenied, unavailable } from '../wire/errors.js';
 import { CollectionService, type CollectionKind } from './service.js';
 import { rfc3339 as iso } from '../../util/rfc3339.js';
 
@@ -59,12 +64,16 @@ export class Environments extends CollectionService<CustomObject> {
 
   /**
    * Records the requested connection in `spec.connection` (resourceVersion-guarded, so two
-   * concurrent connects cannot both succeed). FAILED_PRECONDITION when one is already requested.
+   * concurrent connects cannot both succeed) and who asked (`hearth.dev/connected-by`: the
+   * controller checks that user again for what kubectl changes later). FAILED_PRECONDITION when one
+   * is already requested. PERMISSION_DENIED when the caller may not use the environment (not its
+   * creator, not shared, not an admin: src/fleet/environment-access.ts) or the pool (no
+   * NodePoolBinding and not an admin), naming it; another account's pool is NOT_FOUND.
    */
-  async connect(accountId: string, id: string, body: z.infer<typeof ConnectBody>): Promise<void> {
+  async connect(accountId: string, id: string, body: z.infer<typeof ConnectBody>, principal: Principal): Promise<void> {
     const connection = connectionFromWire(body.connection as Record<string, unknown>, accountId);
     const parsed = parseOrThrow(EnvironmentConnection, connection, 'connection');
-    await this.load(accountId, id);
+    this.#assertMayUse(accountId, id, await this.load(accountId, id), principal);
     const pools = this.ctx.kinds?.nodePools;
     if (!pools) throw unavailable('node pools need a Kubernetes cluster; this API server runs without one');
     const poolName = nodePoolName(accountId, parsed.nodePoolId);
@@ -73,23 +82,40 @@ export class Environments extends CollectionService<CustomObject> {
     });
     if (!pool) throw notFound('nodePool', poolName);
     if (pool.metadata.deletionTimestamp !== undefined) throw failedPrecondition(`node pool "${poolName}" is being deleted`, 'ERR_NODE_POOL_DELETING');
+    const tooMany = numRanksProblem(parsed.numRanks, poolName, pool.spec as Parameters<typeof numRanksProblem>[2]);
+    if (tooMany) throw invalidArgument('connection.numRanks', tooMany, 'TOO_MANY_RANKS');
+    if (principal.role !== 'admin' && !(await isBoundToNodePool(this.ctx.db, accountId, parsed.nodePoolId, principal.email))) {
+      throw permissionDenied(`${principal.email} may not use node pool "${poolName}": no node pool binding for it (an admin creates one)`);
+    }
     await this.modify(accountId, id, (cur) => {
       const name = environmentName(accountId, id);
       if (cur.metadata.deletionTimestamp !== undefined) throw failedPrecondition(`environment "${name}" is being deleted`);
+      this.#assertMayUse(accountId, id, cur, principal);
       const pending = requestedConnection(cur);
       if (pending) {
         throw failedPrecondition(`environment "${name}" already has a connection to node pool "${String(pending.nodePoolId)}"; disconnect it first`, 'ERR_CONNECTION_PENDING');
       }
-      const annotations: Record<string, string> = { ...(cur.metadata.annotations ?? {}), [ENV_ANNOTATIONS.connectTime]: iso(this.ctx.now()) };
+      const annotations: Record<string, string> = {
+        ...(cur.metadata.annotations ?? {}),
+        [ENV_ANNOTATIONS.connectTime]: iso(this.ctx.now()),
+        [ANNOTATIONS.connectedBy]: principal.email,
+      };
       delete annotations[ENV_ANNOTATIONS.vscodeVersion];
       if (body.vscodeVersion !== undefined) annotations[ENV_ANNOTATIONS.vscodeVersion] = body.vscodeVersion;
       return { ...cur, metadata: { ...cur.metadata, annotations }, spec: { ...cur.spec, connection } };
     });
   }
 
-  /** Removes the requested connection; FAILED_PRECONDITION when the environment has none. */
-  async disconnect(accountId: string, id: string, body: z.infer<typeof DisconnectBody>): Promise<void> {
+  /** PERMISSION_DENIED unless the caller may use the environment (its creator, shared, or an admin). */
+  #assertMayUse(accountId: string, id: string, env: CustomObject, principal: Principal): void {
+    const like = { metadata: { annotations: env.metadata.annotations ?? {} }, spec: { shared: env.spec.shared === true } };
+    if (!mayUseEnvironment(like, principal)) throw permissionDenied(environmentAccessMessage(environmentName(accountId, id), like));
+  }
+
+  /** Removes the requested connection; FAILED_PRECONDITION when the environment has none; PERMISSION_DENIED as for :connect. */
+  async disconnect(accountId: string, id: string, body: z.infer<typeof DisconnectBody>, principal: Principal): Promise<void> {
     await this.modify(accountId, id, (cur) => {
+      this.#assertMayUse(accountId, id, cur, principal);
       if (!requestedConnection(cur)) throw failedPrecondition(`environment "${environmentName(accountId, id)}" is not connected to a node pool`, 'ERR_NOT_CONNECTED');
       const { connection: _gone, ...spec } = cur.spec;
       const annotations: Record<string, string> = { ...(cur.metadata.annotations ?? {}), [ENV_ANNOTATIONS.disconnectTime]: iso(this.ctx.now()) };

@@ -6,8 +6,10 @@
 //   names). Output only: name, createTime, updateTime, createdBy, state, status, connection,
 //   imageRef, snapshotImageRef — accepted and ignored on input.
 // - `:connect` writes the requested connection to `spec.connection` (the CRD's contract: set it to
-//   connect, remove it to disconnect); the wire `connection` shows it, with the zone the controller
-//   reports. `:connect`/`:disconnect` options that are not part of the spec (vscodeVersion, force,
+//   connect, remove it to disconnect) and the caller to `hearth.dev/connected-by` (whose binding
+//   the controller checks); the wire `connection` shows it, with the zone the controller reports.
+//   The shell command of a connected environment is in `status.message` (and, for kubectl, in
+//   status.connection.shellCommand). `:connect`/`:disconnect` options that are not part of the spec (vscodeVersion, force,
 //   resetSnapshots) and the creator's e-mail are annotations (ENV_ANNOTATIONS).
 // - State: the controller's `status.state`; CREATING until it reports. The API never writes status;
 //   it derives CONNECTING for a requested connection the controller still reports DISCONNECTED, and

@@ -163,3 +163,54 @@ describe('environments over a store', () => {
     expect((await call('GET', E)).body).toEqual({ environments: [], totalSize: 0 });
   });
 });
+
+describe('environments: who may connect (issue 13 item 2: bindings; item 3: shared)', () => {
+  let bobKey: string;
+  const as = async (k: string, method: string, url: string, payload?: unknown) => {
+    const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${k}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
+    return { status: res.statusCode, body: res.body ? (JSON.parse(res.body) as Record<string, unknown>) : {} };
+  };
+
+  beforeAll(async () => {
+    expect((await call('POST', '/v1/accounts/acme/users', { role: 'user', email: 'bob@acme.example' })).status).toBe(200);
+    bobKey = (await call('POST', '/v1/accounts/acme/users/bob/apiKeys', { apiKey: {} })).body.key as string;
+    expect((await call('POST', E, { environment: {}, environmentId: 'anns' })).status).toBe(200);
+    expect((await call('POST', E, { environment: { shared: true }, environmentId: 'team' })).status).toBe(200);
+    expect((await as(bobKey, 'POST', E, { environment: {}, environmentId: 'bobs' })).status).toBe(200);
+  });
+
+  it('a user without a binding is refused with PERMISSION_DENIED naming the pool; nothing is recorded', async () => {
+    const r = await as(bobKey, 'POST', `${E}/bobs:connect`, { connection: { nodePoolId: 'gpu' } });
+    expect(r.status).toBe(403);
+    expect(r.body.code).toBe(7);
+    expect(r.body.message).toBe('bob@acme.example may not use node pool "accounts/acme/clusters/default/nodePools/gpu": no node pool binding for it (an admin creates one)');
+    expect((await environments.get(NS, 'bobs'))!.spec).not.toHaveProperty('connection');
+    // Another account's pool is still NOT_FOUND, binding or not.
+    expect((await as(bobKey, 'POST', `${E}/bobs:connect`, { connection: { nodePoolId: 'accounts/globex/nodePools/gpu' } })).status).toBe(404);
+  });
+
+  it('once bound (to the pool), the user connects; the controller is told who asked', async () => {
+    expect((await call('POST', '/v1/accounts/acme/nodePoolBindings', { principal: 'bob@acme.example', nodePoolId: 'gpu' })).status).toBe(200);
+    expect(await as(bobKey, 'POST', `${E}/bobs:connect`, { connection: { nodePoolId: 'gpu' } })).toEqual({ status: 200, body: {} });
+    expect((await environments.get(NS, 'bobs'))!.metadata.annotations).toMatchObject({ 'hearth.dev/connected-by': 'bob@acme.example', 'hearth.dev/created-by': 'bob@acme.example' });
+  });
+
+  it('more ranks than the pool can ever hold: INVALID_ARGUMENT naming connection.numRanks and the pool', async () => {
+    nodePools.seed({ apiVersion: 'hearth.dev/v1alpha1', kind: 'NodePool', metadata: { name: 'small', namespace: NS }, spec: { maxNodeCount: 1, fakeNodePool: { acceleratorType: 'NVIDIA_H100_80GB', acceleratorCount: 8 } } });
+    const r = await call('POST', `${E}/anns:connect`, { connection: { nodePoolId: 'small', numRanks: 9 } });
+    expect(r.status).toBe(400);
+    expect(r.body.message).toBe('connection.numRanks: 9 ranks exceed the maximum of node pool "accounts/acme/clusters/default/nodePools/small" (8: maxNodeCount 1 × 8 per node)');
+    expect((await environments.get(NS, 'anns'))!.spec).not.toHaveProperty('connection');
+  });
+
+  it("another user's environment: refused unless shared (connect and disconnect); admins may", async () => {
+    const r = await as(bobKey, 'POST', `${E}/anns:connect`, { connection: { nodePoolId: 'gpu' } });
+    expect(r.status).toBe(403);
+    expect(r.body.message).toContain('environment "accounts/acme/clusters/default/environments/anns" is not shared: only its creator ann@acme.example and account admins may');
+    expect((await as(bobKey, 'POST', `${E}/team:connect`, { connection: { nodePoolId: 'gpu' } })).status).toBe(200);
+    expect((await call('POST', `${E}/anns:connect`, { connection: { nodePoolId: 'gpu' } })).status).toBe(200);
+    expect((await as(bobKey, 'POST', `${E}/anns:disconnect`, {})).status).toBe(403);
+    // An admin may disconnect (and connect) anyone's environment, bound or not.
+    expect((await call('POST', `${E}/bobs:disconnect`, {})).status).toBe(200);
+  });
+});

@@ -35,18 +35,19 @@ const environments: FastifyPluginAsyncZod = async (app) => {
         verb: 'connect',
         operation: 'ConnectEnvironment',
         summary: 'Connect Environment',
-        description: 'Connects the environment to a node pool of the account. FAILED_PRECONDITION (400) if a connection is already pending or established.',
+        description:
+          'Connects the environment to a node pool of the account. FAILED_PRECONDITION (400) if a connection is already pending or established. PERMISSION_DENIED (403) naming the pool when the caller is not an admin and has no node pool binding for it, or naming the environment when it is not shared and the caller is neither its creator nor an admin.',
         body: ConnectBody,
-        handler: (accountId, id, request) => svc.connect(accountId, id, request.body as z.infer<typeof ConnectBody>),
+        handler: (accountId, id, request) => svc.connect(accountId, id, request.body as z.infer<typeof ConnectBody>, request.principal),
       },
       {
         method: 'POST',
         verb: 'disconnect',
         operation: 'DisconnectEnvironment',
         summary: 'Disconnect Environment',
-        description: 'Disconnects the environment from its node pool. FAILED_PRECONDITION (400) if it is not connected.',
+        description: 'Disconnects the environment from its node pool. FAILED_PRECONDITION (400) if it is not connected. PERMISSION_DENIED (403) when it is not shared and the caller is neither its creator nor an admin.',
         body: DisconnectBody.nullish(),
-        handler: (accountId, id, request) => svc.disconnect(accountId, id, (request.body as z.infer<typeof DisconnectBody> | null | undefined) ?? {}),
+        handler: (accountId, id, request) => svc.disconnect(accountId, id, (request.body as z.infer<typeof DisconnectBody> | null | undefined) ?? {}, request.principal),
       },
     ],
   });
