@@ -118,7 +118,8 @@ export const ConfigSchema = z.object({
     maxBodyBytes: variable('HEARTH_GATEWAY_MAX_BODY_BYTES', gw.maxBodyBytes, 'Largest inference request body.'),
     reportIntervalMs: variable('HEARTH_GATEWAY_REPORT_INTERVAL_MS', gw.reportIntervalMs, 'How often load reports go to the autoscaler (the controller counts a report stale after 5 intervals, at least 10 s).'),
     maxSocketsPerEndpoint: variable('HEARTH_GATEWAY_MAX_SOCKETS_PER_ENDPOINT', gw.maxSocketsPerEndpoint, 'Keep-alive connections per model-server endpoint.'),
-    adminPort: variable('HEARTH_GATEWAY_ADMIN_PORT', gw.adminPort, 'The admin listener (GET /internal/load, /healthz), off the inference port; unset: none.'),
+    adminPort: variable('HEARTH_GATEWAY_ADMIN_PORT', gw.adminPort, 'The admin listener (GET /internal/load, GET /metrics, /healthz), off the inference port; unset: none (and no /metrics: it is never on the inference port).'),
+    metricsToken: variable('HEARTH_METRICS_TOKEN', gw.metricsToken, 'Bearer token (≥ 16 characters) GET /metrics on the admin listener requires; unset: /metrics is open to whoever reaches the admin port (the chart\'s NetworkPolicy decides).'),
     simulatedUpstream: variable(
       'HEARTH_GATEWAY_SIMULATED_UPSTREAM',
       gw.simulatedUpstream,

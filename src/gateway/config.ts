@@ -34,14 +34,20 @@ export const GatewayConfig = z.object({
   reportIntervalMs: int(100).default(1_000),
   /** Keep-alive connections per model-server endpoint. */
   maxSocketsPerEndpoint: int(1).default(256),
-  /** Node's process metrics (CPU, memory, event loop lag) on /metrics too. */
+  /** Node's process metrics (CPU, memory, event loop lag) on the admin listener's /metrics too. */
   processMetrics: z.boolean().default(true),
   /**
-   * The admin listener (`GET /internal/load` for the controller's autoscaler, `/healthz`); unset:
-   * none. Kept off the inference port so the public Service never exposes it (the chart: 9091,
+   * The admin listener (`GET /internal/load` for the controller's autoscaler, `GET /metrics`,
+   * `/healthz`); unset: none, and no /metrics anywhere. Kept off the inference port so the public Service never exposes it (the chart: 9091,
    * a headless Service of its own, a NetworkPolicy admitting only the controller). 0: a free port.
    */
   adminPort: int(0, 65_535).optional(),
+  /**
+   * Bearer token Prometheus presents for `GET /metrics` on the admin listener
+   * (`HEARTH_METRICS_TOKEN`); unset: /metrics there is open to whoever the NetworkPolicy admits.
+   * /metrics is never served on the inference port.
+   */
+  metricsToken: z.string().min(16).optional(),
   /** Shared secret the scrapers present (`HEARTH_INTERNAL_TOKEN`); unset: /internal/load answers 404. */
   internalToken: z.string().min(16).optional(),
   /**

@@ -1,5 +1,5 @@
 // The inference edge's request handling on node:http (no framework on the hot path: routing is a
-// switch over five paths). Per inference request: authenticate → read the body → resolve the
+// switch over five paths; /metrics is on the admin listener only, admin.ts). Per inference request: authenticate → read the body → resolve the
 // model → pick a ready replica (least in flight) or hold while the deployment scales from zero →
 // proxy, streaming the answer back → count the load.
 import { randomUUID } from 'node:crypto';
@@ -257,13 +257,6 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
     }
   }
 
-  async function promMetrics(res: ServerResponse): Promise<void> {
-    metrics.beforeScrape();
-    const text = await metrics.registry.metrics();
-    res.writeHead(200, { 'content-type': metrics.registry.contentType });
-    res.end(text);
-  }
-
   return (req, res) => {
     const q = req.url?.indexOf('?') ?? -1;
     const path = q >= 0 ? (req.url ?? '').slice(0, q) : (req.url ?? '');
@@ -282,12 +275,6 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
     switch (path) {
       case '/inference/v1/models':
         void models(req, res);
-        return;
-      case '/metrics':
-        void promMetrics(res).catch((err: unknown) => {
-          core.log.error({ err }, 'metrics failed');
-          sendError(res, new GatewayError(500, 'internal_error', 'INTERNAL', 'Internal Server Error'));
-        });
         return;
       case '/healthz':
         return sendJson(res, 200, { status: 'ok' });

@@ -438,7 +438,7 @@ describe('charts/hearth and charts/hearth-crds', () => {
     const all = deploymentsIn(await helm('template', 'hearth', join(CHARTS, 'hearth'), '--set', 'mode=all', '--set', 'database.existingSecret='));
     expect(all.map((d) => d.metadata?.name)).toEqual(['hearth']);
     const ports = all[0]?.spec?.template.spec?.containers[0]?.ports?.map((p) => `${p.name}:${p.containerPort}`);
-    expect(ports).toEqual(['http:8080', 'inference:8081']);
+    expect(ports).toEqual(['http:8080', 'inference:8081', 'admin:9091']);
 
     expect(await helmFails('template', 'h', join(CHARTS, 'hearth'), '--set', 'database.existingSecret=')).toMatch(/database.existingSecret is required in mode=split/);
     expect(await helmFails('template', 'h', join(CHARTS, 'hearth'), '--set', 'mode=all', '--set', 'database.existingSecret=', '--set', 'all.replicas=2')).toMatch(
@@ -446,6 +446,29 @@ describe('charts/hearth and charts/hearth-crds', () => {
     );
     expect(await helmFails('template', 'h', join(CHARTS, 'hearth'), '--set', 'mode=both')).toMatch(/mode must be "split" or "all"/);
     expect(await helmFails('template', 'h', join(CHARTS, 'hearth'), '--kube-version', '1.29.9')).toMatch(/kubeVersion/i);
+  });
+
+  it('serves /metrics only on the gateway admin port: never published by the public Service, admitted only to the controller and metrics.from', async () => {
+    for (const mode of [[], ['--set', 'mode=all', '--set', 'database.existingSecret=']]) {
+      const objs = docs(
+        await helm('template', 'hearth', join(CHARTS, 'hearth'), ...mode, '--set', 'metrics.tokenSecret.existingSecret=prom-token', '--set', 'metrics.serviceMonitor.enabled=true'),
+      ) as Array<KubernetesObject & { spec?: Record<string, unknown> }>;
+      const svc = (name: string) => objs.find((d) => d.kind === 'Service' && d.metadata?.name === name) as { spec: { ports: Array<{ name: string; port: number }> } };
+      expect(svc('hearth-gateway').spec.ports.map((p) => p.name)).toEqual(['inference']);
+      expect(svc('hearth-api').spec.ports.map((p) => p.name)).toEqual(['http']);
+      expect(svc('hearth-gateway-admin').spec.ports).toMatchObject([{ name: 'admin', port: 9091 }]);
+      const gwDeploy = objs.find((d) => d.kind === 'Deployment' && (d.metadata?.name === 'hearth-gateway' || d.metadata?.name === 'hearth')) as V1Deployment;
+      const env = gwDeploy.spec?.template.spec?.containers[0]?.env ?? [];
+      expect(env.find((e) => e.name === 'HEARTH_GATEWAY_ADMIN_PORT')?.value).toBe('9091');
+      expect(env.find((e) => e.name === 'HEARTH_METRICS_TOKEN')?.valueFrom?.secretKeyRef).toEqual({ name: 'prom-token', key: 'HEARTH_METRICS_TOKEN' });
+      const sm = objs.find((d) => d.kind === 'ServiceMonitor') as { spec: { endpoints: Array<Record<string, unknown>> } } | undefined;
+      expect(sm?.spec.endpoints).toEqual([{ port: 'admin', path: '/metrics', interval: '30s', bearerTokenSecret: { name: 'prom-token', key: 'HEARTH_METRICS_TOKEN' } }]);
+      // The admin port's ingress rule always names its peers: never "anyone".
+      for (const np of objs.filter((d) => d.kind === 'NetworkPolicy') as Array<{ spec: { ingress?: Array<{ ports?: Array<{ port: number }>; from?: unknown[] }> } }>)
+        for (const rule of np.spec.ingress ?? []) if (rule.ports?.some((p) => p.port === 9091)) expect(rule.from?.length ?? 0).toBeGreaterThan(0);
+    }
+    // No ServiceMonitor unless asked (the CRD may not exist).
+    expect(docs(await helm('template', 'hearth', join(CHARTS, 'hearth'))).some((d) => d.kind === 'ServiceMonitor')).toBe(false);
   });
 
   it('renders only pod specs that meet the restricted Pod Security Standard (and a read-only root)', async () => {
