@@ -17,6 +17,7 @@ import { apiKeyAuthenticate } from './auth.js';
 import { Catalog } from './catalog.js';
 import { GatewayConfig, type GatewayConfigInput } from './config.js';
 import { HoldQueue } from './hold.js';
+import { Admission } from './limits.js';
 import { LoadAggregator, LoadTracker, type LoadReporter } from './load.js';
 import { LoadBoard, teeReporter } from './load-endpoint.js';
 import { GatewayMetrics } from './metrics.js';
@@ -74,6 +75,7 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
   const catalog = new Catalog();
   const upstreams = new Upstreams();
   const hold = new HoldQueue(clock);
+  const admission = new Admission(cfg, clock);
   const metrics = new GatewayMetrics({ processMetrics: cfg.processMetrics });
   const load = new LoadTracker(gatewayId, reporter, clock, cfg.reportIntervalMs);
   upstreams.onReady((key) => {
@@ -95,6 +97,7 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
     if (n > 0) log.info({ deployment: key, released: n }, 'deployment deleted: held requests answered 404');
   });
   metrics.beforeScrape = () => {
+    metrics.bufferedBytes.set(admission.bufferedBytes);
     metrics.readyEndpoints.reset();
     for (const [key, n] of upstreams.counts()) {
       const [namespace = '', deployment = ''] = key.split('/');
@@ -112,6 +115,7 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
     catalog,
     upstreams,
     hold,
+    admission,
     load,
     metrics,
     authenticate,
