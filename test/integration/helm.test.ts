@@ -170,6 +170,8 @@ const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
   },
   gateway: {
     '/namespaces': ['list', 'watch'],
+    '/services': ['list', 'watch'], // only Hearth's (label selector): the owners of the slices it dials
+
     'hearth.dev/deployments': ['list', 'watch'],
     'hearth.dev/deployedmodels': ['list', 'watch'],
     'discovery.k8s.io/endpointslices': ['list', 'watch'],
