@@ -9,6 +9,7 @@
 //   - the README's configuration table (`configTable()`, kept in step by src/config.test.ts;
 //     `npm run gen:config-table` rewrites it).
 import { createHmac } from 'node:crypto';
+import type { V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import { z } from 'zod';
 import type { DatasetRoutesOptions } from './api/routes/datasets.js';
 import { DEFAULT_CONTROLLER_CLIENT, DEFAULT_WORKERS } from './controllers/deployment/controller.js';
@@ -163,12 +164,37 @@ export const ConfigSchema = z.object({
     s3ForcePathStyle: variable('HEARTH_S3_FORCE_PATH_STYLE', z.stringbool().default(true), 'Path-style URLs (http://host/bucket/key), which most S3-compatible servers need; false: virtual-hosted (AWS).'),
     s3CreateBucket: variable('HEARTH_S3_CREATE_BUCKET', z.stringbool().default(false), 'Create the bucket at start when it is missing.'),
   }),
+  isolation: z.object({
+    modelServerIngressFrom: variable(
+      'HEARTH_MODEL_SERVER_INGRESS_FROM',
+      z
+        .string()
+        .transform((v, ctx) => {
+          const peers = parseJsonList(v);
+          if (peers) return peers as V1NetworkPolicyPeer[];
+          ctx.addIssue({ code: 'custom', message: 'a non-empty JSON array of NetworkPolicyPeer objects, e.g. [{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"hearth-system"}},"podSelector":{"matchLabels":{"app.kubernetes.io/component":"gateway"}}}]' });
+          return z.NEVER;
+        })
+        .optional(),
+      'Who may reach model-server pods (the one NetworkPolicy of each account namespace): a JSON array of NetworkPolicyPeer; unset: pods labelled app.kubernetes.io/part-of=hearth in POD_NAMESPACE (hearth-system outside a pod).',
+    ),
+  }),
   bootstrap: z.object({
     account: variable('HEARTH_BOOTSTRAP_ACCOUNT', z.string().optional(), 'With HEARTH_BOOTSTRAP_EMAIL: creates this account and its admin at start (e.g. on PGlite, where no earlier bootstrap can exist) and prints the key once.'),
     email: variable('HEARTH_BOOTSTRAP_EMAIL', z.string().optional(), 'The bootstrap admin\'s e-mail.'),
   }),
 });
 export type Config = z.output<typeof ConfigSchema>;
+
+/** A non-empty JSON array of objects, or undefined. */
+function parseJsonList(v: string): object[] | undefined {
+  try {
+    const x: unknown = JSON.parse(v);
+    return Array.isArray(x) && x.length > 0 && x.every((p) => p !== null && typeof p === 'object' && !Array.isArray(p)) ? (x as object[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Cross-variable rules of the artifact store (one `NAME: rule` line each, like the schema's). */
 function artifactProblems(c: Config['artifacts']): string[] {

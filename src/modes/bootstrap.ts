@@ -2,7 +2,7 @@
 // the first account, its namespace and admin user, and prints an admin API key once
 // (`npm run bootstrap -- --account acme --email ann@acme.example`). A one-shot command, not a service.
 import { parseArgs } from 'node:util';
-import { ensureAccountNamespace } from '../api/kube/namespaces.js';
+import { ensureAccountNamespace, namespaceOptions } from '../api/kube/namespaces.js';
 import { bootstrap } from '../auth/bootstrap.js';
 import type { Config } from '../config.js';
 import { openDatabase } from '../db/client.js';
@@ -44,7 +44,7 @@ async function bootstrapAccount(config: Config, args: string[], log: Logger): Pr
     });
     const kc = loadKubeConfig(config.kube.kubeconfig, { inCluster: config.kube.serviceHost !== undefined });
     try {
-      const ns = await ensureAccountNamespace(kc, r.account.accountId);
+      const ns = await ensureAccountNamespace(kc, r.account.accountId, namespaceOptions(config));
       log.info({ namespace: ns }, 'account namespace ready');
     } finally {
       kc.destroy();

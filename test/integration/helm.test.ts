@@ -167,6 +167,7 @@ const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
       ['deployments', 'deployedmodels', 'nodepools', 'environments', 'batchjobs', 'sftjobs', 'batchinferencejobs'].map((r) => [`hearth.dev/${r}`, ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']]),
     ),
     '/namespaces': ['create'],
+    'networking.k8s.io/networkpolicies': ['create'], // the model-server policy of each account namespace
   },
   gateway: {
     '/namespaces': ['list', 'watch'],
@@ -471,6 +472,28 @@ describe('charts/hearth and charts/hearth-crds', () => {
     }
     // No ServiceMonitor unless asked (the CRD may not exist).
     expect(docs(await helm('template', 'hearth', join(CHARTS, 'hearth'))).some((d) => d.kind === 'ServiceMonitor')).toBe(false);
+  });
+
+  it('restricts egress too, admits no one by default from outside the cluster, and tells the API who may reach model servers', async () => {
+    type Rule = { ports?: Array<{ port: number }>; from?: unknown[]; to?: unknown[] };
+    for (const mode of [[], ['--set', 'mode=all', '--set', 'database.existingSecret=']]) {
+      const objs = docs(await helm('template', 'hearth', join(CHARTS, 'hearth'), '-n', 'hearth-system', ...mode)) as Array<KubernetesObject & { spec?: { policyTypes?: string[]; ingress?: Rule[]; egress?: Rule[] } }>;
+      const policies = objs.filter((d) => d.kind === 'NetworkPolicy');
+      expect(policies.length).toBeGreaterThan(0);
+      for (const np of policies) {
+        expect(np.spec?.policyTypes).toEqual(['Ingress', 'Egress']);
+        for (const rule of np.spec?.ingress ?? []) expect(rule.from?.length ?? 0, `${np.metadata?.name}: an ingress rule without peers admits anyone`).toBeGreaterThan(0);
+        expect(np.spec?.egress?.length).toBeGreaterThan(0);
+      }
+      const api = objs.find((d) => d.kind === 'Deployment' && (d.metadata?.name === 'hearth-api' || d.metadata?.name === 'hearth')) as V1Deployment;
+      const peers = JSON.parse(api.spec?.template.spec?.containers[0]?.env?.find((e) => e.name === 'HEARTH_MODEL_SERVER_INGRESS_FROM')?.value ?? '[]') as Array<{ podSelector: { matchLabels: Record<string, string> } }>;
+      expect(peers.map((p) => p.podSelector.matchLabels['app.kubernetes.io/component']).sort()).toEqual(mode.length ? ['all'] : ['controller', 'gateway']);
+      for (const p of peers) expect(p).toMatchObject({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'hearth-system' } } });
+    }
+    const open = docs(await helm('template', 'hearth', join(CHARTS, 'hearth'), '--set', 'networkPolicy.allowFromAnywhere=true')) as Array<KubernetesObject & { spec?: { ingress?: Rule[] } }>;
+    const gw = open.find((d) => d.kind === 'NetworkPolicy' && d.metadata?.name === 'hearth-gateway');
+    expect(gw?.spec?.ingress?.[0]?.from).toBeUndefined(); // asked for: the public port open to anyone
+    expect(gw?.spec?.ingress?.[1]?.from?.length).toBeGreaterThan(0); // never the admin port
   });
 
   it('renders only pod specs that meet the restricted Pod Security Standard (and a read-only root)', async () => {
