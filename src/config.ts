@@ -180,8 +180,9 @@ export const ConfigSchema = z.object({
     ),
   }),
   bootstrap: z.object({
-    account: variable('HEARTH_BOOTSTRAP_ACCOUNT', z.string().optional(), 'With HEARTH_BOOTSTRAP_EMAIL: creates this account and its admin at start (e.g. on PGlite, where no earlier bootstrap can exist) and prints the key once.'),
+    account: variable('HEARTH_BOOTSTRAP_ACCOUNT', z.string().optional(), 'With HEARTH_BOOTSTRAP_EMAIL: creates this account and its admin at start (e.g. on PGlite, where no earlier bootstrap can exist); the key goes once to a terminal or HEARTH_BOOTSTRAP_KEY_FILE, never to the log.'),
     email: variable('HEARTH_BOOTSTRAP_EMAIL', z.string().optional(), 'The bootstrap admin\'s e-mail.'),
+    keyFile: variable('HEARTH_BOOTSTRAP_KEY_FILE', z.string().min(1).optional(), 'Where the start-up bootstrap writes the key (mode 0600) when standard output is not a terminal; unset there: no key is issued (it is never written to the log).'),
   }),
 });
 export type Config = z.output<typeof ConfigSchema>;
