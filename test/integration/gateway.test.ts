@@ -179,8 +179,16 @@ describe('gateway on the simulated cluster', () => {
     for (const a of ['198.18.0.40', '198.18.0.41', '198.18.0.42']) dial.set(a, fx.port);
     await createSlice('guarded', '198.18.0.40', fx.port, true, []); // no owner at all
     await createSlice('guarded', '198.18.0.41', fx.port, true, [{ apiVersion: 'v1', kind: 'Service', name: 'guarded-plain', uid: plain.metadata?.uid ?? '', controller: true }]);
-    await createSlice('guarded', '169.254.169.254', 80, true, owned); // the metadata service
-    await createSlice('guarded', '127.0.0.1', fx.port, true, owned); // loopback (the fixture is really there)
+    // Addresses outside the pod network, in a slice a Hearth Service owns. The API server itself
+    // refuses some (loopback, link-local: 422); the others must be dropped by the gateway.
+    let admitted = 0;
+    for (const [address, port] of [['169.254.169.254', 80], ['127.0.0.1', fx.port], ['100.100.100.200', 80], ['fd00:ec2::254', 80], ['0.0.0.0', fx.port]] as const) {
+      await createSlice('guarded', address, port, true, owned).then(
+        () => admitted++,
+        (e: { code?: number }) => expect(e.code, `${address}: ${String(e)}`).toBe(422),
+      );
+    }
+    expect(admitted).toBeGreaterThan(0); // at least one reached the gateway's own check
     await createSlice('guarded', '198.18.0.42', fx.port, true, owned); // a pod address, last
     await waitFor('the owned pod address to be routable', async () => gw.core.upstreams.readyCount(`${NS}/guarded`) >= 1, { timeoutMs: 15_000, dump });
     expect(gw.core.upstreams.endpoints(`${NS}/guarded`).map((e) => e.id)).toEqual([`198.18.0.42:${fx.port}`]);

@@ -25,6 +25,7 @@ import {
   DiscoveryV1Api,
   KubeConfig,
   KubernetesObjectApi,
+  NetworkingV1Api,
   PatchStrategy,
   RbacAuthorizationV1Api,
   loadAllYaml,
@@ -39,6 +40,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeDeploymentClient } from '../../src/api/kube/kind-client.js';
 import { accountNamespace, ensureAccountNamespace } from '../../src/api/kube/namespaces.js';
+import { MODEL_SERVER_POLICY_NAME } from '../../src/api/kube/network-policy.js';
 import { KubeLeaseClient } from '../../src/controllers/runtime/leader-election.js';
 import { KubeClients } from '../../src/kube/client.js';
 import { Informer } from '../../src/kube/informer.js';
@@ -662,6 +664,11 @@ describe('helm install into the simulated cluster', () => {
     await ensureAccountNamespace(as, account);
     const nsObj = await core.readNamespace({ name });
     expect(nsObj.metadata?.labels?.[LABELS.account]).toBe(account);
+    // …with its one model-server NetworkPolicy, admitting only the peers it was given (issue 15 item 6).
+    const policy = await kc.makeApiClient(NetworkingV1Api).readNamespacedNetworkPolicy({ namespace: name, name: MODEL_SERVER_POLICY_NAME });
+    expect(policy.spec?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/managed-by': 'hearth', 'app.kubernetes.io/name': 'model-server' });
+    expect(policy.spec?.ingress).toHaveLength(1);
+    expect(policy.spec?.ingress?.[0]?._from?.length).toBeGreaterThan(0);
     // api/kube/kind-client.ts: list + watch, then a create (dry run), get, merge patch of an absent one.
     const client = new KubeDeploymentClient(kubeAccess(as, { log }), { log, syncTimeoutMs: 20_000 });
     await client.start();
@@ -680,6 +687,50 @@ describe('helm install into the simulated cluster', () => {
     await expectCode(asCore.listPodForAllNamespaces(), 403, 'list pods');
     await expectCode(asCore.deleteNamespace({ name }), 403, 'delete a namespace');
     await expectCode(asCore.listSecretForAllNamespaces(), 403, 'list secrets');
+  });
+
+  it('lets only Hearth set, change or remove a namespace\'s account label and Hearth mark (ValidatingAdmissionPolicy, issue 15 item 5)', async () => {
+    expect(installed).toBe(true);
+    // Someone who may create and edit namespaces, but is not Hearth and not a cluster administrator.
+    const editor = `ns-editor-${id}`;
+    await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: editor } } });
+    await rbac.createClusterRole({ body: { metadata: { name: `${ns}-${editor}` }, rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['create', 'get', 'update', 'patch', 'delete'] }] } });
+    cleanups.push(() => rbac.deleteClusterRole({ name: `${ns}-${editor}` }));
+    await rbac.createClusterRoleBinding({
+      body: { metadata: { name: `${ns}-${editor}` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${ns}-${editor}` }, subjects: [{ kind: 'ServiceAccount', name: editor, namespace: ns }] },
+    });
+    cleanups.push(() => rbac.deleteClusterRoleBinding({ name: `${ns}-${editor}` }));
+    const asEditor = kubeConfigAs(saUser(ns, editor)).makeApiClient(CoreV1Api);
+    const claimed = `acct-claim-${id}`;
+    cleanups.push(() => core.deleteNamespace({ name: claimed }).catch(() => undefined));
+    // The policy takes effect a moment after it is created: wait for the first refusal.
+    const refusal = await waitFor(
+      'the namespace ownership policy to refuse a labelled namespace',
+      async () =>
+        asEditor.createNamespace({ body: { metadata: { name: claimed, labels: { [LABELS.account]: account } } } }).then(
+          async () => {
+            await core.deleteNamespace({ name: claimed });
+            await waitFor('the claimed namespace to go', async () => core.readNamespace({ name: claimed }).then(() => false, () => true), { timeoutMs: 30_000 });
+            return undefined;
+          },
+          (e: unknown) => e,
+        ),
+      { timeoutMs: 30_000 },
+    );
+    expect(codeOf(refusal)).toBe(403);
+    expect(String((refusal as Error).message)).toContain('only Hearth may set, change or remove the hearth.dev/account label');
+    // A plain namespace is fine; labelling it afterwards, or marking it Hearth's, is not.
+    const plain = `plain-${id}`;
+    cleanups.push(() => core.deleteNamespace({ name: plain }).catch(() => undefined));
+    await asEditor.createNamespace({ body: { metadata: { name: plain, labels: { team: 'a' } } } });
+    const patch = (labels: Record<string, string | null>) => asEditor.patchNamespace({ name: plain, body: { metadata: { labels } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await expectCode(patch({ [LABELS.account]: account }), 403, 'label a namespace with an account');
+    await expectCode(patch({ 'app.kubernetes.io/managed-by': 'hearth' }), 403, "mark a namespace as Hearth's");
+    await patch({ team: 'b', 'app.kubernetes.io/managed-by': 'argocd' }); // other labels, other tools' marks: allowed
+    // The account namespace Hearth made: its label can be neither changed nor removed by the editor.
+    const made = accountNamespace(account);
+    await expectCode(asEditor.patchNamespace({ name: made, body: { metadata: { labels: { [LABELS.account]: 'someone-else' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)), 403, 'move an account namespace to another account');
+    await expectCode(asEditor.patchNamespace({ name: made, body: { metadata: { labels: { [LABELS.account]: null } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)), 403, 'remove the account label');
   });
 
   it('lets the gateway watch what it routes by, and write nothing', async () => {
