@@ -314,7 +314,9 @@ const FORBIDDEN: Record<Process, Check[]> = {
     { verb: 'update', group: 'hearth.dev', resource: 'deployments', subresource: 'status', namespace: nsOther },
     { verb: 'get', group: 'hearth.dev', resource: 'deployments', namespace: nsOther, name: 'x' },
     { verb: 'list', resource: 'pods' },
-    { verb: 'list', resource: 'services' },
+    // Services: list/watch only (Hearth's, by label selector, to check who owns a slice); no writes.
+    { verb: 'create', resource: 'services', namespace: nsOther },
+    { verb: 'patch', resource: 'services', namespace: nsOther },
     { verb: 'create', resource: 'namespaces' },
     { verb: 'create', group: 'discovery.k8s.io', resource: 'endpointslices', namespace: nsOther },
     { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: ns },
@@ -469,22 +471,24 @@ describe('charts/hearth and charts/hearth-crds', () => {
       const sm = objs.find((d) => d.kind === 'ServiceMonitor') as { spec: { endpoints: Array<Record<string, unknown>> } } | undefined;
       expect(sm?.spec.endpoints).toEqual([{ port: 'admin', path: '/metrics', interval: '30s', bearerTokenSecret: { name: 'prom-token', key: 'HEARTH_METRICS_TOKEN' } }]);
       // The admin port's ingress rule always names its peers: never "anyone".
-      for (const np of objs.filter((d) => d.kind === 'NetworkPolicy') as Array<{ spec: { ingress?: Array<{ ports?: Array<{ port: number }>; from?: unknown[] }> } }>)
-        for (const rule of np.spec.ingress ?? []) if (rule.ports?.some((p) => p.port === 9091)) expect(rule.from?.length ?? 0).toBeGreaterThan(0);
+      // (loadAllYaml gives client-node's models: `from` is `_from`.)
+      for (const np of objs.filter((d) => d.kind === 'NetworkPolicy') as Array<{ spec: { ingress?: Array<{ ports?: Array<{ port: number }>; _from?: unknown[] }> } }>)
+        for (const rule of np.spec.ingress ?? []) if (rule.ports?.some((p) => p.port === 9091)) expect(rule._from?.length ?? 0).toBeGreaterThan(0);
     }
     // No ServiceMonitor unless asked (the CRD may not exist).
     expect(docs(await helm('template', 'hearth', join(CHARTS, 'hearth'))).some((d) => d.kind === 'ServiceMonitor')).toBe(false);
   });
 
   it('restricts egress too, admits no one by default from outside the cluster, and tells the API who may reach model servers', async () => {
-    type Rule = { ports?: Array<{ port: number }>; from?: unknown[]; to?: unknown[] };
+    // loadAllYaml gives client-node's models: `from` is `_from`.
+    type Rule = { ports?: Array<{ port: number }>; _from?: unknown[]; to?: unknown[] };
     for (const mode of [[], ['--set', 'mode=all', '--set', 'database.existingSecret=']]) {
       const objs = docs(await helm('template', 'hearth', join(CHARTS, 'hearth'), '-n', 'hearth-system', ...mode)) as Array<KubernetesObject & { spec?: { policyTypes?: string[]; ingress?: Rule[]; egress?: Rule[] } }>;
       const policies = objs.filter((d) => d.kind === 'NetworkPolicy');
       expect(policies.length).toBeGreaterThan(0);
       for (const np of policies) {
         expect(np.spec?.policyTypes).toEqual(['Ingress', 'Egress']);
-        for (const rule of np.spec?.ingress ?? []) expect(rule.from?.length ?? 0, `${np.metadata?.name}: an ingress rule without peers admits anyone`).toBeGreaterThan(0);
+        for (const rule of np.spec?.ingress ?? []) expect(rule._from?.length ?? 0, `${np.metadata?.name}: an ingress rule without peers admits anyone`).toBeGreaterThan(0);
         expect(np.spec?.egress?.length).toBeGreaterThan(0);
       }
       const api = objs.find((d) => d.kind === 'Deployment' && (d.metadata?.name === 'hearth-api' || d.metadata?.name === 'hearth')) as V1Deployment;
@@ -494,8 +498,8 @@ describe('charts/hearth and charts/hearth-crds', () => {
     }
     const open = docs(await helm('template', 'hearth', join(CHARTS, 'hearth'), '--set', 'networkPolicy.allowFromAnywhere=true')) as Array<KubernetesObject & { spec?: { ingress?: Rule[] } }>;
     const gw = open.find((d) => d.kind === 'NetworkPolicy' && d.metadata?.name === 'hearth-gateway');
-    expect(gw?.spec?.ingress?.[0]?.from).toBeUndefined(); // asked for: the public port open to anyone
-    expect(gw?.spec?.ingress?.[1]?.from?.length).toBeGreaterThan(0); // never the admin port
+    expect(gw?.spec?.ingress?.[0]?._from).toBeUndefined(); // asked for: the public port open to anyone
+    expect(gw?.spec?.ingress?.[1]?._from?.length).toBeGreaterThan(0); // never the admin port
   });
 
   it('renders only pod specs that meet the restricted Pod Security Standard (and a read-only root)', async () => {
