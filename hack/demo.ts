@@ -17,6 +17,8 @@
 // endpoint the gateway picks is dialled there. HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE shortens the
 // scale-to-zero window (the CRD keeps it ≥ 5m) so the way back to zero fits in the demo.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { clusterUp, kubeConfigFrom, portFree, ROOT } from './lib/cluster.js';
@@ -54,8 +56,13 @@ async function rest(key: string, method: string, path: string, body?: unknown): 
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
-/** Starts `src/main.ts all`; resolves with the bootstrap key it prints, once the API and gateway answer. */
+/**
+ * Starts `src/main.ts all`; resolves with the bootstrap key, once the API and gateway answer. Its
+ * output is a pipe, not a terminal, so the key comes through HEARTH_BOOTSTRAP_KEY_FILE (never the log).
+ */
 async function startHearth(kubeconfig: string, upstream: string): Promise<{ child: ChildProcess; key: string }> {
+  const keyFile = join(tmpdir(), `hearth-demo-key-${process.pid}`);
+  rmSync(keyFile, { force: true });
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'all'], {
     cwd: ROOT,
     env: {
@@ -67,6 +74,7 @@ async function startHearth(kubeconfig: string, upstream: string): Promise<{ chil
       HEARTH_GATEWAY_PORT: String(GATEWAY_PORT),
       HEARTH_BOOTSTRAP_ACCOUNT: ACCOUNT,
       HEARTH_BOOTSTRAP_EMAIL: 'admin@demo.example',
+      HEARTH_BOOTSTRAP_KEY_FILE: keyFile,
       // Demo/simulation only (see the header): replicas are answered by the model-server fixture…
       HEARTH_GATEWAY_SIMULATED_UPSTREAM: upstream,
       // …and an idle deployment goes back to zero after 20 s, not the CRD's minimum of 5 min.
@@ -83,8 +91,11 @@ async function startHearth(kubeconfig: string, upstream: string): Promise<{ chil
   const up = async (url: string) => fetch(url, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
   for (;;) {
     if (exited !== undefined) throw new Error(`Hearth exited with ${exited}:\n${out}`);
-    const key = /(hearth_[A-Za-z0-9_]+)/.exec(out)?.[1];
-    if (key && (await up(`${API}/healthz`)) && (await up(`${GATEWAY}/readyz`))) return { child, key };
+    const key = existsSync(keyFile) ? /(hearth_[A-Za-z0-9_]+)/.exec(readFileSync(keyFile, 'utf8'))?.[1] : undefined;
+    if (key && (await up(`${API}/healthz`)) && (await up(`${GATEWAY}/readyz`))) {
+      rmSync(keyFile, { force: true });
+      return { child, key };
+    }
     if (Date.now() > deadline) {
       child.kill('SIGTERM');
       throw new Error(`Hearth did not become ready in 90 s:\n${out}`);

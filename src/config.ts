@@ -9,6 +9,7 @@
 //   - the README's configuration table (`configTable()`, kept in step by src/config.test.ts;
 //     `npm run gen:config-table` rewrites it).
 import { createHmac } from 'node:crypto';
+import type { V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import { z } from 'zod';
 import type { DatasetRoutesOptions } from './api/routes/datasets.js';
 import { DEFAULT_CONTROLLER_CLIENT, DEFAULT_WORKERS } from './controllers/deployment/controller.js';
@@ -120,9 +121,19 @@ export const ConfigSchema = z.object({
     notReadyRetryAfterSeconds: variable('HEARTH_GATEWAY_NOT_READY_RETRY_AFTER_SECONDS', gw.notReadyRetryAfterSeconds, 'Retry-After of the 503 sent when no replica became ready in time.'),
     upstreamTimeoutMs: variable('HEARTH_GATEWAY_UPSTREAM_TIMEOUT_MS', gw.upstreamTimeoutMs, 'Idle time on an upstream connection before 504.'),
     maxBodyBytes: variable('HEARTH_GATEWAY_MAX_BODY_BYTES', gw.maxBodyBytes, 'Largest inference request body.'),
+    maxInFlight: variable('HEARTH_GATEWAY_MAX_IN_FLIGHT', gw.maxInFlight, 'Inference requests in flight (held ones included) in one gateway replica; beyond: 503 with Retry-After.'),
+    maxInFlightPerKey: variable('HEARTH_GATEWAY_MAX_IN_FLIGHT_PER_KEY', gw.maxInFlightPerKey, 'Inference requests in flight per API key in one replica; beyond: 429 with Retry-After.'),
+    maxInFlightPerAccount: variable('HEARTH_GATEWAY_MAX_IN_FLIGHT_PER_ACCOUNT', gw.maxInFlightPerAccount, 'Inference requests in flight per account in one replica; beyond: 429 with Retry-After.'),
+    maxBufferedBytes: variable('HEARTH_GATEWAY_MAX_BUFFERED_BYTES', gw.maxBufferedBytes, 'Request body bytes buffered at once (held and in-flight bodies) in one replica; beyond: 503 with Retry-After.'),
+    maxBufferedBytesPerKey: variable('HEARTH_GATEWAY_MAX_BUFFERED_BYTES_PER_KEY', gw.maxBufferedBytesPerKey, 'Request body bytes buffered at once per API key; beyond: 429 with Retry-After.'),
+    keyRatePerSecond: variable('HEARTH_GATEWAY_KEY_RATE_PER_SECOND', gw.keyRatePerSecond, 'Inference requests per second per API key (per replica); beyond the burst: 429 with Retry-After.'),
+    keyRateBurst: variable('HEARTH_GATEWAY_KEY_RATE_BURST', gw.keyRateBurst, 'Burst of the per-key inference rate.'),
+    accountRatePerSecond: variable('HEARTH_GATEWAY_ACCOUNT_RATE_PER_SECOND', gw.accountRatePerSecond, 'Inference requests per second per account, all its keys together (per replica); beyond the burst: 429 with Retry-After.'),
+    accountRateBurst: variable('HEARTH_GATEWAY_ACCOUNT_RATE_BURST', gw.accountRateBurst, 'Burst of the per-account inference rate.'),
     reportIntervalMs: variable('HEARTH_GATEWAY_REPORT_INTERVAL_MS', gw.reportIntervalMs, 'How often load reports go to the autoscaler (the controller counts a report stale after 5 intervals, at least 10 s).'),
     maxSocketsPerEndpoint: variable('HEARTH_GATEWAY_MAX_SOCKETS_PER_ENDPOINT', gw.maxSocketsPerEndpoint, 'Keep-alive connections per model-server endpoint.'),
-    adminPort: variable('HEARTH_GATEWAY_ADMIN_PORT', gw.adminPort, 'The admin listener (GET /internal/load, /healthz), off the inference port; unset: none.'),
+    adminPort: variable('HEARTH_GATEWAY_ADMIN_PORT', gw.adminPort, 'The admin listener (GET /internal/load, GET /metrics, /healthz), off the inference port; unset: none (and no /metrics: it is never on the inference port).'),
+    metricsToken: variable('HEARTH_METRICS_TOKEN', gw.metricsToken, 'Bearer token (≥ 16 characters) GET /metrics on the admin listener requires; unset: /metrics is open to whoever reaches the admin port (the chart\'s NetworkPolicy decides).'),
     simulatedUpstream: variable(
       'HEARTH_GATEWAY_SIMULATED_UPSTREAM',
       gw.simulatedUpstream,
@@ -180,12 +191,38 @@ export const ConfigSchema = z.object({
     s3ForcePathStyle: variable('HEARTH_S3_FORCE_PATH_STYLE', z.stringbool().default(true), 'Path-style URLs (http://host/bucket/key), which most S3-compatible servers need; false: virtual-hosted (AWS).'),
     s3CreateBucket: variable('HEARTH_S3_CREATE_BUCKET', z.stringbool().default(false), 'Create the bucket at start when it is missing.'),
   }),
+  isolation: z.object({
+    modelServerIngressFrom: variable(
+      'HEARTH_MODEL_SERVER_INGRESS_FROM',
+      z
+        .string()
+        .transform((v, ctx) => {
+          const peers = parseJsonList(v);
+          if (peers) return peers as V1NetworkPolicyPeer[];
+          ctx.addIssue({ code: 'custom', message: 'a non-empty JSON array of NetworkPolicyPeer objects, e.g. [{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"hearth-system"}},"podSelector":{"matchLabels":{"app.kubernetes.io/component":"gateway"}}}]' });
+          return z.NEVER;
+        })
+        .optional(),
+      'Who may reach model-server pods (the one NetworkPolicy of each account namespace): a JSON array of NetworkPolicyPeer; unset: pods labelled app.kubernetes.io/part-of=hearth in POD_NAMESPACE (hearth-system outside a pod).',
+    ),
+  }),
   bootstrap: z.object({
-    account: variable('HEARTH_BOOTSTRAP_ACCOUNT', z.string().optional(), 'With HEARTH_BOOTSTRAP_EMAIL: creates this account and its admin at start (e.g. on PGlite, where no earlier bootstrap can exist) and prints the key once.'),
+    account: variable('HEARTH_BOOTSTRAP_ACCOUNT', z.string().optional(), 'With HEARTH_BOOTSTRAP_EMAIL: creates this account and its admin at start (e.g. on PGlite, where no earlier bootstrap can exist); the key goes once to a terminal or HEARTH_BOOTSTRAP_KEY_FILE, never to the log.'),
     email: variable('HEARTH_BOOTSTRAP_EMAIL', z.string().optional(), 'The bootstrap admin\'s e-mail.'),
+    keyFile: variable('HEARTH_BOOTSTRAP_KEY_FILE', z.string().min(1).optional(), 'Where the start-up bootstrap writes the key (mode 0600) when standard output is not a terminal; unset there: no key is issued (it is never written to the log).'),
   }),
 });
 export type Config = z.output<typeof ConfigSchema>;
+
+/** A non-empty JSON array of objects, or undefined. */
+function parseJsonList(v: string): object[] | undefined {
+  try {
+    const x: unknown = JSON.parse(v);
+    return Array.isArray(x) && x.length > 0 && x.every((p) => p !== null && typeof p === 'object' && !Array.isArray(p)) ? (x as object[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Cross-variable rules of the artifact store (one `NAME: rule` line each, like the schema's). */
 function artifactProblems(c: Config['artifacts']): string[] {

@@ -25,6 +25,7 @@ import { InformerFactory } from './kube/informer-factory.js';
 import { createLogger, type Logger } from './log.js';
 import { startApi } from './modes/api.js';
 import { runBootstrap } from './modes/bootstrap.js';
+import { deliverKey, keyDelivery } from './modes/bootstrap-key.js';
 import { startController } from './modes/controller.js';
 import { startGatewayMode } from './modes/gateway.js';
 import { runModelFiles } from './modes/model-files.js';
@@ -79,8 +80,11 @@ async function openMigrated(config: Config, log: Logger): Promise<Database> {
   const database = await openDatabase({ url: config.database.url, onPoolError: (err) => log.warn({ err }, 'idle database connection failed') });
   await database.migrate();
   if (config.bootstrap.account && config.bootstrap.email) {
-    const r = await bootstrap(database.db, { accountId: config.bootstrap.account, email: config.bootstrap.email });
-    if (r.apiKey) process.stdout.write(`bootstrap API key for accounts/${r.account.accountId} (shown once):\n${r.apiKey.key}\n`);
+    // A pod's standard output is its log: the key goes to a terminal or HEARTH_BOOTSTRAP_KEY_FILE only.
+    const delivery = keyDelivery({ isTTY: process.stdout.isTTY === true, file: config.bootstrap.keyFile });
+    const r = await bootstrap(database.db, { accountId: config.bootstrap.account, email: config.bootstrap.email, ...(delivery.to === 'nowhere' ? { issueKey: 'never' as const } : {}) });
+    if (delivery.to === 'nowhere') log.warn({ account: r.account.accountId }, delivery.why);
+    else if (r.apiKey) log.info({ account: r.account.accountId }, await deliverKey(r.apiKey.key, delivery, `bootstrap API key for accounts/${r.account.accountId} (shown once)`, process.stdout));
   }
   return database;
 }

@@ -17,8 +17,8 @@ export interface BootstrapInput {
   displayName?: string;
   /** Default: derived from the e-mail. */
   userId?: string;
-  /** `ifNone` (default): a key only if the admin has no usable key. `always`: a new key each run. */
-  issueKey?: 'ifNone' | 'always';
+  /** `ifNone` (default): a key only if the admin has no usable key. `always`: a new key each run. `never`: no key (nowhere safe to show it). */
+  issueKey?: 'ifNone' | 'always' | 'never';
 }
 
 export interface BootstrapResult {
@@ -49,7 +49,7 @@ export async function bootstrap(db: Db, input: BootstrapInput): Promise<Bootstra
     admin ??= await createUser(tx, { accountId: account.accountId, userId, email: input.email, role: 'admin', displayName: input.displayName ?? '' });
     if (admin.role !== 'admin') throw new InvalidValueError('email', `${input.email} is already a user of ${account.accountId} without the admin role`);
 
-    const needKey = input.issueKey === 'always' || (await countActiveKeys(tx, account.accountId, admin.userId)) === 0;
+    const needKey = input.issueKey !== 'never' && (input.issueKey === 'always' || (await countActiveKeys(tx, account.accountId, admin.userId)) === 0);
     if (!needKey) return { account, admin, accountCreated, adminCreated };
     const issued = await issueApiKey(tx, { accountId: account.accountId, userId: admin.userId, displayName: 'bootstrap' });
     return { account, admin, accountCreated, adminCreated, apiKey: { keyId: issued.row.keyId, key: issued.key } };

@@ -201,7 +201,7 @@ export const DeploymentSpecFields = z.object({
     .array(text(256))
     .max(32)
     .optional()
-    .describe('API keys allowed on the direct route (unused without directRouteType).'),
+    .describe('API keys allowed on the direct route (unused without directRouteType), as SHA-256 digests sha256:<64 hex> (the REST API digests the keys it is sent; never store a key in plain text here).'),
   numPeftDeviceCached: int32()
     .optional()
     .describe('How many PEFT adapters to keep cached on the GPUs.'),

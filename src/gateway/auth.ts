@@ -10,7 +10,7 @@ export function apiKeyAuthenticate(db: Db, opts?: AuthenticatorOptions): Authent
   const core = new ApiKeyAuthenticator(db, opts);
   return async (token, client) => {
     const r = await core.authenticate(token, client);
-    if (r.ok) return { ok: true, accountId: r.principal.accountId };
+    if (r.ok) return { ok: true, accountId: r.principal.accountId, keyId: r.principal.keyId };
     return { ok: false, reason: r.reason, ...(r.retryAfterMs !== undefined ? { retryAfterMs: r.retryAfterMs } : {}) };
   };
 }

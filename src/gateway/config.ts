@@ -30,18 +30,38 @@ export const GatewayConfig = z.object({
   /** Idle time on an upstream connection before 504 (generation can be slow: 10 min). */
   upstreamTimeoutMs: int(1).default(600_000),
   maxBodyBytes: int(1).default(16 * 1024 * 1024),
+  /** Admission (limits.ts): requests in flight, held included, in this replica; beyond: 503. */
+  maxInFlight: int(1).default(4096),
+  /** …per API key and per account; beyond: 429. */
+  maxInFlightPerKey: int(1).default(128),
+  maxInFlightPerAccount: int(1).default(512),
+  /** Request body bytes buffered at once (held and in-flight bodies) in this replica; beyond: 503. */
+  maxBufferedBytes: int(1).default(256 * 1024 * 1024),
+  /** …per API key; beyond: 429. */
+  maxBufferedBytesPerKey: int(1).default(64 * 1024 * 1024),
+  /** Request rate per API key and per account (token buckets, per replica); beyond: 429 + Retry-After. */
+  keyRatePerSecond: z.coerce.number().positive().default(100),
+  keyRateBurst: int(1).default(200),
+  accountRatePerSecond: z.coerce.number().positive().default(400),
+  accountRateBurst: int(1).default(800),
   /** How often load reports go to the autoscaler. */
   reportIntervalMs: int(100).default(1_000),
   /** Keep-alive connections per model-server endpoint. */
   maxSocketsPerEndpoint: int(1).default(256),
-  /** Node's process metrics (CPU, memory, event loop lag) on /metrics too. */
+  /** Node's process metrics (CPU, memory, event loop lag) on the admin listener's /metrics too. */
   processMetrics: z.boolean().default(true),
   /**
-   * The admin listener (`GET /internal/load` for the controller's autoscaler, `/healthz`); unset:
-   * none. Kept off the inference port so the public Service never exposes it (the chart: 9091,
+   * The admin listener (`GET /internal/load` for the controller's autoscaler, `GET /metrics`,
+   * `/healthz`); unset: none, and no /metrics anywhere. Kept off the inference port so the public Service never exposes it (the chart: 9091,
    * a headless Service of its own, a NetworkPolicy admitting only the controller). 0: a free port.
    */
   adminPort: int(0, 65_535).optional(),
+  /**
+   * Bearer token Prometheus presents for `GET /metrics` on the admin listener
+   * (`HEARTH_METRICS_TOKEN`); unset: /metrics there is open to whoever the NetworkPolicy admits.
+   * /metrics is never served on the inference port.
+   */
+  metricsToken: z.string().min(16).optional(),
   /** Shared secret the scrapers present (`HEARTH_INTERNAL_TOKEN`); unset: /internal/load answers 404. */
   internalToken: z.string().min(16).optional(),
   /**

@@ -11,6 +11,7 @@ const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const KEYS: Record<string, string> = { 'key-alice': 'alice', 'key-bob': 'bob' };
 const MODEL = `${BASE}#accounts/alice/deployments/chat`;
 const COLD = `${BASE}#accounts/alice/deployments/cold`;
+const METRICS_TOKEN = 'metrics-token-0123456789';
 
 let fx: ModelServerFixture;
 let gw: Gateway;
@@ -51,7 +52,7 @@ function post(path: string, body: unknown, opts: { key?: string; signal?: AbortS
 beforeAll(async () => {
   fx = await startModelServerFixture({ model: BASE, tokenLatencyMs: 0 });
   gw = await startGateway(
-    { host: '127.0.0.1', port: 0, holdTimeoutMs: 60_000, maxHeldPerDeployment: 2, processMetrics: false, reportIntervalMs: 200 },
+    { host: '127.0.0.1', port: 0, adminPort: 0, metricsToken: METRICS_TOKEN, holdTimeoutMs: 60_000, maxHeldPerDeployment: 2, processMetrics: false, reportIntervalMs: 200 },
     {
       authenticate: async (token) => (token && KEYS[token] ? { ok: true, accountId: KEYS[token] } : { ok: false, reason: token ? 'UNKNOWN_KEY' : 'MISSING' }),
       loadReporter: { report: (r) => void reports.push(r) },
@@ -278,8 +279,26 @@ describe('gateway over HTTP (fixture on loopback)', () => {
     }
   });
 
-  it('exposes Prometheus metrics', async () => {
-    const text = await (await fetch(`${gw.url}/metrics`)).text();
+  it('never serves /metrics on the public inference port (it names every account\'s deployments)', async () => {
+    for (const auth of [{}, { authorization: 'Bearer key-alice' }, { authorization: `Bearer ${METRICS_TOKEN}` }]) {
+      const r = await fetch(`${gw.url}/metrics`, { headers: auth });
+      expect(r.status).toBe(404);
+      expect(await r.text()).not.toContain('acct-alice');
+    }
+  });
+
+  it('refuses /metrics on the admin port without the metrics token, or with an API key or the wrong token', async () => {
+    for (const auth of [{}, { authorization: 'Bearer key-alice' }, { authorization: `Bearer ${METRICS_TOKEN}x` }]) {
+      const r = await fetch(`${gw.adminUrl}/metrics`, { headers: auth });
+      expect(r.status).toBe(401);
+      expect(await r.text()).not.toContain('acct-alice');
+    }
+  });
+
+  it('exposes Prometheus metrics on the admin port to the metrics token', async () => {
+    const r = await fetch(`${gw.adminUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(r.status).toBe(200);
+    const text = await r.text();
     expect(text).toContain('hearth_gateway_requests_total{namespace="acct-alice",deployment="chat",code="200"}');
     expect(text).toMatch(/hearth_gateway_hold_outcomes_total\{outcome="timeout"\} [1-9]/);
     expect(text).toContain('hearth_gateway_ready_endpoints{namespace="acct-alice",deployment="chat"} 1');

@@ -12,12 +12,14 @@ import { Agent } from 'undici';
 import type { Db } from '../db/client.js';
 import type { InformerFactory } from '../kube/informer-factory.js';
 import { realClock, type Clock } from '../util/clock.js';
+import { createAdminHandler } from './admin.js';
 import { apiKeyAuthenticate } from './auth.js';
 import { Catalog } from './catalog.js';
 import { GatewayConfig, type GatewayConfigInput } from './config.js';
 import { HoldQueue } from './hold.js';
+import { Admission } from './limits.js';
 import { LoadAggregator, LoadTracker, type LoadReporter } from './load.js';
-import { LOAD_PATH, LoadBoard, handleLoadRequest, teeReporter } from './load-endpoint.js';
+import { LoadBoard, teeReporter } from './load-endpoint.js';
 import { GatewayMetrics } from './metrics.js';
 import { adapterHoldKey, createRequestHandler, type Authenticate, type DialTarget, type GatewayCore } from './server.js';
 import { startSources, type Sources } from './sources.js';
@@ -51,7 +53,7 @@ export interface Gateway {
   aggregator?: LoadAggregator;
   /** This replica's newest load, as `GET /internal/load` serves it. */
   loadBoard: LoadBoard;
-  /** `http://host:port` of the admin listener (`/internal/load`), when `adminPort` is set. */
+  /** `http://host:port` of the admin listener (`/internal/load`, `/metrics`), when `adminPort` is set. */
   adminUrl?: string;
   /** Resolves once the watches have listed once (requests before that may see unknown models). */
   synced: Promise<void>;
@@ -73,6 +75,7 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
   const catalog = new Catalog();
   const upstreams = new Upstreams();
   const hold = new HoldQueue(clock);
+  const admission = new Admission(cfg, clock);
   const metrics = new GatewayMetrics({ processMetrics: cfg.processMetrics });
   const load = new LoadTracker(gatewayId, reporter, clock, cfg.reportIntervalMs);
   upstreams.onReady((key) => {
@@ -94,6 +97,7 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
     if (n > 0) log.info({ deployment: key, released: n }, 'deployment deleted: held requests answered 404');
   });
   metrics.beforeScrape = () => {
+    metrics.bufferedBytes.set(admission.bufferedBytes);
     metrics.readyEndpoints.reset();
     for (const [key, n] of upstreams.counts()) {
       const [namespace = '', deployment = ''] = key.split('/');
@@ -111,6 +115,7 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
     catalog,
     upstreams,
     hold,
+    admission,
     load,
     metrics,
     authenticate,
@@ -132,20 +137,8 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
   const closingAdmin = new AbortController();
   let admin: Server | undefined;
   if (cfg.adminPort !== undefined) {
-    const opts = { board, clock, token: cfg.internalToken, closing: closingAdmin.signal };
-    admin = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
-      const path = (req.url ?? '').split('?')[0];
-      if (path === LOAD_PATH) {
-        void handleLoadRequest(req, res, opts).catch((err: unknown) => {
-          log.error({ err }, 'load endpoint failed');
-          if (!res.headersSent) res.writeHead(500).end();
-        });
-      } else if (path === '/healthz') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-      } else {
-        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"Not Found"}}');
-      }
-    });
+    const handler = createAdminHandler({ board, clock, internalToken: cfg.internalToken, metricsToken: cfg.metricsToken, metrics, closing: closingAdmin.signal, log });
+    admin = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, handler);
     await new Promise<void>((resolve, reject) => {
       admin!.once('error', reject);
       admin!.listen(cfg.adminPort, cfg.host, () => {

@@ -35,6 +35,17 @@ export class GatewayMetrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  readonly refused = new Counter({
+    name: 'hearth_gateway_admission_refused_total',
+    help: 'Requests refused by admission (rate, concurrency or body budgets), by error code.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly bufferedBytes = new Gauge({
+    name: 'hearth_gateway_buffered_request_bytes',
+    help: 'Request body bytes buffered now (held and in-flight bodies).',
+    registers: [this.registry],
+  });
   readonly tokens = new Counter({
     name: 'hearth_gateway_generated_tokens_total',
     help: 'Completion tokens generated, from the usage of responses.',

@@ -1,8 +1,8 @@
 // The inference edge's request handling on node:http (no framework on the hot path: routing is a
-// switch over five paths). Per inference request: authenticate → read the body → resolve the
+// switch over five paths; /metrics is on the admin listener only, admin.ts). Per inference request: authenticate → read the body → resolve the
 // model → pick a ready replica (least in flight) or hold while the deployment scales from zero →
 // proxy, streaming the answer back → count the load.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
@@ -26,13 +26,15 @@ import {
   unauthenticated,
 } from './errors.js';
 import type { HoldQueue } from './hold.js';
+import type { Admission, Ticket } from './limits.js';
 import type { LoadTracker } from './load.js';
 import type { GatewayMetrics } from './metrics.js';
 import { proxyRequest, type ProxyResult, type ProxyTarget } from './proxy.js';
 import type { Endpoint, Upstreams } from './upstreams.js';
 
 /** What authentication tells the gateway: the caller's account, or why not. */
-export type AuthOutcome = { ok: true; accountId: string } | { ok: false; reason: string; retryAfterMs?: number };
+/** `keyId`: the API key's non-secret id (per-key limits); absent, the token's hash stands for it. */
+export type AuthOutcome = { ok: true; accountId: string; keyId?: string } | { ok: false; reason: string; retryAfterMs?: number };
 /** `client`: the caller's address, for the authenticator's failure budget. */
 export type Authenticate = (token: string | undefined, client?: string) => Promise<AuthOutcome>;
 
@@ -48,6 +50,8 @@ export interface GatewayCore {
   catalog: Catalog;
   upstreams: Upstreams;
   hold: HoldQueue;
+  /** Per-key, per-account and global rate, concurrency and body-byte budgets (limits.ts). */
+  admission: Admission;
   load: LoadTracker;
   metrics: GatewayMetrics;
   authenticate: Authenticate;
@@ -63,6 +67,13 @@ export interface GatewayCore {
 }
 
 type Kind = 'chat' | 'completions' | 'embeddings';
+interface Prepared {
+  route: Route;
+  /** The re-encoded body sent upstream (counted by the request's ticket). */
+  payload: Buffer;
+  stripUsage: boolean;
+  affinity: string | undefined;
+}
 const INFERENCE: Record<string, { kind: Kind; upstreamPath: string }> = {
   '/inference/v1/chat/completions': { kind: 'chat', upstreamPath: '/v1/chat/completions' },
   '/inference/v1/completions': { kind: 'completions', upstreamPath: '/v1/completions' },
@@ -91,20 +102,28 @@ function bearer(req: IncomingMessage): string | undefined {
   return m ? m[1] : '';
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Reads the body, counting it against the request's ticket as it arrives: refused (413, or the
+ * ticket's 429/503) the moment it would exceed the size limit or a budget, and what arrives after
+ * is dropped, never buffered.
+ */
+function readBody(req: IncomingMessage, limit: number, ticket: Ticket): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > limit) return Promise.reject(payloadTooLarge(limit));
+  const early = Number.isFinite(declared) ? ticket.reserve(declared) : undefined;
+  if (early) return Promise.reject(early);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;
     req.on('data', (c: Buffer) => {
-      if (over) return; // drained and dropped: the 413 goes out, then the connection closes
+      if (over) return; // drained and dropped: the error goes out, then the connection closes
       size += c.length;
-      if (size > limit) {
+      const refused = size > limit ? payloadTooLarge(limit) : ticket.reserve(size);
+      if (refused) {
         over = true;
         chunks.length = 0;
-        reject(payloadTooLarge(limit));
+        reject(refused);
         return;
       }
       chunks.push(c);
@@ -140,8 +159,13 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
   const { metrics } = core;
 
   async function authenticated(req: IncomingMessage): Promise<string> {
-    const a = await core.authenticate(bearer(req), req.socket.remoteAddress);
-    if (a.ok) return a.accountId;
+    return (await caller(req)).account;
+  }
+
+  async function caller(req: IncomingMessage): Promise<{ account: string; key: string }> {
+    const token = bearer(req);
+    const a = await core.authenticate(token, req.socket.remoteAddress);
+    if (a.ok) return { account: a.accountId, key: a.keyId ?? `t:${createHash('sha256').update(token ?? '').digest('base64url').slice(0, 22)}` };
     if (a.reason === 'THROTTLED') throw authThrottled(Math.ceil((a.retryAfterMs ?? 1000) / 1000));
     if (a.reason === 'ACCOUNT_SUSPENDED') throw forbidden('the account is suspended');
     if (a.reason === 'MISSING') throw unauthenticated('missing API key: send "Authorization: Bearer <API key>"');
@@ -201,6 +225,39 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
     }
   }
 
+  /**
+   * Authenticates, admits (rate, concurrency, body budget) and reads the request, and resolves its
+   * route. The parsed body lives only here: what is held and forwarded is the re-encoded bytes,
+   * which the ticket counts.
+   */
+  async function prepare(req: IncomingMessage, kind: Kind, ticketOut: { ticket?: Ticket }): Promise<Prepared> {
+    const who = await caller(req);
+    const admitted = core.admission.admit(who.key, who.account);
+    if (admitted instanceof GatewayError) {
+      metrics.refused.inc({ reason: admitted.code });
+      throw admitted;
+    }
+    ticketOut.ticket = admitted;
+    const body = parseJsonObject(await readBody(req, core.config.maxBodyBytes, admitted).catch((e: unknown) => {
+      if (e instanceof GatewayError && e.status !== 413) metrics.refused.inc({ reason: e.code });
+      throw e;
+    }));
+    // Just started: an unsynced catalog would answer 404 for models that exist. Wait a little.
+    if (!core.isReady() && !(await settlesWithin(core.synced, core.clock, SYNC_WAIT_MS))) throw notSynced();
+    if (typeof body.model !== 'string' || body.model === '') throw badRequest('"model" is required: a model identifier such as accounts/<account>/models/<model>#accounts/<account>/deployments/<deployment>');
+    const route = core.catalog.resolve(body.model, who.account);
+    if (!route) throw modelNotFound();
+    body.model = route.upstreamModel;
+    const opts = body.stream_options as { include_usage?: unknown } | null | undefined;
+    const stripUsage = kind !== 'embeddings' && body.stream === true && opts?.include_usage !== true;
+    if (stripUsage) body.stream_options = { ...(opts && typeof opts === 'object' ? opts : {}), include_usage: true };
+    const affinity = route.deployment.sessionAffinity && typeof body.user === 'string' && body.user !== '' ? body.user : undefined;
+    const payload = Buffer.from(JSON.stringify(body));
+    const grown = admitted.resize(payload.length);
+    if (grown) throw grown;
+    return { route, payload, stripUsage, affinity };
+  }
+
   async function inference(req: IncomingMessage, res: ServerResponse, upstreamPath: string, kind: Kind, signal: AbortSignal): Promise<void> {
     const started = performance.now();
     const given = req.headers['x-request-id'];
@@ -208,25 +265,16 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
     res.setHeader('x-request-id', requestId);
     let route: Route | undefined;
     let status = 500;
+    const held: { ticket?: Ticket } = {};
     try {
-      const account = await authenticated(req);
-      const body = parseJsonObject(await readBody(req, core.config.maxBodyBytes));
-      // Just started: an unsynced catalog would answer 404 for models that exist. Wait a little.
-      if (!core.isReady() && !(await settlesWithin(core.synced, core.clock, SYNC_WAIT_MS))) throw notSynced();
-      if (typeof body.model !== 'string' || body.model === '') throw badRequest('"model" is required: a model identifier such as accounts/<account>/models/<model>#accounts/<account>/deployments/<deployment>');
-      route = core.catalog.resolve(body.model, account);
-      if (!route) throw modelNotFound();
-      body.model = route.upstreamModel;
-      const opts = body.stream_options as { include_usage?: unknown } | null | undefined;
-      const stripUsage = kind !== 'embeddings' && body.stream === true && opts?.include_usage !== true;
-      if (stripUsage) body.stream_options = { ...(opts && typeof opts === 'object' ? opts : {}), include_usage: true };
+      const p = await prepare(req, kind, held);
+      route = p.route;
       const { namespace, name } = route.deployment;
       core.load.arrived(namespace, name);
       metrics.inFlight.inc({ namespace, deployment: name });
       let tokens = 0;
       try {
-        const affinity = route.deployment.sessionAffinity && typeof body.user === 'string' && body.user !== '' ? body.user : undefined;
-        const r = await forward(route, upstreamPath, Buffer.from(JSON.stringify(body)), stripUsage, requestId, res, signal, affinity);
+        const r = await forward(route, upstreamPath, p.payload, p.stripUsage, requestId, res, signal, p.affinity);
         status = r?.status ?? 499;
         if (!r || r.outcome === 'client_gone') status = 499;
         tokens = r?.usage?.completion_tokens ?? 0;
@@ -239,8 +287,11 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
       const err = e instanceof GatewayError ? e : undefined;
       if (!err) core.log.error({ err: e, requestId }, 'inference request failed');
       status = err?.status ?? 500;
+      // A body refused part-way is not read to its end: close the connection after the answer.
+      if (!req.readableEnded) res.shouldKeepAlive = false;
       if (!signal.aborted) sendError(res, err ?? new GatewayError(500, 'internal_error', 'INTERNAL', 'Internal Server Error'));
     } finally {
+      held.ticket?.release();
       const labels = { namespace: route?.deployment.namespace ?? '', deployment: route?.deployment.name ?? '' };
       metrics.requests.inc({ ...labels, code: String(status) });
       metrics.duration.observe(labels, (performance.now() - started) / 1000);
@@ -255,13 +306,6 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
     } catch (e) {
       sendError(res, e instanceof GatewayError ? e : new GatewayError(500, 'internal_error', 'INTERNAL', 'Internal Server Error'));
     }
-  }
-
-  async function promMetrics(res: ServerResponse): Promise<void> {
-    metrics.beforeScrape();
-    const text = await metrics.registry.metrics();
-    res.writeHead(200, { 'content-type': metrics.registry.contentType });
-    res.end(text);
   }
 
   return (req, res) => {
@@ -282,12 +326,6 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
     switch (path) {
       case '/inference/v1/models':
         void models(req, res);
-        return;
-      case '/metrics':
-        void promMetrics(res).catch((err: unknown) => {
-          core.log.error({ err }, 'metrics failed');
-          sendError(res, new GatewayError(500, 'internal_error', 'INTERNAL', 'Internal Server Error'));
-        });
         return;
       case '/healthz':
         return sendJson(res, 200, { status: 'ok' });

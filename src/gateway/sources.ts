@@ -11,15 +11,18 @@
 // - EndpointSlices: only `hearth.dev/deployment` ones (a selector). No other reader watches
 //   slices, so sharing would save no stream, and without it the gateway would cache every slice of
 //   the cluster (one per Service) to use Hearth's.
+// - Services: only Hearth's (managed-by hearth, with a `hearth.dev/deployment` label), so that the
+//   EndpointGuard admits a slice only when a Service Hearth made owns it (issue 15 item 9).
 // - Every collection with the factory's default projection (less managedFields), as the
 //   controller and the REST kind clients ask for it.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { GROUP, VERSION } from '../crds/group.js';
+import { GROUP, LABELS, MANAGED_BY, VERSION } from '../crds/group.js';
 import { unwrapTombstone, type Informer } from '../kube/informer.js';
 import type { InformerFactory } from '../kube/informer-factory.js';
 import type { ResourceRef } from '../kube/kube-source.js';
 import type { Catalog, ObjectLike } from './catalog.js';
+import { EndpointGuard, type ServiceLike } from './endpoint-guard.js';
 import { HEARTH_ENDPOINT_SLICES } from '../kube/endpoint-slices.js';
 import type { EndpointSliceLike, Upstreams } from './upstreams.js';
 
@@ -37,6 +40,7 @@ export const GATEWAY_COLLECTIONS = {
   deployedModels: { group: GROUP, version: VERSION, plural: 'deployedmodels' },
   // Shared with the DeployedModel controller in mode `all` (the same ref: one watch).
   endpointSlices: HEARTH_ENDPOINT_SLICES,
+  services: { group: '', version: 'v1', plural: 'services', labelSelector: `${LABELS.managedBy}=${MANAGED_BY},${LABELS.deployment}` },
 } as const satisfies Record<string, ResourceRef>;
 
 interface Feed {
@@ -48,11 +52,13 @@ interface Feed {
 export function startSources(informers: InformerFactory, catalog: Catalog, upstreams: Upstreams, log: Logger): Sources {
   const inf = (ref: ResourceRef): Informer<KubernetesObject> => informers.informer<KubernetesObject>(ref);
   const c = GATEWAY_COLLECTIONS;
+  const guard = new EndpointGuard(upstreams, log);
   const feeds: Feed[] = [
     { informer: inf(c.namespaces), upsert: (o) => catalog.upsertNamespace(o as ObjectLike), remove: (o) => catalog.deleteNamespace(o as ObjectLike) },
     { informer: inf(c.deployments), upsert: (o) => catalog.upsertDeployment(o as ObjectLike), remove: (o) => catalog.deleteDeployment(o as ObjectLike) },
     { informer: inf(c.deployedModels), upsert: (o) => catalog.upsertDeployedModel(o as ObjectLike), remove: (o) => catalog.deleteDeployedModel(o as ObjectLike) },
-    { informer: inf(c.endpointSlices), upsert: (o) => upstreams.upsertSlice(o as EndpointSliceLike), remove: (o) => upstreams.deleteSlice(o as EndpointSliceLike) },
+    { informer: inf(c.services), upsert: (o) => guard.upsertService(o as ServiceLike), remove: (o) => guard.deleteService(o as ServiceLike) },
+    { informer: inf(c.endpointSlices), upsert: (o) => guard.upsertSlice(o as EndpointSliceLike), remove: (o) => guard.deleteSlice(o as EndpointSliceLike) },
   ];
   // Handlers first (an informer another reader already synced replays its cache as adds), then
   // this reader's hold on each informer.

@@ -2,7 +2,7 @@
 import { buildApp } from '../api/app.js';
 import { moveDatasetBytesToStore } from '../api/datasets/migrate-bytea.js';
 import { KubeKindClients } from '../api/kube/kind-client.js';
-import { NamespaceEnsurer } from '../api/kube/namespaces.js';
+import { NamespaceEnsurer, namespaceOptions } from '../api/kube/namespaces.js';
 import { openArtifactStore } from '../artifacts/index.js';
 import { datasetSettings } from '../config.js';
 import type { Service, Shared } from './service.js';
@@ -12,7 +12,7 @@ export async function startApi({ config, log, database, clients, informers }: Sh
   // and the gateway's) and write through its one rate-limited client.
   const kinds = new KubeKindClients({ clients, informers }, { log });
   await kinds.start();
-  const namespaces = new NamespaceEnsurer(clients);
+  const namespaces = new NamespaceEnsurer(clients, namespaceOptions(config));
   const artifacts = await openArtifactStore(config.artifacts);
   log.info({ store: artifacts.kind, location: artifacts.location }, 'artifact store');
   // Datasets stored in PostgreSQL before the artifact store existed move into it (read from

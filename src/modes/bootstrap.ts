@@ -1,9 +1,11 @@
 // Mode `bootstrap --account <id> --email <e-mail> [--display-name <n>] [--rotate-key]`: creates
 // the first account, its namespace and admin user, and prints an admin API key once
-// (`npm run bootstrap -- --account acme --email ann@acme.example`). A one-shot command, not a service.
+// (`npm run bootstrap -- --account acme --email ann@acme.example`), to a terminal only unless
+// --print-key (bootstrap-key.ts). A one-shot command, not a service.
 import { parseArgs } from 'node:util';
-import { ensureAccountNamespace } from '../api/kube/namespaces.js';
-import { bootstrap } from '../auth/bootstrap.js';
+import { ensureAccountNamespace, namespaceOptions } from '../api/kube/namespaces.js';
+import { bootstrap, type BootstrapResult } from '../auth/bootstrap.js';
+import { deliverKey, keyDelivery, type KeyDelivery } from './bootstrap-key.js';
 import type { Config } from '../config.js';
 import { openDatabase } from '../db/client.js';
 import { KubeConfigError, loadKubeConfig } from '../kube/config.js';
@@ -29,9 +31,11 @@ export async function runBootstrap(config: Config, args: string[], log: Logger):
 async function bootstrapAccount(config: Config, args: string[], log: Logger): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { account: { type: 'string' }, email: { type: 'string' }, 'display-name': { type: 'string' }, 'rotate-key': { type: 'boolean' } },
+    options: { account: { type: 'string' }, email: { type: 'string' }, 'display-name': { type: 'string' }, 'rotate-key': { type: 'boolean' }, 'print-key': { type: 'boolean' } },
   });
-  if (!values.account || !values.email) throw new UsageError('usage: bootstrap --account <id> --email <e-mail> [--display-name <name>] [--rotate-key]');
+  if (!values.account || !values.email) throw new UsageError('usage: bootstrap --account <id> --email <e-mail> [--display-name <name>] [--rotate-key] [--print-key]');
+  // The key goes to the terminal that asked for it, never to a log (bootstrap-key.ts).
+  const delivery = keyDelivery({ isTTY: process.stdout.isTTY === true, printRequested: values['print-key'] === true });
   if (!config.database.url) throw new UsageError('bootstrap needs DATABASE_URL (postgres://… or pglite://<dir>): an in-memory database would forget the key at exit');
   const database = await openDatabase({ url: config.database.url, applicationName: 'hearth-bootstrap' });
   try {
@@ -40,19 +44,25 @@ async function bootstrapAccount(config: Config, args: string[], log: Logger): Pr
       accountId: values.account,
       email: values.email,
       ...(values['display-name'] ? { displayName: values['display-name'] } : {}),
-      issueKey: values['rotate-key'] ? 'always' : 'ifNone',
+      issueKey: delivery.to === 'nowhere' ? 'never' : values['rotate-key'] ? 'always' : 'ifNone',
     });
     const kc = loadKubeConfig(config.kube.kubeconfig, { inCluster: config.kube.serviceHost !== undefined });
     try {
-      const ns = await ensureAccountNamespace(kc, r.account.accountId);
+      const ns = await ensureAccountNamespace(kc, r.account.accountId, namespaceOptions(config));
       log.info({ namespace: ns }, 'account namespace ready');
     } finally {
       kc.destroy();
     }
-    process.stdout.write(`account accounts/${r.account.accountId} ${r.accountCreated ? 'created' : 'exists'}; admin ${r.admin.email} ${r.adminCreated ? 'created' : 'exists'}\n`);
-    if (r.apiKey) process.stdout.write(`API key (shown once, store it now):\n${r.apiKey.key}\n`);
-    else process.stdout.write('the admin already has a usable API key; none issued (use --rotate-key for a new one)\n');
+    await report(r, delivery);
   } finally {
     await database.close();
   }
+}
+
+/** What the command did, and the key, once, where `delivery` says (never through the logger). */
+async function report(r: BootstrapResult, delivery: KeyDelivery): Promise<void> {
+  process.stdout.write(`account accounts/${r.account.accountId} ${r.accountCreated ? 'created' : 'exists'}; admin ${r.admin.email} ${r.adminCreated ? 'created' : 'exists'}\n`);
+  if (delivery.to === 'nowhere') process.stderr.write(`${delivery.why}\n`);
+  else if (r.apiKey) await deliverKey(r.apiKey.key, delivery, 'API key (shown once, store it now)', process.stdout);
+  else process.stdout.write('the admin already has a usable API key; none issued (use --rotate-key for a new one)\n');
 }

@@ -9,7 +9,7 @@
 // resolution (watch → slice → ready endpoint → least in flight). Nothing leaves the machine.
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1EndpointSlice } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1EndpointSlice, type V1OwnerReference } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installCrds } from '../../hack/lib/crds.js';
@@ -85,20 +85,38 @@ async function createDeployment(name: string, annotations: Record<string, string
   await waitFor(`the gateway to see deployment ${name}`, async () => gw.core.catalog.deployment(`${NS}/${name}`) !== undefined, { timeoutMs: 15_000, dump });
 }
 
-/** A selector-less Service for `deployment` and one EndpointSlice with one endpoint. */
+/**
+ * A selector-less Service for `deployment` made as the Deployment controller makes its Service
+ * (managed-by hearth, controlled by the hearth.dev Deployment), and one EndpointSlice with one
+ * endpoint, controlled by that Service: the gateway uses only slices a Hearth Service owns.
+ */
 async function createEndpoint(deployment: string, address: string, port: number, ready = true): Promise<void> {
+  const svc = await hearthService(deployment);
+  await createSlice(deployment, address, port, ready, [{ apiVersion: 'v1', kind: 'Service', name: svc.name, uid: svc.uid, controller: true }]);
+}
+
+async function createSlice(deployment: string, address: string, port: number, ready: boolean, ownerReferences: V1OwnerReference[]): Promise<void> {
   const labels = { 'hearth.dev/deployment': deployment, 'kubernetes.io/service-name': `${deployment}-gw`, 'endpointslice.kubernetes.io/managed-by': 'gateway-test.hearth.dev' };
-  const core = kc.makeApiClient(CoreV1Api);
-  await core.createNamespacedService({ namespace: NS, body: { metadata: { name: `${deployment}-gw`, labels: { 'hearth.dev/deployment': deployment } }, spec: { ports: [{ name: 'http', port: 80 }] } } }).catch((e: { code?: number }) => {
-    if (e.code !== 409) throw e;
-  });
   const slice: V1EndpointSlice = {
-    metadata: { name: `${deployment}-${address.replace(/\./g, '-')}`, labels },
-    addressType: 'IPv4',
+    metadata: { name: `${deployment}-${address.replace(/[.:]/g, '-')}`, labels, ownerReferences },
+    addressType: address.includes(':') ? 'IPv6' : 'IPv4',
     ports: [{ name: 'http', port, protocol: 'TCP' }],
     endpoints: [{ addresses: [address], conditions: { ready } }],
   };
   await kc.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({ namespace: NS, body: slice });
+}
+
+async function hearthService(deployment: string): Promise<{ name: string; uid: string }> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const name = `${deployment}-gw`;
+  const dep = (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'deployments', name: deployment })) as { metadata: { uid: string } };
+  const owner = { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', name: deployment, uid: dep.metadata.uid, controller: true };
+  const body = { metadata: { name, labels: { 'hearth.dev/deployment': deployment, 'app.kubernetes.io/managed-by': 'hearth' }, ownerReferences: [owner] }, spec: { ports: [{ name: 'http', port: 80 }] } };
+  const svc = await core.createNamespacedService({ namespace: NS, body }).catch(async (e: { code?: number }) => {
+    if (e.code !== 409) throw e;
+    return core.readNamespacedService({ namespace: NS, name });
+  });
+  return { name, uid: svc.metadata?.uid ?? '' };
 }
 
 beforeAll(async () => {
@@ -151,16 +169,48 @@ describe('gateway on the simulated cluster', () => {
     expect((await post('/inference/v1/completions', { model: BASE, prompt: 'x' }, 'hearth_not-a-key')).status).toBe(401);
   });
 
+  it('dials only slices a Hearth Service owns, and never loopback, link-local or metadata addresses (issue 15 item 9)', async () => {
+    await createDeployment('guarded');
+    const svc = await hearthService('guarded');
+    const owned = [{ apiVersion: 'v1', kind: 'Service', name: svc.name, uid: svc.uid, controller: true }];
+    const core = kc.makeApiClient(CoreV1Api);
+    // A Service that only looks like Hearth's by its deployment label (no managed-by, no owner).
+    const plain = await core.createNamespacedService({ namespace: NS, body: { metadata: { name: 'guarded-plain', labels: { 'hearth.dev/deployment': 'guarded' } }, spec: { ports: [{ name: 'http', port: 80 }] } } });
+    for (const a of ['198.18.0.40', '198.18.0.41', '198.18.0.42']) dial.set(a, fx.port);
+    await createSlice('guarded', '198.18.0.40', fx.port, true, []); // no owner at all
+    await createSlice('guarded', '198.18.0.41', fx.port, true, [{ apiVersion: 'v1', kind: 'Service', name: 'guarded-plain', uid: plain.metadata?.uid ?? '', controller: true }]);
+    // Addresses outside the pod network, in a slice a Hearth Service owns. The API server itself
+    // refuses some (loopback, link-local: 422); the others must be dropped by the gateway.
+    let admitted = 0;
+    for (const [address, port] of [['169.254.169.254', 80], ['127.0.0.1', fx.port], ['100.100.100.200', 80], ['fd00:ec2::254', 80], ['0.0.0.0', fx.port]] as const) {
+      await createSlice('guarded', address, port, true, owned).then(
+        () => admitted++,
+        (e: { code?: number }) => expect(e.code, `${address}: ${String(e)}`).toBe(422),
+      );
+    }
+    expect(admitted).toBeGreaterThan(0); // at least one reached the gateway's own check
+    await createSlice('guarded', '198.18.0.42', fx.port, true, owned); // a pod address, last
+    await waitFor('the owned pod address to be routable', async () => gw.core.upstreams.readyCount(`${NS}/guarded`) >= 1, { timeoutMs: 15_000, dump });
+    expect(gw.core.upstreams.endpoints(`${NS}/guarded`).map((e) => e.id)).toEqual([`198.18.0.42:${fx.port}`]);
+  });
+
   it('discovers a selector Service’s pods through the EndpointSlice controller (KWOK pod)', async () => {
     await createDeployment('pods');
     // Shaped like the Deployment controller's Service (hearth.dev/deployment on it, port 80 → the
     // pods' named port), under names and pod labels of its own, so a Deployment controller running
     // against this cluster neither collides with it nor adopts (and deletes) the test's pod.
+    // Like that Service it is managed-by hearth and controlled by the hearth.dev Deployment: the
+    // gateway uses only slices a Hearth Service owns.
     const podLabels = { 'hearth.dev/gateway-test': 'pods' };
     const core = kc.makeApiClient(CoreV1Api);
+    const dep = (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'deployments', name: 'pods' })) as { metadata: { uid: string } };
+    const owner = { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', name: 'pods', uid: dep.metadata.uid, controller: true };
     await core.createNamespacedService({
       namespace: NS,
-      body: { metadata: { name: 'pods-gw', labels: { 'hearth.dev/deployment': 'pods' } }, spec: { selector: podLabels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
+      body: {
+        metadata: { name: 'pods-gw', labels: { 'hearth.dev/deployment': 'pods', 'app.kubernetes.io/managed-by': 'hearth' }, ownerReferences: [owner] },
+        spec: { selector: podLabels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+      },
     });
     await core.createNamespacedPod({
       namespace: NS,

@@ -25,6 +25,7 @@ import {
   DiscoveryV1Api,
   KubeConfig,
   KubernetesObjectApi,
+  NetworkingV1Api,
   PatchStrategy,
   RbacAuthorizationV1Api,
   loadAllYaml,
@@ -39,6 +40,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeDeploymentClient } from '../../src/api/kube/kind-client.js';
 import { accountNamespace, ensureAccountNamespace } from '../../src/api/kube/namespaces.js';
+import { MODEL_SERVER_POLICY_NAME } from '../../src/api/kube/network-policy.js';
 import { KubeLeaseClient } from '../../src/controllers/runtime/leader-election.js';
 import { KubeClients } from '../../src/kube/client.js';
 import { Informer } from '../../src/kube/informer.js';
@@ -175,9 +177,12 @@ const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
       ['deployments', 'deployedmodels', 'nodepools', 'environments', 'batchjobs', 'sftjobs', 'batchinferencejobs'].map((r) => [`hearth.dev/${r}`, ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']]),
     ),
     '/namespaces': ['create'],
+    'networking.k8s.io/networkpolicies': ['create'], // the model-server policy of each account namespace
   },
   gateway: {
     '/namespaces': ['list', 'watch'],
+    '/services': ['list', 'watch'], // only Hearth's (label selector): the owners of the slices it dials
+
     'hearth.dev/deployments': ['list', 'watch'],
     'hearth.dev/deployedmodels': ['list', 'watch'],
     'discovery.k8s.io/endpointslices': ['list', 'watch'],
@@ -317,7 +322,9 @@ const FORBIDDEN: Record<Process, Check[]> = {
     { verb: 'update', group: 'hearth.dev', resource: 'deployments', subresource: 'status', namespace: nsOther },
     { verb: 'get', group: 'hearth.dev', resource: 'deployments', namespace: nsOther, name: 'x' },
     { verb: 'list', resource: 'pods' },
-    { verb: 'list', resource: 'services' },
+    // Services: list/watch only (Hearth's, by label selector, to check who owns a slice); no writes.
+    { verb: 'create', resource: 'services', namespace: nsOther },
+    { verb: 'patch', resource: 'services', namespace: nsOther },
     { verb: 'create', resource: 'namespaces' },
     { verb: 'create', group: 'discovery.k8s.io', resource: 'endpointslices', namespace: nsOther },
     { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: ns },
@@ -446,7 +453,7 @@ describe('charts/hearth and charts/hearth-crds', () => {
     const all = deploymentsIn(await helm('template', 'hearth', join(CHARTS, 'hearth'), '--set', 'mode=all', '--set', 'database.existingSecret='));
     expect(all.map((d) => d.metadata?.name)).toEqual(['hearth']);
     const ports = all[0]?.spec?.template.spec?.containers[0]?.ports?.map((p) => `${p.name}:${p.containerPort}`);
-    expect(ports).toEqual(['http:8080', 'inference:8081']);
+    expect(ports).toEqual(['http:8080', 'inference:8081', 'admin:9091']);
 
     expect(await helmFails('template', 'h', join(CHARTS, 'hearth'), '--set', 'database.existingSecret=')).toMatch(/database.existingSecret is required in mode=split/);
     expect(await helmFails('template', 'h', join(CHARTS, 'hearth'), '--set', 'mode=all', '--set', 'database.existingSecret=', '--set', 'all.replicas=2')).toMatch(
@@ -454,6 +461,53 @@ describe('charts/hearth and charts/hearth-crds', () => {
     );
     expect(await helmFails('template', 'h', join(CHARTS, 'hearth'), '--set', 'mode=both')).toMatch(/mode must be "split" or "all"/);
     expect(await helmFails('template', 'h', join(CHARTS, 'hearth'), '--kube-version', '1.29.9')).toMatch(/kubeVersion/i);
+  });
+
+  it('serves /metrics only on the gateway admin port: never published by the public Service, admitted only to the controller and metrics.from', async () => {
+    for (const mode of [[], ['--set', 'mode=all', '--set', 'database.existingSecret=']]) {
+      const objs = docs(
+        await helm('template', 'hearth', join(CHARTS, 'hearth'), ...mode, '--set', 'metrics.tokenSecret.existingSecret=prom-token', '--set', 'metrics.serviceMonitor.enabled=true'),
+      ) as Array<KubernetesObject & { spec?: Record<string, unknown> }>;
+      const svc = (name: string) => objs.find((d) => d.kind === 'Service' && d.metadata?.name === name) as { spec: { ports: Array<{ name: string; port: number }> } };
+      expect(svc('hearth-gateway').spec.ports.map((p) => p.name)).toEqual(['inference']);
+      expect(svc('hearth-api').spec.ports.map((p) => p.name)).toEqual(['http']);
+      expect(svc('hearth-gateway-admin').spec.ports).toMatchObject([{ name: 'admin', port: 9091 }]);
+      const gwDeploy = objs.find((d) => d.kind === 'Deployment' && (d.metadata?.name === 'hearth-gateway' || d.metadata?.name === 'hearth')) as V1Deployment;
+      const env = gwDeploy.spec?.template.spec?.containers[0]?.env ?? [];
+      expect(env.find((e) => e.name === 'HEARTH_GATEWAY_ADMIN_PORT')?.value).toBe('9091');
+      expect(env.find((e) => e.name === 'HEARTH_METRICS_TOKEN')?.valueFrom?.secretKeyRef).toEqual({ name: 'prom-token', key: 'HEARTH_METRICS_TOKEN' });
+      const sm = objs.find((d) => d.kind === 'ServiceMonitor') as { spec: { endpoints: Array<Record<string, unknown>> } } | undefined;
+      expect(sm?.spec.endpoints).toEqual([{ port: 'admin', path: '/metrics', interval: '30s', bearerTokenSecret: { name: 'prom-token', key: 'HEARTH_METRICS_TOKEN' } }]);
+      // The admin port's ingress rule always names its peers: never "anyone".
+      // (loadAllYaml gives client-node's models: `from` is `_from`.)
+      for (const np of objs.filter((d) => d.kind === 'NetworkPolicy') as Array<{ spec: { ingress?: Array<{ ports?: Array<{ port: number }>; _from?: unknown[] }> } }>)
+        for (const rule of np.spec.ingress ?? []) if (rule.ports?.some((p) => p.port === 9091)) expect(rule._from?.length ?? 0).toBeGreaterThan(0);
+    }
+    // No ServiceMonitor unless asked (the CRD may not exist).
+    expect(docs(await helm('template', 'hearth', join(CHARTS, 'hearth'))).some((d) => d.kind === 'ServiceMonitor')).toBe(false);
+  });
+
+  it('restricts egress too, admits no one by default from outside the cluster, and tells the API who may reach model servers', async () => {
+    // loadAllYaml gives client-node's models: `from` is `_from`.
+    type Rule = { ports?: Array<{ port: number }>; _from?: unknown[]; to?: unknown[] };
+    for (const mode of [[], ['--set', 'mode=all', '--set', 'database.existingSecret=']]) {
+      const objs = docs(await helm('template', 'hearth', join(CHARTS, 'hearth'), '-n', 'hearth-system', ...mode)) as Array<KubernetesObject & { spec?: { policyTypes?: string[]; ingress?: Rule[]; egress?: Rule[] } }>;
+      const policies = objs.filter((d) => d.kind === 'NetworkPolicy');
+      expect(policies.length).toBeGreaterThan(0);
+      for (const np of policies) {
+        expect(np.spec?.policyTypes).toEqual(['Ingress', 'Egress']);
+        for (const rule of np.spec?.ingress ?? []) expect(rule._from?.length ?? 0, `${np.metadata?.name}: an ingress rule without peers admits anyone`).toBeGreaterThan(0);
+        expect(np.spec?.egress?.length).toBeGreaterThan(0);
+      }
+      const api = objs.find((d) => d.kind === 'Deployment' && (d.metadata?.name === 'hearth-api' || d.metadata?.name === 'hearth')) as V1Deployment;
+      const peers = JSON.parse(api.spec?.template.spec?.containers[0]?.env?.find((e) => e.name === 'HEARTH_MODEL_SERVER_INGRESS_FROM')?.value ?? '[]') as Array<{ podSelector: { matchLabels: Record<string, string> } }>;
+      expect(peers.map((p) => p.podSelector.matchLabels['app.kubernetes.io/component']).sort()).toEqual(mode.length ? ['all'] : ['controller', 'gateway']);
+      for (const p of peers) expect(p).toMatchObject({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'hearth-system' } } });
+    }
+    const open = docs(await helm('template', 'hearth', join(CHARTS, 'hearth'), '--set', 'networkPolicy.allowFromAnywhere=true')) as Array<KubernetesObject & { spec?: { ingress?: Rule[] } }>;
+    const gw = open.find((d) => d.kind === 'NetworkPolicy' && d.metadata?.name === 'hearth-gateway');
+    expect(gw?.spec?.ingress?.[0]?._from).toBeUndefined(); // asked for: the public port open to anyone
+    expect(gw?.spec?.ingress?.[1]?._from?.length).toBeGreaterThan(0); // never the admin port
   });
 
   it('renders only pod specs that meet the restricted Pod Security Standard (and a read-only root)', async () => {
@@ -637,6 +691,11 @@ describe('helm install into the simulated cluster', () => {
     await ensureAccountNamespace(as, account);
     const nsObj = await core.readNamespace({ name });
     expect(nsObj.metadata?.labels?.[LABELS.account]).toBe(account);
+    // …with its one model-server NetworkPolicy, admitting only the peers it was given (issue 15 item 6).
+    const policy = await kc.makeApiClient(NetworkingV1Api).readNamespacedNetworkPolicy({ namespace: name, name: MODEL_SERVER_POLICY_NAME });
+    expect(policy.spec?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/managed-by': 'hearth', 'app.kubernetes.io/name': 'model-server' });
+    expect(policy.spec?.ingress).toHaveLength(1);
+    expect(policy.spec?.ingress?.[0]?._from?.length).toBeGreaterThan(0);
     // api/kube/kind-client.ts: list + watch, then a create (dry run), get, merge patch of an absent one.
     const client = new KubeDeploymentClient(kubeAccess(as, { log }), { log, syncTimeoutMs: 20_000 });
     await client.start();
@@ -655,6 +714,50 @@ describe('helm install into the simulated cluster', () => {
     await expectCode(asCore.listPodForAllNamespaces(), 403, 'list pods');
     await expectCode(asCore.deleteNamespace({ name }), 403, 'delete a namespace');
     await expectCode(asCore.listSecretForAllNamespaces(), 403, 'list secrets');
+  });
+
+  it('lets only Hearth set, change or remove a namespace\'s account label and Hearth mark (ValidatingAdmissionPolicy, issue 15 item 5)', async () => {
+    expect(installed).toBe(true);
+    // Someone who may create and edit namespaces, but is not Hearth and not a cluster administrator.
+    const editor = `ns-editor-${id}`;
+    await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: editor } } });
+    await rbac.createClusterRole({ body: { metadata: { name: `${ns}-${editor}` }, rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['create', 'get', 'update', 'patch', 'delete'] }] } });
+    cleanups.push(() => rbac.deleteClusterRole({ name: `${ns}-${editor}` }));
+    await rbac.createClusterRoleBinding({
+      body: { metadata: { name: `${ns}-${editor}` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${ns}-${editor}` }, subjects: [{ kind: 'ServiceAccount', name: editor, namespace: ns }] },
+    });
+    cleanups.push(() => rbac.deleteClusterRoleBinding({ name: `${ns}-${editor}` }));
+    const asEditor = kubeConfigAs(saUser(ns, editor)).makeApiClient(CoreV1Api);
+    const claimed = `acct-claim-${id}`;
+    cleanups.push(() => core.deleteNamespace({ name: claimed }).catch(() => undefined));
+    // The policy takes effect a moment after it is created: wait for the first refusal.
+    const refusal = await waitFor(
+      'the namespace ownership policy to refuse a labelled namespace',
+      async () =>
+        asEditor.createNamespace({ body: { metadata: { name: claimed, labels: { [LABELS.account]: account } } } }).then(
+          async () => {
+            await core.deleteNamespace({ name: claimed });
+            await waitFor('the claimed namespace to go', async () => core.readNamespace({ name: claimed }).then(() => false, () => true), { timeoutMs: 30_000 });
+            return undefined;
+          },
+          (e: unknown) => e,
+        ),
+      { timeoutMs: 30_000 },
+    );
+    expect(codeOf(refusal)).toBe(403);
+    expect(String((refusal as Error).message)).toContain('only Hearth may set, change or remove the hearth.dev/account label');
+    // A plain namespace is fine; labelling it afterwards, or marking it Hearth's, is not.
+    const plain = `plain-${id}`;
+    cleanups.push(() => core.deleteNamespace({ name: plain }).catch(() => undefined));
+    await asEditor.createNamespace({ body: { metadata: { name: plain, labels: { team: 'a' } } } });
+    const patch = (labels: Record<string, string | null>) => asEditor.patchNamespace({ name: plain, body: { metadata: { labels } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await expectCode(patch({ [LABELS.account]: account }), 403, 'label a namespace with an account');
+    await expectCode(patch({ 'app.kubernetes.io/managed-by': 'hearth' }), 403, "mark a namespace as Hearth's");
+    await patch({ team: 'b', 'app.kubernetes.io/managed-by': 'argocd' }); // other labels, other tools' marks: allowed
+    // The account namespace Hearth made: its label can be neither changed nor removed by the editor.
+    const made = accountNamespace(account);
+    await expectCode(asEditor.patchNamespace({ name: made, body: { metadata: { labels: { [LABELS.account]: 'someone-else' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)), 403, 'move an account namespace to another account');
+    await expectCode(asEditor.patchNamespace({ name: made, body: { metadata: { labels: { [LABELS.account]: null } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)), 403, 'remove the account label');
   });
 
   it('lets the gateway watch what it routes by, and write nothing', async () => {

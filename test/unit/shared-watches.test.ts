@@ -74,13 +74,15 @@ describe('mode `all` on one informer factory', () => {
     await gateway.synced;
     expect(gateway.isSynced()).toBe(true);
 
-    // The API's seven hearth.dev kinds and the gateway's four collections, as refs.
+    // The API's seven hearth.dev kinds and the gateway's five collections, as refs.
     for (const { plural } of [DEPLOYMENT, DEPLOYED_MODEL, NODE_POOL, ENVIRONMENT, BATCH_JOB, SFT_JOB, BATCH_INFERENCE_JOB]) asked.add(refKey({ group: GROUP, version: VERSION, plural }));
     asked.add(refKey({ group: '', version: 'v1', plural: 'namespaces' }));
     asked.add(refKey({ group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', labelSelector: 'hearth.dev/deployment' }));
+    // Only Hearth's Services (the EndpointGuard's owners), not the controller's every-Service watch.
+    asked.add(refKey({ group: '', version: 'v1', plural: 'services', labelSelector: 'app.kubernetes.io/managed-by=hearth,hearth.dev/deployment' }));
 
-    // 7 for the controllers, 5 more hearth.dev kinds for the API, EndpointSlices for the gateway.
-    expect(asked.size).toBe(13);
+    // 7 for the controllers, 5 more hearth.dev kinds for the API, EndpointSlices and Hearth's Services for the gateway.
+    expect(asked.size).toBe(14);
     expect(informers.size).toBe(asked.size);
     expect(new Set(sources.keys())).toEqual(asked);
     for (const s of sources.values()) {

@@ -130,3 +130,22 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Who may reach model-server pods in account namespaces (HEARTH_MODEL_SERVER_INGRESS_FROM, JSON):
+networkPolicy.modelServerIngressFrom, else the gateway and controller pods of this release
+(mode=all: its one pod).
+*/}}
+{{- define "hearth.modelServerPeers" -}}
+{{- if .Values.networkPolicy.modelServerIngressFrom -}}
+{{- toJson .Values.networkPolicy.modelServerIngressFrom -}}
+{{- else -}}
+{{- $peers := list -}}
+{{- $components := ternary (list "all") (list "gateway" "controller") (eq .Values.mode "all") -}}
+{{- range $components -}}
+{{- $labels := dict "app.kubernetes.io/name" (include "hearth.name" $) "app.kubernetes.io/instance" $.Release.Name "app.kubernetes.io/component" . -}}
+{{- $peers = append $peers (dict "namespaceSelector" (dict "matchLabels" (dict "kubernetes.io/metadata.name" $.Release.Namespace)) "podSelector" (dict "matchLabels" $labels)) -}}
+{{- end -}}
+{{- toJson $peers -}}
+{{- end -}}
+{{- end -}}

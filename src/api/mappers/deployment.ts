@@ -16,6 +16,7 @@
 //   time. Removing the annotation undeletes. Until the controller reports, the facade shows DELETING
 //   with the request time and the purge time the retention gives.
 import { z } from 'zod';
+import { directRouteKeyDigest } from '../../auth/direct-route-keys.js';
 import { Region, Status } from '../../crds/common.js';
 import { DeploymentSpecFields, DeploymentState, ReplicaStats } from '../../crds/deployment.js';
 import { ANNOTATIONS, API_VERSION, LABELS, SOFT_DELETE_RETENTION_MS } from '../../crds/group.js';
@@ -171,6 +172,8 @@ function purgeTimeOf(deleteTime: string | undefined, retentionMs: number): strin
 /** The wire resource for a custom object of account `accountId`. */
 export function toWire(obj: DeploymentObject, accountId: string, retentionMs = DEFAULT_SOFT_DELETE_RETENTION_MS): Record<string, unknown> {
   const { replicaCount: _fixed, ...spec } = durationsToWire(obj.spec ?? {});
+  // Only digests leave the API, also for an object written before keys were digested.
+  if (Array.isArray(spec.directRouteApiKeys)) spec.directRouteApiKeys = digestKeys(spec.directRouteApiKeys);
   const status = obj.status ?? {};
   const ann = obj.metadata.annotations ?? {};
   const createTime = isoOf(obj.metadata.creationTimestamp);
@@ -200,8 +203,13 @@ export function toWire(obj: DeploymentObject, accountId: string, retentionMs = D
 export function specFromWire(body: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(body)) if (!OUTPUT_ONLY_FIELDS.includes(k) && v !== undefined) out[k] = v;
+  // Direct route keys are stored as digests, never in plain text (src/auth/direct-route-keys.ts).
+  if (Array.isArray(out.directRouteApiKeys)) out.directRouteApiKeys = digestKeys(out.directRouteApiKeys);
   return out;
 }
+
+/** Strings digested; anything else left for the schema to refuse, naming the field. */
+const digestKeys = (keys: unknown[]): unknown[] => keys.map((k) => (typeof k === 'string' && k !== '' ? directRouteKeyDigest(k) : k));
 
 /** The custom object for a new deployment (spec as the user wrote it: the API server defaults it). */
 export function newDeploymentObject(args: { accountId: string; namespace: string; id: string; spec: Record<string, unknown> }): DeploymentObject {
