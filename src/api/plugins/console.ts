@@ -80,7 +80,8 @@ export default async function consolePlugin(app: FastifyInstance, opts: ConsoleO
     return reply.type(TYPES[extname(path)] ?? 'application/octet-stream').send(await readFile(path));
   }
 
-  app.get('/console', hide, async (_req, reply) => secure(reply).redirect('/console/', 302));
-  app.get('/console/', hide, async (_req, reply) => send(reply, 'index.html'));
+  // The router ignores a trailing slash: `/console` and `/console/` reach this one route. The page
+  // must be at `/console/` for its relative asset URLs (app.js, app.css) to resolve.
+  app.get('/console', hide, async (req, reply) => ((req.url.split('?')[0] ?? '').endsWith('/') ? send(reply, 'index.html') : secure(reply).redirect('/console/', 302)));
   app.get('/console/*', hide, async (req, reply) => send(reply, (req.params as { '*': string })['*']));
 }

@@ -1,0 +1,69 @@
+// A uPlot chart as a preact component: created once per mount, data replaced on update.
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+export interface ChartProps {
+  title: string;
+  /** [x (unix seconds), ...series] */
+  data: uPlot.AlignedData;
+  series: uPlot.Series[];
+  /** Vertical marks (unix seconds) with a label and a colour: decisions, cold starts. */
+  marks?: { x: number; label: string; color: string }[];
+  height?: number;
+  testId?: string;
+  /** The x axis is time (unix seconds; default), else plain numbers (steps). */
+  timeX?: boolean;
+}
+
+/** Draws the marks as vertical lines with their labels, over the plot area. */
+function marksPlugin(marks: () => ChartProps['marks']): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: (u) => {
+        const ctx = u.ctx;
+        ctx.save();
+        ctx.font = `${11 * devicePixelRatio}px sans-serif`;
+        for (const m of marks() ?? []) {
+          const x = u.valToPos(m.x, 'x', true);
+          if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+          ctx.strokeStyle = m.color;
+          ctx.fillStyle = m.color;
+          ctx.setLineDash([4, 3]);
+          ctx.beginPath();
+          ctx.moveTo(x, u.bbox.top);
+          ctx.lineTo(x, u.bbox.top + u.bbox.height);
+          ctx.stroke();
+          ctx.fillText(m.label, x + 3, u.bbox.top + 12 * devicePixelRatio);
+        }
+        ctx.restore();
+      },
+    },
+  };
+}
+
+export function Chart(props: ChartProps) {
+  const el = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | undefined>(undefined);
+  const marks = useRef(props.marks);
+  marks.current = props.marks;
+  useEffect(() => {
+    if (!el.current) return;
+    const width = Math.max(320, el.current.clientWidth || 800);
+    plot.current = new uPlot(
+      { title: props.title, width, height: props.height ?? 220, series: [{}, ...props.series], scales: { x: { time: props.timeX ?? true } }, plugins: [marksPlugin(() => marks.current)] },
+      props.data,
+      el.current,
+    );
+    const onResize = (): void => plot.current?.setSize({ width: Math.max(320, el.current?.clientWidth ?? width), height: props.height ?? 220 });
+    window.addEventListener('resize', onResize);
+    return () => {
+      window.removeEventListener('resize', onResize);
+      plot.current?.destroy();
+    };
+  }, [props.series.length]);
+  useEffect(() => {
+    plot.current?.setData(props.data);
+  }, [props.data, props.marks]);
+  return <div class="chart" ref={el} data-testid={props.testId} />;
+}
