@@ -109,6 +109,9 @@ export async function buildTimeline(src: TimelineSources, q: TimelineQuery): Pro
     points = prom.map((p) => ({ ...p, desiredReplicas: desired.get(Math.floor(Date.parse(p.time) / 1000 / step)) ?? 0 }));
   }
   const decisions = mergeDecisions(await readEvents(src.db, range), q.statusDecisions, from, to);
+  // Cold starts at the samples' own resolution (a plot step of minutes would hide a 10 s start).
+  const firstStart = decisions.find((d) => d.kind === 'SCALE_FROM_ZERO')?.time;
+  const fine = firstStart ? (await readSamples(src.db, { ...range, from: new Date(firstStart), bucketSeconds: src.sampleIntervalSeconds ?? 10 })).map(iso) : [];
   return {
     source: src.prometheus ? 'PROMETHEUS' : 'HEARTH',
     startTime: from.toISOString(),
@@ -116,6 +119,6 @@ export async function buildTimeline(src: TimelineSources, q: TimelineQuery): Pro
     stepSeconds: step,
     points,
     decisions,
-    coldStarts: coldStartsOf(decisions, points),
+    coldStarts: coldStartsOf(decisions, fine),
   };
 }
