@@ -24,9 +24,9 @@ function marksPlugin(marks: () => ChartProps['marks']): uPlot.Plugin {
         const ctx = u.ctx;
         ctx.save();
         ctx.font = `${11 * devicePixelRatio}px sans-serif`;
-        for (const m of marks() ?? []) {
+        (marks() ?? []).forEach((m, i) => {
           const x = u.valToPos(m.x, 'x', true);
-          if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+          if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
           ctx.strokeStyle = m.color;
           ctx.fillStyle = m.color;
           ctx.setLineDash([4, 3]);
@@ -34,8 +34,9 @@ function marksPlugin(marks: () => ChartProps['marks']): uPlot.Plugin {
           ctx.moveTo(x, u.bbox.top);
           ctx.lineTo(x, u.bbox.top + u.bbox.height);
           ctx.stroke();
-          ctx.fillText(m.label, x + 3, u.bbox.top + 12 * devicePixelRatio);
-        }
+          // Labels on three rows, so marks close in time stay readable.
+          ctx.fillText(m.label, x + 3, u.bbox.top + (12 + 13 * (i % 3)) * devicePixelRatio);
+        });
         ctx.restore();
       },
     },
