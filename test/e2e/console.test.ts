@@ -110,6 +110,23 @@ async function open(hash: string, testId: string): Promise<void> {
   await page.waitForSelector(`[data-testid="${testId}"]`, { timeout: 15_000 });
 }
 
+const BOUNDARY = '----hearth-console-e2e';
+const EXAMPLE = (n: number) => JSON.stringify({ messages: [{ role: 'user', content: `question ${n}` }, { role: 'assistant', content: `answer ${n}` }] });
+
+/** A dataset over REST: created, a valid 3-example file uploaded (validated: READY); and one left unvalidated. */
+async function seedDatasets(): Promise<void> {
+  const auth = { authorization: `Bearer ${apiKey}` };
+  const base = `/v1/accounts/${ACCOUNT}/datasets`;
+  for (const datasetId of ['train', 'pending']) {
+    const r = await app.inject({ method: 'POST', url: base, headers: auth, payload: { datasetId, dataset: { displayName: datasetId, format: 'CHAT' } } });
+    expect(r.statusCode, r.body).toBe(200);
+  }
+  const file = [1, 2, 3].map(EXAMPLE).join('\n') + '\n';
+  const payload = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="train.jsonl"\r\nContent-Type: application/octet-stream\r\n\r\n${file}\r\n--${BOUNDARY}--\r\n`;
+  const up = await app.inject({ method: 'POST', url: `${base}/train:upload`, headers: { ...auth, 'content-type': `multipart/form-data; boundary=${BOUNDARY}` }, payload });
+  expect(up.statusCode, up.body).toBe(200);
+}
+
 /** The view's first answer arrived (no "Loading…"), and it is not an error. */
 async function loaded(testId: string): Promise<void> {
   await page.waitForFunction(`!document.querySelector('[data-testid="${testId}"]').textContent.includes('Loading')`, undefined, { timeout: 15_000 });
@@ -154,6 +171,7 @@ beforeAll(async () => {
   manager.start();
   history.start();
   await gw.synced;
+  await seedDatasets();
 
   browser = await chromium.launch({ executablePath: browserAt.path, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -241,6 +259,7 @@ describe.skipIf('missing' in browserAt)('the web console in headless Chromium', 
     await page.click('[data-testid="nav-deployments"]');
     await open('fleet', 'view-fleet');
     await loaded('view-fleet');
+    expect(await page.textContent('[data-testid="view-fleet"]')).toContain('MI300X');
     await shot('06-fleet');
     await open('sft', 'view-sft');
     await loaded('view-sft');
@@ -250,9 +269,14 @@ describe.skipIf('missing' in browserAt)('the web console in headless Chromium', 
     await shot('08-batch');
     await open('datasets', 'view-datasets');
     await loaded('view-datasets');
+    expect(await page.textContent('[data-testid="dataset-train"] [data-testid="validation"]')).toContain('valid');
+    expect(await page.textContent('[data-testid="dataset-train"]')).toContain('3');
+    expect(await page.textContent('[data-testid="dataset-pending"] [data-testid="validation"]')).toContain('not validated yet');
     await shot('09-datasets');
     await open('quotas', 'view-quotas');
     await page.waitForSelector('[data-testid="usage-bar"]');
+    // The scaled-to-zero deployment holds no GPU: every quota row is there, with its bar.
+    expect((await page.$$('[data-testid^="quota-"]')).length).toBeGreaterThan(0);
     await shot('10-quotas');
     expect(pageProblems).toEqual([]);
   }, 60_000);
