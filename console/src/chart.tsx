@@ -14,6 +14,8 @@ export interface ChartProps {
   testId?: string;
   /** The x axis is time (unix seconds; default), else plain numbers (steps). */
   timeX?: boolean;
+  /** The x range to show (the whole window, not just where there are points). */
+  xRange?: [number, number];
 }
 
 /** Draws the marks as vertical lines with their labels, over the plot area. */
@@ -35,7 +37,9 @@ function marksPlugin(marks: () => ChartProps['marks']): uPlot.Plugin {
           ctx.lineTo(x, u.bbox.top + u.bbox.height);
           ctx.stroke();
           // Labels on three rows, so marks close in time stay readable.
-          ctx.fillText(m.label, x + 3, u.bbox.top + (12 + 13 * (i % 3)) * devicePixelRatio);
+          const w = ctx.measureText(m.label).width;
+          const tx = x + 3 + w > u.bbox.left + u.bbox.width ? x - 3 - w : x + 3; // near the right edge: to the left
+          ctx.fillText(m.label, tx, u.bbox.top + (12 + 13 * (i % 3)) * devicePixelRatio);
         });
         ctx.restore();
       },
@@ -48,11 +52,13 @@ export function Chart(props: ChartProps) {
   const plot = useRef<uPlot | undefined>(undefined);
   const marks = useRef(props.marks);
   marks.current = props.marks;
+  const xRange = useRef(props.xRange);
+  xRange.current = props.xRange;
   useEffect(() => {
     if (!el.current) return;
     const width = Math.max(320, el.current.clientWidth || 800);
     plot.current = new uPlot(
-      { title: props.title, width, height: props.height ?? 220, series: [{}, ...props.series], scales: { x: { time: props.timeX ?? true } }, plugins: [marksPlugin(() => marks.current)] },
+      { title: props.title, width, height: props.height ?? 220, series: [{}, ...props.series], scales: { x: { time: props.timeX ?? true, ...(props.xRange ? { range: () => xRange.current ?? [0, 1] } : {}) } }, plugins: [marksPlugin(() => marks.current)] },
       props.data,
       el.current,
     );

@@ -235,6 +235,9 @@ describe.skipIf('missing' in browserAt)('the web console in headless Chromium', 
     await page.waitForSelector('[data-testid="view-timeline"]');
     expect(page.url()).toContain(`#/deployments/${NAME}`);
     await page.waitForSelector('[data-testid="chart-replicas"] canvas');
+    // The last 15 minutes: a step of a few seconds (samples every second here), so the few seconds
+    // of a simulated cold start show as more than one point.
+    await page.click('[data-testid="window-15m"]');
 
     const reply = await chat();
     expect(reply.status, reply.body).toBe(200);
@@ -250,7 +253,7 @@ describe.skipIf('missing' in browserAt)('the web console in headless Chromium', 
     await shot('05-timeline-scaled-to-zero');
 
     // The REST answer the page plots: points recorded every second, with ready replicas.
-    const tl = (await page.evaluate(async (p) => (await fetch(p, { headers: { authorization: `Bearer ${sessionStorage.getItem('hearth.apiKey')}` } })).json(), `/v1/accounts/${ACCOUNT}/deployments/${NAME}:timeline`)) as { points: { readyReplicas: number }[]; coldStarts: { seconds?: number }[] };
+    const tl = (await page.evaluate(async (p) => (await fetch(p, { headers: { authorization: `Bearer ${sessionStorage.getItem('hearth.apiKey')}` } })).json(), `/v1/accounts/${ACCOUNT}/deployments/${NAME}:timeline?window=15m`)) as { points: { readyReplicas: number }[]; coldStarts: { seconds?: number }[] };
     expect(tl.points.some((p) => p.readyReplicas > 0)).toBe(true);
     expect(tl.coldStarts[0]?.seconds).toBeGreaterThanOrEqual(0);
   }, 180_000);

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type uPlot from 'uplot';
+import uPlot from 'uplot';
 import { get, idOf, listAll, type Session } from '../api';
 import { Chart } from '../chart';
 import { usePoll } from '../poll';
@@ -68,8 +68,12 @@ export function Deployments({ session }: { session: Session }) {
   );
 }
 
+type Window = '15m' | '1h' | '6h' | '1d';
+
 interface TimelineWire {
   source: string;
+  startTime: string;
+  endTime: string;
   stepSeconds: number;
   points: { time: string; desiredReplicas: number; readyReplicas: number; inFlight: number; requestsPerSecond: number; tokensPerSecond: number }[];
   decisions: { time: string; fromReplicas: number; toReplicas: number; reason: string; message: string; kind: string }[];
@@ -81,7 +85,7 @@ const KIND_COLOR: Record<string, string> = { SCALE_FROM_ZERO: '#d9480f', SCALE_T
 
 /** One deployment's autoscaling timeline: replicas, load, decisions with reasons, cold starts. */
 export function DeploymentTimeline({ session, id }: { session: Session; id: string }) {
-  const [window, setWindow] = useState<'1h' | '6h' | '1d'>('1h');
+  const [window, setWindow] = useState<Window>('1h');
   const dep = usePoll(() => get<DeploymentWire>(session, `/deployments/${encodeURIComponent(id)}`), 2000, [id]);
   const tl = usePoll(() => get<TimelineWire>(session, `/deployments/${encodeURIComponent(id)}:timeline?window=${window}`), 5000, [id, window]);
   const t = tl.data;
@@ -93,6 +97,8 @@ export function DeploymentTimeline({ session, id }: { session: Session; id: stri
     ...(t?.coldStarts ?? []).filter((c) => c.readyTime).map((c) => ({ x: secs(c.readyTime!), label: `ready after ${fmt(c.seconds)} s`, color: '#e8590c' })),
   ];
   const d = dep.data;
+  const xRange: [number, number] | undefined = t ? [secs(t.startTime), secs(t.endTime)] : undefined;
+  const stepped = uPlot.paths.stepped?.({ align: 1 });
   return (
     <Page title={`Deployment ${id}`} testId="view-timeline" updated={tl.loadedAt}>
       <p>
@@ -109,7 +115,7 @@ export function DeploymentTimeline({ session, id }: { session: Session; id: stri
         </p>
       )}
       <div class="tabs">
-        {(['1h', '6h', '1d'] as const).map((w) => (
+        {(['15m', '1h', '6h', '1d'] as const).map((w) => (
           <button type="button" class={w === window ? 'active' : ''} onClick={() => setWindow(w)} data-testid={`window-${w}`}>
             last {w}
           </button>
@@ -118,8 +124,18 @@ export function DeploymentTimeline({ session, id }: { session: Session; id: stri
       </div>
       {t && (
         <>
-          <Chart title="Replicas" testId="chart-replicas" data={replicas} marks={marks} series={[{ label: 'desired', stroke: '#1c7ed6', width: 2 }, { label: 'ready', stroke: '#2f9e44', width: 2, fill: 'rgba(47,158,68,0.1)' }]} />
-          <Chart title="Load" testId="chart-load" data={load} marks={marks} series={[{ label: 'in flight', stroke: '#e8590c', width: 2 }, { label: 'tokens/s', stroke: '#7048e8', width: 2 }]} />
+          <Chart
+            title="Replicas"
+            testId="chart-replicas"
+            data={replicas}
+            marks={marks}
+            xRange={xRange}
+            series={[
+              { label: 'desired', stroke: '#1c7ed6', width: 2, ...(stepped ? { paths: stepped } : {}) },
+              { label: 'ready', stroke: '#2f9e44', width: 2, fill: 'rgba(47,158,68,0.1)', ...(stepped ? { paths: stepped } : {}) },
+            ]}
+          />
+          <Chart title="Load" testId="chart-load" data={load} marks={marks} xRange={xRange} series={[{ label: 'in flight', stroke: '#e8590c', width: 2 }, { label: 'tokens/s', stroke: '#7048e8', width: 2 }]} />
           <h3>Scaling decisions</h3>
           {t.decisions.length === 0 && <p class="muted">No scaling decision in this window.</p>}
           <table data-testid="decisions">

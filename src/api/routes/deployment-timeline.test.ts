@@ -56,10 +56,10 @@ describe('GET :timeline', () => {
   it('answers the last hour: bucketed points, decisions with kinds, the cold start', async () => {
     const r = await get('/v1/accounts/acme/deployments/cold:timeline');
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    expect(r.body).toMatchObject({ name: 'accounts/acme/deployments/cold', source: 'HEARTH', stepSeconds: 30, endTime: NOW.toISOString() });
+    expect(r.body).toMatchObject({ name: 'accounts/acme/deployments/cold', source: 'HEARTH', stepSeconds: 15, endTime: NOW.toISOString() });
     const points = r.body.points as { time: string; desiredReplicas: number; readyReplicas: number; tokensPerSecond: number }[];
     expect(points.map((p) => p.time)).toEqual([at(900), at(600), at(570)].map((d) => d.toISOString()));
-    expect(points[0]).toMatchObject({ desiredReplicas: 0.5, readyReplicas: 0.5 }); // two samples in one 30 s bucket
+    expect(points[0]).toMatchObject({ desiredReplicas: 0.5, readyReplicas: 0.5 }); // two samples in one 15 s bucket
     expect(points.at(-1)).toMatchObject({ readyReplicas: 1, tokensPerSecond: 40 });
     expect((r.body.decisions as { reason: string; kind: string }[]).map((d) => [d.reason, d.kind])).toEqual([
       ['ScaleToZeroWindowElapsed', 'SCALE_TO_ZERO'],
@@ -71,7 +71,7 @@ describe('GET :timeline', () => {
 
   it('a day reaches further back, at a coarser step', async () => {
     const r = await get('/v1/accounts/acme/deployments/cold:timeline?window=1d');
-    expect(r.body.stepSeconds).toBe(720);
+    expect(r.body.stepSeconds).toBe(360);
     expect((r.body.points as { inFlight: number }[]).some((p) => p.inFlight === 9)).toBe(true);
   });
 

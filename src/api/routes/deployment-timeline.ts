@@ -22,7 +22,7 @@ const Query = z.object({
   window: z
     .enum(Object.keys(WINDOWS) as [TimelineWindow, ...TimelineWindow[]])
     .default('1h')
-    .describe('How far back: 1h, 6h or 1d.'),
+    .describe('How far back: 15m, 1h, 6h or 1d.'),
 });
 
 const Point = z.object({
@@ -71,7 +71,7 @@ const deploymentTimeline: FastifyPluginAsyncZod<TimelineRouteOptions> = async (a
   app.get('/accounts/:accountId/deployments/:deploymentId(^[^:]+)::timeline', {
     schema: {
       summary: 'Get Deployment Timeline (Hearth)',
-      description: 'Hearth extension: desired and ready replicas, load, scaling decisions and cold starts of a deployment over the last hour, 6 hours or day.',
+      description: 'Hearth extension: desired and ready replicas, load, scaling decisions and cold starts of a deployment over the last 15 minutes, hour, 6 hours or day.',
       tags: ['Deployments'],
       operationId: 'Hearth_GetDeploymentTimeline',
       params: Params,

@@ -18,9 +18,11 @@ describe('kindOf', () => {
 });
 
 describe('stepOf', () => {
-  it('keeps about 120 points a window, never finer than the samples', () => {
-    expect(stepOf('1h')).toBe(30);
-    expect(stepOf('1d')).toBe(720);
+  it('keeps about 240 points a window, never finer than the samples', () => {
+    expect(stepOf('15m', 1)).toBe(3.75);
+    expect(stepOf('15m')).toBe(10);
+    expect(stepOf('1h')).toBe(15);
+    expect(stepOf('1d')).toBe(360);
     expect(stepOf('1h', 60)).toBe(60);
   });
 });

@@ -9,12 +9,12 @@ import type { Db } from '../../db/client.js';
 import { readEvents, readSamples, type EventEntry, type TimelinePoint } from '../../db/repositories/history.js';
 import type { PrometheusReader } from './prometheus.js';
 
-export const WINDOWS = { '1h': 3600, '6h': 6 * 3600, '1d': 24 * 3600 } as const;
+export const WINDOWS = { '15m': 900, '1h': 3600, '6h': 6 * 3600, '1d': 24 * 3600 } as const;
 export type TimelineWindow = keyof typeof WINDOWS;
 
-/** Points per window: 1 h at 30 s, 6 h at 3 min, 1 d at 12 min (≈ 120 points; the samples are 10 s). */
+/** ≈ 240 points a window (1 h at 15 s, 1 d at 6 min), never finer than the samples (default 10 s). */
 export function stepOf(window: TimelineWindow, sampleIntervalSeconds = 10): number {
-  return Math.max(sampleIntervalSeconds, WINDOWS[window] / 120);
+  return Math.max(sampleIntervalSeconds, WINDOWS[window] / 240);
 }
 
 export type DecisionKind = 'SCALE_UP' | 'SCALE_DOWN' | 'SCALE_TO_ZERO' | 'SCALE_FROM_ZERO' | 'UNCHANGED';
