@@ -1,6 +1,8 @@
 // GET …/deployments/{d}:timeline (Hearth extension) on PGlite with in-memory kind clients: points
 // bucketed from the recorded samples, decisions from the record and from status (deduplicated),
 // the kinds (scale to zero, from zero), cold starts, the window rule, and the tenancy rule (404).
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordEvents, recordSamples } from '../../db/repositories/history.js';
 import type { MemoryKindClient } from './memory-kind-client.test-helper.js';
@@ -82,6 +84,31 @@ describe('GET :timeline', () => {
     expect((await get('/v1/accounts/acme/deployments/nope:timeline')).status).toBe(404);
     expect((await get('/v1/accounts/acme/deployments/cold:timeline', h.otherKey)).status).toBe(404);
     expect((await get('/v1/accounts/globex/deployments/cold:timeline', h.otherKey)).status).toBe(404);
+  });
+
+  it('with a Prometheus URL: load and ready replicas from Prometheus, desired replicas and decisions from Hearth', async () => {
+    const queries: string[] = [];
+    const prom = createServer((req, res) => {
+      const q = new URL(req.url ?? '', 'http://x').searchParams;
+      queries.push(q.get('query') ?? '');
+      const t = Date.parse('2026-11-26T09:50:00Z') / 1000;
+      const v = (q.get('query') ?? '').includes('tokens') ? '77' : '1';
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [{ metric: {}, values: [[t, v]] }] } }));
+    });
+    await new Promise<void>((r) => prom.listen(0, '127.0.0.1', r));
+    try {
+      const app = await h.another({ now: () => NOW, deployments: h.app.hearth.deployments, timeline: { prometheusUrl: `http://127.0.0.1:${(prom.address() as AddressInfo).port}` } });
+      const r = await app.inject({ method: 'GET', url: '/v1/accounts/acme/deployments/cold:timeline', headers: { authorization: `Bearer ${h.key}` } });
+      expect(r.statusCode, r.body).toBe(200);
+      const body = JSON.parse(r.body) as { source: string; points: unknown[]; decisions: unknown[] };
+      expect(body.source).toBe('PROMETHEUS');
+      expect(body.points).toEqual([{ time: '2026-11-26T09:50:00.000Z', desiredReplicas: 1, readyReplicas: 1, inFlight: 1, requestsPerSecond: 1, tokensPerSecond: 77 }]);
+      expect(body.decisions).toHaveLength(3);
+      expect(queries.every((q) => q.includes('namespace="acct-acme",deployment="cold"'))).toBe(true);
+    } finally {
+      prom.close();
+    }
   });
 
   it('needs a key', async () => {
