@@ -129,7 +129,8 @@ async function seedDatasets(): Promise<void> {
 
 /** The view's first answer arrived (no "Loading…"), and it is not an error. */
 async function loaded(testId: string): Promise<void> {
-  await page.waitForFunction(`!document.querySelector('[data-testid="${testId}"]').textContent.includes('Loading')`, undefined, { timeout: 15_000 });
+  // Polled from here, not with a string predicate in the page: the console's CSP (no eval) refuses those.
+  await waitFor(`${testId} loaded`, async () => !((await page.textContent(`[data-testid="${testId}"]`)) ?? 'Loading').includes('Loading'), { timeoutMs: 15_000, intervalMs: 100, dump });
   expect(await page.$(`[data-testid="${testId}"] .error`), `${testId} shows an error`).toBeNull();
 }
 
