@@ -10,13 +10,19 @@
 # are the Node binaries (node-linux-*) that pin Node for `npm test` on a development machine; the
 # images bring their own Node.
 
-# 1. Compile TypeScript (tsc -p tsconfig.build.json → dist/).
+# 1. Compile TypeScript (tsc -p tsconfig.build.json → dist/) and bundle the web console
+#    (console/build.mjs → dist/console; preact and uPlot inside, nothing fetched at run time).
+#    esbuild's native binary is an optional dependency (@esbuild/linux-<arch>), which
+#    --omit=optional leaves out: it is installed on its own, at the version package-lock.json has.
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --omit=optional --ignore-scripts --no-audit --no-fund
+RUN npm ci --omit=optional --ignore-scripts --no-audit --no-fund \
+ && npm install --no-save --omit=optional --ignore-scripts --no-audit --no-fund \
+      "@esbuild/linux-$(node -p process.arch)@$(node -p "require('esbuild/package.json').version")"
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY console ./console
 RUN npm run build
 
 # 2. Production dependencies only.

@@ -11,6 +11,10 @@
 //   5. leaves Hearth running and prints curl commands that work (Ctrl-C stops Hearth; the fleet
 //      stays up until `npm run cluster:down`). `--exit` stops after step 4.
 //
+// Every step is visible in the web console (printed at step 2: http://127.0.0.1:8080/console/, sign in with the
+// admin key): the deployments of step 3 in its list and fleet map, step 4's scale from zero and
+// back on idle-a100's autoscaling timeline (samples every 2 s here: HEARTH_HISTORY_SAMPLE_INTERVAL).
+//
 // Simulation, stated in the output: KWOK pods have no pod network, so Hearth runs with
 // HEARTH_GATEWAY_SIMULATED_UPSTREAM pointing at the model-server TEST FIXTURE (a GPU-free stand-in
 // speaking vLLM's protocol, started in this process on a free loopback port): every replica
@@ -79,6 +83,8 @@ async function startHearth(kubeconfig: string, upstream: string): Promise<{ chil
       HEARTH_GATEWAY_SIMULATED_UPSTREAM: upstream,
       // …and an idle deployment goes back to zero after 20 s, not the CRD's minimum of 5 min.
       HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE: `${SCALE_TO_ZERO_WINDOW_S}s`,
+      // The console's timeline at a fine step, so step 4's few seconds show as more than a point.
+      HEARTH_HISTORY_SAMPLE_INTERVAL: '2s',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -193,6 +199,7 @@ async function scaleFromZero(kc: KubeConfig, key: string): Promise<void> {
   }
   console.log(`   GET /v1/accounts/${ACCOUNT}/deployments/${COLD}: state ${v.state}, replicaCount ${v.replicas}, desiredReplicaCount ${v.desired}`);
   const model = `${BASE_MODEL}#accounts/${ACCOUNT}/deployments/${COLD}`;
+  console.log(`   watch it on the console's timeline: ${API}/console/#/deployments/${COLD}`);
   console.log(`   POST ${GATEWAY}/inference/v1/chat/completions  model "${model}"`);
   const t0 = Date.now();
   const at = () => `t+${((Date.now() - t0) / 1000).toFixed(1)}s`.padEnd(8);
@@ -284,6 +291,7 @@ async function main(): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r)).then(() => fixture.close());
   console.log(`   REST API ${API}/v1   gateway ${GATEWAY}/inference/v1   OpenAPI ${API}/docs`);
   console.log(`   account accounts/${ACCOUNT}, admin API key (shown once): ${key}`);
+  console.log(`   web console ${API}/console/  (sign in with that key: every step below shows there)`);
   console.log(`   simulation (demo only): model-server fixture (simulated GPU replica) at ${fixture.url}, serving ${BASE_MODEL};`);
   console.log(`     the gateway dials every replica endpoint there (HEARTH_GATEWAY_SIMULATED_UPSTREAM) since KWOK pods have no network;`);
   console.log(`     scale-to-zero window ${SCALE_TO_ZERO_WINDOW_S}s for every deployment (HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE; the CRD's minimum is 5m)`);
@@ -320,7 +328,7 @@ async function main(): Promise<void> {
   }
 
   console.log(`
-5. Hearth keeps running. Try:
+5. Hearth keeps running. The web console: ${API}/console/ (sign in with the key below; ${COLD}'s timeline: ${API}/console/#/deployments/${COLD}). Try:
    export HEARTH_API_KEY=${key}
    curl -s ${GATEWAY}/inference/v1/chat/completions -H "Authorization: Bearer $HEARTH_API_KEY" -H 'content-type: application/json' -d '{"model": "${BASE_MODEL}#accounts/${ACCOUNT}/deployments/${COLD}", "messages": [{"role": "user", "content": "hello"}]}'   # held while ${COLD} scales from zero again
    curl -s ${API}/v1/accounts/${ACCOUNT}/deployments -H "Authorization: Bearer $HEARTH_API_KEY"

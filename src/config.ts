@@ -87,6 +87,17 @@ export const ConfigSchema = z.object({
       'TESTS AND DEMOS ONLY: replaces every Deployment\'s scale-to-zero window (the CRD keeps it ≥ 5m); logged as a warning.',
     ),
   }),
+  /** Deployment history for the console's timeline (controllers/history, api/timeline). */
+  history: z.object({
+    sampleInterval: variable('HEARTH_HISTORY_SAMPLE_INTERVAL', duration('10s').default('10s'), 'Controller: how often each deployment\'s replicas and load are recorded in the database (the timeline\'s finest step).'),
+    rawRetention: variable('HEARTH_HISTORY_RAW_RETENTION', duration('2h').default('2h'), 'Controller: samples older than this are rolled up into 1-minute averages (downsampling).'),
+    retention: variable('HEARTH_HISTORY_RETENTION', duration('168h').default('168h'), 'Controller: samples and scaling decisions older than this are deleted; "0s" records no history.'),
+    prometheusUrl: variable(
+      'HEARTH_PROMETHEUS_URL',
+      z.url({ protocol: /^https?$/ }).optional(),
+      'API: a Prometheus that scrapes the gateways (e.g. http://prometheus:9090); the timeline then reads load and ready replicas from it instead of Hearth\'s history.',
+    ),
+  }),
   /** Batch inference jobs: run by the controller (leader only), their lines sent through the gateway. */
   batchInference: z.object({
     gatewayUrl: variable(

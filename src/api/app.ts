@@ -16,6 +16,7 @@ import type { ApiContext } from './context.js';
 import type { DeploymentClient, KindClients } from './kube/kind-client.js';
 import { DEFAULT_SOFT_DELETE_RETENTION_MS } from './mappers/deployment.js';
 import authPlugin from './plugins/auth.js';
+import consolePlugin, { type ConsoleOptions } from './plugins/console.js';
 import emptyBodyPlugin from './plugins/empty-body.js';
 import errorsPlugin from './plugins/errors.js';
 import openapiPlugin from './plugins/openapi.js';
@@ -25,6 +26,7 @@ import accountsRoutes from './routes/accounts.js';
 import apiKeysRoutes from './routes/api-keys.js';
 import batchJobsRoutes from './routes/batch-jobs.js';
 import deploymentsRoutes from './routes/deployments.js';
+import deploymentTimelineRoutes, { type TimelineRouteOptions } from './routes/deployment-timeline.js';
 import deploymentShapesRoutes from './routes/deployment-shapes.js';
 import datasetsRoutes, { datasetUploadUrlRoutes, type DatasetRoutesOptions } from './routes/datasets.js';
 import deployedModelsRoutes from './routes/deployed-models.js';
@@ -72,6 +74,10 @@ export interface BuildAppOptions {
   artifacts?: ArtifactStore;
   softDeleteRetentionMs?: number;
   now?: () => Date;
+  /** The web console at /console (plugins/console.ts): where its bundle is. */
+  console?: ConsoleOptions;
+  /** The deployment timeline (Hearth extension): Prometheus URL and the history's sample interval. */
+  timeline?: TimelineRouteOptions;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -95,10 +101,14 @@ function modelFileOptionsOf({ models, datasets: d }: Pick<BuildAppOptions, 'mode
   };
 }
 
-/** The targets of signed dataset and model file URLs (outside /v1: the signature is the credential). */
-async function signedFileRoutes(app: FastifyInstance, opts: Pick<BuildAppOptions, 'models' | 'datasets'>): Promise<void> {
+/**
+ * Outside /v1: the targets of signed dataset and model file URLs (the signature is the
+ * credential), and the web console's static bundle (it signs in with an API key to /v1).
+ */
+async function routesOutsideV1(app: FastifyInstance, opts: Pick<BuildAppOptions, 'models' | 'datasets' | 'console'>): Promise<void> {
   await app.register(datasetUploadUrlRoutes, opts.datasets ?? {});
   await app.register(modelFileUrlRoutes, modelFileOptionsOf(opts));
+  await app.register(consolePlugin, opts.console ?? {});
 }
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
@@ -138,7 +148,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     for (const method of [route.method].flat()) if (method !== 'HEAD' && route.url.startsWith('/v1/')) served.add(`${method} ${shapeOf(route.url)}`);
   });
   await app.register(openapiPlugin, { version: API_VERSION_STRING });
-  await app.register(signedFileRoutes, opts);
+  await app.register(routesOutsideV1, opts);
   app.get('/healthz', { schema: { hide: true } as Record<string, unknown> }, async () => ({ status: 'ok' }));
 
   const rateLimiter = opts.rateLimit === false ? undefined : new KeyRateLimiter(opts.rateLimit ?? { ratePerSecond: 50, burst: 100 });
@@ -151,6 +161,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       await v1.register(quotasRoutes);
       await v1.register(reservationsRoutes);
       await v1.register(deploymentsRoutes);
+      await v1.register(deploymentTimelineRoutes, opts.timeline ?? {});
       await v1.register(deploymentShapesRoutes);
       await v1.register(batchJobsRoutes);
       await v1.register(sftJobsRoutes);

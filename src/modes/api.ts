@@ -4,7 +4,7 @@ import { moveDatasetBytesToStore } from '../api/datasets/migrate-bytea.js';
 import { KubeKindClients } from '../api/kube/kind-client.js';
 import { NamespaceEnsurer, namespaceOptions } from '../api/kube/namespaces.js';
 import { openArtifactStore } from '../artifacts/index.js';
-import { datasetSettings } from '../config.js';
+import { datasetSettings, durationMs } from '../config.js';
 import type { Service, Shared } from './service.js';
 
 export async function startApi({ config, log, database, clients, informers }: Shared): Promise<Service> {
@@ -28,6 +28,10 @@ export async function startApi({ config, log, database, clients, informers }: Sh
     pageTokenSecret: config.server.pageTokenSecret,
     rateLimit: { ratePerSecond: config.server.rateLimitRps, burst: config.server.rateLimitBurst },
     datasets: datasetSettings(config),
+    timeline: {
+      ...(config.history.prometheusUrl ? { prometheusUrl: config.history.prometheusUrl } : {}),
+      sampleIntervalSeconds: Math.max(1, Math.round(durationMs(config.history.sampleInterval) / 1000)),
+    },
   });
   await app.listen({ port: config.server.port, host: config.server.host });
   return {

@@ -11,6 +11,12 @@ import { GatewayLoadScraper, endpointSliceTargets } from '../controllers/autosca
 import { kubeSoftDelete } from '../controllers/autoscaler/soft-delete.js';
 import { openArtifactStore } from '../artifacts/index.js';
 import { controllerManager } from '../controllers/manager.js';
+import { deploymentInformers } from '../controllers/deployment/cache.js';
+import { HistoryRecorder, type LoadReader } from '../controllers/history/recorder.js';
+import { namespacesInformer } from '../controllers/runtime/projections.js';
+import { accountOfNamespace } from '../crds/account.js';
+import type { Database } from '../db/client.js';
+import type { InformerFactory } from '../kube/informer-factory.js';
 import type { KubeClients } from '../kube/client.js';
 import type { Logger } from '../log.js';
 import { realClock } from '../util/clock.js';
@@ -69,8 +75,10 @@ export async function startController({ config, log, database, load, clients, in
           },
         } : {}),
   });
+  const history = historyRecorder({ config, informers, database, load: source, log: controllerLog });
   scraper?.start();
   manager.start();
+  history?.start();
   // Never resolves; rejects if a controller failed to start (main then exits 1).
   const failed = manager.done.then(() => new Promise<never>(() => {}));
   failed.catch(() => {}); // observed by main once every service has started; not unhandled before
@@ -79,6 +87,7 @@ export async function startController({ config, log, database, load, clients, in
     failed,
     stop: async () => {
       autoscaler?.stop();
+      await history?.stop();
       await scraper?.stop();
       await manager.stop();
       await artifacts?.close();
@@ -120,4 +129,23 @@ function modelFilesWiring(config: Config, log: Logger): { deployment: { modelSer
     deployment: { modelServerConfig: loadModelServerConfig({ modelFiles: { image, sourceUrl } }) },
     deployedModel: { modelFiles: { sourceUrl, ...(secret !== undefined ? { secret } : {}) } },
   };
+}
+
+/**
+ * The deployment history for the console's timeline (controllers/history): replicas from the
+ * Deployment controller's cache, load from the autoscaler's source. Every controller replica
+ * records (writes are idempotent), so the history has no gap at a leader change.
+ */
+function historyRecorder(o: { config: Config; informers: InformerFactory; database: Database; load: LoadReader | undefined; log: Logger }): HistoryRecorder | undefined {
+  const h = o.config.history;
+  if (ms(h.retention) === 0) return undefined;
+  const deployments = deploymentInformers(o.informers, o.config.controller.selector).deployments;
+  const namespaces = namespacesInformer(o.informers);
+  return new HistoryRecorder({
+    db: o.database.db,
+    clock: realClock,
+    sources: { deployments: () => deployments.list(), accountOf: (ns) => accountOfNamespace(namespaces.get(ns)), ...(o.load ? { load: o.load } : {}) },
+    settings: { sampleIntervalSeconds: Math.max(1, Math.round(ms(h.sampleInterval) / 1000)), rawForMs: ms(h.rawRetention), retentionMs: ms(h.retention) },
+    log: o.log.child({ component: 'history' }),
+  });
 }
