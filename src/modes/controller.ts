@@ -47,6 +47,7 @@ export async function startController({ config, log, database, load, clients, in
     db: database.db,
     log: controllerLog,
     deployedModel: { dial, pollMs: ms(config.deployedModels.pollInterval) },
+    batchJob: { logRetentionMs: ms(config.batchJobs.logRetention) },
     deployment: {
       workers: config.controller.workers,
       ...(config.controller.selector ? { selector: config.controller.selector } : {}),
