@@ -2,6 +2,7 @@
 // reads), with the runtime's timestamps, parsed into lines. The BatchJob controller archives a
 // finished rank from here; the REST facade serves a running rank from here.
 import { CoreV1Api } from '@kubernetes/client-node';
+import { LABELS } from '../crds/group.js';
 import type { KubeClients } from './client.js';
 
 export interface PodLogReader {
@@ -9,13 +10,42 @@ export interface PodLogReader {
   read(namespace: string, pod: string, container: string): Promise<string>;
 }
 
-export class KubePodLogs implements PodLogReader {
+/** A pod of a batch job's Job and the rank it runs. */
+export interface RankPod {
+  pod: string;
+  rank: number;
+}
+
+/** What the REST facade reads of a running batch job: its rank pods, and their output. */
+export interface JobPodLogs extends PodLogReader {
+  /** The live pods of the job named `batchJob` (by the label the controller puts on them). */
+  rankPods(namespace: string, batchJob: string): Promise<RankPod[]>;
+}
+
+/** The container every rank runs in (the BatchJob controller names it so). */
+export const RANK_CONTAINER = 'rank';
+/** The annotation the Job controller puts on each pod of an Indexed Job. */
+export const COMPLETION_INDEX_ANNOTATION = 'batch.kubernetes.io/job-completion-index';
+
+export class KubePodLogs implements JobPodLogs {
   readonly #core: CoreV1Api;
   constructor(clients: Pick<KubeClients, 'api'>) {
     this.#core = clients.api(CoreV1Api);
   }
   async read(namespace: string, pod: string, container: string): Promise<string> {
     return (await this.#core.readNamespacedPodLog({ name: pod, namespace, container, timestamps: true })) ?? '';
+  }
+  async rankPods(namespace: string, batchJob: string): Promise<RankPod[]> {
+    const list = await this.#core.listNamespacedPod({ namespace, labelSelector: `${LABELS.batchJob}=${batchJob}` });
+    const out: RankPod[] = [];
+    for (const p of list.items) {
+      const idx = p.metadata?.annotations?.[COMPLETION_INDEX_ANNOTATION];
+      if (!p.metadata?.name || idx === undefined || !/^\d+$/.test(idx) || p.metadata.deletionTimestamp) continue;
+      // A pod not started yet has no output to read.
+      if (p.status?.phase === 'Pending') continue;
+      out.push({ pod: p.metadata.name, rank: Number(idx) });
+    }
+    return out;
   }
 }
 

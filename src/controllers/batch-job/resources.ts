@@ -7,6 +7,7 @@ import { LABELS, MANAGED_BY } from '../../crds/group.js';
 import type { NodePool } from '../../crds/node-pool.js';
 import { ACCELERATORS, isAcceleratorType } from '../../fleet/catalog.js';
 import { NODE_POOL_LABELS, nodePoolScheduling } from '../../fleet/node-pools.js';
+import { COMPLETION_INDEX_ANNOTATION, RANK_CONTAINER as CONTAINER_NAME } from '../../kube/pod-logs.js';
 import { ownerReference } from '../runtime/owner-refs.js';
 import type { HearthObject } from '../runtime/writer.js';
 
@@ -15,14 +16,11 @@ type BatchJob = HearthObject<'BatchJob'>;
 /** Labels on the Job and its pods: which BatchJob they run, and which rank a pod is. */
 export const BATCH_JOB_LABELS = {
   /** The BatchJob's object name. */
-  batchJob: 'hearth.dev/batch-job',
+  batchJob: LABELS.batchJob,
 } as const;
 
-/** The annotation the Job controller puts on each pod of an Indexed Job. */
-export const COMPLETION_INDEX_ANNOTATION = 'batch.kubernetes.io/job-completion-index';
-
-/** The container of every rank. */
-export const CONTAINER_NAME = 'rank';
+/** The annotation the Job controller puts on each pod of an Indexed Job; the container of every rank. */
+export { COMPLETION_INDEX_ANNOTATION, RANK_CONTAINER as CONTAINER_NAME } from '../../kube/pod-logs.js';
 
 /** GPUs per simulated node when the pool does not say (the fleet's nodes have 8). */
 export const DEFAULT_ACCELERATORS_PER_NODE = 8;
