@@ -193,6 +193,19 @@ describe('BatchJob controller on the simulated cluster', () => {
     }, { timeoutMs: 30_000 });
   }, 120_000);
 
+  it('a job that does not fit is PENDING (waiting for capacity) until the GPUs free up', async () => {
+    const big = await create({ ...JOB, numRanks: 4, envVars: sim('10m') });
+    const bigName = `bj-${idOf(big.body.name)}`;
+    await waitState(bigName, 'RUNNING');
+    const small = await create({ ...JOB, numRanks: 2, envVars: sim('2s') });
+    const smallName = `bj-${idOf(small.body.name)}`;
+    const pending = await waitState(smallName, 'PENDING');
+    expect(pending.status).toMatch(/^waiting for capacity: 0 of 2 ranks started/);
+    expect((await callApi(app, 'POST', v1(`batchJobs/${idOf(big.body.name)}:cancel`), adminKey, {})).status).toBe(200);
+    await waitState(bigName, 'CANCELLED');
+    await waitState(smallName, 'COMPLETED');
+  }, 120_000);
+
   it('a user without a binding: REST refuses with PERMISSION_DENIED naming the pool; kubectl-created, the controller fails it naming the pool', async () => {
     const refused = await create({ ...JOB, envVars: sim('1s') }, userKey);
     expect(refused.status).toBe(403);
