@@ -79,7 +79,9 @@ export class MemoryLogArchive implements LogArchive {
     this.ranks.set(job.uid, m);
     return true;
   }
-  async drop(jobUid: string): Promise<void> {
-    this.ranks.delete(jobUid);
+  readonly dropped: string[] = [];
+  async dropJob(key: string): Promise<void> {
+    this.dropped.push(key);
+    this.ranks.delete(`uid-${key.split('/')[1]}`);
   }
 }

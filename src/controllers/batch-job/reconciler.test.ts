@@ -22,7 +22,7 @@ function batchJob(spec: Partial<BatchJobSpecInput> = {}, o: { status?: Partial<B
   return {
     apiVersion: API_VERSION,
     kind: 'BatchJob',
-    metadata: { name: 'bj-1', namespace: NS, uid: 'uid-bj-1', generation: 1, resourceVersion: '1', finalizers: o.finalizers ?? [FINALIZER], ...(o.annotations ? { annotations: o.annotations } : {}) },
+    metadata: { name: 'bj-1', namespace: NS, uid: 'uid-bj-1', generation: 1, resourceVersion: '1', ...(o.finalizers ? { finalizers: o.finalizers } : {}), ...(o.annotations ? { annotations: o.annotations } : {}) },
     spec: { nodePoolId: 'train', numRanks: 4, imageRef: 'python:3.12', shellExecutor: { command: 'python train.py' }, ...spec },
     ...(o.status ? { status: o.status as BatchJobStatus } : {}),
   } as BatchJob;
@@ -129,10 +129,10 @@ describe('BatchJobReconciler: what the job names is checked before anything runs
 });
 
 describe('BatchJobReconciler: the lifecycle', () => {
-  it('adds its finalizer, creates the Job → CREATING; no pods → PENDING; all ranks running → RUNNING; a second pass writes nothing', async () => {
-    const t = setup({ batchJobs: [batchJob({}, { finalizers: [] })] });
+  it('creates the Job → CREATING (no finalizer); no pods → PENDING; all ranks running → RUNNING; a second pass writes nothing', async () => {
+    const t = setup();
     const first = await t.pass();
-    expect(first.writes).toEqual([`finalizers ${BJ}`, `create ${JOB}`, `status ${BJ}`, `event Normal/Creating ${NS}/bj-1`]);
+    expect(first.writes).toEqual([`create ${JOB}`, `status ${BJ}`, `event Normal/Creating ${NS}/bj-1`]);
     expect(first.res).toEqual({ requeueAfter: DEFAULT_POLL_MS });
     expect(t.status()).toMatchObject({ state: 'CREATING', status: 'Job bj-1 created: 4 ranks on node pool train' });
 
@@ -207,12 +207,16 @@ describe('BatchJobReconciler: cancel and delete', () => {
     expect((await t.pass()).writes).toEqual([`status ${BJ}`, `event Normal/Cancelled ${NS}/bj-1`]);
   });
 
-  it('deletion: the Job goes, the archived output is dropped, then the finalizer', async () => {
-    const t = setup({ batchJobs: [{ ...batchJob({}, { status: { state: 'RUNNING' } }), metadata: { ...batchJob().metadata, deletionTimestamp: new Date(T0) } } as BatchJob] });
+  it('deletion: the Job goes by GC (nothing to write); a finalizer of an earlier version is let go; once gone, its archived output is dropped', async () => {
+    const t = setup({ batchJobs: [{ ...batchJob({}, { status: { state: 'RUNNING' }, finalizers: [FINALIZER] }), metadata: { ...batchJob({}, { finalizers: [FINALIZER] }).metadata, deletionTimestamp: new Date(T0) } } as BatchJob] });
     await t.cluster.create(owned);
     t.cluster.take();
     await t.logs.archive({ account: 'acme', namespace: NS, name: 'bj-1', uid: 'uid-bj-1' }, 0, 'p');
-    expect((await t.pass()).writes).toEqual([`delete ${JOB}`, `finalizers ${BJ}`]);
+    expect((await t.pass()).writes).toEqual([`finalizers ${BJ}`]);
+    expect(t.logs.dropped).toEqual([]);
+    t.cluster.listers.batchJobs.delete(KEY);
+    expect((await t.pass()).writes).toEqual([]);
+    expect(t.logs.dropped).toEqual([KEY]);
     expect(await t.logs.archived('uid-bj-1')).toEqual(new Set());
   });
 });

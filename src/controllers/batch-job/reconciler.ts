@@ -2,10 +2,11 @@
 // node pool's nodes; its state is what the pods show; a finished rank's output is archived so
 // `:getLogs` serves it after the pods are gone.
 //
-//   fetch (gone → nothing: the Job goes by GC)
+//   fetch (gone → drop its archived logs; the Job goes by GC: no finalizer, so a namespace or a
+//     job is never held up by a controller that is not running; logs of a job deleted meanwhile
+//     go with the retention purge)
 //   → account of the namespace (none: not ours)
-//   → being deleted → delete the Job, drop the archived logs, remove our finalizer
-//   → our finalizer on it
+//   → being deleted → remove the finalizer earlier versions added, if there
 //   → final state → archive what the pods still hold, then delete the Job (its pods go with it)
 //   → cancel requested → CANCELLING: archive, delete the Job; no Job and no pods → CANCELLED
 //   → no Job yet, not started → check pool, binding, ranks, image → FAILED naming the field,
@@ -82,7 +83,10 @@ export class BatchJobReconciler implements Reconciler {
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<Result> {
     const read = this.#written.read(key, this.o.listers.batchJobs.get(key));
-    if (!read) return {};
+    if (!read) {
+      await this.o.logs.dropJob(key);
+      return {};
+    }
     const obj = new PassObject(this.o.writer, read);
     try {
       const { namespace = '' } = splitKey(key);
@@ -92,7 +96,6 @@ export class BatchJobReconciler implements Reconciler {
         return {};
       }
       if (read.metadata.deletionTimestamp) return await this.#finalize(obj);
-      await obj.addFinalizer(FINALIZER);
       return await this.#pass(obj, account, ctx);
     } finally {
       this.#written.remember(key, read, obj);
@@ -240,14 +243,9 @@ export class BatchJobReconciler implements Reconciler {
     }
   }
 
-  /** Deletion: the Job (and its pods) and the archived output go, then our finalizer. */
+  /** Deletion: the Job (and its pods) go by GC, the archived output when the object is gone; a finalizer is let go. */
   async #finalize(obj: PassObject<BatchJob>): Promise<Result> {
-    const bj = obj.current;
-    if (!hasFinalizer(bj, FINALIZER)) return {};
-    const job = this.#job(bj);
-    if (job) await this.#deleteJob(bj, job);
-    await this.o.logs.drop(String(bj.metadata.uid ?? ''));
-    await obj.removeFinalizer(FINALIZER);
+    if (hasFinalizer(obj.current, FINALIZER)) await obj.removeFinalizer(FINALIZER);
     return {};
   }
 }

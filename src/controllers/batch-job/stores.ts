@@ -2,7 +2,7 @@
 // (users and bindings in PostgreSQL) and where a finished rank's output goes (PostgreSQL, read
 // through the API server's pod log endpoint). Interfaces, so the reconciler's tests use memory.
 import { getUserByEmail } from '../../db/repositories/accounts.js';
-import { archiveRank, archivedRanks, deleteJobLogs } from '../../db/repositories/batch-job-logs.js';
+import { archiveRank, archivedRanks, deleteLogsOfJobKey } from '../../db/repositories/batch-job-logs.js';
 import { isBoundToNodePool } from '../../db/repositories/node-pool-bindings.js';
 import type { Db } from '../../db/client.js';
 import { parseTimestampedLines, type PodLogReader } from '../../kube/pod-logs.js';
@@ -36,8 +36,8 @@ export interface LogArchive {
   archived(jobUid: string): Promise<Set<number>>;
   /** Copies the pod's output into the archive as the rank's lines; false when the pod is gone. */
   archive(job: JobRef, rank: number, pod: string, container: string): Promise<boolean>;
-  /** Drops the job's archived output (the job is deleted). */
-  drop(jobUid: string): Promise<void>;
+  /** Drops the archived output of the job `namespace/name` (it was deleted). */
+  dropJob(key: string): Promise<void>;
 }
 
 export class DbLogArchive implements LogArchive {
@@ -65,7 +65,7 @@ export class DbLogArchive implements LogArchive {
     return true;
   }
 
-  drop(jobUid: string): Promise<void> {
-    return deleteJobLogs(this.db, jobUid);
+  dropJob(key: string): Promise<void> {
+    return deleteLogsOfJobKey(this.db, key);
   }
 }

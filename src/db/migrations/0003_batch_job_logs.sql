@@ -18,4 +18,5 @@ CREATE TABLE "batch_job_log_ranks" (
 );
 --> statement-breakpoint
 CREATE INDEX "batch_job_log_lines_time_idx" ON "batch_job_log_lines" USING btree ("job_uid","log_time_micros","rank","seq");--> statement-breakpoint
-CREATE INDEX "batch_job_log_ranks_archived_idx" ON "batch_job_log_ranks" USING btree ("archived_at");
+CREATE INDEX "batch_job_log_ranks_archived_idx" ON "batch_job_log_ranks" USING btree ("archived_at");--> statement-breakpoint
+CREATE INDEX "batch_job_log_ranks_job_key_idx" ON "batch_job_log_ranks" USING btree ("job_key");

@@ -88,6 +88,12 @@ export async function deleteJobLogs(db: Db, jobUid: string): Promise<void> {
   await db.delete(batchJobLogRanks).where(eq(batchJobLogRanks.jobUid, jobUid));
 }
 
+/** Drops the archived logs of every job that was `namespace/name` (it is gone); cheap when there are none. */
+export async function deleteLogsOfJobKey(db: Db, jobKey: string): Promise<void> {
+  const uids = await db.selectDistinct({ uid: batchJobLogRanks.jobUid }).from(batchJobLogRanks).where(eq(batchJobLogRanks.jobKey, jobKey));
+  for (const { uid } of uids) await deleteJobLogs(db, uid);
+}
+
 /** Drops the logs of ranks archived before `before` (the retention setting); returns how many ranks. */
 export async function purgeLogsArchivedBefore(db: Db, before: Date): Promise<number> {
   const old = await db

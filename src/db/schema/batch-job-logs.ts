@@ -16,7 +16,7 @@ export const batchJobLogRanks = pgTable(
     lines: integer('lines').notNull(),
     archivedAt: timestamp('archived_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.jobUid, t.rank] }), index('batch_job_log_ranks_archived_idx').on(t.archivedAt)],
+  (t) => [primaryKey({ columns: [t.jobUid, t.rank] }), index('batch_job_log_ranks_archived_idx').on(t.archivedAt), index('batch_job_log_ranks_job_key_idx').on(t.jobKey)],
 );
 
 /** The lines of an archived rank, in the order the rank wrote them (`seq`). */
