@@ -29,6 +29,7 @@ import { NamespaceEnsurer, accountNamespace } from '../src/api/kube/namespaces.j
 import { bootstrap } from '../src/auth/bootstrap.js';
 import { batchJobController } from '../src/controllers/batch-job/controller.js';
 import { buildJob } from '../src/controllers/batch-job/resources.js';
+import { DEFAULT_CONTROLLER_CLIENT } from '../src/controllers/deployment/controller.js';
 import type { HearthObject } from '../src/controllers/runtime/writer.js';
 import { API_VERSION, GROUP, VERSION } from '../src/crds/group.js';
 import { openDatabase, type Database } from '../src/db/client.js';
@@ -198,7 +199,9 @@ async function main(): Promise<void> {
   await installCrds(kc, 'hearth-bench-jobs');
   await admin(withDatabase(dbUrl, 'postgres'), `create database ${DB}`);
   const database = await openDatabase({ url: withDatabase(dbUrl, DB), maxConnections: 10, applicationName: 'bench-jobs' });
-  const informers = new InformerFactory(clients, { clock: realClock, log });
+  // The controller as its own process would have it: its own client (rate limit) and cache.
+  const controllerClients = new KubeClients(kc, DEFAULT_CONTROLLER_CLIENT);
+  const informers = new InformerFactory(controllerClients, { clock: realClock, log });
   const nodes = Array.from({ length: NODES }, (_, i) => `bench-jobs-${suffix}-${i}`);
   let controller: { stop(ms?: number): Promise<boolean> } | undefined;
   try {
@@ -218,7 +221,7 @@ async function main(): Promise<void> {
     });
     console.log(`cluster ${kc.getCurrentCluster()?.server}; ${N} one-rank jobs on ${NODES} nodes × ${GPUS_PER_NODE} GPUs; ${WORKERS} create workers`);
 
-    const c = batchJobController({ clients, informers, db: database.db, clock: realClock, log, settings: { logRetentionMs: 3600_000 } });
+    const c = batchJobController({ clients: controllerClients, informers, db: database.db, clock: realClock, log, settings: { logRetentionMs: 3600_000 } });
     controller = c;
     await c.start();
     const hearth = await hearthPhase(kc, custom);

@@ -12,6 +12,8 @@ export interface LogsRequest {
   name: string;
   uid: string;
   ranks: number[];
+  /** The job's ranks (when `ranks` is empty, all of them are asked for). */
+  numRanks: number;
   contains?: string;
   sinceMicros?: number;
   headFirst: boolean;
@@ -37,7 +39,9 @@ export async function readJobLogs(db: Db, pods: JobPodLogs | undefined, q: LogsR
   const archived = await archivedRanks(db, q.uid);
   const wanted = (r: number) => q.ranks.length === 0 || q.ranks.includes(r);
   const fromDb = archived.size === 0 ? [] : await pageArchivedLines(db, { jobUid: q.uid, ranks: q.ranks, ...(q.contains ? { contains: q.contains } : {}), ...(q.sinceMicros !== undefined ? { sinceMicros: q.sinceMicros } : {}), headFirst: q.headFirst, ...(q.after ? { after: q.after } : {}), limit: q.pageSize });
-  const live = pods ? await liveLines(pods, q, (r) => wanted(r) && !archived.has(r)) : [];
+  // Every rank asked for archived: no pod to ask (and no call to the API server).
+  const allArchived = (q.ranks.length > 0 ? q.ranks : Array.from({ length: q.numRanks }, (_, i) => i)).every((r) => archived.has(r));
+  const live = pods && !allArchived ? await liveLines(pods, q, (r) => wanted(r) && !archived.has(r)) : [];
   const dir = q.headFirst ? 1 : -1;
   const all = [...fromDb, ...live].sort((a, b) => dir * compare(key(a), key(b))).slice(0, q.pageSize);
   const last = all[all.length - 1];

@@ -202,6 +202,7 @@ export class BatchJobs extends CollectionService<CustomObject> {
       name: cur.metadata.name,
       uid: String(cur.metadata.uid ?? ''),
       ranks,
+      numRanks: typeof cur.spec.numRanks === 'number' ? cur.spec.numRanks : 1,
       ...(q.filter ? { contains: q.filter } : {}),
       ...(since !== undefined ? { sinceMicros: since.getTime() * 1000 } : {}),
       headFirst,

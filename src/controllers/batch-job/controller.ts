@@ -22,6 +22,7 @@ import { DbLogArchive, DbPoolAccess, type LogArchive, type PoolAccess } from './
 export const CONTROLLER_NAME = 'batch-job';
 const EVENT_SOURCE = 'hearth-batch-job-controller';
 const PURGE_EVERY_MS = 60 * 60_000;
+export const DEFAULT_WORKERS = 16;
 
 export interface BatchJobSettings {
   /** How long a finished rank's archived output is kept (config HEARTH_BATCH_JOB_LOG_RETENTION_DAYS). */
@@ -79,7 +80,8 @@ export function batchJobController(o: BatchJobControllerOptions): Runnable {
       { informer: asAny(inf.namespaces), map: (ns) => inf.batchJobs.list(ns.metadata?.name ?? '').map((j) => keyOf(j.metadata.namespace, j.metadata.name ?? '')) },
     ],
     reconciler,
-    workers: o.settings.workers ?? 4,
+    // A pass is a few API calls and little CPU: more workers keep a burst of new jobs from queueing.
+    workers: o.settings.workers ?? DEFAULT_WORKERS,
     resyncMs: 10 * 60_000,
     clock: o.clock,
     log: o.log,

@@ -117,8 +117,9 @@ function conditionsFor(prev: BatchJobStatus | undefined, state: BatchJobState, m
   return [{ type: 'Ready', status, reason, message: message ?? '', lastTransitionTime }];
 }
 
+/** An event per state change, but not for CREATING (the Job's own creation says it; one write less per job). */
 export function eventsFor(prev: BatchJobStatus | undefined, next: BatchJobStatus): ObjectEvent[] {
-  if (prev?.state === next.state) return [];
+  if (prev?.state === next.state || next.state === 'CREATING') return [];
   const warn = next.state === 'FAILED';
   return [{ type: warn ? 'Warning' : 'Normal', reason: next.state.charAt(0) + next.state.slice(1).toLowerCase(), message: next.status ?? next.state }];
 }
