@@ -221,7 +221,7 @@ async function main(): Promise<void> {
     });
     console.log(`cluster ${kc.getCurrentCluster()?.server}; ${N} one-rank jobs on ${NODES} nodes × ${GPUS_PER_NODE} GPUs; ${WORKERS} create workers`);
 
-    const c = batchJobController({ clients: controllerClients, informers, db: database.db, clock: realClock, log, settings: { logRetentionMs: 3600_000 } });
+    const c = batchJobController({ clients: controllerClients, informers, db: database.db, clock: realClock, log, settings: { logRetentionMs: 3600_000, namespace: NS } });
     controller = c;
     await c.start();
     const hearth = await hearthPhase(kc, custom);

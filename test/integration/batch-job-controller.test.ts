@@ -116,7 +116,7 @@ beforeAll(async () => {
   await waitFor(`node ${NODE} Ready`, async () => (await core.readNode({ name: NODE })).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'), { timeoutMs: 30_000 });
   output = new SimulatedOutput(kc, NS, join(tmpdir(), `hearth-bjctl-${suffix}`), (job, rank) => Array.from({ length: LINES }, (_, i) => `${job} rank ${rank} line ${i}`));
   output.start();
-  controller = batchJobController({ clients, informers, db: database.db, clock: realClock, log, settings: { logRetentionMs: 24 * 3600_000, pollMs: 1000 } });
+  controller = batchJobController({ clients, informers, db: database.db, clock: realClock, log, settings: { logRetentionMs: 24 * 3600_000, pollMs: 1000, namespace: NS } });
   await controller.start();
 }, 180_000);
 

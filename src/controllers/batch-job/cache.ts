@@ -19,11 +19,12 @@ export interface BatchJobInformers {
   namespaces: Informer<V1Namespace>;
 }
 
-export function batchJobInformers(f: InformerFactory): BatchJobInformers {
+/** `namespace`: only that namespace's BatchJobs and Jobs (tests sharing a cluster); default all. */
+export function batchJobInformers(f: InformerFactory, namespace?: string): BatchJobInformers {
   const ref = (k: { group: string; version: string; plural: string }) => ({ group: k.group, version: k.version, plural: k.plural });
   return {
-    batchJobs: f.informer<HearthObject<'BatchJob'>>(ref(BATCH_JOB)),
-    jobs: f.informer<V1Job>({ group: 'batch', version: 'v1', plural: 'jobs', labelSelector: BATCH_JOB_LABELS.batchJob }),
+    batchJobs: f.informer<HearthObject<'BatchJob'>>({ ...ref(BATCH_JOB), ...(namespace ? { namespace } : {}) }),
+    jobs: f.informer<V1Job>({ group: 'batch', version: 'v1', plural: 'jobs', labelSelector: BATCH_JOB_LABELS.batchJob, ...(namespace ? { namespace } : {}) }),
     pods: podsInformer(f),
     nodePools: f.informer<HearthObject<'NodePool'>>(ref(NODE_POOL)),
     environments: f.informer<HearthObject<'Environment'>>(ref(ENVIRONMENT)),

@@ -29,6 +29,8 @@ export interface BatchJobSettings {
   logRetentionMs: number;
   workers?: number;
   pollMs?: number;
+  /** Only this namespace's BatchJobs (tests sharing a cluster); default all. */
+  namespace?: string;
 }
 
 export const DEFAULT_BATCH_JOB: BatchJobSettings = { logRetentionMs: 30 * 24 * 60 * 60_000 };
@@ -46,7 +48,7 @@ export interface BatchJobControllerOptions {
 }
 
 export function batchJobController(o: BatchJobControllerOptions): Runnable {
-  const inf = batchJobInformers(o.informers);
+  const inf = batchJobInformers(o.informers, o.settings.namespace);
   const reconciler = new BatchJobReconciler({
     listers: inf,
     writer: new KubeWriter(o.clients, { component: EVENT_SOURCE, now: () => o.clock.now() }),

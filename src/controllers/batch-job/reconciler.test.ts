@@ -113,12 +113,10 @@ describe('BatchJobReconciler: what the job names is checked before anything runs
     ] as const) {
       const t = setup({ batchJobs: [batchJob({}, { annotations: { 'hearth.dev/created-by': who } })] });
       grant(t.access);
-      await t.pass();
-      expect(t.status()?.state).toBe('CREATING');
+      expect((await t.pass()).writes).toEqual([`create ${JOB}`]);
     }
     const t = setup();
-    await t.pass();
-    expect(t.status()?.state).toBe('CREATING');
+    expect((await t.pass()).writes).toEqual([`create ${JOB}`]);
   });
 
   it("a job in an environment runs the environment's pinned image", async () => {
@@ -129,12 +127,17 @@ describe('BatchJobReconciler: what the job names is checked before anything runs
 });
 
 describe('BatchJobReconciler: the lifecycle', () => {
-  it('creates the Job → CREATING (no finalizer); no pods → PENDING; all ranks running → RUNNING; a second pass writes nothing', async () => {
+  it('creates the Job and writes nothing more while its pods are on their way (the wire reads CREATING); unschedulable → PENDING; all running → RUNNING; a second pass writes nothing', async () => {
     const t = setup();
     const first = await t.pass();
-    expect(first.writes).toEqual([`create ${JOB}`, `status ${BJ}`]);
+    expect(first.writes).toEqual([`create ${JOB}`]);
     expect(first.res).toEqual({ requeueAfter: DEFAULT_POLL_MS });
-    expect(t.status()).toMatchObject({ state: 'CREATING', status: 'Job bj-1 created: 4 ranks on node pool train' });
+    expect(t.status()).toBeUndefined();
+    expect((await t.pass()).writes).toEqual([]);
+
+    const scheduled = { ...pod(1, 'Pending'), status: { phase: 'Pending' } } as V1Pod;
+    t.setPods(pod(0, 'Running'), scheduled);
+    expect((await t.pass()).writes).toEqual([]);
 
     t.setPods(pod(0, 'Running'), pod(1, 'Pending'), pod(2, 'Pending'), pod(3, 'Pending'));
     t.clock.advance(1000);
@@ -144,7 +147,7 @@ describe('BatchJobReconciler: the lifecycle', () => {
 
     t.setPods(pod(0, 'Running'), pod(1, 'Running'), pod(2, 'Running'), pod(3, 'Running'));
     t.clock.advance(1000);
-    expect((await t.pass()).writes).toEqual([`status ${BJ}`, `event Normal/Running ${NS}/bj-1`]);
+    expect((await t.pass()).writes).toEqual([`status ${BJ}`]);
     expect(t.status()).toMatchObject({ state: 'RUNNING', startTime: '2026-12-06T08:00:02Z' });
     expect((await t.pass()).writes).toEqual([]);
   });

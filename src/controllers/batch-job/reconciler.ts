@@ -67,6 +67,12 @@ interface Outcome {
   state: BatchJobState;
   message?: string;
   result: Result;
+  /**
+   * Nothing to report yet: the Job is made and its pods are on their way (the wire reads an unset
+   * state as CREATING). No status write, so a job costs its Job's create and one status write
+   * (RUNNING) when nothing goes wrong.
+   */
+  silent?: boolean;
 }
 
 export const DEFAULT_POLL_MS = 5_000;
@@ -106,6 +112,7 @@ export class BatchJobReconciler implements Reconciler {
     const bj = obj.current;
     const prev = bj.status;
     const outcome = await this.#decide(bj, account, prev);
+    if (outcome.silent && (!prev?.state || prev.state === 'STATE_UNSPECIFIED' || prev.state === 'CREATING')) return outcome.result;
     const generation = typeof bj.metadata.generation === 'number' ? bj.metadata.generation : undefined;
     const next = nextStatus(prev, outcome.state, outcome.message, new Date(this.o.clock.now()), generation);
     if (await obj.writeStatus(next)) for (const e of eventsFor(prev, next)) await this.#events.record(obj.current, e, ctx.log);
@@ -147,7 +154,7 @@ export class BatchJobReconciler implements Reconciler {
         // 409: our own create of an earlier pass the cache has not shown yet.
         if (!isConflict(e)) throw e;
       }
-      return { state: 'CREATING', message: `Job ${jobNameOf(bj)} created: ${ranks} ranks on node pool ${bj.spec.nodePoolId}`, result: { requeueAfter: this.#pollMs } };
+      return { state: 'CREATING', message: `Job ${jobNameOf(bj)} created: ${ranks} ranks on node pool ${bj.spec.nodePoolId}`, result: { requeueAfter: this.#pollMs }, silent: true };
     } catch (e) {
       if (!(e instanceof Refused)) throw e;
       return { state: 'FAILED', message: `${e.code}: ${e.message}`, result: {} };
@@ -198,6 +205,8 @@ export class BatchJobReconciler implements Reconciler {
     const pods = this.#pods(bj);
     await this.#archive(bj, account, pods, false);
     const seen = observe(pods, numRanksOf(bj));
+    // Pods on their way, none refused by the scheduler: not yet "waiting for capacity".
+    if (seen.state === 'PENDING' && !seen.unschedulable) return { state: 'CREATING', message: seen.message, result: { requeueAfter: this.#pollMs }, silent: true };
     // A final state: the next pass archives what is left and deletes the Job.
     if (isFinal(seen.state)) return { state: seen.state, message: seen.message, result: { requeueAfter: 1 } };
     return { state: seen.state, message: seen.message, result: { requeueAfter: this.#pollMs } };

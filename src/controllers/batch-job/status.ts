@@ -47,7 +47,7 @@ export function podsByRank(pods: readonly V1Pod[]): Map<number, V1Pod> {
 }
 
 export type Observed =
-  | { state: 'PENDING'; message: string }
+  | { state: 'PENDING'; message: string; unschedulable: boolean }
   | { state: 'RUNNING'; message: string }
   | { state: 'COMPLETED'; message: string }
   | { state: 'FAILED'; message: string; failed: RankEnd };
@@ -80,6 +80,7 @@ export function observe(pods: readonly V1Pod[], numRanks: number): Observed {
   return {
     state: 'PENDING',
     message: `waiting for capacity: ${started} of ${numRanks} ranks started${unschedulable ? ' (no node of the pool has room for the rest yet)' : ''}`,
+    unschedulable,
   };
 }
 
@@ -117,9 +118,12 @@ function conditionsFor(prev: BatchJobStatus | undefined, state: BatchJobState, m
   return [{ type: 'Ready', status, reason, message: message ?? '', lastTransitionTime }];
 }
 
-/** An event per state change, but not for CREATING (the Job's own creation says it; one write less per job). */
+/**
+ * An event per state change that says something a user acts on: waiting for capacity, the end, a
+ * cancel. Not CREATING or RUNNING (the status says it; a write less per job on a busy API server).
+ */
 export function eventsFor(prev: BatchJobStatus | undefined, next: BatchJobStatus): ObjectEvent[] {
-  if (prev?.state === next.state || next.state === 'CREATING') return [];
+  if (prev?.state === next.state || next.state === 'CREATING' || next.state === 'RUNNING') return [];
   const warn = next.state === 'FAILED';
   return [{ type: warn ? 'Warning' : 'Normal', reason: next.state.charAt(0) + next.state.slice(1).toLowerCase(), message: next.status ?? next.state }];
 }
