@@ -181,6 +181,14 @@ describe('BatchJobReconciler: the lifecycle', () => {
     expect((await t.pass()).writes).toEqual([]);
   });
 
+  it('ranks that end before RUNNING was seen → COMPLETED with a startTime', async () => {
+    const t = setup({ batchJobs: [batchJob({ numRanks: 1 })] });
+    await t.cluster.create({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'bj-1', namespace: NS, ownerReferences: [{ apiVersion: API_VERSION, kind: 'BatchJob', name: 'bj-1', uid: 'uid-bj-1', controller: true }] } });
+    t.setPods(pod(0, 'Succeeded'));
+    await t.pass();
+    expect(t.status()).toMatchObject({ state: 'COMPLETED', startTime: '2026-12-06T08:00:00Z', endTime: '2026-12-06T08:00:00Z' });
+  });
+
   it('the Job deleted by someone else while running → FAILED saying so', async () => {
     const t = setup({ batchJobs: [batchJob({}, { status: { state: 'RUNNING' } })] });
     await t.pass();

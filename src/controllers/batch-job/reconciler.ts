@@ -73,6 +73,8 @@ interface Outcome {
    * (RUNNING) when nothing goes wrong.
    */
   silent?: boolean;
+  /** The ranks ran (sets startTime once). */
+  ran?: boolean;
 }
 
 export const DEFAULT_POLL_MS = 5_000;
@@ -114,7 +116,7 @@ export class BatchJobReconciler implements Reconciler {
     const outcome = await this.#decide(bj, account, prev);
     if (outcome.silent && (!prev?.state || prev.state === 'STATE_UNSPECIFIED' || prev.state === 'CREATING')) return outcome.result;
     const generation = typeof bj.metadata.generation === 'number' ? bj.metadata.generation : undefined;
-    const next = nextStatus(prev, outcome.state, outcome.message, new Date(this.o.clock.now()), generation);
+    const next = nextStatus(prev, { state: outcome.state, message: outcome.message, ran: outcome.ran ?? false, now: new Date(this.o.clock.now()), generation });
     if (await obj.writeStatus(next)) for (const e of eventsFor(prev, next)) await this.#events.record(obj.current, e, ctx.log);
     return outcome.result;
   }
@@ -208,8 +210,9 @@ export class BatchJobReconciler implements Reconciler {
     // Pods on their way, none refused by the scheduler: not yet "waiting for capacity".
     if (seen.state === 'PENDING' && !seen.unschedulable) return { state: 'CREATING', message: seen.message, result: { requeueAfter: this.#pollMs }, silent: true };
     // A final state: the next pass archives what is left and deletes the Job.
-    if (isFinal(seen.state)) return { state: seen.state, message: seen.message, result: { requeueAfter: 1 } };
-    return { state: seen.state, message: seen.message, result: { requeueAfter: this.#pollMs } };
+    const ran = seen.state !== 'PENDING';
+    if (isFinal(seen.state)) return { state: seen.state, message: seen.message, result: { requeueAfter: 1 }, ran };
+    return { state: seen.state, message: seen.message, result: { requeueAfter: this.#pollMs }, ran };
   }
 
   /** Archives the ranks whose pods have ended (all of them when `all`: the job is over). */

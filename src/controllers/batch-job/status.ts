@@ -90,10 +90,20 @@ export function failureMessage(f: RankEnd): string {
 }
 
 /** The next status: `state` and its detail; startTime set when it first runs, endTime when it ends. */
-export function nextStatus(prev: BatchJobStatus | undefined, state: BatchJobState, message: string | undefined, now: Date, generation?: number): BatchJobStatus {
+export interface NextStatus {
+  state: BatchJobState;
+  message?: string | undefined;
+  /** The ranks ran (RUNNING, or ended by themselves): startTime is set if it is not yet. */
+  ran?: boolean;
+  now: Date;
+  generation?: number | undefined;
+}
+
+export function nextStatus(prev: BatchJobStatus | undefined, n: NextStatus): BatchJobStatus {
+  const { state, message, generation } = n;
   const same = prev?.state === state && prev?.status === message;
-  const ts = rfc3339(now);
-  const started = prev?.startTime ?? (state === 'RUNNING' || (isFinal(state) && state !== 'CANCELLED' && prev?.state === 'RUNNING') ? ts : undefined);
+  const ts = rfc3339(n.now);
+  const started = prev?.startTime ?? (n.ran ? ts : undefined);
   const ended = prev?.endTime ?? (isFinal(state) ? ts : undefined);
   const out: BatchJobStatus = {
     ...(prev ?? {}),
