@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +95,12 @@ const sim = (duration: string, codes: Record<number, number> = {}) => ({
 const JOB = { nodePoolId: 'pool', imageRef: 'python:3.12', shellExecutor: { command: 'python train.py' } };
 
 beforeAll(async () => {
+  // The simulated lifecycle this test needs comes with the cluster (hack/lib/cluster.ts): say so
+  // plainly on a cluster started before it existed.
+  const crds = (await clients.api(ApiextensionsV1Api).listCustomResourceDefinition()).items.map((c) => c.metadata?.name);
+  if (!crds.includes('logs.kwok.x-k8s.io')) {
+    throw new Error('this cluster has no kwok Logs API: it was started without hack/kwok/stages.yaml and --enable-crds=Logs,ClusterLogs (hack/lib/cluster.ts); restart the simulated cluster');
+  }
   await installCrds(kc, 'hearth-crds-test');
   database = await createScratchDatabase(dbName);
   adminKey = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
