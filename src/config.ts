@@ -107,6 +107,10 @@ export const ConfigSchema = z.object({
     ),
     concurrency: variable('HEARTH_BATCH_INFERENCE_CONCURRENCY', z.coerce.number().int().min(1).max(256).default(8), 'Requests in flight per batch inference job unless the job sets maxConcurrency (1–256).'),
   }),
+  /** Batch jobs: the output of finished ranks is archived in PostgreSQL for `:getLogs`. */
+  batchJobs: z.object({
+    logRetention: variable('HEARTH_BATCH_JOB_LOG_RETENTION', duration('720h').default('720h'), 'How long the archived output of a finished batch job rank is kept (e.g. 720h = 30 days); the controller purges older output hourly.'),
+  }),
   /** Load transport between split processes: the controller's autoscaler scrapes the gateways. */
   load: z.object({
     internalToken: variable('HEARTH_INTERNAL_TOKEN', z.string().min(16).optional(), 'Shared secret (≥ 16 characters) of the gateway\'s admin listener and the controller\'s scraper; unset: GET /internal/load answers 404.'),

@@ -26,6 +26,9 @@ export function stateDir(): string {
 export function kubeconfigPath(): string {
   return join(stateDir(), 'kubeconfig');
 }
+/** The KWOK stages every simulated cluster runs with. */
+export const KWOK_STAGES = join(ROOT, 'hack/kwok/stages.yaml');
+
 function kwokWorkdir(): string {
   return join(stateDir(), 'kwok');
 }
@@ -196,6 +199,10 @@ export async function clusterUp(opts: UpOptions = {}): Promise<ClusterHandle> {
   // Every Hearth Deployment has a Service: the default /24 service range (254 IPs) would cap a
   // fleet at ~250 deployments, so the simulated cluster gets a /16 as real clusters do.
   args.push('--extra-args', 'kube-apiserver=service-cluster-ip-range=10.96.0.0/16');
+  // Hearth's KWOK lifecycle (hack/kwok/stages.yaml: the ordinary node and pod stages plus the
+  // simulated batch job pods a test can give a duration and exit codes), and pod output from
+  // kwok.x-k8s.io Logs objects, served through the API server's pod log endpoint (issue 13 item 6).
+  args.push('--config', KWOK_STAGES, '--enable-crds', 'Logs,ClusterLogs');
   if (port) args.push('--kube-apiserver-port', port);
   mkdirSync(stateDir(), { recursive: true });
   // A cluster directory without a reachable API server is left over from a crash or reboot.

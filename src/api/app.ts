@@ -42,6 +42,7 @@ import batchInferenceJobsRoutes from './routes/batch-inference-jobs.js';
 import usersRoutes from './routes/users.js';
 import { serializerCompiler, validatorCompiler } from './validation.js';
 import { PageTokenCodec } from './wire/pagination.js';
+import type { JobPodLogs } from '../kube/pod-logs.js';
 
 export const API_VERSION_STRING = '0.1.0';
 
@@ -51,6 +52,8 @@ export interface BuildAppOptions {
   deployments?: DeploymentClient;
   /** Watch-fed clients of the other hearth.dev kinds; a collection without one answers 503. */
   kinds?: Partial<KindClients>;
+  /** Batch jobs' rank pods and their output, for `:getLogs` of running jobs (absent: archived lines only). */
+  podLogs?: JobPodLogs;
   /** Creates the account's namespace when missing (create paths call it). */
   ensureNamespace?: (accountId: string) => Promise<string>;
   /** The process logger (src/log.ts createLogger: credentials redacted); default: silent. */
@@ -135,6 +138,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     deployments: opts.deployments,
     kinds: opts.kinds ?? {},
     ensureNamespace: opts.ensureNamespace,
+    ...(opts.podLogs ? { podLogs: opts.podLogs } : {}),
     softDeleteRetentionMs: opts.softDeleteRetentionMs ?? DEFAULT_SOFT_DELETE_RETENTION_MS,
     now: opts.now ?? (() => new Date()),
   };

@@ -4,6 +4,7 @@ import type { Db } from '../db/client.js';
 import type { ApiKeyAuthenticator } from '../auth/authenticator.js';
 import type { DeploymentClient, KindClients } from './kube/kind-client.js';
 import type { PageTokenCodec } from './wire/pagination.js';
+import type { JobPodLogs } from '../kube/pod-logs.js';
 
 export interface ApiContext {
   db: Db;
@@ -15,6 +16,8 @@ export interface ApiContext {
   deployments?: DeploymentClient;
   /** The other hearth.dev kinds (deployedModels, nodePools, …); absent without a cluster. */
   kinds?: Partial<KindClients>;
+  /** Batch jobs' rank pods and their output (the API server's pod log endpoint); absent without a cluster. */
+  podLogs?: JobPodLogs;
   /** Makes sure an account's namespace exists (idempotent). */
   ensureNamespace?: (accountId: string) => Promise<string>;
   /** How long a soft-deleted deployment can be undeleted. */

@@ -31,6 +31,7 @@ describe('controllerManager', () => {
   it('asks the shared cache for every controller’s informers at once, one watch each where they overlap, and starts them with the manager', async () => {
     const { ctx, lists, informers } = context();
     const m = controllerManager({ ...ctx, deployment: { selector: 'shard=a' } }, registrations({ ...ctx, deployment: { selector: 'shard=a' } }).map((r) => ({ ...r, make: () => ({ name: r.name, start: async () => {}, stop: async () => true }) })));
+    // The BatchJob controller adds BatchJobs, its Jobs, NodePools and Environments (sharing pods and namespaces).
     // The Deployment controller's six collections; metering's pods, GPU nodes and namespaces are among them.
     // The DeployedModel controller adds its DeployedModels and Hearth's EndpointSlices; it shares
     // the selected Deployments (the DeployedModels of this shard's Deployments) and namespaces.
@@ -40,15 +41,19 @@ describe('controllerManager', () => {
       '/pods',
       '/services',
       'apps/deployments',
+      'batch/jobs?hearth.dev/batch-job',
       'discovery.k8s.io/endpointslices?hearth.dev/deployment',
+      'hearth.dev/batchjobs',
       'hearth.dev/deployedmodels',
       'hearth.dev/deployments?shard=a',
+      'hearth.dev/environments',
+      'hearth.dev/nodepools',
     ]);
     expect(informers.hasSynced()).toBe(false);
     m.start();
     await flushMicrotasks();
     expect(informers.hasSynced()).toBe(true);
-    expect(m.active()).toEqual(['deployment', 'deployedmodel', 'metering']);
+    expect(m.active()).toEqual(['deployment', 'deployedmodel', 'metering', 'batch-job']);
     for (const s of lists.values()) expect(s.listCalls).toBe(1);
     await m.stop();
     await informers.stop();
@@ -74,6 +79,6 @@ describe('controllerManager', () => {
 
   it('leaves metering out when asked', () => {
     const { ctx } = context();
-    expect(registrations({ ...ctx, metering: false }).map((r) => r.name)).toEqual(['deployment', 'deployedmodel']);
+    expect(registrations({ ...ctx, metering: false }).map((r) => r.name)).toEqual(['deployment', 'deployedmodel', 'batch-job']);
   });
 });

@@ -16,6 +16,8 @@ import type { InformerFactory } from '../kube/informer-factory.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { batchInferenceJobInformers } from './batch-inference-job/cache.js';
 import { batchInferenceJobController, DEFAULT_BATCH_INFERENCE, type BatchInferenceSettings } from './batch-inference-job/controller.js';
+import { batchJobInformers } from './batch-job/cache.js';
+import { batchJobController, DEFAULT_BATCH_JOB, type BatchJobSettings } from './batch-job/controller.js';
 import { deployedModelInformers } from './deployed-model/cache.js';
 import { deployedModelController, type DeployedModelSettings } from './deployed-model/controller.js';
 import { deploymentInformers } from './deployment/cache.js';
@@ -75,6 +77,8 @@ export interface ControllerManagerOptions extends Omit<ControllerContext, 'clock
   nodePool?: NodePoolSettings;
   /** Run the Environment controller with these settings (unset: not run). */
   environment?: EnvironmentSettings;
+  /** The BatchJob controller's settings (log retention); it always runs. */
+  batchJob?: Partial<BatchJobSettings>;
   shutdownTimeoutMs?: number;
 }
 
@@ -105,6 +109,11 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
       make: (ctx) => nodePoolController({ ...np, ...ctx }),
     });
   }
+  regs.push({
+    name: 'batch-job',
+    declare: (ctx) => void batchJobInformers(ctx.informers),
+    make: (ctx) => batchJobController({ ...ctx, settings: { ...DEFAULT_BATCH_JOB, ...o.batchJob } }),
+  });
   const bij = o.batchInference;
   if (bij) {
     regs.push({

@@ -36,6 +36,8 @@ export const LABELS = {
    * EndpointSlices of its Service, which is how the gateway finds the replicas).
    */
   deployment: `${GROUP}/deployment`,
+  /** On a BatchJob's batch/v1 Job and its pods: the BatchJob's name (the REST facade finds a rank's pod by it). */
+  batchJob: `${GROUP}/batch-job`,
 } as const;
 
 /** The value of `LABELS.managedBy` on what Hearth creates. */

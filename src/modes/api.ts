@@ -4,6 +4,7 @@ import { moveDatasetBytesToStore } from '../api/datasets/migrate-bytea.js';
 import { KubeKindClients } from '../api/kube/kind-client.js';
 import { NamespaceEnsurer, namespaceOptions } from '../api/kube/namespaces.js';
 import { openArtifactStore } from '../artifacts/index.js';
+import { KubePodLogs } from '../kube/pod-logs.js';
 import { datasetSettings, durationMs } from '../config.js';
 import type { Service, Shared } from './service.js';
 
@@ -24,6 +25,7 @@ export async function startApi({ config, log, database, clients, informers }: Sh
     deployments: kinds.deployments,
     kinds: kinds.others,
     ensureNamespace: (a) => namespaces.ensure(a),
+    podLogs: new KubePodLogs(clients),
     logger: log,
     pageTokenSecret: config.server.pageTokenSecret,
     rateLimit: { ratePerSecond: config.server.rateLimitRps, burst: config.server.rateLimitBurst },

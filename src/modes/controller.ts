@@ -58,6 +58,7 @@ export async function startController({ config, log, database, load, clients, in
     deployedModel: { dial, pollMs: ms(config.deployedModels.pollInterval), ...files.deployedModel },
     ...(config.controller.selector ? {} : { nodePool: { idleWindowMs: ms(config.nodePools.idleWindow), karpenterNodeClass: config.nodePools.karpenterNodeClass } }),
     environment: {},
+    batchJob: { logRetentionMs: ms(config.batchJobs.logRetention) },
     deployment: {
       ...files.deployment,
       workers: config.controller.workers,

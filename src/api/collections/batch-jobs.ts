@@ -30,13 +30,16 @@ import {
 } from '../mappers/batch-job.js';
 import { parseClusterScopedName } from '../mappers/node-pool.js';
 import { parseOrThrow } from '../validation.js';
-import { failedPrecondition, invalidArgument, invalidArguments, notFound, unavailable } from '../wire/errors.js';
+import { failedPrecondition, invalidArgument, invalidArguments, notFound, permissionDenied, unavailable } from '../wire/errors.js';
 import { parseFieldMask } from '../wire/field-mask.js';
 import { parsePageSize } from '../wire/pagination.js';
 import { isResourceId } from '../wire/resource-names.js';
 import { parseTimestamp } from '../wire/timestamp.js';
 import { CollectionService, type BatchTarget, type CollectionKind, type Draft } from './service.js';
 import { rfc3339 as iso } from '../../util/rfc3339.js';
+import { isBoundToNodePool } from '../../db/repositories/node-pool-bindings.js';
+import type { LineCursor } from '../../db/repositories/batch-job-logs.js';
+import { readJobLogs } from './batch-job-logs.js';
 
 const RESOURCE_TYPE = 'batchJob';
 const LOGS_DEFAULT_PAGE_SIZE = 100;
@@ -82,6 +85,12 @@ function canonical(v: unknown): string {
   );
 }
 
+/** The line position a page token holds; a token of another shape reads as no position. */
+function cursorOf(v: unknown[] | undefined): LineCursor | undefined {
+  if (!v || v.length !== 3 || !v.every((x) => typeof x === 'number' && Number.isSafeInteger(x) && x >= -1)) return undefined;
+  return v as LineCursor;
+}
+
 function parseRanks(ranks: string | string[] | undefined): number[] {
   const list = ranks === undefined ? [] : Array.isArray(ranks) ? ranks : [ranks];
   return list.map((r, i) => {
@@ -117,7 +126,10 @@ export class BatchJobs extends CollectionService<CustomObject> {
     super(ctx, BATCH_JOBS);
   }
 
-  /** The node pool (and environment) a job names must exist in the account. */
+  /**
+   * The node pool (and environment) a job names must exist in the account, and the caller must
+   * be allowed on the pool: an admin, or bound to it (issue 13 item 2).
+   */
   protected override async prepareCreate(draft: Draft): Promise<void> {
     void this.client; // UNAVAILABLE without a cluster, before the references are looked at
     const { accountId, spec } = draft;
@@ -132,6 +144,10 @@ export class BatchJobs extends CollectionService<CustomObject> {
         throw fromKubeError(e, { resourceType: type, name, op: 'get' });
       });
       if (!found) throw invalidArguments([{ field, description: `${type} "${name}" not found`, reason: 'NOT_FOUND' }]);
+    }
+    const poolId = spec.nodePoolId as string;
+    if (!draft.admin && !(await isBoundToNodePool(this.ctx.db, accountId, poolId, draft.createdBy))) {
+      throw permissionDenied(`nodePoolId: ${draft.createdBy} may not run batch jobs on node pool "accounts/${accountId}/clusters/${CLUSTER_ID}/nodePools/${poolId}": no node pool binding (ask an account admin to bind you)`);
     }
   }
 
@@ -160,27 +176,44 @@ export class BatchJobs extends CollectionService<CustomObject> {
   }
 
   /**
-   * Lines of the job's ranks. No controller runs batch jobs yet, so there are no lines to give:
-   * the answer is honest — no entries — with a token that marks "now", so a client polling for
-   * new lines can keep asking. Parameters are validated exactly as they would be with lines.
+   * Lines of the job's ranks: archived ranks from PostgreSQL, running ones from their pods
+   * (batch-job-logs.ts). The page token holds the last line's position and is bound to every other
+   * parameter; with fewer lines than asked it still comes back, so a client polling for new lines
+   * (startFromHead) keeps asking from where it is.
    */
   async getLogs(accountId: string, id: string, q: GetLogsQuery): Promise<Record<string, unknown>> {
     const cur = await this.load(accountId, id);
-    parsePageSize(q.pageSize, { defaultSize: LOGS_DEFAULT_PAGE_SIZE, maxSize: LOGS_MAX_PAGE_SIZE });
+    const pageSize = parsePageSize(q.pageSize, { defaultSize: LOGS_DEFAULT_PAGE_SIZE, maxSize: LOGS_MAX_PAGE_SIZE });
     const ranks = parseRanks(q.ranks);
-    if (q.startTime !== undefined) parseTimestamp(q.startTime, 'startTime');
-    parseFieldMask(q.readMask, 'readMask', ['logTime', 'message', 'rank']);
+    const since = q.startTime !== undefined ? parseTimestamp(q.startTime, 'startTime') : undefined;
+    const mask = parseFieldMask(q.readMask, 'readMask', ['logTime', 'message', 'rank']);
+    const headFirst = q.startFromHead ?? false;
     const binding = {
       parent: batchJobName(accountId, idOfObjectName(cur.metadata.name) ?? id),
       ranks: ranks.join(','),
       filter: q.filter,
       startTime: q.startTime,
-      startFromHead: q.startFromHead ?? false,
+      startFromHead: headFirst,
     };
     const codec = this.ctx.pageTokens;
-    const after = q.pageToken ? codec.decode(q.pageToken, binding) : undefined;
-    const position = typeof after?.[0] === 'string' ? after[0] : iso(this.ctx.now());
-    return { entries: [], nextPageToken: codec.encode([position], binding) };
+    const after = q.pageToken ? cursorOf(codec.decode(q.pageToken, binding)) : undefined;
+    const page = await readJobLogs(this.ctx.db, this.ctx.podLogs, {
+      namespace: cur.metadata.namespace ?? accountNamespace(accountId),
+      name: cur.metadata.name,
+      uid: String(cur.metadata.uid ?? ''),
+      ranks,
+      numRanks: typeof cur.spec.numRanks === 'number' ? cur.spec.numRanks : 1,
+      ...(q.filter ? { contains: q.filter } : {}),
+      ...(since !== undefined ? { sinceMicros: since.getTime() * 1000 } : {}),
+      headFirst,
+      ...(after ? { after } : {}),
+      pageSize,
+    });
+    // No line yet: a token from the start (oldest first) or the end (newest first), to poll with.
+    const position: LineCursor = page.last ?? after ?? (headFirst ? [-1, -1, -1] : [Number.MAX_SAFE_INTEGER, 0, 0]);
+    const entries = mask === undefined ? page.entries : page.entries.map((e) => Object.fromEntries(Object.entries(e).filter(([k]) => mask.includes(k))));
+    return { entries, nextPageToken: codec.encode([...position], binding) };
   }
+
 }
 

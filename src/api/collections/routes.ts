@@ -130,12 +130,13 @@ export function collectionRoutes<T extends KindObject>(app: ZodApp, svc: Collect
       const body = request.body as Wire;
       const query = (create.query ? request.query : {}) as Record<string, unknown>;
       const createdBy = request.principal.email;
+      const admin = request.principal.role === 'admin';
       if (create.idFrom === 'body') {
         const field = create.resourceField!;
-        return svc.create(accountOf(request), { id: body[idField] as string, resource: body[field] as Wire, field, createdBy, query });
+        return svc.create(accountOf(request), { id: body[idField] as string, resource: body[field] as Wire, field, createdBy, admin, query });
       }
       const id = create.idFrom === 'query' ? (query[idField] as string | undefined) : undefined;
-      return svc.create(accountOf(request), { id, resource: body, createdBy, query });
+      return svc.create(accountOf(request), { id, resource: body, createdBy, admin, query });
     },
   });
 

@@ -58,6 +58,8 @@ export interface Draft {
   parsed: unknown;
   /** The caller's e-mail. */
   createdBy: string;
+  /** The caller is an account admin (node pool bindings do not apply to admins). */
+  admin: boolean;
   /** The create request's query (`validateOnly`, kind-specific flags). */
   query: Record<string, unknown>;
 }
@@ -70,6 +72,8 @@ export interface CreateInput {
   /** Where the resource sits in the body (`nodePool`), prefixing field paths in errors. */
   field?: string;
   createdBy: string;
+  /** The caller is an account admin; default false. */
+  admin?: boolean;
   query?: Record<string, unknown>;
 }
 
@@ -242,7 +246,7 @@ export class CollectionService<T extends KindObject> {
     await this.normalizeReferences(accountId, spec);
     const parsed = parseOrThrow(kind.spec, spec, input.field);
     const query = input.query ?? {};
-    const draft: Draft = { accountId, namespace: accountNamespace(accountId), id, spec, parsed, createdBy: input.createdBy, query };
+    const draft: Draft = { accountId, namespace: accountNamespace(accountId), id, spec, parsed, createdBy: input.createdBy, admin: input.admin ?? false, query };
     await this.prepareCreate(draft);
     if (chosen && kind.checkIdFreeFirst) await this.assertIdFree(accountId, id);
     if (query.validateOnly === true) {

@@ -8,6 +8,9 @@ import { openDatabase, type Database } from '../../db/client.js';
 import { buildApp } from '../app.js';
 import { bootstrap } from '../../auth/bootstrap.js';
 import { MemoryKindClient } from './memory-kind-client.test-helper.js';
+import { createNodePoolBinding } from '../../db/repositories/node-pool-bindings.js';
+import { archiveRank } from '../../db/repositories/batch-job-logs.js';
+import type { JobPodLogs } from '../../kube/pod-logs.js';
 
 const NS = 'acct-acme';
 let database: Database;
@@ -188,5 +191,68 @@ describe('batch jobs over a store', () => {
     const id = ((await call(app, 'POST', base, JOB)).body.name as string).split('/').pop()!;
     expect(await call(app, 'DELETE', `${base}/${id}`)).toEqual({ status: 200, body: {} });
     expect((await call(app, 'GET', `${base}/${id}`)).status).toBe(404);
+  });
+});
+
+describe('batch jobs: node pool bindings (issue 13 item 2)', () => {
+  it('a user who is not bound to the pool gets PERMISSION_DENIED naming the pool; bound (to it or to every pool), the job is created', async () => {
+    expect((await call(app, 'POST', '/v1/accounts/acme/users', { role: 'user', email: 'una@acme.example' })).status).toBe(200);
+    const userKey = (await call(app, 'POST', '/v1/accounts/acme/users/una/apiKeys', { apiKey: {} })).body.key as string;
+    const asUser = async () => {
+      const res = await app.inject({ method: 'POST', url: base, headers: { authorization: `Bearer ${userKey}` }, payload: JOB });
+      return { status: res.statusCode, body: JSON.parse(res.body) as Record<string, unknown> };
+    };
+    const refused = await asUser();
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ code: 7, message: 'nodePoolId: una@acme.example may not run batch jobs on node pool "accounts/acme/clusters/default/nodePools/pool": no node pool binding (ask an account admin to bind you)' });
+    await createNodePoolBinding(database.db, { accountId: 'acme', nodePoolId: 'pool', principal: 'una@acme.example', createdBy: 'ann@acme.example' });
+    const created = await asUser();
+    expect(created.status).toBe(200);
+    expect(created.body.createdBy).toBe('una@acme.example');
+  });
+});
+
+describe('batch jobs: :getLogs (issue 13 item 5)', () => {
+  const us = (s: string) => Date.parse(s) * 1000;
+  /** Rank 1 still runs: its pod's output; ranks 0 and 2 are archived. */
+  const pods: JobPodLogs = {
+    rankPods: async () => [{ pod: 'bj-lg-1-abc', rank: 1 }, { pod: 'bj-lg-0-old', rank: 0 }],
+    read: async (_ns, pod) => (pod === 'bj-lg-1-abc' ? '2026-01-02T03:00:01.5Z live one\n2026-01-02T03:00:03Z live two\n' : 'stale\n'),
+  };
+  let logs: FastifyInstance;
+  const get = async (q: string) => {
+    const res = await logs.inject({ method: 'GET', url: `${base}/lg:getLogs?${q}`, headers: { authorization: `Bearer ${key}` } });
+    return { status: res.statusCode, body: JSON.parse(res.body) as { entries: { logTime?: string; message?: string; rank?: number }[]; nextPageToken?: string } };
+  };
+
+  beforeAll(async () => {
+    logs = await buildApp({ db: database.db, rateLimit: false, kinds: { batchJobs: jobs, nodePools: pools, environments }, podLogs: pods, now: () => now });
+    jobs.put({ metadata: { name: 'lg', namespace: NS, uid: 'uid-lg' }, spec: { ...JOB, numRanks: 3 } });
+    const line = (t: string, message: string) => ({ timeMicros: us(t), message });
+    await archiveRank(database.db, { jobUid: 'uid-lg', rank: 0, accountId: 'acme', jobKey: `${NS}/lg`, now, lines: [line('2026-01-02T03:00:00Z', 'zero a'), line('2026-01-02T03:00:02Z', 'zero b')] });
+    await archiveRank(database.db, { jobUid: 'uid-lg', rank: 2, accountId: 'acme', jobKey: `${NS}/lg`, now, lines: [line('2026-01-02T03:00:02Z', 'two a'), line('2026-01-02T03:00:04Z', 'two b')] });
+  });
+  afterAll(async () => {
+    await logs?.close();
+  });
+
+  it('archived ranks from PostgreSQL and running ones from their pods, in time order, paged both ways', async () => {
+    const head = await get('startFromHead=true&pageSize=4');
+    expect(head.status).toBe(200);
+    expect(head.body.entries.map((e) => `${e.rank}:${e.message}`)).toEqual(['0:zero a', '1:live one', '0:zero b', '2:two a']);
+    expect(head.body.entries[1]!.logTime).toBe('2026-01-02T03:00:01.500000Z');
+    const rest = await get(`startFromHead=true&pageSize=4&pageToken=${encodeURIComponent(head.body.nextPageToken!)}`);
+    expect(rest.body.entries.map((e) => `${e.rank}:${e.message}`)).toEqual(['1:live two', '2:two b']);
+    const tail = await get('pageSize=2');
+    expect(tail.body.entries.map((e) => `${e.rank}:${e.message}`)).toEqual(['2:two b', '1:live two']);
+    const older = await get(`pageSize=2&pageToken=${encodeURIComponent(tail.body.nextPageToken!)}`);
+    expect(older.body.entries.map((e) => `${e.rank}:${e.message}`)).toEqual(['2:two a', '0:zero b']);
+  });
+
+  it('ranks, filter, startTime and readMask narrow the lines', async () => {
+    expect((await get('startFromHead=true&ranks=2&ranks=1')).body.entries.map((e) => e.message)).toEqual(['live one', 'two a', 'live two', 'two b']);
+    expect((await get('startFromHead=true&filter=b')).body.entries.map((e) => e.message)).toEqual(['zero b', 'two b']);
+    expect((await get(`startFromHead=true&startTime=${encodeURIComponent('2026-01-02T03:00:03Z')}`)).body.entries.map((e) => e.message)).toEqual(['live two', 'two b']);
+    expect((await get('startFromHead=true&ranks=0&readMask=message')).body.entries).toEqual([{ message: 'zero a' }, { message: 'zero b' }]);
   });
 });

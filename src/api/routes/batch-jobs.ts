@@ -71,7 +71,7 @@ const batchJobs: FastifyPluginAsyncZod = async (app) => {
         verb: 'getLogs',
         operation: 'GetBatchJobLogs',
         summary: 'Get Batch Job Logs',
-        description: 'No controller runs batch jobs yet: the answer has no entries and a nextPageToken to poll with.',
+        description: "Each rank's lines: from its pod while it runs, from the archive (kept HEARTH_BATCH_JOB_LOG_RETENTION) once it finished. Ordered by time, oldest first with startFromHead; nextPageToken continues (and polls for new lines).",
         query: GetLogsQuery,
         response: GetLogsResponse,
         handler: (accountId, id, request) => svc.getLogs(accountId, id, request.query as z.infer<typeof GetLogsQuery>),

@@ -6,3 +6,4 @@ export * from './usage.js';
 export * from './models.js';
 export * from './audit.js';
 export * from './history.js';
+export * from './batch-job-logs.js';
