@@ -14,6 +14,7 @@ import type { DatasetRoutesOptions } from './api/routes/datasets.js';
 import { DEFAULT_CONTROLLER_CLIENT, DEFAULT_WORKERS } from './controllers/deployment/controller.js';
 import { durationSeconds } from './crds/duration.js';
 import { GatewayConfig } from './gateway/config.js';
+import { DEFAULT_TRAINER, unknownPlaceholders } from './controllers/sft-job/trainer.js';
 
 interface Variable {
   /** The environment variable. */
@@ -90,6 +91,38 @@ export const ConfigSchema = z.object({
       'Controller: the inference gateway batch inference jobs send their lines to, e.g. http://hearth-gateway:8081; unset: the in-process gateway in mode all, else batch inference jobs do not run.',
     ),
     concurrency: variable('HEARTH_BATCH_INFERENCE_CONCURRENCY', z.coerce.number().int().min(1).max(256).default(8), 'Requests in flight per batch inference job unless the job sets maxConcurrency (1–256).'),
+  }),
+  /** Supervised fine-tuning: the trainer image and command the SFTJob controller runs (src/controllers/sft-job/README.md). */
+  sft: z.object({
+    trainerApiUrl: variable(
+      'HEARTH_TRAINER_API_URL',
+      z.url({ protocol: /^https?$/ }).optional(),
+      'Controller: the REST API as trainer pods reach it (progress, files, signed dataset URLs), e.g. http://hearth-api:8080; unset: HEARTH_PUBLIC_URL, else SFT jobs do not run.',
+    ),
+    trainerImage: variable('HEARTH_TRAINER_IMAGE', z.string().min(1).default(DEFAULT_TRAINER.image), 'Controller: the trainer container image (the reference: TRL `trl sft` with the contract shim).'),
+    trainerCommand: variable(
+      'HEARTH_TRAINER_COMMAND',
+      z
+        .string()
+        .transform((v, ctx) => {
+          try {
+            const a = JSON.parse(v) as unknown;
+            if (Array.isArray(a) && a.length > 0 && a.every((x) => typeof x === 'string')) {
+              const bad = unknownPlaceholders(a);
+              if (bad.length === 0) return a;
+              ctx.addIssue({ code: 'custom', message: `unknown placeholders ${bad.map((b) => `{{${b}}}`).join(', ')}` });
+              return z.NEVER;
+            }
+          } catch {
+            // reported below
+          }
+          ctx.addIssue({ code: 'custom', message: 'a JSON array of strings (the argv template)' });
+          return z.NEVER;
+        })
+        .optional(),
+      'Controller: the trainer argv as a JSON array with {{placeholders}} (an argument with an unset one is dropped); unset: the TRL reference mapping.',
+    ),
+    trainerActiveDeadline: variable('HEARTH_TRAINER_ACTIVE_DEADLINE', duration('168h').default('168h'), 'Controller: longest a trainer Job may run (its activeDeadlineSeconds).'),
   }),
   /** Load transport between split processes: the controller's autoscaler scrapes the gateways. */
   load: z.object({

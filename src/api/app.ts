@@ -38,6 +38,7 @@ import reservationsRoutes from './routes/reservations.js';
 import sftJobsRoutes from './routes/sft-jobs.js';
 import batchInferenceJobsRoutes from './routes/batch-inference-jobs.js';
 import usersRoutes from './routes/users.js';
+import { SftMetrics, sftMetricsRoute, sftTrainerRoutes } from './routes/sft-trainer.js';
 import { serializerCompiler, validatorCompiler } from './validation.js';
 import { PageTokenCodec } from './wire/pagination.js';
 
@@ -95,10 +96,14 @@ function modelFileOptionsOf({ models, datasets: d }: Pick<BuildAppOptions, 'mode
   };
 }
 
-/** The targets of signed dataset and model file URLs (outside /v1: the signature is the credential). */
+/** The targets of signed dataset and model file URLs, and the SFT trainer's endpoints (outside /v1: the signature or the job token is the credential). */
 async function signedFileRoutes(app: FastifyInstance, opts: Pick<BuildAppOptions, 'models' | 'datasets'>): Promise<void> {
   await app.register(datasetUploadUrlRoutes, opts.datasets ?? {});
   await app.register(modelFileUrlRoutes, modelFileOptionsOf(opts));
+  // The SFT trainer contract's endpoints (a job-scoped token is the credential) and their metrics.
+  const sftMetrics = new SftMetrics();
+  await app.register(sftTrainerRoutes(sftMetrics), opts.datasets ?? {});
+  await app.register(sftMetricsRoute(sftMetrics));
 }
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {

@@ -22,6 +22,8 @@ import { deploymentInformers } from './deployment/cache.js';
 import { deploymentController, type DeploymentControllerOptions } from './deployment/controller.js';
 import { DbQuotaLedger } from './deployment/quota-ledger.js';
 import { meteringInformers, meteringRunnable } from './metering/metering.js';
+import { sftJobInformers } from './sft-job/cache.js';
+import { sftJobController, type SFTJobSettings } from './sft-job/controller.js';
 import type { Runnable } from './runtime/controller.js';
 import { KubeLeaseClient, defaultIdentity, type LeaderElectionTimings } from './runtime/leader-election.js';
 import { Manager } from './runtime/manager.js';
@@ -63,6 +65,8 @@ export interface ControllerManagerOptions extends Omit<ControllerContext, 'clock
   metering?: boolean;
   /** Run batch inference jobs through this gateway (unset: they are not run). */
   batchInference?: Partial<BatchInferenceSettings> & Pick<BatchInferenceSettings, 'gatewayUrl'>;
+  /** Run supervised fine-tuning jobs with this trainer (unset: they are not run). */
+  sftJob?: SFTJobSettings;
   shutdownTimeoutMs?: number;
 }
 
@@ -91,6 +95,14 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
       name: 'batch-inference-job',
       declare: (ctx) => void batchInferenceJobInformers(ctx.informers),
       make: (ctx) => batchInferenceJobController({ ...ctx, settings: { ...DEFAULT_BATCH_INFERENCE, ...bij } }),
+    });
+  }
+  const sft = o.sftJob;
+  if (sft) {
+    regs.push({
+      name: 'sft-job',
+      declare: (ctx) => void sftJobInformers(ctx.informers, sft.namespace),
+      make: (ctx) => sftJobController({ ...ctx, settings: sft }),
     });
   }
   return regs;
