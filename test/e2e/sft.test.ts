@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, Watch, setHeaderOptions } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { installCrds } from '../../hack/lib/crds.js';
 import { buildApp } from '../../src/api/app.js';
 import { KubeKindClients } from '../../src/api/kube/kind-client.js';
@@ -33,6 +33,7 @@ import { DEFAULT_TRAINER } from '../../src/controllers/sft-job/trainer.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import type { SFTJobStatus } from '../../src/crds/sft-job.js';
 import type { Database } from '../../src/db/client.js';
+import { createDataset } from '../../src/db/repositories/datasets.js';
 import { getModel } from '../../src/db/repositories/models.js';
 import { startGateway, type Gateway } from '../../src/gateway/index.js';
 import { InformerFactory } from '../../src/kube/informer-factory.js';
@@ -195,6 +196,8 @@ afterAll(async () => {
 }, 60_000);
 
 describe('SFT end to end on the simulated cluster', () => {
+  // On the shared cluster another suite's setup may apply older CRDs (without status.training).
+  beforeEach(async () => installCrds(kc, 'hearth-sft-e2e'), 60_000);
   const TUNED = `accounts/${ACCOUNT}/models/sql-tuned`;
 
   it('REST: VALIDATING → PENDING → RUNNING with progress moving → COMPLETED; the output model READY, linked, its files in the store', async () => {
@@ -284,7 +287,13 @@ describe('SFT end to end on the simulated cluster', () => {
   }, 240_000);
 
   it('a dataset with two examples → FAILED in VALIDATING naming the rule; no Job', async () => {
-    await uploadDataset('tiny', [example(1), example(2)]);
+    // The upload path refuses fewer than 3 examples itself; a dataset written by another job (as a
+    // batch inference output is) can still be that small, so this one is written as such.
+    const key = `datasets/${ACCOUNT}/tiny/1/tiny.jsonl`;
+    await store.put(key, (async function* () {
+      yield Buffer.from(`${example(1)}\n${example(2)}\n`);
+    })());
+    await createDataset(database.db, { accountId: ACCOUNT, datasetId: 'tiny', state: 'READY', format: 'CHAT', exampleCount: 2n, storageUri: `artifact:${key}` });
     const created = await rest('POST', '/supervisedFineTuningJobs?supervisedFineTuningJobId=too-small', { dataset: 'tiny', baseModel: BASE });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
     const failed = await waitState('too-small', 'JOB_STATE_FAILED');
