@@ -146,6 +146,8 @@ export const TrainingStatus = z
     pendingReason: text(1024).optional().describe('Why the job waits (GPUs or quota).'),
     estimatedGpuHours: z.number().min(0).optional().describe('Estimated GPU-hours (dataset tokens × epochs at the GPU\'s training throughput).'),
     estimatedCostUsd: z.number().min(0).optional().describe('Estimated cost in USD at the catalog price of the GPU.'),
+    earlyStopped: z.boolean().optional().describe('Hearth stopped the trainer early (the evaluation loss stopped improving); the output is the best checkpoint.'),
+    earlyStopReason: text(1024).optional().describe('Why the job stopped early.'),
     trainerFinishedTime: timestamp('When the trainer reported its final adapter (or the Job ended without it).'),
   })
   .describe('Training details written by the controller.');

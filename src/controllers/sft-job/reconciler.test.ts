@@ -246,5 +246,6 @@ describe('SFTJobReconciler: cancel, resume, early stop', () => {
     await t.pass();
     expect(t.status()).toMatchObject({ state: 'JOB_STATE_EARLY_STOPPED', outputModel: 'accounts/acme/models/tune', training: { bestCheckpoint: 'step-2', evalsSinceBest: 2 } });
     expect(t.stores.models.get('acme/tune')?.from).toBe('checkpoints/step-2/');
+    expect(t.status()?.status?.message).toBe('early stop: evaluation loss 1.3 did not improve on 1 for 2 evaluations');
   });
 });

@@ -311,7 +311,8 @@ export class SFTJobReconciler implements Reconciler {
     if (job.spec.earlyStop && (p?.evalsSinceBest ?? 0) >= EARLY_STOP_PATIENCE && p?.bestCheckpoint) {
       // Hearth's early stop: the evaluation loss has not improved for PATIENCE evaluations; the best checkpoint is the output.
       await this.#deleteJob(job);
-      return { outcome: { state: 'JOB_STATE_WRITING_RESULTS', message: `early stop: evaluation loss ${p.evalLoss} did not improve on ${p.bestEvalLoss} for ${p.evalsSinceBest} evaluations`, training: { ...reported, trainerFinishedTime: new Date(now).toISOString() } }, result: { requeueAfter: 1 } };
+      const why = `early stop: evaluation loss ${p.evalLoss} did not improve on ${p.bestEvalLoss} for ${p.evalsSinceBest} evaluations`;
+      return { outcome: { state: 'JOB_STATE_WRITING_RESULTS', message: why, training: { ...reported, earlyStopped: true, earlyStopReason: why, trainerFinishedTime: new Date(now).toISOString() } }, result: { requeueAfter: 1 } };
     }
     const k8sJob = this.#currentJob(job);
     if (!k8sJob) return { outcome: { state: 'JOB_STATE_FAILED', code: 'ABORTED', message: `the trainer Job ${t.job ?? ''} was deleted; :resume continues from checkpoint ${t.checkpoint ?? '(none)'}`, training: reported }, result: {} };
@@ -340,8 +341,9 @@ export class SFTJobReconciler implements Reconciler {
     const t = prev.training ?? {};
     const name = job.metadata.name!;
     const p = this.#progress(job, t.attempt ?? 0);
-    const early = !p?.done && t.bestCheckpoint !== undefined;
-    const earlyByTrainer = p?.done === true && p.earlyStopped === true;
+    // Hearth's early stop is decided once (training.earlyStopped); a report arriving after it changes nothing.
+    const early = t.earlyStopped === true && t.bestCheckpoint !== undefined;
+    const earlyByTrainer = !early && p?.done === true && p.earlyStopped === true;
     const from = early ? `checkpoints/${t.bestCheckpoint}/` : 'adapter/';
     const spec = job.spec as SFTJobSpec;
     let modelId: string;
@@ -359,7 +361,8 @@ export class SFTJobReconciler implements Reconciler {
     }
     await this.o.stores.release(account, holderOf(name));
     const state = early || earlyByTrainer ? 'JOB_STATE_EARLY_STOPPED' : 'JOB_STATE_COMPLETED';
-    return { outcome: { state, outputModel: `accounts/${account}/models/${modelId}`, ...(prev.status?.message ? { message: prev.status.message } : {}) }, result: {} };
+    const message = early ? t.earlyStopReason : prev.status?.message;
+    return { outcome: { state, outputModel: `accounts/${account}/models/${modelId}`, ...(message ? { message } : {}) }, result: {} };
   }
 
   // ---- children --------------------------------------------------------------------------------
