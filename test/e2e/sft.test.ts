@@ -303,11 +303,13 @@ describe('SFT end to end on the simulated cluster', () => {
   }, 60_000);
 
   it('earlyStop: the eval loss rises → EARLY_STOPPED with the best checkpoint as the output model', async () => {
-    const created = await rest('POST', '/supervisedFineTuningJobs?supervisedFineTuningJobId=early-stop', { dataset: 'chats', baseModel: BASE, earlyStop: true });
+    await uploadDataset('chats-es', Array.from({ length: 20 }, (_, i) => example(i)));
+    const created = await rest('POST', '/supervisedFineTuningJobs?supervisedFineTuningJobId=early-stop', { dataset: 'chats-es', baseModel: BASE, earlyStop: true });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
     const stopped = await waitState('early-stop', 'JOB_STATE_EARLY_STOPPED');
     expect(stopped).toMatchObject({ outputModel: `accounts/${ACCOUNT}/models/early-stop`, training: { bestCheckpoint: 'step-2', evalsSinceBest: 2 } });
-    expect(stopped.status?.message).toMatch(/^early stop: evaluation loss/);
+    expect(stopped.status?.message, JSON.stringify(await dump())).toMatch(/^early stop: evaluation loss/);
+    expect(stopped.training?.earlyStopped).toBe(true);
     expect((await rest('GET', '/models/early-stop')).body).toMatchObject({ state: 'READY' });
   }, 120_000);
 });
