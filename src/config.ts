@@ -16,6 +16,7 @@ import { DEFAULT_CONTROLLER_CLIENT, DEFAULT_WORKERS } from './controllers/deploy
 import { durationSeconds } from './crds/duration.js';
 import { MODEL_FILES_PORT } from './fleet/lora.js';
 import { GatewayConfig } from './gateway/config.js';
+import { DEFAULT_TRAINER, unknownPlaceholders } from './controllers/sft-job/trainer.js';
 
 interface Variable {
   /** The environment variable. */
@@ -110,6 +111,38 @@ export const ConfigSchema = z.object({
   /** Batch jobs: the output of finished ranks is archived in PostgreSQL for `:getLogs`. */
   batchJobs: z.object({
     logRetention: variable('HEARTH_BATCH_JOB_LOG_RETENTION', duration('720h').default('720h'), 'How long the archived output of a finished batch job rank is kept (e.g. 720h = 30 days); the controller purges older output hourly.'),
+  }),
+  /** Supervised fine-tuning: the trainer image and command the SFTJob controller runs (src/controllers/sft-job/README.md). */
+  sft: z.object({
+    trainerApiUrl: variable(
+      'HEARTH_TRAINER_API_URL',
+      z.url({ protocol: /^https?$/ }).optional(),
+      'Controller: the REST API as trainer pods reach it (progress, files, signed dataset URLs), e.g. http://hearth-api:8080; unset: HEARTH_PUBLIC_URL, else SFT jobs do not run.',
+    ),
+    trainerImage: variable('HEARTH_TRAINER_IMAGE', z.string().min(1).default(DEFAULT_TRAINER.image), 'Controller: the trainer container image (the reference: TRL `trl sft` with the contract shim).'),
+    trainerCommand: variable(
+      'HEARTH_TRAINER_COMMAND',
+      z
+        .string()
+        .transform((v, ctx) => {
+          try {
+            const a = JSON.parse(v) as unknown;
+            if (Array.isArray(a) && a.length > 0 && a.every((x) => typeof x === 'string')) {
+              const bad = unknownPlaceholders(a);
+              if (bad.length === 0) return a;
+              ctx.addIssue({ code: 'custom', message: `unknown placeholders ${bad.map((b) => `{{${b}}}`).join(', ')}` });
+              return z.NEVER;
+            }
+          } catch {
+            // reported below
+          }
+          ctx.addIssue({ code: 'custom', message: 'a JSON array of strings (the argv template)' });
+          return z.NEVER;
+        })
+        .optional(),
+      'Controller: the trainer argv as a JSON array with {{placeholders}} (an argument with an unset one is dropped); unset: the TRL reference mapping.',
+    ),
+    trainerActiveDeadline: variable('HEARTH_TRAINER_ACTIVE_DEADLINE', duration('168h').default('168h'), 'Controller: longest a trainer Job may run (its activeDeadlineSeconds).'),
   }),
   /** Load transport between split processes: the controller's autoscaler scrapes the gateways. */
   load: z.object({

@@ -40,6 +40,7 @@ import reservationsRoutes from './routes/reservations.js';
 import sftJobsRoutes from './routes/sft-jobs.js';
 import batchInferenceJobsRoutes from './routes/batch-inference-jobs.js';
 import usersRoutes from './routes/users.js';
+import { SftMetrics, sftMetricsRoute, sftTrainerRoutes } from './routes/sft-trainer.js';
 import { serializerCompiler, validatorCompiler } from './validation.js';
 import { PageTokenCodec } from './wire/pagination.js';
 import type { JobPodLogs } from '../kube/pod-logs.js';
@@ -79,6 +80,8 @@ export interface BuildAppOptions {
   now?: () => Date;
   /** The web console at /console (plugins/console.ts): where its bundle is. */
   console?: ConsoleOptions;
+  /** HEARTH_METRICS_TOKEN: GET /metrics/sft is served only with it (unset: not served). */
+  metricsToken?: string;
   /** The deployment timeline (Hearth extension): Prometheus URL and the history's sample interval. */
   timeline?: TimelineRouteOptions;
 }
@@ -108,10 +111,14 @@ function modelFileOptionsOf({ models, datasets: d }: Pick<BuildAppOptions, 'mode
  * Outside /v1: the targets of signed dataset and model file URLs (the signature is the
  * credential), and the web console's static bundle (it signs in with an API key to /v1).
  */
-async function routesOutsideV1(app: FastifyInstance, opts: Pick<BuildAppOptions, 'models' | 'datasets' | 'console'>): Promise<void> {
+async function routesOutsideV1(app: FastifyInstance, opts: Pick<BuildAppOptions, 'models' | 'datasets' | 'console' | 'metricsToken'>): Promise<void> {
   await app.register(datasetUploadUrlRoutes, opts.datasets ?? {});
   await app.register(modelFileUrlRoutes, modelFileOptionsOf(opts));
   await app.register(consolePlugin, opts.console ?? {});
+  // The SFT trainer contract's endpoints (a job-scoped token is the credential) and their metrics.
+  const sftMetrics = new SftMetrics();
+  await app.register(sftTrainerRoutes(sftMetrics), opts.datasets ?? {});
+  await app.register(sftMetricsRoute(sftMetrics, opts.metricsToken));
 }
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {

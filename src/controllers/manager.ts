@@ -28,6 +28,8 @@ import { environmentController, type EnvironmentSettings } from './environment/c
 import { meteringInformers, meteringRunnable } from './metering/metering.js';
 import { nodePoolInformers } from './node-pool/cache.js';
 import { nodePoolController, type NodePoolSettings } from './node-pool/controller.js';
+import { sftJobInformers } from './sft-job/cache.js';
+import { sftJobController, type SFTJobSettings } from './sft-job/controller.js';
 import type { Runnable } from './runtime/controller.js';
 import { KubeLeaseClient, defaultIdentity, type LeaderElectionTimings } from './runtime/leader-election.js';
 import { Manager } from './runtime/manager.js';
@@ -79,6 +81,8 @@ export interface ControllerManagerOptions extends Omit<ControllerContext, 'clock
   environment?: EnvironmentSettings;
   /** The BatchJob controller's settings (log retention); it always runs. */
   batchJob?: Partial<BatchJobSettings>;
+  /** Run supervised fine-tuning jobs with this trainer (unset: they are not run). */
+  sftJob?: SFTJobSettings;
   shutdownTimeoutMs?: number;
 }
 
@@ -128,6 +132,14 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
       name: 'environment',
       declare: (ctx) => void environmentInformers(ctx.informers, env.namespace),
       make: (ctx) => environmentController({ ...env, ...ctx }),
+    });
+  }
+  const sft = o.sftJob;
+  if (sft) {
+    regs.push({
+      name: 'sft-job',
+      declare: (ctx) => void sftJobInformers(ctx.informers, sft.namespace),
+      make: (ctx) => sftJobController({ ...ctx, settings: sft }),
     });
   }
   return regs;

@@ -122,6 +122,36 @@ export const JobProgress = z
   })
   .describe('Progress of the job.');
 
+export const TrainingStatus = z
+  .object({
+    attempt: int32().optional().describe('The run: 0, then one more per :resume (each a new batch/v1 Job).'),
+    job: text(253).optional().describe('The batch/v1 Job of the current attempt.'),
+    acceleratorType: text(64).optional().describe('GPU type the trainer runs on (from the base model size and the fleet catalog).'),
+    acceleratorCount: int32().optional().describe('GPUs per node.'),
+    nodes: int32().optional().describe('Nodes (pods of the Indexed Job).'),
+    region: text(64).optional().describe('Region the trainer runs in.'),
+    quotaName: text(128).optional().describe('The GPU quota the job holds while it trains.'),
+    trainDataset: text(512).optional().describe('The dataset trained on (the training split when the evaluation set is carved out).'),
+    evalDataset: text(512).optional().describe('The evaluation dataset (the carved-out split, or evaluationDataset).'),
+    step: int32().optional().describe('Latest step the trainer reported.'),
+    totalSteps: int32().optional().describe('Steps of the whole run.'),
+    trainLoss: z.number().optional().describe('Latest training loss.'),
+    evalLoss: z.number().optional().describe('Latest evaluation loss.'),
+    bestEvalLoss: z.number().optional().describe('Lowest evaluation loss so far.'),
+    evalsSinceBest: int32().optional().describe('Evaluations since the evaluation loss last improved.'),
+    tokensProcessed: z.number().int().min(0).optional().describe('Tokens trained on so far.'),
+    checkpoint: text(128).optional().describe('Latest complete checkpoint (a resume continues from it).'),
+    bestCheckpoint: text(128).optional().describe('Checkpoint of the lowest evaluation loss (the output of an early stop).'),
+    tokenSha256: text(64).optional().describe("SHA-256 of the trainer's job-scoped token (the token is only in the trainer's Secret)."),
+    pendingReason: text(1024).optional().describe('Why the job waits (GPUs or quota).'),
+    estimatedGpuHours: z.number().min(0).optional().describe('Estimated GPU-hours (dataset tokens × epochs at the GPU\'s training throughput).'),
+    estimatedCostUsd: z.number().min(0).optional().describe('Estimated cost in USD at the catalog price of the GPU.'),
+    earlyStopped: z.boolean().optional().describe('Hearth stopped the trainer early (the evaluation loss stopped improving); the output is the best checkpoint.'),
+    earlyStopReason: text(1024).optional().describe('Why the job stopped early.'),
+    trainerFinishedTime: timestamp('When the trainer reported its final adapter (or the Job ended without it).'),
+  })
+  .describe('Training details written by the controller.');
+
 export const SFTJobStatus = z
   .object({
     state: JobState.default('JOB_STATE_UNSPECIFIED').describe('Fireworks state of the job.'),
@@ -133,6 +163,7 @@ export const SFTJobStatus = z
     wandbUrl: text(2048).optional().describe('Weights & Biases run URL.'),
     metricsFileSignedUrl: text(4096).optional().describe('Signed URL of the metrics file.'),
     trainerLogsSignedUrl: text(4096).optional().describe('Signed URL of the trainer logs.'),
+    training: TrainingStatus.optional(),
     ...kubeStatusFields,
   })
   .describe('Observed state of the fine-tuning job (written by the controller).');

@@ -26,6 +26,7 @@ export async function startApi({ config, log, database, clients, informers }: Sh
     kinds: kinds.others,
     ensureNamespace: (a) => namespaces.ensure(a),
     podLogs: new KubePodLogs(clients),
+    ...(config.gateway.metricsToken !== undefined ? { metricsToken: config.gateway.metricsToken } : {}),
     logger: log,
     pageTokenSecret: config.server.pageTokenSecret,
     rateLimit: { ratePerSecond: config.server.rateLimitRps, burst: config.server.rateLimitBurst },

@@ -17,6 +17,7 @@ import { namespacesInformer } from '../controllers/runtime/projections.js';
 import { accountOfNamespace } from '../crds/account.js';
 import type { Database } from '../db/client.js';
 import type { InformerFactory } from '../kube/informer-factory.js';
+import { DEFAULT_TRAINER } from '../controllers/sft-job/trainer.js';
 import type { KubeClients } from '../kube/client.js';
 import type { Logger } from '../log.js';
 import { realClock } from '../util/clock.js';
@@ -45,12 +46,29 @@ export async function startController({ config, log, database, load, clients, in
   const bijGateway = config.batchInference.gatewayUrl;
   const bijUrl = bijGateway ? () => Promise.resolve(bijGateway) : gatewayUrl ? () => gatewayUrl.promise : undefined;
   if (!bijUrl) controllerLog.warn('no HEARTH_BATCH_INFERENCE_GATEWAY_URL: batch inference jobs are not run');
-  // Batch inference jobs read and write dataset files where the REST API keeps them.
-  const artifacts = bijUrl ? await openArtifactStore(config.artifacts) : undefined;
+  // SFT jobs: trainer pods call the REST API (progress, files, signed dataset URLs).
+  const trainerApiUrl = config.sft.trainerApiUrl ?? config.datasets.publicUrl;
+  if (!trainerApiUrl) controllerLog.warn('no HEARTH_TRAINER_API_URL or HEARTH_PUBLIC_URL: supervised fine-tuning jobs are not run');
+  // Batch inference and SFT jobs read and write dataset files where the REST API keeps them.
+  const artifacts = bijUrl || trainerApiUrl ? await openArtifactStore(config.artifacts) : undefined;
+  const sftJob =
+    trainerApiUrl && artifacts
+      ? {
+          artifacts,
+          trainer: {
+            ...DEFAULT_TRAINER,
+            image: config.sft.trainerImage,
+            ...(config.sft.trainerCommand ? { command: config.sft.trainerCommand } : {}),
+            apiUrl: trainerApiUrl,
+            activeDeadlineSeconds: Math.round(ms(config.sft.trainerActiveDeadline) / 1000),
+          },
+        }
+      : undefined;
   const files = modelFilesWiring(config, controllerLog);
   // The process's one client and one informer cache (shared with the API and the gateway in mode `all`).
   const manager = controllerManager({
     ...(bijUrl ? { batchInference: { gatewayUrl: bijUrl, concurrency: config.batchInference.concurrency, ...(artifacts ? { artifacts } : {}) } } : {}),
+    ...(sftJob ? { sftJob } : {}),
     clients,
     informers,
     db: database.db,

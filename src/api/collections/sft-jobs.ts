@@ -8,7 +8,8 @@ import type { ApiContext } from '../context.js';
 import type { CustomObject } from '../kube/kind-client.js';
 import { JOB_ANNOTATIONS } from '../mappers/batch-job.js';
 import { COLLECTION, REFERENCES, RESUMABLE_STATES, isCancellable, newSFTJobObject, sftJobName, specFromWire, toWire, wireState } from '../mappers/sft-job.js';
-import { failedPrecondition } from '../wire/errors.js';
+import { ApiError, failedPrecondition } from '../wire/errors.js';
+import { checkOutputModelFree, checkTrainable, estimateCost } from './sft-checks.js';
 import { SHARED_ACCOUNT, isResourceId, parseReference, referenceNotFound } from '../wire/resource-names.js';
 import { CollectionService, type CollectionKind, type Draft, type Wire } from './service.js';
 import { rfc3339 as iso } from '../../util/rfc3339.js';
@@ -40,7 +41,22 @@ export class SFTJobs extends CollectionService<CustomObject> {
     super(ctx, SFT_JOBS);
   }
 
-  /** The datasets are stored under their full names, after checking them. */
+  /** Another account's dataset is NOT_FOUND (404) naming the field, before the references are rewritten. */
+  override async normalizeReferences(accountId: string, spec: Record<string, unknown>): Promise<void> {
+    for (const field of ['dataset', 'evaluationDataset']) {
+      const m = typeof spec[field] === 'string' ? /^accounts\/([^/]+)\/datasets\/[^/]+$/.exec(spec[field]) : null;
+      if (m && m[1] !== accountId && !SHARED_DATASET_ACCOUNTS.includes(m[1]!)) {
+        throw new ApiError('NOT_FOUND', `${field}: dataset "${spec[field] as string}" not found`, [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field, description: 'not found', reason: 'NOT_FOUND' }] }]);
+      }
+    }
+    await super.normalizeReferences(accountId, spec);
+  }
+
+  /**
+   * The datasets are stored under their full names, after checking them; the base model, the warm
+   * start, the ranges and the output model are checked here too, so a job the controller would
+   * fail in VALIDATING is refused before any Job or quota exists (src/api/collections/sft-checks.ts).
+   */
   protected override async prepareCreate(draft: Draft): Promise<void> {
     void this.client; // UNAVAILABLE without a cluster, before the datasets are looked at
     const { accountId, spec } = draft;
@@ -48,6 +64,16 @@ export class SFTJobs extends CollectionService<CustomObject> {
     if (typeof spec.evaluationDataset === 'string' && spec.evaluationDataset !== '') {
       spec.evaluationDataset = await this.resolveDataset(accountId, 'evaluationDataset', spec.evaluationDataset);
     }
+    await checkTrainable(this.ctx.db, accountId, spec);
+    await checkOutputModelFree(this.ctx.db, accountId, draft.id, spec);
+  }
+
+  /** `:estimateCost`: GPU-hours and price of the job as the controller would run it. */
+  async estimateCost(accountId: string, body: Record<string, unknown>): Promise<{ estimatedCost: { currencyCode: string; units: string; nanos: number } }> {
+    const spec = this.kind.specFromWire(body);
+    await this.normalizeReferences(accountId, spec);
+    spec.dataset = await this.resolveDataset(accountId, 'dataset', spec.dataset as string);
+    return estimateCost(this.ctx.db, accountId, spec);
   }
 
   /**

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { Status } from '../../crds/common.js';
 import { API_VERSION, LABELS } from '../../crds/group.js';
 import { JobProgress, JobState, SFTJobSpecFields, WandbConfig } from '../../crds/sft-job.js';
+import { SFT_ANNOTATIONS, parseProgress } from '../../crds/sft-trainer.js';
 import type { JobState as JobStateName } from '../../crds/sft-job.js';
 import type { CustomObject } from '../kube/kind-client.js';
 import { omitUnset } from '../wire/omit.js';
@@ -148,10 +149,28 @@ export function toWire(obj: CustomObject, accountId: string): Record<string, unk
     createdBy: obj.metadata.annotations?.[JOB_ANNOTATIONS.createdBy],
     state: wireState(obj),
     status: status.status,
-    jobProgress: status.jobProgress,
+    jobProgress: liveProgress(obj),
     metricsFileSignedUrl: status.metricsFileSignedUrl,
     trainerLogsSignedUrl: status.trainerLogsSignedUrl,
   });
+}
+
+/**
+ * `jobProgress`: the controller's, or, while the job trains, the trainer's latest report (kept on the
+ * job by the trainer endpoint) when it is newer: the REST view shows a report at once.
+ */
+function liveProgress(obj: CustomObject): unknown {
+  const kept = obj.status?.jobProgress as Record<string, unknown> | undefined;
+  const p = parseProgress(obj.metadata.annotations?.[SFT_ANNOTATIONS.trainerProgress]);
+  const attempt = (obj.status?.training as { attempt?: number } | undefined)?.attempt ?? 0;
+  if (!p?.totalSteps || p.attempt !== attempt || obj.status?.state !== 'JOB_STATE_RUNNING') return kept;
+  const epochs = typeof obj.spec?.epochs === 'number' ? obj.spec.epochs : 1;
+  return {
+    ...kept,
+    percent: Math.min(99, Math.floor((p.step * 100) / p.totalSteps)),
+    epoch: Math.min(epochs - 1, Math.floor((p.step * epochs) / p.totalSteps)),
+    ...(p.tokensProcessed !== undefined ? { inputTokens: Math.min(p.tokensProcessed, 2 ** 31 - 1) } : {}),
+  };
 }
 
 // ---- wire → object --------------------------------------------------------------------------------

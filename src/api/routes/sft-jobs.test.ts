@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { openDatabase, type Database } from '../../db/client.js';
 import { createDataset } from '../../db/repositories/datasets.js';
+import { createModel } from '../../db/repositories/models.js';
 import { buildApp } from '../app.js';
 import { bootstrap } from '../../auth/bootstrap.js';
 import { MemoryKindClient } from './memory-kind-client.test-helper.js';
@@ -37,6 +38,8 @@ beforeAll(async () => {
   await createDataset(database.db, { accountId: 'acme', datasetId: 'chat', state: 'READY' });
   await createDataset(database.db, { accountId: 'acme', datasetId: 'uploading' });
   await createDataset(database.db, { accountId: 'globex', datasetId: 'secret', state: 'READY' });
+  await createDataset(database.db, { accountId: 'acme', datasetId: 'sized', state: 'READY', exampleCount: 10_000n, estimatedTokenCount: 50_000_000n });
+  await createModel(database.db, { accountId: 'acme', modelId: 'existing-lora', state: 'READY', spec: { peftDetails: { baseModel: BASE_MODEL } } });
   bare = await buildApp({ db: database.db, rateLimit: false });
   jobs = new MemoryKindClient(() => new Date('2026-01-02T03:04:05Z'));
   app = await buildApp({ db: database.db, rateLimit: false, kinds: { supervisedFineTuningJobs: jobs }, now: () => now });
@@ -90,9 +93,10 @@ describe('SFT jobs over a store', () => {
     const full = await call(app, 'POST', `${base}?supervisedFineTuningJobId=refs`, { ...JOB, outputModel: 'accounts/acme/models/tuned-1' });
     expect(full.status, JSON.stringify(full.body)).toBe(200);
     expect(jobs.objects.get(`${NS}/refs`)?.spec.outputModel).toBe('tuned-1');
+    // A bare id names the account's model (issue 14: it must exist and be tunable).
     const bareBase = await call(app, 'POST', `${base}?supervisedFineTuningJobId=refs2`, { ...JOB, baseModel: 'my-base' });
-    expect(bareBase.status, JSON.stringify(bareBase.body)).toBe(200);
-    expect(bareBase.body.baseModel).toBe('accounts/acme/models/my-base');
+    expect(bareBase.status, JSON.stringify(bareBase.body)).toBe(404);
+    expect(bareBase.body.message).toBe('baseModel: model "accounts/acme/models/my-base" not found');
     const foreignOut = await call(app, 'POST', base, { ...JOB, outputModel: 'accounts/globex/models/tuned-1' });
     expect(foreignOut.status).toBe(400);
     expect(foreignOut.body.message).toBe('outputModel: must name a model of account acme, not accounts/globex/models/tuned-1');
@@ -106,6 +110,7 @@ describe('SFT jobs over a store', () => {
     expect(missing.status).toBe(400);
     expect(missing.body.message).toBe('dataset: dataset "accounts/acme/datasets/nope" not found');
     const foreign = await call(app, 'POST', base, { ...JOB, dataset: 'accounts/globex/datasets/secret' });
+    expect(foreign.status).toBe(404);
     expect(foreign.body.message).toBe('dataset: dataset "accounts/globex/datasets/secret" not found');
     const evalMissing = await call(app, 'POST', base, { ...JOB, evaluationDataset: 'nope' });
     expect(fields(evalMissing.body)).toEqual(['evaluationDataset:NOT_FOUND']);
@@ -115,6 +120,35 @@ describe('SFT jobs over a store', () => {
     expect(fields((await call(app, 'POST', base, { ...JOB, dataset: 'a/b' })).body)).toEqual(['dataset:FORMAT']);
     const shared = await call(app, 'POST', base, { ...JOB, dataset: 'accounts/fireworks/datasets/public-chat' });
     expect(shared.status).toBe(200);
+  });
+
+  it('refuses what the controller could not train (issue 14): the base model, the ranges, a taken output model; no object made', async () => {
+    const before = jobs.objects.size;
+    const cases: [Record<string, unknown>, number, string][] = [
+      [{ ...JOB, baseModel: 'accounts/fireworks/models/nope' }, 404, 'baseModel: model "accounts/fireworks/models/nope" not found'],
+      [{ ...JOB, baseModel: 'accounts/fireworks/models/deepseek-v3' }, 400, 'baseModel: model "accounts/fireworks/models/deepseek-v3": mixture-of-experts models cannot be fine-tuned (Tunable: false)'],
+      [{ ...JOB, baseModel: 'accounts/fireworks/models/llama-v3p1-405b-instruct' }, 400, 'baseModel: model "accounts/fireworks/models/llama-v3p1-405b-instruct": models over 72B parameters cannot be fine-tuned (Tunable: false)'],
+      [{ ...JOB, epochs: 1000 }, 400, 'epochs: must be at most 100'],
+      [{ ...JOB, learningRate: 3 }, 400, 'learningRate: must be at most 1'],
+      [{ ...JOB, outputModel: 'existing-lora' }, 400, 'outputModel: model "accounts/acme/models/existing-lora" already exists; name a new model'],
+      [{ dataset: JOB.dataset, warmStartFrom: 'accounts/acme/models/nope' }, 404, 'warmStartFrom: model "accounts/acme/models/nope" not found'],
+    ];
+    for (const [body, status, message] of cases) {
+      const r = await call(app, 'POST', base, body);
+      expect(r.status, JSON.stringify(r.body)).toBe(status);
+      expect(r.body.message).toBe(message);
+    }
+    expect(jobs.objects.size).toBe(before);
+  });
+
+  it(':estimateCost prices the job from the dataset\'s tokens, the epochs and the GPU', async () => {
+    const one = await call(app, 'POST', `${base}:estimateCost`, { ...JOB, dataset: 'sized' });
+    expect(one.status, JSON.stringify(one.body)).toBe(200);
+    const two = await call(app, 'POST', `${base}:estimateCost`, { ...JOB, dataset: 'sized', epochs: 2 });
+    const usd = (b: Record<string, unknown>) => Number((b.estimatedCost as { units: string }).units) + (b.estimatedCost as { nanos: number }).nanos / 1e9;
+    expect(one.body.estimatedCost).toMatchObject({ currencyCode: 'USD' });
+    expect(usd(one.body)).toBeGreaterThan(0);
+    expect(usd(two.body)).toBeCloseTo(usd(one.body) * 2, 1);
   });
 
   it('gets, lists by name, filters, and answers 404 for unknown ids', async () => {

@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { collectionRoutes } from '../collections/routes.js';
 import { SFTJobs } from '../collections/sft-jobs.js';
 import { CreateSFTJobBody, RESUMABLE_STATES, SFTJobResponse } from '../mappers/sft-job.js';
-import { AccountParams } from './common.js';
+import { AccountParams, errorResponses } from './common.js';
 
 const JobParams = AccountParams.extend({ supervisedFineTuningJobId: z.string().describe('The supervised fine-tuning job id.') });
 
@@ -53,6 +53,25 @@ const sftJobs: FastifyPluginAsyncZod = async (app) => {
       },
     ],
   });
+
+  app.route({
+    method: 'POST',
+    url: '/accounts/:accountId/supervisedFineTuningJobs::estimateCost',
+    schema: {
+      summary: 'Estimate the cost of a Supervised Fine-tuning Job',
+      description: 'GPU-hours from the dataset\'s estimated tokens × epochs on the GPU the controller would choose first for the base model, at the catalog\'s price per GPU-hour.',
+      tags: ['SupervisedFineTuningJobs'],
+      operationId: 'Gateway_EstimateSupervisedFineTuningJobCost',
+      params: AccountParams,
+      body: CreateSFTJobBody,
+      response: { 200: EstimateCostResponse, ...errorResponses },
+    },
+    handler: async (request) => svc.estimateCost((request.params as { accountId: string }).accountId, request.body as Record<string, unknown>),
+  });
 };
+
+const EstimateCostResponse = z
+  .object({ estimatedCost: z.object({ currencyCode: z.string(), units: z.string(), nanos: z.number().int() }).describe('An estimate of the fine-tuning costs.') })
+  .describe('The estimated cost.');
 
 export default sftJobs;

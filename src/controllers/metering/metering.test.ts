@@ -179,6 +179,19 @@ describe('metering runnable', () => {
     expect(await m.stop()).toBe(true);
   });
 
+  it('a training pod of an SFT job (no Deployment) is metered like a serving replica, billed to sftJob/<name>', async () => {
+    const clock = new FakeClock(T0);
+    const { m, emit } = await startMeter(clock);
+    const p = pod('p-train', { gpus: 1, labels: { 'hearth.dev/sft-job': 'tune' } });
+    delete p.metadata!.labels!['hearth.dev/deployment'];
+    emit('ADDED', p);
+    await clock.advanceAsync(45_000);
+    emit('DELETED', p);
+    await m.flush();
+    expect(await rowsOf('p-train')).toEqual([{ start: '10:00:00', end: '10:01:00', gpuSeconds: 45, account: 'acme', deployment: 'sftJob/tune', region: 'US_VIRGINIA_2', acc: 'NVIDIA_H100_80GB', count: 1 }]);
+    expect(await m.stop()).toBe(true);
+  });
+
   it('flushes on its timer, closed minutes only; the current minute is written once it closes', async () => {
     const clock = new FakeClock(T0);
     const { m, emit } = await startMeter(clock, [], 30_000);

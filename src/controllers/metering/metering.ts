@@ -11,6 +11,7 @@ import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { accountOfNamespace } from '../../crds/account.js';
 import { LABELS } from '../../crds/group.js';
+import { SFT_LABELS } from '../../crds/sft-trainer.js';
 import type { Db } from '../../db/client.js';
 import { lastIntervals, recordUsage, type UsageEntry } from '../../db/repositories/usage.js';
 import { ACCELERATOR_LABEL, REGION_LABEL } from '../../fleet/catalog.js';
@@ -229,7 +230,8 @@ export class Metering implements Runnable {
     return {
       // A namespace of no account (no label) bills nobody: UNKNOWN is no account id, so it is dropped.
       accountId: accountOfNamespace(this.#namespaces.get(ns)) ?? UNKNOWN,
-      deployment: labels[LABEL_DEPLOYMENT] || UNKNOWN,
+      // A serving replica's Deployment; a training pod is billed to its SFT job (`sftJob/<name>`).
+      deployment: labels[LABEL_DEPLOYMENT] || (labels[SFT_LABELS.job] ? `sftJob/${labels[SFT_LABELS.job]}` : UNKNOWN),
       // Where the pod runs is the node's word; Hearth's pod labels say the same (required affinity).
       region: nodeLabels[REGION_LABEL] || labels[LABEL_POD_REGION] || UNKNOWN,
       acceleratorType: nodeLabels[ACCELERATOR_LABEL] || labels[LABEL_POD_ACCELERATOR] || UNKNOWN,

@@ -1,0 +1,76 @@
+// Wiring of the SFTJob controller: informers, the events that enqueue a job's key (its own changes,
+// including the :cancel/:resume annotations and the trainer's progress annotation; its Jobs), the
+// reconciler.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { ArtifactStore } from '../../artifacts/index.js';
+import { API_VERSION } from '../../crds/group.js';
+import type { Db } from '../../db/client.js';
+import type { Informer } from '../../kube/informer.js';
+import type { InformerFactory } from '../../kube/informer-factory.js';
+import type { KubeClients } from '../../kube/client.js';
+import { keyOf } from '../../kube/keys.js';
+import type { Clock } from '../../util/clock.js';
+import { Controller, generationChanged, type Runnable } from '../runtime/controller.js';
+import { KubeWriter, type ObjectWriter } from '../runtime/writer.js';
+import { sftJobInformers } from './cache.js';
+import { SFTJobReconciler } from './reconciler.js';
+import { PgSftStores, type SftStores } from './stores.js';
+import type { TrainerSettings } from './trainer.js';
+
+export const CONTROLLER_NAME = 'sft-job';
+export const OWNER_TYPE = { apiVersion: API_VERSION, kind: 'SFTJob' } as const;
+export const EVENT_SOURCE = 'hearth-sft-job-controller';
+
+export interface SFTJobSettings {
+  trainer: TrainerSettings;
+  /** Where datasets, trainer files and models live (as the REST API keeps them). */
+  artifacts: ArtifactStore;
+  /** Only this namespace (tests on a shared cluster); unset: all. */
+  namespace?: string;
+  pollMs?: number;
+  reportGraceMs?: number;
+  quotaRetryMs?: number;
+}
+
+export interface SFTJobControllerOptions {
+  clients: KubeClients;
+  informers: InformerFactory;
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  settings: SFTJobSettings;
+  writer?: ObjectWriter;
+  stores?: SftStores;
+}
+
+export function sftJobController(o: SFTJobControllerOptions): Runnable {
+  const { sftJobs, jobs, namespaces } = sftJobInformers(o.informers, o.settings.namespace);
+  const s = o.settings;
+  const reconciler = new SFTJobReconciler({
+    listers: { sftJobs, jobs, namespaces },
+    writer: o.writer ?? new KubeWriter(o.clients, { component: EVENT_SOURCE, now: () => o.clock.now() }),
+    stores: o.stores ?? new PgSftStores(o.db, s.artifacts),
+    trainer: s.trainer,
+    clock: o.clock,
+    ...(s.pollMs !== undefined ? { pollMs: s.pollMs } : {}),
+    ...(s.reportGraceMs !== undefined ? { reportGraceMs: s.reportGraceMs } : {}),
+    ...(s.quotaRetryMs !== undefined ? { quotaRetryMs: s.quotaRetryMs } : {}),
+  });
+  const asAny = <T extends KubernetesObject>(i: Informer<T>): Informer<KubernetesObject> => i as unknown as Informer<KubernetesObject>;
+  const controller = new Controller({
+    name: CONTROLLER_NAME,
+    for: { informer: sftJobs, type: OWNER_TYPE, updates: generationChanged },
+    owns: [asAny(jobs)],
+    watches: [
+      // A namespace's account label decides whether its jobs run, and for whom.
+      { informer: asAny(namespaces), map: (ns) => sftJobs.list(ns.metadata?.name ?? '').map((j) => keyOf(j.metadata.namespace, j.metadata.name ?? '')) },
+    ],
+    reconciler,
+    workers: 4,
+    resyncMs: 10 * 60_000,
+    clock: o.clock,
+    log: o.log,
+  });
+  return { name: CONTROLLER_NAME, start: () => controller.start(), stop: (timeoutMs?: number) => controller.stop(timeoutMs) };
+}

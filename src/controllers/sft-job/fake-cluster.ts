@@ -1,0 +1,37 @@
+// Test double for the SFTJob reconciler: the runtime's recording fake API with the stores the
+// controller reads (its writes land there, read back as the informer caches).
+import type { V1Job, V1Namespace } from '@kubernetes/client-node';
+import { API_VERSION } from '../../crds/group.js';
+import type { SFTJobStatus } from '../../crds/sft-job.js';
+import { FakeCluster, type MapLister } from '../runtime/fake-cluster.js';
+import type { HearthObject } from '../runtime/writer.js';
+import type { Listers } from './reconciler.js';
+
+type Job = HearthObject<'SFTJob'>;
+
+export class SFTJobCluster extends FakeCluster {
+  readonly listers: Listers & { sftJobs: MapLister<Job>; jobs: MapLister<V1Job>; namespaces: MapLister<V1Namespace> };
+
+  constructor(objs: { sftJobs?: Job[]; jobs?: V1Job[]; namespaces?: V1Namespace[] }) {
+    super();
+    this.listers = {
+      sftJobs: this.store({ apiVersion: API_VERSION, kind: 'SFTJob' }, objs.sftJobs),
+      jobs: this.store({ apiVersion: 'batch/v1', kind: 'Job' }, objs.jobs),
+      namespaces: this.store({ apiVersion: 'v1', kind: 'Namespace' }, objs.namespaces),
+    };
+    this.store({ apiVersion: 'v1', kind: 'Secret' });
+    this.store({ apiVersion: 'v1', kind: 'Service' });
+  }
+
+  status(key: string): SFTJobStatus | undefined {
+    return this.listers.sftJobs.get(key)?.status;
+  }
+
+  edit(key: string, fn: (j: Job) => void): void {
+    this.editObject(this.listers.sftJobs, key, fn);
+  }
+
+  editJob(key: string, fn: (j: V1Job) => void): void {
+    this.editObject(this.listers.jobs, key, fn);
+  }
+}

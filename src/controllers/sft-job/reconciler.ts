@@ -1,0 +1,419 @@
+// The SFTJob reconciler: one pass moves a job at most one state (README.md has the diagram).
+//
+//   fetch (gone → release its GPU quota hold; the Job, Service and Secret go by GC)
+//   → account of the namespace (none: not ours)
+//   → :resume of a FAILED/CANCELLED job → PENDING, attempt + 1, from the last checkpoint
+//   → final → the quota released; nothing else
+//   → :cancel → CANCELLING (delete the Job) → CANCELLED once it is gone
+//   → new → VALIDATING → (ranges, base model, datasets: exist, READY, chat examples ≥ 3, eval
+//     carve-out written as datasets, output model free) → PENDING, else FAILED naming the field
+//   → PENDING: hold GPU quota (first catalog placement that fits) → token Secret, headless Service,
+//     the Indexed Job → waits for its pods (GPUs) → RUNNING
+//   → RUNNING: the trainer's reports (annotation) into the status; `done` → WRITING_RESULTS; the
+//     Job failed → FAILED; `earlyStop` and the eval loss stopped improving → delete the Job →
+//     WRITING_RESULTS from the best checkpoint
+//   → WRITING_RESULTS: the output model registered (READY, files copied) → COMPLETED/EARLY_STOPPED
+//   → status once per pass, only if it changed; an event per state change
+import { randomBytes } from 'node:crypto';
+import type { V1Job, V1Namespace } from '@kubernetes/client-node';
+import { accountOfNamespace } from '../../crds/account.js';
+import { ANNOTATIONS } from '../../crds/group.js';
+import type { SFTJobSpec, SFTJobStatus } from '../../crds/sft-job.js';
+import { EARLY_STOP_PATIENCE, SFT_ANNOTATIONS, parseProgress, tokenDigest } from '../../crds/sft-trainer.js';
+import { BASE_MODELS } from '../../fleet/base-models.js';
+import { gpuQuotaName } from '../../fleet/catalog.js';
+import { estimateTrainingCost, sharedBaseModel, trainingCandidates, untunableReason } from '../../fleet/training.js';
+import { splitKey } from '../../kube/keys.js';
+import type { Clock } from '../../util/clock.js';
+import type { Lister } from '../runtime/controller.js';
+import { EventRecorder } from '../runtime/events.js';
+import { isControlledBy } from '../runtime/owner-refs.js';
+import { OwnWrites, PassObject } from '../runtime/pass.js';
+import { isConflict, isNotFound, type ReconcileContext, type Reconciler, type Result } from '../runtime/result.js';
+import type { HearthObject, ObjectWriter } from '../runtime/writer.js';
+import { jobName, makeService, makeTokenSecret, makeTrainerJob } from './resources.js';
+import { computeStatus, eventsFor, fromProgress, isFinal, type Outcome, type Training } from './status.js';
+import { InvalidAdapterError, type SftStores } from './stores.js';
+import type { TrainerSettings } from './trainer.js';
+import { Invalid, carveOut, checkExamples, checkRanges } from './validate.js';
+
+type Job = HearthObject<'SFTJob'>;
+
+export interface Listers {
+  sftJobs: Lister<Job>;
+  jobs: Lister<V1Job>;
+  namespaces: Lister<V1Namespace>;
+}
+
+export interface SFTJobReconcilerOptions {
+  listers: Listers;
+  writer: ObjectWriter;
+  stores: SftStores;
+  trainer: TrainerSettings;
+  clock: Clock;
+  /** How often a running job is looked at when nothing wakes it (default 5 s). */
+  pollMs?: number;
+  /** How long a Job that ended without the trainer's final report waits for it (default 30 s). */
+  reportGraceMs?: number;
+  /** Retry interval while waiting for quota (default 10 s). */
+  quotaRetryMs?: number;
+  /** Random token bytes (tests pass a fixed source). */
+  randomToken?: () => string;
+}
+
+const DATASET = /^accounts\/([^/]+)\/datasets\/([^/]+)$/;
+const MODEL = /^accounts\/([^/]+)\/models\/([^/]+)$/;
+
+export const holderOf = (name: string): string => `sftjob/${name}`;
+export const jobFullName = (account: string, name: string): string => `accounts/${account}/supervisedFineTuningJobs/${name}`;
+
+export class SFTJobReconciler implements Reconciler {
+  readonly #written = new OwnWrites<Job>();
+  readonly #events: EventRecorder;
+  readonly #pollMs: number;
+  readonly #graceMs: number;
+  readonly #quotaRetryMs: number;
+  readonly #token: () => string;
+
+  constructor(private readonly o: SFTJobReconcilerOptions) {
+    this.#events = new EventRecorder({ sink: o.writer, clock: o.clock });
+    this.#pollMs = o.pollMs ?? 5_000;
+    this.#graceMs = o.reportGraceMs ?? 30_000;
+    this.#quotaRetryMs = o.quotaRetryMs ?? 10_000;
+    this.#token = o.randomToken ?? (() => randomBytes(32).toString('base64url'));
+  }
+
+  async reconcile(key: string, ctx: ReconcileContext): Promise<Result> {
+    const { namespace = '', name } = splitKey(key);
+    const account = accountOfNamespace(this.o.listers.namespaces.get(namespace));
+    const read = this.#written.read(key, this.o.listers.sftJobs.get(key));
+    if (!read) {
+      // Deleted: its children go by garbage collection; the quota hold is ours to release.
+      if (account) await this.o.stores.release(account, holderOf(name));
+      return {};
+    }
+    if (!account) {
+      ctx.log.debug({ namespace }, 'namespace without an account: not reconciled');
+      return {};
+    }
+    const obj = new PassObject(this.o.writer, read);
+    try {
+      const job = obj.current;
+      const prev = job.status;
+      const { outcome, result } = await this.#step(job, account, prev);
+      const generation = typeof job.metadata.generation === 'number' ? job.metadata.generation : undefined;
+      const next = computeStatus(prev, outcome, generation, job.spec.epochs ?? 1, new Date(this.o.clock.now()));
+      if (await obj.writeStatus(next)) for (const e of eventsFor(prev, next)) await this.#events.record(obj.current, e, ctx.log);
+      return result;
+    } finally {
+      this.#written.remember(key, read, obj);
+    }
+  }
+
+  async #step(job: Job, account: string, prev: SFTJobStatus | undefined): Promise<{ outcome: Outcome; result: Result }> {
+    const state = prev?.state ?? 'JOB_STATE_UNSPECIFIED';
+    const ann = job.metadata.annotations ?? {};
+    const name = job.metadata.name!;
+    if (this.#resumeRequested(job, prev)) {
+      const attempt = (prev?.training?.attempt ?? 0) + 1;
+      return {
+        outcome: { state: 'JOB_STATE_PENDING', message: `resumed from checkpoint ${prev?.training?.checkpoint ?? '(none: from the start)'}`, training: { attempt, job: undefined, tokenSha256: undefined, trainerFinishedTime: undefined } },
+        result: { requeueAfter: 1 },
+      };
+    }
+    if (isFinal(state)) {
+      // The Job stays (its pods' logs) until the SFTJob is deleted; a cancel or early stop deleted it already.
+      await this.o.stores.release(account, holderOf(name));
+      return { outcome: { state, ...(prev?.status?.code !== 'OK' ? { code: prev?.status?.code, message: prev?.status?.message } : {}), ...(prev?.outputModel ? { outputModel: prev.outputModel } : {}) }, result: {} };
+    }
+    if (ann[ANNOTATIONS.cancelRequested] !== undefined) return this.#cancel(job, account);
+    switch (state) {
+      case 'JOB_STATE_UNSPECIFIED':
+      case 'JOB_STATE_CREATING':
+        return { outcome: { state: 'JOB_STATE_VALIDATING' }, result: { requeueAfter: 1 } };
+      case 'JOB_STATE_VALIDATING':
+        return this.#validate(job, account);
+      case 'JOB_STATE_PENDING':
+        return this.#pending(job, account, prev!);
+      case 'JOB_STATE_RUNNING':
+        return this.#running(job, prev!);
+      case 'JOB_STATE_WRITING_RESULTS':
+        return this.#writeResults(job, account, prev!);
+      default:
+        return { outcome: { state }, result: {} };
+    }
+  }
+
+  /** `:resume` of a stopped job not yet acted on (the annotation is newer than the last state change). */
+  #resumeRequested(job: Job, prev: SFTJobStatus | undefined): boolean {
+    const at = job.metadata.annotations?.[ANNOTATIONS.resumeRequested];
+    if (!at || !['JOB_STATE_FAILED', 'JOB_STATE_CANCELLED'].includes(prev?.state ?? '')) return false;
+    const t = Date.parse(at);
+    const u = prev?.updateTime ? Date.parse(prev.updateTime) : 0;
+    return !Number.isNaN(t) && t >= u && job.metadata.annotations?.[ANNOTATIONS.cancelRequested] === undefined;
+  }
+
+  async #cancel(job: Job, account: string): Promise<{ outcome: Outcome; result: Result }> {
+    const current = this.#currentJob(job);
+    if (current) {
+      await this.#deleteJob(job);
+      return { outcome: { state: 'JOB_STATE_CANCELLING' }, result: { requeueAfter: 1_000 } };
+    }
+    await this.o.stores.release(account, holderOf(job.metadata.name!));
+    return { outcome: { state: 'JOB_STATE_CANCELLED', training: { job: undefined } }, result: {} };
+  }
+
+  // ---- VALIDATING ----------------------------------------------------------------------------
+
+  async #validate(job: Job, account: string): Promise<{ outcome: Outcome; result: Result }> {
+    try {
+      const training = await this.#check(job, account);
+      return { outcome: { state: 'JOB_STATE_PENDING', training: { attempt: 0, ...training } }, result: { requeueAfter: 1 } };
+    } catch (e) {
+      if (!(e instanceof Invalid)) throw e;
+      return { outcome: { state: 'JOB_STATE_FAILED', code: e.code, message: e.message }, result: {} };
+    }
+  }
+
+  async #check(job: Job, account: string): Promise<Partial<Training>> {
+    const s = job.spec as SFTJobSpec;
+    const name = job.metadata.name!;
+    checkRanges(s);
+    const base = await this.#baseModel(s, account);
+    const outputId = outputModelId(job, account);
+    if (await this.o.stores.modelExists(account, outputId)) throw new Invalid('ALREADY_EXISTS', `outputModel: model accounts/${account}/models/${outputId} already exists; name a new model`);
+    const train = await this.#datasetLines('dataset', s.dataset, account, s.epochs);
+    let trainDataset = train.name;
+    let evalDataset: string | undefined;
+    let examples = train.lines.length;
+    if (s.evaluationDataset) {
+      evalDataset = (await this.#datasetLines('evaluationDataset', s.evaluationDataset, account, 1, 1)).name;
+    } else if (s.evalAutoCarveout !== false) {
+      // The carve-out is a real split: two datasets the trainer reads like any other.
+      const split = carveOut(train.lines);
+      const trainId = splitId(name, 'train');
+      const evalId = splitId(name, 'eval');
+      await this.o.stores.writeDataset(account, trainId, split.train, `training split of ${name}`, jobFullName(account, name));
+      await this.o.stores.writeDataset(account, evalId, split.eval, `evaluation split of ${name}`, jobFullName(account, name));
+      trainDataset = `accounts/${account}/datasets/${trainId}`;
+      evalDataset = `accounts/${account}/datasets/${evalId}`;
+      examples = split.train.length;
+    }
+    const first = trainingCandidates(base)[0]!;
+    const tokens = train.tokens ?? examples * 256;
+    const cost = estimateTrainingCost(base, first.shape, Math.round((tokens * examples) / Math.max(1, train.lines.length)), s.epochs);
+    return { trainDataset, ...(evalDataset ? { evalDataset } : {}), estimatedGpuHours: cost.gpuHours, estimatedCostUsd: cost.usd };
+  }
+
+  /** The base model (or warm start's base) as the catalog knows it; fails naming the field. */
+  async #baseModel(s: SFTJobSpec, account: string): Promise<{ parametersB: number; path: string; name: string }> {
+    let field = 'baseModel';
+    let ref = s.baseModel;
+    if (!ref && s.warmStartFrom) {
+      field = 'warmStartFrom';
+      const m = MODEL.exec(s.warmStartFrom);
+      const base = m && m[1] === account ? await this.o.stores.adapterBase(account, m[2]!) : undefined;
+      if (!base) throw new Invalid('NOT_FOUND', `warmStartFrom: ${s.warmStartFrom} is not a READY adapter model of account ${account}`);
+      ref = base;
+    }
+    if (!ref) throw new Invalid('INVALID_ARGUMENT', 'baseModel: exactly one of baseModel or warmStartFrom must be set');
+    const shared = sharedBaseModel(ref);
+    if (!shared) throw new Invalid('NOT_FOUND', `${field}: base model ${ref} does not exist`);
+    const why = untunableReason(shared.model);
+    if (why) throw new Invalid('FAILED_PRECONDITION', `${field}: ${ref}: ${why}`);
+    return { parametersB: shared.model.parametersB, path: BASE_MODELS[shared.id]!.path, name: `accounts/fireworks/models/${shared.id}` };
+  }
+
+  async #datasetLines(field: string, ref: string, account: string, epochs: number, min?: number): Promise<{ name: string; lines: string[]; tokens?: number }> {
+    const m = DATASET.exec(ref);
+    if (!m || m[1] !== account) throw new Invalid('NOT_FOUND', `${field}: dataset ${ref} not found in account ${account}`);
+    const meta = await this.o.stores.dataset(account, m[2]!);
+    if (!meta) throw new Invalid('NOT_FOUND', `${field}: dataset ${ref} not found`);
+    if (meta.state !== 'READY') throw new Invalid('FAILED_PRECONDITION', `${field}: dataset ${ref} is ${meta.state}; only READY datasets can be trained on`);
+    const lines = checkExamples(field, ref, await this.o.stores.datasetBytes(account, m[2]!), epochs, min);
+    return { name: ref, lines, ...(meta.estimatedTokens !== undefined ? { tokens: meta.estimatedTokens } : {}) };
+  }
+
+  // ---- PENDING ---------------------------------------------------------------------------------
+
+  async #pending(job: Job, account: string, prev: SFTJobStatus): Promise<{ outcome: Outcome; result: Result }> {
+    const t = prev.training ?? {};
+    const attempt = t.attempt ?? 0;
+    const name = job.metadata.name!;
+    const existing = this.o.listers.jobs.get(`${job.metadata.namespace}/${jobName(name, attempt)}`);
+    if (existing && t.job && isControlledBy(existing, job)) {
+      // Our Job exists: RUNNING once its pods run (the scheduler found the GPUs).
+      const s = existing.status ?? {};
+      const started = (s.ready ?? 0) + (s.succeeded ?? 0) >= (t.nodes ?? 1) || (s.active ?? 0) >= (t.nodes ?? 1) && (s.ready ?? 0) > 0 || this.#progress(job, attempt) !== undefined;
+      if (started) return { outcome: { state: 'JOB_STATE_RUNNING', message: '' }, result: { requeueAfter: this.#pollMs } };
+      if ((s.failed ?? 0) > 0) return this.#jobFailed(existing);
+      return { outcome: { state: 'JOB_STATE_PENDING', message: 'waiting for the trainer pods to be scheduled on GPUs' }, result: { requeueAfter: this.#pollMs } };
+    }
+    let base: { parametersB: number; path: string; name: string };
+    try {
+      base = await this.#baseModel(job.spec as SFTJobSpec, account);
+    } catch (e) {
+      if (!(e instanceof Invalid)) throw e;
+      return { outcome: { state: 'JOB_STATE_FAILED', code: e.code, message: e.message }, result: {} };
+    }
+    // The first placement the account's GPU quota admits (cheapest GPU first, GA regions first).
+    const whys: string[] = [];
+    for (const c of trainingCandidates(base)) {
+      const quotaName = gpuQuotaName(c.shape.acceleratorType, c.region);
+      const gpus = c.shape.acceleratorCount * c.shape.nodes;
+      const held = await this.o.stores.hold(account, holderOf(name), quotaName, gpus);
+      if (!held.ok) {
+        whys.push(held.why);
+        continue;
+      }
+      const token = this.#token();
+      const placement = { ...c.shape, region: c.region };
+      const spec = job.spec as SFTJobSpec;
+      const k8sJob = makeTrainerJob({
+        owner: job,
+        account,
+        attempt,
+        placement,
+        trainer: this.o.trainer,
+        inputs: { spec, baseModelPath: base.path, baseModelName: base.name, resumeCheckpoint: t.checkpoint, hasEval: t.evalDataset !== undefined, nodes: c.shape.nodes, gpusPerNode: c.shape.acceleratorCount },
+      });
+      await this.#upsert(makeTokenSecret(job, token));
+      if (c.shape.nodes > 1) await this.#createIgnoringConflict(makeService(job));
+      await this.#createIgnoringConflict(k8sJob);
+      return {
+        outcome: {
+          state: 'JOB_STATE_PENDING',
+          message: 'waiting for the trainer pods to be scheduled on GPUs',
+          training: { job: k8sJob.metadata!.name!, acceleratorType: c.shape.acceleratorType, acceleratorCount: c.shape.acceleratorCount, nodes: c.shape.nodes, region: c.region, quotaName, tokenSha256: tokenDigest(token), pendingReason: undefined },
+        },
+        result: { requeueAfter: 1_000 },
+      };
+    }
+    return { outcome: { state: 'JOB_STATE_PENDING', message: `waiting for GPU quota: ${whys.slice(0, 3).join('; ')}`, training: { pendingReason: whys.slice(0, 3).join('; ') } }, result: { requeueAfter: this.#quotaRetryMs } };
+  }
+
+  // ---- RUNNING ---------------------------------------------------------------------------------
+
+  #progress(job: Job, attempt: number) {
+    const p = parseProgress(job.metadata.annotations?.[SFT_ANNOTATIONS.trainerProgress]);
+    return p && p.attempt === attempt ? p : undefined;
+  }
+
+  async #running(job: Job, prev: SFTJobStatus): Promise<{ outcome: Outcome; result: Result }> {
+    const t = prev.training ?? {};
+    const attempt = t.attempt ?? 0;
+    const p = this.#progress(job, attempt);
+    const reported = p ? fromProgress(p) : {};
+    const now = this.o.clock.now();
+    if (p?.done) {
+      return { outcome: { state: 'JOB_STATE_WRITING_RESULTS', training: { ...reported, trainerFinishedTime: new Date(now).toISOString() } }, result: { requeueAfter: 1 } };
+    }
+    if (job.spec.earlyStop && (p?.evalsSinceBest ?? 0) >= EARLY_STOP_PATIENCE && p?.bestCheckpoint) {
+      // Hearth's early stop: the evaluation loss has not improved for PATIENCE evaluations; the best checkpoint is the output.
+      await this.#deleteJob(job);
+      const why = `early stop: evaluation loss ${p.evalLoss} did not improve on ${p.bestEvalLoss} for ${p.evalsSinceBest} evaluations`;
+      return { outcome: { state: 'JOB_STATE_WRITING_RESULTS', message: why, training: { ...reported, earlyStopped: true, earlyStopReason: why, trainerFinishedTime: new Date(now).toISOString() } }, result: { requeueAfter: 1 } };
+    }
+    const k8sJob = this.#currentJob(job);
+    if (!k8sJob) return { outcome: { state: 'JOB_STATE_FAILED', code: 'ABORTED', message: `the trainer Job ${t.job ?? ''} was deleted; :resume continues from checkpoint ${t.checkpoint ?? '(none)'}`, training: reported }, result: {} };
+    const cond = (type: string) => k8sJob.status?.conditions?.find((c) => c.type === type && c.status === 'True');
+    const failed = cond('Failed');
+    if (failed) return this.#jobFailed(k8sJob, reported);
+    const complete = cond('Complete');
+    if (complete) {
+      // Exited 0 without the final report: it may still be in flight; then the contract was broken.
+      const since = Date.parse(String(complete.lastTransitionTime ?? '')) || now;
+      if (now - since < this.#graceMs) return { outcome: { state: 'JOB_STATE_RUNNING', training: reported }, result: { requeueAfter: Math.min(this.#pollMs, this.#graceMs) } };
+      return { outcome: { state: 'JOB_STATE_FAILED', code: 'INTERNAL', message: `the trainer Job ${k8sJob.metadata?.name} completed without reporting its adapter (the trainer contract: report {"done": true} after uploading adapter/)`, training: reported }, result: {} };
+    }
+    return { outcome: { state: 'JOB_STATE_RUNNING', training: reported }, result: { requeueAfter: this.#pollMs } };
+  }
+
+  #jobFailed(k8sJob: V1Job, training: Partial<Training> = {}): { outcome: Outcome; result: Result } {
+    const c = k8sJob.status?.conditions?.find((x) => x.type === 'Failed' && x.status === 'True');
+    const why = c ? `${c.reason ?? 'Failed'}: ${c.message ?? ''}` : 'a trainer pod failed';
+    return { outcome: { state: 'JOB_STATE_FAILED', code: 'INTERNAL', message: `the trainer failed (${why.trim()}); :resume continues from the last checkpoint`, training }, result: {} };
+  }
+
+  // ---- WRITING_RESULTS -------------------------------------------------------------------------
+
+  async #writeResults(job: Job, account: string, prev: SFTJobStatus): Promise<{ outcome: Outcome; result: Result }> {
+    const t = prev.training ?? {};
+    const name = job.metadata.name!;
+    const p = this.#progress(job, t.attempt ?? 0);
+    // Hearth's early stop is decided once (training.earlyStopped); a report arriving after it changes nothing.
+    const early = t.earlyStopped === true && t.bestCheckpoint !== undefined;
+    const earlyByTrainer = !early && p?.done === true && p.earlyStopped === true;
+    const from = early ? `checkpoints/${t.bestCheckpoint}/` : 'adapter/';
+    const spec = job.spec as SFTJobSpec;
+    let modelId: string;
+    try {
+      modelId = outputModelId(job, account);
+      const base = (await this.#baseModel(spec, account)).name;
+      const made = await this.o.stores.registerModel({ accountId: account, modelId, baseModel: base, job: jobFullName(account, name), displayName: spec.displayName ?? `fine-tuned by ${name}`, from, loraRank: spec.loraRank });
+      if (made === 'exists' && !(await this.o.stores.modelOfJob(account, modelId, jobFullName(account, name)))) {
+        throw new Invalid('ALREADY_EXISTS', `outputModel: model accounts/${account}/models/${modelId} was created by someone else while the job trained`);
+      }
+    } catch (e) {
+      if (e instanceof InvalidAdapterError) return { outcome: { state: 'JOB_STATE_FAILED', code: 'INVALID_ARGUMENT', message: e.message }, result: {} };
+      if (e instanceof Invalid) return { outcome: { state: 'JOB_STATE_FAILED', code: e.code, message: e.message }, result: {} };
+      throw e;
+    }
+    await this.o.stores.release(account, holderOf(name));
+    const state = early || earlyByTrainer ? 'JOB_STATE_EARLY_STOPPED' : 'JOB_STATE_COMPLETED';
+    const message = early ? t.earlyStopReason : prev.status?.message;
+    return { outcome: { state, outputModel: `accounts/${account}/models/${modelId}`, ...(message ? { message } : {}) }, result: {} };
+  }
+
+  // ---- children --------------------------------------------------------------------------------
+
+  #currentJob(job: Job): V1Job | undefined {
+    const t = job.status?.training;
+    if (!t?.job) return undefined;
+    const j = this.o.listers.jobs.get(`${job.metadata.namespace}/${t.job}`);
+    return j && isControlledBy(j, job) ? j : undefined;
+  }
+
+  async #deleteJob(job: Job): Promise<void> {
+    const j = this.#currentJob(job);
+    if (!j || j.metadata?.deletionTimestamp) return;
+    try {
+      await this.o.writer.delete({ apiVersion: 'batch/v1', kind: 'Job', namespace: job.metadata.namespace ?? '', name: j.metadata!.name!, uid: j.metadata!.uid as string });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+
+  async #createIgnoringConflict(obj: Parameters<ObjectWriter['create']>[0]): Promise<void> {
+    try {
+      await this.o.writer.create(obj);
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+    }
+  }
+
+  /** The token Secret: created, or replaced with this attempt's token. */
+  async #upsert(obj: Parameters<ObjectWriter['create']>[0]): Promise<void> {
+    try {
+      await this.o.writer.create(obj);
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+      await this.o.writer.update(obj);
+    }
+  }
+}
+
+/** The output model's id: `outputModel` (an id, or a full name of the account), else the job's id. */
+export function outputModelId(job: Job, account: string): string {
+  const v = job.spec.outputModel;
+  if (!v) return job.metadata.name!;
+  const m = MODEL.exec(v);
+  if (m) {
+    if (m[1] !== account) throw new Invalid('INVALID_ARGUMENT', `outputModel: ${v} is not a model of account ${account}`);
+    return m[2]!;
+  }
+  return v;
+}
+
+/** The carve-out datasets: `<job>-train-split`, `<job>-eval-split` (resource ids ≤ 63). */
+export const splitId = (job: string, part: 'train' | 'eval'): string => `${job.slice(0, 50).replace(/-+$/, '')}-${part}-split`;

@@ -1,0 +1,77 @@
+// Checks of a fine-tuning job before it trains (pure): the spec's ranges, the base model, and the
+// dataset's examples against the documented rules (fireworks docs, "Supervised Fine-Tuning":
+// at least 3 examples, at most 3 million × epochs, each a `messages` array of system/user/assistant
+// messages with string content, a system message only first), and the evaluation carve-out.
+import { LORA_RANKS, type SFTJobSpec } from '../../crds/sft-job.js';
+import { MAX_EPOCHS, MAX_EXAMPLE_EPOCHS, MAX_LEARNING_RATE, MIN_SFT_EXAMPLES } from '../../crds/sft-trainer.js';
+
+export class Invalid extends Error {
+  constructor(
+    readonly code: 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'FAILED_PRECONDITION' | 'ALREADY_EXISTS',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The hyperparameters' ranges (the CRD schema checks types; these are the documented limits). */
+export function checkRanges(s: SFTJobSpec): void {
+  if (!(LORA_RANKS as readonly number[]).includes(s.loraRank)) throw new Invalid('INVALID_ARGUMENT', `loraRank: ${s.loraRank} is not one of ${LORA_RANKS.join(', ')} (a power of two up to 64)`);
+  if (s.epochs < 1 || s.epochs > MAX_EPOCHS) throw new Invalid('INVALID_ARGUMENT', `epochs: ${s.epochs} is outside 1–${MAX_EPOCHS}`);
+  if (s.learningRate !== undefined && !(s.learningRate > 0 && s.learningRate <= MAX_LEARNING_RATE)) throw new Invalid('INVALID_ARGUMENT', `learningRate: ${s.learningRate} is outside (0, ${MAX_LEARNING_RATE}]`);
+}
+
+const ROLES = ['system', 'user', 'assistant'];
+
+/** Why one JSONL line is not a chat example, or undefined. */
+export function exampleProblem(line: string): string | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return 'is not JSON';
+  }
+  const messages = (v as { messages?: unknown } | null)?.messages;
+  if (!Array.isArray(messages) || messages.length === 0) return 'has no "messages" array';
+  for (const [i, m] of messages.entries()) {
+    const { role, content } = (m ?? {}) as { role?: unknown; content?: unknown };
+    if (typeof role !== 'string' || !ROLES.includes(role)) return `message ${i} has role ${JSON.stringify(role)}; one of system, user, assistant is required`;
+    if (role === 'system' && i !== 0) return `message ${i} is a system message; it may only be the first`;
+    if (typeof content !== 'string') return `message ${i} has no string "content"`;
+  }
+  if (!messages.some((m) => (m as { role?: string }).role === 'assistant')) return 'has no assistant message to learn from';
+  return undefined;
+}
+
+/** The non-empty lines of a JSONL file. */
+export const linesOf = (bytes: Buffer): string[] =>
+  bytes
+    .toString('utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+
+/** Checks every example of `field`'s dataset; returns its lines. */
+export function checkExamples(field: string, name: string, bytes: Buffer, epochs: number, min = MIN_SFT_EXAMPLES): string[] {
+  const lines = linesOf(bytes);
+  for (const [i, l] of lines.entries()) {
+    const p = exampleProblem(l);
+    if (p) throw new Invalid('INVALID_ARGUMENT', `${field}: dataset ${name} line ${i + 1} ${p} (each example must be {"messages": [{"role", "content"}, …]})`);
+  }
+  if (lines.length < min) throw new Invalid('INVALID_ARGUMENT', `${field}: dataset ${name} has ${lines.length} examples; fine-tuning needs at least ${min} (minimum examples: ${min})`);
+  if (lines.length * epochs > MAX_EXAMPLE_EPOCHS) throw new Invalid('INVALID_ARGUMENT', `${field}: dataset ${name} has ${lines.length} examples × ${epochs} epochs; at most ${MAX_EXAMPLE_EPOCHS} are trained`);
+  return lines;
+}
+
+/**
+ * The evaluation carve-out: every 10th example (at least one, and never more than leaves the
+ * training set the minimum), deterministic so a second pass writes the same split.
+ */
+export function carveOut(lines: readonly string[]): { train: string[]; eval: string[] } {
+  const want = Math.max(1, Math.floor(lines.length / 10));
+  const n = Math.min(want, Math.max(0, lines.length - 2));
+  const step = n > 0 ? Math.floor(lines.length / n) : Infinity;
+  const evalIdx = new Set<number>();
+  for (let i = step - 1; evalIdx.size < n && i < lines.length; i += step) evalIdx.add(i);
+  return { train: lines.filter((_, i) => !evalIdx.has(i)), eval: lines.filter((_, i) => evalIdx.has(i)) };
+}

@@ -1,0 +1,113 @@
+// The trainer contract's shared half (docs/trainer-contract.md): what the SFTJob controller and the
+// REST process's trainer endpoint (src/api/routes/sft-trainer.ts) must agree on, in the layer both
+// may import. The trainer reports progress to the API with a job-scoped token; the API keeps the
+// latest report on the SFTJob as an annotation (JSON) so the REST view shows it at once; the
+// controller copies it into `status.jobProgress` / `status.training` and decides on it.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { GROUP } from './group.js';
+
+export const SFT_ANNOTATIONS = {
+  /** On an SFTJob: the trainer's latest progress (TrainerProgress JSON), written by the API. */
+  trainerProgress: `${GROUP}/trainer-progress`,
+} as const;
+
+export const SFT_LABELS = {
+  /** On the batch/v1 Job, its pods, the headless Service and the token Secret: the SFTJob's name. */
+  job: `${GROUP}/sft-job`,
+  /** On the same: the attempt (0, then +1 per resume); a new attempt is a new Job. */
+  attempt: `${GROUP}/sft-attempt`,
+} as const;
+
+/** The store prefix under which a job's trainer writes: `sft-jobs/<account>/<job>/`. */
+export const sftJobPrefix = (account: string, job: string): string => `sft-jobs/${account}/${job}/`;
+
+/** Files the trainer may PUT: `checkpoints/<name>/<file>` or `adapter/<file>` (PEFT layout). */
+export const TRAINER_FILE = /^(checkpoints\/[A-Za-z0-9][A-Za-z0-9._-]{0,63}|adapter)\/[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** One report of the trainer (POST .../progress). Every field optional but `step`. */
+export const TrainerReport = z.strictObject({
+  epoch: z.number().int().min(0).optional(),
+  step: z.number().int().min(0),
+  totalSteps: z.number().int().min(1).optional(),
+  trainLoss: z.number().min(0).optional(),
+  evalLoss: z.number().min(0).optional(),
+  tokensProcessed: z.number().int().min(0).optional(),
+  /** A checkpoint complete under `checkpoints/<name>/` (uploaded before the report). */
+  checkpoint: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
+  /** The final adapter is complete under `adapter/`; the trainer is about to exit 0. */
+  done: z.boolean().optional(),
+  /** The trainer stopped early (its own early-stopping), the adapter is the best checkpoint's. */
+  earlyStopped: z.boolean().optional(),
+});
+export type TrainerReport = z.infer<typeof TrainerReport>;
+
+/** What the API keeps (the annotation): the latest report plus what is derived over all of them. */
+export interface TrainerProgress extends TrainerReport {
+  /** The attempt the report belongs to (a stale attempt's trainer cannot overwrite a newer one). */
+  attempt: number;
+  /** Lowest evaluation loss so far, and how many evaluations since it improved. */
+  bestEvalLoss?: number;
+  evalsSinceBest?: number;
+  /** The checkpoint written at the best evaluation, and the latest checkpoint. */
+  bestCheckpoint?: string;
+  lastCheckpoint?: string;
+  /** RFC 3339 time the API received the report. */
+  at: string;
+}
+
+/** The next progress from the previous one and a report (pure). */
+export function mergeReport(prev: TrainerProgress | undefined, r: TrainerReport, attempt: number, at: string): TrainerProgress {
+  const base = prev && prev.attempt === attempt ? prev : undefined;
+  const { bestEvalLoss, evalsSinceBest, bestCheckpoint, lastCheckpoint } = base ?? {};
+  const next: TrainerProgress = { ...r, attempt, at };
+  const last = r.checkpoint ?? lastCheckpoint;
+  if (last) next.lastCheckpoint = last;
+  if (r.evalLoss !== undefined) {
+    const improved = bestEvalLoss === undefined || r.evalLoss < bestEvalLoss;
+    next.bestEvalLoss = improved ? r.evalLoss : bestEvalLoss!;
+    next.evalsSinceBest = improved ? 0 : (evalsSinceBest ?? 0) + 1;
+    const best = improved ? (r.checkpoint ?? last) : bestCheckpoint;
+    if (best) next.bestCheckpoint = best;
+  } else {
+    if (bestEvalLoss !== undefined) next.bestEvalLoss = bestEvalLoss;
+    if (evalsSinceBest !== undefined) next.evalsSinceBest = evalsSinceBest;
+    if (bestCheckpoint) next.bestCheckpoint = bestCheckpoint;
+  }
+  // Progress never goes backwards within an attempt (a retried report arriving late).
+  if (base && base.step > r.step) return { ...base, at };
+  return next;
+}
+
+export function parseProgress(raw: string | undefined): TrainerProgress | undefined {
+  if (!raw) return undefined;
+  try {
+    const v = JSON.parse(raw) as TrainerProgress;
+    return typeof v === 'object' && v !== null && typeof v.step === 'number' && typeof v.attempt === 'number' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The token's digest as stored on the job (hex SHA-256); the token itself is only in the pod's Secret. */
+export const tokenDigest = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
+
+/** Constant-time check of a presented token against the stored digest. */
+export function tokenMatches(presented: string, digest: string | undefined): boolean {
+  if (!digest || !/^[0-9a-f]{64}$/.test(digest)) return false;
+  const a = Buffer.from(tokenDigest(presented), 'hex');
+  const b = Buffer.from(digest, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Evaluations without improvement after which an `earlyStop` job stops. */
+export const EARLY_STOP_PATIENCE = 2;
+
+/** The minimum examples of a fine-tuning dataset (docs: "Minimum examples: 3"). */
+export const MIN_SFT_EXAMPLES = 3;
+/** Docs: "we set a max value of 3 million dataset examples * epochs". */
+export const MAX_EXAMPLE_EPOCHS = 3_000_000;
+/** Epochs accepted (the docs raise by 1 or 2 from the default 1; Hearth caps at 100). */
+export const MAX_EPOCHS = 100;
+/** Learning rates accepted: (0, 1]. */
+export const MAX_LEARNING_RATE = 1;
