@@ -42,6 +42,12 @@ export const GatewayConfig = z.object({
    * a headless Service of its own, a NetworkPolicy admitting only the controller). 0: a free port.
    */
   adminPort: int(0, 65_535).optional(),
+  /** Both listeners: the whole request must arrive within this (HEARTH_HTTP_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: int(1).default(600_000),
+  /** Both listeners: a request's headers must arrive within this (HEARTH_HTTP_HEADERS_TIMEOUT_MS). */
+  headersTimeoutMs: int(1).default(30_000),
+  /** Both listeners: an idle keep-alive connection closes after this (HEARTH_HTTP_KEEP_ALIVE_TIMEOUT_MS). */
+  keepAliveTimeoutMs: int(1).default(65_000),
   /** Shared secret the scrapers present (`HEARTH_INTERNAL_TOKEN`); unset: /internal/load answers 404. */
   internalToken: z.string().min(16).optional(),
   /**

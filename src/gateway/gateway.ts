@@ -121,7 +121,9 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
     synced,
     isClosing: () => closing,
   };
-  const server: Server = createServer({ noDelay: true, keepAliveTimeout: 65_000, requestTimeout: 300_000 }, createRequestHandler(core));
+  // Every listener is bounded: slow headers, slow bodies and idle keep-alives cannot hold sockets.
+  const timeouts = { keepAliveTimeout: cfg.keepAliveTimeoutMs, requestTimeout: cfg.requestTimeoutMs, headersTimeout: Math.min(cfg.headersTimeoutMs, cfg.requestTimeoutMs) };
+  const server: Server = createServer({ noDelay: true, ...timeouts }, createRequestHandler(core));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(cfg.port, cfg.host, () => {
@@ -133,7 +135,7 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
   let admin: Server | undefined;
   if (cfg.adminPort !== undefined) {
     const opts = { board, clock, token: cfg.internalToken, closing: closingAdmin.signal };
-    admin = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    admin = createServer(timeouts, (req, res) => {
       const path = (req.url ?? '').split('?')[0];
       if (path === LOAD_PATH) {
         void handleLoadRequest(req, res, opts).catch((err: unknown) => {

@@ -28,6 +28,17 @@ export async function startApi({ config, log, database, clients, informers }: Sh
     pageTokenSecret: config.server.pageTokenSecret,
     rateLimit: { ratePerSecond: config.server.rateLimitRps, burst: config.server.rateLimitBurst },
     datasets: datasetSettings(config),
+    timeouts: config.http,
+    readiness: [
+      { name: 'kubernetes', check: async () => void (await clients.getJSON('/version')) },
+      {
+        name: 'caches',
+        check: async () => {
+          const missing = kinds.unsynced();
+          if (missing.length > 0) throw new Error(`not synced: ${missing.join(', ')}`);
+        },
+      },
+    ],
   });
   await app.listen({ port: config.server.port, host: config.server.host });
   return {
