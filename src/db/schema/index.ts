@@ -5,3 +5,4 @@ export * from './quotas.js';
 export * from './usage.js';
 export * from './models.js';
 export * from './audit.js';
+export * from './idempotency.js';
