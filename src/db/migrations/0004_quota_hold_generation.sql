@@ -1,0 +1,1 @@
+ALTER TABLE "quota_holds" ADD COLUMN "generation" bigint;
