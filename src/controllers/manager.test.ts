@@ -66,6 +66,12 @@ describe('controllerManager', () => {
 
   it('leaves metering out when asked', () => {
     const { ctx } = context();
-    expect(registrations({ ...ctx, metering: false }).map((r) => r.name)).toEqual(['deployment', 'deployedmodel']);
+    expect(registrations({ ...ctx, metering: false }).map((r) => r.name)).toEqual(['deployment', 'deployedmodel', 'deployment-orphan-holds']);
+  });
+
+  it('sweeps orphaned quota holds only when unsharded (a shard sees only its own Deployments)', () => {
+    const { ctx } = context();
+    expect(registrations(ctx).map((r) => r.name)).toContain('deployment-orphan-holds');
+    expect(registrations({ ...ctx, deployment: { selector: 'shard=a' } }).map((r) => r.name)).not.toContain('deployment-orphan-holds');
   });
 });

@@ -20,6 +20,7 @@ import { deployedModelInformers } from './deployed-model/cache.js';
 import { deployedModelController, type DeployedModelSettings } from './deployed-model/controller.js';
 import { deploymentInformers } from './deployment/cache.js';
 import { deploymentController, type DeploymentControllerOptions } from './deployment/controller.js';
+import { OrphanHoldSweeper } from './deployment/orphan-holds.js';
 import { DbQuotaLedger } from './deployment/quota-ledger.js';
 import { meteringInformers, meteringRunnable } from './metering/metering.js';
 import type { Runnable } from './runtime/controller.js';
@@ -64,6 +65,8 @@ export interface ControllerManagerOptions extends Omit<ControllerContext, 'clock
   /** Run batch inference jobs through this gateway (unset: they are not run). */
   batchInference?: Partial<BatchInferenceSettings> & Pick<BatchInferenceSettings, 'gatewayUrl'>;
   shutdownTimeoutMs?: number;
+  /** The orphan hold sweep's interval and grace (tests shorten them). */
+  orphanHolds?: { intervalMs?: number; graceMs?: number };
 }
 
 /** The controllers of the `controller` mode, in start order. */
@@ -85,6 +88,15 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
     make: (ctx) => meteringRunnable(ctx),
   };
   const regs = o.metering === false ? [deployment, deployedModel] : [deployment, deployedModel, metering];
+  // Frees holds of deployments that no longer exist. A shard (selector) sees only its own
+  // Deployments, so it would free the other shards' holds: only an unsharded manager sweeps.
+  if (!o.deployment?.selector) {
+    regs.push({
+      name: 'deployment-orphan-holds',
+      declare: (ctx) => void deploymentInformers(ctx.informers),
+      make: (ctx) => new OrphanHoldSweeper({ ...ctx, ...o.orphanHolds }),
+    });
+  }
   const bij = o.batchInference;
   if (bij) {
     regs.push({

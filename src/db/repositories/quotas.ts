@@ -344,3 +344,28 @@ export async function listHolds(db: Db, accountId: string, quotaName: string): P
     .where(and(eq(quotaHolds.accountId, accountId), eq(quotaHolds.quotaName, quotaName)))
     .orderBy(asc(quotaHolds.holder));
 }
+
+/** Every hold whose holder starts with `prefix` (e.g. `deployment/`), across accounts: for orphan sweeps. */
+export async function holdsByHolderPrefix(db: Db, prefix: string): Promise<QuotaHoldRow[]> {
+  return db
+    .select()
+    .from(quotaHolds)
+    .where(sql`starts_with(${quotaHolds.holder}, ${prefix})`)
+    .orderBy(asc(quotaHolds.accountId), asc(quotaHolds.holder), asc(quotaHolds.quotaName));
+}
+
+/**
+ * Releases one hold if nobody wrote it after `unchangedSince` (an orphan sweep's read): a hold the
+ * API raised in between (a new deployment of the same name) stays. True when released.
+ */
+export async function releaseHoldIfUnchanged(db: Db, key: { accountId: string; quotaName: string; holder: string }, unchangedSince: Date): Promise<boolean> {
+  let released = false;
+  await db.transaction(async (tx) => {
+    await adjustHoldIn(tx, key, (current, hold) => {
+      if (!hold || hold.updateTime.getTime() > unchangedSince.getTime()) return current;
+      released = true;
+      return 0;
+    });
+  });
+  return released;
+}
