@@ -42,6 +42,8 @@ let appDb: Database;
 let kinds: KubeKindClients;
 let app: FastifyInstance;
 let key: string;
+/** A key never used before the outage: authenticating it needs the database. */
+let unusedKey: string;
 let dbProxy: TcpProxy;
 let kubeProxy: TcpProxy;
 
@@ -61,6 +63,7 @@ beforeAll(async () => {
   await installCrds(direct, 'hearth-crds-test');
   setupDb = await createScratchDatabase(dbName);
   key = (await bootstrap(setupDb.db, { accountId: ACME, email: `admin@${ACME}.example` })).apiKey!.key;
+  unusedKey = (await bootstrap(setupDb.db, { accountId: `${ACME}-b`, email: `admin@${ACME}-b.example` })).apiKey!.key;
   await new NamespaceEnsurer(direct).ensure(ACME);
 
   // PostgreSQL through a proxy.
@@ -104,7 +107,7 @@ afterAll(async () => {
   await appDb?.close().catch(() => undefined);
   await dbProxy?.close();
   await kubeProxy?.close();
-  await direct?.makeApiClient(CoreV1Api).deleteNamespace({ name: accountNamespace(ACME) }).catch(() => undefined);
+  for (const a of [ACME, `${ACME}-b`]) await direct?.makeApiClient(CoreV1Api).deleteNamespace({ name: accountNamespace(a) }).catch(() => undefined);
   await setupDb?.close();
   await dropScratchDatabase(dbName).catch(() => undefined);
   proxiedKc?.destroy();
@@ -119,6 +122,8 @@ describe('PostgreSQL unreachable', () => {
     try {
       expectUnavailable(await call('GET', `/v1/accounts/${ACME}/datasets`), /database/);
       expectUnavailable(await call('GET', `/v1/accounts/${ACME}/users`), /database/);
+      // A key not in the authenticator's cache cannot be checked: 503, not 401 and not 500.
+      expectUnavailable(await callApiWithHeaders(app, 'GET', `/v1/accounts/${ACME}-b/deployments`, unusedKey), /database/);
       expectUnavailable(await call('POST', `/v1/accounts/${ACME}/datasets`, { dataset: { format: 'CHAT' }, datasetId: 'during-db' }), /database/);
       // The key was authenticated before (cached), the deployment is in the informer's cache, and a
       // deployment's create needs only the cluster.
