@@ -2,6 +2,7 @@
 // Kubernetes write gives back what the request raised. Embedded PGlite; the controller side is the
 // DbQuotaLedger it runs on, driven with a fake clock; the API side is the REST app over an
 // in-memory deployments client whose writes can be made to fail.
+import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { openDatabase, type Database } from '../../db/client.js';
@@ -82,8 +83,46 @@ describe('holds in PostgreSQL', () => {
     await setHolds(database.db, 'acme', HOLDER, { [QUOTA]: 2 }, { generation: 2 });
     expect(await giveBackRaise(database.db, again!)).toBe(false);
     expect(await held()).toEqual({ [QUOTA]: 2 });
+    // Enough held already: only the generation moves (a stale pass must not lower it below this spec's need).
+    expect(await raiseHold(database.db, { accountId: 'acme', quotaName: QUOTA, holder: HOLDER }, 1, 3)).toMatchObject({ to: { amount: 2, generation: 3 } });
+    expect(await held()).toEqual({ [QUOTA]: 2 });
     expect(await raiseHold(database.db, { accountId: 'acme', quotaName: QUOTA, holder: HOLDER }, 1, 3)).toBeUndefined();
   });
+
+  it('property: whatever the interleaving of API raises (some of whose writes fail) and controller passes on stale generations, the hold never drops below what the newest spec needs, and a pass on the newest generation makes it exact', async () => {
+    // An op: the API writes spec generation latest+1 needing `gpus` (its write may fail: given
+    // back), or the controller passes on a generation it has seen (≤ latest) running `running` GPUs
+    // (≥ that generation's need: it may have autoscaled above the minimum).
+    const op = fc.oneof(
+      fc.record({ api: fc.integer({ min: 1, max: 4 }), fails: fc.boolean() }),
+      fc.record({ ctrlLag: fc.nat({ max: 3 }), extra: fc.nat({ max: 3 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 12 }), async (ops) => {
+        await setHolds(database.db, 'acme', HOLDER, {});
+        const need = [0]; // need[g]: the GPUs spec generation g needs
+        const ledger = new DbQuotaLedger(database.db, clock);
+        for (const o of ops) {
+          const latest = need.length - 1;
+          if ('api' in o) {
+            const raise = await raiseHold(database.db, { accountId: 'acme', quotaName: QUOTA, holder: HOLDER }, o.api, latest + 1);
+            if (o.fails) {
+              if (raise) await giveBackRaise(database.db, raise);
+            } else need.push(o.api);
+          } else {
+            const seen = Math.max(0, latest - o.ctrlLag);
+            const running = need[seen]! + o.extra;
+            await ledger.setHolds('acme', HOLDER, running > 0 ? { [QUOTA]: running } : {}, { generation: seen });
+          }
+          expect((await held())[QUOTA] ?? 0).toBeGreaterThanOrEqual(need[need.length - 1]!);
+        }
+        const newest = need.length - 1;
+        await ledger.setHolds('acme', HOLDER, need[newest]! > 0 ? { [QUOTA]: need[newest]! } : {}, { generation: newest });
+        expect((await held())[QUOTA] ?? 0).toBe(need[newest]);
+      }),
+      { numRuns: 60, seed: 15 },
+    );
+  }, 120_000);
 
   it(':scale and an update whose Kubernetes write fails give back what they raised; one that succeeds keeps it', async () => {
     client.put(deployment(1));

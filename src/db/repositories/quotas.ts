@@ -265,14 +265,18 @@ export interface Raise {
 
 /**
  * Raises `holder`'s hold of `quotaName` to at least `amount` for spec `generation` (never lowers
- * it). Returns what changed, or undefined when nothing did.
+ * it; an existing hold that is enough is only tagged with the newer generation). Returns what
+ * changed, or undefined when nothing did.
  */
 export async function raiseHold(db: Db, key: { accountId: string; quotaName: string; holder: string }, amount: number, generation: number): Promise<Raise | undefined> {
   let raise: Raise | undefined;
   await db.transaction(async (tx) => {
     await adjustHoldIn(tx, key, (current, hold) => {
-      if (amount <= current) return current;
-      const to = { amount, generation: Math.max(generation, hold?.generation ?? 0) };
+      const to = { amount: Math.max(amount, current), generation: Math.max(generation, hold?.generation ?? 0) };
+      // Enough held already: the amount stays, but the hold is tagged with the newer generation, so
+      // a pass on the older spec (which may have autoscaled above this spec's minimum) cannot lower
+      // it below what the newer spec needs.
+      if (to.amount === current && (current === 0 || to.generation === hold?.generation)) return current;
       raise = { ...key, from: { amount: current, generation: hold?.generation ?? null }, to };
       return to;
     });
