@@ -47,6 +47,13 @@ export const ConfigSchema = z.object({
     rateLimitRps: variable('HEARTH_RATE_LIMIT_RPS', z.coerce.number().positive().default(50), 'Requests per second per user (all of its API keys together).'),
     rateLimitBurst: variable('HEARTH_RATE_LIMIT_BURST', z.coerce.number().int().min(1).default(100), 'Burst per user (all of its API keys together).'),
   }),
+  /** Every HTTP listener's bounds (the REST API, the gateway's inference and admin listeners). */
+  http: z.object({
+    requestTimeoutMs: variable('HEARTH_HTTP_REQUEST_TIMEOUT_MS', z.coerce.number().int().min(1000).default(600_000), 'A whole request (headers and body, e.g. a dataset upload) must arrive within this, else 408.'),
+    headersTimeoutMs: variable('HEARTH_HTTP_HEADERS_TIMEOUT_MS', z.coerce.number().int().min(1000).default(30_000), 'A request\'s headers must arrive within this (slow clients cannot hold sockets); at most the request timeout.'),
+    keepAliveTimeoutMs: variable('HEARTH_HTTP_KEEP_ALIVE_TIMEOUT_MS', z.coerce.number().int().min(1000).default(65_000), 'An idle keep-alive connection is closed after this (longer than a load balancer\'s idle timeout).'),
+    idleTimeoutMs: variable('HEARTH_HTTP_IDLE_TIMEOUT_MS', z.coerce.number().int().min(1000).default(120_000), 'A REST API socket with no activity at all is destroyed after this.'),
+  }),
   database: z.object({
     url: variable('DATABASE_URL', z.string().optional(), '`postgres://…` or `pglite://<dir>`; unset: embedded PGlite in memory (forgotten at exit).'),
   }),
@@ -341,6 +348,9 @@ export function gatewayConfig(config: Config): GatewayConfig {
     ...config.gateway,
     ...(gatewayId ? { gatewayId } : {}),
     ...(config.load.internalToken ? { internalToken: config.load.internalToken } : {}),
+    requestTimeoutMs: config.http.requestTimeoutMs,
+    headersTimeoutMs: config.http.headersTimeoutMs,
+    keepAliveTimeoutMs: config.http.keepAliveTimeoutMs,
   });
 }
 

@@ -4,6 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -19,6 +20,7 @@ import authPlugin from './plugins/auth.js';
 import consolePlugin, { type ConsoleOptions } from './plugins/console.js';
 import emptyBodyPlugin from './plugins/empty-body.js';
 import errorsPlugin from './plugins/errors.js';
+import healthPlugin, { type ReadinessCheck } from './plugins/health.js';
 import openapiPlugin from './plugins/openapi.js';
 import { shapeOf } from './plugins/published-spec.js';
 import unimplementedRoutes from './plugins/unimplemented.js';
@@ -84,6 +86,31 @@ export interface BuildAppOptions {
   metricsToken?: string;
   /** The deployment timeline (Hearth extension): Prometheus URL and the history's sample interval. */
   timeline?: TimelineRouteOptions;
+  /** `/readyz`'s checks besides the database's (main: the API server and the informer caches). */
+  readiness?: readonly ReadinessCheck[];
+  /** The HTTP server's timeouts (config: HEARTH_HTTP_*); unset: HTTP_TIMEOUT_DEFAULTS. */
+  timeouts?: Partial<HttpTimeouts>;
+}
+
+/** Bounds on how long a client may hold a connection or a request (Fastify's defaults are none). */
+export interface HttpTimeouts {
+  /** The whole request, body included, must arrive within this (a 1 GiB upload at ~2 MB/s fits). */
+  requestTimeoutMs: number;
+  /** The request's headers must arrive within this (slowloris); ≤ requestTimeoutMs. */
+  headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** A socket with no activity at all is destroyed after this. */
+  idleTimeoutMs: number;
+}
+
+export const HTTP_TIMEOUT_DEFAULTS: HttpTimeouts = { requestTimeoutMs: 600_000, headersTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000, idleTimeoutMs: 120_000 };
+
+const readinessOf = (opts: BuildAppOptions): readonly ReadinessCheck[] => opts.readiness ?? [];
+
+/** The database answers a trivial query: `/readyz`'s check that every app has. */
+export function databaseCheck(db: Db): ReadinessCheck {
+  return { name: 'database', check: async () => void (await db.execute(sql`select 1`)) };
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -121,12 +148,24 @@ async function routesOutsideV1(app: FastifyInstance, opts: Pick<BuildAppOptions,
   await app.register(sftMetricsRoute(sftMetrics, opts.metricsToken));
 }
 
+/** Fastify's (and node:http's) options for the timeouts: unset ones take HTTP_TIMEOUT_DEFAULTS. */
+function serverTimeouts(given: Partial<HttpTimeouts> | undefined) {
+  const t = { ...HTTP_TIMEOUT_DEFAULTS, ...given };
+  return {
+    requestTimeout: t.requestTimeoutMs,
+    connectionTimeout: t.idleTimeoutMs,
+    keepAliveTimeout: t.keepAliveTimeoutMs,
+    http: { headersTimeout: Math.min(t.headersTimeoutMs, t.requestTimeoutMs) },
+  };
+}
+
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const logger = opts.logger ?? silentLogger();
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit,
+    ...serverTimeouts(opts.timeouts),
     // `/v1/accounts/a/deployments/d:scale` and `%3A` both reach the same route.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     requestIdHeader: 'x-request-id',
@@ -160,7 +199,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   });
   await app.register(openapiPlugin, { version: API_VERSION_STRING });
   await app.register(routesOutsideV1, opts);
-  app.get('/healthz', { schema: { hide: true } as Record<string, unknown> }, async () => ({ status: 'ok' }));
+  await app.register(healthPlugin, { checks: [databaseCheck(opts.db), ...readinessOf(opts)] });
 
   const rateLimiter = opts.rateLimit === false ? undefined : new KeyRateLimiter(opts.rateLimit ?? { ratePerSecond: 50, burst: 100 });
   await app.register(

@@ -72,13 +72,19 @@ describe('controllerManager', () => {
   it('runs the NodePool controller when given its settings, on its own pod and node watches (by the pool label)', () => {
     const { ctx, lists } = context();
     const regs = registrations({ ...ctx, nodePool: { idleWindowMs: 1000 } });
-    expect(regs.map((r) => r.name)).toEqual(['deployment', 'deployedmodel', 'metering', 'nodepool', 'batch-job']);
+    expect(regs.map((r) => r.name)).toEqual(['deployment', 'deployedmodel', 'metering', 'nodepool', 'batch-job', 'deployment-orphan-holds']);
     for (const r of regs) r.declare(ctx);
     expect([...lists.keys()]).toEqual(expect.arrayContaining(['/pods?hearth.dev/node-pool', '/nodes?hearth.dev/node-pool', 'hearth.dev/nodepools', 'hearth.dev/environments', 'hearth.dev/batchjobs', 'scheduling.k8s.io/priorityclasses']));
   });
 
   it('leaves metering out when asked', () => {
     const { ctx } = context();
-    expect(registrations({ ...ctx, metering: false }).map((r) => r.name)).toEqual(['deployment', 'deployedmodel', 'batch-job']);
+    expect(registrations({ ...ctx, metering: false }).map((r) => r.name)).toEqual(['deployment', 'deployedmodel', 'batch-job', 'deployment-orphan-holds']);
+  });
+
+  it('sweeps orphaned quota holds only when unsharded (a shard sees only its own Deployments)', () => {
+    const { ctx } = context();
+    expect(registrations(ctx).map((r) => r.name)).toContain('deployment-orphan-holds');
+    expect(registrations({ ...ctx, deployment: { selector: 'shard=a' } }).map((r) => r.name)).not.toContain('deployment-orphan-holds');
   });
 });

@@ -22,6 +22,7 @@ import { deployedModelInformers } from './deployed-model/cache.js';
 import { deployedModelController, type DeployedModelSettings } from './deployed-model/controller.js';
 import { deploymentInformers } from './deployment/cache.js';
 import { deploymentController, type DeploymentControllerOptions } from './deployment/controller.js';
+import { OrphanHoldSweeper } from './deployment/orphan-holds.js';
 import { DbQuotaLedger } from './deployment/quota-ledger.js';
 import { environmentInformers } from './environment/cache.js';
 import { environmentController, type EnvironmentSettings } from './environment/controller.js';
@@ -84,6 +85,8 @@ export interface ControllerManagerOptions extends Omit<ControllerContext, 'clock
   /** Run supervised fine-tuning jobs with this trainer (unset: they are not run). */
   sftJob?: SFTJobSettings;
   shutdownTimeoutMs?: number;
+  /** The orphan hold sweep's interval and grace (tests shorten them). */
+  orphanHolds?: { intervalMs?: number; graceMs?: number };
 }
 
 /** The controllers of the `controller` mode, in start order. */
@@ -118,6 +121,15 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
     declare: (ctx) => void batchJobInformers(ctx.informers),
     make: (ctx) => batchJobController({ ...ctx, settings: { ...DEFAULT_BATCH_JOB, ...o.batchJob } }),
   });
+  // Frees holds of deployments that no longer exist. A shard (selector) sees only its own
+  // Deployments, so it would free the other shards' holds: only an unsharded manager sweeps.
+  if (!o.deployment?.selector) {
+    regs.push({
+      name: 'deployment-orphan-holds',
+      declare: (ctx) => void deploymentInformers(ctx.informers),
+      make: (ctx) => new OrphanHoldSweeper({ ...ctx, ...o.orphanHolds }),
+    });
+  }
   const bij = o.batchInference;
   if (bij) {
     regs.push({

@@ -24,6 +24,8 @@ export interface OpenDatabaseOptions {
   maxConnections?: number;
   /** Name reported to PostgreSQL (`application_name`). */
   applicationName?: string;
+  /** How long getting a connection may take before the query fails (default 5 s). */
+  connectTimeoutMs?: number;
   /** Errors of idle pooled connections (server restart, failover); they never crash the process. */
   onPoolError?: (err: Error) => void;
 }
@@ -81,6 +83,8 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Dat
     connectionString: url,
     max: Math.max(2, opts.maxConnections ?? 10),
     application_name: opts.applicationName ?? 'hearth',
+    // An unreachable server fails a request (503) instead of holding it until the client gives up.
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
   });
   // An idle client losing its server (restart, failover) must not crash the process.
   pool.on('error', (err) => opts.onPoolError?.(err));

@@ -62,6 +62,12 @@ export const GatewayConfig = z.object({
    * /metrics is never served on the inference port.
    */
   metricsToken: z.string().min(16).optional(),
+  /** Both listeners: the whole request must arrive within this (HEARTH_HTTP_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: int(1).default(600_000),
+  /** Both listeners: a request's headers must arrive within this (HEARTH_HTTP_HEADERS_TIMEOUT_MS). */
+  headersTimeoutMs: int(1).default(30_000),
+  /** Both listeners: an idle keep-alive connection closes after this (HEARTH_HTTP_KEEP_ALIVE_TIMEOUT_MS). */
+  keepAliveTimeoutMs: int(1).default(65_000),
   /** Shared secret the scrapers present (`HEARTH_INTERNAL_TOKEN`); unset: /internal/load answers 404. */
   internalToken: z.string().min(16).optional(),
   /**

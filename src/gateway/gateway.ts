@@ -126,7 +126,9 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
     synced,
     isClosing: () => closing,
   };
-  const server: Server = createServer({ noDelay: true, keepAliveTimeout: 65_000, requestTimeout: 300_000 }, createRequestHandler(core));
+  // Every listener is bounded: slow headers, slow bodies and idle keep-alives cannot hold sockets.
+  const timeouts = { keepAliveTimeout: cfg.keepAliveTimeoutMs, requestTimeout: cfg.requestTimeoutMs, headersTimeout: Math.min(cfg.headersTimeoutMs, cfg.requestTimeoutMs) };
+  const server: Server = createServer({ noDelay: true, ...timeouts }, createRequestHandler(core));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(cfg.port, cfg.host, () => {
@@ -138,7 +140,7 @@ export async function startGateway(config: GatewayConfigInput | GatewayConfig, d
   let admin: Server | undefined;
   if (cfg.adminPort !== undefined) {
     const handler = createAdminHandler({ board, clock, internalToken: cfg.internalToken, metricsToken: cfg.metricsToken, metrics, closing: closingAdmin.signal, log });
-    admin = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, handler);
+    admin = createServer(timeouts, handler);
     await new Promise<void>((resolve, reject) => {
       admin!.once('error', reject);
       admin!.listen(cfg.adminPort, cfg.host, () => {

@@ -35,6 +35,17 @@ export async function startApi({ config, log, database, clients, informers }: Sh
       ...(config.history.prometheusUrl ? { prometheusUrl: config.history.prometheusUrl } : {}),
       sampleIntervalSeconds: Math.max(1, Math.round(durationMs(config.history.sampleInterval) / 1000)),
     },
+    timeouts: config.http,
+    readiness: [
+      { name: 'kubernetes', check: async () => void (await clients.getJSON('/version')) },
+      {
+        name: 'caches',
+        check: async () => {
+          const missing = kinds.unsynced();
+          if (missing.length > 0) throw new Error(`not synced: ${missing.join(', ')}`);
+        },
+      },
+    ],
   });
   await app.listen({ port: config.server.port, host: config.server.host });
   return {

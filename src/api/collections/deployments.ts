@@ -2,6 +2,7 @@
 // and `:scale`. GPU quota is reserved on create, on an update or `:scale` that changes what the
 // deployment must run, and on undelete. DELETE is a soft delete by default (an annotation the
 // controller acts on). See mappers/deployment.ts for the wire ⇄ object mapping and the marks.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import { DeploymentSpec, type DeploymentSpec as DeploymentSpecType } from '../../crds/deployment.js';
 import { DEPLOYMENT } from '../../crds/registry.js';
@@ -28,7 +29,7 @@ import {
 import { applyShape, resolveShape } from '../mappers/deployment-shape.js';
 import { SHAPE_SETTINGS } from '../../fleet/deployment-shapes.js';
 import { requiredGpus } from '../../fleet/gpus.js';
-import { releaseDeploymentGpus, reserveDeploymentGpus } from '../quota/deployment-quota.js';
+import { giveBackRaise, releaseDeploymentGpus, reserveDeploymentGpus, type Raise } from '../quota/deployment-quota.js';
 import { parseOrThrow } from '../validation.js';
 import { failedPrecondition } from '../wire/errors.js';
 import { CollectionService, type CollectionKind, type CreateInput, type Draft, type Wire } from './service.js';
@@ -101,6 +102,10 @@ export class Deployments extends CollectionService<DeploymentObject> {
    * alone is checked against the deployment's shape in checkUpdate.
    */
   override async update(accountId: string, id: string, body: Wire, updateMask: string | undefined): Promise<Wire> {
+    return this.#givingBackOnFailure(() => this.#update(accountId, id, body, updateMask));
+  }
+
+  async #update(accountId: string, id: string, body: Wire, updateMask: string | undefined): Promise<Wire> {
     const ref = body.deploymentShape;
     const masked = updateMask === undefined || updateMask.split(',').some((p) => p.trim() === 'deploymentShape' || p.trim() === '*');
     if (typeof ref !== 'string' || ref === '' || !masked) return super.update(accountId, id, body, updateMask);
@@ -108,6 +113,25 @@ export class Deployments extends CollectionService<DeploymentObject> {
     const added = SHAPE_SETTINGS.filter((f) => body[f] === undefined || body[f] === null);
     const mask = updateMask === undefined || updateMask.trim() === '*' ? updateMask : [updateMask, ...added].join(',');
     return super.update(accountId, id, shaped, mask);
+  }
+
+  /** The quota raises of the request in progress: given back if its Kubernetes write fails. */
+  readonly #raises = new AsyncLocalStorage<Raise[]>();
+
+  /** Runs a write; if it fails, gives back what its quota checks raised (update, :scale, :undelete). */
+  async #givingBackOnFailure<R>(write: () => Promise<R>): Promise<R> {
+    const raises: Raise[] = [];
+    try {
+      return await this.#raises.run(raises, write);
+    } catch (e) {
+      // Newest first: a retried read-modify-write may have raised twice.
+      for (const r of raises.reverse()) await giveBackRaise(this.ctx.db, r).catch((err: unknown) => this.log?.error({ err }, 'giving back a quota raise failed'));
+      throw e;
+    }
+  }
+
+  #remember(raise: Raise | undefined): void {
+    if (raise) this.#raises.getStore()?.push(raise);
   }
 
   protected override async reserve(draft: Draft, dryRun: boolean): Promise<void> {
@@ -147,7 +171,8 @@ export class Deployments extends CollectionService<DeploymentObject> {
     const before = DeploymentSpec.safeParse(cur.spec);
     const same = before.success && requiredGpus(before.data) === requiredGpus(next) && before.data.acceleratorType === next.acceleratorType;
     if (same) return;
-    await reserveDeploymentGpus(this.ctx.db, { accountId, deploymentId: id, spec: next, placedRegion: cur.status?.region as string | undefined });
+    const generation = (cur.metadata.generation ?? 0) + 1;
+    this.#remember(await reserveDeploymentGpus(this.ctx.db, { accountId, deploymentId: id, spec: next, generation, placedRegion: cur.status?.region as string | undefined }));
   }
 
   /** A soft delete (the mark) unless `hard`; either way the GPUs go back. */
@@ -183,6 +208,10 @@ export class Deployments extends CollectionService<DeploymentObject> {
   }
 
   async undelete(accountId: string, id: string): Promise<Wire> {
+    return this.#givingBackOnFailure(() => this.#undelete(accountId, id));
+  }
+
+  async #undelete(accountId: string, id: string): Promise<Wire> {
     const cur = await this.load(accountId, id);
     const state = wireState(cur);
     const name = this.fullName(accountId, id);
@@ -192,7 +221,8 @@ export class Deployments extends CollectionService<DeploymentObject> {
     if (cur.metadata.deletionTimestamp !== undefined) throw failedPrecondition(`deployment "${name}" is being removed from the cluster`, 'ERR_NOT_DELETED');
     const spec = DeploymentSpec.safeParse(cur.spec);
     if (spec.success && isMarkedDeleted(cur)) {
-      await reserveDeploymentGpus(this.ctx.db, { accountId, deploymentId: id, spec: spec.data, placedRegion: cur.status?.region as string | undefined });
+      const generation = cur.metadata.generation ?? 1;
+      this.#remember(await reserveDeploymentGpus(this.ctx.db, { accountId, deploymentId: id, spec: spec.data, generation, placedRegion: cur.status?.region as string | undefined }));
     }
     const annotations = {
       [SOFT_DELETE_ANNOTATIONS.deleteTime]: null,
@@ -202,6 +232,10 @@ export class Deployments extends CollectionService<DeploymentObject> {
   }
 
   async scale(accountId: string, id: string, replicaCount: number): Promise<void> {
+    return this.#givingBackOnFailure(() => this.#scale(accountId, id, replicaCount));
+  }
+
+  async #scale(accountId: string, id: string, replicaCount: number): Promise<void> {
     const cur = await this.load(accountId, id);
     this.checkWritable(accountId, id, cur);
     const parsed = parseOrThrow(DeploymentSpec, { ...cur.spec, replicaCount });

@@ -1,6 +1,7 @@
 // The standard routes of a cluster-backed collection (AIP-131..135 and :batchDelete), registered
 // from a short description of their OpenAPI documentation; the handlers call CollectionService.
 // A kind's route file is one `collectionRoutes` call: its documentation, bodies and custom verbs.
+import { idempotentCreate } from './idempotency.js';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
@@ -126,17 +127,21 @@ export function collectionRoutes<T extends KindObject>(app: ZodApp, svc: Collect
       body: create.body,
       response: create.conflict ? { ...one, 409: errorResponses[400] } : one,
     }),
-    handler: async (request) => {
+    handler: async (request, reply) => {
       const body = request.body as Wire;
       const query = (create.query ? request.query : {}) as Record<string, unknown>;
       const createdBy = request.principal.email;
       const admin = request.principal.role === 'admin';
-      if (create.idFrom === 'body') {
-        const field = create.resourceField!;
-        return svc.create(accountOf(request), { id: body[idField] as string, resource: body[field] as Wire, field, createdBy, admin, query });
-      }
-      const id = create.idFrom === 'query' ? (query[idField] as string | undefined) : undefined;
-      return svc.create(accountOf(request), { id, resource: body, createdBy, admin, query });
+      const run = (): Promise<Wire> => {
+        if (create.idFrom === 'body') {
+          const field = create.resourceField!;
+          return svc.create(accountOf(request), { id: body[idField] as string, resource: body[field] as Wire, field, createdBy, admin, query });
+        }
+        const id = create.idFrom === 'query' ? (query[idField] as string | undefined) : undefined;
+        return svc.create(accountOf(request), { id, resource: body, createdBy, admin, query });
+      };
+      // A retried create (same Idempotency-Key / X-Request-Id) answers the first one's response.
+      return query.validateOnly === true ? run() : idempotentCreate(svc.ctx, request, reply, run);
     },
   });
 

@@ -58,6 +58,8 @@ export function fromKubeError(e: unknown, ctx: KubeErrorContext): ApiError | unk
       return invalidArguments(violations.length > 0 ? violations : [{ field: '(body)', description: body.message ?? 'rejected by the API server', reason: 'INVALID' }]);
     }
     case 429:
+    case 500:
+    case 502:
     case 503:
     case 504:
       return unavailable('the cluster is busy; retry shortly');

@@ -163,6 +163,11 @@ export class KubeKindClient<T extends StoredObject> implements KindClient<T> {
     throw new Error(`could not list ${this.#plural}.${GROUP} within ${timeoutMs} ms (${this.#informer.description}; the informer logs why)`);
   }
 
+  /** The shared informer has listed (it stays synced across watch restarts). */
+  hasSynced(): boolean {
+    return this.#informer.hasSynced();
+  }
+
   /** Releases this client's hold on the shared informer (it keeps running for its other readers). */
   async stop(): Promise<void> {
     if (!this.#started) return;
@@ -292,5 +297,12 @@ export class KubeKindClients {
 
   async stop(): Promise<void> {
     await Promise.all([this.deployments, ...Object.values(this.others)].map((s) => s.stop()));
+  }
+
+  /** The kinds whose caches have not listed yet (empty: every read can be served from a cache). */
+  unsynced(): string[] {
+    return Object.entries({ deployments: this.deployments, ...this.others })
+      .filter(([, c]) => !c.hasSynced())
+      .map(([k]) => k);
   }
 }

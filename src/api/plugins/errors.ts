@@ -3,9 +3,11 @@
 // wrong content types and schema violations are INVALID_ARGUMENT; unknown routes NOT_FOUND.
 // 5xx bodies say only "internal error"; the full error goes to the log with the request id.
 // Every 429 and 503 carries Retry-After (the RetryInfo's delay, or DEFAULT_RETRY_AFTER_SECONDS).
+// An unreachable API server or database (src/api/wire/outage-errors.ts) is 503 UNAVAILABLE.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { fromDomainError } from '../wire/domain-errors.js';
+import { fromOutageError } from '../wire/outage-errors.js';
 import { ApiError, invalidArgument, isApiError, toStatusBody, type RetryInfoDetail } from '../wire/errors.js';
 
 /** fastify's own request errors (body parsing, limits) → INVALID_ARGUMENT naming what was wrong. */
@@ -55,9 +57,12 @@ export interface ErrorPluginOptions {
 async function errors(app: FastifyInstance, opts: ErrorPluginOptions): Promise<void> {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     let err: unknown = fromDomainError(error);
+    // A dependency that is down (API server, PostgreSQL) is a 503 with Retry-After, not a 500.
+    if (!isApiError(err)) err = fromOutageError(error) ?? err;
     if (!isApiError(err) && error instanceof Error && 'code' in error) err = fromFastifyError(error as FastifyError, opts.bodyLimit) ?? err;
     const status = isApiError(err) ? err.httpStatus : 500;
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (status === 503) request.log.warn({ err: error }, 'request failed: a dependency is unavailable');
+    else if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: isApiError(err) ? err.code : undefined, message: isApiError(err) ? err.message : undefined }, 'request rejected');
     return sendError(reply, err);
   });

@@ -23,8 +23,10 @@ export interface QuotaLedger {
   /**
    * Makes `holder` hold exactly `targets` (quota name → GPUs) and nothing else, all or nothing.
    * Throws (QuotaExceededError) when an increase does not fit: another holder took the room.
+   * `generation`: the spec generation the targets were computed for; a hold the API raised for a
+   * newer generation is then not lowered (src/db/repositories/quotas.ts generationTarget).
    */
-  setHolds(account: string, holder: string, targets: Record<string, number>): Promise<void>;
+  setHolds(account: string, holder: string, targets: Record<string, number>, opts?: { generation?: number }): Promise<void>;
   releaseAll(account: string, holder: string): Promise<void>;
   /** A sentence when the account's monthly GPU-hours are spent (no scaling up), else undefined. */
   gpuHoursSpent(account: string): Promise<string | undefined>;
@@ -74,9 +76,10 @@ export class DbQuotaLedger implements QuotaLedger {
     return { limit: quota.value, heldByOthers: Math.max(0, quota.usage - (mine[quotaName] ?? 0)), mine };
   }
 
-  async setHolds(account: string, holder: string, targets: Record<string, number>): Promise<void> {
+  async setHolds(account: string, holder: string, targets: Record<string, number>, opts: { generation?: number } = {}): Promise<void> {
     if (!(await this.#accountExists(account))) return;
-    await quotasRepo.setHolds(this.#db, account, holder, Object.fromEntries(Object.entries(targets).filter(([, n]) => n > 0)));
+    const positive = Object.fromEntries(Object.entries(targets).filter(([, n]) => n > 0));
+    await quotasRepo.setHolds(this.#db, account, holder, positive, { ...opts, now: new Date(this.#clock.now()) });
   }
 
   async releaseAll(account: string, holder: string): Promise<void> {
@@ -90,4 +93,37 @@ export class DbQuotaLedger implements QuotaLedger {
     if (!q || q.usage < q.value) return undefined;
     return `the monthly GPU-hours quota of account ${account} is spent (${Math.round(q.usage)} of ${q.value} hours)`;
   }
+}
+
+/** A ledger write refused because the controller lost its lease (its reconciles were aborted). */
+export class LeaseLostError extends Error {
+  constructor() {
+    super('the controller lost its lease: no more quota writes from this replica');
+    this.name = 'LeaseLostError';
+  }
+}
+
+/**
+ * The ledger as one reconcile sees it: once `signal` aborts (the manager aborts every reconcile
+ * when the lease is lost), every write throws LeaseLostError instead of reaching PostgreSQL, so a
+ * deposed leader never undoes what the new leader holds. Reads stay allowed.
+ */
+export function fencedLedger(ledger: QuotaLedger, signal: AbortSignal | undefined): QuotaLedger {
+  if (!signal) return ledger;
+  const guard = (): void => {
+    if (signal.aborted) throw new LeaseLostError();
+  };
+  return {
+    tracksHolds: ledger.tracksHolds,
+    gpuQuota: (account, quotaName, holder) => ledger.gpuQuota(account, quotaName, holder),
+    gpuHoursSpent: (account) => ledger.gpuHoursSpent(account),
+    setHolds: async (account, holder, targets, opts) => {
+      guard();
+      await ledger.setHolds(account, holder, targets, opts);
+    },
+    releaseAll: async (account, holder) => {
+      guard();
+      await ledger.releaseAll(account, holder);
+    },
+  };
 }

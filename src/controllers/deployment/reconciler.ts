@@ -25,7 +25,7 @@ import { OwnWrites, PassObject } from '../runtime/pass.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/result.js';
 import type { ObjectWriter } from '../runtime/writer.js';
 import { chooseRegion, freeGpusByRegion, regionsAllowedBy } from './placement.js';
-import { holderOf, type QuotaLedger } from './quota-ledger.js';
+import { fencedLedger, holderOf, type QuotaLedger } from './quota-ledger.js';
 import {
   ANNOTATION_TEMPLATE_HASH,
   LABEL_POD_ACCELERATOR,
@@ -187,12 +187,14 @@ export class DeploymentReconciler implements Reconciler {
     const { namespace } = splitKey(key);
     if (!namespace) return {};
     const account = accountOf(this.#o.listers.namespaces.get(namespace), namespace);
-    if (dep.metadata.deletionTimestamp) return this.#finalize(dep, account);
+    // Once the lease is lost (ctx.signal aborts), no quota write of this pass reaches PostgreSQL.
+    const quotas = fencedLedger(this.#o.quotas, ctx?.signal);
+    if (dep.metadata.deletionTimestamp) return this.#finalize(dep, account, quotas);
     const statusClock = {
       since: () => this.#statusWrittenAt.get(key) ?? createdAt(dep),
       wrote: (at: number) => this.#statusWrittenAt.set(key, at),
     };
-    const env: PassEnv = { ...this.#o, events: this.#events, config: this.#config, desiredReplicas: this.#desired, log: ctx?.log, statusClock };
+    const env: PassEnv = { ...this.#o, quotas, events: this.#events, config: this.#config, desiredReplicas: this.#desired, log: ctx?.log, statusClock };
     const obj = new PassObject(this.#o.writer, dep);
     try {
       return await new Pass(env, obj, namespace, account).run();
@@ -204,9 +206,9 @@ export class DeploymentReconciler implements Reconciler {
   }
 
   /** A hard delete: give back the quota holds (GC cannot reach PostgreSQL), then let the object go. */
-  async #finalize(dep: Deployment, account: string): Promise<Result> {
+  async #finalize(dep: Deployment, account: string, quotas: QuotaLedger): Promise<Result> {
     if (!hasFinalizer(dep, FINALIZER)) return {};
-    await this.#o.quotas.releaseAll(account, holderOf(dep.metadata.name ?? ''));
+    await quotas.releaseAll(account, holderOf(dep.metadata.name ?? ''));
     await removeFinalizer(this.#o.writer, dep, FINALIZER);
     return {};
   }
@@ -392,7 +394,9 @@ class Pass {
   async #setHolds(targets: Record<string, number>): Promise<void> {
     if (!this.o.quotas.tracksHolds) return;
     if (this.#mine !== undefined && sameHolds(this.#mine, targets)) return;
-    await this.o.quotas.setHolds(this.account, this.#holder, targets);
+    // Tagged with the generation this pass reconciles: a raise the API made for a newer spec stays.
+    const generation = this.#cur.metadata.generation;
+    await this.o.quotas.setHolds(this.account, this.#holder, targets, typeof generation === 'number' ? { generation } : {});
     this.#mine = targets;
   }
 

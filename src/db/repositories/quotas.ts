@@ -168,7 +168,10 @@ async function adjustHold(db: Db, key: { accountId: string; quotaName: string; h
 }
 
 /** adjustHold's body, inside a caller's transaction. */
-async function adjustHoldIn(tx: Db, key: { accountId: string; quotaName: string; holder: string }, target: (current: number) => number): Promise<HoldChange> {
+/** What a hold becomes: its amount and, when given, the generation it is for (from the current row). */
+type HoldTarget = (current: number, hold: QuotaHoldRow | undefined) => number | { amount: number; generation: number | null };
+
+async function adjustHoldIn(tx: Db, key: { accountId: string; quotaName: string; holder: string }, target: HoldTarget): Promise<HoldChange> {
   const { accountId, quotaName, holder } = key;
   await ensureQuotaRow(tx, accountId, quotaName);
   const [quota] = await tx
@@ -180,17 +183,22 @@ async function adjustHoldIn(tx: Db, key: { accountId: string; quotaName: string;
   const holdKey = and(eq(quotaHolds.accountId, accountId), eq(quotaHolds.quotaName, quotaName), eq(quotaHolds.holder, holder));
   const [hold] = await tx.select().from(quotaHolds).where(holdKey);
   const current = hold?.amount ?? 0;
-  const next = target(current);
+  const wanted = target(current, hold);
+  const next = typeof wanted === 'number' ? wanted : wanted.amount;
+  const generation = typeof wanted === 'number' ? undefined : { generation: wanted.generation };
   if (!Number.isFinite(next) || next < 0) throw new InvalidValueError('amount', 'must be a non-negative number');
   const delta = next - current;
-  if (delta === 0) return { quota, held: current };
+  const now = new Date();
+  if (delta === 0) {
+    if (hold && generation && hold.generation !== generation.generation) await tx.update(quotaHolds).set(generation).where(holdKey);
+    return { quota, held: current };
+  }
   if (delta > 0 && quota.usage + delta > quota.value) {
     throw new QuotaExceededError(fullQuotaName(accountId, quotaName), delta, quota.usage, quota.value);
   }
-  const now = new Date();
   if (next === 0) await tx.delete(quotaHolds).where(holdKey);
-  else if (hold) await tx.update(quotaHolds).set({ amount: next, updateTime: now }).where(holdKey);
-  else await tx.insert(quotaHolds).values({ accountId, quotaName, holder, amount: next });
+  else if (hold) await tx.update(quotaHolds).set({ amount: next, updateTime: now, ...generation }).where(holdKey);
+  else await tx.insert(quotaHolds).values({ accountId, quotaName, holder, amount: next, ...generation });
   const [updated] = await tx
     .update(quotas)
     // greatest(): float sums must not drift below zero.
@@ -206,7 +214,7 @@ async function adjustHoldIn(tx: Db, key: { accountId: string; quotaName: string;
  * callers never deadlock. What a reconciler calls when a workload's footprint changes (e.g. a
  * deployment moving from one accelerator type to another).
  */
-export async function setHolds(db: Db, accountId: string, holder: string, targets: Record<string, number>): Promise<HoldChange[]> {
+export async function setHolds(db: Db, accountId: string, holder: string, targets: Record<string, number>, opts: SetHoldsOptions = {}): Promise<HoldChange[]> {
   if (holder === '') throw new InvalidValueError('holder', 'must not be empty');
   return db.transaction(async (tx) => {
     const held = await tx
@@ -215,9 +223,81 @@ export async function setHolds(db: Db, accountId: string, holder: string, target
       .where(and(eq(quotaHolds.accountId, accountId), eq(quotaHolds.holder, holder)));
     const names = [...new Set([...Object.keys(targets), ...held.map((h) => h.quotaName)])].sort();
     const out: HoldChange[] = [];
-    for (const quotaName of names) out.push(await adjustHoldIn(tx, { accountId, quotaName, holder }, () => targets[quotaName] ?? 0));
+    for (const quotaName of names) out.push(await adjustHoldIn(tx, { accountId, quotaName, holder }, generationTarget(targets[quotaName] ?? 0, opts)));
     return out;
   });
+}
+
+export interface SetHoldsOptions {
+  /** The spec generation the targets were computed for; unset: the holds become exactly the targets. */
+  generation?: number;
+  /** A hold for a newer generation counts only while younger than this (default 2 min). */
+  newerGraceMs?: number;
+  now?: Date;
+}
+
+/** How long a hold raised for a newer generation than the controller's is kept from being lowered. */
+export const NEWER_GENERATION_GRACE_MS = 120_000;
+
+/**
+ * The target of one hold for a writer at `opts.generation`: exactly `amount`, except that a hold
+ * written (recently) for a NEWER generation is never lowered — the API raised it for a spec this
+ * writer has not seen yet.
+ */
+export function generationTarget(amount: number, opts: SetHoldsOptions): HoldTarget {
+  const gen = opts.generation;
+  if (gen === undefined) return () => amount;
+  return (current, hold) => {
+    const now = (opts.now ?? new Date()).getTime();
+    const newer = hold?.generation != null && hold.generation > gen && now - hold.updateTime.getTime() < (opts.newerGraceMs ?? NEWER_GENERATION_GRACE_MS);
+    return newer ? { amount: Math.max(amount, current), generation: hold.generation } : { amount, generation: gen };
+  };
+}
+
+/** What a raise changed, so that a failed write can give exactly it back (raiseHold / giveBackRaise). */
+export interface Raise {
+  accountId: string;
+  quotaName: string;
+  holder: string;
+  from: { amount: number; generation: number | null };
+  to: { amount: number; generation: number };
+}
+
+/**
+ * Raises `holder`'s hold of `quotaName` to at least `amount` for spec `generation` (never lowers
+ * it; an existing hold that is enough is only tagged with the newer generation). Returns what
+ * changed, or undefined when nothing did.
+ */
+export async function raiseHold(db: Db, key: { accountId: string; quotaName: string; holder: string }, amount: number, generation: number): Promise<Raise | undefined> {
+  let raise: Raise | undefined;
+  await db.transaction(async (tx) => {
+    await adjustHoldIn(tx, key, (current, hold) => {
+      const to = { amount: Math.max(amount, current), generation: Math.max(generation, hold?.generation ?? 0) };
+      // Enough held already: the amount stays, but the hold is tagged with the newer generation, so
+      // a pass on the older spec (which may have autoscaled above this spec's minimum) cannot lower
+      // it below what the newer spec needs.
+      if (to.amount === current && (current === 0 || to.generation === hold?.generation)) return current;
+      raise = { ...key, from: { amount: current, generation: hold?.generation ?? null }, to };
+      return to;
+    });
+  });
+  return raise;
+}
+
+/**
+ * Gives back a raise whose Kubernetes write failed: the hold returns to what it was, unless someone
+ * wrote it since (then the controller's next pass makes it exact). True when given back.
+ */
+export async function giveBackRaise(db: Db, r: Raise): Promise<boolean> {
+  let done = false;
+  await db.transaction(async (tx) => {
+    await adjustHoldIn(tx, r, (current, hold) => {
+      if (current !== r.to.amount || (hold?.generation ?? null) !== r.to.generation) return current;
+      done = true;
+      return { amount: r.from.amount, generation: r.from.generation };
+    });
+  });
+  return done;
 }
 
 /**
@@ -267,4 +347,29 @@ export async function listHolds(db: Db, accountId: string, quotaName: string): P
     .from(quotaHolds)
     .where(and(eq(quotaHolds.accountId, accountId), eq(quotaHolds.quotaName, quotaName)))
     .orderBy(asc(quotaHolds.holder));
+}
+
+/** Every hold whose holder starts with `prefix` (e.g. `deployment/`), across accounts: for orphan sweeps. */
+export async function holdsByHolderPrefix(db: Db, prefix: string): Promise<QuotaHoldRow[]> {
+  return db
+    .select()
+    .from(quotaHolds)
+    .where(sql`starts_with(${quotaHolds.holder}, ${prefix})`)
+    .orderBy(asc(quotaHolds.accountId), asc(quotaHolds.holder), asc(quotaHolds.quotaName));
+}
+
+/**
+ * Releases one hold if nobody wrote it after `unchangedSince` (an orphan sweep's read): a hold the
+ * API raised in between (a new deployment of the same name) stays. True when released.
+ */
+export async function releaseHoldIfUnchanged(db: Db, key: { accountId: string; quotaName: string; holder: string }, unchangedSince: Date): Promise<boolean> {
+  let released = false;
+  await db.transaction(async (tx) => {
+    await adjustHoldIn(tx, key, (current, hold) => {
+      if (!hold || hold.updateTime.getTime() > unchangedSince.getTime()) return current;
+      released = true;
+      return 0;
+    });
+  });
+  return released;
 }

@@ -7,3 +7,4 @@ export * from './models.js';
 export * from './audit.js';
 export * from './history.js';
 export * from './batch-job-logs.js';
+export * from './idempotency.js';

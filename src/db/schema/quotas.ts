@@ -47,6 +47,12 @@ export const quotaHolds = pgTable(
     quotaName: text('quota_name').notNull(),
     holder: text('holder').notNull(),
     amount: doublePrecision('amount').notNull(),
+    /**
+     * The spec generation this hold was computed for (deployments: metadata.generation), when the
+     * writer knows it. The controller never lowers a hold the API raised for a newer generation
+     * than the one it reconciles (its cache may trail the API's write); null: unknown.
+     */
+    generation: bigint('generation', { mode: 'number' }),
     createTime: timestamp('create_time', { withTimezone: true }).notNull().defaultNow(),
     updateTime: timestamp('update_time', { withTimezone: true }).notNull().defaultNow(),
   },
