@@ -124,7 +124,12 @@ export class SFTJobReconciler implements Reconciler {
     if (isFinal(state)) {
       // The Job stays (its pods' logs) until the SFTJob is deleted; a cancel or early stop deleted it already.
       await this.o.stores.release(account, holderOf(name));
-      return { outcome: { state, ...(prev?.status?.code !== 'OK' ? { code: prev?.status?.code, message: prev?.status?.message } : {}), ...(prev?.outputModel ? { outputModel: prev.outputModel } : {}) }, result: {} };
+      // A final state keeps what it said (an early stop's reason too): a second pass changes nothing.
+      const said = prev?.status;
+      return {
+        outcome: { state, ...(said?.code !== 'OK' ? { code: said?.code } : {}), ...(said?.message !== undefined ? { message: said.message } : {}), ...(prev?.outputModel ? { outputModel: prev.outputModel } : {}) },
+        result: {},
+      };
     }
     if (ann[ANNOTATIONS.cancelRequested] !== undefined) return this.#cancel(job, account);
     switch (state) {
@@ -361,7 +366,14 @@ export class SFTJobReconciler implements Reconciler {
     }
     await this.o.stores.release(account, holderOf(name));
     const state = early || earlyByTrainer ? 'JOB_STATE_EARLY_STOPPED' : 'JOB_STATE_COMPLETED';
-    const message = early ? t.earlyStopReason : prev.status?.message;
+    // The trainer may stop early on its own (its last report says so) before a pass of ours decides it: say why either way.
+    const trainerWhy =
+      earlyByTrainer && p
+        ? p.evalLoss !== undefined && p.bestEvalLoss !== undefined
+          ? `early stop: evaluation loss ${p.evalLoss} did not improve on ${p.bestEvalLoss} for ${p.evalsSinceBest ?? '?'} evaluations (the trainer stopped)`
+          : 'early stop: the trainer stopped early'
+        : undefined;
+    const message = early ? t.earlyStopReason : (trainerWhy ?? prev.status?.message);
     return { outcome: { state, outputModel: `accounts/${account}/models/${modelId}`, ...(message ? { message } : {}) }, result: {} };
   }
 
