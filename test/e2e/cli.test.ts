@@ -299,7 +299,7 @@ describe('the hearth CLI against Hearth on the simulated cluster', () => {
   }, 90_000);
 
   it('get-logs of a batch job: the REST answer’s shape; --follow stops on Ctrl-C without cancelling the job', async () => {
-    const pool = await hearth(['create', 'node-pool', 'pool', '--max-node-count', '1', '--fake-machine-type', 'n1-standard-8', '--fake-num-nodes', '1']);
+    const pool = await hearth(['create', 'node-pool', 'pool', '--max-node-count', '1', '--fake-machine-type', 'n2-standard-32', '--fake-num-nodes', '1']);
     expect(pool.code, await explain(pool)).toBe(0);
     const job = await hearth(['create', 'batch-job', '--node-pool', 'pool', '--image-ref', 'busybox', '--shell-command', 'echo hello', '-o', 'json']);
     expect(job.code, await explain(job)).toBe(0);
