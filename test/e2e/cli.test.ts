@@ -144,6 +144,8 @@ beforeAll(async () => {
     metering: false,
     shutdownTimeoutMs: 5000,
     // Only this run's account: what the REST facade creates carries its label.
+    // The BatchJob controller always runs: only this run's namespace (the cluster is shared).
+    batchJob: { namespace: NS },
     deployment: { selector: `${LABELS.account}=${ACCOUNT}`, capacityRetryMs: 2000, quotaRetryMs: 2000 },
     deployedModel: { namespace: NS, dial: fleet.dial, pollMs: 1_000 },
   });
