@@ -72,8 +72,7 @@ describe('controllerManager', () => {
   it('runs the NodePool controller when given its settings, on its own pod and node watches (by the pool label)', () => {
     const { ctx, lists } = context();
     const regs = registrations({ ...ctx, nodePool: { idleWindowMs: 1000 } });
-    // The BatchJob controller always runs (after the NodePool one).
-    expect(regs.map((r) => r.name)).toEqual(['deployment', 'deployedmodel', 'metering', 'nodepool', 'batch-job']);
+    expect(regs.map((r) => r.name)).toEqual(['deployment', 'deployedmodel', 'metering', 'nodepool']);
     for (const r of regs) r.declare(ctx);
     expect([...lists.keys()]).toEqual(expect.arrayContaining(['/pods?hearth.dev/node-pool', '/nodes?hearth.dev/node-pool', 'hearth.dev/nodepools', 'hearth.dev/environments', 'hearth.dev/batchjobs', 'scheduling.k8s.io/priorityclasses']));
   });
