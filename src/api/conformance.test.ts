@@ -86,6 +86,13 @@ const ALLOWED: Allowed[] = [
     why: "Hearth extension (firectl's --unused-auto-delete-duration, api-notes.md §5.1): the idle time before a scale-to-zero deployment is deleted; not a published Deployment field.",
   },
   {
+    op: '* /v1/accounts/{accountId}/supervisedFineTuningJobs*',
+    where: '*',
+    field: '*trainingProgress',
+    problem: 'not in the spec',
+    why: "Hearth extension (output only, ignored on input like every output-only field): the trainer's step, losses and loss curve; the published jobProgress has percent and epoch only (src/controllers/sft-job/README.md).",
+  },
+  {
     op: 'POST /v1/accounts/{accountId}/deployedModels',
     where: 'request',
     field: '*',

@@ -45,6 +45,10 @@ describe('create sftj --wait', () => {
     expect(sftObserver(() => 0)({ state, status: { code: 'INTERNAL', message: 'trainer died' } }).failed).toBe('INTERNAL: trainer died');
   });
   it('EARLY_STOPPED is a success', () => expect(sftObserver(() => 0)({ state: 'JOB_STATE_EARLY_STOPPED' }).done).toBe(true));
+  it('reads step and loss from Hearth\'s trainingProgress extension', () => {
+    const r = { state: 'JOB_STATE_RUNNING', epochs: 1, jobProgress: { percent: 50, epoch: 0 }, trainingProgress: { step: 5, totalSteps: 10, trainLoss: 0.75 } };
+    expect(sftObserver(() => 0)(r).state.key).toBe('RUNNING · 50% · epoch 1/1 · step 5/10 · loss 0.7500');
+  });
 });
 
 describe('upload progress', () => {

@@ -54,14 +54,18 @@ export function observeLora(r: R): Observation {
 const SFT_DONE = new Set(['JOB_STATE_COMPLETED', 'JOB_STATE_EARLY_STOPPED']);
 const SFT_FAILED = new Set(['JOB_STATE_FAILED', 'JOB_STATE_CANCELLED', 'JOB_STATE_EXPIRED', 'JOB_STATE_DELETED', 'JOB_STATE_DELETING']);
 
+/** The first of these paths that holds a number. */
+const firstNum = (r: R, paths: string[]): number | undefined => paths.map((p) => num(at(r, p))).find((v) => v !== undefined);
+
 /** `epoch 2/3`, `step 40/120`, `loss 0.4312`: what the job reports of its training. */
 export function sftMetrics(r: R): string[] {
   const parts: string[] = [];
   const epoch = num(at(r, 'jobProgress.epoch'));
   const epochs = num(r.epochs);
-  const step = num(at(r, 'jobProgress.step')) ?? num(at(r, 'jobProgress.currentStep'));
-  const steps = num(at(r, 'jobProgress.totalSteps'));
-  const loss = num(at(r, 'jobProgress.loss')) ?? num(at(r, 'jobProgress.trainLoss'));
+  // Hearth's `trainingProgress` extension has the step and losses (Fireworks' jobProgress does not).
+  const step = firstNum(r, ['trainingProgress.step', 'jobProgress.step', 'jobProgress.currentStep']);
+  const steps = firstNum(r, ['trainingProgress.totalSteps', 'jobProgress.totalSteps']);
+  const loss = firstNum(r, ['trainingProgress.trainLoss', 'jobProgress.loss', 'jobProgress.trainLoss']);
   if (epoch !== undefined) parts.push(`epoch ${epoch + 1}${epochs ? `/${epochs}` : ''}`);
   if (step !== undefined) parts.push(`step ${step}${steps ? `/${steps}` : ''}`);
   if (loss !== undefined) parts.push(`loss ${loss.toFixed(4)}`);

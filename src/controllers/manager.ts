@@ -118,7 +118,7 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
   }
   regs.push({
     name: 'batch-job',
-    declare: (ctx) => void batchJobInformers(ctx.informers),
+    declare: (ctx) => void batchJobInformers(ctx.informers, o.batchJob?.namespace),
     make: (ctx) => batchJobController({ ...ctx, settings: { ...DEFAULT_BATCH_JOB, ...o.batchJob } }),
   });
   // Frees holds of deployments that no longer exist. A shard (selector) sees only its own

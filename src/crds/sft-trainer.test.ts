@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeReport, tokenDigest, tokenMatches } from './sft-trainer.js';
+import { LOSS_CURVE_MAX, mergeReport, nextLossCurve, tokenDigest, tokenMatches } from './sft-trainer.js';
 
 describe('mergeReport', () => {
   it('tracks the best eval loss, evaluations since, and the checkpoints', () => {
@@ -15,6 +15,33 @@ describe('mergeReport', () => {
     const p = mergeReport(undefined, { step: 5, evalLoss: 1 }, 0, 't1');
     expect(mergeReport(p, { step: 3 }, 0, 't2')).toMatchObject({ step: 5, at: 't2' });
     expect(mergeReport(p, { step: 1 }, 1, 't3')).toEqual({ step: 1, attempt: 1, at: 't3' });
+  });
+});
+
+describe('the loss curve', () => {
+  it('keeps [step, trainLoss] of the reports that carry a training loss; a late report changes nothing', () => {
+    let p = mergeReport(undefined, { step: 1, trainLoss: 2 }, 0, 't1');
+    p = mergeReport(p, { step: 2, evalLoss: 1.5 }, 0, 't2');
+    p = mergeReport(p, { step: 3, trainLoss: 1.2 }, 0, 't3');
+    expect(p.lossCurve).toEqual([[1, 2], [3, 1.2]]);
+    expect(mergeReport(p, { step: 2, trainLoss: 9 }, 0, 't4').lossCurve).toEqual([[1, 2], [3, 1.2]]);
+  });
+
+  it('a resumed attempt replaces the points from its first step on', () => {
+    let p = mergeReport(undefined, { step: 1, trainLoss: 2 }, 0, 't1');
+    p = mergeReport(p, { step: 4, trainLoss: 1 }, 0, 't2');
+    p = mergeReport(p, { step: 3, trainLoss: 1.1 }, 1, 't3');
+    expect(p.lossCurve).toEqual([[1, 2], [3, 1.1]]);
+  });
+
+  it('stays within LOSS_CURVE_MAX points, thinned by halves, first and last kept', () => {
+    let curve: [number, number][] = [];
+    for (let step = 1; step <= 1000; step++) curve = nextLossCurve(curve, step, 1 / step);
+    expect(curve.length).toBeLessThanOrEqual(LOSS_CURVE_MAX);
+    expect(curve.length).toBeGreaterThan(LOSS_CURVE_MAX / 2);
+    expect(curve[0]).toEqual([1, 1]);
+    expect(curve.at(-1)).toEqual([1000, 1 / 1000]);
+    for (let i = 1; i < curve.length; i++) expect(curve[i]![0]).toBeGreaterThan(curve[i - 1]![0]);
   });
 });
 

@@ -52,15 +52,39 @@ export interface TrainerProgress extends TrainerReport {
   /** The checkpoint written at the best evaluation, and the latest checkpoint. */
   bestCheckpoint?: string;
   lastCheckpoint?: string;
+  /**
+   * The training loss curve: `[step, trainLoss]` of the reports that carried a training loss, in
+   * step order, at most LOSS_CURVE_MAX points (thinned by halves past that, first and last kept).
+   * Carried across attempts: a resumed run replaces the points from its first step on.
+   */
+  lossCurve?: [number, number][];
   /** RFC 3339 time the API received the report. */
   at: string;
+}
+
+/** Points the loss curve keeps (~4 KiB of annotation). */
+export const LOSS_CURVE_MAX = 200;
+
+/** The curve with a report's training loss added (pure): points from its step on are replaced. */
+export function nextLossCurve(prev: [number, number][] | undefined, step: number, trainLoss: number | undefined): [number, number][] {
+  const kept = (prev ?? []).filter(([s]) => s < step);
+  if (trainLoss === undefined) return kept.length === (prev ?? []).length ? (prev ?? []) : kept;
+  const curve: [number, number][] = [...kept, [step, trainLoss]];
+  if (curve.length <= LOSS_CURVE_MAX) return curve;
+  // Thin by halves: every other point, the last one kept.
+  return curve.filter((_, i) => i % 2 === 0 || i === curve.length - 1);
+}
+
+function curveField(prev: TrainerProgress | undefined, r: TrainerReport): Pick<TrainerProgress, 'lossCurve'> {
+  const c = nextLossCurve(prev?.lossCurve, r.step, r.trainLoss);
+  return c.length ? { lossCurve: c } : {};
 }
 
 /** The next progress from the previous one and a report (pure). */
 export function mergeReport(prev: TrainerProgress | undefined, r: TrainerReport, attempt: number, at: string): TrainerProgress {
   const base = prev && prev.attempt === attempt ? prev : undefined;
   const { bestEvalLoss, evalsSinceBest, bestCheckpoint, lastCheckpoint } = base ?? {};
-  const next: TrainerProgress = { ...r, attempt, at };
+  const next: TrainerProgress = { ...r, attempt, at, ...curveField(prev, r) };
   const last = r.checkpoint ?? lastCheckpoint;
   if (last) next.lastCheckpoint = last;
   if (r.evalLoss !== undefined) {

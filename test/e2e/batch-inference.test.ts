@@ -77,6 +77,8 @@ function startManager(): Manager {
     log,
     shutdownTimeoutMs: 5000,
     metering: false,
+    // The BatchJob controller always runs: only this run's namespace (the cluster is shared).
+    batchJob: { namespace: NS },
     deployment: { selector: `${RUN_LABEL}=${suffix}`, capacityRetryMs: 2000, quotaRetryMs: 2000 },
     batchInference: { gatewayUrl: () => Promise.resolve(gw.url), concurrency: 4, checkpointLines: 2, checkpointMs: 300, progressMs: 300, artifacts },
   });

@@ -144,6 +144,8 @@ beforeAll(async () => {
     metering: false,
     shutdownTimeoutMs: 5000,
     // Only this run's account: what the REST facade creates carries its label.
+    // The BatchJob controller always runs: only this run's namespace (the cluster is shared).
+    batchJob: { namespace: NS },
     deployment: { selector: `${LABELS.account}=${ACCOUNT}`, capacityRetryMs: 2000, quotaRetryMs: 2000 },
     deployedModel: { namespace: NS, dial: fleet.dial, pollMs: 1_000 },
   });
@@ -299,7 +301,7 @@ describe('the hearth CLI against Hearth on the simulated cluster', () => {
   }, 90_000);
 
   it('get-logs of a batch job: the REST answer’s shape; --follow stops on Ctrl-C without cancelling the job', async () => {
-    const pool = await hearth(['create', 'node-pool', 'pool', '--max-node-count', '1', '--fake-machine-type', 'n1-standard-8', '--fake-num-nodes', '1']);
+    const pool = await hearth(['create', 'node-pool', 'pool', '--max-node-count', '1', '--fake-machine-type', 'n2-standard-32', '--fake-num-nodes', '1']);
     expect(pool.code, await explain(pool)).toBe(0);
     const job = await hearth(['create', 'batch-job', '--node-pool', 'pool', '--image-ref', 'busybox', '--shell-command', 'echo hello', '-o', 'json']);
     expect(job.code, await explain(job)).toBe(0);

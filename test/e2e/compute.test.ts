@@ -1,18 +1,17 @@
 // Dedicated compute end to end (issue 13), over REST, wired as mode `all` wires it (one client, one
-// informer cache, the controller manager, a real PostgreSQL): an admin creates a node pool and binds
-// a user; the user creates an environment, connects it, runs a batch job in it, reads its logs;
-// then everything is deleted, the pool last.
+// informer cache, the controller manager with the NodePool, Environment and BatchJob controllers,
+// the pod log reader of mode `api`, a real PostgreSQL): an admin creates a node pool (its KWOK node
+// made by the NodePool controller) and binds a user; the user creates an environment, connects it,
+// runs a batch job in it, reads its logs; then everything is deleted, the pool last.
 //
-// SKELETON — parts depend on controllers written in parallel (issue 13 items 1, 4, 5):
-// - NODE POOL: until a `node-pool` controller is registered by `registrations()`, the test makes the
-//   pool's KWOK nodes itself (labels and taint of src/fleet/node-pools.ts) and does not wait for
-//   READY; once it is, the pool must become READY by itself and the test makes no node.
-// - JOB + LOGS: the step "run a job in it → read its logs" runs only when a `batch-job` controller
-//   is registered (it.skipIf below); until then it is reported as skipped, not passed.
-// Both are detected by registration name ('node-pool', 'batch-job'): adjust NAMES if the merged
-// controllers register under other names or need an option in MANAGER_OPTIONS to be registered.
+// The job's rank pod is simulated (test/fixtures/kwok-sim): KWOK's stages end it after
+// HEARTH_SIM_DURATION with exit code 0 (the job's envVars), and SimulatedOutput gives it the output
+// lines :getLogs must serve. Every controller is scoped to this run's namespace: other runs share
+// the cluster.
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, type V1Node } from '@kubernetes/client-node';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,14 +20,15 @@ import { buildApp } from '../../src/api/app.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
 import { KubeKindClients } from '../../src/api/kube/kind-client.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
-import { controllerManager, registrations, type ControllerManagerOptions } from '../../src/controllers/manager.js';
+import { controllerManager, type ControllerManagerOptions } from '../../src/controllers/manager.js';
 import type { Manager } from '../../src/controllers/runtime/index.js';
 import type { Database, Db } from '../../src/db/client.js';
-import { nodePoolNodeLabels, nodePoolTaint } from '../../src/fleet/node-pools.js';
 import { KubeClients } from '../../src/kube/client.js';
 import { loadKubeConfig, type PooledKubeConfig } from '../../src/kube/config.js';
 import { InformerFactory } from '../../src/kube/informer-factory.js';
+import { KubePodLogs } from '../../src/kube/pod-logs.js';
 import { realClock } from '../../src/util/clock.js';
+import { SIM_ENV, SimulatedOutput } from '../fixtures/kwok-sim/index.js';
 import { callApi } from '../support/api.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
 import { kubeconfigPath } from '../support/env.js';
@@ -41,7 +41,9 @@ const POOL = 'train';
 const dbName = `hearth_t_compute_${suffix}`;
 const BOB = `bob@${ACCOUNT}.example`;
 const CAROL = `carol@${ACCOUNT}.example`;
-const NAMES = { nodePool: 'node-pool', batchJob: 'batch-job' } as const;
+/** Lines each rank of a job "prints" (the simulated output; the job's name and rank in each). */
+const LINES = 5;
+const outputOf = (job: string, rank: number): string[] => Array.from({ length: LINES }, (_, i) => `${job} rank ${rank} step ${i}`);
 
 const log = pino({ level: process.env.HEARTH_TEST_LOG ?? 'warn' });
 let kc: PooledKubeConfig;
@@ -51,18 +53,27 @@ let informers: InformerFactory;
 let kinds: KubeKindClients;
 let manager: Manager;
 let app: FastifyInstance;
+let output: SimulatedOutput;
 let adminKey = '';
 let bobKey = '';
 let carolKey = '';
-const madeNodes: string[] = [];
 
 /**
  * The controller manager of mode `all` (metering and the Deployment controller's fleet are not part
- * of this journey), scoped to this run's namespace: other runs share the cluster.
+ * of this journey), every controller of the journey scoped to this run's namespace.
  */
-const managerOptions = (db: Db): ControllerManagerOptions => ({ clients, informers, db, log, shutdownTimeoutMs: 5000, metering: false, deployment: { selector: `hearth.dev/compute-test=${suffix}` }, environment: { namespace: NS } });
-/** Whether the manager runs controller `name` (asked at collection time: nothing is connected yet). */
-const registered = (name: string): boolean => registrations(managerOptions(undefined as unknown as Db)).some((r) => r.name === name);
+const managerOptions = (db: Db): ControllerManagerOptions => ({
+  clients,
+  informers,
+  db,
+  log,
+  shutdownTimeoutMs: 5000,
+  metering: false,
+  deployment: { selector: `hearth.dev/compute-test=${suffix}` },
+  nodePool: { namespace: NS },
+  environment: { namespace: NS },
+  batchJob: { namespace: NS, pollMs: 1000 },
+});
 
 const rest = (key: string, method: string, path: string, body?: unknown) => callApi(app, method, `/v1/accounts/${ACCOUNT}/${path}`, key, body);
 const admin = (method: string, path: string, body?: unknown) => rest(adminKey, method, path, body);
@@ -81,22 +92,6 @@ async function waitWire(key: string, path: string, field: string, values: string
   }, { timeoutMs, intervalMs: 200, dump });
 }
 
-/** Until the NodePool controller makes them: one KWOK node of the pool (8 H100s). */
-function poolNode(name: string): V1Node {
-  const resources = { cpu: '96', memory: '1Ti', pods: '110', 'nvidia.com/gpu': '8' };
-  return {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: {
-      name,
-      annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-      labels: { ...nodePoolNodeLabels(ACCOUNT, POOL), 'kubernetes.io/hostname': name, type: 'kwok', 'topology.kubernetes.io/region': 'US_VIRGINIA_2', 'topology.kubernetes.io/zone': 'us-virginia-2-a' },
-    },
-    spec: { taints: [nodePoolTaint(POOL)] },
-    status: { capacity: resources, allocatable: resources },
-  };
-}
-
 async function userKey(userId: string, email: string): Promise<string> {
   expect((await admin('POST', 'users', { role: 'user', email })).status).toBe(200);
   return (await admin('POST', `users/${userId}/apiKeys`, { apiKey: {} })).body.key as string;
@@ -112,22 +107,27 @@ beforeAll(async () => {
   clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
   informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
   kinds = new KubeKindClients({ clients, informers }, { log });
+  output = new SimulatedOutput(kc, NS, join(tmpdir(), `hearth-compute-${suffix}`), outputOf);
+  output.start();
   manager = controllerManager(managerOptions(database.db));
   manager.start();
   await kinds.start();
-  app = await buildApp({ db: database.db, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false });
+  app = await buildApp({ db: database.db, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false, podLogs: new KubePodLogs(clients) });
   bobKey = await userKey('bob', BOB);
   carolKey = await userKey('carol', CAROL);
 }, 180_000);
 
 afterAll(async () => {
+  output?.stop();
   await manager?.stop();
   await app?.close();
   await kinds?.stop();
   await informers?.stop();
   const core = kc?.makeApiClient(CoreV1Api);
   await core?.deleteNamespace({ name: NS }).catch(() => undefined);
-  for (const name of madeNodes) await core?.deleteNode({ name }).catch(() => undefined);
+  // The pool's nodes go with the pool (last test); a run that failed before may leave them.
+  const left = await core?.listNode({ labelSelector: `hearth.dev/node-pool-account=${ACCOUNT}` }).catch(() => undefined);
+  for (const n of left?.items ?? []) await core?.deleteNode({ name: n.metadata!.name! }).catch(() => undefined);
   await database?.close();
   await dropScratchDatabase(dbName).catch(() => undefined);
   kc?.destroy();
@@ -140,13 +140,10 @@ describe('dedicated compute over REST: pool → binding → environment → job 
       nodePool: { displayName: 'Training', minNodeCount: 1, maxNodeCount: 2, fakeNodePool: { acceleratorType: 'NVIDIA_H100_80GB', acceleratorCount: 8, region: 'US_VIRGINIA_2' } },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
-    if (registered(NAMES.nodePool)) {
-      await waitWire(adminKey, `nodePools/${POOL}`, 'state', ['READY'], 90_000);
-    } else {
-      const name = `compute-${suffix}-n0`;
-      await kc.makeApiClient(CoreV1Api).createNode({ body: poolNode(name) });
-      madeNodes.push(name);
-    }
+    // The NodePool controller makes the floor's KWOK node; READY once it is Ready.
+    await waitWire(adminKey, `nodePools/${POOL}`, 'state', ['READY'], 90_000);
+    const nodes = await kc.makeApiClient(CoreV1Api).listNode({ labelSelector: `hearth.dev/node-pool-account=${ACCOUNT},hearth.dev/node-pool=${POOL}` });
+    expect(nodes.items).toHaveLength(1);
     const bound = await admin('POST', 'nodePoolBindings', { principal: BOB, nodePoolId: POOL });
     expect(bound.status, JSON.stringify(bound.body)).toBe(200);
   }, 120_000);
@@ -166,21 +163,37 @@ describe('dedicated compute over REST: pool → binding → environment → job 
     expect((await rest(bobKey, 'GET', 'environments/work')).body.imageRef).toBe('ghcr.io/acme/train:1');
     expect((await rest(bobKey, 'POST', 'environments/work:connect', { connection: { nodePoolId: POOL, numRanks: 1 } })).status).toBe(200);
     const connected = await waitWire(bobKey, 'environments/work', 'state', ['CONNECTED'], 90_000);
-    expect(connected.connection).toMatchObject({ nodePoolId: POOL, numRanks: 1, zone: 'us-virginia-2-a' });
+    // The zone of rank 0's node: the NodePool controller labels its nodes `<region>-a`, as the simulated fleet does (hack/lib/fleet.ts).
+    expect(connected.connection).toMatchObject({ nodePoolId: POOL, numRanks: 1, zone: 'US_VIRGINIA_2-a' });
     expect((connected.status as { message?: string }).message).toContain(`kubectl exec -it -n ${NS} work-rank-0`);
   }, 120_000);
 
-  // DEPENDS ON the BatchJob controller (issue 13 items 4–6): skipped until one is registered.
-  it.skipIf(!registered(NAMES.batchJob))('runs a batch job in the environment and reads its logs', async () => {
-    const created = await rest(bobKey, 'POST', 'batchJobs', { displayName: 'hello', nodePoolId: POOL, environmentId: 'work', shellExecutor: { command: 'echo hello from rank $HEARTH_RANK' } });
+  it('runs a batch job in the environment, on the pool: COMPLETED, and :getLogs serves its output', async () => {
+    const created = await rest(bobKey, 'POST', 'batchJobs', {
+      displayName: 'hello',
+      nodePoolId: POOL,
+      environmentId: 'work',
+      shellExecutor: { command: 'python train.py' },
+      envVars: { [SIM_ENV.duration]: '2s', [SIM_ENV.exitCode]: '0' },
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
     const id = (created.body.name as string).split('/').pop()!;
-    await waitWire(bobKey, `batchJobs/${id}`, 'state', ['JOB_STATE_COMPLETED', 'COMPLETED'], 120_000);
-    const logs = await rest(bobKey, 'GET', `batchJobs/${id}:getLogs`);
-    expect(logs.status).toBe(200);
-    // TODO(after merge): assert the simulated output the BatchJob controller's KWOK stages produce.
-    expect(logs.body.entries).toBeDefined();
+    const job = `bj-${id}`;
+    const done = await waitWire(bobKey, `batchJobs/${id}`, 'state', ['COMPLETED', 'FAILED', 'CANCELLED'], 120_000);
+    expect(done, JSON.stringify(await dump())).toMatchObject({ state: 'COMPLETED', status: 'all 1 ranks exited with code 0' });
+    // Oldest first: every line the rank printed, in order, archived before its pod went.
+    const logs = await waitFor('the job\'s output archived', async () => {
+      const r = await rest(bobKey, 'GET', `batchJobs/${id}:getLogs?startFromHead=true`);
+      return r.status === 200 && (r.body.entries as unknown[]).length >= LINES ? r.body : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 500, dump });
+    const entries = logs.entries as { rank: number; message: string; logTime: string }[];
+    expect(entries.map((e) => e.message)).toEqual(outputOf(job, 0));
+    expect(entries.every((e) => e.rank === 0 && !Number.isNaN(Date.parse(e.logTime)))).toBe(true);
+    // Newest first, filtered: the server-side filter and order.
+    const last = await rest(bobKey, 'GET', `batchJobs/${id}:getLogs?pageSize=1&filter=${encodeURIComponent('step')}`);
+    expect((last.body.entries as { message: string }[]).map((e) => e.message)).toEqual([`${job} rank 0 step ${LINES - 1}`]);
     expect((await rest(bobKey, 'DELETE', `batchJobs/${id}`)).status).toBe(200);
+    await waitFor('the batch job gone', async () => (await rest(bobKey, 'GET', `batchJobs/${id}`)).status === 404, { timeoutMs: 30_000, dump });
   }, 180_000);
 
   it('deletes everything, the pool last: disconnect → DISCONNECTED, environment gone, pool gone', async () => {

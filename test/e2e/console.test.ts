@@ -7,14 +7,19 @@
 // deployments list shows a min-0 deployment at 0/0 → a request through the gateway scales it from
 // zero → the deployment's timeline shows the ScaleFromZero decision, the cold start with its
 // time to the first ready replica, the replicas plot, and later the scale back to zero → every
-// other view (fleet, fine-tuning, batch jobs, datasets, quotas) opens without error. No CSP
-// violation or page error at any point. Screenshots: test-output/console/*.png.
+// other view (fleet, fine-tuning, batch jobs, datasets, quotas) opens without error. A fine-tuning
+// job trains (the SFTJob controller, a trainer reporting progress) and its card in the fine-tuning
+// view draws the loss curve REST exposes (trainingProgress.lossCurve). No CSP violation or page
+// error at any point. Screenshots: test-output/console/*.png.
 //
 // Simulation: KWOK pods; the gateway dials one model-server fixture for every endpoint (the one
 // test seam, as in test/integration/scale-from-zero.test.ts); the scale-to-zero window is
-// shortened through the autoscaler's override.
+// shortened through the autoscaler's override; test/support/trainer-fleet.ts runs the trainer
+// fixture for each trainer pod.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -23,6 +28,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { KubeKindClients } from '../../src/api/kube/kind-client.js';
+import { FsArtifactStore } from '../../src/artifacts/index.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
 import { Autoscaler } from '../../src/controllers/autoscaler/autoscaler.js';
 import { deploymentInformers } from '../../src/controllers/deployment/cache.js';
@@ -30,6 +36,7 @@ import { HistoryRecorder } from '../../src/controllers/history/recorder.js';
 import { controllerManager } from '../../src/controllers/manager.js';
 import { KubeClients, type Manager } from '../../src/controllers/runtime/index.js';
 import { namespacesInformer } from '../../src/controllers/runtime/projections.js';
+import { DEFAULT_TRAINER } from '../../src/controllers/sft-job/trainer.js';
 import { accountOfNamespace } from '../../src/crds/account.js';
 import type { Deployment } from '../../src/crds/deployment.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
@@ -43,6 +50,7 @@ import { buildConsole, chromiumPath, loudSkip, testOutput } from '../support/bro
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
 import { testKubeConfig } from '../support/env.js';
 import { createTestNamespace } from '../support/namespace.js';
+import { TrainerFleet } from '../support/trainer-fleet.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
@@ -73,6 +81,9 @@ let manager: Manager;
 let informers: InformerFactory;
 let autoscaler: Autoscaler;
 let history: HistoryRecorder;
+let trainers: TrainerFleet;
+let store: FsArtifactStore;
+const storeDir = mkdtempSync(join(tmpdir(), 'hearth-console-store-'));
 let browser: Browser | undefined;
 let page: Page;
 let apiKey = '';
@@ -125,6 +136,12 @@ async function seedDatasets(): Promise<void> {
   const payload = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="train.jsonl"\r\nContent-Type: application/octet-stream\r\n\r\n${file}\r\n--${BOUNDARY}--\r\n`;
   const up = await app.inject({ method: 'POST', url: `${base}/train:upload`, headers: { ...auth, 'content-type': `multipart/form-data; boundary=${BOUNDARY}` }, payload });
   expect(up.statusCode, up.body).toBe(200);
+  // A fine-tuning set: 20 examples (the evaluation split is carved out of it).
+  expect((await app.inject({ method: 'POST', url: base, headers: auth, payload: { datasetId: 'chats', dataset: { format: 'CHAT' } } })).statusCode).toBe(200);
+  const chats = Array.from({ length: 20 }, (_, i) => EXAMPLE(i)).join('\n') + '\n';
+  const body = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="chats.jsonl"\r\nContent-Type: application/octet-stream\r\n\r\n${chats}\r\n--${BOUNDARY}--\r\n`;
+  const upChats = await app.inject({ method: 'POST', url: `${base}/chats:upload`, headers: { ...auth, 'content-type': `multipart/form-data; boundary=${BOUNDARY}` }, payload: body });
+  expect(upChats.statusCode, upChats.body).toBe(200);
 }
 
 /** The view's first answer arrived (no "Loading…"), and it is not an error. */
@@ -143,6 +160,10 @@ beforeAll(async () => {
   apiKey = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
   await createTestNamespace(kc, NS, { 'hearth.dev/account': ACCOUNT });
   fx = await startModelServerFixture({ model: BASE, tokenLatencyMs: 2 });
+  store = new FsArtifactStore(storeDir);
+  await store.init();
+  trainers = new TrainerFleet(kc, NS, () => ({ stepMs: 250, evalEvery: 4, evalCurve: 'falling' }));
+  trainers.start();
 
   // As main.ts mode `all`: one client, one informer cache, one load aggregator.
   const clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
@@ -150,7 +171,7 @@ beforeAll(async () => {
   const load = new LoadAggregator({ staleMs: 10_000 });
   kinds = new KubeKindClients({ clients, informers }, { log });
   await kinds.start();
-  app = await buildApp({ db: database.db, deployments: kinds.deployments, kinds: kinds.others, logger: log, rateLimit: false, console: { dir: bundle }, timeline: { sampleIntervalSeconds: 1 } });
+  app = await buildApp({ db: database.db, artifacts: store, deployments: kinds.deployments, kinds: kinds.others, logger: log, rateLimit: false, console: { dir: bundle }, timeline: { sampleIntervalSeconds: 1 } });
   apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   gw = await startGateway(
     { host: '127.0.0.1', port: 0, processMetrics: false, reportIntervalMs: 500 },
@@ -158,7 +179,17 @@ beforeAll(async () => {
   );
   autoscaler = new Autoscaler({ load, clock: realClock, scaleToZeroWindowOverrideMs: SCALE_TO_ZERO_MS, tickMs: 500, log });
   const selector = `${RUN_LABEL}=${suffix}`;
-  manager = controllerManager({ clients, informers, db: database.db, log, metering: false, shutdownTimeoutMs: 5000, deployment: { selector, autoscaler, capacityRetryMs: 2000, quotaRetryMs: 2000 } });
+  manager = controllerManager({
+    clients,
+    informers,
+    db: database.db,
+    log,
+    metering: false,
+    shutdownTimeoutMs: 5000,
+    deployment: { selector, autoscaler, capacityRetryMs: 2000, quotaRetryMs: 2000 },
+    batchJob: { namespace: NS },
+    sftJob: { namespace: NS, artifacts: store, trainer: { ...DEFAULT_TRAINER, image: 'ghcr.io/hearth-dev/trainer-fixture:test', apiUrl }, pollMs: 500, reportGraceMs: 60_000, quotaRetryMs: 2_000 },
+  });
   // The recorder as modes/controller.ts wires it, sampling every second.
   const deployments = deploymentInformers(informers, selector).deployments;
   const namespaces = namespacesInformer(informers);
@@ -187,15 +218,19 @@ afterAll(async () => {
   await history?.stop();
   autoscaler?.stop();
   await manager?.stop();
+  await trainers?.stop();
   await gw?.close(2000);
   await app?.close();
   await kinds?.stop();
   await informers?.stop();
   await fx?.close();
   await custom.patchNamespacedCustomObject({ ...target, name: NAME, body: { metadata: { finalizers: null } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch(() => undefined);
+  await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'sftjobs', name: 'tune', body: { metadata: { finalizers: null } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch(() => undefined);
   await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: NS }).catch(() => undefined);
   await database?.close();
   await dropScratchDatabase(dbName).catch(() => undefined);
+  await store?.close();
+  await rm(storeDir, { recursive: true, force: true });
 }, 60_000);
 
 describe.skipIf('missing' in browserAt)('the web console in headless Chromium', () => {
@@ -258,6 +293,35 @@ describe.skipIf('missing' in browserAt)('the web console in headless Chromium', 
     expect(tl.points.some((p) => p.readyReplicas > 0)).toBe(true);
     expect(tl.coldStarts[0]?.seconds).toBeGreaterThanOrEqual(0);
   }, 180_000);
+
+  it('the fine-tuning view draws the loss curve of a job that trains, from what REST exposes', async () => {
+    const auth = { authorization: `Bearer ${apiKey}` };
+    const created = await app.inject({ method: 'POST', url: `/v1/accounts/${ACCOUNT}/supervisedFineTuningJobs?supervisedFineTuningJobId=tune`, headers: auth, payload: { dataset: 'chats', baseModel: BASE, outputModel: 'sql-tuned', epochs: 1, loraRank: 8 } });
+    expect(created.statusCode, created.body).toBe(200);
+    type Wire = { state?: string; trainingProgress?: { step?: number; trainLoss?: number; lossCurve?: { step: number; loss: number }[] } };
+    const wire = async (): Promise<Wire> => (await app.inject({ method: 'GET', url: `/v1/accounts/${ACCOUNT}/supervisedFineTuningJobs/tune`, headers: auth })).json<Wire>();
+    // REST's curve: a point per report with a training loss, by step, falling (the fixture's curve).
+    const trained = await waitFor('the job to report a loss curve of 5 points', async () => {
+      const w = await wire();
+      return (w.trainingProgress?.lossCurve?.length ?? 0) >= 5 ? w : undefined;
+    }, { timeoutMs: 120_000, intervalMs: 250, dump });
+    const curve = trained.trainingProgress!.lossCurve!;
+    for (let i = 1; i < curve.length; i++) expect(curve[i]!.step).toBeGreaterThan(curve[i - 1]!.step);
+    expect(curve.at(-1)!.loss).toBeLessThan(curve[0]!.loss);
+
+    await open('sft', 'view-sft');
+    await loaded('view-sft');
+    const card = '[data-testid="sft-tune"]';
+    await page.waitForSelector(`${card} [data-testid="sft-loss"] canvas`, { timeout: 15_000 });
+    expect(await page.$(`${card} [data-testid="sft-no-curve"]`)).toBeNull();
+    expect(await page.textContent(`${card} [data-testid="sft-loss"]`)).toContain('Training loss by step');
+    expect(await page.textContent(card)).toMatch(/· step \d+\/\d+ · loss \d+\.\d{4}/);
+    await shot('07-sft-loss-curve');
+    // It trains to the end; the card follows (polled every 3 s) and keeps the curve.
+    await waitFor('the job COMPLETED in the view', async () => (await page.textContent(card))?.includes('JOB_STATE_COMPLETED'), { timeoutMs: 120_000, intervalMs: 500, dump });
+    expect(await page.$(`${card} [data-testid="sft-loss"] canvas`)).not.toBeNull();
+    await shot('07-sft-completed');
+  }, 240_000);
 
   it('opens every other view: fleet map, fine-tuning, batch jobs, datasets, quotas', async () => {
     await page.click('[data-testid="nav-deployments"]');

@@ -199,6 +199,8 @@ beforeAll(async () => {
     metering: false,
     shutdownTimeoutMs: 5000,
     // Pods of deployments with addons get the model-files sidecar (as HEARTH_MODEL_FILES_IMAGE/_SOURCE_URL do).
+    // The BatchJob controller always runs: only this run's namespace (the cluster is shared).
+    batchJob: { namespace: NS },
     deployment: { selector: `${RUN_LABEL}=${suffix}`, capacityRetryMs: 2000, quotaRetryMs: 2000, modelServerConfig: loadModelServerConfig({ modelFiles: { image: 'ghcr.io/hearth-dev/hearth:e2e', sourceUrl: apiUrl } }) },
     // Only this run's namespace: the shared cluster has other suites' DeployedModels. The URLs are
     // signed with the API's (in-process) secret, as mode `all` does.

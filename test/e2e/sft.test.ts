@@ -152,6 +152,8 @@ beforeAll(async () => {
     log,
     metering: false,
     shutdownTimeoutMs: 5000,
+    // The BatchJob controller always runs: only this run's namespace (the cluster is shared).
+    batchJob: { namespace: NS },
     deployment: { selector: `${RUN_LABEL}=${suffix}`, capacityRetryMs: 2000, quotaRetryMs: 2000 },
     deployedModel: { namespace: NS, dial: fleet.dial, pollMs: 1_000 },
     sftJob: { namespace: NS, artifacts: store, trainer: { ...DEFAULT_TRAINER, image: 'ghcr.io/hearth-dev/trainer-fixture:test', apiUrl }, pollMs: 500, reportGraceMs: 60_000, quotaRetryMs: 2_000 },

@@ -148,6 +148,8 @@ beforeAll(async () => {
     db: database.db,
     log,
     shutdownTimeoutMs: 5000,
+    // The BatchJob controller always runs: only this run's namespace (the cluster is shared).
+    batchJob: { namespace: NS },
     deployment: { selector: `${RUN_LABEL}=${suffix}`, autoscaler, capacityRetryMs: 2000, quotaRetryMs: 2000 },
   });
   manager.start();

@@ -164,6 +164,9 @@ function startManager(run: string, le?: { identity: string; lease: string }): Ma
     log,
     shutdownTimeoutMs: 5000,
     deployment: { selector: `${RUN_LABEL}=${run}`, ...FAST },
+    // The BatchJob controller always runs; this run makes no batch job: a namespace of its own only
+    // (the cluster is shared: unscoped, it would reconcile other runs' jobs).
+    batchJob: { namespace: `depctl-${suffix}-batch-jobs` },
     ...(le ? { leaderElection: { namespace: namespaces[0]!, name: le.lease, identity: le.identity, leaseDurationMs: 4000, renewDeadlineMs: 3000, retryPeriodMs: 500 } } : {}) });
   m.start();
   managers.push(m);

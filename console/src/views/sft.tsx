@@ -14,24 +14,24 @@ interface SftJobWire {
   epochs?: number;
   createTime?: string;
   jobProgress?: { percent?: number; epoch?: number; step?: number; totalSteps?: number; loss?: number };
+  /** Hearth extension: the trainer's step, losses and the training loss curve. */
+  trainingProgress?: { step?: number; totalSteps?: number; trainLoss?: number; evalLoss?: number; lossCurve?: { step: number; loss: number }[] };
   [k: string]: unknown;
 }
 
 /**
- * The loss points a job reports, wherever its status has them: a list of {step, loss} (e.g.
- * `lossHistory`, `trainingMetrics`, `metrics`), or at least the current `jobProgress.loss`.
+ * The loss points of a job: REST's `trainingProgress.lossCurve` (Hearth extension: the {step, loss}
+ * the trainer reported, kept by the API), else at least the latest `trainingProgress.trainLoss`.
  */
 export function lossPoints(job: SftJobWire): { step: number; loss: number }[] {
-  for (const key of ['lossHistory', 'lossCurve', 'trainingMetrics', 'metrics']) {
-    const v = job[key] ?? (job.jobProgress as Record<string, unknown> | undefined)?.[key];
-    if (Array.isArray(v)) {
-      const pts = v.flatMap((p: { step?: number; loss?: number }, i) => (typeof p?.loss === 'number' ? [{ step: p.step ?? i, loss: p.loss }] : []));
-      if (pts.length) return pts;
-    }
-  }
-  const loss = job.jobProgress?.loss;
-  return typeof loss === 'number' ? [{ step: job.jobProgress?.step ?? 0, loss }] : [];
+  const t = job.trainingProgress;
+  const pts = (t?.lossCurve ?? []).filter((p) => typeof p?.step === 'number' && typeof p.loss === 'number');
+  if (pts.length) return pts;
+  return typeof t?.trainLoss === 'number' ? [{ step: t.step ?? 0, loss: t.trainLoss }] : [];
 }
+
+/** The latest training loss, if reported. */
+const latestLoss = (j: SftJobWire): number | undefined => j.trainingProgress?.trainLoss;
 
 export function SftJobs({ session }: { session: Session }) {
   const { data, error, loadedAt } = usePoll(() => listAll<SftJobWire>(session, '/supervisedFineTuningJobs', 'supervisedFineTuningJobs'), 3000);
@@ -52,7 +52,8 @@ export function SftJobs({ session }: { session: Session }) {
             </p>
             <div class="progress">
               <Bar used={j.jobProgress?.percent ?? 0} total={100} testId="sft-progress" /> {fmt(j.jobProgress?.percent ?? 0)} % · epoch {fmt(j.jobProgress?.epoch)}
-              {j.jobProgress?.loss !== undefined && <> · loss {fmt(j.jobProgress.loss, 4)}</>}
+              {j.trainingProgress?.step !== undefined && <> · step {fmt(j.trainingProgress.step)}{j.trainingProgress.totalSteps ? `/${fmt(j.trainingProgress.totalSteps)}` : ''}</>}
+              {latestLoss(j) !== undefined && <> · loss {fmt(latestLoss(j), 4)}</>}
             </div>
             {pts.length > 1 ? (
               <ChartXY data={curve} />

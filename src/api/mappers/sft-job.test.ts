@@ -53,6 +53,17 @@ describe('SFT job mapper', () => {
     expect(wireState(obj(resumed, { state: 'JOB_STATE_FAILED', updateTime: '2026-01-02T06:00:00Z' }))).toBe('JOB_STATE_FAILED');
   });
 
+  it('trainingProgress (Hearth extension): the latest report\'s step and losses, and the loss curve the API keeps', () => {
+    const progress = JSON.stringify({ step: 6, totalSteps: 10, trainLoss: 0.8, attempt: 0, at: 't', lossCurve: [[2, 1.4], [4, 1.1], [6, 0.8]] });
+    const running = toWire(obj({ 'hearth.dev/trainer-progress': progress }, { state: 'JOB_STATE_RUNNING', training: { step: 4, totalSteps: 10, trainLoss: 1.1, evalLoss: 1.3 } }), 'acme');
+    expect(running.trainingProgress).toEqual({ step: 6, totalSteps: 10, trainLoss: 0.8, evalLoss: 1.3, lossCurve: [{ step: 2, loss: 1.4 }, { step: 4, loss: 1.1 }, { step: 6, loss: 0.8 }] });
+    // Without a report: what the controller copied into status.training; nothing at all: absent.
+    expect(toWire(obj({}, { state: 'JOB_STATE_RUNNING', training: { step: 4, trainLoss: 1.1 } }), 'acme').trainingProgress).toEqual({ step: 4, trainLoss: 1.1 });
+    expect(toWire(obj(), 'acme')).not.toHaveProperty('trainingProgress');
+    // Output only: ignored on input.
+    expect(specFromWire({ dataset: 'd', trainingProgress: { step: 1 } })).toEqual({ dataset: 'd' });
+  });
+
   it('cancels only jobs that have not finished', () => {
     for (const s of ['JOB_STATE_CREATING', 'JOB_STATE_RUNNING', 'JOB_STATE_PENDING', 'JOB_STATE_VALIDATING', 'JOB_STATE_PAUSED', 'JOB_STATE_RE_QUEUEING'] as const) expect(isCancellable(s), s).toBe(true);
     for (const s of ['JOB_STATE_COMPLETED', 'JOB_STATE_FAILED', 'JOB_STATE_CANCELLED', 'JOB_STATE_CANCELLING', 'JOB_STATE_DELETING', 'JOB_STATE_EXPIRED'] as const) expect(isCancellable(s), s).toBe(false);

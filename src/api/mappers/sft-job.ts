@@ -58,6 +58,16 @@ const OUTPUT_ONLY = {
     .partial()
     .describe('Output only. Estimated cost (not computed by Hearth).'),
   metricsFileSignedUrl: z.string().describe('Signed URL of the metrics file (written by the controller; ignored on input).'),
+  trainingProgress: z
+    .object({
+      step: z.int32().describe('Latest step the trainer reported.'),
+      totalSteps: z.int32().describe('Steps of the whole run.'),
+      trainLoss: z.number().describe('Latest training loss.'),
+      evalLoss: z.number().describe('Latest evaluation loss.'),
+      lossCurve: z.array(z.object({ step: z.int32(), loss: z.number() })).describe('The training loss by step (at most 200 points, thinned evenly on long runs).'),
+    })
+    .partial()
+    .describe('Output only. Hearth extension: the trainer\'s step, losses and training loss curve.'),
 };
 /** Deprecated in the published spec; accepted and ignored. */
 const DEPRECATED = ['nodes', 'mtpEnabled', 'mtpNumDraftTokens', 'mtpFreezeBaseModel'] as const;
@@ -150,6 +160,7 @@ export function toWire(obj: CustomObject, accountId: string): Record<string, unk
     state: wireState(obj),
     status: status.status,
     jobProgress: liveProgress(obj),
+    trainingProgress: trainingProgress(obj),
     metricsFileSignedUrl: status.metricsFileSignedUrl,
     trainerLogsSignedUrl: status.trainerLogsSignedUrl,
   });
@@ -171,6 +182,24 @@ function liveProgress(obj: CustomObject): unknown {
     epoch: Math.min(epochs - 1, Math.floor((p.step * epochs) / p.totalSteps)),
     ...(p.tokensProcessed !== undefined ? { inputTokens: Math.min(p.tokensProcessed, 2 ** 31 - 1) } : {}),
   };
+}
+
+/**
+ * `trainingProgress` (Hearth extension): step, total steps and losses of the trainer's latest report
+ * (else of status.training, as the controller copied them), and the loss curve the API keeps.
+ */
+function trainingProgress(obj: CustomObject): Record<string, unknown> | undefined {
+  const t = (obj.status?.training ?? {}) as { step?: number; totalSteps?: number; trainLoss?: number; evalLoss?: number };
+  const p = parseProgress(obj.metadata.annotations?.[SFT_ANNOTATIONS.trainerProgress]);
+  const latest = p && (t.step === undefined || p.step >= t.step) ? p : t;
+  const out = omitUnset({
+    step: latest.step,
+    totalSteps: latest.totalSteps ?? t.totalSteps,
+    trainLoss: latest.trainLoss ?? t.trainLoss,
+    evalLoss: latest.evalLoss ?? t.evalLoss,
+    lossCurve: p?.lossCurve?.length ? p.lossCurve.map(([step, loss]) => ({ step, loss })) : undefined,
+  });
+  return Object.keys(out).length ? out : undefined;
 }
 
 // ---- wire → object --------------------------------------------------------------------------------
