@@ -724,7 +724,9 @@ describe('helm install into the simulated cluster', () => {
       await client.stop();
     }
     const asCore = as.makeApiClient(CoreV1Api);
-    await expectCode(asCore.listPodForAllNamespaces(), 403, 'list pods');
+    // It lists a running batch job's pods and reads their log (:getLogs), and nothing more of pods.
+    await expectCode(asCore.deleteCollectionNamespacedPod({ namespace: name }), 403, 'delete pods');
+    await expectCode(asCore.createNamespacedPod({ namespace: name, body: { metadata: { name: 'rbac-probe' }, spec: { containers: [{ name: 'c', image: 'x' }] } }, dryRun: 'All' }), 403, 'create a pod');
     await expectCode(asCore.deleteNamespace({ name }), 403, 'delete a namespace');
     await expectCode(asCore.listSecretForAllNamespaces(), 403, 'list secrets');
   });
