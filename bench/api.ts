@@ -26,9 +26,8 @@ import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import pg from 'pg';
 import { Pool } from 'undici';
-import { fmt, percentile, pool } from './lib.js';
+import { admin, fmt, percentile, pool, withDatabase } from './lib.js';
 
 const { values } = parseArgs({
   // `npm run`/tsx pass a literal `--` through; it separates nothing here.
@@ -170,21 +169,7 @@ const pcts = (xs: number[]): string => {
   return `p50 ${fmt(percentile(s, 50), 2)} ms, p99 ${fmt(percentile(s, 99), 2)} ms, max ${fmt(s.at(-1) ?? NaN, 2)} ms (n=${s.length})`;
 };
 
-async function admin(url: string, sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 /** Rejects on SIGINT/SIGTERM, so the waits end and `finally` cleans up. */
 const interrupted = new Promise<never>((_, reject) => {

@@ -45,7 +45,6 @@ import { basename } from 'node:path';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api, PatchStrategy, setHeaderOptions, Watch, type KubeConfig, type KubernetesObject, type V1Deployment, type V1Node } from '@kubernetes/client-node';
-import pg from 'pg';
 import { pino } from 'pino';
 import { clusterProcesses, clusterUp } from '../hack/lib/cluster.js';
 import { installCrds } from '../hack/lib/crds.js';
@@ -70,7 +69,7 @@ import { loadKubeConfig } from '../src/kube/config.js';
 import { realClock } from '../src/util/clock.js';
 import { createTestNamespace } from '../test/support/namespace.js';
 import { measureWriteCeiling } from './cluster-baseline.js';
-import { fmt, percentile, pool } from './lib.js';
+import { admin, fmt, percentile, pool, withDatabase } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -388,21 +387,7 @@ function benchNodes(count: number): V1Node[] {
   });
 }
 
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
-async function admin(url: string, query: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(query);
-  } finally {
-    await c.end();
-  }
-}
 
 function line(m: Map<string, number>, per: number, top = 12): string {
   return [...m]

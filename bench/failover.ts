@@ -25,7 +25,6 @@ import { loadavg, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Node } from '@kubernetes/client-node';
-import pg from 'pg';
 import { clusterUp, kubeConfigFrom, ROOT } from '../hack/lib/cluster.js';
 import { installCrds } from '../hack/lib/crds.js';
 import { fleetNodes, SIMULATED_LABEL } from '../hack/lib/fleet.js';
@@ -34,7 +33,7 @@ import { GROUP, VERSION } from '../src/crds/group.js';
 import { openDatabase } from '../src/db/client.js';
 import { accountsRepo, quotasRepo } from '../src/db/index.js';
 import { gpuQuotaName } from '../src/fleet/catalog.js';
-import { fmt, percentile } from './lib.js';
+import { admin, fmt, percentile, withDatabase } from './lib.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -60,21 +59,7 @@ const dbName = `hearth_bench_fo_${suffix}`;
 const log = (m: string) => process.stderr.write(`[failover] ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
-async function admin(url: string, query: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(query);
-  } finally {
-    await c.end();
-  }
-}
 
 function benchNodes(): V1Node[] {
   const nodes = fleetNodes({

@@ -18,7 +18,6 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { BatchV1Api, CoreV1Api, CustomObjectsApi, Watch, type KubeConfig, type KubernetesObject, type V1Job } from '@kubernetes/client-node';
-import pg from 'pg';
 import { pino } from 'pino';
 import { clusterUp } from '../hack/lib/cluster.js';
 import { installCrds } from '../hack/lib/crds.js';
@@ -40,7 +39,7 @@ import { InformerFactory } from '../src/kube/informer-factory.js';
 import { KubePodLogs } from '../src/kube/pod-logs.js';
 import { realClock } from '../src/util/clock.js';
 import { SIM_ENV, poolNode } from '../test/fixtures/kwok-sim/index.js';
-import { fmt, percentile, pool } from './lib.js';
+import { admin, fmt, percentile, pool, withDatabase } from './lib.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -67,21 +66,7 @@ const say = (m: string) => process.stderr.write(`[bench:jobs] ${m}\n`);
 
 const SPEC = { nodePoolId: POOL, numRanks: 1, imageRef: 'python:3.12', shellExecutor: { command: 'python train.py' }, envVars: { [SIM_ENV.duration]: '1h' } };
 
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
-async function admin(url: string, query: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(query);
-  } finally {
-    await c.end();
-  }
-}
 
 /** Watches `path` in the namespace and records, per name, the first time `done(obj)` holds. */
 async function watchUntil(kc: KubeConfig, path: string, done: (o: KubernetesObject & { status?: unknown }) => boolean, seen: Map<string, number>): Promise<() => void> {

@@ -1,4 +1,5 @@
 // Small helpers shared by the benchmarks: percentiles, a bounded worker pool, timing.
+import pg from 'pg';
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -23,4 +24,22 @@ export async function pool(n: number, concurrency: number, task: (i: number) => 
 
 export function fmt(n: number, digits = 1): string {
   return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
+}
+
+/** `url` with its database replaced by `name` (a bench's scratch database on the same server). */
+export function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** Runs one statement (create/drop database) on its own connection to `url`. */
+export async function admin(url: string, query: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(query);
+  } finally {
+    await c.end();
+  }
 }
