@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { RestClient } from './client.js';
 import { describe, parseOutput, serialize, table, type Column, type OutputFormat } from './format.js';
-import { resolveSettings, type Settings } from './profile.js';
+import { resolveSettings, type Settings, waitTiming } from './profile.js';
 import { displayMode, makeDisplay, type Display } from './progress.js';
 
 export interface Ctx {
@@ -13,6 +13,8 @@ export interface Ctx {
   quiet: boolean;
   /** Poll interval of --wait (HEARTH_POLL_MS, default 2000). */
   pollMs: number;
+  /** How long --wait waits before giving up (HEARTH_WAIT_TIMEOUT_SECONDS; 0: no limit). */
+  waitTimeoutMs: number;
   out(text: string): void;
   err(text: string): void;
   display(): Display;
@@ -44,7 +46,7 @@ export function ctxOf(cmd: Command): Ctx {
     settings,
     output,
     quiet,
-    pollMs: Number(process.env.HEARTH_POLL_MS) > 0 ? Number(process.env.HEARTH_POLL_MS) : 2000,
+    ...waitTiming(),
     out,
     err,
     display: () => makeDisplay(displayMode(quiet)),

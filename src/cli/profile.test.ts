@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from './errors.js';
-import { DEFAULT_BASE_URL, authFile, readProfiles, resolveSettings, writeProfile } from './profile.js';
+import { DEFAULT_BASE_URL, authFile, readProfiles, resolveSettings, waitTiming, writeProfile } from './profile.js';
 
 const home = (): string => mkdtempSync(join(tmpdir(), 'hearth-cli-'));
 
@@ -46,5 +46,13 @@ describe('profiles', () => {
     expect(readProfiles(file)).toEqual({ default: { api_key: 'c', account_id: 'x' }, staging: { api_key: 'b', base_url: 'http://s' } });
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readFileSync(file, 'utf8')).toMatch(/^api_key=c$/m);
+  });
+});
+
+describe('waitTiming', () => {
+  it('polls every 2 s with no time limit unless HEARTH_POLL_MS / HEARTH_WAIT_TIMEOUT_SECONDS say otherwise', () => {
+    expect(waitTiming({})).toEqual({ pollMs: 2000, waitTimeoutMs: 0 });
+    expect(waitTiming({ HEARTH_POLL_MS: '300', HEARTH_WAIT_TIMEOUT_SECONDS: '150' })).toEqual({ pollMs: 300, waitTimeoutMs: 150_000 });
+    expect(waitTiming({ HEARTH_POLL_MS: 'x', HEARTH_WAIT_TIMEOUT_SECONDS: '-1' })).toEqual({ pollMs: 2000, waitTimeoutMs: 0 });
   });
 });

@@ -71,6 +71,16 @@ function pick(flag: string | undefined, env: string | undefined, profile: string
   return { source: 'unset' };
 }
 
+/**
+ * How `--wait` polls: HEARTH_POLL_MS (default 2000) and HEARTH_WAIT_TIMEOUT_SECONDS (default
+ * none: 0). Read here with the other HEARTH_* variables, the CLI's one reader of its environment.
+ */
+export function waitTiming(env: NodeJS.ProcessEnv = process.env): { pollMs: number; waitTimeoutMs: number } {
+  const poll = Number(env.HEARTH_POLL_MS);
+  const timeout = Number(env.HEARTH_WAIT_TIMEOUT_SECONDS);
+  return { pollMs: poll > 0 ? poll : 2000, waitTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout * 1000 : 0 };
+}
+
 /** The settings one invocation runs with. An unknown named profile is a usage error. */
 export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): Settings {
   const file = authFile(env);

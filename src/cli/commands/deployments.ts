@@ -41,18 +41,13 @@ const CREATE_ONLY: readonly FieldFlag[] = [{ flag: 'region', field: 'placement.r
 
 /** `--wait`: polls the deployment until READY; the exit code (0, 1 FAILED/timeout, 130 Ctrl-C). */
 export async function waitDeployment(ctx: Ctx, id: string): Promise<{ exitCode: number; last?: Record<string, unknown> }> {
-  const o = { display: ctx.display(), intervalMs: ctx.pollMs, what: `deployment ${id}`, lookAgain: `hearth get deployment ${id}`, timeoutMs: waitTimeoutMs() };
+  const o = { display: ctx.display(), intervalMs: ctx.pollMs, what: `deployment ${id}`, lookAgain: `hearth get deployment ${id}`, timeoutMs: ctx.waitTimeoutMs };
   const r = await waitUntil(() => ctx.client.account('GET', `/deployments/${encodeURIComponent(id)}`), observeDeployment, o);
   const { exitCode, message } = finishWait(r, o);
   if (message) ctx.err(message);
   return { exitCode, last: 'last' in r ? r.last : undefined };
 }
 
-/** HEARTH_WAIT_TIMEOUT (a duration in seconds), default none. */
-export function waitTimeoutMs(): number {
-  const s = Number(process.env.HEARTH_WAIT_TIMEOUT_SECONDS);
-  return Number.isFinite(s) && s > 0 ? s * 1000 : 0;
-}
 
 /** Prints the final resource after a wait (or the failure's last view) and returns the code. */
 async function printAfterWait(ctx: Ctx, w: { exitCode: number; last?: Record<string, unknown> }): Promise<number> {

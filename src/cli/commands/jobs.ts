@@ -9,7 +9,6 @@ import { idOf, parseInt32 } from '../format.js';
 import { kindNamed, type Kind } from '../kinds.js';
 import { finishWait, waitUntil } from '../progress.js';
 import { sftObserver } from '../waits.js';
-import { waitTimeoutMs } from './deployments.js';
 import { kindCommand } from './generic.js';
 
 const SFTJ = kindNamed('sftj')!;
@@ -41,7 +40,7 @@ const datasetName = (ctx: Ctx, v: string): string => (v.includes('/') ? v : `acc
 
 /** --wait: until the job ends (exit 0 completed, 1 failed/cancelled, 130 Ctrl-C). */
 async function waitSft(ctx: Ctx, id: string): Promise<number> {
-  const o = { display: ctx.display(), intervalMs: ctx.pollMs, what: `fine-tuning job ${id}`, lookAgain: `hearth get sftj ${id}`, timeoutMs: waitTimeoutMs() };
+  const o = { display: ctx.display(), intervalMs: ctx.pollMs, what: `fine-tuning job ${id}`, lookAgain: `hearth get sftj ${id}`, timeoutMs: ctx.waitTimeoutMs };
   const r = await waitUntil(() => ctx.client.account('GET', `/supervisedFineTuningJobs/${encodeURIComponent(id)}`), sftObserver(), o);
   const { exitCode, message } = finishWait(r, o);
   if (message) ctx.err(message);

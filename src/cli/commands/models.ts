@@ -9,7 +9,6 @@ import { kindNamed } from '../kinds.js';
 import { finishWait, waitUntil } from '../progress.js';
 import { filesOf, uploadFiles } from '../upload.js';
 import { observeLora } from '../waits.js';
-import { waitTimeoutMs } from './deployments.js';
 import { kindCommand, listAll } from './generic.js';
 
 const MODEL = kindNamed('model')!;
@@ -67,7 +66,7 @@ function registerUpdateModel(update: Command): void {
 const deploymentName = (ctx: Ctx, d: string): string => (d.includes('/') ? d : `accounts/${ctx.client.accountId}/deployments/${d}`);
 
 async function waitLora(ctx: Ctx, id: string): Promise<number> {
-  const o = { display: ctx.display(), intervalMs: ctx.pollMs, what: `LoRA ${id}`, lookAgain: `hearth get deployed-model ${id}`, timeoutMs: waitTimeoutMs() };
+  const o = { display: ctx.display(), intervalMs: ctx.pollMs, what: `LoRA ${id}`, lookAgain: `hearth get deployed-model ${id}`, timeoutMs: ctx.waitTimeoutMs };
   const r = await waitUntil(() => ctx.client.account('GET', `/deployedModels/${encodeURIComponent(id)}`), observeLora, o);
   const { exitCode, message } = finishWait(r, o);
   if (message) ctx.err(message);
