@@ -138,7 +138,9 @@ describe('planScaling', () => {
     ['never beyond maxNodeCount', { max: 2, pods: twenty }, 2, []],
     ['nodes on their way count', { nodes: nodes(3, false), pods: twenty, max: 5 }, 0, []],
     ['a preemptor with a nominated node needs nothing', { nodes: nodes(1), pods: [pod('p', 8, { unschedulable: false })] }, 0, []],
-    ['a pending placeholder needs a node', { nodes: nodes(1), pods: [pod('ph', 8, { placeholder: true })] }, 1, []],
+    ['a placeholder evicted for a preemptor nominated to the node needs a node', { nodes: nodes(1), pods: [pod('p', 8, { unschedulable: false, nominatedNodeName: 'n0' }), pod('ph', 8, { placeholder: true })] }, 1, []],
+    ['an Unschedulable older than the node that now has room for it needs nothing', { nodes: nodes(1), pods: [pod('ph', 8, { placeholder: true })] }, 0, []],
+    ['pods waiting go into the room left on busy nodes first', { nodes: nodes(2), pods: [pod('a', 6, { nodeName: 'n0' }), pod('b', 4, { nodeName: 'n1' }), pod('c', 2), pod('d', 4), pod('e', 4)] }, 1, []],
   ])('grow: %s', (_n, o, add, remove) => {
     expect(planScaling({ ...base, ...o })).toMatchObject({ add, remove });
   });

@@ -110,6 +110,7 @@ export function podView(p: V1Pod, machine: MachineType): PoolPodView {
   return {
     name: `${p.metadata?.namespace}/${p.metadata?.name}`,
     ...(p.spec?.nodeName ? { nodeName: p.spec.nodeName } : {}),
+    ...(p.status?.nominatedNodeName ? { nominatedNodeName: p.status.nominatedNodeName } : {}),
     unschedulable: sched?.status === 'False' && sched.reason === 'Unschedulable' && !p.status?.nominatedNodeName,
     placeholder: p.metadata?.labels?.[PLACEHOLDER_LABEL] !== undefined,
     finished: p.metadata?.deletionTimestamp !== undefined || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed',
