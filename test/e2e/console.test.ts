@@ -20,7 +20,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
@@ -52,6 +51,7 @@ import { testKubeConfig } from '../support/env.js';
 import { createTestNamespace } from '../support/namespace.js';
 import { TrainerFleet } from '../support/trainer-fleet.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
+import { chat as chatThroughGateway } from '../support/gateway-client.js';
 
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const suffix = randomBytes(3).toString('hex');
@@ -90,18 +90,7 @@ let apiKey = '';
 /** Page errors and CSP violations seen in the browser: must stay empty. */
 const pageProblems: string[] = [];
 
-function chat(): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(new URL('/inference/v1/chat/completions', gw.url), { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify({ model: `${BASE}#${ACCOUNT}/${NAME}`, messages: [{ role: 'user', content: 'hello' }], max_tokens: 4 }));
-  });
-}
+const chat = () => chatThroughGateway(gw.url, apiKey, `${BASE}#${ACCOUNT}/${NAME}`, 'hello', 4);
 
 const getDeployment = async (): Promise<Deployment> => (await custom.getNamespacedCustomObject({ ...target, name: NAME })) as Deployment;
 

@@ -23,7 +23,6 @@
 //
 import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
@@ -51,6 +50,7 @@ import { createScratchDatabase, dropScratchDatabase } from '../support/database.
 import { testKubeConfig } from '../support/env.js';
 import { FixtureFleet } from '../support/fixture-fleet.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
+import { chat as chatThroughGateway } from '../support/gateway-client.js';
 
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const suffix = randomBytes(3).toString('hex');
@@ -83,18 +83,7 @@ const dialled: number[] = [];
 /** What was uploaded, by model id and file name. */
 const uploaded = new Map<string, Record<string, Buffer>>();
 
-function chat(model: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(new URL('/inference/v1/chat/completions', gw.url), { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify({ model, messages: [{ role: 'user', content: 'select 1' }], max_tokens: 3 }));
-  });
-}
+const chat = (model: string) => chatThroughGateway(gw.url, apiKey, model, 'select 1', 3);
 
 const rest = (method: string, path: string, body?: unknown) => callApi(app, method, `/v1/accounts/${ACCOUNT}${path}`, apiKey, body);
 const getDm = async (name: string): Promise<DeployedModel | undefined> =>

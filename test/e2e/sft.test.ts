@@ -15,7 +15,6 @@
 // test/support/fixture-fleet.ts a model-server fixture per serving pod. Everything else is Hearth's.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, Watch, setHeaderOptions } from '@kubernetes/client-node';
@@ -45,6 +44,7 @@ import { testKubeConfig } from '../support/env.js';
 import { FixtureFleet } from '../support/fixture-fleet.js';
 import { TrainerFleet } from '../support/trainer-fleet.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
+import { chat as chatThroughGateway } from '../support/gateway-client.js';
 
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const suffix = randomBytes(3).toString('hex');
@@ -81,18 +81,7 @@ const rest = (method: string, path: string, body?: unknown) => callApi(app, meth
 const msg = (role: string, content: string) => ({ role, content });
 const example = (i: number) => JSON.stringify({ messages: [msg('system', 'You answer in SQL.'), msg('user', `question ${i}`), msg('assistant', `select ${i};`)] });
 
-function chat(model: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(new URL('/inference/v1/chat/completions', gw.url), { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify({ model, messages: [{ role: 'user', content: 'question 1' }], max_tokens: 3 }));
-  });
-}
+const chat = (model: string) => chatThroughGateway(gw.url, apiKey, model, 'question 1', 3);
 
 /** A dataset through REST: create, multipart upload → READY. */
 async function uploadDataset(id: string, lines: string[]): Promise<void> {

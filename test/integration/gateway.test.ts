@@ -8,7 +8,6 @@
 // each such address to its fixture's loopback port — the one test seam, after the production
 // resolution (watch → slice → ready endpoint → least in flight). Nothing leaves the machine.
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1EndpointSlice, type V1OwnerReference } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +23,7 @@ import { testKubeConfig } from '../support/env.js';
 import { kubeAccess } from '../support/kube.js';
 import { createTestNamespace } from '../support/namespace.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
+import { postJson } from '../support/gateway-client.js';
 
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const LORA_SUFFIX = 'models/support-lora';
@@ -41,29 +41,7 @@ let otherKey = '';
 /** Slice address → fixture port on 127.0.0.1. */
 const dial = new Map<string, number>();
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-  reads: number;
-}
-
-function post(path: string, body: unknown, apiKey = key, signal?: AbortSignal): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(new URL(path, gw.url), { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }, ...(signal ? { signal } : {}) }, (res) => {
-      let text = '';
-      let reads = 0;
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        text += c;
-        reads++;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, reads }));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
+const post = (path: string, body: unknown, apiKey = key, signal?: AbortSignal) => postJson(gw.url, path, body, apiKey, signal);
 
 const dump = (): Promise<unknown> =>
   Promise.all([

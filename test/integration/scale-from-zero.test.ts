@@ -9,7 +9,6 @@
 // scale-to-zero window is shortened through the autoscaler's test/operator override (the CRD
 // refuses < 5m). The hold bounds (503/429 + Retry-After) are covered by gateway.test.ts.
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +28,7 @@ import { testKubeConfig } from '../support/env.js';
 import { kubeAccess } from '../support/kube.js';
 import { createTestNamespace } from '../support/namespace.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
+import { postJson } from '../support/gateway-client.js';
 
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const suffix = randomBytes(3).toString('hex');
@@ -54,26 +54,7 @@ let autoscaler: Autoscaler;
 let apiKey = '';
 const dialled: string[] = [];
 
-
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function post(path: string, body: unknown): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(new URL(path, gw.url), { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
+const post = (path: string, body: unknown) => postJson(gw.url, path, body, apiKey);
 
 async function getDeployment(): Promise<Deployment> {
   return (await custom.getNamespacedCustomObject({ ...target, name: NAME })) as Deployment;
