@@ -3,8 +3,8 @@
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd, kwok, kwokctl, helm,
 #   and versitygw (an S3-compatible server: the artifact store's S3 tests run against it).
 # `build-bins.sh node` builds the real node's binaries instead (issue 18): kubelet (from the same
-# Kubernetes module), containerd v2 with ctr and containerd-shim-runc-v2, runc (without seccomp:
-# no libseccomp headers are needed) and the CNI plugins bridge, host-local, loopback and portmap.
+# Kubernetes module), containerd v2 with ctr and containerd-shim-runc-v2, runc (with seccomp: Debian's
+# libseccomp-dev is installed when missing) and the CNI plugins bridge, host-local, loopback, portmap.
 # They are linked into their own directory, so the control plane's cache key does not change.
 # Each component is built into a temporary directory and renamed into the cache only after its
 # binaries ran `--version` successfully, so an interrupted build never leaves a cache entry that
@@ -118,10 +118,20 @@ containerd() {
     "$m/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION"
 }
 
-# runc needs cgo (its nsenter is C); no build tags, so no seccomp and no libseccomp-dev.
+# runc needs cgo (its nsenter is C) and, with the `seccomp` tag, libseccomp's headers: the kubelet
+# gives every pod sandbox the RuntimeDefault seccomp profile, which a runc built without seccomp
+# refuses ("config provided but seccomp not supported"). Debian's libseccomp-dev is installed when
+# missing (root, like hack/ensure-chromium.sh); runc links the libseccomp2 the machine already has.
 runc() {
   local out="$1"
-  CGO_ENABLED=1 GOBIN="$out" go install -trimpath -tags "" \
+  if ! pkg-config --exists libseccomp 2>/dev/null; then
+    [[ "$(id -u)" == 0 ]] || die "runc needs libseccomp-dev (apt-get install libseccomp-dev) and this is not root"
+    log "installing Debian's libseccomp-dev (runc's seccomp support) ..."
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libseccomp-dev >&2 ||
+      { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libseccomp-dev >&2; } ||
+      die "cannot install libseccomp-dev"
+  fi
+  CGO_ENABLED=1 GOBIN="$out" go install -trimpath -tags "seccomp" \
     -ldflags "-s -w -X main.version=${RUNC_VERSION#v} -X main.gitCommit=gomod" \
     "github.com/opencontainers/runc@$RUNC_VERSION"
 }
@@ -166,7 +176,7 @@ versitygw() {
 
 if [[ "$only" == node ]]; then
   build_component "cni-$CNI_PLUGINS_VERSION-$GO_VERSION" cni
-  build_component "runc-$RUNC_VERSION-$GO_VERSION" runc
+  build_component "runc-$RUNC_VERSION-seccomp-$GO_VERSION" runc
   build_component "containerd-$CONTAINERD_VERSION-$GO_VERSION" containerd
   build_component "kubelet-$KUBE_VERSION-$GO_VERSION" kubelet
   echo "$BIN"
