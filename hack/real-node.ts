@@ -2,11 +2,8 @@
 // the simulated cluster's kubeconfig). `npm run cluster:up/down` start and stop it with the cluster.
 // `images` builds Hearth's and the model-server fixture's images and imports them into the node.
 import { ClusterError, kubeconfigPath } from './lib/cluster.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildHearthImage, buildModelServerImage } from './lib/hearth-images.js';
-import { importIntoRunningNode, realNodeLeftovers, startNodeRuntime, startRealNode, stopRealNode } from './lib/real-node.js';
+import { buildAndImportAppImages } from './lib/hearth-images.js';
+import { realNodeLeftovers, startNodeRuntime, startRealNode, stopRealNode } from './lib/real-node.js';
 
 const [cmd] = process.argv.slice(2);
 const kubeconfig = process.env.KUBECONFIG ?? kubeconfigPath();
@@ -20,17 +17,7 @@ try {
     console.log(JSON.stringify({ dir: r.dir, socket: r.p.socket, bin: r.bin, snapshotter: r.snapshotter }, null, 2));
   } else if (cmd === 'images') {
     // Hearth's image and the model-server fixture's, assembled here and imported into the node.
-    const work = mkdtempSync(join(tmpdir(), 'hearth-images-'));
-    try {
-      for (const build of [buildModelServerImage, buildHearthImage]) {
-        const t0 = Date.now();
-        const img = await build(work);
-        console.error(`[real-node] built ${img.name} (${img.digest}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-        await importIntoRunningNode([img]);
-      }
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+    await buildAndImportAppImages();
   } else if (cmd === 'down') {
     await stopRealNode({ kubeconfig });
   } else if (cmd === 'status') {
