@@ -12,7 +12,7 @@
 // Entry point, command, user, working directory and NODE_ENV are the Dockerfile's (a unit test
 // checks they agree: test/unit/hearth-image.test.ts).
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ROOT, run, type Log } from './cluster.js';
@@ -119,16 +119,38 @@ async function depsLayer(): Promise<string> {
   return dir;
 }
 
-/** /app/{package.json,dist,bin}: compiled from this checkout, every build. */
-async function appLayer(work: string): Promise<string> {
-  const dir = join(work, 'app-layer');
-  const app = join(dir, 'app');
+/** A hash of everything the app layer is built from (source, console, build settings). */
+function appSourceHash(): string {
+  const h = createHash('sha256');
+  const add = (rel: string) => {
+    const abs = join(ROOT, rel);
+    if (statSync(abs).isDirectory()) {
+      for (const e of readdirSync(abs).sort()) add(join(rel, e));
+    } else {
+      h.update(`${rel}\0`).update(readFileSync(abs)).update('\0');
+    }
+  };
+  for (const rel of ['src', 'console', 'bin/hearth.mjs', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) add(rel);
+  return h.digest('hex').slice(0, 16);
+}
+
+/** /app/{package.json,dist,bin}: compiled from this checkout; cached by the hash of its inputs. */
+async function appLayer(): Promise<string> {
+  const hash = appSourceHash();
+  const dir = join(imageCacheDir(), `hearth-app-${hash}`);
+  if (existsSync(join(dir, 'app', 'dist', 'main.js'))) return dir;
+  const tmp = `${dir}.tmp.${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  const app = join(tmp, 'app');
   mkdirSync(join(app, 'bin'), { recursive: true });
   copyFileSync(join(ROOT, 'package.json'), join(app, 'package.json'));
   copyFileSync(join(ROOT, 'bin', 'hearth.mjs'), join(app, 'bin', 'hearth.mjs'));
   await run(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(app, 'dist')]);
   await run(process.execPath, [join(ROOT, 'console', 'build.mjs')], { env: { ...process.env, HEARTH_CONSOLE_OUT: join(app, 'dist', 'console') } });
   cpSync(join(ROOT, 'src', 'db', 'migrations'), join(app, 'dist', 'db', 'migrations'), { recursive: true });
+  // Only the newest build of the app is kept.
+  for (const old of readdirSync(imageCacheDir()).filter((d) => d.startsWith('hearth-app-') && !d.includes('.tmp.'))) rmSync(join(imageCacheDir(), old), { recursive: true, force: true });
+  renameSync(tmp, dir);
   return dir;
 }
 
@@ -143,8 +165,8 @@ async function fixtureLayer(work: string): Promise<string> {
 }
 
 /** Builds Hearth's image archive (cached layers where their inputs did not change). */
-export async function buildHearthImage(work: string): Promise<BuiltImage> {
-  const layers = [await baseLayer(), await depsLayer(), await appLayer(work)];
+export async function buildHearthImage(_work: string): Promise<BuiltImage> {
+  const layers = [await baseLayer(), await depsLayer(), await appLayer()];
   return buildOciArchive({ name: HEARTH_IMAGE, layers, config: HEARTH_IMAGE_CONFIG }, join(imageCacheDir(), 'archives', 'hearth-dev.tar'));
 }
 
