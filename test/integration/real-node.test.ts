@@ -5,7 +5,8 @@
 // one where the machine can host it (root, namespaces), or `tsx hack/real-node.ts up` beside a
 // running cluster.
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, type V1Container, type V1Pod, type V1PodSpec } from '@kubernetes/client-node';
+import { PassThrough } from 'node:stream';
+import { CoreV1Api, Exec, type V1Container, type V1Pod, type V1PodSpec, type V1Status } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX_IMAGE } from '../../hack/lib/node-images.js';
 import { NODE_KIND_LABEL, REAL_NODE_LABEL, REAL_NODE_NAME, REAL_NODE_TOLERATION } from '../../hack/lib/real-node.js';
@@ -116,6 +117,28 @@ describe.runIf(ready)('the real node', () => {
     const res = await fetch(`http://${ip}:8080/`, { signal: AbortSignal.timeout(5000) });
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('real-node-ok\n');
+  });
+
+  it('execs a command in a running container through the kubelet (kubectl exec)', { timeout: 120_000 }, async () => {
+    await core.createNamespacedPod({ namespace: NS, body: realNodePod('shell', { command: ['sleep', '3600'] }) });
+    await waitFor(
+      'the shell pod to run on the real node',
+      async () => {
+        const p = await core.readNamespacedPod({ name: 'shell', namespace: NS });
+        return p.status?.containerStatuses?.[0]?.state?.running && /^10\.244\./.test(p.status.podIP ?? '') ? true : undefined;
+      },
+      { timeoutMs: 90_000, dump: () => dumpNamespace(kc, NS) },
+    );
+    const stdout = new PassThrough();
+    let out = '';
+    stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const status = await new Promise<V1Status>((resolve, reject) => {
+      new Exec(kc)
+        .exec(NS, 'shell', 'main', ['sh', '-c', 'echo exec-ok $(hostname)'], stdout, null, null, false, (s) => resolve(s))
+        .catch(reject);
+    });
+    expect(status.status).toBe('Success');
+    expect(out).toBe('exec-ok shell\n');
   });
 
   it('never takes a pod that does not tolerate its taint', { timeout: 60_000 }, async () => {
