@@ -683,6 +683,14 @@ export async function stopRealNode(opts: { dir?: string; kubeconfig?: string; lo
   rmSync(OWNER_FILE, { force: true });
   if (opts.kubeconfig && existsSync(opts.kubeconfig)) {
     const core = kubeConfigFrom(opts.kubeconfig).makeApiClient(CoreV1Api);
+    // Its pods are gone with its containers: remove them now rather than after the pod GC's
+    // grace period (their namespaces would stay Terminating until then).
+    const pods = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${REAL_NODE_NAME}` }).catch(() => undefined);
+    await Promise.all(
+      (pods?.items ?? []).map((pod) =>
+        core.deleteNamespacedPod({ name: pod.metadata!.name!, namespace: pod.metadata!.namespace!, gracePeriodSeconds: 0 }).catch(() => undefined),
+      ),
+    );
     await core.deleteNode({ name: REAL_NODE_NAME }).catch((e: unknown) => {
       if (!(e instanceof ApiException && e.code === 404)) log(`could not delete node ${REAL_NODE_NAME}: ${(e as Error).message.split('\n')[0]}`);
     });
