@@ -2,6 +2,10 @@
 # Builds the simulated cluster's binaries from Go modules (no release downloads):
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd, kwok, kwokctl, helm,
 #   and versitygw (an S3-compatible server: the artifact store's S3 tests run against it).
+# `build-bins.sh node` builds the real node's binaries instead (issue 18): kubelet (from the same
+# Kubernetes module), containerd v2 with ctr and containerd-shim-runc-v2, runc (with seccomp: Debian's
+# libseccomp-dev is installed when missing) and the CNI plugins bridge, host-local, loopback, portmap.
+# They are linked into their own directory, so the control plane's cache key does not change.
 # Each component is built into a temporary directory and renamed into the cache only after its
 # binaries ran `--version` successfully, so an interrupted build never leaves a cache entry that
 # a later run would trust. Prints the bin directory on its last line.
@@ -21,8 +25,13 @@ command -v go >/dev/null 2>&1 || die "Go is not installed. The simulated cluster
 GO_VERSION="$(go env GOVERSION)"
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
 
-BIN="$CACHE/bin/$(printf '%s' "$KUBE_VERSION-$ETCD_VERSION-$KWOK_VERSION-$HELM_VERSION-$VERSITYGW_VERSION-$GO_VERSION")"
-mkdir -p "$CACHE/bin"
+only="${1:-all}"
+if [[ "$only" == node ]]; then
+  BIN="$CACHE/node-bin/$KUBE_VERSION-$CONTAINERD_VERSION-$RUNC_VERSION-$CNI_PLUGINS_VERSION-$GO_VERSION"
+else
+  BIN="$CACHE/bin/$(printf '%s' "$KUBE_VERSION-$ETCD_VERSION-$KWOK_VERSION-$HELM_VERSION-$VERSITYGW_VERSION-$GO_VERSION")"
+fi
+mkdir -p "$(dirname "$BIN")"
 
 # build_component NAME CHECK_BINARY FUNCTION: runs FUNCTION OUT_DIR in a scratch dir unless
 # $CACHE/parts/NAME already exists (complete), then links its binaries into $BIN.
@@ -44,7 +53,12 @@ build_component() {
     fi
     local b
     for b in "$tmp"/*; do
-      "$b" --version >/dev/null 2>&1 || "$b" version --client >/dev/null 2>&1 || "$b" version >/dev/null 2>&1 || { rm -rf "$tmp" "$work"; die "$b does not run"; }
+      case "$(basename "$b")" in
+        containerd-shim-*) "$b" -v >/dev/null 2>&1 || { rm -rf "$tmp" "$work"; die "$b does not run"; } ;;
+        # CNI plugins read their command from the environment.
+        bridge|host-local|loopback|portmap) CNI_COMMAND=VERSION "$b" </dev/null >/dev/null 2>&1 || { rm -rf "$tmp" "$work"; die "$b does not run"; } ;;
+        *) "$b" --version >/dev/null 2>&1 || "$b" version --client >/dev/null 2>&1 || "$b" version >/dev/null 2>&1 || { rm -rf "$tmp" "$work"; die "$b does not run"; } ;;
+      esac
     done
     rm -rf "$work"
     mv "$tmp" "$final"
@@ -55,8 +69,10 @@ build_component() {
   for f in "$final"/*; do ln -sf "$f" "$BIN/$(basename "$f")"; done
 }
 
-kube() {
+# kube_build OUT CMD...: builds k8s.io/kubernetes/cmd/CMD... into OUT.
+kube_build() {
   local out="$1" minor staging
+  shift
   minor="$(cut -d. -f2 <<<"$KUBE_VERSION")"
   staging="v0.${KUBE_VERSION#v1.}"
   go mod download "k8s.io/kubernetes@$KUBE_VERSION"
@@ -76,7 +92,7 @@ kube() {
     echo ")"
   } > go.mod
   local pkgs=() c
-  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+  for c in "$@"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
   go get "${pkgs[@]/%/@$KUBE_VERSION}"
   local ld="-s -w" p date
   date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -85,6 +101,47 @@ kube() {
     ld+=" -X $p.gitTreeState=clean -X $p.buildDate=$date"
   done
   go build -mod=mod -trimpath -ldflags "$ld" -o "$out/" "${pkgs[@]}"
+}
+
+kube() { kube_build "$1" kube-apiserver kube-controller-manager kube-scheduler kubectl; }
+
+# The real node's kubelet: the same wrapper module, so a warm Go build cache (from kube) makes it
+# a few minutes' work.
+kubelet() { kube_build "$1" kubelet; }
+
+# containerd v2, its CLI and the runc shim: plain `go install`s (no replace directives upstream).
+containerd() {
+  local out="$1" m=github.com/containerd/containerd/v2
+  GOBIN="$out" go install -trimpath -tags "no_btrfs no_devmapper no_zfs" \
+    -ldflags "-s -w -X $m/version.Version=$CONTAINERD_VERSION -X $m/version.Revision=gomod" \
+    "$m/cmd/containerd@$CONTAINERD_VERSION" "$m/cmd/ctr@$CONTAINERD_VERSION" \
+    "$m/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION"
+}
+
+# runc needs cgo (its nsenter is C) and, with the `seccomp` tag, libseccomp's headers: the kubelet
+# gives every pod sandbox the RuntimeDefault seccomp profile, which a runc built without seccomp
+# refuses ("config provided but seccomp not supported"). Debian's libseccomp-dev is installed when
+# missing (root, like hack/ensure-chromium.sh); runc links the libseccomp2 the machine already has.
+runc() {
+  local out="$1"
+  if ! pkg-config --exists libseccomp 2>/dev/null; then
+    [[ "$(id -u)" == 0 ]] || die "runc needs libseccomp-dev (apt-get install libseccomp-dev) and this is not root"
+    log "installing Debian's libseccomp-dev (runc's seccomp support) ..."
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libseccomp-dev >&2 ||
+      { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libseccomp-dev >&2; } ||
+      die "cannot install libseccomp-dev"
+  fi
+  CGO_ENABLED=1 GOBIN="$out" go install -trimpath -tags "seccomp" \
+    -ldflags "-s -w -X main.version=${RUNC_VERSION#v} -X main.gitCommit=gomod" \
+    "github.com/opencontainers/runc@$RUNC_VERSION"
+}
+
+cni() {
+  local out="$1" m=github.com/containernetworking/plugins
+  GOBIN="$out" go install -trimpath \
+    -ldflags "-s -w -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$CNI_PLUGINS_VERSION" \
+    "$m/plugins/main/bridge@$CNI_PLUGINS_VERSION" "$m/plugins/main/loopback@$CNI_PLUGINS_VERSION" \
+    "$m/plugins/ipam/host-local@$CNI_PLUGINS_VERSION" "$m/plugins/meta/portmap@$CNI_PLUGINS_VERSION"
 }
 
 etcd() {
@@ -117,7 +174,14 @@ versitygw() {
     "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
 }
 
-only="${1:-all}"
+if [[ "$only" == node ]]; then
+  build_component "cni-$CNI_PLUGINS_VERSION-$GO_VERSION" cni
+  build_component "runc-$RUNC_VERSION-seccomp-$GO_VERSION" runc
+  build_component "containerd-$CONTAINERD_VERSION-$GO_VERSION" containerd
+  build_component "kubelet-$KUBE_VERSION-$GO_VERSION" kubelet
+  echo "$BIN"
+  exit 0
+fi
 for c in etcd kwok kube helm versitygw; do
   case "$only" in all|"$c") ;; *) continue ;; esac
   case "$c" in

@@ -16,6 +16,7 @@ import {
   type V1Node,
 } from '@kubernetes/client-node';
 import { fleetNodes, loadFleet, SIMULATED_LABEL } from './fleet.js';
+import { REAL_NODE_NAME, realNodeDir, realNodeLeftovers, realNodeSupport, runningRealNodeOwner, startRealNode, stopRealNode } from './real-node.js';
 
 export const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 /** Where the simulated cluster keeps its state: `.hearth/` in the checkout (HEARTH_STATE_DIR overrides). */
@@ -157,6 +158,42 @@ export interface UpOptions {
   log?: Log;
   /** Add the simulated fleet's nodes. Default: yes for the simulated cluster; for an external one only if asked. */
   nodes?: boolean;
+  /**
+   * Start the real node (hack/lib/real-node.ts) beside the fleet. Default: yes for the simulated
+   * cluster unless HEARTH_REAL_NODE=0; never for a KUBECONFIG cluster unless asked. Skipped with a
+   * message where the machine cannot host it (not root, no namespaces).
+   */
+  realNode?: boolean;
+}
+
+/** Starts the real node unless it runs already; logs why when this machine cannot host it. */
+export async function ensureRealNode(kubeconfig: string, log: Log = defaultLog): Promise<boolean> {
+  const support = realNodeSupport();
+  if (!support.ok) {
+    log(`real node: SKIPPED (${support.reason}); the cluster has only simulated nodes, and tests that need real containers skip`);
+    return false;
+  }
+  const owner = runningRealNodeOwner();
+  if (owner && owner !== realNodeDir()) {
+    log(`real node: SKIPPED (the machine's one real node belongs to the cluster in ${owner})`);
+    return false;
+  }
+  const core = kubeConfigFrom(kubeconfig).makeApiClient(CoreV1Api);
+  const node = await core.readNode({ name: REAL_NODE_NAME }).catch(() => undefined);
+  const ready = node?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+  if (ready && realNodeLeftovers().processes.some((p) => p.cmd.includes('kubelet'))) {
+    log(`real node ${REAL_NODE_NAME} already running`);
+    return true;
+  }
+  try {
+    await startRealNode({ kubeconfig, log });
+  } catch (e) {
+    await stopRealNode({ kubeconfig, log: () => undefined }).catch(() => undefined);
+    throw new ClusterError(
+      `the real node did not start: ${(e as Error).message}\n(logs in ${realNodeDir()}/logs; HEARTH_REAL_NODE=0 starts the cluster without it)`,
+    );
+  }
+  return true;
 }
 
 /** Idempotent: reuses a running simulated cluster, replaces a dead one, or uses KUBECONFIG. */
@@ -173,12 +210,14 @@ export async function clusterUp(opts: UpOptions = {}): Promise<ClusterHandle> {
     }
     log(`using the existing cluster in KUBECONFIG (${kc.getCurrentCluster()?.server})`);
     if (opts.nodes) await applyFleet(kc, log);
+    if (opts.realNode) await ensureRealNode(external, log);
     return { kubeconfig: external, external: true, started: false };
   }
 
   if (existsSync(kubeconfigPath()) && (await isAlive(kubeConfigFrom(kubeconfigPath()), log))) {
     log(`simulated cluster already up (${kubeconfigPath()})`);
     if (opts.nodes !== false) await applyFleet(kubeConfigFrom(kubeconfigPath()), log);
+    if (wantRealNode(opts)) await ensureRealNode(kubeconfigPath(), log);
     return { kubeconfig: kubeconfigPath(), external: false, started: false };
   }
 
@@ -217,7 +256,17 @@ export async function clusterUp(opts: UpOptions = {}): Promise<ClusterHandle> {
   await waitFor('the API server to be ready', 120_000, () => isReachable(kc), log);
   log(`control plane ready in ${((Date.now() - t0) / 1000).toFixed(1)}s; kubeconfig: ${kubeconfigPath()}`);
   if (opts.nodes !== false) await applyFleet(kc, log);
+  if (wantRealNode(opts)) await ensureRealNode(kubeconfigPath(), log);
   return { kubeconfig: kubeconfigPath(), external: false, started: true };
+}
+
+function wantRealNode(opts: UpOptions): boolean {
+  if (opts.realNode !== undefined) return opts.realNode;
+  if (process.env.HEARTH_REAL_NODE === '0') {
+    defaultLog('real node: off (HEARTH_REAL_NODE=0)');
+    return false;
+  }
+  return true;
 }
 
 /** Stops the simulated cluster and makes sure none of its processes remain. */
@@ -227,7 +276,14 @@ export async function clusterDown(opts: { log?: Log; nodes?: boolean } = {}): Pr
   if (external) {
     if (opts.nodes) await removeFleet(kubeConfigFrom(external), log);
     else log('KUBECONFIG is set: leaving that cluster alone (pass --nodes to remove the simulated nodes)');
+    // A real node this checkout started beside that cluster (`cluster:up -- --real-node`) stops.
+    if (runningRealNodeOwner() === realNodeDir()) await stopRealNode({ kubeconfig: external, log });
     return;
+  }
+  // The real node first, while the API server still answers (its Node object is deleted too).
+  if (existsSync(realNodeDir())) {
+    const kc = existsSync(kubeconfigPath()) ? kubeconfigPath() : undefined;
+    await stopRealNode({ kubeconfig: kc, log });
   }
   const kwokctl = findCachedKwokctl();
   if (kwokctl && existsSync(kwokWorkdir())) {

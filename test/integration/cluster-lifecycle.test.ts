@@ -21,13 +21,13 @@ describe('cluster lifecycle', () => {
 
   it.runIf(haveGo && !process.env.KUBECONFIG)('up twice starts once; down stops every process', { timeout: 300_000 }, async () => {
     process.env.HEARTH_STATE_DIR = state;
-    const first = await clusterUp({ log });
+    const first = await clusterUp({ log, realNode: false });
     expect(first.started).toBe(true);
     const core = kubeConfigFrom(first.kubeconfig).makeApiClient(CoreV1Api);
     const nodes = await core.listNode({ labelSelector: 'hearth.dev/simulated=true' });
     expect(nodes.items.length).toBeGreaterThanOrEqual(10);
 
-    const second = await clusterUp({ log });
+    const second = await clusterUp({ log, realNode: false });
     expect(second.started).toBe(false);
     expect(second.kubeconfig).toBe(first.kubeconfig);
     expect((await core.listNode({ labelSelector: 'hearth.dev/simulated=true' })).items).toHaveLength(nodes.items.length);
