@@ -1,6 +1,6 @@
 // Wiring of the Deployment controller (Knative's controller.go): the informers it reads, the
 // events that enqueue a Deployment's key, and the reconciler. Nothing here decides anything.
-import type { KubernetesObject } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Deployment } from '../../crds/deployment.js';
 import { API_VERSION } from '../../crds/group.js';
@@ -8,7 +8,9 @@ import type { Clock } from '../../util/clock.js';
 import type { KubeClients } from '../../kube/client.js';
 import type { Informer } from '../../kube/informer.js';
 import type { InformerFactory } from '../../kube/informer-factory.js';
-import { keyOf } from '../../kube/keys.js';
+import { keyOf, splitKey } from '../../kube/keys.js';
+import { DEPLOYMENT } from '../../crds/registry.js';
+import { isNotFound } from '../runtime/result.js';
 import { Controller } from '../runtime/controller.js';
 import { KubeWriter, type ObjectWriter } from '../runtime/writer.js';
 import { deploymentInformers } from './cache.js';
@@ -99,6 +101,22 @@ function waitingForCapacity(deployments: Informer<Deployment>): string[] {
     .map((d) => keyOf(d.metadata.namespace, d.metadata.name ?? ''));
 }
 
+/** Whether a hearth.dev Deployment exists, asked of the API server (one GET through the rate-limited client). */
+export function deploymentExists(clients: KubeClients): (key: string) => Promise<boolean> {
+  const custom = clients.api(CustomObjectsApi);
+  return async (key) => {
+    const { namespace, name } = splitKey(key);
+    if (!namespace) return false;
+    try {
+      await custom.getNamespacedCustomObject({ group: DEPLOYMENT.group, version: DEPLOYMENT.version, namespace, plural: DEPLOYMENT.plural, name });
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  };
+}
+
 /**
  * A Deployment controller on the shared informer cache: make one per leadership term (Manager
  * factories); its informers are the process's and stay warm between terms. Informers: see cache.ts.
@@ -115,6 +133,7 @@ export function deploymentController(o: DeploymentControllerOptions): Controller
     retentionMs: o.retentionMs,
     capacityRetryMs: o.capacityRetryMs,
     quotaRetryMs: o.quotaRetryMs,
+    exists: deploymentExists(o.clients),
   });
   const asAny = <T extends KubernetesObject>(i: Informer<T>): Informer<KubernetesObject> => i as unknown as Informer<KubernetesObject>;
   const controller = new Controller<Deployment>({

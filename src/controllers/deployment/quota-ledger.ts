@@ -17,7 +17,7 @@ export interface GpuQuota {
 }
 
 export interface QuotaLedger {
-  /** True when holds are recorded outside the cluster: a finalizer must release them. */
+  /** True when holds are recorded outside the cluster: the reconciler releases them when a deployment is deleted. */
   readonly tracksHolds: boolean;
   gpuQuota(account: string, quotaName: string, holder: string): Promise<GpuQuota>;
   /**

@@ -3,9 +3,10 @@
 // decides region, replicas (clamped to quota) and children, writes only what differs from what it
 // observed, and writes the status once, only when it changed.
 //
-//   fetch (gone → done) → being deleted? release quota holds, drop the finalizer
-//   → soft-deleted? release pods (delete the workload), DELETING → DELETED, purge after retention
-//   → finalizer (only when quota holds live outside the cluster) → model server from spec + config
+//   fetch (gone → release the quota holds of a deployment this process reconciled, if the API
+//   server confirms it is gone) → being deleted? release quota holds (and a finalizer an older
+//   version added) → soft-deleted? release pods (delete the workload), DELETING → DELETED, purge
+//   after retention → model server from spec + config
 //   → region (spec, status, or chosen once) → desired replicas → quota clamp + hold
 //   → children (create / replace only on difference; never touch what we do not control) → status
 import type { KubernetesObject, V1Deployment, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
@@ -20,7 +21,7 @@ import type { Clock } from '../../util/clock.js';
 import { splitKey } from '../../kube/keys.js';
 import { EventRecorder } from '../runtime/events.js';
 import type { Lister } from '../runtime/controller.js';
-import { hasFinalizer, removeFinalizer } from '../runtime/finalizers.js';
+import { hasFinalizer } from '../runtime/finalizers.js';
 import { OwnWrites, PassObject } from '../runtime/pass.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/result.js';
 import type { ObjectWriter } from '../runtime/writer.js';
@@ -96,6 +97,13 @@ export interface DeploymentReconcilerOptions {
   quotaRetryMs?: number;
   /** How long progress alone may wait before it is written (status.ts `statusWriteDue`; default 30 s, 0 writes every change). */
   progressIntervalMs?: number;
+  /**
+   * Whether the Deployment `key` still exists, asked of the API server (a GET, not the cache):
+   * before the holds of a deployment that left the cache are released. It may have left only this
+   * controller's shard (a label change) or been recreated under the same name. Unset: a
+   * deployment that left the cache is taken as deleted (unit tests).
+   */
+  exists?: (key: string) => Promise<boolean>;
 }
 
 type RegionDecision = { region: string; reason?: string; chosen?: boolean } | { failed: string } | { unplaced: string };
@@ -170,6 +178,11 @@ export class DeploymentReconciler implements Reconciler {
   readonly #written = new OwnWrites<Deployment>();
   /** When this process last wrote each deployment's status (progress waits relative to it). */
   readonly #statusWrittenAt = new Map<string, number>();
+  /**
+   * The account of every deployment this reconciler found in its cache and has not seen go:
+   * whose holds it releases when the deployment leaves the cache (no finalizer: see README.md).
+   */
+  readonly #known = new Map<string, string>();
 
   constructor(opts: DeploymentReconcilerOptions) {
     this.#o = opts;
@@ -180,16 +193,14 @@ export class DeploymentReconciler implements Reconciler {
 
   async reconcile(key: string, ctx?: ReconcileContext): Promise<Result> {
     const dep = this.#written.read(key, this.#o.listers.deployments.get(key));
-    if (!dep) {
-      this.#statusWrittenAt.delete(key);
-      return {}; // gone: its children are garbage-collected through their ownerReferences
-    }
+    // Once the lease is lost (ctx.signal aborts), no quota write of this pass reaches PostgreSQL.
+    const quotas = fencedLedger(this.#o.quotas, ctx?.signal);
+    if (!dep) return this.#gone(key, quotas); // its children are garbage-collected through their ownerReferences
     const { namespace } = splitKey(key);
     if (!namespace) return {};
     const account = accountOf(this.#o.listers.namespaces.get(namespace), namespace);
-    // Once the lease is lost (ctx.signal aborts), no quota write of this pass reaches PostgreSQL.
-    const quotas = fencedLedger(this.#o.quotas, ctx?.signal);
-    if (dep.metadata.deletionTimestamp) return this.#finalize(dep, account, quotas);
+    if (dep.metadata.deletionTimestamp) return this.#deleting(key, dep, account, quotas);
+    this.#known.set(key, account);
     const statusClock = {
       since: () => this.#statusWrittenAt.get(key) ?? createdAt(dep),
       wrote: (at: number) => this.#statusWrittenAt.set(key, at),
@@ -205,11 +216,35 @@ export class DeploymentReconciler implements Reconciler {
     }
   }
 
-  /** A hard delete: give back the quota holds (GC cannot reach PostgreSQL), then let the object go. */
-  async #finalize(dep: Deployment, account: string, quotas: QuotaLedger): Promise<Result> {
-    if (!hasFinalizer(dep, FINALIZER)) return {};
-    await quotas.releaseAll(account, holderOf(dep.metadata.name ?? ''));
-    await removeFinalizer(this.#o.writer, dep, FINALIZER);
+  /**
+   * A hard delete in progress (deletionTimestamp: another finalizer, or foreground deletion, keeps
+   * the object a while): give back the quota holds now — deletion cannot be undone. A finalizer
+   * an older version of the controller added is removed (nothing adds it any more).
+   */
+  async #deleting(key: string, dep: Deployment, account: string, quotas: QuotaLedger): Promise<Result> {
+    if (quotas.tracksHolds) await quotas.releaseAll(account, holderOf(dep.metadata.name ?? ''));
+    this.#known.delete(key); // released: nothing left to do when it leaves the cache
+    if (hasFinalizer(dep, FINALIZER)) await new PassObject(this.#o.writer, dep).removeFinalizer(FINALIZER);
+    return {};
+  }
+
+  /**
+   * The deployment left the cache: deleted (GC takes its children; nothing holds its deletion), or
+   * moved to another shard, or never ours (a child or pod event of another shard's deployment).
+   * The quota holds of one this reconciler knew are given back once the API server confirms it is
+   * gone. What this misses (deleted while no controller ran, or before this leader's first pass of
+   * it) the orphan sweep frees (orphan-holds.ts).
+   */
+  async #gone(key: string, quotas: QuotaLedger): Promise<Result> {
+    this.#statusWrittenAt.delete(key);
+    const account = this.#known.get(key);
+    if (account === undefined || !quotas.tracksHolds) return {};
+    if (this.#o.exists && (await this.#o.exists(key))) {
+      this.#known.delete(key); // another shard's now, or a cache behind a re-create: not ours to release
+      return {};
+    }
+    await quotas.releaseAll(account, holderOf(splitKey(key).name));
+    this.#known.delete(key);
     return {};
   }
 }
@@ -270,7 +305,6 @@ class Pass {
     const softDelete = this.#cur.metadata.annotations?.[SOFT_DELETE_ANNOTATION];
     if (softDelete !== undefined) return this.#softDelete(softDelete, children);
 
-    if (this.o.quotas.tracksHolds) await this.obj.addFinalizer(FINALIZER);
     const server = buildModelServer(spec, this.config);
     if (!server.ok) {
       return this.#finish({ kind: 'failed', reason: server.reason, message: server.message, code: 'INVALID_ARGUMENT', region: this.#cur.status?.region });
