@@ -400,6 +400,10 @@ class Pass {
   ): Promise<{ replicas: number; footprint: Record<string, number>; message?: string }> {
     const g = server.acceleratorCount;
     const quotaName = gpuQuotaName(server.acceleratorType, region);
+    // Scaling up may need the month's GPU-hours: asked together with the quota (one round trip to
+    // PostgreSQL instead of two in a row on every new deployment's first pass), used only if so.
+    const spentQuery = desired > running ? this.o.quotas.gpuHoursSpent(this.account) : undefined;
+    spentQuery?.catch(() => undefined); // awaited below when needed; not an unhandled rejection otherwise
     const q = await this.o.quotas.gpuQuota(this.account, quotaName, this.#holder);
     this.#mine = q.mine;
     const room = Math.max(0, q.limit - q.heldByOthers);
@@ -413,7 +417,7 @@ class Pass {
       );
     }
     if (replicas > running) {
-      const spent = await this.o.quotas.gpuHoursSpent(this.account);
+      const spent = await (spentQuery ?? this.o.quotas.gpuHoursSpent(this.account));
       if (spent !== undefined) {
         replicas = running;
         messages.push(`${spent}: not scaling up beyond ${running} replica(s)`);
