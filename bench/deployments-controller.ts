@@ -53,6 +53,10 @@ export interface ChildStats {
   ledger: Timings;
   /** Event loop delay over the run (ms): p50, p99, max. */
   loopDelay: { p50: number; p99: number; max: number };
+  /** process.memoryUsage() before the controller was made, after its caches synced, and now (bytes). */
+  memory: { start: NodeJS.MemoryUsage; synced: NodeJS.MemoryUsage; now: NodeJS.MemoryUsage };
+  /** Events the API refused (e.g. in a namespace being deleted): counted, not printed one by one. */
+  eventWarnings: number;
 }
 
 class Timed {
@@ -125,8 +129,10 @@ const send = (m: unknown): void => void process.send?.(m);
 
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.env.HEARTH_BENCH_CHILD ?? '{}') as ChildConfig;
+  const memStart = process.memoryUsage();
   const reconcileMs: number[] = [];
   let worst = { ms: -1, key: '' };
+  let eventWarnings = 0;
   const log = pino(
     {
       level: 'debug',
@@ -138,7 +144,8 @@ async function main(): Promise<void> {
             reconcileMs.push(ms);
             if (ms > worst.ms) worst = { ms, key: String((this as unknown as { bindings(): Record<string, unknown> }).bindings().key ?? '?') };
           }
-          if (level >= 40) method.apply(this, args);
+          if (msg === 'could not record an event') eventWarnings++;
+          else if (level >= 40) method.apply(this, args);
         },
       },
     },
@@ -161,6 +168,7 @@ async function main(): Promise<void> {
   });
   const t0 = performance.now();
   await controller.start();
+  const memSynced = process.memoryUsage();
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   send({ type: 'ready', syncMs: performance.now() - t0 });
@@ -181,6 +189,8 @@ async function main(): Promise<void> {
         api: writer.timed.t,
         ledger: ledgerTimes.t,
         loopDelay: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
+        memory: { start: memStart, synced: memSynced, now: process.memoryUsage() },
+        eventWarnings,
       };
       send(stats);
     } else if (m.cmd === 'stop') {

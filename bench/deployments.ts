@@ -667,6 +667,10 @@ async function main(): Promise<void> {
         `${tag}controller process RSS (its own process: tsx, @kubernetes/client-node, pg and the Deployment controller with its caches; not the bench client): ` +
           procs.map((c, k) => `${shards > 1 ? `shard ${k}: ` : ''}after cache sync ${fmt(rssSynced[k]! / MiB)} MiB (sync ${fmt(syncMs[k]!)} ms), peak ${fmt(rssPeak[k]! / MiB)} MiB (VmHWM)`).join('; '),
       );
+      const mem = (m: NodeJS.MemoryUsage): string => `RSS ${fmt(m.rss / MiB)}, heap used ${fmt(m.heapUsed / MiB)} of ${fmt(m.heapTotal / MiB)}, external ${fmt(m.external / MiB)} MiB`;
+      for (const [k, st] of stats.entries()) {
+        console.log(`${tag}  controller process${shards > 1 ? ` ${k}` : ''} memory: at start (modules loaded, no controller) ${mem(st.memory.start)}; after cache sync ${mem(st.memory.synced)}; at the end ${mem(st.memory.now)}`);
+      }
       console.log(`${tag}bench client process RSS (creates and the READY watch, no controller): ${fmt(process.memoryUsage().rss / MiB)} MiB`);
       console.log(`${tag}CPU while creating → all READY: ${cpuLine(cpu0, cpu1)}`);
       const run = controlPlaneSecs(cpu0, cpu1);

@@ -11,6 +11,7 @@ import type { InformerFactory } from '../../kube/informer-factory.js';
 import { keyOf, splitKey } from '../../kube/keys.js';
 import { DEPLOYMENT } from '../../crds/registry.js';
 import { isNotFound } from '../runtime/result.js';
+import { ownerKey } from '../runtime/owner-refs.js';
 import { Controller } from '../runtime/controller.js';
 import { KubeWriter, type ObjectWriter } from '../runtime/writer.js';
 import { deploymentInformers } from './cache.js';
@@ -136,12 +137,18 @@ export function deploymentController(o: DeploymentControllerOptions): Controller
     exists: deploymentExists(o.clients),
   });
   const asAny = <T extends KubernetesObject>(i: Informer<T>): Informer<KubernetesObject> => i as unknown as Informer<KubernetesObject>;
+  // A shard caches only its own Deployments but every child and pod: events of another shard's
+  // children would each cost a pass that finds nothing (at 2 shards, more than half the passes).
+  // Sharded, a child or pod event enqueues its Deployment only when this shard has it.
+  const mine = (keys: string[]): string[] => (o.selector ? keys.filter((k) => deployments.get(k) !== undefined) : keys);
+  const childOwner = (c: KubernetesObject): string[] => mine([ownerKey(c, OWNER_TYPE)].filter((k): k is string => k !== undefined));
   const controller = new Controller<Deployment>({
     name: CONTROLLER_NAME,
     for: { informer: deployments, type: OWNER_TYPE },
-    owns: [asAny(workloads), asAny(services)],
+    ...(o.selector ? {} : { owns: [asAny(workloads), asAny(services)] }),
     watches: [
-      { informer: asAny(pods), map: podOwnerKey },
+      ...(o.selector ? [{ informer: asAny(workloads), map: childOwner }, { informer: asAny(services), map: childOwner }] : []),
+      { informer: asAny(pods), map: (p) => mine(podOwnerKey(p)) },
       // Every informer the reconciler reads must be started by the controller: nodes through a
       // watch that also retries the deployments waiting for capacity when a node changes.
       { informer: asAny(nodes), map: () => waitingForCapacity(deployments) },

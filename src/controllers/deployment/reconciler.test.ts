@@ -611,6 +611,18 @@ describe('events', () => {
     expect(eventsFor(prev, next).map((e) => `${e.type}/${e.reason}`)).toEqual(want);
   });
 
+  it('the pass does not wait for its events (sent after the status write, like client-go\'s recorder)', async () => {
+    const t = setup({ deployments: [dep({ acceleratorCount: 16 })] });
+    let sent = 0;
+    t.cluster.event = () => {
+      sent++;
+      return new Promise<void>(() => {}); // an API server that never answers
+    };
+    await expect(t.r.reconcile(KEY)).resolves.toEqual({});
+    expect(sent).toBe(1);
+    expect(t.status()?.state).toBe('FAILED');
+  });
+
   it('an event the API refuses does not fail the pass', async () => {
     const t = setup({ deployments: [dep({ acceleratorCount: 16 })] });
     t.cluster.event = async () => {

@@ -568,8 +568,11 @@ class Pass {
       this.#requeue(due.waitMs); // progress alone: written with the next change that matters, or then
     } else if (await this.obj.writeStatus(next, statusEqual)) {
       this.o.statusClock.wrote(this.#now);
-      // Best effort (the recorder logs a failure): an event must not fail (and repeat) the pass.
-      for (const e of eventsFor(prev, next)) await this.o.events.record(this.#cur, e, this.o.log);
+      // Sent, not awaited (client-go's recorder is asynchronous too): an event tells a user what the
+      // status already says and is no part of converging, so the pass ends with its status write
+      // instead of one more API round trip later (issue 11: ~0.3 s of every READY pass under load).
+      // Best effort: the recorder catches and logs a failure; it never fails (or repeats) the pass.
+      for (const e of eventsFor(prev, next)) void this.o.events.record(this.#cur, e, this.o.log);
     }
     return this.#requeueAfter === undefined ? {} : { requeueAfter: this.#requeueAfter };
   }
