@@ -208,7 +208,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  send({ type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+  const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  if (process.send) send({ type: 'error', message });
+  else process.stderr.write(`${message}\n`);
   process.exitCode = 1;
   setTimeout(() => process.exit(1), 200).unref();
 });
