@@ -1,74 +1,70 @@
 // The Deployment controller at scale: N hearth.dev Deployments (minReplicaCount 1, one H100 each)
-// created at once on a simulated fleet that can hold them, with the controller running in this
-// process (issue 4, item 10). Not a test: it prints figures and the goal lines.
+// created at once on a simulated fleet that can hold them, the controller in a process of its own
+// (issue 4 item 10, issue 11). Not a test: it prints figures and the goal lines.
 //
-//   npm run bench:deployments [-- --count 1000 --workers 16 --qps 100 --burst 200 --reconcilers 8 --no-apps-baseline]
+//   npm run bench:deployments [-- --count 1000 --workers 16 --qps 100 --burst 200 --reconcilers 8 --shards 2 --no-apps-baseline]
 //
 // What it does, in one run:
 // 1. A temporary fleet: ⌈N/8⌉ KWOK nodes × 8 GPUs in US_ARIZONA_1 (NVIDIA_H100_80GB), labelled
 //    like hack/fleet/sim-fleet.yaml's and `hearth.dev/bench=true`; a database of its own with the
-//    bench account's quota raised to N GPUs there; a namespace of its own; a ServiceCIDR of its
-//    own (the cluster's default service range holds only 254 Services).
-// 2. The Deployment controller (deploymentController, client rate limit and workers as given;
-//    default: what `hearth controller` runs with, DEFAULT_CONTROLLER_CLIENT and DEFAULT_WORKERS)
-//    limited by a label selector to this run's objects, its API writes counted through the
-//    `writer` option, its reconcile durations read from its own debug log line ("reconciled",
-//    durationMs) through a pino hook — nothing in src/ is changed.
-// 3. N creates through a bounded worker pool; a watch (not a poll per object) records when each
-//    deployment is READY with its replica Ready. apiserver_request_total is read before and after,
-//    and the CPU time of every control-plane process (simulated cluster only), of this process and
-//    of the whole machine, so the figures say what was busy.
-// 4. Raw write ceiling of the API server (bench/cluster-baseline measureWriteCeiling), same run,
-//    after the controller has stopped.
-// 5. Figures.
-// 6. Same-run baseline (skip with --no-apps-baseline): the Hearth objects are removed (their
-//    namespace, waited until gone, so the fleet's GPUs are free again), then the same N pods as
-//    plain apps/v1 Deployments + ClusterIP Services, created directly with no controller, built by
-//    Hearth's own builders (makeWorkload, makeService) from the bench's spec, so pod template,
-//    resources, affinity, tolerations and probes are identical; same fleet, same create concurrency.
-//    Measured like the Hearth phase: time until every one is Available (readyReplicas 1, by a
-//    watch), cluster writes per deployment (apiserver_request_total), control-plane CPU. It answers
-//    "how close does Hearth get to what this cluster can do at all with these pods?". Informational:
-//    the GOAL lines are not judged against it.
-// Then everything it made is removed (also on failure): namespaces, nodes, ServiceCIDR, database.
+//    bench account's quota raised to N GPUs there; a ServiceCIDR of its own (the cluster's default
+//    service range holds only 254 Services).
+// 2. The Deployment controller in a child process (bench/deployments-controller.ts: deploymentController
+//    with DbQuotaLedger and KubeWriter, client rate limit and workers as given; default: what
+//    `hearth controller` runs with, DEFAULT_CONTROLLER_CLIENT and DEFAULT_WORKERS) limited by a
+//    label selector to this run's objects; its API writes counted and timed through the `writer`
+//    option, its ledger calls timed, its reconcile durations read from its own debug log line
+//    ("reconciled", durationMs) — nothing in src/ is changed. Its RSS is read from
+//    /proc/<pid>/status (VmRSS sampled, VmHWM), apart from this bench client's.
+// 3. N creates in a namespace of their own through a bounded worker pool; a watch (not a poll per
+//    object) records when each deployment is READY with its replica Ready. apiserver_request_total
+//    is read before and after, and the CPU time of every control-plane process (simulated cluster
+//    only), of this process and of the whole machine, so the figures say what was busy.
+// 4. Figures, then the namespace is deleted with the controller still running: every quota hold
+//    must be given back on the delete events (the controller adds no finalizer); what is left is
+//    printed. The controller stops.
+// 5. Raw write ceiling of the API server (bench/cluster-baseline measureWriteCeiling), same run.
+// 5b. With --shards K (K > 1): phases 2–4 again in a new namespace with K controller processes,
+//    deployment i labelled shard i mod K and each process selecting one shard (the mechanism of
+//    HEARTH_CONTROLLER_SELECTOR, the chart's controller.selector); then 1 vs K side by side.
+// 6. Same-run baseline (skip with --no-apps-baseline): the same N pods as plain apps/v1
+//    Deployments + ClusterIP Services, created directly with no controller, built by Hearth's own
+//    builders (makeWorkload, makeService) from the bench's spec, so pod template, resources,
+//    affinity, tolerations and probes are identical; same fleet, same create concurrency. Measured
+//    like the Hearth phase: time until every one is Available (readyReplicas 1, by a watch), cluster
+//    writes per deployment (apiserver_request_total), control-plane CPU. Issue 11's throughput and
+//    latency GOAL lines are judged against it (the one-process Hearth phase).
+// Then everything it made is removed (also on failure): controller processes, namespaces, nodes,
+// ServiceCIDR, database.
 //
-// The throughput goal ("≥ 50% of the ceiling once divided by the writes a deployment needs") is
-// judged with the writes the whole cluster makes per deployment (apiserver_request_total write
-// verbs: Hearth's, kube-controller-manager's, the scheduler's, KWOK's, the create itself), because
-// the ceiling is a cluster-wide write rate: every one of those writes must happen for a deployment
-// to be READY, and each takes its share of the same API server. The ratio with Hearth's writes
-// alone is printed too, for comparison, but is not the goal line.
+// The ceiling is informational (how fast this cluster writes at all, and the control-plane CPU a
+// write costs); issue 11's goals are judged against the same-run apps/v1 baseline.
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request, type RequestOptions } from 'node:https';
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api, PatchStrategy, setHeaderOptions, Watch, type KubeConfig, type KubernetesObject, type V1Deployment, type V1Node } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { clusterProcesses, clusterUp } from '../hack/lib/cluster.js';
 import { installCrds } from '../hack/lib/crds.js';
 import { fleetNodes, SIMULATED_LABEL } from '../hack/lib/fleet.js';
 import { DEFAULT_DATABASE_URL, ensurePostgres } from '../hack/lib/postgres.js';
-import { DEFAULT_CONTROLLER_CLIENT, DEFAULT_WORKERS, deploymentController } from '../src/controllers/deployment/controller.js';
-import { DbQuotaLedger } from '../src/controllers/deployment/quota-ledger.js';
+import { DEFAULT_CONTROLLER_CLIENT, DEFAULT_WORKERS } from '../src/controllers/deployment/controller.js';
 import { makeService, makeWorkload } from '../src/controllers/deployment/children/index.js';
 import { DEFAULT_MODEL_SERVER_CONFIG } from '../src/controllers/deployment/model-server-config.js';
 import { buildModelServer } from '../src/controllers/deployment/model-server.js';
-import { EVENT_SOURCE } from '../src/controllers/deployment/controller.js';
-import { KubeWriter, type EventSeries, type ObjectEvent, type ObjectRef, type ObjectWriter, type StatusOf, type WithStatus } from '../src/controllers/runtime/writer.js';
-import { KubeClients } from '../src/kube/client.js';
-import { InformerFactory } from '../src/kube/informer-factory.js';
-import { isConflict } from '../src/controllers/runtime/result.js';
 import { DeploymentSpec, type Deployment, type DeploymentSpecInput } from '../src/crds/deployment.js';
 import { GROUP, VERSION } from '../src/crds/group.js';
 import { openDatabase, type Database } from '../src/db/client.js';
 import { accountsRepo, quotasRepo } from '../src/db/index.js';
 import { gpuQuotaName } from '../src/fleet/catalog.js';
 import { loadKubeConfig } from '../src/kube/config.js';
-import { realClock } from '../src/util/clock.js';
 import { createTestNamespace } from '../test/support/namespace.js';
 import { measureWriteCeiling } from './cluster-baseline.js';
+import type { ChildConfig, ChildStats, Timings } from './deployments-controller.js';
 import { admin, fmt, percentile, pool, withDatabase } from './lib.js';
 
 const { values } = parseArgs({
@@ -84,6 +80,13 @@ const { values } = parseArgs({
     configmaps: { type: 'string', default: '2000' },
     'ceiling-workers': { type: 'string', default: '32' },
     'timeout-s': { type: 'string', default: '900' },
+    /** Also run the fleet split over this many controller processes by label shard, after the one-process phase. */
+    shards: { type: 'string', default: '1' },
+    /**
+     * Run the controller process from JavaScript compiled by tsc (into .bench-dist/, as the image
+     * runs dist/) instead of under tsx, whose TypeScript loader alone holds ~300 MiB of RSS.
+     */
+    compiled: { type: 'boolean', default: false },
     /** Skip phase 6, the same pods as plain apps/v1 Deployments. */
     'no-apps-baseline': { type: 'boolean', default: false },
   },
@@ -94,12 +97,15 @@ const QPS = Number(values.qps);
 const BURST = Number(values.burst);
 const RECONCILERS = Number(values.reconcilers);
 const TIMEOUT_MS = Number(values['timeout-s']) * 1000;
+const SHARDS = Math.max(1, Number(values.shards));
 
 const REGION = 'US_ARIZONA_1';
 const ACCELERATOR = 'NVIDIA_H100_80GB';
 const GPUS_PER_NODE = 8;
 const BENCH_LABEL = 'hearth.dev/bench';
 const RUN_LABEL = 'hearth.dev/bench-run';
+/** Deployment i carries shard i mod --shards; each controller process of a sharded phase selects one. */
+const SHARD_LABEL = 'hearth.dev/bench-shard';
 const MiB = 1024 * 1024;
 
 const suffix = randomBytes(3).toString('hex');
@@ -122,54 +128,11 @@ const BENCH_SPEC: DeploymentSpecInput = {
 
 const log = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
 /** The slowest reconcile pass seen and its key (the log hook records it). */
-let worstReconcile = { ms: -1, key: '' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
 // Counting: the controller's writes (writer wrapper) and every write the API server served
 // (apiserver_request_total, all clients: kube-controller-manager, scheduler, KWOK, this bench…).
-
-type WriteKind = 'create' | 'update' | 'delete' | 'updateStatus' | 'setFinalizers' | 'patchMetadata' | 'event';
-
-class CountingWriter implements ObjectWriter {
-  readonly calls = new Map<string, number>();
-  readonly failed = new Map<string, number>();
-  total = 0;
-  constructor(private readonly inner: ObjectWriter) {}
-  async #count<R>(kind: WriteKind, what: string, f: () => Promise<R>): Promise<R> {
-    const k = what ? `${kind} ${what}` : kind;
-    this.calls.set(k, (this.calls.get(k) ?? 0) + 1);
-    this.total++;
-    try {
-      return await f();
-    } catch (e) {
-      const reason = isConflict(e) ? 'conflict' : 'error';
-      this.failed.set(`${k} (${reason})`, (this.failed.get(`${k} (${reason})`) ?? 0) + 1);
-      throw e;
-    }
-  }
-  create(obj: KubernetesObject) {
-    return this.#count('create', obj.kind ?? '', () => this.inner.create(obj));
-  }
-  update(obj: KubernetesObject) {
-    return this.#count('update', obj.kind ?? '', () => this.inner.update(obj));
-  }
-  delete(ref: ObjectRef) {
-    return this.#count('delete', ref.kind, () => this.inner.delete(ref));
-  }
-  updateStatus<T extends WithStatus>(obj: T, status: StatusOf<T>) {
-    return this.#count('updateStatus', '', () => this.inner.updateStatus(obj, status));
-  }
-  setFinalizers<T extends KubernetesObject>(obj: T, finalizers: string[]) {
-    return this.#count('setFinalizers', '', () => this.inner.setFinalizers(obj, finalizers));
-  }
-  patchMetadata<T extends KubernetesObject>(obj: T, patch: Parameters<ObjectWriter['patchMetadata']>[1]) {
-    return this.#count('patchMetadata', '', () => this.inner.patchMetadata(obj, patch));
-  }
-  event(obj: KubernetesObject, e: ObjectEvent, series?: EventSeries) {
-    return this.#count('event', '', () => this.inner.event(obj, e, series));
-  }
-}
 
 const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE', 'DELETECOLLECTION']);
 
@@ -284,41 +247,146 @@ function loadCores(): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Memory: process RSS sampled every 250 ms.
+// The controller in a process of its own (bench/deployments-controller.ts), its RSS read from
+// /proc/<pid>/status: VmRSS sampled every 250 ms, VmHWM (the kernel's peak) at the end.
 
-class RssSampler {
-  baseline = process.memoryUsage().rss;
-  peak = this.baseline;
-  peakHeap = process.memoryUsage().heapUsed;
-  #timer?: NodeJS.Timeout;
-  start(): void {
-    this.baseline = process.memoryUsage().rss;
-    this.peak = this.baseline;
-    this.#timer = setInterval(() => this.sample(), 250);
+const CHILD_SCRIPT = fileURLToPath(new URL('./deployments-controller.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const COMPILED_DIR = join(ROOT, '.bench-dist');
+const COMPILED_CHILD = join(COMPILED_DIR, 'bench', 'deployments-controller.js');
+
+/** --compiled: the child and what it imports, compiled by tsc with the project's options (~30 s). */
+function compileChild(): void {
+  mkdirSync(COMPILED_DIR, { recursive: true });
+  const tsconfig = { extends: '../tsconfig.json', compilerOptions: { noEmit: false, outDir: '.', rootDir: '..', sourceMap: false }, files: ['../bench/deployments-controller.ts'], include: [] };
+  writeFileSync(join(COMPILED_DIR, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
+  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(COMPILED_DIR, 'tsconfig.json')], { stdio: 'inherit' });
+  if (tsc.status !== 0) throw new Error(`tsc -p .bench-dist/tsconfig.json failed (${tsc.status})`);
+}
+
+function procStatusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+class ControllerChild {
+  readonly proc: ChildProcess;
+  readonly ready: Promise<number>;
+  #peak = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #waiting = new Map<string, (m: unknown) => void>();
+
+  constructor(cfg: ChildConfig) {
+    // The same Node and loader flags as this process (tsx), so the child runs the TypeScript sources.
+    // --compiled: plain node on tsc's output (as the image runs dist/), no loader flags.
+    const env = { ...process.env, HEARTH_BENCH_CHILD: JSON.stringify(cfg) };
+    this.proc = values.compiled
+      ? fork(COMPILED_CHILD, [], { env, execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      : fork(CHILD_SCRIPT, [], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.ready = new Promise<number>((resolve, reject) => {
+      this.proc.on('message', (m: { type?: string; syncMs?: number; message?: string }) => {
+        if (m.type === 'ready') resolve(m.syncMs ?? NaN);
+        else if (m.type === 'error') reject(new Error(`controller process: ${m.message}`));
+        else if (m.type) this.#waiting.get(m.type)?.(m);
+      });
+      this.proc.once('exit', (code) => reject(new Error(`controller process exited (${code}) before it was ready`)));
+    });
+    this.ready.catch(() => undefined);
+  }
+
+  rss(): number {
+    return procStatusKiB(this.proc.pid!, 'VmRSS') * 1024;
+  }
+
+  sampleRss(): void {
+    this.#timer = setInterval(() => (this.#peak = Math.max(this.#peak, this.rss() || 0)), 250);
     this.#timer.unref();
   }
-  sample(): void {
-    const m = process.memoryUsage();
-    this.peak = Math.max(this.peak, m.rss);
-    this.peakHeap = Math.max(this.peakHeap, m.heapUsed);
+
+  /** The process's peak RSS: VmHWM, else the highest VmRSS sampled. */
+  peakRss(): number {
+    const hwm = procStatusKiB(this.proc.pid!, 'VmHWM') * 1024;
+    return Number.isFinite(hwm) ? Math.max(hwm, this.#peak) : this.#peak;
   }
-  stop(): void {
-    this.sample();
+
+  #ask<T>(cmd: string, reply: string, timeoutMs = 30_000): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`controller process: no ${reply} within ${timeoutMs} ms`)), timeoutMs);
+      this.#waiting.set(reply, (m) => {
+        clearTimeout(timer);
+        this.#waiting.delete(reply);
+        resolve(m as T);
+      });
+      this.proc.send({ cmd });
+    });
+  }
+
+  stats(): Promise<ChildStats> {
+    return this.#ask<ChildStats>('stats', 'stats');
+  }
+
+  async stop(): Promise<void> {
     clearInterval(this.#timer);
+    if (this.proc.exitCode !== null) return;
+    const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
+    await this.#ask('stop', 'stopped').catch(() => this.kill());
+    await Promise.race([exited, sleep(5000).then(() => this.kill())]);
   }
+
+  kill(): void {
+    clearInterval(this.#timer);
+    if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
+  }
+}
+
+interface PhaseFigures {
+  shards: number;
+  done: number;
+  secs: number;
+  perSec: number;
+  e2e: number[];
+  rec: number[];
+  ownWpd: number;
+  rssPeak: number[];
+  timedOut: boolean;
+  meanLoad: number;
+  cpuPerDeployment: number;
+  allWpd: number;
+}
+
+/** Where a pass's time goes: mean ms per reconcile in API writes and ledger calls, by kind, and the controller's event loop delay. */
+function passBreakdown(stats: ChildStats[], reconciles: number): string {
+  const merge = (pick: (s: ChildStats) => Timings): Array<[string, number, number]> => {
+    const ms = new Map<string, number>();
+    const calls = new Map<string, number>();
+    for (const st of stats) {
+      const t = pick(st);
+      for (const [k, v] of Object.entries(t.ms)) ms.set(k, (ms.get(k) ?? 0) + v);
+      for (const [k, v] of Object.entries(t.calls)) calls.set(k, (calls.get(k) ?? 0) + v);
+    }
+    return [...ms].map(([k, v]) => [k, v, calls.get(k) ?? 0] as [string, number, number]).sort((a, b) => b[1] - a[1]);
+  };
+  const part = (rows: Array<[string, number, number]>): string => rows.map(([k, ms, n]) => `${k} ${fmt(ms / Math.max(1, reconciles), 1)} (${fmt(ms / Math.max(1, n), 1)} ms × ${n})`).join(', ');
+  const loop = stats.map((s) => `p50 ${fmt(s.loopDelay.p50, 1)} / p99 ${fmt(s.loopDelay.p99, 1)} / max ${fmt(s.loopDelay.max, 0)} ms`).join('; ');
+  const queue = stats.map((s) => `${s.queue.normal}+${s.queue.low} queued, ${s.queue.inFlight} in flight`).join('; ');
+  return `where a pass's time goes (ms per reconcile, each call's mean × calls): API writes ${part(merge((s) => s.api))}; PostgreSQL ${part(merge((s) => s.ledger))}; controller event loop delay ${loop}; at the end ${queue}`;
 }
 
 // ---------------------------------------------------------------------------------------------
 // READY: one list, then a watch from its resourceVersion (re-listed if the watch ends early).
 
-function readyWatcher(kc: KubeConfig, custom: CustomObjectsApi, onReady: (name: string) => void): { stop: () => void } {
+function readyWatcher(kc: KubeConfig, custom: CustomObjectsApi, namespace: string, onReady: (name: string) => void): { stop: () => void } {
   const seen = (d: Deployment): void => {
     const s = d.status;
     if (s?.state === 'READY' && (s.replicaStats?.readyReplicaCount ?? 0) >= 1 && s.observedGeneration === d.metadata.generation) onReady(d.metadata.name!);
   };
   const list = async () =>
-    (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'deployments' })) as { items: Deployment[]; metadata?: { resourceVersion?: string } };
-  return listWatch(kc, list, `/apis/${GROUP}/${VERSION}/namespaces/${ns}/deployments`, seen);
+    (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'deployments' })) as { items: Deployment[]; metadata?: { resourceVersion?: string } };
+  return listWatch(kc, list, `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/deployments`, seen);
 }
 
 /** Phase 6: an apps/v1 Deployment is Available with its one replica ready. */
@@ -414,7 +482,6 @@ function serviceCidrFor(n: number): string {
 
 async function main(): Promise<void> {
   const load0 = loadavg();
-  const rssAtStart = process.memoryUsage().rss;
   const h = await clusterUp({ log });
   const kc = loadKubeConfig(h.kubeconfig);
   const core = kc.makeApiClient(CoreV1Api);
@@ -441,36 +508,52 @@ async function main(): Promise<void> {
   const nodes = benchNodes(Math.ceil(N / GPUS_PER_NODE));
   let database: Database | undefined;
   let dbCreated = false;
-  let nsCreated = false;
   let cidrCreated = false;
   const cidrName = `bench-dep-${suffix}`;
   const net = kc.makeApiClient(NetworkingV1Api);
-  let stopController: (() => Promise<unknown>) | undefined;
+  /** Controller processes still running (killed on the way out, whatever happened). */
+  const children = new Set<ControllerChild>();
   let watcher: { stop: () => void } | undefined;
   let appsNsCreated = false;
   let appsWatcher: { stop: () => void } | undefined;
-  /** The Hearth objects go with their namespace; the controller is stopped, so its finalizers are dropped first. */
-  const removeHearthNamespace = async (): Promise<void> => {
+  /** Hearth namespaces made and not yet seen gone. */
+  const hearthNamespaces = new Set<string>();
+  /**
+   * The Hearth objects go with their namespace. Finalizers (an older controller's, or one left by a
+   * controller that stopped) are dropped first, so the namespace cannot hang on them.
+   */
+  const removeHearthNamespace = async (name: string): Promise<void> => {
     const list = (await custom
-      .listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'deployments' })
-      .catch(() => ({ items: [] }))) as { items: Deployment[] };
+      .listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: name, plural: 'deployments' })
+      .catch(() => ({ items: [] as Deployment[] }))) as { items: Deployment[] };
     const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-    await pool(list.items.length, 16, (i) =>
+    const held = list.items.filter((d) => ((d.metadata.finalizers as string[] | undefined) ?? []).length > 0);
+    await pool(held.length, 16, (i) =>
       custom
-        .patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'deployments', name: list.items[i]!.metadata.name!, body: { metadata: { finalizers: null } } }, merge)
+        .patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: name, plural: 'deployments', name: held[i]!.metadata.name!, body: { metadata: { finalizers: null } } }, merge)
         .catch(() => undefined),
     );
-    await core.deleteNamespace({ name: ns }).catch(() => undefined);
+    await core.deleteNamespace({ name }).catch(() => undefined);
+  };
+  const waitNamespaceGone = async (name: string): Promise<void> => {
+    for (const until = Date.now() + 600_000; ; ) {
+      const left = await core.listNamespace({ fieldSelector: `metadata.name=${name}` });
+      if (left.items.length === 0) break;
+      if (Date.now() > until) throw new Error(`namespace ${name} still terminating after 600 s`);
+      await Promise.race([sleep(2000), interrupted]);
+    }
+    hearthNamespaces.delete(name);
   };
   try {
     await installCrds(kc);
 
-    // 1. Fleet, database, account, namespace.
+    // 1. Fleet, database, account.
     log(`adding ${nodes.length} bench nodes (${nodes.length * GPUS_PER_NODE} GPUs) in ${REGION} ...`);
     await pool(nodes.length, 16, (i) => core.createNode({ body: nodes[i]! }));
     await admin(adminUrl, `create database ${dbName}`);
     dbCreated = true;
-    database = await openDatabase({ url: withDatabase(dbUrl, dbName), maxConnections: 10, applicationName: 'bench-deployments' });
+    const benchDbUrl = withDatabase(dbUrl, dbName);
+    database = await openDatabase({ url: benchDbUrl, maxConnections: 10, applicationName: 'bench-deployments' });
     await database.migrate();
     await accountsRepo.createAccount(database.db, { accountId: account, email: `bench@${account}.example` });
     await quotasRepo.ensureDefaultQuotas(database.db, account);
@@ -482,8 +565,6 @@ async function main(): Promise<void> {
       if (c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')) break;
       await Promise.race([sleep(200), interrupted]);
     }
-    await createTestNamespace(kc, ns, { 'hearth.dev/account': account, [BENCH_LABEL]: 'true' });
-    nsCreated = true;
     // Wait until the scheduler can see every bench node as Ready (KWOK heartbeats them).
     for (;;) {
       const list = await core.listNode({ labelSelector: `${RUN_LABEL}=${suffix}` });
@@ -492,183 +573,202 @@ async function main(): Promise<void> {
       await Promise.race([sleep(500), interrupted]);
     }
 
-    // 2. The controller, in this process.
-    global.gc?.();
-    const rss = new RssSampler();
-    rss.start();
-    const reconcileMs: number[] = [];
-    worstReconcile = { ms: -1, key: '' };
-    const clog = pino({
-      level: 'debug',
-      hooks: {
-        logMethod(args, method, level) {
-          const [obj, msg] = args as unknown as [Record<string, unknown>, string?];
-          const timed = typeof obj?.durationMs === 'number' && (msg === 'reconciled' || msg?.startsWith('reconcile failed'));
-          if (timed) {
-            const ms = obj.durationMs as number;
-            reconcileMs.push(ms);
-            if (ms > worstReconcile.ms) worstReconcile = { ms, key: String((this as unknown as { bindings(): Record<string, unknown> }).bindings().key ?? '?') };
-          }
-          if (level >= 40) method.apply(this, args);
-        },
-      },
-    }, pino.destination(2));
-    const clients = new KubeClients(kc, { qps: QPS, burst: BURST });
-    const writer = new CountingWriter(new KubeWriter(clients, { component: EVENT_SOURCE }));
-    const controller = deploymentController({
-      clients,
-      informers: new InformerFactory(clients, { clock: realClock, log: clog }),
-      quotas: new DbQuotaLedger(database.db, realClock),
-      clock: realClock,
-      log: clog,
-      selector: `${RUN_LABEL}=${suffix}`,
-      writer,
-      workers: RECONCILERS,
-    });
-    const tStart = performance.now();
-    await controller.start();
-    stopController = () => controller.stop(10_000);
-    const syncMs = performance.now() - tStart;
-    const rssSynced = process.memoryUsage().rss;
-
-    // 3. Create N, watch them become READY.
-    const created = new Map<string, number>();
-    const ready = new Map<string, number>();
-    let resolveAll!: () => void;
-    const allReady = new Promise<void>((r) => (resolveAll = r));
-    watcher = readyWatcher(kc, custom, (name) => {
-      if (!ready.has(name)) {
-        ready.set(name, performance.now());
-        if (ready.size === N) resolveAll();
+    /**
+     * Phases 2–5 for `shards` controller processes, each limited to its shard by a label selector
+     * (HEARTH_CONTROLLER_SELECTOR's mechanism; deployment i carries shard i mod `shards`), in
+     * namespace `phaseNs`. Ends with the namespace deleted while the controllers still run, so the
+     * quota holds must be given back on the delete events (no finalizer): what is left is printed.
+     */
+    const hearthPhase = async (phaseNs: string, shards: number): Promise<PhaseFigures> => {
+      const tag = shards === 1 ? '' : `[${shards} shards] `;
+      await createTestNamespace(kc, phaseNs, { 'hearth.dev/account': account, [BENCH_LABEL]: 'true' });
+      hearthNamespaces.add(phaseNs);
+      // 2. The controllers, each in a process of its own.
+      const procs: ControllerChild[] = [];
+      for (let k = 0; k < shards; k++) {
+        const selector = shards === 1 ? `${RUN_LABEL}=${suffix}` : `${RUN_LABEL}=${suffix},${SHARD_LABEL}=${k}`;
+        const c = new ControllerChild({ kubeconfig: h.kubeconfig, databaseUrl: benchDbUrl, selector, qps: QPS, burst: BURST, workers: RECONCILERS });
+        children.add(c);
+        procs.push(c);
       }
-    });
-    const writes0 = await apiserverWrites(kc);
-    const w0 = writer.total;
-    const r0 = controller.stats.reconciles;
-    const cpu0 = cpuSnapshot();
-    const loads: number[] = [];
-    const t0 = performance.now();
-    const progress = setInterval(() => {
-      loads.push(loadavg()[0]!);
-      const q = controller.queue;
-      log(
-        `${fmt((performance.now() - t0) / 1000, 0)} s: ${created.size} created, ${ready.size} READY, ${writer.total - w0} controller writes, ` +
-          `queue ${q.len('normal')} normal + ${q.len('low')} low, ${q.inFlight()} in flight; load ${loadavg()[0]!.toFixed(2)}`,
-      );
-    }, 15_000);
-    progress.unref();
-    const createLat = await pool(N, WORKERS, async (i) => {
-      const name = `d-${i}`;
-      created.set(name, performance.now());
-      await custom.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: ns,
-        plural: 'deployments',
-        body: {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: 'Deployment',
-          metadata: { name, labels: { [RUN_LABEL]: suffix } },
-          spec: BENCH_SPEC,
-        },
-      });
-    });
-    const createdSecs = (performance.now() - t0) / 1000;
-    let timedOut = false;
-    const timeout = new Promise<void>((r) => setTimeout(r, TIMEOUT_MS).unref());
-    await Promise.race([allReady, timeout.then(() => (timedOut = true)), interrupted]);
-    const secs = (performance.now() - t0) / 1000;
-    clearInterval(progress);
-    // Let the last status writes and events land before reading the counters.
-    await sleep(2000);
-    rss.stop();
-    const cpu1 = cpuSnapshot();
-    const writes1 = await apiserverWrites(kc);
-    const writes = diff(writes1.ok, writes0.ok);
-    const refused = diff(writes1.refused, writes0.refused);
-    const reads = diff(writes1.reads, writes0.reads);
-    const controllerWrites = writer.total - w0;
-    const reconciles = controller.stats.reconciles - r0;
-    watcher.stop();
+      const syncMs = await Promise.all(procs.map((c) => c.ready));
+      const rssSynced = procs.map((c) => c.rss());
+      for (const c of procs) c.sampleRss();
 
-    // 4. The ceiling, same run, once the controller is stopped (measured here rather than first so
-    //    that its 2,000 ConfigMaps' garbage is not in the controller's RSS baseline). The cluster
-    //    still holds the N deployments, their pods and the bench nodes, as it would in service.
-    await controller.stop(10_000);
-    stopController = undefined;
+      // 3. Create N, watch them become READY.
+      const created = new Map<string, number>();
+      const ready = new Map<string, number>();
+      let resolveAll!: () => void;
+      const allReady = new Promise<void>((r) => (resolveAll = r));
+      watcher = readyWatcher(kc, custom, phaseNs, (name) => {
+        if (!ready.has(name)) {
+          ready.set(name, performance.now());
+          if (ready.size === N) resolveAll();
+        }
+      });
+      const writes0 = await apiserverWrites(kc);
+      const cpu0 = cpuSnapshot();
+      const loads: number[] = [];
+      const t0 = performance.now();
+      const progress = setInterval(() => {
+        loads.push(loadavg()[0]!);
+        log(`${tag}${fmt((performance.now() - t0) / 1000, 0)} s: ${created.size} created, ${ready.size} READY; load ${loadavg()[0]!.toFixed(2)}`);
+      }, 15_000);
+      progress.unref();
+      const createLat = await pool(N, WORKERS, async (i) => {
+        const name = `d-${i}`;
+        created.set(name, performance.now());
+        await custom.createNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace: phaseNs,
+          plural: 'deployments',
+          body: {
+            apiVersion: `${GROUP}/${VERSION}`,
+            kind: 'Deployment',
+            metadata: { name, labels: { [RUN_LABEL]: suffix, [SHARD_LABEL]: String(i % shards) } },
+            spec: BENCH_SPEC,
+          },
+        });
+      });
+      const createdSecs = (performance.now() - t0) / 1000;
+      let timedOut = false;
+      const timeout = new Promise<void>((r) => setTimeout(r, TIMEOUT_MS).unref());
+      await Promise.race([allReady, timeout.then(() => (timedOut = true)), interrupted]);
+      const secs = (performance.now() - t0) / 1000;
+      clearInterval(progress);
+      // Let the last status writes and events land before reading the counters.
+      await sleep(2000);
+      const cpu1 = cpuSnapshot();
+      const writes1 = await apiserverWrites(kc);
+      const stats = await Promise.all(procs.map((c) => c.stats()));
+      const rssPeak = procs.map((c) => c.peakRss());
+      watcher.stop();
+      watcher = undefined;
+      const writes = diff(writes1.ok, writes0.ok);
+      const refused = diff(writes1.refused, writes0.refused);
+      const reads = diff(writes1.reads, writes0.reads);
+      const calls = new Map<string, number>();
+      const failed = new Map<string, number>();
+      for (const st of stats) {
+        for (const [k, v] of Object.entries(st.writes)) calls.set(k, (calls.get(k) ?? 0) + v);
+        for (const [k, v] of Object.entries(st.failed)) failed.set(k, (failed.get(k) ?? 0) + v);
+      }
+      const controllerWrites = stats.reduce((a, st) => a + st.writesTotal, 0);
+      const reconciles = stats.reduce((a, st) => a + st.reconciles, 0);
+      const errors = stats.reduce((a, st) => a + st.errors, 0);
+      const worst = stats.reduce((a, st) => (st.worst.ms > a.ms ? st.worst : a), { ms: -1, key: '' });
+
+      // 5. Figures.
+      const done = ready.size;
+      const e2e = [...ready].map(([n, t]) => t - created.get(n)!).sort((a, b) => a - b);
+      const rec = stats.flatMap((st) => st.reconcileMs).sort((a, b) => a - b);
+      const perSec = done / secs;
+      const per = Math.max(1, done);
+      const wpd = controllerWrites / per;
+      const allWpd = sum(writes) / per;
+      const ours = new Map([...writes].filter(([k]) => /deployments|services|events/.test(k)));
+      console.log(`${tag}${timedOut ? `TIMED OUT after ${fmt(secs, 0)} s: ` : ''}${done}/${N} READY with ${shards} controller process(es)`);
+      console.log(`${tag}time to all READY: ${fmt(secs, 1)} s (creates took ${fmt(createdSecs, 1)} s, create p50 ${fmt(percentile(createLat, 50))} ms, p99 ${fmt(percentile(createLat, 99))} ms)`);
+      console.log(`${tag}created→READY per deployment: p50 ${fmt(percentile(e2e, 50) / 1000, 2)} s, p99 ${fmt(percentile(e2e, 99) / 1000, 2)} s`);
+      console.log(
+        `${tag}reconcile latency (one pass, from the controller's "reconciled" log line): p50 ${fmt(percentile(rec, 50))} ms, p99 ${fmt(percentile(rec, 99))} ms, max ${fmt(rec.at(-1) ?? NaN)} ms (${worst.key}); ${reconciles} reconciles (${fmt(reconciles / per, 2)} per deployment), ${errors} retried errors`,
+      );
+      console.log(`${tag}  ${passBreakdown(stats, reconciles)}`);
+      console.log(`${tag}writes per deployment, controller (counted in its writer): ${fmt(wpd, 2)} — ${line(calls, per)}`);
+      if (failed.size > 0) console.log(`${tag}  of which failed: ${line(failed, per)}`);
+      console.log(
+        `${tag}writes per deployment, whole cluster (apiserver_request_total write verbs answered 2xx, all clients incl. kube-controller-manager, scheduler, KWOK, this bench's creates, and anyone else's traffic): ${fmt(allWpd, 2)}`,
+      );
+      console.log(`${tag}  ${line(writes, per, 16)}`);
+      if (refused.size > 0) console.log(`${tag}  refused writes (not counted above): ${fmt(sum(refused) / per, 2)} per deployment — ${line(refused, per, 8)}`);
+      console.log(`${tag}  of which deployments/services/events: ${fmt(sum(ours) / per, 2)}`);
+      console.log(`${tag}  reads the API server also served per deployment (GET/LIST/WATCH): ${fmt(sum(reads) / per, 2)} — ${line(reads, per, 6)}`);
+      console.log(
+        `${tag}controller process RSS (its own process${values.compiled ? ', plain node on tsc output' : ', under tsx'}: @kubernetes/client-node, pg and the Deployment controller with its caches; not the bench client): ` +
+          procs.map((c, k) => `${shards > 1 ? `shard ${k}: ` : ''}after cache sync ${fmt(rssSynced[k]! / MiB)} MiB (sync ${fmt(syncMs[k]!)} ms), peak ${fmt(rssPeak[k]! / MiB)} MiB (VmHWM)`).join('; '),
+      );
+      const mem = (m: NodeJS.MemoryUsage): string => `RSS ${fmt(m.rss / MiB)}, heap used ${fmt(m.heapUsed / MiB)} of ${fmt(m.heapTotal / MiB)}, external ${fmt(m.external / MiB)} MiB`;
+      for (const [k, st] of stats.entries()) {
+        console.log(`${tag}  controller process${shards > 1 ? ` ${k}` : ''} memory: at start (modules loaded, no controller) ${mem(st.memory.start)}; after cache sync ${mem(st.memory.synced)}; at the end ${mem(st.memory.now)}`);
+      }
+      console.log(`${tag}bench client process RSS (creates and the READY watch, no controller): ${fmt(process.memoryUsage().rss / MiB)} MiB`);
+      console.log(`${tag}CPU while creating → all READY: ${cpuLine(cpu0, cpu1)}`);
+      const run = controlPlaneSecs(cpu0, cpu1);
+      const load1 = loadavg();
+      const meanLoad = loads.length ? loads.reduce((a, b) => a + b, 0) / loads.length : load1[0]!;
+      console.log(`${tag}throughput: ${fmt(perSec, 2)} deployments READY/s; × ${fmt(allWpd, 2)} cluster writes each = ${fmt(perSec * allWpd, 1)} writes/s`);
+      console.log(`${tag}load average at end ${load1.map((x) => x.toFixed(2)).join(' ')}; 1-min load during the run: mean ${fmt(meanLoad, 2)}, max ${fmt(Math.max(...loads, load1[0]!), 2)} (${loadCores()} cores)`);
+      const events = calls.get('event') ?? 0;
+      const ownWpd = (controllerWrites - events) / per;
+      if (shards === 1) {
+        console.log(`GOAL Hearth's writes per deployment ≤ 3 (children + one status; the region is given): ${fmt(ownWpd, 2)} — ${ownWpd <= 3 ? 'PASS' : 'MISS'}`);
+        console.log(`GOAL events per deployment ≤ 1: ${fmt(events / per, 2)} — ${events / per <= 1 ? 'PASS' : 'MISS'}`);
+        console.log(`GOAL reconcile p99 < 250 ms: p50 ${fmt(percentile(rec, 50))} ms, p99 ${fmt(percentile(rec, 99))} ms, worst ${fmt(worst.ms)} ms (${worst.key}) — ${percentile(rec, 99) < 250 ? 'PASS' : 'MISS'}`);
+        console.log(
+          `GOAL controller RSS < 300 MiB (peak RSS of the controller's own process, ${values.compiled ? 'compiled JavaScript as in the image' : 'under tsx: --compiled for the figure the image would show'}, at N=${N}): ${fmt(rssPeak[0]! / MiB)} MiB — ${rssPeak[0]! < 300 * MiB ? 'PASS' : 'MISS'}`,
+        );
+      }
+
+      // Hard delete with the controllers running: the namespace (and so every Deployment) goes; the
+      // holds must be given back on the delete events — there is no finalizer to wait for.
+      log(`${tag}deleting namespace ${phaseNs} with the controller(s) running ...`);
+      await core.deleteNamespace({ name: phaseNs });
+      await waitNamespaceGone(phaseNs);
+      let held = -1;
+      for (const until = Date.now() + 30_000; ; ) {
+        held = (await quotasRepo.holdsByHolderPrefix(database!.db, 'deployment/')).filter((x) => x.accountId === account).length;
+        if (held === 0 || Date.now() > until) break;
+        await sleep(1000);
+      }
+      console.log(`${tag}quota holds left 30 s after the namespace was gone (kubectl delete of ${N} deployments; released on the delete events, no finalizer): ${held}`);
+      for (const c of procs) {
+        await c.stop();
+        children.delete(c);
+      }
+      return { shards, done, secs, perSec, e2e, rec, ownWpd, rssPeak, timedOut, meanLoad, cpuPerDeployment: run.all / per, allWpd };
+    };
+
+    if (values.compiled) {
+      log('compiling the controller process (tsc → .bench-dist/) ...');
+      compileChild();
+    }
+    // Phases 2–5 with one controller process.
+    const one = await hearthPhase(ns, 1);
+
+    // 4. The ceiling, same run, once the controller is stopped and the deployments are gone.
     log(`measuring the raw write ceiling (${values.configmaps} ConfigMap creates, ${values['ceiling-workers']} workers) ...`);
     const cpu2 = cpuSnapshot();
     const ceiling = await measureWriteCeiling(kc, Number(values.configmaps), Number(values['ceiling-workers']));
     const cpu3 = cpuSnapshot();
     console.log(
-      `api write ceiling: ${fmt(ceiling.perSec)} ConfigMap creates/s (${values.configmaps} creates, ${values['ceiling-workers']} workers, p50 ${fmt(ceiling.p50)} ms, p99 ${fmt(ceiling.p99)} ms; measured after the deployments, controller stopped; load ${loadavg()[0]!.toFixed(2)})`,
+      `api write ceiling: ${fmt(ceiling.perSec)} ConfigMap creates/s (${values.configmaps} creates, ${values['ceiling-workers']} workers, p50 ${fmt(ceiling.p50)} ms, p99 ${fmt(ceiling.p99)} ms; measured after the Hearth phase, controller stopped, deployments deleted; load ${loadavg()[0]!.toFixed(2)})`,
     );
     console.log(`  CPU during the ceiling: ${cpuLine(cpu2, cpu3)}`);
-
-    // 5. Figures.
-    const done = ready.size;
-    const e2e = [...ready].map(([n, t]) => t - created.get(n)!).sort((a, b) => a - b);
-    const rec = [...reconcileMs].sort((a, b) => a - b);
-    const perSec = done / secs;
-    const wpd = controllerWrites / Math.max(1, done);
-    const allWpd = sum(writes) / Math.max(1, done);
-    const ratio = (perSec * wpd) / ceiling.perSec;
-    const clusterRatio = (perSec * allWpd) / ceiling.perSec;
-    const ours = new Map([...writes].filter(([k]) => /deployments|services|events/.test(k)));
-    console.log(`${timedOut ? `TIMED OUT after ${fmt(secs, 0)} s: ` : ''}${done}/${N} READY`);
-    console.log(`time to all READY: ${fmt(secs, 1)} s (creates took ${fmt(createdSecs, 1)} s, create p50 ${fmt(percentile(createLat, 50))} ms, p99 ${fmt(percentile(createLat, 99))} ms)`);
-    console.log(`created→READY per deployment: p50 ${fmt(percentile(e2e, 50) / 1000, 2)} s, p99 ${fmt(percentile(e2e, 99) / 1000, 2)} s`);
-    console.log(
-      `reconcile latency (one pass, from the controller's "reconciled" log line): p50 ${fmt(percentile(rec, 50))} ms, p99 ${fmt(percentile(rec, 99))} ms, max ${fmt(rec.at(-1) ?? NaN)} ms (${worstReconcile.key}); ${reconciles} reconciles (${fmt(reconciles / Math.max(1, done), 2)} per deployment), ${controller.stats.errors} retried errors`,
-    );
-    console.log(`writes per deployment, controller (counted in its writer): ${fmt(wpd, 2)} — ${line(writer.calls, Math.max(1, done))}`);
-    if (writer.failed.size > 0) console.log(`  of which failed: ${line(writer.failed, Math.max(1, done))}`);
-    console.log(
-      `writes per deployment, whole cluster (apiserver_request_total write verbs answered 2xx, all clients incl. kube-controller-manager, scheduler, KWOK, this bench's creates, and anyone else's traffic): ${fmt(allWpd, 2)}`,
-    );
-    console.log(`  ${line(writes, Math.max(1, done), 16)}`);
-    if (refused.size > 0) console.log(`  refused writes (not counted above): ${fmt(sum(refused) / Math.max(1, done), 2)} per deployment — ${line(refused, Math.max(1, done), 8)}`);
-    console.log(`  of which deployments/services/events: ${fmt(sum(ours) / Math.max(1, done), 2)}`);
-    console.log(`  reads the API server also served per deployment (GET/LIST/WATCH, not in the ceiling's denominator): ${fmt(sum(reads) / Math.max(1, done), 2)} — ${line(reads, Math.max(1, done), 6)}`);
-    console.log(
-      `controller RSS (this process: controller + the bench's creating client and watch; tsx and modules loaded: ${fmt(rssAtStart / MiB)} MiB): before the controller started ${fmt(rss.baseline / MiB)} MiB, after cache sync ${fmt(rssSynced / MiB)} MiB (sync ${fmt(syncMs)} ms), peak ${fmt(rss.peak / MiB)} MiB (delta ${fmt((rss.peak - rss.baseline) / MiB)} MiB), peak heap ${fmt(rss.peakHeap / MiB)} MiB`,
-    );
-    console.log(`CPU while creating → all READY: ${cpuLine(cpu0, cpu1)}`);
-    const run = controlPlaneSecs(cpu0, cpu1);
     const ceil = controlPlaneSecs(cpu2, cpu3);
     const ceilWrites = Number(values.configmaps) + 64;
-    if (run.all > 0 && ceil.all > 0) {
+
+    // --shards N: the same fleet of deployments, split over N controller processes by label.
+    let sharded: PhaseFigures | undefined;
+    if (SHARDS > 1) {
+      sharded = await hearthPhase(`${ns}-s${SHARDS}`, SHARDS);
+      const r = (a: number, b: number): string => `${fmt((a / b) * 100, 1)}%`;
       console.log(
-        `control-plane CPU per write: ${fmt((run.all * 1000) / Math.max(1, sum(writes)), 2)} ms while the deployments became READY (kube-apiserver ${fmt((run.apiserver * 1000) / Math.max(1, sum(writes)), 2)} ms), ` +
-          `${fmt((ceil.all * 1000) / ceilWrites, 2)} ms in the ceiling's ConfigMap creates (kube-apiserver ${fmt((ceil.apiserver * 1000) / ceilWrites, 2)} ms): a deployment's writes cost ${fmt(run.all / Math.max(1, sum(writes)) / (ceil.all / ceilWrites), 1)}× as much each`,
+        `shards: 1 process ${fmt(one.perSec, 2)} READY/s, p50 ${fmt(percentile(one.e2e, 50) / 1000, 2)} s, p99 ${fmt(percentile(one.e2e, 99) / 1000, 2)} s, reconcile p99 ${fmt(percentile(one.rec, 99))} ms, peak RSS ${fmt(one.rssPeak[0]! / MiB)} MiB, load ${fmt(one.meanLoad, 2)}; ` +
+          `${SHARDS} processes ${fmt(sharded.perSec, 2)} READY/s, p50 ${fmt(percentile(sharded.e2e, 50) / 1000, 2)} s, p99 ${fmt(percentile(sharded.e2e, 99) / 1000, 2)} s, reconcile p99 ${fmt(percentile(sharded.rec, 99))} ms, peak RSS ${sharded.rssPeak.map((x) => fmt(x / MiB)).join(' + ')} MiB, load ${fmt(sharded.meanLoad, 2)}`,
+      );
+      console.log(
+        `shards: ${SHARDS} ÷ 1 throughput ${r(sharded.perSec, one.perSec)}, p50 latency ${r(percentile(sharded.e2e, 50), percentile(one.e2e, 50))} — ${sharded.perSec > one.perSec ? `${SHARDS} shards beat 1` : `${SHARDS} shards do not beat 1`} on this ${loadCores()}-core machine${sharded.timedOut || one.timedOut ? ' (a phase timed out)' : ''}`,
       );
     }
-    console.log(
-      `throughput: ${fmt(perSec, 2)} deployments READY/s; × ${fmt(allWpd, 2)} cluster writes each = ${fmt(perSec * allWpd, 1)} writes/s = ${fmt(clusterRatio * 100, 1)}% of the ceiling (${fmt(ceiling.perSec)} writes/s)`,
-    );
-    console.log(`  counting Hearth's writes only (${fmt(wpd, 2)} each, not the goal's denominator): ${fmt(perSec * wpd, 1)} writes/s = ${fmt(ratio * 100, 1)}% of the ceiling`);
-    console.log(`  controller client limit: ${QPS} qps → at most ${fmt(QPS / wpd, 2)} deployments/s (${fmt((QPS / ceiling.perSec) * 100, 1)}% of the ceiling)`);
-    const load1 = loadavg();
-    const meanLoad = loads.length ? loads.reduce((a, b) => a + b, 0) / loads.length : load1[0]!;
-    console.log(`load average at end ${load1.map((x) => x.toFixed(2)).join(' ')}; 1-min load during the run: mean ${fmt(meanLoad, 2)}, max ${fmt(Math.max(...loads, load1[0]!), 2)} (${loadCores()} cores)`);
-    const events = writer.calls.get('event') ?? 0;
-    const ownWrites = controllerWrites - events;
-    console.log(`GOAL Hearth's writes per deployment ≤ 3 (children + one status; the region is given, finalizer counted): ${fmt(ownWrites / Math.max(1, done), 2)} — ${ownWrites / Math.max(1, done) <= 3 ? 'PASS' : 'MISS'}`);
-    console.log(`GOAL events per deployment ≤ 1: ${fmt(events / Math.max(1, done), 2)} — ${events / Math.max(1, done) <= 1 ? 'PASS' : 'MISS'}`);
-    console.log(`GOAL reconcile p99 < 250 ms: p50 ${fmt(percentile(rec, 50))} ms, p99 ${fmt(percentile(rec, 99))} ms, worst ${fmt(worstReconcile.ms)} ms (${worstReconcile.key}) — ${percentile(rec, 99) < 250 ? 'PASS' : 'MISS'}`);
-    console.log(`GOAL controller RSS < 300 MiB (peak RSS of this process: the controller and the bench's client together, not the controller alone): ${fmt(rss.peak / MiB)} MiB — ${rss.peak < 300 * MiB ? 'PASS' : 'MISS'}`);
+    const perSec = one.perSec;
+    const e2e = one.e2e;
+    const timedOut = one.timedOut;
+    const run = { all: one.cpuPerDeployment * Math.max(1, one.done) };
+    const done = one.done;
 
     // 6. The same pods as plain apps/v1 Deployments + Services, no controller, same fleet.
     if (values['no-apps-baseline']) return;
-    log(`phase 6: removing the Hearth objects (namespace ${ns}) and waiting until they are gone ...`);
-    await removeHearthNamespace();
-    for (const until = Date.now() + 600_000; ; ) {
-      const left = await core.listNamespace({ fieldSelector: `metadata.name=${ns}` });
-      if (left.items.length === 0) break;
-      if (Date.now() > until) throw new Error(`namespace ${ns} still terminating after 600 s: no apps/v1 baseline`);
-      await Promise.race([sleep(2000), interrupted]);
-    }
-    nsCreated = false;
     const apps = kc.makeApiClient(AppsV1Api);
     const server = buildModelServer(DeploymentSpec.parse(BENCH_SPEC), DEFAULT_MODEL_SERVER_CONFIG);
     if (!server.ok) throw new Error(`bench spec: ${server.message}`);
@@ -751,7 +851,7 @@ async function main(): Promise<void> {
     console.log(
       `  Hearth ÷ baseline: ${fmt(perSec, 2)} READY/s ÷ ${fmt(bPerSec, 2)} Available/s = ${fmt(vsThroughput * 100, 1)}%; ` +
         `created→ready p50 ${fmt(p50Hearth / 1000, 2)} s vs ${fmt(p50Apps / 1000, 2)} s (baseline ÷ Hearth = ${fmt((p50Apps / p50Hearth) * 100, 1)}%); ` +
-        `cluster writes per deployment ${fmt(allWpd, 2)} vs ${fmt(bWpd, 2)}`,
+        `cluster writes per deployment ${fmt(one.allWpd, 2)} vs ${fmt(bWpd, 2)}`,
     );
     console.log(`Hearth vs the same pods as plain apps/v1 Deployments: ${fmt(vsThroughput * 100, 1)}%${bTimedOut || timedOut ? ' (a phase timed out: not a full comparison)' : ''}`);
     const partial = bTimedOut || timedOut ? ' (a phase timed out)' : '';
@@ -763,9 +863,9 @@ async function main(): Promise<void> {
   } finally {
     log('cleaning up ...');
     watcher?.stop();
-    await stopController?.().catch(() => undefined);
+    for (const c of children) c.kill();
     appsWatcher?.stop();
-    if (nsCreated) await removeHearthNamespace();
+    for (const name of hearthNamespaces) await removeHearthNamespace(name);
     if (appsNsCreated) await core.deleteNamespace({ name: appsNs }).catch(() => undefined);
     await pool(nodes.length, 16, (i) => core.deleteNode({ name: nodes[i]!.metadata!.name! }).catch(() => undefined));
     // Goes once the namespace's Services have released its addresses (its finalizer waits for that).

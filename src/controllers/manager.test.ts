@@ -53,7 +53,7 @@ describe('controllerManager', () => {
     m.start();
     await flushMicrotasks();
     expect(informers.hasSynced()).toBe(true);
-    expect(m.active()).toEqual(['deployment', 'deployedmodel', 'metering', 'batch-job']);
+    expect(m.active()).toEqual(['deployment', 'deployedmodel', 'metering', 'batch-job', 'deployment-orphan-holds']);
     for (const s of lists.values()) expect(s.listCalls).toBe(1);
     await m.stop();
     await informers.stop();
@@ -82,9 +82,12 @@ describe('controllerManager', () => {
     expect(registrations({ ...ctx, metering: false }).map((r) => r.name)).toEqual(['deployment', 'deployedmodel', 'batch-job', 'deployment-orphan-holds']);
   });
 
-  it('sweeps orphaned quota holds only when unsharded (a shard sees only its own Deployments)', () => {
-    const { ctx } = context();
+  it('sweeps orphaned quota holds sharded or not; a shard does not watch every Deployment for it (it lists them at each sweep)', () => {
+    const { ctx, lists } = context();
     expect(registrations(ctx).map((r) => r.name)).toContain('deployment-orphan-holds');
-    expect(registrations({ ...ctx, deployment: { selector: 'shard=a' } }).map((r) => r.name)).not.toContain('deployment-orphan-holds');
+    const sharded = registrations({ ...ctx, deployment: { selector: 'shard=a' } });
+    expect(sharded.map((r) => r.name)).toContain('deployment-orphan-holds');
+    for (const r of sharded) r.declare(ctx);
+    expect([...lists.keys()].filter((k) => k.startsWith('hearth.dev/deployments'))).toEqual(['hearth.dev/deployments?shard=a']);
   });
 });

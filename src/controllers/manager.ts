@@ -22,7 +22,8 @@ import { deployedModelInformers } from './deployed-model/cache.js';
 import { deployedModelController, type DeployedModelSettings } from './deployed-model/controller.js';
 import { deploymentInformers } from './deployment/cache.js';
 import { deploymentController, type DeploymentControllerOptions } from './deployment/controller.js';
-import { OrphanHoldSweeper } from './deployment/orphan-holds.js';
+import { OrphanHoldSweeper, listAllDeployments } from './deployment/orphan-holds.js';
+import { namespacesInformer } from './runtime/projections.js';
 import { DbQuotaLedger } from './deployment/quota-ledger.js';
 import { environmentInformers } from './environment/cache.js';
 import { environmentController, type EnvironmentSettings } from './environment/controller.js';
@@ -121,15 +122,15 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
     declare: (ctx) => void batchJobInformers(ctx.informers, o.batchJob?.namespace),
     make: (ctx) => batchJobController({ ...ctx, settings: { ...DEFAULT_BATCH_JOB, ...o.batchJob } }),
   });
-  // Frees holds of deployments that no longer exist. A shard (selector) sees only its own
-  // Deployments, so it would free the other shards' holds: only an unsharded manager sweeps.
-  if (!o.deployment?.selector) {
-    regs.push({
-      name: 'deployment-orphan-holds',
-      declare: (ctx) => void deploymentInformers(ctx.informers),
-      make: (ctx) => new OrphanHoldSweeper({ ...ctx, ...o.orphanHolds }),
-    });
-  }
+  // Frees holds of deployments that no longer exist: the safety net under the Deployment
+  // controller's release on delete (it adds no finalizer). A shard (selector) caches only its own
+  // Deployments, so its sweeper lists them all from the API server at each sweep instead.
+  const sharded = o.deployment?.selector !== undefined && o.deployment.selector !== '';
+  regs.push({
+    name: 'deployment-orphan-holds',
+    declare: (ctx) => void (sharded ? namespacesInformer(ctx.informers) : deploymentInformers(ctx.informers)),
+    make: (ctx) => new OrphanHoldSweeper({ ...ctx, ...o.orphanHolds, ...(sharded ? { listDeployments: listAllDeployments(ctx.clients) } : {}) }),
+  });
   const bij = o.batchInference;
   if (bij) {
     regs.push({

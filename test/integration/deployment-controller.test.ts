@@ -218,7 +218,8 @@ describe('the Deployment controller on the simulated cluster', () => {
     expect(cond(s, 'Degraded')).toEqual({ status: 'False', reason: 'AsExpected' });
     expect(await childrenOf(ns, name)).toEqual({ workloads: [`${name}-server`], services: [`${name}-server`] });
     const d = await getDeployment(ns, name);
-    expect(d?.metadata.finalizers).toEqual(['hearth.dev/finalizer']);
+    // No finalizer (issue 11's write budget): the holds go on the delete event, the orphan sweep under it.
+    expect(d?.metadata.finalizers).toBeUndefined();
     expect(await quotasRepo.holdsOf(database.db, account, `deployment/${name}`)).toMatchObject([{ quotaName: 'h100-us-virginia-2', amount: 2 }]);
     // `kubectl describe` shows the transition.
     const events = await core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name},involvedObject.kind=Deployment` });
@@ -272,7 +273,11 @@ describe('the Deployment controller on the simulated cluster', () => {
       },
       { timeoutMs: 90_000, dump: () => dump(ns, name) },
     );
-    expect(await quotasRepo.holdsOf(database.db, account, `deployment/${name}`)).toEqual([]);
+    // Released on the delete event, once the API server confirmed the object is gone.
+    await waitFor('the quota holds released', async () => (await quotasRepo.holdsOf(database.db, account, `deployment/${name}`)).length === 0, {
+      timeoutMs: 30_000,
+      dump: async () => ({ holds: await quotasRepo.holdsOf(database.db, account, `deployment/${name}`) }),
+    });
   });
 });
 
@@ -390,6 +395,46 @@ describe('restarts and replicas', () => {
     expect(await childrenOf(ns, 'phoenix')).toEqual({ workloads: ['phoenix-server'], services: ['phoenix-server'] });
     expect(await podsOf(ns, 'phoenix')).toHaveLength(1);
     await second.stop(2000);
+  });
+
+  it('two shards (HEARTH_CONTROLLER_SELECTOR on a shard label): each reconciles only its own Deployments, never the other\'s', async () => {
+    const { ns } = await accountNamespace('sh');
+    const run = `${suffix}-sh`;
+    const SHARD = 'hearth.dev/shard-test';
+    const touched = [new Set<string>(), new Set<string>()];
+    // Every write a shard makes, by the hearth.dev Deployment it is for.
+    const recording = (k: number): ObjectWriter => {
+      const real = new KubeWriter(clients, { component: EVENT_SOURCE });
+      const of = (o: KubernetesObject): string => o.metadata?.labels?.['hearth.dev/deployment'] ?? o.metadata?.name ?? '?';
+      return {
+        create: async (o) => {
+          touched[k]!.add(of(o));
+          await real.create(o);
+        },
+        update: async (o) => {
+          touched[k]!.add(of(o));
+          await real.update(o);
+        },
+        delete: (r) => real.delete(r),
+        updateStatus: async (d, st) => (touched[k]!.add(of(d)), real.updateStatus(d, st)),
+        setFinalizers: (d, f) => real.setFinalizers(d, f),
+        patchMetadata: (d, p) => real.patchMetadata(d, p),
+        event: (d, e, series) => real.event(d, e, series),
+      };
+    };
+    const shards = [0, 1].map((k) => deploymentController({ clients, informers, quotas, clock: realClock, log, selector: `${RUN_LABEL}=${run},${SHARD}=${k}`, writer: recording(k), ...FAST }));
+    runnables.push(...shards);
+    await Promise.all(shards.map((c) => c.start()));
+    const spec = { baseModel: 'accounts/fireworks/models/llama-v3p1-8b-instruct', acceleratorType: 'NVIDIA_H100_80GB', acceleratorCount: 1, replicaCount: 1, placement: { region: 'US_VIRGINIA_2' } };
+    const names = ['s0', 's1', 's2', 's3'];
+    for (const [i, name] of names.entries()) {
+      await custom.createNamespacedCustomObject({ ...target(ns), body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name, labels: { [RUN_LABEL]: run, [SHARD]: String(i % 2) } }, spec } });
+    }
+    for (const name of names) await waitStatus(ns, name, `${name} READY`, (x) => x.state === 'READY' && x.replicaStats?.readyReplicaCount === 1, 90_000);
+    expect([...touched[0]!].sort()).toEqual(['s0', 's2']);
+    expect([...touched[1]!].sort()).toEqual(['s1', 's3']);
+    for (const name of names) expect(await childrenOf(ns, name)).toEqual({ workloads: [`${name}-server`], services: [`${name}-server`] });
+    await Promise.all(shards.map((c) => c.stop(2000)));
   });
 
   it('two controller replicas: exactly one leads; when it stops, the other takes over', async () => {

@@ -148,7 +148,8 @@ const LEASE = 'hearth-deployment-controller';
 /** `group/resource[/name]: verbs`, cluster-wide rules (visible in every namespace). */
 const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
   controller: {
-    'hearth.dev/deployments': ['list', 'watch', 'create', 'patch', 'delete'],
+    // get: a Deployment that left the cache is confirmed gone before its quota holds go (no finalizer).
+    'hearth.dev/deployments': ['get', 'list', 'watch', 'create', 'patch', 'delete'],
     'hearth.dev/deployments/status': ['update'],
     // The DeployedModel controller: its objects (finalizers by merge patch), their status, and the
     // Ready replicas from Hearth's EndpointSlices.

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installCrds } from '../../hack/lib/crds.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
-import { OrphanHoldSweeper } from '../../src/controllers/deployment/orphan-holds.js';
+import { OrphanHoldSweeper, listAllDeployments } from '../../src/controllers/deployment/orphan-holds.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import type { Database } from '../../src/db/client.js';
 import { getQuota, holdsByHolderPrefix, setHolds } from '../../src/db/repositories/quotas.js';
@@ -76,6 +76,26 @@ describe('orphan hold sweep', () => {
     expect((await holders()).sort()).toEqual(['deployment/fresh', 'deployment/live']);
     expect((await getQuota(database.db, ACME, QUOTA))?.usage).toBe(4);
     // Another sweep changes nothing.
+    expect(await sweeper.sweepOnce()).toEqual([]);
+  });
+
+  it('a sharded manager\'s sweeper (its cache holds one shard) lists every Deployment from the API server: the live hold stays', async () => {
+    await sweeper?.stop();
+    await setHolds(database.db, ACME, 'deployment/ghost2', { [QUOTA]: 2 });
+    await database.db
+      .update(quotaHolds)
+      .set({ updateTime: sql`now() - interval '1 hour'` })
+      .where(and(eq(quotaHolds.accountId, ACME), sql`${quotaHolds.holder} in ('deployment/live', 'deployment/ghost2')`));
+    const log = createLogger({ level: 'silent' });
+    const { clients, informers } = kubeAccess(kc, { log });
+    sweeper = new OrphanHoldSweeper({ db: database.db, informers, clock: realClock, log, graceMs: GRACE_MS, intervalMs: 60_000, listDeployments: listAllDeployments(clients) });
+    await sweeper.start();
+    const holders = async () => (await holdsByHolderPrefix(database.db, 'deployment/')).filter((h) => h.accountId === ACME).map((h) => h.holder);
+    await waitFor('the ghost2 hold is freed', async () => !(await holders()).includes('deployment/ghost2'), {
+      timeoutMs: 30_000,
+      dump: async () => ({ holds: await holdsByHolderPrefix(database.db, 'deployment/') }),
+    });
+    expect((await holders()).sort()).toEqual(['deployment/fresh', 'deployment/live']);
     expect(await sweeper.sweepOnce()).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 // Wiring of the Deployment controller (Knative's controller.go): the informers it reads, the
 // events that enqueue a Deployment's key, and the reconciler. Nothing here decides anything.
-import type { KubernetesObject } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Deployment } from '../../crds/deployment.js';
 import { API_VERSION } from '../../crds/group.js';
@@ -8,7 +8,10 @@ import type { Clock } from '../../util/clock.js';
 import type { KubeClients } from '../../kube/client.js';
 import type { Informer } from '../../kube/informer.js';
 import type { InformerFactory } from '../../kube/informer-factory.js';
-import { keyOf } from '../../kube/keys.js';
+import { keyOf, splitKey } from '../../kube/keys.js';
+import { DEPLOYMENT } from '../../crds/registry.js';
+import { isNotFound } from '../runtime/result.js';
+import { ownerKey } from '../runtime/owner-refs.js';
 import { Controller } from '../runtime/controller.js';
 import { KubeWriter, type ObjectWriter } from '../runtime/writer.js';
 import { deploymentInformers } from './cache.js';
@@ -99,6 +102,22 @@ function waitingForCapacity(deployments: Informer<Deployment>): string[] {
     .map((d) => keyOf(d.metadata.namespace, d.metadata.name ?? ''));
 }
 
+/** Whether a hearth.dev Deployment exists, asked of the API server (one GET through the rate-limited client). */
+export function deploymentExists(clients: KubeClients): (key: string) => Promise<boolean> {
+  const custom = clients.api(CustomObjectsApi);
+  return async (key) => {
+    const { namespace, name } = splitKey(key);
+    if (!namespace) return false;
+    try {
+      await custom.getNamespacedCustomObject({ group: DEPLOYMENT.group, version: DEPLOYMENT.version, namespace, plural: DEPLOYMENT.plural, name });
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  };
+}
+
 /**
  * A Deployment controller on the shared informer cache: make one per leadership term (Manager
  * factories); its informers are the process's and stay warm between terms. Informers: see cache.ts.
@@ -115,14 +134,21 @@ export function deploymentController(o: DeploymentControllerOptions): Controller
     retentionMs: o.retentionMs,
     capacityRetryMs: o.capacityRetryMs,
     quotaRetryMs: o.quotaRetryMs,
+    exists: deploymentExists(o.clients),
   });
   const asAny = <T extends KubernetesObject>(i: Informer<T>): Informer<KubernetesObject> => i as unknown as Informer<KubernetesObject>;
+  // A shard caches only its own Deployments but every child and pod: events of another shard's
+  // children would each cost a pass that finds nothing (at 2 shards, more than half the passes).
+  // Sharded, a child or pod event enqueues its Deployment only when this shard has it.
+  const mine = (keys: string[]): string[] => (o.selector ? keys.filter((k) => deployments.get(k) !== undefined) : keys);
+  const childOwner = (c: KubernetesObject): string[] => mine([ownerKey(c, OWNER_TYPE)].filter((k): k is string => k !== undefined));
   const controller = new Controller<Deployment>({
     name: CONTROLLER_NAME,
     for: { informer: deployments, type: OWNER_TYPE },
-    owns: [asAny(workloads), asAny(services)],
+    ...(o.selector ? {} : { owns: [asAny(workloads), asAny(services)] }),
     watches: [
-      { informer: asAny(pods), map: podOwnerKey },
+      ...(o.selector ? [{ informer: asAny(workloads), map: childOwner }, { informer: asAny(services), map: childOwner }] : []),
+      { informer: asAny(pods), map: (p) => mine(podOwnerKey(p)) },
       // Every informer the reconciler reads must be started by the controller: nodes through a
       // watch that also retries the deployments waiting for capacity when a node changes.
       { informer: asAny(nodes), map: () => waitingForCapacity(deployments) },

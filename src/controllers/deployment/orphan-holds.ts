@@ -4,8 +4,13 @@
 // `intervalMs` (after the caches synced) the sweeper compares every `deployment/<name>` hold with
 // the Deployments of the informer cache and frees the ones with no Deployment that nobody wrote for
 // `graceMs` (a create the cache has not seen yet is younger than that). Leader only: it is a
-// Runnable of the manager, stopped with the lease. Not run with a selector (a shard sees only its
-// own Deployments and would free the others').
+// Runnable of the manager, stopped with the lease. It is the safety net under the Deployment
+// controller's release on delete (no finalizer, see README.md): holds of a deployment deleted while
+// no controller ran, or before the leader's first pass of it. A shard (HEARTH_CONTROLLER_SELECTOR)
+// caches only its own Deployments, so a sharded manager's sweeper lists every Deployment from the
+// API server at each sweep (`listDeployments`) instead of reading the cache: it never frees another
+// shard's holds, and the shards do not each watch every Deployment. Several shards' sweepers may
+// run at once; a release is guarded by the hold's updateTime, so one of them frees it.
 import type { Logger } from 'pino';
 import type { Db } from '../../db/client.js';
 import { quotasRepo } from '../../db/index.js';
@@ -13,6 +18,12 @@ import type { QuotaHoldRow } from '../../db/schema/index.js';
 import type { InformerFactory } from '../../kube/informer-factory.js';
 import type { Clock, Timer } from '../../util/clock.js';
 import type { Runnable } from '../runtime/controller.js';
+import type { Informer } from '../../kube/informer.js';
+import { CustomObjectsApi, type V1Namespace } from '@kubernetes/client-node';
+import { DEPLOYMENT } from '../../crds/registry.js';
+import type { KubeClients } from '../../kube/client.js';
+import type { Deployment } from '../../crds/deployment.js';
+import { namespacesInformer } from '../runtime/projections.js';
 import { deploymentInformers } from './cache.js';
 import { holderOf } from './quota-ledger.js';
 import { accountOf } from './reconciler.js';
@@ -35,13 +46,19 @@ export interface OrphanHoldSweeperOptions {
   graceMs?: number;
   /** How long start() waits for the caches (default 120 s). */
   cacheSyncTimeoutMs?: number;
+  /**
+   * Every hearth.dev Deployment (namespace and name), from the API server: a sharded manager's
+   * live set (its cache holds only its shard). Unset: the process's cache of every Deployment.
+   */
+  listDeployments?: () => Promise<Array<{ namespace: string; name: string }>>;
 }
 
 export class OrphanHoldSweeper implements Runnable {
   readonly name = 'deployment-orphan-holds';
   readonly #o: OrphanHoldSweeperOptions;
   readonly #log: Logger;
-  readonly #inf: ReturnType<typeof deploymentInformers>;
+  /** Every Deployment (unsharded), and the namespaces (the account of each). */
+  readonly #inf: { deployments?: Informer<Deployment>; namespaces: Informer<V1Namespace> };
   readonly #stop = new AbortController();
   #timer: Timer | undefined;
   #running: Promise<unknown> = Promise.resolve();
@@ -49,18 +66,24 @@ export class OrphanHoldSweeper implements Runnable {
   constructor(o: OrphanHoldSweeperOptions) {
     this.#o = o;
     this.#log = o.log.child({ component: 'orphan-holds' });
-    this.#inf = deploymentInformers(o.informers);
+    this.#inf = o.listDeployments
+      ? { namespaces: namespacesInformer(o.informers) }
+      : { deployments: deploymentInformers(o.informers).deployments, namespaces: namespacesInformer(o.informers) };
+  }
+
+  #informers(): Array<Informer<Deployment> | Informer<V1Namespace>> {
+    const { deployments, namespaces } = this.#inf;
+    return deployments ? [deployments, namespaces] : [namespaces];
   }
 
   async start(): Promise<void> {
-    const { deployments, namespaces } = this.#inf;
-    for (const i of [deployments, namespaces]) i.start();
+    for (const i of this.#informers()) i.start();
     const timeoutMs = this.#o.cacheSyncTimeoutMs ?? 120_000;
     const deadline = new AbortController();
     const onStop = (): void => deadline.abort();
     this.#stop.signal.addEventListener('abort', onStop, { once: true });
     const timer = this.#o.clock.setTimeout(() => deadline.abort(), timeoutMs);
-    const synced = await Promise.all([deployments, namespaces].map((i) => i.waitForSync(deadline.signal)));
+    const synced = await Promise.all(this.#informers().map((i) => i.waitForSync(deadline.signal)));
     this.#o.clock.clearTimeout(timer);
     this.#stop.signal.removeEventListener('abort', onStop);
     if (this.#stop.signal.aborted) return;
@@ -72,7 +95,7 @@ export class OrphanHoldSweeper implements Runnable {
     this.#stop.abort();
     if (this.#timer) this.#o.clock.clearTimeout(this.#timer);
     await this.#running.catch(() => undefined);
-    await Promise.all([this.#inf.deployments, this.#inf.namespaces].map((i) => i.stop()));
+    await Promise.all(this.#informers().map((i) => i.stop()));
     return true;
   }
 
@@ -87,13 +110,15 @@ export class OrphanHoldSweeper implements Runnable {
 
   /** One comparison of holds with live Deployments; returns the holds it freed (`account/holder/quota`). */
   async sweepOnce(): Promise<string[]> {
+    if (!this.#informers().every((i) => i.hasSynced())) return [];
     const { deployments, namespaces } = this.#inf;
-    if (!deployments.hasSynced() || !namespaces.hasSynced()) return [];
-    const live = new Set(
-      deployments.list().map((d) => `${accountOf(namespaces.get(d.metadata.namespace ?? ''), d.metadata.namespace ?? '')}/${holderOf(d.metadata.name ?? '')}`),
-    );
+    // Holds first: a hold of a deployment created after the live set was read is younger than the grace.
     const now = this.#o.clock.now();
     const holds = await quotasRepo.holdsByHolderPrefix(this.#o.db, HOLDER_PREFIX);
+    const names = deployments
+      ? deployments.list().map((d) => ({ namespace: d.metadata.namespace ?? '', name: d.metadata.name ?? '' }))
+      : await this.#o.listDeployments!();
+    const live = new Set(names.map((d) => `${accountOf(namespaces.get(d.namespace), d.namespace)}/${holderOf(d.name)}`));
     const freed: string[] = [];
     for (const h of orphanedHolds(holds, live, now, this.#o.graceMs ?? DEFAULT_ORPHAN_GRACE_MS)) {
       if (this.#stop.signal.aborted) break; // lease lost: no more writes
@@ -102,4 +127,22 @@ export class OrphanHoldSweeper implements Runnable {
     if (freed.length > 0) this.#log.info({ freed }, 'freed quota holds of deployments that no longer exist');
     return freed;
   }
+}
+
+/** Every hearth.dev Deployment's namespace and name, listed from the API server in pages of 500 (a sharded sweeper's live set). */
+export function listAllDeployments(clients: KubeClients): () => Promise<Array<{ namespace: string; name: string }>> {
+  const custom = clients.api(CustomObjectsApi);
+  return async () => {
+    const out: Array<{ namespace: string; name: string }> = [];
+    let _continue: string | undefined;
+    do {
+      const page = (await custom.listClusterCustomObject({ group: DEPLOYMENT.group, version: DEPLOYMENT.version, plural: DEPLOYMENT.plural, limit: 500, ...(_continue ? { _continue } : {}) })) as {
+        items: Deployment[];
+        metadata?: { continue?: string };
+      };
+      for (const d of page.items) out.push({ namespace: d.metadata.namespace ?? '', name: d.metadata.name ?? '' });
+      _continue = page.metadata?.continue || undefined;
+    } while (_continue);
+    return out;
+  };
 }

@@ -17,7 +17,7 @@ export interface GpuQuota {
 }
 
 export interface QuotaLedger {
-  /** True when holds are recorded outside the cluster: a finalizer must release them. */
+  /** True when holds are recorded outside the cluster: the reconciler releases them when a deployment is deleted. */
   readonly tracksHolds: boolean;
   gpuQuota(account: string, quotaName: string, holder: string): Promise<GpuQuota>;
   /**
@@ -49,6 +49,7 @@ export class DbQuotaLedger implements QuotaLedger {
   readonly #db: Db;
   readonly #clock: Clock;
   readonly #known = new Map<string, number>();
+  readonly #asking = new Map<string, Promise<boolean>>();
 
   constructor(db: Db, clock: Clock) {
     this.#db = db;
@@ -58,10 +59,21 @@ export class DbQuotaLedger implements QuotaLedger {
   async #accountExists(account: string): Promise<boolean> {
     const seen = this.#known.get(account);
     if (seen !== undefined && this.#clock.now() - seen < ACCOUNT_CACHE_MS) return true;
-    const exists = (await accountsRepo.getAccount(this.#db, account)) !== undefined;
-    if (exists) this.#known.set(account, this.#clock.now());
-    else this.#known.delete(account);
-    return exists;
+    // Calls made together (a pass asks for the quota and the GPU-hours at once) share one query.
+    let asking = this.#asking.get(account);
+    if (!asking) {
+      asking = accountsRepo.getAccount(this.#db, account).then((row) => {
+        if (row !== undefined) this.#known.set(account, this.#clock.now());
+        else this.#known.delete(account);
+        return row !== undefined;
+      });
+      this.#asking.set(account, asking);
+      void asking.then(
+        () => this.#asking.delete(account),
+        () => this.#asking.delete(account),
+      );
+    }
+    return asking;
   }
 
   async gpuQuota(account: string, quotaName: string, holder: string): Promise<GpuQuota> {

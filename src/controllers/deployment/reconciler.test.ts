@@ -46,11 +46,11 @@ function dep(spec: Partial<DeploymentSpecInput> = {}, meta: Record<string, unkno
   return d;
 }
 
-function setup(objs: ClusterObjects & { limits?: Record<string, number>; desiredReplicas?: DesiredReplicas }) {
+function setup(objs: ClusterObjects & { limits?: Record<string, number>; desiredReplicas?: DesiredReplicas; exists?: (key: string) => Promise<boolean> }) {
   const cluster = new DeploymentCluster({ namespaces: [namespace], nodes: fleet, ...objs });
   const quotas = new MemoryQuotaLedger(objs.limits);
   const clock = new FakeClock(T0);
-  const r = new DeploymentReconciler({ listers: cluster.listers, writer: cluster, quotas, clock, retentionMs: DEFAULT_RETENTION_MS, desiredReplicas: objs.desiredReplicas });
+  const r = new DeploymentReconciler({ listers: cluster.listers, writer: cluster, quotas, clock, retentionMs: DEFAULT_RETENTION_MS, desiredReplicas: objs.desiredReplicas, exists: objs.exists });
   const pass = async () => {
     const res = await r.reconcile(KEY);
     return { res, writes: cluster.take() };
@@ -102,9 +102,9 @@ describe('DeploymentReconciler: writes per pass', () => {
       wantWrites: [],
     },
     {
-      name: 'a new deployment: finalizer, workload, Service, one status write (CREATING)',
+      name: 'a new deployment: workload, Service, one status write (CREATING); no finalizer',
       objects: () => ({ deployments: [dep()] }),
-      wantWrites: [`finalizers ${HEARTH}`, `create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`],
+      wantWrites: [`create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`],
       wantState: 'CREATING',
       wantConditions: {
         Ready: { status: 'False', reason: 'Reconciling' },
@@ -114,7 +114,7 @@ describe('DeploymentReconciler: writes per pass', () => {
     },
     {
       name: 'a workload of that name we do not control: left alone, NotOwned reported',
-      objects: () => ({ deployments: [dep({}, { finalizers: [FINALIZER] })], workloads: [notOwnedWorkload()] }),
+      objects: () => ({ deployments: [dep()], workloads: [notOwnedWorkload()] }),
       wantWrites: [`create ${SERVICE}`, `status ${HEARTH}`, `event Warning/NotOwned ${KEY}`],
       wantState: 'CREATING',
       wantConditions: {
@@ -126,7 +126,7 @@ describe('DeploymentReconciler: writes per pass', () => {
     {
       name: 'no region has a free GPU: CREATING, WaitingForCapacity, look again later',
       objects: () => ({
-        deployments: [dep({ placement: undefined }, { finalizers: [FINALIZER] })],
+        deployments: [dep({ placement: undefined })],
         pods: fleet.filter((n) => n.metadata?.labels?.['hearth.dev/accelerator-type'] === 'NVIDIA_H100_80GB').map((n) => gpuHog(n.metadata!.name!, 8)),
       }),
       wantWrites: [`status ${HEARTH}`],
@@ -140,7 +140,7 @@ describe('DeploymentReconciler: writes per pass', () => {
     },
     {
       name: 'an accelerator the requested region does not offer: FAILED (will not fix itself)',
-      objects: () => ({ deployments: [dep({ acceleratorType: 'NVIDIA_A100_80GB', precision: 'FP16' }, { finalizers: [FINALIZER] })] }),
+      objects: () => ({ deployments: [dep({ acceleratorType: 'NVIDIA_A100_80GB', precision: 'FP16' })] }),
       wantWrites: [`status ${HEARTH}`, `event Warning/InvalidPlacement ${KEY}`],
       wantState: 'FAILED',
       wantConditions: {
@@ -151,7 +151,7 @@ describe('DeploymentReconciler: writes per pass', () => {
     },
     {
       name: 'a spec the runtime cannot serve (acceleratorCount beyond a node): FAILED with the reason',
-      objects: () => ({ deployments: [dep({ acceleratorCount: 16 }, { finalizers: [FINALIZER] })] }),
+      objects: () => ({ deployments: [dep({ acceleratorCount: 16 })] }),
       wantWrites: [`status ${HEARTH}`, `event Warning/TooManyAccelerators ${KEY}`],
       wantState: 'FAILED',
       wantConditions: {
@@ -162,7 +162,7 @@ describe('DeploymentReconciler: writes per pass', () => {
     },
     {
       name: 'over quota: the workload runs what the quota allows, QuotaExceeded reported',
-      objects: () => ({ deployments: [dep({ replicaCount: 4, acceleratorCount: 4 }, { finalizers: [FINALIZER] })], limits: { 'h100-us-virginia-2': 8 } }),
+      objects: () => ({ deployments: [dep({ replicaCount: 4, acceleratorCount: 4 })], limits: { 'h100-us-virginia-2': 8 } }),
       wantWrites: [`create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`, `event Warning/QuotaExceeded ${KEY}`],
       wantState: 'CREATING',
       wantConditions: {
@@ -479,9 +479,55 @@ describe('DeploymentReconciler: lifecycle', () => {
     expect((await t.pass()).writes).toEqual([`delete ${HEARTH}`]);
   });
 
-  it('kubectl delete: the finalizer gives back the quota holds and lets go, nothing else', async () => {
+  it('kubectl delete: no finalizer holds it; once it has left the cache and the API server says it is gone, the holds are given back', async () => {
+    const gone = new Set<string>();
+    const t = setup({ deployments: [dep()], exists: async (k) => !gone.has(k) });
+    await t.pass();
+    expect(t.quotas.holds.has('deployment/chat')).toBe(true);
+    expect(t.cluster.listers.deployments.get(KEY)?.metadata.finalizers).toBeUndefined();
+    t.cluster.listers.deployments.delete(KEY); // the API server deleted it at once; the informer's delete
+    gone.add(KEY);
+    expect((await t.pass()).writes).toEqual([]);
+    expect(t.quotas.holds.has('deployment/chat')).toBe(false);
+    expect(t.quotas.calls.at(-1)).toBe('releaseAll acme deployment/chat');
+    const calls = t.quotas.calls.length;
+    expect((await t.pass()).writes, 'second pass').toEqual([]);
+    expect(t.quotas.calls.length, 'released once').toBe(calls);
+  });
+
+  it('a deployment that left the cache but still exists (moved to another shard, or re-created): its holds stay', async () => {
+    const t = setup({ deployments: [dep()], exists: async () => true });
+    await t.pass();
+    t.cluster.listers.deployments.delete(KEY);
+    expect((await t.pass()).writes).toEqual([]);
+    expect(t.quotas.holds.get('deployment/chat')).toEqual({ 'h100-us-virginia-2': 2 });
+    expect(t.quotas.calls.filter((c) => c.startsWith('releaseAll'))).toEqual([]);
+  });
+
+  it('a key this reconciler never found in its cache (another shard\'s pod event): nothing released, nothing asked', async () => {
+    let asked = 0;
+    const t = setup({ exists: async () => (asked++, false) });
+    t.quotas.holds.set('deployment/chat', { 'h100-us-virginia-2': 2 });
+    expect((await t.pass()).writes).toEqual([]);
+    expect(t.quotas.holds.has('deployment/chat')).toBe(true);
+    expect(asked).toBe(0);
+  });
+
+  it('being deleted (another finalizer, or foreground deletion keeps it a while): holds given back at once', async () => {
     const t = setup({ deployments: [dep()] });
     await t.pass();
+    t.cluster.edit(KEY, (d) => {
+      d.metadata.deletionTimestamp = new Date(T0).toISOString();
+      d.metadata.finalizers = ['foregroundDeletion'];
+    });
+    expect((await t.pass()).writes).toEqual([]);
+    expect(t.quotas.holds.has('deployment/chat')).toBe(false);
+  });
+
+  it('a deployment an older version gave the finalizer: kubectl delete gives back the holds and removes it, nothing else', async () => {
+    const t = setup({ deployments: [dep({}, { finalizers: [FINALIZER] })] });
+    await t.pass();
+    expect(t.cluster.take(), 'a normal pass leaves it').toEqual([]);
     expect(t.quotas.holds.has('deployment/chat')).toBe(true);
     t.cluster.edit(KEY, (d) => {
       d.metadata.deletionTimestamp = new Date(T0).toISOString();
@@ -513,16 +559,17 @@ describe('DeploymentReconciler: lifecycle', () => {
     const listers = { ...t.cluster.listers, deployments: { get: (k: string) => lag ?? real.get(k), list: (ns?: string) => real.list(ns) } };
     const r = new DeploymentReconciler({ listers, writer: t.cluster, quotas: t.quotas, clock: t.clock });
     await r.reconcile(KEY);
-    expect(t.cluster.take()).toEqual([`finalizers ${HEARTH}`, `create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`]);
-    // A child event runs the next pass before the cache has seen the finalizer or the status.
+    expect(t.cluster.take()).toEqual([`create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`]);
+    const firstStatusVersion = real.get(KEY)!.metadata.resourceVersion;
+    // A child event runs the next pass before the cache has seen the status.
     await r.reconcile(KEY);
-    expect(t.cluster.take(), 'no finalizer or status written again').toEqual([]);
+    expect(t.cluster.take(), 'no status written again').toEqual([]);
     t.cluster.settle();
     await r.reconcile(KEY); // a guarded write on the old resourceVersion would fail with 409
     expect(t.cluster.take()).toEqual([`status ${HEARTH}`, `event Normal/Ready ${KEY}`]);
     expect(t.status()?.state).toBe('READY');
-    // The cache catches up half-way (the finalizer write, resourceVersion 101, not the status ones): still behind.
-    lag = { ...real.get(KEY)!, status: undefined, metadata: { ...real.get(KEY)!.metadata, resourceVersion: '101' } };
+    // The cache catches up half-way (the first status write, not the second): still behind.
+    lag = { ...real.get(KEY)!, status: undefined, metadata: { ...real.get(KEY)!.metadata, resourceVersion: firstStatusVersion } };
     await r.reconcile(KEY);
     expect(t.cluster.take()).toEqual([]);
     // Someone else writes: the cache shows a version we did not make, and it wins.
@@ -533,7 +580,7 @@ describe('DeploymentReconciler: lifecycle', () => {
   });
 
   it('a stale read (the object changed since the cache saw it) fails the pass with a conflict, for a retry', async () => {
-    const t = setup({ deployments: [dep({}, { finalizers: [FINALIZER] })] });
+    const t = setup({ deployments: [dep()] });
     const stale = t.cluster.listers.deployments.get(KEY)!;
     const real = t.cluster.listers.deployments;
     // The cache serves the old version; the API server has a newer one.
@@ -564,8 +611,20 @@ describe('events', () => {
     expect(eventsFor(prev, next).map((e) => `${e.type}/${e.reason}`)).toEqual(want);
   });
 
+  it('the pass does not wait for its events (sent after the status write, like client-go\'s recorder)', async () => {
+    const t = setup({ deployments: [dep({ acceleratorCount: 16 })] });
+    let sent = 0;
+    t.cluster.event = () => {
+      sent++;
+      return new Promise<void>(() => {}); // an API server that never answers
+    };
+    await expect(t.r.reconcile(KEY)).resolves.toEqual({});
+    expect(sent).toBe(1);
+    expect(t.status()?.state).toBe('FAILED');
+  });
+
   it('an event the API refuses does not fail the pass', async () => {
-    const t = setup({ deployments: [dep({ acceleratorCount: 16 }, { finalizers: [FINALIZER] })] });
+    const t = setup({ deployments: [dep({ acceleratorCount: 16 })] });
     t.cluster.event = async () => {
       throw new Error('events are forbidden');
     };
@@ -594,7 +653,7 @@ describe('DeploymentReconciler: the autoscaler seam', () => {
   it('takes a ReplicaDecision: its count drives the workload and its status fields ride on the one status write', async () => {
     const decisions = [{ time: '2026-11-26T08:00:00.000Z', fromReplicas: 0, toReplicas: 1, reason: 'ScaleFromZero', message: 'a request arrived' }];
     let answer: ReplicaDecision = { replicas: 1, status: { scalingDecisions: decisions, lastRequestTime: '2026-11-26T08:00:00Z' } };
-    const t = setup({ deployments: [dep({ replicaCount: undefined, minReplicaCount: 0, maxReplicaCount: 3 }, { finalizers: [FINALIZER] })], desiredReplicas: () => answer });
+    const t = setup({ deployments: [dep({ replicaCount: undefined, minReplicaCount: 0, maxReplicaCount: 3 })], desiredReplicas: () => answer });
     expect((await t.pass()).writes).toEqual([`create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`]);
     expect(t.workload()?.spec?.replicas).toBe(1);
     expect(t.status()).toMatchObject({ desiredReplicaCount: 1, scalingDecisions: decisions, lastRequestTime: '2026-11-26T08:00:00Z' });
@@ -611,11 +670,11 @@ describe('DeploymentReconciler: the autoscaler seam', () => {
 
 describe('DeploymentReconciler: write budget (issue 11)', () => {
   // What the controller writes for a new deployment that becomes READY before the progress
-  // interval ends: the finalizer (for the quota holds in PostgreSQL), the two children, and one
-  // status write — plus the one event a user is told of.
+  // interval ends: the two children and one status write — plus the one event a user is told of.
+  // No finalizer: the quota holds in PostgreSQL are given back on the delete event (README.md).
   const created = { creationTimestamp: new Date(T0).toISOString() };
 
-  it('create → children → READY in 4 writes, region given', async () => {
+  it('create → children → READY in 3 writes, region given', async () => {
     const t = setup({ deployments: [dep({}, created)] });
     const writes: string[] = [];
     writes.push(...(await t.pass()).writes);
@@ -625,7 +684,7 @@ describe('DeploymentReconciler: write budget (issue 11)', () => {
     t.cluster.settle();
     t.clock.advance(5_000);
     writes.push(...(await t.pass()).writes);
-    expect(writes).toEqual([`finalizers ${HEARTH}`, `create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`, `event Normal/Ready ${KEY}`]);
+    expect(writes).toEqual([`create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`, `event Normal/Ready ${KEY}`]);
     expect(t.status()).toMatchObject({ state: 'READY', region: 'US_VIRGINIA_2', replicaCount: 2 });
     expect((await t.pass()).writes, 'second pass').toEqual([]);
   });
@@ -637,7 +696,7 @@ describe('DeploymentReconciler: write budget (issue 11)', () => {
     writes.push(...(await t.pass()).writes);
     t.cluster.settle();
     writes.push(...(await t.pass()).writes);
-    expect(writes.filter((w) => !w.startsWith('event'))).toEqual([`finalizers ${HEARTH}`, `create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`, `status ${HEARTH}`]);
+    expect(writes.filter((w) => !w.startsWith('event'))).toEqual([`create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`, `status ${HEARTH}`]);
     expect(t.status()).toMatchObject({ state: 'READY', region: 'US_VIRGINIA_2' });
     expect(t.status()?.status?.message).not.toBe('placed in US_VIRGINIA_2'); // the reason of the choice survived
   });

@@ -3,9 +3,10 @@
 // decides region, replicas (clamped to quota) and children, writes only what differs from what it
 // observed, and writes the status once, only when it changed.
 //
-//   fetch (gone → done) → being deleted? release quota holds, drop the finalizer
-//   → soft-deleted? release pods (delete the workload), DELETING → DELETED, purge after retention
-//   → finalizer (only when quota holds live outside the cluster) → model server from spec + config
+//   fetch (gone → release the quota holds of a deployment this process reconciled, if the API
+//   server confirms it is gone) → being deleted? release quota holds (and a finalizer an older
+//   version added) → soft-deleted? release pods (delete the workload), DELETING → DELETED, purge
+//   after retention → model server from spec + config
 //   → region (spec, status, or chosen once) → desired replicas → quota clamp + hold
 //   → children (create / replace only on difference; never touch what we do not control) → status
 import type { KubernetesObject, V1Deployment, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
@@ -20,7 +21,7 @@ import type { Clock } from '../../util/clock.js';
 import { splitKey } from '../../kube/keys.js';
 import { EventRecorder } from '../runtime/events.js';
 import type { Lister } from '../runtime/controller.js';
-import { hasFinalizer, removeFinalizer } from '../runtime/finalizers.js';
+import { hasFinalizer } from '../runtime/finalizers.js';
 import { OwnWrites, PassObject } from '../runtime/pass.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/result.js';
 import type { ObjectWriter } from '../runtime/writer.js';
@@ -96,6 +97,13 @@ export interface DeploymentReconcilerOptions {
   quotaRetryMs?: number;
   /** How long progress alone may wait before it is written (status.ts `statusWriteDue`; default 30 s, 0 writes every change). */
   progressIntervalMs?: number;
+  /**
+   * Whether the Deployment `key` still exists, asked of the API server (a GET, not the cache):
+   * before the holds of a deployment that left the cache are released. It may have left only this
+   * controller's shard (a label change) or been recreated under the same name. Unset: a
+   * deployment that left the cache is taken as deleted (unit tests).
+   */
+  exists?: (key: string) => Promise<boolean>;
 }
 
 type RegionDecision = { region: string; reason?: string; chosen?: boolean } | { failed: string } | { unplaced: string };
@@ -170,6 +178,11 @@ export class DeploymentReconciler implements Reconciler {
   readonly #written = new OwnWrites<Deployment>();
   /** When this process last wrote each deployment's status (progress waits relative to it). */
   readonly #statusWrittenAt = new Map<string, number>();
+  /**
+   * The account of every deployment this reconciler found in its cache and has not seen go:
+   * whose holds it releases when the deployment leaves the cache (no finalizer: see README.md).
+   */
+  readonly #known = new Map<string, string>();
 
   constructor(opts: DeploymentReconcilerOptions) {
     this.#o = opts;
@@ -180,16 +193,14 @@ export class DeploymentReconciler implements Reconciler {
 
   async reconcile(key: string, ctx?: ReconcileContext): Promise<Result> {
     const dep = this.#written.read(key, this.#o.listers.deployments.get(key));
-    if (!dep) {
-      this.#statusWrittenAt.delete(key);
-      return {}; // gone: its children are garbage-collected through their ownerReferences
-    }
+    // Once the lease is lost (ctx.signal aborts), no quota write of this pass reaches PostgreSQL.
+    const quotas = fencedLedger(this.#o.quotas, ctx?.signal);
+    if (!dep) return this.#gone(key, quotas); // its children are garbage-collected through their ownerReferences
     const { namespace } = splitKey(key);
     if (!namespace) return {};
     const account = accountOf(this.#o.listers.namespaces.get(namespace), namespace);
-    // Once the lease is lost (ctx.signal aborts), no quota write of this pass reaches PostgreSQL.
-    const quotas = fencedLedger(this.#o.quotas, ctx?.signal);
-    if (dep.metadata.deletionTimestamp) return this.#finalize(dep, account, quotas);
+    if (dep.metadata.deletionTimestamp) return this.#deleting(key, dep, account, quotas);
+    this.#known.set(key, account);
     const statusClock = {
       since: () => this.#statusWrittenAt.get(key) ?? createdAt(dep),
       wrote: (at: number) => this.#statusWrittenAt.set(key, at),
@@ -205,11 +216,35 @@ export class DeploymentReconciler implements Reconciler {
     }
   }
 
-  /** A hard delete: give back the quota holds (GC cannot reach PostgreSQL), then let the object go. */
-  async #finalize(dep: Deployment, account: string, quotas: QuotaLedger): Promise<Result> {
-    if (!hasFinalizer(dep, FINALIZER)) return {};
-    await quotas.releaseAll(account, holderOf(dep.metadata.name ?? ''));
-    await removeFinalizer(this.#o.writer, dep, FINALIZER);
+  /**
+   * A hard delete in progress (deletionTimestamp: another finalizer, or foreground deletion, keeps
+   * the object a while): give back the quota holds now — deletion cannot be undone. A finalizer
+   * an older version of the controller added is removed (nothing adds it any more).
+   */
+  async #deleting(key: string, dep: Deployment, account: string, quotas: QuotaLedger): Promise<Result> {
+    if (quotas.tracksHolds) await quotas.releaseAll(account, holderOf(dep.metadata.name ?? ''));
+    this.#known.delete(key); // released: nothing left to do when it leaves the cache
+    if (hasFinalizer(dep, FINALIZER)) await new PassObject(this.#o.writer, dep).removeFinalizer(FINALIZER);
+    return {};
+  }
+
+  /**
+   * The deployment left the cache: deleted (GC takes its children; nothing holds its deletion), or
+   * moved to another shard, or never ours (a child or pod event of another shard's deployment).
+   * The quota holds of one this reconciler knew are given back once the API server confirms it is
+   * gone. What this misses (deleted while no controller ran, or before this leader's first pass of
+   * it) the orphan sweep frees (orphan-holds.ts).
+   */
+  async #gone(key: string, quotas: QuotaLedger): Promise<Result> {
+    this.#statusWrittenAt.delete(key);
+    const account = this.#known.get(key);
+    if (account === undefined || !quotas.tracksHolds) return {};
+    if (this.#o.exists && (await this.#o.exists(key))) {
+      this.#known.delete(key); // another shard's now, or a cache behind a re-create: not ours to release
+      return {};
+    }
+    await quotas.releaseAll(account, holderOf(splitKey(key).name));
+    this.#known.delete(key);
     return {};
   }
 }
@@ -270,7 +305,6 @@ class Pass {
     const softDelete = this.#cur.metadata.annotations?.[SOFT_DELETE_ANNOTATION];
     if (softDelete !== undefined) return this.#softDelete(softDelete, children);
 
-    if (this.o.quotas.tracksHolds) await this.obj.addFinalizer(FINALIZER);
     const server = buildModelServer(spec, this.config);
     if (!server.ok) {
       return this.#finish({ kind: 'failed', reason: server.reason, message: server.message, code: 'INVALID_ARGUMENT', region: this.#cur.status?.region });
@@ -366,6 +400,10 @@ class Pass {
   ): Promise<{ replicas: number; footprint: Record<string, number>; message?: string }> {
     const g = server.acceleratorCount;
     const quotaName = gpuQuotaName(server.acceleratorType, region);
+    // Scaling up may need the month's GPU-hours: asked together with the quota (one round trip to
+    // PostgreSQL instead of two in a row on every new deployment's first pass), used only if so.
+    const spentQuery = desired > running ? this.o.quotas.gpuHoursSpent(this.account) : undefined;
+    spentQuery?.catch(() => undefined); // awaited below when needed; not an unhandled rejection otherwise
     const q = await this.o.quotas.gpuQuota(this.account, quotaName, this.#holder);
     this.#mine = q.mine;
     const room = Math.max(0, q.limit - q.heldByOthers);
@@ -379,7 +417,7 @@ class Pass {
       );
     }
     if (replicas > running) {
-      const spent = await this.o.quotas.gpuHoursSpent(this.account);
+      const spent = await (spentQuery ?? this.o.quotas.gpuHoursSpent(this.account));
       if (spent !== undefined) {
         replicas = running;
         messages.push(`${spent}: not scaling up beyond ${running} replica(s)`);
@@ -530,8 +568,11 @@ class Pass {
       this.#requeue(due.waitMs); // progress alone: written with the next change that matters, or then
     } else if (await this.obj.writeStatus(next, statusEqual)) {
       this.o.statusClock.wrote(this.#now);
-      // Best effort (the recorder logs a failure): an event must not fail (and repeat) the pass.
-      for (const e of eventsFor(prev, next)) await this.o.events.record(this.#cur, e, this.o.log);
+      // Sent, not awaited (client-go's recorder is asynchronous too): an event tells a user what the
+      // status already says and is no part of converging, so the pass ends with its status write
+      // instead of one more API round trip later (issue 11: ~0.3 s of every READY pass under load).
+      // Best effort: the recorder catches and logs a failure; it never fails (or repeats) the pass.
+      for (const e of eventsFor(prev, next)) void this.o.events.record(this.#cur, e, this.o.log);
     }
     return this.#requeueAfter === undefined ? {} : { requeueAfter: this.#requeueAfter };
   }
