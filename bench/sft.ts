@@ -19,7 +19,9 @@
 //
 // Simulation: KWOK runs no containers (its Job pods go Running then Succeeded on their own), so no
 // trainer runs; a report is sent by the bench. Everything lives in one scratch namespace (deleted
-// at the end); datasets, models and quota in an embedded PGlite database; artifacts in a temp dir.
+// at the end); datasets, models and quota in a scratch database on PostgreSQL (DATABASE_URL, as in
+// production; `--db pglite`: embedded PGlite, one single-threaded engine the controller's and the
+// API's queries all queue on); artifacts in a temp dir.
 // The cluster may be shared: other workloads' pods take GPUs too, which the placement sees.
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -46,9 +48,10 @@ import { listQuotas, setQuotaLimits } from '../src/db/repositories/quotas.js';
 import { KubeClients } from '../src/kube/client.js';
 import { InformerFactory } from '../src/kube/informer-factory.js';
 import { realClock } from '../src/util/clock.js';
-import { fmt, percentile } from './lib.js';
+import { DEFAULT_DATABASE_URL, ensurePostgres } from '../hack/lib/postgres.js';
+import { admin, fmt, percentile, withDatabase } from './lib.js';
 
-const { values } = parseArgs({ args: process.argv.slice(2).filter((a) => a !== '--'), options: { jobs: { type: 'string', default: '50' }, rounds: { type: 'string', default: '2' }, reports: { type: 'string', default: '100' } } });
+const { values } = parseArgs({ args: process.argv.slice(2).filter((a) => a !== '--'), options: { db: { type: 'string', default: 'postgres' }, jobs: { type: 'string', default: '50' }, rounds: { type: 'string', default: '2' }, reports: { type: 'string', default: '100' } } });
 const JOBS = Number(values.jobs);
 const REPORTS = Number(values.reports);
 const ROUNDS = Math.max(1, Number(values.rounds));
@@ -71,7 +74,10 @@ async function main(): Promise<void> {
   const custom = kc.makeApiClient(CustomObjectsApi);
   const batch = kc.makeApiClient(BatchV1Api);
   const core = kc.makeApiClient(CoreV1Api);
-  const database = await openDatabase();
+  const dbName = `hearth_bench_sft_${suffix}`;
+  const pgUrl = values.db === 'pglite' ? undefined : await ensurePostgres(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL, (m) => console.error(m));
+  if (pgUrl) await admin(withDatabase(pgUrl, 'postgres'), `create database ${dbName}`);
+  const database = pgUrl ? await openDatabase({ url: withDatabase(pgUrl, dbName), maxConnections: 10, applicationName: 'bench-sft' }) : await openDatabase();
   await database.migrate();
   const db = database.db;
   const apiKey = (await bootstrap(db, { accountId: ACCOUNT, email: `bench@${ACCOUNT}.example` })).apiKey!.key;
@@ -233,7 +239,7 @@ async function main(): Promise<void> {
     const k = p ? `${p.acceleratorType}@${p.region}` : '?';
     regions.set(k, (regions.get(k) ?? 0) + 1);
   }
-  console.log(`SFT benchmark (${JOBS} jobs × ${ROUNDS} rounds, ${REPORTS} reports; one run, same cluster; load ${load0.map((x) => x.toFixed(2)).join(' ')} → ${load1.map((x) => x.toFixed(2)).join(' ')})`);
+  console.log(`SFT benchmark (${JOBS} jobs × ${ROUNDS} rounds, ${REPORTS} reports, database ${pgUrl ? 'PostgreSQL' : 'PGlite'}; one run, same cluster; load ${load0.map((x) => x.toFixed(2)).join(' ')} → ${load1.map((x) => x.toFixed(2)).join(' ')})`);
   console.log(`  placements of the SFTJobs (the direct Jobs mirror them): ${[...regions].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
   for (const [i, r] of rounds.entries()) {
     const ri = p50(span(r.sft, 'created', 'running')) / p50(span(r.direct, 'created', 'podUp'));
@@ -270,6 +276,7 @@ async function main(): Promise<void> {
   await informers.stop();
   await core.deleteNamespace({ name: NS }).catch(() => undefined);
   await database.close();
+  if (pgUrl) await admin(withDatabase(pgUrl, 'postgres'), `drop database if exists ${dbName} with (force)`);
   await store.close();
   await rm(dir, { recursive: true, force: true });
 }
