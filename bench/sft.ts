@@ -108,7 +108,9 @@ async function main(): Promise<void> {
     metering: false,
     deployment: { selector: `hearth.dev/bench-sft=${suffix}` },
     deployedModel: { namespace: NS },
-    sftJob: { namespace: NS, artifacts: store, trainer: { ...DEFAULT_TRAINER, apiUrl }, pollMs: 500, reportGraceMs: 3_600_000 },
+    // The controller's defaults (workers, the 5 s safety poll: pod events and reports wake a job);
+    // only the grace for a trainer that ended without its report is long (KWOK pods end at once).
+    sftJob: { namespace: NS, artifacts: store, trainer: { ...DEFAULT_TRAINER, apiUrl }, reportGraceMs: 3_600_000 },
   });
   manager.start();
 
