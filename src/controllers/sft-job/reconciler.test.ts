@@ -240,6 +240,18 @@ describe('SFTJobReconciler: the trainer Job', () => {
 });
 
 describe('SFTJobReconciler: cancel, resume, early stop', () => {
+  it(':cancel when the Job is already gone (a pass that deleted it lost its status write) still says CANCELLING first', async () => {
+    const t = setup();
+    await toRunning(t);
+    t.cluster.edit(KEY, (j) => (j.metadata.annotations = { ...j.metadata.annotations, 'hearth.dev/cancel-requested': '2026-12-06T08:02:00Z' }));
+    t.cluster.listers.jobs.delete(`${NS}/sft-tune-0`);
+    expect((await t.pass()).writes).toEqual([`status ${OBJ}`]);
+    expect(t.status()?.state).toBe('JOB_STATE_CANCELLING');
+    expect((await t.pass()).writes).toEqual([`status ${OBJ}`, `event Normal/Cancelled ${NS}/tune`]);
+    expect(t.status()?.state).toBe('JOB_STATE_CANCELLED');
+    expect((await t.pass()).writes).toEqual([]);
+  });
+
   it(':cancel → CANCELLING (the Job deleted) → CANCELLED; :resume → a new attempt from the last checkpoint', async () => {
     const t = setup();
     await toRunning(t);

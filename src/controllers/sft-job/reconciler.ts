@@ -162,7 +162,7 @@ export class SFTJobReconciler implements Reconciler {
         result: {},
       };
     }
-    if (ann[ANNOTATIONS.cancelRequested] !== undefined) return this.#cancel(job, account);
+    if (ann[ANNOTATIONS.cancelRequested] !== undefined) return this.#cancel(job, account, prev);
     switch (state) {
       case 'JOB_STATE_UNSPECIFIED':
       case 'JOB_STATE_CREATING':
@@ -189,10 +189,12 @@ export class SFTJobReconciler implements Reconciler {
     return !Number.isNaN(t) && t >= u && job.metadata.annotations?.[ANNOTATIONS.cancelRequested] === undefined;
   }
 
-  async #cancel(job: Job, account: string): Promise<{ outcome: Outcome; result: Result }> {
+  async #cancel(job: Job, account: string, prev: SFTJobStatus | undefined): Promise<{ outcome: Outcome; result: Result }> {
     const current = this.#currentJob(job);
-    if (current) {
-      await this.#deleteJob(job);
+    if (current) await this.#deleteJob(job);
+    // Always through CANCELLING, also when the Job is already gone (a pass that deleted it lost its
+    // status write to a conflict, or the job had no Job yet): the documented sequence, every time.
+    if (current || prev?.state !== 'JOB_STATE_CANCELLING') {
       return { outcome: { state: 'JOB_STATE_CANCELLING' }, result: { requeueAfter: 1_000 } };
     }
     await this.o.stores.release(account, holderOf(job.metadata.name!));
