@@ -134,7 +134,9 @@ export class SFTJobReconciler implements Reconciler {
       const generation = typeof job.metadata.generation === 'number' ? job.metadata.generation : undefined;
       const next = computeStatus(prev, outcome, generation, job.spec.epochs ?? 1, new Date(this.o.clock.now()));
       if (next.state !== 'JOB_STATE_PENDING' || !next.training?.job) this.#claims.delete(key);
-      if (await obj.writeStatus(next)) for (const e of eventsFor(prev, next)) await this.#events.record(obj.current, e, ctx.log);
+      // Events are for people: sent once the status is written, but the pass (and the worker) does
+      // not wait for them (record() never rejects; a failure is logged).
+      if (await obj.writeStatus(next)) for (const e of eventsFor(prev, next)) void this.#events.record(obj.current, e, ctx.log);
       return result;
     } finally {
       this.#written.remember(key, read, obj);
