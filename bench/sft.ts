@@ -1,19 +1,30 @@
 // SFT benchmark (issue 14), every figure beside a same-run baseline:
 //
-//   KUBECONFIG=… npm run bench:sft [-- --jobs 50 --reports 100]
+//   KUBECONFIG=… npm run bench:sft [-- --jobs 50 --rounds 2 --reports 100]
 //
 //   1. create → RUNNING for N SFTJobs (kubectl-style creates; the SFTJob controller validates the
-//      dataset, holds quota, makes the token Secret and the Indexed Job; RUNNING once its pod runs)
-//      vs the same N batch/v1 Jobs (the controller's own builder, no owner) created directly →
-//      their pod running (the Job's ready/succeeded count), in the same run. Goal: within 1.2×.
+//      dataset, places the run, holds quota, makes the token Secret and the Indexed Job; RUNNING
+//      once its pod runs) vs the same N batch/v1 Jobs created directly → their pod running. Like
+//      for like: the direct Jobs are the controller's own builder (makeTrainerJob, no owner) with
+//      the very placements (GPU type, region) the SFTJobs of the round got, so both batches ask the
+//      same pools for the same GPUs; both are timed from the create call to the first sight of a
+//      bound pod Running or Succeeded (the SFTJob: to its RUNNING status, which follows that pod).
+//      Rounds alternate the order (SFT first, then direct first, …) and each batch starts when the
+//      previous batch's pods have ended, so neither batch finds the other's pods on the GPUs.
+//      Goal: within 1.2× (p50). Per phase: where the time goes (create → VALIDATING → PENDING with
+//      the Job made → Job seen → pod created → bound → running → RUNNING).
 //   2. Progress lag: a trainer report POSTed to the trainer endpoint (with the job's token, read
 //      from its Secret as the pod would) → the REST GET of the job shows it (jobProgress.percent).
 //      p50/p99 over R reports. Goal: visible within 1 s.
 //
 // Simulation: KWOK runs no containers (its Job pods go Running then Succeeded on their own), so no
 // trainer runs; a report is sent by the bench. Everything lives in one scratch namespace (deleted
-// at the end); datasets, models and quota in an embedded PGlite database; artifacts in a temp dir.
+// at the end); datasets, models and quota in a scratch database on PostgreSQL (DATABASE_URL, as in
+// production; `--db pglite`: embedded PGlite, one single-threaded engine the controller's and the
+// API's queries all queue on); artifacts in a temp dir.
+// The cluster may be shared: other workloads' pods take GPUs too, which the placement sees.
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,11 +48,13 @@ import { listQuotas, setQuotaLimits } from '../src/db/repositories/quotas.js';
 import { KubeClients } from '../src/kube/client.js';
 import { InformerFactory } from '../src/kube/informer-factory.js';
 import { realClock } from '../src/util/clock.js';
-import { fmt, percentile } from './lib.js';
+import { DEFAULT_DATABASE_URL, ensurePostgres } from '../hack/lib/postgres.js';
+import { admin, fmt, percentile, withDatabase } from './lib.js';
 
-const { values } = parseArgs({ args: process.argv.slice(2).filter((a) => a !== '--'), options: { jobs: { type: 'string', default: '50' }, reports: { type: 'string', default: '100' } } });
+const { values } = parseArgs({ args: process.argv.slice(2).filter((a) => a !== '--'), options: { db: { type: 'string', default: 'postgres' }, jobs: { type: 'string', default: '50' }, rounds: { type: 'string', default: '2' }, reports: { type: 'string', default: '100' } } });
 const JOBS = Number(values.jobs);
 const REPORTS = Number(values.reports);
+const ROUNDS = Math.max(1, Number(values.rounds));
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const suffix = randomBytes(3).toString('hex');
 const ACCOUNT = `bench-sft-${suffix}`;
@@ -61,7 +74,10 @@ async function main(): Promise<void> {
   const custom = kc.makeApiClient(CustomObjectsApi);
   const batch = kc.makeApiClient(BatchV1Api);
   const core = kc.makeApiClient(CoreV1Api);
-  const database = await openDatabase();
+  const dbName = `hearth_bench_sft_${suffix}`;
+  const pgUrl = values.db === 'pglite' ? undefined : await ensurePostgres(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL, (m) => console.error(m));
+  if (pgUrl) await admin(withDatabase(pgUrl, 'postgres'), `create database ${dbName}`);
+  const database = pgUrl ? await openDatabase({ url: withDatabase(pgUrl, dbName), maxConnections: 10, applicationName: 'bench-sft' }) : await openDatabase();
   await database.migrate();
   const db = database.db;
   const apiKey = (await bootstrap(db, { accountId: ACCOUNT, email: `bench@${ACCOUNT}.example` })).apiKey!.key;
@@ -92,70 +108,124 @@ async function main(): Promise<void> {
     metering: false,
     deployment: { selector: `hearth.dev/bench-sft=${suffix}` },
     deployedModel: { namespace: NS },
-    sftJob: { namespace: NS, artifacts: store, trainer: { ...DEFAULT_TRAINER, apiUrl }, pollMs: 500, reportGraceMs: 3_600_000 },
+    // The controller's defaults (workers, the 5 s safety poll: pod events and reports wake a job);
+    // only the grace for a trainer that ended without its report is long (KWOK pods end at once).
+    sftJob: { namespace: NS, artifacts: store, trainer: { ...DEFAULT_TRAINER, apiUrl }, reportGraceMs: 3_600_000 },
   });
   manager.start();
 
-  // Watches: when each SFTJob is RUNNING, when each direct Job's pod runs.
-  const running = new Map<string, number>();
-  const jobUp = new Map<string, number>();
+  // Watches: per SFTJob its state changes; per Job (SFT or direct, by the hearth.dev/sft-job label of
+  // its pods) when it and its first pod appear, when that pod is bound, when it runs.
+  type Times = { created?: number; validating?: number; pending?: number; jobMade?: number; jobSeen?: number; podSeen?: number; bound?: number; podUp?: number; running?: number };
+  const times = new Map<string, Times>();
+  const at = (name: string): Times => times.get(name) ?? (times.set(name, {}), times.get(name)!);
+  const placements = new Map<string, { acceleratorType: string; acceleratorCount: number; nodes: number; region: string }>();
   const w1 = await new Watch(kc).watch(`/apis/${GROUP}/${VERSION}/namespaces/${NS}/sftjobs`, {}, (_p, o: { metadata: { name: string }; status?: SFTJobStatus }) => {
-    if (o.status?.state === 'JOB_STATE_RUNNING' && !running.has(o.metadata.name)) running.set(o.metadata.name, performance.now());
+    const t = at(o.metadata.name);
+    const now = performance.now();
+    const st = o.status?.state;
+    if (st === 'JOB_STATE_VALIDATING') t.validating ??= now;
+    if (st === 'JOB_STATE_PENDING') t.pending ??= now;
+    if (o.status?.training?.job) t.jobMade ??= now;
+    if (st === 'JOB_STATE_RUNNING') t.running ??= now;
+    const tr = o.status?.training;
+    if (tr?.region && tr.acceleratorType) placements.set(o.metadata.name, { acceleratorType: tr.acceleratorType, acceleratorCount: tr.acceleratorCount ?? 1, nodes: tr.nodes ?? 1, region: tr.region });
   }, () => undefined);
-  const w2 = await new Watch(kc).watch(`/apis/batch/v1/namespaces/${NS}/jobs`, { labelSelector: 'bench-direct' }, (_p, o: { metadata: { name: string }; status?: { ready?: number; succeeded?: number } }) => {
-    if (((o.status?.ready ?? 0) > 0 || (o.status?.succeeded ?? 0) > 0) && !jobUp.has(o.metadata.name)) jobUp.set(o.metadata.name, performance.now());
+  const w2 = await new Watch(kc).watch(`/apis/batch/v1/namespaces/${NS}/jobs`, {}, (_p, o: { metadata: { labels?: Record<string, string> } }) => {
+    const owner = o.metadata.labels?.['hearth.dev/sft-job'];
+    if (owner) at(owner).jobSeen ??= performance.now();
+  }, () => undefined);
+  const podsEnded = new Map<string, boolean>();
+  const w3 = await new Watch(kc).watch(`/api/v1/namespaces/${NS}/pods`, {}, (type, o: { metadata: { name: string; labels?: Record<string, string> }; spec?: { nodeName?: string }; status?: { phase?: string } }) => {
+    const owner = o.metadata.labels?.['hearth.dev/sft-job'];
+    if (!owner) return;
+    const t = at(owner);
+    const now = performance.now();
+    t.podSeen ??= now;
+    if (o.spec?.nodeName) t.bound ??= now;
+    const phase = o.status?.phase;
+    if (o.spec?.nodeName && (phase === 'Running' || phase === 'Succeeded')) t.podUp ??= now;
+    podsEnded.set(o.metadata.name, type === 'DELETED' || phase === 'Succeeded' || phase === 'Failed');
   }, () => undefined);
   await sleep(1000);
 
-  const waitAll = async (m: Map<string, number>, n: number, what: string) => {
+  const waitFor = async (what: string, done: () => boolean) => {
     const deadline = Date.now() + 300_000;
-    while (m.size < n) {
-      if (Date.now() > deadline) throw new Error(`timed out: ${what} (${m.size}/${n})`);
+    while (!done()) {
+      if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
       await sleep(20);
     }
   };
+  /** Every pod seen so far has ended (KWOK ends a Job's pod right after it runs): the GPUs are free again. */
+  const quiet = () => waitFor('the previous batch\'s pods to end', () => [...podsEnded.values()].every(Boolean));
 
-  // 1a. The same Jobs, created directly (no owner: nothing reconciles them).
   const spec = { dataset: `accounts/${ACCOUNT}/datasets/chats`, baseModel: BASE, epochs: 1, loraRank: 8, maxContextLength: 8192 } as SFTJobSpec;
-  const directStart = new Map<string, number>();
-  await Promise.all(
-    Array.from({ length: JOBS }, async (_, i) => {
-      const owner = { apiVersion: API_VERSION, kind: 'SFTJob', metadata: { name: `direct-${i}`, namespace: NS, uid: 'none' } };
-      const job = makeTrainerJob({ owner, account: ACCOUNT, attempt: 0, placement: { acceleratorType: 'NVIDIA_A100_80GB', acceleratorCount: 1, nodes: 1, region: 'US_ILLINOIS_2' }, trainer: { ...DEFAULT_TRAINER, apiUrl }, inputs: { spec, baseModelPath: 'x', baseModelName: BASE, hasEval: true, nodes: 1, gpusPerNode: 1 } });
+  const sftBatch = async (round: number): Promise<string[]> => {
+    await quiet();
+    const names = Array.from({ length: JOBS }, (_, i) => `tune-${round}-${i}`);
+    await Promise.all(
+      names.map(async (name) => {
+        at(name).created = performance.now();
+        await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'sftjobs', body: { apiVersion: API_VERSION, kind: 'SFTJob', metadata: { name }, spec } });
+      }),
+    );
+    await waitFor('SFTJobs RUNNING', () => names.every((n) => times.get(n)?.running !== undefined));
+    return names;
+  };
+  /** The same Jobs created directly, each with the placement the SFTJob `like[i]` got (no owner: nothing reconciles them). */
+  const directBatch = async (round: number, like: string[]): Promise<string[]> => {
+    await quiet();
+    const names = like.map((_, i) => `direct-${round}-${i}`);
+    const jobs = names.map((name, i) => {
+      const owner = { apiVersion: API_VERSION, kind: 'SFTJob', metadata: { name, namespace: NS, uid: 'none' } };
+      const placement = placements.get(like[i]!)!;
+      const job = makeTrainerJob({ owner, account: ACCOUNT, attempt: 0, placement: placement as never, trainer: { ...DEFAULT_TRAINER, apiUrl }, inputs: { spec, baseModelPath: 'x', baseModelName: BASE, hasEval: true, nodes: placement.nodes, gpusPerNode: placement.acceleratorCount } });
       delete job.metadata!.ownerReferences;
-      job.metadata!.labels = { ...job.metadata!.labels, 'bench-direct': 'true' };
-      job.spec!.template.metadata!.labels = { ...job.spec!.template.metadata!.labels, 'hearth.dev/sft-job': `direct-${i}` };
-      // The pod's env names a Secret; create it as the controller would.
-      await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: `sft-direct-${i}-trainer` }, stringData: { token: 'x' } } });
-      directStart.set(job.metadata!.name!, performance.now());
-      await batch.createNamespacedJob({ namespace: NS, body: job });
-    }),
-  );
-  await waitAll(jobUp, JOBS, 'direct Jobs running');
-  const direct = [...jobUp].map(([n, t]) => t - directStart.get(n)!);
+      return job;
+    });
+    // The pod's env names a Secret; made before the clock starts (the SFTJob's Secret is on its clock).
+    await Promise.all(names.map((name) => core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: `sft-${name}-trainer` }, stringData: { token: 'x' } } })));
+    await Promise.all(
+      jobs.map(async (job, i) => {
+        at(names[i]!).created = performance.now();
+        await batch.createNamespacedJob({ namespace: NS, body: job });
+      }),
+    );
+    await waitFor('direct Jobs running', () => names.every((n) => times.get(n)?.podUp !== undefined));
+    return names;
+  };
 
-  // 1b. SFTJobs.
-  const sftStart = new Map<string, number>();
-  await Promise.all(
-    Array.from({ length: JOBS }, async (_, i) => {
-      sftStart.set(`tune-${i}`, performance.now());
-      await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'sftjobs', body: { apiVersion: API_VERSION, kind: 'SFTJob', metadata: { name: `tune-${i}` }, spec } });
-    }),
-  );
-  await waitAll(running, JOBS, 'SFTJobs RUNNING');
-  const sft = [...running].map(([n, t]) => t - sftStart.get(n)!);
+  const load0 = loadavg();
+  const rounds: Array<{ order: string; sft: string[]; direct: string[] }> = [];
+  let lastSft: string[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    if (r % 2 === 0) {
+      const sft = await sftBatch(r);
+      lastSft = sft;
+      rounds.push({ order: 'SFT first', sft, direct: await directBatch(r, sft) });
+    } else {
+      const direct = await directBatch(r, lastSft);
+      rounds.push({ order: 'direct first', direct, sft: await sftBatch(r) });
+    }
+  }
+  const load1 = loadavg();
+  const span = (names: string[], from: keyof Times, to: keyof Times) => names.map((n) => times.get(n)!).filter((t) => t[from] !== undefined && t[to] !== undefined).map((t) => t[to]! - t[from]!);
+  const sftAll = rounds.flatMap((r) => r.sft);
+  const directAll = rounds.flatMap((r) => r.direct);
+  const p50 = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
 
   // 2. Progress lag: report → REST view.
-  const secret = await core.readNamespacedSecret({ namespace: NS, name: 'sft-tune-0-trainer' });
+  const first = sftAll[0]!;
+  const secret = await core.readNamespacedSecret({ namespace: NS, name: `sft-${first}-trainer` });
   const token = Buffer.from(secret.data!.token!, 'base64').toString('utf8');
   const lags: number[] = [];
   for (let step = 1; step <= REPORTS; step++) {
     const t0 = performance.now();
-    const res = await fetch(`${apiUrl}/v1-trainer/sft/${ACCOUNT}/tune-0/progress`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ step, totalSteps: REPORTS + 1, trainLoss: 1 / step }) });
+    const res = await fetch(`${apiUrl}/v1-trainer/sft/${ACCOUNT}/${first}/progress`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ step, totalSteps: REPORTS + 1, trainLoss: 1 / step }) });
     if (!res.ok) throw new Error(`progress: ${res.status} ${await res.text()}`);
     const want = Math.floor((step * 100) / (REPORTS + 1));
     for (;;) {
-      const got = await app.inject({ method: 'GET', url: `/v1/accounts/${ACCOUNT}/supervisedFineTuningJobs/tune-0`, headers: { authorization: `Bearer ${apiKey}` } });
+      const got = await app.inject({ method: 'GET', url: `/v1/accounts/${ACCOUNT}/supervisedFineTuningJobs/${first}`, headers: { authorization: `Bearer ${apiKey}` } });
       const percent = (JSON.parse(got.body) as { jobProgress?: { percent?: number } }).jobProgress?.percent;
       if (percent === want) break;
       if (performance.now() - t0 > 10_000) throw new Error(`report ${step} not visible after 10 s (percent ${percent}, want ${want})`);
@@ -164,21 +234,51 @@ async function main(): Promise<void> {
     lags.push(performance.now() - t0);
   }
 
-  const ratio = percentile([...sft].sort((a, b) => a - b), 50) / percentile([...direct].sort((a, b) => a - b), 50);
-  console.log(`SFT benchmark (${JOBS} jobs, ${REPORTS} reports; one run, same cluster)`);
-  console.log(`  create → running, batch/v1 Jobs direct : ${stats(direct)}`);
-  console.log(`  create → RUNNING, SFTJobs              : ${stats(sft)}`);
+  const ratio = p50(span(sftAll, 'created', 'running')) / p50(span(directAll, 'created', 'podUp'));
+  const regions = new Map<string, number>();
+  for (const n of sftAll) {
+    const p = placements.get(n);
+    const k = p ? `${p.acceleratorType}@${p.region}` : '?';
+    regions.set(k, (regions.get(k) ?? 0) + 1);
+  }
+  console.log(`SFT benchmark (${JOBS} jobs × ${ROUNDS} rounds, ${REPORTS} reports, database ${pgUrl ? 'PostgreSQL' : 'PGlite'}; one run, same cluster; load ${load0.map((x) => x.toFixed(2)).join(' ')} → ${load1.map((x) => x.toFixed(2)).join(' ')})`);
+  console.log(`  placements of the SFTJobs (the direct Jobs mirror them): ${[...regions].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
+  for (const [i, r] of rounds.entries()) {
+    const ri = p50(span(r.sft, 'created', 'running')) / p50(span(r.direct, 'created', 'podUp'));
+    console.log(`  round ${i + 1} (${r.order}): direct ${stats(span(r.direct, 'created', 'podUp'))}`);
+    console.log(`  ${' '.repeat(`round ${i + 1} (${r.order}):`.length)} SFT    ${stats(span(r.sft, 'created', 'running'))}  ratio ${fmt(ri, 2)}×`);
+  }
+  console.log(`  create → running, batch/v1 Jobs direct : ${stats(span(directAll, 'created', 'podUp'))}`);
+  console.log(`  create → RUNNING, SFTJobs              : ${stats(span(sftAll, 'created', 'running'))}`);
   console.log(`  ratio (p50)                            : ${fmt(ratio, 2)}×  (goal ≤ 1.2×)`);
+  console.log('  where the time goes (p50 / p99 ms):');
+  const phase = (label: string, names: string[], from: keyof Times, to: keyof Times) => {
+    const xs = [...span(names, from, to)].sort((a, b) => a - b);
+    console.log(`    ${label.padEnd(44)} ${fmt(percentile(xs, 50)).padStart(8)} ${fmt(percentile(xs, 99)).padStart(8)}`);
+  };
+  phase('SFT: create → VALIDATING seen', sftAll, 'created', 'validating');
+  phase('SFT: VALIDATING → PENDING with its Job seen', sftAll, 'validating', 'jobMade');
+  phase('SFT: create → its Job seen', sftAll, 'created', 'jobSeen');
+  phase('SFT: Job seen → pod created', sftAll, 'jobSeen', 'podSeen');
+  phase('SFT: pod created → bound', sftAll, 'podSeen', 'bound');
+  phase('SFT: bound → pod running', sftAll, 'bound', 'podUp');
+  phase('SFT: pod running → RUNNING seen', sftAll, 'podUp', 'running');
+  phase('direct: create → Job seen', directAll, 'created', 'jobSeen');
+  phase('direct: Job seen → pod created', directAll, 'jobSeen', 'podSeen');
+  phase('direct: pod created → bound', directAll, 'podSeen', 'bound');
+  phase('direct: bound → pod running', directAll, 'bound', 'podUp');
   console.log(`  progress report → REST view            : ${stats(lags)}  (goal < 1000 ms)`);
 
   w1.abort();
   w2.abort();
+  w3.abort();
   await manager.stop();
   await app.close();
   await kinds.stop();
   await informers.stop();
   await core.deleteNamespace({ name: NS }).catch(() => undefined);
   await database.close();
+  if (pgUrl) await admin(withDatabase(pgUrl, 'postgres'), `drop database if exists ${dbName} with (force)`);
   await store.close();
   await rm(dir, { recursive: true, force: true });
 }

@@ -106,7 +106,8 @@ const dump = async (): Promise<unknown> => ({
 async function waitState(name: string, state: string, timeoutMs = 90_000): Promise<SFTJobStatus> {
   return waitFor(`SFT job ${name} to reach ${state}`, async () => {
     const j = await getJob(name);
-    return j?.status?.state === state ? j.status : undefined;
+    // The watch (`seen`, which the tests check the sequence on) has delivered it too.
+    return j?.status?.state === state && seen.get(name)?.at(-1) === state ? j.status : undefined;
   }, { timeoutMs, intervalMs: 100, dump });
 }
 

@@ -1,4 +1,5 @@
-// SIMULATION: the trainer fixture for every KWOK trainer pod. KWOK pods run nothing, so this helper
+// SIMULATION: the trainer fixture (or another runner, e.g. the real trainer shim around a TRL
+// stand-in: test/e2e/sft-trainer-shim.test.ts) for every KWOK trainer pod. KWOK pods run nothing, so this helper
 // does what the kubelet would for the trainer container: it lists the namespace's trainer pods
 // (label hearth.dev/sft-job), builds each one's environment from its spec as the kubelet does
 // (plain values, `secretKeyRef` read from the Secret, `fieldRef` of the pod's annotations), and runs
@@ -17,6 +18,9 @@ export interface TrainerRun {
   result?: TrainerFixtureResult;
 }
 
+/** Runs one trainer pod's container (default: the trainer fixture with the pod's env). */
+export type TrainerRunner = (o: { env: Record<string, string>; pod: V1Pod; signal: AbortSignal }) => Promise<TrainerFixtureResult>;
+
 export class TrainerFleet {
   /** By pod uid. */
   readonly runs = new Map<string, TrainerRun>();
@@ -29,6 +33,7 @@ export class TrainerFleet {
     private readonly namespace: string,
     /** Fixture options per SFT job (the eval curve, the step time). */
     private readonly opts: (job: string) => Omit<TrainerFixtureOptions, 'env' | 'signal'> = () => ({}),
+    private readonly runner?: TrainerRunner,
   ) {
     this.#core = kc.makeApiClient(CoreV1Api);
   }
@@ -61,7 +66,8 @@ export class TrainerFleet {
       const job = p.metadata?.labels?.[SFT_LABELS.job] ?? '';
       const abort = new AbortController();
       const run: TrainerRun = { pod: p.metadata?.name ?? '', job, env, abort, done: Promise.resolve({ exitCode: 0, message: '', steps: 0, startStep: 0, trainExamples: 0 }) };
-      run.done = runTrainerFixture({ ...this.opts(job), env, signal: abort.signal }).then((r) => (run.result = r));
+      const running = this.runner ? this.runner({ env, pod: p, signal: abort.signal }) : runTrainerFixture({ ...this.opts(job), env, signal: abort.signal });
+      run.done = running.then((r) => (run.result = r));
       this.runs.set(uid, run);
     }
     for (const [uid, r] of this.runs) if (!live.has(uid) && !r.result) r.abort.abort();

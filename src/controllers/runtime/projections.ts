@@ -7,8 +7,8 @@
 //
 // Readers, and what they read:
 // - pods (slimPod): the Deployment controller's summarizePods/podProblem (deployment/status.ts),
-//   freeGpusByRegion (deployment/placement.ts) and podGpus (fleet/gpus.ts), podOwnerKey and the label selector
-//   of its pods; metering's readiness (the Ready condition's lastTransitionTime), podGpus and
+//   freeGpusByRegion (fleet/placement.ts) and podGpus (fleet/gpus.ts), podOwnerKey and the label selector
+//   of its pods; the SFTJob controller's trainer pods (labels, nodeName, phase) and free GPUs; metering's readiness (the Ready condition's lastTransitionTime), podGpus and
 //   dimensions (uid, namespace, labels, nodeName) (metering/accrual.ts, metering.ts);
 // - GPU nodes (slimNode): placement (isSchedulableFor, freeGpusByRegion) and metering (labels);
 // - workloads and Services (slimChild): ours whole (spec, status, labels, annotations: an update

@@ -1,6 +1,6 @@
 // Wiring of the SFTJob controller: informers, the events that enqueue a job's key (its own changes,
-// including the :cancel/:resume annotations and the trainer's progress annotation; its Jobs), the
-// reconciler.
+// including the :cancel/:resume annotations and the trainer's progress annotation; its Jobs; its
+// trainer pods, so RUNNING follows the pod's start at once), the reconciler.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ArtifactStore } from '../../artifacts/index.js';
@@ -13,6 +13,7 @@ import { keyOf } from '../../kube/keys.js';
 import type { Clock } from '../../util/clock.js';
 import { Controller, generationChanged, type Runnable } from '../runtime/controller.js';
 import { KubeWriter, type ObjectWriter } from '../runtime/writer.js';
+import { SFT_LABELS } from '../../crds/sft-trainer.js';
 import { sftJobInformers } from './cache.js';
 import { SFTJobReconciler } from './reconciler.js';
 import { PgSftStores, type SftStores } from './stores.js';
@@ -31,7 +32,11 @@ export interface SFTJobSettings {
   pollMs?: number;
   reportGraceMs?: number;
   quotaRetryMs?: number;
+  /** Concurrent reconciles (default 16: a pass is a few API and database calls, little CPU). */
+  workers?: number;
 }
+
+export const DEFAULT_WORKERS = 16;
 
 export interface SFTJobControllerOptions {
   clients: KubeClients;
@@ -44,11 +49,19 @@ export interface SFTJobControllerOptions {
   stores?: SftStores;
 }
 
+/** The key of the SFTJob a trainer pod belongs to (its `hearth.dev/sft-job` label), if that job is ours. */
+export function trainerPodOwner(pod: KubernetesObject, known: (key: string) => boolean): string[] {
+  const name = pod.metadata?.labels?.[SFT_LABELS.job];
+  if (!name || !pod.metadata?.namespace) return [];
+  const key = keyOf(pod.metadata.namespace, name);
+  return known(key) ? [key] : [];
+}
+
 export function sftJobController(o: SFTJobControllerOptions): Runnable {
-  const { sftJobs, jobs, namespaces } = sftJobInformers(o.informers, o.settings.namespace);
+  const { sftJobs, jobs, namespaces, pods, nodes } = sftJobInformers(o.informers, o.settings.namespace);
   const s = o.settings;
   const reconciler = new SFTJobReconciler({
-    listers: { sftJobs, jobs, namespaces },
+    listers: { sftJobs, jobs, namespaces, pods, nodes },
     writer: o.writer ?? new KubeWriter(o.clients, { component: EVENT_SOURCE, now: () => o.clock.now() }),
     stores: o.stores ?? new PgSftStores(o.db, s.artifacts),
     trainer: s.trainer,
@@ -65,9 +78,11 @@ export function sftJobController(o: SFTJobControllerOptions): Runnable {
     watches: [
       // A namespace's account label decides whether its jobs run, and for whom.
       { informer: asAny(namespaces), map: (ns) => sftJobs.list(ns.metadata?.name ?? '').map((j) => keyOf(j.metadata.namespace, j.metadata.name ?? '')) },
+      // A trainer pod (owned by the Job, not the SFTJob) wakes its job: RUNNING when it runs.
+      { informer: asAny(pods), map: (pod) => trainerPodOwner(pod, (k) => sftJobs.get(k) !== undefined) },
     ],
     reconciler,
-    workers: 4,
+    workers: s.workers ?? DEFAULT_WORKERS,
     resyncMs: 10 * 60_000,
     clock: o.clock,
     log: o.log,

@@ -12,8 +12,12 @@ export class FakeSftStores implements SftStores {
   /** `<account>/<holder>` → quota name → GPUs. */
   readonly holds = new Map<string, Record<string, number>>();
 
+  #version = 0;
+  /** Reads of dataset bytes (the reconciler caches what a READY dataset's bytes say). */
+  byteReads = 0;
+
   addDataset(account: string, id: string, lines: string[], state = 'READY'): void {
-    this.datasets.set(`${account}/${id}`, { state, format: 'CHAT', exampleCount: lines.length, estimatedTokens: lines.join('').length / 4, lines });
+    this.datasets.set(`${account}/${id}`, { state, format: 'CHAT', exampleCount: lines.length, estimatedTokens: lines.join('').length / 4, version: String(++this.#version), lines });
   }
 
   async dataset(a: string, id: string): Promise<DatasetMeta | undefined> {
@@ -24,6 +28,7 @@ export class FakeSftStores implements SftStores {
   }
 
   async datasetBytes(a: string, id: string): Promise<Buffer> {
+    this.byteReads++;
     return Buffer.from((this.datasets.get(`${a}/${id}`)?.lines ?? []).map((l) => `${l}\n`).join(''));
   }
 
@@ -58,6 +63,15 @@ export class FakeSftStores implements SftStores {
     if (!files.has('adapter_config.json') || !files.has('adapter_model.safetensors')) throw new InvalidAdapterError(`the trainer's adapter is not valid: ${o.from} lacks adapter_config.json or adapter_model.safetensors`);
     this.models.set(key, { baseModel: o.baseModel, job: o.job, state: 'READY', from: o.from });
     return 'created';
+  }
+
+  async quotaLeft(a: string, holder: string, quotaNames: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const q of quotaNames) {
+      const others = [...this.holds].filter(([k]) => k.startsWith(`${a}/`) && k !== `${a}/${holder}`).reduce((s, [, h]) => s + (h[q] ?? 0), 0);
+      out.set(q, Math.max(0, (this.quotas.get(q) ?? 8) - others));
+    }
+    return out;
   }
 
   async hold(a: string, holder: string, quotaName: string, gpus: number): Promise<{ ok: true } | { ok: false; why: string }> {

@@ -1,6 +1,6 @@
 // The SFTJob reconciler against the runtime's recording fake API and in-memory stores: "given these
 // objects, expect exactly these writes", then a second pass that writes nothing. Time from a FakeClock.
-import type { V1Job, V1Namespace } from '@kubernetes/client-node';
+import type { V1Job, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { API_VERSION } from '../../crds/group.js';
 import type { SFTJobSpecInput, SFTJobStatus } from '../../crds/sft-job.js';
@@ -33,8 +33,40 @@ function sftJob(spec: Partial<SFTJobSpecInput> = {}, status?: Partial<SFTJobStat
   } as Job;
 }
 
-function setup(o: { jobs?: Job[]; lines?: string[]; datasetState?: string } = {}) {
-  const cluster = new SFTJobCluster({ sftJobs: o.jobs ?? [sftJob()], namespaces: [namespace] });
+/** A GPU node as the simulated fleet has it (labels, taint, allocatable GPUs). */
+function gpuNode(name: string, region: string, acc: string, gpus = 8): V1Node {
+  const resource = acc.startsWith('AMD') ? 'amd.com/gpu' : 'nvidia.com/gpu';
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: { 'topology.kubernetes.io/region': region, 'hearth.dev/accelerator-type': acc } },
+    spec: { taints: [{ key: resource, value: 'present', effect: 'NoSchedule' }] },
+    status: { allocatable: { [resource]: String(gpus) }, conditions: [{ type: 'Ready', status: 'True' }] },
+  } as V1Node;
+}
+
+/** A pod holding `gpus` GPUs on a node (someone else's workload, or a trainer pod). */
+function gpuPod(name: string, node: string | undefined, gpus: number, labels: Record<string, string> = {}, phase = 'Running', ns = 'other'): V1Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: ns, labels },
+    spec: { ...(node ? { nodeName: node } : {}), containers: [{ name: 'c', resources: { limits: { 'nvidia.com/gpu': String(gpus) } } }] },
+    status: { phase },
+  } as V1Pod;
+}
+
+/** The simulated fleet's training GPUs: A100 in US_ILLINOIS_2 (2 nodes), H100 in US_VIRGINIA_2 (2) and AP_TOKYO_1 (1). */
+const FLEET = [
+  gpuNode('a100-0', 'US_ILLINOIS_2', 'NVIDIA_A100_80GB'),
+  gpuNode('a100-1', 'US_ILLINOIS_2', 'NVIDIA_A100_80GB'),
+  gpuNode('h100-va-0', 'US_VIRGINIA_2', 'NVIDIA_H100_80GB'),
+  gpuNode('h100-va-1', 'US_VIRGINIA_2', 'NVIDIA_H100_80GB'),
+  gpuNode('h100-tyo-0', 'AP_TOKYO_1', 'NVIDIA_H100_80GB'),
+];
+
+function setup(o: { jobs?: Job[]; lines?: string[]; datasetState?: string; nodes?: V1Node[]; pods?: V1Pod[] } = {}) {
+  const cluster = new SFTJobCluster({ sftJobs: o.jobs ?? [sftJob()], namespaces: [namespace], nodes: o.nodes ?? FLEET, pods: o.pods ?? [] });
   const stores = new FakeSftStores();
   stores.addDataset('acme', 'chats', o.lines ?? LINES, o.datasetState);
   const clock = new FakeClock(T0);
@@ -48,11 +80,12 @@ function setup(o: { jobs?: Job[]; lines?: string[]; datasetState?: string } = {}
     randomToken: () => `token-${++n}`,
   });
   const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never;
-  const pass = async () => {
-    const res = await r.reconcile(KEY, { log, signal: new AbortController().signal });
+  const passOf = async (key: string) => {
+    const res = await r.reconcile(key, { log, signal: new AbortController().signal });
     return { res, writes: cluster.take() };
   };
-  return { cluster, stores, clock, pass, status: () => cluster.status(KEY) };
+  const pass = () => passOf(KEY);
+  return { cluster, stores, clock, pass, passOf, status: () => cluster.status(KEY) };
 }
 
 type T = ReturnType<typeof setup>;
@@ -113,11 +146,11 @@ describe('SFTJobReconciler: validation', () => {
     expect(t.status()).toMatchObject({ state: 'JOB_STATE_FAILED', status: { code: 'ALREADY_EXISTS', message: 'outputModel: model accounts/acme/models/taken already exists; name a new model' } });
   });
 
-  it('no evaluation dataset: the carve-out is written as two datasets, the estimate is recorded → PENDING', async () => {
+  it('no evaluation dataset: the carve-out is written as two datasets, the estimate is recorded → PENDING (and started in the same pass)', async () => {
     const t = setup();
     await t.pass();
     const { writes } = await t.pass();
-    expect(writes).toEqual([`status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
+    expect(writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
     expect(t.stores.datasets.get('acme/tune-train-split')?.lines).toHaveLength(18);
     expect(t.stores.datasets.get('acme/tune-eval-split')?.lines).toEqual([LINES[9], LINES[19]]);
     expect(t.status()).toMatchObject({
@@ -129,12 +162,11 @@ describe('SFTJobReconciler: validation', () => {
 });
 
 describe('SFTJobReconciler: the trainer Job', () => {
-  it('PENDING: holds the quota, makes the Secret and the Job; waits for the pods; RUNNING; a second pass writes nothing', async () => {
+  it('validated → PENDING: holds the quota, makes the Secret and the Job in the same pass; waits for the pods; RUNNING; a second pass writes nothing', async () => {
     const t = setup();
     await t.pass();
-    await t.pass();
     const made = await t.pass();
-    expect(made.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
+    expect(made.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
     expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'a100-us-illinois-2': 1 });
     expect(t.status()?.training).toMatchObject({ job: 'sft-tune-0', acceleratorType: 'NVIDIA_A100_80GB', acceleratorCount: 1, nodes: 1, region: 'US_ILLINOIS_2', tokenSha256: tokenDigest('token-1') });
     expect((await t.pass()).writes).toEqual([]); // pods not scheduled yet: still PENDING, nothing to write
@@ -148,11 +180,14 @@ describe('SFTJobReconciler: the trainer Job', () => {
     const t = setup();
     for (const q of ['a100-us-illinois-2', 'h100-us-virginia-2', 'h100-ap-tokyo-1', 'h100-eu-frankfurt-1', 'h100-us-illinois-1', 'h100-us-iowa-1', 'h100-us-virginia-1', 'h100-us-arizona-1', 'h200-eu-paris-1']) t.stores.quotas.set(q, 0);
     await t.pass();
-    await t.pass();
     const { writes, res } = await t.pass();
-    expect(writes).toEqual([`status ${OBJ}`]);
+    expect(writes).toEqual([`status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
     expect(res).toEqual({ requeueAfter: 10_000 });
-    expect(t.status()?.status?.message).toMatch(/^waiting for GPU quota: quota a100-us-illinois-2: 1 GPUs needed, 0 of 0 free/);
+    expect(t.status()?.state).toBe('JOB_STATE_PENDING');
+    expect(t.status()?.status?.message).toMatch(/^waiting for GPUs: no region can place 1 NVIDIA_A100_80GB GPU: US_ILLINOIS_2: quota a100-us-illinois-2 has 0 GPUs left; /);
+    expect(t.status()?.training?.pendingReason).toBe(t.status()?.status?.message);
+    expect(t.cluster.listers.jobs.list()).toEqual([]);
+    expect(t.stores.holds.size).toBe(0);
     expect((await t.pass()).writes).toEqual([]);
   });
 
@@ -205,6 +240,18 @@ describe('SFTJobReconciler: the trainer Job', () => {
 });
 
 describe('SFTJobReconciler: cancel, resume, early stop', () => {
+  it(':cancel when the Job is already gone (a pass that deleted it lost its status write) still says CANCELLING first', async () => {
+    const t = setup();
+    await toRunning(t);
+    t.cluster.edit(KEY, (j) => (j.metadata.annotations = { ...j.metadata.annotations, 'hearth.dev/cancel-requested': '2026-12-06T08:02:00Z' }));
+    t.cluster.listers.jobs.delete(`${NS}/sft-tune-0`);
+    expect((await t.pass()).writes).toEqual([`status ${OBJ}`]);
+    expect(t.status()?.state).toBe('JOB_STATE_CANCELLING');
+    expect((await t.pass()).writes).toEqual([`status ${OBJ}`, `event Normal/Cancelled ${NS}/tune`]);
+    expect(t.status()?.state).toBe('JOB_STATE_CANCELLED');
+    expect((await t.pass()).writes).toEqual([]);
+  });
+
   it(':cancel → CANCELLING (the Job deleted) → CANCELLED; :resume → a new attempt from the last checkpoint', async () => {
     const t = setup();
     await toRunning(t);
@@ -247,5 +294,113 @@ describe('SFTJobReconciler: cancel, resume, early stop', () => {
     expect(t.status()).toMatchObject({ state: 'JOB_STATE_EARLY_STOPPED', outputModel: 'accounts/acme/models/tune', training: { bestCheckpoint: 'step-2', evalsSinceBest: 2 } });
     expect(t.stores.models.get('acme/tune')?.from).toBe('checkpoints/step-2/');
     expect(t.status()?.status?.message).toBe('early stop: evaluation loss 1.3 did not improve on 1 for 2 evaluations');
+  });
+});
+
+/** Another job of the account, named `name`. */
+function sftJobNamed(name: string, status?: Partial<SFTJobStatus>): Job {
+  const j = sftJob({}, status);
+  return { ...j, metadata: { ...j.metadata, name, uid: `uid-${name}` } } as Job;
+}
+
+/** `n` one-GPU pods of someone else filling node `node`. */
+const filling = (node: string, gpus = 8): V1Pod[] => [gpuPod(`busy-${node}`, node, gpus)];
+
+describe('SFTJobReconciler: placement by quota and free GPUs', () => {
+  it('the A100 pool is full → the H100 region with the most free GPUs; the reason is recorded', async () => {
+    const t = setup({ pods: [...filling('a100-0'), ...filling('a100-1')] });
+    await t.pass();
+    const { writes } = await t.pass();
+    expect(writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
+    expect(t.status()?.training).toMatchObject({ acceleratorType: 'NVIDIA_H100_80GB', region: 'US_VIRGINIA_2', quotaName: 'h100-us-virginia-2' });
+    expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'h100-us-virginia-2': 1 });
+    const job = t.cluster.listers.jobs.get(`${NS}/sft-tune-0`)!;
+    expect(job.spec?.template.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms[0]?.matchExpressions).toEqual([
+      { key: 'topology.kubernetes.io/region', operator: 'In', values: ['US_VIRGINIA_2'] },
+      { key: 'hearth.dev/accelerator-type', operator: 'In', values: ['NVIDIA_H100_80GB'] },
+    ]);
+  });
+
+  it('no free GPUs anywhere → PENDING saying why, no Job, no quota held; a second pass writes nothing; placed once GPUs free up', async () => {
+    const busy = FLEET.flatMap((n) => filling(n.metadata!.name!));
+    const t = setup({ pods: busy });
+    await t.pass();
+    const { writes, res } = await t.pass();
+    expect(writes).toEqual([`status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
+    expect(res).toEqual({ requeueAfter: 10_000 });
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', status: { code: 'OK' } });
+    expect(t.status()?.status?.message).toBe(
+      'waiting for GPUs: no region can place 1 NVIDIA_A100_80GB GPU: US_ILLINOIS_2: 0 GPUs free, no node has 1 free GPU (at most 0); ' +
+        'no region can place 1 NVIDIA_H100_80GB GPU: US_VIRGINIA_2: 0 GPUs free, no node has 1 free GPU (at most 0); AP_TOKYO_1: 0 GPUs free, no node has 1 free GPU (at most 0); ' +
+        'EU_FRANKFURT_1: 0 GPUs free, no node has 1 free GPU (at most 0); US_ILLINOIS_1: 0 GPUs free, no node has 1 free GPU (at most 0); US_IOWA_1: 0 GPUs free, no node has 1 free GPU (at most 0); ' +
+        'US_VIRGINIA_1: 0 GPUs free, no node has 1 free GPU (at most 0); US_ARIZONA_1: 0 GPUs free, no node has 1 free GPU (at most 0); ' +
+        'no region can place 1 NVIDIA_H200_141GB GPU: EU_PARIS_1: 0 GPUs free, no node has 1 free GPU (at most 0)',
+    );
+    expect(t.cluster.listers.jobs.list()).toEqual([]);
+    expect(t.stores.holds.size).toBe(0);
+    t.clock.advance(10_000);
+    expect((await t.pass()).writes).toEqual([]);
+    // Another workload on the A100 node ends: the next look places the job there.
+    t.cluster.listers.pods.put({ ...busy[0]!, status: { phase: 'Succeeded' } });
+    t.clock.advance(10_000);
+    const placed = await t.pass();
+    expect(placed.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
+    expect(t.status()?.training).toMatchObject({ acceleratorType: 'NVIDIA_A100_80GB', region: 'US_ILLINOIS_2' });
+    expect(t.status()?.training?.pendingReason).toBeUndefined();
+    expect(t.status()?.status?.message).toBe('waiting for the trainer pods to be scheduled on GPUs');
+  });
+
+  it('GPUs given to another job whose pods are not bound yet are not given twice', async () => {
+    // One A100 GPU free; job "first" takes it in its pass, "tune" must go elsewhere.
+    const t = setup({ jobs: [sftJobNamed('first'), sftJob()], pods: [...filling('a100-0'), gpuPod('busy-7', 'a100-1', 7)] });
+    await t.passOf(`${NS}/first`);
+    await t.passOf(`${NS}/first`);
+    expect(t.cluster.status(`${NS}/first`)?.training).toMatchObject({ acceleratorType: 'NVIDIA_A100_80GB', region: 'US_ILLINOIS_2' });
+    await t.pass();
+    await t.pass();
+    expect(t.status()?.training).toMatchObject({ acceleratorType: 'NVIDIA_H100_80GB', region: 'US_VIRGINIA_2' });
+  });
+
+  it('a PENDING job in the cache (placed by an earlier leader) holds its GPUs until its pods are bound', async () => {
+    const other = sftJobNamed('other', { state: 'JOB_STATE_PENDING', training: { attempt: 0, job: 'sft-other-0', acceleratorType: 'NVIDIA_A100_80GB', acceleratorCount: 1, nodes: 1, region: 'US_ILLINOIS_2' } });
+    const podOfOther = (node?: string) => gpuPod('sft-other-0-0-x', node, 1, { 'hearth.dev/sft-job': 'other', 'hearth.dev/sft-attempt': '0' }, 'Pending', NS);
+    const t = setup({ jobs: [other, sftJob()], pods: [...filling('a100-0'), gpuPod('busy-7', 'a100-1', 7), podOfOther()] });
+    await t.pass();
+    await t.pass();
+    expect(t.status()?.training).toMatchObject({ acceleratorType: 'NVIDIA_H100_80GB' });
+    // Once its pod is bound, the free count already has it: a new job sees no A100 room either way.
+    const u = setup({ jobs: [other, sftJob()], pods: [...filling('a100-0'), gpuPod('busy-7', 'a100-1', 7), podOfOther('a100-1')] });
+    await u.pass();
+    await u.pass();
+    expect(u.status()?.training).toMatchObject({ acceleratorType: 'NVIDIA_H100_80GB' });
+  });
+});
+
+describe('SFTJobReconciler: latency', () => {
+  it('RUNNING follows the trainer pod running (its event), before the Job counts it', async () => {
+    const t = setup();
+    await t.pass();
+    await t.pass();
+    expect((await t.pass()).writes).toEqual([]);
+    t.cluster.listers.pods.put(gpuPod('sft-tune-0-0-abc', 'a100-0', 1, { 'hearth.dev/sft-job': 'tune', 'hearth.dev/sft-attempt': '0' }, 'Running', NS));
+    const { writes } = await t.pass();
+    expect(writes).toEqual([`status ${OBJ}`, `event Normal/Started ${NS}/tune`]);
+    expect(t.status()?.state).toBe('JOB_STATE_RUNNING');
+    expect((await t.pass()).writes).toEqual([]);
+  });
+
+  it('a READY dataset is read and checked once for many jobs; a replaced dataset is read again', async () => {
+    const t = setup({ jobs: [sftJob(), sftJobNamed('second'), sftJobNamed('third')] });
+    for (const k of [KEY, `${NS}/second`]) {
+      await t.passOf(k);
+      await t.passOf(k);
+    }
+    expect(t.stores.byteReads).toBe(1);
+    expect(t.cluster.status(`${NS}/second`)?.state).toBe('JOB_STATE_PENDING');
+    t.stores.addDataset('acme', 'chats', LINES.slice(0, 2)); // deleted and uploaded again: a new version
+    await t.passOf(`${NS}/third`);
+    await t.passOf(`${NS}/third`);
+    expect(t.stores.byteReads).toBe(2);
+    expect(t.cluster.status(`${NS}/third`)).toMatchObject({ state: 'JOB_STATE_FAILED', status: { message: 'dataset: dataset accounts/acme/datasets/chats has 2 examples; fine-tuning needs at least 3 (minimum examples: 3)' } });
   });
 });

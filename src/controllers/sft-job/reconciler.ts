@@ -6,22 +6,24 @@
 //   → final → the quota released; nothing else
 //   → :cancel → CANCELLING (delete the Job) → CANCELLED once it is gone
 //   → new → VALIDATING → (ranges, base model, datasets: exist, READY, chat examples ≥ 3, eval
-//     carve-out written as datasets, output model free) → PENDING, else FAILED naming the field
-//   → PENDING: hold GPU quota (first catalog placement that fits) → token Secret, headless Service,
-//     the Indexed Job → waits for its pods (GPUs) → RUNNING
+//     carve-out written as datasets, output model free) → PENDING, else FAILED naming the field;
+//     the same pass places the run (GPU type and region with quota and free GPUs: placement.ts),
+//     holds the quota and makes the token Secret, headless Service and Indexed Job at once
+//   → PENDING: nothing fit → placed again later (the status says why); the Job made → waits for
+//     its pods (their events wake the job) → RUNNING once they run
 //   → RUNNING: the trainer's reports (annotation) into the status; `done` → WRITING_RESULTS; the
 //     Job failed → FAILED; `earlyStop` and the eval loss stopped improving → delete the Job →
 //     WRITING_RESULTS from the best checkpoint
 //   → WRITING_RESULTS: the output model registered (READY, files copied) → COMPLETED/EARLY_STOPPED
 //   → status once per pass, only if it changed; an event per state change
 import { randomBytes } from 'node:crypto';
-import type { V1Job, V1Namespace } from '@kubernetes/client-node';
+import type { V1Job, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import { accountOfNamespace } from '../../crds/account.js';
 import { ANNOTATIONS } from '../../crds/group.js';
 import type { SFTJobSpec, SFTJobStatus } from '../../crds/sft-job.js';
-import { EARLY_STOP_PATIENCE, SFT_ANNOTATIONS, parseProgress, tokenDigest } from '../../crds/sft-trainer.js';
+import { EARLY_STOP_PATIENCE, SFT_ANNOTATIONS, SFT_LABELS, parseProgress, tokenDigest } from '../../crds/sft-trainer.js';
 import { BASE_MODELS } from '../../fleet/base-models.js';
-import { gpuQuotaName } from '../../fleet/catalog.js';
+import { ACCELERATOR_TYPES, gpuQuotaName, type AcceleratorType } from '../../fleet/catalog.js';
 import { estimateTrainingCost, sharedBaseModel, trainingCandidates, untunableReason } from '../../fleet/training.js';
 import { splitKey } from '../../kube/keys.js';
 import type { Clock } from '../../util/clock.js';
@@ -35,7 +37,8 @@ import { jobName, makeService, makeTokenSecret, makeTrainerJob } from './resourc
 import { computeStatus, eventsFor, fromProgress, isFinal, type Outcome, type Training } from './status.js';
 import { InvalidAdapterError, type SftStores } from './stores.js';
 import type { TrainerSettings } from './trainer.js';
-import { Invalid, carveOut, checkExamples, checkRanges } from './validate.js';
+import { chooseTrainingPlacement, type Claim } from './placement.js';
+import { Invalid, carveOut, checkCount, checkLines, checkRanges, linesOf } from './validate.js';
 
 type Job = HearthObject<'SFTJob'>;
 
@@ -43,6 +46,10 @@ export interface Listers {
   sftJobs: Lister<Job>;
   jobs: Lister<V1Job>;
   namespaces: Lister<V1Namespace>;
+  /** Every pod (free GPUs; the trainer's pods by their labels). */
+  pods: Lister<V1Pod>;
+  /** The GPU nodes (free GPUs). */
+  nodes: Lister<V1Node>;
 }
 
 export interface SFTJobReconcilerOptions {
@@ -55,7 +62,7 @@ export interface SFTJobReconcilerOptions {
   pollMs?: number;
   /** How long a Job that ended without the trainer's final report waits for it (default 30 s). */
   reportGraceMs?: number;
-  /** Retry interval while waiting for quota (default 10 s). */
+  /** Retry interval while waiting for quota or free GPUs (default 10 s). */
   quotaRetryMs?: number;
   /** Random token bytes (tests pass a fixed source). */
   randomToken?: () => string;
@@ -65,6 +72,26 @@ const DATASET = /^accounts\/([^/]+)\/datasets\/([^/]+)$/;
 const MODEL = /^accounts\/([^/]+)\/models\/([^/]+)$/;
 
 export const holderOf = (name: string): string => `sftjob/${name}`;
+
+/** Datasets whose validated lines are kept (READY datasets never change): at most this many, each at most DATASET_CACHE_BYTES. */
+export const DATASET_CACHE_ENTRIES = 16;
+export const DATASET_CACHE_BYTES = 4 * 1024 * 1024;
+
+/** A READY dataset's lines, checked once as chat examples (keyed by account/id, valid for `version`). */
+interface CheckedDataset {
+  version: string;
+  lines: string[];
+}
+
+/** The GPUs a run was given in a pass, until the cache shows the job PENDING with its Job (then the lister says it). */
+interface OwnClaim {
+  namespace: string;
+  name: string;
+  attempt: number;
+  acceleratorType: AcceleratorType;
+  region: string;
+  gpus: number;
+}
 export const jobFullName = (account: string, name: string): string => `accounts/${account}/supervisedFineTuningJobs/${name}`;
 
 export class SFTJobReconciler implements Reconciler {
@@ -74,6 +101,8 @@ export class SFTJobReconciler implements Reconciler {
   readonly #graceMs: number;
   readonly #quotaRetryMs: number;
   readonly #token: () => string;
+  readonly #datasets = new Map<string, CheckedDataset>();
+  readonly #claims = new Map<string, OwnClaim>();
 
   constructor(private readonly o: SFTJobReconcilerOptions) {
     this.#events = new EventRecorder({ sink: o.writer, clock: o.clock });
@@ -89,6 +118,7 @@ export class SFTJobReconciler implements Reconciler {
     const read = this.#written.read(key, this.o.listers.sftJobs.get(key));
     if (!read) {
       // Deleted: its children go by garbage collection; the quota hold is ours to release.
+      this.#claims.delete(key);
       if (account) await this.o.stores.release(account, holderOf(name));
       return {};
     }
@@ -100,17 +130,20 @@ export class SFTJobReconciler implements Reconciler {
     try {
       const job = obj.current;
       const prev = job.status;
-      const { outcome, result } = await this.#step(job, account, prev);
+      const { outcome, result } = await this.#step(job, account, prev, key);
       const generation = typeof job.metadata.generation === 'number' ? job.metadata.generation : undefined;
       const next = computeStatus(prev, outcome, generation, job.spec.epochs ?? 1, new Date(this.o.clock.now()));
-      if (await obj.writeStatus(next)) for (const e of eventsFor(prev, next)) await this.#events.record(obj.current, e, ctx.log);
+      if (next.state !== 'JOB_STATE_PENDING' || !next.training?.job) this.#claims.delete(key);
+      // Events are for people: sent once the status is written, but the pass (and the worker) does
+      // not wait for them (record() never rejects; a failure is logged).
+      if (await obj.writeStatus(next)) for (const e of eventsFor(prev, next)) void this.#events.record(obj.current, e, ctx.log);
       return result;
     } finally {
       this.#written.remember(key, read, obj);
     }
   }
 
-  async #step(job: Job, account: string, prev: SFTJobStatus | undefined): Promise<{ outcome: Outcome; result: Result }> {
+  async #step(job: Job, account: string, prev: SFTJobStatus | undefined, key: string): Promise<{ outcome: Outcome; result: Result }> {
     const state = prev?.state ?? 'JOB_STATE_UNSPECIFIED';
     const ann = job.metadata.annotations ?? {};
     const name = job.metadata.name!;
@@ -131,15 +164,15 @@ export class SFTJobReconciler implements Reconciler {
         result: {},
       };
     }
-    if (ann[ANNOTATIONS.cancelRequested] !== undefined) return this.#cancel(job, account);
+    if (ann[ANNOTATIONS.cancelRequested] !== undefined) return this.#cancel(job, account, prev);
     switch (state) {
       case 'JOB_STATE_UNSPECIFIED':
       case 'JOB_STATE_CREATING':
         return { outcome: { state: 'JOB_STATE_VALIDATING' }, result: { requeueAfter: 1 } };
       case 'JOB_STATE_VALIDATING':
-        return this.#validate(job, account);
+        return this.#validate(job, account, key);
       case 'JOB_STATE_PENDING':
-        return this.#pending(job, account, prev!);
+        return this.#pending(job, account, prev!, key);
       case 'JOB_STATE_RUNNING':
         return this.#running(job, prev!);
       case 'JOB_STATE_WRITING_RESULTS':
@@ -158,10 +191,12 @@ export class SFTJobReconciler implements Reconciler {
     return !Number.isNaN(t) && t >= u && job.metadata.annotations?.[ANNOTATIONS.cancelRequested] === undefined;
   }
 
-  async #cancel(job: Job, account: string): Promise<{ outcome: Outcome; result: Result }> {
+  async #cancel(job: Job, account: string, prev: SFTJobStatus | undefined): Promise<{ outcome: Outcome; result: Result }> {
     const current = this.#currentJob(job);
-    if (current) {
-      await this.#deleteJob(job);
+    if (current) await this.#deleteJob(job);
+    // Always through CANCELLING, also when the Job is already gone (a pass that deleted it lost its
+    // status write to a conflict, or the job had no Job yet): the documented sequence, every time.
+    if (current || prev?.state !== 'JOB_STATE_CANCELLING') {
       return { outcome: { state: 'JOB_STATE_CANCELLING' }, result: { requeueAfter: 1_000 } };
     }
     await this.o.stores.release(account, holderOf(job.metadata.name!));
@@ -170,36 +205,46 @@ export class SFTJobReconciler implements Reconciler {
 
   // ---- VALIDATING ----------------------------------------------------------------------------
 
-  async #validate(job: Job, account: string): Promise<{ outcome: Outcome; result: Result }> {
+  /** Validated → PENDING, and in the same pass placed and started (a Job made) when something fits. */
+  async #validate(job: Job, account: string, key: string): Promise<{ outcome: Outcome; result: Result }> {
+    let training: Partial<Training>;
+    let base: BaseOf;
     try {
-      const training = await this.#check(job, account);
-      return { outcome: { state: 'JOB_STATE_PENDING', training: { attempt: 0, ...training } }, result: { requeueAfter: 1 } };
+      base = await this.#baseModel(job.spec as SFTJobSpec, account);
+      training = { attempt: 0, ...(await this.#check(job, account, base)) };
     } catch (e) {
       if (!(e instanceof Invalid)) throw e;
       return { outcome: { state: 'JOB_STATE_FAILED', code: e.code, message: e.message }, result: {} };
     }
+    const placed = await this.#place(job, account, base, training, key);
+    return { outcome: { ...placed.outcome, training: { ...training, ...placed.outcome.training } }, result: placed.result };
   }
 
-  async #check(job: Job, account: string): Promise<Partial<Training>> {
+  async #check(job: Job, account: string, base: BaseOf): Promise<Partial<Training>> {
     const s = job.spec as SFTJobSpec;
     const name = job.metadata.name!;
     checkRanges(s);
-    const base = await this.#baseModel(s, account);
     const outputId = outputModelId(job, account);
-    if (await this.o.stores.modelExists(account, outputId)) throw new Invalid('ALREADY_EXISTS', `outputModel: model accounts/${account}/models/${outputId} already exists; name a new model`);
-    const train = await this.#datasetLines('dataset', s.dataset, account, s.epochs);
+    const [taken, train, evalSet] = await Promise.all([
+      this.o.stores.modelExists(account, outputId),
+      this.#datasetLines('dataset', s.dataset, account, s.epochs),
+      s.evaluationDataset ? this.#datasetLines('evaluationDataset', s.evaluationDataset, account, 1, 1) : undefined,
+    ]);
+    if (taken) throw new Invalid('ALREADY_EXISTS', `outputModel: model accounts/${account}/models/${outputId} already exists; name a new model`);
     let trainDataset = train.name;
     let evalDataset: string | undefined;
     let examples = train.lines.length;
-    if (s.evaluationDataset) {
-      evalDataset = (await this.#datasetLines('evaluationDataset', s.evaluationDataset, account, 1, 1)).name;
+    if (evalSet) {
+      evalDataset = evalSet.name;
     } else if (s.evalAutoCarveout !== false) {
       // The carve-out is a real split: two datasets the trainer reads like any other.
       const split = carveOut(train.lines);
       const trainId = splitId(name, 'train');
       const evalId = splitId(name, 'eval');
-      await this.o.stores.writeDataset(account, trainId, split.train, `training split of ${name}`, jobFullName(account, name));
-      await this.o.stores.writeDataset(account, evalId, split.eval, `evaluation split of ${name}`, jobFullName(account, name));
+      await Promise.all([
+        this.o.stores.writeDataset(account, trainId, split.train, `training split of ${name}`, jobFullName(account, name)),
+        this.o.stores.writeDataset(account, evalId, split.eval, `evaluation split of ${name}`, jobFullName(account, name)),
+      ]);
       trainDataset = `accounts/${account}/datasets/${trainId}`;
       evalDataset = `accounts/${account}/datasets/${evalId}`;
       examples = split.train.length;
@@ -211,7 +256,7 @@ export class SFTJobReconciler implements Reconciler {
   }
 
   /** The base model (or warm start's base) as the catalog knows it; fails naming the field. */
-  async #baseModel(s: SFTJobSpec, account: string): Promise<{ parametersB: number; path: string; name: string }> {
+  async #baseModel(s: SFTJobSpec, account: string): Promise<BaseOf> {
     let field = 'baseModel';
     let ref = s.baseModel;
     if (!ref && s.warmStartFrom) {
@@ -235,66 +280,140 @@ export class SFTJobReconciler implements Reconciler {
     const meta = await this.o.stores.dataset(account, m[2]!);
     if (!meta) throw new Invalid('NOT_FOUND', `${field}: dataset ${ref} not found`);
     if (meta.state !== 'READY') throw new Invalid('FAILED_PRECONDITION', `${field}: dataset ${ref} is ${meta.state}; only READY datasets can be trained on`);
-    const lines = checkExamples(field, ref, await this.o.stores.datasetBytes(account, m[2]!), epochs, min);
+    const lines = await this.#checkedLines(field, ref, account, m[2]!, meta.version);
+    checkCount(field, ref, lines.length, epochs, min);
     return { name: ref, lines, ...(meta.estimatedTokens !== undefined ? { tokens: meta.estimatedTokens } : {}) };
+  }
+
+  /**
+   * A READY dataset's lines, each checked as a chat example. Its bytes never change (a new upload
+   * is a new dataset, a replaced one a new version), so what they say is kept for the next job on
+   * the same dataset (a burst of jobs on one dataset reads and parses it once).
+   */
+  async #checkedLines(field: string, ref: string, account: string, id: string, version: string | undefined): Promise<string[]> {
+    const k = `${account}/${id}`;
+    const hit = this.#datasets.get(k);
+    if (hit && version !== undefined && hit.version === version) {
+      this.#datasets.delete(k);
+      this.#datasets.set(k, hit); // most recently used last
+      return hit.lines;
+    }
+    const bytes = await this.o.stores.datasetBytes(account, id);
+    const lines = linesOf(bytes);
+    checkLines(field, ref, lines);
+    if (version !== undefined && bytes.length <= DATASET_CACHE_BYTES) {
+      this.#datasets.delete(k);
+      this.#datasets.set(k, { version, lines });
+      while (this.#datasets.size > DATASET_CACHE_ENTRIES) this.#datasets.delete(this.#datasets.keys().next().value!);
+    }
+    return lines;
   }
 
   // ---- PENDING ---------------------------------------------------------------------------------
 
-  async #pending(job: Job, account: string, prev: SFTJobStatus): Promise<{ outcome: Outcome; result: Result }> {
+  async #pending(job: Job, account: string, prev: SFTJobStatus, key: string): Promise<{ outcome: Outcome; result: Result }> {
     const t = prev.training ?? {};
     const attempt = t.attempt ?? 0;
     const name = job.metadata.name!;
     const existing = this.o.listers.jobs.get(`${job.metadata.namespace}/${jobName(name, attempt)}`);
     if (existing && t.job && isControlledBy(existing, job)) {
-      // Our Job exists: RUNNING once its pods run (the scheduler found the GPUs).
+      // Our Job exists: RUNNING once its pods run (the scheduler found the GPUs). Their events
+      // wake the job (controller.ts); the Job's own counts are the fallback.
+      const nodes = t.nodes ?? 1;
       const s = existing.status ?? {};
-      const started = (s.ready ?? 0) + (s.succeeded ?? 0) >= (t.nodes ?? 1) || (s.active ?? 0) >= (t.nodes ?? 1) && (s.ready ?? 0) > 0 || this.#progress(job, attempt) !== undefined;
+      const pods = this.#podsOf(job, attempt);
+      const podsUp = pods.filter((p) => p.spec?.nodeName && (p.status?.phase === 'Running' || p.status?.phase === 'Succeeded')).length;
+      const started = podsUp >= nodes || (s.ready ?? 0) + (s.succeeded ?? 0) >= nodes || ((s.active ?? 0) >= nodes && (s.ready ?? 0) > 0) || this.#progress(job, attempt) !== undefined;
       if (started) return { outcome: { state: 'JOB_STATE_RUNNING', message: '' }, result: { requeueAfter: this.#pollMs } };
       if ((s.failed ?? 0) > 0) return this.#jobFailed(existing);
       return { outcome: { state: 'JOB_STATE_PENDING', message: 'waiting for the trainer pods to be scheduled on GPUs' }, result: { requeueAfter: this.#pollMs } };
     }
-    let base: { parametersB: number; path: string; name: string };
+    let base: BaseOf;
     try {
       base = await this.#baseModel(job.spec as SFTJobSpec, account);
     } catch (e) {
       if (!(e instanceof Invalid)) throw e;
       return { outcome: { state: 'JOB_STATE_FAILED', code: e.code, message: e.message }, result: {} };
     }
-    // The first placement the account's GPU quota admits (cheapest GPU first, GA regions first).
-    const whys: string[] = [];
-    for (const c of trainingCandidates(base)) {
-      const quotaName = gpuQuotaName(c.shape.acceleratorType, c.region);
-      const gpus = c.shape.acceleratorCount * c.shape.nodes;
-      const held = await this.o.stores.hold(account, holderOf(name), quotaName, gpus);
-      if (!held.ok) {
-        whys.push(held.why);
-        continue;
-      }
-      const token = this.#token();
-      const placement = { ...c.shape, region: c.region };
-      const spec = job.spec as SFTJobSpec;
-      const k8sJob = makeTrainerJob({
-        owner: job,
-        account,
-        attempt,
-        placement,
-        trainer: this.o.trainer,
-        inputs: { spec, baseModelPath: base.path, baseModelName: base.name, resumeCheckpoint: t.checkpoint, hasEval: t.evalDataset !== undefined, nodes: c.shape.nodes, gpusPerNode: c.shape.acceleratorCount },
-      });
-      await this.#upsert(makeTokenSecret(job, token));
-      if (c.shape.nodes > 1) await this.#createIgnoringConflict(makeService(job));
-      await this.#createIgnoringConflict(k8sJob);
-      return {
-        outcome: {
-          state: 'JOB_STATE_PENDING',
-          message: 'waiting for the trainer pods to be scheduled on GPUs',
-          training: { job: k8sJob.metadata!.name!, acceleratorType: c.shape.acceleratorType, acceleratorCount: c.shape.acceleratorCount, nodes: c.shape.nodes, region: c.region, quotaName, tokenSha256: tokenDigest(token), pendingReason: undefined },
-        },
-        result: { requeueAfter: 1_000 },
-      };
+    return this.#place(job, account, base, t, key);
+  }
+
+  /**
+   * Places the run (placement.ts: quota and free GPUs), holds its quota and makes the token
+   * Secret, the headless Service (several nodes) and the Indexed Job, at once; or stays PENDING
+   * saying why nothing fits.
+   */
+  async #place(job: Job, account: string, base: BaseOf, t: Partial<Training>, key: string): Promise<{ outcome: Outcome; result: Result }> {
+    const name = job.metadata.name!;
+    const holder = holderOf(name);
+    const attempt = t.attempt ?? 0;
+    const quotaNames = [...new Set(trainingCandidates(base).map((c) => gpuQuotaName(c.shape.acceleratorType, c.region)))];
+    const quota = await this.o.stores.quotaLeft(account, holder, quotaNames);
+    const p = chooseTrainingPlacement({
+      model: base,
+      quotaLeft: (q) => quota.get(q) ?? 0,
+      nodes: this.o.listers.nodes.list(),
+      pods: this.o.listers.pods.list(),
+      claims: this.#otherClaims(key),
+    });
+    if (!p.placed) {
+      const why = `waiting for GPUs: ${p.reason}`.slice(0, 1024);
+      return { outcome: { state: 'JOB_STATE_PENDING', message: why, training: { pendingReason: why } }, result: { requeueAfter: this.#quotaRetryMs } };
     }
-    return { outcome: { state: 'JOB_STATE_PENDING', message: `waiting for GPU quota: ${whys.slice(0, 3).join('; ')}`, training: { pendingReason: whys.slice(0, 3).join('; ') } }, result: { requeueAfter: this.#quotaRetryMs } };
+    const gpus = p.shape.acceleratorCount * p.shape.nodes;
+    const held = await this.o.stores.hold(account, holder, p.quotaName, gpus);
+    if (!held.ok) {
+      // Another holder took the room since it was read: place again soon.
+      const why = `waiting for GPU quota: ${held.why}`;
+      return { outcome: { state: 'JOB_STATE_PENDING', message: why, training: { pendingReason: why } }, result: { requeueAfter: 1_000 } };
+    }
+    this.#claims.set(key, { namespace: job.metadata.namespace ?? '', name, attempt, acceleratorType: p.shape.acceleratorType, region: p.region, gpus });
+    const token = this.#token();
+    const spec = job.spec as SFTJobSpec;
+    const k8sJob = makeTrainerJob({
+      owner: job,
+      account,
+      attempt,
+      placement: { ...p.shape, region: p.region },
+      trainer: this.o.trainer,
+      inputs: { spec, baseModelPath: base.path, baseModelName: base.name, resumeCheckpoint: t.checkpoint, hasEval: t.evalDataset !== undefined, nodes: p.shape.nodes, gpusPerNode: p.shape.acceleratorCount },
+    });
+    // Independent writes: the pod reads the Secret when its container starts, after all three exist.
+    await Promise.all([this.#upsert(makeTokenSecret(job, token)), ...(p.shape.nodes > 1 ? [this.#createIgnoringConflict(makeService(job))] : []), this.#createIgnoringConflict(k8sJob)]);
+    return {
+      outcome: {
+        state: 'JOB_STATE_PENDING',
+        message: 'waiting for the trainer pods to be scheduled on GPUs',
+        training: { job: k8sJob.metadata!.name!, acceleratorType: p.shape.acceleratorType, acceleratorCount: p.shape.acceleratorCount, nodes: p.shape.nodes, region: p.region, quotaName: p.quotaName, tokenSha256: tokenDigest(token), pendingReason: undefined },
+      },
+      result: { requeueAfter: this.#pollMs },
+    };
+  }
+
+  /** The pods of an attempt's Job (the informer's projection: labels, node, phase). */
+  #podsOf(job: Job, attempt: number): V1Pod[] {
+    return podsOf(this.o.listers.pods, job.metadata.namespace ?? '', job.metadata.name!, attempt);
+  }
+
+  /**
+   * GPUs other runs were given whose pods may not be bound yet: every job the cache shows PENDING
+   * with its Job, and what this reconciler placed since (the cache may not show it yet).
+   */
+  #otherClaims(key: string): Claim[] {
+    const own = new Map(this.#claims);
+    const out: Claim[] = [];
+    const add = (namespace: string, name: string, attempt: number, acceleratorType: AcceleratorType, region: string, gpus: number) =>
+      out.push({ acceleratorType, region, gpus, pods: podsOf(this.o.listers.pods, namespace, name, attempt) });
+    for (const j of this.o.listers.sftJobs.list()) {
+      const k = `${j.metadata.namespace}/${j.metadata.name}`;
+      if (k === key || own.has(k)) continue;
+      const t = j.status?.training;
+      const acc = t?.acceleratorType as AcceleratorType | undefined;
+      if (j.status?.state !== 'JOB_STATE_PENDING' || !t?.job || !t.region || !acc || !ACCELERATOR_TYPES.includes(acc)) continue;
+      add(j.metadata.namespace ?? '', j.metadata.name ?? '', t.attempt ?? 0, acc, t.region, (t.acceleratorCount ?? 1) * (t.nodes ?? 1));
+    }
+    for (const [k, c] of own) if (k !== key) add(c.namespace, c.name, c.attempt, c.acceleratorType, c.region, c.gpus);
+    return out;
   }
 
   // ---- RUNNING ---------------------------------------------------------------------------------
@@ -413,6 +532,13 @@ export class SFTJobReconciler implements Reconciler {
       await this.o.writer.update(obj);
     }
   }
+}
+
+type BaseOf = { parametersB: number; path: string; name: string };
+
+/** The pods of an SFT job's attempt (labels of resources.ts). */
+function podsOf(pods: Lister<V1Pod>, namespace: string, name: string, attempt: number): V1Pod[] {
+  return pods.list(namespace).filter((p) => p.metadata?.labels?.[SFT_LABELS.job] === name && p.metadata.labels[SFT_LABELS.attempt] === String(attempt));
 }
 
 /** The output model's id: `outputModel` (an id, or a full name of the account), else the job's id. */

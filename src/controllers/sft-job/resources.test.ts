@@ -60,7 +60,12 @@ describe('the trainer command template', () => {
     expect(args).toContain('--lora_r=16');
     expect(args).toContain('--learning_rate=0.0001');
     expect(args).toContain('--num_train_epochs=2');
-    expect(args).toContain('--eval_dataset_name=/work/data/eval.jsonl');
+    expect(args).toContain('--dataset_name=/work/data');
+    expect(args).toContain('--eval_strategy=steps');
+    expect(renderCommand(TRL_SFT_COMMAND, placeholderValues({ ...inputs, hasEval: false, nodes: 1 }))).toContain('--eval_strategy=no');
+    // batchSize (tokens) → packed blocks of maxContextLength per batch; batchSizeSamples wins when set.
+    const packed = renderCommand(TRL_SFT_COMMAND, placeholderValues({ ...inputs, spec: { ...inputs.spec, batchSize: 65536, maxContextLength: 8192, batchSizeSamples: undefined }, nodes: 1 }));
+    expect(packed).toEqual(expect.arrayContaining(['--packing=true', '--per_device_train_batch_size=8', '--max_length=8192']));
     expect(args.some((a) => a.startsWith('--gradient_accumulation_steps'))).toBe(false);
     expect(args.some((a) => a.startsWith('--resume_from_checkpoint'))).toBe(false);
     expect(unknownPlaceholders(TRL_SFT_COMMAND)).toEqual([]);

@@ -8,6 +8,7 @@ import { LABELS, MANAGED_BY } from '../../crds/group.js';
 import { SFT_LABELS } from '../../crds/sft-trainer.js';
 import type { SFTJobSpec } from '../../crds/sft-job.js';
 import { ACCELERATOR_LABEL, ACCELERATORS, REGION_LABEL, type AcceleratorType } from '../../fleet/catalog.js';
+import { gpuTolerations } from '../../fleet/placement.js';
 import { ownerReference, type Owner } from '../runtime/owner-refs.js';
 import { WORK_DIR, placeholderValues, renderCommand, type TrainerInputs, type TrainerSettings } from './trainer.js';
 
@@ -133,7 +134,7 @@ export function makeTrainerJob(i: JobInputs): V1Job {
               },
             },
           },
-          tolerations: [{ key: gpu, operator: 'Equal', value: 'present', effect: 'NoSchedule' }],
+          tolerations: gpuTolerations(acceleratorType),
           securityContext: { runAsNonRoot: true, runAsUser: i.trainer.runAsUser, runAsGroup: i.trainer.runAsUser, fsGroup: i.trainer.runAsUser, seccompProfile: { type: 'RuntimeDefault' } },
           automountServiceAccountToken: false,
           enableServiceLinks: false,

@@ -11,7 +11,7 @@ import type { Db } from '../../db/client.js';
 import { AlreadyExistsError, QuotaExceededError } from '../../db/errors.js';
 import { createDataset, getDataset } from '../../db/repositories/datasets.js';
 import { createModel, getModel } from '../../db/repositories/models.js';
-import { getQuota, releaseAll, setHolds } from '../../db/repositories/quotas.js';
+import { getQuota, holdsOf, listQuotas, releaseAll, setHolds } from '../../db/repositories/quotas.js';
 import { datasetContents } from '../../db/schema/index.js';
 import { sftJobPrefix } from '../../crds/sft-trainer.js';
 
@@ -20,6 +20,8 @@ export interface DatasetMeta {
   format: string;
   exampleCount?: number;
   estimatedTokens?: number;
+  /** Changes when the dataset is replaced (deleted and made again under the same id); a READY dataset's bytes never change otherwise. */
+  version?: string;
 }
 
 export interface OutputModel {
@@ -48,6 +50,8 @@ export interface SftStores {
   trainerFiles(accountId: string, job: string, under: string): Promise<Map<string, number>>;
   /** Registers the adapter as a READY model; 'exists' when a model of that id is there already. Throws when the files are not a valid adapter. */
   registerModel(o: OutputModel): Promise<'created' | 'exists'>;
+  /** GPUs each named quota still allows `holder` (its limit, less what other holders hold). */
+  quotaLeft(accountId: string, holder: string, quotaNames: readonly string[]): Promise<Map<string, number>>;
   /** Holds `gpus` of `quotaName` for `holder` (all or nothing); false when it does not fit. */
   hold(accountId: string, holder: string, quotaName: string, gpus: number): Promise<{ ok: true } | { ok: false; why: string }>;
   release(accountId: string, holder: string): Promise<void>;
@@ -71,6 +75,7 @@ export class PgSftStores implements SftStores {
       format: row.format,
       ...(row.exampleCount !== null ? { exampleCount: Number(row.exampleCount) } : {}),
       ...(row.estimatedTokenCount !== null ? { estimatedTokens: Number(row.estimatedTokenCount) } : {}),
+      version: `${row.createTime.toISOString()} ${row.storageUri ?? ''}`,
     };
   }
 
@@ -172,6 +177,19 @@ export class PgSftStores implements SftStores {
       if (e instanceof AlreadyExistsError) return 'exists';
       throw e;
     }
+  }
+
+  async quotaLeft(accountId: string, holder: string, quotaNames: readonly string[]): Promise<Map<string, number>> {
+    const [rows, mine] = await Promise.all([listQuotas(this.db, accountId), holdsOf(this.db, accountId, holder)]);
+    const byName = new Map(rows.map((r) => [r.name, r]));
+    const own = new Map(mine.map((h) => [h.quotaName, h.amount]));
+    const out = new Map<string, number>();
+    for (const name of quotaNames) {
+      // A default quota not read before has no row yet: getQuota makes it.
+      const q = byName.get(name) ?? (await getQuota(this.db, accountId, name));
+      out.set(name, q ? Math.max(0, Math.floor(q.value - q.usage + (own.get(name) ?? 0))) : 0);
+    }
+    return out;
   }
 
   async hold(accountId: string, holder: string, quotaName: string, gpus: number): Promise<{ ok: true } | { ok: false; why: string }> {

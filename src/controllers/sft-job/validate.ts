@@ -51,16 +51,18 @@ export const linesOf = (bytes: Buffer): string[] =>
     .map((l) => l.trim())
     .filter((l) => l !== '');
 
-/** Checks every example of `field`'s dataset; returns its lines. */
-export function checkExamples(field: string, name: string, bytes: Buffer, epochs: number, min = MIN_SFT_EXAMPLES): string[] {
-  const lines = linesOf(bytes);
+/** Each line is a chat example (what a READY dataset's bytes say once: they never change). */
+export function checkLines(field: string, name: string, lines: readonly string[]): void {
   for (const [i, l] of lines.entries()) {
     const p = exampleProblem(l);
     if (p) throw new Invalid('INVALID_ARGUMENT', `${field}: dataset ${name} line ${i + 1} ${p} (each example must be {"messages": [{"role", "content"}, …]})`);
   }
-  if (lines.length < min) throw new Invalid('INVALID_ARGUMENT', `${field}: dataset ${name} has ${lines.length} examples; fine-tuning needs at least ${min} (minimum examples: ${min})`);
-  if (lines.length * epochs > MAX_EXAMPLE_EPOCHS) throw new Invalid('INVALID_ARGUMENT', `${field}: dataset ${name} has ${lines.length} examples × ${epochs} epochs; at most ${MAX_EXAMPLE_EPOCHS} are trained`);
-  return lines;
+}
+
+/** The number of examples against the minimum and the examples × epochs limit (these depend on the job). */
+export function checkCount(field: string, name: string, examples: number, epochs: number, min = MIN_SFT_EXAMPLES): void {
+  if (examples < min) throw new Invalid('INVALID_ARGUMENT', `${field}: dataset ${name} has ${examples} examples; fine-tuning needs at least ${min} (minimum examples: ${min})`);
+  if (examples * epochs > MAX_EXAMPLE_EPOCHS) throw new Invalid('INVALID_ARGUMENT', `${field}: dataset ${name} has ${examples} examples × ${epochs} epochs; at most ${MAX_EXAMPLE_EPOCHS} are trained`);
 }
 
 /**

@@ -7,11 +7,14 @@ import type {
   V1PodSpec,
   V1PodTemplateSpec,
   V1Probe,
-  V1Toleration,
   V1Volume,
 } from '@kubernetes/client-node';
-import { ACCELERATORS, ACCELERATOR_LABEL, REGION_LABEL, type AcceleratorType } from '../../../fleet/catalog.js';
+import { ACCELERATORS, ACCELERATOR_LABEL, REGION_LABEL } from '../../../fleet/catalog.js';
 import { MODEL_FILES_MOUNT } from '../../../fleet/lora.js';
+import { gpuTolerations } from '../../../fleet/placement.js';
+
+/** The tolerations a model-server pod carries (the vendor's GPU taint, as GPU nodes have it): shared with the trainer's pods. */
+export { gpuTolerations };
 import type { ModelServer } from '../model-server.js';
 import type { WorkloadSettings } from '../model-server-config.js';
 import { hashOf } from './hash.js';
@@ -46,14 +49,6 @@ export interface WorkloadOptions {
   /** The region the Deployment was placed in (from the spec, or chosen once at creation). */
   region: string;
   workload: WorkloadSettings;
-}
-
-/**
- * The tolerations a model-server pod carries: the vendor's GPU taint, exactly as GPU nodes have it
- * (`nvidia.com/gpu=present:NoSchedule`, `amd.com/gpu=present:NoSchedule`).
- */
-export function gpuTolerations(acc: AcceleratorType): V1Toleration[] {
-  return [{ key: ACCELERATORS[acc].resource, operator: 'Equal', value: 'present', effect: 'NoSchedule' }];
 }
 
 /** Startup, readiness and liveness probes on the server's health path. */
