@@ -21,6 +21,7 @@ import { SFT_ANNOTATIONS, TRAINER_FILE, TrainerReport, mergeReport, parseProgres
 import { getDataset } from '../../db/repositories/datasets.js';
 import { rfc3339 } from '../../util/rfc3339.js';
 import { Datasets } from '../datasets/service.js';
+import { statusCodeOf } from '../kube/errors.js';
 import type { CustomObject } from '../kube/kind-client.js';
 import { sendError } from '../plugins/errors.js';
 import { ApiError, failedPrecondition, invalidArgument, unauthenticated } from '../wire/errors.js';
@@ -164,15 +165,33 @@ export function sftTrainerRoutes(metrics: SftMetrics = new SftMetrics()) {
         const { accountId, jobId } = request.params as Params;
         const parsed = TrainerReport.safeParse(request.body);
         if (!parsed.success) throw invalidArgument('body', parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '), 'FORMAT');
-        const prev = parseProgress(obj.metadata.annotations?.[SFT_ANNOTATIONS.trainerProgress]);
-        const next = mergeReport(prev, parsed.data, attempt, rfc3339(app.hearth.now()));
-        await app.hearth.kinds!.supervisedFineTuningJobs!.mergePatch(obj.metadata.namespace ?? accountNamespace(accountId), jobId, { metadata: { annotations: { [SFT_ANNOTATIONS.trainerProgress]: JSON.stringify(next) } } });
+        // Read-merge-write under the object's resourceVersion: two reports close together (or a
+        // report and the cache's lag) must not drop a loss-curve point, so a conflict re-reads the
+        // API server's object and merges again.
+        const jobs = app.hearth.kinds!.supervisedFineTuningJobs!;
+        const ns = obj.metadata.namespace ?? accountNamespace(accountId);
+        let current: CustomObject | undefined = obj;
+        for (let tries = 1; current; tries++) {
+          const next = mergeReport(parseProgress(current.metadata.annotations?.[SFT_ANNOTATIONS.trainerProgress]), parsed.data, attempt, rfc3339(app.hearth.now()));
+          const patch = { metadata: { resourceVersion: current.metadata.resourceVersion, annotations: { [SFT_ANNOTATIONS.trainerProgress]: JSON.stringify(next) } } };
+          try {
+            await jobs.mergePatch(ns, jobId, patch);
+            break;
+          } catch (e) {
+            if (statusCodeOf(e) !== 409 || tries >= PROGRESS_WRITE_TRIES) throw e;
+            current = await jobs.read(ns, jobId);
+          }
+        }
+        if (!current) throw new ApiError('NOT_FOUND', `supervised fine-tuning job ${jobId} not found`);
         metrics.observe(accountId, jobId, parsed.data);
         return { accepted: true, attempt };
       }),
     );
   };
 }
+
+/** Conflicting writers of one job's progress are the trainer's ranks and the controller: a few tries settle it. */
+const PROGRESS_WRITE_TRIES = 5;
 
 const digest = (v: string): Buffer => createHash('sha256').update(v).digest();
 
