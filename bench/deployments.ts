@@ -70,6 +70,7 @@ import { realClock } from '../src/util/clock.js';
 import { createTestNamespace } from '../test/support/namespace.js';
 import { measureWriteCeiling } from './cluster-baseline.js';
 import { admin, fmt, percentile, pool, withDatabase } from './lib.js';
+import { TEST_SEAL } from '../test/support/tenancy.js';
 
 const { values } = parseArgs({
   options: {
@@ -517,7 +518,7 @@ async function main(): Promise<void> {
     const writer = new CountingWriter(new KubeWriter(clients, { component: EVENT_SOURCE }));
     const controller = deploymentController({
       clients,
-      informers: new InformerFactory(clients, { clock: realClock, log: clog }),
+      informers: new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log: clog }),
       quotas: new DbQuotaLedger(database.db, realClock),
       clock: realClock,
       log: clog,

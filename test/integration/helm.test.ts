@@ -56,6 +56,7 @@ import { kubeconfigPath, testKubeConfig } from '../support/env.js';
 import { kubeAccess } from '../support/kube.js';
 import { createTestNamespace } from '../support/namespace.js';
 import { waitFor } from '../support/wait.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const run = promisify(execFile);
 const kc = testKubeConfig();
@@ -185,7 +186,7 @@ const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
     ...Object.fromEntries(
       ['deployments', 'deployedmodels', 'nodepools', 'environments', 'batchjobs', 'sftjobs', 'batchinferencejobs'].map((r) => [`hearth.dev/${r}`, ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']]),
     ),
-    '/namespaces': ['create'],
+    '/namespaces': ['create', 'get', 'patch'], // create sealed; on 409 read to check the seal; seal one made before seals (namespaces.ts)
     'networking.k8s.io/networkpolicies': ['create'], // the model-server policy of each account namespace
     '/pods': ['list'], // a running batch job's rank pods, for :getLogs
     '/pods/log': ['get'],
@@ -313,8 +314,8 @@ const FORBIDDEN: Record<Process, Check[]> = {
     { verb: 'create', resource: 'pods', namespace: nsOther },
     { verb: 'watch', resource: 'pods' },
     { verb: 'list', resource: 'nodes' },
-    { verb: 'get', resource: 'namespaces', name: nsOther },
     { verb: 'list', resource: 'namespaces' },
+    { verb: 'delete', resource: 'namespaces', name: nsOther },
     { verb: 'update', group: 'hearth.dev', resource: 'deployments', subresource: 'status', namespace: nsOther },
     { verb: 'create', group: 'apps', resource: 'deployments', namespace: nsOther },
     { verb: 'create', resource: 'services', namespace: nsOther },
@@ -700,10 +701,11 @@ describe('helm install into the simulated cluster', () => {
     const as = kubeConfigAs(saUser(ns, `${release}-api`));
     // api/kube/namespaces.ts, twice (the second create answers 409 and is fine).
     cleanups.push(() => core.deleteNamespace({ name: accountNamespace(account) }));
-    const name = await ensureAccountNamespace(as, account);
-    await ensureAccountNamespace(as, account);
+    const name = await ensureAccountNamespace(as, account, { seal: TEST_SEAL });
+    await ensureAccountNamespace(as, account, { seal: TEST_SEAL });
     const nsObj = await core.readNamespace({ name });
     expect(nsObj.metadata?.labels?.[LABELS.account]).toBe(account);
+    expect(TEST_SEAL.tenancyOf(nsObj)).toEqual({ kind: 'account', account }); // sealed by Hearth (src/crds/account.ts)
     // …with its one model-server NetworkPolicy, admitting only the peers it was given (issue 15 item 6).
     const policy = await kc.makeApiClient(NetworkingV1Api).readNamespacedNetworkPolicy({ namespace: name, name: MODEL_SERVER_POLICY_NAME });
     expect(policy.spec?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/managed-by': 'hearth', 'app.kubernetes.io/name': 'model-server' });
@@ -731,7 +733,7 @@ describe('helm install into the simulated cluster', () => {
     await expectCode(asCore.listSecretForAllNamespaces(), 403, 'list secrets');
   });
 
-  it('lets only Hearth set, change or remove a namespace\'s account label and Hearth mark (ValidatingAdmissionPolicy, issue 15 item 5)', async () => {
+  it('lets only Hearth set, change or remove a namespace\'s account label, seal and Hearth mark (ValidatingAdmissionPolicy, issue 15 item 5)', async () => {
     expect(installed).toBe(true);
     // Someone who may create and edit namespaces, but is not Hearth and not a cluster administrator.
     const editor = `ns-editor-${id}`;
@@ -773,6 +775,13 @@ describe('helm install into the simulated cluster', () => {
     const made = accountNamespace(account);
     await expectCode(asEditor.patchNamespace({ name: made, body: { metadata: { labels: { [LABELS.account]: 'someone-else' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)), 403, 'move an account namespace to another account');
     await expectCode(asEditor.patchNamespace({ name: made, body: { metadata: { labels: { [LABELS.account]: null } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)), 403, 'remove the account label');
+    // Nor the seal: copied onto another namespace, changed or removed (it would not verify anyway: it names its namespace).
+    const seal = (await core.readNamespace({ name: made })).metadata?.annotations?.['hearth.dev/account-seal'];
+    expect(seal).toBeTruthy();
+    const annotate = (name: string, v: string | null) => asEditor.patchNamespace({ name, body: { metadata: { annotations: { 'hearth.dev/account-seal': v } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await expectCode(annotate(plain, seal!), 403, 'copy a seal onto another namespace');
+    await expectCode(annotate(made, 'v1.x'), 403, 'change the seal');
+    await expectCode(annotate(made, null), 403, 'remove the seal');
   });
 
   it('lets the gateway watch what it routes by, and write nothing', async () => {

@@ -22,6 +22,7 @@ import { EventRecorder } from '../runtime/events.js';
 import type { Lister } from '../runtime/controller.js';
 import { hasFinalizer, removeFinalizer } from '../runtime/finalizers.js';
 import { OwnWrites, PassObject } from '../runtime/pass.js';
+import { inUnverifiedNamespace } from '../runtime/tenancy.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/result.js';
 import type { ObjectWriter } from '../runtime/writer.js';
 import { chooseRegion, freeGpusByRegion, regionsAllowedBy } from './placement.js';
@@ -186,10 +187,13 @@ export class DeploymentReconciler implements Reconciler {
     }
     const { namespace } = splitKey(key);
     if (!namespace) return {};
-    const account = accountOf(this.#o.listers.namespaces.get(namespace), namespace);
+    const ns = this.#o.listers.namespaces.get(namespace);
+    const account = accountOf(ns, namespace);
     // Once the lease is lost (ctx.signal aborts), no quota write of this pass reaches PostgreSQL.
     const quotas = fencedLedger(this.#o.quotas, ctx?.signal);
     if (dep.metadata.deletionTimestamp) return this.#finalize(dep, account, quotas);
+    // A namespace labelled with an account by hand (not sealed by Hearth): no children, no quota.
+    if (await inUnverifiedNamespace(ns, dep, this.#events, ctx?.log)) return {};
     const statusClock = {
       since: () => this.#statusWrittenAt.get(key) ?? createdAt(dep),
       wrote: (at: number) => this.#statusWrittenAt.set(key, at),
