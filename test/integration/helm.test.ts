@@ -533,6 +533,39 @@ describe('charts/hearth and charts/hearth-crds', () => {
     }
   });
 
+  it('rbac.managedNamespaces: the controller\'s namespaced writes move into a Role in each listed namespace, and nothing else changes (issue 15 item 6)', async () => {
+    type Rule = { apiGroups?: string[]; resources?: string[]; verbs?: string[]; resourceNames?: string[] };
+    type RbacDoc = KubernetesObject & { rules?: Rule[]; subjects?: { name: string; namespace?: string }[]; roleRef?: { kind: string; name: string } };
+    const flat = (rules: Rule[] = []): string[] =>
+      rules.flatMap((r) => (r.apiGroups ?? ['']).flatMap((g) => (r.resources ?? []).flatMap((res) => (r.verbs ?? []).map((v) => `${g}/${res}:${v}`)))).sort();
+    const controllerRbac = async (...extra: string[]) => {
+      const objs = docs(await helm('template', 'hearth', join(CHARTS, 'hearth'), '-n', 'hearth-system', ...extra)) as RbacDoc[];
+      const clusterRole = objs.find((d) => d.kind === 'ClusterRole' && d.metadata?.name?.endsWith('-controller'))!;
+      const roles = objs.filter((d) => d.kind === 'Role' && d.metadata?.name === clusterRole.metadata?.name);
+      const bindings = objs.filter((d) => d.kind === 'RoleBinding' && d.metadata?.name === clusterRole.metadata?.name);
+      return { cluster: flat(clusterRole.rules), roles, bindings };
+    };
+    for (const mode of [[], ['--set', 'mode=all', '--set', 'database.existingSecret=']]) {
+      const wide = await controllerRbac(...mode);
+      expect(wide.roles).toEqual([]);
+      const scoped = await controllerRbac(...mode, '--set', 'rbac.managedNamespaces={acct-a,acct-b}');
+      expect(scoped.roles.map((r) => r.metadata?.namespace).sort()).toEqual(['acct-a', 'acct-b']);
+      expect(scoped.bindings.map((b) => b.metadata?.namespace).sort()).toEqual(['acct-a', 'acct-b']);
+      const inNamespace = flat(scoped.roles[0]!.rules);
+      expect(flat(scoped.roles[1]!.rules)).toEqual(inNamespace);
+      // The same permissions in the listed namespaces, split: none lost, none granted twice.
+      expect([...scoped.cluster, ...inNamespace].sort()).toEqual(wide.cluster);
+      expect(scoped.cluster.filter((r) => inNamespace.includes(r))).toEqual([]);
+      // Cluster-wide, only reads and the cluster-scoped writes remain.
+      const namespacedWrites = scoped.cluster.filter((r) => !/:(list|watch)$/.test(r) && !/^(\/nodes|scheduling\.k8s\.io\/priorityclasses|karpenter\.sh\/nodepools):/.test(r));
+      expect(namespacedWrites).toEqual([]);
+      for (const w of ['apps/deployments:create', '/secrets:create', '/events:create', 'hearth.dev/deployments/status:update', '/pods:create']) expect(inNamespace).toContain(w);
+      // Bound to the controller's ServiceAccount (mode=all: the one pod's), in the release namespace.
+      const wideBinding = (docs(await helm('template', 'hearth', join(CHARTS, 'hearth'), '-n', 'hearth-system', ...mode)) as RbacDoc[]).find((d) => d.kind === 'ClusterRoleBinding' && d.roleRef?.name?.endsWith('-controller'))!;
+      for (const b of scoped.bindings) expect(b.subjects).toEqual(wideBinding.subjects);
+    }
+  });
+
   it('manifests/rbac/ is the current render of the chart (npm run gen:manifests)', async () => {
     const { stdout } = await run('bash', [join(REPO_ROOT, 'hack/gen-manifests.sh'), '--check'], { env: { ...env(), HELM: join(bin, 'helm') } }).catch((e: { stderr?: string }) => {
       throw new Error(`manifests/rbac/ is stale:\n${e.stderr ?? String(e)}`);
