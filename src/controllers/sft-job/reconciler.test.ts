@@ -11,6 +11,7 @@ import { SFTJobCluster } from './fake-cluster.js';
 import { FakeSftStores } from './fake-stores.js';
 import { SFTJobReconciler, holderOf } from './reconciler.js';
 import { DEFAULT_TRAINER } from './trainer.js';
+import { TEST_SEAL } from '../../../test/support/tenancy.js';
 
 type Job = HearthObject<'SFTJob'>;
 
@@ -247,5 +248,19 @@ describe('SFTJobReconciler: cancel, resume, early stop', () => {
     expect(t.status()).toMatchObject({ state: 'JOB_STATE_EARLY_STOPPED', outputModel: 'accounts/acme/models/tune', training: { bestCheckpoint: 'step-2', evalsSinceBest: 2 } });
     expect(t.stores.models.get('acme/tune')?.from).toBe('checkpoints/step-2/');
     expect(t.status()?.status?.message).toBe('early stop: evaluation loss 1.3 did not improve on 1 for 2 evaluations');
+  });
+});
+
+describe('a namespace labelled with an account by hand (issue 15 item 5)', () => {
+  it('is left alone: a NamespaceNotVerified Warning and nothing else; a second pass writes nothing but the event count', async () => {
+    const t = setup();
+    // What the namespaces informer hands the reconciler (NamespaceSeal.project): the label is gone.
+    t.cluster.listers.namespaces.put(TEST_SEAL.project({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { 'hearth.dev/account': 'acme' } } }));
+    const first = await t.pass();
+    expect(first.res).toEqual({});
+    expect(first.writes).toEqual([`event Warning/NamespaceNotVerified ${KEY}`]);
+    const second = await t.pass();
+    expect(second.writes.filter((w) => !w.startsWith('event '))).toEqual([]);
+    expect(t.status()).toBeUndefined();
   });
 });
