@@ -10,11 +10,13 @@
 // The gateway refuses the other account's keys for the owner's deployment and LoRA (the same 404 as
 // for a model that does not exist) and does not list them. And a namespace labelled with an
 // account by hand (issue 15 item 5): the Deployment controller leaves it alone with a Warning, the
-// gateway routes nothing there, and no quota is held for the account it claims.
+// gateway routes nothing there, no quota is held and no GPU-second is billed for the account it
+// claims.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
+import { eq } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { load as loadYaml } from 'js-yaml';
 import { pino } from 'pino';
@@ -31,7 +33,8 @@ import { GROUP, LABELS, VERSION } from '../../src/crds/group.js';
 import type { Database } from '../../src/db/client.js';
 import { createDataset } from '../../src/db/repositories/datasets.js';
 import { updateModel } from '../../src/db/repositories/models.js';
-import { quotaHolds } from '../../src/db/schema/index.js';
+import { quotaHolds, usageLedger } from '../../src/db/schema/index.js';
+import { meteringRunnable, type Metering } from '../../src/controllers/metering/metering.js';
 import { startGateway, type Gateway } from '../../src/gateway/index.js';
 import { KubeClients } from '../../src/kube/client.js';
 import { loadKubeConfig, type PooledKubeConfig } from '../../src/kube/config.js';
@@ -64,6 +67,25 @@ let kinds: KubeKindClients;
 let app: FastifyInstance;
 let gw: Gateway;
 let controller: Runnable | undefined;
+let meter: Metering | undefined;
+
+/** A pod labelled like Hearth's model servers, one A100 GPU (KWOK marks it Ready on a GPU node). */
+function gpuPod(name: string): V1Pod {
+  return {
+    metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'hearth', 'hearth.dev/deployment': 'metered' } },
+    spec: {
+      containers: [{ name: 'model-server', image: 'vllm/vllm-openai:fixture', resources: { limits: { 'nvidia.com/gpu': '1' }, requests: { 'nvidia.com/gpu': '1' } } }],
+      tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchExpressions: [{ key: 'hearth.dev/accelerator-type', operator: 'In', values: ['NVIDIA_A100_80GB'] }] }],
+          },
+        },
+      },
+    },
+  };
+}
 
 type Role = 'admin' | 'user';
 interface Tenant {
@@ -209,6 +231,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await controller?.stop(2000);
+  await meter?.stop(5000).catch(() => undefined);
   await gw?.close(2000);
   await app?.close();
   await kinds?.stop();
@@ -354,5 +377,27 @@ describe('a namespace labelled with an account by hand (issue 15 item 5)', () =>
     // And the REST API never shows it as A's.
     const list = await call(tenants[A]!.keys.admin, 'GET', v1(A, 'deployments'));
     expect(JSON.stringify(list.body)).not.toContain('claimed');
+  }, 60_000);
+
+  it('bills nothing in it to the account it claims: a GPU pod there has no ledger row, while one in the account\'s own namespace does', async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    meter = meteringRunnable({ informers, db: database.db, clock: realClock, log, intervalMs: 1000, flushIntervalMs: 500 });
+    await meter.start();
+    const uids: Record<string, string> = {};
+    for (const namespace of [CLAIMED_NS, accountNamespace(A)]) {
+      const created = await core.createNamespacedPod({ namespace, body: gpuPod(`meter-${suffix}`) });
+      uids[namespace] = created.metadata!.uid!;
+    }
+    const dump = async (): Promise<unknown> => ({ meter: meter?.stats, rows: await database.db.select().from(usageLedger) });
+    const rowsOf = (uid: string) => database.db.select().from(usageLedger).where(eq(usageLedger.replica, uid));
+    await waitFor('ledger rows of the pod in A\'s own namespace', async () => (await rowsOf(uids[accountNamespace(A)]!)).length >= 2, { timeoutMs: 45_000, dump });
+    expect((await rowsOf(uids[accountNamespace(A)]!))[0]).toMatchObject({ accountId: A });
+    // The claimed pod runs as well (else this would prove nothing), and has for at least two intervals.
+    await waitFor('the pod in the claiming namespace to be Ready', async () => (await core.readNamespacedPod({ namespace: CLAIMED_NS, name: `meter-${suffix}` })).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'), { timeoutMs: 30_000, dump });
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await rowsOf(uids[CLAIMED_NS]!)).toEqual([]);
+    const billedToA = await database.db.select().from(usageLedger).where(eq(usageLedger.accountId, A));
+    expect(billedToA.filter((r) => r.replica === uids[CLAIMED_NS])).toEqual([]);
+    for (const namespace of [CLAIMED_NS, accountNamespace(A)]) await core.deleteNamespacedPod({ namespace, name: `meter-${suffix}`, gracePeriodSeconds: 0 }).catch(() => undefined);
   }, 60_000);
 });
