@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { Pool } from 'undici';
 import { admin, fmt, percentile, pool, withDatabase } from './lib.js';
+import { TEST_SEAL } from '../test/support/tenancy.js';
 
 const { values } = parseArgs({
   // `npm run`/tsx pass a literal `--` through; it separates nothing here.
@@ -85,9 +86,9 @@ async function runHearth(databaseUrl: string, level: string): Promise<void> {
   const { realClock } = await import('../src/util/clock.js');
   // As main.ts wires a process: one rate-limited client (its default limit), one informer layer.
   const clients = new KubeClients(kc, { qps: 100, burst: 200 }, realClock);
-  const client = new KubeDeploymentClient({ clients, informers: new InformerFactory(clients, { clock: realClock, log: logger }) }, { log: logger });
+  const client = new KubeDeploymentClient({ clients, informers: new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log: logger }) }, { log: logger });
   await client.start();
-  const namespaces = new NamespaceEnsurer(kc);
+  const namespaces = new NamespaceEnsurer(kc, { seal: TEST_SEAL });
   const app = await buildApp({ db: database.db, deployments: client, ensureNamespace: (a) => namespaces.ensure(a), logger, rateLimit: { ratePerSecond: 1e9, burst: 1e9 } });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   process.stdout.write(`${JSON.stringify({ url })}\n`);
@@ -228,7 +229,7 @@ async function driver(): Promise<void> {
     } finally {
       await database.close();
     }
-    await ensureAccountNamespace(kc, account);
+    await ensureAccountNamespace(kc, account, { seal: TEST_SEAL });
     nsCreated = true;
 
     const profile = values['profile-dir'] ? ['--cpu-prof', '--cpu-prof-dir', values['profile-dir']] : [];
@@ -258,7 +259,7 @@ async function driver(): Promise<void> {
     await create(0); // connection, JIT and namespace check warm
     // Each REST create is followed by a create of the same object straight at the API server (in a
     // namespace of its own), as the baseline of what the API server alone takes on this machine now.
-    await ensureAccountNamespace(kc, rawAccount);
+    await ensureAccountNamespace(kc, rawAccount, { seal: TEST_SEAL });
     rawNsCreated = true;
     const rawLat: number[] = [];
     const raw = async (i: number): Promise<void> => {

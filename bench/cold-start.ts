@@ -50,6 +50,7 @@ import { startModelServerFixture } from '../test/fixtures/model-server/index.js'
 import { createTestNamespace } from '../test/support/namespace.js';
 import { kubeAccess } from '../test/support/kube.js';
 import { fmt, percentile } from './lib.js';
+import { TEST_SEAL } from '../test/support/tenancy.js';
 
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const RUN_LABEL = 'hearth.dev/bench-cold-start';
@@ -161,7 +162,7 @@ async function clusterPart(kc: KubeConfig, coldStarts: number, nDeployments: num
   const sentAt = new Map<string, number>();
   // As main.ts wires the `controller` mode: one client and one informer cache for the process.
   const clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
-  const informers = new InformerFactory(clients, { clock: realClock, log });
+  const informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log });
   const kubeWriter = new KubeWriter(clients, { component: EVENT_SOURCE });
   const writer: ObjectWriter = {
     create: (obj) => kubeWriter.create(obj),

@@ -23,6 +23,7 @@ import { KubeClients } from '../src/kube/client.js';
 import { loadKubeConfig } from '../src/kube/config.js';
 import { InformerFactory } from '../src/kube/informer-factory.js';
 import { realClock } from '../src/util/clock.js';
+import { TEST_SEAL } from '../test/support/tenancy.js';
 
 export interface ChildConfig {
   kubeconfig: string;
@@ -158,7 +159,7 @@ async function main(): Promise<void> {
   const ledgerTimes = new Timed();
   const controller = deploymentController({
     clients,
-    informers: new InformerFactory(clients, { clock: realClock, log }),
+    informers: new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log }),
     quotas: timedLedger(new DbQuotaLedger(database.db, realClock), ledgerTimes),
     clock: realClock,
     log,

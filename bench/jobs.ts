@@ -40,6 +40,7 @@ import { KubePodLogs } from '../src/kube/pod-logs.js';
 import { realClock } from '../src/util/clock.js';
 import { SIM_ENV, poolNode } from '../test/fixtures/kwok-sim/index.js';
 import { admin, fmt, percentile, pool, withDatabase } from './lib.js';
+import { TEST_SEAL } from '../test/support/tenancy.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -144,7 +145,7 @@ async function logsPhase(database: Database, custom: CustomObjectsApi, clients: 
   const a0 = performance.now();
   await archiveRank(database.db, { jobUid: obj.metadata!.uid!, rank: 0, accountId: ACCOUNT, jobKey: `${NS}/bj-1`, lines, now: new Date() });
   const archiveMs = performance.now() - a0;
-  const kinds = new KubeKindClients({ clients, informers: new InformerFactory(clients, { clock: realClock, log }) }, { log });
+  const kinds = new KubeKindClients({ clients, informers: new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log }) }, { log });
   await kinds.start();
   const key = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
   const app = await buildApp({ db: database.db, kinds: kinds.others, logger: log, rateLimit: false, podLogs: new KubePodLogs(clients) });
@@ -186,12 +187,12 @@ async function main(): Promise<void> {
   const database = await openDatabase({ url: withDatabase(dbUrl, DB), maxConnections: 10, applicationName: 'bench-jobs' });
   // The controller as its own process would have it: its own client (rate limit) and cache.
   const controllerClients = new KubeClients(kc, DEFAULT_CONTROLLER_CLIENT);
-  const informers = new InformerFactory(controllerClients, { clock: realClock, log });
+  const informers = new InformerFactory(controllerClients, { clock: realClock, tenancy: TEST_SEAL, log });
   const nodes = Array.from({ length: NODES }, (_, i) => `bench-jobs-${suffix}-${i}`);
   let controller: { stop(ms?: number): Promise<boolean> } | undefined;
   try {
     await database.migrate();
-    await new NamespaceEnsurer(kc).ensure(ACCOUNT);
+    await new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(ACCOUNT);
     await custom.createNamespacedCustomObject({
       group: GROUP,
       version: VERSION,

@@ -39,6 +39,7 @@ import { realClock } from '../src/util/clock.js';
 import { startModelServerFixture, type ModelServerFixture } from '../test/fixtures/model-server/index.js';
 import { installCrds } from '../hack/lib/crds.js';
 import { fmt, percentile } from './lib.js';
+import { TEST_SEAL } from '../test/support/tenancy.js';
 
 const { values } = parseArgs({ args: process.argv.slice(2).filter((a) => a !== '--'), options: { quick: { type: 'boolean', default: false } } });
 const QUICK = values.quick === true;
@@ -138,7 +139,7 @@ async function run(kc: KubeConfig, custom: CustomObjectsApi, discovery: Discover
   for (let i = 0; i < 8; i++) await addReplica();
 
   const clients = new KubeClients(kc, { qps: 200, burst: 400 }, realClock);
-  const informers = new InformerFactory(clients, { clock: realClock, log });
+  const informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log });
   const api = new TimedApi(new HttpAdapterApi(map.dial));
   const controller = deployedModelController({ clients, informers, db: database.db, clock: realClock, log, namespace: NS, api, pollMs: 30_000, workers: 8 });
   // When each DeployedModel was first seen DEPLOYED, and first seen at all (the watch baseline).

@@ -18,6 +18,7 @@ import { InformerFactory } from '../src/kube/informer-factory.js';
 import { loadKubeConfig } from '../src/kube/config.js';
 import { realClock } from '../src/util/clock.js';
 import { fmt, percentile } from './lib.js';
+import { TEST_SEAL } from '../test/support/tenancy.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const runs = Math.max(1, Math.min(20, Number(values.runs) || 5));
@@ -32,7 +33,7 @@ const clients = new KubeClients(kc, { qps: 100, burst: 200 });
 const core = clients.api(CoreV1Api);
 const custom = clients.api(CustomObjectsApi);
 const log = pino({ level: process.env.HEARTH_BENCH_LOG ?? 'warn' });
-const informers = new InformerFactory(clients, { clock: realClock, log });
+const informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log });
 const pools = { group: GROUP, version: VERSION, namespace: NS, plural: 'nodepools' };
 
 async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {

@@ -50,6 +50,7 @@ import { InformerFactory } from '../src/kube/informer-factory.js';
 import { realClock } from '../src/util/clock.js';
 import { DEFAULT_DATABASE_URL, ensurePostgres } from '../hack/lib/postgres.js';
 import { admin, fmt, percentile, withDatabase } from './lib.js';
+import { TEST_SEAL } from '../test/support/tenancy.js';
 
 const { values } = parseArgs({ args: process.argv.slice(2).filter((a) => a !== '--'), options: { db: { type: 'string', default: 'postgres' }, jobs: { type: 'string', default: '50' }, rounds: { type: 'string', default: '2' }, reports: { type: 'string', default: '100' } } });
 const JOBS = Number(values.jobs);
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
   const apiKey = (await bootstrap(db, { accountId: ACCOUNT, email: `bench@${ACCOUNT}.example` })).apiKey!.key;
   // Room for every job: the bench measures the controller, not the quota.
   for (const q of await listQuotas(db, ACCOUNT)) if (/^(a100|h100|h200)-/.test(q.name)) await setQuotaLimits(db, ACCOUNT, q.name, { maxValue: 1000, value: 1000 });
-  await new NamespaceEnsurer(kc).ensure(ACCOUNT);
+  await new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(ACCOUNT);
   const dir = await mkdtemp(join(tmpdir(), 'hearth-bench-sft-'));
   const store = new FsArtifactStore(dir);
   await store.init();
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
   await createDataset(db, { accountId: ACCOUNT, datasetId: 'chats', state: 'READY', format: 'CHAT', exampleCount: 10n, estimatedTokenCount: 400n, storageUri: `artifact:${key}` });
 
   const clients = new KubeClients(kc, { qps: 200, burst: 400 }, realClock);
-  const informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+  const informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
   const kinds = new KubeKindClients({ clients, informers }, { log });
   await kinds.start();
   const app = await buildApp({ db, artifacts: store, deployments: kinds.deployments, kinds: kinds.others, logger: log, rateLimit: false });

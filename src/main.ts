@@ -22,6 +22,8 @@ import { LoadAggregator } from './gateway/index.js';
 import { KubeClients } from './kube/client.js';
 import { KubeConfigError, loadKubeConfig, type PooledKubeConfig } from './kube/config.js';
 import { InformerFactory } from './kube/informer-factory.js';
+import { NamespaceSeal } from './crds/account.js';
+import { installationSecretsRepo } from './db/index.js';
 import { createLogger, type Logger } from './log.js';
 import { startApi } from './modes/api.js';
 import { runBootstrap } from './modes/bootstrap.js';
@@ -112,9 +114,11 @@ async function run(mode: string, starters: Starter[], { config, log, kc, databas
   // Mode `all`: ONE aggregator, the gateway's reporter and the autoscaler's load source.
   const load = mode === 'all' ? new LoadAggregator({ staleMs: aggregatorStaleMs(config) }) : undefined;
   const clients = new KubeClients(kc, { qps: config.controller.qps, burst: config.controller.burst }, realClock);
-  const informers = new InformerFactory(clients, { clock: realClock, log: log.child({ component: 'informers' }) });
+  // Every process reads namespaces through the installation's seal (src/crds/account.ts); the API seals what it creates.
+  const tenancy = new NamespaceSeal(await installationSecretsRepo.installationSecret(database.db, installationSecretsRepo.SECRET_NAMES.tenancy));
+  const informers = new InformerFactory(clients, { clock: realClock, log: log.child({ component: 'informers' }), tenancy });
   const sim = simulatedDialer(config, log);
-  const shared: Shared = { config, log, database, kube: () => kc, clients, informers, dial: sim?.dial ?? directDialer, ...(sim ? { simulated: true } : {}), ...(load ? { load, gatewayUrl: deferred<string>() } : {}) };
+  const shared: Shared = { config, log, database, kube: () => kc, clients, informers, tenancy, dial: sim?.dial ?? directDialer, ...(sim ? { simulated: true } : {}), ...(load ? { load, gatewayUrl: deferred<string>() } : {}) };
   const services: Service[] = [];
   const shutdown = async (): Promise<void> => {
     for (const s of [...services].reverse()) await s.stop().catch((err: unknown) => log.error({ err, service: s.name }, 'stop failed'));

@@ -9,6 +9,7 @@ import type { Db } from '../db/client.js';
 import type { KubeClients } from '../kube/client.js';
 import { controllerManager, registrations, type ControllerContext } from './manager.js';
 import { FakeListWatch, silentLogger } from './runtime/testing.js';
+import { TEST_SEAL } from '../../test/support/tenancy.js';
 
 function context() {
   const clock = new FakeClock(0);
@@ -16,6 +17,7 @@ function context() {
   const lists = new Map<string, FakeListWatch<KubernetesObject>>();
   const informers = new InformerFactory(undefined, {
     clock,
+    tenancy: TEST_SEAL,
     log,
     sourceFor: (ref) => {
       const s = new FakeListWatch<KubernetesObject>().nextList({ items: [], resourceVersion: '1' });

@@ -86,6 +86,18 @@ export const ANNOTATIONS = {
   gatewayMaxHeldRequests: `gateway.${GROUP}/max-held-requests`,
   /** On a Deployment, read by the gateway: how long a held request waits, in seconds. */
   gatewayHoldTimeoutSeconds: `gateway.${GROUP}/hold-timeout-seconds`,
+  /**
+   * On an account namespace, written by Hearth when it creates it: an HMAC of the namespace's name
+   * and account with the installation's tenancy secret (src/crds/account.ts `NamespaceSeal`). A
+   * namespace's account label counts only with a seal that verifies.
+   */
+  accountSeal: `${GROUP}/account-seal`,
+  /**
+   * Never on a stored object: what the namespaces projection (`NamespaceSeal.project`) puts in place
+   * of an account label whose seal does not verify, so that readers can tell "claims an account it
+   * cannot prove" (ignored, with a warning) from "no account".
+   */
+  accountUnverified: `${GROUP}/account-unverified`,
 } as const;
 
 /**

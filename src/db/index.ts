@@ -12,3 +12,4 @@ export * as datasetsRepo from './repositories/datasets.js';
 export * as reservationsRepo from './repositories/reservations.js';
 export * as auditRepo from './repositories/audit.js';
 export * as names from './repositories/names.js';
+export * as installationSecretsRepo from './repositories/installation-secrets.js';

@@ -7,7 +7,9 @@
 // Sharing choices (one watch has one projection and one selector):
 // - Namespaces: every namespace, not only those with an account label, so the watch is the
 //   controller's. Namespaces are few, the catalog ignores unlabelled ones at no cost, and a label
-//   removed arrives as an update instead of a delete, which the catalog treats alike.
+//   removed arrives as an update instead of a delete, which the catalog treats alike. Read through
+//   the namespace seal (`informers.namespaces()`): a namespace labelled with an account by anyone
+//   but Hearth arrives without the label, so nothing in it is routed to as that account's.
 // - EndpointSlices: only `hearth.dev/deployment` ones (a selector). No other reader watches
 //   slices, so sharing would save no stream, and without it the gateway would cache every slice of
 //   the cluster (one per Service) to use Hearth's.
@@ -19,7 +21,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { GROUP, LABELS, MANAGED_BY, VERSION } from '../crds/group.js';
 import { unwrapTombstone, type Informer } from '../kube/informer.js';
-import type { InformerFactory } from '../kube/informer-factory.js';
+import { NAMESPACES, type InformerFactory } from '../kube/informer-factory.js';
 import type { ResourceRef } from '../kube/kube-source.js';
 import type { Catalog, ObjectLike } from './catalog.js';
 import { EndpointGuard, type ServiceLike } from './endpoint-guard.js';
@@ -35,7 +37,7 @@ export interface Sources {
 
 /** The collections the gateway reads (exported for the shared-watch count in tests). */
 export const GATEWAY_COLLECTIONS = {
-  namespaces: { group: '', version: 'v1', plural: 'namespaces' },
+  namespaces: NAMESPACES,
   deployments: { group: GROUP, version: VERSION, plural: 'deployments' },
   deployedModels: { group: GROUP, version: VERSION, plural: 'deployedmodels' },
   // Shared with the DeployedModel controller in mode `all` (the same ref: one watch).
@@ -54,7 +56,7 @@ export function startSources(informers: InformerFactory, catalog: Catalog, upstr
   const c = GATEWAY_COLLECTIONS;
   const guard = new EndpointGuard(upstreams, log);
   const feeds: Feed[] = [
-    { informer: inf(c.namespaces), upsert: (o) => catalog.upsertNamespace(o as ObjectLike), remove: (o) => catalog.deleteNamespace(o as ObjectLike) },
+    { informer: informers.namespaces() as Informer<KubernetesObject>, upsert: (o) => catalog.upsertNamespace(o as ObjectLike), remove: (o) => catalog.deleteNamespace(o as ObjectLike) },
     { informer: inf(c.deployments), upsert: (o) => catalog.upsertDeployment(o as ObjectLike), remove: (o) => catalog.deleteDeployment(o as ObjectLike) },
     { informer: inf(c.deployedModels), upsert: (o) => catalog.upsertDeployedModel(o as ObjectLike), remove: (o) => catalog.deleteDeployedModel(o as ObjectLike) },
     { informer: inf(c.services), upsert: (o) => guard.upsertService(o as ServiceLike), remove: (o) => guard.deleteService(o as ServiceLike) },

@@ -8,11 +8,17 @@
 // at once (a reader would silently miss fields another reader's projection dropped). Projections
 // that several parts of a process need are therefore defined once, beside the kind they project.
 //
+// Namespaces are the exception: their projection is the installation's namespace seal
+// (src/crds/account.ts `NamespaceSeal.project`), given to the factory, so no reader can see an
+// account label Hearth did not seal. `namespaces()` is the one way to them; asking for the
+// namespaces collection any other way, or without a seal, throws.
+//
 // Caches stay warm: `start()` holds a reference on every informer the factory made or will make,
 // so the informers keep running while controllers come and go with leadership terms (each
 // controller's own start/stop is reference-counted on top). A standby that becomes leader
 // reconciles from a synced cache instead of waiting for a relist.
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Namespace } from '@kubernetes/client-node';
+import type { NamespaceSeal } from '../crds/account.js';
 import type { KubeClients } from './client.js';
 import { Informer, stripManagedFields, type InformerOptions, type ListWatchSource } from './informer.js';
 import { KubeListWatch, type KubeSourceOptions, type ResourceRef } from './kube-source.js';
@@ -23,7 +29,12 @@ export interface InformerFactoryOptions extends Omit<InformerOptions, 'transform
   source?: KubeSourceOptions;
   /** Where an informer lists and watches (default: the API server through the clients); tests inject fakes. */
   sourceFor?: (ref: ResourceRef) => ListWatchSource<KubernetesObject>;
+  /** The installation's namespace seal: namespaces are read only through its projection (`namespaces()`). */
+  tenancy?: NamespaceSeal;
 }
+
+/** Every namespace of the cluster (read through `InformerFactory.namespaces()` only). */
+export const NAMESPACES: ResourceRef = { group: '', version: 'v1', plural: 'namespaces' };
 
 /** The identity of a watch: group, version, plural, namespace and selectors. */
 export function refKey(ref: ResourceRef): string {
@@ -40,11 +51,29 @@ export class InformerFactory {
   readonly #opts: InformerFactoryOptions;
   readonly #clients: KubeClients | undefined;
   #held = false;
+  readonly #namespaceProjection: Transform<KubernetesObject> | undefined;
 
   /** `clients` may be omitted only when `opts.sourceFor` supplies every source (tests). */
   constructor(clients: KubeClients | undefined, opts: InformerFactoryOptions) {
     this.#clients = clients;
     this.#opts = opts;
+    const seal = opts.tenancy;
+    const log = opts.log;
+    this.#namespaceProjection = seal
+      ? (ns) =>
+          seal.project(stripManagedFields(ns), (name, claimed) =>
+            log.warn({ namespace: name, claimedAccount: claimed }, 'namespace labelled with an account but not sealed by Hearth: ignored (no reconcile, billing or routing as that account)'),
+          )
+      : undefined;
+  }
+
+  /**
+   * Every namespace, as the namespace seal projects it: an account label stays only where Hearth's
+   * seal verifies (src/crds/account.ts). Throws when the factory was made without `tenancy`.
+   */
+  namespaces(): Informer<V1Namespace> {
+    if (!this.#namespaceProjection) throw new Error('informers: namespaces are read only through the namespace seal, and this factory has none (InformerFactoryOptions.tenancy)');
+    return this.informer<V1Namespace>(NAMESPACES, { transform: this.#namespaceProjection as unknown as Transform<V1Namespace> });
   }
 
   /**
@@ -54,6 +83,7 @@ export class InformerFactory {
   informer<T extends KubernetesObject>(ref: ResourceRef, opts: { transform?: Transform<T> } = {}): Informer<T> {
     const key = refKey(ref);
     const transform = (opts.transform ?? stripManagedFields) as unknown as Transform<KubernetesObject>;
+    this.#refuseUnsealedNamespaces(ref, transform);
     const existing = this.#entries.get(key);
     if (existing) {
       if (existing.transform !== transform) {
@@ -67,6 +97,14 @@ export class InformerFactory {
     this.#entries.set(key, { informer, transform });
     if (this.#held) informer.start();
     return informer as unknown as Informer<T>;
+  }
+
+  /** Namespaces only whole and through the seal's projection: no reader may see an unsealed account label. */
+  #refuseUnsealedNamespaces(ref: ResourceRef, transform: Transform<KubernetesObject>): void {
+    if (ref.group !== '' || ref.plural !== 'namespaces') return;
+    if (transform !== this.#namespaceProjection || ref.labelSelector || ref.fieldSelector) {
+      throw new Error('informers: namespaces are read only through namespaces() (the namespace seal\'s projection)');
+    }
   }
 
   /** Starts every informer (made now or later) and keeps it running until stop(): caches stay warm. */

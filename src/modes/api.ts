@@ -2,18 +2,21 @@
 import { buildApp } from '../api/app.js';
 import { moveDatasetBytesToStore } from '../api/datasets/migrate-bytea.js';
 import { KubeKindClients } from '../api/kube/kind-client.js';
-import { NamespaceEnsurer, namespaceOptions } from '../api/kube/namespaces.js';
+import { NamespaceEnsurer, adoptionRule, namespaceOptions } from '../api/kube/namespaces.js';
+import { installationSecretsRepo } from '../db/index.js';
 import { openArtifactStore } from '../artifacts/index.js';
 import { KubePodLogs } from '../kube/pod-logs.js';
 import { datasetSettings, durationMs } from '../config.js';
 import type { Service, Shared } from './service.js';
 
-export async function startApi({ config, log, database, clients, informers }: Shared): Promise<Service> {
+export async function startApi({ config, log, database, clients, informers, tenancy }: Shared): Promise<Service> {
   // The kind clients read the process's informers (in mode `all` the same watches as the controller's
   // and the gateway's) and write through its one rate-limited client.
   const kinds = new KubeKindClients({ clients, informers }, { log });
   await kinds.start();
-  const namespaces = new NamespaceEnsurer(clients, namespaceOptions(config));
+  // Namespaces Hearth made before it sealed them are sealed when next used, for accounts older than the seal's secret.
+  const sealedSince = (await installationSecretsRepo.getOrCreateSecret(database.db, installationSecretsRepo.SECRET_NAMES.tenancy)).createTime;
+  const namespaces = new NamespaceEnsurer(clients, { ...namespaceOptions(config, tenancy), adoptUnsealed: adoptionRule(database.db, sealedSince) });
   const artifacts = await openArtifactStore(config.artifacts);
   log.info({ store: artifacts.kind, location: artifacts.location }, 'artifact store');
   // Datasets stored in PostgreSQL before the artifact store existed move into it (read from

@@ -3,11 +3,13 @@
 // (`npm run bootstrap -- --account acme --email ann@acme.example`), to a terminal only unless
 // --print-key (bootstrap-key.ts). A one-shot command, not a service.
 import { parseArgs } from 'node:util';
-import { ensureAccountNamespace, namespaceOptions } from '../api/kube/namespaces.js';
+import { adoptionRule, ensureAccountNamespace, namespaceOptions } from '../api/kube/namespaces.js';
 import { bootstrap, type BootstrapResult } from '../auth/bootstrap.js';
 import { deliverKey, keyDelivery, type KeyDelivery } from './bootstrap-key.js';
 import type { Config } from '../config.js';
+import { NamespaceSeal } from '../crds/account.js';
 import { openDatabase } from '../db/client.js';
+import { installationSecretsRepo } from '../db/index.js';
 import { KubeConfigError, loadKubeConfig } from '../kube/config.js';
 import type { Logger } from '../log.js';
 
@@ -48,7 +50,9 @@ async function bootstrapAccount(config: Config, args: string[], log: Logger): Pr
     });
     const kc = loadKubeConfig(config.kube.kubeconfig, { inCluster: config.kube.serviceHost !== undefined });
     try {
-      const ns = await ensureAccountNamespace(kc, r.account.accountId, namespaceOptions(config));
+      const secret = await installationSecretsRepo.getOrCreateSecret(database.db, installationSecretsRepo.SECRET_NAMES.tenancy);
+      const opts = { ...namespaceOptions(config, new NamespaceSeal(secret.secret)), adoptUnsealed: adoptionRule(database.db, secret.createTime) };
+      const ns = await ensureAccountNamespace(kc, r.account.accountId, opts);
       log.info({ namespace: ns }, 'account namespace ready');
     } finally {
       kc.destroy();

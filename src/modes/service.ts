@@ -1,6 +1,7 @@
 // What every mode's starter gets from main.ts (the process's shared pieces) and gives back (a
 // Service), and how a started process ends: a signal, or a service that failed after it started.
 import type { Config } from '../config.js';
+import type { NamespaceSeal } from '../crds/account.js';
 import type { Database } from '../db/client.js';
 import type { LoadAggregator } from '../gateway/index.js';
 import type { KubeClients } from '../kube/client.js';
@@ -27,6 +28,8 @@ export interface Shared {
   clients: KubeClients;
   /** The process's one informer layer: one watch per collection, whatever number of readers. */
   informers: InformerFactory;
+  /** The installation's namespace seal (its secret from PostgreSQL): the API seals account namespaces, every reader verifies. */
+  tenancy: NamespaceSeal;
   /**
    * How model-server replicas are reached, by the gateway and the DeployedModel controller alike:
    * the pod IP (`directDialer`), unless a simulated fleet maps it to a loopback fixture

@@ -39,6 +39,7 @@ import { callApi } from '../support/api.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
 import { kubeconfigPath } from '../support/env.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const suffix = randomBytes(3).toString('hex');
@@ -170,7 +171,7 @@ beforeAll(async () => {
   await installCrds(kc, 'hearth-crds-test');
   database = await createScratchDatabase(dbName, { maxConnections: 8 });
   key = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
-  const namespaces = new NamespaceEnsurer(kc);
+  const namespaces = new NamespaceEnsurer(kc, { seal: TEST_SEAL });
   await namespaces.ensure(ACCOUNT);
   artifacts = new FsArtifactStore(await mkdtemp(join(tmpdir(), 'hearth-bij-')));
   await artifacts.init();
@@ -178,7 +179,7 @@ beforeAll(async () => {
 
   // Mode `all`: one client and one informer cache for the controller, the API and the gateway.
   clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
-  informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+  informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
   gw = await startGateway(
     { host: '127.0.0.1', port: 0, processMetrics: false, reportIntervalMs: 500 },
     { informers, db: database.db, log, dialTarget: () => ({ host: '127.0.0.1', port: fx.port }) },

@@ -41,6 +41,7 @@ import { createScratchDatabase, dropScratchDatabase } from '../support/database.
 import { testKubeConfig } from '../support/env.js';
 import { TrainerFleet } from '../support/trainer-fleet.js';
 import { dumpNamespace } from '../support/wait.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'hearth.mjs');
@@ -109,12 +110,12 @@ beforeAll(async () => {
   await installCrds(kc, 'hearth-clijobs-e2e');
   database = await createScratchDatabase(dbName, { maxConnections: 10 });
   apiKey = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
-  await new NamespaceEnsurer(kc).ensure(ACCOUNT);
+  await new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(ACCOUNT);
   store = new FsArtifactStore(storeDir);
   await store.init();
 
   const clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
-  informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+  informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
   // 300 ms a step: several polls of the CLI see the step and loss move.
   trainers = new TrainerFleet(kc, NS, () => ({ stepMs: 300, evalEvery: 4, evalCurve: 'falling' }));
   trainers.start();
@@ -122,7 +123,7 @@ beforeAll(async () => {
   output.start();
   kinds = new KubeKindClients({ clients, informers }, { log });
   await kinds.start();
-  app = await buildApp({ db: database.db, artifacts: store, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => new NamespaceEnsurer(kc).ensure(a), logger: log, rateLimit: false, podLogs: new KubePodLogs(clients) });
+  app = await buildApp({ db: database.db, artifacts: store, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(a), logger: log, rateLimit: false, podLogs: new KubePodLogs(clients) });
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   manager = controllerManager({
     clients,

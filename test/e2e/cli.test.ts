@@ -36,6 +36,7 @@ import { createScratchDatabase, dropScratchDatabase } from '../support/database.
 import { testKubeConfig } from '../support/env.js';
 import { FixtureFleet } from '../support/fixture-fleet.js';
 import { dumpNamespace } from '../support/wait.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'hearth.mjs');
@@ -126,15 +127,15 @@ beforeAll(async () => {
   await installCrds(kc, 'hearth-cli-e2e');
   database = await createScratchDatabase(dbName, { maxConnections: 8 });
   apiKey = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
-  await new NamespaceEnsurer(kc).ensure(ACCOUNT);
+  await new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(ACCOUNT);
 
   const clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
-  informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+  informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
   fleet = new FixtureFleet(kc, NS, DEP, { model: BASE });
   fleet.start();
   kinds = new KubeKindClients({ clients, informers }, { log });
   await kinds.start();
-  app = await buildApp({ db: database.db, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => new NamespaceEnsurer(kc).ensure(a), logger: log, rateLimit: false });
+  app = await buildApp({ db: database.db, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(a), logger: log, rateLimit: false });
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   manager = controllerManager({
     clients,

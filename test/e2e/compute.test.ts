@@ -33,6 +33,7 @@ import { callApi } from '../support/api.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
 import { kubeconfigPath } from '../support/env.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const suffix = randomBytes(3).toString('hex');
 const ACCOUNT = `compute-${suffix}`;
@@ -102,10 +103,10 @@ beforeAll(async () => {
   await installCrds(kc, 'hearth-crds-test');
   database = await createScratchDatabase(dbName, { maxConnections: 8 });
   adminKey = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
-  const namespaces = new NamespaceEnsurer(kc);
+  const namespaces = new NamespaceEnsurer(kc, { seal: TEST_SEAL });
   await namespaces.ensure(ACCOUNT);
   clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
-  informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+  informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
   kinds = new KubeKindClients({ clients, informers }, { log });
   output = new SimulatedOutput(kc, NS, join(tmpdir(), `hearth-compute-${suffix}`), outputOf);
   output.start();

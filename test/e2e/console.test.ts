@@ -52,6 +52,7 @@ import { createTestNamespace } from '../support/namespace.js';
 import { TrainerFleet } from '../support/trainer-fleet.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 import { chat as chatThroughGateway } from '../support/gateway-client.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const suffix = randomBytes(3).toString('hex');
@@ -156,7 +157,7 @@ beforeAll(async () => {
 
   // As main.ts mode `all`: one client, one informer cache, one load aggregator.
   const clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
-  informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+  informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
   const load = new LoadAggregator({ staleMs: 10_000 });
   kinds = new KubeKindClients({ clients, informers }, { log });
   await kinds.start();

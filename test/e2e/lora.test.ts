@@ -51,6 +51,7 @@ import { testKubeConfig } from '../support/env.js';
 import { FixtureFleet } from '../support/fixture-fleet.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 import { chat as chatThroughGateway } from '../support/gateway-client.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const suffix = randomBytes(3).toString('hex');
@@ -153,14 +154,14 @@ beforeAll(async () => {
   await installCrds(kc, 'hearth-lora-e2e');
   database = await createScratchDatabase(dbName, { maxConnections: 8 });
   apiKey = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
-  await new NamespaceEnsurer(kc).ensure(ACCOUNT);
+  await new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(ACCOUNT);
 
   // One client and one informer cache for the process, as main.ts mode `all`.
   const clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
-  informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+  informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
   kinds = new KubeKindClients({ clients, informers }, { log });
   await kinds.start();
-  app = await buildApp({ db: database.db, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => new NamespaceEnsurer(kc).ensure(a), logger: log, rateLimit: false });
+  app = await buildApp({ db: database.db, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(a), logger: log, rateLimit: false });
   // The API listens: the pods' model-files sidecars fetch the adapters' signed download URLs from it.
   apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   fleet = new FixtureFleet(kc, NS, DEP, { model: BASE, modelFiles: { sourceUrl: apiUrl } });

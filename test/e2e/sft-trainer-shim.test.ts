@@ -43,6 +43,7 @@ import { createScratchDatabase, dropScratchDatabase } from '../support/database.
 import { testKubeConfig } from '../support/env.js';
 import { TrainerFleet, type TrainerRunner } from '../support/trainer-fleet.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const SHIM = resolve('trainer/hearth-trainer');
@@ -124,17 +125,17 @@ beforeAll(async () => {
   await installCrds(kc, 'hearth-shim-e2e');
   database = await createScratchDatabase(dbName, { maxConnections: 10 });
   apiKey = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
-  await new NamespaceEnsurer(kc).ensure(ACCOUNT);
+  await new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(ACCOUNT);
   storeDir = await mkdtemp(join(tmpdir(), 'hearth-shim-e2e-'));
   store = new FsArtifactStore(storeDir);
   await store.init();
   const clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
-  informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+  informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
   trainers = new TrainerFleet(kc, NS, () => ({}), runShim);
   trainers.start();
   kinds = new KubeKindClients({ clients, informers }, { log });
   await kinds.start();
-  app = await buildApp({ db: database.db, artifacts: store, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => new NamespaceEnsurer(kc).ensure(a), logger: log, rateLimit: false });
+  app = await buildApp({ db: database.db, artifacts: store, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(a), logger: log, rateLimit: false });
   const apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   manager = controllerManager({
     clients,

@@ -45,6 +45,7 @@ import { FixtureFleet } from '../support/fixture-fleet.js';
 import { TrainerFleet } from '../support/trainer-fleet.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 import { chat as chatThroughGateway } from '../support/gateway-client.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const suffix = randomBytes(3).toString('hex');
@@ -115,13 +116,13 @@ beforeAll(async () => {
   await installCrds(kc, 'hearth-sft-e2e');
   database = await createScratchDatabase(dbName, { maxConnections: 10 });
   apiKey = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
-  await new NamespaceEnsurer(kc).ensure(ACCOUNT);
+  await new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(ACCOUNT);
   storeDir = await mkdtemp(join(tmpdir(), 'hearth-sft-e2e-'));
   store = new FsArtifactStore(storeDir);
   await store.init();
 
   const clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
-  informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+  informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
   fleet = new FixtureFleet(kc, NS, DEP, { model: BASE });
   fleet.start();
   trainers = new TrainerFleet(kc, NS, (job) => ({ stepMs: job.startsWith('cancel') ? 400 : 120, evalEvery: 2, evalCurve: job.startsWith('early') ? 'rising' : 'falling' }));
@@ -129,7 +130,7 @@ beforeAll(async () => {
 
   kinds = new KubeKindClients({ clients, informers }, { log });
   await kinds.start();
-  app = await buildApp({ db: database.db, artifacts: store, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => new NamespaceEnsurer(kc).ensure(a), logger: log, rateLimit: false });
+  app = await buildApp({ db: database.db, artifacts: store, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(a), logger: log, rateLimit: false });
   apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   gw = await startGateway(
     { host: '127.0.0.1', port: 0, processMetrics: false, holdTimeoutMs: 3_000, notReadyRetryAfterSeconds: 5 },

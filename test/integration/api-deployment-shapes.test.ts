@@ -20,6 +20,7 @@ import { callApiWithHeaders } from '../support/api.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
 import { kubeconfigPath } from '../support/env.js';
 import { kubeAccess } from '../support/kube.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const suffix = randomBytes(3).toString('hex');
 const ACME = `shape-acme-${suffix}`;
@@ -40,7 +41,7 @@ beforeAll(async () => {
   kc = loadKubeConfig(kubeconfigPath());
   await installCrds(kc, 'hearth-crds-test');
   database = await createScratchDatabase(dbName);
-  const namespaces = new NamespaceEnsurer(kc);
+  const namespaces = new NamespaceEnsurer(kc, { seal: TEST_SEAL });
   key = (await bootstrap(database.db, { accountId: ACME, email: `admin@${ACME}.example` })).apiKey!.key;
   await namespaces.ensure(ACME);
   const log = createLogger({ level: 'silent' });

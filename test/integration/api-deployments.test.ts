@@ -21,6 +21,7 @@ import { callApiWithHeaders } from '../support/api.js';
 import { kubeconfigPath } from '../support/env.js';
 import { kubeAccess } from '../support/kube.js';
 import { waitFor } from '../support/wait.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const suffix = randomBytes(3).toString('hex');
 const ACME = `api-acme-${suffix}`;
@@ -67,7 +68,7 @@ beforeAll(async () => {
   kc = loadKubeConfig(kubeconfigPath());
   await installCrds(kc, 'hearth-crds-test');
   database = await createScratchDatabase(dbName);
-  const namespaces = new NamespaceEnsurer(kc);
+  const namespaces = new NamespaceEnsurer(kc, { seal: TEST_SEAL });
   for (const a of [ACME, GLOBEX, PAGED]) {
     keys[a] = (await bootstrap(database.db, { accountId: a, email: `admin@${a}.example` })).apiKey!.key;
     await namespaces.ensure(a);

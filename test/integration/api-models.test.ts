@@ -24,6 +24,7 @@ import { callApi } from '../support/api.js';
 import { kubeconfigPath } from '../support/env.js';
 import { kubeAccess } from '../support/kube.js';
 import { waitFor } from '../support/wait.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const suffix = randomBytes(3).toString('hex');
 const ACME = `api-models-acme-${suffix}`;
@@ -78,7 +79,7 @@ beforeAll(async () => {
   kc = loadKubeConfig(kubeconfigPath());
   await installCrds(kc, 'hearth-crds-test');
   database = await createScratchDatabase(dbName);
-  const namespaces = new NamespaceEnsurer(kc);
+  const namespaces = new NamespaceEnsurer(kc, { seal: TEST_SEAL });
   for (const a of [ACME, GLOBEX]) {
     keys[a] = (await bootstrap(database.db, { accountId: a, email: `admin@${a}.example` })).apiKey!.key;
     await namespaces.ensure(a);

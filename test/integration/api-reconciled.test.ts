@@ -26,6 +26,7 @@ import { callApi } from '../support/api.js';
 import { kubeconfigPath } from '../support/env.js';
 import { kubeAccess } from '../support/kube.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const suffix = randomBytes(3).toString('hex');
 const ACCOUNT = `api-rec-${suffix}`;
@@ -69,7 +70,7 @@ beforeAll(async () => {
   await installCrds(kc, 'hearth-crds-test');
   database = await createScratchDatabase(dbName);
   key = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
-  const namespaces = new NamespaceEnsurer(kc);
+  const namespaces = new NamespaceEnsurer(kc, { seal: TEST_SEAL });
   await namespaces.ensure(ACCOUNT);
 
   const log = createLogger({ level: process.env.HEARTH_TEST_LOG ?? 'silent' });
@@ -80,7 +81,7 @@ beforeAll(async () => {
   const clients = new KubeClients(kc, { qps: 50, burst: 100 });
   const quotas = new DbQuotaLedger(database.db, realClock);
   manager = new Manager({ clock: realClock, log, shutdownTimeoutMs: 5000 });
-  const informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+  const informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
   manager.add(() =>
     deploymentController({
       clients,

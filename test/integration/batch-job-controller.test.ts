@@ -33,6 +33,7 @@ import { createScratchDatabase, dropScratchDatabase } from '../support/database.
 import { kubeconfigPath } from '../support/env.js';
 import { kubeAccess } from '../support/kube.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const suffix = randomBytes(3).toString('hex');
 const ACCOUNT = `bjctl-${suffix}`;
@@ -46,7 +47,7 @@ const clients = new KubeClients(kc, { qps: 50, burst: 100 });
 const core = clients.api(CoreV1Api);
 const custom = clients.api(CustomObjectsApi);
 const log = pino({ level: process.env.HEARTH_TEST_LOG ?? 'warn' });
-const informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+const informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
 
 let database: Database;
 let controller: Runnable;
@@ -104,7 +105,7 @@ beforeAll(async () => {
   await installCrds(kc, 'hearth-crds-test');
   database = await createScratchDatabase(dbName);
   adminKey = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
-  await new NamespaceEnsurer(kc).ensure(ACCOUNT);
+  await new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(ACCOUNT);
   kinds = new KubeKindClients(kubeAccess(kc, { log }), { log });
   await kinds.start();
   app = await buildApp({ db: database.db, kinds: kinds.others, logger: log, rateLimit: false, podLogs: new KubePodLogs(clients) });

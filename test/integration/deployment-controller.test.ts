@@ -33,6 +33,7 @@ import { createScratchDatabase, dropScratchDatabase } from '../support/database.
 import { kubeconfigPath } from '../support/env.js';
 import { createTestNamespace } from '../support/namespace.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const REPO_ROOT = new URL('../..', import.meta.url).pathname;
 const suffix = randomBytes(3).toString('hex');
@@ -44,7 +45,7 @@ const apps = clients.api(AppsV1Api);
 const custom = clients.api(CustomObjectsApi);
 const log = pino({ level: process.env.HEARTH_TEST_LOG ?? 'warn' });
 // This process's one informer cache, as main.ts has it: every controller and manager below shares it.
-const informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+const informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
 const dbName = `hearth_t_depctl_${suffix}`;
 let database: Database;
 let quotas: DbQuotaLedger;

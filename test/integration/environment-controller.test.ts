@@ -25,6 +25,7 @@ import { createScratchDatabase, dropScratchDatabase } from '../support/database.
 import { kubeconfigPath } from '../support/env.js';
 import { createTestNamespace } from '../support/namespace.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const suffix = randomBytes(3).toString('hex');
 const kc = loadKubeConfig(kubeconfigPath());
@@ -32,7 +33,7 @@ const clients = new KubeClients(kc, { qps: 50, burst: 100 });
 const core = clients.api(CoreV1Api);
 const custom = clients.api(CustomObjectsApi);
 const log = pino({ level: process.env.HEARTH_TEST_LOG ?? 'warn' });
-const informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+const informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
 const dbName = `hearth_t_envctl_${suffix}`;
 const account = `envctl-${suffix}`;
 const ns = `envctl-${suffix}`;

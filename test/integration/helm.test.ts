@@ -56,6 +56,7 @@ import { kubeconfigPath, testKubeConfig } from '../support/env.js';
 import { kubeAccess } from '../support/kube.js';
 import { createTestNamespace } from '../support/namespace.js';
 import { waitFor } from '../support/wait.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const run = promisify(execFile);
 const kc = testKubeConfig();
@@ -186,7 +187,7 @@ const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
     ...Object.fromEntries(
       ['deployments', 'deployedmodels', 'nodepools', 'environments', 'batchjobs', 'sftjobs', 'batchinferencejobs'].map((r) => [`hearth.dev/${r}`, ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']]),
     ),
-    '/namespaces': ['create'],
+    '/namespaces': ['create', 'get', 'patch'], // create sealed; on 409 read to check the seal; seal one made before seals (namespaces.ts)
     'networking.k8s.io/networkpolicies': ['create'], // the model-server policy of each account namespace
     '/pods': ['list'], // a running batch job's rank pods, for :getLogs
     '/pods/log': ['get'],
@@ -314,8 +315,8 @@ const FORBIDDEN: Record<Process, Check[]> = {
     { verb: 'create', resource: 'pods', namespace: nsOther },
     { verb: 'watch', resource: 'pods' },
     { verb: 'list', resource: 'nodes' },
-    { verb: 'get', resource: 'namespaces', name: nsOther },
     { verb: 'list', resource: 'namespaces' },
+    { verb: 'delete', resource: 'namespaces', name: nsOther },
     { verb: 'update', group: 'hearth.dev', resource: 'deployments', subresource: 'status', namespace: nsOther },
     { verb: 'create', group: 'apps', resource: 'deployments', namespace: nsOther },
     { verb: 'create', resource: 'services', namespace: nsOther },
@@ -533,6 +534,39 @@ describe('charts/hearth and charts/hearth-crds', () => {
     }
   });
 
+  it('rbac.managedNamespaces: the controller\'s namespaced writes move into a Role in each listed namespace, and nothing else changes (issue 15 item 6)', async () => {
+    type Rule = { apiGroups?: string[]; resources?: string[]; verbs?: string[]; resourceNames?: string[] };
+    type RbacDoc = KubernetesObject & { rules?: Rule[]; subjects?: { name: string; namespace?: string }[]; roleRef?: { kind: string; name: string } };
+    const flat = (rules: Rule[] = []): string[] =>
+      rules.flatMap((r) => (r.apiGroups ?? ['']).flatMap((g) => (r.resources ?? []).flatMap((res) => (r.verbs ?? []).map((v) => `${g}/${res}:${v}`)))).sort();
+    const controllerRbac = async (...extra: string[]) => {
+      const objs = docs(await helm('template', 'hearth', join(CHARTS, 'hearth'), '-n', 'hearth-system', ...extra)) as RbacDoc[];
+      const clusterRole = objs.find((d) => d.kind === 'ClusterRole' && d.metadata?.name?.endsWith('-controller'))!;
+      const roles = objs.filter((d) => d.kind === 'Role' && d.metadata?.name === clusterRole.metadata?.name);
+      const bindings = objs.filter((d) => d.kind === 'RoleBinding' && d.metadata?.name === clusterRole.metadata?.name);
+      return { cluster: flat(clusterRole.rules), roles, bindings };
+    };
+    for (const mode of [[], ['--set', 'mode=all', '--set', 'database.existingSecret=']]) {
+      const wide = await controllerRbac(...mode);
+      expect(wide.roles).toEqual([]);
+      const scoped = await controllerRbac(...mode, '--set', 'rbac.managedNamespaces={acct-a,acct-b}');
+      expect(scoped.roles.map((r) => r.metadata?.namespace).sort()).toEqual(['acct-a', 'acct-b']);
+      expect(scoped.bindings.map((b) => b.metadata?.namespace).sort()).toEqual(['acct-a', 'acct-b']);
+      const inNamespace = flat(scoped.roles[0]!.rules);
+      expect(flat(scoped.roles[1]!.rules)).toEqual(inNamespace);
+      // The same permissions in the listed namespaces, split: none lost, none granted twice.
+      expect([...scoped.cluster, ...inNamespace].sort()).toEqual(wide.cluster);
+      expect(scoped.cluster.filter((r) => inNamespace.includes(r))).toEqual([]);
+      // Cluster-wide, only reads and the cluster-scoped writes remain.
+      const namespacedWrites = scoped.cluster.filter((r) => !/:(list|watch)$/.test(r) && !/^(\/nodes|scheduling\.k8s\.io\/priorityclasses|karpenter\.sh\/nodepools):/.test(r));
+      expect(namespacedWrites).toEqual([]);
+      for (const w of ['apps/deployments:create', '/secrets:create', '/events:create', 'hearth.dev/deployments/status:update', '/pods:create']) expect(inNamespace).toContain(w);
+      // Bound to the controller's ServiceAccount (mode=all: the one pod's), in the release namespace.
+      const wideBinding = (docs(await helm('template', 'hearth', join(CHARTS, 'hearth'), '-n', 'hearth-system', ...mode)) as RbacDoc[]).find((d) => d.kind === 'ClusterRoleBinding' && d.roleRef?.name?.endsWith('-controller'))!;
+      for (const b of scoped.bindings) expect(b.subjects).toEqual(wideBinding.subjects);
+    }
+  });
+
   it('manifests/rbac/ is the current render of the chart (npm run gen:manifests)', async () => {
     const { stdout } = await run('bash', [join(REPO_ROOT, 'hack/gen-manifests.sh'), '--check'], { env: { ...env(), HELM: join(bin, 'helm') } }).catch((e: { stderr?: string }) => {
       throw new Error(`manifests/rbac/ is stale:\n${e.stderr ?? String(e)}`);
@@ -701,10 +735,11 @@ describe('helm install into the simulated cluster', () => {
     const as = kubeConfigAs(saUser(ns, `${release}-api`));
     // api/kube/namespaces.ts, twice (the second create answers 409 and is fine).
     cleanups.push(() => core.deleteNamespace({ name: accountNamespace(account) }));
-    const name = await ensureAccountNamespace(as, account);
-    await ensureAccountNamespace(as, account);
+    const name = await ensureAccountNamespace(as, account, { seal: TEST_SEAL });
+    await ensureAccountNamespace(as, account, { seal: TEST_SEAL });
     const nsObj = await core.readNamespace({ name });
     expect(nsObj.metadata?.labels?.[LABELS.account]).toBe(account);
+    expect(TEST_SEAL.tenancyOf(nsObj)).toEqual({ kind: 'account', account }); // sealed by Hearth (src/crds/account.ts)
     // …with its one model-server NetworkPolicy, admitting only the peers it was given (issue 15 item 6).
     const policy = await kc.makeApiClient(NetworkingV1Api).readNamespacedNetworkPolicy({ namespace: name, name: MODEL_SERVER_POLICY_NAME });
     expect(policy.spec?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/managed-by': 'hearth', 'app.kubernetes.io/name': 'model-server' });
@@ -732,7 +767,7 @@ describe('helm install into the simulated cluster', () => {
     await expectCode(asCore.listSecretForAllNamespaces(), 403, 'list secrets');
   });
 
-  it('lets only Hearth set, change or remove a namespace\'s account label and Hearth mark (ValidatingAdmissionPolicy, issue 15 item 5)', async () => {
+  it('lets only Hearth set, change or remove a namespace\'s account label, seal and Hearth mark (ValidatingAdmissionPolicy, issue 15 item 5)', async () => {
     expect(installed).toBe(true);
     // Someone who may create and edit namespaces, but is not Hearth and not a cluster administrator.
     const editor = `ns-editor-${id}`;
@@ -774,6 +809,13 @@ describe('helm install into the simulated cluster', () => {
     const made = accountNamespace(account);
     await expectCode(asEditor.patchNamespace({ name: made, body: { metadata: { labels: { [LABELS.account]: 'someone-else' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)), 403, 'move an account namespace to another account');
     await expectCode(asEditor.patchNamespace({ name: made, body: { metadata: { labels: { [LABELS.account]: null } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)), 403, 'remove the account label');
+    // Nor the seal: copied onto another namespace, changed or removed (it would not verify anyway: it names its namespace).
+    const seal = (await core.readNamespace({ name: made })).metadata?.annotations?.['hearth.dev/account-seal'];
+    expect(seal).toBeTruthy();
+    const annotate = (name: string, v: string | null) => asEditor.patchNamespace({ name, body: { metadata: { annotations: { 'hearth.dev/account-seal': v } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await expectCode(annotate(plain, seal!), 403, 'copy a seal onto another namespace');
+    await expectCode(annotate(made, 'v1.x'), 403, 'change the seal');
+    await expectCode(annotate(made, null), 403, 'remove the seal');
   });
 
   it('lets the gateway watch what it routes by, and write nothing', async () => {

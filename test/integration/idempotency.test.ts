@@ -18,6 +18,7 @@ import { createLogger } from '../../src/log.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
 import { kubeconfigPath } from '../support/env.js';
 import { kubeAccess } from '../support/kube.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const suffix = randomBytes(3).toString('hex');
 const ACME = `idem-acme-${suffix}`;
@@ -45,7 +46,7 @@ beforeAll(async () => {
   await installCrds(kc, 'hearth-crds-test');
   database = await createScratchDatabase(dbName);
   key = (await bootstrap(database.db, { accountId: ACME, email: `admin@${ACME}.example` })).apiKey!.key;
-  const namespaces = new NamespaceEnsurer(kc);
+  const namespaces = new NamespaceEnsurer(kc, { seal: TEST_SEAL });
   await namespaces.ensure(ACME);
   const log = createLogger({ level: 'silent' });
   for (let i = 0; i < 2; i++) {

@@ -19,6 +19,7 @@ import { createScratchDatabase, dropScratchDatabase } from '../support/database.
 import { kubeconfigPath } from '../support/env.js';
 import { createTestNamespace } from '../support/namespace.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const suffix = randomBytes(3).toString('hex');
 const NS = `metering-${suffix}`;
@@ -35,7 +36,7 @@ const meters: Metering[] = [];
 
 async function startMeter(): Promise<Metering> {
   // A cache of its own, as a fresh process would have (a restart is a new process).
-  const informers = new InformerFactory(new KubeClients(kc, {}, realClock), { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+  const informers = new InformerFactory(new KubeClients(kc, {}, realClock), { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
   const m = meteringRunnable({ informers, db: database.db, clock: realClock, log, intervalMs: 1000, flushIntervalMs: 500 });
   meters.push(m);
   await m.start();

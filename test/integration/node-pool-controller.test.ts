@@ -24,6 +24,7 @@ import { realClock } from '../../src/util/clock.js';
 import { kubeconfigPath } from '../support/env.js';
 import { createTestNamespace } from '../support/namespace.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const REPO_ROOT = new URL('../..', import.meta.url).pathname;
 const suffix = randomBytes(3).toString('hex');
@@ -36,7 +37,7 @@ const core = clients.api(CoreV1Api);
 const custom = clients.api(CustomObjectsApi);
 const ext = kc.makeApiClient(ApiextensionsV1Api);
 const log = pino({ level: process.env.HEARTH_TEST_LOG ?? 'warn' });
-const informers = new InformerFactory(clients, { clock: realClock, log, backoff: { initialMs: 200, maxMs: 2000 } });
+const informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
 const pools = { group: GROUP, version: VERSION, namespace: NS, plural: 'nodepools' };
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 let controller: Runnable | undefined;

@@ -21,6 +21,7 @@ import { createScratchDatabase, dropScratchDatabase } from '../support/database.
 import { kubeconfigPath } from '../support/env.js';
 import { kubeAccess } from '../support/kube.js';
 import { waitFor } from '../support/wait.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const suffix = randomBytes(3).toString('hex');
 const ACME = `orphan-acme-${suffix}`;
@@ -37,7 +38,7 @@ beforeAll(async () => {
   await installCrds(kc, 'hearth-crds-test');
   database = await createScratchDatabase(dbName);
   await bootstrap(database.db, { accountId: ACME, email: `admin@${ACME}.example` });
-  await new NamespaceEnsurer(kc).ensure(ACME);
+  await new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(ACME);
   await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
     group: GROUP,
     version: VERSION,

@@ -28,6 +28,7 @@ import { databaseUrl, kubeconfigPath } from '../support/env.js';
 import { kubeAccess } from '../support/kube.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { waitFor } from '../support/wait.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const suffix = randomBytes(3).toString('hex');
 const ACME = `outage-acme-${suffix}`;
@@ -64,7 +65,7 @@ beforeAll(async () => {
   setupDb = await createScratchDatabase(dbName);
   key = (await bootstrap(setupDb.db, { accountId: ACME, email: `admin@${ACME}.example` })).apiKey!.key;
   unusedKey = (await bootstrap(setupDb.db, { accountId: `${ACME}-b`, email: `admin@${ACME}-b.example` })).apiKey!.key;
-  await new NamespaceEnsurer(direct).ensure(ACME);
+  await new NamespaceEnsurer(direct, { seal: TEST_SEAL }).ensure(ACME);
 
   // PostgreSQL through a proxy.
   const pgUrl = new URL(databaseUrl());
@@ -87,7 +88,7 @@ beforeAll(async () => {
   const access = kubeAccess(proxiedKc, { log });
   kinds = new KubeKindClients(access, { log });
   await kinds.start();
-  const namespaces = new NamespaceEnsurer(proxiedKc);
+  const namespaces = new NamespaceEnsurer(proxiedKc, { seal: TEST_SEAL });
   app = await buildApp({
     db: appDb.db,
     deployments: kinds.deployments,

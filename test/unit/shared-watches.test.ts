@@ -18,6 +18,7 @@ import { InformerFactory, refKey } from '../../src/kube/informer-factory.js';
 import type { ResourceRef } from '../../src/kube/kube-source.js';
 import { FakeListWatch, silentLogger } from '../../src/kube/testing.js';
 import { FakeClock } from '../../src/util/fake-clock.js';
+import { TEST_SEAL } from '../support/tenancy.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -29,6 +30,7 @@ function processWiring() {
   const asked = new Set<string>();
   const informers = new InformerFactory(undefined, {
     clock: new FakeClock(1_000_000),
+    tenancy: TEST_SEAL,
     log: silentLogger(),
     sourceFor: (ref) => {
       const s = new FakeListWatch<KubernetesObject>().nextList({ items: [], resourceVersion: '100' });
@@ -93,7 +95,9 @@ describe('mode `all` on one informer factory', () => {
     // One event on a shared watch reaches every reader.
     const ns = sources.get(refKey({ group: '', version: 'v1', plural: 'namespaces' }))!;
     const deployments = sources.get(refKey({ group: GROUP, version: VERSION, plural: 'deployments' }))!;
-    ns.current?.emit('ADDED', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'acct-acme', resourceVersion: '101', labels: { [LABELS.account]: 'acme' } } });
+    ns.current?.emit('ADDED', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'acct-acme', resourceVersion: '101', ...TEST_SEAL.metadataFor('acct-acme', 'acme') } });
+    // …and a namespace labelled acme by hand (no seal) is no namespace of acme's for any of them.
+    ns.current?.emit('ADDED', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'claims-acme', resourceVersion: '103', labels: { [LABELS.account]: 'acme' } } });
     deployments.current?.emit('ADDED', {
       apiVersion: `${GROUP}/${VERSION}`,
       kind: 'Deployment',
@@ -104,6 +108,9 @@ describe('mode `all` on one informer factory', () => {
     expect(kinds.deployments.list('acct-acme')[0]?.metadata.managedFields).toBeUndefined();
     expect(catalog.deployment('acct-acme/web')).toMatchObject({ account: 'acme', baseModel: 'accounts/fireworks/models/llama' });
     expect(informers.informer({ group: GROUP, version: VERSION, plural: 'deployments' }).get('acct-acme/web')).toBeDefined();
+    deployments.current?.emit('ADDED', { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name: 'evil', namespace: 'claims-acme', resourceVersion: '104' }, spec: { baseModel: 'accounts/fireworks/models/llama' } });
+    expect(catalog.deployment('claims-acme/evil')).toBeUndefined();
+    expect(informers.namespaces().get('claims-acme')?.metadata?.labels?.[LABELS.account]).toBeUndefined();
   });
 
   it('a reader that leaves (the gateway closing) keeps the shared watches running for the others', async () => {
@@ -119,6 +126,6 @@ describe('mode `all` on one informer factory', () => {
     expect(deployments.hasSynced()).toBe(true);
     expect(sources.get(refKey({ group: GROUP, version: VERSION, plural: 'deployments' }))?.listCalls).toBe(1);
     // The gateway's own collections stop with it.
-    expect(informers.informer({ group: '', version: 'v1', plural: 'namespaces' }).running).toBe(false);
+    expect(informers.namespaces().running).toBe(false);
   });
 });

@@ -25,6 +25,7 @@ import { EventRecorder } from '../runtime/events.js';
 import type { Lister } from '../runtime/controller.js';
 import { isControlledBy } from '../runtime/owner-refs.js';
 import { OwnWrites, PassObject } from '../runtime/pass.js';
+import { inUnverifiedNamespace } from '../runtime/tenancy.js';
 import { isConflict, isNotFound, type ReconcileContext, type Reconciler, type Result } from '../runtime/result.js';
 import type { HearthObject, ObjectWriter } from '../runtime/writer.js';
 import { RESULTS_FILE, type DatasetCatalog, type DatasetRef } from './datasets.js';
@@ -96,7 +97,9 @@ export class BatchInferenceJobReconciler implements Reconciler {
     const obj = new PassObject(this.o.writer, read);
     try {
       const { namespace = '' } = splitKey(key);
-      const account = accountOfNamespace(this.o.listers.namespaces.get(namespace));
+      const ns = this.o.listers.namespaces.get(namespace);
+      const account = accountOfNamespace(ns);
+      if (await inUnverifiedNamespace(ns, read, this.#events, ctx.log)) return {};
       if (!account) {
         ctx.log.debug({ namespace }, 'namespace without an account: not reconciled');
         return {};

@@ -9,6 +9,7 @@ import { FakeClock } from '../../util/fake-clock.js';
 import type { HearthObject } from '../runtime/writer.js';
 import { BatchJobCluster, MemoryLogArchive, MemoryPoolAccess, namespace } from './fake-cluster.js';
 import { BatchJobReconciler, DEFAULT_POLL_MS } from './reconciler.js';
+import { TEST_SEAL } from '../../../test/support/tenancy.js';
 
 type BatchJob = HearthObject<'BatchJob'>;
 
@@ -229,5 +230,19 @@ describe('BatchJobReconciler: cancel and delete', () => {
     expect((await t.pass()).writes).toEqual([]);
     expect(t.logs.dropped).toEqual([KEY]);
     expect(await t.logs.archived('uid-bj-1')).toEqual(new Set());
+  });
+});
+
+describe('a namespace labelled with an account by hand (issue 15 item 5)', () => {
+  it('is left alone: a NamespaceNotVerified Warning and nothing else; a second pass writes nothing but the event count', async () => {
+    const t = setup();
+    // What the namespaces informer hands the reconciler (NamespaceSeal.project): the label is gone.
+    t.cluster.listers.namespaces.put(TEST_SEAL.project({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { 'hearth.dev/account': 'acme' } } }));
+    const first = await t.pass();
+    expect(first.res).toEqual({});
+    expect(first.writes).toEqual([`event Warning/NamespaceNotVerified ${KEY}`]);
+    const second = await t.pass();
+    expect(second.writes.filter((w) => !w.startsWith('event '))).toEqual([]);
+    expect(t.status()).toBeUndefined();
   });
 });

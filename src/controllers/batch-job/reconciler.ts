@@ -26,6 +26,7 @@ import { EventRecorder } from '../runtime/events.js';
 import { hasFinalizer } from '../runtime/finalizers.js';
 import { isControlledBy } from '../runtime/owner-refs.js';
 import { OwnWrites, PassObject } from '../runtime/pass.js';
+import { inUnverifiedNamespace } from '../runtime/tenancy.js';
 import { isConflict, isNotFound, type ReconcileContext, type Reconciler, type Result } from '../runtime/result.js';
 import type { HearthObject, ObjectWriter } from '../runtime/writer.js';
 import { BATCH_JOB_LABELS, CONTAINER_NAME, buildJob, jobNameOf, numRanksOf, poolShape } from './resources.js';
@@ -98,7 +99,9 @@ export class BatchJobReconciler implements Reconciler {
     const obj = new PassObject(this.o.writer, read);
     try {
       const { namespace = '' } = splitKey(key);
-      const account = accountOfNamespace(this.o.listers.namespaces.get(namespace));
+      const ns = this.o.listers.namespaces.get(namespace);
+      const account = accountOfNamespace(ns);
+      if (await inUnverifiedNamespace(ns, read, this.#events, ctx.log)) return {};
       if (!account) {
         ctx.log.debug({ namespace }, 'namespace without an account: not reconciled');
         return {};

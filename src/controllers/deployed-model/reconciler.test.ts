@@ -10,6 +10,7 @@ import { DeployedModelCluster, FakeServers, MemoryLoraQuota, MemoryModels, names
 import { DEFAULT_POLL_MS, DeployedModelReconciler, localDeploymentName } from './reconciler.js';
 import { MAX_LOAD_ATTEMPTS } from './status.js';
 import { holderOf } from './stores.js';
+import { TEST_SEAL } from '../../../test/support/tenancy.js';
 
 const NS = 'acct-acme';
 const KEY = `${NS}/lora-1`;
@@ -246,5 +247,19 @@ describe('DeployedModelReconciler', () => {
     expect(localDeploymentName('chat', 'acme')).toBe('chat');
     expect(localDeploymentName('accounts/acme/deployments/chat', 'acme')).toBe('chat');
     expect(localDeploymentName('accounts/globex/deployments/chat', 'acme')).toBeUndefined();
+  });
+});
+
+describe('DeployedModelReconciler: a namespace labelled with an account by hand (issue 15 item 5)', () => {
+  it('loads nothing, holds no loras quota, adds no finalizer: a NamespaceNotVerified Warning; a second pass neither', async () => {
+    const t = setup();
+    t.cluster.listers.namespaces.put(TEST_SEAL.project({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { 'hearth.dev/account': 'acme' } } }));
+    const first = await t.pass();
+    expect(first.writes).toEqual([`event Warning/NamespaceNotVerified ${KEY}`]);
+    expect(first.calls).toEqual([]);
+    const second = await t.pass();
+    expect(second.writes.filter((w) => !w.startsWith('event '))).toEqual([]);
+    expect(second.calls).toEqual([]);
+    expect(t.status()).toBeUndefined();
   });
 });

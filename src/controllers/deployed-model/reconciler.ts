@@ -26,6 +26,7 @@ import { EventRecorder } from '../runtime/events.js';
 import type { Lister } from '../runtime/controller.js';
 import { hasFinalizer } from '../runtime/finalizers.js';
 import { OwnWrites, PassObject } from '../runtime/pass.js';
+import { inUnverifiedNamespace } from '../runtime/tenancy.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/result.js';
 import type { ObjectWriter } from '../runtime/writer.js';
 import { modelRefOf, type ModelFileUrls, type ModelFilesApi } from './model-files.js';
@@ -107,10 +108,13 @@ export class DeployedModelReconciler implements Reconciler {
     if (!read) return {};
     const { namespace } = splitKey(key);
     if (!namespace) return {};
-    const account = accountOfNamespace(this.#o.listers.namespaces.get(namespace));
+    const ns = this.#o.listers.namespaces.get(namespace);
+    const account = accountOfNamespace(ns);
     const obj = new PassObject(this.#o.writer, read);
     try {
       if (read.metadata.deletionTimestamp) return await this.#finalize(obj, namespace, account, ctx);
+      // A namespace labelled with an account by hand: no adapter loaded on anyone's replicas.
+      if (await inUnverifiedNamespace(ns, read, this.#events, ctx?.log)) return {};
       if (this.#o.sharded && !this.#inShard(read, namespace, account)) return {};
       return await this.#run(obj, namespace, account, ctx);
     } finally {

@@ -6,6 +6,7 @@ import { KubeClients } from '../../kube/client.js';
 import { InformerFactory } from '../../kube/informer-factory.js';
 import { deploymentController, podOwnerKey, type AutoscalerHook } from './controller.js';
 import { MemoryQuotaLedger } from './fake-cluster.js';
+import { TEST_SEAL } from '../../../test/support/tenancy.js';
 
 describe('podOwnerKey', () => {
   it.each([
@@ -30,7 +31,7 @@ describe('deploymentController: the autoscaler hook', () => {
     const attached: Array<{ enqueue: (k: string) => void; exists: (k: string) => boolean }> = [];
     const hook: AutoscalerHook = { desiredReplicas: () => 0, attach: (enqueue, exists) => attached.push({ enqueue, exists }) };
     const clients = new KubeClients(kc, {}, clock);
-    const informers = new InformerFactory(clients, { clock, log: pino({ level: 'silent' }) });
+    const informers = new InformerFactory(clients, { clock, tenancy: TEST_SEAL, log: pino({ level: 'silent' }) });
     const c = deploymentController({ clients, informers, quotas: new MemoryQuotaLedger(), clock, log: pino({ level: 'silent' }), autoscaler: hook });
     expect(attached).toHaveLength(1);
     attached[0]!.enqueue('acct-acme/chat');

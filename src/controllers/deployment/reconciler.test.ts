@@ -21,6 +21,7 @@ import {
 import { ANNOTATION_TEMPLATE_HASH } from './children/labels.js';
 import { DEFAULT_PROGRESS_INTERVAL_MS, eventsFor } from './status.js';
 import { hearthDeployment } from './testing.js';
+import { TEST_SEAL } from '../../../test/support/tenancy.js';
 
 const NS = 'acct-acme';
 const KEY = `${NS}/chat`;
@@ -706,5 +707,30 @@ describe('DeploymentReconciler: write budget (issue 11)', () => {
     const first = await t.pass();
     expect(first.writes.filter((w) => w.startsWith('status'))).toEqual([`status ${HEARTH}`]);
     expect(t.status()?.state).toBe('CREATING');
+  });
+});
+
+describe('DeploymentReconciler: a namespace labelled with an account by hand (issue 15 item 5)', () => {
+  it('creates nothing, holds no quota, says why once in a Warning event; a second pass changes nothing', async () => {
+    // What the namespaces informer hands the reconciler (NamespaceSeal.project): the label is gone.
+    const forged = TEST_SEAL.project({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { 'hearth.dev/account': 'acme' } } });
+    const cluster = new DeploymentCluster({ namespaces: [forged], nodes: fleet, deployments: [dep()] });
+    const quotas = new MemoryQuotaLedger();
+    const r = new DeploymentReconciler({ listers: cluster.listers, writer: cluster, quotas, clock: new FakeClock(T0) });
+    expect(await r.reconcile(KEY)).toEqual({});
+    expect(cluster.take()).toEqual([`event Warning/NamespaceNotVerified ${KEY}`]);
+    expect(quotas.calls).toEqual([]);
+    expect(quotas.holds.size).toBe(0);
+    expect(await r.reconcile(KEY)).toEqual({});
+    expect(cluster.take().filter((w) => !w.startsWith('event'))).toEqual([]);
+    expect(quotas.calls).toEqual([]);
+  });
+
+  it('the same namespace sealed by Hearth is reconciled as acme', async () => {
+    const sealed: V1Namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, ...TEST_SEAL.metadataFor(NS, 'acme') } };
+    const cluster = new DeploymentCluster({ namespaces: [TEST_SEAL.project(sealed)], nodes: fleet, deployments: [dep()] });
+    const r = new DeploymentReconciler({ listers: cluster.listers, writer: cluster, quotas: new MemoryQuotaLedger(), clock: new FakeClock(T0) });
+    await r.reconcile(KEY);
+    expect(cluster.take()).toEqual([`finalizers ${HEARTH}`, `create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`]);
   });
 });

@@ -23,6 +23,7 @@ import { EventRecorder } from '../runtime/events.js';
 import type { Lister } from '../runtime/controller.js';
 import { hasFinalizer } from '../runtime/finalizers.js';
 import { OwnWrites, PassObject } from '../runtime/pass.js';
+import { inUnverifiedNamespace } from '../runtime/tenancy.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/result.js';
 import type { ObjectWriter } from '../runtime/writer.js';
 import { chooseRegion, freeGpusByRegion, regionsAllowedBy } from './placement.js';
@@ -198,8 +199,11 @@ export class DeploymentReconciler implements Reconciler {
     if (!dep) return this.#gone(key, quotas); // its children are garbage-collected through their ownerReferences
     const { namespace } = splitKey(key);
     if (!namespace) return {};
-    const account = accountOf(this.#o.listers.namespaces.get(namespace), namespace);
+    const ns = this.#o.listers.namespaces.get(namespace);
+    const account = accountOf(ns, namespace);
     if (dep.metadata.deletionTimestamp) return this.#deleting(key, dep, account, quotas);
+    // A namespace labelled with an account by hand (not sealed by Hearth): no children, no quota.
+    if (await inUnverifiedNamespace(ns, dep, this.#events, ctx?.log)) return {};
     this.#known.set(key, account);
     const statusClock = {
       since: () => this.#statusWrittenAt.get(key) ?? createdAt(dep),

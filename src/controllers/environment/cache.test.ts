@@ -11,6 +11,7 @@ import { FakeClock } from '../../util/fake-clock.js';
 import { deploymentInformers } from '../deployment/cache.js';
 import { podsInformer } from '../runtime/projections.js';
 import { environmentInformers } from './cache.js';
+import { TEST_SEAL } from '../../../test/support/tenancy.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -21,6 +22,7 @@ describe('environment informers', () => {
   it('add no watch to what the Deployment controller and the REST facade hold', async () => {
     const informers = new InformerFactory(undefined, {
       clock: new FakeClock(1_000_000),
+      tenancy: TEST_SEAL,
       log: silentLogger(),
       sourceFor: () => new FakeListWatch<KubernetesObject>().nextList({ items: [], resourceVersion: '1' }),
     });

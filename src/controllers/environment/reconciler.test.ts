@@ -10,6 +10,7 @@ import { FakeClock } from '../../util/fake-clock.js';
 import type { HearthObject } from '../runtime/writer.js';
 import { EnvironmentCluster, MemoryPoolAccess, MemoryZones } from './fake-cluster.js';
 import { DEFAULT_IMAGE, EnvironmentReconciler, REFUSED_RETRY_MS } from './reconciler.js';
+import { TEST_SEAL } from '../../../test/support/tenancy.js';
 
 type Env = HearthObject<'Environment'>;
 type Pool = HearthObject<'NodePool'>;
@@ -232,5 +233,19 @@ describe('EnvironmentReconciler: who may connect (bindings, shared)', () => {
     const p = await t.pass();
     expect(p.writes).toEqual([`delete Pod ${NS}/dev-rank-0`, `delete Pod ${NS}/dev-rank-1`, `status ${ENV}`, `event Warning/NotBound ${NS}/dev`]);
     expect(t.status()).toMatchObject({ state: 'DISCONNECTED', status: { code: 'PERMISSION_DENIED' } });
+  });
+});
+
+describe('a namespace labelled with an account by hand (issue 15 item 5)', () => {
+  it('is left alone: a NamespaceNotVerified Warning and nothing else; a second pass writes nothing but the event count', async () => {
+    const t = setup();
+    // What the namespaces informer hands the reconciler (NamespaceSeal.project): the label is gone.
+    t.cluster.listers.namespaces.put(TEST_SEAL.project({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { 'hearth.dev/account': 'acme' } } }));
+    const first = await t.pass();
+    expect(first.res).toEqual({});
+    expect(first.writes).toEqual([`event Warning/NamespaceNotVerified ${KEY}`]);
+    const second = await t.pass();
+    expect(second.writes.filter((w) => !w.startsWith('event '))).toEqual([]);
+    expect(t.status()).toBeUndefined();
   });
 });

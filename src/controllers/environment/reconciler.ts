@@ -26,6 +26,7 @@ import type { Lister } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import { isControlledBy } from '../runtime/owner-refs.js';
 import { OwnWrites, PassObject } from '../runtime/pass.js';
+import { inUnverifiedNamespace } from '../runtime/tenancy.js';
 import { isConflict, isNotFound, type ReconcileContext, type Reconciler, type Result } from '../runtime/result.js';
 import type { HearthObject, ObjectWriter } from '../runtime/writer.js';
 import { checkConnect, type PoolAccess } from './access.js';
@@ -73,7 +74,9 @@ export class EnvironmentReconciler implements Reconciler {
     const read = this.#written.read(key, this.o.listers.environments.get(key));
     if (!read || read.metadata.deletionTimestamp) return {};
     const { namespace = '' } = splitKey(key);
-    const account = accountOfNamespace(this.o.listers.namespaces.get(namespace));
+    const ns = this.o.listers.namespaces.get(namespace);
+    const account = accountOfNamespace(ns);
+    if (await inUnverifiedNamespace(ns, read, this.#events, ctx.log)) return {};
     if (!account) {
       ctx.log.debug({ namespace }, 'namespace without an account: not reconciled');
       return {};

@@ -12,6 +12,7 @@ import { FakeListWatch, silentLogger } from '../runtime/testing.js';
 import { podGpus } from '../../fleet/gpus.js';
 import { alignDown, readiness, splitIntoIntervals } from './accrual.js';
 import { meteringRunnable, type Metering } from './metering.js';
+import { TEST_SEAL } from '../../../test/support/tenancy.js';
 
 const T0 = Date.parse('2026-04-01T10:00:15Z');
 const MIN = 60_000;
@@ -67,16 +68,19 @@ function node(name: string, region: string, acc: string): V1Node {
 }
 
 function ns(name: string, account?: string): V1Namespace {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, resourceVersion: String(rv++), labels: account ? { 'hearth.dev/account': account } : {} } };
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, resourceVersion: String(rv++), ...(account ? TEST_SEAL.metadataFor(name, account) : { labels: {} }) } };
 }
 
 const NODES = [node('gpu-1', 'US_VIRGINIA_2', 'NVIDIA_H100_80GB'), node('gpu-2', 'EU_PARIS_1', 'NVIDIA_H200_141GB'), node('mi-1', 'US_VIRGINIA_2', 'AMD_MI300X_192GB')];
-const NAMESPACES = [ns('ns-acme', 'acme'), ns('team-ns'), ns('ns-other', 'other')];
+/** Labelled `hearth.dev/account=acme` by hand: no seal (src/crds/account.ts). */
+const FORGED: V1Namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'claims-acme', resourceVersion: String(rv++), labels: { 'hearth.dev/account': 'acme' } } };
+const NAMESPACES = [ns('ns-acme', 'acme'), ns('team-ns'), ns('ns-other', 'other'), FORGED];
 
 /** The shared informer cache on fake list/watches of pods, nodes and namespaces. */
 function fakeInformers(clock: FakeClock, sources: { pods: FakeListWatch<V1Pod>; nodes: FakeListWatch<V1Node>; namespaces: FakeListWatch<V1Namespace> }): InformerFactory {
   return new InformerFactory(undefined, {
     clock,
+    tenancy: TEST_SEAL,
     log: silentLogger(),
     sourceFor: (ref) => sources[ref.plural as keyof typeof sources] as unknown as FakeListWatch<KubernetesObject>,
   });
@@ -291,7 +295,7 @@ describe('metering runnable', () => {
     await m.stop();
   });
 
-  it('takes the account from the namespace label (an unlabelled namespace bills nobody), region and accelerator from the node, GPUs from limits', async () => {
+  it('takes the account from the namespace label (an unlabelled namespace, or one labelled by hand without Hearth\'s seal, bills nobody), region and accelerator from the node, GPUs from limits', async () => {
     const clock = new FakeClock(T0);
     const { m, emit } = await startMeter(clock);
     emit('ADDED', pod('p-amd', { gpus: 8, resource: 'amd.com/gpu', node: 'mi-1', deployment: 'big' }));
@@ -299,13 +303,16 @@ describe('metering runnable', () => {
     // Node unknown: the pod's own labels (Hearth sets them) say where it runs.
     emit('ADDED', pod('p-labels', { gpus: 2, node: 'gone-node', namespace: 'ns-other', labels: { 'hearth.dev/region': 'EU_PARIS_1', 'hearth.dev/accelerator-type': 'NVIDIA_H200_141GB' } }));
     emit('ADDED', pod('p-cpu', { gpus: 0 }));
+    emit('ADDED', pod('p-forged', { gpus: 4, node: 'gpu-1', namespace: 'claims-acme', deployment: 'big' }));
     clock.advance(MIN); // 10:01:15
     await m.flush();
     const one = async (uid: string): Promise<unknown> => (await rowsOf(uid)).map(({ account, deployment, region, acc, count, gpuSeconds }) => ({ account, deployment, region, acc, count, gpuSeconds }));
     expect(await one('p-amd')).toEqual([{ account: 'acme', deployment: 'big', region: 'US_VIRGINIA_2', acc: 'AMD_MI300X_192GB', count: 8, gpuSeconds: 45 * 8 }]);
     // `team-ns` has no account label: not billed to account `team-ns`, though one of that name exists.
     expect(await one('p-paris')).toEqual([]);
-    expect(m.stats.rowsDropped).toBe(1);
+    // `claims-acme` is labelled acme by hand, without Hearth's seal: billed to nobody, acme least of all.
+    expect(await one('p-forged')).toEqual([]);
+    expect(m.stats.rowsDropped).toBe(2);
     expect(await one('p-labels')).toEqual([{ account: 'other', deployment: 'llama', region: 'EU_PARIS_1', acc: 'NVIDIA_H200_141GB', count: 2, gpuSeconds: 90 }]);
     expect(await one('p-cpu')).toEqual([]);
     const rows = await database.db.select().from(usageLedger).where(and(eq(usageLedger.accountId, 'acme'), eq(usageLedger.deployment, 'big')));

@@ -32,6 +32,7 @@ export function nodePool(name: string, spec: Partial<NodePoolSpecInput>, extra: 
 export class NodePoolCluster extends FakeCluster {
   readonly listers: Listers & {
     nodePools: MapLister<NodePool>;
+    namespaces: MapLister<V1Namespace>;
     nodes: MapLister<V1Node>;
     pods: MapLister<V1Pod>;
     workloads: MapLister<V1Deployment>;

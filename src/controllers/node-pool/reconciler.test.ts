@@ -10,6 +10,7 @@ import { FakeClock } from '../../util/fake-clock.js';
 import type { HearthObject } from '../runtime/writer.js';
 import { ACCOUNT, MemoryKarpenter, MemorySelectedNodes, NS, NodePoolCluster, nodePool } from './fake-cluster.js';
 import { FINALIZER, NodePoolReconciler } from './reconciler.js';
+import { TEST_SEAL } from '../../../test/support/tenancy.js';
 
 const T0 = Date.parse('2026-12-06T08:00:00Z');
 const POOL = 'NodePool/hearth acct-ns/p';
@@ -232,5 +233,24 @@ describe('NodePoolReconciler', () => {
     await t.pass();
     expect(t.cluster.take()).toEqual([`finalizers ${POOL}`]);
     expect(t.cluster.listers.nodePools.get(`${NS}/p`)).toBeUndefined();
+  });
+});
+
+describe('NodePoolReconciler: whose pool it is (issue 15 item 5)', () => {
+  it('in a namespace labelled with an account by hand: a NamespaceNotVerified Warning, no finalizer, no node; a second pass neither', async () => {
+    const t = setup(H100);
+    t.cluster.listers.namespaces.put(TEST_SEAL.project({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { 'hearth.dev/account': ACCOUNT } } }));
+    expect(await t.pass()).toEqual({});
+    expect(t.cluster.take()).toEqual([`event Warning/NamespaceNotVerified ${NS}/p`]);
+    await t.pass();
+    expect(t.cluster.take().filter((w) => !w.startsWith('event '))).toEqual([]);
+    expect(t.cluster.listers.nodes.list()).toEqual([]);
+  });
+
+  it('in a namespace of no account, the pool\'s own hearth.dev/account label claims nothing: not reconciled', async () => {
+    const t = setup(H100, { extra: { labels: { 'hearth.dev/account': ACCOUNT } } });
+    t.cluster.listers.namespaces.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    expect(await t.pass()).toEqual({});
+    expect(t.cluster.take()).toEqual([]);
   });
 });

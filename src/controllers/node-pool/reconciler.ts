@@ -13,6 +13,7 @@ import type { Clock } from '../../util/clock.js';
 import type { Lister } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import { OwnWrites, PassObject } from '../runtime/pass.js';
+import { inUnverifiedNamespace } from '../runtime/tenancy.js';
 import { isNotFound, type ReconcileContext, type Reconciler, type Result } from '../runtime/result.js';
 import type { HearthObject, ObjectWriter } from '../runtime/writer.js';
 import {
@@ -63,9 +64,12 @@ export interface NodePoolReconcilerOptions {
   karpenterNodeClass?: string;
 }
 
-/** The account of a pool: its namespace's account label, else the label the REST facade puts on it. */
+/**
+ * The account of a pool: its namespace's (sealed) account. Never the pool's own `hearth.dev/account`
+ * label, which anyone who can write NodePools can set: a pool in a namespace of no account has none.
+ */
 export function accountOf(pool: NodePool, namespaces: Lister<V1Namespace>): string | undefined {
-  return accountOfNamespace(namespaces.get(pool.metadata.namespace ?? '')) ?? pool.metadata.labels?.[LABELS.account];
+  return accountOfNamespace(namespaces.get(pool.metadata.namespace ?? ''));
 }
 
 /** The nodes carrying the pool's labels (made by Hearth, adopted, or made by Karpenter). */
@@ -136,6 +140,8 @@ export class NodePoolReconciler implements Reconciler {
     if (!read) return {};
     const obj = new PassObject(this.o.writer, read);
     try {
+      const ns = this.o.listers.namespaces.get(read.metadata.namespace ?? '');
+      if (await inUnverifiedNamespace(ns, read, this.#events, ctx.log)) return {};
       const account = accountOf(read, this.o.listers.namespaces);
       if (!account) {
         ctx.log.debug({ key }, 'node pool without an account: not reconciled');

@@ -43,6 +43,7 @@ export {
   type RateLimiter,
 } from '../../util/rate-limiter.js';
 export { EventRecorder, DEFAULT_EVENT_WINDOW_MS, type EventRecorderOptions } from './events.js';
+export { REASON_NAMESPACE_NOT_VERIFIED, inUnverifiedNamespace } from './tenancy.js';
 export { addFinalizer, finalizersOf, hasFinalizer, removeFinalizer } from './finalizers.js';
 export { OwnWrites, PassObject, type StatusEqual } from './pass.js';
 export { GPU_NODES, MANAGED_BY_HEARTH, NAMESPACES, PODS, gpuNodesInformer, isHearths, namespacesInformer, podsInformer, slimChild, slimNode, slimPod } from './projections.js';

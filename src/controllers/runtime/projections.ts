@@ -159,7 +159,7 @@ export function slimChild<T extends KubernetesObject>(obj: T): T {
 export const PODS: ResourceRef = { group: '', version: 'v1', plural: 'pods' };
 /** Nodes with GPUs: the accelerator label Hearth's node pools and the simulated fleet carry. */
 export const GPU_NODES: ResourceRef = { group: '', version: 'v1', plural: 'nodes', labelSelector: ACCELERATOR_LABEL };
-export const NAMESPACES: ResourceRef = { group: '', version: 'v1', plural: 'namespaces' };
+export { NAMESPACES } from '../../kube/informer-factory.js';
 
 /** Every pod of the cluster (free-GPU accounting needs everyone's), projected by slimPod. */
 export function podsInformer(informers: InformerFactory): Informer<V1Pod> {
@@ -170,7 +170,10 @@ export function gpuNodesInformer(informers: InformerFactory): Informer<V1Node> {
   return informers.informer<V1Node>(GPU_NODES, { transform: slimNode });
 }
 
-/** Namespaces whole less managedFields (the account label). */
+/**
+ * Namespaces whole less managedFields, through the namespace seal: the account label only where
+ * Hearth sealed it (`hearth.dev/account-unverified` where it did not: src/crds/account.ts).
+ */
 export function namespacesInformer(informers: InformerFactory): Informer<V1Namespace> {
-  return informers.informer<V1Namespace>(NAMESPACES);
+  return informers.namespaces();
 }

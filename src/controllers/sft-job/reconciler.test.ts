@@ -11,6 +11,7 @@ import { SFTJobCluster } from './fake-cluster.js';
 import { FakeSftStores } from './fake-stores.js';
 import { SFTJobReconciler, holderOf } from './reconciler.js';
 import { DEFAULT_TRAINER } from './trainer.js';
+import { TEST_SEAL } from '../../../test/support/tenancy.js';
 
 type Job = HearthObject<'SFTJob'>;
 
@@ -402,5 +403,19 @@ describe('SFTJobReconciler: latency', () => {
     await t.passOf(`${NS}/third`);
     expect(t.stores.byteReads).toBe(2);
     expect(t.cluster.status(`${NS}/third`)).toMatchObject({ state: 'JOB_STATE_FAILED', status: { message: 'dataset: dataset accounts/acme/datasets/chats has 2 examples; fine-tuning needs at least 3 (minimum examples: 3)' } });
+  });
+});
+
+describe('a namespace labelled with an account by hand (issue 15 item 5)', () => {
+  it('is left alone: a NamespaceNotVerified Warning and nothing else; a second pass writes nothing but the event count', async () => {
+    const t = setup();
+    // What the namespaces informer hands the reconciler (NamespaceSeal.project): the label is gone.
+    t.cluster.listers.namespaces.put(TEST_SEAL.project({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { 'hearth.dev/account': 'acme' } } }));
+    const first = await t.pass();
+    expect(first.res).toEqual({});
+    expect(first.writes).toEqual([`event Warning/NamespaceNotVerified ${KEY}`]);
+    const second = await t.pass();
+    expect(second.writes.filter((w) => !w.startsWith('event '))).toEqual([]);
+    expect(t.status()).toBeUndefined();
   });
 });

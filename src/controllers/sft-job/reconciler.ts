@@ -31,6 +31,7 @@ import type { Lister } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import { isControlledBy } from '../runtime/owner-refs.js';
 import { OwnWrites, PassObject } from '../runtime/pass.js';
+import { inUnverifiedNamespace } from '../runtime/tenancy.js';
 import { isConflict, isNotFound, type ReconcileContext, type Reconciler, type Result } from '../runtime/result.js';
 import type { HearthObject, ObjectWriter } from '../runtime/writer.js';
 import { jobName, makeService, makeTokenSecret, makeTrainerJob } from './resources.js';
@@ -114,7 +115,7 @@ export class SFTJobReconciler implements Reconciler {
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<Result> {
     const { namespace = '', name } = splitKey(key);
-    const account = accountOfNamespace(this.o.listers.namespaces.get(namespace));
+    const ns = this.o.listers.namespaces.get(namespace), account = accountOfNamespace(ns);
     const read = this.#written.read(key, this.o.listers.sftJobs.get(key));
     if (!read) {
       // Deleted: its children go by garbage collection; the quota hold is ours to release.
@@ -122,6 +123,7 @@ export class SFTJobReconciler implements Reconciler {
       if (account) await this.o.stores.release(account, holderOf(name));
       return {};
     }
+    if (await inUnverifiedNamespace(ns, read, this.#events, ctx.log)) return {};
     if (!account) {
       ctx.log.debug({ namespace }, 'namespace without an account: not reconciled');
       return {};

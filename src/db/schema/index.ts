@@ -8,3 +8,4 @@ export * from './audit.js';
 export * from './history.js';
 export * from './batch-job-logs.js';
 export * from './idempotency.js';
+export * from './installation-secrets.js';
