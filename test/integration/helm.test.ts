@@ -557,8 +557,8 @@ describe('charts/hearth and charts/hearth-crds', () => {
       // The same permissions in the listed namespaces, split: none lost, none granted twice.
       expect([...scoped.cluster, ...inNamespace].sort()).toEqual(wide.cluster);
       expect(scoped.cluster.filter((r) => inNamespace.includes(r))).toEqual([]);
-      // Cluster-wide, only reads and the cluster-scoped writes remain.
-      const namespacedWrites = scoped.cluster.filter((r) => !/:(list|watch)$/.test(r) && !/^(\/nodes|scheduling\.k8s\.io\/priorityclasses|karpenter\.sh\/nodepools):/.test(r));
+      // Cluster-wide, only reads (get: a deployment that left the cache) and the cluster-scoped writes remain.
+      const namespacedWrites = scoped.cluster.filter((r) => !/:(get|list|watch)$/.test(r) && !/^(\/nodes|scheduling\.k8s\.io\/priorityclasses|karpenter\.sh\/nodepools):/.test(r));
       expect(namespacedWrites).toEqual([]);
       for (const w of ['apps/deployments:create', '/secrets:create', '/events:create', 'hearth.dev/deployments/status:update', '/pods:create']) expect(inNamespace).toContain(w);
       // Bound to the controller's ServiceAccount (mode=all: the one pod's), in the release namespace.
