@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { FsArtifactStore, type ArtifactStore } from '../artifacts/index.js';
@@ -19,6 +20,7 @@ import { DEFAULT_SOFT_DELETE_RETENTION_MS } from './mappers/deployment.js';
 import authPlugin from './plugins/auth.js';
 import consolePlugin, { type ConsoleOptions } from './plugins/console.js';
 import emptyBodyPlugin from './plugins/empty-body.js';
+import noNulPlugin from './plugins/no-nul.js';
 import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/errors.js';
 import healthPlugin, { type ReadinessCheck } from './plugins/health.js';
 import openapiPlugin from './plugins/openapi.js';
@@ -150,6 +152,13 @@ async function routesOutsideV1(app: FastifyInstance, opts: Pick<BuildAppOptions,
   await app.register(sftMetricsRoute(sftMetrics, opts.metricsToken));
 }
 
+/** What every request goes through: the error format, empty bodies as `{}`, no NUL in any string (not encapsulated). */
+const requestPlugins = fp(async (app: FastifyInstance, { bodyLimit }: { bodyLimit: number }) => {
+  await app.register(errorsPlugin, { bodyLimit });
+  await app.register(emptyBodyPlugin);
+  await app.register(noNulPlugin);
+});
+
 /** Fastify's (and node:http's) options for the timeouts: unset ones take HTTP_TIMEOUT_DEFAULTS. */
 function serverTimeouts(given: Partial<HttpTimeouts> | undefined) {
   const t = { ...HTTP_TIMEOUT_DEFAULTS, ...given };
@@ -195,8 +204,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   };
   app.decorate('hearth', ctx);
 
-  await app.register(errorsPlugin, { bodyLimit });
-  await app.register(emptyBodyPlugin);
+  await app.register(requestPlugins, { bodyLimit });
   // Every route the route files register, for the 501s of the published operations they lack.
   const served = new Set<string>();
   app.addHook('onRoute', (route) => {
