@@ -37,6 +37,8 @@ export interface Vocabulary {
   strings: readonly string[];
   /** Values found in responses during the run (names, page tokens): read at generation time. */
   captured: () => readonly string[];
+  /** Values that fit a field of this name (`baseModel`, `nodePoolId`…): drawn often, so that creates succeed. */
+  byField?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Values that are wrong for nearly every field: types, sizes, encodings, prototype keys. */
@@ -81,20 +83,21 @@ const HOSTILE_STRINGS = [
 
 const KEYS = ['__proto__', 'constructor', 'prototype', '', 'a.b', '$where', 'name', 'state', '\u0000', 'ünï', 'x'.repeat(300)];
 
-/** A huge string: up to 300 KB (the body limit is 1 MiB). */
-const hugeString = fc.tuple(fc.integer({ min: 1_000, max: 300_000 }), fc.constantFrom('x', 'é', '𝔘', '\u0000', ' ')).map(([n, c]) => c.repeat(Math.ceil(n / c.length)));
+/** A huge string: up to 100 KB (the body limit is 1 MiB; `oversize` bodies go beyond it). */
+const hugeString = fc.tuple(fc.integer({ min: 1_000, max: 100_000 }), fc.constantFrom('x', 'é', '𝔘', '\u0000', ' ')).map(([n, c]) => c.repeat(Math.ceil(n / c.length)));
 
 export function hostileScalar(vocab: Vocabulary): fc.Arbitrary<unknown> {
   return fc.oneof(
-    fc.constant(null),
-    fc.boolean(),
-    fc.integer(),
-    fc.double(),
-    fc.constantFrom(2 ** 53 + 1, -(2 ** 63), 1e308, -1e-308, 0.5, -0, 4_294_967_296, Number.MAX_SAFE_INTEGER),
-    fc.string({ unit: 'binary', maxLength: 40 }),
-    fc.constantFrom(...HOSTILE_STRINGS),
+    { arbitrary: fc.constant(null), weight: 3 },
+    { arbitrary: fc.boolean(), weight: 3 },
+    { arbitrary: fc.integer(), weight: 3 },
+    { arbitrary: fc.double(), weight: 3 },
+    { arbitrary: fc.constantFrom(2 ** 53 + 1, -(2 ** 63), 1e308, -1e-308, 0.5, -0, 4_294_967_296, Number.MAX_SAFE_INTEGER), weight: 3 },
+    { arbitrary: fc.string({ unit: 'binary', maxLength: 40 }), weight: 3 },
+    { arbitrary: fc.constantFrom(...HOSTILE_STRINGS), weight: 3 },
+    // Rare: a body holds many scalars, and a few huge ones make it megabytes (refused whole as oversize).
     { arbitrary: hugeString, weight: 1 },
-    vocabString(vocab),
+    { arbitrary: vocabString(vocab), weight: 3 },
   );
 }
 
@@ -133,19 +136,19 @@ const typesOf = (s: JsonSchema): string[] => (s.type === undefined ? [] : [s.typ
  * the vocabulary or random, numbers within their range, objects with their required properties and
  * some optional ones. Only a loose fit is needed: the point is to get past validation often.
  */
-export function fromSchema(schema: JsonSchema | undefined, vocab: Vocabulary, depth = 0): fc.Arbitrary<unknown> {
+export function fromSchema(schema: JsonSchema | undefined, vocab: Vocabulary, depth = 0, field = ''): fc.Arbitrary<unknown> {
   if (!schema || depth > 6) return hostileScalar(vocab);
   if (schema.const !== undefined) return fc.constant(schema.const);
   if (schema.enum && schema.enum.length > 0) return fc.constantFrom(...schema.enum);
   const alternatives = schema.anyOf ?? schema.oneOf;
-  if (alternatives && alternatives.length > 0) return fc.oneof(...alternatives.map((s) => fromSchema(s, vocab, depth + 1)));
-  if (schema.allOf && schema.allOf.length > 0) return fromSchema(Object.assign({}, ...schema.allOf) as JsonSchema, vocab, depth + 1);
+  if (alternatives && alternatives.length > 0) return fc.oneof(...alternatives.map((s) => fromSchema(s, vocab, depth + 1, field)));
+  if (schema.allOf && schema.allOf.length > 0) return fromSchema(Object.assign({}, ...schema.allOf) as JsonSchema, vocab, depth + 1, field);
   const types = typesOf(schema);
   const type = types[0] ?? (schema.properties ? 'object' : undefined);
   let arb: fc.Arbitrary<unknown>;
   switch (type) {
     case 'string':
-      arb = stringFor(schema, vocab);
+      arb = stringFor(schema, vocab, field);
       break;
     case 'integer': {
       const min = schema.minimum ?? -1000;
@@ -163,7 +166,7 @@ export function fromSchema(schema: JsonSchema | undefined, vocab: Vocabulary, de
       arb = fc.boolean();
       break;
     case 'array':
-      arb = fc.array(fromSchema(schema.items, vocab, depth + 1), { minLength: schema.minItems ?? 0, maxLength: Math.min(schema.maxItems ?? 3, 3) });
+      arb = fc.array(fromSchema(schema.items, vocab, depth + 1, field), { minLength: schema.minItems ?? 0, maxLength: Math.min(schema.maxItems ?? 3, 3) });
       break;
     case 'object':
       arb = objectFor(schema, vocab, depth);
@@ -175,7 +178,7 @@ export function fromSchema(schema: JsonSchema | undefined, vocab: Vocabulary, de
   return schema.nullable || types.includes('null') ? fc.option(arb, { nil: null, freq: 8 }) : arb;
 }
 
-function stringFor(schema: JsonSchema, vocab: Vocabulary): fc.Arbitrary<string> {
+function stringFor(schema: JsonSchema, vocab: Vocabulary, field: string): fc.Arbitrary<string> {
   const maxLength = Math.min(schema.maxLength ?? 64, 64);
   const minLength = Math.min(schema.minLength ?? 0, maxLength);
   const shaped: fc.Arbitrary<string>[] = [];
@@ -183,7 +186,9 @@ function stringFor(schema: JsonSchema, vocab: Vocabulary): fc.Arbitrary<string> 
   else if (schema.pattern === '^\\d+$' || schema.pattern === '^\\d{1,19}$') shaped.push(fc.bigInt({ min: 0n, max: 10n ** 19n - 1n }).map(String));
   else if (schema.pattern) shaped.push(fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length <= (schema.maxLength ?? Infinity)));
   if (schema.format === 'date-time') shaped.push(fc.date({ noInvalidDate: true, min: new Date('1970-01-01'), max: new Date('2100-01-01') }).map((d) => d.toISOString()));
+  const hints = vocab.byField?.[field];
   return fc.oneof(
+    ...(hints && hints.length > 0 ? [{ arbitrary: fc.constantFrom(...hints), weight: 12 }] : []),
     { arbitrary: vocabString(vocab), weight: 4 },
     { arbitrary: fc.string({ minLength, maxLength }), weight: 2 },
     { arbitrary: fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/), weight: 2 },
@@ -194,7 +199,7 @@ function stringFor(schema: JsonSchema, vocab: Vocabulary): fc.Arbitrary<string> 
 function objectFor(schema: JsonSchema, vocab: Vocabulary, depth: number): fc.Arbitrary<unknown> {
   const props = schema.properties ?? {};
   const names = Object.keys(props);
-  const record = fc.record(Object.fromEntries(names.map((n) => [n, fromSchema(props[n], vocab, depth + 1)])), { requiredKeys: (schema.required ?? []).filter((k) => names.includes(k)) });
+  const record = fc.record(Object.fromEntries(names.map((n) => [n, fromSchema(props[n], vocab, depth + 1, n)])), { requiredKeys: (schema.required ?? []).filter((k) => names.includes(k)) });
   const extra = schema.additionalProperties;
   if (extra && typeof extra === 'object') {
     const key = fc.oneof(vocabString(vocab), fc.stringMatching(/^[a-z][a-z0-9_.-]{0,15}$/));
