@@ -36,7 +36,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { Agent, request as httpRequest } from 'undici';
@@ -47,6 +47,8 @@ import { shapeOf } from '../../src/api/plugins/published-spec.js';
 import { unimplementedOperations } from '../../src/api/plugins/unimplemented.js';
 import { grpcCodeName, httpStatusOf } from '../../src/api/wire/errors.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
+import { GROUP, VERSION } from '../../src/crds/group.js';
+import { KINDS } from '../../src/crds/registry.js';
 import type { Database } from '../../src/db/client.js';
 import { updateDataset } from '../../src/db/repositories/datasets.js';
 import { updateModel } from '../../src/db/repositories/models.js';
@@ -69,7 +71,7 @@ const TOTAL_RUNS = Number(process.env.HEARTH_FUZZ_RUNS ?? 10_000);
 const SEED = process.env.HEARTH_FUZZ_SEED !== undefined ? Number(process.env.HEARTH_FUZZ_SEED) : randomBytes(4).readInt32LE();
 const ONLY = (process.env.HEARTH_FUZZ_OPS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 /** Operations fuzzed at once (each one's cases run one after another). */
-const CONCURRENCY = Number(process.env.HEARTH_FUZZ_CONCURRENCY ?? 8);
+const CONCURRENCY = Number(process.env.HEARTH_FUZZ_CONCURRENCY ?? 12);
 const REQUEST_TIMEOUT_MS = 30_000;
 /** The API's body limit (src/api/app.ts DEFAULT_BODY_LIMIT). */
 const BODY_LIMIT = 1024 * 1024;
@@ -468,7 +470,16 @@ const AUTH = fc.oneof(
 function caseArbitrary(op: Operation): fc.Arbitrary<Case> {
   const params = [...op.template.matchAll(/\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]!);
   const hasBody = op.method !== 'GET';
-  const bodyValue = op.body ? fc.oneof({ arbitrary: fromSchema(op.body, vocab), weight: 6 }, { arbitrary: mutated(fromSchema(op.body, vocab), vocab), weight: 3 }, { arbitrary: hostileValue(vocab), weight: 1 }) : hostileValue(vocab);
+  // Lean (required and hinted fields: mostly accepted), full (every field, random values: mostly a
+  // 400 naming one), full with hostile mutations, or hostile through and through.
+  const bodyValue = op.body
+    ? fc.oneof(
+        { arbitrary: fromSchema(op.body, vocab, 0, '', true), weight: 4 },
+        { arbitrary: fromSchema(op.body, vocab), weight: 3 },
+        { arbitrary: mutated(fromSchema(op.body, vocab), vocab), weight: 2 },
+        { arbitrary: hostileValue(vocab), weight: 1 },
+      )
+    : hostileValue(vocab);
   const body: fc.Arbitrary<WireBody | undefined> = hasBody
     ? wireBody(bodyValue)
     : fc.oneof({ arbitrary: fc.constant(undefined), weight: 9 }, { arbitrary: wireBody(hostileValue(vocab)), weight: 1 });
@@ -703,7 +714,21 @@ afterAll(async () => {
   if (withCluster) {
     const kc = loadKubeConfig(kubeconfigPath());
     const core = kc.makeApiClient(CoreV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
     for (const a of [A, B]) await core.deleteNamespace({ name: accountNamespace(a) }).catch(() => undefined);
+    // This run starts no controller, but a controller elsewhere on the shared cluster may have put
+    // its finalizers on the run's objects and not be there to take them off: the namespaces would
+    // stay Terminating. They are this run's own objects, in its own namespaces: let them go.
+    for (const a of [A, B]) {
+      for (const { plural } of KINDS) {
+        const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: accountNamespace(a), plural }).catch(() => ({ items: [] }))) as { items: { metadata: { name: string; finalizers?: string[] } }[] };
+        for (const o of list.items.filter((x) => (x.metadata.finalizers ?? []).length > 0)) {
+          await custom
+            .patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: accountNamespace(a), plural, name: o.metadata.name, body: { metadata: { finalizers: null } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
+            .catch(() => undefined);
+        }
+      }
+    }
     kc.destroy();
   }
   await database?.close();

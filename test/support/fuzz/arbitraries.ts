@@ -136,19 +136,19 @@ const typesOf = (s: JsonSchema): string[] => (s.type === undefined ? [] : [s.typ
  * the vocabulary or random, numbers within their range, objects with their required properties and
  * some optional ones. Only a loose fit is needed: the point is to get past validation often.
  */
-export function fromSchema(schema: JsonSchema | undefined, vocab: Vocabulary, depth = 0, field = ''): fc.Arbitrary<unknown> {
+export function fromSchema(schema: JsonSchema | undefined, vocab: Vocabulary, depth = 0, field = '', lean = false): fc.Arbitrary<unknown> {
   if (!schema || depth > 6) return hostileScalar(vocab);
   if (schema.const !== undefined) return fc.constant(schema.const);
   if (schema.enum && schema.enum.length > 0) return fc.constantFrom(...schema.enum);
   const alternatives = schema.anyOf ?? schema.oneOf;
-  if (alternatives && alternatives.length > 0) return fc.oneof(...alternatives.map((s) => fromSchema(s, vocab, depth + 1, field)));
-  if (schema.allOf && schema.allOf.length > 0) return fromSchema(Object.assign({}, ...schema.allOf) as JsonSchema, vocab, depth + 1, field);
+  if (alternatives && alternatives.length > 0) return fc.oneof(...alternatives.map((s) => fromSchema(s, vocab, depth + 1, field, lean)));
+  if (schema.allOf && schema.allOf.length > 0) return fromSchema(Object.assign({}, ...schema.allOf) as JsonSchema, vocab, depth + 1, field, lean);
   const types = typesOf(schema);
   const type = types[0] ?? (schema.properties ? 'object' : undefined);
   let arb: fc.Arbitrary<unknown>;
   switch (type) {
     case 'string':
-      arb = stringFor(schema, vocab, field);
+      arb = stringFor(schema, vocab, field, lean);
       break;
     case 'integer': {
       const min = schema.minimum ?? -1000;
@@ -166,10 +166,10 @@ export function fromSchema(schema: JsonSchema | undefined, vocab: Vocabulary, de
       arb = fc.boolean();
       break;
     case 'array':
-      arb = fc.array(fromSchema(schema.items, vocab, depth + 1, field), { minLength: schema.minItems ?? 0, maxLength: Math.min(schema.maxItems ?? 3, 3) });
+      arb = fc.array(fromSchema(schema.items, vocab, depth + 1, field, lean), { minLength: schema.minItems ?? 0, maxLength: Math.min(schema.maxItems ?? 3, 3) });
       break;
     case 'object':
-      arb = objectFor(schema, vocab, depth);
+      arb = objectFor(schema, vocab, depth, lean);
       break;
     default:
       // No type (e.g. "output only; ignored on input"): anything.
@@ -178,7 +178,7 @@ export function fromSchema(schema: JsonSchema | undefined, vocab: Vocabulary, de
   return schema.nullable || types.includes('null') ? fc.option(arb, { nil: null, freq: 8 }) : arb;
 }
 
-function stringFor(schema: JsonSchema, vocab: Vocabulary, field: string): fc.Arbitrary<string> {
+function stringFor(schema: JsonSchema, vocab: Vocabulary, field: string, lean: boolean): fc.Arbitrary<string> {
   const maxLength = Math.min(schema.maxLength ?? 64, 64);
   const minLength = Math.min(schema.minLength ?? 0, maxLength);
   const shaped: fc.Arbitrary<string>[] = [];
@@ -187,6 +187,10 @@ function stringFor(schema: JsonSchema, vocab: Vocabulary, field: string): fc.Arb
   else if (schema.pattern) shaped.push(fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length <= (schema.maxLength ?? Infinity)));
   if (schema.format === 'date-time') shaped.push(fc.date({ noInvalidDate: true, min: new Date('1970-01-01'), max: new Date('2100-01-01') }).map((d) => d.toISOString()));
   const hints = vocab.byField?.[field];
+  if (lean && hints && hints.length > 0) return fc.constantFrom(...hints);
+  if (lean && shaped.length > 0) return fc.oneof(...shaped);
+  // An id-like string where the lengths allow one (never a filter that cannot pass: maxLength may be 0).
+  if (lean) return minLength <= 1 && maxLength >= 21 ? fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/) : fc.string({ minLength, maxLength });
   return fc.oneof(
     ...(hints && hints.length > 0 ? [{ arbitrary: fc.constantFrom(...hints), weight: 12 }] : []),
     { arbitrary: vocabString(vocab), weight: 4 },
@@ -196,10 +200,20 @@ function stringFor(schema: JsonSchema, vocab: Vocabulary, field: string): fc.Arb
   );
 }
 
-function objectFor(schema: JsonSchema, vocab: Vocabulary, depth: number): fc.Arbitrary<unknown> {
+function objectFor(schema: JsonSchema, vocab: Vocabulary, depth: number, lean: boolean): fc.Arbitrary<unknown> {
   const props = schema.properties ?? {};
   const names = Object.keys(props);
-  const record = fc.record(Object.fromEntries(names.map((n) => [n, fromSchema(props[n], vocab, depth + 1, n)])), { requiredKeys: (schema.required ?? []).filter((k) => names.includes(k)) });
+  const required = (schema.required ?? []).filter((k) => names.includes(k));
+  const fieldArb = (n: string) => fromSchema(props[n], vocab, depth + 1, n, lean);
+  if (lean) {
+    // The required fields, the ones with hints, and at most one other: the body that gets through.
+    const hinted = names.filter((n) => !required.includes(n) && vocab.byField?.[n]?.length);
+    const others = names.filter((n) => !required.includes(n) && !hinted.includes(n) && typesOf(props[n]!).some((t) => t !== 'object' && t !== 'array'));
+    return fc
+      .tuple(fc.subarray(hinted), fc.subarray(others, { maxLength: Math.min(1, others.length) }))
+      .chain(([h, o]) => fc.record(Object.fromEntries([...required, ...h, ...o].map((n) => [n, fieldArb(n)]))));
+  }
+  const record = fc.record(Object.fromEntries(names.map((n) => [n, fieldArb(n)])), { requiredKeys: required });
   const extra = schema.additionalProperties;
   if (extra && typeof extra === 'object') {
     const key = fc.oneof(vocabString(vocab), fc.stringMatching(/^[a-z][a-z0-9_.-]{0,15}$/));
