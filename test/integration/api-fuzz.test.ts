@@ -27,8 +27,10 @@
 // operations; HEARTH_FUZZ_SEED fixes the seed (printed at the start and with every failure, with
 // the operation, so `HEARTH_FUZZ_SEED=… HEARTH_FUZZ_OPS='POST /v1/accounts/{accountId}/models'`
 // replays it); HEARTH_FUZZ_OPS keeps only operations whose key contains one of its comma-separated
-// parts. Everything created lives in the two accounts' namespaces, deleted at the end, and in a
-// database of the run's own, dropped at the end.
+// parts; HEARTH_FUZZ_CONCURRENCY (default 12) is how many operations are fuzzed at once.
+// Everything created lives in the two accounts' namespaces, deleted at the end, and in a database
+// of the run's own, dropped at the end. Without a cluster (HEARTH_TEST_SKIP_CLUSTER=1) the app runs
+// in this process with in-memory kind clients: for developing the test only, said so loudly.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
