@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { FsArtifactStore, type ArtifactStore } from '../artifacts/index.js';
@@ -19,7 +20,8 @@ import { DEFAULT_SOFT_DELETE_RETENTION_MS } from './mappers/deployment.js';
 import authPlugin from './plugins/auth.js';
 import consolePlugin, { type ConsoleOptions } from './plugins/console.js';
 import emptyBodyPlugin from './plugins/empty-body.js';
-import errorsPlugin from './plugins/errors.js';
+import noNulPlugin from './plugins/no-nul.js';
+import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/errors.js';
 import healthPlugin, { type ReadinessCheck } from './plugins/health.js';
 import openapiPlugin from './plugins/openapi.js';
 import { shapeOf } from './plugins/published-spec.js';
@@ -90,6 +92,8 @@ export interface BuildAppOptions {
   readiness?: readonly ReadinessCheck[];
   /** The HTTP server's timeouts (config: HEARTH_HTTP_*); unset: HTTP_TIMEOUT_DEFAULTS. */
   timeouts?: Partial<HttpTimeouts>;
+  /** Told of every route as it is registered (HEAD included): the inventory the REST fuzz covers. */
+  onRoute?: (route: { method: string; url: string }) => void;
 }
 
 /** Bounds on how long a client may hold a connection or a request (Fastify's defaults are none). */
@@ -148,6 +152,13 @@ async function routesOutsideV1(app: FastifyInstance, opts: Pick<BuildAppOptions,
   await app.register(sftMetricsRoute(sftMetrics, opts.metricsToken));
 }
 
+/** What every request goes through: the error format, empty bodies as `{}`, no NUL in any string (not encapsulated). */
+const requestPlugins = fp(async (app: FastifyInstance, { bodyLimit }: { bodyLimit: number }) => {
+  await app.register(errorsPlugin, { bodyLimit });
+  await app.register(emptyBodyPlugin);
+  await app.register(noNulPlugin);
+});
+
 /** Fastify's (and node:http's) options for the timeouts: unset ones take HTTP_TIMEOUT_DEFAULTS. */
 function serverTimeouts(given: Partial<HttpTimeouts> | undefined) {
   const t = { ...HTTP_TIMEOUT_DEFAULTS, ...given };
@@ -169,6 +180,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     // `/v1/accounts/a/deployments/d:scale` and `%3A` both reach the same route.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     requestIdHeader: 'x-request-id',
+    // The router's and the HTTP parser's refusals leave as google.rpc.Status too (plugins/errors.ts).
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -190,12 +204,14 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   };
   app.decorate('hearth', ctx);
 
-  await app.register(errorsPlugin, { bodyLimit });
-  await app.register(emptyBodyPlugin);
+  await app.register(requestPlugins, { bodyLimit });
   // Every route the route files register, for the 501s of the published operations they lack.
   const served = new Set<string>();
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) if (method !== 'HEAD' && route.url.startsWith('/v1/')) served.add(`${method} ${shapeOf(route.url)}`);
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD' && route.url.startsWith('/v1/')) served.add(`${method} ${shapeOf(route.url)}`);
+      opts.onRoute?.({ method, url: route.url });
+    }
   });
   await app.register(openapiPlugin, { version: API_VERSION_STRING });
   await app.register(routesOutsideV1, opts);

@@ -11,8 +11,11 @@ import { invalidArguments, type ApiError, type FieldViolation } from './wire/err
 
 type Issue = z.core.$ZodIssue;
 
+/** A key that would vanish or blur in a dotted path (empty, whitespace, control characters) is written as a JSON string. */
+const keyOf = (k: string): string => (k === '' || /\s/.test(k) || [...k].some((c) => c.charCodeAt(0) < 0x20 || c === '\u007f') ? JSON.stringify(k) : k);
+
 function joinPath(prefix: string, path: readonly PropertyKey[]): string {
-  const segs = path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p)));
+  const segs = path.map((p) => (typeof p === 'number' ? `[${p}]` : keyOf(String(p))));
   const body = segs.reduce((acc, s) => (s.startsWith('[') || acc === '' ? `${acc}${s}` : `${acc}.${s}`), '');
   if (prefix === '') return body;
   if (body === '') return prefix;

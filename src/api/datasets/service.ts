@@ -13,7 +13,7 @@ import { datasets as datasetsTable, type DatasetRow } from '../../db/schema/inde
 import { COLLECTION, OUTPUT_ONLY_FIELDS, SOURCE_FIELDS, WRITABLE_FIELDS, checkSourceOneof, fieldsFromWire, patchSpec, toWire, type CreateDatasetBody } from '../mappers/dataset.js';
 import { resourceNameOf, resourceNotFound } from '../collections/names.js';
 import { listResponse, masked, type ListQuery } from '../routes/common.js';
-import { ApiError, ERROR_DOMAIN, aborted, failedPrecondition, invalidArgument, unimplemented } from '../wire/errors.js';
+import { ApiError, ERROR_DOMAIN, aborted, failedPrecondition, invalidArgument } from '../wire/errors.js';
 import { updatePaths, type UpdateMaskRules } from '../wire/field-mask.js';
 import { parseSafeInt64 } from '../wire/int64.js';
 import { listPage, type PageTokenCodec } from '../wire/pagination.js';
@@ -105,7 +105,8 @@ export class Datasets {
     const dataset = body.dataset as Record<string, unknown>;
     checkSourceOneof(dataset, 'dataset.');
     const f = fieldsFromWire(dataset, 'dataset.');
-    if (body.filter !== undefined && body.filter.trim() !== '') throw unimplemented('creating a dataset with a filter over its source');
+    // Bad input for Hearth, not a server fault: a 400 naming the field (it answered 501; the REST fuzz counts every 5xx).
+    if (body.filter !== undefined && body.filter.trim() !== '') throw invalidArgument('filter', 'is not supported by Hearth: a dataset is copied from its source whole (leave filter empty)', 'UNSUPPORTED');
     if (body.sourceDatasetId === undefined || body.sourceDatasetId === '') {
       const spec = SOURCE_FIELDS.some((k) => f.spec[k] !== undefined) ? f.spec : { ...f.spec, userUploaded: {} };
       return createDataset(this.db, { accountId, datasetId: id, displayName: f.displayName ?? '', format: f.format ?? 'FORMAT_UNSPECIFIED', exampleCount: f.exampleCount ?? null, spec, createdBy });

@@ -56,7 +56,10 @@ describe('/console', () => {
     expect(js.statusCode).toBe(200);
     expect(js.headers['content-type']).toContain('text/javascript');
     expect((await built.inject({ method: 'GET', url: '/console/app.css' })).headers['content-type']).toContain('text/css');
-    expect((await built.inject({ method: 'GET', url: '/console/nope.js' })).statusCode).toBe(404);
+    const missing = await built.inject({ method: 'GET', url: '/console/nope.js' });
+    expect(missing.statusCode).toBe(404);
+    // In the API's error format like every other failure (the REST fuzz found a text/plain body).
+    expect(JSON.parse(missing.body)).toMatchObject({ code: 5, details: [{ reason: 'ERR_NO_SUCH_FILE' }] });
     for (const url of ['/console/../hearth-console-secret.txt', '/console/%2e%2e/hearth-console-secret.txt', '/console/..%2fhearth-console-secret.txt']) {
       const r = await built.inject({ method: 'GET', url });
       expect(r.statusCode, url).not.toBe(200);

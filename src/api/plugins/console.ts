@@ -11,6 +11,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { ApiError, ERROR_DOMAIN } from '../wire/errors.js';
+import { sendError } from './errors.js';
 
 export interface ConsoleOptions {
   /** The built bundle (index.html, app.js, app.css); default: dist/console of this checkout or build. */
@@ -76,7 +78,9 @@ export default async function consolePlugin(app: FastifyInstance, opts: ConsoleO
     if (!(await isFile(join(dir, 'index.html')))) return reply.code(503).type(TYPES['.html']!).send(NOT_BUILT);
     const path = resolve(dir, rel);
     // Only files inside the bundle; anything else (../, unknown names) is the app's own 404.
-    if (!path.startsWith(dir + sep) || !(await isFile(path))) return reply.code(404).type('text/plain; charset=utf-8').send('not found\n');
+    if (!path.startsWith(dir + sep) || !(await isFile(path))) {
+      return sendError(reply, new ApiError('NOT_FOUND', 'no such console file', [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'ERR_NO_SUCH_FILE', domain: ERROR_DOMAIN }]));
+    }
     return reply.type(TYPES[extname(path)] ?? 'application/octet-stream').send(await readFile(path));
   }
 

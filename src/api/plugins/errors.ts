@@ -4,11 +4,13 @@
 // 5xx bodies say only "internal error"; the full error goes to the log with the request id.
 // Every 429 and 503 carries Retry-After (the RetryInfo's delay, or DEFAULT_RETRY_AFTER_SECONDS).
 // An unreachable API server or database (src/api/wire/outage-errors.ts) is 503 UNAVAILABLE.
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { fromDomainError } from '../wire/domain-errors.js';
 import { fromOutageError } from '../wire/outage-errors.js';
-import { ApiError, invalidArgument, isApiError, toStatusBody, type RetryInfoDetail } from '../wire/errors.js';
+import { ApiError, ERROR_DOMAIN, invalidArgument, isApiError, toStatusBody, type RetryInfoDetail } from '../wire/errors.js';
 
 /** fastify's own request errors (body parsing, limits) → INVALID_ARGUMENT naming what was wrong. */
 function fromFastifyError(e: FastifyError, bodyLimit: number): ApiError | undefined {
@@ -69,8 +71,58 @@ async function errors(app: FastifyInstance, opts: ErrorPluginOptions): Promise<v
 
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0] ?? '';
-    return sendError(reply, new ApiError('NOT_FOUND', `no such method: ${request.method} ${path.slice(0, 200)}`));
+    return sendError(reply, noSuchMethod(request.method, path));
   });
+}
+
+/** An unknown route: NOT_FOUND whose ErrorInfo says it is the method, not a resource, that is missing. */
+export function noSuchMethod(method: string, path: string): ApiError {
+  return new ApiError('NOT_FOUND', `no such method: ${method} ${path.slice(0, 200)}`, [
+    { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'ERR_NO_SUCH_METHOD', domain: ERROR_DOMAIN, metadata: { method: method.slice(0, 16) } },
+  ]);
+}
+
+/**
+ * The router's own refusals, which never reach the error handler: a path that does not decode
+ * (a bad percent-escape, not UTF-8) and a path parameter longer than maxParamLength. Fastify's
+ * defaults answer them with its own body (and 414); here they are INVALID_ARGUMENT like any bad input.
+ */
+export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (error, _request, reply) => {
+  const err =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? invalidArgument('(path)', 'a path segment is longer than the 500 characters any id may have', 'PATH_SEGMENT_TOO_LONG')
+      : error.code === 'FST_ERR_BAD_URL'
+        ? invalidArgument('(path)', 'is not a valid URL: a percent-escape is malformed or does not decode to UTF-8', 'BAD_URL')
+        : invalidArgument('(request)', error.message.slice(0, 300), error.code ?? 'INVALID');
+  void sendError(reply, err);
+};
+
+/**
+ * What node's HTTP parser refuses before there is a request (fastify's clientErrorHandler): a
+ * request line and headers beyond the 16 KiB limit, a malformed request, a request that arrived too
+ * slowly. Written on the socket as google.rpc.Status, not fastify's default body: 400
+ * INVALID_ARGUMENT naming what was wrong, or 408 for the timeout (DEADLINE_EXCEEDED).
+ */
+export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  let status = 400;
+  let body: object;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    body = new ApiError('DEADLINE_EXCEEDED', 'the request did not arrive within the server\'s request timeout', [
+      { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'ERR_REQUEST_TIMEOUT', domain: ERROR_DOMAIN },
+    ]).toJSON();
+  } else if (err.code === 'HPE_HEADER_OVERFLOW') {
+    body = invalidArgument('(headers)', 'the request line and headers are larger than 16 KiB (a URL or query string that long is refused)', 'HEADERS_TOO_LARGE').toJSON();
+  } else {
+    body = invalidArgument('(request)', 'is not a well-formed HTTP/1.1 request', 'MALFORMED_REQUEST').toJSON();
+  }
+  this.log.debug({ err }, 'client error');
+  if (socket.writable) {
+    const text = JSON.stringify(body);
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${text}`);
+  }
+  socket.destroy(err);
 }
 
 export default fp(errors, { name: 'hearth-errors', fastify: '5.x' });

@@ -105,8 +105,12 @@ describe('datasets: metadata', () => {
       expect(r.body.code).toBe(3);
       expect(r.body.message, JSON.stringify(body)).toContain(field);
     }
-    const filtered = await call('POST', A, { dataset: {}, datasetId: 'x', sourceDatasetId: 'train', filter: 'a = 1' });
-    expect(filtered.status).toBe(501);
+    // A filter over the source is not supported: bad input naming the field, not a 501 (the REST fuzz counts every 5xx).
+    for (const body of [{ dataset: {}, datasetId: 'x', sourceDatasetId: 'train', filter: 'a = 1' }, { dataset: {}, datasetId: 'y', filter: 'a' }]) {
+      const filtered = await call('POST', A, body);
+      expect(filtered.status).toBe(400);
+      expect(filtered.body).toMatchObject({ code: 3, message: expect.stringMatching(/^filter: is not supported by Hearth/) });
+    }
   });
 
   it('gets, patches (mask from body, output-only ignored) and lists with filter and orderBy', async () => {
