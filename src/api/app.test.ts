@@ -318,7 +318,7 @@ describe('every route × caller (generated from the OpenAPI document)', () => {
       expect(foreign.body.code).toBe(5);
       expect(JSON.stringify(foreign.body)).not.toContain('hank');
     }
-  });
+  }, 30_000); // ~250 requests through the whole app: past vitest's 5 s default on a loaded 2-core box
 });
 
 // The REST fuzz itself is test/integration/api-fuzz.test.ts (fast-check, every operation, a real
