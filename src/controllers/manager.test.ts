@@ -86,5 +86,8 @@ describe('controllerManager', () => {
     const { ctx } = context();
     expect(registrations(ctx).map((r) => r.name)).toContain('deployment-orphan-holds');
     expect(registrations({ ...ctx, deployment: { selector: 'shard=a' } }).map((r) => r.name)).not.toContain('deployment-orphan-holds');
+    // Asked to (HEARTH_ORPHAN_HOLD_SWEEP=always): the sweeper watches every Deployment itself.
+    expect(registrations({ ...ctx, deployment: { selector: 'shard=a' }, orphanHolds: { whenSharded: true } }).map((r) => r.name)).toContain('deployment-orphan-holds');
+    expect(registrations({ ...ctx, orphanHolds: { off: true } }).map((r) => r.name)).not.toContain('deployment-orphan-holds');
   });
 });

@@ -68,8 +68,8 @@ export interface ControllerManagerOptions extends Omit<ControllerContext, 'clock
   deployment?: Omit<DeploymentControllerOptions, 'clients' | 'informers' | 'quotas' | 'clock' | 'log'>;
   /** The DeployedModel controller's settings (namespace, poll interval, how replicas are dialled). */
   deployedModel?: DeployedModelSettings;
-  /** Record GPU-seconds in the usage ledger (default true); only the leader meters. */
-  metering?: boolean;
+  /** Record GPU-seconds in the usage ledger (default true; settings: its intervals); only the leader meters. */
+  metering?: boolean | { intervalMs?: number; flushIntervalMs?: number };
   /** Run batch inference jobs through this gateway (unset: they are not run). */
   batchInference?: Partial<BatchInferenceSettings> & Pick<BatchInferenceSettings, 'gatewayUrl'>;
   /**
@@ -85,8 +85,17 @@ export interface ControllerManagerOptions extends Omit<ControllerContext, 'clock
   /** Run supervised fine-tuning jobs with this trainer (unset: they are not run). */
   sftJob?: SFTJobSettings;
   shutdownTimeoutMs?: number;
-  /** The orphan hold sweep's interval and grace (tests shorten them). */
-  orphanHolds?: { intervalMs?: number; graceMs?: number };
+  /**
+   * The orphan hold sweep's interval and grace (tests shorten them). `whenSharded`: sweep even with
+   * a Deployment selector (the sweeper watches every Deployment itself; HEARTH_ORPHAN_HOLD_SWEEP=always);
+   * `off`: never sweep.
+   */
+  orphanHolds?: { intervalMs?: number; graceMs?: number; whenSharded?: boolean; off?: boolean };
+}
+
+function sweepsOrphanHolds(o: ControllerManagerOptions): boolean {
+  const h = o.orphanHolds ?? {};
+  return !h.off && (!o.deployment?.selector || h.whenSharded === true);
 }
 
 /** The controllers of the `controller` mode, in start order. */
@@ -105,7 +114,7 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
   const metering: ControllerRegistration = {
     name: 'metering',
     declare: (ctx) => void meteringInformers(ctx.informers),
-    make: (ctx) => meteringRunnable(ctx),
+    make: (ctx) => meteringRunnable({ ...ctx, ...(typeof o.metering === 'object' ? o.metering : {}) }),
   };
   const regs = o.metering === false ? [deployment, deployedModel] : [deployment, deployedModel, metering];
   const np = o.nodePool;
@@ -122,8 +131,9 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
     make: (ctx) => batchJobController({ ...ctx, settings: { ...DEFAULT_BATCH_JOB, ...o.batchJob } }),
   });
   // Frees holds of deployments that no longer exist. A shard (selector) sees only its own
-  // Deployments, so it would free the other shards' holds: only an unsharded manager sweeps.
-  if (!o.deployment?.selector) {
+  // Deployments, so only an unsharded manager sweeps, unless asked to (`whenSharded`: the sweeper
+  // then watches every Deployment itself, at the cost of that watch).
+  if (sweepsOrphanHolds(o)) {
     regs.push({
       name: 'deployment-orphan-holds',
       declare: (ctx) => void deploymentInformers(ctx.informers),
