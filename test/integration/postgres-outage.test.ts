@@ -43,6 +43,8 @@ let artifactDir = '';
 const acknowledged: Array<{ kind: 'datasets' | 'deployments'; id: string }> = [];
 const failures: string[] = [];
 const counts: Record<string, number> = {};
+/** The last 503 body of each kind of request, for the report. */
+const samples = new Map<string, string>();
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -78,7 +80,10 @@ async function request(phase: string): Promise<number> {
     failures.push(`${phase}: request ${i} failed without an answer: ${String(e)}`);
     return 0;
   }
+  const what = ['create dataset', 'create deployment', 'list deployments', 'list datasets'][kind]!;
   counts[`${phase} ${r.status}`] = (counts[`${phase} ${r.status}`] ?? 0) + 1;
+  counts[`${phase} ${what} ${r.status}`] = (counts[`${phase} ${what} ${r.status}`] ?? 0) + 1;
+  if (r.status === 503) samples.set(what, r.text.slice(0, 200));
   if (r.status === 200 && created) acknowledged.push(created);
   if (r.status === 503 && !(Number(r.retryAfter) >= 1)) failures.push(`${phase}: 503 without Retry-After: ${r.text.slice(0, 200)}`);
   if (r.status >= 500 && r.status !== 503) failures.push(`${phase}: ${r.status} ${r.text.slice(0, 300)}`);
@@ -171,7 +176,7 @@ describe.skipIf(!bin)('PostgreSQL stopped and started during traffic', () => {
       if (r.status !== 200) lost.push(`${w.kind}/${w.id}: ${r.status}`);
     }
     process.stderr.write(
-      `[postgres-outage] ${OUTAGES} outages survived; recovery after start ${recovery.join(', ')} ms; ${acknowledged.length} acknowledged creates, ${lost.length} lost; answers ${JSON.stringify(counts)}\n`,
+      `[postgres-outage] ${OUTAGES} outages survived; recovery after start ${recovery.join(', ')} ms; ${acknowledged.length} acknowledged creates, ${lost.length} lost; answers ${JSON.stringify(counts)}; 503 bodies ${JSON.stringify(Object.fromEntries(samples))}\n`,
     );
     expect(failures, JSON.stringify(await dump())).toEqual([]);
     expect(lost).toEqual([]);
