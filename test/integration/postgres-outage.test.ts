@@ -72,15 +72,18 @@ async function request(phase: string): Promise<number> {
       created = { kind: 'datasets', id: `ds-${i}` };
       r = await call('POST', `${base}/datasets`, { dataset: { format: 'CHAT' }, datasetId: created.id });
     } else if (kind === 1) {
+      // Every other one needs GPUs at once (minReplicaCount 1): its quota is held in PostgreSQL.
+      // One at zero needs only the cluster (the controller holds quota before it scales).
       created = { kind: 'deployments', id: `dep-${i}` };
-      r = await call('POST', `${base}/deployments?deploymentId=${created.id}`, { baseModel: BASE_MODEL, acceleratorType: 'NVIDIA_H100_80GB', acceleratorCount: 1, minReplicaCount: 0, placement: { region: 'US_VIRGINIA_2' } });
+      const min = (i >> 2) % 2;
+      r = await call('POST', `${base}/deployments?deploymentId=${created.id}`, { baseModel: BASE_MODEL, acceleratorType: 'NVIDIA_H100_80GB', acceleratorCount: 1, minReplicaCount: min, maxReplicaCount: 1, placement: { region: 'US_VIRGINIA_2' } });
     } else if (kind === 2) r = await call('GET', `${base}/deployments?pageSize=5`);
     else r = await call('GET', `${base}/datasets?pageSize=5`);
   } catch (e) {
     failures.push(`${phase}: request ${i} failed without an answer: ${String(e)}`);
     return 0;
   }
-  const what = ['create dataset', 'create deployment', 'list deployments', 'list datasets'][kind]!;
+  const what = ['create dataset', (i >> 2) % 2 === 1 ? 'create deployment (quota held)' : 'create deployment (none held)', 'list deployments', 'list datasets'][kind]!;
   counts[`${phase} ${r.status}`] = (counts[`${phase} ${r.status}`] ?? 0) + 1;
   counts[`${phase} ${what} ${r.status}`] = (counts[`${phase} ${what} ${r.status}`] ?? 0) + 1;
   if (r.status === 503) samples.set(what, r.text.slice(0, 200));
@@ -150,6 +153,8 @@ describe.skipIf(!bin)('PostgreSQL stopped and started during traffic', () => {
       // before the outage (the authenticator's stale-if-error), the deployments are in the cache.
       expect(counts[`outage-${o} list deployments 200`] ?? 0, JSON.stringify(await dump())).toBeGreaterThan(0);
       expect(counts[`outage-${o} list deployments 503`] ?? 0, JSON.stringify(await dump())).toBe(0);
+      // A create whose quota must be held cannot be admitted without the database: 503, not a create.
+      expect(counts[`outage-${o} create deployment (quota held) 200`] ?? 0, JSON.stringify(await dump())).toBe(0);
       const ready = await call('GET', '/readyz');
       expect(ready.status).toBe(503);
       phase = `restart-${o}`;
