@@ -34,6 +34,7 @@ import { openDatabase } from '../src/db/client.js';
 import { accountsRepo, quotasRepo } from '../src/db/index.js';
 import { gpuQuotaName } from '../src/fleet/catalog.js';
 import { admin, fmt, percentile, withDatabase } from './lib.js';
+import { TEST_SEAL, installTestSeal } from '../test/support/tenancy.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -143,11 +144,14 @@ async function main(): Promise<void> {
     await admin(dbUrl, `create database ${dbName}`);
     const database = await openDatabase({ url: withDatabase(dbUrl, dbName), maxConnections: 2, applicationName: 'bench-failover' });
     await database.migrate();
+    // The controllers verify namespaces with the installation's secret: the test seal, as below.
+    await installTestSeal(database.db);
     await accountsRepo.createAccount(database.db, { accountId: ACCOUNT, email: `bench@${ACCOUNT}.example` });
     await quotasRepo.ensureDefaultQuotas(database.db, ACCOUNT);
     await quotasRepo.setQuotaLimits(database.db, ACCOUNT, gpuQuotaName(ACCELERATOR, REGION), { maxValue: 10_000, value: 10_000 });
     await database.close();
-    await core.createNamespace({ body: { metadata: { name: NS, labels: { 'hearth.dev/account': ACCOUNT, [RUN_LABEL]: suffix } } } });
+    const sealed = TEST_SEAL.metadataFor(NS, ACCOUNT);
+    await core.createNamespace({ body: { metadata: { name: NS, labels: { ...sealed.labels, [RUN_LABEL]: suffix }, annotations: sealed.annotations } } });
 
     for (const timing of TIMINGS) {
       const phase = `${suffix}-${results.length}`;

@@ -81,6 +81,18 @@ export const ConfigSchema = z.object({
         .optional(),
       'A label selector: the controller reconciles only these Deployments (sharding, a shared cluster); unset: every hearth.dev Deployment.',
     ),
+    namespace: variable(
+      'HEARTH_CONTROLLER_NAMESPACE',
+      z.string().min(1).optional(),
+      'Set: the BatchJob, Environment, DeployedModel, SFTJob and NodePool controllers watch only this namespace (one account namespace, a shared cluster, tests); with HEARTH_CONTROLLER_SELECTOR for Deployments. Unset: every namespace.',
+    ),
+    orphanHoldSweep: variable(
+      'HEARTH_ORPHAN_HOLD_SWEEP',
+      z.enum(['on', 'off']).default('on'),
+      'The sweep that frees quota holds of Deployments that no longer exist (the safety net under the release on delete; with HEARTH_CONTROLLER_SELECTOR it lists every Deployment from the API server at each sweep): on, or off.',
+    ),
+    orphanHoldSweepInterval: variable('HEARTH_ORPHAN_HOLD_SWEEP_INTERVAL', duration('5m').default('5m'), 'How often holds are compared with the Deployments that exist.'),
+    orphanHoldGrace: variable('HEARTH_ORPHAN_HOLD_GRACE', duration('10m').default('10m'), 'A hold of no Deployment is freed once nobody wrote it for this long (a create the cache has not seen yet is younger).'),
     leaderElectionNamespace: variable('HEARTH_LEADER_ELECTION_NAMESPACE', z.string().min(1).optional(), 'Set: the controller is leader-elected with a Lease in this namespace; unset: no election.'),
     leaderElectionLeaseName: variable('HEARTH_LEADER_ELECTION_LEASE_NAME', z.string().min(1).optional(), 'The Lease\'s name; unset: hearth-deployment-controller.'),
     leaseDuration: variable('HEARTH_LEADER_ELECTION_LEASE_DURATION', duration('15s').default('15s'), 'How long a lease not renewed keeps others from taking it: the worst-case failover time after a leader dies.'),
@@ -94,6 +106,15 @@ export const ConfigSchema = z.object({
       duration('30s').optional(),
       'TESTS AND DEMOS ONLY: replaces every Deployment\'s scale-to-zero window (the CRD keeps it ≥ 5m); logged as a warning.',
     ),
+  }),
+  /** GPU-seconds into the usage ledger (controllers/metering). */
+  metering: z.object({
+    interval: variable(
+      'HEARTH_METERING_INTERVAL',
+      duration('60s').refine((v) => (durationSeconds(v) ?? 0) > 0, 'longer than 0s').default('60s'),
+      'Length of a usage ledger interval (rows are keyed by its aligned start). Never change it while replicas with rows run: a restart with another value misaligns their intervals.',
+    ),
+    flushInterval: variable('HEARTH_METERING_FLUSH_INTERVAL', duration('60s').refine((v) => (durationSeconds(v) ?? 0) > 0, 'longer than 0s').default('60s'), 'How often closed intervals are written to the ledger (also a bound on what a killed meter can lose, see src/controllers/metering/README.md).'),
   }),
   /** Deployment history for the console's timeline (controllers/history, api/timeline). */
   history: z.object({

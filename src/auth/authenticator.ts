@@ -56,6 +56,12 @@ export interface AuthenticatorOptions {
   failureBudget?: { ratePerSecond: number; burst: number };
   /** Database lookups in flight at once in this process (default 64); more are THROTTLED. */
   maxConcurrentLookups?: number;
+  /**
+   * While the database cannot be read (an outage), a key it confirmed at most this long ago still
+   * authenticates, so what needs no database (reads of cached objects) keeps working; its
+   * revocation and expiry as last read still apply. Default 5 min; 0: never.
+   */
+  staleIfErrorMs?: number;
   /** Background failures (lastUsed writes); never rethrown. */
   onError?: (err: unknown, context: { keyId: string }) => void;
 }
@@ -66,9 +72,12 @@ interface CacheEntry {
 }
 
 export const MAX_CACHE_TTL_MS = 1000;
+export const DEFAULT_STALE_IF_ERROR_MS = 5 * 60_000;
 
 export class ApiKeyAuthenticator {
   private readonly cache = new Map<string, CacheEntry>();
+  /** The last row the database returned for a key, and when: served only while lookups fail. */
+  private readonly lastGood = new Map<string, { at: number; creds: KeyCredentials }>();
   private readonly lastTouched = new Map<string, number>();
   /** Unknown keyIds → until when they are known to be unknown. */
   private readonly unknown = new Map<string, number>();
@@ -161,6 +170,7 @@ export class ApiKeyAuthenticator {
   /** Forget a key at once in this process (after revoking it here). */
   invalidate(keyId: string): void {
     this.cache.delete(keyId);
+    this.lastGood.delete(keyId);
   }
 
   /** Waits for background `lastUsed` writes (tests, shutdown). */
@@ -173,7 +183,7 @@ export class ApiKeyAuthenticator {
     const hit = this.cache.get(keyId);
     if (hit && now - hit.at < this.ttl) return hit.creds;
     // Concurrent misses for one key share a single query.
-    const creds = findKeyCredentials(this.db, keyId);
+    const creds = this.staleIfError(keyId, findKeyCredentials(this.db, keyId), now);
     if (this.ttl > 0) {
       this.cache.delete(keyId);
       this.cache.set(keyId, { at: now, creds });
@@ -181,6 +191,26 @@ export class ApiKeyAuthenticator {
       creds.catch(() => this.cache.delete(keyId));
     }
     return creds;
+  }
+
+  /** The lookup, remembered when it finds the key; when it fails, the key's last row if recent enough. */
+  private staleIfError(keyId: string, lookup: Promise<KeyCredentials | undefined>, now: number): Promise<KeyCredentials | undefined> {
+    const staleMs = this.opts.staleIfErrorMs ?? DEFAULT_STALE_IF_ERROR_MS;
+    return lookup.then(
+      (creds) => {
+        this.lastGood.delete(keyId);
+        if (creds && staleMs > 0) {
+          this.lastGood.set(keyId, { at: now, creds });
+          if (this.lastGood.size > this.maxEntries) this.lastGood.delete(this.lastGood.keys().next().value!);
+        }
+        return creds;
+      },
+      (err: unknown) => {
+        const good = this.lastGood.get(keyId);
+        if (good && this.now() - good.at <= staleMs) return good.creds;
+        throw err;
+      },
+    );
   }
 
   private evict(now: number): void {

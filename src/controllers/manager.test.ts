@@ -91,5 +91,6 @@ describe('controllerManager', () => {
     expect(sharded.map((r) => r.name)).toContain('deployment-orphan-holds');
     for (const r of sharded) r.declare(ctx);
     expect([...lists.keys()].filter((k) => k.startsWith('hearth.dev/deployments'))).toEqual(['hearth.dev/deployments?shard=a']);
+    expect(registrations({ ...ctx, orphanHolds: { off: true } }).map((r) => r.name)).not.toContain('deployment-orphan-holds');
   });
 });

@@ -69,8 +69,8 @@ export interface ControllerManagerOptions extends Omit<ControllerContext, 'clock
   deployment?: Omit<DeploymentControllerOptions, 'clients' | 'informers' | 'quotas' | 'clock' | 'log'>;
   /** The DeployedModel controller's settings (namespace, poll interval, how replicas are dialled). */
   deployedModel?: DeployedModelSettings;
-  /** Record GPU-seconds in the usage ledger (default true); only the leader meters. */
-  metering?: boolean;
+  /** Record GPU-seconds in the usage ledger (default true; settings: its intervals); only the leader meters. */
+  metering?: boolean | { intervalMs?: number; flushIntervalMs?: number };
   /** Run batch inference jobs through this gateway (unset: they are not run). */
   batchInference?: Partial<BatchInferenceSettings> & Pick<BatchInferenceSettings, 'gatewayUrl'>;
   /**
@@ -86,8 +86,11 @@ export interface ControllerManagerOptions extends Omit<ControllerContext, 'clock
   /** Run supervised fine-tuning jobs with this trainer (unset: they are not run). */
   sftJob?: SFTJobSettings;
   shutdownTimeoutMs?: number;
-  /** The orphan hold sweep's interval and grace (tests shorten them). */
-  orphanHolds?: { intervalMs?: number; graceMs?: number };
+  /**
+   * The orphan hold sweep's interval and grace (tests shorten them); `off`: never sweep
+   * (HEARTH_ORPHAN_HOLD_SWEEP=off).
+   */
+  orphanHolds?: { intervalMs?: number; graceMs?: number; off?: boolean };
 }
 
 /** The controllers of the `controller` mode, in start order. */
@@ -106,7 +109,7 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
   const metering: ControllerRegistration = {
     name: 'metering',
     declare: (ctx) => void meteringInformers(ctx.informers),
-    make: (ctx) => meteringRunnable(ctx),
+    make: (ctx) => meteringRunnable({ ...ctx, ...(typeof o.metering === 'object' ? o.metering : {}) }),
   };
   const regs = o.metering === false ? [deployment, deployedModel] : [deployment, deployedModel, metering];
   const np = o.nodePool;
@@ -126,11 +129,12 @@ export function registrations(o: ControllerManagerOptions): ControllerRegistrati
   // controller's release on delete (it adds no finalizer). A shard (selector) caches only its own
   // Deployments, so its sweeper lists them all from the API server at each sweep instead.
   const sharded = o.deployment?.selector !== undefined && o.deployment.selector !== '';
-  regs.push({
-    name: 'deployment-orphan-holds',
-    declare: (ctx) => void (sharded ? namespacesInformer(ctx.informers) : deploymentInformers(ctx.informers)),
-    make: (ctx) => new OrphanHoldSweeper({ ...ctx, ...o.orphanHolds, ...(sharded ? { listDeployments: listAllDeployments(ctx.clients) } : {}) }),
-  });
+  if (o.orphanHolds?.off !== true)
+    regs.push({
+      name: 'deployment-orphan-holds',
+      declare: (ctx) => void (sharded ? namespacesInformer(ctx.informers) : deploymentInformers(ctx.informers)),
+      make: (ctx) => new OrphanHoldSweeper({ ...ctx, ...o.orphanHolds, ...(sharded ? { listDeployments: listAllDeployments(ctx.clients) } : {}) }),
+    });
   const bij = o.batchInference;
   if (bij) {
     regs.push({

@@ -47,8 +47,11 @@ describe('InformerFactory', () => {
     factory.informer(PODS);
     factory.informer({ ...PODS, labelSelector: 'a=b' });
     factory.informer({ ...PODS, namespace: 'x' });
-    factory.informer(NODES);
+    const nodes = factory.informer(NODES);
     expect(factory.size).toBe(4);
+    // Each watch with its collection, to compare a cache with a fresh LIST of exactly that.
+    expect(factory.watched().map((w) => w.ref)).toEqual([PODS, { ...PODS, labelSelector: 'a=b' }, { ...PODS, namespace: 'x' }, NODES]);
+    expect(factory.watched()[3]!.informer).toBe(nodes);
   });
 
   it('refuses a second projection of one watch', () => {

@@ -42,6 +42,7 @@ export function refKey(ref: ResourceRef): string {
 }
 
 interface Entry {
+  ref: ResourceRef;
   informer: Informer<KubernetesObject>;
   transform: Transform<KubernetesObject>;
 }
@@ -94,7 +95,7 @@ export class InformerFactory {
     const { source: sourceOpts, sourceFor, ...informerOpts } = this.#opts;
     const source = sourceFor ? sourceFor(ref) : new KubeListWatch<KubernetesObject>(this.#requireClients(), ref, sourceOpts);
     const informer = new Informer<KubernetesObject>(source, { ...informerOpts, transform });
-    this.#entries.set(key, { informer, transform });
+    this.#entries.set(key, { ref, informer, transform });
     if (this.#held) informer.start();
     return informer as unknown as Informer<T>;
   }
@@ -139,6 +140,11 @@ export class InformerFactory {
   /** The watched collections, for logs and tests. */
   descriptions(): string[] {
     return [...this.#entries.values()].map((e) => e.informer.description);
+  }
+
+  /** Every watched collection and its informer, to compare a cache with a fresh LIST (tests, debugging). */
+  watched(): Array<{ ref: ResourceRef; informer: Informer<KubernetesObject> }> {
+    return [...this.#entries.values()].map((e) => ({ ref: e.ref, informer: e.informer }));
   }
 
   #requireClients(): KubeClients {

@@ -66,17 +66,25 @@ export async function startController({ config, log, database, load, clients, in
       : undefined;
   const files = modelFilesWiring(config, controllerLog);
   // The process's one client and one informer cache (shared with the API and the gateway in mode `all`).
+  // HEARTH_CONTROLLER_NAMESPACE: the namespaced controllers watch only that namespace.
+  const only = config.controller.namespace ? { namespace: config.controller.namespace } : {};
   const manager = controllerManager({
     ...(bijUrl ? { batchInference: { gatewayUrl: bijUrl, concurrency: config.batchInference.concurrency, ...(artifacts ? { artifacts } : {}) } } : {}),
-    ...(sftJob ? { sftJob } : {}),
+    ...(sftJob ? { sftJob: { ...sftJob, ...only } } : {}),
     clients,
     informers,
     db: database.db,
     log: controllerLog,
-    deployedModel: { dial, pollMs: ms(config.deployedModels.pollInterval), ...files.deployedModel },
-    ...(config.controller.selector ? {} : { nodePool: { idleWindowMs: ms(config.nodePools.idleWindow), karpenterNodeClass: config.nodePools.karpenterNodeClass } }),
-    environment: {},
-    batchJob: { logRetentionMs: ms(config.batchJobs.logRetention) },
+    deployedModel: { dial, pollMs: ms(config.deployedModels.pollInterval), ...files.deployedModel, ...only },
+    ...(config.controller.selector ? {} : { nodePool: { idleWindowMs: ms(config.nodePools.idleWindow), karpenterNodeClass: config.nodePools.karpenterNodeClass, ...only } }),
+    environment: { ...only },
+    batchJob: { logRetentionMs: ms(config.batchJobs.logRetention), ...only },
+    metering: { intervalMs: ms(config.metering.interval), flushIntervalMs: ms(config.metering.flushInterval) },
+    orphanHolds: {
+      intervalMs: ms(config.controller.orphanHoldSweepInterval),
+      graceMs: ms(config.controller.orphanHoldGrace),
+      off: config.controller.orphanHoldSweep === 'off',
+    },
     deployment: {
       ...files.deployment,
       workers: config.controller.workers,

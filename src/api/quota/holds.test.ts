@@ -6,9 +6,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { openDatabase, type Database } from '../../db/client.js';
-import { generationTarget, giveBackRaise, holdsOf, raiseHold, setHolds } from '../../db/repositories/quotas.js';
+import { NEWER_GENERATION_GRACE_MS, generationTarget, giveBackRaise, holdsOf, raiseHold, setHolds } from '../../db/repositories/quotas.js';
 import { bootstrap } from '../../auth/bootstrap.js';
-import { DbQuotaLedger, LeaseLostError, fencedLedger } from '../../controllers/deployment/quota-ledger.js';
+import { DbQuotaLedger, LeaseLostError, NEWER_HOLD_RECHECK_MS, fencedLedger } from '../../controllers/deployment/quota-ledger.js';
 import { MemoryQuotaLedger } from '../../controllers/deployment/fake-cluster.js';
 import { FakeClock } from '../../util/fake-clock.js';
 import { buildApp } from '../app.js';
@@ -65,11 +65,25 @@ describe('holds in PostgreSQL', () => {
     // The API raises for generation 2 (its write is on its way to the API server) …
     await raiseHold(database.db, { accountId: 'acme', quotaName: QUOTA, holder: HOLDER }, 3, 2);
     // … and a controller pass still reconciling generation 1 does not take it back.
-    await ledger.setHolds('acme', HOLDER, { [QUOTA]: 1 }, { generation: 1 });
+    expect(await ledger.setHolds('acme', HOLDER, { [QUOTA]: 1 }, { generation: 1 })).toEqual({ keptNewer: true });
     expect(await held()).toEqual({ [QUOTA]: 3 });
     // Once the controller sees generation 2, the hold is what runs.
-    await ledger.setHolds('acme', HOLDER, { [QUOTA]: 2 }, { generation: 2 });
+    expect(await ledger.setHolds('acme', HOLDER, { [QUOTA]: 2 }, { generation: 2 })).toEqual({ keptNewer: false });
     expect(await held()).toEqual({ [QUOTA]: 2 });
+  });
+
+  it('a raise whose write never lands (the API killed in between) is undone once older than the grace; the controller is told to look again then', async () => {
+    const ledger = new DbQuotaLedger(database.db, clock);
+    await ledger.setHolds('acme', HOLDER, { [QUOTA]: 1 }, { generation: 1 });
+    await raiseHold(database.db, { accountId: 'acme', quotaName: QUOTA, holder: HOLDER }, 3, 2);
+    expect(await ledger.setHolds('acme', HOLDER, { [QUOTA]: 1 }, { generation: 1 })).toEqual({ keptNewer: true });
+    // The pass requeues itself after the grace (reconciler: NEWER_HOLD_RECHECK_MS), and then lowers it.
+    expect(NEWER_HOLD_RECHECK_MS).toBeGreaterThan(NEWER_GENERATION_GRACE_MS);
+    expect(NEWER_HOLD_RECHECK_MS).toBeLessThan(30_000);
+    // The hold's update time is the writer's wall clock: a ledger whose clock is that long after it.
+    const later = new DbQuotaLedger(database.db, new FakeClock(Date.now() + NEWER_HOLD_RECHECK_MS));
+    expect(await later.setHolds('acme', HOLDER, { [QUOTA]: 1 }, { generation: 1 })).toEqual({ keptNewer: false });
+    expect(await held()).toEqual({ [QUOTA]: 1 });
   });
 
   it('giveBackRaise restores the hold, unless someone wrote it since', async () => {

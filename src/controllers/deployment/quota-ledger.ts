@@ -26,11 +26,22 @@ export interface QuotaLedger {
    * `generation`: the spec generation the targets were computed for; a hold the API raised for a
    * newer generation is then not lowered (src/db/repositories/quotas.ts generationTarget).
    */
-  setHolds(account: string, holder: string, targets: Record<string, number>, opts?: { generation?: number }): Promise<void>;
+  setHolds(account: string, holder: string, targets: Record<string, number>, opts?: { generation?: number }): Promise<SetHoldsResult | void>;
   releaseAll(account: string, holder: string): Promise<void>;
   /** A sentence when the account's monthly GPU-hours are spent (no scaling up), else undefined. */
   gpuHoursSpent(account: string): Promise<string | undefined>;
 }
+
+export interface SetHoldsResult {
+  /**
+   * A hold raised for a newer generation was kept above its target (the API's raise for a spec
+   * this pass has not seen): look again once it is older than the grace, when it counts no more.
+   */
+  keptNewer: boolean;
+}
+
+/** When to look again at a hold kept for a newer generation: just after the grace has passed. */
+export const NEWER_HOLD_RECHECK_MS = quotasRepo.NEWER_GENERATION_GRACE_MS + 1000;
 
 /** The holder name of a deployment's quota holds (src/db README: `deployment/<name>`). */
 export function holderOf(name: string): string {
@@ -88,10 +99,11 @@ export class DbQuotaLedger implements QuotaLedger {
     return { limit: quota.value, heldByOthers: Math.max(0, quota.usage - (mine[quotaName] ?? 0)), mine };
   }
 
-  async setHolds(account: string, holder: string, targets: Record<string, number>, opts: { generation?: number } = {}): Promise<void> {
+  async setHolds(account: string, holder: string, targets: Record<string, number>, opts: { generation?: number } = {}): Promise<SetHoldsResult | void> {
     if (!(await this.#accountExists(account))) return;
     const positive = Object.fromEntries(Object.entries(targets).filter(([, n]) => n > 0));
-    await quotasRepo.setHolds(this.#db, account, holder, positive, { ...opts, now: new Date(this.#clock.now()) });
+    const changes = await quotasRepo.setHolds(this.#db, account, holder, positive, { ...opts, now: new Date(this.#clock.now()) });
+    return { keptNewer: changes.some((c) => c.held > (positive[c.quota.name] ?? 0)) };
   }
 
   async releaseAll(account: string, holder: string): Promise<void> {
@@ -131,7 +143,7 @@ export function fencedLedger(ledger: QuotaLedger, signal: AbortSignal | undefine
     gpuHoursSpent: (account) => ledger.gpuHoursSpent(account),
     setHolds: async (account, holder, targets, opts) => {
       guard();
-      await ledger.setHolds(account, holder, targets, opts);
+      return ledger.setHolds(account, holder, targets, opts);
     },
     releaseAll: async (account, holder) => {
       guard();

@@ -27,7 +27,7 @@ import { inUnverifiedNamespace } from '../runtime/tenancy.js';
 import type { ReconcileContext, Reconciler, Result } from '../runtime/result.js';
 import type { ObjectWriter } from '../runtime/writer.js';
 import { chooseRegion, freeGpusByRegion, regionsAllowedBy } from './placement.js';
-import { fencedLedger, holderOf, type QuotaLedger } from './quota-ledger.js';
+import { NEWER_HOLD_RECHECK_MS, fencedLedger, holderOf, type QuotaLedger } from './quota-ledger.js';
 import {
   ANNOTATION_TEMPLATE_HASH,
   LABEL_POD_ACCELERATOR,
@@ -438,8 +438,11 @@ class Pass {
     if (this.#mine !== undefined && sameHolds(this.#mine, targets)) return;
     // Tagged with the generation this pass reconciles: a raise the API made for a newer spec stays.
     const generation = this.#cur.metadata.generation;
-    await this.o.quotas.setHolds(this.account, this.#holder, targets, typeof generation === 'number' ? { generation } : {});
+    const r = await this.o.quotas.setHolds(this.account, this.#holder, targets, typeof generation === 'number' ? { generation } : {});
     this.#mine = targets;
+    // A raise for a newer spec was kept: if that spec never arrives (the API died before writing
+    // it), the hold is made exact once the raise is older than the grace, not at the next resync.
+    if (r?.keptNewer) this.#requeue(NEWER_HOLD_RECHECK_MS);
   }
 
   /**

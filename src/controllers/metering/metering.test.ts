@@ -90,15 +90,18 @@ interface Meter {
   m: Metering;
   pods: FakeListWatch<V1Pod>;
   emit(type: 'ADDED' | 'MODIFIED' | 'DELETED', p: V1Pod): void;
+  /** A namespace event (e.g. its account label changed). */
+  emitNamespace(type: 'MODIFIED', n: V1Namespace): void;
 }
 
-async function startMeter(clock: FakeClock, pods: V1Pod[] = [], flushIntervalMs = MIN): Promise<Meter> {
+async function startMeter(clock: FakeClock, pods: V1Pod[] = [], flushIntervalMs = MIN, namespaces: V1Namespace[] = NAMESPACES): Promise<Meter> {
   const podsLw = new FakeListWatch<V1Pod>().nextList({ items: pods, resourceVersion: String(rv++) });
+  const nsLw = new FakeListWatch<V1Namespace>().nextList({ items: namespaces, resourceVersion: String(rv++) });
   const m = meteringRunnable({
     informers: fakeInformers(clock, {
       pods: podsLw,
       nodes: new FakeListWatch<V1Node>().nextList({ items: NODES, resourceVersion: String(rv++) }),
-      namespaces: new FakeListWatch<V1Namespace>().nextList({ items: NAMESPACES, resourceVersion: String(rv++) }),
+      namespaces: nsLw,
     }),
     db: database.db,
     clock,
@@ -111,6 +114,7 @@ async function startMeter(clock: FakeClock, pods: V1Pod[] = [], flushIntervalMs 
     m,
     pods: podsLw,
     emit: (type, p) => podsLw.current!.emit(type, { ...p, metadata: { ...p.metadata, resourceVersion: String(rv++) } }),
+    emitNamespace: (type, n) => nsLw.current!.emit(type, { ...n, metadata: { ...n.metadata, resourceVersion: String(rv++) } }),
   };
 }
 
@@ -308,10 +312,16 @@ describe('metering runnable', () => {
     await m.flush();
     const one = async (uid: string): Promise<unknown> => (await rowsOf(uid)).map(({ account, deployment, region, acc, count, gpuSeconds }) => ({ account, deployment, region, acc, count, gpuSeconds }));
     expect(await one('p-amd')).toEqual([{ account: 'acme', deployment: 'big', region: 'US_VIRGINIA_2', acc: 'AMD_MI300X_192GB', count: 8, gpuSeconds: 45 * 8 }]);
-    // `team-ns` has no account label: not billed to account `team-ns`, though one of that name exists.
+    // `team-ns` has no account label: not billed to account `team-ns`, though one of that name
+    // exists; its time waits for an account (none comes: dropped once the pod is gone).
     expect(await one('p-paris')).toEqual([]);
     // `claims-acme` is labelled acme by hand, without Hearth's seal: billed to nobody, acme least of all.
     expect(await one('p-forged')).toEqual([]);
+    expect(m.isTracking('p-paris')).toBe(true);
+    emit('DELETED', pod('p-paris', { gpus: 1, node: 'gpu-2', namespace: 'team-ns', deployment: 'small' }));
+    await m.flush();
+    expect(await one('p-paris')).toEqual([]);
+    expect(m.isTracking('p-paris')).toBe(false);
     expect(m.stats.rowsDropped).toBe(2);
     expect(await one('p-labels')).toEqual([{ account: 'other', deployment: 'llama', region: 'EU_PARIS_1', acc: 'NVIDIA_H200_141GB', count: 2, gpuSeconds: 90 }]);
     expect(await one('p-cpu')).toEqual([]);
@@ -320,10 +330,61 @@ describe('metering runnable', () => {
     await m.stop();
   });
 
+  it('an account label that flickers (removed, or another account for a while) neither moves nor drops a replica\'s usage', async () => {
+    const clock = new FakeClock(T0);
+    const spaces = [ns('ns-flicker', 'acme'), ...NAMESPACES];
+    const a = await startMeter(clock, [], MIN, spaces);
+    const p = pod('p-flicker', { gpus: 1, namespace: 'ns-flicker' });
+    a.emit('ADDED', p);
+    clock.advance(MIN); // 10:01:15: minute 10:00 closed
+    await a.m.flush();
+    a.emitNamespace('MODIFIED', ns('ns-flicker')); // label gone
+    clock.advance(MIN); // 10:02:15
+    await a.m.flush();
+    a.emitNamespace('MODIFIED', ns('ns-flicker', 'other')); // another account's label
+    clock.advance(MIN); // 10:03:15
+    await a.m.flush();
+    await a.m.stop();
+    // A new meter starts while the label still names the other account: the replica's rows say acme.
+    clock.advance(MIN); // 10:04:15
+    const b = await startMeter(clock, [p], MIN, [ns('ns-flicker', 'other'), ...NAMESPACES]);
+    await b.m.flush();
+    b.emitNamespace('MODIFIED', ns('ns-flicker', 'acme'));
+    clock.advance(30_000); // 10:04:45
+    b.emit('DELETED', p);
+    await b.m.flush();
+    const rows = await rowsOf('p-flicker');
+    expect(rows.map((r) => [r.start, r.end, r.account, r.gpuSeconds])).toEqual([
+      ['10:00:00', '10:01:00', 'acme', 45],
+      ['10:01:00', '10:02:00', 'acme', 60],
+      ['10:02:00', '10:03:00', 'acme', 60],
+      ['10:03:00', '10:04:00', 'acme', 60],
+      ['10:04:00', '10:04:45', 'acme', 45],
+    ]);
+    expect(b.m.stats.rowsDropped + a.m.stats.rowsDropped).toBe(0);
+    await b.m.stop();
+  });
+
+  it('a replica first met while its namespace has no account label is billed from Ready once the label comes', async () => {
+    const clock = new FakeClock(T0);
+    const { m, emit, emitNamespace } = await startMeter(clock, [], MIN, [ns('ns-late'), ...NAMESPACES]);
+    emit('ADDED', pod('p-late', { gpus: 2, namespace: 'ns-late' }));
+    clock.advance(2 * MIN); // 10:02:15
+    await m.flush();
+    expect(await rowsOf('p-late')).toEqual([]);
+    emitNamespace('MODIFIED', ns('ns-late', 'acme'));
+    await m.flush();
+    expect((await rowsOf('p-late')).map((r) => [r.start, r.account, r.gpuSeconds])).toEqual([
+      ['10:00:00', 'acme', 90],
+      ['10:01:00', 'acme', 120],
+    ]);
+    await m.stop();
+  });
+
   it('drops (and counts) usage of an account the database does not know, without blocking the others', async () => {
     const clock = new FakeClock(T0);
-    const { m, emit } = await startMeter(clock);
-    emit('ADDED', pod('p-nobody', { gpus: 1, namespace: 'no-such-account' }));
+    const { m, emit } = await startMeter(clock, [], MIN, [ns('ns-stranger', 'no-such-account'), ...NAMESPACES]);
+    emit('ADDED', pod('p-nobody', { gpus: 1, namespace: 'ns-stranger' }));
     emit('ADDED', pod('p-known', { gpus: 1 }));
     clock.advance(MIN);
     await m.flush();

@@ -3,17 +3,19 @@
 //
 // Each pod (replica = pod UID) accrues Ready spans from its Ready condition's lastTransitionTime.
 // Every flush writes the closed aligned intervals (whole minutes by default) since the replica's
-// cursor, and a gone pod's last partial interval. The ledger key (account, replica, aligned start)
-// makes a retry, a restart, a new leader or a second writer a no-op (`recordUsage`). A replica's
-// cursor starts where the ledger's last interval for it ends, so a restart neither loses the time
-// accrued while it was down nor records it twice. See README.md for what can still be lost.
+// cursor, and a gone pod's last partial interval. The ledger key (replica, aligned start) makes a
+// retry, a restart, a new leader or a second writer a no-op (`recordUsage`). A replica's cursor
+// starts where the ledger's last interval for it ends, so a restart neither loses the time accrued
+// while it was down nor records it twice. A replica's account is pinned: the account its earlier
+// rows are under, else its namespace's label when first written; a label that later changes or
+// disappears neither moves its usage nor drops it. See README.md for what can still be lost.
 import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { accountOfNamespace } from '../../crds/account.js';
 import { LABELS } from '../../crds/group.js';
 import { SFT_LABELS } from '../../crds/sft-trainer.js';
 import type { Db } from '../../db/client.js';
-import { lastIntervals, recordUsage, type UsageEntry } from '../../db/repositories/usage.js';
+import { lastIntervalsOf, recordUsage, type UsageEntry } from '../../db/repositories/usage.js';
 import { ACCELERATOR_LABEL, REGION_LABEL } from '../../fleet/catalog.js';
 import type { Clock, Timer } from '../../util/clock.js';
 import type { Runnable } from '../runtime/controller.js';
@@ -57,13 +59,22 @@ export interface MeteringStats {
   failedFlushes: number;
   /** Ledger rows that were new. */
   rowsRecorded: number;
-  /** Rows of accounts the database does not know (no account row: the ledger cannot hold them). */
+  /**
+   * Rows of accounts the database does not know (no account row: the ledger cannot hold them), and
+   * of pods gone without ever belonging to an account (their namespace never had the label).
+   */
   rowsDropped: number;
 }
 
 interface Replica {
   uid: string;
   pod: V1Pod;
+  /**
+   * The account billed, pinned once known: the account of the replica's rows already in the ledger,
+   * else its namespace's `hearth.dev/account` label at its first write. Undefined: not known yet
+   * (a namespace without the label): its usage waits, it is neither written nor dropped.
+   */
+  account: string | undefined;
   /** Ready spans not yet (fully) recorded, in order, not overlapping. */
   spans: Span[];
   /** The ledger holds this replica's usage before this time (aligned); undefined: nothing yet. */
@@ -194,7 +205,7 @@ export class Metering implements Runnable {
     const { ready, since } = readiness(pod);
     let r = this.#replicas.get(uid);
     if (!r) {
-      r = { uid, pod, spans: [], cursor: undefined, loaded: false, notReadyAtFirstSight: undefined, goneAt: undefined };
+      r = { uid, pod, account: undefined, spans: [], cursor: undefined, loaded: false, notReadyAtFirstSight: undefined, goneAt: undefined };
       if (!ready) r.notReadyAtFirstSight = Math.min(since ?? now, now);
       this.#replicas.set(uid, r);
     }
@@ -223,13 +234,15 @@ export class Metering implements Runnable {
     if (last && last.end === undefined) last.end = Math.max(now, last.start);
   }
 
-  #dimensions(pod: V1Pod): Pick<UsageEntry, 'accountId' | 'deployment' | 'region' | 'acceleratorType'> {
-    const ns = pod.metadata?.namespace ?? '';
+  /** The namespace's account now (its label), or undefined. */
+  #labelAccount(pod: V1Pod): string | undefined {
+    return accountOfNamespace(this.#namespaces.get(pod.metadata?.namespace ?? ''));
+  }
+
+  #dimensions(pod: V1Pod): Pick<UsageEntry, 'deployment' | 'region' | 'acceleratorType'> {
     const labels = pod.metadata?.labels ?? {};
     const nodeLabels = pod.spec?.nodeName ? (this.#nodes.get(pod.spec.nodeName)?.metadata?.labels ?? {}) : {};
     return {
-      // A namespace of no account (no label) bills nobody: UNKNOWN is no account id, so it is dropped.
-      accountId: accountOfNamespace(this.#namespaces.get(ns)) ?? UNKNOWN,
       // A serving replica's Deployment; a training pod is billed to its SFT job (`sftJob/<name>`).
       deployment: labels[LABEL_DEPLOYMENT] || (labels[SFT_LABELS.job] ? `sftJob/${labels[SFT_LABELS.job]}` : UNKNOWN),
       // Where the pod runs is the node's word; Hearth's pod labels say the same (required affinity).
@@ -238,34 +251,31 @@ export class Metering implements Runnable {
     };
   }
 
+  /**
+   * Reads, once per replica, where the ledger has it: its last interval (the cursor) and the account
+   * its rows are under (pinned). The lookup is by replica alone, so a namespace label that changed
+   * since (or went away) neither hides the replica's rows nor starts it over under another account.
+   */
   async #load(): Promise<void> {
-    const byAccount = new Map<string, Replica[]>();
-    for (const r of this.#replicas.values()) {
-      if (r.loaded) continue;
-      const a = this.#dimensions(r.pod).accountId;
-      const list = byAccount.get(a) ?? [];
-      list.push(r);
-      byAccount.set(a, list);
-    }
-    for (const [account, rs] of byAccount) {
-      const last = await lastIntervals(
-        this.#o.db,
-        account,
-        rs.map((r) => r.uid),
-      );
-      for (const r of rs) {
-        const l = last.get(r.uid);
-        r.loaded = true;
-        if (!l) continue;
-        const cursor = alignDown(l.intervalStart.getTime(), this.#intervalMs) + this.#intervalMs;
-        r.cursor = Math.max(r.cursor ?? -Infinity, cursor);
-        // Ready at the end of its last recorded interval, and first seen here not Ready: it was
-        // Ready until its Ready condition turned False (while no meter was running).
-        const readyAtCursor = l.intervalEnd.getTime() >= cursor;
-        const until = r.notReadyAtFirstSight;
-        if (readyAtCursor && until !== undefined && until > cursor) {
-          r.spans.unshift({ start: cursor, end: Math.min(until, r.spans[0]?.start ?? until) });
-        }
+    const pending = [...this.#replicas.values()].filter((r) => !r.loaded);
+    if (pending.length === 0) return;
+    const last = await lastIntervalsOf(
+      this.#o.db,
+      pending.map((r) => r.uid),
+    );
+    for (const r of pending) {
+      const l = last.get(r.uid);
+      r.loaded = true;
+      if (!l) continue;
+      r.account = l.accountId;
+      const cursor = alignDown(l.intervalStart.getTime(), this.#intervalMs) + this.#intervalMs;
+      r.cursor = Math.max(r.cursor ?? -Infinity, cursor);
+      // Ready at the end of its last recorded interval, and first seen here not Ready: it was
+      // Ready until its Ready condition turned False (while no meter was running).
+      const readyAtCursor = l.intervalEnd.getTime() >= cursor;
+      const until = r.notReadyAtFirstSight;
+      if (readyAtCursor && until !== undefined && until > cursor) {
+        r.spans.unshift({ start: cursor, end: Math.min(until, r.spans[0]?.start ?? until) });
       }
     }
   }
@@ -278,7 +288,15 @@ export class Metering implements Runnable {
       const byAccount = new Map<string, { entries: UsageEntry[]; done: Array<{ r: Replica; limit: number }> }>();
       for (const r of this.#replicas.values()) {
         if (!r.loaded) continue;
+        r.account ??= this.#labelAccount(r.pod);
+        const account = r.account;
         const limit = r.goneAt ?? boundary;
+        if (account === undefined) {
+          // No account yet (an unlabelled namespace): keep the time until one is known; a pod gone
+          // without ever having one bills nobody.
+          if (r.goneAt !== undefined) this.#dropUnowned(r);
+          continue;
+        }
         const dims = this.#dimensions(r.pod);
         const gpus = podGpus(r.pod);
         const from = r.cursor ?? -Infinity;
@@ -288,6 +306,7 @@ export class Metering implements Runnable {
             : splitIntoIntervals(r.spans, from, limit, this.#intervalMs).map(
                 (u): UsageEntry => ({
                   ...dims,
+                  accountId: account,
                   replica: r.uid,
                   intervalStart: new Date(u.start),
                   intervalEnd: new Date(u.end),
@@ -295,10 +314,10 @@ export class Metering implements Runnable {
                   gpuSeconds: (u.readyMs / 1000) * gpus,
                 }),
               );
-        const g = byAccount.get(dims.accountId) ?? { entries: [], done: [] };
+        const g = byAccount.get(account) ?? { entries: [], done: [] };
         g.entries.push(...entries);
         g.done.push({ r, limit });
-        byAccount.set(dims.accountId, g);
+        byAccount.set(account, g);
       }
       for (const [account, g] of byAccount) {
         if (g.entries.length > 0) {
@@ -319,6 +338,17 @@ export class Metering implements Runnable {
       this.stats.failedFlushes++;
       this.#log.error({ err }, 'metering flush failed; retrying at the next flush');
     }
+  }
+
+  /** A pod gone while its namespace had no account: nothing can hold its usage. */
+  #dropUnowned(r: Replica): void {
+    const gpus = podGpus(r.pod);
+    const from = r.cursor ?? -Infinity;
+    const limit = r.goneAt ?? from;
+    const rows = gpus === 0 || limit <= from ? 0 : splitIntoIntervals(r.spans, from, limit, this.#intervalMs).length;
+    this.stats.rowsDropped += rows;
+    if (rows > 0) this.#log.warn({ namespace: r.pod.metadata?.namespace, pod: r.pod.metadata?.name }, 'usage of a pod whose namespace never belonged to an account is not recorded');
+    this.#replicas.delete(r.uid);
   }
 
   /** The ledger now holds the replica's usage up to `limit`: forget what is before it. */

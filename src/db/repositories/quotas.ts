@@ -231,13 +231,19 @@ export async function setHolds(db: Db, accountId: string, holder: string, target
 export interface SetHoldsOptions {
   /** The spec generation the targets were computed for; unset: the holds become exactly the targets. */
   generation?: number;
-  /** A hold for a newer generation counts only while younger than this (default 2 min). */
+  /** A hold for a newer generation counts only while younger than this (default 20 s). */
   newerGraceMs?: number;
   now?: Date;
 }
 
-/** How long a hold raised for a newer generation than the controller's is kept from being lowered. */
-export const NEWER_GENERATION_GRACE_MS = 120_000;
+/**
+ * How long a hold raised for a newer generation than the controller's is kept from being lowered:
+ * long enough for the API's Kubernetes write to land and reach the controller's cache, short
+ * enough that a raise whose write never landed (the API killed between the two, or a hold of an
+ * earlier object of the same name, whose generations counted higher) is undone within the crash
+ * test's 30 s. 120 s before: a killed API left a deployment holding more than it ran for 2 min.
+ */
+export const NEWER_GENERATION_GRACE_MS = 20_000;
 
 /**
  * The target of one hold for a writer at `opts.generation`: exactly `amount`, except that a hold

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../client.js';
 import { createAccount } from './accounts.js';
-import { lastIntervals, recordUsage, type UsageEntry } from './usage.js';
+import { lastIntervalsOf, recordUsage, type UsageEntry } from './usage.js';
 
 let database: Database;
 
@@ -31,8 +31,8 @@ function row(accountId: string, replica: string, startIso: string, seconds = 60)
   };
 }
 
-describe('lastIntervals', () => {
-  it('returns the latest interval of each replica of the account, and nothing for replicas without rows', async () => {
+describe('lastIntervalsOf', () => {
+  it('returns the latest interval of each replica and its account, and nothing for replicas without rows', async () => {
     await recordUsage(database.db, [
       row('a1', 'pod-1', '2026-04-01T00:00:00Z'),
       row('a1', 'pod-1', '2026-04-01T00:02:00Z', 30),
@@ -40,11 +40,20 @@ describe('lastIntervals', () => {
       row('a1', 'pod-2', '2026-04-01T00:05:00Z'),
       row('a2', 'pod-3', '2026-04-01T00:09:00Z'),
     ]);
-    const last = await lastIntervals(database.db, 'a1', ['pod-1', 'pod-2', 'pod-3', 'pod-none']);
-    expect([...last.keys()].sort()).toEqual(['pod-1', 'pod-2']);
-    expect(last.get('pod-1')).toEqual({ intervalStart: new Date('2026-04-01T00:02:00Z'), intervalEnd: new Date('2026-04-01T00:02:30Z') });
+    const last = await lastIntervalsOf(database.db, ['pod-1', 'pod-2', 'pod-3', 'pod-none']);
+    expect([...last.keys()].sort()).toEqual(['pod-1', 'pod-2', 'pod-3']);
+    expect(last.get('pod-1')).toEqual({ accountId: 'a1', intervalStart: new Date('2026-04-01T00:02:00Z'), intervalEnd: new Date('2026-04-01T00:02:30Z') });
     expect(last.get('pod-2')?.intervalStart).toEqual(new Date('2026-04-01T00:05:00Z'));
-    expect((await lastIntervals(database.db, 'a2', ['pod-3'])).get('pod-3')?.intervalStart).toEqual(new Date('2026-04-01T00:09:00Z'));
-    expect((await lastIntervals(database.db, 'a1', [])).size).toBe(0);
+    expect(last.get('pod-3')).toMatchObject({ accountId: 'a2', intervalStart: new Date('2026-04-01T00:09:00Z') });
+    expect((await lastIntervalsOf(database.db, [])).size).toBe(0);
+  });
+});
+
+describe('recordUsage', () => {
+  it('records an interval of a replica once, whatever account a second write names', async () => {
+    expect(await recordUsage(database.db, [row('a1', 'pod-flicker', '2026-04-01T01:00:00Z')])).toBe(1);
+    expect(await recordUsage(database.db, [row('a2', 'pod-flicker', '2026-04-01T01:00:00Z'), row('a2', 'pod-flicker', '2026-04-01T01:01:00Z')])).toBe(1);
+    const last = await lastIntervalsOf(database.db, ['pod-flicker']);
+    expect(last.get('pod-flicker')).toMatchObject({ accountId: 'a2', intervalStart: new Date('2026-04-01T01:01:00Z') });
   });
 });

@@ -1,6 +1,6 @@
-// The GPU-seconds ledger. The metering loop records one row per replica per interval; the primary
-// key (account, replica, interval start) makes writes idempotent: recording the same interval
-// again (retry, restart, a second leader for a moment) changes nothing.
+// The GPU-seconds ledger. The metering loop records one row per replica per interval; the unique
+// key (replica, interval start) makes writes idempotent: recording the same interval again (retry,
+// restart, a second leader for a moment) changes nothing, whatever account it would be billed to.
 import { and, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.js';
 import { InvalidValueError } from '../errors.js';
@@ -21,7 +21,7 @@ export async function recordUsage(db: Db, entries: readonly UsageEntry[]): Promi
     const rows = await db
       .insert(usageLedger)
       .values(entries.slice(i, i + CHUNK))
-      .onConflictDoNothing({ target: [usageLedger.accountId, usageLedger.replica, usageLedger.intervalStart] })
+      .onConflictDoNothing({ target: [usageLedger.replica, usageLedger.intervalStart] })
       .returning({ replica: usageLedger.replica });
     inserted += rows.length;
   }
@@ -64,24 +64,27 @@ export async function usageTotals(db: Db, q: UsageQuery): Promise<UsageTotal[]> 
 }
 
 export interface LastInterval {
+  /** The account the replica's rows are under (a replica is billed to one account). */
+  accountId: string;
   intervalStart: Date;
   intervalEnd: Date;
 }
 
 /**
- * The latest recorded interval of each of these replicas of an account (by interval start); a
- * replica with no row is absent from the map. The metering loop resumes each replica after it, so
- * a restart neither loses the time accrued while it was down nor records an interval twice.
+ * The latest recorded interval of each of these replicas (by interval start), whatever account it
+ * is under; a replica with no row is absent from the map. The metering loop resumes each replica
+ * after it, under the same account, so a restart neither loses the time accrued while it was down
+ * nor records an interval twice, and a namespace label that changed meanwhile changes nothing.
  */
-export async function lastIntervals(db: Db, accountId: string, replicas: readonly string[]): Promise<Map<string, LastInterval>> {
+export async function lastIntervalsOf(db: Db, replicas: readonly string[]): Promise<Map<string, LastInterval>> {
   const out = new Map<string, LastInterval>();
   for (let i = 0; i < replicas.length; i += CHUNK) {
     const rows = await db
-      .selectDistinctOn([usageLedger.replica], { replica: usageLedger.replica, intervalStart: usageLedger.intervalStart, intervalEnd: usageLedger.intervalEnd })
+      .selectDistinctOn([usageLedger.replica], { replica: usageLedger.replica, accountId: usageLedger.accountId, intervalStart: usageLedger.intervalStart, intervalEnd: usageLedger.intervalEnd })
       .from(usageLedger)
-      .where(and(eq(usageLedger.accountId, accountId), inArray(usageLedger.replica, replicas.slice(i, i + CHUNK))))
+      .where(inArray(usageLedger.replica, replicas.slice(i, i + CHUNK)))
       .orderBy(usageLedger.replica, desc(usageLedger.intervalStart));
-    for (const r of rows) out.set(r.replica, { intervalStart: r.intervalStart, intervalEnd: r.intervalEnd });
+    for (const r of rows) out.set(r.replica, { accountId: r.accountId, intervalStart: r.intervalStart, intervalEnd: r.intervalEnd });
   }
   return out;
 }

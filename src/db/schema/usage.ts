@@ -1,8 +1,9 @@
 // The GPU-seconds usage ledger. The metering loop records, per replica and per fixed interval,
-// how many GPU-seconds it used. The primary key (replica, interval start) makes a re-recording of
-// the same interval (after a restart, a leader change, a retry) a no-op.
+// how many GPU-seconds it used. The unique key (replica, interval start) makes a re-recording of
+// the same interval (after a restart, a leader change, a retry) a no-op, under whatever account:
+// one interval of one replica is billed once, to one account.
 import { sql } from 'drizzle-orm';
-import { check, doublePrecision, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { check, doublePrecision, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { accounts } from './accounts.js';
 
 export const usageLedger = pgTable(
@@ -24,6 +25,7 @@ export const usageLedger = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.accountId, t.replica, t.intervalStart] }),
+    uniqueIndex('usage_ledger_replica_interval_idx').on(t.replica, t.intervalStart),
     index('usage_ledger_account_time_idx').on(t.accountId, t.intervalStart),
     index('usage_ledger_deployment_idx').on(t.accountId, t.deployment, t.intervalStart),
     check('usage_ledger_interval_check', sql`${t.intervalStart} < ${t.intervalEnd}`),
