@@ -86,8 +86,12 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Dat
     // An unreachable server fails a request (503) instead of holding it until the client gives up.
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
   });
-  // An idle client losing its server (restart, failover) must not crash the process.
+  // A client losing its server (restart, failover, an immediate shutdown) must not crash the
+  // process: the pool listens on idle clients only, and a client checked out for a transaction
+  // emits 'error' too when its connection ends between queries (its queries fail on their own), so
+  // every client gets a listener of its own when it is made.
   pool.on('error', (err) => opts.onPoolError?.(err));
+  pool.on('connect', (client) => void client.on('error', (err) => opts.onPoolError?.(err)));
   const db = drizzlePg({ client: pool, schema });
   return {
     db,
