@@ -288,6 +288,13 @@ describe('the hearth CLI against Hearth on the simulated cluster', () => {
     const dropped = await hearth(['unload-lora', 'sql-lora', '--wait']);
     expect(dropped.code, await explain(dropped)).toBe(0);
     expect(dropped.stderr).toContain(`sql-lora on ${DEP} · unloaded`);
+    // No deployment of the adapter's base model has addons: exit 2 saying so, nothing created.
+    const other = 'accounts/fireworks/models/llama-v3p1-70b-instruct';
+    expect((await hearth(['create', 'model', 'big-lora', '--base-model', other])).code).toBe(0);
+    const none = await hearth(['load-lora', 'big-lora']);
+    expect(none.code, await explain(none)).toBe(2);
+    expect(none.stderr).toBe(`error: --deployment: required: no deployment of ${other} has addons enabled (create one with \`hearth create deployment ${other} --enable-addons\`)\n`);
+    expect((await rest('GET', '/deployedModels')).body.deployedModels ?? []).toEqual([]);
   }, 180_000);
 
   it('create dataset: the upload with plain progress lines, then READY; a bad file names its lines (exit 1)', async () => {
