@@ -290,7 +290,8 @@ describe('the hearth CLI against Hearth on the simulated cluster', () => {
     expect(dropped.stderr).toContain(`sql-lora on ${DEP} · unloaded`);
     // No deployment of the adapter's base model has addons: exit 2 saying so, nothing created.
     const other = 'accounts/fireworks/models/llama-v3p1-70b-instruct';
-    expect((await hearth(['create', 'model', 'big-lora', '--base-model', other])).code).toBe(0);
+    const big = await hearth(['create', 'model', 'big-lora', '--base-model', other, '--lora-rank', '8', '--target-modules', 'q_proj']);
+    expect(big.code, await explain(big)).toBe(0);
     const none = await hearth(['load-lora', 'big-lora']);
     expect(none.code, await explain(none)).toBe(2);
     expect(none.stderr).toBe(`error: --deployment: required: no deployment of ${other} has addons enabled (create one with \`hearth create deployment ${other} --enable-addons\`)\n`);
