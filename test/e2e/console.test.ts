@@ -185,6 +185,8 @@ beforeAll(async () => {
     metering: false,
     shutdownTimeoutMs: 5000,
     deployment: { selector, autoscaler, capacityRetryMs: 2000, quotaRetryMs: 2000 },
+    // Every controller only this run's namespace: the cluster is shared with other suites.
+    deployedModel: { namespace: NS },
     nodePool: { namespace: NS },
     batchJob: { namespace: NS, pollMs: 1000 },
     sftJob: { namespace: NS, artifacts: store, trainer: { ...DEFAULT_TRAINER, image: 'ghcr.io/hearth-dev/trainer-fixture:test', apiUrl }, pollMs: 500, reportGraceMs: 60_000, quotaRetryMs: 2_000 },
