@@ -109,6 +109,9 @@ async function main(): Promise<void> {
     metering: false,
     deployment: { selector: `hearth.dev/bench-sft=${suffix}` },
     deployedModel: { namespace: NS },
+    // The BatchJob controller always runs: only this run's namespace (the cluster is shared; unscoped,
+    // it failed other suites' batch jobs with PERMISSION_DENIED, their users unknown to this database).
+    batchJob: { namespace: NS },
     // The controller's defaults (workers, the 5 s safety poll: pod events and reports wake a job);
     // only the grace for a trainer that ended without its report is long (KWOK pods end at once).
     sftJob: { namespace: NS, artifacts: store, trainer: { ...DEFAULT_TRAINER, apiUrl }, reportGraceMs: 3_600_000 },

@@ -75,6 +75,11 @@ describe('requests (dry run)', () => {
     expect(JSON.parse(out.slice(out.indexOf('{')))).toEqual({ model: 'accounts/other/models/sql-lora', deployment: 'accounts/other/deployments/chat', public: true });
   });
 
+  it('create deployment: firectl’s --unused-auto-delete-duration is the REST duration field', async () => {
+    expect(await run(['create', 'deployment', 'm', '--unused-auto-delete-duration', '168h0m0s', '--dry-run'])).toBe(0);
+    expect(JSON.parse(out.slice(out.indexOf('{')))).toEqual({ baseModel: 'm', unusedAutoDeleteDuration: '604800s' });
+  });
+
   it('delete deployment --hard; flags and --base-url from anywhere on the line', async () => {
     expect(await run(['delete', 'deployment', 'accounts/acme/deployments/d1', '--hard', '--base-url', 'https://h.example/', '--dry-run'])).toBe(0);
     expect(out.trim()).toBe('DELETE https://h.example/v1/accounts/acme/deployments/d1?hard=true');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { observeDeployment, observeLora, sftObserver, uploadState } from './waits.js';
+import { observeDeployment, observeLora, observeUnload, sftObserver, uploadState } from './waits.js';
 
 describe('deployment --wait', () => {
   it.each([
@@ -22,6 +22,14 @@ describe('load-lora --wait', () => {
     expect(observeLora({ ...base, state: 'DEPLOYING' })).toEqual({ state: { fraction: 0.5, line: 'accounts/a/models/m on d · DEPLOYING' } });
     expect(observeLora({ ...base, state: 'DEPLOYED' }).done).toBe(true);
     expect(observeLora({ ...base, state: 'UNDEPLOYING' }).failed).toBeDefined();
+  });
+});
+
+describe('unload-lora --wait', () => {
+  it('until the deployed model is gone (the poll reads 404 as gone)', () => {
+    const observe = observeUnload('accounts/a/models/m', 'accounts/a/deployments/d');
+    expect(observe({ state: 'UNDEPLOYING' })).toEqual({ state: { fraction: 0.5, line: 'accounts/a/models/m on d · UNDEPLOYING' } });
+    expect(observe({ gone: true })).toEqual({ state: { fraction: 1, line: 'accounts/a/models/m on d · unloaded' }, done: true });
   });
 });
 

@@ -51,6 +51,16 @@ export function observeLora(r: R): Observation {
   return { state: { fraction: state === 'DEPLOYING' ? 0.5 : 0, line } };
 }
 
+/** `unload-lora --wait`: until the DeployedModel is gone (the poll reads a 404 as `{ gone: true }`). */
+export function observeUnload(model: string, deployment: string): (r: R) => Observation {
+  return (r) => {
+    const where = `${model} on ${deployment.split('/').pop()}`;
+    if (r.gone === true) return { state: { fraction: 1, line: `${where} · unloaded` }, done: true };
+    const msg = statusMessage(r);
+    return { state: { fraction: 0.5, line: [where, String(r.state ?? 'UNDEPLOYING'), ...(msg ? [msg] : [])].join(' · ') } };
+  };
+}
+
 const SFT_DONE = new Set(['JOB_STATE_COMPLETED', 'JOB_STATE_EARLY_STOPPED']);
 const SFT_FAILED = new Set(['JOB_STATE_FAILED', 'JOB_STATE_CANCELLED', 'JOB_STATE_EXPIRED', 'JOB_STATE_DELETED', 'JOB_STATE_DELETING']);
 

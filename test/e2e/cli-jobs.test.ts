@@ -190,6 +190,8 @@ describe('the hearth CLI runs jobs on the simulated cluster', () => {
     for (let i = 1; i < steps.length; i++) expect(steps[i]).toBeGreaterThanOrEqual(steps[i - 1]!);
     const losses = withLoss.map((l) => Number(/ loss (\d+\.\d+)/.exec(l)![1]));
     expect(losses.at(-1)!).toBeLessThan(losses[0]!); // the fixture's loss falls
+    // Once the percent has moved since the wait began: an ETA from that rate.
+    expect(training.some((l) => / · ETA (\d+s|\d+m\d\ds)$/.test(l)), r.stderr).toBe(true);
     for (let i = 1; i < lines.length; i++) expect(lines[i]).not.toBe(lines[i - 1]);
     expect(lines.at(-1)).toMatch(/^COMPLETED · 100%/);
     // The job as REST has it, printed at the end.

@@ -35,7 +35,7 @@ import { callApi } from '../support/api.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
 import { testKubeConfig } from '../support/env.js';
 import { FixtureFleet } from '../support/fixture-fleet.js';
-import { dumpNamespace } from '../support/wait.js';
+import { dumpNamespace, waitFor } from '../support/wait.js';
 import { TEST_SEAL } from '../support/tenancy.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -76,14 +76,24 @@ function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: home, HEARTH_POLL_MS: '300', HEARTH_WAIT_TIMEOUT_SECONDS: '150', ...extra };
 }
 
-/** Runs `hearth args…`; `interruptAfterMs` sends SIGINT (Ctrl-C) once that much has passed. */
-function hearth(args: string[], o: { env?: Record<string, string>; interruptAfterMs?: number; timeoutMs?: number } = {}): Promise<Run> {
+/**
+ * Runs `hearth args…`; `interruptAfterMs` sends SIGINT (Ctrl-C) once that much has passed,
+ * `interruptOn` as soon as stderr matches (e.g. the first progress line of a --wait).
+ */
+function hearth(args: string[], o: { env?: Record<string, string>; interruptAfterMs?: number; interruptOn?: RegExp; timeoutMs?: number } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(o.env), cwd: ROOT });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    let interrupted = false;
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      if (o.interruptOn && !interrupted && o.interruptOn.test(stderr)) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
     const kill = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 170_000);
     const int = o.interruptAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGINT'), o.interruptAfterMs);
     child.on('error', reject);
@@ -226,7 +236,20 @@ describe('the hearth CLI against Hearth on the simulated cluster', () => {
     expect(table.stdout).toMatch(new RegExp(`^${DEP}\\s+${BASE}\\s+READY\\s+\\S+\\s+1x AMD_MI300X_192GB\\s+1/1`, 'm'));
   }, 180_000);
 
-  it('create model with its files, load-lora --wait until DEPLOYED, unload-lora', async () => {
+  it('Ctrl-C during create deployment --wait stops the waiting (exit 130), never the deployment', async () => {
+    const id = 'ctrl-c';
+    const r = await hearth(['create', 'deployment', BASE, '--deployment-id', id, '--accelerator-type', 'AMD_MI300X_192GB', '--min-replica-count', '1', '--wait'], { interruptOn: /replicas \d\/\d ready/ });
+    expect(r.code, await explain(r)).toBe(130);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`stopped waiting (Ctrl-C); deployment ${id} goes on: \`hearth get deployment ${id}\``);
+    // The deployment was neither cancelled nor deleted: it goes on to READY by itself.
+    await waitFor('the interrupted deployment to become READY', async () => (await rest('GET', `/deployments/${id}`)).body.state === 'READY', { timeoutMs: 90_000, intervalMs: 500 });
+    const gone = await hearth(['delete', 'deployment', id, '--hard']);
+    expect(gone.code, await explain(gone)).toBe(0);
+    expect(gone.stdout).toBe(`Deleted deployment ${id}.\n`);
+  }, 150_000);
+
+  it('create model with its files, load-lora --wait until DEPLOYED, unload-lora --wait; without --deployment the one addon deployment', async () => {
     const created = await hearth(['create', 'model', 'sql-lora', join(files, 'sql-lora'), '--base-model', BASE, '--lora-rank', '8', '--target-modules', 'q_proj,v_proj']);
     expect(created.code, await explain(created)).toBe(0);
     expect(created.stdout).toMatch(/^state:\s+READY$/m);
@@ -245,12 +268,34 @@ describe('the hearth CLI against Hearth on the simulated cluster', () => {
     expect(twice.code).toBe(1);
     expect(twice.stderr).toMatch(/^error: (NOT_FOUND|INVALID_ARGUMENT): .*no-such-dep/);
 
-    const unloaded = await hearth(['unload-lora', 'sql-lora', '--deployment', DEP]);
+    const dms = (await rest('GET', '/deployedModels')).body.deployedModels as { name: string }[];
+    expect(dms).toHaveLength(1);
+    const dmId = dms[0]!.name.split('/').pop();
+    const unloaded = await hearth(['unload-lora', 'sql-lora', '--deployment', DEP, '--wait']);
     expect(unloaded.code, await explain(unloaded)).toBe(0);
     expect(unloaded.stdout).toMatch(new RegExp(`^Unloaded accounts/${ACCOUNT}/models/sql-lora from ${DEP}`));
+    expect(unloaded.stderr.trim().split('\n').at(-1)).toBe(`accounts/${ACCOUNT}/models/sql-lora on ${DEP} · unloaded`);
+    expect((await rest('GET', `/deployedModels/${dmId}`)).status).toBe(404); // --wait returned once it was gone
     const again = await hearth(['unload-lora', 'sql-lora']);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('is not loaded');
+
+    // firectl's `load-lora my-model`: no --deployment, so the account's one deployment of the
+    // adapter's base model with addons enabled (chat); unload-lora finds the one copy the same way.
+    const picked = await hearth(['load-lora', 'sql-lora', '--wait']);
+    expect(picked.code, await explain(picked)).toBe(0);
+    expect(picked.stderr).toContain(`accounts/${ACCOUNT}/models/sql-lora on ${DEP} · DEPLOYED`);
+    const dropped = await hearth(['unload-lora', 'sql-lora', '--wait']);
+    expect(dropped.code, await explain(dropped)).toBe(0);
+    expect(dropped.stderr).toContain(`sql-lora on ${DEP} · unloaded`);
+    // No deployment of the adapter's base model has addons: exit 2 saying so, nothing created.
+    const other = 'accounts/fireworks/models/llama-v3p1-70b-instruct';
+    const big = await hearth(['create', 'model', 'big-lora', '--base-model', other, '--lora-rank', '8', '--target-modules', 'q_proj']);
+    expect(big.code, await explain(big)).toBe(0);
+    const none = await hearth(['load-lora', 'big-lora']);
+    expect(none.code, await explain(none)).toBe(2);
+    expect(none.stderr).toBe(`error: --deployment: required: no deployment of ${other} has addons enabled (create one with \`hearth create deployment ${other} --enable-addons\`)\n`);
+    expect((await rest('GET', '/deployedModels')).body.deployedModels ?? []).toEqual([]);
   }, 180_000);
 
   it('create dataset: the upload with plain progress lines, then READY; a bad file names its lines (exit 1)', async () => {

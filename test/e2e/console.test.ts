@@ -9,13 +9,14 @@
 // time to the first ready replica, the replicas plot, and later the scale back to zero → every
 // other view (fleet, fine-tuning, batch jobs, datasets, quotas) opens without error. A fine-tuning
 // job trains (the SFTJob controller, a trainer reporting progress) and its card in the fine-tuning
-// view draws the loss curve REST exposes (trainingProgress.lossCurve). No CSP violation or page
-// error at any point. Screenshots: test-output/console/*.png.
+// view draws the loss curve REST exposes (trainingProgress.lossCurve). A batch job runs on a node
+// pool (the NodePool and BatchJob controllers) and the batch jobs view shows its logs (REST
+// :getLogs). No CSP violation or page error at any point. Screenshots: test-output/console/*.png.
 //
 // Simulation: KWOK pods; the gateway dials one model-server fixture for every endpoint (the one
 // test seam, as in test/integration/scale-from-zero.test.ts); the scale-to-zero window is
 // shortened through the autoscaler's override; test/support/trainer-fleet.ts runs the trainer
-// fixture for each trainer pod.
+// fixture for each trainer pod; test/fixtures/kwok-sim gives a batch job's rank pod its output lines.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -42,8 +43,10 @@ import { GROUP, VERSION } from '../../src/crds/group.js';
 import type { Database } from '../../src/db/client.js';
 import { LoadAggregator, startGateway, type Gateway } from '../../src/gateway/index.js';
 import { InformerFactory } from '../../src/kube/informer-factory.js';
+import { KubePodLogs } from '../../src/kube/pod-logs.js';
 import { createLogger } from '../../src/log.js';
 import { realClock } from '../../src/util/clock.js';
+import { SIM_ENV, SimulatedOutput } from '../fixtures/kwok-sim/index.js';
 import { startModelServerFixture, type ModelServerFixture } from '../fixtures/model-server/index.js';
 import { buildConsole, chromiumPath, loudSkip, testOutput } from '../support/browser.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
@@ -85,6 +88,9 @@ let history: HistoryRecorder;
 let trainers: TrainerFleet;
 let store: FsArtifactStore;
 const storeDir = mkdtempSync(join(tmpdir(), 'hearth-console-store-'));
+/** What the batch job's rank prints (the simulated output). */
+const batchLines = (job: string, rank: number): string[] => Array.from({ length: 12 }, (_, i) => `${job} rank ${rank} step ${i}`);
+let output: SimulatedOutput | undefined;
 let browser: Browser | undefined;
 let page: Page;
 let apiKey = '';
@@ -154,6 +160,8 @@ beforeAll(async () => {
   await store.init();
   trainers = new TrainerFleet(kc, NS, () => ({ stepMs: 250, evalEvery: 4, evalCurve: 'falling' }));
   trainers.start();
+  output = new SimulatedOutput(kc, NS, join(storeDir, 'pod-logs'), batchLines);
+  output.start();
 
   // As main.ts mode `all`: one client, one informer cache, one load aggregator.
   const clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
@@ -161,7 +169,7 @@ beforeAll(async () => {
   const load = new LoadAggregator({ staleMs: 10_000 });
   kinds = new KubeKindClients({ clients, informers }, { log });
   await kinds.start();
-  app = await buildApp({ db: database.db, artifacts: store, deployments: kinds.deployments, kinds: kinds.others, logger: log, rateLimit: false, console: { dir: bundle }, timeline: { sampleIntervalSeconds: 1 } });
+  app = await buildApp({ db: database.db, artifacts: store, deployments: kinds.deployments, kinds: kinds.others, logger: log, rateLimit: false, console: { dir: bundle }, timeline: { sampleIntervalSeconds: 1 }, podLogs: new KubePodLogs(clients) });
   apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   gw = await startGateway(
     { host: '127.0.0.1', port: 0, processMetrics: false, reportIntervalMs: 500 },
@@ -177,7 +185,10 @@ beforeAll(async () => {
     metering: false,
     shutdownTimeoutMs: 5000,
     deployment: { selector, autoscaler, capacityRetryMs: 2000, quotaRetryMs: 2000 },
-    batchJob: { namespace: NS },
+    // Every controller only this run's namespace: the cluster is shared with other suites.
+    deployedModel: { namespace: NS },
+    nodePool: { namespace: NS },
+    batchJob: { namespace: NS, pollMs: 1000 },
     sftJob: { namespace: NS, artifacts: store, trainer: { ...DEFAULT_TRAINER, image: 'ghcr.io/hearth-dev/trainer-fixture:test', apiUrl }, pollMs: 500, reportGraceMs: 60_000, quotaRetryMs: 2_000 },
   });
   // The recorder as modes/controller.ts wires it, sampling every second.
@@ -205,6 +216,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  output?.stop();
   await history?.stop();
   autoscaler?.stop();
   await manager?.stop();
@@ -216,7 +228,17 @@ afterAll(async () => {
   await fx?.close();
   await custom.patchNamespacedCustomObject({ ...target, name: NAME, body: { metadata: { finalizers: null } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch(() => undefined);
   await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'sftjobs', name: 'tune', body: { metadata: { finalizers: null } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch(() => undefined);
-  await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: NS }).catch(() => undefined);
+  for (const plural of ['batchjobs', 'nodepools']) {
+    const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural }).catch(() => ({ items: [] }))) as { items: { metadata: { name: string } }[] };
+    for (const o of list.items) {
+      await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural, name: o.metadata.name, body: { metadata: { finalizers: null } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch(() => undefined);
+    }
+  }
+  const core = kc.makeApiClient(CoreV1Api);
+  await core.deleteNamespace({ name: NS }).catch(() => undefined);
+  // The pool's nodes go with the pool; a run that failed midway may leave them.
+  const left = await core.listNode({ labelSelector: `hearth.dev/node-pool-account=${ACCOUNT}` }).catch(() => undefined);
+  for (const n of left?.items ?? []) await core.deleteNode({ name: n.metadata!.name! }).catch(() => undefined);
   await database?.close();
   await dropScratchDatabase(dbName).catch(() => undefined);
   await store?.close();
@@ -278,6 +300,18 @@ describe.skipIf('missing' in browserAt)('the web console in headless Chromium', 
     await waitFor('the timeline to show the scale to zero', async () => (await page.$('[data-testid="decision-SCALE_TO_ZERO"]')) !== null, { timeoutMs: 60_000, intervalMs: 500, dump });
     await shot('05-timeline-scaled-to-zero');
 
+    // The last hour and the last day show the same moments: both decisions and the cold start.
+    for (const w of ['1h', '1d'] as const) {
+      await page.click(`[data-testid="window-${w}"]`);
+      await waitFor(`the ${w} window with both decisions and the cold start`, async () => {
+        const active = (await page.getAttribute(`[data-testid="window-${w}"]`, 'class')) === 'active';
+        return active && (await page.$('[data-testid="decision-SCALE_FROM_ZERO"]')) && (await page.$('[data-testid="decision-SCALE_TO_ZERO"]')) && (await page.$('[data-testid="cold-start"]'));
+      }, { timeoutMs: 15_000, intervalMs: 300, dump });
+      expect(await page.$('[data-testid="chart-replicas"] canvas')).not.toBeNull();
+      expect(await page.$('[data-testid="chart-load"] canvas')).not.toBeNull();
+      await shot(`05-timeline-last-${w}`);
+    }
+
     // The REST answer the page plots: points recorded every second, with ready replicas.
     const tl = (await page.evaluate(async (p) => (await fetch(p, { headers: { authorization: `Bearer ${sessionStorage.getItem('hearth.apiKey')}` } })).json(), `/v1/accounts/${ACCOUNT}/deployments/${NAME}:timeline?window=15m`)) as { points: { readyReplicas: number }[]; coldStarts: { seconds?: number }[] };
     expect(tl.points.some((p) => p.readyReplicas > 0)).toBe(true);
@@ -313,11 +347,41 @@ describe.skipIf('missing' in browserAt)('the web console in headless Chromium', 
     await shot('07-sft-completed');
   }, 240_000);
 
+  it('the batch jobs view lists a job that ran on a node pool and shows its logs', async () => {
+    const auth = { authorization: `Bearer ${apiKey}` };
+    const post = async (path: string, payload: Record<string, unknown>) => {
+      const r = await app.inject({ method: 'POST', url: `/v1/accounts/${ACCOUNT}${path}`, headers: auth, payload });
+      expect(r.statusCode, r.body).toBe(200);
+      return r.json<{ name: string }>();
+    };
+    await post('/nodePools', { nodePoolId: 'pool', nodePool: { maxNodeCount: 1, fakeNodePool: { machineType: 'n2-standard-32', numNodes: 1 } } });
+    const job = await post('/batchJobs', { nodePoolId: 'pool', imageRef: 'python:3.12', shellExecutor: { command: 'python train.py' }, envVars: { [SIM_ENV.duration]: '3s', [SIM_ENV.exitCode]: '0' } });
+    const id = job.name.split('/').pop()!;
+    await page.click('[data-testid="nav-deployments"]');
+    await open('batch', 'view-batch');
+    await page.waitForSelector(`[data-testid="batch-${id}"]`, { timeout: 30_000 });
+    await page.click(`[data-testid="batch-${id}"] a`);
+    expect(page.url()).toContain(`#/batch/${id}`);
+    // The view polls: the lines appear while the job runs, all of them once it has ended.
+    const want = batchLines(`bj-${id}`, 0);
+    await waitFor('the batch job COMPLETED with all its log lines in the view', async () => {
+      const logs = (await page.textContent('[data-testid="batch-logs"]').catch(() => '')) ?? '';
+      return (await page.textContent(`[data-testid="batch-${id}"]`))?.includes('COMPLETED') && want.every((l) => logs.includes(l));
+    }, { timeoutMs: 120_000, intervalMs: 500, dump });
+    const shown = ((await page.textContent('[data-testid="batch-logs"]')) ?? '').split('\n');
+    expect(shown.map((l) => l.replace(/^\S+ \[0\] /, ''))).toEqual(want);
+    await shot('08-batch-logs');
+  }, 180_000);
+
   it('opens every other view: fleet map, fine-tuning, batch jobs, datasets, quotas', async () => {
     await page.click('[data-testid="nav-deployments"]');
     await open('fleet', 'view-fleet');
     await loaded('view-fleet');
     expect(await page.textContent('[data-testid="view-fleet"]')).toContain('MI300X');
+    // Each region × accelerator cell: GPUs used, and free of the quota (or that there is none).
+    const cells = await page.$$('[data-testid^="fleet-"][data-testid$="-mi300x"]');
+    expect(cells.length).toBeGreaterThan(0);
+    for (const c of cells) expect(await c.textContent()).toMatch(/^\d+ used · (\d+ free of \d+|no quota)/);
     await shot('06-fleet');
     await open('sft', 'view-sft');
     await loaded('view-sft');

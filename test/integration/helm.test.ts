@@ -469,6 +469,12 @@ describe('charts/hearth and charts/hearth-crds', () => {
     expect(all.map((d) => d.metadata?.name)).toEqual(['hearth']);
     const ports = all[0]?.spec?.template.spec?.containers[0]?.ports?.map((p) => `${p.name}:${p.containerPort}`);
     expect(ports).toEqual(['http:8080', 'inference:8081', 'admin:9091']);
+    // The Grafana dashboard (issue 17 item 8): a ConfigMap the Grafana sidecar picks up, holding the JSON verbatim.
+    const dashboards = split.filter((d) => d.kind === 'ConfigMap' && d.metadata?.name === 'hearth-grafana-dashboard') as (KubernetesObject & { data?: Record<string, string> })[];
+    expect(dashboards).toHaveLength(1);
+    expect(dashboards[0]!.metadata?.labels?.grafana_dashboard).toBe('1');
+    expect(JSON.parse(dashboards[0]!.data?.['hearth-deployments.json'] ?? '')).toEqual(JSON.parse(readFileSync(join(CHARTS, 'hearth', 'dashboards', 'hearth-deployments.json'), 'utf8')));
+    expect(docs(await helm('template', 'hearth', join(CHARTS, 'hearth'), '--set', 'grafanaDashboard.enabled=false')).filter((d) => d.metadata?.name === 'hearth-grafana-dashboard')).toEqual([]);
 
     expect(await helmFails('template', 'h', join(CHARTS, 'hearth'), '--set', 'database.existingSecret=')).toMatch(/database.existingSecret is required in mode=split/);
     expect(await helmFails('template', 'h', join(CHARTS, 'hearth'), '--set', 'mode=all', '--set', 'database.existingSecret=', '--set', 'all.replicas=2')).toMatch(

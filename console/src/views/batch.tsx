@@ -16,7 +16,10 @@ interface LogsWire {
   entries?: { logTime?: string; message?: string; rank?: number }[];
 }
 
-/** Batch jobs; with `id`, that job's logs (REST :getLogs), refreshed while it is shown. */
+/**
+ * Batch jobs; with `id`, that job's logs (REST :getLogs), refreshed while it is shown: the newest
+ * 1000 lines (REST pages newest first without startFromHead), printed oldest first like `tail`.
+ */
 export function BatchJobs({ session, id }: { session: Session; id?: string | undefined }) {
   const jobs = usePoll(() => listAll<BatchJobWire>(session, '/batchJobs', 'batchJobs'), 3000);
   const logs = usePoll(() => (id ? get<LogsWire>(session, `/batchJobs/${encodeURIComponent(id)}:getLogs?pageSize=1000`) : Promise.resolve(undefined)), 3000, [id]);
@@ -55,7 +58,7 @@ export function BatchJobs({ session, id }: { session: Session; id?: string | und
           <h3>Logs of batch job {id}</h3>
           <Status error={logs.error} loading={!logs.loadedAt} />
           <pre class="logs" data-testid="batch-logs">
-            {(logs.data?.entries ?? []).length === 0 ? 'No log lines yet.' : logs.data!.entries!.map((e) => `${e.logTime ?? ''} [${e.rank ?? 0}] ${e.message ?? ''}`).join('\n')}
+            {(logs.data?.entries ?? []).length === 0 ? 'No log lines yet.' : [...logs.data!.entries!].reverse().map((e) => `${e.logTime ?? ''} [${e.rank ?? 0}] ${e.message ?? ''}`).join('\n')}
           </pre>
         </>
       )}

@@ -20,6 +20,7 @@ export const DEPLOYMENT_FLAGS: readonly FieldFlag[] = [
   { flag: 'scale-up-window', field: 'autoscalingPolicy.scaleUpWindow', type: 'duration', description: 'Wait after load rises before scaling up (default 30s).' },
   { flag: 'scale-down-window', field: 'autoscalingPolicy.scaleDownWindow', type: 'duration', description: 'Wait after load falls before scaling down (default 10m).' },
   { flag: 'scale-to-zero-window', field: 'autoscalingPolicy.scaleToZeroWindow', type: 'duration', description: 'Idle time before scaling to zero when min-replica-count is 0 (default 1h, at least 5m).' },
+  { flag: 'unused-auto-delete-duration', field: 'unusedAutoDeleteDuration', type: 'duration', description: 'Soft-delete the deployment after this long without requests (default 168h; 0 disables).' },
   { flag: 'load-targets', field: 'autoscalingPolicy.loadTargets', type: 'map', description: 'Load targets, e.g. default=0.8.' },
   { flag: 'accelerator-count', field: 'acceleratorCount', type: 'int', min: 1, description: 'Accelerators (GPUs) per replica.' },
   { flag: 'world-size', field: 'acceleratorCount', type: 'int', min: 1, description: 'The number of GPUs the base model is served with (= --accelerator-count).' },

@@ -4,11 +4,11 @@ import type { Command } from 'commander';
 import { action, type Ctx } from '../context.js';
 import { ApiCallError, UsageError } from '../errors.js';
 import { addFieldFlags, bodyFromFlags, type FieldFlag } from '../flags.js';
-import { idOf, modelName } from '../format.js';
+import { at, idOf, modelName } from '../format.js';
 import { kindNamed } from '../kinds.js';
 import { finishWait, waitUntil } from '../progress.js';
 import { filesOf, uploadFiles } from '../upload.js';
-import { observeLora } from '../waits.js';
+import { observeLora, observeUnload } from '../waits.js';
 import { kindCommand, listAll } from './generic.js';
 
 const MODEL = kindNamed('model')!;
@@ -74,19 +74,51 @@ async function waitLora(ctx: Ctx, id: string): Promise<number> {
   return exitCode;
 }
 
+/** unload-lora --wait: polls the deployed model until GET answers 404 (exit 0, 1 timeout, 130 Ctrl-C). */
+async function waitUnload(ctx: Ctx, id: string, model: string, deployment: string): Promise<number> {
+  const o = { display: ctx.display(), intervalMs: ctx.pollMs, what: `unloading ${model}`, lookAgain: `hearth get deployed-model ${id}`, timeoutMs: ctx.waitTimeoutMs };
+  const poll = (): Promise<Record<string, unknown>> =>
+    ctx.client.account('GET', `/deployedModels/${encodeURIComponent(id)}`).catch((e: unknown) => {
+      if (e instanceof ApiCallError && e.httpStatus === 404) return { gone: true };
+      throw e;
+    });
+  const { exitCode, message } = finishWait(await waitUntil(poll, observeUnload(model, deployment), o), o);
+  if (message) ctx.err(message);
+  return exitCode;
+}
+
+const NOT_RUNNING = new Set(['DELETING', 'DELETED', 'FAILED']);
+
+/**
+ * `load-lora MODEL` without --deployment (firectl's first example): the account's one deployment of
+ * the model's base model with addons enabled; none or several is a usage error naming them.
+ */
+async function addonDeploymentFor(ctx: Ctx, model: string): Promise<string> {
+  const found = await ctx.client.call('GET', `/v1/${model.split('/').map(encodeURIComponent).join('/')}`);
+  const base = at(found, 'peftDetails.baseModel');
+  if (typeof base !== 'string' || !base) throw new UsageError(`--deployment: required (${model} names no base model, so no deployment can be chosen for it)`);
+  const { items } = await listAll(ctx, '/deployments', 'deployments', { paginate: false });
+  const fits = items.filter((d) => d.enableAddons === true && !NOT_RUNNING.has(String(d.state)) && modelName(String(d.baseModel ?? ''), ctx.client.accountId) === base);
+  if (fits.length === 1) return String(fits[0]!.name);
+  if (fits.length === 0) throw new UsageError(`--deployment: required: no deployment of ${base} has addons enabled (create one with \`hearth create deployment ${base} --enable-addons\`)`);
+  throw new UsageError(`--deployment: required: ${fits.length} deployments of ${base} have addons enabled (${fits.map((d) => idOf(String(d.name))).join(', ')}); name one`);
+}
+
 function registerLoadLora(program: Command): void {
   program
     .command('load-lora')
     .summary('Load a LoRA model to a deployment.')
     .argument('<model-id>', 'the LoRA model (an id of your account or a full name)')
-    .requiredOption('--deployment <id>', 'The deployment to load the LoRA onto (it must have --enable-addons).')
+    .option('--deployment <id>', 'The deployment to load the LoRA onto (it must have --enable-addons); default: the one deployment of its base model that has.')
     .option('--public [bool]', 'If true, the LoRA model will be publicly available for inference.')
     .option('--default [bool]', 'Serve the model by default when called without #deployment.')
     .option('--replace-merged-addon', 'Unload every other addon of the deployment (hot-reload deployments).')
     .option('--wait', 'Wait until the model is deployed.')
     .action(
       action(async (ctx, [model], opts) => {
-        const body = { model: modelName(model!, ctx.client.accountId), deployment: deploymentName(ctx, String(opts.deployment)), ...bodyFromFlags(LORA_FLAGS.slice(0, 2), opts) };
+        const name = modelName(model!, ctx.client.accountId);
+        const deployment = opts.deployment ? deploymentName(ctx, String(opts.deployment)) : await addonDeploymentFor(ctx, name);
+        const body = { model: name, deployment, ...bodyFromFlags(LORA_FLAGS.slice(0, 2), opts) };
         const created = await ctx.client.account('POST', '/deployedModels', { body, query: { replaceMergedAddon: opts.replaceMergedAddon ? true : undefined } });
         if (!opts.wait) return ctx.printResource(created);
         return waitLora(ctx, idOf(String(created.name)));
@@ -113,6 +145,7 @@ function registerUnloadLora(program: Command): void {
     .summary('Unload a LoRA model from a deployment.')
     .argument('<model-id>', 'the LoRA model (an id of your account or a full name)')
     .option('--deployment <id>', 'The deployment to unload it from (required when it is loaded on several).')
+    .option('--wait', 'Wait until the model is unloaded (its deployed model is gone).')
     .action(
       action(async (ctx, [model], opts) => {
         const name = modelName(model!, ctx.client.accountId);
@@ -122,6 +155,8 @@ function registerUnloadLora(program: Command): void {
         if (copies.length > 1) throw new UsageError(`--deployment: ${name} is loaded on ${copies.length} deployments (${copies.map((c) => idOf(String(c.deployment))).join(', ')}); name one`);
         const id = idOf(String(copies[0]!.name));
         const answer = await ctx.client.account('DELETE', `/deployedModels/${encodeURIComponent(id)}`);
+        const code = opts.wait ? await waitUnload(ctx, id, name, String(copies[0]!.deployment)) : 0;
+        if (code !== 0) return code;
         if (ctx.output === 'table') ctx.out(`Unloaded ${name} from ${idOf(String(copies[0]!.deployment))} (deployed model ${id}).`);
         else ctx.printResource(answer);
       }),
