@@ -29,6 +29,14 @@ export const REFERENCES: readonly ReferenceField[] = [
   { field: 'deployment', collection: 'deployments', resourceType: 'deployment', stored: 'name', missing: 'not-found' },
 ];
 
+/**
+ * Whether a DeployedModel's stored `spec.deployment` is deployment `id` of `accountId`: REST stores
+ * the full name, a `kubectl apply`'d object may hold the bare id (the CRD takes both).
+ */
+export function isOnDeployment(ref: unknown, accountId: string, id: string): boolean {
+  return ref === id || ref === `accounts/${accountId}/deployments/${id}`;
+}
+
 /** The quota holder of a DeployedModel (one `loras` unit each). */
 export const quotaHolder = (id: string): string => `deployedModel/${id}`;
 
