@@ -195,6 +195,21 @@ describe('DeployedModelReconciler', () => {
     expect(status()?.state).toBe('DEPLOYED');
   });
 
+  it('a replica that left the Ready set and came back (a restart its readiness probe showed) is asked at once, not trusted from before', async () => {
+    const { pass, cluster, servers, status } = setup({ replicas: ['10.0.0.1', '10.0.0.2'] });
+    await pass();
+    cluster.setReplicas(NS, 'chat', ['10.0.0.1']); // 10.0.0.2 not Ready: its server restarts
+    await pass();
+    expect(status()?.replicas).toEqual([loaded('10.0.0.1')]);
+    servers.restart('10.0.0.2');
+    cluster.setReplicas(NS, 'chat', ['10.0.0.1', '10.0.0.2']); // Ready again well within pollMs
+    const back = await pass();
+    expect(back.calls).toEqual(['list 10.0.0.2', `load ${MODEL} 10.0.0.2`]);
+    expect(servers.loaded.get('10.0.0.2')).toEqual(new Set([MODEL]));
+    expect(status()?.replicas).toEqual([loaded('10.0.0.1'), loaded('10.0.0.2')]);
+    expect((await pass()).writes).toEqual([]);
+  });
+
   it('a rescheduled pod at the same address (new uid) is asked at once', async () => {
     const { pass, cluster, servers } = setup();
     await pass();

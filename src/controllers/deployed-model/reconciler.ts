@@ -192,8 +192,10 @@ export class DeployedModelReconciler implements Reconciler {
   #loadAll(dm: DeployedModel, namespace: string, t: Target, ctx?: ReconcileContext): Promise<ReplicaAdapter[]> {
     const before = new Map(((dm.status as DeployedModelStatus | undefined)?.replicas ?? []).map((r) => [r.pod, r]));
     const name = loraName(dm);
+    const ready = this.readyReplicas(namespace, t.deployment);
+    this.#replicas.retain(`${namespace}/${t.deployment}`, ready);
     return Promise.all(
-      this.readyReplicas(namespace, t.deployment).map((r) => this.#replica({ r, name, path: t.path, ...(t.files ? { files: t.files } : {}), before: before.get(r.pod) }, ctx)),
+      ready.map((r) => this.#replica({ r, name, path: t.path, ...(t.files ? { files: t.files } : {}), before: before.get(r.pod) }, ctx)),
     );
   }
 
