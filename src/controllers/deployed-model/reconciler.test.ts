@@ -7,6 +7,7 @@ import type { Deployment } from '../../crds/deployment.js';
 import { ANNOTATIONS, FINALIZER } from '../../crds/group.js';
 import { FakeClock } from '../../util/fake-clock.js';
 import { DeployedModelCluster, FakeServers, MemoryLoraQuota, MemoryModels, namespace, slice } from './fake-cluster.js';
+import { failedToWake } from './controller.js';
 import { DEFAULT_POLL_MS, DeployedModelReconciler, localDeploymentName } from './reconciler.js';
 import { MAX_LOAD_ATTEMPTS } from './status.js';
 import { holderOf } from './stores.js';
@@ -114,6 +115,29 @@ describe('DeployedModelReconciler', () => {
     expect((await pass(`${NS}/b`)).calls).toEqual([]);
     expect(status(`${NS}/b`)).toMatchObject({ state: 'FAILED', status: { code: 'RESOURCE_EXHAUSTED' } });
     expect(status(`${NS}/b`)?.status?.message).toContain('at most 1 adapters');
+  });
+
+  it('the slot is freed (the older DeployedModel deleted, e.g. by replaceMergedAddon): the FAILED one is woken and loaded', async () => {
+    const dms = [
+      deployedModel('a', { model: 'accounts/acme/models/a' }, { creationTimestamp: '2026-12-06T07:00:00Z' }),
+      deployedModel('b', { model: 'accounts/acme/models/b' }, { creationTimestamp: '2026-12-06T07:01:00Z' }),
+    ];
+    const { pass, status, cluster, servers } = setup({ deployments: [deployment({ enableAddons: false, enableHotReloadLatestAddon: true })], deployedModels: dms });
+    await pass(`${NS}/a`);
+    await pass(`${NS}/b`);
+    expect(status(`${NS}/b`)?.state).toBe('FAILED');
+    const wake = failedToWake(cluster.listers.deployedModels);
+    expect(wake(cluster.listers.deployedModels.get(`${NS}/a`)!)).toEqual([]); // not being deleted: nothing to wake
+    cluster.editDeployedModel(`${NS}/a`, (d) => void (d.metadata.deletionTimestamp = '2026-12-06T08:01:00Z' as unknown as Date));
+    const deleting = cluster.listers.deployedModels.get(`${NS}/a`)!;
+    expect(wake(deleting)).toEqual([`${NS}/b`]);
+    await pass(`${NS}/a`); // unloaded, finalizer dropped: gone
+    expect(wake(deleting)).toEqual([`${NS}/b`]); // the delete event wakes it too
+    const woken = await pass(`${NS}/b`);
+    expect(woken.calls).toEqual([`load accounts/acme/models/b 10.0.0.1`]);
+    expect(status(`${NS}/b`)?.state).toBe('DEPLOYED');
+    expect(servers.loaded.get('10.0.0.1')).toEqual(new Set(['accounts/acme/models/b']));
+    expect((await pass(`${NS}/b`)).writes).toEqual([]);
   });
 
   it('a hot-reload deployment (enableHotReloadLatestAddon alone) takes one addon: the first loaded, the next FAILED', async () => {
