@@ -94,9 +94,11 @@ describe('DeployedModelReconciler', () => {
     { name: 'an adapter of another base model', o: { modelBase: 'accounts/fireworks/models/qwen2p5-0p5b-instruct' }, state: 'FAILED', reason: 'BaseModelMismatch', requeue: false },
     { name: 'the loras quota is spent', o: { quotaLimit: 0 }, state: 'FAILED', reason: 'QuotaExceeded', requeue: false },
   ])('blocked ($name): $state, reason in status, nothing loaded; a second pass changes nothing', async ({ o, state, reason, requeue }) => {
-    const { pass, status } = setup(o as Setup);
+    const { pass, status, quota } = setup(o as Setup);
     const first = await pass();
     expect(first.calls).toEqual([]);
+    // Waiting (it may still load) holds its loras unit; FAILED for bad input holds none.
+    expect([...quota.holders]).toEqual(state === 'FAILED' ? [] : [`acme/${holderOf('lora-1')}`]);
     expect(status()?.state).toBe(state);
     expect(status()?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason });
     expect(status()?.status?.message).toBeTruthy();
@@ -251,11 +253,42 @@ describe('DeployedModelReconciler', () => {
     cluster.editDeployedModel(KEY, (d) => void (d.metadata.deletionTimestamp = '2026-12-06T08:01:00Z' as unknown as Date));
     const del = await pass();
     expect(del.calls).toEqual([`unload ${MODEL} 10.0.0.1`, `unload ${MODEL} 10.0.0.2`]);
-    expect(del.writes).toEqual([`finalizers ${DM}`]);
+    expect(del.writes).toEqual([`status ${DM}`, `finalizers ${DM}`]); // UNDEPLOYING while it unloads
     expect(quota.holders.size).toBe(0);
     expect(cluster.listers.deployedModels.get(KEY)).toBeUndefined();
     expect(servers.loaded.get('10.0.0.1')).toEqual(new Set());
     expect((await pass()).writes).toEqual([]);
+  });
+
+  it('deleted while a replica refuses the unload: UNDEPLOYING in status, the finalizer and the loras unit kept, retried', async () => {
+    const { pass, cluster, quota, servers, status } = setup();
+    await pass();
+    cluster.editDeployedModel(KEY, (d) => void (d.metadata.deletionTimestamp = '2026-12-06T08:01:00Z' as unknown as Date));
+    servers.refuseUnload.set('10.0.0.1', [500, 'engine busy']);
+    await expect(pass()).rejects.toThrow(/unloading .* failed on pod-10.0.0.1: 500 engine busy/);
+    expect(cluster.take()).toEqual([`status ${DM}`]);
+    expect(status()).toMatchObject({ state: 'UNDEPLOYING', replicas: [loaded('10.0.0.1')] });
+    expect(status()?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'Undeploying' });
+    expect(quota.holders.size).toBe(1);
+    servers.refuseUnload.delete('10.0.0.1');
+    const done = await pass();
+    expect(done.writes).toEqual([`finalizers ${DM}`]); // status already UNDEPLOYING: not written again
+    expect(quota.holders.size).toBe(0);
+    expect(cluster.listers.deployedModels.get(KEY)).toBeUndefined();
+  });
+
+  it('a DeployedModel that held its loras unit and then turns FAILED (addons turned off) gives it back; it holds one again when it loads', async () => {
+    const { pass, cluster, quota, status } = setup();
+    await pass();
+    expect(quota.holders.size).toBe(1);
+    cluster.listers.deployments.put(deployment({ enableAddons: false }));
+    await pass();
+    expect(status()?.state).toBe('FAILED');
+    expect(quota.holders.size).toBe(0);
+    cluster.listers.deployments.put(deployment({ enableAddons: true }));
+    await pass();
+    expect(status()?.state).toBe('DEPLOYED');
+    expect(quota.holders.size).toBe(1);
   });
 
   it('deleted while another DeployedModel of the same adapter on the same deployment lives: not unloaded', async () => {

@@ -6,9 +6,10 @@
 //
 //   fetch (gone → done) → being deleted? unload from every Ready replica (unless another live
 //   DeployedModel of the deployment serves the same adapter), release the `loras` quota, drop the
-//   finalizer → finalizer → hold one `loras` unit (kubectl-made objects count too)
-//   → base deployment (exists, not deleted, addons on) → within the deployment's --max-loras
-//   (oldest DeployedModels first) → adapter model READY, its lora_path
+//   finalizer (status UNDEPLOYING meanwhile) → finalizer → base deployment (exists, not deleted,
+//   addons on) → within the deployment's --max-loras (oldest DeployedModels first) → adapter model
+//   READY, its lora_path → hold one `loras` unit (kubectl-made objects count too; none while FAILED
+//   for bad input)
 //   → per Ready replica (EndpointSlice): listed by the server? LOADED : load it
 //     (refused: attempts+1, FAILED after MAX_LOAD_ATTEMPTS; unreachable: retry, not counted)
 //   → status once (state, replicas, conditions) → requeue: soon while loading, every pollMs after
@@ -32,7 +33,7 @@ import type { ObjectWriter } from '../runtime/writer.js';
 import { modelRefOf, type ModelFileUrls, type ModelFilesApi } from './model-files.js';
 import type { AdapterApi } from './model-server.js';
 import { ReplicaAdapters, type ReplicaRef } from './replica-adapters.js';
-import { MAX_LOAD_ATTEMPTS, computeStatus, eventsFor, type Blocker, type PassOutcome } from './status.js';
+import { MAX_LOAD_ATTEMPTS, computeStatus, eventsFor, undeployingStatus, type Blocker, type PassOutcome } from './status.js';
 import { holderOf, type AdapterModels, type LoraQuota, type ModelFileSet } from './stores.js';
 
 export interface Listers {
@@ -145,6 +146,7 @@ export class DeployedModelReconciler implements Reconciler {
   async #finalize(obj: PassObject<DeployedModel>, namespace: string, account: string | undefined, ctx?: ReconcileContext): Promise<Result> {
     const dm = obj.current;
     if (!hasFinalizer(dm, FINALIZER)) return {};
+    await obj.writeStatus(undeployingStatus(dm.status as DeployedModelStatus | undefined, new Date(this.#o.clock.now())));
     const dep = localDeploymentName(dm.spec.deployment, account);
     const name = loraName(dm);
     // Another live DeployedModel of the same adapter on the same deployment still needs it.
@@ -207,12 +209,26 @@ export class DeployedModelReconciler implements Reconciler {
     return o.replicas.length > 0 ? this.#pollMs : undefined;
   }
 
-  /** What keeps the adapter off the replicas, or the deployment and lora_path to load it with. */
+  /**
+   * What keeps the adapter off the replicas, or the deployment and lora_path to load it with. One
+   * `loras` unit is held while it is loaded or may still be (waiting for its deployment or model);
+   * none while it is FAILED for what retrying cannot fix (bad input made with kubectl: another base
+   * model, addons off, no --max-loras slot), as REST refuses such input before reserving any.
+   */
   async #target(dm: DeployedModel, namespace: string, account: string | undefined): Promise<{ blocker: Blocker } | Target> {
-    if (account !== undefined) {
-      const q = await this.#o.quota.hold(account, holderOf(dm.metadata.name ?? ''));
-      if (!q.ok) return block('QuotaExceeded', 'RESOURCE_EXHAUSTED', true, q.message);
+    const found = await this.#find(dm, namespace, account);
+    if (account === undefined) return found;
+    const holder = holderOf(dm.metadata.name ?? '');
+    if ('blocker' in found && found.blocker.failed) {
+      await this.#o.quota.release(account, holder);
+      return found;
     }
+    const q = await this.#o.quota.hold(account, holder);
+    return q.ok ? found : block('QuotaExceeded', 'RESOURCE_EXHAUSTED', true, q.message);
+  }
+
+  /** The deployment and the adapter model checked: a blocker, or where to load it. */
+  async #find(dm: DeployedModel, namespace: string, account: string | undefined): Promise<{ blocker: Blocker } | Target> {
     const dep = this.#deploymentCheck(dm, namespace, account);
     if ('blocker' in dep) return dep;
     const model = await this.#o.models.get(dm.spec.model);
