@@ -7,8 +7,8 @@
 // - Output-only: `name` (accounts/{a}/deployedModels/{id}), `createTime` (creationTimestamp),
 //   `updateTime` (status.updateTime, else createTime), `state`, `status`. Accepted and ignored on
 //   input (AIP-203); unknown fields are rejected.
-// - State: what the controller reports; before it reports (no controller loads LoRAs yet) a
-//   DeployedModel reads DEPLOYING, and UNDEPLOYING once Kubernetes is deleting it.
+// - State: what the DeployedModel controller reports; before it reports a DeployedModel reads
+//   DEPLOYING, and UNDEPLOYING once Kubernetes is deleting it.
 import { z } from 'zod';
 import { Status } from '../../crds/common.js';
 import { DeployedModelSpecFields, DeployedModelState } from '../../crds/deployed-model.js';
