@@ -131,3 +131,33 @@ describe('Load LoRA: DeployedModels made with kubectl (a bare deployment id in s
     expect(await lorasUsage()).toBe(before - 1);
   });
 });
+
+describe('Unload LoRA: the default deployed model of a model (the docs: delete the others first, or make another the default)', () => {
+  const del = async (id: string) => {
+    const res = await h.app.inject({ method: 'DELETE', url: `/v1/accounts/acme/deployedModels/${id}`, headers: { authorization: `Bearer ${h.key}` } });
+    return { status: res.statusCode, body: JSON.parse(res.body) as { message?: string } };
+  };
+  const idOf = (name: string | undefined) => String(name).split('/').pop()!;
+
+  it('refuses to delete the default while other deployed models of the model are not; allowed once another is the default, and for the last one', async () => {
+    deployments.seed(deployment('d1', { enableAddons: true }));
+    deployments.seed(deployment('d2', { enableAddons: true }));
+    const first = await load({ model: 'accounts/acme/models/ready-3', deployment: 'accounts/acme/deployments/d1' });
+    const second = await load({ model: 'accounts/acme/models/ready-3', deployment: 'accounts/acme/deployments/d2' });
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const [a, b] = [idOf(first.body.name), idOf(second.body.name)];
+    expect(deployedModels.list(NS).find((o) => o.metadata.name === a)?.spec.default).toBe(true);
+
+    const refused = await del(a);
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toContain(`default: "accounts/acme/deployedModels/${a}" is the default deployed model of accounts/acme/models/ready-3`);
+    expect(refused.body.message).toContain(`accounts/acme/deployedModels/${b}`);
+    expect(deployedModels.list(NS).map((o) => o.metadata.name)).toContain(a); // nothing deleted
+
+    // The non-default one goes freely; so would the default once it is the last.
+    const patched = await h.app.inject({ method: 'PATCH', url: `/v1/accounts/acme/deployedModels/${b}`, headers: { authorization: `Bearer ${h.key}` }, payload: { default: true } });
+    expect(patched.statusCode, patched.body).toBe(200);
+    expect((await del(a)).status).toBe(200);
+    expect((await del(b)).status).toBe(200);
+  });
+});

@@ -135,6 +135,26 @@ export class DeployedModels extends CollectionService<CustomObject> {
     if (after.spec.default === true && before.spec.default !== true) await this.clearOtherDefaults(accountId, after);
   }
 
+  /**
+   * The docs: "To delete a default deployment you must delete all other deployments for the same
+   * model first, or designate a different deployed model as the default", so that the model's name
+   * always routes to one default while it is deployed anywhere. Refused only when the others have
+   * no default among them (deleting this one would leave none).
+   */
+  protected override checkDeletable(accountId: string, id: string, name: string): void {
+    const ns = accountNamespace(accountId);
+    const all = this.client.list(ns).filter((o) => o.metadata.deletionTimestamp === undefined);
+    const cur = all.find((o) => o.metadata.name === id);
+    if (cur?.spec.default !== true) return;
+    const others = all.filter((o) => o.metadata.name !== id && o.spec.model === cur.spec.model);
+    if (others.length === 0 || others.some((o) => o.spec.default === true)) return;
+    const names = others.map((o) => `accounts/${accountId}/${COLLECTION}/${o.metadata.name}`).join(', ');
+    throw failedPrecondition(
+      `default: "${name}" is the default deployed model of ${String(cur.spec.model)}, which ${others.length} other deployed model(s) also serve (${names}); make one of them the default first (PATCH default: true) or delete them first`,
+      'ERR_DEFAULT_DEPLOYED_MODEL',
+    );
+  }
+
   /** The object is gone (the LoRA unloaded): its `loras` unit goes back. */
   protected override async afterRemove(accountId: string, id: string): Promise<void> {
     await releaseAll(this.ctx.db, accountId, quotaHolder(id)).catch((err: unknown) => this.log?.error({ err, deployedModel: id }, 'releasing the loras quota failed'));
