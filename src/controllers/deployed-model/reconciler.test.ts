@@ -315,6 +315,21 @@ describe('DeployedModelReconciler', () => {
     expect(servers.take()).toEqual([]);
   });
 
+  it('sharded: a deleted DeployedModel of another shard’s deployment is left to that shard while the deployment has Ready replicas; with none left, any shard lets it go', async () => {
+    const dm = deployedModel('lora-1', {}, { deletionTimestamp: '2026-12-06T08:01:00Z', finalizers: [FINALIZER] });
+    const cluster = new DeployedModelCluster({ namespaces: [namespace(NS, 'acme')], deployments: [], deployedModels: [dm], endpointSlices: [slice(NS, 'chat', ['10.0.0.1'])] });
+    const servers = new FakeServers();
+    const quota = new MemoryLoraQuota();
+    const r = new DeployedModelReconciler({ listers: cluster.listers, writer: cluster, api: servers, models: new MemoryModels(), quota, clock: new FakeClock(T0), sharded: true });
+    expect(await r.reconcile(KEY)).toEqual({});
+    expect(cluster.take()).toEqual([]); // not this shard's: its own shard unloads (it dials those replicas)
+    expect(servers.take()).toEqual([]);
+    cluster.setReplicas(NS, 'chat', []); // the deployment is gone: nothing left to unload anywhere
+    await r.reconcile(KEY);
+    expect(cluster.take()).toEqual([`status ${DM}`, `finalizers ${DM}`]);
+    expect(cluster.listers.deployedModels.get(KEY)).toBeUndefined();
+  });
+
   it('localDeploymentName: a name, or the own account’s full name; another account’s is refused', () => {
     expect(localDeploymentName('chat', 'acme')).toBe('chat');
     expect(localDeploymentName('accounts/acme/deployments/chat', 'acme')).toBe('chat');
