@@ -113,13 +113,7 @@ export class DeployedModelReconciler implements Reconciler {
     const account = accountOfNamespace(ns);
     const obj = new PassObject(this.#o.writer, read);
     try {
-      if (read.metadata.deletionTimestamp) {
-        // Sharded: the shard of the deployment unloads (it is the one that reaches those replicas);
-        // another shard steps in only when no Ready replica is left to unload from (the deployment
-        // is gone), so a DeployedModel is never stuck on its finalizer.
-        if (this.#o.sharded && !this.#inShard(read, namespace, account) && this.#servedAnywhere(read, namespace, account)) return {};
-        return await this.#finalize(obj, namespace, account, ctx);
-      }
+      if (read.metadata.deletionTimestamp) return await this.#deleted(obj, namespace, account, ctx);
       // A namespace labelled with an account by hand: no adapter loaded on anyone's replicas.
       if (await inUnverifiedNamespace(ns, read, this.#events, ctx?.log)) return {};
       if (this.#o.sharded && !this.#inShard(read, namespace, account)) return {};
@@ -132,6 +126,17 @@ export class DeployedModelReconciler implements Reconciler {
   #inShard(dm: DeployedModel, namespace: string, account: string | undefined): boolean {
     const dep = localDeploymentName(dm.spec.deployment, account);
     return dep !== undefined && this.#o.listers.deployments.get(`${namespace}/${dep}`) !== undefined;
+  }
+
+  /**
+   * Being deleted. Sharded: the shard of the deployment unloads (it is the one that reaches those
+   * replicas); another shard steps in only when no Ready replica is left to unload from (the
+   * deployment is gone), so a DeployedModel is never stuck on its finalizer.
+   */
+  #deleted(obj: PassObject<DeployedModel>, namespace: string, account: string | undefined, ctx?: ReconcileContext): Promise<Result> {
+    const dm = obj.current;
+    if (this.#o.sharded && !this.#inShard(dm, namespace, account) && this.#servedAnywhere(dm, namespace, account)) return Promise.resolve({});
+    return this.#finalize(obj, namespace, account, ctx);
   }
 
   /** Whether the DeployedModel's deployment has a Ready replica (in any shard: EndpointSlices are not sharded). */
