@@ -24,6 +24,7 @@ import { request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { NamespaceEnsurer } from '../src/api/kube/namespaces.js';
 import { bootstrap } from '../src/auth/bootstrap.js';
 import { deployedModelController } from '../src/controllers/deployed-model/controller.js';
 import { HttpAdapterApi, type AdapterApi, type Replica } from '../src/controllers/deployed-model/model-server.js';
@@ -100,7 +101,8 @@ async function main(): Promise<void> {
   for (let i = 0; i < totalAdapters; i++) {
     await createModel(database.db, { accountId: ACCOUNT, modelId: `a${i}`, kind: 'HF_PEFT_ADDON', state: 'READY', spec: { peftDetails: { baseModel: BASE, r: 8 } } });
   }
-  await core.createNamespace({ body: { metadata: { name: NS, labels: { [LABELS.account]: ACCOUNT } } } });
+  // As Hearth makes an account's namespace (sealed): a namespace only labelled by hand is ignored.
+  await new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(ACCOUNT);
   const cleanups: Array<() => Promise<unknown>> = [];
   try {
     await run(kc, custom, discovery, database, cleanups);

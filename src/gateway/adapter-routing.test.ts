@@ -117,6 +117,24 @@ describe('adapter routing', () => {
     expect(r.headers['retry-after']).toBe('7');
   });
 
+  it('a replica listed LOADED that lost the adapter (restarted in place, not yet polled): its 404 is not relayed; another replica serves it, or 503 with Retry-After', async () => {
+    // Fixture a never had the adapter: it stands for a server that restarted since the controller looked.
+    gw.core.catalog.upsertDeployedModel(deployedModel(['10.0.0.1:8000', '10.0.0.2:8000']));
+    dialled.length = 0;
+    for (let i = 0; i < 6; i++) {
+      const r = await post(chat(LORA));
+      expect(r.status, r.body).toBe(200);
+      expect((JSON.parse(r.body) as { model: string }).model).toBe(LORA);
+    }
+    expect(dialled).toContain(a.port); // it was tried (the status said LOADED)…
+    expect(dialled.filter((p) => p === b.port)).toHaveLength(6); // …and every request was served by b
+    // Only the replica that lost it is listed: held like a cold start, then 503 with Retry-After — never its 404.
+    gw.core.catalog.upsertDeployedModel(deployedModel(['10.0.0.1:8000']));
+    const r = await post(chat(LORA));
+    expect(r.status).toBe(503);
+    expect(r.headers['retry-after']).toBe('7');
+  });
+
   it('a held adapter request is answered 404 when the DeployedModel is unloaded meanwhile', async () => {
     gw.core.catalog.upsertDeployedModel(deployedModel([]));
     const pending = post(chat(LORA));

@@ -33,6 +33,11 @@ export interface ProxyOptions {
   timeoutMs: number;
   requestId: string;
   res: ServerResponse;
+  /**
+   * An adapter request: a 404 means this replica does not have the adapter (a server that restarted
+   * in place since the controller last looked); it is not relayed, so another replica can serve it.
+   */
+  adapter?: boolean;
 }
 
 export type ProxyOutcome =
@@ -43,7 +48,9 @@ export type ProxyOutcome =
   /** The upstream failed or timed out; the client got a 502/504 or a cut stream. */
   | 'upstream_failed'
   /** The client went away; the upstream request was aborted. */
-  | 'client_gone';
+  | 'client_gone'
+  /** An adapter request the replica answered 404 (it lacks the adapter); nothing was relayed. */
+  | 'adapter_missing';
 
 export interface ProxyResult {
   outcome: ProxyOutcome;
@@ -80,6 +87,7 @@ export function proxyRequest(o: ProxyOptions): Promise<ProxyResult> {
     let controller: Dispatcher.DispatchController | undefined;
     let tap: SseUsageTap | undefined;
     let holding = false;
+    let missing = false;
     let held = 0;
     let chunks: Buffer[] = [];
     const finish = (outcome: ProxyOutcome, usage?: Usage): void => {
@@ -110,6 +118,7 @@ export function proxyRequest(o: ProxyOptions): Promise<ProxyResult> {
       },
       onResponseStart(_c, statusCode, headers) {
         status = statusCode;
+        if (o.adapter === true && statusCode === 404) return void (missing = true);
         const type = String(headers['content-type'] ?? '');
         const streamed = type.startsWith('text/event-stream');
         tap = streamed ? new SseUsageTap(o.stripUsage) : undefined;
@@ -117,7 +126,7 @@ export function proxyRequest(o: ProxyOptions): Promise<ProxyResult> {
         res.writeHead(statusCode, copyHeaders(headers, streamed));
       },
       onResponseData(_c, chunk) {
-        if (settled) return;
+        if (settled || missing) return;
         if (holding) {
           chunks.push(chunk);
           held += chunk.length;
@@ -131,6 +140,7 @@ export function proxyRequest(o: ProxyOptions): Promise<ProxyResult> {
       },
       onResponseEnd() {
         if (settled) return;
+        if (missing) return finish('adapter_missing');
         if (tap) {
           send(tap.end());
           res.end();
@@ -147,6 +157,7 @@ export function proxyRequest(o: ProxyOptions): Promise<ProxyResult> {
       },
       onResponseError(_c, err: Error & { code?: string }) {
         if (settled) return;
+        if (missing) return finish('adapter_missing');
         if (status === 0) {
           // Refused: the model server never saw the request.
           if (err.code === 'ECONNREFUSED') return finish('not_sent');

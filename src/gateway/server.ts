@@ -177,11 +177,12 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
    * takes only a replica that has the adapter loaded (the DeployedModel's status), and is held
    * like a cold start while none has: never sent where the server would answer 404.
    */
-  async function endpointFor(route: Route, signal: AbortSignal, deadline: number, affinity: string | undefined): Promise<Endpoint | undefined> {
+  /** `lacking`: replicas that answered this request 404 for its adapter (not asked again). */
+  async function endpointFor(route: Route, signal: AbortSignal, deadline: number, affinity: string | undefined, lacking: ReadonlySet<string>): Promise<Endpoint | undefined> {
     const { namespace, name } = route.deployment;
     const maxHeld = route.deployment.maxHeld ?? core.config.maxHeldPerDeployment;
     const adapter = route.adapter;
-    const allow = adapter ? (e: Endpoint) => core.catalog.adapterLoadedOn(adapter.key, e.id) : undefined;
+    const allow = adapter ? (e: Endpoint) => !lacking.has(e.id) && core.catalog.adapterLoadedOn(adapter.key, e.id) : undefined;
     const holdKey = adapter ? adapterHoldKey(adapter.key) : route.key;
     for (;;) {
       const ep = core.upstreams.acquire(route.key, affinity, allow);
@@ -209,16 +210,26 @@ export function createRequestHandler(core: GatewayCore): (req: IncomingMessage, 
     const limits = route.deployment.holdTimeoutMs ?? core.config.holdTimeoutMs;
     const deadline = core.clock.now() + limits;
     const tried: Endpoint[] = [];
+    // Replicas listed LOADED that answered 404 for the adapter: restarted in place since the
+    // controller last polled them (it loads the adapter again within its poll interval). The
+    // request goes to another replica that has it, or is held like a cold start.
+    const lacking = new Set<string>();
     try {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         // A refused sticky endpoint: the retry falls back to least in flight.
-        const ep = await endpointFor(route, signal, deadline, attempt === 0 ? affinity : undefined);
+        const ep = await endpointFor(route, signal, deadline, attempt === 0 ? affinity : undefined, lacking);
         if (!ep) return undefined;
         tried.push(ep); // released in finally: keeps a refused endpoint from being picked again at once
-        const r = await proxyRequest({ agent: core.agent, target: core.dialTarget(ep), path: upstreamPath, body, stripUsage, timeoutMs: core.config.upstreamTimeoutMs, requestId, res });
+        const r = await proxyRequest({ agent: core.agent, target: core.dialTarget(ep), path: upstreamPath, body, stripUsage, timeoutMs: core.config.upstreamTimeoutMs, requestId, res, adapter: route.adapter !== undefined });
+        if (r.outcome === 'adapter_missing') {
+          lacking.add(ep.id);
+          core.log.warn({ endpoint: ep.id, deployedModel: route.adapter?.key, requestId }, 'replica listed as having the adapter answered 404 (restarted?); trying another replica');
+          continue;
+        }
         if (r.outcome !== 'not_sent') return r;
         core.log.warn({ endpoint: ep.id, deployment: route.key, requestId }, 'model server refused the connection; trying another replica');
       }
+      if (lacking.size > 0) throw modelNotReady(core.config.notReadyRetryAfterSeconds);
       throw new GatewayError(502, 'bad_gateway', 'BAD_GATEWAY', 'no model server replica accepted the connection');
     } finally {
       for (const ep of tried) core.upstreams.release(ep);

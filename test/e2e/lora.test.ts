@@ -5,7 +5,7 @@
 //
 // A deployment with addons (min 1) → an adapter model created over REST, its files PUT to the signed
 // URLs and validated → READY → loaded through REST deployedModels
-// AND through `kubectl apply` (a DeployedModel object) → DEPLOYED → chat through the gateway with
+// AND through `kubectl apply -f` (hack/kubectl, a DeployedModel manifest) → DEPLOYED → chat through the gateway with
 // every model-id form → scale to 3 → all 3 replicas have both adapters and serve them → one
 // replica's server restarts (loses its adapters) → loaded again → unload both (REST delete, kubectl
 // delete) → requests answer 404 → the loras quota back to where it was.
@@ -21,9 +21,12 @@
 // the files from the API's signed URLs first — on scale-out and after a restart too; the test also
 // compares the bytes on each replica with the upload, and checks they are removed on unload.
 //
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,7 +50,8 @@ import { realClock } from '../../src/util/clock.js';
 import { ADAPTER_CONFIG, safetensors } from '../support/adapter-files.js';
 import { callApi } from '../support/api.js';
 import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
-import { testKubeConfig } from '../support/env.js';
+import { ROOT as REPO_ROOT } from '../../hack/lib/cluster.js';
+import { kubeconfigPath, testKubeConfig } from '../support/env.js';
 import { FixtureFleet } from '../support/fixture-fleet.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 import { chat as chatThroughGateway } from '../support/gateway-client.js';
@@ -85,6 +89,24 @@ const dialled: number[] = [];
 const uploaded = new Map<string, Record<string, Buffer>>();
 
 const chat = (model: string) => chatThroughGateway(gw.url, apiKey, model, 'select 1', 3);
+
+/** The kubectl built with the simulated cluster (hack/kubectl), as a user runs it. */
+async function kubectl(...args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)('bash', [join(REPO_ROOT, 'hack', 'kubectl'), ...args], { env: { ...process.env, KUBECONFIG: kubeconfigPath() }, timeout: 120_000 });
+  return stdout;
+}
+
+/** `kubectl apply -f` of one object (written to a file, as a user's manifest). */
+async function kubectlApply(obj: unknown): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'hearth-lora-e2e-'));
+  try {
+    const file = join(dir, 'object.json');
+    await writeFile(file, JSON.stringify(obj));
+    return await kubectl('apply', '-n', NS, '-f', file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 const rest = (method: string, path: string, body?: unknown) => callApi(app, method, `/v1/accounts/${ACCOUNT}${path}`, apiKey, body);
 const getDm = async (name: string): Promise<DeployedModel | undefined> =>
@@ -245,14 +267,13 @@ describe('LoRA end to end on the simulated cluster', () => {
     expect(created.status, JSON.stringify(created.body)).toBe(200);
     restDm = String(created.body.name).split('/').pop()!;
     expect(created.body).toMatchObject({ state: 'DEPLOYING', default: true });
-    // kubectl apply of a second adapter: counted against the quota by the controller.
-    await custom.createNamespacedCustomObject({
-      ...dmTarget,
-      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'DeployedModel', metadata: { name: KUBECTL_DM }, spec: { model: ADAPTER_2, deployment: DEP, default: true } },
-    });
+    // `kubectl apply` of a second adapter (the bare deployment id, as a manifest would): counted against the quota by the controller.
+    const applied = await kubectlApply({ apiVersion: `${GROUP}/${VERSION}`, kind: 'DeployedModel', metadata: { name: KUBECTL_DM }, spec: { model: ADAPTER_2, deployment: DEP, default: true } });
+    expect(applied).toContain(`deployedmodel.${GROUP}/${KUBECTL_DM} created`);
 
     await waitLoadedEverywhere(1, [restDm, KUBECTL_DM], [ADAPTER, ADAPTER_2], 'both adapters DEPLOYED on the one replica');
     expect((await rest('GET', `/deployedModels/${restDm}`)).body).toMatchObject({ state: 'DEPLOYED' });
+    expect(await kubectl('get', '-n', NS, `deployedmodels.${GROUP}`, KUBECTL_DM, '-o', 'jsonpath={.status.state}')).toBe('DEPLOYED');
     // The pod has the sidecar; the files it fetched are the uploaded bytes, where lora_path points.
     const workload = await kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ namespace: NS, name: `${DEP}-server` });
     expect(workload.spec?.template.spec?.containers.map((c) => c.name)).toEqual(['model-server', MODEL_FILES_CONTAINER]);
@@ -275,6 +296,24 @@ describe('LoRA end to end on the simulated cluster', () => {
     const viaKubectl = await chat(ADAPTER_2);
     expect(viaKubectl.status, viaKubectl.body).toBe(200);
     expect(JSON.parse(viaKubectl.body)).toMatchObject({ model: ADAPTER_2 });
+
+    // Bad input through kubectl (REST would refuse it with a 400): a deployment without addons. The
+    // object exists, so the controller says why in its status — FAILED, naming enableAddons — and it
+    // holds no loras unit; kubectl delete lets it go.
+    await custom.createNamespacedCustomObject({
+      ...depTarget,
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Deployment', metadata: { name: 'plain', labels: { [RUN_LABEL]: suffix } }, spec: { baseModel: BASE, acceleratorType: 'AMD_MI300X_192GB', acceleratorCount: 1, minReplicaCount: 0, maxReplicaCount: 1, replicaCount: 0 } },
+    });
+    await kubectlApply({ apiVersion: `${GROUP}/${VERSION}`, kind: 'DeployedModel', metadata: { name: 'on-plain' }, spec: { model: ADAPTER, deployment: 'plain' } });
+    const bad = await waitFor('the DeployedModel on a deployment without addons to be FAILED', async () => {
+      const d = await getDm('on-plain');
+      return d?.status?.state === 'FAILED' ? d : undefined;
+    }, { timeoutMs: 20_000, dump });
+    expect(bad.status?.status?.message).toContain('does not accept addons (enableAddons is not true)');
+    expect(await lorasUsage()).toBe(usageBefore + 2);
+    await kubectl('delete', '-n', NS, `deployedmodels.${GROUP}`, 'on-plain', '--wait=false');
+    await waitFor('the FAILED DeployedModel gone', async () => (await getDm('on-plain')) === undefined, { timeoutMs: 20_000, dump });
+    expect(await lorasUsage()).toBe(usageBefore + 2);
   }, 180_000);
 
   it('scale to 3: every new replica gets both adapters and serves them; a restarted server is loaded again', async () => {
@@ -306,7 +345,7 @@ describe('LoRA end to end on the simulated cluster', () => {
   it('unload (REST delete and kubectl delete): the objects go, requests answer 404, the quota is back', async () => {
     const before = await lorasUsage();
     expect((await rest('DELETE', `/deployedModels/${restDm}`)).status).toBe(200);
-    await custom.deleteNamespacedCustomObject({ ...dmTarget, name: KUBECTL_DM });
+    expect(await kubectl('delete', '-n', NS, `deployedmodels.${GROUP}`, KUBECTL_DM, '--wait=false')).toContain(`deployedmodel.${GROUP} "${KUBECTL_DM}" deleted`);
     await waitFor('both DeployedModels gone (finalizers done)', async () => (await getDm(restDm)) === undefined && (await getDm(KUBECTL_DM)) === undefined, { timeoutMs: 30_000, dump });
     for (const r of fleet.replicas.values()) expect([...r.fixture.adapters().keys()]).toEqual([]);
     // After the last unload the sidecars removed the files.

@@ -177,6 +177,11 @@ describe('deployedModels through REST', () => {
     expect((await call('PATCH', `${DM(ACME, id)}?updateMask=description`, ACME, {})).body).not.toHaveProperty('description');
     expect((await call('PATCH', DM(ACME, id), ACME, { serverless: true })).status).toBe(400);
 
+    // The docs: the default cannot be deleted while another deployed model of the model is not one.
+    const refused = await call('DELETE', DM(ACME, id), ACME);
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toContain(`default: "${DM(ACME, id).replace(/^\/v1\//, '')}" is the default deployed model`);
+    expect((await call('PATCH', DM(ACME, first), ACME, { default: true })).status).toBe(200);
     expect(await call('DELETE', DM(ACME, id), ACME)).toEqual({ status: 200, body: {} });
     expect((await call('GET', DM(ACME, id), ACME)).status).toBe(404);
     expect((await clusterObjects(ACME)).map((o) => o.metadata.name)).toEqual([first]);
@@ -297,7 +302,10 @@ describe('the loras quota', () => {
     expect((await call('GET', DM(GLOBEX), GLOBEX)).body.totalSize).toBe(3);
 
     const loaded = results.filter((r) => r.status === 200).map((r) => idOf(r.body.name));
-    expect((await call('DELETE', DM(GLOBEX, loaded[0]!), GLOBEX)).status).toBe(200);
+    // A non-default one (the default of a model others serve cannot be deleted first; the docs).
+    const defaults = await Promise.all(loaded.map(async (id) => ({ id, isDefault: (await call('GET', DM(GLOBEX, id), GLOBEX)).body.default === true })));
+    const victim = defaults.find((x) => !x.isDefault)?.id ?? loaded[0]!;
+    expect((await call('DELETE', DM(GLOBEX, victim), GLOBEX)).status).toBe(200);
     expect(await lorasUsage(GLOBEX)).toBe(2);
     const again = await call('POST', DM(GLOBEX), GLOBEX, body);
     expect(again.status, JSON.stringify(again.body)).toBe(200);

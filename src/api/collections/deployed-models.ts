@@ -11,7 +11,7 @@ import type { ApiContext } from '../context.js';
 import { fromKubeError, statusCodeOf } from '../kube/errors.js';
 import { accountNamespace } from '../kube/namespaces.js';
 import type { CustomObject, DeploymentClient } from '../kube/kind-client.js';
-import { COLLECTION, OUTPUT_ONLY_FIELDS, REFERENCES, WRITABLE_FIELDS, newDeployedModelObject, quotaHolder, specFromWire, toWire } from '../mappers/deployed-model.js';
+import { COLLECTION, OUTPUT_ONLY_FIELDS, REFERENCES, WRITABLE_FIELDS, isOnDeployment, newDeployedModelObject, quotaHolder, specFromWire, toWire } from '../mappers/deployed-model.js';
 import { isDeleted, type DeploymentObject } from '../mappers/deployment.js';
 import { ADDON_KINDS } from '../mappers/model.js';
 import { resolveModelRef } from '../routes/models.js';
@@ -59,10 +59,10 @@ export class DeployedModels extends CollectionService<CustomObject> {
       throw fromKubeError(e, { resourceType: 'deployment', name, op: 'get' });
     });
     if (!dep) throw notFound('deployment', name);
-    if (isDeleted(dep)) throw failedPrecondition(`deployment "${name}" is deleted; a LoRA cannot be loaded onto it`, 'ERR_DEPLOYMENT_DELETED');
+    if (isDeleted(dep)) throw failedPrecondition(`deployment: "${name}" is deleted; a LoRA cannot be loaded onto it`, 'ERR_DEPLOYMENT_DELETED');
     const hotReload = dep.spec.enableHotReloadLatestAddon === true;
     if (dep.spec.enableAddons !== true && !hotReload) {
-      throw failedPrecondition(`deployment "${name}" does not accept addons; create it with enableAddons: true`, 'ERR_ADDONS_DISABLED');
+      throw failedPrecondition(`deployment: "${name}" does not accept addons; create it with enableAddons: true`, 'ERR_ADDONS_DISABLED');
     }
     if (hotReload && !replaceMergedAddon) throw invalidArgument('replaceMergedAddon', `must be true for the hot-reload deployment "${name}"`, 'REQUIRED');
     return dep;
@@ -80,11 +80,11 @@ export class DeployedModels extends CollectionService<CustomObject> {
       throw failedPrecondition(`model: "${ref}" is a shared base model, not an adapter model of this account or a public one; serve base models with a deployment`, 'ERR_NOT_AN_ADDON');
     }
     if (!(ADDON_KINDS as readonly string[]).includes(row.kind)) {
-      throw failedPrecondition(`model "${ref}" is ${row.kind}, not an addon; deploy a base model as a deployment instead`, 'ERR_NOT_AN_ADDON');
+      throw failedPrecondition(`model: "${ref}" is ${row.kind}, not an addon; deploy a base model as a deployment instead`, 'ERR_NOT_AN_ADDON');
     }
     const base = (row.spec.peftDetails as { baseModel?: unknown } | undefined)?.baseModel;
     if (typeof base === 'string' && base !== dep.spec.baseModel) {
-      throw failedPrecondition(`model "${ref}" is an addon of ${base}, but deployment "${String(dep.metadata.name)}" serves ${String(dep.spec.baseModel)}`, 'ERR_BASE_MODEL_MISMATCH');
+      throw failedPrecondition(`model: "${ref}" is an addon of ${base}, but deployment "${String(dep.metadata.name)}" serves ${String(dep.spec.baseModel)}`, 'ERR_BASE_MODEL_MISMATCH');
     }
     // Only complete files are loaded: an upload still in progress (or failed validation) is refused.
     if (row.state !== 'READY') {
@@ -97,12 +97,11 @@ export class DeployedModels extends CollectionService<CustomObject> {
    * default; src/fleet/lora.ts): the controller would refuse to load it anyway (TooManyAdapters).
    * `replaceMergedAddon` replaces the others, so it always fits.
    */
-  withinMaxLoras(namespace: string, dep: DeploymentObject, replacing: boolean): void {
+  withinMaxLoras(accountId: string, namespace: string, dep: DeploymentObject, replacing: boolean): void {
     if (replacing) return;
     const name = String(dep.metadata.name);
     const max = maxLorasOf(dep.spec as { numPeftDeviceCached?: number });
-    const on = (ref: unknown): boolean => ref === name || (typeof ref === 'string' && ref.endsWith(`/deployments/${name}`));
-    const loaded = this.client.list(namespace).filter((o) => o.metadata.deletionTimestamp === undefined && on(o.spec.deployment)).length;
+    const loaded = this.client.list(namespace).filter((o) => o.metadata.deletionTimestamp === undefined && isOnDeployment(o.spec.deployment, accountId, name)).length;
     if (loaded >= max) {
       throw failedPrecondition(`deployment: "${name}" already serves ${loaded} adapters, its maximum (numPeftDeviceCached / --max-loras ${max}); unload one first`, 'ERR_TOO_MANY_ADAPTERS');
     }
@@ -113,7 +112,7 @@ export class DeployedModels extends CollectionService<CustomObject> {
     const dep = await this.baseDeployment(accountId, spec.deployment as string, draft.query.replaceMergedAddon === true);
     spec.deployment = `accounts/${accountId}/deployments/${dep.metadata.name}`;
     await this.addonModel(accountId, spec.model as string, dep);
-    this.withinMaxLoras(draft.namespace, dep, draft.query.replaceMergedAddon === true);
+    this.withinMaxLoras(accountId, draft.namespace, dep, draft.query.replaceMergedAddon === true);
     // "The first deployment a model is deployed to will have this field set to true."
     if (spec.default === undefined) spec.default = !this.client.list(draft.namespace).some((o) => o.spec.model === spec.model);
   }
@@ -136,6 +135,26 @@ export class DeployedModels extends CollectionService<CustomObject> {
     if (after.spec.default === true && before.spec.default !== true) await this.clearOtherDefaults(accountId, after);
   }
 
+  /**
+   * The docs: "To delete a default deployment you must delete all other deployments for the same
+   * model first, or designate a different deployed model as the default", so that the model's name
+   * always routes to one default while it is deployed anywhere. Refused only when the others have
+   * no default among them (deleting this one would leave none).
+   */
+  protected override checkDeletable(accountId: string, id: string, name: string): void {
+    const ns = accountNamespace(accountId);
+    const all = this.client.list(ns).filter((o) => o.metadata.deletionTimestamp === undefined);
+    const cur = all.find((o) => o.metadata.name === id);
+    if (cur?.spec.default !== true) return;
+    const others = all.filter((o) => o.metadata.name !== id && o.spec.model === cur.spec.model);
+    if (others.length === 0 || others.some((o) => o.spec.default === true)) return;
+    const names = others.map((o) => `accounts/${accountId}/${COLLECTION}/${o.metadata.name}`).join(', ');
+    throw failedPrecondition(
+      `default: "${name}" is the default deployed model of ${String(cur.spec.model)}, which ${others.length} other deployed model(s) also serve (${names}); make one of them the default first (PATCH default: true) or delete them first`,
+      'ERR_DEFAULT_DEPLOYED_MODEL',
+    );
+  }
+
   /** The object is gone (the LoRA unloaded): its `loras` unit goes back. */
   protected override async afterRemove(accountId: string, id: string): Promise<void> {
     await releaseAll(this.ctx.db, accountId, quotaHolder(id)).catch((err: unknown) => this.log?.error({ err, deployedModel: id }, 'releasing the loras quota failed'));
@@ -152,11 +171,12 @@ export class DeployedModels extends CollectionService<CustomObject> {
     }
   }
 
-  /** `replaceMergedAddon`: the new addon replaces every other one on its deployment. */
+  /** `replaceMergedAddon`: the new addon replaces every other one on its deployment (kubectl-made ones too). */
   async unloadOthersOn(accountId: string, obj: CustomObject): Promise<void> {
     const ns = accountNamespace(accountId);
+    const { id } = parseResourceName(obj.spec.deployment, 'deployments', 'deployment');
     for (const o of this.client.list(ns)) {
-      if (o.metadata.name === obj.metadata.name || o.spec.deployment !== obj.spec.deployment) continue;
+      if (o.metadata.name === obj.metadata.name || !isOnDeployment(o.spec.deployment, accountId, id)) continue;
       await this.remove(accountId, o.metadata.name, o.metadata.name);
     }
   }

@@ -10,7 +10,7 @@ import { releaseAll } from '../../db/repositories/quotas.js';
 import type { ApiContext } from '../context.js';
 import { statusCodeOf } from '../kube/errors.js';
 import { accountNamespace } from '../kube/namespaces.js';
-import { quotaHolder as deployedModelQuotaHolder } from '../mappers/deployed-model.js';
+import { isOnDeployment, quotaHolder as deployedModelQuotaHolder } from '../mappers/deployed-model.js';
 import {
   ATOMIC_PATHS,
   COLLECTION,
@@ -197,7 +197,7 @@ export class Deployments extends CollectionService<DeploymentObject> {
     if (!client) return;
     const ns = accountNamespace(accountId);
     const full = this.fullName(accountId, id);
-    for (const dm of client.list(ns).filter((o) => o.spec.deployment === full)) {
+    for (const dm of client.list(ns).filter((o) => isOnDeployment(o.spec.deployment, accountId, id))) {
       try {
         await client.delete(ns, dm.metadata.name);
         await releaseAll(this.ctx.db, accountId, deployedModelQuotaHolder(dm.metadata.name));

@@ -7,8 +7,8 @@
 // - Output-only: `name` (accounts/{a}/deployedModels/{id}), `createTime` (creationTimestamp),
 //   `updateTime` (status.updateTime, else createTime), `state`, `status`. Accepted and ignored on
 //   input (AIP-203); unknown fields are rejected.
-// - State: what the controller reports; before it reports (no controller loads LoRAs yet) a
-//   DeployedModel reads DEPLOYING, and UNDEPLOYING once Kubernetes is deleting it.
+// - State: what the DeployedModel controller reports; before it reports a DeployedModel reads
+//   DEPLOYING, and UNDEPLOYING once Kubernetes is deleting it.
 import { z } from 'zod';
 import { Status } from '../../crds/common.js';
 import { DeployedModelSpecFields, DeployedModelState } from '../../crds/deployed-model.js';
@@ -28,6 +28,14 @@ export const REFERENCES: readonly ReferenceField[] = [
   modelReference('model'),
   { field: 'deployment', collection: 'deployments', resourceType: 'deployment', stored: 'name', missing: 'not-found' },
 ];
+
+/**
+ * Whether a DeployedModel's stored `spec.deployment` is deployment `id` of `accountId`: REST stores
+ * the full name, a `kubectl apply`'d object may hold the bare id (the CRD takes both).
+ */
+export function isOnDeployment(ref: unknown, accountId: string, id: string): boolean {
+  return ref === id || ref === `accounts/${accountId}/deployments/${id}`;
+}
 
 /** The quota holder of a DeployedModel (one `loras` unit each). */
 export const quotaHolder = (id: string): string => `deployedModel/${id}`;

@@ -13,7 +13,7 @@ import type { Informer } from '../../kube/informer.js';
 import type { InformerFactory } from '../../kube/informer-factory.js';
 import { keyOf } from '../../kube/keys.js';
 import type { Clock } from '../../util/clock.js';
-import { Controller, generationChanged } from '../runtime/controller.js';
+import { Controller, generationChanged, type Lister } from '../runtime/controller.js';
 import { KubeWriter } from '../runtime/writer.js';
 import { deployedModelInformers } from './cache.js';
 import { HttpModelFilesApi, signedModelFileUrls, type ModelFilesApi } from './model-files.js';
@@ -66,6 +66,23 @@ function filesOption(o: DeployedModelControllerOptions): Pick<DeployedModelRecon
   return { files: { api: o.filesApi ?? new HttpModelFilesApi(o.dial ?? directDialer), urls: signedModelFileUrls({ ...o.modelFiles, clock: o.clock }) } };
 }
 
+/**
+ * A DeployedModel being deleted (or gone) frees a `--max-loras` slot on its deployment and a `loras`
+ * unit of the account: the FAILED DeployedModels of its namespace that were refused one
+ * (TooManyAdapters, QuotaExceeded — e.g. a `replaceMergedAddon` load whose predecessor was still
+ * there) are looked at again now, not at the next resync.
+ */
+export function failedToWake(deployedModels: Lister<DeployedModel>): (d: KubernetesObject) => string[] {
+  return (d) => {
+    const ns = d.metadata?.namespace;
+    if (!ns || d.metadata?.deletionTimestamp === undefined) return [];
+    return deployedModels
+      .list(ns)
+      .filter((o) => o.metadata.name !== d.metadata?.name && o.status?.state === 'FAILED' && !o.metadata.deletionTimestamp)
+      .map((o) => keyOf(ns, o.metadata.name ?? ''));
+  };
+}
+
 export function deployedModelController(o: DeployedModelControllerOptions): Controller<DeployedModel> {
   const { deployedModels, deployments, endpointSlices, namespaces } = deployedModelInformers(o.informers, o.namespace, o.deploymentSelector);
   const reconciler = new DeployedModelReconciler({
@@ -105,6 +122,8 @@ export function deployedModelController(o: DeployedModelControllerOptions): Cont
           return key && slash > 0 ? onDeployment(key.slice(0, slash), key.slice(slash + 1)) : [];
         },
       },
+      // A sibling goes: a FAILED one refused its slot or quota unit may fit now.
+      { informer: asAny(deployedModels), map: failedToWake(deployedModels) },
       { informer: asAny(namespaces), map: (ns) => deployedModels.list(ns.metadata?.name ?? '').map((d) => keyOf(d.metadata.namespace, d.metadata.name ?? '')) },
     ],
     reconciler,

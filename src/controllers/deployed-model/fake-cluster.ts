@@ -73,6 +73,8 @@ export class FakeServers implements AdapterApi, ModelFilesApi {
   readonly loaded = new Map<string, Set<string>>();
   /** address → [status, message] every load answers. */
   readonly refuse = new Map<string, [number, string]>();
+  /** address → [status, message] every unload answers. */
+  readonly refuseUnload = new Map<string, [number, string]>();
   readonly unreachable = new Set<string>();
   readonly calls: string[] = [];
 
@@ -102,6 +104,8 @@ export class FakeServers implements AdapterApi, ModelFilesApi {
 
   async unload(r: Replica, name: string): Promise<UnloadResult> {
     this.#reach(r, `unload ${name}`);
+    const refused = this.refuseUnload.get(r.address);
+    if (refused) return { ok: false, status: refused[0], message: refused[1] };
     this.#of(r).delete(name);
     return { ok: true };
   }

@@ -7,6 +7,7 @@ import type { Deployment } from '../../crds/deployment.js';
 import { ANNOTATIONS, FINALIZER } from '../../crds/group.js';
 import { FakeClock } from '../../util/fake-clock.js';
 import { DeployedModelCluster, FakeServers, MemoryLoraQuota, MemoryModels, namespace, slice } from './fake-cluster.js';
+import { failedToWake } from './controller.js';
 import { DEFAULT_POLL_MS, DeployedModelReconciler, localDeploymentName } from './reconciler.js';
 import { MAX_LOAD_ATTEMPTS } from './status.js';
 import { holderOf } from './stores.js';
@@ -93,9 +94,11 @@ describe('DeployedModelReconciler', () => {
     { name: 'an adapter of another base model', o: { modelBase: 'accounts/fireworks/models/qwen2p5-0p5b-instruct' }, state: 'FAILED', reason: 'BaseModelMismatch', requeue: false },
     { name: 'the loras quota is spent', o: { quotaLimit: 0 }, state: 'FAILED', reason: 'QuotaExceeded', requeue: false },
   ])('blocked ($name): $state, reason in status, nothing loaded; a second pass changes nothing', async ({ o, state, reason, requeue }) => {
-    const { pass, status } = setup(o as Setup);
+    const { pass, status, quota } = setup(o as Setup);
     const first = await pass();
     expect(first.calls).toEqual([]);
+    // Waiting (it may still load) holds its loras unit; FAILED for bad input holds none.
+    expect([...quota.holders]).toEqual(state === 'FAILED' ? [] : [`acme/${holderOf('lora-1')}`]);
     expect(status()?.state).toBe(state);
     expect(status()?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason });
     expect(status()?.status?.message).toBeTruthy();
@@ -114,6 +117,29 @@ describe('DeployedModelReconciler', () => {
     expect((await pass(`${NS}/b`)).calls).toEqual([]);
     expect(status(`${NS}/b`)).toMatchObject({ state: 'FAILED', status: { code: 'RESOURCE_EXHAUSTED' } });
     expect(status(`${NS}/b`)?.status?.message).toContain('at most 1 adapters');
+  });
+
+  it('the slot is freed (the older DeployedModel deleted, e.g. by replaceMergedAddon): the FAILED one is woken and loaded', async () => {
+    const dms = [
+      deployedModel('a', { model: 'accounts/acme/models/a' }, { creationTimestamp: '2026-12-06T07:00:00Z' }),
+      deployedModel('b', { model: 'accounts/acme/models/b' }, { creationTimestamp: '2026-12-06T07:01:00Z' }),
+    ];
+    const { pass, status, cluster, servers } = setup({ deployments: [deployment({ enableAddons: false, enableHotReloadLatestAddon: true })], deployedModels: dms });
+    await pass(`${NS}/a`);
+    await pass(`${NS}/b`);
+    expect(status(`${NS}/b`)?.state).toBe('FAILED');
+    const wake = failedToWake(cluster.listers.deployedModels);
+    expect(wake(cluster.listers.deployedModels.get(`${NS}/a`)!)).toEqual([]); // not being deleted: nothing to wake
+    cluster.editDeployedModel(`${NS}/a`, (d) => void (d.metadata.deletionTimestamp = '2026-12-06T08:01:00Z' as unknown as Date));
+    const deleting = cluster.listers.deployedModels.get(`${NS}/a`)!;
+    expect(wake(deleting)).toEqual([`${NS}/b`]);
+    await pass(`${NS}/a`); // unloaded, finalizer dropped: gone
+    expect(wake(deleting)).toEqual([`${NS}/b`]); // the delete event wakes it too
+    const woken = await pass(`${NS}/b`);
+    expect(woken.calls).toEqual([`load accounts/acme/models/b 10.0.0.1`]);
+    expect(status(`${NS}/b`)?.state).toBe('DEPLOYED');
+    expect(servers.loaded.get('10.0.0.1')).toEqual(new Set(['accounts/acme/models/b']));
+    expect((await pass(`${NS}/b`)).writes).toEqual([]);
   });
 
   it('a hot-reload deployment (enableHotReloadLatestAddon alone) takes one addon: the first loaded, the next FAILED', async () => {
@@ -195,6 +221,21 @@ describe('DeployedModelReconciler', () => {
     expect(status()?.state).toBe('DEPLOYED');
   });
 
+  it('a replica that left the Ready set and came back (a restart its readiness probe showed) is asked at once, not trusted from before', async () => {
+    const { pass, cluster, servers, status } = setup({ replicas: ['10.0.0.1', '10.0.0.2'] });
+    await pass();
+    cluster.setReplicas(NS, 'chat', ['10.0.0.1']); // 10.0.0.2 not Ready: its server restarts
+    await pass();
+    expect(status()?.replicas).toEqual([loaded('10.0.0.1')]);
+    servers.restart('10.0.0.2');
+    cluster.setReplicas(NS, 'chat', ['10.0.0.1', '10.0.0.2']); // Ready again well within pollMs
+    const back = await pass();
+    expect(back.calls).toEqual(['list 10.0.0.2', `load ${MODEL} 10.0.0.2`]);
+    expect(servers.loaded.get('10.0.0.2')).toEqual(new Set([MODEL]));
+    expect(status()?.replicas).toEqual([loaded('10.0.0.1'), loaded('10.0.0.2')]);
+    expect((await pass()).writes).toEqual([]);
+  });
+
   it('a rescheduled pod at the same address (new uid) is asked at once', async () => {
     const { pass, cluster, servers } = setup();
     await pass();
@@ -212,11 +253,42 @@ describe('DeployedModelReconciler', () => {
     cluster.editDeployedModel(KEY, (d) => void (d.metadata.deletionTimestamp = '2026-12-06T08:01:00Z' as unknown as Date));
     const del = await pass();
     expect(del.calls).toEqual([`unload ${MODEL} 10.0.0.1`, `unload ${MODEL} 10.0.0.2`]);
-    expect(del.writes).toEqual([`finalizers ${DM}`]);
+    expect(del.writes).toEqual([`status ${DM}`, `finalizers ${DM}`]); // UNDEPLOYING while it unloads
     expect(quota.holders.size).toBe(0);
     expect(cluster.listers.deployedModels.get(KEY)).toBeUndefined();
     expect(servers.loaded.get('10.0.0.1')).toEqual(new Set());
     expect((await pass()).writes).toEqual([]);
+  });
+
+  it('deleted while a replica refuses the unload: UNDEPLOYING in status, the finalizer and the loras unit kept, retried', async () => {
+    const { pass, cluster, quota, servers, status } = setup();
+    await pass();
+    cluster.editDeployedModel(KEY, (d) => void (d.metadata.deletionTimestamp = '2026-12-06T08:01:00Z' as unknown as Date));
+    servers.refuseUnload.set('10.0.0.1', [500, 'engine busy']);
+    await expect(pass()).rejects.toThrow(/unloading .* failed on pod-10.0.0.1: 500 engine busy/);
+    expect(cluster.take()).toEqual([`status ${DM}`]);
+    expect(status()).toMatchObject({ state: 'UNDEPLOYING', replicas: [loaded('10.0.0.1')] });
+    expect(status()?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'Undeploying' });
+    expect(quota.holders.size).toBe(1);
+    servers.refuseUnload.delete('10.0.0.1');
+    const done = await pass();
+    expect(done.writes).toEqual([`finalizers ${DM}`]); // status already UNDEPLOYING: not written again
+    expect(quota.holders.size).toBe(0);
+    expect(cluster.listers.deployedModels.get(KEY)).toBeUndefined();
+  });
+
+  it('a DeployedModel that held its loras unit and then turns FAILED (addons turned off) gives it back; it holds one again when it loads', async () => {
+    const { pass, cluster, quota, status } = setup();
+    await pass();
+    expect(quota.holders.size).toBe(1);
+    cluster.listers.deployments.put(deployment({ enableAddons: false }));
+    await pass();
+    expect(status()?.state).toBe('FAILED');
+    expect(quota.holders.size).toBe(0);
+    cluster.listers.deployments.put(deployment({ enableAddons: true }));
+    await pass();
+    expect(status()?.state).toBe('DEPLOYED');
+    expect(quota.holders.size).toBe(1);
   });
 
   it('deleted while another DeployedModel of the same adapter on the same deployment lives: not unloaded', async () => {
@@ -241,6 +313,21 @@ describe('DeployedModelReconciler', () => {
     expect(await r.reconcile(KEY)).toEqual({});
     expect(cluster.take()).toEqual([]);
     expect(servers.take()).toEqual([]);
+  });
+
+  it('sharded: a deleted DeployedModel of another shard’s deployment is left to that shard while the deployment has Ready replicas; with none left, any shard lets it go', async () => {
+    const dm = deployedModel('lora-1', {}, { deletionTimestamp: '2026-12-06T08:01:00Z', finalizers: [FINALIZER] });
+    const cluster = new DeployedModelCluster({ namespaces: [namespace(NS, 'acme')], deployments: [], deployedModels: [dm], endpointSlices: [slice(NS, 'chat', ['10.0.0.1'])] });
+    const servers = new FakeServers();
+    const quota = new MemoryLoraQuota();
+    const r = new DeployedModelReconciler({ listers: cluster.listers, writer: cluster, api: servers, models: new MemoryModels(), quota, clock: new FakeClock(T0), sharded: true });
+    expect(await r.reconcile(KEY)).toEqual({});
+    expect(cluster.take()).toEqual([]); // not this shard's: its own shard unloads (it dials those replicas)
+    expect(servers.take()).toEqual([]);
+    cluster.setReplicas(NS, 'chat', []); // the deployment is gone: nothing left to unload anywhere
+    await r.reconcile(KEY);
+    expect(cluster.take()).toEqual([`status ${DM}`, `finalizers ${DM}`]);
+    expect(cluster.listers.deployedModels.get(KEY)).toBeUndefined();
   });
 
   it('localDeploymentName: a name, or the own account’s full name; another account’s is refused', () => {

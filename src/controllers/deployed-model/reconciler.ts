@@ -6,9 +6,10 @@
 //
 //   fetch (gone → done) → being deleted? unload from every Ready replica (unless another live
 //   DeployedModel of the deployment serves the same adapter), release the `loras` quota, drop the
-//   finalizer → finalizer → hold one `loras` unit (kubectl-made objects count too)
-//   → base deployment (exists, not deleted, addons on) → within the deployment's --max-loras
-//   (oldest DeployedModels first) → adapter model READY, its lora_path
+//   finalizer (status UNDEPLOYING meanwhile) → finalizer → base deployment (exists, not deleted,
+//   addons on) → within the deployment's --max-loras (oldest DeployedModels first) → adapter model
+//   READY, its lora_path → hold one `loras` unit (kubectl-made objects count too; none while FAILED
+//   for bad input)
 //   → per Ready replica (EndpointSlice): listed by the server? LOADED : load it
 //     (refused: attempts+1, FAILED after MAX_LOAD_ATTEMPTS; unreachable: retry, not counted)
 //   → status once (state, replicas, conditions) → requeue: soon while loading, every pollMs after
@@ -32,7 +33,7 @@ import type { ObjectWriter } from '../runtime/writer.js';
 import { modelRefOf, type ModelFileUrls, type ModelFilesApi } from './model-files.js';
 import type { AdapterApi } from './model-server.js';
 import { ReplicaAdapters, type ReplicaRef } from './replica-adapters.js';
-import { MAX_LOAD_ATTEMPTS, computeStatus, eventsFor, type Blocker, type PassOutcome } from './status.js';
+import { MAX_LOAD_ATTEMPTS, computeStatus, eventsFor, undeployingStatus, type Blocker, type PassOutcome } from './status.js';
 import { holderOf, type AdapterModels, type LoraQuota, type ModelFileSet } from './stores.js';
 
 export interface Listers {
@@ -112,7 +113,7 @@ export class DeployedModelReconciler implements Reconciler {
     const account = accountOfNamespace(ns);
     const obj = new PassObject(this.#o.writer, read);
     try {
-      if (read.metadata.deletionTimestamp) return await this.#finalize(obj, namespace, account, ctx);
+      if (read.metadata.deletionTimestamp) return await this.#deleted(obj, namespace, account, ctx);
       // A namespace labelled with an account by hand: no adapter loaded on anyone's replicas.
       if (await inUnverifiedNamespace(ns, read, this.#events, ctx?.log)) return {};
       if (this.#o.sharded && !this.#inShard(read, namespace, account)) return {};
@@ -125,6 +126,23 @@ export class DeployedModelReconciler implements Reconciler {
   #inShard(dm: DeployedModel, namespace: string, account: string | undefined): boolean {
     const dep = localDeploymentName(dm.spec.deployment, account);
     return dep !== undefined && this.#o.listers.deployments.get(`${namespace}/${dep}`) !== undefined;
+  }
+
+  /**
+   * Being deleted. Sharded: the shard of the deployment unloads (it is the one that reaches those
+   * replicas); another shard steps in only when no Ready replica is left to unload from (the
+   * deployment is gone), so a DeployedModel is never stuck on its finalizer.
+   */
+  #deleted(obj: PassObject<DeployedModel>, namespace: string, account: string | undefined, ctx?: ReconcileContext): Promise<Result> {
+    const dm = obj.current;
+    if (this.#o.sharded && !this.#inShard(dm, namespace, account) && this.#servedAnywhere(dm, namespace, account)) return Promise.resolve({});
+    return this.#finalize(obj, namespace, account, ctx);
+  }
+
+  /** Whether the DeployedModel's deployment has a Ready replica (in any shard: EndpointSlices are not sharded). */
+  #servedAnywhere(dm: DeployedModel, namespace: string, account: string | undefined): boolean {
+    const dep = localDeploymentName(dm.spec.deployment, account);
+    return dep !== undefined && this.readyReplicas(namespace, dep).length > 0;
   }
 
   /** The Ready replicas of `namespace/deployment`, in address order. */
@@ -145,6 +163,7 @@ export class DeployedModelReconciler implements Reconciler {
   async #finalize(obj: PassObject<DeployedModel>, namespace: string, account: string | undefined, ctx?: ReconcileContext): Promise<Result> {
     const dm = obj.current;
     if (!hasFinalizer(dm, FINALIZER)) return {};
+    await obj.writeStatus(undeployingStatus(dm.status as DeployedModelStatus | undefined, new Date(this.#o.clock.now())));
     const dep = localDeploymentName(dm.spec.deployment, account);
     const name = loraName(dm);
     // Another live DeployedModel of the same adapter on the same deployment still needs it.
@@ -192,8 +211,10 @@ export class DeployedModelReconciler implements Reconciler {
   #loadAll(dm: DeployedModel, namespace: string, t: Target, ctx?: ReconcileContext): Promise<ReplicaAdapter[]> {
     const before = new Map(((dm.status as DeployedModelStatus | undefined)?.replicas ?? []).map((r) => [r.pod, r]));
     const name = loraName(dm);
+    const ready = this.readyReplicas(namespace, t.deployment);
+    this.#replicas.retain(`${namespace}/${t.deployment}`, ready);
     return Promise.all(
-      this.readyReplicas(namespace, t.deployment).map((r) => this.#replica({ r, name, path: t.path, ...(t.files ? { files: t.files } : {}), before: before.get(r.pod) }, ctx)),
+      ready.map((r) => this.#replica({ r, name, path: t.path, ...(t.files ? { files: t.files } : {}), before: before.get(r.pod) }, ctx)),
     );
   }
 
@@ -205,12 +226,26 @@ export class DeployedModelReconciler implements Reconciler {
     return o.replicas.length > 0 ? this.#pollMs : undefined;
   }
 
-  /** What keeps the adapter off the replicas, or the deployment and lora_path to load it with. */
+  /**
+   * What keeps the adapter off the replicas, or the deployment and lora_path to load it with. One
+   * `loras` unit is held while it is loaded or may still be (waiting for its deployment or model);
+   * none while it is FAILED for what retrying cannot fix (bad input made with kubectl: another base
+   * model, addons off, no --max-loras slot), as REST refuses such input before reserving any.
+   */
   async #target(dm: DeployedModel, namespace: string, account: string | undefined): Promise<{ blocker: Blocker } | Target> {
-    if (account !== undefined) {
-      const q = await this.#o.quota.hold(account, holderOf(dm.metadata.name ?? ''));
-      if (!q.ok) return block('QuotaExceeded', 'RESOURCE_EXHAUSTED', true, q.message);
+    const found = await this.#find(dm, namespace, account);
+    if (account === undefined) return found;
+    const holder = holderOf(dm.metadata.name ?? '');
+    if ('blocker' in found && found.blocker.failed) {
+      await this.#o.quota.release(account, holder);
+      return found;
     }
+    const q = await this.#o.quota.hold(account, holder);
+    return q.ok ? found : block('QuotaExceeded', 'RESOURCE_EXHAUSTED', true, q.message);
+  }
+
+  /** The deployment and the adapter model checked: a blocker, or where to load it. */
+  async #find(dm: DeployedModel, namespace: string, account: string | undefined): Promise<{ blocker: Blocker } | Target> {
     const dep = this.#deploymentCheck(dm, namespace, account);
     if ('blocker' in dep) return dep;
     const model = await this.#o.models.get(dm.spec.model);

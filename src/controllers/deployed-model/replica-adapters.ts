@@ -7,7 +7,9 @@
 // EndpointSlice to show it) forgets every runtime-loaded adapter; its pod's restart count may or
 // may not change, and the simulated fleet's fixtures restart without any pod change at all. The
 // server's own list is the truth, so each replica's list is re-read when older than `pollMs`, and
-// at once for a replica the controller has not seen (new pod, new uid at an old address).
+// at once for a replica the controller has not seen (new pod, new uid at an old address) or that
+// left its deployment's Ready set and came back (a container restart its readiness probe showed:
+// what it had before is forgotten when it leaves, `retain`).
 import type { Clock } from '../../util/clock.js';
 import type { AdapterApi, Replica } from './model-server.js';
 
@@ -28,6 +30,8 @@ const keyOf = (r: Replica): string => `${r.address}:${r.port}`;
 export class ReplicaAdapters {
   readonly #known = new Map<string, Known>();
   readonly #inflight = new Map<string, Promise<Set<string>>>();
+  /** Deployment key → the replicas (address:port) it had Ready when last looked at. */
+  readonly #ready = new Map<string, Set<string>>();
 
   constructor(
     private readonly api: AdapterApi,
@@ -61,6 +65,18 @@ export class ReplicaAdapters {
 
   removed(r: ReplicaRef, name: string): void {
     this.#known.get(keyOf(r))?.names.delete(name);
+  }
+
+  /**
+   * `deployment`'s Ready replicas are now `ready`: what was seen of a replica that is no longer among
+   * them is forgotten, so when it is Ready again (a restarted server, possibly within pollMs) its
+   * list is read afresh rather than trusted.
+   */
+  retain(deployment: string, ready: readonly Replica[]): void {
+    const now = new Set(ready.map(keyOf));
+    for (const key of this.#ready.get(deployment) ?? []) if (!now.has(key)) this.#known.delete(key);
+    if (now.size > 0) this.#ready.set(deployment, now);
+    else this.#ready.delete(deployment);
   }
 
   /** Drops what was seen of replicas not asked about for a long time (pods come and go). */

@@ -70,6 +70,22 @@ export function computeStatus(prev: DeployedModelStatus | undefined, o: PassOutc
   };
 }
 
+/**
+ * While the finalizer unloads the adapter (however the object was deleted): UNDEPLOYING, Ready
+ * False; the replica entries stay as they were until the object is gone.
+ */
+export function undeployingStatus(prev: DeployedModelStatus | undefined, now: Date): DeployedModelStatus {
+  const message = 'unloading the adapter from every Ready replica';
+  const conditions = setCondition(prev?.conditions, { type: ConditionType.Ready, status: 'False', reason: 'Undeploying', message }, now);
+  return {
+    ...prev,
+    state: 'UNDEPLOYING',
+    status: { code: 'OK', message },
+    updateTime: prev?.state === 'UNDEPLOYING' && prev.updateTime ? prev.updateTime : rfc3339(now),
+    conditions,
+  };
+}
+
 /** The events a state change is worth (kubectl describe). */
 export function eventsFor(prev: DeployedModelStatus | undefined, next: DeployedModelStatus): ObjectEvent[] {
   if (prev?.state === next.state) return [];
