@@ -134,6 +134,13 @@ const dump = async (): Promise<unknown> => ({
   ...((await dumpNamespace(kc, NS)) as object),
 });
 
+/** `vllm:generation_tokens_total` of the model server at `ip` (Prometheus text, vLLM's names). */
+async function generatedTokens(ip: string): Promise<number> {
+  const text = await (await fetch(`http://${ip}:8000/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  const m = /^vllm:generation_tokens_total\{[^}]*\} (\S+)$/m.exec(text);
+  return m ? Number(m[1]) : Number.NaN;
+}
+
 /** One request from zero: held, the autoscaler scales 0→1 at once, the real pod becomes Ready, answered. */
 async function fromZero(label: string): Promise<{ pod: V1Pod; heldToAnswerMs: number }> {
   expect(await workloadReplicas()).toBe(0);
@@ -157,6 +164,8 @@ async function fromZero(label: string): Promise<{ pod: V1Pod; heldToAnswerMs: nu
   expect(pod?.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
   expect(pod?.status?.containerStatuses?.[0]).toMatchObject({ name: 'model-server', ready: true, image: MODEL_SERVER_IMAGE });
   expect(gw.core.upstreams.endpoints(KEY).map((e) => `${e.address}:${e.port}`)).toEqual([`${pod!.status!.podIP}:8000`]);
+  // That container generated the answer: its own counters, read at its pod IP from this host.
+  expect(await generatedTokens(pod!.status!.podIP!)).toBe(4);
   return { pod: pod!, heldToAnswerMs };
 }
 
