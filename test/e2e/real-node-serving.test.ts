@@ -12,7 +12,7 @@
 // scale-to-zero window is shortened through the autoscaler's test/operator override (the CRD
 // refuses < 5m). Skips loudly (never passes) without a Ready real node on this machine.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type V1Pod } from '@kubernetes/client-node';
@@ -27,7 +27,8 @@ import { KubeKindClients } from '../../src/api/kube/kind-client.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
 import { Autoscaler } from '../../src/controllers/autoscaler/autoscaler.js';
-import { loadModelServerConfig } from '../../src/controllers/deployment/model-server-config.js';
+import { parseConfig } from '../../src/config.js';
+import { loadModelServerConfig, type ModelServerConfig } from '../../src/controllers/deployment/model-server-config.js';
 import { controllerManager } from '../../src/controllers/manager.js';
 import type { Manager } from '../../src/controllers/runtime/index.js';
 import type { Deployment } from '../../src/crds/deployment.js';
@@ -74,27 +75,39 @@ if (!ready) {
 }
 
 /**
- * The operator's CPU runtime for this cluster: the fixture's image (it takes vLLM's command line),
- * run as the image's non-root user, on the real node only. Probes every second: the fixture starts
- * in well under one, and the test measures the cold start.
+ * The operator's CPU runtime for this cluster, as an operator writes it (HEARTH_MODEL_SERVER_CONFIG_FILE):
+ * the fixture's image (it takes vLLM's command line), run as the image's non-root user, on the real
+ * node only. Probes every second: the fixture starts in well under one, and the test measures the
+ * cold start.
  */
 const [uid, gid] = NONROOT.split(':').map(Number) as [number, number];
-const modelServerConfig = loadModelServerConfig({
-  servers: {
-    cpu: {
-      image: MODEL_SERVER_IMAGE,
-      command: ['/nodejs/bin/node', '/app/model-server.mjs'],
-      cpu: '100m',
-      memory: '256Mi',
-      runAsUser: uid,
-      runAsGroup: gid,
-      fsGroup: gid,
-      nodeSelector: { [REAL_NODE_LABEL]: 'true' },
-      tolerations: [{ ...REAL_NODE_TOLERATION }],
-    },
-  },
-  workload: { probePeriodSeconds: 1, terminationGracePeriodSeconds: 5, shmSizeLimit: '64Mi' },
-});
+const SETTINGS = `servers:
+  cpu:
+    image: ${MODEL_SERVER_IMAGE}
+    command: [/nodejs/bin/node, /app/model-server.mjs]
+    cpu: 100m
+    memory: 256Mi
+    runAsUser: ${uid}
+    runAsGroup: ${gid}
+    fsGroup: ${gid}
+    nodeSelector: { ${REAL_NODE_LABEL}: "true" }
+    tolerations: [{ key: ${REAL_NODE_TOLERATION.key}, operator: ${REAL_NODE_TOLERATION.operator}, value: "${REAL_NODE_TOLERATION.value}", effect: ${REAL_NODE_TOLERATION.effect} }]
+workload:
+  probePeriodSeconds: 1
+  terminationGracePeriodSeconds: 5
+  shmSizeLimit: 64Mi
+`;
+
+/** The settings as mode `controller` reads them: the file through parseConfig, merged over the defaults. */
+function modelServerSettings(): ModelServerConfig {
+  const dir = mkdtempSync(join(tmpdir(), 'rnsrv-settings-'));
+  try {
+    writeFileSync(join(dir, 'model-server.yaml'), SETTINGS);
+    return loadModelServerConfig(parseConfig({ HEARTH_MODEL_SERVER_CONFIG_FILE: join(dir, 'model-server.yaml') }).modelServer.configFile);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 let database: Database;
 let kinds: KubeKindClients;
@@ -211,7 +224,7 @@ describe.runIf(ready)('serving on the real node over the pod network', () => {
       batchJob: { namespace: NS },
       nodePool: { namespace: NS },
       environment: { namespace: NS },
-      deployment: { selector: `${LABELS.account}=${ACCOUNT}`, autoscaler, modelServerConfig, capacityRetryMs: 2000, quotaRetryMs: 2000 },
+      deployment: { selector: `${LABELS.account}=${ACCOUNT}`, autoscaler, modelServerConfig: modelServerSettings(), capacityRetryMs: 2000, quotaRetryMs: 2000 },
     });
     manager.start();
     timings.setupMs = Date.now() - t0;
