@@ -146,7 +146,7 @@ function gatewayScraper(config: Config, clients: KubeClients, log: Logger): Gate
  * with addons the model-files sidecar, and the DeployedModel controller asks it for the files (URLs
  * signed with the API's secret, as :getDownloadEndpoint's).
  */
-function modelFilesWiring(config: Config, log: Logger): { deployment: { modelServerConfig?: ModelServerConfig }; deployedModel: Pick<DeployedModelSettings, 'modelFiles'> } {
+export function modelFilesWiring(config: Config, log: Logger): { deployment: { modelServerConfig?: ModelServerConfig }; deployedModel: Pick<DeployedModelSettings, 'modelFiles'> } {
   const settings = config.modelServer.configFile;
   const { image, sourceUrl } = config.modelFiles;
   if (settings?.servers?.cpu) log.info({ image: settings.servers.cpu.image }, 'model-server settings: a CPU runtime serves acceleratorType CPU deployments');
