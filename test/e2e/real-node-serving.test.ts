@@ -9,13 +9,14 @@
 // source), the controller manager with the operator's CPU runtime (`servers.cpu`: the fixture's
 // image, its non-root user, the real node's label and taint), the REST API on a real PostgreSQL.
 // The Deployment controller only reconciles this run's account (a selector on its label). The
+// replicas run under the restricted Pod Security Standard, enforced on the namespace. The
 // scale-to-zero window is shortened through the autoscaler's test/operator override (the CRD
 // refuses < 5m). Skips loudly (never passes) without a Ready real node on this machine.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -200,6 +201,11 @@ describe.runIf(ready)('serving on the real node over the pod network', () => {
     apiKey = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
     const namespaces = new NamespaceEnsurer(kc, { seal: TEST_SEAL });
     await namespaces.ensure(ACCOUNT);
+    // The API server's PodSecurity admission enforces the restricted profile on the replicas.
+    await core.patchNamespace(
+      { name: NS, body: { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
     kinds = new KubeKindClients(kubeAccess(kc, { log }), { log });
     await kinds.start();
     app = await buildApp({ db: database.db, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false });
