@@ -1,4 +1,5 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, aggregatorStaleMs, configTable, configVariables, datasetSettings, gatewayConfig, parseConfig } from './config.js';
@@ -83,6 +84,41 @@ describe('parseConfig', () => {
     expect(parseConfig({}).controller.selector).toBeUndefined();
     expect(parseConfig({ HEARTH_CONTROLLER_SELECTOR: 'hearth.dev/shard=a,team in (x, y)' })).toMatchObject({ controller: { selector: 'hearth.dev/shard=a,team in (x, y)' } });
     expect(() => parseConfig({ HEARTH_CONTROLLER_SELECTOR: 'a=b;rm -rf' })).toThrow(/HEARTH_CONTROLLER_SELECTOR/);
+  });
+});
+
+describe('HEARTH_MODEL_SERVER_CONFIG_FILE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-msc-'));
+  const file = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+
+  it('unset: no override (the defaults; CPU deployments have no runtime)', () => {
+    expect(parseConfig({}).modelServer.configFile).toBeUndefined();
+  });
+
+  it('reads a YAML file: the CPU runtime with its nodes and tolerations', () => {
+    const path = file('ok.yaml', 'servers:\n  cpu:\n    image: registry.local/vllm-cpu:v1\n    cpu: "4"\n    memory: 16Gi\n    nodeSelector: { hearth.dev/node-kind: cpu }\n    tolerations: [{ key: dedicated, operator: Exists, effect: NoSchedule }]\n');
+    expect(parseConfig({ HEARTH_MODEL_SERVER_CONFIG_FILE: path }).modelServer.configFile?.servers?.cpu).toMatchObject({ image: 'registry.local/vllm-cpu:v1', cpu: '4', nodeSelector: { 'hearth.dev/node-kind': 'cpu' } });
+  });
+
+  it('refuses a bad file at start, naming the variable, the file and every bad field', () => {
+    const path = file('bad.yaml', 'servers:\n  cpu:\n    cpu: lots\n    memory: 1Gi\n');
+    expect(() => parseConfig({ HEARTH_MODEL_SERVER_CONFIG_FILE: path })).toThrow(ConfigError);
+    const problems = (() => {
+      try {
+        parseConfig({ HEARTH_MODEL_SERVER_CONFIG_FILE: path });
+        return [];
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+    })();
+    expect(problems).toEqual([
+      `HEARTH_MODEL_SERVER_CONFIG_FILE: ${path}: servers.cpu.cpu: a Kubernetes quantity, e.g. 8, 500m, 64Gi`,
+    ]);
+    expect(() => parseConfig({ HEARTH_MODEL_SERVER_CONFIG_FILE: join(dir, 'missing.yaml') })).toThrow(/HEARTH_MODEL_SERVER_CONFIG_FILE: .*missing\.yaml: ENOENT/);
   });
 });
 

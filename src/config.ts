@@ -10,7 +10,10 @@
 //     `npm run gen:config-table` rewrites it).
 import { createHmac } from 'node:crypto';
 import type { V1NetworkPolicyPeer } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { loadModelServerConfig, type ModelServerConfigOverride } from './controllers/deployment/model-server-config.js';
 import type { DatasetRoutesOptions } from './api/routes/datasets.js';
 import { DEFAULT_CONTROLLER_CLIENT, DEFAULT_WORKERS } from './controllers/deployment/controller.js';
 import { durationSeconds } from './crds/duration.js';
@@ -226,6 +229,22 @@ export const ConfigSchema = z.object({
   deployedModels: z.object({
     pollInterval: variable('HEARTH_ADAPTER_POLL_INTERVAL', duration('10s').default('10s'), "How often the DeployedModel controller re-reads each Ready replica's loaded adapters (a restarted server's lost adapters are loaded again)."),
   }),
+  modelServer: z.object({
+    configFile: variable(
+      'HEARTH_MODEL_SERVER_CONFIG_FILE',
+      z
+        .string()
+        .min(1)
+        .transform((path, ctx) => {
+          const r = readModelServerConfigFile(path);
+          if ('override' in r) return r.override;
+          for (const p of r.problems) ctx.addIssue({ code: 'custom', message: p });
+          return z.NEVER;
+        })
+        .optional(),
+      "Controller: a YAML or JSON file of model-server settings over the defaults (src/controllers/deployment/model-server-config.ts): servers.nvidia / servers.amd (vLLM images), servers.cpu (the runtime of acceleratorType CPU deployments: image, cpu, memory, nodeSelector, tolerations; unset: CPU deployments fail UnsupportedAcceleratorType), workload, lora, models, modelPathTemplate. Refused at start, every bad field named.",
+    ),
+  }),
   /**
    * Adapters' files into model-server pods: the `model-files` sidecar (mode `model-files`,
    * src/artifacts/model-files-server.ts) in pods of deployments with addons.
@@ -340,6 +359,23 @@ export function configVariables(): Leaf[] {
     }
   }
   return leaves;
+}
+
+/** The model-server settings file (HEARTH_MODEL_SERVER_CONFIG_FILE): the override it holds, or every problem with it. */
+export function readModelServerConfigFile(path: string): { override: ModelServerConfigOverride } | { problems: string[] } {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8'));
+  } catch (e) {
+    return { problems: [`${path}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`] };
+  }
+  try {
+    loadModelServerConfig(raw); // the whole, merged over the defaults, must be valid
+    return { override: (raw ?? {}) as ModelServerConfigOverride };
+  } catch (e) {
+    if (!(e instanceof z.ZodError)) throw e;
+    return { problems: e.issues.map((i) => `${path}: ${i.path.join('.') || '(top level)'}: ${i.message}`) };
+  }
 }
 
 /** The configuration from the environment; throws a ConfigError naming every bad variable. */

@@ -86,6 +86,13 @@ const ALLOWED: Allowed[] = [
     why: "Hearth extension (firectl's --unused-auto-delete-duration, api-notes.md §5.1): the idle time before a scale-to-zero deployment is deleted; not a published Deployment field.",
   },
   {
+    op: '* /v1/accounts/{accountId}/deployments*',
+    where: '*',
+    field: '*acceleratorType',
+    problem: 'enum values not in the spec: CPU',
+    why: "Hearth extension (issue 18 item 4, src/controllers/deployment/README.md): acceleratorType CPU serves a deployment without an accelerator on the operator's CPU runtime (HEARTH_MODEL_SERVER_CONFIG_FILE servers.cpu); the published enum lists GPUs only.",
+  },
+  {
     op: '* /v1/accounts/{accountId}/supervisedFineTuningJobs*',
     where: '*',
     field: '*trainingProgress',

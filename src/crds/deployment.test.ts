@@ -15,3 +15,26 @@ describe('replicaBounds', () => {
     expect(replicaBounds(spec({ minReplicaCount: 1, maxReplicaCount: 4, replicaCount: 6 }))).toEqual({ min: 6, max: 6, fixed: true });
   });
 });
+
+describe('acceleratorType CPU (Hearth: the operator CPU runtime)', () => {
+  const issues = (s: Record<string, unknown>) =>
+    (DeploymentSpec.safeParse({ baseModel: 'm', acceleratorType: 'CPU', ...s }).error?.issues ?? []).map((i) => `${i.path.join('.')}: ${i.message}`);
+
+  it('is accepted alone', () => {
+    expect(issues({})).toEqual([]);
+    expect(DeploymentSpec.parse({ baseModel: 'm', acceleratorType: 'CPU' }).acceleratorType).toBe('CPU');
+  });
+
+  it.each([
+    { name: 'acceleratorCount', s: { acceleratorCount: 1 }, want: 'acceleratorCount: acceleratorCount must be unset with acceleratorType CPU: a CPU replica has no accelerators' },
+    { name: 'placement', s: { placement: { region: 'US_IOWA_1' } }, want: expect.stringMatching(/^placement: placement must be unset with acceleratorType CPU/) },
+    { name: 'autoTune.longPrompt', s: { autoTune: { longPrompt: true } }, want: 'autoTune.longPrompt: autoTune.longPrompt needs accelerators (it doubles them); acceleratorType CPU has none' },
+    { name: 'an FP8 precision', s: { precision: 'FP8' }, want: expect.stringMatching(/^precision: precision FP8 and FP8_\* require acceleratorType NVIDIA_H100_80GB/) },
+  ])('refuses $name with a field error', ({ s, want }) => {
+    expect(issues(s)).toEqual([want]);
+  });
+
+  it('a GPU type is unaffected by the CPU rules', () => {
+    expect(issues({ acceleratorType: 'NVIDIA_H100_80GB', acceleratorCount: 2, placement: { region: 'US_IOWA_1' } })).toEqual([]);
+  });
+});

@@ -2,7 +2,8 @@
 // user-settable fields under their Fireworks names; status the output-only ones plus conditions.
 import { z } from 'zod';
 import {
-  AcceleratorType,
+  ACCELERATOR_TYPES,
+  type AcceleratorType,
   DEFAULT_ACCELERATOR_TYPE,
   MultiRegion,
   REGIONS,
@@ -44,6 +45,15 @@ export type Precision = z.infer<typeof Precision>;
 
 /** Accelerators that serve FP8 precisions (fleet catalog: `fp8: true`). */
 export const FP8_ACCELERATORS: readonly AcceleratorType[] = ['NVIDIA_H100_80GB'];
+
+/**
+ * Hearth: `acceleratorType: CPU` serves the model without an accelerator, on the operator's CPU
+ * runtime (the model-server configuration's `servers.cpu`: image, CPU and memory per replica, the
+ * nodes it runs on). No GPUs, so no acceleratorCount, GPU quota, GPU-hours or region placement.
+ */
+export const CPU_ACCELERATOR_TYPE = 'CPU';
+export const DeploymentAcceleratorType = z.enum([...ACCELERATOR_TYPES, CPU_ACCELERATOR_TYPE]);
+export type DeploymentAcceleratorType = z.infer<typeof DeploymentAcceleratorType>;
 
 export const DirectRouteType = z.enum(['INTERNET', 'GCP_PRIVATE_SERVICE_CONNECT', 'AWS_PRIVATELINK']);
 export const HotLoadBucketType = z.enum(['MINIO', 'S3', 'NEBIUS', 'FW_HOSTED']);
@@ -180,8 +190,8 @@ export const DeploymentSpecFields = z.object({
   acceleratorCount: int32(1)
     .optional()
     .describe('Accelerators (GPUs) per replica. Unset: the estimated minimum for the base model.'),
-  acceleratorType: AcceleratorType.default(DEPLOYMENT_DEFAULTS.acceleratorType).describe(
-    'Accelerator type of every replica. Default NVIDIA_A100_80GB.',
+  acceleratorType: DeploymentAcceleratorType.default(DEPLOYMENT_DEFAULTS.acceleratorType).describe(
+    "Accelerator type of every replica. Default NVIDIA_A100_80GB. Hearth: CPU serves without an accelerator on the operator's CPU runtime (no acceleratorCount, placement or autoTune.longPrompt).",
   ),
   precision: Precision.default(DEPLOYMENT_DEFAULTS.precision).describe(
     'Serving precision. Default FP16. FP8 precisions need NVIDIA_H100_80GB.',
@@ -283,7 +293,28 @@ export const DeploymentSpec = withRules(
       rule: `!self.precision.startsWith('FP8') || self.acceleratorType in [${FP8_ACCELERATORS.map((a) => `'${a}'`).join(', ')}]`,
       message: `precision FP8 and FP8_* require acceleratorType ${FP8_ACCELERATORS.join(' or ')}`,
       fieldPath: '.precision',
-      holds: (s) => !isFp8(s.precision) || FP8_ACCELERATORS.includes(s.acceleratorType),
+      holds: (s) => !isFp8(s.precision) || (FP8_ACCELERATORS as readonly string[]).includes(s.acceleratorType),
+    },
+    {
+      rule: `self.acceleratorType != '${CPU_ACCELERATOR_TYPE}' || !has(self.acceleratorCount)`,
+      message: `acceleratorCount must be unset with acceleratorType ${CPU_ACCELERATOR_TYPE}: a CPU replica has no accelerators`,
+      fieldPath: '.acceleratorCount',
+      reason: 'FieldValueForbidden',
+      holds: (s) => s.acceleratorType !== CPU_ACCELERATOR_TYPE || s.acceleratorCount === undefined,
+    },
+    {
+      rule: `self.acceleratorType != '${CPU_ACCELERATOR_TYPE}' || !has(self.placement)`,
+      message: `placement must be unset with acceleratorType ${CPU_ACCELERATOR_TYPE}: CPU replicas run on the nodes the operator's CPU runtime names, in no GPU region`,
+      fieldPath: '.placement',
+      reason: 'FieldValueForbidden',
+      holds: (s) => s.acceleratorType !== CPU_ACCELERATOR_TYPE || s.placement === undefined,
+    },
+    {
+      rule: `self.acceleratorType != '${CPU_ACCELERATOR_TYPE}' || !(has(self.autoTune) && has(self.autoTune.longPrompt) && self.autoTune.longPrompt)`,
+      message: `autoTune.longPrompt needs accelerators (it doubles them); acceleratorType ${CPU_ACCELERATOR_TYPE} has none`,
+      fieldPath: '.autoTune.longPrompt',
+      reason: 'FieldValueForbidden',
+      holds: (s) => s.acceleratorType !== CPU_ACCELERATOR_TYPE || s.autoTune?.longPrompt !== true,
     },
     {
       rule: '!(has(self.autoTune) && has(self.autoTune.longPrompt) && self.autoTune.longPrompt) || !has(self.acceleratorCount) || self.acceleratorCount >= 2',

@@ -140,20 +140,24 @@ function gatewayScraper(config: Config, clients: KubeClients, log: Logger): Gate
 }
 
 /**
- * Adapters' files into model-server pods (HEARTH_MODEL_FILES_IMAGE + _SOURCE_URL): the Deployment
- * controller gives pods of deployments with addons the model-files sidecar, and the DeployedModel
- * controller asks it for the files (URLs signed with the API's secret, as :getDownloadEndpoint's).
+ * The model-server settings (HEARTH_MODEL_SERVER_CONFIG_FILE over the defaults: vendor images, the
+ * CPU runtime, pod settings, models) and adapters' files into model-server pods
+ * (HEARTH_MODEL_FILES_IMAGE + _SOURCE_URL): the Deployment controller gives pods of deployments
+ * with addons the model-files sidecar, and the DeployedModel controller asks it for the files (URLs
+ * signed with the API's secret, as :getDownloadEndpoint's).
  */
-function modelFilesWiring(config: Config, log: Logger): { deployment: { modelServerConfig?: ModelServerConfig }; deployedModel: Pick<DeployedModelSettings, 'modelFiles'> } {
+export function modelFilesWiring(config: Config, log: Logger): { deployment: { modelServerConfig?: ModelServerConfig }; deployedModel: Pick<DeployedModelSettings, 'modelFiles'> } {
+  const settings = config.modelServer.configFile;
   const { image, sourceUrl } = config.modelFiles;
+  if (settings?.servers?.cpu) log.info({ image: settings.servers.cpu.image }, 'model-server settings: a CPU runtime serves acceleratorType CPU deployments');
   if (!image || !sourceUrl) {
     log.warn('no HEARTH_MODEL_FILES_IMAGE: model-server pods get no model-files sidecar; adapters\' files must reach /mnt/models another way');
-    return { deployment: {}, deployedModel: {} };
+    return { deployment: settings ? { modelServerConfig: loadModelServerConfig(settings) } : {}, deployedModel: {} };
   }
   const secret = datasetSettings(config).uploadUrlSecret;
   if (secret === undefined) log.warn('neither HEARTH_UPLOAD_URL_SECRET nor HEARTH_PAGE_TOKEN_SECRET is set: the adapters\' download URLs verify only on an API in this process (mode all)');
   return {
-    deployment: { modelServerConfig: loadModelServerConfig({ modelFiles: { image, sourceUrl } }) },
+    deployment: { modelServerConfig: loadModelServerConfig({ ...settings, modelFiles: { image, sourceUrl } }) },
     deployedModel: { modelFiles: { sourceUrl, ...(secret !== undefined ? { secret } : {}) } },
   };
 }

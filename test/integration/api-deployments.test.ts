@@ -168,6 +168,9 @@ describe('deployments through REST', () => {
       [{ baseModel: BASE_MODEL, precision: 'FP8', acceleratorType: 'NVIDIA_A100_80GB' }, 'precision', 'NVIDIA_H100_80GB'],
       [{ baseModel: BASE_MODEL, unknownField: true }, 'unknownField', 'unknown field'],
       [{ baseModel: BASE_MODEL, minReplicaCount: 'two' }, 'minReplicaCount', ''],
+      [{ baseModel: BASE_MODEL, acceleratorType: 'CPU', acceleratorCount: 1 }, 'acceleratorCount', 'must be unset with acceleratorType CPU'],
+      [{ baseModel: BASE_MODEL, acceleratorType: 'CPU', placement: { region: 'US_IOWA_1' } }, 'placement', 'must be unset with acceleratorType CPU'],
+      [{ baseModel: BASE_MODEL, acceleratorType: 'TPU' }, 'acceleratorType', ''],
     ];
     for (const [body, field, rule] of cases) {
       const r = await call('POST', dep(ACME), ACME, body);

@@ -24,7 +24,7 @@ export const DEPLOYMENT_FLAGS: readonly FieldFlag[] = [
   { flag: 'load-targets', field: 'autoscalingPolicy.loadTargets', type: 'map', description: 'Load targets, e.g. default=0.8.' },
   { flag: 'accelerator-count', field: 'acceleratorCount', type: 'int', min: 1, description: 'Accelerators (GPUs) per replica.' },
   { flag: 'world-size', field: 'acceleratorCount', type: 'int', min: 1, description: 'The number of GPUs the base model is served with (= --accelerator-count).' },
-  { flag: 'accelerator-type', field: 'acceleratorType', type: 'string', description: 'e.g. NVIDIA_H100_80GB, NVIDIA_A100_80GB, AMD_MI300X_192GB.' },
+  { flag: 'accelerator-type', field: 'acceleratorType', type: 'string', description: 'e.g. NVIDIA_H100_80GB, NVIDIA_A100_80GB, AMD_MI300X_192GB; CPU: no accelerator, the operator\'s CPU runtime.' },
   { flag: 'precision', field: 'precision', type: 'string', description: 'Serving precision, e.g. FP16, FP8.' },
   { flag: 'enable-addons', field: 'enableAddons', type: 'bool', description: 'Allow LoRA addons (load-lora) on this deployment.' },
   { flag: 'draft-model', field: 'draftModel', type: 'string', description: 'Draft model for speculative decoding.' },

@@ -81,3 +81,41 @@ describe('loadModelServerConfig', () => {
     expect(() => loadModelServerConfig(raw)).toThrow(ZodError);
   });
 });
+
+describe('the CPU runtime (servers.cpu)', () => {
+  const CPU = { image: 'registry.local/vllm-cpu:v1', cpu: '4', memory: '16Gi', nodeSelector: { 'hearth.dev/node-kind': 'cpu' }, tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'cpu', effect: 'NoSchedule' }] };
+  const problems = (raw: unknown): string[] => {
+    try {
+      loadModelServerConfig(raw);
+      return [];
+    } catch (e) {
+      if (!(e instanceof ZodError)) throw e;
+      return e.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    }
+  };
+
+  it('is unset by default: no CPU image is assumed', () => {
+    expect(DEFAULT_MODEL_SERVER_CONFIG.servers.cpu).toBeUndefined();
+  });
+
+  it("is the operator's fields over vLLM's command line, non-root, with 16- and 32-bit precisions only", () => {
+    const c = loadModelServerConfig({ servers: { cpu: CPU } }).servers.cpu!;
+    expect(c).toMatchObject({ ...CPU, engine: 'vllm', command: ['vllm', 'serve'], port: 8000, healthPath: '/health', runAsUser: 1000, readOnlyRootFilesystem: true });
+    expect(c.precisionArgs.FP16).toEqual(['--dtype', 'float16']);
+    expect(c.precisionArgs.BF16).toEqual(['--dtype', 'bfloat16']);
+    expect(c.precisionArgs.FP8).toBeNull();
+    expect(c.precisionArgs.NF4).toBeNull();
+    // A later override changes one field of it.
+    expect(loadModelServerConfig({ servers: { cpu: { memory: '8Gi' } } }, loadModelServerConfig({ servers: { cpu: CPU } })).servers.cpu).toMatchObject({ ...CPU, memory: '8Gi' });
+  });
+
+  it.each([
+    { name: 'no image', raw: { cpu: '1', memory: '1Gi' }, want: ['servers.cpu.image: Invalid input: expected string, received undefined'] },
+    { name: 'a bad quantity', raw: { ...CPU, cpu: 'four' }, want: ['servers.cpu.cpu: a Kubernetes quantity, e.g. 8, 500m, 64Gi'] },
+    { name: 'a bad toleration effect', raw: { ...CPU, tolerations: [{ key: 'k', effect: 'Sometimes' }] }, want: [expect.stringMatching(/^servers\.cpu\.tolerations\.0\.effect: /)] },
+    { name: 'a bad node label', raw: { ...CPU, nodeSelector: { 'bad key!': 'x' } }, want: ['servers.cpu.nodeSelector.bad key!: Invalid key in record'] },
+    { name: 'root', raw: { ...CPU, runAsUser: 0 }, want: [expect.stringMatching(/^servers\.cpu\.runAsUser: /)] },
+  ])('refuses $name, naming the field', ({ raw, want }) => {
+    expect(problems({ servers: { cpu: raw } })).toEqual(want);
+  });
+});

@@ -50,6 +50,39 @@ export const ModelServerTemplate = z.object({
 });
 export type ModelServerTemplate = z.infer<typeof ModelServerTemplate>;
 
+const labelKey = z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'a label key, e.g. hearth.dev/node-kind');
+const labelValue = z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, 'a label value (≤ 63 characters: letters, digits, -, _, .)');
+
+/** A pod toleration, as the Kubernetes API spells it. */
+const Toleration = z
+  .object({
+    key: labelKey.optional(),
+    operator: z.enum(['Equal', 'Exists']).optional(),
+    value: labelValue.optional(),
+    effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+    tolerationSeconds: z.int().optional(),
+  })
+  .strict();
+
+/**
+ * The CPU runtime: how a deployment with `acceleratorType: CPU` is served (vLLM's CPU build, or any
+ * server that takes vLLM's command line and speaks its OpenAI-compatible API). The engine fields
+ * are a vendor template's; instead of GPUs each replica asks for `cpu` and `memory`, and it runs
+ * only on the nodes `nodeSelector` names, with `tolerations` for their taints. Unset in the
+ * defaults: a CPU deployment then fails with UnsupportedAcceleratorType until the operator names one.
+ */
+export const CpuServerTemplate = ModelServerTemplate.extend({
+  /** CPU per replica (requested). */
+  cpu: quantity,
+  /** Memory per replica (requested and the limit). */
+  memory: quantity,
+  /** The nodes CPU replicas may run on (required labels); empty: any node that tolerates nothing else. */
+  nodeSelector: z.record(labelKey, labelValue),
+  /** The taints of those nodes the replicas tolerate. */
+  tolerations: z.array(Toleration),
+});
+export type CpuServerTemplate = z.infer<typeof CpuServerTemplate>;
+
 /** Pod settings every model-server replica gets. */
 export const WorkloadSettings = z.object({
   cpuPerAccelerator: quantity,
@@ -111,7 +144,7 @@ export type ModelFilesSidecar = z.infer<typeof ModelFilesSidecar>;
 
 export const ModelServerConfig = z
   .object({
-    servers: z.object({ nvidia: ModelServerTemplate, amd: ModelServerTemplate }),
+    servers: z.object({ nvidia: ModelServerTemplate, amd: ModelServerTemplate, cpu: CpuServerTemplate.optional() }),
     workload: WorkloadSettings,
     lora: LoraSettings,
     /** Fireworks model name (`accounts/<a>/models/<m>`) → source. */
@@ -177,6 +210,25 @@ const VLLM_BASE: Omit<ModelServerConfig['servers']['nvidia'], 'image' | 'supplem
   readOnlyRootFilesystem: true,
 };
 
+/** vLLM's CPU build: 16- and 32-bit weights only (no FP8/FP4 kernels, no bitsandbytes). */
+const VLLM_CPU_PRECISION_ARGS: Record<Precision, string[] | null> = {
+  ...(Object.fromEntries(Precision.options.map((p) => [p, null])) as Record<Precision, null>),
+  FP16: ['--dtype', 'float16'],
+  BF16: ['--dtype', 'bfloat16'],
+};
+
+/**
+ * What a CPU runtime an operator names (`servers.cpu`) starts from: vLLM's command line and
+ * environment; the operator gives at least `image`, `cpu`, `memory` and where it runs.
+ */
+export const CPU_TEMPLATE_DEFAULTS: Omit<CpuServerTemplate, 'image' | 'cpu' | 'memory'> = {
+  ...VLLM_BASE,
+  precisionArgs: VLLM_CPU_PRECISION_ARGS,
+  supplementalGroups: [],
+  nodeSelector: {},
+  tolerations: [],
+};
+
 export const DEFAULT_MODEL_SERVER_CONFIG: ModelServerConfig = {
   servers: {
     nvidia: { ...VLLM_BASE, image: `vllm/vllm-openai:${VLLM_VERSION}`, supplementalGroups: [] },
@@ -218,7 +270,15 @@ const ModelServerTemplateOverride = ModelServerTemplate.omit({ precisionArgs: tr
 export const ModelServerConfigOverride = z
   .object({
     servers: z
-      .object({ nvidia: ModelServerTemplateOverride, amd: ModelServerTemplateOverride })
+      .object({
+        nvidia: ModelServerTemplateOverride,
+        amd: ModelServerTemplateOverride,
+        /** Over CPU_TEMPLATE_DEFAULTS (or the base's CPU runtime); `image`, `cpu` and `memory` must end up set. */
+        cpu: CpuServerTemplate.omit({ precisionArgs: true })
+          .extend({ precisionArgs: z.partialRecord(Precision, z.array(z.string()).nullable()) })
+          .partial()
+          .strict(),
+      })
       .partial()
       .strict(),
     workload: WorkloadSettings.partial().strict(),
@@ -243,6 +303,7 @@ export function loadModelServerConfig(raw: unknown, base: ModelServerConfig = DE
     servers: {
       nvidia: mergeTemplate(base.servers.nvidia, o.servers?.nvidia),
       amd: mergeTemplate(base.servers.amd, o.servers?.amd),
+      ...mergeCpu(base.servers.cpu, o.servers?.cpu),
     },
     workload: { ...base.workload, ...o.workload },
     lora: { ...base.lora, ...o.lora },
@@ -253,9 +314,13 @@ export function loadModelServerConfig(raw: unknown, base: ModelServerConfig = DE
   return ModelServerConfig.parse(merged);
 }
 
-function mergeTemplate(
-  base: ModelServerTemplate,
-  o: z.output<typeof ModelServerTemplateOverride> | undefined,
-): ModelServerTemplate {
+/** The CPU runtime: the override over the base's (or over CPU_TEMPLATE_DEFAULTS); none if neither names one. */
+function mergeCpu(base: CpuServerTemplate | undefined, o: Parameters<typeof mergeTemplate<CpuServerTemplate>>[1]): { cpu?: CpuServerTemplate } {
+  if (!base && !o) return {};
+  // Until the whole config is parsed, `image`, `cpu` and `memory` may be missing: the parse says so.
+  return { cpu: mergeTemplate({ ...CPU_TEMPLATE_DEFAULTS, ...base } as CpuServerTemplate, o) };
+}
+
+function mergeTemplate<T extends ModelServerTemplate>(base: T, o: Partial<Omit<T, 'precisionArgs'>> & { precisionArgs?: Partial<T['precisionArgs']> } | undefined): T {
   return { ...base, ...o, precisionArgs: { ...base.precisionArgs, ...o?.precisionArgs } };
 }

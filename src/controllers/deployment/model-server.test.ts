@@ -314,3 +314,29 @@ describe('buildModelServer', () => {
     expect(buildModelServer(uncheckedSpec(spec), CONFIG)).toMatchObject({ ok: false, reason });
   });
 });
+
+describe('acceleratorType CPU: the operator CPU runtime', () => {
+  const WITH_CPU = { ...CONFIG, servers: { ...CONFIG.servers, cpu: { ...CONFIG.servers.nvidia, image: 'registry.local/vllm-cpu:v1', cpu: '2', memory: '4Gi', nodeSelector: { 'hearth.dev/node-kind': 'cpu' }, tolerations: [], precisionArgs: { ...CONFIG.servers.nvidia.precisionArgs, NF4: null } } } };
+
+  it('fails with UnsupportedAcceleratorType when the operator configured none', () => {
+    const r = buildModelServer(specOf({ acceleratorType: 'CPU' }), CONFIG);
+    expect(r).toEqual({ ok: false, reason: 'UnsupportedAcceleratorType', message: expect.stringContaining('servers.cpu') });
+  });
+
+  it("runs vLLM's command line on the CPU image: one process, no GPU, the model named as the gateway forwards it", () => {
+    const s = value(buildModelServer(specOf({ acceleratorType: 'CPU', baseModel: LLAMA_8B, enableAddons: true }), WITH_CPU));
+    expect(s).toMatchObject({ acceleratorType: 'CPU', acceleratorCount: 0, template: { image: 'registry.local/vllm-cpu:v1' } });
+    expect(s.acceleratorCountReason).toBe('no accelerator: 2 CPU and 4Gi memory per replica on the CPU runtime');
+    expect(s.args[0]).toBe('meta-llama/Llama-3.1-8B-Instruct');
+    expect(flag(s.args, '--served-model-name')).toBe(LLAMA_8B);
+    expect(flag(s.args, '--tensor-parallel-size')).toBe('1');
+    expect(flag(s.args, '--dtype')).toBe('float16');
+    expect(s.args).toContain('--enable-lora');
+    expect(s.env).toContainEqual(RUNTIME_LORA_ENV);
+  });
+
+  it('refuses a precision the CPU runtime cannot serve', () => {
+    const r = buildModelServer(specOf({ acceleratorType: 'CPU', precision: 'NF4' }), WITH_CPU);
+    expect(r).toEqual({ ok: false, reason: 'UnsupportedPrecision', message: 'precision NF4 is not supported by the CPU runtime (use FP16 or BF16)' });
+  });
+});

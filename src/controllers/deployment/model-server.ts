@@ -4,8 +4,8 @@
 import { minimumAcceleratorCount } from '../../fleet/base-models.js';
 import { ACCELERATORS, DEFAULT_ACCELERATOR_TYPE, isAcceleratorType, type AcceleratorType } from '../../fleet/catalog.js';
 import { acceptsAddons, addonSlots } from '../../fleet/lora.js';
-import type { LoraSettings, ModelFilesSidecar, ModelServerTemplate, ModelSource, ModelServerConfig } from './model-server-config.js';
-import type { DeploymentSpec, Precision } from '../../crds/deployment.js';
+import type { CpuServerTemplate, LoraSettings, ModelFilesSidecar, ModelServerTemplate, ModelSource, ModelServerConfig } from './model-server-config.js';
+import { CPU_ACCELERATOR_TYPE, type DeploymentSpec, type Precision } from '../../crds/deployment.js';
 
 /** A verdict the reconciler turns into a condition: `reason` is CamelCase, `message` a sentence. */
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string; message: string };
@@ -13,13 +13,26 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string; m
 const ok = <T>(value: T): Checked<T> => ({ ok: true, value });
 const fail = (reason: string, message: string): Checked<never> => ({ ok: false, reason, message });
 
-/** Everything a replica's container needs, resolved from spec + config. */
-export interface ModelServer {
+/** Everything a replica's container needs, resolved from spec + config: on GPUs, or on the CPU runtime. */
+export type ModelServer = GpuModelServer | CpuModelServer;
+
+export interface GpuModelServer extends ModelServerCommon {
   template: ModelServerTemplate;
   acceleratorType: AcceleratorType;
   acceleratorCount: number;
   /** Why that many GPUs, for status ("2 GPUs: acceleratorCount from the spec"). */
   acceleratorCountReason: string;
+}
+
+/** `acceleratorType: CPU`: the operator's CPU runtime (its CPU, memory and nodes), no GPU. */
+export interface CpuModelServer extends ModelServerCommon {
+  template: CpuServerTemplate;
+  acceleratorType: typeof CPU_ACCELERATOR_TYPE;
+  acceleratorCount: 0;
+  acceleratorCountReason: string;
+}
+
+interface ModelServerCommon {
   args: string[];
   env: { name: string; value: string }[];
   /** The sidecar that puts adapters' files into /mnt/models: deployments with addons, when configured. */
@@ -186,6 +199,7 @@ export const RUNTIME_LORA_ENV = { name: 'VLLM_ALLOW_RUNTIME_LORA_UPDATING', valu
  * named after the Fireworks model (`--served-model-name`), so the gateway forwards `model` as is.
  */
 export function buildModelServer(spec: DeploymentSpec, config: ModelServerConfig): Checked<ModelServer> {
+  if (spec.acceleratorType === CPU_ACCELERATOR_TYPE) return buildCpuModelServer(spec, config);
   const acc = resolveAcceleratorType(spec);
   if (!acc.ok) return acc;
   const info = ACCELERATORS[acc.value];
@@ -201,6 +215,25 @@ export function buildModelServer(spec: DeploymentSpec, config: ModelServerConfig
   const speculative = speculativeConfig(spec, config);
   if (!speculative.ok) return speculative;
 
+  return ok({
+    template,
+    acceleratorType: acc.value,
+    acceleratorCount: count.value.count,
+    acceleratorCountReason: count.value.reason,
+    ...serverCommon(spec, config, template, source, count.value.count, precision.value, speculative.value),
+  });
+}
+
+/** The arguments, environment and sidecar every model server gets, on GPUs or on CPU. */
+function serverCommon(
+  spec: DeploymentSpec,
+  config: ModelServerConfig,
+  template: ModelServerTemplate,
+  source: ModelSource,
+  tensorParallel: number,
+  precision: string[],
+  speculative: string | undefined,
+): ModelServerCommon {
   const args = [
     ...(template.modelArg === 'positional' ? [source.path] : ['--model', source.path]),
     '--served-model-name',
@@ -210,22 +243,39 @@ export function buildModelServer(spec: DeploymentSpec, config: ModelServerConfig
     '--port',
     String(template.port),
     '--tensor-parallel-size',
-    String(count.value.count),
-    ...precision.value,
+    String(tensorParallel),
+    ...precision,
     ...(spec.maxContextLength && spec.maxContextLength > 0 ? ['--max-model-len', String(spec.maxContextLength)] : []),
-    ...(speculative.value !== undefined ? ['--speculative-config', speculative.value] : []),
+    ...(speculative !== undefined ? ['--speculative-config', speculative] : []),
     ...loraArgs(spec.enableAddons, config.lora, spec),
     ...template.extraArgs,
   ];
   const addons = acceptsAddons(spec);
   const env = [...template.env, ...(addons ? [RUNTIME_LORA_ENV] : [])];
+  return { args, env, ...(addons && config.modelFiles ? { modelFiles: config.modelFiles } : {}) };
+}
+
+/**
+ * `acceleratorType: CPU`: the operator's CPU runtime (`servers.cpu`), one process per replica
+ * (tensor parallelism 1), the precisions its `precisionArgs` allow.
+ */
+function buildCpuModelServer(spec: DeploymentSpec, config: ModelServerConfig): Checked<CpuModelServer> {
+  const template = config.servers.cpu;
+  if (!template) {
+    return fail(
+      'UnsupportedAcceleratorType',
+      `acceleratorType ${CPU_ACCELERATOR_TYPE} needs a CPU runtime, and the operator has configured none (model-server configuration servers.cpu)`,
+    );
+  }
+  const args = template.precisionArgs[spec.precision];
+  if (!args) return fail('UnsupportedPrecision', `precision ${spec.precision} is not supported by the CPU runtime (use FP16 or BF16)`);
+  const speculative = speculativeConfig(spec, config);
+  if (!speculative.ok) return speculative;
   return ok({
     template,
-    acceleratorType: acc.value,
-    acceleratorCount: count.value.count,
-    acceleratorCountReason: count.value.reason,
-    args,
-    env,
-    ...(addons && config.modelFiles ? { modelFiles: config.modelFiles } : {}),
+    acceleratorType: CPU_ACCELERATOR_TYPE,
+    acceleratorCount: 0,
+    acceleratorCountReason: `no accelerator: ${template.cpu} CPU and ${template.memory} memory per replica on the CPU runtime`,
+    ...serverCommon(spec, config, template, modelSource(spec.baseModel, config), 1, args, speculative.value),
   });
 }

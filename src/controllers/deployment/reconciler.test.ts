@@ -21,6 +21,7 @@ import {
 import { ANNOTATION_TEMPLATE_HASH } from './children/labels.js';
 import { DEFAULT_PROGRESS_INTERVAL_MS, eventsFor } from './status.js';
 import { hearthDeployment } from './testing.js';
+import { loadModelServerConfig, type ModelServerConfig } from './model-server-config.js';
 import { TEST_SEAL } from '../../../test/support/tenancy.js';
 
 const NS = 'acct-acme';
@@ -47,11 +48,11 @@ function dep(spec: Partial<DeploymentSpecInput> = {}, meta: Record<string, unkno
   return d;
 }
 
-function setup(objs: ClusterObjects & { limits?: Record<string, number>; desiredReplicas?: DesiredReplicas; exists?: (key: string) => Promise<boolean> }) {
+function setup(objs: ClusterObjects & { limits?: Record<string, number>; desiredReplicas?: DesiredReplicas; exists?: (key: string) => Promise<boolean>; modelServerConfig?: ModelServerConfig }) {
   const cluster = new DeploymentCluster({ namespaces: [namespace], nodes: fleet, ...objs });
   const quotas = new MemoryQuotaLedger(objs.limits);
   const clock = new FakeClock(T0);
-  const r = new DeploymentReconciler({ listers: cluster.listers, writer: cluster, quotas, clock, retentionMs: DEFAULT_RETENTION_MS, desiredReplicas: objs.desiredReplicas, exists: objs.exists });
+  const r = new DeploymentReconciler({ listers: cluster.listers, writer: cluster, quotas, clock, retentionMs: DEFAULT_RETENTION_MS, desiredReplicas: objs.desiredReplicas, exists: objs.exists, modelServerConfig: objs.modelServerConfig });
   const pass = async () => {
     const res = await r.reconcile(KEY);
     return { res, writes: cluster.take() };
@@ -193,6 +194,39 @@ describe('DeploymentReconciler: writes per pass', () => {
 });
 
 describe('DeploymentReconciler: lifecycle', () => {
+  describe('acceleratorType CPU', () => {
+    const cpuDep = () => hearthDeployment({ acceleratorType: 'CPU', replicaCount: 2 });
+    const withCpu = loadModelServerConfig({ servers: { cpu: { image: 'registry.local/vllm-cpu:v1', cpu: '1', memory: '2Gi', nodeSelector: { 'hearth.dev/node-kind': 'cpu' } } } });
+
+    it('on the CPU runtime: no region, no GPU quota held, READY once the pods are, and a second pass changes nothing', async () => {
+      const d = cpuDep();
+      d.metadata = { ...d.metadata, generation: 1, resourceVersion: '1' };
+      // No GPU quota at all: a CPU deployment needs none.
+      const t = setup({ deployments: [d], modelServerConfig: withCpu, limits: { 'h100-us-virginia-2': 0, 'a100-us-illinois-2': 0 } });
+      expect((await t.pass()).writes).toEqual([`create ${WORKLOAD}`, `create ${SERVICE}`, `status ${HEARTH}`]);
+      const w = t.workload();
+      expect(w?.spec?.replicas).toBe(2);
+      expect(w?.spec?.template.spec?.nodeSelector).toEqual({ 'hearth.dev/node-kind': 'cpu' });
+      expect(footprintOf(w!)).toEqual({});
+      expect(t.quotas.holds.get('deployment/chat') ?? {}).toEqual({});
+
+      t.cluster.settle();
+      expect((await t.pass()).writes).toEqual([`status ${HEARTH}`, `event Normal/Ready ${KEY}`]);
+      const s = t.status();
+      expect(s).toMatchObject({ state: 'READY', replicaCount: 2, status: { code: 'OK', message: 'served by the CPU runtime (no accelerator, no region)' } });
+      expect(s?.region).toBeUndefined();
+      t.clock.advance(60_000);
+      expect((await t.pass()).writes, 'second pass').toEqual([]);
+    });
+
+    it('without a CPU runtime configured: FAILED UnsupportedAcceleratorType, no children', async () => {
+      const t = setup({ deployments: [cpuDep()] });
+      expect((await t.pass()).writes).toEqual([`status ${HEARTH}`, `event Warning/UnsupportedAcceleratorType ${KEY}`]);
+      expect(t.status()).toMatchObject({ state: 'FAILED', status: { code: 'INVALID_ARGUMENT', message: expect.stringContaining('servers.cpu') } });
+      expect((await t.pass()).writes, 'second pass').toEqual([]);
+    });
+  });
+
   it('creates, becomes READY once the pods are, and a second pass changes nothing', async () => {
     const t = setup({ deployments: [dep()] });
     await t.pass();

@@ -10,7 +10,7 @@
 //   → region (spec, status, or chosen once) → desired replicas → quota clamp + hold
 //   → children (create / replace only on difference; never touch what we do not control) → status
 import type { KubernetesObject, V1Deployment, V1Namespace, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
-import { DeploymentSpec, replicaBounds, type Deployment, type DeploymentStatus, type DesiredReplicas, type ReplicaDecision } from '../../crds/deployment.js';
+import { CPU_ACCELERATOR_TYPE, DeploymentSpec, replicaBounds, type Deployment, type DeploymentStatus, type DesiredReplicas, type ReplicaDecision } from '../../crds/deployment.js';
 import { accountOfNamespace } from '../../crds/account.js';
 import { ANNOTATIONS, FINALIZER, SOFT_DELETE_RETENTION_MS } from '../../crds/group.js';
 import { QuotaExceededError } from '../../db/errors.js';
@@ -39,7 +39,7 @@ import {
   selectorLabels,
   selectorString,
 } from './children/index.js';
-import { buildModelServer, type ModelServer } from './model-server.js';
+import { buildModelServer, type GpuModelServer, type ModelServer } from './model-server.js';
 import { DEFAULT_MODEL_SERVER_CONFIG, type ModelServerConfig } from './model-server-config.js';
 import { DEFAULT_PROGRESS_INTERVAL_MS, Reason, computeStatus, eventsFor, statusEqual, statusWriteDue, summarizePods, type Outcome } from './status.js';
 import { rfc3339 } from '../../util/rfc3339.js';
@@ -317,7 +317,8 @@ class Pass {
     const decision: ReplicaDecision = typeof asked === 'number' ? { replicas: asked } : asked;
     this.#autoscalerStatus = decision.status;
     const desired = Math.max(0, decision.replicas);
-    const region = await this.#region(spec, server.value, desired, children);
+    // CPU replicas run where the operator's CPU runtime says: no region, no GPU capacity to find.
+    const region = server.value.acceleratorType === CPU_ACCELERATOR_TYPE ? { region: undefined } : await this.#region(spec, server.value, desired, children);
     if ('failed' in region) {
       return this.#finish({ kind: 'failed', reason: Reason.InvalidPlacement, message: region.failed, code: 'FAILED_PRECONDITION', region: this.#cur.status?.region });
     }
@@ -328,7 +329,7 @@ class Pass {
     return this.#run(server.value, region, desired, children);
   }
 
-  async #run(server: ModelServer, region: { region: string; reason?: string; chosen?: boolean }, desired: number, children: Children): Promise<Result> {
+  async #run(server: ModelServer, region: { region: string | undefined; reason?: string; chosen?: boolean }, desired: number, children: Children): Promise<Result> {
     const running = children.workloadOwned ? (children.workload?.spec?.replicas ?? 0) : 0;
     const quota = await this.#clamp(server, region.region, desired, running);
     const workload = makeWorkload(this.#cur, server, { replicas: quota.replicas, region: region.region, workload: this.config.workload });
@@ -398,10 +399,12 @@ class Pass {
    */
   async #clamp(
     server: ModelServer,
-    region: string,
+    region: string | undefined,
     desired: number,
     running: number,
   ): Promise<{ replicas: number; footprint: Record<string, number>; message?: string }> {
+    // CPU replicas hold no GPUs and spend no GPU-hours: maxReplicaCount and the nodes bound them.
+    if (server.acceleratorType === CPU_ACCELERATOR_TYPE || region === undefined) return { replicas: desired, footprint: {} };
     const g = server.acceleratorCount;
     const quotaName = gpuQuotaName(server.acceleratorType, region);
     // Scaling up may need the month's GPU-hours: asked together with the quota (one round trip to
@@ -464,7 +467,7 @@ class Pass {
    * status write was lost); from the spec, or chosen once where the account's quota has room and
    * the fleet has free GPUs.
    */
-  async #region(spec: DeploymentSpec, server: ModelServer, desired: number, children: Children): Promise<RegionDecision> {
+  async #region(spec: DeploymentSpec, server: GpuModelServer, desired: number, children: Children): Promise<RegionDecision> {
     const acc = server.acceleratorType;
     const requested = spec.placement?.region;
     const childRegion = children.workloadOwned ? children.workload?.spec?.template.metadata?.labels?.[LABEL_POD_REGION] : undefined;

@@ -19,6 +19,7 @@ describe('manifests/samples/deployment.yaml', () => {
   it('becomes FP8 vLLM pods on H100s in US_VIRGINIA_2 behind a Service', () => {
     const server = buildModelServer(dep.spec, CONFIG);
     if (!server.ok) throw new Error(server.message);
+    if (server.value.acceleratorType === 'CPU') throw new Error('the sample is a GPU deployment');
     const placement = chooseRegion({
       acceleratorType: server.value.acceleratorType,
       gpusNeeded: server.value.acceleratorCount,

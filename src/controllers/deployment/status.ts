@@ -144,7 +144,8 @@ export type Outcome =
   | { kind: 'softDeleted'; region?: string; deleteTime: string; purgeTime: string; podsLeft: number; childLeft: boolean }
   | {
       kind: 'running';
-      region: string;
+      /** Unset for a CPU deployment (the CPU runtime's nodes are in no GPU region). */
+      region: string | undefined;
       /** Why this region: chosen in this pass (and why), or given by the spec. */
       regionReason?: string;
       /** The controller chose the region in this pass (not the spec). */
@@ -215,7 +216,7 @@ function verdictSoftDeleted(o: Extract<Outcome, { kind: 'softDeleted' }>): Verdi
 function runningMessage(o: Extract<Outcome, { kind: 'running' }>, prev: DeploymentStatus | undefined): string {
   if (o.regionReason) return o.regionReason;
   const kept = prev?.status?.code === 'OK' && prev.region === o.region ? prev.status.message : undefined;
-  return kept && !kept.startsWith('soft-delet') ? kept : `placed in ${o.region}`;
+  return kept && !kept.startsWith('soft-delet') ? kept : o.region !== undefined ? `placed in ${o.region}` : 'served by the CPU runtime (no accelerator, no region)';
 }
 
 function degradedOf(o: Extract<Outcome, { kind: 'running' }>): Verdict['degraded'] {

@@ -256,3 +256,38 @@ describe('makeWorkload', () => {
     });
   });
 });
+
+describe('makeWorkload on the CPU runtime (acceleratorType CPU)', () => {
+  const TOLERATION = { key: 'hearth.dev/real-node', operator: 'Equal', value: 'true', effect: 'NoSchedule' };
+  const config = loadModelServerConfig({
+    servers: { cpu: { image: 'registry.local/vllm-cpu:v1', cpu: '500m', memory: '1Gi', nodeSelector: { 'hearth.dev/node-kind': 'cpu' }, tolerations: [TOLERATION] } },
+  });
+  const cpuServer = (() => {
+    const r = buildModelServer(specOf({ acceleratorType: 'CPU' }), config);
+    if (!r.ok) throw new Error(r.message);
+    return r.value;
+  })();
+  const d = makeWorkload(hearthDeployment({ acceleratorType: 'CPU' }), cpuServer, { replicas: 1, region: undefined, workload: config.workload });
+  const pod = d.spec?.template.spec;
+
+  it("asks for the runtime's CPU and memory and no GPU", () => {
+    expect(main(d).image).toBe('registry.local/vllm-cpu:v1');
+    expect(main(d).resources).toEqual({ requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '1Gi' } });
+    expect(podGpus({ spec: pod })).toBe(0);
+  });
+
+  it("runs only on the runtime's nodes, tolerating their taints, in no region and on no GPU node", () => {
+    expect(pod?.nodeSelector).toEqual({ 'hearth.dev/node-kind': 'cpu' });
+    expect(pod?.tolerations).toEqual([TOLERATION]);
+    expect(pod?.affinity).toBeUndefined();
+    expect(d.spec?.template.metadata?.labels?.[ACCELERATOR_LABEL]).toBe('CPU');
+    expect(d.spec?.template.metadata?.labels?.[REGION_LABEL]).toBeUndefined();
+  });
+
+  it('keeps the restricted profile and the probes on the health path', () => {
+    expect(pod?.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(main(d).securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true, runAsNonRoot: true });
+    expect(pod?.automountServiceAccountToken).toBe(false);
+    expect(main(d).readinessProbe?.httpGet).toEqual({ path: '/health', port: 'http' });
+  });
+});

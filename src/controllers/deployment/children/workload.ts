@@ -15,7 +15,7 @@ import { gpuTolerations } from '../../../fleet/placement.js';
 
 /** The tolerations a model-server pod carries (the vendor's GPU taint, as GPU nodes have it): shared with the trainer's pods. */
 export { gpuTolerations };
-import type { ModelServer } from '../model-server.js';
+import type { CpuModelServer, GpuModelServer, ModelServer } from '../model-server.js';
 import type { WorkloadSettings } from '../model-server-config.js';
 import { hashOf } from './hash.js';
 import {
@@ -27,6 +27,7 @@ import {
 } from './labels.js';
 import * as names from './names.js';
 import { ownerReference, type Owner } from '../../runtime/owner-refs.js';
+import { CPU_ACCELERATOR_TYPE } from '../../../crds/deployment.js';
 import { multiplyQuantity } from './quantity.js';
 
 export const CONTAINER_NAME = 'model-server';
@@ -46,8 +47,8 @@ const PROGRESS_SLACK_SECONDS = 600;
 export interface WorkloadOptions {
   /** Desired replicas: the autoscaler's decision, clamped to quota by the reconciler. */
   replicas: number;
-  /** The region the Deployment was placed in (from the spec, or chosen once at creation). */
-  region: string;
+  /** The region the Deployment was placed in (from the spec, or chosen once at creation); none on CPU. */
+  region: string | undefined;
   workload: WorkloadSettings;
 }
 
@@ -119,11 +120,22 @@ function modelFilesContainer(files: NonNullable<ModelServer['modelFiles']>): V1C
   };
 }
 
-function container(server: ModelServer, w: WorkloadSettings): V1Container {
-  const t = server.template;
+/** GPUs (requests = limits: extended resources are never overcommitted), CPU and memory per accelerator. */
+function gpuResources(server: GpuModelServer, w: WorkloadSettings): V1Container['resources'] {
   const gpu = ACCELERATORS[server.acceleratorType].resource;
   const n = server.acceleratorCount;
   const memory = multiplyQuantity(w.memoryPerAccelerator, n);
+  return { requests: { cpu: multiplyQuantity(w.cpuPerAccelerator, n), memory, [gpu]: String(n) }, limits: { memory, [gpu]: String(n) } };
+}
+
+/** The CPU runtime's CPU and memory per replica; memory is also the limit. */
+function cpuResources(server: CpuModelServer): V1Container['resources'] {
+  const t = server.template;
+  return { requests: { cpu: t.cpu, memory: t.memory }, limits: { memory: t.memory } };
+}
+
+function container(server: ModelServer, w: WorkloadSettings): V1Container {
+  const t = server.template;
   return {
     name: CONTAINER_NAME,
     image: t.image,
@@ -131,11 +143,7 @@ function container(server: ModelServer, w: WorkloadSettings): V1Container {
     args: server.args,
     ports: [{ name: PORT_NAME, containerPort: t.port, protocol: 'TCP' }],
     env: server.env,
-    resources: {
-      // Extended resources are never overcommitted: requests == limits.
-      requests: { cpu: multiplyQuantity(w.cpuPerAccelerator, n), memory, [gpu]: String(n) },
-      limits: { memory, [gpu]: String(n) },
-    },
+    resources: server.acceleratorType === CPU_ACCELERATOR_TYPE ? cpuResources(server) : gpuResources(server, w),
     volumeMounts: [
       { name: 'shm', mountPath: '/dev/shm' },
       { name: 'cache', mountPath: CACHE_DIR },
@@ -150,13 +158,22 @@ function container(server: ModelServer, w: WorkloadSettings): V1Container {
   };
 }
 
-function podSpec(server: ModelServer, region: string, w: WorkloadSettings): V1PodSpec {
-  const t = server.template;
+/**
+ * Where a replica may run. GPUs: required, not preferred, node affinity on the region and the
+ * accelerator (a replica on the wrong accelerator or region is worse than none), tolerating the
+ * vendor's GPU taint. CPU: the CPU runtime's nodes and tolerations. kube-scheduler does the
+ * binding; Hearth never sets nodeName.
+ */
+function placement(server: ModelServer, region: string | undefined): Pick<V1PodSpec, 'affinity' | 'nodeSelector' | 'tolerations'> {
+  if (server.acceleratorType === CPU_ACCELERATOR_TYPE) {
+    const t = server.template;
+    return {
+      ...(Object.keys(t.nodeSelector).length > 0 ? { nodeSelector: { ...t.nodeSelector } } : {}),
+      ...(t.tolerations.length > 0 ? { tolerations: t.tolerations.map((x) => ({ ...x })) } : {}),
+    };
+  }
+  if (region === undefined) throw new Error('a GPU model server needs a region');
   return {
-    containers: [container(server, w), ...(server.modelFiles ? [modelFilesContainer(server.modelFiles)] : [])],
-    volumes: volumes(server, w),
-    // Required, not preferred: a replica on the wrong accelerator or region is worse than none.
-    // kube-scheduler does the binding; Hearth never sets nodeName.
     affinity: {
       nodeAffinity: {
         requiredDuringSchedulingIgnoredDuringExecution: {
@@ -172,6 +189,15 @@ function podSpec(server: ModelServer, region: string, w: WorkloadSettings): V1Po
       },
     },
     tolerations: gpuTolerations(server.acceleratorType),
+  };
+}
+
+function podSpec(server: ModelServer, region: string | undefined, w: WorkloadSettings): V1PodSpec {
+  const t = server.template;
+  return {
+    containers: [container(server, w), ...(server.modelFiles ? [modelFilesContainer(server.modelFiles)] : [])],
+    volumes: volumes(server, w),
+    ...placement(server, region),
     // The restricted Pod Security Standard.
     securityContext: {
       runAsNonRoot: true,
@@ -197,13 +223,13 @@ function podSpec(server: ModelServer, region: string, w: WorkloadSettings): V1Po
 export function podTemplate(
   dep: Pick<Owner, 'metadata'>,
   server: ModelServer,
-  region: string,
+  region: string | undefined,
   w: WorkloadSettings,
 ): { template: V1PodTemplateSpec; hash: string } {
   const labels = {
     ...childLabels(dep),
     [LABEL_POD_ACCELERATOR]: server.acceleratorType,
-    [LABEL_POD_REGION]: region,
+    ...(region !== undefined ? { [LABEL_POD_REGION]: region } : {}),
   };
   const spec = podSpec(server, region, w);
   const hash = hashOf({ labels, spec });
