@@ -406,6 +406,52 @@ describe('SFTJobReconciler: latency', () => {
   });
 });
 
+describe('SFTJobReconciler: a burst of new jobs', () => {
+  const named = (name: string, spec: Partial<SFTJobSpecInput>): Job => {
+    const j = sftJob(spec);
+    return { ...j, metadata: { ...j.metadata, name, uid: `uid-${name}` } } as Job;
+  };
+  it('jobs validated at once on one dataset share one read of its row and bytes; each reaches PENDING with its Job; a second pass writes nothing', async () => {
+    const names = ['tune', 'b1', 'b2', 'b3'];
+    const t = setup({ jobs: [sftJob(), ...names.slice(1).map((n) => sftJobNamed(n))] });
+    const keys = names.map((n) => `${NS}/${n}`);
+    await Promise.all(keys.map((k) => t.passOf(k))); // VALIDATING
+    t.cluster.take();
+    await Promise.all(keys.map((k) => t.passOf(k)));
+    expect(t.stores.metaReads).toBe(1);
+    expect(t.stores.byteReads).toBe(1);
+    for (const k of keys) expect(t.cluster.status(k)).toMatchObject({ state: 'JOB_STATE_PENDING', training: { job: `sft-${k.split('/')[1]}-0` } });
+    expect(t.cluster.listers.jobs.list()).toHaveLength(4);
+    t.cluster.take();
+    for (const k of keys) await t.passOf(k);
+    expect(t.cluster.take()).toEqual([]);
+  });
+
+  it('a shared read of a bad dataset fails each job naming its own field', async () => {
+    const bad = [...LINES.slice(0, 3), '{"prompt":"x"}'];
+    const t = setup({ jobs: [sftJob(), named('with-eval', { evaluationDataset: 'accounts/acme/datasets/chats', dataset: 'accounts/acme/datasets/good' })], lines: bad });
+    t.stores.addDataset('acme', 'good', LINES);
+    const keys = [KEY, `${NS}/with-eval`];
+    await Promise.all(keys.map((k) => t.passOf(k)));
+    await Promise.all(keys.map((k) => t.passOf(k)));
+    expect(t.stores.byteReads).toBe(2); // chats once (shared), good once
+    expect(t.cluster.status(KEY)?.status?.message).toBe('dataset: dataset accounts/acme/datasets/chats line 4 has no "messages" array (each example must be {"messages": [{"role", "content"}, …]})');
+    expect(t.cluster.status(`${NS}/with-eval`)?.status?.message).toBe('evaluationDataset: dataset accounts/acme/datasets/chats line 4 has no "messages" array (each example must be {"messages": [{"role", "content"}, …]})');
+    expect(t.stores.holds.size).toBe(0);
+  });
+
+  it('the quota is read beside the checks, and held only once the job is valid', async () => {
+    const t = setup({ jobs: [sftJob(), named('bad', { outputModel: 'taken' })] });
+    t.stores.models.set('acme/taken', { baseModel: BASE, state: 'READY' });
+    await t.pass();
+    await t.passOf(`${NS}/bad`);
+    await t.pass();
+    await t.passOf(`${NS}/bad`);
+    expect(t.stores.quotaCalls).toEqual([`read ${holderOf('tune')}`, `hold ${holderOf('tune')}`, `read ${holderOf('bad')}`]);
+    expect(t.cluster.status(`${NS}/bad`)).toMatchObject({ state: 'JOB_STATE_FAILED', status: { code: 'ALREADY_EXISTS' } });
+  });
+});
+
 describe('a namespace labelled with an account by hand (issue 15 item 5)', () => {
   it('is left alone: a NamespaceNotVerified Warning and nothing else; a second pass writes nothing but the event count', async () => {
     const t = setup();

@@ -36,10 +36,10 @@ import { isConflict, isNotFound, type ReconcileContext, type Reconciler, type Re
 import type { HearthObject, ObjectWriter } from '../runtime/writer.js';
 import { jobName, makeService, makeTokenSecret, makeTrainerJob } from './resources.js';
 import { computeStatus, eventsFor, fromProgress, isFinal, type Outcome, type Training } from './status.js';
-import { InvalidAdapterError, type SftStores } from './stores.js';
+import { InvalidAdapterError, type DatasetMeta, type SftStores } from './stores.js';
 import type { TrainerSettings } from './trainer.js';
 import { chooseTrainingPlacement, type Claim } from './placement.js';
-import { Invalid, carveOut, checkCount, checkLines, checkRanges, linesOf } from './validate.js';
+import { Invalid, carveOut, checkBadLine, checkCount, checkRanges, firstBadLine, linesOf } from './validate.js';
 
 type Job = HearthObject<'SFTJob'>;
 
@@ -82,6 +82,8 @@ export const DATASET_CACHE_BYTES = 4 * 1024 * 1024;
 interface CheckedDataset {
   version: string;
   lines: string[];
+  /** The first line that is not a chat example (each job names its own field). */
+  bad?: { line: number; problem: string };
 }
 
 /** The GPUs a run was given in a pass, until the cache shows the job PENDING with its Job (then the lister says it). */
@@ -103,6 +105,9 @@ export class SFTJobReconciler implements Reconciler {
   readonly #quotaRetryMs: number;
   readonly #token: () => string;
   readonly #datasets = new Map<string, CheckedDataset>();
+  /** Reads in flight, shared by the passes that want the same thing at once (a burst of jobs on one dataset). */
+  readonly #metaReads = new Map<string, Promise<DatasetMeta | undefined>>();
+  readonly #lineReads = new Map<string, { version: string | undefined; read: Promise<CheckedDataset> }>();
   readonly #claims = new Map<string, OwnClaim>();
 
   constructor(private readonly o: SFTJobReconcilerOptions) {
@@ -211,14 +216,19 @@ export class SFTJobReconciler implements Reconciler {
   async #validate(job: Job, account: string, key: string): Promise<{ outcome: Outcome; result: Result }> {
     let training: Partial<Training>;
     let base: BaseOf;
+    let quota: Promise<Map<string, number>> | undefined;
     try {
       base = await this.#baseModel(job.spec as SFTJobSpec, account);
+      // The quota read (for placement) does not depend on the checks: it runs beside them. It only
+      // reads; nothing is held before the job is valid.
+      quota = this.#quotaLeft(job, account, base);
       training = { attempt: 0, ...(await this.#check(job, account, base)) };
     } catch (e) {
+      quota?.catch(() => undefined); // not wanted any more; its failure is nobody's
       if (!(e instanceof Invalid)) throw e;
       return { outcome: { state: 'JOB_STATE_FAILED', code: e.code, message: e.message }, result: {} };
     }
-    const placed = await this.#place(job, account, base, training, key);
+    const placed = await this.#place(job, account, base, training, key, quota);
     return { outcome: { ...placed.outcome, training: { ...training, ...placed.outcome.training } }, result: placed.result };
   }
 
@@ -279,36 +289,60 @@ export class SFTJobReconciler implements Reconciler {
   async #datasetLines(field: string, ref: string, account: string, epochs: number, min?: number): Promise<{ name: string; lines: string[]; tokens?: number }> {
     const m = DATASET.exec(ref);
     if (!m || m[1] !== account) throw new Invalid('NOT_FOUND', `${field}: dataset ${ref} not found in account ${account}`);
-    const meta = await this.o.stores.dataset(account, m[2]!);
+    const meta = await this.#datasetMeta(account, m[2]!);
     if (!meta) throw new Invalid('NOT_FOUND', `${field}: dataset ${ref} not found`);
     if (meta.state !== 'READY') throw new Invalid('FAILED_PRECONDITION', `${field}: dataset ${ref} is ${meta.state}; only READY datasets can be trained on`);
-    const lines = await this.#checkedLines(field, ref, account, m[2]!, meta.version);
-    checkCount(field, ref, lines.length, epochs, min);
-    return { name: ref, lines, ...(meta.estimatedTokens !== undefined ? { tokens: meta.estimatedTokens } : {}) };
+    const checked = await this.#checkedLines(account, m[2]!, meta.version);
+    checkBadLine(field, ref, checked.bad);
+    checkCount(field, ref, checked.lines.length, epochs, min);
+    return { name: ref, lines: checked.lines, ...(meta.estimatedTokens !== undefined ? { tokens: meta.estimatedTokens } : {}) };
+  }
+
+  /** The dataset's row; passes asking while a read is in flight share it (it started after they were enqueued). */
+  #datasetMeta(account: string, id: string): Promise<DatasetMeta | undefined> {
+    const k = `${account}/${id}`;
+    const inFlight = this.#metaReads.get(k);
+    if (inFlight) return inFlight;
+    const read = this.o.stores.dataset(account, id).finally(() => this.#metaReads.delete(k));
+    this.#metaReads.set(k, read);
+    return read;
   }
 
   /**
    * A READY dataset's lines, each checked as a chat example. Its bytes never change (a new upload
    * is a new dataset, a replaced one a new version), so what they say is kept for the next job on
-   * the same dataset (a burst of jobs on one dataset reads and parses it once).
+   * the same dataset, and passes asking at once share one read: a burst of jobs on one dataset
+   * reads and parses it once.
    */
-  async #checkedLines(field: string, ref: string, account: string, id: string, version: string | undefined): Promise<string[]> {
+  async #checkedLines(account: string, id: string, version: string | undefined): Promise<CheckedDataset> {
     const k = `${account}/${id}`;
     const hit = this.#datasets.get(k);
     if (hit && version !== undefined && hit.version === version) {
       this.#datasets.delete(k);
       this.#datasets.set(k, hit); // most recently used last
-      return hit.lines;
+      return hit;
     }
-    const bytes = await this.o.stores.datasetBytes(account, id);
-    const lines = linesOf(bytes);
-    checkLines(field, ref, lines);
-    if (version !== undefined && bytes.length <= DATASET_CACHE_BYTES) {
-      this.#datasets.delete(k);
-      this.#datasets.set(k, { version, lines });
-      while (this.#datasets.size > DATASET_CACHE_ENTRIES) this.#datasets.delete(this.#datasets.keys().next().value!);
-    }
-    return lines;
+    const inFlight = this.#lineReads.get(k);
+    if (inFlight && version !== undefined && inFlight.version === version) return inFlight.read;
+    const read = (async (): Promise<CheckedDataset> => {
+      const bytes = await this.o.stores.datasetBytes(account, id);
+      const lines = linesOf(bytes);
+      const bad = firstBadLine(lines);
+      const checked: CheckedDataset = { version: version ?? '', lines, ...(bad ? { bad } : {}) };
+      if (version !== undefined && bytes.length <= DATASET_CACHE_BYTES) {
+        this.#datasets.delete(k);
+        this.#datasets.set(k, checked);
+        while (this.#datasets.size > DATASET_CACHE_ENTRIES) this.#datasets.delete(this.#datasets.keys().next().value!);
+      }
+      return checked;
+    })();
+    const entry = { version, read };
+    this.#lineReads.set(k, entry);
+    const forget = (): void => {
+      if (this.#lineReads.get(k) === entry) this.#lineReads.delete(k);
+    };
+    read.then(forget, forget);
+    return read;
   }
 
   // ---- PENDING ---------------------------------------------------------------------------------
@@ -345,12 +379,11 @@ export class SFTJobReconciler implements Reconciler {
    * Secret, the headless Service (several nodes) and the Indexed Job, at once; or stays PENDING
    * saying why nothing fits.
    */
-  async #place(job: Job, account: string, base: BaseOf, t: Partial<Training>, key: string): Promise<{ outcome: Outcome; result: Result }> {
+  async #place(job: Job, account: string, base: BaseOf, t: Partial<Training>, key: string, quotaRead?: Promise<Map<string, number>>): Promise<{ outcome: Outcome; result: Result }> {
     const name = job.metadata.name!;
     const holder = holderOf(name);
     const attempt = t.attempt ?? 0;
-    const quotaNames = [...new Set(trainingCandidates(base).map((c) => gpuQuotaName(c.shape.acceleratorType, c.region)))];
-    const quota = await this.o.stores.quotaLeft(account, holder, quotaNames);
+    const quota = await (quotaRead ?? this.#quotaLeft(job, account, base));
     const p = chooseTrainingPlacement({
       model: base,
       quotaLeft: (q) => quota.get(q) ?? 0,
@@ -390,6 +423,12 @@ export class SFTJobReconciler implements Reconciler {
       },
       result: { requeueAfter: this.#pollMs },
     };
+  }
+
+  /** GPUs the account's quota still allows the job, for every quota a training candidate of the base model uses. */
+  #quotaLeft(job: Job, account: string, base: BaseOf): Promise<Map<string, number>> {
+    const quotaNames = [...new Set(trainingCandidates(base).map((c) => gpuQuotaName(c.shape.acceleratorType, c.region)))];
+    return this.o.stores.quotaLeft(account, holderOf(job.metadata.name!), quotaNames);
   }
 
   /** The pods of an attempt's Job (the informer's projection: labels, node, phase). */

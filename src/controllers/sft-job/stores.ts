@@ -11,7 +11,7 @@ import type { Db } from '../../db/client.js';
 import { AlreadyExistsError, QuotaExceededError } from '../../db/errors.js';
 import { createDataset, getDataset } from '../../db/repositories/datasets.js';
 import { createModel, getModel } from '../../db/repositories/models.js';
-import { getQuota, holdsOf, listQuotas, releaseAll, setHolds } from '../../db/repositories/quotas.js';
+import { getQuota, holdNew, quotaRoomFor, releaseAll, setHolds } from '../../db/repositories/quotas.js';
 import { datasetContents } from '../../db/schema/index.js';
 import { sftJobPrefix } from '../../crds/sft-trainer.js';
 
@@ -92,7 +92,8 @@ export class PgSftStores implements SftStores {
   }
 
   async writeDataset(accountId: string, datasetId: string, lines: string[], displayName: string, job: string): Promise<'created' | 'exists'> {
-    if (await getDataset(this.db, accountId, datasetId)) return 'exists';
+    // No read first: the insert says whether it exists (a second pass after a lost status write
+    // writes the file once more and removes it), one round trip less for every new job.
     const key = `datasets/${accountId}/${datasetId}/${randomUUID()}/${datasetId}.jsonl`;
     const body = Buffer.from(lines.map((l) => `${l}\n`).join(''));
     await this.store.put(key, (async function* () {
@@ -180,19 +181,22 @@ export class PgSftStores implements SftStores {
   }
 
   async quotaLeft(accountId: string, holder: string, quotaNames: readonly string[]): Promise<Map<string, number>> {
-    const [rows, mine] = await Promise.all([listQuotas(this.db, accountId), holdsOf(this.db, accountId, holder)]);
-    const byName = new Map(rows.map((r) => [r.name, r]));
-    const own = new Map(mine.map((h) => [h.quotaName, h.amount]));
+    // One query for the rows there are (their room, plus what the holder holds itself).
+    const room = await quotaRoomFor(this.db, accountId, holder, quotaNames);
     const out = new Map<string, number>();
     for (const name of quotaNames) {
       // A default quota not read before has no row yet: getQuota makes it.
-      const q = byName.get(name) ?? (await getQuota(this.db, accountId, name));
-      out.set(name, q ? Math.max(0, Math.floor(q.value - q.usage + (own.get(name) ?? 0))) : 0);
+      const q = room.has(name) ? undefined : await getQuota(this.db, accountId, name);
+      const left = room.get(name) ?? (q ? q.value - q.usage : 0);
+      out.set(name, Math.max(0, Math.floor(left)));
     }
     return out;
   }
 
   async hold(accountId: string, holder: string, quotaName: string, gpus: number): Promise<{ ok: true } | { ok: false; why: string }> {
+    // A new job's hold is one statement (no transaction holding the quota row's lock); anything
+    // else (a hold already there, no room, no row yet) goes through setHolds, which says why.
+    if (await holdNew(this.db, accountId, holder, quotaName, gpus)) return { ok: true };
     try {
       await setHolds(this.db, accountId, holder, { [quotaName]: gpus });
       return { ok: true };
