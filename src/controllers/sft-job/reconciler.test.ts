@@ -440,15 +440,53 @@ describe('SFTJobReconciler: a burst of new jobs', () => {
     expect(t.stores.holds.size).toBe(0);
   });
 
-  it('the quota is read beside the checks, and held only once the job is valid', async () => {
+  it('the checks (and the quota read) start in the pass that writes VALIDATING; the next pass holds and starts the run; quota held only once the job is valid', async () => {
     const t = setup({ jobs: [sftJob(), named('bad', { outputModel: 'taken' })] });
     t.stores.models.set('acme/taken', { baseModel: BASE, state: 'READY' });
-    await t.pass();
+    expect((await t.pass()).writes).toEqual([`status ${OBJ}`]);
+    expect(t.status()?.state).toBe('JOB_STATE_VALIDATING');
     await t.passOf(`${NS}/bad`);
-    await t.pass();
+    await Promise.resolve();
+    // Under way while VALIDATING is written: the dataset read, the quota read, the carve-out written.
+    expect(t.stores.quotaCalls).toEqual([`read ${holderOf('tune')}`, `read ${holderOf('bad')}`]);
+    expect([t.stores.metaReads, t.stores.byteReads]).toEqual([2, 1]);
+    expect(t.stores.datasets.has('acme/tune-eval-split')).toBe(true);
+    const made = await t.pass();
+    expect(made.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
     await t.passOf(`${NS}/bad`);
-    expect(t.stores.quotaCalls).toEqual([`read ${holderOf('tune')}`, `hold ${holderOf('tune')}`, `read ${holderOf('bad')}`]);
+    expect(t.stores.quotaCalls).toEqual([`read ${holderOf('tune')}`, `read ${holderOf('bad')}`, `hold ${holderOf('tune')}`]);
+    expect([t.stores.metaReads, t.stores.byteReads]).toEqual([2, 1]); // nothing read again
     expect(t.cluster.status(`${NS}/bad`)).toMatchObject({ state: 'JOB_STATE_FAILED', status: { code: 'ALREADY_EXISTS' } });
+    expect((await t.pass()).writes).toEqual([]);
+  });
+
+  it('a spec changed after the checks started is checked again (as it is now)', async () => {
+    const t = setup();
+    await t.pass(); // VALIDATING; checks of generation 1 under way
+    t.cluster.edit(KEY, (j) => {
+      j.spec.loraRank = 12;
+      j.metadata.generation = 2;
+    });
+    await t.pass();
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_FAILED', status: { message: 'loraRank: 12 is not one of 1, 2, 4, 8, 16, 32, 64 (a power of two up to 64)' } });
+    expect(t.cluster.listers.jobs.list()).toEqual([]);
+    expect(t.stores.holds.size).toBe(0);
+  });
+
+  it('checks that failed on the database are run again by the retry, not remembered', async () => {
+    const t = setup();
+    const real = t.stores.modelExists.bind(t.stores);
+    let fail = true;
+    t.stores.modelExists = async (a, id) => {
+      if (fail) throw new Error('connection terminated');
+      return real(a, id);
+    };
+    await t.pass();
+    await expect(t.pass()).rejects.toThrow('connection terminated');
+    expect(t.status()?.state).toBe('JOB_STATE_VALIDATING');
+    fail = false;
+    await t.pass();
+    expect(t.status()?.state).toBe('JOB_STATE_PENDING');
   });
 });
 

@@ -108,6 +108,8 @@ export class SFTJobReconciler implements Reconciler {
   /** Reads in flight, shared by the passes that want the same thing at once (a burst of jobs on one dataset). */
   readonly #metaReads = new Map<string, Promise<DatasetMeta | undefined>>();
   readonly #lineReads = new Map<string, { version: string | undefined; read: Promise<CheckedDataset> }>();
+  /** Validation started by the pass that wrote VALIDATING, for the next pass to finish (by key, for one uid and generation). */
+  readonly #checks = new Map<string, { uid: string; generation: number | undefined; work: Promise<Checked> }>();
   readonly #claims = new Map<string, OwnClaim>();
 
   constructor(private readonly o: SFTJobReconcilerOptions) {
@@ -125,6 +127,7 @@ export class SFTJobReconciler implements Reconciler {
     if (!read) {
       // Deleted: its children go by garbage collection; the quota hold is ours to release.
       this.#claims.delete(key);
+      this.#checks.delete(key);
       if (account) await this.o.stores.release(account, holderOf(name));
       return {};
     }
@@ -141,6 +144,7 @@ export class SFTJobReconciler implements Reconciler {
       const generation = typeof job.metadata.generation === 'number' ? job.metadata.generation : undefined;
       const next = computeStatus(prev, outcome, generation, job.spec.epochs ?? 1, new Date(this.o.clock.now()));
       if (next.state !== 'JOB_STATE_PENDING' || !next.training?.job) this.#claims.delete(key);
+      if (next.state !== 'JOB_STATE_VALIDATING') this.#checks.delete(key);
       // Events are for people: sent once the status is written, but the pass (and the worker) does
       // not wait for them (record() never rejects; a failure is logged).
       if (await obj.writeStatus(next)) for (const e of eventsFor(prev, next)) void this.#events.record(obj.current, e, ctx.log);
@@ -175,6 +179,9 @@ export class SFTJobReconciler implements Reconciler {
     switch (state) {
       case 'JOB_STATE_UNSPECIFIED':
       case 'JOB_STATE_CREATING':
+        // VALIDATING is written now; the checks start at once, beside that write, and the next
+        // pass takes their result: the state shows while they run, and does not add to them.
+        this.#startChecks(job, account, key);
         return { outcome: { state: 'JOB_STATE_VALIDATING' }, result: { requeueAfter: 1 } };
       case 'JOB_STATE_VALIDATING':
         return this.#validate(job, account, key);
@@ -214,22 +221,49 @@ export class SFTJobReconciler implements Reconciler {
 
   /** Validated → PENDING, and in the same pass placed and started (a Job made) when something fits. */
   async #validate(job: Job, account: string, key: string): Promise<{ outcome: Outcome; result: Result }> {
-    let training: Partial<Training>;
-    let base: BaseOf;
-    let quota: Promise<Map<string, number>> | undefined;
-    try {
-      base = await this.#baseModel(job.spec as SFTJobSpec, account);
-      // The quota read (for placement) does not depend on the checks: it runs beside them. It only
-      // reads; nothing is held before the job is valid.
-      quota = this.#quotaLeft(job, account, base);
-      training = { attempt: 0, ...(await this.#check(job, account, base)) };
-    } catch (e) {
-      quota?.catch(() => undefined); // not wanted any more; its failure is nobody's
-      if (!(e instanceof Invalid)) throw e;
-      return { outcome: { state: 'JOB_STATE_FAILED', code: e.code, message: e.message }, result: {} };
-    }
+    const checked = await this.#takeChecks(job, account, key);
+    if (!checked.ok) return { outcome: { state: 'JOB_STATE_FAILED', code: checked.invalid.code, message: checked.invalid.message }, result: {} };
+    const { base, training, quota } = checked;
     const placed = await this.#place(job, account, base, training, key, quota);
     return { outcome: { ...placed.outcome, training: { ...training, ...placed.outcome.training } }, result: placed.result };
+  }
+
+  /** Starts the checks of this uid and generation unless they are running already. */
+  #startChecks(job: Job, account: string, key: string): Promise<Checked> {
+    const uid = String(job.metadata.uid ?? '');
+    const generation = typeof job.metadata.generation === 'number' ? job.metadata.generation : undefined;
+    const had = this.#checks.get(key);
+    if (had && had.uid === uid && had.generation === generation) return had.work;
+    const work = this.#runChecks(job, account);
+    work.catch(() => undefined); // awaited by the next pass; until then its failure is not unhandled
+    this.#checks.set(key, { uid, generation, work });
+    return work;
+  }
+
+  /** The checks the previous pass started (if they were for this uid and generation), else started now. */
+  #takeChecks(job: Job, account: string, key: string): Promise<Checked> {
+    const work = this.#startChecks(job, account, key);
+    this.#checks.delete(key);
+    return work;
+  }
+
+  /**
+   * Everything VALIDATING decides: ranges, base model, datasets, output model, the carve-out
+   * written; and the quota read for placement beside the checks (a read: nothing is held before
+   * the job is valid).
+   */
+  async #runChecks(job: Job, account: string): Promise<Checked> {
+    let quota: Promise<Map<string, number>> | undefined;
+    try {
+      const base = await this.#baseModel(job.spec as SFTJobSpec, account);
+      quota = this.#quotaLeft(job, account, base);
+      quota.catch(() => undefined); // awaited by placement, if the job is valid
+      const training = { attempt: 0, ...(await this.#check(job, account, base)) };
+      return { ok: true, base, training, quota };
+    } catch (e) {
+      if (!(e instanceof Invalid)) throw e;
+      return { ok: false, invalid: e };
+    }
   }
 
   async #check(job: Job, account: string, base: BaseOf): Promise<Partial<Training>> {
@@ -576,6 +610,9 @@ export class SFTJobReconciler implements Reconciler {
 }
 
 type BaseOf = { parametersB: number; path: string; name: string };
+
+/** What VALIDATING found: the training fields, the base model and the quota read for placement; or why the job fails. */
+type Checked = { ok: true; base: BaseOf; training: Partial<Training>; quota: Promise<Map<string, number>> } | { ok: false; invalid: Invalid };
 
 /** The pods of an SFT job's attempt (labels of resources.ts). */
 function podsOf(pods: Lister<V1Pod>, namespace: string, name: string, attempt: number): V1Pod[] {
