@@ -181,7 +181,7 @@ export class SFTJobReconciler implements Reconciler {
       case 'JOB_STATE_CREATING':
         // VALIDATING is written now; the checks start at once, beside that write, and the next
         // pass takes their result: the state shows while they run, and does not add to them.
-        this.#startChecks(job, account, key);
+        void this.#startChecks(job, account, key);
         return { outcome: { state: 'JOB_STATE_VALIDATING' }, result: { requeueAfter: 1 } };
       case 'JOB_STATE_VALIDATING':
         return this.#validate(job, account, key);
