@@ -1,6 +1,6 @@
 // In-memory SftStores for the reconciler's table tests: datasets (metadata + lines), the trainer's
 // files, models, and GPU quota with holds (all or nothing, like PostgreSQL's).
-import type { DatasetMeta, OutputModel, SftStores } from './stores.js';
+import type { DatasetMeta, NewSplit, OutputModel, SftStores } from './stores.js';
 import { InvalidAdapterError } from './stores.js';
 
 export class FakeSftStores implements SftStores {
@@ -39,10 +39,8 @@ export class FakeSftStores implements SftStores {
     return Buffer.from((this.datasets.get(`${a}/${id}`)?.lines ?? []).map((l) => `${l}\n`).join(''));
   }
 
-  async writeDataset(a: string, id: string, lines: string[]): Promise<'created' | 'exists'> {
-    if (this.datasets.has(`${a}/${id}`)) return 'exists';
-    this.addDataset(a, id, lines);
-    return 'created';
+  async writeDatasets(a: string, _job: string, parts: readonly NewSplit[]): Promise<void> {
+    for (const p of parts) if (!this.datasets.has(`${a}/${p.datasetId}`)) this.addDataset(a, p.datasetId, [...p.lines]);
   }
 
   async modelExists(a: string, id: string): Promise<boolean> {

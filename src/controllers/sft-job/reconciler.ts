@@ -287,9 +287,9 @@ export class SFTJobReconciler implements Reconciler {
       const split = carveOut(train.lines);
       const trainId = splitId(name, 'train');
       const evalId = splitId(name, 'eval');
-      await Promise.all([
-        this.o.stores.writeDataset(account, trainId, split.train, `training split of ${name}`, jobFullName(account, name)),
-        this.o.stores.writeDataset(account, evalId, split.eval, `evaluation split of ${name}`, jobFullName(account, name)),
+      await this.o.stores.writeDatasets(account, jobFullName(account, name), [
+        { datasetId: trainId, lines: split.train, displayName: `training split of ${name}` },
+        { datasetId: evalId, lines: split.eval, displayName: `evaluation split of ${name}` },
       ]);
       trainDataset = `accounts/${account}/datasets/${trainId}`;
       evalDataset = `accounts/${account}/datasets/${evalId}`;
