@@ -460,6 +460,19 @@ describe('SFTJobReconciler: a burst of new jobs', () => {
     expect((await t.pass()).writes).toEqual([]);
   });
 
+  it('quota taken by another holder between the read beside the checks and the hold: read again and placed in the same pass', async () => {
+    const t = setup();
+    t.stores.quotas.set('a100-us-illinois-2', 1);
+    await t.pass(); // VALIDATING; the quota read says 1 A100 left
+    await Promise.resolve();
+    t.stores.holds.set('acme/deployment/other', { 'a100-us-illinois-2': 1 });
+    const { writes } = await t.pass();
+    expect(writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
+    expect(t.stores.quotaCalls).toEqual([`read ${holderOf('tune')}`, `hold ${holderOf('tune')}`, `read ${holderOf('tune')}`, `hold ${holderOf('tune')}`]);
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', training: { acceleratorType: 'NVIDIA_H100_80GB', region: 'US_VIRGINIA_2' } });
+    expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'h100-us-virginia-2': 1 });
+  });
+
   it('a spec changed after the checks started is checked again (as it is now)', async () => {
     const t = setup();
     await t.pass(); // VALIDATING; checks of generation 1 under way

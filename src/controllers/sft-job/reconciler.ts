@@ -332,7 +332,7 @@ export class SFTJobReconciler implements Reconciler {
     return { name: ref, lines: checked.lines, ...(meta.estimatedTokens !== undefined ? { tokens: meta.estimatedTokens } : {}) };
   }
 
-  /** The dataset's row; passes asking while a read is in flight share it (it started after they were enqueued). */
+  /** The dataset's row; passes asking while a read is in flight share it (begun a moment before they asked: as fresh as a cache). */
   #datasetMeta(account: string, id: string): Promise<DatasetMeta | undefined> {
     const k = `${account}/${id}`;
     const inFlight = this.#metaReads.get(k);
@@ -432,6 +432,8 @@ export class SFTJobReconciler implements Reconciler {
     const gpus = p.shape.acceleratorCount * p.shape.nodes;
     const held = await this.o.stores.hold(account, holder, p.quotaName, gpus);
     if (!held.ok) {
+      // Read beside the checks, before the VALIDATING write: read it again and place once more now.
+      if (quotaRead) return this.#place(job, account, base, t, key);
       // Another holder took the room since it was read: place again soon.
       const why = `waiting for GPU quota: ${held.why}`;
       return { outcome: { state: 'JOB_STATE_PENDING', message: why, training: { pendingReason: why } }, result: { requeueAfter: 1_000 } };
