@@ -10,6 +10,7 @@ import type { HearthObject } from '../runtime/writer.js';
 import { SFTJobCluster } from './fake-cluster.js';
 import { FakeSftStores } from './fake-stores.js';
 import { SFTJobReconciler, holderOf } from './reconciler.js';
+import { eventsFor } from './status.js';
 import { DEFAULT_TRAINER } from './trainer.js';
 import { TEST_SEAL } from '../../../test/support/tenancy.js';
 
@@ -151,7 +152,7 @@ describe('SFTJobReconciler: validation', () => {
     const t = setup();
     await t.pass();
     const { writes } = await t.pass();
-    expect(writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
+    expect(writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
     expect(t.stores.datasets.get('acme/tune-train-split')?.lines).toHaveLength(18);
     expect(t.stores.datasets.get('acme/tune-eval-split')?.lines).toEqual([LINES[9], LINES[19]]);
     expect(t.status()).toMatchObject({
@@ -167,12 +168,12 @@ describe('SFTJobReconciler: the trainer Job', () => {
     const t = setup();
     await t.pass();
     const made = await t.pass();
-    expect(made.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
+    expect(made.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
     expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'a100-us-illinois-2': 1 });
     expect(t.status()?.training).toMatchObject({ job: 'sft-tune-0', acceleratorType: 'NVIDIA_A100_80GB', acceleratorCount: 1, nodes: 1, region: 'US_ILLINOIS_2', tokenSha256: tokenDigest('token-1') });
     expect((await t.pass()).writes).toEqual([]); // pods not scheduled yet: still PENDING, nothing to write
     t.cluster.editJob(`${NS}/sft-tune-0`, (j) => (j.status = { active: 1, ready: 1 }));
-    expect((await t.pass()).writes).toEqual([`status ${OBJ}`, `event Normal/Started ${NS}/tune`]);
+    expect((await t.pass()).writes).toEqual([`status ${OBJ}`]);
     expect(t.status()?.state).toBe('JOB_STATE_RUNNING');
     expect((await t.pass()).writes).toEqual([]);
   });
@@ -182,7 +183,7 @@ describe('SFTJobReconciler: the trainer Job', () => {
     for (const q of ['a100-us-illinois-2', 'h100-us-virginia-2', 'h100-ap-tokyo-1', 'h100-eu-frankfurt-1', 'h100-us-illinois-1', 'h100-us-iowa-1', 'h100-us-virginia-1', 'h100-us-arizona-1', 'h200-eu-paris-1']) t.stores.quotas.set(q, 0);
     await t.pass();
     const { writes, res } = await t.pass();
-    expect(writes).toEqual([`status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
+    expect(writes).toEqual([`status ${OBJ}`]);
     expect(res).toEqual({ requeueAfter: 10_000 });
     expect(t.status()?.state).toBe('JOB_STATE_PENDING');
     expect(t.status()?.status?.message).toMatch(/^waiting for GPUs: no region can place 1 NVIDIA_A100_80GB GPU: US_ILLINOIS_2: quota a100-us-illinois-2 has 0 GPUs left; /);
@@ -290,7 +291,7 @@ describe('SFTJobReconciler: cancel, resume, early stop', () => {
     expect(t.status()?.state).toBe('JOB_STATE_RUNNING');
     report(t, { step: 6, totalSteps: 10, evalLoss: 1.3, checkpoint: 'step-6' });
     adapterFiles(t, 'checkpoints/step-2/');
-    expect((await t.pass()).writes).toEqual([`delete Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`, `event Normal/WritingResults ${NS}/tune`]);
+    expect((await t.pass()).writes).toEqual([`delete Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
     await t.pass();
     expect(t.status()).toMatchObject({ state: 'JOB_STATE_EARLY_STOPPED', outputModel: 'accounts/acme/models/tune', training: { bestCheckpoint: 'step-2', evalsSinceBest: 2 } });
     expect(t.stores.models.get('acme/tune')?.from).toBe('checkpoints/step-2/');
@@ -312,7 +313,7 @@ describe('SFTJobReconciler: placement by quota and free GPUs', () => {
     const t = setup({ pods: [...filling('a100-0'), ...filling('a100-1')] });
     await t.pass();
     const { writes } = await t.pass();
-    expect(writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
+    expect(writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
     expect(t.status()?.training).toMatchObject({ acceleratorType: 'NVIDIA_H100_80GB', region: 'US_VIRGINIA_2', quotaName: 'h100-us-virginia-2' });
     expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'h100-us-virginia-2': 1 });
     const job = t.cluster.listers.jobs.get(`${NS}/sft-tune-0`)!;
@@ -327,7 +328,7 @@ describe('SFTJobReconciler: placement by quota and free GPUs', () => {
     const t = setup({ pods: busy });
     await t.pass();
     const { writes, res } = await t.pass();
-    expect(writes).toEqual([`status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
+    expect(writes).toEqual([`status ${OBJ}`]);
     expect(res).toEqual({ requeueAfter: 10_000 });
     expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', status: { code: 'OK' } });
     expect(t.status()?.status?.message).toBe(
@@ -385,7 +386,7 @@ describe('SFTJobReconciler: latency', () => {
     expect((await t.pass()).writes).toEqual([]);
     t.cluster.listers.pods.put(gpuPod('sft-tune-0-0-abc', 'a100-0', 1, { 'hearth.dev/sft-job': 'tune', 'hearth.dev/sft-attempt': '0' }, 'Running', NS));
     const { writes } = await t.pass();
-    expect(writes).toEqual([`status ${OBJ}`, `event Normal/Started ${NS}/tune`]);
+    expect(writes).toEqual([`status ${OBJ}`]);
     expect(t.status()?.state).toBe('JOB_STATE_RUNNING');
     expect((await t.pass()).writes).toEqual([]);
   });
@@ -452,7 +453,7 @@ describe('SFTJobReconciler: a burst of new jobs', () => {
     expect([t.stores.metaReads, t.stores.byteReads]).toEqual([2, 1]);
     expect(t.stores.datasets.has('acme/tune-eval-split')).toBe(true);
     const made = await t.pass();
-    expect(made.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
+    expect(made.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
     await t.passOf(`${NS}/bad`);
     expect(t.stores.quotaCalls).toEqual([`read ${holderOf('tune')}`, `read ${holderOf('bad')}`, `hold ${holderOf('tune')}`]);
     expect([t.stores.metaReads, t.stores.byteReads]).toEqual([2, 1]); // nothing read again
@@ -467,7 +468,7 @@ describe('SFTJobReconciler: a burst of new jobs', () => {
     await Promise.resolve();
     t.stores.holds.set('acme/deployment/other', { 'a100-us-illinois-2': 1 });
     const { writes } = await t.pass();
-    expect(writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
+    expect(writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
     expect(t.stores.quotaCalls).toEqual([`read ${holderOf('tune')}`, `hold ${holderOf('tune')}`, `read ${holderOf('tune')}`, `hold ${holderOf('tune')}`]);
     expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', training: { acceleratorType: 'NVIDIA_H100_80GB', region: 'US_VIRGINIA_2' } });
     expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'h100-us-virginia-2': 1 });
@@ -500,6 +501,22 @@ describe('SFTJobReconciler: a burst of new jobs', () => {
     fail = false;
     await t.pass();
     expect(t.status()?.state).toBe('JOB_STATE_PENDING');
+  });
+});
+
+describe('SFTJob events', () => {
+  it('only at the ends (Ready transitions, failure, cancel): the way there is in the status', () => {
+    const from = (state: SFTJobStatus['state']) => ({ state }) as SFTJobStatus;
+    const said = (prev: SFTJobStatus['state'], next: SFTJobStatus['state']) => eventsFor(from(prev), from(next)).map((e) => `${e.type}/${e.reason}`);
+    expect(said('JOB_STATE_UNSPECIFIED', 'JOB_STATE_VALIDATING')).toEqual([]);
+    expect(said('JOB_STATE_VALIDATING', 'JOB_STATE_PENDING')).toEqual([]);
+    expect(said('JOB_STATE_PENDING', 'JOB_STATE_RUNNING')).toEqual([]);
+    expect(said('JOB_STATE_RUNNING', 'JOB_STATE_WRITING_RESULTS')).toEqual([]);
+    expect(said('JOB_STATE_WRITING_RESULTS', 'JOB_STATE_COMPLETED')).toEqual(['Normal/Completed']);
+    expect(said('JOB_STATE_WRITING_RESULTS', 'JOB_STATE_EARLY_STOPPED')).toEqual(['Normal/EarlyStopped']);
+    expect(said('JOB_STATE_RUNNING', 'JOB_STATE_FAILED')).toEqual(['Warning/Failed']);
+    expect(said('JOB_STATE_CANCELLING', 'JOB_STATE_CANCELLED')).toEqual(['Normal/Cancelled']);
+    expect(said('JOB_STATE_COMPLETED', 'JOB_STATE_COMPLETED')).toEqual([]);
   });
 });
 
