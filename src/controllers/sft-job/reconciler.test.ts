@@ -363,6 +363,15 @@ describe('SFTJobReconciler: placement by quota and free GPUs', () => {
     expect(t.status()?.training).toMatchObject({ acceleratorType: 'NVIDIA_H100_80GB', region: 'US_VIRGINIA_2' });
   });
 
+  it('…also when the two are placed at the same moment (concurrent passes: the GPUs are claimed before the hold is awaited)', async () => {
+    const t = setup({ jobs: [sftJobNamed('first'), sftJob()], pods: [...filling('a100-0'), gpuPod('busy-7', 'a100-1', 7)] });
+    const keys = [`${NS}/first`, KEY];
+    await Promise.all(keys.map((k) => t.passOf(k)));
+    await Promise.all(keys.map((k) => t.passOf(k)));
+    const got = keys.map((k) => t.cluster.status(k)?.training?.acceleratorType).sort();
+    expect(got).toEqual(['NVIDIA_A100_80GB', 'NVIDIA_H100_80GB']);
+  });
+
   it('a PENDING job in the cache (placed by an earlier leader) holds its GPUs until its pods are bound', async () => {
     const other = sftJobNamed('other', { state: 'JOB_STATE_PENDING', training: { attempt: 0, job: 'sft-other-0', acceleratorType: 'NVIDIA_A100_80GB', acceleratorCount: 1, nodes: 1, region: 'US_ILLINOIS_2' } });
     const podOfOther = (node?: string) => gpuPod('sft-other-0-0-x', node, 1, { 'hearth.dev/sft-job': 'other', 'hearth.dev/sft-attempt': '0' }, 'Pending', NS);

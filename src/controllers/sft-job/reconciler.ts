@@ -430,15 +430,17 @@ export class SFTJobReconciler implements Reconciler {
       return { outcome: { state: 'JOB_STATE_PENDING', message: why, training: { pendingReason: why } }, result: { requeueAfter: this.#quotaRetryMs } };
     }
     const gpus = p.shape.acceleratorCount * p.shape.nodes;
+    // Claimed before anything is awaited: a pass placing another job meanwhile sees these GPUs taken.
+    this.#claims.set(key, { namespace: job.metadata.namespace ?? '', name, attempt, acceleratorType: p.shape.acceleratorType, region: p.region, gpus });
     const held = await this.o.stores.hold(account, holder, p.quotaName, gpus);
     if (!held.ok) {
+      this.#claims.delete(key);
       // Read beside the checks, before the VALIDATING write: read it again and place once more now.
       if (quotaRead) return this.#place(job, account, base, t, key);
       // Another holder took the room since it was read: place again soon.
       const why = `waiting for GPU quota: ${held.why}`;
       return { outcome: { state: 'JOB_STATE_PENDING', message: why, training: { pendingReason: why } }, result: { requeueAfter: 1_000 } };
     }
-    this.#claims.set(key, { namespace: job.metadata.namespace ?? '', name, attempt, acceleratorType: p.shape.acceleratorType, region: p.region, gpus });
     const token = this.#token();
     const spec = job.spec as SFTJobSpec;
     const k8sJob = makeTrainerJob({
