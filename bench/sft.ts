@@ -1,6 +1,6 @@
 // SFT benchmark (issue 14), every figure beside a same-run baseline:
 //
-//   KUBECONFIG=… npm run bench:sft [-- --jobs 50 --rounds 2 --reports 100]
+//   KUBECONFIG=… npm run bench:sft [-- --jobs 50 --rounds 2 --reports 100 --workers N]
 //
 //   1. create → RUNNING for N SFTJobs (kubectl-style creates; the SFTJob controller validates the
 //      dataset, places the run, holds quota, makes the token Secret and the Indexed Job; RUNNING
@@ -38,6 +38,7 @@ import { NamespaceEnsurer } from '../src/api/kube/namespaces.js';
 import { FsArtifactStore } from '../src/artifacts/index.js';
 import { bootstrap } from '../src/auth/bootstrap.js';
 import { controllerManager } from '../src/controllers/manager.js';
+import { DEFAULT_WORKERS } from '../src/controllers/sft-job/controller.js';
 import { makeTrainerJob } from '../src/controllers/sft-job/resources.js';
 import { DEFAULT_TRAINER } from '../src/controllers/sft-job/trainer.js';
 import { API_VERSION, GROUP, VERSION } from '../src/crds/group.js';
@@ -52,10 +53,12 @@ import { DEFAULT_DATABASE_URL, ensurePostgres } from '../hack/lib/postgres.js';
 import { admin, fmt, percentile, withDatabase } from './lib.js';
 import { TEST_SEAL } from '../test/support/tenancy.js';
 
-const { values } = parseArgs({ args: process.argv.slice(2).filter((a) => a !== '--'), options: { db: { type: 'string', default: 'postgres' }, jobs: { type: 'string', default: '50' }, rounds: { type: 'string', default: '2' }, reports: { type: 'string', default: '100' } } });
+const { values } = parseArgs({ args: process.argv.slice(2).filter((a) => a !== '--'), options: { db: { type: 'string', default: 'postgres' }, jobs: { type: 'string', default: '50' }, rounds: { type: 'string', default: '2' }, reports: { type: 'string', default: '100' }, workers: { type: 'string' } } });
 const JOBS = Number(values.jobs);
 const REPORTS = Number(values.reports);
 const ROUNDS = Math.max(1, Number(values.rounds));
+/** The SFTJob controller's workers (default: the controller's own default). */
+const WORKERS = values.workers !== undefined ? Number(values.workers) : DEFAULT_WORKERS;
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const suffix = randomBytes(3).toString('hex');
 const ACCOUNT = `bench-sft-${suffix}`;
@@ -114,7 +117,7 @@ async function main(): Promise<void> {
     batchJob: { namespace: NS },
     // The controller's defaults (workers, the 5 s safety poll: pod events and reports wake a job);
     // only the grace for a trainer that ended without its report is long (KWOK pods end at once).
-    sftJob: { namespace: NS, artifacts: store, trainer: { ...DEFAULT_TRAINER, apiUrl }, reportGraceMs: 3_600_000 },
+    sftJob: { namespace: NS, artifacts: store, trainer: { ...DEFAULT_TRAINER, apiUrl }, reportGraceMs: 3_600_000, workers: WORKERS },
   });
   manager.start();
 
@@ -245,7 +248,7 @@ async function main(): Promise<void> {
     const k = p ? `${p.acceleratorType}@${p.region}` : '?';
     regions.set(k, (regions.get(k) ?? 0) + 1);
   }
-  console.log(`SFT benchmark (${JOBS} jobs × ${ROUNDS} rounds, ${REPORTS} reports, database ${pgUrl ? 'PostgreSQL' : 'PGlite'}; one run, same cluster; load ${load0.map((x) => x.toFixed(2)).join(' ')} → ${load1.map((x) => x.toFixed(2)).join(' ')})`);
+  console.log(`SFT benchmark (${JOBS} jobs × ${ROUNDS} rounds, ${REPORTS} reports, ${WORKERS} controller workers, database ${pgUrl ? 'PostgreSQL' : 'PGlite'}; one run, same cluster; load ${load0.map((x) => x.toFixed(2)).join(' ')} → ${load1.map((x) => x.toFixed(2)).join(' ')})`);
   console.log(`  placements of the SFTJobs (the direct Jobs mirror them): ${[...regions].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
   for (const [i, r] of rounds.entries()) {
     const ri = p50(span(r.sft, 'created', 'running')) / p50(span(r.direct, 'created', 'podUp'));

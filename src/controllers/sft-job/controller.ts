@@ -32,11 +32,14 @@ export interface SFTJobSettings {
   pollMs?: number;
   reportGraceMs?: number;
   quotaRetryMs?: number;
-  /** Concurrent reconciles (default 16: a pass is a few API and database calls, little CPU). */
+  /**
+   * Concurrent reconciles (default 64: a pass is a few API and database calls and little CPU, so a
+   * burst of new jobs waits on the API server, not for a free worker; bench:sft, README).
+   */
   workers?: number;
 }
 
-export const DEFAULT_WORKERS = 16;
+export const DEFAULT_WORKERS = 64;
 
 export interface SFTJobControllerOptions {
   clients: KubeClients;

@@ -1,6 +1,6 @@
 // In-memory SftStores for the reconciler's table tests: datasets (metadata + lines), the trainer's
 // files, models, and GPU quota with holds (all or nothing, like PostgreSQL's).
-import type { DatasetMeta, OutputModel, SftStores } from './stores.js';
+import type { DatasetMeta, NewSplit, OutputModel, SftStores } from './stores.js';
 import { InvalidAdapterError } from './stores.js';
 
 export class FakeSftStores implements SftStores {
@@ -15,12 +15,18 @@ export class FakeSftStores implements SftStores {
   #version = 0;
   /** Reads of dataset bytes (the reconciler caches what a READY dataset's bytes say). */
   byteReads = 0;
+  /** Reads of dataset rows (passes at once share one). */
+  metaReads = 0;
+  /** Quota reads and holds, in order (`read`/`hold`), to see what ran before what. */
+  readonly quotaCalls: string[] = [];
 
   addDataset(account: string, id: string, lines: string[], state = 'READY'): void {
     this.datasets.set(`${account}/${id}`, { state, format: 'CHAT', exampleCount: lines.length, estimatedTokens: lines.join('').length / 4, version: String(++this.#version), lines });
   }
 
   async dataset(a: string, id: string): Promise<DatasetMeta | undefined> {
+    this.metaReads++;
+    await Promise.resolve(); // a round trip: passes at once overlap here
     const d = this.datasets.get(`${a}/${id}`);
     if (!d) return undefined;
     const { lines: _lines, ...meta } = d;
@@ -29,13 +35,12 @@ export class FakeSftStores implements SftStores {
 
   async datasetBytes(a: string, id: string): Promise<Buffer> {
     this.byteReads++;
+    await Promise.resolve();
     return Buffer.from((this.datasets.get(`${a}/${id}`)?.lines ?? []).map((l) => `${l}\n`).join(''));
   }
 
-  async writeDataset(a: string, id: string, lines: string[]): Promise<'created' | 'exists'> {
-    if (this.datasets.has(`${a}/${id}`)) return 'exists';
-    this.addDataset(a, id, lines);
-    return 'created';
+  async writeDatasets(a: string, _job: string, parts: readonly NewSplit[]): Promise<void> {
+    for (const p of parts) if (!this.datasets.has(`${a}/${p.datasetId}`)) this.addDataset(a, p.datasetId, [...p.lines]);
   }
 
   async modelExists(a: string, id: string): Promise<boolean> {
@@ -66,6 +71,7 @@ export class FakeSftStores implements SftStores {
   }
 
   async quotaLeft(a: string, holder: string, quotaNames: readonly string[]): Promise<Map<string, number>> {
+    this.quotaCalls.push(`read ${holder}`);
     const out = new Map<string, number>();
     for (const q of quotaNames) {
       const others = [...this.holds].filter(([k]) => k.startsWith(`${a}/`) && k !== `${a}/${holder}`).reduce((s, [, h]) => s + (h[q] ?? 0), 0);
@@ -75,6 +81,7 @@ export class FakeSftStores implements SftStores {
   }
 
   async hold(a: string, holder: string, quotaName: string, gpus: number): Promise<{ ok: true } | { ok: false; why: string }> {
+    this.quotaCalls.push(`hold ${holder}`);
     const limit = this.quotas.get(quotaName) ?? 8;
     const others = [...this.holds].filter(([k]) => k.startsWith(`${a}/`) && k !== `${a}/${holder}`).reduce((s, [, h]) => s + (h[quotaName] ?? 0), 0);
     if (others + gpus > limit) return { ok: false, why: `quota ${quotaName}: ${gpus} GPUs needed, ${Math.max(0, limit - others)} of ${limit} free` };

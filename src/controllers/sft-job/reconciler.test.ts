@@ -10,6 +10,7 @@ import type { HearthObject } from '../runtime/writer.js';
 import { SFTJobCluster } from './fake-cluster.js';
 import { FakeSftStores } from './fake-stores.js';
 import { SFTJobReconciler, holderOf } from './reconciler.js';
+import { eventsFor } from './status.js';
 import { DEFAULT_TRAINER } from './trainer.js';
 import { TEST_SEAL } from '../../../test/support/tenancy.js';
 
@@ -151,7 +152,7 @@ describe('SFTJobReconciler: validation', () => {
     const t = setup();
     await t.pass();
     const { writes } = await t.pass();
-    expect(writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
+    expect(writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
     expect(t.stores.datasets.get('acme/tune-train-split')?.lines).toHaveLength(18);
     expect(t.stores.datasets.get('acme/tune-eval-split')?.lines).toEqual([LINES[9], LINES[19]]);
     expect(t.status()).toMatchObject({
@@ -167,12 +168,12 @@ describe('SFTJobReconciler: the trainer Job', () => {
     const t = setup();
     await t.pass();
     const made = await t.pass();
-    expect(made.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
+    expect(made.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
     expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'a100-us-illinois-2': 1 });
     expect(t.status()?.training).toMatchObject({ job: 'sft-tune-0', acceleratorType: 'NVIDIA_A100_80GB', acceleratorCount: 1, nodes: 1, region: 'US_ILLINOIS_2', tokenSha256: tokenDigest('token-1') });
     expect((await t.pass()).writes).toEqual([]); // pods not scheduled yet: still PENDING, nothing to write
     t.cluster.editJob(`${NS}/sft-tune-0`, (j) => (j.status = { active: 1, ready: 1 }));
-    expect((await t.pass()).writes).toEqual([`status ${OBJ}`, `event Normal/Started ${NS}/tune`]);
+    expect((await t.pass()).writes).toEqual([`status ${OBJ}`]);
     expect(t.status()?.state).toBe('JOB_STATE_RUNNING');
     expect((await t.pass()).writes).toEqual([]);
   });
@@ -182,7 +183,7 @@ describe('SFTJobReconciler: the trainer Job', () => {
     for (const q of ['a100-us-illinois-2', 'h100-us-virginia-2', 'h100-ap-tokyo-1', 'h100-eu-frankfurt-1', 'h100-us-illinois-1', 'h100-us-iowa-1', 'h100-us-virginia-1', 'h100-us-arizona-1', 'h200-eu-paris-1']) t.stores.quotas.set(q, 0);
     await t.pass();
     const { writes, res } = await t.pass();
-    expect(writes).toEqual([`status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
+    expect(writes).toEqual([`status ${OBJ}`]);
     expect(res).toEqual({ requeueAfter: 10_000 });
     expect(t.status()?.state).toBe('JOB_STATE_PENDING');
     expect(t.status()?.status?.message).toMatch(/^waiting for GPUs: no region can place 1 NVIDIA_A100_80GB GPU: US_ILLINOIS_2: quota a100-us-illinois-2 has 0 GPUs left; /);
@@ -290,7 +291,7 @@ describe('SFTJobReconciler: cancel, resume, early stop', () => {
     expect(t.status()?.state).toBe('JOB_STATE_RUNNING');
     report(t, { step: 6, totalSteps: 10, evalLoss: 1.3, checkpoint: 'step-6' });
     adapterFiles(t, 'checkpoints/step-2/');
-    expect((await t.pass()).writes).toEqual([`delete Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`, `event Normal/WritingResults ${NS}/tune`]);
+    expect((await t.pass()).writes).toEqual([`delete Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
     await t.pass();
     expect(t.status()).toMatchObject({ state: 'JOB_STATE_EARLY_STOPPED', outputModel: 'accounts/acme/models/tune', training: { bestCheckpoint: 'step-2', evalsSinceBest: 2 } });
     expect(t.stores.models.get('acme/tune')?.from).toBe('checkpoints/step-2/');
@@ -312,7 +313,7 @@ describe('SFTJobReconciler: placement by quota and free GPUs', () => {
     const t = setup({ pods: [...filling('a100-0'), ...filling('a100-1')] });
     await t.pass();
     const { writes } = await t.pass();
-    expect(writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
+    expect(writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
     expect(t.status()?.training).toMatchObject({ acceleratorType: 'NVIDIA_H100_80GB', region: 'US_VIRGINIA_2', quotaName: 'h100-us-virginia-2' });
     expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'h100-us-virginia-2': 1 });
     const job = t.cluster.listers.jobs.get(`${NS}/sft-tune-0`)!;
@@ -327,7 +328,7 @@ describe('SFTJobReconciler: placement by quota and free GPUs', () => {
     const t = setup({ pods: busy });
     await t.pass();
     const { writes, res } = await t.pass();
-    expect(writes).toEqual([`status ${OBJ}`, `event Normal/Validated ${NS}/tune`]);
+    expect(writes).toEqual([`status ${OBJ}`]);
     expect(res).toEqual({ requeueAfter: 10_000 });
     expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', status: { code: 'OK' } });
     expect(t.status()?.status?.message).toBe(
@@ -362,6 +363,15 @@ describe('SFTJobReconciler: placement by quota and free GPUs', () => {
     expect(t.status()?.training).toMatchObject({ acceleratorType: 'NVIDIA_H100_80GB', region: 'US_VIRGINIA_2' });
   });
 
+  it('…also when the two are placed at the same moment (concurrent passes: the GPUs are claimed before the hold is awaited)', async () => {
+    const t = setup({ jobs: [sftJobNamed('first'), sftJob()], pods: [...filling('a100-0'), gpuPod('busy-7', 'a100-1', 7)] });
+    const keys = [`${NS}/first`, KEY];
+    await Promise.all(keys.map((k) => t.passOf(k)));
+    await Promise.all(keys.map((k) => t.passOf(k)));
+    const got = keys.map((k) => t.cluster.status(k)?.training?.acceleratorType).sort();
+    expect(got).toEqual(['NVIDIA_A100_80GB', 'NVIDIA_H100_80GB']);
+  });
+
   it('a PENDING job in the cache (placed by an earlier leader) holds its GPUs until its pods are bound', async () => {
     const other = sftJobNamed('other', { state: 'JOB_STATE_PENDING', training: { attempt: 0, job: 'sft-other-0', acceleratorType: 'NVIDIA_A100_80GB', acceleratorCount: 1, nodes: 1, region: 'US_ILLINOIS_2' } });
     const podOfOther = (node?: string) => gpuPod('sft-other-0-0-x', node, 1, { 'hearth.dev/sft-job': 'other', 'hearth.dev/sft-attempt': '0' }, 'Pending', NS);
@@ -385,7 +395,7 @@ describe('SFTJobReconciler: latency', () => {
     expect((await t.pass()).writes).toEqual([]);
     t.cluster.listers.pods.put(gpuPod('sft-tune-0-0-abc', 'a100-0', 1, { 'hearth.dev/sft-job': 'tune', 'hearth.dev/sft-attempt': '0' }, 'Running', NS));
     const { writes } = await t.pass();
-    expect(writes).toEqual([`status ${OBJ}`, `event Normal/Started ${NS}/tune`]);
+    expect(writes).toEqual([`status ${OBJ}`]);
     expect(t.status()?.state).toBe('JOB_STATE_RUNNING');
     expect((await t.pass()).writes).toEqual([]);
   });
@@ -403,6 +413,119 @@ describe('SFTJobReconciler: latency', () => {
     await t.passOf(`${NS}/third`);
     expect(t.stores.byteReads).toBe(2);
     expect(t.cluster.status(`${NS}/third`)).toMatchObject({ state: 'JOB_STATE_FAILED', status: { message: 'dataset: dataset accounts/acme/datasets/chats has 2 examples; fine-tuning needs at least 3 (minimum examples: 3)' } });
+  });
+});
+
+describe('SFTJobReconciler: a burst of new jobs', () => {
+  const named = (name: string, spec: Partial<SFTJobSpecInput>): Job => {
+    const j = sftJob(spec);
+    return { ...j, metadata: { ...j.metadata, name, uid: `uid-${name}` } } as Job;
+  };
+  it('jobs validated at once on one dataset share one read of its row and bytes; each reaches PENDING with its Job; a second pass writes nothing', async () => {
+    const names = ['tune', 'b1', 'b2', 'b3'];
+    const t = setup({ jobs: [sftJob(), ...names.slice(1).map((n) => sftJobNamed(n))] });
+    const keys = names.map((n) => `${NS}/${n}`);
+    await Promise.all(keys.map((k) => t.passOf(k))); // VALIDATING
+    t.cluster.take();
+    await Promise.all(keys.map((k) => t.passOf(k)));
+    expect(t.stores.metaReads).toBe(1);
+    expect(t.stores.byteReads).toBe(1);
+    for (const k of keys) expect(t.cluster.status(k)).toMatchObject({ state: 'JOB_STATE_PENDING', training: { job: `sft-${k.split('/')[1]}-0` } });
+    expect(t.cluster.listers.jobs.list()).toHaveLength(4);
+    t.cluster.take();
+    for (const k of keys) await t.passOf(k);
+    expect(t.cluster.take()).toEqual([]);
+  });
+
+  it('a shared read of a bad dataset fails each job naming its own field', async () => {
+    const bad = [...LINES.slice(0, 3), '{"prompt":"x"}'];
+    const t = setup({ jobs: [sftJob(), named('with-eval', { evaluationDataset: 'accounts/acme/datasets/chats', dataset: 'accounts/acme/datasets/good' })], lines: bad });
+    t.stores.addDataset('acme', 'good', LINES);
+    const keys = [KEY, `${NS}/with-eval`];
+    await Promise.all(keys.map((k) => t.passOf(k)));
+    await Promise.all(keys.map((k) => t.passOf(k)));
+    expect(t.stores.byteReads).toBe(2); // chats once (shared), good once
+    expect(t.cluster.status(KEY)?.status?.message).toBe('dataset: dataset accounts/acme/datasets/chats line 4 has no "messages" array (each example must be {"messages": [{"role", "content"}, …]})');
+    expect(t.cluster.status(`${NS}/with-eval`)?.status?.message).toBe('evaluationDataset: dataset accounts/acme/datasets/chats line 4 has no "messages" array (each example must be {"messages": [{"role", "content"}, …]})');
+    expect(t.stores.holds.size).toBe(0);
+  });
+
+  it('the checks (and the quota read) start in the pass that writes VALIDATING; the next pass holds and starts the run; quota held only once the job is valid', async () => {
+    const t = setup({ jobs: [sftJob(), named('bad', { outputModel: 'taken' })] });
+    t.stores.models.set('acme/taken', { baseModel: BASE, state: 'READY' });
+    expect((await t.pass()).writes).toEqual([`status ${OBJ}`]);
+    expect(t.status()?.state).toBe('JOB_STATE_VALIDATING');
+    await t.passOf(`${NS}/bad`);
+    await Promise.resolve();
+    // Under way while VALIDATING is written: the dataset read, the quota read, the carve-out written.
+    expect(t.stores.quotaCalls).toEqual([`read ${holderOf('tune')}`, `read ${holderOf('bad')}`]);
+    expect([t.stores.metaReads, t.stores.byteReads]).toEqual([2, 1]);
+    expect(t.stores.datasets.has('acme/tune-eval-split')).toBe(true);
+    const made = await t.pass();
+    expect(made.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
+    await t.passOf(`${NS}/bad`);
+    expect(t.stores.quotaCalls).toEqual([`read ${holderOf('tune')}`, `read ${holderOf('bad')}`, `hold ${holderOf('tune')}`]);
+    expect([t.stores.metaReads, t.stores.byteReads]).toEqual([2, 1]); // nothing read again
+    expect(t.cluster.status(`${NS}/bad`)).toMatchObject({ state: 'JOB_STATE_FAILED', status: { code: 'ALREADY_EXISTS' } });
+    expect((await t.pass()).writes).toEqual([]);
+  });
+
+  it('quota taken by another holder between the read beside the checks and the hold: read again and placed in the same pass', async () => {
+    const t = setup();
+    t.stores.quotas.set('a100-us-illinois-2', 1);
+    await t.pass(); // VALIDATING; the quota read says 1 A100 left
+    await Promise.resolve();
+    t.stores.holds.set('acme/deployment/other', { 'a100-us-illinois-2': 1 });
+    const { writes } = await t.pass();
+    expect(writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
+    expect(t.stores.quotaCalls).toEqual([`read ${holderOf('tune')}`, `hold ${holderOf('tune')}`, `read ${holderOf('tune')}`, `hold ${holderOf('tune')}`]);
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', training: { acceleratorType: 'NVIDIA_H100_80GB', region: 'US_VIRGINIA_2' } });
+    expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'h100-us-virginia-2': 1 });
+  });
+
+  it('a spec changed after the checks started is checked again (as it is now)', async () => {
+    const t = setup();
+    await t.pass(); // VALIDATING; checks of generation 1 under way
+    t.cluster.edit(KEY, (j) => {
+      j.spec.loraRank = 12;
+      j.metadata.generation = 2;
+    });
+    await t.pass();
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_FAILED', status: { message: 'loraRank: 12 is not one of 1, 2, 4, 8, 16, 32, 64 (a power of two up to 64)' } });
+    expect(t.cluster.listers.jobs.list()).toEqual([]);
+    expect(t.stores.holds.size).toBe(0);
+  });
+
+  it('checks that failed on the database are run again by the retry, not remembered', async () => {
+    const t = setup();
+    const real = t.stores.modelExists.bind(t.stores);
+    let fail = true;
+    t.stores.modelExists = async (a, id) => {
+      if (fail) throw new Error('connection terminated');
+      return real(a, id);
+    };
+    await t.pass();
+    await expect(t.pass()).rejects.toThrow('connection terminated');
+    expect(t.status()?.state).toBe('JOB_STATE_VALIDATING');
+    fail = false;
+    await t.pass();
+    expect(t.status()?.state).toBe('JOB_STATE_PENDING');
+  });
+});
+
+describe('SFTJob events', () => {
+  it('only at the ends (Ready transitions, failure, cancel): the way there is in the status', () => {
+    const from = (state: SFTJobStatus['state']) => ({ state }) as SFTJobStatus;
+    const said = (prev: SFTJobStatus['state'], next: SFTJobStatus['state']) => eventsFor(from(prev), from(next)).map((e) => `${e.type}/${e.reason}`);
+    expect(said('JOB_STATE_UNSPECIFIED', 'JOB_STATE_VALIDATING')).toEqual([]);
+    expect(said('JOB_STATE_VALIDATING', 'JOB_STATE_PENDING')).toEqual([]);
+    expect(said('JOB_STATE_PENDING', 'JOB_STATE_RUNNING')).toEqual([]);
+    expect(said('JOB_STATE_RUNNING', 'JOB_STATE_WRITING_RESULTS')).toEqual([]);
+    expect(said('JOB_STATE_WRITING_RESULTS', 'JOB_STATE_COMPLETED')).toEqual(['Normal/Completed']);
+    expect(said('JOB_STATE_WRITING_RESULTS', 'JOB_STATE_EARLY_STOPPED')).toEqual(['Normal/EarlyStopped']);
+    expect(said('JOB_STATE_RUNNING', 'JOB_STATE_FAILED')).toEqual(['Warning/Failed']);
+    expect(said('JOB_STATE_CANCELLING', 'JOB_STATE_CANCELLED')).toEqual(['Normal/Cancelled']);
+    expect(said('JOB_STATE_COMPLETED', 'JOB_STATE_COMPLETED')).toEqual([]);
   });
 });
 

@@ -36,10 +36,10 @@ import { isConflict, isNotFound, type ReconcileContext, type Reconciler, type Re
 import type { HearthObject, ObjectWriter } from '../runtime/writer.js';
 import { jobName, makeService, makeTokenSecret, makeTrainerJob } from './resources.js';
 import { computeStatus, eventsFor, fromProgress, isFinal, type Outcome, type Training } from './status.js';
-import { InvalidAdapterError, type SftStores } from './stores.js';
+import { InvalidAdapterError, type DatasetMeta, type SftStores } from './stores.js';
 import type { TrainerSettings } from './trainer.js';
 import { chooseTrainingPlacement, type Claim } from './placement.js';
-import { Invalid, carveOut, checkCount, checkLines, checkRanges, linesOf } from './validate.js';
+import { Invalid, carveOut, checkBadLine, checkCount, checkRanges, firstBadLine, linesOf } from './validate.js';
 
 type Job = HearthObject<'SFTJob'>;
 
@@ -82,6 +82,8 @@ export const DATASET_CACHE_BYTES = 4 * 1024 * 1024;
 interface CheckedDataset {
   version: string;
   lines: string[];
+  /** The first line that is not a chat example (each job names its own field). */
+  bad?: { line: number; problem: string };
 }
 
 /** The GPUs a run was given in a pass, until the cache shows the job PENDING with its Job (then the lister says it). */
@@ -103,6 +105,11 @@ export class SFTJobReconciler implements Reconciler {
   readonly #quotaRetryMs: number;
   readonly #token: () => string;
   readonly #datasets = new Map<string, CheckedDataset>();
+  /** Reads in flight, shared by the passes that want the same thing at once (a burst of jobs on one dataset). */
+  readonly #metaReads = new Map<string, Promise<DatasetMeta | undefined>>();
+  readonly #lineReads = new Map<string, { version: string | undefined; read: Promise<CheckedDataset> }>();
+  /** Validation started by the pass that wrote VALIDATING, for the next pass to finish (by key, for one uid and generation). */
+  readonly #checks = new Map<string, { uid: string; generation: number | undefined; work: Promise<Checked> }>();
   readonly #claims = new Map<string, OwnClaim>();
 
   constructor(private readonly o: SFTJobReconcilerOptions) {
@@ -120,6 +127,7 @@ export class SFTJobReconciler implements Reconciler {
     if (!read) {
       // Deleted: its children go by garbage collection; the quota hold is ours to release.
       this.#claims.delete(key);
+      this.#checks.delete(key);
       if (account) await this.o.stores.release(account, holderOf(name));
       return {};
     }
@@ -136,6 +144,7 @@ export class SFTJobReconciler implements Reconciler {
       const generation = typeof job.metadata.generation === 'number' ? job.metadata.generation : undefined;
       const next = computeStatus(prev, outcome, generation, job.spec.epochs ?? 1, new Date(this.o.clock.now()));
       if (next.state !== 'JOB_STATE_PENDING' || !next.training?.job) this.#claims.delete(key);
+      if (next.state !== 'JOB_STATE_VALIDATING') this.#checks.delete(key);
       // Events are for people: sent once the status is written, but the pass (and the worker) does
       // not wait for them (record() never rejects; a failure is logged).
       if (await obj.writeStatus(next)) for (const e of eventsFor(prev, next)) void this.#events.record(obj.current, e, ctx.log);
@@ -170,6 +179,9 @@ export class SFTJobReconciler implements Reconciler {
     switch (state) {
       case 'JOB_STATE_UNSPECIFIED':
       case 'JOB_STATE_CREATING':
+        // VALIDATING is written now; the checks start at once, beside that write, and the next
+        // pass takes their result: the state shows while they run, and does not add to them.
+        void this.#startChecks(job, account, key);
         return { outcome: { state: 'JOB_STATE_VALIDATING' }, result: { requeueAfter: 1 } };
       case 'JOB_STATE_VALIDATING':
         return this.#validate(job, account, key);
@@ -209,17 +221,49 @@ export class SFTJobReconciler implements Reconciler {
 
   /** Validated → PENDING, and in the same pass placed and started (a Job made) when something fits. */
   async #validate(job: Job, account: string, key: string): Promise<{ outcome: Outcome; result: Result }> {
-    let training: Partial<Training>;
-    let base: BaseOf;
+    const checked = await this.#takeChecks(job, account, key);
+    if (!checked.ok) return { outcome: { state: 'JOB_STATE_FAILED', code: checked.invalid.code, message: checked.invalid.message }, result: {} };
+    const { base, training, quota } = checked;
+    const placed = await this.#place(job, account, base, training, key, quota);
+    return { outcome: { ...placed.outcome, training: { ...training, ...placed.outcome.training } }, result: placed.result };
+  }
+
+  /** Starts the checks of this uid and generation unless they are running already. */
+  #startChecks(job: Job, account: string, key: string): Promise<Checked> {
+    const uid = String(job.metadata.uid ?? '');
+    const generation = typeof job.metadata.generation === 'number' ? job.metadata.generation : undefined;
+    const had = this.#checks.get(key);
+    if (had && had.uid === uid && had.generation === generation) return had.work;
+    const work = this.#runChecks(job, account);
+    work.catch(() => undefined); // awaited by the next pass; until then its failure is not unhandled
+    this.#checks.set(key, { uid, generation, work });
+    return work;
+  }
+
+  /** The checks the previous pass started (if they were for this uid and generation), else started now. */
+  #takeChecks(job: Job, account: string, key: string): Promise<Checked> {
+    const work = this.#startChecks(job, account, key);
+    this.#checks.delete(key);
+    return work;
+  }
+
+  /**
+   * Everything VALIDATING decides: ranges, base model, datasets, output model, the carve-out
+   * written; and the quota read for placement beside the checks (a read: nothing is held before
+   * the job is valid).
+   */
+  async #runChecks(job: Job, account: string): Promise<Checked> {
+    let quota: Promise<Map<string, number>> | undefined;
     try {
-      base = await this.#baseModel(job.spec as SFTJobSpec, account);
-      training = { attempt: 0, ...(await this.#check(job, account, base)) };
+      const base = await this.#baseModel(job.spec as SFTJobSpec, account);
+      quota = this.#quotaLeft(job, account, base);
+      quota.catch(() => undefined); // awaited by placement, if the job is valid
+      const training = { attempt: 0, ...(await this.#check(job, account, base)) };
+      return { ok: true, base, training, quota };
     } catch (e) {
       if (!(e instanceof Invalid)) throw e;
-      return { outcome: { state: 'JOB_STATE_FAILED', code: e.code, message: e.message }, result: {} };
+      return { ok: false, invalid: e };
     }
-    const placed = await this.#place(job, account, base, training, key);
-    return { outcome: { ...placed.outcome, training: { ...training, ...placed.outcome.training } }, result: placed.result };
   }
 
   async #check(job: Job, account: string, base: BaseOf): Promise<Partial<Training>> {
@@ -243,9 +287,9 @@ export class SFTJobReconciler implements Reconciler {
       const split = carveOut(train.lines);
       const trainId = splitId(name, 'train');
       const evalId = splitId(name, 'eval');
-      await Promise.all([
-        this.o.stores.writeDataset(account, trainId, split.train, `training split of ${name}`, jobFullName(account, name)),
-        this.o.stores.writeDataset(account, evalId, split.eval, `evaluation split of ${name}`, jobFullName(account, name)),
+      await this.o.stores.writeDatasets(account, jobFullName(account, name), [
+        { datasetId: trainId, lines: split.train, displayName: `training split of ${name}` },
+        { datasetId: evalId, lines: split.eval, displayName: `evaluation split of ${name}` },
       ]);
       trainDataset = `accounts/${account}/datasets/${trainId}`;
       evalDataset = `accounts/${account}/datasets/${evalId}`;
@@ -279,36 +323,60 @@ export class SFTJobReconciler implements Reconciler {
   async #datasetLines(field: string, ref: string, account: string, epochs: number, min?: number): Promise<{ name: string; lines: string[]; tokens?: number }> {
     const m = DATASET.exec(ref);
     if (!m || m[1] !== account) throw new Invalid('NOT_FOUND', `${field}: dataset ${ref} not found in account ${account}`);
-    const meta = await this.o.stores.dataset(account, m[2]!);
+    const meta = await this.#datasetMeta(account, m[2]!);
     if (!meta) throw new Invalid('NOT_FOUND', `${field}: dataset ${ref} not found`);
     if (meta.state !== 'READY') throw new Invalid('FAILED_PRECONDITION', `${field}: dataset ${ref} is ${meta.state}; only READY datasets can be trained on`);
-    const lines = await this.#checkedLines(field, ref, account, m[2]!, meta.version);
-    checkCount(field, ref, lines.length, epochs, min);
-    return { name: ref, lines, ...(meta.estimatedTokens !== undefined ? { tokens: meta.estimatedTokens } : {}) };
+    const checked = await this.#checkedLines(account, m[2]!, meta.version);
+    checkBadLine(field, ref, checked.bad);
+    checkCount(field, ref, checked.lines.length, epochs, min);
+    return { name: ref, lines: checked.lines, ...(meta.estimatedTokens !== undefined ? { tokens: meta.estimatedTokens } : {}) };
+  }
+
+  /** The dataset's row; passes asking while a read is in flight share it (begun a moment before they asked: as fresh as a cache). */
+  #datasetMeta(account: string, id: string): Promise<DatasetMeta | undefined> {
+    const k = `${account}/${id}`;
+    const inFlight = this.#metaReads.get(k);
+    if (inFlight) return inFlight;
+    const read = this.o.stores.dataset(account, id).finally(() => this.#metaReads.delete(k));
+    this.#metaReads.set(k, read);
+    return read;
   }
 
   /**
    * A READY dataset's lines, each checked as a chat example. Its bytes never change (a new upload
    * is a new dataset, a replaced one a new version), so what they say is kept for the next job on
-   * the same dataset (a burst of jobs on one dataset reads and parses it once).
+   * the same dataset, and passes asking at once share one read: a burst of jobs on one dataset
+   * reads and parses it once.
    */
-  async #checkedLines(field: string, ref: string, account: string, id: string, version: string | undefined): Promise<string[]> {
+  async #checkedLines(account: string, id: string, version: string | undefined): Promise<CheckedDataset> {
     const k = `${account}/${id}`;
     const hit = this.#datasets.get(k);
     if (hit && version !== undefined && hit.version === version) {
       this.#datasets.delete(k);
       this.#datasets.set(k, hit); // most recently used last
-      return hit.lines;
+      return hit;
     }
-    const bytes = await this.o.stores.datasetBytes(account, id);
-    const lines = linesOf(bytes);
-    checkLines(field, ref, lines);
-    if (version !== undefined && bytes.length <= DATASET_CACHE_BYTES) {
-      this.#datasets.delete(k);
-      this.#datasets.set(k, { version, lines });
-      while (this.#datasets.size > DATASET_CACHE_ENTRIES) this.#datasets.delete(this.#datasets.keys().next().value!);
-    }
-    return lines;
+    const inFlight = this.#lineReads.get(k);
+    if (inFlight && version !== undefined && inFlight.version === version) return inFlight.read;
+    const read = (async (): Promise<CheckedDataset> => {
+      const bytes = await this.o.stores.datasetBytes(account, id);
+      const lines = linesOf(bytes);
+      const bad = firstBadLine(lines);
+      const checked: CheckedDataset = { version: version ?? '', lines, ...(bad ? { bad } : {}) };
+      if (version !== undefined && bytes.length <= DATASET_CACHE_BYTES) {
+        this.#datasets.delete(k);
+        this.#datasets.set(k, checked);
+        while (this.#datasets.size > DATASET_CACHE_ENTRIES) this.#datasets.delete(this.#datasets.keys().next().value!);
+      }
+      return checked;
+    })();
+    const entry = { version, read };
+    this.#lineReads.set(k, entry);
+    const forget = (): void => {
+      if (this.#lineReads.get(k) === entry) this.#lineReads.delete(k);
+    };
+    read.then(forget, forget);
+    return read;
   }
 
   // ---- PENDING ---------------------------------------------------------------------------------
@@ -345,12 +413,11 @@ export class SFTJobReconciler implements Reconciler {
    * Secret, the headless Service (several nodes) and the Indexed Job, at once; or stays PENDING
    * saying why nothing fits.
    */
-  async #place(job: Job, account: string, base: BaseOf, t: Partial<Training>, key: string): Promise<{ outcome: Outcome; result: Result }> {
+  async #place(job: Job, account: string, base: BaseOf, t: Partial<Training>, key: string, quotaRead?: Promise<Map<string, number>>): Promise<{ outcome: Outcome; result: Result }> {
     const name = job.metadata.name!;
     const holder = holderOf(name);
     const attempt = t.attempt ?? 0;
-    const quotaNames = [...new Set(trainingCandidates(base).map((c) => gpuQuotaName(c.shape.acceleratorType, c.region)))];
-    const quota = await this.o.stores.quotaLeft(account, holder, quotaNames);
+    const quota = await (quotaRead ?? this.#quotaLeft(job, account, base));
     const p = chooseTrainingPlacement({
       model: base,
       quotaLeft: (q) => quota.get(q) ?? 0,
@@ -363,13 +430,17 @@ export class SFTJobReconciler implements Reconciler {
       return { outcome: { state: 'JOB_STATE_PENDING', message: why, training: { pendingReason: why } }, result: { requeueAfter: this.#quotaRetryMs } };
     }
     const gpus = p.shape.acceleratorCount * p.shape.nodes;
+    // Claimed before anything is awaited: a pass placing another job meanwhile sees these GPUs taken.
+    this.#claims.set(key, { namespace: job.metadata.namespace ?? '', name, attempt, acceleratorType: p.shape.acceleratorType, region: p.region, gpus });
     const held = await this.o.stores.hold(account, holder, p.quotaName, gpus);
     if (!held.ok) {
+      this.#claims.delete(key);
+      // Read beside the checks, before the VALIDATING write: read it again and place once more now.
+      if (quotaRead) return this.#place(job, account, base, t, key);
       // Another holder took the room since it was read: place again soon.
       const why = `waiting for GPU quota: ${held.why}`;
       return { outcome: { state: 'JOB_STATE_PENDING', message: why, training: { pendingReason: why } }, result: { requeueAfter: 1_000 } };
     }
-    this.#claims.set(key, { namespace: job.metadata.namespace ?? '', name, attempt, acceleratorType: p.shape.acceleratorType, region: p.region, gpus });
     const token = this.#token();
     const spec = job.spec as SFTJobSpec;
     const k8sJob = makeTrainerJob({
@@ -390,6 +461,12 @@ export class SFTJobReconciler implements Reconciler {
       },
       result: { requeueAfter: this.#pollMs },
     };
+  }
+
+  /** GPUs the account's quota still allows the job, for every quota a training candidate of the base model uses. */
+  #quotaLeft(job: Job, account: string, base: BaseOf): Promise<Map<string, number>> {
+    const quotaNames = [...new Set(trainingCandidates(base).map((c) => gpuQuotaName(c.shape.acceleratorType, c.region)))];
+    return this.o.stores.quotaLeft(account, holderOf(job.metadata.name!), quotaNames);
   }
 
   /** The pods of an attempt's Job (the informer's projection: labels, node, phase). */
@@ -537,6 +614,9 @@ export class SFTJobReconciler implements Reconciler {
 }
 
 type BaseOf = { parametersB: number; path: string; name: string };
+
+/** What VALIDATING found: the training fields, the base model and the quota read for placement; or why the job fails. */
+type Checked = { ok: true; base: BaseOf; training: Partial<Training>; quota: Promise<Map<string, number>> } | { ok: false; invalid: Invalid };
 
 /** The pods of an SFT job's attempt (labels of resources.ts). */
 function podsOf(pods: Lister<V1Pod>, namespace: string, name: string, attempt: number): V1Pod[] {

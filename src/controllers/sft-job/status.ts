@@ -94,10 +94,14 @@ export function computeStatus(prev: SFTJobStatus | undefined, o: Outcome, genera
   return next;
 }
 
+/**
+ * Events on the Ready transitions (COMPLETED, EARLY_STOPPED) and on the other ends (FAILED,
+ * CANCELLED) only, as STYLE.md asks: the way there (VALIDATING → PENDING → RUNNING →
+ * WRITING_RESULTS) is in the status, its message and `training` (GPU type, region, Job). Each
+ * event is an API write; two more per job on the way to RUNNING cost a burst of jobs time there
+ * (bench:sft, README).
+ */
 const EVENTS: Partial<Record<JobState, { type: ObjectEvent['type']; reason: string; message: (s: SFTJobStatus) => string }>> = {
-  JOB_STATE_PENDING: { type: 'Normal', reason: 'Validated', message: (s) => `training on ${s.training?.trainDataset ?? 'the dataset'}; waiting for GPUs` },
-  JOB_STATE_RUNNING: { type: 'Normal', reason: 'Started', message: (s) => `trainer Job ${s.training?.job ?? ''} on ${s.training?.nodes ?? 1}×${s.training?.acceleratorCount ?? 1} ${s.training?.acceleratorType ?? ''} in ${s.training?.region ?? ''}` },
-  JOB_STATE_WRITING_RESULTS: { type: 'Normal', reason: 'WritingResults', message: () => 'registering the output model' },
   JOB_STATE_COMPLETED: { type: 'Normal', reason: 'Completed', message: (s) => `output model ${s.outputModel ?? ''}` },
   JOB_STATE_EARLY_STOPPED: { type: 'Normal', reason: 'EarlyStopped', message: (s) => `evaluation loss stopped improving; output model ${s.outputModel ?? ''} from checkpoint ${s.training?.bestCheckpoint ?? ''}` },
   JOB_STATE_CANCELLED: { type: 'Normal', reason: 'Cancelled', message: (s) => `stopped at step ${s.training?.step ?? 0}` },

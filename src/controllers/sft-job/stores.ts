@@ -9,10 +9,10 @@ import { readRange, type ArtifactStore } from '../../artifacts/index.js';
 import { checkModelFiles, describeProblems } from '../../artifacts/model-files.js';
 import type { Db } from '../../db/client.js';
 import { AlreadyExistsError, QuotaExceededError } from '../../db/errors.js';
-import { createDataset, getDataset } from '../../db/repositories/datasets.js';
+import { getDataset } from '../../db/repositories/datasets.js';
 import { createModel, getModel } from '../../db/repositories/models.js';
-import { getQuota, holdsOf, listQuotas, releaseAll, setHolds } from '../../db/repositories/quotas.js';
-import { datasetContents } from '../../db/schema/index.js';
+import { getQuota, holdNew, quotaRoomFor, releaseAll, setHolds } from '../../db/repositories/quotas.js';
+import { datasetContents, datasets } from '../../db/schema/index.js';
 import { sftJobPrefix } from '../../crds/sft-trainer.js';
 
 export interface DatasetMeta {
@@ -22,6 +22,13 @@ export interface DatasetMeta {
   estimatedTokens?: number;
   /** Changes when the dataset is replaced (deleted and made again under the same id); a READY dataset's bytes never change otherwise. */
   version?: string;
+}
+
+/** One dataset of the carve-out split. */
+export interface NewSplit {
+  datasetId: string;
+  lines: readonly string[];
+  displayName: string;
 }
 
 export interface OutputModel {
@@ -39,8 +46,8 @@ export interface SftStores {
   dataset(accountId: string, datasetId: string): Promise<DatasetMeta | undefined>;
   /** The dataset's JSONL bytes (all its files). */
   datasetBytes(accountId: string, datasetId: string): Promise<Buffer>;
-  /** Writes a READY CHAT dataset (the carve-out split); 'exists' if one of that id is there (an earlier pass's). */
-  writeDataset(accountId: string, datasetId: string, lines: string[], displayName: string, job: string): Promise<'created' | 'exists'>;
+  /** Writes READY CHAT datasets (the carve-out split) at once; an id already there (an earlier pass's) is left as it is. */
+  writeDatasets(accountId: string, job: string, parts: readonly NewSplit[]): Promise<void>;
   modelExists(accountId: string, modelId: string): Promise<boolean>;
   /** The model was registered by `job` (a second WRITING_RESULTS pass after a lost status write). */
   modelOfJob(accountId: string, modelId: string, job: string): Promise<boolean>;
@@ -91,31 +98,37 @@ export class PgSftStores implements SftStores {
     return Buffer.concat(rows.map((r) => r.data));
   }
 
-  async writeDataset(accountId: string, datasetId: string, lines: string[], displayName: string, job: string): Promise<'created' | 'exists'> {
-    if (await getDataset(this.db, accountId, datasetId)) return 'exists';
-    const key = `datasets/${accountId}/${datasetId}/${randomUUID()}/${datasetId}.jsonl`;
-    const body = Buffer.from(lines.map((l) => `${l}\n`).join(''));
-    await this.store.put(key, (async function* () {
-      yield body;
-    })());
+  async writeDatasets(accountId: string, job: string, parts: readonly NewSplit[]): Promise<void> {
+    // The files, then every row in one insert (no read first: the insert says which ids were there
+    // already, from an earlier pass whose status write was lost, and their new files are removed).
+    const files = parts.map((p) => ({ ...p, key: `datasets/${accountId}/${p.datasetId}/${randomUUID()}/${p.datasetId}.jsonl`, body: Buffer.from(p.lines.map((l) => `${l}\n`).join('')) }));
+    await Promise.all(files.map((f) => this.store.put(f.key, (async function* () {
+      yield f.body;
+    })())));
+    let made: string[];
     try {
-      await createDataset(this.db, {
-        accountId,
-        datasetId,
-        displayName,
-        state: 'READY',
-        format: 'CHAT',
-        exampleCount: BigInt(lines.length),
-        estimatedTokenCount: BigInt(Math.ceil(body.length / 4)),
-        storageUri: `${ARTIFACT}${key}`,
-        spec: { supervisedFineTuningJob: job },
-      });
-      return 'created';
+      const rows = await this.db
+        .insert(datasets)
+        .values(files.map((f) => ({
+          accountId,
+          datasetId: f.datasetId,
+          displayName: f.displayName,
+          state: 'READY' as const,
+          format: 'CHAT' as const,
+          exampleCount: BigInt(f.lines.length),
+          estimatedTokenCount: BigInt(Math.ceil(f.body.length / 4)),
+          storageUri: `${ARTIFACT}${f.key}`,
+          spec: { supervisedFineTuningJob: job },
+        })))
+        .onConflictDoNothing()
+        .returning({ datasetId: datasets.datasetId });
+      made = rows.map((r) => r.datasetId);
     } catch (e) {
-      await this.store.delete(key);
-      if (e instanceof AlreadyExistsError) return 'exists';
+      made = [];
+      await Promise.all(files.map((f) => this.store.delete(f.key)));
       throw e;
     }
+    await Promise.all(files.filter((f) => !made.includes(f.datasetId)).map((f) => this.store.delete(f.key)));
   }
 
   async modelExists(accountId: string, modelId: string): Promise<boolean> {
@@ -180,19 +193,22 @@ export class PgSftStores implements SftStores {
   }
 
   async quotaLeft(accountId: string, holder: string, quotaNames: readonly string[]): Promise<Map<string, number>> {
-    const [rows, mine] = await Promise.all([listQuotas(this.db, accountId), holdsOf(this.db, accountId, holder)]);
-    const byName = new Map(rows.map((r) => [r.name, r]));
-    const own = new Map(mine.map((h) => [h.quotaName, h.amount]));
+    // One query for the rows there are (their room, plus what the holder holds itself).
+    const room = await quotaRoomFor(this.db, accountId, holder, quotaNames);
     const out = new Map<string, number>();
     for (const name of quotaNames) {
       // A default quota not read before has no row yet: getQuota makes it.
-      const q = byName.get(name) ?? (await getQuota(this.db, accountId, name));
-      out.set(name, q ? Math.max(0, Math.floor(q.value - q.usage + (own.get(name) ?? 0))) : 0);
+      const q = room.has(name) ? undefined : await getQuota(this.db, accountId, name);
+      const left = room.get(name) ?? (q ? q.value - q.usage : 0);
+      out.set(name, Math.max(0, Math.floor(left)));
     }
     return out;
   }
 
   async hold(accountId: string, holder: string, quotaName: string, gpus: number): Promise<{ ok: true } | { ok: false; why: string }> {
+    // A new job's hold is one statement (no transaction holding the quota row's lock); anything
+    // else (a hold already there, no room, no row yet) goes through setHolds, which says why.
+    if (await holdNew(this.db, accountId, holder, quotaName, gpus)) return { ok: true };
     try {
       await setHolds(this.db, accountId, holder, { [quotaName]: gpus });
       return { ok: true };

@@ -51,12 +51,23 @@ export const linesOf = (bytes: Buffer): string[] =>
     .map((l) => l.trim())
     .filter((l) => l !== '');
 
+/** The first line that is not a chat example (1-based) and why, or undefined. */
+export function firstBadLine(lines: readonly string[]): { line: number; problem: string } | undefined {
+  for (const [i, l] of lines.entries()) {
+    const problem = exampleProblem(l);
+    if (problem) return { line: i + 1, problem };
+  }
+  return undefined;
+}
+
+/** Fails naming the field when a line is not a chat example (`bad` from firstBadLine). */
+export function checkBadLine(field: string, name: string, bad: { line: number; problem: string } | undefined): void {
+  if (bad) throw new Invalid('INVALID_ARGUMENT', `${field}: dataset ${name} line ${bad.line} ${bad.problem} (each example must be {"messages": [{"role", "content"}, …]})`);
+}
+
 /** Each line is a chat example (what a READY dataset's bytes say once: they never change). */
 export function checkLines(field: string, name: string, lines: readonly string[]): void {
-  for (const [i, l] of lines.entries()) {
-    const p = exampleProblem(l);
-    if (p) throw new Invalid('INVALID_ARGUMENT', `${field}: dataset ${name} line ${i + 1} ${p} (each example must be {"messages": [{"role", "content"}, …]})`);
-  }
+  checkBadLine(field, name, firstBadLine(lines));
 }
 
 /** The number of examples against the minimum and the examples × epochs limit (these depend on the job). */

@@ -5,7 +5,7 @@
 // `usage + delta <= value` sees the latest usage: a quota is never oversubscribed. Decreases never
 // fail. Holds are keyed by holder (`deployment/<name>`, `deployedModel/<name>`), so a controller
 // can state "this workload holds N" idempotently (`setHold`) and release it by name.
-import { and, asc, eq, gte, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { ACCELERATORS, ACCELERATOR_TYPES, DEFAULT_QUOTAS, REGION_NAMES, REGIONS, gpuQuotaName } from '../../fleet/catalog.js';
 import type { Db } from '../client.js';
 import { InvalidValueError, NotFoundError, QuotaExceededError } from '../errors.js';
@@ -226,6 +226,46 @@ export async function setHolds(db: Db, accountId: string, holder: string, target
     for (const quotaName of names) out.push(await adjustHoldIn(tx, { accountId, quotaName, holder }, generationTarget(targets[quotaName] ?? 0, opts)));
     return out;
   });
+}
+
+/**
+ * A new holder's first hold in ONE statement: `holder` (holding nothing on the account yet) gets
+ * `amount` of `quotaName` if it fits. The quota row is updated (`usage + amount <= value`) and the
+ * hold inserted together, so the row lock lasts one statement, not a transaction of round trips:
+ * a burst of new workloads on the same quota (fifty SFT jobs) no longer queues on it, each holding
+ * a pooled connection. False when it did not apply: no quota row yet, no room, or the holder
+ * already holds something (then setHolds decides, with its reasons). Two callers for the same
+ * holder: the hold's primary key fails the second statement, whose usage change is undone with it.
+ */
+export async function holdNew(db: Db, accountId: string, holder: string, quotaName: string, amount: number): Promise<boolean> {
+  if (holder === '') throw new InvalidValueError('holder', 'must not be empty');
+  if (!Number.isFinite(amount) || amount <= 0) throw new InvalidValueError('amount', 'must be a positive number');
+  const n = sql`${amount}::float8`;
+  const result = await db.execute(sql`
+    with q as (
+      update ${quotas} set usage = ${quotas.usage} + ${n}, update_time = now()
+      where ${quotas.accountId} = ${accountId} and ${quotas.name} = ${quotaName} and ${quotas.usage} + ${n} <= ${quotas.value}
+        and not exists (select 1 from ${quotaHolds} where ${quotaHolds.accountId} = ${accountId} and ${quotaHolds.holder} = ${holder})
+      returning ${quotas.accountId}, ${quotas.name}
+    )
+    insert into ${quotaHolds} (account_id, quota_name, holder, amount) select account_id, name, ${holder}::text, ${n} from q
+    returning quota_name`);
+  return (result as unknown as { rows: unknown[] }).rows.length > 0;
+}
+
+/**
+ * What each named quota still allows `holder`, in one query: its value less its usage, plus what
+ * `holder` itself holds on it (a second pass of the same workload). Names without a row yet are
+ * missing from the map (getQuota makes a default one).
+ */
+export async function quotaRoomFor(db: Db, accountId: string, holder: string, names: readonly string[]): Promise<Map<string, number>> {
+  if (names.length === 0) return new Map();
+  const rows = await db
+    .select({ name: quotas.name, value: quotas.value, usage: quotas.usage, own: quotaHolds.amount })
+    .from(quotas)
+    .leftJoin(quotaHolds, and(eq(quotaHolds.accountId, quotas.accountId), eq(quotaHolds.quotaName, quotas.name), eq(quotaHolds.holder, holder)))
+    .where(and(eq(quotas.accountId, accountId), inArray(quotas.name, [...names])));
+  return new Map(rows.map((r) => [r.name, r.value - r.usage + (r.own ?? 0)]));
 }
 
 export interface SetHoldsOptions {
