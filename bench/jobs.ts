@@ -1,6 +1,6 @@
 // Batch jobs (issue 13, benchmark `bench/jobs`). Not a test: it prints figures and goal lines.
 //
-//   KUBECONFIG=… npm run bench:jobs [-- --count 200 --workers 20 --log-lines 100000 --log-calls 200]
+//   KUBECONFIG=… npm run bench:jobs [-- --count 200 --workers 20 --log-lines 100000 --log-calls 200 --scale-up-runs 3]
 //
 // In one run, on the cluster of KUBECONFIG (or the simulated one this checkout runs; it needs the
 // simulated lifecycle of hack/kwok/stages.yaml so that a job pod stays Running):
@@ -14,6 +14,8 @@
 //    watch. Goal: Hearth's p50 and p99 within 1.2× of these.
 // 4. `:getLogs` of one job whose rank has 100,000 archived lines: p50/p99 of pages of 100 (newest
 //    first, oldest first, following page tokens, a filter), through the REST app in process.
+// 5. Node pool scale-up: an unschedulable whole-node pod → the pool's new KWOK node Ready → the pod
+//    Running, the NodePool controller in this process (bench/node-pool-scale-up.ts; p50/max).
 // Everything it made is removed at the end (also on failure).
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -40,6 +42,7 @@ import { KubePodLogs } from '../src/kube/pod-logs.js';
 import { realClock } from '../src/util/clock.js';
 import { SIM_ENV, poolNode } from '../test/fixtures/kwok-sim/index.js';
 import { admin, fmt, percentile, pool, withDatabase } from './lib.js';
+import { measureNodePoolScaleUp } from './node-pool-scale-up.js';
 import { TEST_SEAL } from '../test/support/tenancy.js';
 
 const { values: args } = parseArgs({
@@ -48,12 +51,14 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '20' },
     'log-lines': { type: 'string', default: '100000' },
     'log-calls': { type: 'string', default: '200' },
+    'scale-up-runs': { type: 'string', default: '3' },
   },
 });
 const N = Number(args.count);
 const WORKERS = Number(args.workers);
 const LOG_LINES = Number(args['log-lines']);
 const LOG_CALLS = Number(args['log-calls']);
+const SCALE_UP_RUNS = Math.max(1, Number(args['scale-up-runs']) || 3);
 const GOAL = 1.2;
 const suffix = randomBytes(3).toString('hex');
 const ACCOUNT = `bench-jobs-${suffix}`;
@@ -222,6 +227,8 @@ async function main(): Promise<void> {
     const direct = await directPhase(kc, batch);
     await batch.deleteCollectionNamespacedJob({ namespace: NS, propagationPolicy: 'Background' });
     const logs = await logsPhase(database, custom, clients);
+    const scaleUp = await measureNodePoolScaleUp(kc, { runs: SCALE_UP_RUNS, log, progress: say });
+    const sorted = (a: number[]) => [...a].sort((x, y) => x - y);
 
     const r50 = hearth.p50 / direct.p50;
     const r99 = hearth.p99 / direct.p99;
@@ -231,6 +238,9 @@ async function main(): Promise<void> {
     console.log(`GOAL create → RUNNING p50 within ${GOAL}× of the direct Job: ${r50 <= GOAL ? 'PASS' : 'MISS'} (${fmt(r50, 2)}×)`);
     console.log(`GOAL create → RUNNING p99 within ${GOAL}× of the direct Job: ${r99 <= GOAL ? 'PASS' : 'MISS'} (${fmt(r99, 2)}×)`);
     console.log(`:getLogs on ${LOG_LINES} archived lines (pages of 100, ${LOG_CALLS} calls): p50 ${fmt(logs.p50, 1)} ms, p99 ${fmt(logs.p99, 1)} ms; archiving the rank took ${fmt(logs.archiveMs, 0)} ms`);
+    console.log(
+      `node pool scale-up (${SCALE_UP_RUNS} runs, an unschedulable 8-GPU pod → the pool's new node Ready): p50 ${fmt(percentile(sorted(scaleUp.toNode), 50), 0)} ms, max ${fmt(Math.max(...scaleUp.toNode), 0)} ms; → the pod Running: p50 ${fmt(percentile(sorted(scaleUp.toRunning), 50), 0)} ms, max ${fmt(Math.max(...scaleUp.toRunning), 0)} ms`,
+    );
   } finally {
     await controller?.stop(2000);
     await informers.stop();
