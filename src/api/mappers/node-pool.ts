@@ -22,6 +22,7 @@ import { invalidArgument, notFound } from '../wire/errors.js';
 import { omitUnset } from '../wire/omit.js';
 import { isResourceId } from '../wire/resource-names.js';
 import { rfc3339 } from '../../util/rfc3339.js';
+import { ranksPerNode as poolRanksPerNode } from '../../fleet/pool-ranks.js';
 
 export const COLLECTION = 'nodePools';
 
@@ -120,9 +121,8 @@ function int(v: unknown): number | undefined {
 function ranksPerNode(obj: CustomObject): number | undefined {
   const reported = int((obj.status?.nodePoolStats as Record<string, unknown> | undefined)?.ranksPerNode);
   if (reported !== undefined) return reported;
-  const fake = obj.spec.fakeNodePool as Record<string, unknown> | undefined;
-  if (fake) return int(fake.acceleratorCount) ?? (fake.acceleratorType === undefined ? 1 : undefined);
-  return undefined;
+  // Before the controller reports: what the spec's simulated machine gives (src/fleet/pool-ranks.ts).
+  return poolRanksPerNode(obj.spec as Parameters<typeof poolRanksPerNode>[0]);
 }
 
 function connectionOf(env: CustomObject): { nodePoolId?: string; numRanks?: number } | undefined {
