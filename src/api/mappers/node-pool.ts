@@ -10,8 +10,8 @@
 // - State: the controller's `status.state`; CREATING until it reports; DELETING while the object is
 //   being removed (deletionTimestamp).
 // - Stats: what the controller reports for the nodes (`status.nodePoolStats.nodeCount`,
-//   `ranksPerNode`), else 0 nodes and the ranks the spec declares (fakeNodePool.acceleratorCount,
-//   1 for a simulated pool without accelerators); environments and batch jobs are counted from the
+//   `ranksPerNode`), else 0 nodes and the ranks of the spec's simulated machine (its GPUs, 1 for a
+//   CPU machine: src/fleet/pool-ranks.ts); environments and batch jobs are counted from the
 //   caches (see computeNodePoolStats).
 import { z } from 'zod';
 import { Status } from '../../crds/common.js';
