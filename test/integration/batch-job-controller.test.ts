@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -251,5 +251,35 @@ describe('BatchJob controller on the simulated cluster', () => {
     const failed = await waitState('too-many', 'FAILED');
     expect(failed.status).toBe('INVALID_ARGUMENT: numRanks: 5 exceeds the maximum of node pool pool: 4 (maxNodeCount 1 × 4 ranks per node)');
     expect(await jobPods('too-many')).toEqual([]);
+  }, 60_000);
+
+  it("a bound user and another user's environment that is not shared: REST refuses (403 naming it); kubectl-created, FAILED naming environmentId", async () => {
+    expect((await callApi(app, 'POST', v1('nodePoolBindings'), adminKey, { principal: `bob@${ACCOUNT}.example`, nodePoolId: 'pool' })).status).toBe(200);
+    const envs = { group: GROUP, version: VERSION, namespace: NS, plural: 'environments' };
+    await custom.createNamespacedCustomObject({
+      ...envs,
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Environment', metadata: { name: 'admins', annotations: { 'hearth.dev/created-by': `admin@${ACCOUNT}.example` } }, spec: { baseImageRef: 'python:3.12' } },
+    });
+    const inEnv = { nodePoolId: 'pool', environmentId: 'admins', shellExecutor: { command: 'python train.py' }, envVars: sim('1s') };
+    const refused = await create(inEnv, userKey);
+    expect(refused.status).toBe(403);
+    expect(refused.body.message).toContain(`environmentId: environment "accounts/${ACCOUNT}/clusters/default/environments/admins" is not shared`);
+    await custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: NS,
+      plural: 'batchjobs',
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'BatchJob', metadata: { name: 'not-shared', annotations: { 'hearth.dev/created-by': `bob@${ACCOUNT}.example` } }, spec: inEnv },
+    });
+    const failed = await waitState('not-shared', 'FAILED');
+    expect(failed.status).toBe(
+      `PERMISSION_DENIED: environmentId: environment "accounts/${ACCOUNT}/environments/admins" is not shared: only its creator admin@${ACCOUNT}.example and account admins may connect it or run jobs in it (set shared: true to let every user of the account)`,
+    );
+    expect(await jobPods('not-shared')).toEqual([]);
+    // Shared: the same user's job runs.
+    await custom.patchNamespacedCustomObject({ ...envs, name: 'admins', body: { spec: { shared: true } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    const ok = await create(inEnv, userKey);
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    await waitState(`bj-${idOf(ok.body.name)}`, 'COMPLETED');
   }, 60_000);
 });
