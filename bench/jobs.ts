@@ -1,6 +1,6 @@
 // Batch jobs (issue 13, benchmark `bench/jobs`). Not a test: it prints figures and goal lines.
 //
-//   KUBECONFIG=… npm run bench:jobs [-- --count 200 --workers 20 --log-lines 100000 --log-calls 200]
+//   KUBECONFIG=… npm run bench:jobs [-- --count 200 --workers 20 --log-lines 100000 --log-calls 200 --scale-up-runs 3]
 //
 // In one run, on the cluster of KUBECONFIG (or the simulated one this checkout runs; it needs the
 // simulated lifecycle of hack/kwok/stages.yaml so that a job pod stays Running):
@@ -10,14 +10,16 @@
 //    controller running in this process; each job's create → RUNNING time, from a watch.
 // 3. Direct: the BatchJobs are deleted (their pods gone), then the same N Jobs, built by the
 //    controller's own builder (buildJob: same pod template, scheduling, resources), created
-//    directly with no controller; each Job's create → its pod Running (status.ready = 1), from a
-//    watch. Goal: Hearth's p50 and p99 within 1.2× of these.
+//    directly with no controller; each Job's create → its pod Running, from a pod watch. Goal:
+//    Hearth's p50 and p99 within 1.2× of these.
 // 4. `:getLogs` of one job whose rank has 100,000 archived lines: p50/p99 of pages of 100 (newest
 //    first, oldest first, following page tokens, a filter), through the REST app in process.
+// 5. Node pool scale-up: an unschedulable whole-node pod → the pool's new KWOK node Ready → the pod
+//    Running, the NodePool controller in this process (bench/node-pool-scale-up.ts; p50/max).
 // Everything it made is removed at the end (also on failure).
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { BatchV1Api, CoreV1Api, CustomObjectsApi, Watch, type KubeConfig, type KubernetesObject, type V1Job } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, CustomObjectsApi, Watch, type KubeConfig, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { clusterUp } from '../hack/lib/cluster.js';
 import { installCrds } from '../hack/lib/crds.js';
@@ -40,6 +42,7 @@ import { KubePodLogs } from '../src/kube/pod-logs.js';
 import { realClock } from '../src/util/clock.js';
 import { SIM_ENV, poolNode } from '../test/fixtures/kwok-sim/index.js';
 import { admin, fmt, percentile, pool, withDatabase } from './lib.js';
+import { measureNodePoolScaleUp } from './node-pool-scale-up.js';
 import { TEST_SEAL } from '../test/support/tenancy.js';
 
 const { values: args } = parseArgs({
@@ -48,12 +51,14 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '20' },
     'log-lines': { type: 'string', default: '100000' },
     'log-calls': { type: 'string', default: '200' },
+    'scale-up-runs': { type: 'string', default: '3' },
   },
 });
 const N = Number(args.count);
 const WORKERS = Number(args.workers);
 const LOG_LINES = Number(args['log-lines']);
 const LOG_CALLS = Number(args['log-calls']);
+const SCALE_UP_RUNS = Math.max(1, Number(args['scale-up-runs']) || 3);
 const GOAL = 1.2;
 const suffix = randomBytes(3).toString('hex');
 const ACCOUNT = `bench-jobs-${suffix}`;
@@ -70,12 +75,18 @@ const SPEC = { nodePoolId: POOL, numRanks: 1, imageRef: 'python:3.12', shellExec
 
 
 /** Watches `path` in the namespace and records, per name, the first time `done(obj)` holds. */
-async function watchUntil(kc: KubeConfig, path: string, done: (o: KubernetesObject & { status?: unknown }) => boolean, seen: Map<string, number>): Promise<() => void> {
+async function watchUntil(
+  kc: KubeConfig,
+  path: string,
+  done: (o: KubernetesObject & { status?: unknown }) => boolean,
+  seen: Map<string, number>,
+  keyOf: (o: KubernetesObject) => string = (o) => o.metadata?.name ?? '',
+): Promise<() => void> {
   const req = await new Watch(kc).watch(
     path,
     {},
     (_type, obj: KubernetesObject & { status?: unknown }) => {
-      const name = obj.metadata?.name ?? '';
+      const name = keyOf(obj);
       if (!seen.has(name) && done(obj)) seen.set(name, performance.now());
     },
     (err) => {
@@ -121,7 +132,9 @@ async function hearthPhase(kc: KubeConfig, custom: CustomObjectsApi): Promise<La
 async function directPhase(kc: KubeConfig, batch: BatchV1Api): Promise<Latencies> {
   const created = new Map<string, number>();
   const running = new Map<string, number>();
-  const stop = await watchUntil(kc, `/apis/batch/v1/namespaces/${NS}/jobs`, (o) => ((o as V1Job).status?.ready ?? 0) >= 1, running);
+  // The Job's pod Running, from the pod watch: the same event Hearth's RUNNING follows (the Job's
+  // own status.ready comes later, when the Job controller next syncs it).
+  const stop = await watchUntil(kc, `/api/v1/namespaces/${NS}/pods`, (o) => (o as V1Pod).status?.phase === 'Running', running, (o) => o.metadata?.labels?.['hearth.dev/batch-job'] ?? '');
   const poolObj = { metadata: { name: POOL }, spec: { minNodeCount: 0, maxNodeCount: NODES, overprovisionNodeCount: 0, fakeNodePool: { acceleratorType: 'NVIDIA_H100_80GB' as const, acceleratorCount: GPUS_PER_NODE } } };
   await pool(N, WORKERS, async (i) => {
     const name = `d-${i}`;
@@ -222,6 +235,8 @@ async function main(): Promise<void> {
     const direct = await directPhase(kc, batch);
     await batch.deleteCollectionNamespacedJob({ namespace: NS, propagationPolicy: 'Background' });
     const logs = await logsPhase(database, custom, clients);
+    const scaleUp = await measureNodePoolScaleUp(kc, { runs: SCALE_UP_RUNS, log, progress: say });
+    const sorted = (a: number[]) => [...a].sort((x, y) => x - y);
 
     const r50 = hearth.p50 / direct.p50;
     const r99 = hearth.p99 / direct.p99;
@@ -231,6 +246,9 @@ async function main(): Promise<void> {
     console.log(`GOAL create → RUNNING p50 within ${GOAL}× of the direct Job: ${r50 <= GOAL ? 'PASS' : 'MISS'} (${fmt(r50, 2)}×)`);
     console.log(`GOAL create → RUNNING p99 within ${GOAL}× of the direct Job: ${r99 <= GOAL ? 'PASS' : 'MISS'} (${fmt(r99, 2)}×)`);
     console.log(`:getLogs on ${LOG_LINES} archived lines (pages of 100, ${LOG_CALLS} calls): p50 ${fmt(logs.p50, 1)} ms, p99 ${fmt(logs.p99, 1)} ms; archiving the rank took ${fmt(logs.archiveMs, 0)} ms`);
+    console.log(
+      `node pool scale-up (${SCALE_UP_RUNS} runs, an unschedulable 8-GPU pod → the pool's new node Ready): p50 ${fmt(percentile(sorted(scaleUp.toNode), 50), 0)} ms, max ${fmt(Math.max(...scaleUp.toNode), 0)} ms; → the pod Running: p50 ${fmt(percentile(sorted(scaleUp.toRunning), 50), 0)} ms, max ${fmt(Math.max(...scaleUp.toRunning), 0)} ms`,
+    );
   } finally {
     await controller?.stop(2000);
     await informers.stop();

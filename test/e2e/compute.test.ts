@@ -167,6 +167,11 @@ describe('dedicated compute over REST: pool → binding → environment → job 
     // The zone of rank 0's node: the NodePool controller labels its nodes `<region>-a`, as the simulated fleet does (hack/lib/fleet.ts).
     expect(connected.connection).toMatchObject({ nodePoolId: POOL, numRanks: 1, zone: 'US_VIRGINIA_2-a' });
     expect((connected.status as { message?: string }).message).toContain(`kubectl exec -it -n ${NS} work-rank-0`);
+    // :getStats is live: the controller's node count and ranks per node, the connected environment.
+    await waitFor('the pool stats to show the node and the environment', async () => {
+      const stats = (await admin('GET', `nodePools/${POOL}:getStats`)).body;
+      return stats.nodeCount === 1 && stats.ranksPerNode === 8 && stats.environmentCount === 1 && stats.environmentRanks === 1 ? stats : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 200, dump });
   }, 120_000);
 
   it('runs a batch job in the environment, on the pool: COMPLETED, and :getLogs serves its output', async () => {
@@ -182,6 +187,12 @@ describe('dedicated compute over REST: pool → binding → environment → job 
     const job = `bj-${id}`;
     const done = await waitWire(bobKey, `batchJobs/${id}`, 'state', ['COMPLETED', 'FAILED', 'CANCELLED'], 120_000);
     expect(done, JSON.stringify(await dump())).toMatchObject({ state: 'COMPLETED', status: 'all 1 ranks exited with code 0' });
+    // The job in the pool's stats by state, on :getStats and on the pool itself.
+    await waitFor('the completed job in the pool stats', async () => {
+      const stats = (await admin('GET', `nodePools/${POOL}:getStats`)).body as { batchJobCount?: Record<string, number>; batchJobRanks?: Record<string, number> };
+      return stats.batchJobCount?.COMPLETED === 1 && stats.batchJobRanks?.COMPLETED === 1 ? stats : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 200, dump });
+    expect((await admin('GET', `nodePools/${POOL}`)).body.nodePoolStats).toMatchObject({ nodeCount: 1, batchJobCount: { COMPLETED: 1 } });
     // Oldest first: every line the rank printed, in order, archived before its pod went.
     const logs = await waitFor('the job\'s output archived', async () => {
       const r = await rest(bobKey, 'GET', `batchJobs/${id}:getLogs?startFromHead=true`);

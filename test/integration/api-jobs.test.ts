@@ -140,12 +140,17 @@ afterAll(async () => {
 describe('batch jobs through REST', () => {
   let ids: string[] = [];
 
-  it('rejects a node pool the account does not have, naming nodePoolId', async () => {
+  it('rejects a node pool the account does not have: 404 naming nodePoolId', async () => {
     const r = await call('POST', v1(ACME, 'batchJobs'), ACME, { ...JOB, nodePoolId: 'nope' });
-    expect(r.status).toBe(400);
+    expect(r.status).toBe(404);
     expect(fields(r.body)).toEqual(['nodePoolId:NOT_FOUND']);
-    // GLOBEX has no pool named `pool`: ACME's is not visible to it.
-    expect(fields((await call('POST', v1(GLOBEX, 'batchJobs'), GLOBEX, JOB)).body)).toEqual(['nodePoolId:NOT_FOUND']);
+    // GLOBEX has no pool named `pool`: ACME's is not visible to it, by id or by its full name.
+    const foreign = await call('POST', v1(GLOBEX, 'batchJobs'), GLOBEX, JOB);
+    expect(foreign.status).toBe(404);
+    expect(fields(foreign.body)).toEqual(['nodePoolId:NOT_FOUND']);
+    const byName = await call('POST', v1(GLOBEX, 'batchJobs'), GLOBEX, { ...JOB, nodePoolId: `accounts/${ACME}/nodePools/pool` });
+    expect(byName.status).toBe(404);
+    expect(fields(byName.body)).toEqual(['nodePoolId:NOT_FOUND']);
   });
 
   it('gives 20 concurrent creates on two replicas distinct numeric ids, each an object bj-<id> in the namespace', async () => {

@@ -3,13 +3,13 @@
 // way the test says (hack/kwok/stages.yaml: HEARTH_SIM_* env vars) and kwok Logs objects give them
 // output (test/fixtures/kwok-sim). Success → COMPLETED; rank 2 exiting 3 → FAILED naming rank 2
 // and code 3; :cancel mid-run → CANCELLED with the pods gone; the output paged through :getLogs
-// after the pods are deleted; a user without a binding refused over REST (403) and, for an object
+// after the pods are deleted (both orders, ranks, filter, startTime); a user without a binding refused over REST (403) and, for an object
 // written with kubectl, by the controller (FAILED naming the pool). Independent of the NodePool
 // controller: the test makes its pool's node itself.
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,6 +153,7 @@ describe('BatchJob controller on the simulated cluster', () => {
 
     // Oldest first, 100 a page: rank 0's and rank 1's lines, all of them, in time order.
     const seen: string[] = [];
+    const times = new Map<string, string>();
     let token: string | undefined;
     for (let page = 0; page < 10; page++) {
       const q = `startFromHead=true&pageSize=100${token ? `&pageToken=${encodeURIComponent(token)}` : ''}`;
@@ -161,12 +162,18 @@ describe('BatchJob controller on the simulated cluster', () => {
       const entries = r.body.entries as { rank: number; message: string; logTime: string }[];
       if (entries.length === 0) break;
       seen.push(...entries.map((e) => e.message));
+      for (const e of entries) times.set(e.message, e.logTime);
       token = r.body.nextPageToken as string;
     }
     expect(seen).toHaveLength(2 * LINES);
     for (const rank of [0, 1]) expect(seen.filter((m) => m.startsWith(`${name} rank ${rank} `))).toEqual(Array.from({ length: LINES }, (_, i) => `${name} rank ${rank} line ${i}`));
     const rank1 = await callApi(app, 'GET', v1(`batchJobs/${idOf(made.body.name)}:getLogs?ranks=1&pageSize=2&filter=line%2024`), adminKey);
     expect((rank1.body.entries as { message: string }[]).map((e) => e.message)).toEqual([`${name} rank 1 line 249`, `${name} rank 1 line 248`]);
+    // startTime: rank 0 from its line 100 on, oldest first.
+    const since = times.get(`${name} rank 0 line 100`)!;
+    const fromTime = await callApi(app, 'GET', v1(`batchJobs/${idOf(made.body.name)}:getLogs?ranks=0&startFromHead=true&pageSize=3&startTime=${encodeURIComponent(since)}`), adminKey);
+    expect(fromTime.status).toBe(200);
+    expect((fromTime.body.entries as { message: string }[]).map((e) => e.message)).toEqual([100, 101, 102].map((i) => `${name} rank 0 line ${i}`));
   }, 120_000);
 
   it('4 ranks where rank 2 exits 3 → FAILED naming rank 2 and exit code 3', async () => {
@@ -230,9 +237,49 @@ describe('BatchJob controller on the simulated cluster', () => {
     expect(await jobPods('by-kubectl')).toEqual([]);
   }, 60_000);
 
-  it('more ranks than the pool holds → FAILED naming numRanks and the maximum', async () => {
-    const made = await create({ ...JOB, numRanks: 5 });
-    const failed = await waitState(`bj-${idOf(made.body.name)}`, 'FAILED');
+  it('more ranks than the pool holds: REST refuses naming numRanks; kubectl-created, FAILED naming numRanks and the maximum', async () => {
+    const refused = await create({ ...JOB, numRanks: 5 });
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toBe(`numRanks: 5 ranks exceed the maximum of node pool "accounts/${ACCOUNT}/clusters/default/nodePools/pool" (4: maxNodeCount 1 × 4 per node)`);
+    await custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: NS,
+      plural: 'batchjobs',
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'BatchJob', metadata: { name: 'too-many' }, spec: { ...JOB, numRanks: 5 } },
+    });
+    const failed = await waitState('too-many', 'FAILED');
     expect(failed.status).toBe('INVALID_ARGUMENT: numRanks: 5 exceeds the maximum of node pool pool: 4 (maxNodeCount 1 × 4 ranks per node)');
+    expect(await jobPods('too-many')).toEqual([]);
+  }, 60_000);
+
+  it("a bound user and another user's environment that is not shared: REST refuses (403 naming it); kubectl-created, FAILED naming environmentId", async () => {
+    expect((await callApi(app, 'POST', v1('nodePoolBindings'), adminKey, { principal: `bob@${ACCOUNT}.example`, nodePoolId: 'pool' })).status).toBe(200);
+    const envs = { group: GROUP, version: VERSION, namespace: NS, plural: 'environments' };
+    await custom.createNamespacedCustomObject({
+      ...envs,
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Environment', metadata: { name: 'admins', annotations: { 'hearth.dev/created-by': `admin@${ACCOUNT}.example` } }, spec: { baseImageRef: 'python:3.12' } },
+    });
+    const inEnv = { nodePoolId: 'pool', environmentId: 'admins', shellExecutor: { command: 'python train.py' }, envVars: sim('1s') };
+    const refused = await create(inEnv, userKey);
+    expect(refused.status).toBe(403);
+    expect(refused.body.message).toContain(`environmentId: environment "accounts/${ACCOUNT}/clusters/default/environments/admins" is not shared`);
+    await custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: NS,
+      plural: 'batchjobs',
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'BatchJob', metadata: { name: 'not-shared', annotations: { 'hearth.dev/created-by': `bob@${ACCOUNT}.example` } }, spec: inEnv },
+    });
+    const failed = await waitState('not-shared', 'FAILED');
+    expect(failed.status).toBe(
+      `PERMISSION_DENIED: environmentId: environment "accounts/${ACCOUNT}/environments/admins" is not shared: only its creator admin@${ACCOUNT}.example and account admins may connect it or run jobs in it (set shared: true to let every user of the account)`,
+    );
+    expect(await jobPods('not-shared')).toEqual([]);
+    // Shared: the same user's job runs.
+    await custom.patchNamespacedCustomObject({ ...envs, name: 'admins', body: { spec: { shared: true } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    const ok = await create(inEnv, userKey);
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    await waitState(`bj-${idOf(ok.body.name)}`, 'COMPLETED');
   }, 60_000);
 });

@@ -2,25 +2,29 @@
 // controller-manager, KWOK): pools of KWOK nodes that become Ready, grow for unschedulable pods and
 // shrink when idle; overprovisioning placeholders preempted by a real pod; a Karpenter NodePool
 // accepted by Karpenter's own CRD (fetched from its Go module, removed again at the end); deletion
-// refused while an environment uses the pool, then its nodes removed. The run has its own namespace
-// and account, and its controller reconciles only that namespace's pools.
+// refused while an environment uses the pool, then its nodes removed. The growth is driven by the
+// Indexed Job the BatchJob controller builds for a 20-rank job (its builder, its pod template). The
+// run has its own namespace and account, and its controller reconciles only that namespace's pools.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type V1CustomResourceDefinition, type V1Pod } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type V1CustomResourceDefinition, type V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { buildJob } from '../../src/controllers/batch-job/resources.js';
 import { nodePoolController } from '../../src/controllers/node-pool/controller.js';
 import { KubeKarpenterApi } from '../../src/controllers/node-pool/karpenter.js';
 import type { Runnable } from '../../src/controllers/runtime/controller.js';
+import type { HearthObject } from '../../src/controllers/runtime/writer.js';
 import { KubeClients } from '../../src/controllers/runtime/index.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import { NODE_POOL_LABELS, nodePoolPodLabels, nodePoolScheduling } from '../../src/fleet/node-pools.js';
 import { InformerFactory } from '../../src/kube/informer-factory.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
 import { realClock } from '../../src/util/clock.js';
+import { SIM_ENV } from '../fixtures/kwok-sim/index.js';
 import { kubeconfigPath } from '../support/env.js';
 import { createTestNamespace } from '../support/namespace.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
@@ -34,6 +38,7 @@ const IDLE_MS = 3_000;
 const kc = loadKubeConfig(kubeconfigPath());
 const clients = new KubeClients(kc, { qps: 50, burst: 100 });
 const core = clients.api(CoreV1Api);
+const batch = clients.api(BatchV1Api);
 const custom = clients.api(CustomObjectsApi);
 const ext = kc.makeApiClient(ApiextensionsV1Api);
 const log = pino({ level: process.env.HEARTH_TEST_LOG ?? 'warn' });
@@ -107,6 +112,7 @@ beforeAll(async () => {
 afterAll(async () => {
   const list = (await custom.listNamespacedCustomObject(pools)) as { items: { metadata: { name: string } }[] };
   for (const p of list.items) await deletePool(p.metadata.name);
+  await batch.deleteCollectionNamespacedJob({ namespace: NS, propagationPolicy: 'Background' }).catch(() => undefined);
   await core.deleteCollectionNamespacedPod({ namespace: NS, gracePeriodSeconds: 0 }).catch(() => undefined);
   await waitFor('the run’s pools and nodes to be gone', async () => {
     const left = (await custom.listNamespacedCustomObject(pools)) as { items: unknown[] };
@@ -153,22 +159,30 @@ describe('NodePool controller on the simulated cluster', () => {
     expect(refused?.body).toContain('maxNodeCount must be greater than or equal to minNodeCount');
   });
 
-  it('grows 1 → 3 nodes for 20 one-GPU ranks that cannot be scheduled, and shrinks back after they go', async () => {
-    await createPool('grow', { minNodeCount: 1, maxNodeCount: 3, fakeNodePool: { machineType: 'a3-highgpu-8g' } });
+  it('grows 1 → 3 nodes for a 20-rank job (the BatchJob builder’s Indexed Job, one GPU per rank) that cannot be scheduled, and shrinks back after it goes', async () => {
+    const spec = { minNodeCount: 1, maxNodeCount: 3, fakeNodePool: { machineType: 'a3-highgpu-8g' } };
+    await createPool('grow', spec);
     await waitFor('pool grow READY with 1 node', async () => (await pool('grow'))?.status?.state === 'READY', { timeoutMs: 30_000, dump: () => dump('grow') });
-    for (let i = 0; i < 20; i++) await core.createNamespacedPod({ namespace: NS, body: gpuPod('grow', `grow-rank-${i}`, 1) });
+    // The Job the BatchJob controller would make for 20 ranks on this pool (no owner: no controller
+    // runs here); its ranks stay Running until it is deleted (hack/kwok/stages.yaml).
+    const bj = { apiVersion: `${GROUP}/${VERSION}`, kind: 'BatchJob', metadata: { name: 'grow-job', namespace: NS, uid: 'none' }, spec: { nodePoolId: 'grow', numRanks: 20, imageRef: 'registry.example/rank:1', shellExecutor: { command: 'python train.py' }, envVars: { [SIM_ENV.duration]: '1h' } } } as unknown as HearthObject<'BatchJob'>;
+    const job = buildJob({ bj, account: ACCOUNT, image: 'registry.example/rank:1', pool: { metadata: { name: 'grow' }, spec: spec as never }, terminationGracePeriodSeconds: 0 });
+    delete job.metadata!.ownerReferences;
+    expect(job.spec?.template.spec?.containers[0]?.resources?.limits).toMatchObject({ 'nvidia.com/gpu': '1' });
+    await batch.createNamespacedJob({ namespace: NS, body: job });
     await waitFor(
       '20 ranks Running on 3 nodes',
       async () => {
-        const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: `${NODE_POOL_LABELS.pool}=grow` })).items;
+        const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'hearth.dev/batch-job=grow-job' })).items;
         const running = pods.filter((p) => p.status?.phase === 'Running');
         return running.length === 20 && new Set(running.map((p) => p.spec?.nodeName)).size === 3;
       },
-      { timeoutMs: 60_000, dump: () => dump('grow') },
+      { timeoutMs: 90_000, dump: () => dump('grow') },
     );
     expect(await nodesOf('grow')).toHaveLength(3);
-    expect((await pool('grow'))?.status?.nodePoolStats).toMatchObject({ nodeCount: 3 });
-    await core.deleteCollectionNamespacedPod({ namespace: NS, labelSelector: `${NODE_POOL_LABELS.pool}=grow`, gracePeriodSeconds: 0 });
+    await waitFor('nodeCount 3', async () => (await pool('grow'))?.status?.nodePoolStats?.nodeCount === 3, { timeoutMs: 10_000, dump: () => dump('grow') });
+    await batch.deleteNamespacedJob({ namespace: NS, name: 'grow-job', propagationPolicy: 'Background' });
+    await core.deleteCollectionNamespacedPod({ namespace: NS, labelSelector: 'hearth.dev/batch-job=grow-job', gracePeriodSeconds: 0 });
     await waitFor('the pool back at minNodeCount (1) after the idle window', async () => (await nodesOf('grow')).length === 1, { timeoutMs: 60_000, dump: () => dump('grow') });
     await waitFor('nodeCount 1', async () => (await pool('grow'))?.status?.nodePoolStats?.nodeCount === 1, { timeoutMs: 10_000, dump: () => dump('grow') });
   });

@@ -25,7 +25,7 @@ import {
   toWire,
   wireState,
 } from '../mappers/batch-inference-job.js';
-import { ApiError, failedPrecondition, invalidArgument } from '../wire/errors.js';
+import { failedPrecondition, fieldNotFound, invalidArgument } from '../wire/errors.js';
 import { isResourceId } from '../wire/resource-names.js';
 import { CollectionService, type CollectionKind, type Draft, type Wire } from './service.js';
 
@@ -51,12 +51,7 @@ export const BATCH_INFERENCE_JOBS: CollectionKind<CustomObject> = {
 };
 
 /** A reference that names nothing the caller can see: 404 naming the field. */
-function referenceNotFound(field: string, resourceType: string, name: string): ApiError {
-  return new ApiError('NOT_FOUND', `${field}: ${resourceType} "${name}" not found`, [
-    { '@type': 'type.googleapis.com/google.rpc.ResourceInfo', resourceType, resourceName: name },
-    { '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field, description: `${resourceType} "${name}" not found`, reason: 'NOT_FOUND' }] },
-  ]);
-}
+const referenceNotFound = fieldNotFound;
 
 interface Ref {
   account: string;

@@ -28,9 +28,10 @@ import {
   toWire,
   wireState,
 } from '../mappers/batch-job.js';
+import { requestedConnection } from '../mappers/environment.js';
 import { parseClusterScopedName } from '../mappers/node-pool.js';
 import { parseOrThrow } from '../validation.js';
-import { failedPrecondition, invalidArgument, invalidArguments, notFound, permissionDenied, unavailable } from '../wire/errors.js';
+import { failedPrecondition, fieldNotFound, invalidArgument, invalidArguments, notFound, permissionDenied, unavailable } from '../wire/errors.js';
 import { parseFieldMask } from '../wire/field-mask.js';
 import { parsePageSize } from '../wire/pagination.js';
 import { isResourceId } from '../wire/resource-names.js';
@@ -38,6 +39,8 @@ import { parseTimestamp } from '../wire/timestamp.js';
 import { CollectionService, type BatchTarget, type CollectionKind, type Draft } from './service.js';
 import { rfc3339 as iso } from '../../util/rfc3339.js';
 import { isBoundToNodePool } from '../../db/repositories/node-pool-bindings.js';
+import { environmentAccessMessage, mayUseEnvironment } from '../../fleet/environment-access.js';
+import { numRanksProblem } from '../../fleet/pool-ranks.js';
 import type { LineCursor } from '../../db/repositories/batch-job-logs.js';
 import { readJobLogs } from './batch-job-logs.js';
 
@@ -127,28 +130,41 @@ export class BatchJobs extends CollectionService<CustomObject> {
   }
 
   /**
-   * The node pool (and environment) a job names must exist in the account, and the caller must
-   * be allowed on the pool: an admin, or bound to it (issue 13 item 2).
+   * What a job names is checked before it is stored (the BatchJob controller checks the same for
+   * objects written with kubectl and fails them naming the field): the node pool (and environment)
+   * must exist in the account (404 naming the field; another account's reads as missing) and the
+   * pool not be being deleted; the caller must be allowed on the pool (an admin, or bound to it:
+   * issue 13 item 2) and in the environment (its creator, anyone when it is `shared`, admins:
+   * src/fleet/environment-access.ts); `numRanks` must fit the pool (src/fleet/pool-ranks.ts); the
+   * environment must not be connected to another pool.
    */
   protected override async prepareCreate(draft: Draft): Promise<void> {
     void this.client; // UNAVAILABLE without a cluster, before the references are looked at
     const { accountId, spec } = draft;
-    const refs: [string, 'nodePools' | 'environments', string][] = [['nodePoolId', 'nodePools', 'nodePool']];
-    if (typeof spec.environmentId === 'string') refs.push(['environmentId', 'environments', 'environment']);
-    for (const [field, collection, type] of refs) {
-      const client = this.ctx.kinds?.[collection];
-      if (!client) throw unavailable(`${collection} need a Kubernetes cluster; this API server runs without one`);
-      const id = spec[field] as string;
-      const name = `accounts/${accountId}/clusters/${CLUSTER_ID}/${collection}/${id}`;
-      const found = await client.get(accountNamespace(accountId), id).catch((e: unknown) => {
-        throw fromKubeError(e, { resourceType: type, name, op: 'get' });
-      });
-      if (!found) throw invalidArguments([{ field, description: `${type} "${name}" not found`, reason: 'NOT_FOUND' }]);
-    }
+    const pool = await this.#reference(accountId, POOL_REF, spec.nodePoolId as string);
+    const env = typeof spec.environmentId === 'string' ? await this.#reference(accountId, ENVIRONMENT_REF, spec.environmentId) : undefined;
     const poolId = spec.nodePoolId as string;
+    const poolName = `accounts/${accountId}/clusters/${CLUSTER_ID}/nodePools/${poolId}`;
+    if (pool.metadata.deletionTimestamp !== undefined) throw failedPrecondition(`nodePoolId: node pool "${poolName}" is being deleted`, 'ERR_NODE_POOL_DELETING');
     if (!draft.admin && !(await isBoundToNodePool(this.ctx.db, accountId, poolId, draft.createdBy))) {
-      throw permissionDenied(`nodePoolId: ${draft.createdBy} may not run batch jobs on node pool "accounts/${accountId}/clusters/${CLUSTER_ID}/nodePools/${poolId}": no node pool binding (ask an account admin to bind you)`);
+      throw permissionDenied(`nodePoolId: ${draft.createdBy} may not run batch jobs on node pool "${poolName}": no node pool binding (ask an account admin to bind you)`);
     }
+    const numRanks = (draft.parsed as { numRanks?: number }).numRanks ?? 1;
+    const tooMany = numRanksProblem(numRanks, poolName, pool.spec as Parameters<typeof numRanksProblem>[2]);
+    if (tooMany) throw invalidArgument('numRanks', tooMany, 'TOO_MANY_RANKS');
+    if (env) checkEnvironment(draft, env, poolId);
+  }
+
+  /** The account's object `id` the reference names, or 404 naming its field. */
+  async #reference(accountId: string, { field, collection, type }: Reference, id: string): Promise<CustomObject> {
+    const client = this.ctx.kinds?.[collection];
+    if (!client) throw unavailable(`${collection} need a Kubernetes cluster; this API server runs without one`);
+    const name = `accounts/${accountId}/clusters/${CLUSTER_ID}/${collection}/${id}`;
+    const found = await client.get(accountNamespace(accountId), id).catch((e: unknown) => {
+      throw fromKubeError(e, { resourceType: type, name, op: 'get' });
+    });
+    if (!found) throw fieldNotFound(field, type, name);
+    return found;
   }
 
   /** Only MUTABLE_FIELDS may differ from the job's (sending the whole job back unchanged is fine). */
@@ -217,3 +233,32 @@ export class BatchJobs extends CollectionService<CustomObject> {
 
 }
 
+interface Reference {
+  field: string;
+  collection: 'nodePools' | 'environments';
+  type: string;
+}
+const POOL_REF: Reference = { field: 'nodePoolId', collection: 'nodePools', type: 'nodePool' };
+const ENVIRONMENT_REF: Reference = { field: 'environmentId', collection: 'environments', type: 'environment' };
+
+/** The caller may use the environment (src/fleet/environment-access.ts) and it is not on another pool. */
+function checkEnvironment(draft: Draft, env: CustomObject, poolId: string): void {
+  const envName = `accounts/${draft.accountId}/clusters/${CLUSTER_ID}/environments/${env.metadata.name}`;
+  const like = { metadata: { annotations: env.metadata.annotations ?? {} }, spec: { shared: env.spec.shared === true } };
+  if (!mayUseEnvironment(like, { email: draft.createdBy, role: draft.admin ? 'admin' : 'user' })) throw permissionDenied(`environmentId: ${environmentAccessMessage(envName, like)}`);
+  const elsewhere = connectedPool(env);
+  if (elsewhere !== undefined && elsewhere !== poolId) {
+    throw failedPrecondition(`environmentId: environment "${envName}" is connected to node pool "${elsewhere}", not "${poolId}": run the job on that pool, or disconnect the environment first`, 'ERR_ENVIRONMENT_ON_OTHER_POOL');
+  }
+}
+
+/**
+ * The pool an environment is on or on its way to: the connection requested (`spec.connection`),
+ * else the one its status reports while it is connected.
+ */
+function connectedPool(env: CustomObject): string | undefined {
+  const requested = requestedConnection(env)?.nodePoolId;
+  if (typeof requested === 'string') return requested;
+  const status = (env.status ?? {}) as { state?: string; connection?: { nodePoolId?: string } };
+  return ['CONNECTED', 'CONNECTING', 'RECONNECTING'].includes(status.state ?? '') ? status.connection?.nodePoolId : undefined;
+}

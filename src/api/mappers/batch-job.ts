@@ -29,11 +29,12 @@ export const OBJECT_NAME_PREFIX = 'bj-';
 /**
  * The node pool and environment a job runs on: an id (the spec's form), `accounts/{a}/nodePools/{p}`
  * (the docs' form) or `accounts/{a}/clusters/default/nodePools/{p}`; stored as the id. A missing or
- * another account's pool is 400 naming the field.
+ * another account's pool (or environment) is 404 naming the field (issue 13 item 2: another
+ * account's pool is NOT_FOUND, never PERMISSION_DENIED).
  */
 export const REFERENCES: readonly ReferenceField[] = [
-  { field: 'nodePoolId', collection: 'nodePools', resourceType: 'nodePool', stored: 'id', missing: 'invalid-argument', cluster: CLUSTER_ID },
-  { field: 'environmentId', collection: 'environments', resourceType: 'environment', stored: 'id', missing: 'invalid-argument', cluster: CLUSTER_ID },
+  { field: 'nodePoolId', collection: 'nodePools', resourceType: 'nodePool', stored: 'id', missing: 'field-not-found', cluster: CLUSTER_ID },
+  { field: 'environmentId', collection: 'environments', resourceType: 'environment', stored: 'id', missing: 'field-not-found', cluster: CLUSTER_ID },
 ];
 
 /** Marks the API writes on job objects (BatchJob and SFTJob); the controllers read them. */

@@ -10,8 +10,8 @@
 // - State: the controller's `status.state`; CREATING until it reports; DELETING while the object is
 //   being removed (deletionTimestamp).
 // - Stats: what the controller reports for the nodes (`status.nodePoolStats.nodeCount`,
-//   `ranksPerNode`), else 0 nodes and the ranks the spec declares (fakeNodePool.acceleratorCount,
-//   1 for a simulated pool without accelerators); environments and batch jobs are counted from the
+//   `ranksPerNode`), else 0 nodes and the ranks of the spec's simulated machine (its GPUs, 1 for a
+//   CPU machine: src/fleet/pool-ranks.ts); environments and batch jobs are counted from the
 //   caches (see computeNodePoolStats).
 import { z } from 'zod';
 import { Status } from '../../crds/common.js';
@@ -22,6 +22,7 @@ import { invalidArgument, notFound } from '../wire/errors.js';
 import { omitUnset } from '../wire/omit.js';
 import { isResourceId } from '../wire/resource-names.js';
 import { rfc3339 } from '../../util/rfc3339.js';
+import { ranksPerNode as poolRanksPerNode } from '../../fleet/pool-ranks.js';
 
 export const COLLECTION = 'nodePools';
 
@@ -120,9 +121,8 @@ function int(v: unknown): number | undefined {
 function ranksPerNode(obj: CustomObject): number | undefined {
   const reported = int((obj.status?.nodePoolStats as Record<string, unknown> | undefined)?.ranksPerNode);
   if (reported !== undefined) return reported;
-  const fake = obj.spec.fakeNodePool as Record<string, unknown> | undefined;
-  if (fake) return int(fake.acceleratorCount) ?? (fake.acceleratorType === undefined ? 1 : undefined);
-  return undefined;
+  // Before the controller reports: what the spec's simulated machine gives (src/fleet/pool-ranks.ts).
+  return poolRanksPerNode(obj.spec as Parameters<typeof poolRanksPerNode>[0]);
 }
 
 function connectionOf(env: CustomObject): { nodePoolId?: string; numRanks?: number } | undefined {

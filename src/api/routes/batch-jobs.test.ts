@@ -95,12 +95,14 @@ describe('batch jobs over a store', () => {
     expect(new Set([c.body.name, d.body.name]).size).toBe(2);
   });
 
-  it('rejects a node pool or environment the account does not have, naming the field', async () => {
+  it('rejects a node pool or environment the account does not have: 404 naming the field', async () => {
     const r = await call(app, 'POST', base, { ...JOB, nodePoolId: 'nope' });
-    expect(r.status).toBe(400);
+    expect(r.status).toBe(404);
+    expect(r.body.code).toBe(5);
     expect(fields(r.body)).toEqual(['nodePoolId:NOT_FOUND']);
     expect(r.body.message).toBe('nodePoolId: nodePool "accounts/acme/clusters/default/nodePools/nope" not found');
     const e = await call(app, 'POST', base, { ...JOB, imageRef: undefined, environmentId: 'nope' });
+    expect(e.status).toBe(404);
     expect(fields(e.body)).toEqual(['environmentId:NOT_FOUND']);
     expect((await call(app, 'POST', base, { ...JOB, imageRef: undefined, environmentId: 'env' })).status).toBe(200);
   });
@@ -110,11 +112,35 @@ describe('batch jobs over a store', () => {
     expect(full.status, JSON.stringify(full.body)).toBe(200);
     expect(full.body).toMatchObject({ nodePoolId: 'pool', environmentId: 'env' });
     const foreign = await call(app, 'POST', base, { ...JOB, nodePoolId: 'accounts/globex/nodePools/pool' });
-    expect(foreign.status).toBe(400);
+    expect(foreign.status).toBe(404);
     expect(fields(foreign.body)).toEqual(['nodePoolId:NOT_FOUND']);
     expect(foreign.body.message).toBe('nodePoolId: nodePool "accounts/globex/nodePools/pool" not found');
     const otherCluster = await call(app, 'POST', base, { ...JOB, nodePoolId: 'accounts/acme/clusters/c2/nodePools/pool' });
+    expect(otherCluster.status).toBe(404);
     expect(fields(otherCluster.body)).toEqual(['nodePoolId:NOT_FOUND']);
+  });
+
+  it('refuses at create what the controller would fail (issue 13 Bad input): numRanks beyond the pool, a pool being deleted, an environment on another pool', async () => {
+    pools.put({ metadata: { name: 'small', namespace: NS }, spec: { maxNodeCount: 2, fakeNodePool: { acceleratorType: 'NVIDIA_H100_80GB', acceleratorCount: 4 } } });
+    const tooMany = await call(app, 'POST', base, { ...JOB, nodePoolId: 'small', numRanks: 9 });
+    expect(tooMany.status).toBe(400);
+    expect(fields(tooMany.body)).toEqual(['numRanks:TOO_MANY_RANKS']);
+    expect(tooMany.body.message).toBe('numRanks: 9 ranks exceed the maximum of node pool "accounts/acme/clusters/default/nodePools/small" (8: maxNodeCount 2 × 4 per node)');
+    expect((await call(app, 'POST', base, { ...JOB, nodePoolId: 'small', numRanks: 8 })).status).toBe(200);
+
+    pools.put({ metadata: { name: 'going', namespace: NS, deletionTimestamp: '2026-01-02T03:00:00Z' } });
+    const going = await call(app, 'POST', base, { ...JOB, nodePoolId: 'going' });
+    expect(going.status).toBe(400);
+    expect(going.body).toMatchObject({ code: 9, message: 'nodePoolId: node pool "accounts/acme/clusters/default/nodePools/going" is being deleted' });
+
+    environments.put({ metadata: { name: 'elsewhere', namespace: NS }, spec: { connection: { nodePoolId: 'small', numRanks: 1 } } });
+    const other = await call(app, 'POST', base, { ...JOB, imageRef: undefined, environmentId: 'elsewhere' });
+    expect(other.status).toBe(400);
+    expect(other.body.code).toBe(9);
+    expect(other.body.message).toBe('environmentId: environment "accounts/acme/clusters/default/environments/elsewhere" is connected to node pool "small", not "pool": run the job on that pool, or disconnect the environment first');
+    expect((await call(app, 'POST', base, { ...JOB, nodePoolId: 'small', imageRef: undefined, environmentId: 'elsewhere' })).status).toBe(200);
+    environments.put({ metadata: { name: 'was-connected', namespace: NS }, status: { state: 'DISCONNECTED', connection: { nodePoolId: 'small' } } });
+    expect((await call(app, 'POST', base, { ...JOB, imageRef: undefined, environmentId: 'was-connected' })).status).toBe(200);
   });
 
   it('gets by numeric id, lists newest first, and answers 404 for ids no job has', async () => {
@@ -209,6 +235,33 @@ describe('batch jobs: node pool bindings (issue 13 item 2)', () => {
     const created = await asUser();
     expect(created.status).toBe(200);
     expect(created.body.createdBy).toBe('una@acme.example');
+  });
+
+  it("a bound user may run a job in an environment only when it is theirs or shared (issue 13 item 3: shared); another account's pool is 404", async () => {
+    expect((await call(app, 'POST', '/v1/accounts/acme/users', { role: 'user', email: 'vic@acme.example' })).status).toBe(200);
+    const vicKey = (await call(app, 'POST', '/v1/accounts/acme/users/vic/apiKeys', { apiKey: {} })).body.key as string;
+    await createNodePoolBinding(database.db, { accountId: 'acme', nodePoolId: 'pool', principal: 'vic@acme.example', createdBy: 'ann@acme.example' });
+    const asVic = async (body: unknown) => {
+      const res = await app.inject({ method: 'POST', url: base, headers: { authorization: `Bearer ${vicKey}` }, payload: body as object });
+      return { status: res.statusCode, body: JSON.parse(res.body) as Record<string, unknown> };
+    };
+    environments.put({ metadata: { name: 'unas', namespace: NS, annotations: { 'hearth.dev/created-by': 'una@acme.example' } }, spec: {} });
+    const inEnv = { ...JOB, imageRef: undefined, environmentId: 'unas' };
+    const refused = await asVic(inEnv);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({
+      code: 7,
+      message: 'environmentId: environment "accounts/acme/clusters/default/environments/unas" is not shared: only its creator una@acme.example and account admins may connect it or run jobs in it (set shared: true to let every user of the account)',
+    });
+    environments.put({ metadata: { name: 'unas', namespace: NS, annotations: { 'hearth.dev/created-by': 'una@acme.example' } }, spec: { shared: true } });
+    expect((await asVic(inEnv)).status).toBe(200);
+    // Admins may use any environment of the account.
+    environments.put({ metadata: { name: 'unas', namespace: NS, annotations: { 'hearth.dev/created-by': 'una@acme.example' } }, spec: {} });
+    expect((await call(app, 'POST', base, inEnv)).status).toBe(200);
+    // Another account's pool: NOT_FOUND, never PERMISSION_DENIED.
+    const foreign = await asVic({ ...JOB, nodePoolId: 'accounts/globex/clusters/default/nodePools/pool' });
+    expect(foreign.status).toBe(404);
+    expect(foreign.body.message).toBe('nodePoolId: nodePool "accounts/globex/nodePools/pool" not found');
   });
 });
 

@@ -207,6 +207,14 @@ export function notFound(resourceType: string, name: string): ApiError {
   ]);
 }
 
+/** A field of the request names an object the caller cannot see (missing, or another account's): 404 naming the field and the object. */
+export function fieldNotFound(field: string, resourceType: string, name: string): ApiError {
+  return new ApiError('NOT_FOUND', `${field}: ${resourceType} "${name}" not found`, [
+    { '@type': 'type.googleapis.com/google.rpc.ResourceInfo', resourceType, resourceName: name },
+    badRequest([{ field, description: `${resourceType} "${name}" not found`, reason: 'NOT_FOUND' }]),
+  ]);
+}
+
 export function alreadyExists(resourceType: string, name: string): ApiError {
   return new ApiError('ALREADY_EXISTS', `${resourceType} "${name}" already exists`, [
     { '@type': 'type.googleapis.com/google.rpc.ResourceInfo', resourceType, resourceName: name },

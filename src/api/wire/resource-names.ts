@@ -2,7 +2,7 @@
 // ending with '-' (the fleet catalog's resource id rule). Names: `accounts/{a}/<collection>/{id}`.
 import { z } from 'zod';
 import { BASE_MODEL_ACCOUNT } from '../../fleet/base-models.js';
-import { invalidArgument, invalidArguments, notFound, type ApiError } from './errors.js';
+import { fieldNotFound, invalidArgument, invalidArguments, notFound, type ApiError } from './errors.js';
 
 export const RESOURCE_ID_PATTERN = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -57,11 +57,11 @@ export interface ReferenceField {
   /** What the object keeps: the full name or the bare id. */
   stored: 'name' | 'id';
   /**
-   * How this field answers a reference to nothing: 404 NOT_FOUND naming the object, or 400 naming
-   * the field (reason NOT_FOUND) where the collection documented that; another account's object
-   * gets the same answer.
+   * How this field answers a reference to nothing: 404 NOT_FOUND naming the object
+   * (`field-not-found`: and the field), or 400 naming the field (reason NOT_FOUND) where the
+   * collection documented that; another account's object gets the same answer.
    */
-  missing: 'not-found' | 'invalid-argument';
+  missing: 'not-found' | 'field-not-found' | 'invalid-argument';
   /** Accounts any caller may name (`fireworks`). */
   shared?: readonly string[];
   /** Another account's object may be named if it is public; the collection checks that. */
@@ -84,6 +84,7 @@ export interface ResourceRef {
 /** The answer to a reference that names nothing the caller may see (missing or another account's). */
 export function referenceNotFound(ref: ReferenceField, name: string): ApiError {
   if (ref.missing === 'not-found') return notFound(ref.resourceType, name);
+  if (ref.missing === 'field-not-found') return fieldNotFound(ref.field, ref.resourceType, name);
   return invalidArguments([{ field: ref.field, description: `${ref.resourceType} "${name}" not found`, reason: 'NOT_FOUND' }]);
 }
 

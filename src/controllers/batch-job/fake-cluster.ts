@@ -61,6 +61,9 @@ export class MemoryPoolAccess implements PoolAccess {
   async mayUse(account: string, poolId: string, email: string): Promise<boolean> {
     return this.admins.has(email) || this.bindings.has(`${account}/${poolId}/${email}`) || this.bindings.has(`${account}/*/${email}`);
   }
+  async roleOf(_account: string, email: string): Promise<string | undefined> {
+    return this.admins.has(email) ? 'admin' : 'user';
+  }
 }
 
 /** The archive in memory; `output` is what each pod printed (pod name → text). */

@@ -120,6 +120,25 @@ describe('BatchJobReconciler: what the job names is checked before anything runs
     expect((await t.pass()).writes).toEqual([`create ${JOB}`]);
   });
 
+  it("a job in another user's environment runs only when it is shared (or the creator is an admin); refused → FAILED naming environmentId", async () => {
+    const bobs = (shared: boolean) => env('dev', { baseImageRef: 'img', shared }, { state: 'DISCONNECTED', imageRef: 'img@sha256:abc' });
+    const ownedByBob = (o: ReturnType<typeof bobs>) => ({ ...o, metadata: { ...o.metadata, annotations: { 'hearth.dev/created-by': 'bob@acme.test' } } }) as HearthObject<'Environment'>;
+    const job = batchJob({ imageRef: undefined, environmentId: 'dev' }, { annotations: { 'hearth.dev/created-by': 'eve@acme.test' } });
+    const t = setup({ batchJobs: [job], environments: [ownedByBob(bobs(false))] });
+    t.access.bindings.add('acme/train/eve@acme.test');
+    expect((await t.pass()).writes).toEqual([`status ${BJ}`, `event Warning/Failed ${NS}/bj-1`]);
+    expect(t.status()).toMatchObject({
+      state: 'FAILED',
+      status: 'PERMISSION_DENIED: environmentId: environment "accounts/acme/environments/dev" is not shared: only its creator bob@acme.test and account admins may connect it or run jobs in it (set shared: true to let every user of the account)',
+    });
+    expect((await t.pass()).writes).toEqual([]);
+    for (const [grant, shared] of [[(a: MemoryPoolAccess) => a.bindings.add('acme/train/eve@acme.test'), true], [(a: MemoryPoolAccess) => a.admins.add('eve@acme.test'), false]] as const) {
+      const ok = setup({ batchJobs: [job], environments: [ownedByBob(bobs(shared))] });
+      grant(ok.access);
+      expect((await ok.pass()).writes).toEqual([`create ${JOB}`]);
+    }
+  });
+
   it("a job in an environment runs the environment's pinned image", async () => {
     const t = setup({ batchJobs: [batchJob({ imageRef: undefined, environmentId: 'dev' })], environments: [env('dev', { baseImageRef: 'img:latest' }, { state: 'DISCONNECTED', imageRef: 'img@sha256:abc' })] });
     await t.pass();

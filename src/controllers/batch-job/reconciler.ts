@@ -9,7 +9,7 @@
 //   → being deleted → remove the finalizer earlier versions added, if there
 //   → final state → archive what the pods still hold, then delete the Job (its pods go with it)
 //   → cancel requested → CANCELLING: archive, delete the Job; no Job and no pods → CANCELLED
-//   → no Job yet, not started → check pool, binding, ranks, image → FAILED naming the field,
+//   → no Job yet, not started → check pool, binding, ranks, environment (shared), image → FAILED naming the field,
 //     or create the Job → CREATING
 //   → the pods → archive each finished rank → PENDING / RUNNING / COMPLETED / FAILED (rank, exit code)
 //   → status once, only if it changed; an event per state change
@@ -18,6 +18,7 @@ import { accountOfNamespace } from '../../crds/account.js';
 import type { BatchJobState, BatchJobStatus } from '../../crds/batch-job.js';
 import type { Environment } from '../../crds/environment.js';
 import { ANNOTATIONS, FINALIZER } from '../../crds/group.js';
+import { environmentAccessMessage, mayUseEnvironment } from '../../fleet/environment-access.js';
 import type { NodePool } from '../../crds/node-pool.js';
 import { splitKey } from '../../kube/keys.js';
 import type { Clock } from '../../util/clock.js';
@@ -152,7 +153,7 @@ export class BatchJobReconciler implements Reconciler {
           `numRanks: ${ranks} exceeds the maximum of node pool ${bj.spec.nodePoolId}: ${shape.maxRanks} (maxNodeCount ${pool.spec.maxNodeCount} × ${shape.ranksPerNode} ranks per node)`,
         );
       }
-      const image = this.#image(bj);
+      const image = await this.#image(bj, account);
       try {
         await this.o.writer.create(buildJob({ bj, account, image, pool }));
       } catch (e) {
@@ -186,14 +187,22 @@ export class BatchJobReconciler implements Reconciler {
     throw new Refused('PERMISSION_DENIED', `nodePoolId: ${email} may not run jobs on node pool ${bj.spec.nodePoolId} (no node pool binding)`);
   }
 
-  /** The image: `imageRef`, or the environment's pinned image. */
-  #image(bj: BatchJob): string {
+  /**
+   * The image: `imageRef`, or the environment's pinned image. The creator must be allowed in the
+   * environment (its creator, anyone when `shared`, admins: src/fleet/environment-access.ts, the
+   * rule REST applies at create); a job without a creator was written with Kubernetes credentials.
+   */
+  async #image(bj: BatchJob, account: string): Promise<string> {
     if (bj.spec.imageRef) return bj.spec.imageRef;
     const id = bj.spec.environmentId;
     if (!id) throw new Refused('INVALID_ARGUMENT', 'imageRef: exactly one of environmentId or imageRef must be set');
     if (bj.spec.snapshotId) throw new Refused('FAILED_PRECONDITION', 'snapshotId: environment snapshots are not supported');
     const env = this.o.listers.environments.get(`${bj.metadata.namespace}/${id}`);
     if (!env) throw new Refused('NOT_FOUND', `environmentId: environment ${id} not found`);
+    const email = bj.metadata.annotations?.[ANNOTATIONS.createdBy];
+    if (email && !mayUseEnvironment(env, { email, role: (await this.o.access.roleOf(account, email)) ?? 'none' })) {
+      throw new Refused('PERMISSION_DENIED', `environmentId: ${environmentAccessMessage(`accounts/${account}/environments/${id}`, env)}`);
+    }
     return imageOfEnvironment(env, bj.spec.nodePoolId);
   }
 

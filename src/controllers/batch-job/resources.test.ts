@@ -34,6 +34,10 @@ describe('poolShape', () => {
   it('CPU pool: a host per rank', () => {
     expect(poolShape(cpuPool as never)).toEqual({ ranksPerNode: 1, maxRanks: 3 });
   });
+  it('a pool by machine type: the GPUs of that machine, as the NodePool controller makes its nodes (a3-highgpu-8g: 8 H100)', () => {
+    expect(poolShape({ spec: { ...gpuPool.spec, maxNodeCount: 3, fakeNodePool: { machineType: 'a3-highgpu-8g' } } } as never)).toEqual({ gpuResource: 'nvidia.com/gpu', ranksPerNode: 8, maxRanks: 24 });
+    expect(poolShape({ spec: { ...gpuPool.spec, fakeNodePool: { machineType: 'n2-standard-32' } } } as never)).toEqual({ ranksPerNode: 1, maxRanks: 2 });
+  });
 });
 
 describe('rankEnv', () => {

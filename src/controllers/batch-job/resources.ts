@@ -5,8 +5,8 @@ import type { V1Container, V1EnvVar, V1Job, V1PodSpec } from '@kubernetes/client
 import type { BatchJobSpec } from '../../crds/batch-job.js';
 import { LABELS, MANAGED_BY } from '../../crds/group.js';
 import type { NodePool } from '../../crds/node-pool.js';
-import { ACCELERATORS, isAcceleratorType } from '../../fleet/catalog.js';
 import { NODE_POOL_LABELS, nodePoolScheduling } from '../../fleet/node-pools.js';
+import { poolGpuResource, ranksPerNode } from '../../fleet/pool-ranks.js';
 import { COMPLETION_INDEX_ANNOTATION, RANK_CONTAINER as CONTAINER_NAME } from '../../kube/pod-logs.js';
 import { ownerReference } from '../runtime/owner-refs.js';
 import type { HearthObject } from '../runtime/writer.js';
@@ -22,9 +22,6 @@ export const BATCH_JOB_LABELS = {
 /** The annotation the Job controller puts on each pod of an Indexed Job; the container of every rank. */
 export { COMPLETION_INDEX_ANNOTATION, RANK_CONTAINER as CONTAINER_NAME } from '../../kube/pod-logs.js';
 
-/** GPUs per simulated node when the pool does not say (the fleet's nodes have 8). */
-export const DEFAULT_ACCELERATORS_PER_NODE = 8;
-
 /** The Job of a BatchJob: `bj-17` runs as Job `bj-17`. */
 export function jobNameOf(bj: { metadata: { name?: string } }): string {
   return bj.metadata.name ?? '';
@@ -38,15 +35,12 @@ export interface PoolShape {
   maxRanks: number;
 }
 
+/** What the pool's nodes offer (src/fleet/pool-ranks.ts: a simulated pool's machine; an EKS pool counts as CPU, a host per rank). */
 export function poolShape(pool: Pick<NodePool, 'spec'>): PoolShape {
-  const fake = pool.spec.fakeNodePool;
-  const acc = fake?.acceleratorType;
   const maxNodes = pool.spec.maxNodeCount ?? 1;
-  if (acc && isAcceleratorType(acc)) {
-    const perNode = fake.acceleratorCount && fake.acceleratorCount > 0 ? fake.acceleratorCount : DEFAULT_ACCELERATORS_PER_NODE;
-    return { gpuResource: ACCELERATORS[acc].resource, ranksPerNode: perNode, maxRanks: perNode * maxNodes };
-  }
-  return { ranksPerNode: 1, maxRanks: maxNodes };
+  const gpu = poolGpuResource(pool.spec);
+  const perNode = ranksPerNode(pool.spec) ?? 1;
+  return { ...(gpu ? { gpuResource: gpu } : {}), ranksPerNode: perNode, maxRanks: perNode * maxNodes };
 }
 
 /** The command that runs the job's executor (exactly one is set; the CRD says so). */

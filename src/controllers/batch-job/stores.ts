@@ -12,14 +12,18 @@ import { isNotFound } from '../runtime/result.js';
 export interface PoolAccess {
   /** May the user with this e-mail run jobs on the pool? Admins may; others need a binding. */
   mayUse(account: string, poolId: string, email: string): Promise<boolean>;
+  /** The user's role in the account (`admin`, `user`), or undefined when the e-mail is not a user of it. */
+  roleOf(account: string, email: string): Promise<string | undefined>;
 }
 
 export class DbPoolAccess implements PoolAccess {
   constructor(private readonly db: Db) {}
   async mayUse(account: string, poolId: string, email: string): Promise<boolean> {
-    const user = await getUserByEmail(this.db, account, email);
-    if (user?.role === 'admin') return true;
+    if ((await this.roleOf(account, email)) === 'admin') return true;
     return isBoundToNodePool(this.db, account, poolId, email);
+  }
+  async roleOf(account: string, email: string): Promise<string | undefined> {
+    return (await getUserByEmail(this.db, account, email))?.role;
   }
 }
 

@@ -69,6 +69,8 @@ describe('environment pods', () => {
     expect(poolGpuResource({ spec: { fakeNodePool: { acceleratorType: 'NVIDIA_A100_80GB' } } as never })).toBe('nvidia.com/gpu');
     expect(poolGpuResource({ spec: { fakeNodePool: { acceleratorType: 'AMD_MI300X_192GB' } } as never })).toBe('amd.com/gpu');
     expect(poolGpuResource({ spec: { fakeNodePool: {} } as never })).toBeUndefined();
+    expect(poolGpuResource({ spec: { fakeNodePool: { machineType: 'a3-highgpu-8g' } } as never })).toBe('nvidia.com/gpu');
+    expect(poolGpuResource({ spec: { fakeNodePool: { machineType: 'n2-standard-32' } } as never })).toBeUndefined();
     expect(poolGpuResource({ spec: { eksNodePool: { instanceType: 'm5.large' } } as never })).toBeUndefined();
   });
 

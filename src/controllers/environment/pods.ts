@@ -15,8 +15,8 @@ import type { V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import type { Environment } from '../../crds/environment.js';
 import { ANNOTATIONS, API_VERSION, GROUP, LABELS, MANAGED_BY } from '../../crds/group.js';
 import type { NodePool } from '../../crds/node-pool.js';
-import { ACCELERATORS, isAcceleratorType } from '../../fleet/catalog.js';
 import { NODE_POOL_LABELS, nodePoolScheduling } from '../../fleet/node-pools.js';
+import { poolGpuResource as fleetPoolGpuResource } from '../../fleet/pool-ranks.js';
 import { ownerReference } from '../runtime/owner-refs.js';
 import type { HearthObject } from '../runtime/writer.js';
 
@@ -45,12 +45,12 @@ export interface RankPlan {
 }
 
 /**
- * The extended resource a rank requests on `pool`: the accelerator of a simulated (fake) pool, from
- * the catalog. An EKS pool's instance type is not mapped to an accelerator yet: CPU (one host per rank).
+ * The extended resource a rank requests on `pool`: the accelerator of a simulated (fake) pool's
+ * machine (src/fleet/pool-ranks.ts). An EKS pool's instance type is not mapped to an accelerator
+ * yet: CPU (one host per rank).
  */
 export function poolGpuResource(pool: Pick<NodePool, 'spec'>): string | undefined {
-  const acc = pool.spec.fakeNodePool?.acceleratorType;
-  return acc && isAcceleratorType(acc) ? ACCELERATORS[acc].resource : undefined;
+  return fleetPoolGpuResource(pool.spec);
 }
 
 export function podName(envName: string, rank: number): string {
