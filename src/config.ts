@@ -46,7 +46,7 @@ export const ConfigSchema = z.object({
   server: z.object({
     port: variable('PORT', port().default(8080), 'Port of the REST API (modes api, all); 0 picks a free one.'),
     host: variable('HOST', z.string().min(1).default('127.0.0.1'), 'Address the REST API listens on.'),
-    pageTokenSecret: variable('HEARTH_PAGE_TOKEN_SECRET', z.string().min(16).optional(), 'HMAC secret of page tokens (≥ 16 characters), the same on every API replica; the controller derives the SFT trainers\' tokens from it. Unset: random per process.'),
+    pageTokenSecret: variable('HEARTH_PAGE_TOKEN_SECRET', z.string().min(16).optional(), 'HMAC secret of page tokens (≥ 16 characters), the same on every API replica; unset: random per process.'),
     rateLimitRps: variable('HEARTH_RATE_LIMIT_RPS', z.coerce.number().positive().default(50), 'Requests per second per user (all of its API keys together).'),
     rateLimitBurst: variable('HEARTH_RATE_LIMIT_BURST', z.coerce.number().int().min(1).default(100), 'Burst per user (all of its API keys together).'),
   }),
@@ -433,16 +433,6 @@ export function datasetSettings(config: Pick<Config, 'datasets' | 'server'>): Da
     ...(publicUrl ? { publicBaseUrl: publicUrl.replace(/\/+$/, '') } : {}),
     ...(maxUploadBytes ? { maxUploadBytes } : {}),
   };
-}
-
-/**
- * The key the SFT trainers' job-scoped tokens are derived from (controllers/sft-job resources.ts
- * `trainerToken`): HMAC of HEARTH_PAGE_TOKEN_SECRET with a fixed label (so no other use shares the
- * key), the same on every controller replica and across restarts; unset: random per process.
- */
-export function sftTokenKey(config: Pick<Config, 'server'>): Buffer | undefined {
-  const pageTokenSecret = config.server.pageTokenSecret;
-  return pageTokenSecret ? createHmac('sha256', pageTokenSecret).update('hearth sft trainer tokens').digest() : undefined;
 }
 
 /** The README's configuration table: every variable, its default (parsed from the schema) and what it sets. */

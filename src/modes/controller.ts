@@ -3,7 +3,7 @@
 // `all` the in-process LoadAggregator the gateway reports to; in mode `controller` alone a scraper
 // of the gateways (controllers/autoscaler/load-scraper.ts); without the token and a gateway list
 // the spec-based count stays (replicaCount, else minReplicaCount).
-import { aggregatorStaleMs, datasetSettings, durationMs as ms, sftTokenKey, type Config } from '../config.js';
+import { aggregatorStaleMs, datasetSettings, durationMs as ms, type Config } from '../config.js';
 import type { DeployedModelSettings } from '../controllers/deployed-model/controller.js';
 import { loadModelServerConfig, type ModelServerConfig } from '../controllers/deployment/model-server-config.js';
 import { Autoscaler } from '../controllers/autoscaler/autoscaler.js';
@@ -51,13 +51,10 @@ export async function startController({ config, log, database, load, clients, in
   if (!trainerApiUrl) controllerLog.warn('no HEARTH_TRAINER_API_URL or HEARTH_PUBLIC_URL: supervised fine-tuning jobs are not run');
   // Batch inference and SFT jobs read and write dataset files where the REST API keeps them.
   const artifacts = bijUrl || trainerApiUrl ? await openArtifactStore(config.artifacts) : undefined;
-  const sftTokens = sftTokenKey(config);
-  if (trainerApiUrl && !sftTokens) controllerLog.warn('no HEARTH_PAGE_TOKEN_SECRET: SFT trainer tokens are keyed per process; a start retried after a restart (its status write lost) gives a running trainer a token that no longer opens the trainer API');
   const sftJob =
     trainerApiUrl && artifacts
       ? {
           artifacts,
-          ...(sftTokens ? { tokenKey: sftTokens } : {}),
           trainer: {
             ...DEFAULT_TRAINER,
             image: config.sft.trainerImage,

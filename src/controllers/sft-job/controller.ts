@@ -32,8 +32,6 @@ export interface SFTJobSettings {
   pollMs?: number;
   reportGraceMs?: number;
   quotaRetryMs?: number;
-  /** The key the trainers' tokens are derived from (config.ts `sftTokenKey`); unset: random per process. */
-  tokenKey?: string | Buffer;
   /**
    * Concurrent reconciles (default 64: a pass is a few API and database calls and little CPU, so a
    * burst of new jobs waits on the API server, not for a free worker; bench:sft, README).
@@ -74,7 +72,6 @@ export function sftJobController(o: SFTJobControllerOptions): Runnable {
     ...(s.pollMs !== undefined ? { pollMs: s.pollMs } : {}),
     ...(s.reportGraceMs !== undefined ? { reportGraceMs: s.reportGraceMs } : {}),
     ...(s.quotaRetryMs !== undefined ? { quotaRetryMs: s.quotaRetryMs } : {}),
-    ...(s.tokenKey !== undefined ? { tokenKey: s.tokenKey } : {}),
   });
   const asAny = <T extends KubernetesObject>(i: Informer<T>): Informer<KubernetesObject> => i as unknown as Informer<KubernetesObject>;
   const controller = new Controller({

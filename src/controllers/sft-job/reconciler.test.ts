@@ -25,9 +25,8 @@ const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const namespace: V1Namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { 'hearth.dev/account': 'acme' } } };
 const example = (i: number) => JSON.stringify({ messages: [{ role: 'user', content: `q${i}` }, { role: 'assistant', content: `a${i}` }] });
 const LINES = Array.from({ length: 20 }, (_, i) => example(i));
-const TOKEN_KEY = 'test-trainer-token-key';
-/** The token of an attempt of the job `tune` (uid-tune) under the test key. */
-const tokenOf = (attempt: number, uid = 'uid-tune') => trainerToken(TOKEN_KEY, uid, attempt);
+/** The token of an attempt of the job `tune` (uid-tune) under the stores' key. */
+const tokenOf = (attempt: number, uid = 'uid-tune') => trainerToken(new FakeSftStores().key, uid, attempt);
 
 function sftJob(spec: Partial<SFTJobSpecInput> = {}, status?: Partial<SFTJobStatus>, annotations?: Record<string, string>): Job {
   return {
@@ -83,7 +82,6 @@ function setup(o: { jobs?: Job[]; lines?: string[]; datasetState?: string; nodes
       stores,
       trainer: { ...DEFAULT_TRAINER, apiUrl: 'http://api:8080' },
       clock,
-      tokenKey: TOKEN_KEY,
     });
   let r = make();
   const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never;

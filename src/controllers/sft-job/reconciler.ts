@@ -16,7 +16,6 @@
 //     WRITING_RESULTS from the best checkpoint
 //   → WRITING_RESULTS: the output model registered (READY, files copied) → COMPLETED/EARLY_STOPPED
 //   → status once per pass, only if it changed; an event per state change
-import { randomBytes } from 'node:crypto';
 import type { V1Job, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import { accountOfNamespace } from '../../crds/account.js';
 import { ANNOTATIONS } from '../../crds/group.js';
@@ -65,12 +64,6 @@ export interface SFTJobReconcilerOptions {
   reportGraceMs?: number;
   /** Retry interval while waiting for quota or free GPUs (default 10 s). */
   quotaRetryMs?: number;
-  /**
-   * The key the trainers' tokens are derived from (resources.ts `trainerToken`); the same on every
-   * controller replica and across restarts (HEARTH_PAGE_TOKEN_SECRET, config.ts `sftTokenKey`).
-   * Unset: random per process, so a pass retried after a restart makes a new token.
-   */
-  tokenKey?: string | Buffer;
 }
 
 const DATASET = /^accounts\/([^/]+)\/datasets\/([^/]+)$/;
@@ -107,7 +100,6 @@ export class SFTJobReconciler implements Reconciler {
   readonly #pollMs: number;
   readonly #graceMs: number;
   readonly #quotaRetryMs: number;
-  readonly #tokenKey: string | Buffer;
   readonly #datasets = new Map<string, CheckedDataset>();
   /** Reads in flight, shared by the passes that want the same thing at once (a burst of jobs on one dataset). */
   readonly #metaReads = new Map<string, Promise<DatasetMeta | undefined>>();
@@ -121,7 +113,6 @@ export class SFTJobReconciler implements Reconciler {
     this.#pollMs = o.pollMs ?? 5_000;
     this.#graceMs = o.reportGraceMs ?? 30_000;
     this.#quotaRetryMs = o.quotaRetryMs ?? 10_000;
-    this.#tokenKey = o.tokenKey ?? randomBytes(32);
   }
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<Result> {
@@ -446,7 +437,7 @@ export class SFTJobReconciler implements Reconciler {
       return { outcome: { state: 'JOB_STATE_PENDING', message: why, training: { pendingReason: why } }, result: { requeueAfter: 1_000 } };
     }
     // The same token on every pass of this attempt: a retry keeps the one a started pod holds.
-    const token = trainerToken(this.#tokenKey, String(job.metadata.uid ?? ''), attempt);
+    const token = trainerToken(await this.o.stores.tokenKey(), String(job.metadata.uid ?? ''), attempt);
     const spec = job.spec as SFTJobSpec;
     const k8sJob = makeTrainerJob({
       owner: job,
