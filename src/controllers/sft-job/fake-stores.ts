@@ -12,6 +12,8 @@ export class FakeSftStores implements SftStores {
   /** `<account>/<holder>` → quota name → GPUs. */
   readonly holds = new Map<string, Record<string, number>>();
 
+  /** The installation's trainer token key (the same across a restart of the reconciler). */
+  key = Buffer.from('test-trainer-token-key');
   #version = 0;
   /** Reads of dataset bytes (the reconciler caches what a READY dataset's bytes say). */
   byteReads = 0;
@@ -91,5 +93,9 @@ export class FakeSftStores implements SftStores {
 
   async release(a: string, holder: string): Promise<void> {
     this.holds.delete(`${a}/${holder}`);
+  }
+
+  async tokenKey(): Promise<Buffer> {
+    return this.key;
   }
 }

@@ -10,6 +10,7 @@ import type { HearthObject } from '../runtime/writer.js';
 import { SFTJobCluster } from './fake-cluster.js';
 import { FakeSftStores } from './fake-stores.js';
 import { SFTJobReconciler, holderOf } from './reconciler.js';
+import { trainerToken } from './resources.js';
 import { eventsFor } from './status.js';
 import { DEFAULT_TRAINER } from './trainer.js';
 import { TEST_SEAL } from '../../../test/support/tenancy.js';
@@ -24,6 +25,8 @@ const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const namespace: V1Namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { 'hearth.dev/account': 'acme' } } };
 const example = (i: number) => JSON.stringify({ messages: [{ role: 'user', content: `q${i}` }, { role: 'assistant', content: `a${i}` }] });
 const LINES = Array.from({ length: 20 }, (_, i) => example(i));
+/** The token of an attempt of the job `tune` (uid-tune) under the stores' key. */
+const tokenOf = (attempt: number, uid = 'uid-tune') => trainerToken(new FakeSftStores().key, uid, attempt);
 
 function sftJob(spec: Partial<SFTJobSpecInput> = {}, status?: Partial<SFTJobStatus>, annotations?: Record<string, string>): Job {
   return {
@@ -72,22 +75,39 @@ function setup(o: { jobs?: Job[]; lines?: string[]; datasetState?: string; nodes
   const stores = new FakeSftStores();
   stores.addDataset('acme', 'chats', o.lines ?? LINES, o.datasetState);
   const clock = new FakeClock(T0);
-  let n = 0;
-  const r = new SFTJobReconciler({
-    listers: cluster.listers,
-    writer: cluster,
-    stores,
-    trainer: { ...DEFAULT_TRAINER, apiUrl: 'http://api:8080' },
-    clock,
-    randomToken: () => `token-${++n}`,
-  });
+  const make = () =>
+    new SFTJobReconciler({
+      listers: cluster.listers,
+      writer: cluster,
+      stores,
+      trainer: { ...DEFAULT_TRAINER, apiUrl: 'http://api:8080' },
+      clock,
+    });
+  let r = make();
   const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never;
   const passOf = async (key: string) => {
     const res = await r.reconcile(key, { log, signal: new AbortController().signal });
     return { res, writes: cluster.take() };
   };
   const pass = () => passOf(KEY);
-  return { cluster, stores, clock, pass, passOf, status: () => cluster.status(KEY) };
+  /** The controller restarted: a new reconciler (nothing remembered) on the same cluster and stores. */
+  const restart = () => void (r = make());
+  return { cluster, stores, clock, pass, passOf, restart, status: () => cluster.status(KEY) };
+}
+
+/** The token in the job's trainer Secret (what a trainer pod started now gets in HEARTH_TRAINER_TOKEN). */
+function secretToken(t: T): string | undefined {
+  const s = t.cluster.secret(`${NS}/sft-tune-trainer`);
+  return s?.stringData?.token ?? (s?.data?.token !== undefined ? Buffer.from(s.data.token, 'base64').toString('utf8') : undefined);
+}
+
+/** The next status write fails as on a conflict (someone changed the job meanwhile) and writes nothing. */
+function loseNextStatusWrite(t: T): void {
+  const real = t.cluster.updateStatus.bind(t.cluster);
+  t.cluster.updateStatus = async () => {
+    t.cluster.updateStatus = real;
+    throw Object.assign(new Error('the object has been modified'), { code: 409 });
+  };
 }
 
 type T = ReturnType<typeof setup>;
@@ -170,7 +190,8 @@ describe('SFTJobReconciler: the trainer Job', () => {
     const made = await t.pass();
     expect(made.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
     expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'a100-us-illinois-2': 1 });
-    expect(t.status()?.training).toMatchObject({ job: 'sft-tune-0', acceleratorType: 'NVIDIA_A100_80GB', acceleratorCount: 1, nodes: 1, region: 'US_ILLINOIS_2', tokenSha256: tokenDigest('token-1') });
+    expect(t.status()?.training).toMatchObject({ job: 'sft-tune-0', acceleratorType: 'NVIDIA_A100_80GB', acceleratorCount: 1, nodes: 1, region: 'US_ILLINOIS_2', tokenSha256: tokenDigest(tokenOf(0)) });
+    expect(t.cluster.secret(`${NS}/sft-tune-trainer`)?.stringData).toEqual({ token: tokenOf(0) });
     expect((await t.pass()).writes).toEqual([]); // pods not scheduled yet: still PENDING, nothing to write
     t.cluster.editJob(`${NS}/sft-tune-0`, (j) => (j.status = { active: 1, ready: 1 }));
     expect((await t.pass()).writes).toEqual([`status ${OBJ}`]);
@@ -241,6 +262,33 @@ describe('SFTJobReconciler: the trainer Job', () => {
   });
 });
 
+describe('SFTJobReconciler: a lost status write after the Secret and the Job were made', () => {
+  // The trainer's pod reads HEARTH_TRAINER_TOKEN from the Secret once, when its container starts:
+  // a Secret replaced after that leaves it with a token the API no longer accepts (401).
+  for (const how of ['a conflict', 'a restart of the controller'] as const) {
+    it(`(${how}) the retry keeps the token a started pod holds: the Secret keeps it and the status records its digest; a second pass writes nothing`, async () => {
+      const t = setup();
+      await t.pass(); // VALIDATING
+      loseNextStatusWrite(t);
+      await expect(t.pass()).rejects.toMatchObject({ code: 409 });
+      expect(t.status()?.state).toBe('JOB_STATE_VALIDATING'); // PENDING was not written
+      expect(t.cluster.listers.jobs.get(`${NS}/sft-tune-0`)).toBeDefined();
+      const held = secretToken(t); // the trainer pod started now with this token
+      expect(held).toBe(tokenOf(0));
+      t.cluster.take();
+      if (how === 'a restart of the controller') t.restart();
+
+      const retry = await t.pass();
+      // The Secret exists (409), so it is written again (it may be an earlier attempt's: never read
+      // back), with the same token: what the pod holds still opens the trainer endpoints.
+      expect(retry.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `update Secret ${NS}/sft-tune-trainer`, `status ${OBJ}`]);
+      expect(secretToken(t)).toBe(held);
+      expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', training: { job: 'sft-tune-0', tokenSha256: tokenDigest(held!) } });
+      expect((await t.pass()).writes).toEqual([]);
+    });
+  }
+});
+
 describe('SFTJobReconciler: cancel, resume, early stop', () => {
   it(':cancel when the Job is already gone (a pass that deleted it lost its status write) still says CANCELLING first', async () => {
     const t = setup();
@@ -280,6 +328,11 @@ describe('SFTJobReconciler: cancel, resume, early stop', () => {
     const env = (t.cluster.listers.jobs.get(`${NS}/sft-tune-1`) as V1Job).spec!.template.spec!.containers[0]!.env!;
     expect(env).toContainEqual({ name: 'HEARTH_SFT_RESUME_CHECKPOINT', value: 'step-4' });
     expect(env).toContainEqual({ name: 'HEARTH_SFT_ATTEMPT', value: '1' });
+    // A new attempt, a new token: the Secret is replaced and the first attempt's token no longer matches.
+    expect(made.writes).toContain(`update Secret ${NS}/sft-tune-trainer`);
+    expect(secretToken(t)).toBe(tokenOf(1));
+    expect(tokenOf(1)).not.toBe(tokenOf(0));
+    expect(t.status()?.training?.tokenSha256).toBe(tokenDigest(tokenOf(1)));
   });
 
   it('earlyStop: eval loss rising for the patience → the Job deleted, the best checkpoint becomes the model → EARLY_STOPPED', async () => {

@@ -16,7 +16,6 @@
 //     WRITING_RESULTS from the best checkpoint
 //   → WRITING_RESULTS: the output model registered (READY, files copied) → COMPLETED/EARLY_STOPPED
 //   → status once per pass, only if it changed; an event per state change
-import { randomBytes } from 'node:crypto';
 import type { V1Job, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import { accountOfNamespace } from '../../crds/account.js';
 import { ANNOTATIONS } from '../../crds/group.js';
@@ -34,7 +33,7 @@ import { OwnWrites, PassObject } from '../runtime/pass.js';
 import { inUnverifiedNamespace } from '../runtime/tenancy.js';
 import { isConflict, isNotFound, type ReconcileContext, type Reconciler, type Result } from '../runtime/result.js';
 import type { HearthObject, ObjectWriter } from '../runtime/writer.js';
-import { jobName, makeService, makeTokenSecret, makeTrainerJob } from './resources.js';
+import { jobName, makeService, makeTokenSecret, makeTrainerJob, trainerToken } from './resources.js';
 import { computeStatus, eventsFor, fromProgress, isFinal, type Outcome, type Training } from './status.js';
 import { InvalidAdapterError, type DatasetMeta, type SftStores } from './stores.js';
 import type { TrainerSettings } from './trainer.js';
@@ -65,8 +64,6 @@ export interface SFTJobReconcilerOptions {
   reportGraceMs?: number;
   /** Retry interval while waiting for quota or free GPUs (default 10 s). */
   quotaRetryMs?: number;
-  /** Random token bytes (tests pass a fixed source). */
-  randomToken?: () => string;
 }
 
 const DATASET = /^accounts\/([^/]+)\/datasets\/([^/]+)$/;
@@ -103,7 +100,6 @@ export class SFTJobReconciler implements Reconciler {
   readonly #pollMs: number;
   readonly #graceMs: number;
   readonly #quotaRetryMs: number;
-  readonly #token: () => string;
   readonly #datasets = new Map<string, CheckedDataset>();
   /** Reads in flight, shared by the passes that want the same thing at once (a burst of jobs on one dataset). */
   readonly #metaReads = new Map<string, Promise<DatasetMeta | undefined>>();
@@ -117,7 +113,6 @@ export class SFTJobReconciler implements Reconciler {
     this.#pollMs = o.pollMs ?? 5_000;
     this.#graceMs = o.reportGraceMs ?? 30_000;
     this.#quotaRetryMs = o.quotaRetryMs ?? 10_000;
-    this.#token = o.randomToken ?? (() => randomBytes(32).toString('base64url'));
   }
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<Result> {
@@ -441,7 +436,8 @@ export class SFTJobReconciler implements Reconciler {
       const why = `waiting for GPU quota: ${held.why}`;
       return { outcome: { state: 'JOB_STATE_PENDING', message: why, training: { pendingReason: why } }, result: { requeueAfter: 1_000 } };
     }
-    const token = this.#token();
+    // The same token on every pass of this attempt: a retry keeps the one a started pod holds.
+    const token = trainerToken(await this.o.stores.tokenKey(), String(job.metadata.uid ?? ''), attempt);
     const spec = job.spec as SFTJobSpec;
     const k8sJob = makeTrainerJob({
       owner: job,
@@ -602,7 +598,10 @@ export class SFTJobReconciler implements Reconciler {
     }
   }
 
-  /** The token Secret: created, or replaced with this attempt's token. */
+  /**
+   * The token Secret: created, or replaced with this attempt's token (a Secret of an earlier
+   * attempt or job; on a retry of this attempt, the same token again).
+   */
   async #upsert(obj: Parameters<ObjectWriter['create']>[0]): Promise<void> {
     try {
       await this.o.writer.create(obj);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { API_VERSION } from '../../crds/group.js';
 import type { SFTJobSpec } from '../../crds/sft-job.js';
 import { trainingShape } from '../../fleet/training.js';
-import { jobName, makeService, makeTrainerJob } from './resources.js';
+import { jobName, makeService, makeTrainerJob, trainerToken } from './resources.js';
 import { DEFAULT_TRAINER, TRL_SFT_COMMAND, placeholderValues, renderCommand, unknownPlaceholders } from './trainer.js';
 
 const owner = { apiVersion: API_VERSION, kind: 'SFTJob', metadata: { name: 'tune', namespace: 'acct-acme', uid: 'u1' } };
@@ -76,5 +76,15 @@ describe('the trainer command template', () => {
     expect(trainingShape({ parametersB: 8 }, 'NVIDIA_A100_80GB')).toEqual({ acceleratorType: 'NVIDIA_A100_80GB', acceleratorCount: 1, nodes: 1 });
     expect(trainingShape({ parametersB: 70 }, 'NVIDIA_A100_80GB')).toEqual({ acceleratorType: 'NVIDIA_A100_80GB', acceleratorCount: 4, nodes: 1 });
     expect(trainingShape({ parametersB: 405 }, 'NVIDIA_H100_80GB')).toEqual({ acceleratorType: 'NVIDIA_H100_80GB', acceleratorCount: 8, nodes: 4 });
+  });
+});
+
+describe('trainerToken', () => {
+  it('the same for every pass of an attempt; another for another attempt, job (uid) or key; 32 bytes', () => {
+    const t = trainerToken('key-a', 'u1', 0);
+    expect(trainerToken('key-a', 'u1', 0)).toBe(t);
+    expect(new Set([t, trainerToken('key-a', 'u1', 1), trainerToken('key-a', 'u2', 0), trainerToken('key-b', 'u1', 0)]).size).toBe(4);
+    expect(Buffer.from(t, 'base64url')).toHaveLength(32);
+    expect(() => trainerToken('key-a', '', 0)).toThrow(/no metadata.uid/);
   });
 });

@@ -35,6 +35,12 @@ afterAll(async () => {
 });
 
 describe('PgSftStores', () => {
+  it('the trainer token key: 32 bytes, the same for another process on the database (a restart, another replica)', async () => {
+    const key = await stores.tokenKey();
+    expect(key).toHaveLength(32);
+    expect((await new PgSftStores(database.db, store).tokenKey()).equals(key)).toBe(true);
+  });
+
   it('writes the carve-out split as READY datasets in one go; a second pass keeps the first and leaves no stray file', async () => {
     const job = 'accounts/acme/supervisedFineTuningJobs/tune';
     const parts = [

@@ -10,6 +10,7 @@ import { checkModelFiles, describeProblems } from '../../artifacts/model-files.j
 import type { Db } from '../../db/client.js';
 import { AlreadyExistsError, QuotaExceededError } from '../../db/errors.js';
 import { getDataset } from '../../db/repositories/datasets.js';
+import { SECRET_NAMES, installationSecret } from '../../db/repositories/installation-secrets.js';
 import { createModel, getModel } from '../../db/repositories/models.js';
 import { getQuota, holdNew, quotaRoomFor, releaseAll, setHolds } from '../../db/repositories/quotas.js';
 import { datasetContents, datasets } from '../../db/schema/index.js';
@@ -62,6 +63,11 @@ export interface SftStores {
   /** Holds `gpus` of `quotaName` for `holder` (all or nothing); false when it does not fit. */
   hold(accountId: string, holder: string, quotaName: string, gpus: number): Promise<{ ok: true } | { ok: false; why: string }>;
   release(accountId: string, holder: string): Promise<void>;
+  /**
+   * The key the trainers' tokens are derived from (resources.ts `trainerToken`): the same for every
+   * controller replica and across restarts.
+   */
+  tokenKey(): Promise<Buffer>;
 }
 
 export class InvalidAdapterError extends Error {}
@@ -69,10 +75,21 @@ export class InvalidAdapterError extends Error {}
 const ARTIFACT = 'artifact:';
 
 export class PgSftStores implements SftStores {
+  #tokenKey: Promise<Buffer> | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly store: ArtifactStore,
   ) {}
+
+  /** An installation secret in PostgreSQL (made by the first process that asks), read once per process. */
+  tokenKey(): Promise<Buffer> {
+    const read = (this.#tokenKey ??= installationSecret(this.db, SECRET_NAMES.sftTrainerTokens));
+    read.catch(() => {
+      if (this.#tokenKey === read) this.#tokenKey = undefined; // a failed read is tried again by the retry
+    });
+    return read;
+  }
 
   async dataset(accountId: string, datasetId: string): Promise<DatasetMeta | undefined> {
     const row = await getDataset(this.db, accountId, datasetId);

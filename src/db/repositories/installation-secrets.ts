@@ -6,7 +6,7 @@ import type { Db } from '../client.js';
 import { installationSecrets } from '../schema/index.js';
 
 /** The names in use. */
-export const SECRET_NAMES = { tenancy: 'tenancy' } as const;
+export const SECRET_NAMES = { tenancy: 'tenancy', sftTrainerTokens: 'sft-trainer-tokens' } as const;
 
 export interface InstallationSecret {
   secret: Buffer;
