@@ -20,14 +20,30 @@
 // speaking vLLM's protocol, started in this process on a free loopback port): every replica
 // endpoint the gateway picks is dialled there. HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE shortens the
 // scale-to-zero window (the CRD keeps it ≥ 5m) so the way back to zero fits in the demo.
+//
+// `npm run demo -- --helm` runs Hearth the way a cluster runs it (issue 18 item 3): `helm install`
+// of charts/hearth-crds and charts/hearth (mode split: two controller replicas electing a leader,
+// the API, the gateway) as real containers on the real node, from the image assembled here
+// (hack/lib/helm-real.ts), on PostgreSQL (database hearth_demo, recreated each run). The host
+// reaches the pods at their IPs; 127.0.0.1:8080/8081 are forwarded there, so the URLs below stay
+// the same. Step 4 then kills the leading controller and shows the other take over; scale from
+// zero is not shown this way: the GPU replicas are KWOK pods without a network, and the gateway in
+// its pod cannot reach the demo's loopback stand-in. Ctrl-C (or --exit) deletes the demo's
+// deployments while the controller still runs, then uninstalls both releases.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Node } from '@kubernetes/client-node';
-import { clusterUp, kubeConfigFrom, portFree, ROOT } from './lib/cluster.js';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import pg from 'pg';
+import { clusterUp, ensureBinaries, kubeConfigFrom, portFree, ROOT, run } from './lib/cluster.js';
 import { installCrds } from './lib/crds.js';
 import { ACCELERATOR_LABEL, REGION_LABEL } from './lib/fleet.js';
+import { helmInstallReal, LEASE_NAME, PORTS, realNodeAddress, type HelmRealInstall } from './lib/helm-real.js';
+import { forwardTcp, type HostForward } from './lib/host-forward.js';
+import { ensurePostgres } from './lib/postgres.js';
+import { bootstrap } from '../src/auth/bootstrap.js';
+import { openDatabase } from '../src/db/client.js';
 import { startModelServerFixture, type ModelServerFixture } from '../test/fixtures/model-server/index.js';
 
 const ACCOUNT = 'demo';
@@ -43,6 +59,12 @@ const BACK_TO_ZERO_BOUND_MS = 90_000;
 const BASE_MODEL = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const COLD = 'idle-a100';
 const exitAfter = process.argv.includes('--exit');
+const helmMode = process.argv.includes('--helm');
+/** --helm: the release, its namespace and its database. */
+const HELM_NS = 'hearth-demo';
+const HELM_RELEASE = 'hearth';
+const HELM_CRDS_RELEASE = 'hearth-crds';
+const HELM_DB = 'hearth_demo';
 
 const DEPLOYMENTS = [
   { id: 'llama-8b', body: { displayName: 'Llama 3.1 8B on H100', baseModel: BASE_MODEL, acceleratorType: 'NVIDIA_H100_80GB', minReplicaCount: 2, maxReplicaCount: 4 } },
@@ -298,6 +320,22 @@ async function main(): Promise<void> {
   // A previous run's deployments: deleted while the controller runs, so it releases their finalizer.
   await removePreviousDemo(kc);
 
+  await createDeployments(kc, key);
+
+  try {
+    await scaleFromZero(kc, key);
+  } catch (e) {
+    stop();
+    await exited;
+    throw e;
+  }
+  printTryThis(key, h.kubeconfig, 'Ctrl-C stops Hearth; npm run cluster:down stops the fleet.');
+  if (exitAfter) stop();
+  await exited;
+}
+
+/** Step 3: the demo's deployments over the REST API, and where the controller placed them. */
+async function createDeployments(kc: KubeConfig, key: string): Promise<void> {
   console.log('\n3. Creating deployments over the REST API (POST /v1/accounts/demo/deployments?deploymentId=...):');
   for (const d of DEPLOYMENTS) {
     const r = await rest(key, 'POST', `/v1/accounts/${ACCOUNT}/deployments?deploymentId=${d.id}`, d.body);
@@ -318,30 +356,164 @@ async function main(): Promise<void> {
     console.log(`   ${id.padEnd(16)} ${String(r.state).padEnd(9)} ${String(r.acceleratorType).padEnd(18)} ${String(r.region ?? '-').padEnd(15)} ${String(r.replicaCount ?? 0).padStart(8)}  ${why}`);
   }
   await showPlacement(kc);
+}
 
-  try {
-    await scaleFromZero(kc, key);
-  } catch (e) {
-    stop();
-    await exited;
-    throw e;
-  }
-
+function printTryThis(key: string, kubeconfig: string, stopping: string, coldStart = true): void {
+  const cold = `
+   curl -s ${GATEWAY}/inference/v1/chat/completions -H "Authorization: Bearer $HEARTH_API_KEY" -H 'content-type: application/json' -d '{"model": "${BASE_MODEL}#accounts/${ACCOUNT}/deployments/${COLD}", "messages": [{"role": "user", "content": "hello"}]}'   # held while ${COLD} scales from zero again`;
   console.log(`
 5. Hearth keeps running. The web console: ${API}/console/ (sign in with the key below; ${COLD}'s timeline: ${API}/console/#/deployments/${COLD}). Try:
-   export HEARTH_API_KEY=${key}
-   curl -s ${GATEWAY}/inference/v1/chat/completions -H "Authorization: Bearer $HEARTH_API_KEY" -H 'content-type: application/json' -d '{"model": "${BASE_MODEL}#accounts/${ACCOUNT}/deployments/${COLD}", "messages": [{"role": "user", "content": "hello"}]}'   # held while ${COLD} scales from zero again
+   export HEARTH_API_KEY=${key}${coldStart ? cold : ''}
    curl -s ${API}/v1/accounts/${ACCOUNT}/deployments -H "Authorization: Bearer $HEARTH_API_KEY"
    curl -s -X POST ${API}/v1/accounts/${ACCOUNT}/deployments/llama-8b:scale -H "Authorization: Bearer $HEARTH_API_KEY" -H 'content-type: application/json' -d '{"replicaCount": 3}'
    curl -s -X DELETE ${API}/v1/accounts/${ACCOUNT}/deployments/qwen-paris -H "Authorization: Bearer $HEARTH_API_KEY"      # soft delete
    curl -s ${API}/v1/accounts/${ACCOUNT}/quotas -H "Authorization: Bearer $HEARTH_API_KEY"
-   KUBECONFIG=${h.kubeconfig} hack/kubectl get hearth -A        # the same objects, as custom resources
-Ctrl-C stops Hearth; npm run cluster:down stops the fleet.`);
-  if (exitAfter) stop();
-  await exited;
+   KUBECONFIG=${kubeconfig} hack/kubectl get hearth -A        # the same objects, as custom resources
+${stopping}`);
 }
 
-main().catch((e: unknown) => {
+async function dropAndCreateDatabase(url: string, name: string): Promise<string> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(`drop database if exists ${name} with (force)`);
+    await c.query(`create database ${name}`);
+  } finally {
+    await c.end();
+  }
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+const isReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+
+async function leaseHolder(kc: KubeConfig): Promise<string> {
+  const l = await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: HELM_NS, name: LEASE_NAME }).catch(() => undefined);
+  return l?.spec?.holderIdentity ?? '';
+}
+
+/** --helm step 4: the leading controller is killed; the standby takes the Lease over. */
+async function leaderHandover(kc: KubeConfig, inst: HelmRealInstall): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const pods = await inst.pods('controller');
+  const holds = (p: V1Pod, h: string) => h === p.metadata!.name || h.startsWith(`${p.metadata!.name}_`);
+  let h = await leaseHolder(kc);
+  for (let i = 0; i < 60 && !pods.some((p) => holds(p, h)); i++) {
+    await sleep(500);
+    h = await leaseHolder(kc);
+  }
+  const leader = pods.find((p) => holds(p, h));
+  const standby = pods.find((p) => p !== leader);
+  if (!leader || !standby) throw new Error(`expected two controller pods, one holding Lease ${LEASE_NAME}; the Lease names "${h}"`);
+  console.log(`\n4. Leader election: ${pods.length} controller replicas, one Lease (${HELM_NS}/${LEASE_NAME}).`);
+  console.log(`   leader  ${leader.metadata!.name} (${leader.status?.podIP}); standby ${standby.metadata!.name} (${standby.status?.podIP}) waits`);
+  console.log(`   killing the leader: kubectl -n ${HELM_NS} delete pod ${leader.metadata!.name} --grace-period=0 --force`);
+  const t0 = Date.now();
+  await core.deleteNamespacedPod({ namespace: HELM_NS, name: leader.metadata!.name!, gracePeriodSeconds: 0 });
+  for (;;) {
+    h = await leaseHolder(kc);
+    if (holds(standby, h)) break;
+    if (Date.now() - t0 > 60_000) throw new Error(`the standby did not take Lease ${LEASE_NAME} over within 60 s (holder "${h}")`);
+    await sleep(200);
+  }
+  console.log(`   t+${((Date.now() - t0) / 1000).toFixed(1)}s  ${standby.metadata!.name} holds the Lease and reconciles from now on`);
+  const again = Date.now() + 120_000;
+  while ((await inst.pods('controller')).filter(isReady).length < 2 && Date.now() < again) await sleep(500);
+  const now = await inst.pods('controller');
+  console.log(`   t+${((Date.now() - t0) / 1000).toFixed(1)}s  the Deployment is back at ${now.filter(isReady).length} Ready controller pods; the new one waits as standby`);
+  console.log('   (scale from zero is the in-process demo\'s step 4: the GPU replicas here are KWOK pods without a network)');
+}
+
+/** `npm run demo -- --helm`: Hearth installed with helm as real pods on the real node. */
+async function mainHelm(): Promise<void> {
+  for (const port of [API_PORT, GATEWAY_PORT]) {
+    if (!(await portFree(port))) {
+      throw new Error(`port ${port} on 127.0.0.1 is in use: stop what listens there, or set HEARTH_DEMO_API_PORT / HEARTH_DEMO_GATEWAY_PORT`);
+    }
+  }
+  const h = await clusterUp();
+  const kc = kubeConfigFrom(h.kubeconfig);
+  const node = await realNodeAddress(kc);
+  if ('reason' in node) {
+    throw new Error(`--helm runs Hearth as real pods on the real node, and ${node.reason}: \`npm run cluster:up\` starts it where the machine can host it (root, Linux namespaces)`);
+  }
+  console.log(`\n1. The fleet: a real control plane with KWOK GPU nodes at ${kc.getCurrentCluster()?.server}, and the real node ${node.ip} (containerd, runc, kubelet)`);
+  const helm = join(await ensureBinaries(() => undefined), 'helm');
+  const postgres = await ensurePostgres(undefined, (m) => console.log(`   ${m}`));
+  // A previous --helm run that did not stop cleanly: its release goes first (its database is recreated).
+  const prev = await helmInstalled(helm, h.kubeconfig);
+  if (prev) {
+    console.log(`   a previous demo release is installed: helm uninstall ${HELM_RELEASE} -n ${HELM_NS}`);
+    await runHelm(helm, h.kubeconfig, 'uninstall', HELM_RELEASE, '-n', HELM_NS, '--wait', '--timeout', '120s');
+  }
+  const databaseUrl = await dropAndCreateDatabase(postgres, HELM_DB);
+
+  console.log(`\n2. helm install hearth-crds and hearth (mode split) into ${HELM_NS}, restricted Pod Security, on PostgreSQL database ${HELM_DB} ...`);
+  const inst = await helmInstallReal({
+    kc,
+    kubeconfig: h.kubeconfig,
+    helm,
+    namespace: HELM_NS,
+    release: HELM_RELEASE,
+    crdsRelease: HELM_CRDS_RELEASE,
+    databaseUrl,
+    replicas: { controller: 2, api: 1, gateway: 1 },
+    leaderElection: { leaseDuration: '5s', renewDeadline: '3s', retryPeriod: '1s' },
+    extraEnv: { HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE: `${SCALE_TO_ZERO_WINDOW_S}s` },
+    extraValues: { config: { history: { sampleInterval: '2s' } } },
+    log: (m) => console.log(`   ${m}`),
+  });
+  const forwards: HostForward[] = [];
+  const stopAll = async () => {
+    console.log('\nstopping: the demo\'s deployments are deleted while the controller runs, then helm uninstall of both releases ...');
+    await removePreviousDemo(kc).catch((e: unknown) => console.error(`   could not delete the demo's deployments: ${(e as Error).message}`));
+    for (const f of forwards) await f.close();
+    await inst.uninstall();
+    await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: HELM_NS }).catch(() => undefined);
+    console.log(`   uninstalled; namespace ${HELM_NS} deleted; the CRDs stay (helm.sh/resource-policy: keep)`);
+  };
+  try {
+    console.log(`\n   ${'POD'.padEnd(44)} ${'IP'.padEnd(13)} ${'NODE'.padEnd(18)} READY`);
+    for (const c of ['controller', 'api', 'gateway'] as const) {
+      for (const p of await inst.pods(c)) console.log(`   ${p.metadata!.name!.padEnd(44)} ${String(p.status?.podIP).padEnd(13)} ${String(p.spec?.nodeName).padEnd(18)} ${isReady(p)}`);
+    }
+    const database = await openDatabase({ url: databaseUrl });
+    let key: string;
+    try {
+      key = (await bootstrap(database.db, { accountId: ACCOUNT, email: 'admin@demo.example' })).apiKey!.key;
+    } finally {
+      await database.close();
+    }
+    // The pods' IPs are reachable from this host; the usual local ports lead there.
+    const api = new URL(await inst.url('api'));
+    const gw = new URL(await inst.url('gateway'));
+    forwards.push(await forwardTcp('127.0.0.1', { host: api.hostname, port: PORTS.api }, API_PORT));
+    forwards.push(await forwardTcp('127.0.0.1', { host: gw.hostname, port: PORTS.gateway }, GATEWAY_PORT));
+    console.log(`   REST API ${api.origin}/v1 (forwarded at ${API}), gateway ${gw.origin}/inference/v1 (at ${GATEWAY})`);
+    console.log(`   account accounts/${ACCOUNT}, admin API key (shown once): ${key}`);
+    console.log(`   web console ${API}/console/  (sign in with that key)`);
+    await removePreviousDemo(kc);
+    await createDeployments(kc, key);
+    await leaderHandover(kc, inst);
+    printTryThis(key, h.kubeconfig, 'Ctrl-C deletes the demo\'s deployments and uninstalls Hearth (its database forwarder lives in this process).', false);
+  } catch (e) {
+    await stopAll().catch(() => undefined);
+    throw e;
+  }
+  if (!exitAfter) await new Promise<void>((resolve) => (process.once('SIGINT', resolve), process.once('SIGTERM', resolve)));
+  await stopAll();
+}
+
+async function runHelm(helm: string, kubeconfig: string, ...args: string[]): Promise<string> {
+  return run(helm, args, { env: { ...process.env, KUBECONFIG: kubeconfig } });
+}
+
+async function helmInstalled(helm: string, kubeconfig: string): Promise<boolean> {
+  return (await runHelm(helm, kubeconfig, 'list', '-n', HELM_NS, '-q').catch(() => '')).split('\n').includes(HELM_RELEASE);
+}
+
+(helmMode ? mainHelm() : main()).catch((e: unknown) => {
   console.error(`demo: ${(e as Error).message}`);
   process.exit(1);
 });
