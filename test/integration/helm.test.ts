@@ -481,6 +481,22 @@ describe('charts/hearth and charts/hearth-crds', () => {
       /embedded PGlite is per process/,
     );
     expect(await helmFails('template', 'h', join(CHARTS, 'hearth'), '--set', 'mode=both')).toMatch(/mode must be "split" or "all"/);
+
+    // kubeApiServer + hostAliases: where pods cannot reach the `kubernetes` Service (no kube-proxy).
+    for (const d of deploymentsIn(await helm('template', 'hearth', join(CHARTS, 'hearth')))) {
+      expect(d.spec?.template.spec?.hostAliases).toBeUndefined();
+      expect(d.spec?.template.spec?.containers[0]?.env?.map((e) => e.name)).not.toContain('KUBERNETES_SERVICE_HOST');
+    }
+    const direct = deploymentsIn(
+      await helm('template', 'hearth', join(CHARTS, 'hearth'), '--set', 'kubeApiServer.host=kubernetes.default.svc', '--set', 'kubeApiServer.port=6443',
+        '--set', 'hostAliases[0].ip=10.0.0.1', '--set', 'hostAliases[0].hostnames[0]=kubernetes.default.svc'),
+    );
+    for (const d of direct) {
+      const env = d.spec?.template.spec?.containers[0]?.env ?? [];
+      expect(env.filter((e) => e.name.startsWith('KUBERNETES_SERVICE_')).map((e) => `${e.name}=${e.value}`)).toEqual(['KUBERNETES_SERVICE_HOST=kubernetes.default.svc', 'KUBERNETES_SERVICE_PORT=6443']);
+      expect(d.spec?.template.spec?.hostAliases).toEqual([{ ip: '10.0.0.1', hostnames: ['kubernetes.default.svc'] }]);
+    }
+    expect(await helmFails('template', 'h', join(CHARTS, 'hearth'), '--set', 'kubeApiServer.host=api.example')).toMatch(/kubeApiServer.port is required/);
     expect(await helmFails('template', 'h', join(CHARTS, 'hearth'), '--kube-version', '1.29.9')).toMatch(/kubeVersion/i);
   });
 
