@@ -12,7 +12,7 @@
 // knows about it. Skips loudly (never passes) without a Ready real node.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
@@ -23,7 +23,7 @@ import { HEARTH_IMAGE } from '../../hack/lib/hearth-images.js';
 import { CGROUP_ROOT, REAL_NODE_NAME } from '../../hack/lib/real-node.js';
 import { accountNamespace } from '../../src/api/kube/namespaces.js';
 import { bootstrap } from '../../src/auth/bootstrap.js';
-import { GROUP, VERSION } from '../../src/crds/group.js';
+import { GROUP, LABELS, VERSION } from '../../src/crds/group.js';
 import { openDatabase } from '../../src/db/client.js';
 import { REPO_ROOT } from '../fixtures/corpus.js';
 import { databaseUrl, kubeconfigPath, testKubeConfig } from '../support/env.js';
@@ -100,21 +100,36 @@ const podOf = (identity: string | undefined, pods: V1Pod[]) => pods.find((p) => 
 
 const dump = () => dumpNamespace(kc, NS);
 
-/** The node's pod cgroups (kubepods/…/pod<uid>) in every hierarchy, by pod UID. */
-function podCgroupUids(): Set<string> {
-  const found = new Set<string>();
+/** The node's pod cgroups (kubepods/…/pod<uid>) in every hierarchy: pod UID -> its directories. */
+function podCgroups(): Map<string, string[]> {
+  const found = new Map<string, string[]>();
   const walk = (d: string, depth: number) => {
     if (depth > 4 || !existsSync(d)) return;
     for (const e of readdirSync(d, { withFileTypes: true })) {
       if (!e.isDirectory()) continue;
       const m = /^pod([0-9a-f_-]{36})$/.exec(e.name);
-      if (m) found.add(m[1]!.replaceAll('_', '-'));
-      else walk(join(d, e.name), depth + 1);
+      if (m) {
+        const uid = m[1]!.replaceAll('_', '-');
+        found.set(uid, [...(found.get(uid) ?? []), join(d, e.name)]);
+      } else walk(join(d, e.name), depth + 1);
     }
   };
   for (const h of readdirSync('/sys/fs/cgroup')) walk(join('/sys/fs/cgroup', h, CGROUP_ROOT), 0);
   walk(join('/sys/fs/cgroup', CGROUP_ROOT), 0);
   return found;
+}
+
+const podCgroupUids = () => new Set(podCgroups().keys());
+
+/** The host PIDs of a pod's processes (its containers and sandbox), from its cgroups. */
+function podPids(uid: string): number[] {
+  const pids = new Set<number>();
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
+    for (const l of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n')) if (l) pids.add(Number(l));
+  };
+  for (const d of podCgroups().get(uid) ?? []) walk(d);
+  return [...pids];
 }
 
 describe.runIf(available)('helm install for real: Hearth as real pods on the real node', () => {
@@ -145,6 +160,10 @@ describe.runIf(available)('helm install for real: Hearth as real pods on the rea
       crdsRelease: CRDS_RELEASE,
       databaseUrl: dbUrl(DB_NAME),
       leaderElection: LEADER_ELECTION,
+      // The cluster is shared: this install's controllers reconcile only this test's account
+      // (the chart's sharding selector; the namespaced controllers watch only its namespace).
+      extraValues: { controller: { selector: `${LABELS.account}=${ACCOUNT}` } },
+      extraEnv: { HEARTH_CONTROLLER_NAMESPACE: accountNamespace(ACCOUNT) },
       timeoutSeconds: 420,
       log: (m) => console.log(`[helm-real] ${m}`),
     });
@@ -218,32 +237,43 @@ describe.runIf(available)('helm install for real: Hearth as real pods on the rea
     expect(pods.items[0]!.spec?.nodeName).not.toBe(REAL_NODE_NAME); // a GPU pod, on the simulated fleet
   });
 
-  it('exactly one controller holds the Lease; killing it hands over to the other, which then reconciles', { timeout: 180_000 }, async () => {
+  it('exactly one controller holds the Lease; killing it (a crash, then a pod deletion) hands over to the other, which then reconciles', { timeout: 300_000 }, async () => {
     expect(install).toBeDefined();
-    const controllers = await install!.pods('controller');
-    expect(controllers).toHaveLength(2);
-    const leader = podOf(await waitFor('a Lease holder', holder, { timeoutMs: 30_000 }), controllers);
-    expect(leader, 'the Lease holder is one of the two controller pods').toBeDefined();
-    const standby = controllers.find((p) => p !== leader)!;
-    // The standby is running and Ready, and waiting: its log says who leads, and never that it became leader.
-    const standbyLog = await core.readNamespacedPodLog({ namespace: NS, name: standby.metadata!.name! });
-    expect(standbyLog).not.toContain('became leader');
-    const leaderLog = await core.readNamespacedPodLog({ namespace: NS, name: leader!.metadata!.name! });
-    expect(leaderLog).toContain('became leader');
+    const leaderAndStandby = async () => {
+      const controllers = (await install!.pods('controller')).filter(isReady);
+      expect(controllers).toHaveLength(2);
+      const leader = podOf(await waitFor('a Lease holder', holder, { timeoutMs: 30_000 }), controllers);
+      expect(leader, 'the Lease holder is one of the two controller pods').toBeDefined();
+      const standby = controllers.find((p) => p !== leader)!;
+      // The standby runs and waits: its log never says it became leader; the leader's does.
+      expect(await core.readNamespacedPodLog({ namespace: NS, name: standby.metadata!.name! })).not.toContain('became leader');
+      expect(await core.readNamespacedPodLog({ namespace: NS, name: leader!.metadata!.name! })).toContain('became leader');
+      return { leader: leader!, standby };
+    };
+    const takenOverBy = (standby: V1Pod) =>
+      waitFor(
+        `the standby ${standby.metadata!.name} to hold the Lease`,
+        async () => {
+          const h = await holder();
+          return h && podOf(h, [standby]) ? h : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 100, dump },
+      );
+    const bothReady = () => waitFor('two Ready controller pods again', async () => (await install!.pods('controller')).filter(isReady).length === 2, { timeoutMs: 120_000, dump });
 
-    // Killed: deleted with no grace (the kubelet stops its container at once).
-    const t0 = Date.now();
-    await core.deleteNamespacedPod({ namespace: NS, name: leader!.metadata!.name!, gracePeriodSeconds: 0 });
-    const next = await waitFor(
-      `the standby ${standby.metadata!.name} to hold the Lease`,
-      async () => {
-        const h = await holder();
-        return h && podOf(h, [standby]) ? h : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 200, dump },
-    );
-    timings.leaderHandover = (Date.now() - t0) / 1000;
-    expect(podOf(next, [standby])).toBe(standby);
+    // 1. A crash: every process of the leader's pod SIGKILLed on the node (it releases nothing),
+    //    the pod deleted so the kubelet does not restart it. The standby waits out the Lease.
+    let { leader, standby } = await leaderAndStandby();
+    const before = await leases.readNamespacedLease({ namespace: NS, name: LEASE_NAME });
+    const pids = podPids(leader.metadata!.uid!);
+    expect(pids.length, 'the leader pod has processes on the node').toBeGreaterThan(0);
+    let t0 = Date.now();
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    await core.deleteNamespacedPod({ namespace: NS, name: leader.metadata!.name!, gracePeriodSeconds: 0 });
+    await takenOverBy(standby);
+    timings.handoverAfterCrash = (Date.now() - t0) / 1000;
+    const after = await leases.readNamespacedLease({ namespace: NS, name: LEASE_NAME });
+    expect(after.spec?.leaseTransitions).toBe((before.spec?.leaseTransitions ?? 0) + 1);
     // Ready for work: a deployment created now is reconciled by the new leader.
     const made = await rest('POST', `/v1/accounts/${ACCOUNT}/deployments?deploymentId=after-handover`, {
       baseModel: 'accounts/fireworks/models/llama-v3p1-8b-instruct',
@@ -257,8 +287,16 @@ describe.runIf(available)('helm install for real: Hearth as real pods on the rea
       intervalMs: 500,
       dump,
     });
-    // The Deployment brings the controller count back to two; still one holder.
-    await waitFor('two Ready controller pods again', async () => (await install!.pods('controller')).filter(isReady).length === 2, { timeoutMs: 120_000, dump });
+
+    // 2. A pod deletion (the kubelet sends SIGTERM): the leader releases the Lease as it stops,
+    //    and the replacement started after the crash, now the standby, takes it at once.
+    await bothReady();
+    ({ leader, standby } = await leaderAndStandby());
+    t0 = Date.now();
+    await core.deleteNamespacedPod({ namespace: NS, name: leader.metadata!.name!, gracePeriodSeconds: 0 });
+    await takenOverBy(standby);
+    timings.handoverAfterDelete = (Date.now() - t0) / 1000;
+    await bothReady();
     expect(podOf(await holder(), [standby])).toBe(standby);
   });
 

@@ -181,7 +181,7 @@ const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
     '/pods': ['list', 'watch', 'create', 'delete'],
     '/nodes': ['list', 'watch', 'create', 'delete'],
     '/namespaces': ['list', 'watch'],
-    '/events': ['create'],
+    '/events': ['create', 'patch'], // a repeated event patches its count (writer.ts)
   },
   api: {
     ...Object.fromEntries(
@@ -307,7 +307,6 @@ const FORBIDDEN: Record<Process, Check[]> = {
     { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: ns, name: 'someone-else' },
     { verb: 'delete', group: 'coordination.k8s.io', resource: 'leases', namespace: ns, name: LEASE },
     { verb: 'patch', resource: 'pods', namespace: nsOther },
-    { verb: 'patch', resource: 'events', namespace: nsOther },
     { verb: 'patch', group: 'apps', resource: 'deployments', namespace: nsOther },
     { verb: 'patch', resource: 'services', namespace: nsOther },
   ],
