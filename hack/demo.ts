@@ -460,8 +460,10 @@ async function mainHelm(): Promise<void> {
     databaseUrl,
     replicas: { controller: 2, api: 1, gateway: 1 },
     leaderElection: { leaseDuration: '5s', renewDeadline: '3s', retryPeriod: '1s' },
-    extraEnv: { HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE: `${SCALE_TO_ZERO_WINDOW_S}s` },
-    extraValues: { config: { history: { sampleInterval: '2s' } } },
+    // The demo's controllers reconcile only the demo account (the chart's sharding selector; the
+    // namespaced controllers watch only its namespace), so the demo can run on a shared cluster.
+    extraEnv: { HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE: `${SCALE_TO_ZERO_WINDOW_S}s`, HEARTH_CONTROLLER_NAMESPACE: NAMESPACE },
+    extraValues: { config: { history: { sampleInterval: '2s' } }, controller: { selector: `hearth.dev/account=${ACCOUNT}` } },
     log: (m) => console.log(`   ${m}`),
   });
   const forwards: HostForward[] = [];

@@ -307,6 +307,7 @@ describe.runIf(available)('helm install for real: Hearth as real pods on the rea
       const r = await rest('DELETE', `/v1/accounts/${ACCOUNT}/deployments/${d}?hard=true`);
       expect(r.status, JSON.stringify(r.json)).toBe(200);
     }
+    let t0 = Date.now();
     await waitFor(
       'the hearth.dev Deployments gone',
       async () => {
@@ -315,10 +316,11 @@ describe.runIf(available)('helm install for real: Hearth as real pods on the rea
       },
       { timeoutMs: 90_000, dump },
     );
+    timings.hardDeleteGone = (Date.now() - t0) / 1000;
     const podUids = [...(await install!.pods('controller')), ...(await install!.pods('api')), ...(await install!.pods('gateway'))].map((p) => p.metadata!.uid!);
     expect(podUids.every((u) => podCgroupUids().has(u)), 'every Hearth pod has its cgroup on the node').toBe(true);
 
-    const t0 = Date.now();
+    t0 = Date.now();
     await install!.uninstall();
     uninstalled = true;
     timings.uninstall = (Date.now() - t0) / 1000;
@@ -332,6 +334,7 @@ describe.runIf(available)('helm install for real: Hearth as real pods on the rea
       const cgroups = podCgroupUids();
       return pods.length === 0 && podUids.every((u) => !cgroups.has(u));
     }, { timeoutMs: 60_000, dump });
+    timings.podsAndCgroupsGone = (Date.now() - t0) / 1000;
     expect(await kubectl('-n', NS, 'get', kinds, '-l', sel, '-o', 'name')).toBe('');
     expect((await rbac.listClusterRole({ labelSelector: sel })).items.map((o) => o.metadata?.name)).toEqual([]);
     expect((await rbac.listClusterRoleBinding({ labelSelector: sel })).items.map((o) => o.metadata?.name)).toEqual([]);
