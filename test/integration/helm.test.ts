@@ -720,6 +720,14 @@ describe('helm install into the simulated cluster', () => {
     const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'rbac-probe', namespace: nsOther }, spec: { ports: [{ port: 80 }] } };
     await objects.create(svc, undefined, 'All', 'hearth-controller');
     await expectCode(objects.delete(child), 404, 'delete of an absent child (authorised, then not found)');
+    // Events (writer.ts event()): created, and a repeat patches the first one's count.
+    const events = clients.api(CoreV1Api);
+    const ev = await events.createNamespacedEvent({
+      namespace: nsOther,
+      body: { metadata: { generateName: 'rbac-probe.' }, involvedObject: { kind: 'Deployment', namespace: nsOther, name: 'rbac-probe' }, reason: 'Probe', message: 'rbac', count: 1 },
+    });
+    const repeated = await events.patchNamespacedEvent({ namespace: nsOther, name: ev.metadata!.name!, body: { count: 2 } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    expect(repeated.count).toBe(2);
     // Status of a hearth.dev Deployment: authorised (404: there is none), and never a spec write.
     const custom = clients.api(CustomObjectsApi);
     const ref = { group: GROUP, version: VERSION, namespace: nsOther, plural: 'deployments', name: 'absent' };
