@@ -418,10 +418,19 @@ async function leaderHandover(kc: KubeConfig, inst: HelmRealInstall): Promise<vo
     await sleep(200);
   }
   console.log(`   t+${((Date.now() - t0) / 1000).toFixed(1)}s  ${standby.metadata!.name} holds the Lease and reconciles from now on`);
+  const known = new Set([leader.metadata!.name, standby.metadata!.name]);
+  const replacement = async () => (await inst.pods('controller')).find((p) => !known.has(p.metadata!.name) && isReady(p));
   const again = Date.now() + 120_000;
-  while ((await inst.pods('controller')).filter(isReady).length < 2 && Date.now() < again) await sleep(500);
-  const now = await inst.pods('controller');
-  console.log(`   t+${((Date.now() - t0) / 1000).toFixed(1)}s  the Deployment is back at ${now.filter(isReady).length} Ready controller pods; the new one waits as standby`);
+  let fresh = await replacement();
+  while (!fresh && Date.now() < again) {
+    await sleep(300);
+    fresh = await replacement();
+  }
+  console.log(
+    fresh
+      ? `   t+${((Date.now() - t0) / 1000).toFixed(1)}s  the Deployment's replacement ${fresh.metadata!.name} is Ready and waits as the standby (Lease: ${await leaseHolder(kc)})`
+      : '   the Deployment has not replaced the killed pod within 120 s',
+  );
   console.log('   (scale from zero is the in-process demo\'s step 4: the GPU replicas here are KWOK pods without a network)');
 }
 
