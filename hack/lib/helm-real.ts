@@ -31,7 +31,7 @@ import { ROOT, run, type Log } from './cluster.js';
 import { buildHearthImage, HEARTH_IMAGE } from './hearth-images.js';
 import { forwardTcp, type HostForward } from './host-forward.js';
 import type { BuiltImage } from './oci-image.js';
-import { importIntoRunningNode, REAL_NODE_LABEL, REAL_NODE_NAME, REAL_NODE_TOLERATION } from './real-node.js';
+import { importIntoRunningNode, REAL_NODE_LABEL, REAL_NODE_NAME, REAL_NODE_TOLERATION, runningRealNodeOwner } from './real-node.js';
 
 export const CHARTS = join(ROOT, 'charts');
 /** The name the pods dial the API server by: in kwokctl's certificate, mapped to the node's address by hostAliases. */
@@ -61,6 +61,8 @@ export async function realNodeAddress(kc: KubeConfig): Promise<{ ip: string } | 
   if (ready?.status !== 'True' || ready.reason !== 'KubeletReady') return { reason: `node ${REAL_NODE_NAME} is not Ready (${ready?.reason ?? 'no Ready condition'})` };
   const ip = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
   if (!ip) return { reason: `node ${REAL_NODE_NAME} reports no InternalIP` };
+  // The image is imported into its containerd, and pods are reached at their IPs: it must run here.
+  if (!runningRealNodeOwner()) return { reason: `node ${REAL_NODE_NAME} is Ready but does not run on this machine` };
   return { ip };
 }
 
