@@ -26,12 +26,13 @@
 // the API, the gateway) as real containers on the real node, from the image assembled here
 // (hack/lib/helm-real.ts), on PostgreSQL (database hearth_demo, recreated each run). The host
 // reaches the pods at their IPs; 127.0.0.1:8080/8081 are forwarded there, so the URLs below stay
-// the same. Step 4 then kills the leading controller and shows the other take over; scale from
-// zero is not shown this way: the GPU replicas are KWOK pods without a network, and the gateway in
-// its pod cannot reach the demo's loopback stand-in. Ctrl-C (or --exit) deletes the demo's
-// deployments while the controller still runs, then uninstalls both releases.
+// the same. Step 4 then kills the leading controller and shows the other take over; step 5 is
+// scale from zero for real, on a CPU deployment (the chart's modelServerConfig gives the operator's
+// CPU runtime: the model-server fixture's image on the real node), reached by the gateway pod at
+// its replica's pod IP: no simulated upstream. Ctrl-C (or --exit) deletes the demo's deployments
+// while the controller still runs, then uninstalls both releases.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
@@ -40,6 +41,8 @@ import { clusterUp, ensureBinaries, kubeConfigFrom, portFree, ROOT, run } from '
 import { installCrds } from './lib/crds.js';
 import { ACCELERATOR_LABEL, REGION_LABEL } from './lib/fleet.js';
 import { helmInstallReal, LEASE_NAME, PORTS, realNodeAddress, type HelmRealInstall } from './lib/helm-real.js';
+import { buildModelServerImage, MODEL_SERVER_IMAGE, NONROOT } from './lib/hearth-images.js';
+import { importIntoRunningNode, REAL_NODE_LABEL, REAL_NODE_TOLERATION } from './lib/real-node.js';
 import { forwardTcp, type HostForward } from './lib/host-forward.js';
 import { ensurePostgres } from './lib/postgres.js';
 import { bootstrap } from '../src/auth/bootstrap.js';
@@ -58,6 +61,13 @@ const SCALE_TO_ZERO_WINDOW_S = 20;
 const BACK_TO_ZERO_BOUND_MS = 90_000;
 const BASE_MODEL = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const COLD = 'idle-a100';
+/** The deployment step 4 scales from zero, and what answers it: with --helm, a CPU deployment served on the real node. */
+let coldId = COLD;
+let coldAnsweredBy = 'the model-server fixture (simulated GPU replica)';
+let coldStep = '4.';
+let tryStep = '5.';
+/** --helm: the CPU deployment step 4 scales from zero, its replica a real container on the real node. */
+const CPU_COLD = 'cpu-chat';
 const exitAfter = process.argv.includes('--exit');
 const helmMode = process.argv.includes('--helm');
 /** --helm: the release, its namespace and its database. */
@@ -175,7 +185,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The REST view of `idle-a100` (GET /v1/accounts/demo/deployments/idle-a100). */
 async function coldView(key: string): Promise<{ state: string; replicas: number; desired: number; ready: number }> {
-  const j = (await rest(key, 'GET', `/v1/accounts/${ACCOUNT}/deployments/${COLD}`)).json;
+  const j = (await rest(key, 'GET', `/v1/accounts/${ACCOUNT}/deployments/${coldId}`)).json;
   const stats = (j.replicaStats ?? {}) as { readyReplicaCount?: number };
   return { state: String(j.state), replicas: Number(j.replicaCount ?? 0), desired: Number(j.desiredReplicaCount ?? 0), ready: Number(stats.readyReplicaCount ?? 0) };
 }
@@ -183,7 +193,7 @@ async function coldView(key: string): Promise<{ state: string; replicas: number;
 /** Requests the gateway holds for `idle-a100` right now (its /metrics). */
 async function heldNow(): Promise<number> {
   const text = await fetch(`${GATEWAY}/metrics`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => '');
-  const line = text.split('\n').find((l) => l.startsWith('hearth_gateway_held_requests{') && l.includes(`deployment="${COLD}"`));
+  const line = text.split('\n').find((l) => l.startsWith('hearth_gateway_held_requests{') && l.includes(`deployment="${coldId}"`));
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
@@ -191,7 +201,7 @@ async function heldNow(): Promise<number> {
 async function lastDecision(kc: KubeConfig): Promise<string> {
   const obj = (await kc
     .makeApiClient(CustomObjectsApi)
-    .getNamespacedCustomObject({ group: 'hearth.dev', version: 'v1alpha1', namespace: NAMESPACE, plural: 'deployments', name: COLD })
+    .getNamespacedCustomObject({ group: 'hearth.dev', version: 'v1alpha1', namespace: NAMESPACE, plural: 'deployments', name: coldId })
     .catch(() => undefined)) as { status?: { scalingDecisions?: { reason?: string; fromReplicas?: number; toReplicas?: number; message?: string }[] } } | undefined;
   const d = obj?.status?.scalingDecisions?.at(-1);
   return d ? `${d.reason} ${d.fromReplicas} -> ${d.toReplicas}${d.message ? `: ${d.message}` : ''}` : '(no decision recorded)';
@@ -200,7 +210,7 @@ async function lastDecision(kc: KubeConfig): Promise<string> {
 /** `idle-a100`'s pods: name -> node (region), as kube-scheduler bound them. */
 async function coldPods(kc: KubeConfig): Promise<string> {
   const core = kc.makeApiClient(CoreV1Api);
-  const pods = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `hearth.dev/deployment=${COLD}` }).catch(() => ({ items: [] }));
+  const pods = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `hearth.dev/deployment=${coldId}` }).catch(() => ({ items: [] }));
   const shown = await Promise.all(
     pods.items.map(async (p) => {
       const node = p.spec?.nodeName ? await core.readNode({ name: p.spec.nodeName }).catch(() => undefined) : undefined;
@@ -212,16 +222,16 @@ async function coldPods(kc: KubeConfig): Promise<string> {
 
 /** Step 4: one request to a deployment at zero replicas, held until the autoscaler brought one up; then back to zero. */
 async function scaleFromZero(kc: KubeConfig, key: string): Promise<void> {
-  console.log(`\n4. Scale from zero: ${COLD} has minReplicaCount 0 and no replica; its first request goes through the gateway.`);
+  console.log(`\n${coldStep} Scale from zero: ${coldId} has minReplicaCount 0 and no replica; its first request goes through the gateway.`);
   const atZero = Date.now() + 30_000;
   let v = await coldView(key);
   while (!(v.state === 'READY' && v.replicas === 0) && Date.now() < atZero) {
     await sleep(300);
     v = await coldView(key);
   }
-  console.log(`   GET /v1/accounts/${ACCOUNT}/deployments/${COLD}: state ${v.state}, replicaCount ${v.replicas}, desiredReplicaCount ${v.desired}`);
-  const model = `${BASE_MODEL}#accounts/${ACCOUNT}/deployments/${COLD}`;
-  console.log(`   watch it on the console's timeline: ${API}/console/#/deployments/${COLD}`);
+  console.log(`   GET /v1/accounts/${ACCOUNT}/deployments/${coldId}: state ${v.state}, replicaCount ${v.replicas}, desiredReplicaCount ${v.desired}`);
+  const model = `${BASE_MODEL}#accounts/${ACCOUNT}/deployments/${coldId}`;
+  console.log(`   watch it on the console's timeline: ${API}/console/#/deployments/${coldId}`);
   console.log(`   POST ${GATEWAY}/inference/v1/chat/completions  model "${model}"`);
   const t0 = Date.now();
   const at = () => `t+${((Date.now() - t0) / 1000).toFixed(1)}s`.padEnd(8);
@@ -258,7 +268,7 @@ async function scaleFromZero(kc: KubeConfig, key: string): Promise<void> {
     }
     await sleep(100);
   }
-  if (!reply) throw new Error(`no reply within 120 s; ${COLD} is at ${JSON.stringify(await coldView(key))}`);
+  if (!reply) throw new Error(`no reply within 120 s; ${coldId} is at ${JSON.stringify(await coldView(key))}`);
   const r = reply;
   if ('error' in r) throw new Error(`the request failed after ${(r.ms / 1000).toFixed(1)} s: ${r.error}`);
   if (!sawReplica) {
@@ -273,7 +283,7 @@ async function scaleFromZero(kc: KubeConfig, key: string): Promise<void> {
   } catch {
     // not JSON: shown as it is
   }
-  console.log(`   ${`t+${(r.ms / 1000).toFixed(1)}s`.padEnd(8)} HTTP ${r.status}${sawHeld ? ', after being held,' : ''} answered by the model-server fixture (simulated GPU replica): ${shown}`);
+  console.log(`   ${`t+${(r.ms / 1000).toFixed(1)}s`.padEnd(8)} HTTP ${r.status}${sawHeld ? ', after being held,' : ''} answered by ${coldAnsweredBy}: ${shown}`);
   if (r.status !== 200) throw new Error(`expected 200 from the gateway, got ${r.status}: ${r.text.slice(0, 300)}`);
 
   const served = Date.now();
@@ -285,7 +295,7 @@ async function scaleFromZero(kc: KubeConfig, key: string): Promise<void> {
       console.log(`   ${((Date.now() - served) / 1000).toFixed(1)} s idle: replicaCount 0, desiredReplicaCount 0, state ${now.state} (${await lastDecision(kc)})`);
       return;
     }
-    if (Date.now() > downBound) throw new Error(`${COLD} not back at 0 replicas ${BACK_TO_ZERO_BOUND_MS / 1000} s after its last request: ${JSON.stringify(now)}; ${await lastDecision(kc)}`);
+    if (Date.now() > downBound) throw new Error(`${coldId} not back at 0 replicas ${BACK_TO_ZERO_BOUND_MS / 1000} s after its last request: ${JSON.stringify(now)}; ${await lastDecision(kc)}`);
     await sleep(500);
   }
 }
@@ -360,9 +370,9 @@ async function createDeployments(kc: KubeConfig, key: string): Promise<void> {
 
 function printTryThis(key: string, kubeconfig: string, stopping: string, coldStart = true): void {
   const cold = `
-   curl -s ${GATEWAY}/inference/v1/chat/completions -H "Authorization: Bearer $HEARTH_API_KEY" -H 'content-type: application/json' -d '{"model": "${BASE_MODEL}#accounts/${ACCOUNT}/deployments/${COLD}", "messages": [{"role": "user", "content": "hello"}]}'   # held while ${COLD} scales from zero again`;
+   curl -s ${GATEWAY}/inference/v1/chat/completions -H "Authorization: Bearer $HEARTH_API_KEY" -H 'content-type: application/json' -d '{"model": "${BASE_MODEL}#accounts/${ACCOUNT}/deployments/${coldId}", "messages": [{"role": "user", "content": "hello"}]}'   # held while ${coldId} scales from zero again`;
   console.log(`
-5. Hearth keeps running. The web console: ${API}/console/ (sign in with the key below; ${COLD}'s timeline: ${API}/console/#/deployments/${COLD}). Try:
+${tryStep} Hearth keeps running. The web console: ${API}/console/ (sign in with the key below; ${coldId}'s timeline: ${API}/console/#/deployments/${coldId}). Try:
    export HEARTH_API_KEY=${key}${coldStart ? cold : ''}
    curl -s ${API}/v1/accounts/${ACCOUNT}/deployments -H "Authorization: Bearer $HEARTH_API_KEY"
    curl -s -X POST ${API}/v1/accounts/${ACCOUNT}/deployments/llama-8b:scale -H "Authorization: Bearer $HEARTH_API_KEY" -H 'content-type: application/json' -d '{"replicaCount": 3}'
@@ -431,7 +441,6 @@ async function leaderHandover(kc: KubeConfig, inst: HelmRealInstall): Promise<vo
       ? `   t+${((Date.now() - t0) / 1000).toFixed(1)}s  the Deployment's replacement ${fresh.metadata!.name} is Ready and waits as the standby (Lease: ${await leaseHolder(kc)})`
       : '   the Deployment has not replaced the killed pod within 120 s',
   );
-  console.log('   (scale from zero is the in-process demo\'s step 4: the GPU replicas here are KWOK pods without a network)');
 }
 
 /** `npm run demo -- --helm`: Hearth installed with helm as real pods on the real node. */
@@ -457,6 +466,31 @@ async function mainHelm(): Promise<void> {
     await runHelm(helm, h.kubeconfig, 'uninstall', HELM_RELEASE, '-n', HELM_NS, '--wait', '--timeout', '120s');
   }
   const databaseUrl = await dropAndCreateDatabase(postgres, HELM_DB);
+  // The CPU replicas of step 5: the model-server fixture's image (it takes vLLM's command line), in the node's containerd.
+  const work = mkdtempSync(join(tmpdir(), 'hearth-demo-images-'));
+  try {
+    await importIntoRunningNode([await buildModelServerImage(work)], (m) => console.log(`   ${m}`));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const [uid, gid] = NONROOT.split(':').map(Number) as [number, number];
+  // The operator's model-server settings (chart value modelServerConfig): the CPU runtime on the real node.
+  const modelServerConfig = {
+    servers: {
+      cpu: {
+        image: MODEL_SERVER_IMAGE,
+        command: ['/nodejs/bin/node', '/app/model-server.mjs'],
+        cpu: '100m',
+        memory: '256Mi',
+        runAsUser: uid,
+        runAsGroup: gid,
+        fsGroup: gid,
+        nodeSelector: { [REAL_NODE_LABEL]: 'true' },
+        tolerations: [REAL_NODE_TOLERATION],
+      },
+    },
+    workload: { probePeriodSeconds: 1, terminationGracePeriodSeconds: 5, shmSizeLimit: '64Mi' },
+  };
 
   console.log(`\n2. helm install hearth-crds and hearth (mode split) into ${HELM_NS}, restricted Pod Security, on PostgreSQL database ${HELM_DB} ...`);
   const inst = await helmInstallReal({
@@ -472,7 +506,7 @@ async function mainHelm(): Promise<void> {
     // The demo's controllers reconcile only the demo account (the chart's sharding selector; the
     // namespaced controllers watch only its namespace), so the demo can run on a shared cluster.
     extraEnv: { HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE: `${SCALE_TO_ZERO_WINDOW_S}s`, HEARTH_CONTROLLER_NAMESPACE: NAMESPACE },
-    extraValues: { config: { history: { sampleInterval: '2s' } }, controller: { selector: `hearth.dev/account=${ACCOUNT}` } },
+    extraValues: { config: { history: { sampleInterval: '2s' } }, controller: { selector: `hearth.dev/account=${ACCOUNT}` }, modelServerConfig },
     log: (m) => console.log(`   ${m}`),
   });
   const forwards: HostForward[] = [];
@@ -507,7 +541,22 @@ async function mainHelm(): Promise<void> {
     await removePreviousDemo(kc);
     await createDeployments(kc, key);
     await leaderHandover(kc, inst);
-    printTryThis(key, h.kubeconfig, 'Ctrl-C deletes the demo\'s deployments and uninstalls Hearth (its database forwarder lives in this process).', false);
+    // Step 5: scale from zero for real, on a CPU deployment whose replica runs on the real node;
+    // the gateway in its pod reaches it at its pod IP through the EndpointSlice.
+    const cpu = await rest(key, 'POST', `/v1/accounts/${ACCOUNT}/deployments?deploymentId=${CPU_COLD}`, {
+      displayName: 'CPU, on the real node',
+      baseModel: BASE_MODEL,
+      acceleratorType: 'CPU',
+      minReplicaCount: 0,
+      maxReplicaCount: 1,
+    });
+    if (cpu.status !== 200) throw new Error(`POST ${CPU_COLD}: ${cpu.status} ${JSON.stringify(cpu.json)}`);
+    coldId = CPU_COLD;
+    coldAnsweredBy = "a real CPU replica (the model-server fixture's container on the real node, dialled at its pod IP)";
+    coldStep = '5.';
+    tryStep = '6.';
+    await scaleFromZero(kc, key);
+    printTryThis(key, h.kubeconfig, 'Ctrl-C deletes the demo\'s deployments and uninstalls Hearth (its database forwarder lives in this process).');
   } catch (e) {
     await stopAll().catch(() => undefined);
     throw e;

@@ -496,6 +496,21 @@ describe('charts/hearth and charts/hearth-crds', () => {
       expect(d.spec?.template.spec?.hostAliases).toEqual([{ ip: '10.0.0.1', hostnames: ['kubernetes.default.svc'] }]);
     }
     expect(await helmFails('template', 'h', join(CHARTS, 'hearth'), '--set', 'kubeApiServer.host=api.example')).toMatch(/kubeApiServer.port is required/);
+
+    // modelServerConfig: the operator's settings file, mounted into the controller pods only.
+    const settings = { servers: { cpu: { image: 'example.com/cpu-server:1', cpu: '100m', memory: '256Mi' } } };
+    const withSettings = docs(await helm('template', 'hearth', join(CHARTS, 'hearth'), '--set-json', `modelServerConfig=${JSON.stringify(settings)}`));
+    const cm = withSettings.find((d) => d.kind === 'ConfigMap' && d.metadata?.name === 'hearth-model-servers') as { data?: Record<string, string> } | undefined;
+    expect(loadYaml(cm?.data?.['model-servers.yaml'] ?? '')).toEqual(settings);
+    for (const d of withSettings.filter((x): x is V1Deployment => x.kind === 'Deployment')) {
+      const c = d.spec!.template.spec!.containers[0]!;
+      const file = c.env?.find((e) => e.name === 'HEARTH_MODEL_SERVER_CONFIG_FILE')?.value;
+      if (d.metadata?.name === 'hearth-controller') {
+        expect(file).toBe('/etc/hearth/model-servers/model-servers.yaml');
+        expect(c.volumeMounts?.find((m) => m.name === 'model-servers')).toEqual({ name: 'model-servers', mountPath: '/etc/hearth/model-servers', readOnly: true });
+      } else expect(file, d.metadata?.name).toBeUndefined();
+    }
+    expect(docs(await helm('template', 'hearth', join(CHARTS, 'hearth'))).some((d) => d.metadata?.name === 'hearth-model-servers')).toBe(false);
     expect(await helmFails('template', 'h', join(CHARTS, 'hearth'), '--kube-version', '1.29.9')).toMatch(/kubeVersion/i);
   });
 
