@@ -32,7 +32,7 @@
 // its replica's pod IP: no simulated upstream. Ctrl-C (or --exit) deletes the demo's deployments
 // while the controller still runs, then uninstalls both releases.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
@@ -40,9 +40,8 @@ import pg from 'pg';
 import { clusterUp, ensureBinaries, kubeConfigFrom, portFree, ROOT, run } from './lib/cluster.js';
 import { installCrds } from './lib/crds.js';
 import { ACCELERATOR_LABEL, REGION_LABEL } from './lib/fleet.js';
-import { helmInstallReal, LEASE_NAME, PORTS, realNodeAddress, type HelmRealInstall } from './lib/helm-real.js';
-import { buildModelServerImage, MODEL_SERVER_IMAGE, NONROOT } from './lib/hearth-images.js';
-import { importIntoRunningNode, REAL_NODE_LABEL, REAL_NODE_TOLERATION } from './lib/real-node.js';
+import { helmInstallReal, LEASE_NAME, PORTS, realNodeAddress, realNodeCpuRuntime, type HelmRealInstall } from './lib/helm-real.js';
+
 import { forwardTcp, type HostForward } from './lib/host-forward.js';
 import { ensurePostgres } from './lib/postgres.js';
 import { bootstrap } from '../src/auth/bootstrap.js';
@@ -466,31 +465,8 @@ async function mainHelm(): Promise<void> {
     await runHelm(helm, h.kubeconfig, 'uninstall', HELM_RELEASE, '-n', HELM_NS, '--wait', '--timeout', '120s');
   }
   const databaseUrl = await dropAndCreateDatabase(postgres, HELM_DB);
-  // The CPU replicas of step 5: the model-server fixture's image (it takes vLLM's command line), in the node's containerd.
-  const work = mkdtempSync(join(tmpdir(), 'hearth-demo-images-'));
-  try {
-    await importIntoRunningNode([await buildModelServerImage(work)], (m) => console.log(`   ${m}`));
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-  const [uid, gid] = NONROOT.split(':').map(Number) as [number, number];
-  // The operator's model-server settings (chart value modelServerConfig): the CPU runtime on the real node.
-  const modelServerConfig = {
-    servers: {
-      cpu: {
-        image: MODEL_SERVER_IMAGE,
-        command: ['/nodejs/bin/node', '/app/model-server.mjs'],
-        cpu: '100m',
-        memory: '256Mi',
-        runAsUser: uid,
-        runAsGroup: gid,
-        fsGroup: gid,
-        nodeSelector: { [REAL_NODE_LABEL]: 'true' },
-        tolerations: [REAL_NODE_TOLERATION],
-      },
-    },
-    workload: { probePeriodSeconds: 1, terminationGracePeriodSeconds: 5, shmSizeLimit: '64Mi' },
-  };
+  // The CPU replicas of step 5 (the chart's modelServerConfig): the model-server fixture's image on the real node.
+  const modelServerConfig = await realNodeCpuRuntime((m) => console.log(`   ${m}`));
 
   console.log(`\n2. helm install hearth-crds and hearth (mode split) into ${HELM_NS}, restricted Pod Security, on PostgreSQL database ${HELM_DB} ...`);
   const inst = await helmInstallReal({

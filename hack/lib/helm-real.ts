@@ -28,7 +28,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { ROOT, run, type Log } from './cluster.js';
-import { buildHearthImage, HEARTH_IMAGE } from './hearth-images.js';
+import { buildHearthImage, buildModelServerImage, HEARTH_IMAGE, MODEL_SERVER_IMAGE, NONROOT } from './hearth-images.js';
 import { forwardTcp, type HostForward } from './host-forward.js';
 import type { BuiltImage } from './oci-image.js';
 import { importIntoRunningNode, REAL_NODE_LABEL, REAL_NODE_NAME, REAL_NODE_TOLERATION, runningRealNodeOwner } from './real-node.js';
@@ -49,6 +49,37 @@ export type Component = 'controller' | 'api' | 'gateway';
 export const PORTS = { api: 8080, gateway: 8081 } as const;
 
 export class RealNodeUnavailable extends Error {}
+
+/**
+ * The chart's modelServerConfig for CPU deployments served on the real node: the model-server
+ * fixture's image (it takes vLLM's command line), its non-root user, the real node's label and
+ * taint. Builds the image and imports it into the node's containerd first.
+ */
+export async function realNodeCpuRuntime(log: Log = () => undefined): Promise<Record<string, unknown>> {
+  const work = mkdtempSync(join(tmpdir(), 'hearth-model-server-image-'));
+  try {
+    await importIntoRunningNode([await buildModelServerImage(work)], log);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const [uid, gid] = NONROOT.split(':').map(Number) as [number, number];
+  return {
+    servers: {
+      cpu: {
+        image: MODEL_SERVER_IMAGE,
+        command: ['/nodejs/bin/node', '/app/model-server.mjs'],
+        cpu: '100m',
+        memory: '256Mi',
+        runAsUser: uid,
+        runAsGroup: gid,
+        fsGroup: gid,
+        nodeSelector: { [REAL_NODE_LABEL]: 'true' },
+        tolerations: [REAL_NODE_TOLERATION],
+      },
+    },
+    workload: { probePeriodSeconds: 1, terminationGracePeriodSeconds: 5, shmSizeLimit: '64Mi' },
+  };
+}
 
 /** The real node's address (the pod network's gateway) when it is Ready as its kubelet says; else why not. */
 export async function realNodeAddress(kc: KubeConfig): Promise<{ ip: string } | { reason: string }> {

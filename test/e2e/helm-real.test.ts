@@ -4,8 +4,10 @@
 // on the namespace, the chart's probes passing. Then, driven the way a user drives an install:
 // health on the pods' IPs (no kube-proxy here: the host reaches pod IPs directly), exactly one
 // controller holding the Lease and the other taking over when the leader is killed, a REST create
-// through the installed API reconciled by the controller in its pod (onto the KWOK GPU fleet), and
-// `helm uninstall` leaving nothing of the release behind — not in the API server, not on the node.
+// through the installed API reconciled by the controller in its pod (onto the KWOK GPU fleet),
+// inference over the pod network (a CPU deployment on the chart's modelServerConfig, scaled from
+// zero, its replica a real container the gateway pod dials at its pod IP), and `helm uninstall`
+// leaving nothing of the release behind — not in the API server, not on the node.
 //
 // What the test cluster lacks is bridged in hack/lib/helm-real.ts (no registry, no kube-proxy,
 // PostgreSQL on loopback), with chart values a cluster without kube-proxy would use; nothing in src/
@@ -18,7 +20,7 @@ import { promisify } from 'node:util';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { helmInstallReal, LEASE_NAME, realNodeAddress, type HelmRealInstall } from '../../hack/lib/helm-real.js';
+import { helmInstallReal, LEASE_NAME, realNodeAddress, realNodeCpuRuntime, type HelmRealInstall } from '../../hack/lib/helm-real.js';
 import { HEARTH_IMAGE } from '../../hack/lib/hearth-images.js';
 import { CGROUP_ROOT, REAL_NODE_NAME } from '../../hack/lib/real-node.js';
 import { accountNamespace } from '../../src/api/kube/namespaces.js';
@@ -43,6 +45,7 @@ const CRDS_RELEASE = `hearth-crds-${id}`;
 const ACCOUNT = `helmreal-${id}`;
 const DB_NAME = `hearth_t_helmreal_${id}`;
 /** Fast failover for the test (the chart's default is 15s / 10s / 2s). */
+const BASE_MODEL = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const LEADER_ELECTION = { leaseDuration: '6s', renewDeadline: '4s', retryPeriod: '1s' };
 
 const node = await realNodeAddress(kc);
@@ -151,6 +154,8 @@ describe.runIf(available)('helm install for real: Hearth as real pods on the rea
 
   it('installs hearth-crds and hearth: controller ×2, API and gateway Ready as real pods on the real node, under restricted Pod Security', { timeout: 900_000 }, async () => {
     const t0 = Date.now();
+    // CPU deployments run on the real node (the chart's modelServerConfig: the model-server fixture's image).
+    const modelServerConfig = await realNodeCpuRuntime((m) => console.log(`[helm-real] ${m}`));
     install = await helmInstallReal({
       kc,
       kubeconfig: kubeconfigPath(),
@@ -162,7 +167,7 @@ describe.runIf(available)('helm install for real: Hearth as real pods on the rea
       leaderElection: LEADER_ELECTION,
       // The cluster is shared: this install's controllers reconcile only this test's account
       // (the chart's sharding selector; the namespaced controllers watch only its namespace).
-      extraValues: { controller: { selector: `${LABELS.account}=${ACCOUNT}` } },
+      extraValues: { controller: { selector: `${LABELS.account}=${ACCOUNT}` }, modelServerConfig },
       extraEnv: { HEARTH_CONTROLLER_NAMESPACE: accountNamespace(ACCOUNT) },
       timeoutSeconds: 420,
       log: (m) => console.log(`[helm-real] ${m}`),
@@ -216,7 +221,7 @@ describe.runIf(available)('helm install for real: Hearth as real pods on the rea
     const t0 = Date.now();
     const made = await rest('POST', `/v1/accounts/${ACCOUNT}/deployments?deploymentId=first`, {
       displayName: 'created through the installed API',
-      baseModel: 'accounts/fireworks/models/llama-v3p1-8b-instruct',
+      baseModel: BASE_MODEL,
       acceleratorType: 'NVIDIA_A100_80GB',
       minReplicaCount: 1,
       maxReplicaCount: 1,
@@ -235,6 +240,30 @@ describe.runIf(available)('helm install for real: Hearth as real pods on the rea
     const pods = await core.listNamespacedPod({ namespace: accountNamespace(ACCOUNT), labelSelector: 'hearth.dev/deployment=first' });
     expect(pods.items).toHaveLength(1);
     expect(pods.items[0]!.spec?.nodeName).not.toBe(REAL_NODE_NAME); // a GPU pod, on the simulated fleet
+  });
+
+  it('serves inference over the pod network: a CPU deployment scales from zero, and the gateway pod dials its replica\'s pod IP', { timeout: 180_000 }, async () => {
+    expect(key).not.toBe('');
+    const made = await rest('POST', `/v1/accounts/${ACCOUNT}/deployments?deploymentId=cpu-chat`, { baseModel: BASE_MODEL, acceleratorType: 'CPU', minReplicaCount: 0, maxReplicaCount: 1 });
+    expect(made.status, JSON.stringify(made.json)).toBe(200);
+    await waitFor('cpu-chat READY at zero replicas', async () => (await rest('GET', `/v1/accounts/${ACCOUNT}/deployments/cpu-chat`)).json.state === 'READY', { timeoutMs: 60_000, intervalMs: 500, dump });
+    const t0 = Date.now();
+    const res = await fetch(`${await install!.url('gateway')}/inference/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: `${BASE_MODEL}#accounts/${ACCOUNT}/deployments/cpu-chat`, messages: [{ role: 'user', content: 'hello' }], max_tokens: 4 }),
+      signal: AbortSignal.timeout(150_000),
+    });
+    const text = await res.text();
+    timings.inferenceFromZero = (Date.now() - t0) / 1000;
+    expect(res.status, text).toBe(200);
+    const body = JSON.parse(text) as { choices: { message: { content: string } }[]; usage: { completion_tokens: number } };
+    expect(body.choices[0]!.message.content.length).toBeGreaterThan(0);
+    expect(body.usage.completion_tokens).toBe(4);
+    // The replica that answered is a real container on the real node, in the pod network.
+    const pods = (await core.listNamespacedPod({ namespace: accountNamespace(ACCOUNT), labelSelector: `${LABELS.deployment}=cpu-chat` })).items;
+    expect(pods.map((p) => [p.spec?.nodeName, isReady(p)])).toEqual([[REAL_NODE_NAME, true]]);
+    expect(pods[0]!.status?.podIP).toMatch(/^10\.244\.0\.\d+$/);
   });
 
   it('exactly one controller holds the Lease; killing it (a crash, then a pod deletion) hands over to the other, which then reconciles', { timeout: 300_000 }, async () => {
@@ -276,7 +305,7 @@ describe.runIf(available)('helm install for real: Hearth as real pods on the rea
     expect(after.spec?.leaseTransitions).toBe((before.spec?.leaseTransitions ?? 0) + 1);
     // Ready for work: a deployment created now is reconciled by the new leader.
     const made = await rest('POST', `/v1/accounts/${ACCOUNT}/deployments?deploymentId=after-handover`, {
-      baseModel: 'accounts/fireworks/models/llama-v3p1-8b-instruct',
+      baseModel: BASE_MODEL,
       acceleratorType: 'NVIDIA_A100_80GB',
       minReplicaCount: 0,
       maxReplicaCount: 1,
@@ -303,7 +332,7 @@ describe.runIf(available)('helm install for real: Hearth as real pods on the rea
   it('helm uninstall leaves nothing of the release behind: no object, no pod, no container on the node', { timeout: 420_000 }, async () => {
     expect(install).toBeDefined();
     // Hearth's own objects go through Hearth while it runs (the controller removes their finalizers).
-    for (const d of ['first', 'after-handover']) {
+    for (const d of ['first', 'after-handover', 'cpu-chat']) {
       const r = await rest('DELETE', `/v1/accounts/${ACCOUNT}/deployments/${d}?hard=true`);
       expect(r.status, JSON.stringify(r.json)).toBe(200);
     }
