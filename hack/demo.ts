@@ -24,7 +24,8 @@
 // `npm run demo -- --helm` runs Hearth the way a cluster runs it (issue 18 item 3): `helm install`
 // of charts/hearth-crds and charts/hearth (mode split: two controller replicas electing a leader,
 // the API, the gateway) as real containers on the real node, from the image assembled here
-// (hack/lib/helm-real.ts), on PostgreSQL (database hearth_demo, recreated each run). The host
+// (hack/lib/helm-real.ts), on PostgreSQL (database hearth_demo, kept across runs: its tenancy
+// secret sealed the demo's account namespace). The host
 // reaches the pods at their IPs; 127.0.0.1:8080/8081 are forwarded there, so the URLs below stay
 // the same. Step 4 then kills the leading controller and shows the other take over; step 5 is
 // scale from zero for real, on a CPU deployment (the chart's modelServerConfig gives the operator's
@@ -381,12 +382,16 @@ ${tryStep} Hearth keeps running. The web console: ${API}/console/ (sign in with 
 ${stopping}`);
 }
 
-async function dropAndCreateDatabase(url: string, name: string): Promise<string> {
+/**
+ * The --helm demo's database, kept across runs: it holds the installation's tenancy secret, which
+ * sealed the demo's account namespace (a new secret would disown acct-demo; see src/crds/account.ts).
+ */
+async function ensureDatabase(url: string, name: string): Promise<string> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    await c.query(`drop database if exists ${name} with (force)`);
-    await c.query(`create database ${name}`);
+    const found = await c.query('select 1 from pg_database where datname = $1', [name]);
+    if (found.rowCount === 0) await c.query(`create database ${name}`);
   } finally {
     await c.end();
   }
@@ -458,13 +463,13 @@ async function mainHelm(): Promise<void> {
   console.log(`\n1. The fleet: a real control plane with KWOK GPU nodes at ${kc.getCurrentCluster()?.server}, and the real node ${node.ip} (containerd, runc, kubelet)`);
   const helm = join(await ensureBinaries(() => undefined), 'helm');
   const postgres = await ensurePostgres(undefined, (m) => console.log(`   ${m}`));
-  // A previous --helm run that did not stop cleanly: its release goes first (its database is recreated).
+  // A previous --helm run that did not stop cleanly: its release goes first.
   const prev = await helmInstalled(helm, h.kubeconfig);
   if (prev) {
     console.log(`   a previous demo release is installed: helm uninstall ${HELM_RELEASE} -n ${HELM_NS}`);
     await runHelm(helm, h.kubeconfig, 'uninstall', HELM_RELEASE, '-n', HELM_NS, '--wait', '--timeout', '120s');
   }
-  const databaseUrl = await dropAndCreateDatabase(postgres, HELM_DB);
+  const databaseUrl = await ensureDatabase(postgres, HELM_DB);
   // The CPU replicas of step 5 (the chart's modelServerConfig): the model-server fixture's image on the real node.
   const modelServerConfig = await realNodeCpuRuntime((m) => console.log(`   ${m}`));
 
@@ -502,7 +507,8 @@ async function mainHelm(): Promise<void> {
     const database = await openDatabase({ url: databaseUrl });
     let key: string;
     try {
-      key = (await bootstrap(database.db, { accountId: ACCOUNT, email: 'admin@demo.example' })).apiKey!.key;
+      // A new key each run (the database is kept; keys are shown once).
+      key = (await bootstrap(database.db, { accountId: ACCOUNT, email: 'admin@demo.example', issueKey: 'always' })).apiKey!.key;
     } finally {
       await database.close();
     }
