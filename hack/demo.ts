@@ -20,14 +20,33 @@
 // speaking vLLM's protocol, started in this process on a free loopback port): every replica
 // endpoint the gateway picks is dialled there. HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE shortens the
 // scale-to-zero window (the CRD keeps it ≥ 5m) so the way back to zero fits in the demo.
+//
+// `npm run demo -- --helm` runs Hearth the way a cluster runs it (issue 18 item 3): `helm install`
+// of charts/hearth-crds and charts/hearth (mode split: two controller replicas electing a leader,
+// the API, the gateway) as real containers on the real node, from the image assembled here
+// (hack/lib/helm-real.ts), on PostgreSQL (database hearth_demo, kept across runs: its tenancy
+// secret sealed the demo's account namespace). The host
+// reaches the pods at their IPs; 127.0.0.1:8080/8081 are forwarded there, so the URLs below stay
+// the same. Step 4 then kills the leading controller and shows the other take over; step 5 is
+// scale from zero for real, on a CPU deployment (the chart's modelServerConfig gives the operator's
+// CPU runtime: the model-server fixture's image on the real node), reached by the gateway pod at
+// its replica's pod IP: no simulated upstream. Ctrl-C (or --exit) deletes the demo's deployments
+// while the controller still runs, then uninstalls both releases.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Node } from '@kubernetes/client-node';
-import { clusterUp, kubeConfigFrom, portFree, ROOT } from './lib/cluster.js';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import pg from 'pg';
+import { clusterUp, ensureBinaries, kubeConfigFrom, portFree, ROOT, run } from './lib/cluster.js';
 import { installCrds } from './lib/crds.js';
 import { ACCELERATOR_LABEL, REGION_LABEL } from './lib/fleet.js';
+import { helmInstallReal, LEASE_NAME, PORTS, realNodeAddress, realNodeCpuRuntime, type HelmRealInstall } from './lib/helm-real.js';
+
+import { forwardTcp, type HostForward } from './lib/host-forward.js';
+import { ensurePostgres } from './lib/postgres.js';
+import { bootstrap } from '../src/auth/bootstrap.js';
+import { openDatabase } from '../src/db/client.js';
 import { startModelServerFixture, type ModelServerFixture } from '../test/fixtures/model-server/index.js';
 
 const ACCOUNT = 'demo';
@@ -42,7 +61,20 @@ const SCALE_TO_ZERO_WINDOW_S = 20;
 const BACK_TO_ZERO_BOUND_MS = 90_000;
 const BASE_MODEL = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const COLD = 'idle-a100';
+/** The deployment step 4 scales from zero, and what answers it: with --helm, a CPU deployment served on the real node. */
+let coldId = COLD;
+let coldAnsweredBy = 'the model-server fixture (simulated GPU replica)';
+let coldStep = '4.';
+let tryStep = '5.';
+/** --helm: the CPU deployment step 4 scales from zero, its replica a real container on the real node. */
+const CPU_COLD = 'cpu-chat';
 const exitAfter = process.argv.includes('--exit');
+const helmMode = process.argv.includes('--helm');
+/** --helm: the release, its namespace and its database. */
+const HELM_NS = 'hearth-demo';
+const HELM_RELEASE = 'hearth';
+const HELM_CRDS_RELEASE = 'hearth-crds';
+const HELM_DB = 'hearth_demo';
 
 const DEPLOYMENTS = [
   { id: 'llama-8b', body: { displayName: 'Llama 3.1 8B on H100', baseModel: BASE_MODEL, acceleratorType: 'NVIDIA_H100_80GB', minReplicaCount: 2, maxReplicaCount: 4 } },
@@ -153,7 +185,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The REST view of `idle-a100` (GET /v1/accounts/demo/deployments/idle-a100). */
 async function coldView(key: string): Promise<{ state: string; replicas: number; desired: number; ready: number }> {
-  const j = (await rest(key, 'GET', `/v1/accounts/${ACCOUNT}/deployments/${COLD}`)).json;
+  const j = (await rest(key, 'GET', `/v1/accounts/${ACCOUNT}/deployments/${coldId}`)).json;
   const stats = (j.replicaStats ?? {}) as { readyReplicaCount?: number };
   return { state: String(j.state), replicas: Number(j.replicaCount ?? 0), desired: Number(j.desiredReplicaCount ?? 0), ready: Number(stats.readyReplicaCount ?? 0) };
 }
@@ -161,7 +193,7 @@ async function coldView(key: string): Promise<{ state: string; replicas: number;
 /** Requests the gateway holds for `idle-a100` right now (its /metrics). */
 async function heldNow(): Promise<number> {
   const text = await fetch(`${GATEWAY}/metrics`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => '');
-  const line = text.split('\n').find((l) => l.startsWith('hearth_gateway_held_requests{') && l.includes(`deployment="${COLD}"`));
+  const line = text.split('\n').find((l) => l.startsWith('hearth_gateway_held_requests{') && l.includes(`deployment="${coldId}"`));
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
@@ -169,7 +201,7 @@ async function heldNow(): Promise<number> {
 async function lastDecision(kc: KubeConfig): Promise<string> {
   const obj = (await kc
     .makeApiClient(CustomObjectsApi)
-    .getNamespacedCustomObject({ group: 'hearth.dev', version: 'v1alpha1', namespace: NAMESPACE, plural: 'deployments', name: COLD })
+    .getNamespacedCustomObject({ group: 'hearth.dev', version: 'v1alpha1', namespace: NAMESPACE, plural: 'deployments', name: coldId })
     .catch(() => undefined)) as { status?: { scalingDecisions?: { reason?: string; fromReplicas?: number; toReplicas?: number; message?: string }[] } } | undefined;
   const d = obj?.status?.scalingDecisions?.at(-1);
   return d ? `${d.reason} ${d.fromReplicas} -> ${d.toReplicas}${d.message ? `: ${d.message}` : ''}` : '(no decision recorded)';
@@ -178,7 +210,7 @@ async function lastDecision(kc: KubeConfig): Promise<string> {
 /** `idle-a100`'s pods: name -> node (region), as kube-scheduler bound them. */
 async function coldPods(kc: KubeConfig): Promise<string> {
   const core = kc.makeApiClient(CoreV1Api);
-  const pods = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `hearth.dev/deployment=${COLD}` }).catch(() => ({ items: [] }));
+  const pods = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `hearth.dev/deployment=${coldId}` }).catch(() => ({ items: [] }));
   const shown = await Promise.all(
     pods.items.map(async (p) => {
       const node = p.spec?.nodeName ? await core.readNode({ name: p.spec.nodeName }).catch(() => undefined) : undefined;
@@ -190,16 +222,16 @@ async function coldPods(kc: KubeConfig): Promise<string> {
 
 /** Step 4: one request to a deployment at zero replicas, held until the autoscaler brought one up; then back to zero. */
 async function scaleFromZero(kc: KubeConfig, key: string): Promise<void> {
-  console.log(`\n4. Scale from zero: ${COLD} has minReplicaCount 0 and no replica; its first request goes through the gateway.`);
+  console.log(`\n${coldStep} Scale from zero: ${coldId} has minReplicaCount 0 and no replica; its first request goes through the gateway.`);
   const atZero = Date.now() + 30_000;
   let v = await coldView(key);
   while (!(v.state === 'READY' && v.replicas === 0) && Date.now() < atZero) {
     await sleep(300);
     v = await coldView(key);
   }
-  console.log(`   GET /v1/accounts/${ACCOUNT}/deployments/${COLD}: state ${v.state}, replicaCount ${v.replicas}, desiredReplicaCount ${v.desired}`);
-  const model = `${BASE_MODEL}#accounts/${ACCOUNT}/deployments/${COLD}`;
-  console.log(`   watch it on the console's timeline: ${API}/console/#/deployments/${COLD}`);
+  console.log(`   GET /v1/accounts/${ACCOUNT}/deployments/${coldId}: state ${v.state}, replicaCount ${v.replicas}, desiredReplicaCount ${v.desired}`);
+  const model = `${BASE_MODEL}#accounts/${ACCOUNT}/deployments/${coldId}`;
+  console.log(`   watch it on the console's timeline: ${API}/console/#/deployments/${coldId}`);
   console.log(`   POST ${GATEWAY}/inference/v1/chat/completions  model "${model}"`);
   const t0 = Date.now();
   const at = () => `t+${((Date.now() - t0) / 1000).toFixed(1)}s`.padEnd(8);
@@ -236,7 +268,7 @@ async function scaleFromZero(kc: KubeConfig, key: string): Promise<void> {
     }
     await sleep(100);
   }
-  if (!reply) throw new Error(`no reply within 120 s; ${COLD} is at ${JSON.stringify(await coldView(key))}`);
+  if (!reply) throw new Error(`no reply within 120 s; ${coldId} is at ${JSON.stringify(await coldView(key))}`);
   const r = reply;
   if ('error' in r) throw new Error(`the request failed after ${(r.ms / 1000).toFixed(1)} s: ${r.error}`);
   if (!sawReplica) {
@@ -251,7 +283,7 @@ async function scaleFromZero(kc: KubeConfig, key: string): Promise<void> {
   } catch {
     // not JSON: shown as it is
   }
-  console.log(`   ${`t+${(r.ms / 1000).toFixed(1)}s`.padEnd(8)} HTTP ${r.status}${sawHeld ? ', after being held,' : ''} answered by the model-server fixture (simulated GPU replica): ${shown}`);
+  console.log(`   ${`t+${(r.ms / 1000).toFixed(1)}s`.padEnd(8)} HTTP ${r.status}${sawHeld ? ', after being held,' : ''} answered by ${coldAnsweredBy}: ${shown}`);
   if (r.status !== 200) throw new Error(`expected 200 from the gateway, got ${r.status}: ${r.text.slice(0, 300)}`);
 
   const served = Date.now();
@@ -263,7 +295,7 @@ async function scaleFromZero(kc: KubeConfig, key: string): Promise<void> {
       console.log(`   ${((Date.now() - served) / 1000).toFixed(1)} s idle: replicaCount 0, desiredReplicaCount 0, state ${now.state} (${await lastDecision(kc)})`);
       return;
     }
-    if (Date.now() > downBound) throw new Error(`${COLD} not back at 0 replicas ${BACK_TO_ZERO_BOUND_MS / 1000} s after its last request: ${JSON.stringify(now)}; ${await lastDecision(kc)}`);
+    if (Date.now() > downBound) throw new Error(`${coldId} not back at 0 replicas ${BACK_TO_ZERO_BOUND_MS / 1000} s after its last request: ${JSON.stringify(now)}; ${await lastDecision(kc)}`);
     await sleep(500);
   }
 }
@@ -298,6 +330,22 @@ async function main(): Promise<void> {
   // A previous run's deployments: deleted while the controller runs, so it releases their finalizer.
   await removePreviousDemo(kc);
 
+  await createDeployments(kc, key);
+
+  try {
+    await scaleFromZero(kc, key);
+  } catch (e) {
+    stop();
+    await exited;
+    throw e;
+  }
+  printTryThis(key, h.kubeconfig, 'Ctrl-C stops Hearth; npm run cluster:down stops the fleet.');
+  if (exitAfter) stop();
+  await exited;
+}
+
+/** Step 3: the demo's deployments over the REST API, and where the controller placed them. */
+async function createDeployments(kc: KubeConfig, key: string): Promise<void> {
   console.log('\n3. Creating deployments over the REST API (POST /v1/accounts/demo/deployments?deploymentId=...):');
   for (const d of DEPLOYMENTS) {
     const r = await rest(key, 'POST', `/v1/accounts/${ACCOUNT}/deployments?deploymentId=${d.id}`, d.body);
@@ -318,30 +366,196 @@ async function main(): Promise<void> {
     console.log(`   ${id.padEnd(16)} ${String(r.state).padEnd(9)} ${String(r.acceleratorType).padEnd(18)} ${String(r.region ?? '-').padEnd(15)} ${String(r.replicaCount ?? 0).padStart(8)}  ${why}`);
   }
   await showPlacement(kc);
+}
 
-  try {
-    await scaleFromZero(kc, key);
-  } catch (e) {
-    stop();
-    await exited;
-    throw e;
-  }
-
+function printTryThis(key: string, kubeconfig: string, stopping: string, coldStart = true): void {
+  const cold = `
+   curl -s ${GATEWAY}/inference/v1/chat/completions -H "Authorization: Bearer $HEARTH_API_KEY" -H 'content-type: application/json' -d '{"model": "${BASE_MODEL}#accounts/${ACCOUNT}/deployments/${coldId}", "messages": [{"role": "user", "content": "hello"}]}'   # held while ${coldId} scales from zero again`;
   console.log(`
-5. Hearth keeps running. The web console: ${API}/console/ (sign in with the key below; ${COLD}'s timeline: ${API}/console/#/deployments/${COLD}). Try:
-   export HEARTH_API_KEY=${key}
-   curl -s ${GATEWAY}/inference/v1/chat/completions -H "Authorization: Bearer $HEARTH_API_KEY" -H 'content-type: application/json' -d '{"model": "${BASE_MODEL}#accounts/${ACCOUNT}/deployments/${COLD}", "messages": [{"role": "user", "content": "hello"}]}'   # held while ${COLD} scales from zero again
+${tryStep} Hearth keeps running. The web console: ${API}/console/ (sign in with the key below; ${coldId}'s timeline: ${API}/console/#/deployments/${coldId}). Try:
+   export HEARTH_API_KEY=${key}${coldStart ? cold : ''}
    curl -s ${API}/v1/accounts/${ACCOUNT}/deployments -H "Authorization: Bearer $HEARTH_API_KEY"
    curl -s -X POST ${API}/v1/accounts/${ACCOUNT}/deployments/llama-8b:scale -H "Authorization: Bearer $HEARTH_API_KEY" -H 'content-type: application/json' -d '{"replicaCount": 3}'
    curl -s -X DELETE ${API}/v1/accounts/${ACCOUNT}/deployments/qwen-paris -H "Authorization: Bearer $HEARTH_API_KEY"      # soft delete
    curl -s ${API}/v1/accounts/${ACCOUNT}/quotas -H "Authorization: Bearer $HEARTH_API_KEY"
-   KUBECONFIG=${h.kubeconfig} hack/kubectl get hearth -A        # the same objects, as custom resources
-Ctrl-C stops Hearth; npm run cluster:down stops the fleet.`);
-  if (exitAfter) stop();
-  await exited;
+   KUBECONFIG=${kubeconfig} hack/kubectl get hearth -A        # the same objects, as custom resources
+${stopping}`);
 }
 
-main().catch((e: unknown) => {
+/**
+ * The --helm demo's database, kept across runs: it holds the installation's tenancy secret, which
+ * sealed the demo's account namespace (a new secret would disown acct-demo; see src/crds/account.ts).
+ */
+async function ensureDatabase(url: string, name: string): Promise<string> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const found = await c.query('select 1 from pg_database where datname = $1', [name]);
+    if (found.rowCount === 0) await c.query(`create database ${name}`);
+  } finally {
+    await c.end();
+  }
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+const isReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+
+async function leaseHolder(kc: KubeConfig): Promise<string> {
+  const l = await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: HELM_NS, name: LEASE_NAME }).catch(() => undefined);
+  return l?.spec?.holderIdentity ?? '';
+}
+
+/** --helm step 4: the leading controller is killed; the standby takes the Lease over. */
+async function leaderHandover(kc: KubeConfig, inst: HelmRealInstall): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const pods = await inst.pods('controller');
+  const holds = (p: V1Pod, h: string) => h === p.metadata!.name || h.startsWith(`${p.metadata!.name}_`);
+  let h = await leaseHolder(kc);
+  for (let i = 0; i < 60 && !pods.some((p) => holds(p, h)); i++) {
+    await sleep(500);
+    h = await leaseHolder(kc);
+  }
+  const leader = pods.find((p) => holds(p, h));
+  const standby = pods.find((p) => p !== leader);
+  if (!leader || !standby) throw new Error(`expected two controller pods, one holding Lease ${LEASE_NAME}; the Lease names "${h}"`);
+  console.log(`\n4. Leader election: ${pods.length} controller replicas, one Lease (${HELM_NS}/${LEASE_NAME}).`);
+  console.log(`   leader  ${leader.metadata!.name} (${leader.status?.podIP}); standby ${standby.metadata!.name} (${standby.status?.podIP}) waits`);
+  console.log(`   killing the leader: kubectl -n ${HELM_NS} delete pod ${leader.metadata!.name} --grace-period=0 --force`);
+  const t0 = Date.now();
+  await core.deleteNamespacedPod({ namespace: HELM_NS, name: leader.metadata!.name!, gracePeriodSeconds: 0 });
+  for (;;) {
+    h = await leaseHolder(kc);
+    if (holds(standby, h)) break;
+    if (Date.now() - t0 > 60_000) throw new Error(`the standby did not take Lease ${LEASE_NAME} over within 60 s (holder "${h}")`);
+    await sleep(200);
+  }
+  console.log(`   t+${((Date.now() - t0) / 1000).toFixed(1)}s  ${standby.metadata!.name} holds the Lease and reconciles from now on`);
+  const known = new Set([leader.metadata!.name, standby.metadata!.name]);
+  const replacement = async () => (await inst.pods('controller')).find((p) => !known.has(p.metadata!.name) && isReady(p));
+  const again = Date.now() + 120_000;
+  let fresh = await replacement();
+  while (!fresh && Date.now() < again) {
+    await sleep(300);
+    fresh = await replacement();
+  }
+  console.log(
+    fresh
+      ? `   t+${((Date.now() - t0) / 1000).toFixed(1)}s  the Deployment's replacement ${fresh.metadata!.name} is Ready and waits as the standby (Lease: ${await leaseHolder(kc)})`
+      : '   the Deployment has not replaced the killed pod within 120 s',
+  );
+}
+
+/** `npm run demo -- --helm`: Hearth installed with helm as real pods on the real node. */
+async function mainHelm(): Promise<void> {
+  for (const port of [API_PORT, GATEWAY_PORT]) {
+    if (!(await portFree(port))) {
+      throw new Error(`port ${port} on 127.0.0.1 is in use: stop what listens there, or set HEARTH_DEMO_API_PORT / HEARTH_DEMO_GATEWAY_PORT`);
+    }
+  }
+  const h = await clusterUp();
+  const kc = kubeConfigFrom(h.kubeconfig);
+  const node = await realNodeAddress(kc);
+  if ('reason' in node) {
+    throw new Error(`--helm runs Hearth as real pods on the real node, and ${node.reason}: \`npm run cluster:up\` starts it where the machine can host it (root, Linux namespaces)`);
+  }
+  console.log(`\n1. The fleet: a real control plane with KWOK GPU nodes at ${kc.getCurrentCluster()?.server}, and the real node ${node.ip} (containerd, runc, kubelet)`);
+  const helm = join(await ensureBinaries(() => undefined), 'helm');
+  const postgres = await ensurePostgres(undefined, (m) => console.log(`   ${m}`));
+  // A previous --helm run that did not stop cleanly: its release goes first.
+  const prev = await helmInstalled(helm, h.kubeconfig);
+  if (prev) {
+    console.log(`   a previous demo release is installed: helm uninstall ${HELM_RELEASE} -n ${HELM_NS}`);
+    await runHelm(helm, h.kubeconfig, 'uninstall', HELM_RELEASE, '-n', HELM_NS, '--wait', '--timeout', '120s');
+  }
+  const databaseUrl = await ensureDatabase(postgres, HELM_DB);
+  // The CPU replicas of step 5 (the chart's modelServerConfig): the model-server fixture's image on the real node.
+  const modelServerConfig = await realNodeCpuRuntime((m) => console.log(`   ${m}`));
+
+  console.log(`\n2. helm install hearth-crds and hearth (mode split) into ${HELM_NS}, restricted Pod Security, on PostgreSQL database ${HELM_DB} ...`);
+  const inst = await helmInstallReal({
+    kc,
+    kubeconfig: h.kubeconfig,
+    helm,
+    namespace: HELM_NS,
+    release: HELM_RELEASE,
+    crdsRelease: HELM_CRDS_RELEASE,
+    databaseUrl,
+    replicas: { controller: 2, api: 1, gateway: 1 },
+    leaderElection: { leaseDuration: '5s', renewDeadline: '3s', retryPeriod: '1s' },
+    // The demo's controllers reconcile only the demo account (the chart's sharding selector; the
+    // namespaced controllers watch only its namespace), so the demo can run on a shared cluster.
+    extraEnv: { HEARTH_SCALE_TO_ZERO_WINDOW_OVERRIDE: `${SCALE_TO_ZERO_WINDOW_S}s`, HEARTH_CONTROLLER_NAMESPACE: NAMESPACE },
+    extraValues: { config: { history: { sampleInterval: '2s' } }, controller: { selector: `hearth.dev/account=${ACCOUNT}` }, modelServerConfig },
+    log: (m) => console.log(`   ${m}`),
+  });
+  const forwards: HostForward[] = [];
+  const stopAll = async () => {
+    console.log('\nstopping: the demo\'s deployments are deleted while the controller runs, then helm uninstall of both releases ...');
+    await removePreviousDemo(kc).catch((e: unknown) => console.error(`   could not delete the demo's deployments: ${(e as Error).message}`));
+    for (const f of forwards) await f.close();
+    await inst.uninstall();
+    await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: HELM_NS }).catch(() => undefined);
+    console.log(`   uninstalled; namespace ${HELM_NS} deleted; the CRDs stay (helm.sh/resource-policy: keep)`);
+  };
+  try {
+    console.log(`\n   ${'POD'.padEnd(44)} ${'IP'.padEnd(13)} ${'NODE'.padEnd(18)} READY`);
+    for (const c of ['controller', 'api', 'gateway'] as const) {
+      for (const p of await inst.pods(c)) console.log(`   ${p.metadata!.name!.padEnd(44)} ${String(p.status?.podIP).padEnd(13)} ${String(p.spec?.nodeName).padEnd(18)} ${isReady(p)}`);
+    }
+    const database = await openDatabase({ url: databaseUrl });
+    let key: string;
+    try {
+      // A new key each run (the database is kept; keys are shown once).
+      key = (await bootstrap(database.db, { accountId: ACCOUNT, email: 'admin@demo.example', issueKey: 'always' })).apiKey!.key;
+    } finally {
+      await database.close();
+    }
+    // The pods' IPs are reachable from this host; the usual local ports lead there.
+    const api = new URL(await inst.url('api'));
+    const gw = new URL(await inst.url('gateway'));
+    forwards.push(await forwardTcp('127.0.0.1', { host: api.hostname, port: PORTS.api }, API_PORT));
+    forwards.push(await forwardTcp('127.0.0.1', { host: gw.hostname, port: PORTS.gateway }, GATEWAY_PORT));
+    console.log(`   REST API ${api.origin}/v1 (forwarded at ${API}), gateway ${gw.origin}/inference/v1 (at ${GATEWAY})`);
+    console.log(`   account accounts/${ACCOUNT}, admin API key (shown once): ${key}`);
+    console.log(`   web console ${API}/console/  (sign in with that key)`);
+    await removePreviousDemo(kc);
+    await createDeployments(kc, key);
+    await leaderHandover(kc, inst);
+    // Step 5: scale from zero for real, on a CPU deployment whose replica runs on the real node;
+    // the gateway in its pod reaches it at its pod IP through the EndpointSlice.
+    const cpu = await rest(key, 'POST', `/v1/accounts/${ACCOUNT}/deployments?deploymentId=${CPU_COLD}`, {
+      displayName: 'CPU, on the real node',
+      baseModel: BASE_MODEL,
+      acceleratorType: 'CPU',
+      minReplicaCount: 0,
+      maxReplicaCount: 1,
+    });
+    if (cpu.status !== 200) throw new Error(`POST ${CPU_COLD}: ${cpu.status} ${JSON.stringify(cpu.json)}`);
+    coldId = CPU_COLD;
+    coldAnsweredBy = "a real CPU replica (the model-server fixture's container on the real node, dialled at its pod IP)";
+    coldStep = '5.';
+    tryStep = '6.';
+    await scaleFromZero(kc, key);
+    printTryThis(key, h.kubeconfig, 'Ctrl-C deletes the demo\'s deployments and uninstalls Hearth (its database forwarder lives in this process).');
+  } catch (e) {
+    await stopAll().catch(() => undefined);
+    throw e;
+  }
+  if (!exitAfter) await new Promise<void>((resolve) => (process.once('SIGINT', resolve), process.once('SIGTERM', resolve)));
+  await stopAll();
+}
+
+async function runHelm(helm: string, kubeconfig: string, ...args: string[]): Promise<string> {
+  return run(helm, args, { env: { ...process.env, KUBECONFIG: kubeconfig } });
+}
+
+async function helmInstalled(helm: string, kubeconfig: string): Promise<boolean> {
+  return (await runHelm(helm, kubeconfig, 'list', '-n', HELM_NS, '-q').catch(() => '')).split('\n').includes(HELM_RELEASE);
+}
+
+(helmMode ? mainHelm() : main()).catch((e: unknown) => {
   console.error(`demo: ${(e as Error).message}`);
   process.exit(1);
 });

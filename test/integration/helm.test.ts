@@ -181,7 +181,7 @@ const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
     '/pods': ['list', 'watch', 'create', 'delete'],
     '/nodes': ['list', 'watch', 'create', 'delete'],
     '/namespaces': ['list', 'watch'],
-    '/events': ['create'],
+    '/events': ['create', 'patch'], // a repeated event patches its count (writer.ts)
   },
   api: {
     ...Object.fromEntries(
@@ -307,7 +307,6 @@ const FORBIDDEN: Record<Process, Check[]> = {
     { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: ns, name: 'someone-else' },
     { verb: 'delete', group: 'coordination.k8s.io', resource: 'leases', namespace: ns, name: LEASE },
     { verb: 'patch', resource: 'pods', namespace: nsOther },
-    { verb: 'patch', resource: 'events', namespace: nsOther },
     { verb: 'patch', group: 'apps', resource: 'deployments', namespace: nsOther },
     { verb: 'patch', resource: 'services', namespace: nsOther },
   ],
@@ -481,6 +480,37 @@ describe('charts/hearth and charts/hearth-crds', () => {
       /embedded PGlite is per process/,
     );
     expect(await helmFails('template', 'h', join(CHARTS, 'hearth'), '--set', 'mode=both')).toMatch(/mode must be "split" or "all"/);
+
+    // kubeApiServer + hostAliases: where pods cannot reach the `kubernetes` Service (no kube-proxy).
+    for (const d of deploymentsIn(await helm('template', 'hearth', join(CHARTS, 'hearth')))) {
+      expect(d.spec?.template.spec?.hostAliases).toBeUndefined();
+      expect(d.spec?.template.spec?.containers[0]?.env?.map((e) => e.name)).not.toContain('KUBERNETES_SERVICE_HOST');
+    }
+    const direct = deploymentsIn(
+      await helm('template', 'hearth', join(CHARTS, 'hearth'), '--set', 'kubeApiServer.host=kubernetes.default.svc', '--set', 'kubeApiServer.port=6443',
+        '--set', 'hostAliases[0].ip=10.0.0.1', '--set', 'hostAliases[0].hostnames[0]=kubernetes.default.svc'),
+    );
+    for (const d of direct) {
+      const env = d.spec?.template.spec?.containers[0]?.env ?? [];
+      expect(env.filter((e) => e.name.startsWith('KUBERNETES_SERVICE_')).map((e) => `${e.name}=${e.value}`)).toEqual(['KUBERNETES_SERVICE_HOST=kubernetes.default.svc', 'KUBERNETES_SERVICE_PORT=6443']);
+      expect(d.spec?.template.spec?.hostAliases).toEqual([{ ip: '10.0.0.1', hostnames: ['kubernetes.default.svc'] }]);
+    }
+    expect(await helmFails('template', 'h', join(CHARTS, 'hearth'), '--set', 'kubeApiServer.host=api.example')).toMatch(/kubeApiServer.port is required/);
+
+    // modelServerConfig: the operator's settings file, mounted into the controller pods only.
+    const settings = { servers: { cpu: { image: 'example.com/cpu-server:1', cpu: '100m', memory: '256Mi' } } };
+    const withSettings = docs(await helm('template', 'hearth', join(CHARTS, 'hearth'), '--set-json', `modelServerConfig=${JSON.stringify(settings)}`));
+    const cm = withSettings.find((d) => d.kind === 'ConfigMap' && d.metadata?.name === 'hearth-model-servers') as { data?: Record<string, string> } | undefined;
+    expect(loadYaml(cm?.data?.['model-servers.yaml'] ?? '')).toEqual(settings);
+    for (const d of withSettings.filter((x): x is V1Deployment => x.kind === 'Deployment')) {
+      const c = d.spec!.template.spec!.containers[0]!;
+      const file = c.env?.find((e) => e.name === 'HEARTH_MODEL_SERVER_CONFIG_FILE')?.value;
+      if (d.metadata?.name === 'hearth-controller') {
+        expect(file).toBe('/etc/hearth/model-servers/model-servers.yaml');
+        expect(c.volumeMounts?.find((m) => m.name === 'model-servers')).toEqual({ name: 'model-servers', mountPath: '/etc/hearth/model-servers', readOnly: true });
+      } else expect(file, d.metadata?.name).toBeUndefined();
+    }
+    expect(docs(await helm('template', 'hearth', join(CHARTS, 'hearth'))).some((d) => d.metadata?.name === 'hearth-model-servers')).toBe(false);
     expect(await helmFails('template', 'h', join(CHARTS, 'hearth'), '--kube-version', '1.29.9')).toMatch(/kubeVersion/i);
   });
 
@@ -705,6 +735,14 @@ describe('helm install into the simulated cluster', () => {
     const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'rbac-probe', namespace: nsOther }, spec: { ports: [{ port: 80 }] } };
     await objects.create(svc, undefined, 'All', 'hearth-controller');
     await expectCode(objects.delete(child), 404, 'delete of an absent child (authorised, then not found)');
+    // Events (writer.ts event()): created, and a repeat patches the first one's count.
+    const events = clients.api(CoreV1Api);
+    const ev = await events.createNamespacedEvent({
+      namespace: nsOther,
+      body: { metadata: { generateName: 'rbac-probe.' }, involvedObject: { kind: 'Deployment', namespace: nsOther, name: 'rbac-probe' }, reason: 'Probe', message: 'rbac', count: 1 },
+    });
+    const repeated = await events.patchNamespacedEvent({ namespace: nsOther, name: ev.metadata!.name!, body: { count: 2 } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    expect(repeated.count).toBe(2);
     // Status of a hearth.dev Deployment: authorised (404: there is none), and never a spec write.
     const custom = clients.api(CustomObjectsApi);
     const ref = { group: GROUP, version: VERSION, namespace: nsOther, plural: 'deployments', name: 'absent' };
