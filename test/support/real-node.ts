@@ -3,11 +3,12 @@
 // taint instead of its own), and the kubectl the cluster was built with.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Container, type V1Pod, type V1PodSpec } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type CoreV1Api, type KubeConfig, type V1Container, type V1Pod, type V1PodSpec } from '@kubernetes/client-node';
 import { ROOT } from '../../hack/lib/cluster.js';
 import { BUSYBOX_IMAGE } from '../../hack/lib/node-images.js';
 import { REAL_NODE_LABEL, REAL_NODE_NAME, REAL_NODE_TOLERATION, runningRealNodeOwner } from '../../hack/lib/real-node.js';
 import { nodePoolNodeLabels, nodePoolTaint } from '../../src/fleet/node-pools.js';
+import { dumpNamespace, waitFor } from './wait.js';
 
 /**
  * True when the cluster has a Ready real node (and, with `onThisMachine`, it runs here: tests that
@@ -77,4 +78,24 @@ export function cachedKubectl(): string {
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
   if (!found[0]) throw new Error(`no kubectl ${kube} under ${bins}: start the cluster once (npm run cluster:up builds it)`);
   return found[0];
+}
+
+/** An address of the real node's pod network (hack/lib/real-node.ts: 10.244.0.0/24 by default). */
+export const REAL_NODE_POD_IP = /^10\.244\.0\.\d+$/;
+
+/**
+ * Waits for pod `name` to be Ready with an address of the real node's pod network (a cluster
+ * started before kwok's stages left the real node alone shows kwok's simulated status first, until
+ * the kubelet's replaces it); its pod IP.
+ */
+export function readyPodIp(core: CoreV1Api, kc: KubeConfig, namespace: string, name: string): Promise<string> {
+  return waitFor(
+    `pod ${name} to be Ready with an IP of the real node's pod network`,
+    async () => {
+      const p = await core.readNamespacedPod({ name, namespace });
+      const isReady = p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+      return isReady && REAL_NODE_POD_IP.test(p.status?.podIP ?? '') ? p.status!.podIP! : undefined;
+    },
+    { timeoutMs: 90_000, dump: () => dumpNamespace(kc, namespace) },
+  );
 }
