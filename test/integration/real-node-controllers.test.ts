@@ -3,9 +3,9 @@
 // - BatchJob: `echo hello` runs, and :getLogs returns it, read from the kubelet's log endpoint like
 //   on a real cluster (no kwok Logs object is involved).
 // - Environment: :connect → CONNECTED with a running container (the controller's pod spec as is:
-//   restricted security context, `sleep infinity`, busybox as the base image); the shell command its
+//   restricted security context, its keep-alive command, busybox as the base image); the shell command its
 //   status reports (`kubectl exec -it … -- /bin/sh`) runs a script through the kubelet; :disconnect
-//   removes the pod.
+//   removes the pod, within the grace period (the container ends on SIGTERM).
 // The real node joins a CPU node pool the way an existing node is adopted into one: the pool's
 // labels and taint; its own taint (hearth.dev/real-node) is swapped for the pool's during the
 // test, so only this pool's pods can land on it, and put back afterwards.
@@ -144,6 +144,7 @@ describe.runIf(ready)('the BatchJob and Environment controllers on the real node
   });
 
   it('connects an Environment to a running container, execs into it with the shell command it reports, and disconnects', { timeout: 180_000 }, async () => {
+    const t0 = Date.now();
     const made = await callApi(app, 'POST', v1('environments'), adminKey, { environment: { baseImageRef: BUSYBOX_IMAGE }, environmentId: 'dev' });
     expect(made.status).toBe(200);
     const connect = await callApi(app, 'POST', v1('environments/dev:connect'), adminKey, { connection: { nodePoolId: POOL } });
@@ -151,6 +152,8 @@ describe.runIf(ready)('the BatchJob and Environment controllers on the real node
     const get = async () => (await callApi(app, 'GET', v1('environments/dev'), adminKey)).body;
     const dump = async () => ({ environment: await get(), ns: await dumpNamespace(kc, NS) });
     const connected = await waitFor('environment dev to be CONNECTED', async () => ((await get()).state === 'CONNECTED' ? await get() : undefined), { timeoutMs: 120_000, dump });
+
+    const connectedMs = Date.now() - t0;
 
     const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: `${LABEL_ENVIRONMENT}=dev` })).items;
     expect(pods.map((p) => [p.metadata?.name, p.spec?.nodeName, p.status?.phase])).toEqual([['dev-rank-0', REAL_NODE_NAME, 'Running']]);
@@ -167,6 +170,7 @@ describe.runIf(ready)('the BatchJob and Environment controllers on the real node
     // The shell's exit code comes back through the kubelet's exec stream.
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 3, stderr: expect.stringContaining('command terminated with exit code 3') });
 
+    const t1 = Date.now();
     const disconnect = await callApi(app, 'POST', v1('environments/dev:disconnect'), adminKey, {});
     expect(disconnect.status).toBe(200);
     await waitFor(
@@ -174,5 +178,10 @@ describe.runIf(ready)('the BatchJob and Environment controllers on the real node
       async () => (await get()).state === 'DISCONNECTED' && (await core.listNamespacedPod({ namespace: NS, labelSelector: `${LABEL_ENVIRONMENT}=dev` })).items.length === 0,
       { timeoutMs: 60_000, dump },
     );
+    const disconnectedMs = Date.now() - t1;
+    console.error(`[real-node-environment] ${JSON.stringify({ connectedMs, execMs: t1 - t0 - connectedMs, disconnectedMs })}`);
+    // The container ends on SIGTERM (src/controllers/environment/pods.ts KEEP_ALIVE): the pod goes
+    // without waiting out its grace period, as it did when a bare `sleep` was PID 1 (~7 s here).
+    expect(disconnectedMs).toBeLessThan((pods[0]?.spec?.terminationGracePeriodSeconds ?? 0) * 1000);
   });
 });
