@@ -22,7 +22,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installCrds } from '../../hack/lib/crds.js';
 import { buildModelServerImage, MODEL_SERVER_IMAGE, NONROOT } from '../../hack/lib/hearth-images.js';
-import { importIntoRunningNode, REAL_NODE_LABEL, REAL_NODE_NAME, REAL_NODE_TOLERATION, runningRealNodeOwner } from '../../hack/lib/real-node.js';
+import { importIntoRunningNode, REAL_NODE_LABEL, REAL_NODE_NAME, REAL_NODE_TOLERATION } from '../../hack/lib/real-node.js';
 import { buildApp } from '../../src/api/app.js';
 import { KubeKindClients } from '../../src/api/kube/kind-client.js';
 import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
@@ -45,6 +45,7 @@ import { createScratchDatabase, dropScratchDatabase } from '../support/database.
 import { testKubeConfig } from '../support/env.js';
 import { postJson } from '../support/gateway-client.js';
 import { kubeAccess } from '../support/kube.js';
+import { REAL_NODE_POD_IP, realNodeReady } from '../support/real-node.js';
 import { TEST_SEAL } from '../support/tenancy.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 
@@ -56,7 +57,7 @@ const ID = 'cpu-chat';
 const KEY = `${NS}/${ID}`;
 const dbName = `hearth_t_rnsrv_${suffix}`;
 const SCALE_TO_ZERO_MS = 5_000;
-const POD_CIDR = /^10\.244\.0\.\d+$/;
+const POD_CIDR = REAL_NODE_POD_IP;
 
 const kc = testKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -65,15 +66,7 @@ const custom = kc.makeApiClient(CustomObjectsApi);
 const log = pino({ level: process.env.HEARTH_TEST_LOG ?? 'warn' });
 const target = { group: GROUP, version: VERSION, namespace: NS, plural: 'deployments' };
 
-const node = await core.readNode({ name: REAL_NODE_NAME }).catch(() => undefined);
-const ready = node?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' && runningRealNodeOwner() !== undefined;
-if (!ready) {
-  const line = '!'.repeat(100);
-  console.error(
-    `\n${line}\n!! SKIPPED: serving over the pod network on the real node (test/e2e/real-node-serving.test.ts)\n` +
-      `!! no Ready node ${REAL_NODE_NAME} runs on this machine: start it with \`npm run cluster:up\` (as root) or \`tsx hack/real-node.ts up\`\n${line}\n`,
-  );
-}
+const ready = await realNodeReady(core, 'serving over the pod network on the real node', 'test/e2e/real-node-serving.test.ts', { onThisMachine: true });
 
 /**
  * The operator's CPU runtime for this cluster, as an operator writes it (HEARTH_MODEL_SERVER_CONFIG_FILE):

@@ -7,41 +7,19 @@ import { randomBytes } from 'node:crypto';
 import { CoreV1Api, type V1Container, type V1Pod, type V1PodSpec } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAndImportAppImages, HEARTH_IMAGE, MODEL_SERVER_IMAGE } from '../../hack/lib/hearth-images.js';
-import { REAL_NODE_LABEL, REAL_NODE_NAME, REAL_NODE_TOLERATION, runningRealNodeOwner } from '../../hack/lib/real-node.js';
 import { testKubeConfig } from '../support/env.js';
 import { createTestNamespace } from '../support/namespace.js';
+import { readyPodIp, realNodePod, realNodeReady } from '../support/real-node.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 
 const kc = testKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const NS = `real-images-${randomBytes(3).toString('hex')}`;
 
-const node = await core.readNode({ name: REAL_NODE_NAME }).catch(() => undefined);
-const ready = node?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' && runningRealNodeOwner() !== undefined;
-if (!ready) {
-  const line = '!'.repeat(100);
-  console.error(
-    `\n${line}\n!! SKIPPED: the image tests on the real node (test/integration/real-node-images.test.ts)\n` +
-      `!! no Ready node ${REAL_NODE_NAME} runs on this machine: start it with \`npm run cluster:up\` (as root) or \`tsx hack/real-node.ts up\`\n${line}\n`,
-  );
-}
+const ready = await realNodeReady(core, 'the image tests on the real node', 'test/integration/real-node-images.test.ts', { onThisMachine: true });
 
-function pod(name: string, container: Partial<V1Container>, extra: Partial<V1PodSpec> = {}): V1Pod {
-  return {
-    metadata: { name, namespace: NS },
-    spec: {
-      nodeSelector: { [REAL_NODE_LABEL]: 'true' },
-      tolerations: [{ ...REAL_NODE_TOLERATION }],
-      automountServiceAccountToken: false,
-      enableServiceLinks: false,
-      terminationGracePeriodSeconds: 1,
-      // The kubelet refuses to start a container whose image user is root under runAsNonRoot.
-      securityContext: { runAsNonRoot: true },
-      containers: [{ name: 'main', imagePullPolicy: 'Never', ...container } as V1Container],
-      ...extra,
-    },
-  };
-}
+// The kubelet refuses to start a container whose image user is root under runAsNonRoot.
+const pod = (name: string, container: Partial<V1Container>, extra: Partial<V1PodSpec> = {}) => realNodePod(NS, name, container, { securityContext: { runAsNonRoot: true }, ...extra });
 
 async function finished(name: string): Promise<V1Pod> {
   return waitFor(
@@ -90,15 +68,7 @@ describe.runIf(ready)('images built here, on the real node', () => {
         readinessProbe: { httpGet: { path: '/health', port: 8000 }, periodSeconds: 1 },
       }),
     });
-    const ip = await waitFor(
-      'the model-server pod to be Ready at a pod IP',
-      async () => {
-        const p = await core.readNamespacedPod({ name: 'model-server', namespace: NS });
-        const isReady = p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-        return isReady && /^10\.244\.0\.\d+$/.test(p.status?.podIP ?? '') ? p.status!.podIP! : undefined;
-      },
-      { timeoutMs: 90_000, dump: () => dumpNamespace(kc, NS) },
-    );
+    const ip = await readyPodIp(core, kc, NS, 'model-server');
     const models = (await (await fetch(`http://${ip}:8000/v1/models`, { signal: AbortSignal.timeout(5000) })).json()) as { data: { id: string }[] };
     expect(models.data.map((m) => m.id)).toContain('fixture-model');
     const res = await fetch(`http://${ip}:8000/v1/chat/completions`, {

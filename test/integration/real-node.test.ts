@@ -6,44 +6,20 @@
 // running cluster.
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
-import { CoreV1Api, Exec, type V1Container, type V1Pod, type V1PodSpec, type V1Status } from '@kubernetes/client-node';
+import { CoreV1Api, Exec, type V1Container, type V1PodSpec, type V1Status } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUSYBOX_IMAGE } from '../../hack/lib/node-images.js';
-import { NODE_KIND_LABEL, REAL_NODE_LABEL, REAL_NODE_NAME, REAL_NODE_TOLERATION } from '../../hack/lib/real-node.js';
+import { NODE_KIND_LABEL, REAL_NODE_LABEL, REAL_NODE_NAME } from '../../hack/lib/real-node.js';
 import { testKubeConfig } from '../support/env.js';
 import { createTestNamespace } from '../support/namespace.js';
+import { readyPodIp, REAL_NODE_POD_IP, realNodePod as podOnRealNode, realNodeReady } from '../support/real-node.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 
 const kc = testKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const NS = `real-node-${randomBytes(3).toString('hex')}`;
 
-const node = await core.readNode({ name: REAL_NODE_NAME }).catch(() => undefined);
-const ready = node?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-if (!ready) {
-  const line = '!'.repeat(100);
-  console.error(
-    `\n${line}\n!! SKIPPED: the real node tests (test/integration/real-node.test.ts)\n` +
-      `!! ${node ? `node ${REAL_NODE_NAME} is not Ready` : `the cluster has no node ${REAL_NODE_NAME}`}: ` +
-      'start it with `npm run cluster:up` (HEARTH_REAL_NODE unset, as root) or `tsx hack/real-node.ts up`\n' +
-      `${line}\n`,
-  );
-}
-
-function realNodePod(name: string, container: Partial<V1Container>, extra: Partial<V1PodSpec> = {}): V1Pod {
-  return {
-    metadata: { name, namespace: NS },
-    spec: {
-      nodeSelector: { [REAL_NODE_LABEL]: 'true' },
-      tolerations: [{ ...REAL_NODE_TOLERATION }],
-      automountServiceAccountToken: false,
-      enableServiceLinks: false,
-      terminationGracePeriodSeconds: 1,
-      containers: [{ name: 'main', image: BUSYBOX_IMAGE, imagePullPolicy: 'Never', ...container }],
-      ...extra,
-    },
-  };
-}
+const ready = await realNodeReady(core, 'the real node tests', 'test/integration/real-node.test.ts');
+const realNodePod = (name: string, container: Partial<V1Container>, extra: Partial<V1PodSpec> = {}) => podOnRealNode(NS, name, container, extra);
 
 const podState = async (name: string) => {
   const p = await core.readNamespacedPod({ name, namespace: NS });
@@ -103,17 +79,7 @@ describe.runIf(ready)('the real node', () => {
         readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1 },
       }),
     });
-    // Ready with an address of the node's pod network (a cluster started before kwok's stages
-    // left the real node alone shows kwok's simulated status first, until the kubelet's replaces it).
-    const ip = await waitFor(
-      'the web pod to be Ready with an IP of the pod network',
-      async () => {
-        const p = await core.readNamespacedPod({ name: 'web', namespace: NS });
-        const isReady = p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-        return isReady && /^10\.244\.0\.\d+$/.test(p.status?.podIP ?? '') ? p.status!.podIP! : undefined;
-      },
-      { timeoutMs: 90_000, dump: () => dumpNamespace(kc, NS) },
-    );
+    const ip = await readyPodIp(core, kc, NS, 'web');
     const res = await fetch(`http://${ip}:8080/`, { signal: AbortSignal.timeout(5000) });
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('real-node-ok\n');
@@ -125,7 +91,7 @@ describe.runIf(ready)('the real node', () => {
       'the shell pod to run on the real node',
       async () => {
         const p = await core.readNamespacedPod({ name: 'shell', namespace: NS });
-        return p.status?.containerStatuses?.[0]?.state?.running && /^10\.244\./.test(p.status.podIP ?? '') ? true : undefined;
+        return p.status?.containerStatuses?.[0]?.state?.running && REAL_NODE_POD_IP.test(p.status.podIP ?? '') ? true : undefined;
       },
       { timeoutMs: 90_000, dump: () => dumpNamespace(kc, NS) },
     );

@@ -46,7 +46,7 @@ describe('environment pods', () => {
     expect(spec.automountServiceAccountToken).toBe(false);
     const c = spec.containers[0]!;
     expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true });
-    expect(c.command).toEqual(['sleep', 'infinity']);
+    expect(c.command).toEqual(['/bin/sh', '-c', 'trap "exit 0" TERM; sleep infinity & wait']);
     expect(c.image).toBe('img:1');
     expect(c.env).toContainEqual({ name: 'HEARTH_RANK', value: '1' });
   });

@@ -7,7 +7,7 @@
 //   kubernetes.io/hostname.
 // - `useLocalStorage`: an emptyDir at /tmp (the node's local disk).
 // - The image is the environment's pinned `status.imageRef`; the command keeps the container alive
-//   (`sleep infinity`) so a user can exec into it; the restricted Pod Security Standard.
+//   so a user can exec into it, and ends it on SIGTERM (KEEP_ALIVE); the restricted Pod Security Standard.
 // - The plan's hash is on every pod: a pod of another plan (the connection or the image changed
 //   under kubectl) is replaced.
 import { createHash } from 'node:crypto';
@@ -30,6 +30,13 @@ export const LABEL_RANK = `${GROUP}/rank`;
 export const CONTAINER = 'environment';
 /** Where local storage is mounted. */
 export const LOCAL_STORAGE_PATH = '/tmp';
+/**
+ * The container's command: alive until stopped, so a user can exec into it. A bare `sleep` as the
+ * container's PID 1 ignores SIGTERM (PID 1 has no default signal actions), so every disconnect
+ * would wait out the grace period before the kubelet kills it; the shell ends at once on SIGTERM.
+ * `/bin/sh` is what the reported shell command opens anyway.
+ */
+export const KEEP_ALIVE = ['/bin/sh', '-c', 'trap "exit 0" TERM; sleep infinity & wait'];
 /** The unprivileged user the container runs as (the restricted profile refuses root). */
 export const RUN_AS = 1000;
 
@@ -113,7 +120,7 @@ export function rankPod(env: Env, plan: RankPlan, rank: number): V1Pod {
         {
           name: CONTAINER,
           image: plan.image,
-          command: ['sleep', 'infinity'],
+          command: KEEP_ALIVE,
           env: [
             { name: 'HEARTH_ENVIRONMENT', value: name },
             { name: 'HEARTH_RANK', value: String(rank) },
