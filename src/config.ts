@@ -96,6 +96,11 @@ export const ConfigSchema = z.object({
     ),
     orphanHoldSweepInterval: variable('HEARTH_ORPHAN_HOLD_SWEEP_INTERVAL', duration('5m').default('5m'), 'How often holds are compared with the Deployments that exist.'),
     orphanHoldGrace: variable('HEARTH_ORPHAN_HOLD_GRACE', duration('10m').default('10m'), 'A hold of no Deployment is freed once nobody wrote it for this long (a create the cache has not seen yet is younger).'),
+    healthPort: variable(
+      'HEARTH_CONTROLLER_HEALTH_PORT',
+      z.coerce.number().int().min(0).max(65535).optional(),
+      'Mode controller: the health listener for probes (GET /healthz: the manager runs; GET /readyz: its caches have synced), e.g. 8081; 0: any free port; unset: none.',
+    ),
     leaderElectionNamespace: variable('HEARTH_LEADER_ELECTION_NAMESPACE', z.string().min(1).optional(), 'Set: the controller is leader-elected with a Lease in this namespace; unset: no election.'),
     leaderElectionLeaseName: variable('HEARTH_LEADER_ELECTION_LEASE_NAME', z.string().min(1).optional(), 'The Lease\'s name; unset: hearth-deployment-controller.'),
     leaseDuration: variable('HEARTH_LEADER_ELECTION_LEASE_DURATION', duration('15s').default('15s'), 'How long a lease not renewed keeps others from taking it: the worst-case failover time after a leader dies.'),

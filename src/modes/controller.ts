@@ -22,6 +22,7 @@ import type { KubeClients } from '../kube/client.js';
 import type { Logger } from '../log.js';
 import { realClock } from '../util/clock.js';
 import type { Service, Shared } from './service.js';
+import { startHealthServer } from './controller-health.js';
 
 export async function startController({ config, log, database, load, clients, informers, dial, gatewayUrl }: Shared): Promise<Service> {
   const ns = config.controller.leaderElectionNamespace;
@@ -106,6 +107,11 @@ export async function startController({ config, log, database, load, clients, in
   scraper?.start();
   manager.start();
   history?.start();
+  const healthPort = config.controller.healthPort;
+  const health =
+    healthPort === undefined
+      ? undefined
+      : await startHealthServer({ done: manager.done, isLeader: () => manager.isLeader(), hasSynced: () => informers.hasSynced() }, { port: healthPort, log: controllerLog });
   // Never resolves; rejects if a controller failed to start (main then exits 1).
   const failed = manager.done.then(() => new Promise<never>(() => {}));
   failed.catch(() => {}); // observed by main once every service has started; not unhandled before
@@ -114,6 +120,7 @@ export async function startController({ config, log, database, load, clients, in
     failed,
     stop: async () => {
       autoscaler?.stop();
+      await health?.close();
       await history?.stop();
       await scraper?.stop();
       await manager.stop();

@@ -205,6 +205,20 @@ describe.runIf(available)('helm install for real: Hearth as real pods on the rea
       const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
       expect(r.status, url).toBe(200);
     }
+    // Both controller replicas answer their probes (the standby too); exactly one says it leads.
+    const leaders: boolean[] = [];
+    for (const pod of await install!.pods('controller')) {
+      for (const path of ['/healthz', '/readyz']) {
+        const r = await fetch(`http://${pod.status!.podIP}:8081${path}`, { signal: AbortSignal.timeout(5000) });
+        expect(r.status, `${pod.metadata!.name} ${path}`).toBe(200);
+        if (path === '/readyz') leaders.push(((await r.json()) as { leader: boolean }).leader);
+      }
+      // The kubelet runs the chart's probes on that port: the pod is Ready only through /readyz.
+      const probes = pod.spec!.containers[0]!;
+      expect(probes.readinessProbe?.httpGet?.path).toBe('/readyz');
+      expect(probes.livenessProbe?.httpGet?.path).toBe('/healthz');
+    }
+    expect(leaders.sort()).toEqual([false, true]);
     // The API really talks to PostgreSQL (through the forwarder) and to the API server.
     expect(install!.databaseForward.accepted).toBeGreaterThan(0);
   });
