@@ -12,7 +12,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { installCrds } from '../../hack/lib/crds.js';
 import { buildApp, type BuildAppOptions } from '../../src/api/app.js';
@@ -62,6 +62,8 @@ export interface ClusterHearthOptions {
   /** The manager's controllers and settings; every controller is scoped to the run unless named otherwise. */
   manager?: (parts: ClusterHearthParts) => Omit<ControllerManagerOptions, 'clients' | 'informers' | 'db' | 'log'>;
   log?: Logger;
+  /** The cluster's KubeConfig (default testKubeConfig(); e.g. the process's pooled one, as main.ts loads it). */
+  kc?: KubeConfig;
 }
 
 export interface ClusterHearth {
@@ -99,7 +101,7 @@ export function scopedManagerOptions(o: Omit<ControllerManagerOptions, 'clients'
 }
 
 export async function startClusterHearth(o: ClusterHearthOptions): Promise<ClusterHearth> {
-  const kc = testKubeConfig();
+  const kc = o.kc ?? testKubeConfig();
   const log = o.log ?? createLogger({ level: (process.env.HEARTH_TEST_LOG as 'warn' | undefined) ?? 'warn' });
   const namespace = accountNamespace(o.account);
   const stops: (() => Promise<unknown> | unknown)[] = [];
