@@ -80,6 +80,8 @@ export interface ClusterHearth {
   gateway?: Gateway;
   store?: FsArtifactStore;
   manager: Manager;
+  /** A new manager with the same options on the same informers (a restart: a new leader's warm cache); close() stops it. */
+  startManager(): Manager;
   log: Logger;
   close(): Promise<void>;
 }
@@ -159,9 +161,13 @@ export async function startClusterHearth(o: ClusterHearthOptions): Promise<Clust
       stops.push(() => h.gateway?.close(2000));
     }
     const managerOptions = scopedManagerOptions(o.manager?.({ namespace, apiUrl: h.apiUrl, gateway: h.gateway, store: h.store }) ?? {}, namespace, o.account);
-    h.manager = controllerManager({ clients: h.clients, informers: h.informers, db: h.database.db, log, ...managerOptions });
-    stops.push(() => h.manager.stop());
-    h.manager.start();
+    h.startManager = () => {
+      h.manager = controllerManager({ clients: h.clients, informers: h.informers, db: h.database.db, log, ...managerOptions });
+      h.manager.start();
+      return h.manager;
+    };
+    stops.push(() => h.manager?.stop());
+    h.startManager();
     await h.gateway?.synced;
   } catch (err) {
     await h.close().catch(() => undefined);
