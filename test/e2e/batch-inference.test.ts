@@ -9,37 +9,23 @@
 // deployments carry that label (an existing one we create, or one the job creates, which copies
 // the job's labels). Line durations come from the fixture: max_tokens × tokenLatencyMs.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installCrds } from '../../hack/lib/crds.js';
-import { buildApp } from '../../src/api/app.js';
-import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
-import { KubeKindClients } from '../../src/api/kube/kind-client.js';
-import { bootstrap } from '../../src/auth/bootstrap.js';
-import { FsArtifactStore, type ArtifactStore } from '../../src/artifacts/index.js';
+import { accountNamespace } from '../../src/api/kube/namespaces.js';
+import type { ArtifactStore } from '../../src/artifacts/index.js';
 import { RESULTS_FILE, StoreDatasetBytes } from '../../src/controllers/batch-inference-job/datasets.js';
-import { controllerManager } from '../../src/controllers/manager.js';
-import type { Manager } from '../../src/controllers/runtime/index.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
-import type { Database } from '../../src/db/client.js';
 import { createDataset } from '../../src/db/repositories/datasets.js';
 import { datasetContents } from '../../src/db/schema/index.js';
-import { startGateway, type Gateway } from '../../src/gateway/index.js';
-import { KubeClients } from '../../src/kube/client.js';
+import type { Gateway } from '../../src/gateway/index.js';
 import { loadKubeConfig, type PooledKubeConfig } from '../../src/kube/config.js';
-import { InformerFactory } from '../../src/kube/informer-factory.js';
-import { realClock } from '../../src/util/clock.js';
 import { startModelServerFixture, type ModelServerFixture } from '../fixtures/model-server/index.js';
 import { callApi } from '../support/api.js';
-import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
+import { startClusterHearth, type ClusterHearth } from '../support/cluster-hearth.js';
 import { kubeconfigPath } from '../support/env.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
-import { TEST_SEAL } from '../support/tenancy.js';
 
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const suffix = randomBytes(3).toString('hex');
@@ -53,13 +39,9 @@ const TOKEN_MS = 10;
 
 const log = pino({ level: process.env.HEARTH_TEST_LOG ?? 'warn' });
 let kc: PooledKubeConfig;
-let database: Database;
+let hearth: ClusterHearth;
 let fx: ModelServerFixture;
 let gw: Gateway;
-let clients: KubeClients;
-let informers: InformerFactory;
-let kinds: KubeKindClients;
-let manager: Manager;
 let app: FastifyInstance;
 let key = '';
 /** Where dataset files live, for the API and the controller alike (mode `all`: one store). */
@@ -68,24 +50,6 @@ let artifacts: ArtifactStore;
 const custom = () => kc.makeApiClient(CustomObjectsApi);
 const rest = (method: string, path: string, body?: unknown) => callApi(app, method, `/v1/accounts/${ACCOUNT}/${path}`, key, body);
 const job = async (id: string) => (await rest('GET', `batchInferenceJobs/${id}`)).body;
-
-/** A new controller manager on the process's informers (a restart keeps the process's cache, as a new leader's warm cache). */
-function startManager(): Manager {
-  const m = controllerManager({
-    clients,
-    informers,
-    db: database.db,
-    log,
-    shutdownTimeoutMs: 5000,
-    metering: false,
-    // The BatchJob controller always runs: only this run's namespace (the cluster is shared).
-    batchJob: { namespace: NS },
-    deployment: { selector: `${RUN_LABEL}=${suffix}`, capacityRetryMs: 2000, quotaRetryMs: 2000 },
-    batchInference: { gatewayUrl: () => Promise.resolve(gw.url), concurrency: 4, checkpointLines: 2, checkpointMs: 300, progressMs: 300, artifacts },
-  });
-  m.start();
-  return m;
-}
 
 const chatLine = (id: string, maxTokens = 4) => JSON.stringify({ custom_id: id, body: { messages: [{ role: 'user', content: `question ${id}` }], max_tokens: maxTokens } });
 const completionLine = (id: string, maxTokens = 4) => JSON.stringify({ custom_id: id, body: { prompt: `prompt ${id}`, max_tokens: maxTokens } });
@@ -109,8 +73,8 @@ async function uploadDataset(id: string, lines: string[]): Promise<void> {
 
 /** A READY dataset whose bytes were stored without the upload's validation (e.g. a signed PUT, another tool). */
 async function storeDataset(id: string, text: string): Promise<void> {
-  await createDataset(database.db, { accountId: ACCOUNT, datasetId: id, state: 'READY', storageUri: 'pg://dataset_contents' });
-  await database.db.insert(datasetContents).values({ accountId: ACCOUNT, datasetId: id, fileName: 'input.jsonl', chunk: 0, data: Buffer.from(text) });
+  await createDataset(hearth.database.db, { accountId: ACCOUNT, datasetId: id, state: 'READY', storageUri: 'pg://dataset_contents' });
+  await hearth.database.db.insert(datasetContents).values({ accountId: ACCOUNT, datasetId: id, fileName: 'input.jsonl', chunk: 0, data: Buffer.from(text) });
 }
 
 /** The output as a user gets it: the download endpoint's signed URL, fetched. */
@@ -129,7 +93,7 @@ async function download(datasetId: string): Promise<Array<Record<string, unknown
 /** The output as stored so far (while the job runs, before it is READY). */
 async function outputSoFar(datasetId: string): Promise<Array<Record<string, unknown>>> {
   const chunks: Uint8Array[] = [];
-  for await (const c of new StoreDatasetBytes(database.db, artifacts).readParts({ accountId: ACCOUNT, datasetId }, RESULTS_FILE)) chunks.push(c);
+  for await (const c of new StoreDatasetBytes(hearth.database.db, artifacts).readParts({ accountId: ACCOUNT, datasetId }, RESULTS_FILE)) chunks.push(c);
   return Buffer.concat(chunks)
     .toString('utf8')
     .split('\n')
@@ -168,36 +132,28 @@ async function waitState(id: string, states: string[], timeoutMs = 60_000): Prom
 
 beforeAll(async () => {
   kc = loadKubeConfig(kubeconfigPath());
-  await installCrds(kc, 'hearth-crds-test');
-  database = await createScratchDatabase(dbName, { maxConnections: 8 });
-  key = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
-  const namespaces = new NamespaceEnsurer(kc, { seal: TEST_SEAL });
-  await namespaces.ensure(ACCOUNT);
-  artifacts = new FsArtifactStore(await mkdtemp(join(tmpdir(), 'hearth-bij-')));
-  await artifacts.init();
   fx = await startModelServerFixture({ model: BASE, tokenLatencyMs: TOKEN_MS, tokensPerResponse: 1000 });
 
-  // Mode `all`: one client and one informer cache for the controller, the API and the gateway.
-  clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
-  informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
-  gw = await startGateway(
-    { host: '127.0.0.1', port: 0, processMetrics: false, reportIntervalMs: 500 },
-    { informers, db: database.db, log, dialTarget: () => ({ host: '127.0.0.1', port: fx.port }) },
-  );
-  kinds = new KubeKindClients({ clients, informers }, { log });
-  manager = startManager();
-  await kinds.start();
-  await gw.synced;
-  app = await buildApp({
-    db: database.db,
-    deployments: kinds.deployments,
-    kinds: kinds.others,
-    ensureNamespace: (a) => namespaces.ensure(a),
-    logger: log,
-    rateLimit: false,
-    artifacts,
-    datasets: { uploadUrlSecret: `secret-${suffix}-0123456789`, publicBaseUrl: 'http://hearth.test' },
+  // Mode `all`: one client and one informer cache for the controller, the API and the gateway; one
+  // store of dataset files for the API and the controller. The BatchInferenceJob controller has no
+  // namespace setting: unlike the others it is not limited to this run's namespace.
+  hearth = await startClusterHearth({
+    kc,
+    log,
+    account: ACCOUNT,
+    dbName,
+    crdManager: 'hearth-crds-test',
+    artifacts: true,
+    app: () => ({ datasets: { uploadUrlSecret: `secret-${suffix}-0123456789`, publicBaseUrl: 'http://hearth.test' } }),
+    gateway: { config: { reportIntervalMs: 500 }, deps: { dialTarget: () => ({ host: '127.0.0.1', port: fx.port }) } },
+    manager: ({ gateway, store }) => ({
+      deployment: { selector: `${RUN_LABEL}=${suffix}`, capacityRetryMs: 2000, quotaRetryMs: 2000 },
+      batchInference: { gatewayUrl: () => Promise.resolve(gateway!.url), concurrency: 4, checkpointLines: 2, checkpointMs: 300, progressMs: 300, artifacts: store! },
+    }),
   });
+  ({ app, apiKey: key } = hearth);
+  gw = hearth.gateway!;
+  artifacts = hearth.store!;
 
   // The deployment most jobs run on, made the way kubectl would (with this run's label).
   await custom().createNamespacedCustomObject({
@@ -211,16 +167,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await manager?.stop();
-  await app?.close();
-  await kinds?.stop();
-  await gw?.close(2000);
-  await informers?.stop();
+  await hearth?.close();
   await fx?.close();
-  await artifacts?.close();
-  await kc?.makeApiClient(CoreV1Api).deleteNamespace({ name: NS }).catch(() => undefined);
-  await database?.close();
-  await dropScratchDatabase(dbName).catch(() => undefined);
   kc?.destroy();
 }, 60_000);
 
@@ -327,11 +275,11 @@ describe('batch inference jobs end to end', () => {
     await uploadDataset('restart', Array.from({ length: 24 }, (_, i) => chatLine(`r${i}`, 50)));
     expect((await rest('POST', 'batchInferenceJobs?batchInferenceJobId=restart', { model: ON_SERVE, inputDatasetId: 'restart' })).status).toBe(200);
     await waitFor('some lines answered', async () => ((await outputSoFar('restart-output')).length >= 4 ? true : undefined), { timeoutMs: 30_000, intervalMs: 50, dump: dump('restart') });
-    await manager.stop();
+    await hearth.manager.stop();
     const before = await outputSoFar('restart-output');
     expect(before.length).toBeLessThan(24);
     expect((await job('restart')).state).toBe('JOB_STATE_RUNNING');
-    manager = startManager();
+    hearth.startManager();
     const done = await waitState('restart', ['JOB_STATE_COMPLETED']);
     expect(done.jobProgress).toMatchObject({ totalInputRequests: 24, successfullyProcessedRequests: 24, failedRequests: 0 });
     const out = await download('restart-output');
@@ -344,7 +292,7 @@ describe('batch inference jobs end to end', () => {
   it('a model no deployment serves: the job creates a deployment, runs on it, and removes it when it ends', async () => {
     // The only deployment of the model goes, so the job must make its own.
     await custom().deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'deployments', name: SERVE });
-    await waitFor('the deployment gone', async () => !(await kinds.deployments.get(NS, SERVE)), { timeoutMs: 30_000 });
+    await waitFor('the deployment gone', async () => !(await hearth.kinds.deployments.get(NS, SERVE)), { timeoutMs: 30_000 });
     // Made as kubectl would, with this run's label: the job's deployment copies it.
     await custom().createNamespacedCustomObject({
       group: GROUP,

@@ -14,34 +14,18 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import type { FastifyInstance } from 'fastify';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installCrds } from '../../hack/lib/crds.js';
-import { buildApp } from '../../src/api/app.js';
-import { KubeKindClients } from '../../src/api/kube/kind-client.js';
-import { NamespaceEnsurer } from '../../src/api/kube/namespaces.js';
-import { FsArtifactStore } from '../../src/artifacts/index.js';
-import { bootstrap } from '../../src/auth/bootstrap.js';
-import { controllerManager } from '../../src/controllers/manager.js';
-import { KubeClients, type Manager } from '../../src/controllers/runtime/index.js';
 import { DEFAULT_TRAINER } from '../../src/controllers/sft-job/trainer.js';
-import { GROUP, VERSION } from '../../src/crds/group.js';
-import type { Database } from '../../src/db/client.js';
-import { InformerFactory } from '../../src/kube/informer-factory.js';
 import { KubePodLogs } from '../../src/kube/pod-logs.js';
-import { createLogger } from '../../src/log.js';
-import { realClock } from '../../src/util/clock.js';
 import { SIM_ENV, SimulatedOutput } from '../fixtures/kwok-sim/index.js';
 import { callApi } from '../support/api.js';
-import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
+import { startClusterHearth, type ClusterHearth } from '../support/cluster-hearth.js';
 import { testKubeConfig } from '../support/env.js';
 import { TrainerFleet } from '../support/trainer-fleet.js';
 import { dumpNamespace } from '../support/wait.js';
-import { TEST_SEAL } from '../support/tenancy.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'hearth.mjs');
@@ -55,20 +39,13 @@ const LINES = 40;
 const outputOf = (job: string, rank: number): string[] => Array.from({ length: LINES }, (_, i) => `${job} rank ${rank} line ${i}`);
 
 const kc = testKubeConfig();
-const custom = kc.makeApiClient(CustomObjectsApi);
-const log = createLogger({ level: (process.env.HEARTH_TEST_LOG as 'warn' | undefined) ?? 'warn' });
 
-let database: Database;
-let app: FastifyInstance;
-let kinds: KubeKindClients;
-let manager: Manager;
-let informers: InformerFactory;
+/** Hearth in-process (the CLI's `hearth` is the command below). */
+let cluster: ClusterHearth;
 let trainers: TrainerFleet;
 let output: SimulatedOutput;
-let store: FsArtifactStore;
 let apiKey = '';
 let baseUrl = '';
-const storeDir = mkdtempSync(join(tmpdir(), 'hearth-clijobs-store-'));
 const home = mkdtempSync(join(tmpdir(), 'hearth-clijobs-home-'));
 const files = mkdtempSync(join(tmpdir(), 'hearth-clijobs-files-'));
 
@@ -97,7 +74,7 @@ function hearth(args: string[], timeoutMs = 170_000): Promise<Run> {
   });
 }
 
-const rest = (method: string, path: string, body?: unknown) => callApi(app, method, `/v1/accounts/${ACCOUNT}${path}`, apiKey, body);
+const rest = (method: string, path: string, body?: unknown) => callApi(cluster.app, method, `/v1/accounts/${ACCOUNT}${path}`, apiKey, body);
 
 /** What the CLI printed, and the namespace's state: the message of a failed expectation. */
 async function explain(r: Run): Promise<string> {
@@ -107,38 +84,28 @@ async function explain(r: Run): Promise<string> {
 const example = (i: number) => JSON.stringify({ messages: [{ role: 'system', content: 'You answer in SQL.' }, { role: 'user', content: `question ${i}` }, { role: 'assistant', content: `select ${i};` }] });
 
 beforeAll(async () => {
-  await installCrds(kc, 'hearth-clijobs-e2e');
-  database = await createScratchDatabase(dbName, { maxConnections: 10 });
-  apiKey = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
-  await new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(ACCOUNT);
-  store = new FsArtifactStore(storeDir);
-  await store.init();
-
-  const clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
-  informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
   // 300 ms a step: several polls of the CLI see the step and loss move.
   trainers = new TrainerFleet(kc, NS, () => ({ stepMs: 300, evalEvery: 4, evalCurve: 'falling' }));
   trainers.start();
   output = new SimulatedOutput(kc, NS, join(files, 'pod-logs'), outputOf);
   output.start();
-  kinds = new KubeKindClients({ clients, informers }, { log });
-  await kinds.start();
-  app = await buildApp({ db: database.db, artifacts: store, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(a), logger: log, rateLimit: false, podLogs: new KubePodLogs(clients) });
-  baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
-  manager = controllerManager({
-    clients,
-    informers,
-    db: database.db,
-    log,
-    metering: false,
-    shutdownTimeoutMs: 5000,
-    // No Deployment of this run: a selector nothing carries.
-    deployment: { selector: `hearth.dev/clijobs-e2e=${suffix}` },
-    nodePool: { namespace: NS },
-    batchJob: { namespace: NS, pollMs: 1000 },
-    sftJob: { namespace: NS, artifacts: store, trainer: { ...DEFAULT_TRAINER, image: 'ghcr.io/hearth-dev/trainer-fixture:test', apiUrl: baseUrl }, pollMs: 500, reportGraceMs: 60_000, quotaRetryMs: 2_000 },
+  cluster = await startClusterHearth({
+    account: ACCOUNT,
+    dbName,
+    maxConnections: 10,
+    crdManager: 'hearth-clijobs-e2e',
+    artifacts: true,
+    listen: true,
+    app: (clients) => ({ podLogs: new KubePodLogs(clients) }),
+    manager: ({ apiUrl, store }) => ({
+      // No Deployment of this run: a selector nothing carries.
+      deployment: { selector: `hearth.dev/clijobs-e2e=${suffix}` },
+      nodePool: {},
+      batchJob: { pollMs: 1000 },
+      sftJob: { artifacts: store!, trainer: { ...DEFAULT_TRAINER, image: 'ghcr.io/hearth-dev/trainer-fixture:test', apiUrl }, pollMs: 500, reportGraceMs: 60_000, quotaRetryMs: 2_000 },
+    }),
   });
-  manager.start();
+  ({ apiKey, apiUrl: baseUrl } = cluster);
 
   writeFileSync(join(files, 'chats.jsonl'), `${Array.from({ length: 20 }, (_, i) => example(i)).join('\n')}\n`);
   const saved = await hearth(['set-api-key', apiKey, '--base-url', baseUrl]);
@@ -147,28 +114,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   output?.stop();
-  await manager?.stop();
   await trainers?.stop();
-  await app?.close();
-  await kinds?.stop();
-  await informers?.stop();
-  for (const plural of ['sftjobs', 'batchjobs', 'nodepools']) {
-    const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural }).catch(() => ({ items: [] }))) as { items: { metadata: { name: string } }[] };
-    for (const o of list.items) {
-      await custom
-        .patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural, name: o.metadata.name, body: { metadata: { finalizers: null } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
-        .catch(() => undefined);
-    }
-  }
-  const core = kc.makeApiClient(CoreV1Api);
-  await core.deleteNamespace({ name: NS }).catch(() => undefined);
+  await cluster?.close();
   // The pool's nodes go with the pool; a run that failed midway may leave them.
+  const core = kc.makeApiClient(CoreV1Api);
   const left = await core.listNode({ labelSelector: `hearth.dev/node-pool-account=${ACCOUNT}` }).catch(() => undefined);
   for (const n of left?.items ?? []) await core.deleteNode({ name: n.metadata!.name! }).catch(() => undefined);
-  await database?.close();
-  await dropScratchDatabase(dbName).catch(() => undefined);
-  await store?.close();
-  await rm(storeDir, { recursive: true, force: true });
 }, 60_000);
 
 describe('the hearth CLI runs jobs on the simulated cluster', () => {

@@ -14,29 +14,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { installCrds } from '../../hack/lib/crds.js';
-import { buildApp } from '../../src/api/app.js';
-import { KubeKindClients } from '../../src/api/kube/kind-client.js';
-import { NamespaceEnsurer } from '../../src/api/kube/namespaces.js';
-import { bootstrap } from '../../src/auth/bootstrap.js';
-import { controllerManager } from '../../src/controllers/manager.js';
-import { KubeClients, type Manager } from '../../src/controllers/runtime/index.js';
-import { GROUP, LABELS, VERSION } from '../../src/crds/group.js';
-import type { Database } from '../../src/db/client.js';
-import { InformerFactory } from '../../src/kube/informer-factory.js';
-import { createLogger } from '../../src/log.js';
-import { realClock } from '../../src/util/clock.js';
+import { LABELS } from '../../src/crds/group.js';
 import { ADAPTER_CONFIG, safetensors } from '../support/adapter-files.js';
 import { callApi } from '../support/api.js';
-import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
+import { startClusterHearth, type ClusterHearth } from '../support/cluster-hearth.js';
 import { testKubeConfig } from '../support/env.js';
 import { FixtureFleet } from '../support/fixture-fleet.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
-import { TEST_SEAL } from '../support/tenancy.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'hearth.mjs');
@@ -48,15 +35,10 @@ const DEP = 'chat';
 const dbName = `hearth_t_cli_${suffix}`;
 
 const kc = testKubeConfig();
-const custom = kc.makeApiClient(CustomObjectsApi);
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const log = createLogger({ level: (process.env.HEARTH_TEST_LOG as 'warn' | undefined) ?? 'warn' });
 
-let database: Database;
+/** Hearth in-process (the CLI's `hearth` is the command below). */
+let cluster: ClusterHearth;
 let app: FastifyInstance;
-let kinds: KubeKindClients;
-let manager: Manager;
-let informers: InformerFactory;
 let fleet: FixtureFleet;
 let apiKey = '';
 let baseUrl = '';
@@ -134,33 +116,20 @@ function dataset(path: string, n: number): void {
 }
 
 beforeAll(async () => {
-  await installCrds(kc, 'hearth-cli-e2e');
-  database = await createScratchDatabase(dbName, { maxConnections: 8 });
-  apiKey = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
-  await new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(ACCOUNT);
-
-  const clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
-  informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
   fleet = new FixtureFleet(kc, NS, DEP, { model: BASE });
   fleet.start();
-  kinds = new KubeKindClients({ clients, informers }, { log });
-  await kinds.start();
-  app = await buildApp({ db: database.db, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(a), logger: log, rateLimit: false });
-  baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
-  manager = controllerManager({
-    clients,
-    informers,
-    db: database.db,
-    log,
-    metering: false,
-    shutdownTimeoutMs: 5000,
-    // Only this run's account: what the REST facade creates carries its label.
-    // The BatchJob controller always runs: only this run's namespace (the cluster is shared).
-    batchJob: { namespace: NS },
-    deployment: { selector: `${LABELS.account}=${ACCOUNT}`, capacityRetryMs: 2000, quotaRetryMs: 2000 },
-    deployedModel: { namespace: NS, dial: fleet.dial, pollMs: 1_000 },
+  cluster = await startClusterHearth({
+    account: ACCOUNT,
+    dbName,
+    crdManager: 'hearth-cli-e2e',
+    listen: true,
+    manager: () => ({
+      // Only this run's account: what the REST facade creates carries its label.
+      deployment: { selector: `${LABELS.account}=${ACCOUNT}`, capacityRetryMs: 2000, quotaRetryMs: 2000 },
+      deployedModel: { dial: fleet.dial, pollMs: 1_000 },
+    }),
   });
-  manager.start();
+  ({ app, apiKey, apiUrl: baseUrl } = cluster);
 
   // The adapter's files and the datasets, as a user has them on disk.
   mkdirSync(join(files, 'sql-lora'));
@@ -172,22 +141,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await manager?.stop();
-  await app?.close();
-  await kinds?.stop();
-  await informers?.stop();
+  await cluster?.close();
   await fleet?.stop();
-  for (const plural of ['deployments', 'deployedmodels', 'batchjobs', 'nodepools']) {
-    const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural }).catch(() => ({ items: [] }))) as { items: { metadata: { name: string } }[] };
-    for (const o of list.items) {
-      await custom
-        .patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural, name: o.metadata.name, body: { metadata: { finalizers: null } } }, mergePatch)
-        .catch(() => undefined);
-    }
-  }
-  await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: NS }).catch(() => undefined);
-  await database?.close();
-  await dropScratchDatabase(dbName).catch(() => undefined);
 }, 60_000);
 
 describe('the hearth CLI against Hearth on the simulated cluster', () => {

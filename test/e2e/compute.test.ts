@@ -15,25 +15,14 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installCrds } from '../../hack/lib/crds.js';
-import { buildApp } from '../../src/api/app.js';
-import { NamespaceEnsurer, accountNamespace } from '../../src/api/kube/namespaces.js';
-import { KubeKindClients } from '../../src/api/kube/kind-client.js';
-import { bootstrap } from '../../src/auth/bootstrap.js';
-import { controllerManager, type ControllerManagerOptions } from '../../src/controllers/manager.js';
-import type { Manager } from '../../src/controllers/runtime/index.js';
-import type { Database, Db } from '../../src/db/client.js';
-import { KubeClients } from '../../src/kube/client.js';
+import { accountNamespace } from '../../src/api/kube/namespaces.js';
 import { loadKubeConfig, type PooledKubeConfig } from '../../src/kube/config.js';
-import { InformerFactory } from '../../src/kube/informer-factory.js';
 import { KubePodLogs } from '../../src/kube/pod-logs.js';
-import { realClock } from '../../src/util/clock.js';
 import { SIM_ENV, SimulatedOutput } from '../fixtures/kwok-sim/index.js';
 import { callApi } from '../support/api.js';
-import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
+import { startClusterHearth, type ClusterHearth } from '../support/cluster-hearth.js';
 import { kubeconfigPath } from '../support/env.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
-import { TEST_SEAL } from '../support/tenancy.js';
 
 const suffix = randomBytes(3).toString('hex');
 const ACCOUNT = `compute-${suffix}`;
@@ -48,33 +37,12 @@ const outputOf = (job: string, rank: number): string[] => Array.from({ length: L
 
 const log = pino({ level: process.env.HEARTH_TEST_LOG ?? 'warn' });
 let kc: PooledKubeConfig;
-let database: Database;
-let clients: KubeClients;
-let informers: InformerFactory;
-let kinds: KubeKindClients;
-let manager: Manager;
+let hearth: ClusterHearth;
 let app: FastifyInstance;
 let output: SimulatedOutput;
 let adminKey = '';
 let bobKey = '';
 let carolKey = '';
-
-/**
- * The controller manager of mode `all` (metering and the Deployment controller's fleet are not part
- * of this journey), every controller of the journey scoped to this run's namespace.
- */
-const managerOptions = (db: Db): ControllerManagerOptions => ({
-  clients,
-  informers,
-  db,
-  log,
-  shutdownTimeoutMs: 5000,
-  metering: false,
-  deployment: { selector: `hearth.dev/compute-test=${suffix}` },
-  nodePool: { namespace: NS },
-  environment: { namespace: NS },
-  batchJob: { namespace: NS, pollMs: 1000 },
-});
 
 const rest = (key: string, method: string, path: string, body?: unknown) => callApi(app, method, `/v1/accounts/${ACCOUNT}/${path}`, key, body);
 const admin = (method: string, path: string, body?: unknown) => rest(adminKey, method, path, body);
@@ -100,37 +68,36 @@ async function userKey(userId: string, email: string): Promise<string> {
 
 beforeAll(async () => {
   kc = loadKubeConfig(kubeconfigPath());
-  await installCrds(kc, 'hearth-crds-test');
-  database = await createScratchDatabase(dbName, { maxConnections: 8 });
-  adminKey = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
-  const namespaces = new NamespaceEnsurer(kc, { seal: TEST_SEAL });
-  await namespaces.ensure(ACCOUNT);
-  clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
-  informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
-  kinds = new KubeKindClients({ clients, informers }, { log });
   output = new SimulatedOutput(kc, NS, join(tmpdir(), `hearth-compute-${suffix}`), outputOf);
   output.start();
-  manager = controllerManager(managerOptions(database.db));
-  manager.start();
-  await kinds.start();
-  app = await buildApp({ db: database.db, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => namespaces.ensure(a), logger: log, rateLimit: false, podLogs: new KubePodLogs(clients) });
+  // The controller manager of mode `all` (metering and the Deployment controller's fleet are not
+  // part of this journey), every controller of the journey scoped to this run's namespace.
+  hearth = await startClusterHearth({
+    kc,
+    log,
+    account: ACCOUNT,
+    dbName,
+    crdManager: 'hearth-crds-test',
+    app: (clients) => ({ podLogs: new KubePodLogs(clients) }),
+    manager: () => ({
+      deployment: { selector: `hearth.dev/compute-test=${suffix}` },
+      nodePool: {},
+      environment: {},
+      batchJob: { pollMs: 1000 },
+    }),
+  });
+  ({ app, apiKey: adminKey } = hearth);
   bobKey = await userKey('bob', BOB);
   carolKey = await userKey('carol', CAROL);
 }, 180_000);
 
 afterAll(async () => {
   output?.stop();
-  await manager?.stop();
-  await app?.close();
-  await kinds?.stop();
-  await informers?.stop();
-  const core = kc?.makeApiClient(CoreV1Api);
-  await core?.deleteNamespace({ name: NS }).catch(() => undefined);
+  await hearth?.close();
   // The pool's nodes go with the pool (last test); a run that failed before may leave them.
+  const core = kc?.makeApiClient(CoreV1Api);
   const left = await core?.listNode({ labelSelector: `hearth.dev/node-pool-account=${ACCOUNT}` }).catch(() => undefined);
   for (const n of left?.items ?? []) await core?.deleteNode({ name: n.metadata!.name! }).catch(() => undefined);
-  await database?.close();
-  await dropScratchDatabase(dbName).catch(() => undefined);
   kc?.destroy();
 }, 60_000);
 

@@ -27,35 +27,23 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { AppsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installCrds } from '../../hack/lib/crds.js';
-import { buildApp } from '../../src/api/app.js';
-import { KubeKindClients } from '../../src/api/kube/kind-client.js';
-import { NamespaceEnsurer } from '../../src/api/kube/namespaces.js';
-import { bootstrap } from '../../src/auth/bootstrap.js';
 import { MODEL_FILES_CONTAINER } from '../../src/controllers/deployment/children/workload.js';
 import { loadModelServerConfig } from '../../src/controllers/deployment/model-server-config.js';
-import { controllerManager } from '../../src/controllers/manager.js';
-import { KubeClients, type Manager } from '../../src/controllers/runtime/index.js';
 import type { DeployedModel } from '../../src/crds/deployed-model.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
-import type { Database } from '../../src/db/client.js';
 import { LORAS_QUOTA, getQuota } from '../../src/db/repositories/quotas.js';
-import { startGateway, type Gateway } from '../../src/gateway/index.js';
-import { InformerFactory } from '../../src/kube/informer-factory.js';
-import { createLogger } from '../../src/log.js';
-import { realClock } from '../../src/util/clock.js';
+import type { Gateway } from '../../src/gateway/index.js';
 import { ADAPTER_CONFIG, safetensors } from '../support/adapter-files.js';
 import { callApi } from '../support/api.js';
-import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
+import { startClusterHearth, type ClusterHearth } from '../support/cluster-hearth.js';
 import { ROOT as REPO_ROOT } from '../../hack/lib/cluster.js';
 import { kubeconfigPath, testKubeConfig } from '../support/env.js';
 import { FixtureFleet } from '../support/fixture-fleet.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 import { chat as chatThroughGateway } from '../support/gateway-client.js';
-import { TEST_SEAL } from '../support/tenancy.js';
 
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const suffix = randomBytes(3).toString('hex');
@@ -69,20 +57,15 @@ const ADAPTER_2 = `accounts/${ACCOUNT}/models/chat-lora`;
 
 const kc = testKubeConfig();
 const custom = kc.makeApiClient(CustomObjectsApi);
-const log = createLogger({ level: (process.env.HEARTH_TEST_LOG as 'warn' | undefined) ?? 'warn' });
 const dmTarget = { group: GROUP, version: VERSION, namespace: NS, plural: 'deployedmodels' };
 const depTarget = { group: GROUP, version: VERSION, namespace: NS, plural: 'deployments' };
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-let database: Database;
+let hearth: ClusterHearth;
 let app: FastifyInstance;
-let kinds: KubeKindClients;
 let gw: Gateway;
-let manager: Manager;
-let informers: InformerFactory;
 let fleet: FixtureFleet;
 let apiKey = '';
-let apiUrl = '';
 /** Fixture ports the gateway dialled, in order. */
 const dialled: number[] = [];
 /** What was uploaded, by model id and file name. */
@@ -111,7 +94,7 @@ async function kubectlApply(obj: unknown): Promise<string> {
 const rest = (method: string, path: string, body?: unknown) => callApi(app, method, `/v1/accounts/${ACCOUNT}${path}`, apiKey, body);
 const getDm = async (name: string): Promise<DeployedModel | undefined> =>
   ((await custom.getNamespacedCustomObject({ ...dmTarget, name }).catch(() => undefined)) as DeployedModel | undefined);
-const lorasUsage = async (): Promise<number> => (await getQuota(database.db, ACCOUNT, LORAS_QUOTA))?.usage ?? 0;
+const lorasUsage = async (): Promise<number> => (await getQuota(hearth.database.db, ACCOUNT, LORAS_QUOTA))?.usage ?? 0;
 
 /** An adapter model through the REST API: create, :getUploadEndpoint, a PUT per file, :validateUpload → READY. */
 async function uploadAdapter(id: string): Promise<void> {
@@ -171,76 +154,42 @@ async function waitLoadedEverywhere(n: number, names: string[], models: string[]
 }
 
 beforeAll(async () => {
-  // This tree's CRDs again: on a shared cluster another suite may have applied older ones since the
-  // global setup (the DeployedModel status the gateway routes on needs this tree's schema).
-  await installCrds(kc, 'hearth-lora-e2e');
-  database = await createScratchDatabase(dbName, { maxConnections: 8 });
-  apiKey = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
-  await new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(ACCOUNT);
-
-  // One client and one informer cache for the process, as main.ts mode `all`.
-  const clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
-  informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
-  kinds = new KubeKindClients({ clients, informers }, { log });
-  await kinds.start();
-  app = await buildApp({ db: database.db, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(a), logger: log, rateLimit: false });
-  // The API listens: the pods' model-files sidecars fetch the adapters' signed download URLs from it.
-  apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
-  fleet = new FixtureFleet(kc, NS, DEP, { model: BASE, modelFiles: { sourceUrl: apiUrl } });
-  fleet.start();
-
-  gw = await startGateway(
-    { host: '127.0.0.1', port: 0, processMetrics: false, holdTimeoutMs: 3_000, notReadyRetryAfterSeconds: 5 },
-    {
-      informers,
-      db: database.db,
-      log,
-      loadReporter: { report: () => undefined },
-      dialTarget: (ep) => {
-        const t = fleet.dial(ep.address, ep.port);
-        dialled.push(t.port);
-        return t;
+  hearth = await startClusterHearth({
+    account: ACCOUNT,
+    dbName,
+    // This tree's CRDs again: on a shared cluster another suite may have applied older ones since the
+    // global setup (the DeployedModel status the gateway routes on needs this tree's schema).
+    crdManager: 'hearth-lora-e2e',
+    // The API listens: the pods' model-files sidecars fetch the adapters' signed download URLs from it.
+    listen: true,
+    gateway: {
+      config: { holdTimeoutMs: 3_000, notReadyRetryAfterSeconds: 5 },
+      deps: {
+        loadReporter: { report: () => undefined },
+        dialTarget: (ep) => {
+          const t = fleet.dial(ep.address, ep.port);
+          dialled.push(t.port);
+          return t;
+        },
       },
     },
-  );
-  manager = controllerManager({
-    clients,
-    informers,
-    db: database.db,
-    log,
-    metering: false,
-    shutdownTimeoutMs: 5000,
-    // Pods of deployments with addons get the model-files sidecar (as HEARTH_MODEL_FILES_IMAGE/_SOURCE_URL do).
-    // The BatchJob controller always runs: only this run's namespace (the cluster is shared).
-    batchJob: { namespace: NS },
-    deployment: { selector: `${RUN_LABEL}=${suffix}`, capacityRetryMs: 2000, quotaRetryMs: 2000, modelServerConfig: loadModelServerConfig({ modelFiles: { image: 'ghcr.io/hearth-dev/hearth:e2e', sourceUrl: apiUrl } }) },
-    // Only this run's namespace: the shared cluster has other suites' DeployedModels. The URLs are
-    // signed with the API's (in-process) secret, as mode `all` does.
-    deployedModel: { namespace: NS, dial: fleet.dial, pollMs: 1_000, modelFiles: { sourceUrl: apiUrl } },
+    manager: ({ apiUrl }) => ({
+      // Pods of deployments with addons get the model-files sidecar (as HEARTH_MODEL_FILES_IMAGE/_SOURCE_URL do).
+      deployment: { selector: `${RUN_LABEL}=${suffix}`, capacityRetryMs: 2000, quotaRetryMs: 2000, modelServerConfig: loadModelServerConfig({ modelFiles: { image: 'ghcr.io/hearth-dev/hearth:e2e', sourceUrl: apiUrl } }) },
+      // The URLs are signed with the API's (in-process) secret, as mode `all` does. The fleet starts
+      // once the API listens (its sidecars fetch from it), before any pod of the run exists.
+      deployedModel: { dial: (address, port) => fleet.dial(address, port), pollMs: 1_000, modelFiles: { sourceUrl: apiUrl } },
+    }),
   });
-  manager.start();
-  await gw.synced;
+  ({ app, apiKey } = hearth);
+  gw = hearth.gateway!;
+  fleet = new FixtureFleet(kc, NS, DEP, { model: BASE, modelFiles: { sourceUrl: hearth.apiUrl } });
+  fleet.start();
 }, 120_000);
 
 afterAll(async () => {
-  await manager?.stop();
-  await gw?.close(2000);
-  await app?.close();
-  await kinds?.stop();
-  await informers?.stop();
+  await hearth?.close();
   await fleet?.stop();
-  // The controllers are stopped: drop finalizers so the namespace can go.
-  for (const plural of ['deployments', 'deployedmodels']) {
-    const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural }).catch(() => ({ items: [] }))) as { items: DeployedModel[] };
-    for (const o of list.items) {
-      await custom
-        .patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural, name: o.metadata.name ?? '', body: { metadata: { finalizers: null } } }, mergePatch)
-        .catch(() => undefined);
-    }
-  }
-  await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: NS }).catch(() => undefined);
-  await database?.close();
-  await dropScratchDatabase(dbName).catch(() => undefined);
 }, 60_000);
 
 describe('LoRA end to end on the simulated cluster', () => {

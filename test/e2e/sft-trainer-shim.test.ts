@@ -18,32 +18,20 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installCrds } from '../../hack/lib/crds.js';
-import { buildApp } from '../../src/api/app.js';
-import { KubeKindClients } from '../../src/api/kube/kind-client.js';
-import { NamespaceEnsurer } from '../../src/api/kube/namespaces.js';
-import { FsArtifactStore, readRange } from '../../src/artifacts/index.js';
-import { bootstrap } from '../../src/auth/bootstrap.js';
-import { controllerManager } from '../../src/controllers/manager.js';
-import { KubeClients, type Manager } from '../../src/controllers/runtime/index.js';
+import { readRange, type FsArtifactStore } from '../../src/artifacts/index.js';
 import { DEFAULT_TRAINER } from '../../src/controllers/sft-job/trainer.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import type { SFTJobStatus } from '../../src/crds/sft-job.js';
-import type { Database } from '../../src/db/client.js';
 import { getModel } from '../../src/db/repositories/models.js';
-import { InformerFactory } from '../../src/kube/informer-factory.js';
-import { createLogger } from '../../src/log.js';
-import { realClock } from '../../src/util/clock.js';
 import type { TrainerFixtureResult } from '../fixtures/trainer/index.js';
 import { callApi } from '../support/api.js';
-import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
+import { startClusterHearth, type ClusterHearth } from '../support/cluster-hearth.js';
 import { testKubeConfig } from '../support/env.js';
 import { TrainerFleet, type TrainerRunner } from '../support/trainer-fleet.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
-import { TEST_SEAL } from '../support/tenancy.js';
 
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const SHIM = resolve('trainer/hearth-trainer');
@@ -55,18 +43,12 @@ const dbName = `hearth_t_shim_${suffix}`;
 
 const kc = testKubeConfig();
 const custom = kc.makeApiClient(CustomObjectsApi);
-const log = createLogger({ level: (process.env.HEARTH_TEST_LOG as 'warn' | undefined) ?? 'warn' });
 const sftTarget = { group: GROUP, version: VERSION, namespace: NS, plural: 'sftjobs' };
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-let database: Database;
+let hearth: ClusterHearth;
 let app: FastifyInstance;
-let kinds: KubeKindClients;
-let manager: Manager;
-let informers: InformerFactory;
 let trainers: TrainerFleet;
 let store: FsArtifactStore;
-let storeDir = '';
 let apiKey = '';
 /** Each shim run's output, by pod. */
 const outputs = new Map<string, string>();
@@ -122,51 +104,29 @@ const waitState = (name: string, state: string, timeoutMs = 120_000) =>
   }, { timeoutMs, intervalMs: 100, dump });
 
 beforeAll(async () => {
-  await installCrds(kc, 'hearth-shim-e2e');
-  database = await createScratchDatabase(dbName, { maxConnections: 10 });
-  apiKey = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
-  await new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(ACCOUNT);
-  storeDir = await mkdtemp(join(tmpdir(), 'hearth-shim-e2e-'));
-  store = new FsArtifactStore(storeDir);
-  await store.init();
-  const clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
-  informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
   trainers = new TrainerFleet(kc, NS, () => ({}), runShim);
   trainers.start();
-  kinds = new KubeKindClients({ clients, informers }, { log });
-  await kinds.start();
-  app = await buildApp({ db: database.db, artifacts: store, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(a), logger: log, rateLimit: false });
-  const apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
-  manager = controllerManager({
-    clients,
-    informers,
-    db: database.db,
-    log,
-    metering: false,
-    shutdownTimeoutMs: 5000,
-    batchJob: { namespace: NS },
-    deployment: { selector: `hearth.dev/shim-e2e=${suffix}` },
-    deployedModel: { namespace: NS },
-    // The reference trainer: the default image and the TRL command, unchanged.
-    sftJob: { namespace: NS, artifacts: store, trainer: { ...DEFAULT_TRAINER, apiUrl }, pollMs: 500, reportGraceMs: 60_000, quotaRetryMs: 2_000 },
+  hearth = await startClusterHearth({
+    account: ACCOUNT,
+    dbName,
+    maxConnections: 10,
+    crdManager: 'hearth-shim-e2e',
+    artifacts: true,
+    listen: true,
+    manager: ({ apiUrl, store }) => ({
+      deployment: { selector: `hearth.dev/shim-e2e=${suffix}` },
+      // The reference trainer: the default image and the TRL command, unchanged.
+      sftJob: { artifacts: store!, trainer: { ...DEFAULT_TRAINER, apiUrl }, pollMs: 500, reportGraceMs: 60_000, quotaRetryMs: 2_000 },
+    }),
   });
-  manager.start();
+  ({ app, apiKey } = hearth);
+  store = hearth.store!;
   await uploadDataset('chats', Array.from({ length: 10 }, (_, i) => example(i)));
 }, 120_000);
 
 afterAll(async () => {
-  await manager?.stop();
   await trainers?.stop();
-  await app?.close();
-  await kinds?.stop();
-  await informers?.stop();
-  const list = (await custom.listNamespacedCustomObject(sftTarget).catch(() => ({ items: [] }))) as { items: { metadata: { name?: string } }[] };
-  for (const o of list.items) await custom.patchNamespacedCustomObject({ ...sftTarget, name: o.metadata.name ?? '', body: { metadata: { finalizers: null } } }, mergePatch).catch(() => undefined);
-  await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: NS }).catch(() => undefined);
-  await database?.close();
-  await dropScratchDatabase(dbName).catch(() => undefined);
-  await store?.close();
-  if (storeDir) await rm(storeDir, { recursive: true, force: true });
+  await hearth?.close();
   for (const d of workDirs) await rm(d, { recursive: true, force: true });
 }, 60_000);
 
@@ -192,7 +152,7 @@ describe('the trainer shim around a TRL stand-in, against the real endpoints', (
     for (const f of ['adapter_config.json', 'adapter_model.safetensors', 'trainer_state.json']) expect(await store.head(`sft-jobs/${ACCOUNT}/shim-rest/checkpoints/checkpoint-2/${f}`)).toBeDefined();
     // The output model holds the adapter the trainer wrote.
     expect((await rest('GET', '/models/shim-tuned')).body).toMatchObject({ state: 'READY', kind: 'HF_PEFT_ADDON', peftDetails: { baseModel: BASE, r: 8 } });
-    const row = await getModel(database.db, ACCOUNT, 'shim-tuned');
+    const row = await getModel(hearth.database.db, ACCOUNT, 'shim-tuned');
     const weights = await readRange(store, row!.files!.uploaded['adapter_model.safetensors']!.key);
     expect(weights!.toString('latin1')).toContain('trl-stand-in');
   }, 180_000);

@@ -14,38 +14,23 @@
 // (test/fixtures/trainer) for each trainer pod with the env the kubelet would give it, and
 // test/support/fixture-fleet.ts a model-server fixture per serving pod. Everything else is Hearth's.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, Watch, setHeaderOptions } from '@kubernetes/client-node';
+import { CustomObjectsApi, Watch } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { installCrds } from '../../hack/lib/crds.js';
-import { buildApp } from '../../src/api/app.js';
-import { KubeKindClients } from '../../src/api/kube/kind-client.js';
-import { NamespaceEnsurer } from '../../src/api/kube/namespaces.js';
-import { FsArtifactStore } from '../../src/artifacts/index.js';
-import { bootstrap } from '../../src/auth/bootstrap.js';
-import { controllerManager } from '../../src/controllers/manager.js';
-import { KubeClients, type Manager } from '../../src/controllers/runtime/index.js';
+import type { FsArtifactStore } from '../../src/artifacts/index.js';
 import { DEFAULT_TRAINER } from '../../src/controllers/sft-job/trainer.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import type { SFTJobStatus } from '../../src/crds/sft-job.js';
-import type { Database } from '../../src/db/client.js';
 import { createDataset } from '../../src/db/repositories/datasets.js';
 import { getModel } from '../../src/db/repositories/models.js';
-import { startGateway, type Gateway } from '../../src/gateway/index.js';
-import { InformerFactory } from '../../src/kube/informer-factory.js';
-import { createLogger } from '../../src/log.js';
-import { realClock } from '../../src/util/clock.js';
 import { callApi } from '../support/api.js';
-import { createScratchDatabase, dropScratchDatabase } from '../support/database.js';
+import { startClusterHearth, type ClusterHearth } from '../support/cluster-hearth.js';
 import { testKubeConfig } from '../support/env.js';
 import { FixtureFleet } from '../support/fixture-fleet.js';
 import { TrainerFleet } from '../support/trainer-fleet.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 import { chat as chatThroughGateway } from '../support/gateway-client.js';
-import { TEST_SEAL } from '../support/tenancy.js';
 
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const suffix = randomBytes(3).toString('hex');
@@ -57,22 +42,14 @@ const dbName = `hearth_t_sft_${suffix}`;
 
 const kc = testKubeConfig();
 const custom = kc.makeApiClient(CustomObjectsApi);
-const log = createLogger({ level: (process.env.HEARTH_TEST_LOG as 'warn' | undefined) ?? 'warn' });
 const sftTarget = { group: GROUP, version: VERSION, namespace: NS, plural: 'sftjobs' };
 const depTarget = { group: GROUP, version: VERSION, namespace: NS, plural: 'deployments' };
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-let database: Database;
+let hearth: ClusterHearth;
 let app: FastifyInstance;
-let apiUrl = '';
-let kinds: KubeKindClients;
-let gw: Gateway;
-let manager: Manager;
-let informers: InformerFactory;
 let fleet: FixtureFleet;
 let trainers: TrainerFleet;
 let store: FsArtifactStore;
-let storeDir = '';
 let apiKey = '';
 let watchAbort: AbortController | undefined;
 /** Every state each SFTJob went through, in order (from a watch: every status write is seen). */
@@ -82,7 +59,7 @@ const rest = (method: string, path: string, body?: unknown) => callApi(app, meth
 const msg = (role: string, content: string) => ({ role, content });
 const example = (i: number) => JSON.stringify({ messages: [msg('system', 'You answer in SQL.'), msg('user', `question ${i}`), msg('assistant', `select ${i};`)] });
 
-const chat = (model: string) => chatThroughGateway(gw.url, apiKey, model, 'question 1', 3);
+const chat = (model: string) => chatThroughGateway(hearth.gateway!.url, apiKey, model, 'question 1', 3);
 
 /** A dataset through REST: create, multipart upload → READY. */
 async function uploadDataset(id: string, lines: string[]): Promise<void> {
@@ -113,44 +90,26 @@ async function waitState(name: string, state: string, timeoutMs = 90_000): Promi
 }
 
 beforeAll(async () => {
-  await installCrds(kc, 'hearth-sft-e2e');
-  database = await createScratchDatabase(dbName, { maxConnections: 10 });
-  apiKey = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
-  await new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(ACCOUNT);
-  storeDir = await mkdtemp(join(tmpdir(), 'hearth-sft-e2e-'));
-  store = new FsArtifactStore(storeDir);
-  await store.init();
-
-  const clients = new KubeClients(kc, { qps: 50, burst: 100 }, realClock);
-  informers = new InformerFactory(clients, { clock: realClock, tenancy: TEST_SEAL, log, backoff: { initialMs: 200, maxMs: 2000 } });
   fleet = new FixtureFleet(kc, NS, DEP, { model: BASE });
   fleet.start();
   trainers = new TrainerFleet(kc, NS, (job) => ({ stepMs: job.startsWith('cancel') ? 400 : 120, evalEvery: 2, evalCurve: job.startsWith('early') ? 'rising' : 'falling' }));
   trainers.start();
-
-  kinds = new KubeKindClients({ clients, informers }, { log });
-  await kinds.start();
-  app = await buildApp({ db: database.db, artifacts: store, deployments: kinds.deployments, kinds: kinds.others, ensureNamespace: (a) => new NamespaceEnsurer(kc, { seal: TEST_SEAL }).ensure(a), logger: log, rateLimit: false });
-  apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
-  gw = await startGateway(
-    { host: '127.0.0.1', port: 0, processMetrics: false, holdTimeoutMs: 3_000, notReadyRetryAfterSeconds: 5 },
-    { informers, db: database.db, log, loadReporter: { report: () => undefined }, dialTarget: (ep) => fleet.dial(ep.address, ep.port) },
-  );
-  manager = controllerManager({
-    clients,
-    informers,
-    db: database.db,
-    log,
-    metering: false,
-    shutdownTimeoutMs: 5000,
-    // The BatchJob controller always runs: only this run's namespace (the cluster is shared).
-    batchJob: { namespace: NS },
-    deployment: { selector: `${RUN_LABEL}=${suffix}`, capacityRetryMs: 2000, quotaRetryMs: 2000 },
-    deployedModel: { namespace: NS, dial: fleet.dial, pollMs: 1_000 },
-    sftJob: { namespace: NS, artifacts: store, trainer: { ...DEFAULT_TRAINER, image: 'ghcr.io/hearth-dev/trainer-fixture:test', apiUrl }, pollMs: 500, reportGraceMs: 60_000, quotaRetryMs: 2_000 },
+  hearth = await startClusterHearth({
+    account: ACCOUNT,
+    dbName,
+    maxConnections: 10,
+    crdManager: 'hearth-sft-e2e',
+    artifacts: true,
+    listen: true,
+    gateway: { config: { holdTimeoutMs: 3_000, notReadyRetryAfterSeconds: 5 }, deps: { loadReporter: { report: () => undefined }, dialTarget: (ep) => fleet.dial(ep.address, ep.port) } },
+    manager: ({ apiUrl, store }) => ({
+      deployment: { selector: `${RUN_LABEL}=${suffix}`, capacityRetryMs: 2000, quotaRetryMs: 2000 },
+      deployedModel: { dial: fleet.dial, pollMs: 1_000 },
+      sftJob: { artifacts: store!, trainer: { ...DEFAULT_TRAINER, image: 'ghcr.io/hearth-dev/trainer-fixture:test', apiUrl }, pollMs: 500, reportGraceMs: 60_000, quotaRetryMs: 2_000 },
+    }),
   });
-  manager.start();
-  await gw.synced;
+  ({ app, apiKey } = hearth);
+  store = hearth.store!;
 
   // Every state of every SFTJob of the run, as the watch delivers each status write.
   watchAbort = await new Watch(kc).watch(
@@ -168,24 +127,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   watchAbort?.abort();
-  await manager?.stop();
   await trainers?.stop();
-  await gw?.close(2000);
-  await app?.close();
-  await kinds?.stop();
-  await informers?.stop();
+  await hearth?.close();
   await fleet?.stop();
-  for (const plural of ['deployments', 'deployedmodels', 'sftjobs']) {
-    const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural }).catch(() => ({ items: [] }))) as { items: { metadata: { name?: string } }[] };
-    for (const o of list.items) {
-      await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural, name: o.metadata.name ?? '', body: { metadata: { finalizers: null } } }, mergePatch).catch(() => undefined);
-    }
-  }
-  await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: NS }).catch(() => undefined);
-  await database?.close();
-  await dropScratchDatabase(dbName).catch(() => undefined);
-  await store?.close();
-  if (storeDir) await rm(storeDir, { recursive: true, force: true });
 }, 60_000);
 
 describe('SFT end to end on the simulated cluster', () => {
@@ -218,7 +162,7 @@ describe('SFT end to end on the simulated cluster', () => {
     expect(wire).toMatchObject({ state: 'JOB_STATE_COMPLETED', outputModel: TUNED });
     const model = (await rest('GET', '/models/sql-tuned')).body;
     expect(model).toMatchObject({ state: 'READY', kind: 'HF_PEFT_ADDON', fineTuningJob: `accounts/${ACCOUNT}/supervisedFineTuningJobs/tune-rest`, peftDetails: { baseModel: BASE, r: 8 } });
-    const row = await getModel(database.db, ACCOUNT, 'sql-tuned');
+    const row = await getModel(hearth.database.db, ACCOUNT, 'sql-tuned');
     for (const f of ['adapter_config.json', 'adapter_model.safetensors']) expect(await store.head(row!.files!.uploaded[f]!.key)).toBeDefined();
     // The trainer ran once, read the training split through its signed URL.
     expect(trainers.of('tune-rest').map((r) => r.result?.trainExamples)).toEqual([18]);
@@ -286,7 +230,7 @@ describe('SFT end to end on the simulated cluster', () => {
     await store.put(key, (async function* () {
       yield Buffer.from(`${example(1)}\n${example(2)}\n`);
     })());
-    await createDataset(database.db, { accountId: ACCOUNT, datasetId: 'tiny', state: 'READY', format: 'CHAT', exampleCount: 2n, storageUri: `artifact:${key}` });
+    await createDataset(hearth.database.db, { accountId: ACCOUNT, datasetId: 'tiny', state: 'READY', format: 'CHAT', exampleCount: 2n, storageUri: `artifact:${key}` });
     const created = await rest('POST', '/supervisedFineTuningJobs?supervisedFineTuningJobId=too-small', { dataset: 'tiny', baseModel: BASE });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
     const failed = await waitState('too-small', 'JOB_STATE_FAILED');
