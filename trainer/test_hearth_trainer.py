@@ -87,6 +87,27 @@ class ProgressTest(unittest.TestCase):
             if "trainLoss" not in r:
                 self.assertFalse(any(p["step"] >= r["step"] for p in reports[:i] if "trainLoss" in p), reports)
 
+    def test_shim_reading_far_behind_never_reports_a_step_ahead_of_the_log_line(self):
+        # The trainer has finished (every checkpoint on disk) before the shim reads its second step
+        # (a loaded node, a slow upload). Reporting those checkpoints at once moved the job's step to
+        # 8, and Hearth then dropped every later loss report of steps 2..7 as late: the e2e curve
+        # came out [1, 2] of 9 steps.
+        t = TrainerOutput(self.tmp.name, 9)
+        for step in (2, 4, 6, 8):
+            t.save(step)
+        lines = [t.bar(0)]
+        for step in range(1, 10):
+            lines += [t.bar(step), t.loss(step)]
+            if step % 2 == 0:
+                lines += t.evaluation(step)
+        self.feed(lines)
+        self.progress.flush_eval()
+        steps = [r["step"] for r in self.api.reports]
+        self.assertEqual(steps, sorted(steps), self.api.reports)
+        self.assertEqual([r["step"] for r in self.api.reports if "trainLoss" in r], list(range(1, 10)))
+        self.assertEqual([(r["checkpoint"], r["step"]) for r in self.api.reports if "checkpoint" in r], [("checkpoint-2", 3), ("checkpoint-4", 5), ("checkpoint-6", 7), ("checkpoint-8", 9)])
+        self.assertTrue(all("evalLoss" in r for r in self.api.reports if "checkpoint" in r))
+
     def test_in_step_with_the_trainer_same_reports(self):
         t = self.trainer
         self.feed([t.bar(1), t.loss(1), t.bar(2), t.loss(2), *t.evaluation(2)])
