@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LOSS_CURVE_MAX, mergeReport, nextLossCurve, tokenDigest, tokenMatches } from './sft-trainer.js';
+import { LOSS_CURVE_MAX, type TrainerProgress, type TrainerReport, mergeReport, nextLossCurve, tokenDigest, tokenMatches } from './sft-trainer.js';
 
 describe('mergeReport', () => {
   it('tracks the best eval loss, evaluations since, and the checkpoints', () => {
@@ -25,6 +25,23 @@ describe('the loss curve', () => {
     p = mergeReport(p, { step: 3, trainLoss: 1.2 }, 0, 't3');
     expect(p.lossCurve).toEqual([[1, 2], [3, 1.2]]);
     expect(mergeReport(p, { step: 2, trainLoss: 9 }, 0, 't4').lossCurve).toEqual([[1, 2], [3, 1.2]]);
+  });
+
+  it('an evaluation, a checkpoint or done reported at a step already on the curve keeps its point', () => {
+    // What the shim sends when it reads TRL's output behind the trainer (a loaded node): checkpoint-2
+    // is already on disk at the step-2 log, so it is reported first and the step-2 evaluation goes
+    // out alone afterwards; at the end, done at the last step. Each used to erase its step's point
+    // (flaky e2e: the curve [1, 3, 5, 7] of 9 steps).
+    let p: TrainerProgress | undefined;
+    const send = (r: TrainerReport) => (p = mergeReport(p, r, 0, 't'));
+    for (let step = 1; step <= 9; step++) {
+      if (step % 2 === 0 && step < 9) send({ step, totalSteps: 9, checkpoint: `checkpoint-${step}` });
+      send({ step, totalSteps: 9, trainLoss: 2 / (1 + 0.3 * step) });
+      if (step % 2 === 0 && step < 9) send({ step, totalSteps: 9, evalLoss: 2.2 / (1 + 0.25 * step) });
+    }
+    send({ step: 9, totalSteps: 9, done: true });
+    expect(p!.lossCurve!.map(([s]) => s)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(p).toMatchObject({ step: 9, done: true, lastCheckpoint: 'checkpoint-8' });
   });
 
   it('a resumed attempt replaces the points from its first step on', () => {

@@ -55,7 +55,8 @@ export interface TrainerProgress extends TrainerReport {
   /**
    * The training loss curve: `[step, trainLoss]` of the reports that carried a training loss, in
    * step order, at most LOSS_CURVE_MAX points (thinned by halves past that, first and last kept).
-   * Carried across attempts: a resumed run replaces the points from its first step on.
+   * A report without a training loss adds none and, within an attempt, removes none. Carried across
+   * attempts: a resumed run replaces the points from its first step on.
    */
   lossCurve?: [number, number][];
   /** RFC 3339 time the API received the report. */
@@ -75,7 +76,11 @@ export function nextLossCurve(prev: [number, number][] | undefined, step: number
   return curve.filter((_, i) => i % 2 === 0 || i === curve.length - 1);
 }
 
-function curveField(prev: TrainerProgress | undefined, r: TrainerReport): Pick<TrainerProgress, 'lossCurve'> {
+function curveField(prev: TrainerProgress | undefined, r: TrainerReport, attempt: number): Pick<TrainerProgress, 'lossCurve'> {
+  // Within an attempt, a report without a training loss (an evaluation, a checkpoint, done) comes
+  // after the training log of its step: it leaves the curve alone. Dropping "points from its step on"
+  // here erased that step's point (an evaluation reported alone, the final done report).
+  if (r.trainLoss === undefined && prev?.attempt === attempt) return prev.lossCurve?.length ? { lossCurve: prev.lossCurve } : {};
   const c = nextLossCurve(prev?.lossCurve, r.step, r.trainLoss);
   return c.length ? { lossCurve: c } : {};
 }
@@ -84,7 +89,7 @@ function curveField(prev: TrainerProgress | undefined, r: TrainerReport): Pick<T
 export function mergeReport(prev: TrainerProgress | undefined, r: TrainerReport, attempt: number, at: string): TrainerProgress {
   const base = prev && prev.attempt === attempt ? prev : undefined;
   const { bestEvalLoss, evalsSinceBest, bestCheckpoint, lastCheckpoint } = base ?? {};
-  const next: TrainerProgress = { ...r, attempt, at, ...curveField(prev, r) };
+  const next: TrainerProgress = { ...r, attempt, at, ...curveField(prev, r, attempt) };
   const last = r.checkpoint ?? lastCheckpoint;
   if (last) next.lastCheckpoint = last;
   if (r.evalLoss !== undefined) {
