@@ -319,6 +319,24 @@ describe('SFTJobReconciler: a retried placement keeps the Job that exists', () =
     });
   }
 
+  it('a lost PENDING write and a Job cache that has not caught up: the create meets the Job (409) and the pass fails instead of recording a new placement; the retry after the cache catches up keeps A100', async () => {
+    const t = setup();
+    await t.pass(); // VALIDATING
+    loseNextStatusWrite(t);
+    await expect(t.pass()).rejects.toMatchObject({ code: 409 });
+    fillA100(t);
+    t.restart();
+    t.jobsCache.lagging = true;
+    await expect(t.pass()).rejects.toThrow(/sft-tune-0 exists but is not in the cache yet/);
+    expect(t.status()?.state).toBe('JOB_STATE_VALIDATING'); // nothing recorded that the Job does not say
+
+    t.jobsCache.lagging = false;
+    await t.pass();
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', training: { job: 'sft-tune-0', ...onA100 } });
+    expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'a100-us-illinois-2': 1 });
+    expect((await t.pass()).writes).toEqual([]);
+  });
+
   it('the status names the Job but the Job cache has not caught up: no second placement, the status and the hold stay; then a second pass writes nothing', async () => {
     const t = setup();
     await t.pass(); // VALIDATING
