@@ -75,9 +75,12 @@ function setup(o: { jobs?: Job[]; lines?: string[]; datasetState?: string; nodes
   const stores = new FakeSftStores();
   stores.addDataset('acme', 'chats', o.lines ?? LINES, o.datasetState);
   const clock = new FakeClock(T0);
+  /** While true, the Job informer's cache has not caught up: it shows no Jobs (the API server still has them). */
+  const jobsCache = { lagging: false };
+  const jobs = { get: (k: string) => (jobsCache.lagging ? undefined : cluster.listers.jobs.get(k)), list: (ns?: string) => (jobsCache.lagging ? [] : cluster.listers.jobs.list(ns)) };
   const make = () =>
     new SFTJobReconciler({
-      listers: cluster.listers,
+      listers: { ...cluster.listers, jobs },
       writer: cluster,
       stores,
       trainer: { ...DEFAULT_TRAINER, apiUrl: 'http://api:8080' },
@@ -92,7 +95,7 @@ function setup(o: { jobs?: Job[]; lines?: string[]; datasetState?: string; nodes
   const pass = () => passOf(KEY);
   /** The controller restarted: a new reconciler (nothing remembered) on the same cluster and stores. */
   const restart = () => void (r = make());
-  return { cluster, stores, clock, pass, passOf, restart, status: () => cluster.status(KEY) };
+  return { cluster, stores, clock, pass, passOf, restart, jobsCache, status: () => cluster.status(KEY) };
 }
 
 /** The token in the job's trainer Secret (what a trainer pod started now gets in HEARTH_TRAINER_TOKEN). */
@@ -280,13 +283,80 @@ describe('SFTJobReconciler: a lost status write after the Secret and the Job wer
 
       const retry = await t.pass();
       // The Secret exists (409), so it is written again (it may be an earlier attempt's: never read
-      // back), with the same token: what the pod holds still opens the trainer endpoints.
-      expect(retry.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `update Secret ${NS}/sft-tune-trainer`, `status ${OBJ}`]);
+      // back), with the same token: what the pod holds still opens the trainer endpoints. The Job
+      // is in the cache: kept (where it runs is read back from it), not created again.
+      expect(retry.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `update Secret ${NS}/sft-tune-trainer`, `status ${OBJ}`]);
       expect(secretToken(t)).toBe(held);
       expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', training: { job: 'sft-tune-0', tokenSha256: tokenDigest(held!) } });
       expect((await t.pass()).writes).toEqual([]);
     });
   }
+});
+
+describe('SFTJobReconciler: a retried placement keeps the Job that exists', () => {
+  // The A100 pool fills up after the Job was made on it: placing again would pick H100 in
+  // US_VIRGINIA_2, while the real Job stays pinned to A100 in US_ILLINOIS_2.
+  const fillA100 = (t: T) => [...filling('a100-0'), ...filling('a100-1')].forEach((p) => t.cluster.listers.pods.put(p));
+  const onA100 = { acceleratorType: 'NVIDIA_A100_80GB', acceleratorCount: 1, nodes: 1, region: 'US_ILLINOIS_2', quotaName: 'a100-us-illinois-2' };
+
+  for (const how of ['a conflict', 'a restart of the controller'] as const) {
+    it(`(${how}) the lost PENDING write is retried with the Job's placement, not a new one; the hold stays; a second pass writes nothing`, async () => {
+      const t = setup();
+      await t.pass(); // VALIDATING
+      loseNextStatusWrite(t);
+      await expect(t.pass()).rejects.toMatchObject({ code: 409 });
+      expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'a100-us-illinois-2': 1 });
+      fillA100(t);
+      if (how === 'a restart of the controller') t.restart();
+      t.cluster.take();
+
+      const retry = await t.pass();
+      expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', training: { job: 'sft-tune-0', ...onA100 } });
+      expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'a100-us-illinois-2': 1 });
+      // The Job is there (the cache has it): not created again; the Secret is written again (same token).
+      expect(retry.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `update Secret ${NS}/sft-tune-trainer`, `status ${OBJ}`]);
+      expect((await t.pass()).writes).toEqual([]);
+    });
+  }
+
+  it('a lost PENDING write and a Job cache that has not caught up: the create meets the Job (409) and the pass fails instead of recording a new placement; the retry after the cache catches up keeps A100', async () => {
+    const t = setup();
+    await t.pass(); // VALIDATING
+    loseNextStatusWrite(t);
+    await expect(t.pass()).rejects.toMatchObject({ code: 409 });
+    fillA100(t);
+    t.restart();
+    t.jobsCache.lagging = true;
+    await expect(t.pass()).rejects.toThrow(/sft-tune-0 exists but is not in the cache yet/);
+    expect(t.status()?.state).toBe('JOB_STATE_VALIDATING'); // nothing recorded that the Job does not say
+
+    t.jobsCache.lagging = false;
+    await t.pass();
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', training: { job: 'sft-tune-0', ...onA100 } });
+    expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'a100-us-illinois-2': 1 });
+    expect((await t.pass()).writes).toEqual([]);
+  });
+
+  it('the status names the Job but the Job cache has not caught up: no second placement, the status and the hold stay; then a second pass writes nothing', async () => {
+    const t = setup();
+    await t.pass(); // VALIDATING
+    await t.pass(); // PENDING with its Job on A100
+    expect(t.status()?.training).toMatchObject({ job: 'sft-tune-0', ...onA100 });
+    fillA100(t);
+    t.restart(); // nothing remembered: only the status says where the job went
+    t.jobsCache.lagging = true;
+    t.cluster.take();
+
+    const lagging = await t.pass();
+    expect(t.status()?.training).toMatchObject({ job: 'sft-tune-0', ...onA100 });
+    expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'a100-us-illinois-2': 1 });
+    expect(lagging.writes).not.toContain(`status ${OBJ}`);
+    expect(t.cluster.listers.jobs.list(NS)).toHaveLength(1);
+
+    t.jobsCache.lagging = false;
+    expect((await t.pass()).writes).toEqual([]);
+    expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'a100-us-illinois-2': 1 });
+  });
 });
 
 describe('SFTJobReconciler: cancel, resume, early stop', () => {

@@ -22,7 +22,7 @@ import { ANNOTATIONS } from '../../crds/group.js';
 import type { SFTJobSpec, SFTJobStatus } from '../../crds/sft-job.js';
 import { EARLY_STOP_PATIENCE, SFT_ANNOTATIONS, SFT_LABELS, parseProgress, tokenDigest } from '../../crds/sft-trainer.js';
 import { BASE_MODELS } from '../../fleet/base-models.js';
-import { ACCELERATOR_TYPES, gpuQuotaName, type AcceleratorType } from '../../fleet/catalog.js';
+import { ACCELERATOR_TYPES, gpuQuotaName, isAcceleratorType, type AcceleratorType } from '../../fleet/catalog.js';
 import { estimateTrainingCost, sharedBaseModel, trainingCandidates, untunableReason } from '../../fleet/training.js';
 import { splitKey } from '../../kube/keys.js';
 import type { Clock } from '../../util/clock.js';
@@ -33,7 +33,7 @@ import { OwnWrites, PassObject } from '../runtime/pass.js';
 import { inUnverifiedNamespace } from '../runtime/tenancy.js';
 import { isConflict, isNotFound, type ReconcileContext, type Reconciler, type Result } from '../runtime/result.js';
 import type { HearthObject, ObjectWriter } from '../runtime/writer.js';
-import { jobName, makeService, makeTokenSecret, makeTrainerJob, trainerToken } from './resources.js';
+import { jobName, makeService, makeTokenSecret, makeTrainerJob, placementOfJob, trainerToken, type Placement } from './resources.js';
 import { computeStatus, eventsFor, fromProgress, isFinal, type Outcome, type Training } from './status.js';
 import { InvalidAdapterError, type DatasetMeta, type SftStores } from './stores.js';
 import type { TrainerSettings } from './trainer.js';
@@ -379,9 +379,8 @@ export class SFTJobReconciler implements Reconciler {
   async #pending(job: Job, account: string, prev: SFTJobStatus, key: string): Promise<{ outcome: Outcome; result: Result }> {
     const t = prev.training ?? {};
     const attempt = t.attempt ?? 0;
-    const name = job.metadata.name!;
-    const existing = this.o.listers.jobs.get(`${job.metadata.namespace}/${jobName(name, attempt)}`);
-    if (existing && t.job && isControlledBy(existing, job)) {
+    const existing = this.#attemptJob(job, attempt);
+    if (existing && t.job) {
       // Our Job exists: RUNNING once its pods run (the scheduler found the GPUs). Their events
       // wake the job (controller.ts); the Job's own counts are the fallback.
       const nodes = t.nodes ?? 1;
@@ -412,14 +411,12 @@ export class SFTJobReconciler implements Reconciler {
     const name = job.metadata.name!;
     const holder = holderOf(name);
     const attempt = t.attempt ?? 0;
-    const quota = await (quotaRead ?? this.#quotaLeft(job, account, base));
-    const p = chooseTrainingPlacement({
-      model: base,
-      quotaLeft: (q) => quota.get(q) ?? 0,
-      nodes: this.o.listers.nodes.list(),
-      pods: this.o.listers.pods.list(),
-      claims: this.#otherClaims(key),
-    });
+    // A pass whose PENDING write was lost (a conflict, a restart) made this attempt's Job already,
+    // or the status names it and the Job cache has not caught up: keep where it runs, never place
+    // the run a second time.
+    const made = this.#attemptJob(job, attempt);
+    const known = (made && placementOfJob(made)) ?? (t.job === jobName(name, attempt) ? placementOfStatus(t) : undefined);
+    const p = known ? { placed: true as const, shape: known, region: known.region, quotaName: gpuQuotaName(known.acceleratorType, known.region) } : this.#choose(base, key, await (quotaRead ?? this.#quotaLeft(job, account, base)));
     if (!p.placed) {
       const why = `waiting for GPUs: ${p.reason}`.slice(0, 1024);
       return { outcome: { state: 'JOB_STATE_PENDING', message: why, training: { pendingReason: why } }, result: { requeueAfter: this.#quotaRetryMs } };
@@ -448,7 +445,7 @@ export class SFTJobReconciler implements Reconciler {
       inputs: { spec, baseModelPath: base.path, baseModelName: base.name, resumeCheckpoint: t.checkpoint, hasEval: t.evalDataset !== undefined, nodes: p.shape.nodes, gpusPerNode: p.shape.acceleratorCount },
     });
     // Independent writes: the pod reads the Secret when its container starts, after all three exist.
-    await Promise.all([this.#upsert(makeTokenSecret(job, token)), ...(p.shape.nodes > 1 ? [this.#createIgnoringConflict(makeService(job))] : []), this.#createIgnoringConflict(k8sJob)]);
+    await Promise.all([this.#upsert(makeTokenSecret(job, token)), ...(p.shape.nodes > 1 ? [this.#createIgnoringConflict(makeService(job))] : []), ...(made ? [] : [this.#createJob(k8sJob, !known)])]);
     return {
       outcome: {
         state: 'JOB_STATE_PENDING',
@@ -457,6 +454,20 @@ export class SFTJobReconciler implements Reconciler {
       },
       result: { requeueAfter: this.#pollMs },
     };
+  }
+
+  /**
+   * A new placement (placement.ts) from the quota left and the free GPUs less the other runs'
+   * claims. Synchronous: the caller claims its GPUs before another pass chooses.
+   */
+  #choose(base: BaseOf, key: string, quota: Map<string, number>) {
+    return chooseTrainingPlacement({
+      model: base,
+      quotaLeft: (q) => quota.get(q) ?? 0,
+      nodes: this.o.listers.nodes.list(),
+      pods: this.o.listers.pods.list(),
+      claims: this.#otherClaims(key),
+    });
   }
 
   /** GPUs the account's quota still allows the job, for every quota a training candidate of the base model uses. */
@@ -573,6 +584,27 @@ export class SFTJobReconciler implements Reconciler {
 
   // ---- children --------------------------------------------------------------------------------
 
+  /** This attempt's Job in the cache, if this SFTJob (its uid) controls it. */
+  #attemptJob(job: Job, attempt: number): V1Job | undefined {
+    const j = this.o.listers.jobs.get(`${job.metadata.namespace}/${jobName(job.metadata.name!, attempt)}`);
+    return j && isControlledBy(j, job) && j.metadata?.labels?.[SFT_LABELS.attempt] === String(attempt) ? j : undefined;
+  }
+
+  /**
+   * Creates the trainer Job. A 409 for a Job the cache does not show, on a new placement: a Job of
+   * this attempt may exist elsewhere than just chosen (a lost status write and a lagging cache),
+   * so the pass fails and is retried once the cache shows it (its placement is then read back).
+   */
+  async #createJob(k8sJob: V1Job, newPlacement: boolean): Promise<void> {
+    try {
+      await this.o.writer.create(k8sJob);
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+      const key = `${k8sJob.metadata!.namespace}/${k8sJob.metadata!.name}`;
+      if (newPlacement && !this.o.listers.jobs.get(key)) throw new Error(`Job ${key} exists but is not in the cache yet: placed again once it is`, { cause: e });
+    }
+  }
+
   #currentJob(job: Job): V1Job | undefined {
     const t = job.status?.training;
     if (!t?.job) return undefined;
@@ -616,6 +648,13 @@ type BaseOf = { parametersB: number; path: string; name: string };
 
 /** What VALIDATING found: the training fields, the base model and the quota read for placement; or why the job fails. */
 type Checked = { ok: true; base: BaseOf; training: Partial<Training>; quota: Promise<Map<string, number>> } | { ok: false; invalid: Invalid };
+
+/** The placement the status records with its Job (written by the pass that made that Job). */
+function placementOfStatus(t: Partial<Training>): Placement | undefined {
+  const acc = t.acceleratorType ?? '';
+  if (!isAcceleratorType(acc) || !t.region || !t.acceleratorCount) return undefined;
+  return { acceleratorType: acc, acceleratorCount: t.acceleratorCount, nodes: t.nodes ?? 1, region: t.region };
+}
 
 /** The pods of an SFT job's attempt (labels of resources.ts). */
 function podsOf(pods: Lister<V1Pod>, namespace: string, name: string, attempt: number): V1Pod[] {

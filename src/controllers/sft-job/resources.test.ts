@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { API_VERSION } from '../../crds/group.js';
 import type { SFTJobSpec } from '../../crds/sft-job.js';
 import { trainingShape } from '../../fleet/training.js';
-import { jobName, makeService, makeTrainerJob, trainerToken } from './resources.js';
+import { jobName, makeService, makeTrainerJob, placementOfJob, trainerToken } from './resources.js';
 import { DEFAULT_TRAINER, TRL_SFT_COMMAND, placeholderValues, renderCommand, unknownPlaceholders } from './trainer.js';
 
 const owner = { apiVersion: API_VERSION, kind: 'SFTJob', metadata: { name: 'tune', namespace: 'acct-acme', uid: 'u1' } };
@@ -24,6 +24,13 @@ describe('makeTrainerJob', () => {
     expect(pod.subdomain).toBe('sft-tune');
     expect(pod.containers[0]!.resources).toEqual({ limits: { 'nvidia.com/gpu': '8' }, requests: { 'nvidia.com/gpu': '8' } });
     expect(pod.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Equal', value: 'present', effect: 'NoSchedule' }]);
+  });
+
+  it('the placement reads back from the Job (a retried pass keeps it); a Job that does not say gives none', () => {
+    expect(placementOfJob(build(2))).toEqual({ acceleratorType: 'NVIDIA_H100_80GB', acceleratorCount: 8, nodes: 2, region: 'US_VIRGINIA_2' });
+    const unlabelled = build(1);
+    delete unlabelled.metadata!.labels!['hearth.dev/accelerator-type'];
+    expect(placementOfJob(unlabelled)).toBeUndefined();
   });
 
   it('the rendezvous variables: master = index 0 through the headless Service, world size, rank from the completion index', () => {

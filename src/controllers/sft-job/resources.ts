@@ -7,7 +7,7 @@ import type { V1EnvVar, V1Job, V1Secret, V1Service } from '@kubernetes/client-no
 import { LABELS, MANAGED_BY } from '../../crds/group.js';
 import { SFT_LABELS } from '../../crds/sft-trainer.js';
 import type { SFTJobSpec } from '../../crds/sft-job.js';
-import { ACCELERATOR_LABEL, ACCELERATORS, REGION_LABEL, type AcceleratorType } from '../../fleet/catalog.js';
+import { ACCELERATOR_LABEL, ACCELERATORS, REGION_LABEL, isAcceleratorType, type AcceleratorType } from '../../fleet/catalog.js';
 import { gpuTolerations } from '../../fleet/placement.js';
 import { ownerReference, type Owner } from '../runtime/owner-refs.js';
 import { WORK_DIR, placeholderValues, renderCommand, type TrainerInputs, type TrainerSettings } from './trainer.js';
@@ -142,6 +142,20 @@ export function makeTrainerJob(i: JobInputs): V1Job {
       },
     },
   };
+}
+
+/**
+ * Where a Job made by makeTrainerJob runs, read back from it (its labels, its pods' GPU limit and
+ * count): a retried pass keeps the Job that exists instead of placing the run again. Undefined if
+ * the Job does not say (not one of ours).
+ */
+export function placementOfJob(j: V1Job): Placement | undefined {
+  const acc = j.metadata?.labels?.[LABELS.acceleratorType] ?? '';
+  const region = j.metadata?.labels?.[LABELS.podRegion];
+  if (!isAcceleratorType(acc) || !region) return undefined;
+  const limit = j.spec?.template.spec?.containers.find((c) => c.name === 'trainer')?.resources?.limits?.[ACCELERATORS[acc].resource];
+  const acceleratorCount = Number(limit), nodes = j.spec?.completions ?? 1;
+  return Number.isInteger(acceleratorCount) && acceleratorCount > 0 ? { acceleratorType: acc, acceleratorCount, nodes, region } : undefined;
 }
 
 /** Headless: pod DNS names for MASTER_ADDR; the rendezvous port only. */
