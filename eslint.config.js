@@ -86,7 +86,7 @@ function layerBlocks() {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/', '.bench-dist/', 'node_modules/', 'coverage/', '.hearth/', 'test/fixtures/lint/'] },
+  { ignores: ['dist/', '.bench-dist/', 'node_modules/', 'coverage/', '.hearth/', 'test/fixtures/lint/', 'test-output/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
