@@ -18,7 +18,6 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { helmInstallReal, LEASE_NAME, realNodeAddress, realNodeCpuRuntime, type HelmRealInstall } from '../../hack/lib/helm-real.js';
 import { HEARTH_IMAGE } from '../../hack/lib/hearth-images.js';
@@ -28,7 +27,8 @@ import { bootstrap } from '../../src/auth/bootstrap.js';
 import { GROUP, LABELS, VERSION } from '../../src/crds/group.js';
 import { openDatabase } from '../../src/db/client.js';
 import { REPO_ROOT } from '../fixtures/corpus.js';
-import { databaseUrl, kubeconfigPath, testKubeConfig } from '../support/env.js';
+import { kubeconfigPath, testKubeConfig } from '../support/env.js';
+import { createEmptyDatabase, dropScratchDatabase, scratchDatabaseUrl } from '../support/database.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
 
 const exec = promisify(execFile);
@@ -62,22 +62,6 @@ let install: HelmRealInstall | undefined;
 let uninstalled = false;
 let key = '';
 const timings: Record<string, number> = {};
-
-function dbUrl(name: string): string {
-  const u = new URL(databaseUrl());
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: databaseUrl() });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 const isReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
@@ -142,13 +126,13 @@ describe.runIf(available)('helm install for real: Hearth as real pods on the rea
     // The cached control-plane binaries (helm among them); the first cluster:up built them.
     helmBin = join((await exec('bash', [join(REPO_ROOT, 'hack/build-bins.sh')], { maxBuffer: 16 << 20 })).stdout.trim().split('\n').pop() ?? '', 'helm');
     // An empty database: the API pod applies the migrations, as in production.
-    await admin(`create database ${DB_NAME}`);
+    await createEmptyDatabase(DB_NAME);
   }, 600_000);
 
   afterAll(async () => {
     if (install && !uninstalled) await install.uninstall().catch((e: unknown) => console.error(`helm uninstall in cleanup: ${String(e)}`));
     for (const n of [NS, accountNamespace(ACCOUNT)]) await core.deleteNamespace({ name: n }).catch(() => undefined);
-    await admin(`drop database if exists ${DB_NAME} with (force)`).catch(() => undefined);
+    await dropScratchDatabase(DB_NAME).catch(() => undefined);
     console.log(`[helm-real] timings (s): ${JSON.stringify(timings)}`);
   }, 300_000);
 
@@ -163,7 +147,7 @@ describe.runIf(available)('helm install for real: Hearth as real pods on the rea
       namespace: NS,
       release: RELEASE,
       crdsRelease: CRDS_RELEASE,
-      databaseUrl: dbUrl(DB_NAME),
+      databaseUrl: scratchDatabaseUrl(DB_NAME),
       leaderElection: LEADER_ELECTION,
       // The cluster is shared: this install's controllers reconcile only this test's account
       // (the chart's sharding selector; the namespaced controllers watch only its namespace).
@@ -226,7 +210,7 @@ describe.runIf(available)('helm install for real: Hearth as real pods on the rea
   it('serves a REST create through the installed API; the controller in its pod reconciles it onto the GPU fleet', { timeout: 180_000 }, async () => {
     expect(install).toBeDefined();
     // The API pod has applied the migrations; the first account and its key, as `hearth bootstrap` makes them.
-    const database = await openDatabase({ url: dbUrl(DB_NAME) });
+    const database = await openDatabase({ url: scratchDatabaseUrl(DB_NAME) });
     try {
       key = (await bootstrap(database.db, { accountId: ACCOUNT, email: `admin@${ACCOUNT}.example` })).apiKey!.key;
     } finally {

@@ -14,12 +14,22 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
-/** Creates database `name` on the test server, opens it and applies the migrations. */
-export async function createScratchDatabase(name: string, opts: { maxConnections?: number } = {}): Promise<Database> {
-  await admin(`create database ${name}`);
+/** The URL of database `name` on the test server. */
+export function scratchDatabaseUrl(name: string): string {
   const u = new URL(databaseUrl());
   u.pathname = `/${name}`;
-  const database = await openDatabase({ url: u.toString(), ...(opts.maxConnections ? { maxConnections: opts.maxConnections } : {}) });
+  return u.toString();
+}
+
+/** Creates database `name` on the test server, empty (whoever opens it migrates it). */
+export async function createEmptyDatabase(name: string): Promise<void> {
+  await admin(`create database ${name}`);
+}
+
+/** Creates database `name` on the test server, opens it and applies the migrations. */
+export async function createScratchDatabase(name: string, opts: { maxConnections?: number } = {}): Promise<Database> {
+  await createEmptyDatabase(name);
+  const database = await openDatabase({ url: scratchDatabaseUrl(name), ...(opts.maxConnections ? { maxConnections: opts.maxConnections } : {}) });
   await database.migrate();
   return database;
 }
