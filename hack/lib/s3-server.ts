@@ -4,10 +4,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, run } from './cluster.js';
+import { freePort } from './free-port.js';
 
 export interface S3Server {
   endpoint: string;
@@ -26,17 +26,6 @@ export async function versitygwBinary(): Promise<string> {
   const bin = join(out.trim().split('\n').pop() ?? '', 'versitygw');
   if (!existsSync(bin)) throw new Error(`hack/build-bins.sh gave no versitygw in ${bin}`);
   return bin;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 async function waitUntilListening(endpoint: string, child: ChildProcess, stderr: () => string, timeoutMs = 20_000): Promise<void> {

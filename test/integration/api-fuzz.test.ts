@@ -35,7 +35,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -59,6 +58,7 @@ import { createScratchDatabase, dropScratchDatabase } from '../support/database.
 import { databaseUrl, kubeconfigPath } from '../support/env.js';
 import { memoryKindClients } from '../support/hearth-app.js';
 import { fromSchema, hostileValue, mutated, pathId, queryString, wireBody, type JsonSchema, type Vocabulary, type WireBody } from '../support/fuzz/arbitraries.js';
+import { freePort } from '../../hack/lib/free-port.js';
 
 const suffix = randomBytes(3).toString('hex');
 /** The account the fuzz acts as, and the one whose data must never reach it. */
@@ -126,14 +126,6 @@ interface Target {
   /** Undefined while it runs; else how it ended. */
   exited: () => string | undefined;
   stop: () => Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 async function startProcess(dbUrl: string, kubeconfig: string, artifactDir: string): Promise<Target> {

@@ -12,7 +12,6 @@
 //   HEARTH_CRASH_KILLS=100 KUBECONFIG=… HEARTH_KEEP_CLUSTER=1 npx vitest run --project integration test/integration/crash.test.ts
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -28,6 +27,7 @@ import { databaseUrl, kubeconfigPath } from '../support/env.js';
 import { HearthProcess, envNumber, seededRandom } from '../support/hearth-process.js';
 import { waitFor } from '../support/wait.js';
 import { TEST_SEAL, installTestSeal } from '../support/tenancy.js';
+import { freePort } from '../../hack/lib/free-port.js';
 
 const suffix = randomBytes(3).toString('hex');
 const ACCOUNT = `crash-${suffix}`;
@@ -52,14 +52,6 @@ const statuses = new Map<number | string, number>();
 const fiveHundreds: string[] = [];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 const common = (): Record<string, string> => ({ KUBECONFIG: kubeconfigPath(), DATABASE_URL: dbUrl, HEARTH_HISTORY_RETENTION: '0s' });
 
