@@ -278,6 +278,8 @@ describe('BatchJob controller on the simulated cluster', () => {
     expect(await jobPods('not-shared')).toEqual([]);
     // Shared: the same user's job runs.
     await custom.patchNamespacedCustomObject({ ...envs, name: 'admins', body: { spec: { shared: true } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    // The patch went to the API server, not through REST: REST decides from its cache once the watch brings it.
+    await waitFor('REST sees the environment shared', async () => (await callApi(app, 'GET', v1('environments/admins'), adminKey)).body.shared === true, { timeoutMs: 10_000 });
     const ok = await create(inEnv, userKey);
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
     await waitState(`bj-${idOf(ok.body.name)}`, 'COMPLETED');
