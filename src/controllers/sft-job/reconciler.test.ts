@@ -293,6 +293,47 @@ describe('SFTJobReconciler: a lost status write after the Secret and the Job wer
   }
 });
 
+describe('SFTJobReconciler: the token Secret lands before the Job that mounts it', () => {
+  // A trainer pod reads HEARTH_TRAINER_TOKEN from the Secret once, when its container starts, which
+  // may be as soon as its Job exists. Each Secret write here takes a moment (a loaded API server);
+  // the Job's create records the token a pod started at that instant would get.
+  function slowSecretWrites(t: T): string[] {
+    const seenByJob: string[] = [];
+    type Write = (o: Parameters<T['cluster']['create']>[0]) => Promise<void>;
+    const slow =
+      (real: Write): Write =>
+      async (o) => {
+        if (o.kind === 'Secret') await new Promise((r) => setImmediate(r));
+        if (o.kind === 'Job') seenByJob.push(secretToken(t) ?? '(no Secret)');
+        return real(o);
+      };
+    t.cluster.create = slow(t.cluster.create.bind(t.cluster));
+    t.cluster.update = slow(t.cluster.update.bind(t.cluster));
+    return seenByJob;
+  }
+
+  it('a first attempt: the Job is created once the Secret exists with its token', async () => {
+    const t = setup();
+    const seenByJob = slowSecretWrites(t);
+    await t.pass();
+    expect((await t.pass()).writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
+    expect(seenByJob).toEqual([tokenOf(0)]);
+  });
+
+  it(':resume: the Job of the new attempt is created once the Secret holds the new token, not the superseded one', async () => {
+    const t = setup({ jobs: [sftJob({}, { state: 'JOB_STATE_CANCELLED', training: { attempt: 0, checkpoint: 'step-4', trainDataset: 'accounts/acme/datasets/chats' }, updateTime: '2026-12-06T07:59:00Z' }, { 'hearth.dev/resume-requested': '2026-12-06T08:00:00Z' })] });
+    // The first attempt's Secret, as it was left.
+    await t.cluster.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sft-tune-trainer', namespace: NS }, stringData: { token: tokenOf(0) } } as never);
+    t.cluster.take();
+    const seenByJob = slowSecretWrites(t);
+    await t.pass();
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', training: { attempt: 1 } });
+    const made = await t.pass();
+    expect(made.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `update Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-1`, `status ${OBJ}`]);
+    expect(seenByJob).toEqual([tokenOf(1)]);
+  });
+});
+
 describe('SFTJobReconciler: a retried placement keeps the Job that exists', () => {
   // The A100 pool fills up after the Job was made on it: placing again would pick H100 in
   // US_VIRGINIA_2, while the real Job stays pinned to A100 in US_ILLINOIS_2.

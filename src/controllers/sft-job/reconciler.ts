@@ -444,8 +444,12 @@ export class SFTJobReconciler implements Reconciler {
       trainer: this.o.trainer,
       inputs: { spec, baseModelPath: base.path, baseModelName: base.name, resumeCheckpoint: t.checkpoint, hasEval: t.evalDataset !== undefined, nodes: p.shape.nodes, gpusPerNode: p.shape.acceleratorCount },
     });
-    // Independent writes: the pod reads the Secret when its container starts, after all three exist.
-    await Promise.all([this.#upsert(makeTokenSecret(job, token)), ...(p.shape.nodes > 1 ? [this.#createIgnoringConflict(makeService(job))] : []), ...(made ? [] : [this.#createJob(k8sJob, !known)])]);
+    // The Secret before the Job that mounts it: a pod reads HEARTH_TRAINER_TOKEN once, when its
+    // container starts, and on a resume the Secret still holds the previous attempt's token until this
+    // write lands (a pod started before it would keep a superseded token: 401 for its whole run).
+    // The Service and the Job are independent of each other.
+    await this.#upsert(makeTokenSecret(job, token));
+    await Promise.all([...(p.shape.nodes > 1 ? [this.#createIgnoringConflict(makeService(job))] : []), ...(made ? [] : [this.#createJob(k8sJob, !known)])]);
     return {
       outcome: {
         state: 'JOB_STATE_PENDING',
