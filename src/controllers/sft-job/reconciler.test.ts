@@ -150,6 +150,8 @@ describe('SFTJobReconciler: validation', () => {
     ['LoRA rank outside the set', { jobs: [sftJob({ loraRank: 12 })] }, 'INVALID_ARGUMENT', 'loraRank: 12 is not one of 1, 2, 4, 8, 16, 32, 64 (a power of two up to 64)'],
     ['epochs out of range', { jobs: [sftJob({ epochs: 1000 })] }, 'INVALID_ARGUMENT', 'epochs: 1000 is outside 1–100'],
     ['learning rate out of range', { jobs: [sftJob({ learningRate: 2 })] }, 'INVALID_ARGUMENT', 'learningRate: 2 is outside (0, 1]'],
+    // kubectl may give outputModel as a full name; the CRD's CEL cannot see the namespace's account.
+    ['output model of another account', { jobs: [sftJob({ outputModel: 'accounts/globex/models/tuned' })] }, 'INVALID_ARGUMENT', 'outputModel: accounts/globex/models/tuned is not a model of account acme'],
   ];
   it.each(failures)('%s → FAILED in VALIDATING naming the field; no Job, no quota; a second pass writes nothing', async (_, objs, code, message) => {
     const t = setup(objs);
@@ -234,6 +236,26 @@ describe('SFTJobReconciler: the trainer Job', () => {
     expect(t.stores.models.get('acme/my-lora')).toMatchObject({ baseModel: BASE, job: 'accounts/acme/supervisedFineTuningJobs/tune', state: 'READY' });
     expect(t.stores.holds.size).toBe(0);
     expect((await t.pass()).writes).toEqual([]);
+  });
+
+  it('outputModel as the full name of the account (kubectl): checked free and registered under its id', async () => {
+    const t = setup({ jobs: [sftJob({ outputModel: 'accounts/acme/models/my-lora' })] });
+    t.stores.models.set('acme/taken', { baseModel: BASE, state: 'READY' });
+    await toRunning(t);
+    adapterFiles(t);
+    report(t, { step: 10, totalSteps: 10, done: true });
+    await t.pass();
+    await t.pass();
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_COMPLETED', outputModel: 'accounts/acme/models/my-lora' });
+    expect(t.stores.models.get('acme/my-lora')).toMatchObject({ job: 'accounts/acme/supervisedFineTuningJobs/tune', state: 'READY' });
+    expect([...t.stores.models.keys()].sort()).toEqual(['acme/my-lora', 'acme/taken']);
+
+    const taken = setup({ jobs: [sftJob({ outputModel: 'accounts/acme/models/taken' })] });
+    taken.stores.models.set('acme/taken', { baseModel: BASE, state: 'READY' });
+    await taken.pass();
+    await taken.pass();
+    expect(taken.status()).toMatchObject({ state: 'JOB_STATE_FAILED', status: { code: 'ALREADY_EXISTS', message: 'outputModel: model accounts/acme/models/taken already exists; name a new model' } });
+    expect(taken.stores.holds.size).toBe(0);
   });
 
   it('done without a valid adapter → FAILED naming the files', async () => {
