@@ -117,6 +117,30 @@ async function waitState(name: string, state: string, timeoutMs = 90_000): Promi
   }, { timeoutMs, intervalMs: 100, dump });
 }
 
+let watching = true;
+let lastVersion: string | undefined;
+async function watchJobs(): Promise<void> {
+  const resume = (): void => {
+    if (watching) setTimeout(() => void watchJobs().catch(resume), 200);
+  };
+  watchAbort = await new Watch(kc).watch(
+    `/apis/${GROUP}/${VERSION}/namespaces/${NS}/sftjobs`,
+    lastVersion ? { resourceVersion: lastVersion } : {},
+    (phase, obj: { metadata: { name: string; resourceVersion?: string }; status?: SFTJobStatus }) => {
+      if (phase === 'ERROR') {
+        lastVersion = undefined; // 410 Gone: list again
+        return;
+      }
+      lastVersion = obj.metadata.resourceVersion ?? lastVersion;
+      const list = seen.get(obj.metadata.name) ?? [];
+      const s = obj.status?.state;
+      if (s && list.at(-1) !== s) list.push(s);
+      seen.set(obj.metadata.name, list);
+    },
+    resume,
+  );
+}
+
 beforeAll(async () => {
   fleet = new FixtureFleet(kc, NS, DEP, { model: BASE });
   fleet.start();
@@ -139,21 +163,14 @@ beforeAll(async () => {
   ({ app, apiKey } = hearth);
   store = hearth.store!;
 
-  // Every state of every SFTJob of the run, as the watch delivers each status write.
-  watchAbort = await new Watch(kc).watch(
-    `/apis/${GROUP}/${VERSION}/namespaces/${NS}/sftjobs`,
-    {},
-    (_phase, obj: { metadata: { name: string }; status?: SFTJobStatus }) => {
-      const list = seen.get(obj.metadata.name) ?? [];
-      const s = obj.status?.state;
-      if (s && list.at(-1) !== s) list.push(s);
-      seen.set(obj.metadata.name, list);
-    },
-    () => undefined,
-  );
+  // Every state of every SFTJob of the run, as the watch delivers each status write. On the shared
+  // cluster another suite's setup may apply other CRDs, and a changed CRD ends the API server's
+  // watches of its kind: the watch resumes from the last resourceVersion it saw.
+  await watchJobs();
 }, 120_000);
 
 afterAll(async () => {
+  watching = false;
   watchAbort?.abort();
   await trainers?.stop();
   await hearth?.close();
