@@ -61,8 +61,9 @@ const ID = '[a-z]([-a-z0-9]{0,61}[a-z0-9])?';
 /**
  * `outputModel`: the model id, or its full name `accounts/<account>/models/<id>` (the docs show both;
  * REST stores the id). CEL in a CRD cannot see the namespace, so whether `<account>` is the
- * namespace's account is the controller's check: another account's name fails the job in VALIDATING
- * naming the field, before any quota is held or Job made.
+ * namespace's account is checked by the chart's admission policy (templates/sftjob-policy.yaml) and
+ * by the controller: another account's name fails the job in VALIDATING naming the field, before any
+ * quota is held or Job made.
  */
 export const OUTPUT_MODEL_PATTERN = `^(accounts/${ID}/models/)?${ID}$`;
 const OUTPUT_MODEL_RE = new RegExp(OUTPUT_MODEL_PATTERN);
