@@ -1,6 +1,6 @@
 // SFTJob: supervised fine-tuning of a LoRA (Fireworks `gatewaySupervisedFineTuningJob`).
 import { z } from 'zod';
-import { Status, displayName, int32, required, resource, resourceId, text, timestamp } from './common.js';
+import { Status, displayName, int32, required, resource, text, timestamp } from './common.js';
 import { kubeStatusFields } from './conditions.js';
 import { withRules } from './rules.js';
 
@@ -56,6 +56,35 @@ export const AzureBlobStorageConfig = z
   })
   .describe('Access to a dataset in Azure Blob Storage.');
 
+/** A resource id (common.ts RESOURCE_ID_PATTERN) of at most 63 characters, as a regex fragment. */
+const ID = '[a-z]([-a-z0-9]{0,61}[a-z0-9])?';
+/**
+ * `outputModel`: the model id, or its full name `accounts/<account>/models/<id>` (the docs show both;
+ * REST stores the id). CEL in a CRD cannot see the namespace, so whether `<account>` is the
+ * namespace's account is checked by the chart's admission policy (templates/sftjob-policy.yaml) and
+ * by the controller: another account's name fails the job in VALIDATING naming the field, before any
+ * quota is held or Job made.
+ */
+export const OUTPUT_MODEL_PATTERN = `^(accounts/${ID}/models/)?${ID}$`;
+const OUTPUT_MODEL_RE = new RegExp(OUTPUT_MODEL_PATTERN);
+/** Longest full name: `accounts/` + 63 + `/models/` + 63. */
+export const OUTPUT_MODEL_MAX = 9 + 63 + 8 + 63;
+
+/** The parts of an `outputModel` value: the account (a full name only) and the id; undefined if it is neither form. */
+export function parseOutputModel(value: string): { account?: string; id: string } | undefined {
+  if (value.length > OUTPUT_MODEL_MAX || !OUTPUT_MODEL_RE.test(value)) return undefined;
+  const parts = value.split('/');
+  return parts.length === 1 ? { id: value } : { account: parts[1]!, id: parts[3]! };
+}
+
+const outputModel = withRules(text(OUTPUT_MODEL_MAX), [
+  {
+    rule: `self.matches('${OUTPUT_MODEL_PATTERN}')`,
+    message: "outputModel must be a model id (1-63 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-') or accounts/<account>/models/<id> of the namespace's account",
+    holds: (v) => parseOutputModel(v) !== undefined,
+  },
+]);
+
 /** The spec's fields without its object-level rules, for .pick/.omit/.partial (zod refuses those on
  * refined objects). Validate the final object with the full spec schema. */
 export const SFTJobSpecFields = z.object({
@@ -63,7 +92,7 @@ export const SFTJobSpecFields = z.object({
   dataset: required(512).describe('The training dataset, e.g. accounts/my-account/datasets/my-data.'),
   awsS3Config: AwsS3Config.optional(),
   azureBlobStorageConfig: AzureBlobStorageConfig.optional(),
-  outputModel: resourceId('outputModel').optional().describe('Id of the resulting model. Default: the job id.'),
+  outputModel: outputModel.optional().describe('The resulting model: its id, or accounts/<account>/models/<id> of the namespace\'s account. Default: the job id.'),
   baseModel: text(512).optional().describe('The base model to fine-tune; exclusive with warmStartFrom.'),
   warmStartFrom: text(512).optional().describe('A PEFT addon to continue training from; exclusive with baseModel.'),
   jinjaTemplate: text(65536).optional().describe("Jinja template for conversations. Default: the base model's chat template."),

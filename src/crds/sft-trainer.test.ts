@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LOSS_CURVE_MAX, type TrainerProgress, type TrainerReport, mergeReport, nextLossCurve, tokenDigest, tokenMatches } from './sft-trainer.js';
+import { LOSS_CURVE_MAX, type TrainerProgress, type TrainerReport, mergeReport, nextLossCurve, tokenDigest, tokenMatches, trainerToken, trainerTokenAttempt } from './sft-trainer.js';
 
 describe('mergeReport', () => {
   it('tracks the best eval loss, evaluations since, and the checkpoints', () => {
@@ -68,5 +68,18 @@ describe('the job-scoped token', () => {
     expect(tokenMatches('abd', tokenDigest('abc'))).toBe(false);
     expect(tokenMatches('abc', undefined)).toBe(false);
     expect(tokenMatches('abc', 'zz')).toBe(false);
+  });
+
+  it('opens the attempt it was minted for, only for its job (uid) and key', () => {
+    const key = Buffer.alloc(32, 7);
+    for (const attempt of [0, 1, 12]) expect(trainerTokenAttempt(key, 'uid-a', trainerToken(key, 'uid-a', attempt))).toBe(attempt);
+    const t1 = trainerToken(key, 'uid-a', 1);
+    expect(trainerTokenAttempt(key, 'uid-b', t1)).toBeUndefined(); // another job's (or a new job of the same name)
+    expect(trainerTokenAttempt(Buffer.alloc(32, 8), 'uid-a', t1)).toBeUndefined(); // another installation's
+    expect(trainerTokenAttempt(key, undefined, t1)).toBeUndefined();
+    // The attempt is covered by the mac: relabelling a token as another attempt does not open it.
+    const mac = t1.slice(t1.indexOf('.') + 1);
+    for (const forged of [`0.${mac}`, `2.${mac}`, `01.${mac}`, mac, `1.${mac.slice(0, -1)}`, `1.${mac}=`, '', '1.', `-1.${mac}`]) expect(trainerTokenAttempt(key, 'uid-a', forged), forged).toBeUndefined();
+    expect(() => trainerToken(key, 'uid-a', -1)).toThrow(/bad attempt/);
   });
 });

@@ -3,7 +3,7 @@
 // may import. The trainer reports progress to the API with a job-scoped token; the API keeps the
 // latest report on the SFTJob as an annotation (JSON) so the REST view shows it at once; the
 // controller copies it into `status.jobProgress` / `status.training` and decides on it.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { GROUP } from './group.js';
 
@@ -116,6 +116,38 @@ export function parseProgress(raw: string | undefined): TrainerProgress | undefi
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The trainer's token of an attempt: `<attempt>.<mac>`, the mac an HMAC-SHA256 of the job's uid and
+ * the attempt under the installation's token key (PostgreSQL `installation_secrets`,
+ * `sft-trainer-tokens`; 32 bytes, base64url). Derived, not random, so every pass of one attempt makes
+ * the same token (a retried pass rewrites the Secret with the token a started pod already holds), and
+ * the API can check a token from the job's uid alone (`trainerTokenAttempt`), without waiting for
+ * anything the controller writes after the pod starts. The attempt is in the clear so the API knows
+ * which mac to compute; it is covered by the mac, so it cannot be changed. A new attempt (:resume) or
+ * a new job of the same name (a new uid) gets another token.
+ */
+export function trainerToken(key: string | Buffer, uid: string, attempt: number): string {
+  if (!uid) throw new Error('trainerToken: the SFTJob has no metadata.uid');
+  if (!Number.isSafeInteger(attempt) || attempt < 0) throw new Error(`trainerToken: bad attempt ${attempt}`);
+  return `${attempt}.${createHmac('sha256', key).update(`hearth sft trainer token\0${uid}\0${attempt}`).digest('base64url')}`;
+}
+
+const TOKEN_FORM = /^(0|[1-9][0-9]{0,8})\.[A-Za-z0-9_-]{43}$/;
+
+/**
+ * The attempt a presented token was minted for, if it is a token of the job with this uid (the mac
+ * recomputed and compared in constant time); else undefined. Whether that attempt may still call
+ * is the caller's decision (the job's current attempt, or the one just started).
+ */
+export function trainerTokenAttempt(key: string | Buffer, uid: string | undefined, presented: string): number | undefined {
+  const m = TOKEN_FORM.exec(presented);
+  if (!m || !uid) return undefined;
+  const attempt = Number(m[1]);
+  const want = Buffer.from(trainerToken(key, uid, attempt));
+  const got = Buffer.from(presented);
+  return got.length === want.length && timingSafeEqual(got, want) ? attempt : undefined;
 }
 
 /** The token's digest as stored on the job (hex SHA-256); the token itself is only in the pod's Secret. */

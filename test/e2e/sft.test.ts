@@ -13,20 +13,29 @@
 // Simulation: KWOK runs no containers, so test/support/trainer-fleet.ts runs the trainer fixture
 // (test/fixtures/trainer) for each trainer pod with the env the kubelet would give it, and
 // test/support/fixture-fleet.ts a model-server fixture per serving pod. Everything else is Hearth's.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { CustomObjectsApi, Watch } from '@kubernetes/client-node';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { BatchV1Api, CustomObjectsApi, Watch } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ROOT as REPO_ROOT } from '../../hack/lib/cluster.js';
 import { installCrds } from '../../hack/lib/crds.js';
 import type { FsArtifactStore } from '../../src/artifacts/index.js';
 import { DEFAULT_TRAINER } from '../../src/controllers/sft-job/trainer.js';
 import { GROUP, VERSION } from '../../src/crds/group.js';
 import type { SFTJobStatus } from '../../src/crds/sft-job.js';
+import { trainerToken } from '../../src/crds/sft-trainer.js';
 import { createDataset } from '../../src/db/repositories/datasets.js';
+import { SECRET_NAMES, installationSecret } from '../../src/db/repositories/installation-secrets.js';
 import { getModel } from '../../src/db/repositories/models.js';
+import { holdsOf } from '../../src/db/repositories/quotas.js';
 import { callApi } from '../support/api.js';
 import { startClusterHearth, type ClusterHearth } from '../support/cluster-hearth.js';
-import { testKubeConfig } from '../support/env.js';
+import { kubeconfigPath, testKubeConfig } from '../support/env.js';
 import { FixtureFleet } from '../support/fixture-fleet.js';
 import { TrainerFleet } from '../support/trainer-fleet.js';
 import { dumpNamespace, waitFor } from '../support/wait.js';
@@ -42,6 +51,7 @@ const dbName = `hearth_t_sft_${suffix}`;
 
 const kc = testKubeConfig();
 const custom = kc.makeApiClient(CustomObjectsApi);
+const batch = kc.makeApiClient(BatchV1Api);
 const sftTarget = { group: GROUP, version: VERSION, namespace: NS, plural: 'sftjobs' };
 const depTarget = { group: GROUP, version: VERSION, namespace: NS, plural: 'deployments' };
 
@@ -54,6 +64,24 @@ let apiKey = '';
 let watchAbort: AbortController | undefined;
 /** Every state each SFTJob went through, in order (from a watch: every status write is seen). */
 const seen = new Map<string, string[]>();
+
+/** The kubectl built with the simulated cluster (hack/kubectl), as a user runs it. */
+async function kubectl(...args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)('bash', [join(REPO_ROOT, 'hack', 'kubectl'), ...args], { env: { ...process.env, KUBECONFIG: kubeconfigPath() }, timeout: 120_000 });
+  return stdout;
+}
+
+/** `kubectl apply -f` of one object (written to a file, as a user's manifest). */
+async function kubectlApply(obj: unknown): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'hearth-sft-e2e-'));
+  try {
+    const file = join(dir, 'object.json');
+    await writeFile(file, JSON.stringify(obj));
+    return await kubectl('apply', '-n', NS, '-f', file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 const rest = (method: string, path: string, body?: unknown) => callApi(app, method, `/v1/accounts/${ACCOUNT}${path}`, apiKey, body);
 const msg = (role: string, content: string) => ({ role, content });
@@ -89,6 +117,30 @@ async function waitState(name: string, state: string, timeoutMs = 90_000): Promi
   }, { timeoutMs, intervalMs: 100, dump });
 }
 
+let watching = true;
+let lastVersion: string | undefined;
+async function watchJobs(): Promise<void> {
+  const resume = (): void => {
+    if (watching) setTimeout(() => void watchJobs().catch(resume), 200);
+  };
+  watchAbort = await new Watch(kc).watch(
+    `/apis/${GROUP}/${VERSION}/namespaces/${NS}/sftjobs`,
+    lastVersion ? { resourceVersion: lastVersion } : {},
+    (phase, obj: { metadata: { name: string; resourceVersion?: string }; status?: SFTJobStatus }) => {
+      if (phase === 'ERROR') {
+        lastVersion = undefined; // 410 Gone: list again
+        return;
+      }
+      lastVersion = obj.metadata.resourceVersion ?? lastVersion;
+      const list = seen.get(obj.metadata.name) ?? [];
+      const s = obj.status?.state;
+      if (s && list.at(-1) !== s) list.push(s);
+      seen.set(obj.metadata.name, list);
+    },
+    resume,
+  );
+}
+
 beforeAll(async () => {
   fleet = new FixtureFleet(kc, NS, DEP, { model: BASE });
   fleet.start();
@@ -111,21 +163,14 @@ beforeAll(async () => {
   ({ app, apiKey } = hearth);
   store = hearth.store!;
 
-  // Every state of every SFTJob of the run, as the watch delivers each status write.
-  watchAbort = await new Watch(kc).watch(
-    `/apis/${GROUP}/${VERSION}/namespaces/${NS}/sftjobs`,
-    {},
-    (_phase, obj: { metadata: { name: string }; status?: SFTJobStatus }) => {
-      const list = seen.get(obj.metadata.name) ?? [];
-      const s = obj.status?.state;
-      if (s && list.at(-1) !== s) list.push(s);
-      seen.set(obj.metadata.name, list);
-    },
-    () => undefined,
-  );
+  // Every state of every SFTJob of the run, as the watch delivers each status write. On the shared
+  // cluster another suite's setup may apply other CRDs, and a changed CRD ends the API server's
+  // watches of its kind: the watch resumes from the last resourceVersion it saw.
+  await watchJobs();
 }, 120_000);
 
 afterAll(async () => {
+  watching = false;
   watchAbort?.abort();
   await trainers?.stop();
   await hearth?.close();
@@ -176,6 +221,55 @@ describe('SFT end to end on the simulated cluster', () => {
     const done = await waitState('tune-kubectl', 'JOB_STATE_COMPLETED');
     expect(done.outputModel).toBe(`accounts/${ACCOUNT}/models/tune-kubectl`);
     expect((await rest('GET', '/models/tune-kubectl')).body).toMatchObject({ state: 'READY' });
+  }, 180_000);
+
+  it('kubectl apply with outputModel as a full name: accepted by the API server, registered under its id; another account\'s fails naming the field (no Job, no quota); a malformed one is refused by the CRD', async () => {
+    const sft = (name: string, outputModel: string) => ({ apiVersion: `${GROUP}/${VERSION}`, kind: 'SFTJob', metadata: { name }, spec: { dataset: `accounts/${ACCOUNT}/datasets/chats`, baseModel: BASE, outputModel } });
+    expect(await kubectlApply(sft('tune-full-name', `accounts/${ACCOUNT}/models/full-named`))).toContain(`sftjob.${GROUP}/tune-full-name created`);
+    // The CRD cannot see the namespace's account: the controller fails the job in VALIDATING.
+    expect(await kubectlApply(sft('tune-foreign', 'accounts/someone-else/models/stolen'))).toContain(`sftjob.${GROUP}/tune-foreign created`);
+    // Not a model name at all: the CRD's rule refuses it, naming the field.
+    const refused = await kubectlApply(sft('tune-bad-name', `accounts/${ACCOUNT}/datasets/chats`)).then(
+      () => '',
+      (e: { stderr?: string }) => e.stderr ?? String(e),
+    );
+    expect(refused).toContain('spec.outputModel');
+    expect(refused).toContain('outputModel must be a model id');
+
+    const failed = await waitState('tune-foreign', 'JOB_STATE_FAILED');
+    expect(failed.status).toEqual({ code: 'INVALID_ARGUMENT', message: `outputModel: accounts/someone-else/models/stolen is not a model of account ${ACCOUNT}` });
+    expect(seen.get('tune-foreign')).toEqual(['JOB_STATE_VALIDATING', 'JOB_STATE_FAILED']);
+    expect(await holdsOf(hearth.database.db, ACCOUNT, 'sftjob/tune-foreign')).toEqual([]);
+    const jobs = await batch.listNamespacedJob({ namespace: NS, labelSelector: 'hearth.dev/sft-job=tune-foreign' });
+    expect(jobs.items).toEqual([]);
+    expect(trainers.of('tune-foreign')).toEqual([]);
+
+    const done = await waitState('tune-full-name', 'JOB_STATE_COMPLETED');
+    expect(done.outputModel).toBe(`accounts/${ACCOUNT}/models/full-named`);
+    expect((await rest('GET', '/models/full-named')).body).toMatchObject({ state: 'READY', fineTuningJob: `accounts/${ACCOUNT}/supervisedFineTuningJobs/tune-full-name` });
+    expect(await kubectl('get', '-n', NS, `sftjobs.${GROUP}`, 'tune-full-name', '-o', 'jsonpath={.spec.outputModel}')).toBe(`accounts/${ACCOUNT}/models/full-named`);
+    expect((await rest('GET', '/supervisedFineTuningJobs/tune-full-name')).body).toMatchObject({ outputModel: `accounts/${ACCOUNT}/models/full-named` });
+  }, 180_000);
+
+  it("a resumed attempt's trainer calling before the status naming its attempt is written gets its inputs (over HTTP, the API server's view, the installation key in PostgreSQL)", async () => {
+    // The job as a :cancel left it (attempt 0, CANCELLED), written through the status subresource as
+    // the controller writes it: the controller leaves a final job alone. A resume's trainer (attempt 1)
+    // whose pod started before the controller's PENDING write for attempt 1 landed calls now.
+    await custom.createNamespacedCustomObject({ ...sftTarget, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'SFTJob', metadata: { name: 'early-caller' }, spec: { dataset: `accounts/${ACCOUNT}/datasets/chats`, baseModel: BASE } } });
+    await waitFor('the job cancelled over REST', async () => (await rest('POST', '/supervisedFineTuningJobs/early-caller:cancel', {})).status === 200, { timeoutMs: 20_000, intervalMs: 100, dump });
+    const cancelled = await waitState('early-caller', 'JOB_STATE_CANCELLED');
+    expect(cancelled.training?.attempt ?? 0).toBe(0);
+    const obj = (await custom.getNamespacedCustomObject({ ...sftTarget, name: 'early-caller' })) as { metadata: { uid: string } };
+    const key = await installationSecret(hearth.database.db, SECRET_NAMES.sftTrainerTokens);
+    const call = (attempt: number, uid = obj.metadata.uid) =>
+      fetch(`${hearth.apiUrl}/v1-trainer/sft/${ACCOUNT}/early-caller/inputs`, { headers: { authorization: `Bearer ${trainerToken(key, uid, attempt)}` } });
+    const early = await call(1);
+    expect(early.status, await early.clone().text()).toBe(200);
+    expect(await early.json()).toMatchObject({ attempt: 1 });
+    // The cancelled attempt's own trainer must stop; another job's token opens nothing.
+    expect((await call(0)).status).toBe(400);
+    expect((await call(1, 'another-uid')).status).toBe(401);
+    expect((await call(2)).status).toBe(401);
   }, 180_000);
 
   it('the fine-tuned model loads on a deployment with addons at once and the gateway serves it by its id', async () => {

@@ -10,14 +10,19 @@
 //   POST /v1-trainer/sft/{a}/{job}/progress        a TrainerReport; kept on the SFTJob (annotation)
 //   GET  /metrics/sft                              Prometheus: the latest step, losses and tokens per job
 //
-// The token: the controller makes 32 random bytes per attempt, puts them in a Secret the pod reads,
-// and only their SHA-256 in the job's status; here the presented token is hashed and compared in
-// constant time. A job that is final, or another attempt's token, is refused.
+// The token (src/crds/sft-trainer.ts `trainerToken`): `<attempt>.<HMAC of the job's uid and the
+// attempt>` under the installation's token key in PostgreSQL, which the controller and this process
+// both read. It is checked here from the job's uid and the attempt it names, never against anything
+// the controller writes after the trainer pod starts (a trainer of a new attempt may call before the
+// status naming it is written); that attempt must be the job's current one or the one after it (a
+// resume the status does not show yet). A superseded attempt's token, another job's, or any token
+// once the job's current attempt is final, is refused.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { accountNamespace } from '../../crds/account.js';
-import { SFT_ANNOTATIONS, TRAINER_FILE, TrainerReport, mergeReport, parseProgress, sftJobPrefix, tokenMatches } from '../../crds/sft-trainer.js';
+import { SFT_ANNOTATIONS, TRAINER_FILE, TrainerReport, mergeReport, parseProgress, sftJobPrefix, trainerTokenAttempt } from '../../crds/sft-trainer.js';
+import { SECRET_NAMES, installationSecret } from '../../db/repositories/installation-secrets.js';
 import { getDataset } from '../../db/repositories/datasets.js';
 import { rfc3339 } from '../../util/rfc3339.js';
 import { Datasets } from '../datasets/service.js';
@@ -79,7 +84,17 @@ export function sftTrainerRoutes(metrics: SftMetrics = new SftMetrics()) {
     });
     app.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
-    /** The job the token opens, or the error to send. */
+    /** The installation's token key (the controller's too), read once; a failed read is tried again. */
+    let tokenKey: Promise<Buffer> | undefined;
+    const keyOf = (): Promise<Buffer> => {
+      const read = (tokenKey ??= installationSecret(app.hearth.db, SECRET_NAMES.sftTrainerTokens));
+      read.catch(() => {
+        if (tokenKey === read) tokenKey = undefined;
+      });
+      return read;
+    };
+
+    /** The job the token opens and the attempt it was minted for, or the error to send. */
     const authorize = async (request: FastifyRequest): Promise<Authorized> => {
       const { accountId, jobId } = request.params as Params;
       const auth = request.headers.authorization ?? '';
@@ -87,13 +102,19 @@ export function sftTrainerRoutes(metrics: SftMetrics = new SftMetrics()) {
       const client = app.hearth.kinds?.supervisedFineTuningJobs;
       if (!token || !client) throw unauthenticated('a trainer token is required');
       const ns = accountNamespace(accountId);
-      const digestOf = (o: CustomObject | undefined) => (o?.status?.training as { tokenSha256?: string } | undefined)?.tokenSha256;
-      // The cache first; a token minted a moment ago may not be there yet.
+      const key = await keyOf();
       let obj = await client.get(ns, jobId);
-      if (!obj || !tokenMatches(token, digestOf(obj))) obj = await client.read(ns, jobId);
-      if (!obj || !tokenMatches(token, digestOf(obj))) throw unauthenticated('the trainer token is not valid for this job');
-      if (FINAL.includes(String(obj.status?.state))) throw failedPrecondition(`supervised fine-tuning job ${jobId} is ${String(obj.status?.state)}; the trainer must stop`, 'ERR_JOB_ENDED');
-      return { obj, attempt: Number((obj.status?.training as { attempt?: number } | undefined)?.attempt ?? 0) };
+      let attempt = attemptOpened(key, token, obj, false);
+      if (attempt === undefined) {
+        obj = await client.read(ns, jobId);
+        attempt = attemptOpened(key, token, obj, true);
+      }
+      if (!obj || attempt === undefined) throw unauthenticated('the trainer token is not valid for this job');
+      // A final state is the current attempt's: a trainer of the attempt after it is a resume.
+      if (attempt === currentAttempt(obj) && FINAL.includes(String(obj.status?.state))) {
+        throw failedPrecondition(`supervised fine-tuning job ${jobId} is ${String(obj.status?.state)}; the trainer must stop`, 'ERR_JOB_ENDED');
+      }
+      return { obj, attempt };
     };
 
     const guarded = (fn: (request: FastifyRequest, reply: FastifyReply, a: Authorized) => Promise<unknown>) => async (request: FastifyRequest, reply: FastifyReply) => {
@@ -180,6 +201,9 @@ export function sftTrainerRoutes(metrics: SftMetrics = new SftMetrics()) {
           } catch (e) {
             if (statusCodeOf(e) !== 409 || tries >= PROGRESS_WRITE_TRIES) throw e;
             current = await jobs.read(ns, jobId);
+            // A new job of the same name, or a new attempt (the token opened what the cache still had):
+            // a superseded trainer must not overwrite the current one's progress.
+            if (superseded(current, obj, attempt)) throw unauthenticated('the trainer token is not valid for this job');
           }
         }
         if (!current) throw new ApiError('NOT_FOUND', `supervised fine-tuning job ${jobId} not found`);
@@ -192,6 +216,25 @@ export function sftTrainerRoutes(metrics: SftMetrics = new SftMetrics()) {
 
 /** Conflicting writers of one job's progress are the trainer's ranks and the controller: a few tries settle it. */
 const PROGRESS_WRITE_TRIES = 5;
+
+/** The job's current attempt (0, then one more per :resume). */
+const currentAttempt = (o: CustomObject): number => Number((o.status?.training as { attempt?: number } | undefined)?.attempt ?? 0);
+
+/** The job read again is another one of the same name, or has moved past the trainer's attempt. */
+const superseded = (now: CustomObject | undefined, authorized: CustomObject, attempt: number): boolean =>
+  now !== undefined && (now.metadata.uid !== authorized.metadata.uid || currentAttempt(now) > attempt);
+
+/**
+ * The attempt a trainer token opens on this view of the job: its current one; on the API server's
+ * view (`fresh`) also the next (a resume's trainer may call before the status naming its attempt is
+ * written). The cache is trusted for the current attempt only (it may lag by one, as it always could).
+ */
+function attemptOpened(key: Buffer, token: string, o: CustomObject | undefined, fresh: boolean): number | undefined {
+  const attempt = o ? trainerTokenAttempt(key, o.metadata.uid, token) : undefined;
+  if (o === undefined || attempt === undefined) return undefined;
+  const current = currentAttempt(o);
+  return attempt === current || (fresh && attempt === current + 1) ? attempt : undefined;
+}
 
 const digest = (v: string): Buffer => createHash('sha256').update(v).digest();
 

@@ -150,6 +150,8 @@ describe('SFTJobReconciler: validation', () => {
     ['LoRA rank outside the set', { jobs: [sftJob({ loraRank: 12 })] }, 'INVALID_ARGUMENT', 'loraRank: 12 is not one of 1, 2, 4, 8, 16, 32, 64 (a power of two up to 64)'],
     ['epochs out of range', { jobs: [sftJob({ epochs: 1000 })] }, 'INVALID_ARGUMENT', 'epochs: 1000 is outside 1–100'],
     ['learning rate out of range', { jobs: [sftJob({ learningRate: 2 })] }, 'INVALID_ARGUMENT', 'learningRate: 2 is outside (0, 1]'],
+    // kubectl may give outputModel as a full name; the CRD's CEL cannot see the namespace's account.
+    ['output model of another account', { jobs: [sftJob({ outputModel: 'accounts/globex/models/tuned' })] }, 'INVALID_ARGUMENT', 'outputModel: accounts/globex/models/tuned is not a model of account acme'],
   ];
   it.each(failures)('%s → FAILED in VALIDATING naming the field; no Job, no quota; a second pass writes nothing', async (_, objs, code, message) => {
     const t = setup(objs);
@@ -236,6 +238,26 @@ describe('SFTJobReconciler: the trainer Job', () => {
     expect((await t.pass()).writes).toEqual([]);
   });
 
+  it('outputModel as the full name of the account (kubectl): checked free and registered under its id', async () => {
+    const t = setup({ jobs: [sftJob({ outputModel: 'accounts/acme/models/my-lora' })] });
+    t.stores.models.set('acme/taken', { baseModel: BASE, state: 'READY' });
+    await toRunning(t);
+    adapterFiles(t);
+    report(t, { step: 10, totalSteps: 10, done: true });
+    await t.pass();
+    await t.pass();
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_COMPLETED', outputModel: 'accounts/acme/models/my-lora' });
+    expect(t.stores.models.get('acme/my-lora')).toMatchObject({ job: 'accounts/acme/supervisedFineTuningJobs/tune', state: 'READY' });
+    expect([...t.stores.models.keys()].sort()).toEqual(['acme/my-lora', 'acme/taken']);
+
+    const taken = setup({ jobs: [sftJob({ outputModel: 'accounts/acme/models/taken' })] });
+    taken.stores.models.set('acme/taken', { baseModel: BASE, state: 'READY' });
+    await taken.pass();
+    await taken.pass();
+    expect(taken.status()).toMatchObject({ state: 'JOB_STATE_FAILED', status: { code: 'ALREADY_EXISTS', message: 'outputModel: model accounts/acme/models/taken already exists; name a new model' } });
+    expect(taken.stores.holds.size).toBe(0);
+  });
+
   it('done without a valid adapter → FAILED naming the files', async () => {
     const t = setup();
     await toRunning(t);
@@ -291,6 +313,47 @@ describe('SFTJobReconciler: a lost status write after the Secret and the Job wer
       expect((await t.pass()).writes).toEqual([]);
     });
   }
+});
+
+describe('SFTJobReconciler: the token Secret lands before the Job that mounts it', () => {
+  // A trainer pod reads HEARTH_TRAINER_TOKEN from the Secret once, when its container starts, which
+  // may be as soon as its Job exists. Each Secret write here takes a moment (a loaded API server);
+  // the Job's create records the token a pod started at that instant would get.
+  function slowSecretWrites(t: T): string[] {
+    const seenByJob: string[] = [];
+    type Write = (o: Parameters<T['cluster']['create']>[0]) => Promise<void>;
+    const slow =
+      (real: Write): Write =>
+      async (o) => {
+        if (o.kind === 'Secret') await new Promise((r) => setImmediate(r));
+        if (o.kind === 'Job') seenByJob.push(secretToken(t) ?? '(no Secret)');
+        return real(o);
+      };
+    t.cluster.create = slow(t.cluster.create.bind(t.cluster));
+    t.cluster.update = slow(t.cluster.update.bind(t.cluster));
+    return seenByJob;
+  }
+
+  it('a first attempt: the Job is created once the Secret exists with its token', async () => {
+    const t = setup();
+    const seenByJob = slowSecretWrites(t);
+    await t.pass();
+    expect((await t.pass()).writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
+    expect(seenByJob).toEqual([tokenOf(0)]);
+  });
+
+  it(':resume: the Job of the new attempt is created once the Secret holds the new token, not the superseded one', async () => {
+    const t = setup({ jobs: [sftJob({}, { state: 'JOB_STATE_CANCELLED', training: { attempt: 0, checkpoint: 'step-4', trainDataset: 'accounts/acme/datasets/chats' }, updateTime: '2026-12-06T07:59:00Z' }, { 'hearth.dev/resume-requested': '2026-12-06T08:00:00Z' })] });
+    // The first attempt's Secret, as it was left.
+    await t.cluster.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sft-tune-trainer', namespace: NS }, stringData: { token: tokenOf(0) } } as never);
+    t.cluster.take();
+    const seenByJob = slowSecretWrites(t);
+    await t.pass();
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', training: { attempt: 1 } });
+    const made = await t.pass();
+    expect(made.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `update Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-1`, `status ${OBJ}`]);
+    expect(seenByJob).toEqual([tokenOf(1)]);
+  });
 });
 
 describe('SFTJobReconciler: a retried placement keeps the Job that exists', () => {

@@ -19,7 +19,7 @@
 import type { V1Job, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import { accountOfNamespace } from '../../crds/account.js';
 import { ANNOTATIONS } from '../../crds/group.js';
-import type { SFTJobSpec, SFTJobStatus } from '../../crds/sft-job.js';
+import { parseOutputModel, type SFTJobSpec, type SFTJobStatus } from '../../crds/sft-job.js';
 import { EARLY_STOP_PATIENCE, SFT_ANNOTATIONS, SFT_LABELS, parseProgress, tokenDigest } from '../../crds/sft-trainer.js';
 import { BASE_MODELS } from '../../fleet/base-models.js';
 import { ACCELERATOR_TYPES, gpuQuotaName, isAcceleratorType, type AcceleratorType } from '../../fleet/catalog.js';
@@ -444,8 +444,12 @@ export class SFTJobReconciler implements Reconciler {
       trainer: this.o.trainer,
       inputs: { spec, baseModelPath: base.path, baseModelName: base.name, resumeCheckpoint: t.checkpoint, hasEval: t.evalDataset !== undefined, nodes: p.shape.nodes, gpusPerNode: p.shape.acceleratorCount },
     });
-    // Independent writes: the pod reads the Secret when its container starts, after all three exist.
-    await Promise.all([this.#upsert(makeTokenSecret(job, token)), ...(p.shape.nodes > 1 ? [this.#createIgnoringConflict(makeService(job))] : []), ...(made ? [] : [this.#createJob(k8sJob, !known)])]);
+    // The Secret before the Job that mounts it: a pod reads HEARTH_TRAINER_TOKEN once, when its
+    // container starts, and on a resume the Secret still holds the previous attempt's token until this
+    // write lands (a pod started before it would keep a superseded token: 401 for its whole run).
+    // The Service and the Job are independent of each other.
+    await this.#upsert(makeTokenSecret(job, token));
+    await Promise.all([...(p.shape.nodes > 1 ? [this.#createIgnoringConflict(makeService(job))] : []), ...(made ? [] : [this.#createJob(k8sJob, !known)])]);
     return {
       outcome: {
         state: 'JOB_STATE_PENDING',
@@ -661,16 +665,18 @@ function podsOf(pods: Lister<V1Pod>, namespace: string, name: string, attempt: n
   return pods.list(namespace).filter((p) => p.metadata?.labels?.[SFT_LABELS.job] === name && p.metadata.labels[SFT_LABELS.attempt] === String(attempt));
 }
 
-/** The output model's id: `outputModel` (an id, or a full name of the account), else the job's id. */
+/**
+ * The output model's id: `outputModel` (an id, or a full name of the account: kubectl may give
+ * either, REST stores the id), else the job's id. Another account's full name (the CRD's CEL cannot
+ * see the namespace) fails the job naming the field.
+ */
 export function outputModelId(job: Job, account: string): string {
   const v = job.spec.outputModel;
   if (!v) return job.metadata.name!;
-  const m = MODEL.exec(v);
-  if (m) {
-    if (m[1] !== account) throw new Invalid('INVALID_ARGUMENT', `outputModel: ${v} is not a model of account ${account}`);
-    return m[2]!;
-  }
-  return v;
+  const parsed = parseOutputModel(v);
+  if (!parsed) throw new Invalid('INVALID_ARGUMENT', `outputModel: ${v} is neither a model id nor accounts/${account}/models/<id>`);
+  if (parsed.account !== undefined && parsed.account !== account) throw new Invalid('INVALID_ARGUMENT', `outputModel: ${v} is not a model of account ${account}`);
+  return parsed.id;
 }
 
 /** The carve-out datasets: `<job>-train-split`, `<job>-eval-split` (resource ids ≤ 63). */

@@ -87,11 +87,14 @@ describe('the trainer command template', () => {
 });
 
 describe('trainerToken', () => {
-  it('the same for every pass of an attempt; another for another attempt, job (uid) or key; 32 bytes', () => {
+  it('the same for every pass of an attempt; another for another attempt, job (uid) or key; the attempt, then a 32-byte mac', () => {
     const t = trainerToken('key-a', 'u1', 0);
     expect(trainerToken('key-a', 'u1', 0)).toBe(t);
     expect(new Set([t, trainerToken('key-a', 'u1', 1), trainerToken('key-a', 'u2', 0), trainerToken('key-b', 'u1', 0)]).size).toBe(4);
-    expect(Buffer.from(t, 'base64url')).toHaveLength(32);
+    const [attempt, mac] = t.split('.');
+    expect(attempt).toBe('0');
+    expect(Buffer.from(mac!, 'base64url')).toHaveLength(32);
+    expect(trainerToken('key-a', 'u1', 3)).toMatch(/^3\./);
     expect(() => trainerToken('key-a', '', 0)).toThrow(/no metadata.uid/);
   });
 });

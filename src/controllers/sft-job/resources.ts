@@ -2,10 +2,10 @@
 // headless Service that gives the pods DNS names for the rendezvous, and the Secret holding the
 // trainer's job-scoped token. Every object carries the SFTJob's labels and a controller
 // ownerReference (garbage collection removes them with the job).
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { V1EnvVar, V1Job, V1Secret, V1Service } from '@kubernetes/client-node';
 import { LABELS, MANAGED_BY } from '../../crds/group.js';
-import { SFT_LABELS } from '../../crds/sft-trainer.js';
+import { SFT_LABELS, trainerToken } from '../../crds/sft-trainer.js';
 import type { SFTJobSpec } from '../../crds/sft-job.js';
 import { ACCELERATOR_LABEL, ACCELERATORS, REGION_LABEL, isAcceleratorType, type AcceleratorType } from '../../fleet/catalog.js';
 import { gpuTolerations } from '../../fleet/placement.js';
@@ -169,18 +169,8 @@ export function makeService(owner: Owner): V1Service {
   };
 }
 
-/**
- * The trainer's token of an attempt: HMAC-SHA256 of the job's uid and the attempt under the
- * controller's token key (32 bytes, base64url). Derived, not random, so every pass of one attempt
- * makes the same token: a pass whose status write was lost (a conflict, a crash after the Secret
- * and the Job were made) is retried with the token a started trainer pod already holds, without
- * reading the Secret back. A new attempt (:resume) or a new job of the same name (a new uid) gets
- * another token.
- */
-export function trainerToken(key: string | Buffer, uid: string, attempt: number): string {
-  if (!uid) throw new Error('trainerToken: the SFTJob has no metadata.uid');
-  return createHmac('sha256', key).update(`hearth sft trainer token\0${uid}\0${attempt}`).digest('base64url');
-}
+/** The trainer's token of an attempt (`src/crds/sft-trainer.ts`: the API checks it with the same key). */
+export { trainerToken };
 
 export function makeTokenSecret(owner: Owner, token: string): V1Secret {
   const name = owner.metadata.name!;

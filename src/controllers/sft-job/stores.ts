@@ -64,7 +64,7 @@ export interface SftStores {
   hold(accountId: string, holder: string, quotaName: string, gpus: number): Promise<{ ok: true } | { ok: false; why: string }>;
   release(accountId: string, holder: string): Promise<void>;
   /**
-   * The key the trainers' tokens are derived from (resources.ts `trainerToken`): the same for every
+   * The key the trainers' tokens are derived from (`trainerToken`, src/crds/sft-trainer.ts; the API checks tokens with it too): the same for every
    * controller replica and across restarts.
    */
   tokenKey(): Promise<Buffer>;
