@@ -43,6 +43,10 @@ COPY bin/hearth.mjs ./bin/hearth.mjs
 COPY src/db/migrations ./dist/db/migrations
 USER 65532:65532
 EXPOSE 8080
-# The base image's entry point is /nodejs/bin/node.
-ENTRYPOINT ["/nodejs/bin/node", "dist/main.js"]
+# The base image's entry point is /nodejs/bin/node. --max-semi-space-size=16 (MiB): V8 sizes the
+# young generation from the memory it sees (the container's limit, else the machine's: up to 32 MiB
+# per semi-space on a large node), and the pages it grew to stay in the process's RSS; a fixed
+# 16 MiB makes every mode's memory the same wherever it runs (see src/controllers/deployment/README.md,
+# RSS). hack/lib/hearth-images.ts HEARTH_NODE_FLAGS says the same (a unit test checks).
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=16", "dist/main.js"]
 CMD ["api"]
