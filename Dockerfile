@@ -35,6 +35,12 @@ RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && n
 FROM gcr.io/distroless/nodejs24-debian12:nonroot
 WORKDIR /app
 ENV NODE_ENV=production
+# --max-semi-space-size=16 (MiB): V8's default young generation depends on the memory Node sees
+# (32 MiB semi-spaces on a 24 GiB machine), and the pages it grows to stay in the process's RSS; a
+# fixed 16 MiB (Node 20's default) makes every mode's memory the same wherever it runs
+# (src/controllers/deployment/README.md, "Memory"). hack/lib/hearth-images.ts HEARTH_NODE_FLAGS
+# says the same (a unit test checks); the chart's config.extraEnv can set another NODE_OPTIONS.
+ENV NODE_OPTIONS=--max-semi-space-size=16
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY --from=build /src/dist ./dist

