@@ -293,6 +293,25 @@ describe('LeaderElector', () => {
     expect(a.events).toEqual(['started@0', 'stopped@10000', expect.stringMatching(/^started@/)]);
   });
 
+  it('steps down exactly at the renew deadline, not at the next retry after it (leaseDuration − renewDeadline < retryPeriod)', async () => {
+    const clock = new FakeClock(0);
+    const lease = new MemoryLease();
+    const timings = { leaseDurationMs: 4000, renewDeadlineMs: 3000, retryPeriodMs: 2400 };
+    const a = candidate(clock, lease, 'a', timings);
+    void a.elector.run();
+    await flushMicrotasks();
+    await clock.advanceAsync(5000); // a renewed at 2.4 s and 4.8 s
+    a.client.failWith = new Error('partition'); // a's 7.2 s renewal fails
+    // a's deadline is 4.8 + 3 = 7.8 s; a standby that saw the 4.8 s renewal as it was written may
+    // take over from 4.8 + 4 = 8.8 s. Stepping down at the first retry after the deadline (9.6 s)
+    // would overlap it.
+    await clock.advanceAsync(2799); // 7.799 s
+    expect(a.elector.isLeader()).toBe(true);
+    await clock.advanceAsync(1); // 7.8 s
+    expect(a.elector.isLeader()).toBe(false);
+    expect(a.events).toEqual(['started@0', 'stopped@7800']);
+  });
+
   it('rejects inconsistent timings', () => {
     const clock = new FakeClock(0);
     const lease = new MemoryLease();

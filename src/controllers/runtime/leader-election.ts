@@ -6,7 +6,10 @@
 //   leaseDurationSeconds, never by the holder's timestamps, so clock skew between replicas is
 //   harmless;
 // - renew: every retryPeriod; if no renew succeeds for renewDeadline, or another holder is seen,
-//   stop leading (onStoppedLeading) and become a candidate again;
+//   stop leading (onStoppedLeading) and become a candidate again. The deadline is exact (the
+//   renew loop wakes at it), not at the next retry after it: a leader keeping on for up to a
+//   retryPeriod past its deadline would overlap a successor when leaseDuration − renewDeadline
+//   is shorter than retryPeriod;
 // - stop(): keep renewing while onStoppedLeading drains the work, then release the Lease (holder
 //   '' and a 1 s duration) so a successor takes over at its next retry instead of waiting out the
 //   lease.
@@ -245,9 +248,13 @@ export class LeaderElector {
     const clock = this.#o.clock;
     let lastRenew = acquiredAt;
     while (!signal.aborted) {
-      if (!(await sleep(clock, this.#o.retryPeriodMs, signal))) break;
+      // Never sleep past the deadline: stepping down up to a retryPeriod late would overlap a
+      // successor whenever leaseDuration − renewDeadline < retryPeriod (client-go bounds its
+      // renew retries by a renewDeadline context the same way).
+      const deadline = lastRenew + this.#o.renewDeadlineMs;
+      if (!(await sleep(clock, Math.min(this.#o.retryPeriodMs, Math.max(0, deadline - clock.now())), signal))) break;
       const startedAt = clock.now();
-      const left = this.#o.renewDeadlineMs - (startedAt - lastRenew);
+      const left = deadline - startedAt;
       const r = left > 0 ? await this.#tryAcquireOrRenew(left, signal) : 'error';
       if (r === 'ok') {
         // Counted from when the attempt began: the write cannot be older than that, so others
