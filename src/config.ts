@@ -103,9 +103,17 @@ export const ConfigSchema = z.object({
     ),
     leaderElectionNamespace: variable('HEARTH_LEADER_ELECTION_NAMESPACE', z.string().min(1).optional(), 'Set: the controller is leader-elected with a Lease in this namespace; unset: no election.'),
     leaderElectionLeaseName: variable('HEARTH_LEADER_ELECTION_LEASE_NAME', z.string().min(1).optional(), 'The Lease\'s name; unset: hearth-deployment-controller.'),
-    leaseDuration: variable('HEARTH_LEADER_ELECTION_LEASE_DURATION', duration('15s').default('15s'), 'How long a lease not renewed keeps others from taking it: the worst-case failover time after a leader dies.'),
-    renewDeadline: variable('HEARTH_LEADER_ELECTION_RENEW_DEADLINE', duration('10s').default('10s'), 'How long a leader that cannot renew keeps working before it steps down (less than the lease duration).'),
-    retryPeriod: variable('HEARTH_LEADER_ELECTION_RETRY_PERIOD', duration('2s').default('2s'), 'Interval between attempts to take or renew the lease. Faster failover, e.g.: 5s / 3s / 1s.'),
+    leaseDuration: variable(
+      'HEARTH_LEADER_ELECTION_LEASE_DURATION',
+      duration('15s').default('15s'),
+      'How long a lease not renewed keeps others from taking it: a dead leader is replaced about this long after its last renewal (bench:failover at 15s/10s/2s: max 15.2 s from SIGKILL to the new leader\'s first reconcile). Faster failover: 5s / 3s / 1s (max 5.2 s). Must exceed the renew deadline.',
+    ),
+    renewDeadline: variable('HEARTH_LEADER_ELECTION_RENEW_DEADLINE', duration('10s').default('10s'), 'How long a leader that cannot renew keeps working before it steps down (less than the lease duration; the difference is the margin against two leaders). Faster failover: 3s.'),
+    retryPeriod: variable(
+      'HEARTH_LEADER_ELECTION_RETRY_PERIOD',
+      duration('2s').default('2s'),
+      'Interval between renewals, and between a standby\'s polls of the lease (jittered up to 2.2×; it also watches the lease). The renew deadline must exceed 1.2× this. Faster failover: 1s.',
+    ),
   }),
   autoscaler: z.object({
     minScaleToZeroWindow: variable('HEARTH_MIN_SCALE_TO_ZERO_WINDOW', duration('5m').default('5m'), 'The operator\'s floor under every Deployment\'s scaleToZeroWindow.'),

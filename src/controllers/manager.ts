@@ -179,7 +179,8 @@ export function controllerManager(o: ControllerManagerOptions, regs: ControllerR
       ? {
           leaderElection: {
             ...le,
-            client: new KubeLeaseClient(o.clients.api(CoordinationV1Api), le.namespace, le.name ?? DEFAULT_LEASE_NAME),
+            // Watched as well as polled: a standby times the lease's expiry from each renewal as it is written.
+            client: new KubeLeaseClient(o.clients.api(CoordinationV1Api), le.namespace, le.name ?? DEFAULT_LEASE_NAME, { clients: o.clients, clock: ctx.clock, log: o.log }),
             identity: le.identity ?? defaultIdentity(),
           },
         }

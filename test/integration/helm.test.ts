@@ -205,7 +205,7 @@ const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
 /** Rules in the release namespace only (Roles): leader election on its one Lease; finding the gateways to scrape. */
 function namespacedRules(p: Process): Record<string, string[]> {
   return p === 'controller'
-    ? { 'coordination.k8s.io/leases': ['create'], [`coordination.k8s.io/leases#${LEASE}`]: ['get', 'update'], 'discovery.k8s.io/endpointslices': ['list'] } // + the gateway admin Service's slices (autoscaler load scrape)
+    ? { 'coordination.k8s.io/leases': ['create'], [`coordination.k8s.io/leases#${LEASE}`]: ['get', 'update', 'list', 'watch'], 'discovery.k8s.io/endpointslices': ['list'] } // + the gateway admin Service's slices (autoscaler load scrape)
     : {};
 }
 
@@ -766,6 +766,16 @@ describe('helm install into the simulated cluster', () => {
     const created = await lease.create({ holderIdentity: 'probe', leaseDurationSeconds: 15, acquireTime: Date.now(), renewTime: Date.now(), leaseTransitions: 0 });
     const renewed = await lease.update({ holderIdentity: 'probe', leaseDurationSeconds: 15, renewTime: Date.now() }, created.resourceVersion);
     expect(renewed.record.holderIdentity).toBe('probe');
+    // …and its watch (list/watch by metadata.name), which sees the next renewal.
+    const seen: Array<string | undefined> = [];
+    const unwatch = new KubeLeaseClient(coord, ns, LEASE, { clients, clock: realClock, log }).watch!((l) => seen.push(l?.record.holderIdentity));
+    try {
+      await waitFor('the Lease watch to list it', async () => seen.length > 0, { timeoutMs: 20_000 });
+      await lease.update({ holderIdentity: 'probe-2', leaseDurationSeconds: 15, renewTime: Date.now() }, renewed.resourceVersion);
+      await waitFor('the Lease watch to see the renewal', async () => seen.includes('probe-2'), { timeoutMs: 20_000 });
+    } finally {
+      unwatch();
+    }
     await expectCode(new KubeLeaseClient(coord, nsOther, LEASE).create({ holderIdentity: 'probe' }), 403, 'a Lease in another namespace');
     await expectCode(new KubeLeaseClient(coord, ns, 'someone-else').get(), 403, 'another Lease');
     // Secrets: never.

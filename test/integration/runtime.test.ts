@@ -338,6 +338,10 @@ class Severable implements LeaseClient {
   get: LeaseClient['get'] = () => this.#gate(() => this.inner.get());
   create: LeaseClient['create'] = (r) => this.#gate(() => this.inner.create(r));
   update: LeaseClient['update'] = (r, rv) => this.#gate(() => this.inner.update(r, rv));
+  get watch(): LeaseClient['watch'] {
+    const w = this.inner.watch;
+    return w && ((onChange) => w((l) => void (this.severed || onChange(l))));
+  }
   async #gate<R>(fn: () => Promise<R>): Promise<R> {
     if (this.severed) return new Promise<R>(() => {});
     return fn();
@@ -346,9 +350,9 @@ class Severable implements LeaseClient {
 
 const TIMINGS = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 };
 
-function replica(lease: string, identity: string): { manager: Manager; probe: Probe; client: Severable } {
+function replica(lease: string, identity: string, o: { watch?: boolean } = {}): { manager: Manager; probe: Probe; client: Severable } {
   const probe = new Probe(`${identity}-work`);
-  const client = new Severable(new KubeLeaseClient(coordination, ns, lease));
+  const client = new Severable(new KubeLeaseClient(coordination, ns, lease, o.watch ? { clients, clock, log } : undefined));
   const manager = new Manager({ clock, log, leaderElection: { client, identity, ...TIMINGS }, shutdownTimeoutMs: 5000 });
   manager.add(() => probe);
   managers.push(manager);
@@ -425,6 +429,38 @@ describe('leader election', () => {
     // plus at most one jittered retry period before b tries again.
     expect(bLeadAt).toBeLessThanOrEqual(TIMINGS.leaseDurationMs + (1 + 2.2) * TIMINGS.retryPeriodMs + 500);
     expect(a.probe.running).toBe(false);
+    expect(b.probe.running).toBe(true);
+    a.client.severed = false;
+  });
+});
+
+describe('leader election with a watch on the Lease', () => {
+  it('a watching standby takes over about leaseDuration after the last renewal of a leader that went silent, never beside it', async () => {
+    const lease = `runtime-le3-${suffix}`;
+    const a = replica(lease, 'replica-a');
+    a.manager.start();
+    const dump = () => leaseDump(lease);
+    await waitFor('replica-a to lead', async () => a.manager.isLeader(), { timeoutMs: 10_000, dump });
+    const b = replica(lease, 'replica-b', { watch: true });
+    b.manager.start();
+    await during(2000, () => expect(b.manager.isLeader()).toBe(false));
+
+    a.client.severed = true; // like SIGKILL: no renewals, no release
+    await new Promise((r) => setTimeout(r, 300)); // a renewal already sent lands meanwhile
+    // a's last renewal as the server has it (a's clock and ours are the machine's).
+    const last = await coordination.readNamespacedLease({ name: lease, namespace: ns });
+    const lastRenew = new Date(String(last.spec?.renewTime)).getTime();
+    let bLeadAt = 0;
+    await during(TIMINGS.leaseDurationMs + 2 * TIMINGS.retryPeriodMs * 2.2 + 1000, () => {
+      if (b.manager.isLeader() && !bLeadAt) bLeadAt = Date.now();
+      expect(a.manager.isLeader() && b.manager.isLeader()).toBe(false);
+    });
+    expect(bLeadAt, JSON.stringify(await dump())).toBeGreaterThan(0);
+    // Polling alone: up to leaseDuration + 2 × 2.2 retry periods (5.2 s) after the last renewal.
+    // Watching, and trying again at the expiry: leaseDuration plus the watch's and the takeover
+    // write's latency (generous on a loaded machine).
+    expect(bLeadAt - lastRenew).toBeGreaterThanOrEqual(TIMINGS.leaseDurationMs);
+    expect(bLeadAt - lastRenew).toBeLessThanOrEqual(TIMINGS.leaseDurationMs + 1000);
     expect(b.probe.running).toBe(true);
     a.client.severed = false;
   });

@@ -90,12 +90,13 @@ describe('LeaderElector', () => {
     expect(a.elector.isLeader()).toBe(false);
     expect(a.events).toEqual(['started@0', 'stopped@14000']);
 
-    // b last saw the lease change at 4 s; it is valid until 19 s; b retries every 2 s.
-    await clock.advanceAsync(4000); // 18 s
+    // b last saw the lease change at 4 s; it is valid until 19 s. b polls every 2 s (18 s, 20 s)
+    // but does not wait for its 20 s poll: it tries again the moment the lease expires.
+    await clock.advanceAsync(4999); // 18.999 s
     expect(b.elector.isLeader()).toBe(false);
-    await clock.advanceAsync(2000); // 20 s
+    await clock.advanceAsync(1); // 19 s
     expect(b.elector.isLeader()).toBe(true);
-    expect(lease.state?.record).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1, acquireTime: 20_000 });
+    expect(lease.state?.record).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1, acquireTime: 19_000 });
 
     // a, back online, stays a follower.
     a.client.failWith = undefined;
@@ -291,6 +292,104 @@ describe('LeaderElector', () => {
     await clock.advanceAsync(5000);
     expect(a.elector.isLeader()).toBe(true);
     expect(a.events).toEqual(['started@0', 'stopped@10000', expect.stringMatching(/^started@/)]);
+  });
+
+  it('with a watch, a standby times the expiry from the last renewal as it was written, not from its next poll', async () => {
+    const clock = new FakeClock(0);
+    const lease = new MemoryLease();
+    const a = candidate(clock, lease, 'a');
+    void a.elector.run();
+    await clock.advanceAsync(1000);
+    const polled = candidate(clock, lease, 'polled'); // polls at 1 s, 3 s, 5 s, 7 s …
+    const watching = candidate(clock, lease, 'watching');
+    watching.client.withWatch();
+    void polled.elector.run();
+    void watching.elector.run();
+    await clock.advanceAsync(5500); // 6.5 s: a renewed at 2, 4 and 6 s
+    a.client.hang = true; // a dies (SIGKILL): no more renewals, no release
+    // The polling standby saw the 6 s renewal at its 7 s poll: the lease is valid until 22 s for it.
+    // The watching one saw it at 6 s: valid until 21 s. Neither waits for a poll after that.
+    await clock.advanceAsync(14_499); // 20.999 s
+    expect(watching.elector.isLeader()).toBe(false);
+    expect(polled.elector.isLeader()).toBe(false);
+    await clock.advanceAsync(1); // 21 s
+    expect(watching.elector.isLeader()).toBe(true);
+    expect(lease.state?.record).toMatchObject({ holderIdentity: 'watching', acquireTime: 21_000, leaseTransitions: 1 });
+    // a stopped leading at its renew deadline, 16 s, long before.
+    expect(a.elector.isLeader()).toBe(false);
+    await clock.advanceAsync(30_000);
+    expect(polled.elector.isLeader()).toBe(false);
+  });
+
+  it('with a watch, a standby takes a released or deleted lease at once, not at its next retry', async () => {
+    const clock = new FakeClock(0);
+    const lease = new MemoryLease();
+    const a = candidate(clock, lease, 'a');
+    void a.elector.run();
+    await flushMicrotasks();
+    const b = candidate(clock, lease, 'b');
+    b.client.withWatch();
+    void b.elector.run();
+    await clock.advanceAsync(500); // b's next poll would be at 2 s
+    await a.elector.stop(); // releases the lease
+    await flushMicrotasks();
+    expect(b.elector.isLeader()).toBe(true);
+    expect(lease.state?.record).toMatchObject({ holderIdentity: 'b', acquireTime: 500 });
+
+    const c = candidate(clock, lease, 'c');
+    c.client.withWatch();
+    void c.elector.run();
+    await clock.advanceAsync(300);
+    b.client.failWith = new Error('partition'); // b cannot answer to the delete in time
+    lease.delete(); // an operator deletes the Lease
+    await flushMicrotasks();
+    expect(c.elector.isLeader()).toBe(true);
+    expect(lease.state?.record).toMatchObject({ holderIdentity: 'c', acquireTime: 800 });
+  });
+
+  it('a watching standby whose watch went quiet still polls, and waits out renewals it only sees by polling', async () => {
+    const clock = new FakeClock(0);
+    const lease = new MemoryLease();
+    const a = candidate(clock, lease, 'a');
+    void a.elector.run();
+    await flushMicrotasks();
+    const b = candidate(clock, lease, 'b');
+    b.client.withWatch();
+    const subscribe = lease.subscribe.bind(lease);
+    lease.subscribe = () => () => {}; // a watch that never delivers anything
+    void b.elector.run();
+    await clock.advanceAsync(60_000);
+    expect(b.elector.isLeader()).toBe(false);
+    a.client.hang = true; // last renewal at 60 s, seen by b's poll at 60 s
+    await clock.advanceAsync(14_999);
+    expect(b.elector.isLeader()).toBe(false);
+    await clock.advanceAsync(1);
+    expect(b.elector.isLeader()).toBe(true);
+    lease.subscribe = subscribe;
+  });
+
+  it('steps down exactly at the renew deadline, not at the next retry after it (leaseDuration − renewDeadline < retryPeriod)', async () => {
+    const clock = new FakeClock(0);
+    const lease = new MemoryLease();
+    const timings = { leaseDurationMs: 4000, renewDeadlineMs: 3000, retryPeriodMs: 2400 };
+    const a = candidate(clock, lease, 'a', timings);
+    void a.elector.run();
+    await flushMicrotasks();
+    const b = candidate(clock, lease, 'b', timings);
+    b.client.withWatch();
+    void b.elector.run();
+    await clock.advanceAsync(5000); // a renewed at 2.4 s and 4.8 s; b watched both
+    a.client.failWith = new Error('partition'); // a's 7.2 s renewal fails
+    // a's deadline is 4.8 + 3 = 7.8 s; b may take over from 4.8 + 4 = 8.8 s. Stepping down at the
+    // first retry after the deadline (9.6 s) would have had both lead from 8.8 s to 9.6 s.
+    for (let t = 5000; t < 20_000; t += 100) {
+      await clock.advanceAsync(100);
+      expect(a.elector.isLeader() && b.elector.isLeader(), `both lead at ${clock.now()}`).toBe(false);
+      if (clock.now() === 7700) expect(a.elector.isLeader()).toBe(true);
+      if (clock.now() === 7800) expect(a.events).toEqual(['started@0', 'stopped@7800']);
+    }
+    expect(b.elector.isLeader()).toBe(true);
+    expect(lease.state?.record).toMatchObject({ holderIdentity: 'b', acquireTime: 8800 });
   });
 
   it('rejects inconsistent timings', () => {

@@ -5,8 +5,17 @@
 // - expiry is judged by the local time at which we last saw the record change, plus its
 //   leaseDurationSeconds, never by the holder's timestamps, so clock skew between replicas is
 //   harmless;
+// - a candidate does not wait out a jittered retryPeriod past the expiry: it tries again the
+//   moment the lease it observed expires (or at once when the holder releases it). With a watch
+//   on the Lease (LeaseClient.watch, optional) it sees each renewal as it is written instead of
+//   at its next poll, so it times the expiry from the holder's last renewal rather than up to
+//   2.2 retryPeriods later. Either way the expiry is still measured from when it saw the change,
+//   which is never before the write, so the old holder has stepped down by then;
 // - renew: every retryPeriod; if no renew succeeds for renewDeadline, or another holder is seen,
-//   stop leading (onStoppedLeading) and become a candidate again;
+//   stop leading (onStoppedLeading) and become a candidate again. The deadline is exact (the
+//   renew loop wakes at it), not at the next retry after it: a leader keeping on for up to a
+//   retryPeriod past its deadline would overlap a successor when leaseDuration − renewDeadline
+//   is shorter than retryPeriod;
 // - stop(): keep renewing while onStoppedLeading drains the work, then release the Lease (holder
 //   '' and a 1 s duration) so a successor takes over at its next retry instead of waiting out the
 //   lease.
@@ -14,6 +23,9 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { type CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { KubeClients } from '../../kube/client.js';
+import { Informer } from '../../kube/informer.js';
+import { KubeListWatch } from '../../kube/kube-source.js';
 import { sleep, type Clock, type Timer } from '../../util/clock.js';
 import { isConflict, isNotFound } from './result.js';
 
@@ -39,18 +51,36 @@ export interface LeaseClient {
   create(record: LeaseRecord): Promise<StoredLease>;
   /** Replaces the record if the Lease is still at `resourceVersion`. */
   update(record: LeaseRecord, resourceVersion: string): Promise<StoredLease>;
+  /**
+   * Optional: calls `onChange` with the Lease each time it changes (undefined once it is deleted),
+   * as soon as the server says so, until the returned function is called. A candidate uses it to
+   * time the lease's expiry from each renewal as it happens; without it, from its own polls.
+   */
+  watch?(onChange: (lease: StoredLease | undefined) => void): () => void;
+}
+
+/** What KubeLeaseClient needs to watch its Lease (an informer on it alone, by field selector). */
+export interface LeaseWatchVia {
+  clients: KubeClients;
+  clock: Clock;
+  log: Logger;
 }
 
 /** A Lease in the cluster through CoordinationV1Api. */
 export class KubeLeaseClient implements LeaseClient {
   readonly description: string;
 
+  readonly watch?: (onChange: (lease: StoredLease | undefined) => void) => () => void;
+
+  /** `watchVia`: also watch the Lease (list/watch on it by `metadata.name`), see LeaseClient.watch. */
   constructor(
     private readonly api: CoordinationV1Api,
     private readonly namespace: string,
     private readonly name: string,
+    watchVia?: LeaseWatchVia,
   ) {
     this.description = `leases/${namespace}/${name}`;
+    if (watchVia) this.watch = (onChange) => watchLease(watchVia, namespace, name, onChange);
   }
 
   async get(): Promise<StoredLease | undefined> {
@@ -76,6 +106,22 @@ export class KubeLeaseClient implements LeaseClient {
     };
     return fromLease(await this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body }));
   }
+}
+
+/** An informer on one Lease (restarts and relists on its own after failures); stops when the returned function is called. */
+function watchLease(via: LeaseWatchVia, namespace: string, name: string, onChange: (lease: StoredLease | undefined) => void): () => void {
+  const source = new KubeListWatch<V1Lease>(via.clients, { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace, fieldSelector: `metadata.name=${name}` });
+  const informer = new Informer<V1Lease>(source, { clock: via.clock, log: via.log });
+  const unsubscribe = informer.addEventHandler({
+    add: (l) => onChange(fromLease(l)),
+    update: (_old, l) => onChange(fromLease(l)),
+    delete: () => onChange(undefined),
+  });
+  informer.start();
+  return () => {
+    unsubscribe();
+    void informer.stop();
+  };
 }
 
 function toSpec(r: LeaseRecord): V1Lease['spec'] {
@@ -159,6 +205,8 @@ export class LeaderElector {
   #observedAt = 0;
   #lastHolder: string | undefined;
   #running: Promise<void> | undefined;
+  /** Ends the candidate's current wait early (set while it waits). */
+  #wake: (() => void) | undefined;
 
   constructor(opts: LeaderElectorOptions) {
     const o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...opts };
@@ -228,13 +276,62 @@ export class LeaderElector {
   async #acquire(): Promise<number | undefined> {
     const stopped = this.#stop.signal;
     this.#log.debug('trying to acquire the lease');
-    while (!stopped.aborted) {
-      const startedAt = this.#o.clock.now();
-      if ((await this.#tryAcquireOrRenew(this.#o.renewDeadlineMs, stopped)) === 'ok') return startedAt;
-      const wait = this.#o.retryPeriodMs * (1 + JITTER_FACTOR * (this.#o.random ?? Math.random)());
-      await sleep(this.#o.clock, wait, stopped);
+    const unwatch = this.#o.client.watch?.((l) => this.#watched(l));
+    try {
+      while (!stopped.aborted) {
+        const startedAt = this.#o.clock.now();
+        const r = await this.#tryAcquireOrRenew(this.#o.renewDeadlineMs, stopped);
+        if (r === 'ok') return startedAt;
+        await this.#waitToRetry(r, stopped);
+      }
+      return undefined;
+    } finally {
+      unwatch?.();
     }
-    return undefined;
+  }
+
+  /**
+   * After a failed attempt: waits the jittered retryPeriod, but no longer than until the lease
+   * it saw held expires (or, told by the watch, is released or deleted). After an error the
+   * lease it saw may be stale, so only the retry period counts until the watch says more.
+   */
+  async #waitToRetry(last: Attempt, stopped: AbortSignal): Promise<void> {
+    const clock = this.#o.clock;
+    const retryAt = clock.now() + this.#o.retryPeriodMs * (1 + JITTER_FACTOR * (this.#o.random ?? Math.random)());
+    let byLease = last === 'held';
+    while (!stopped.aborted) {
+      const at = byLease ? Math.min(retryAt, this.#freeAt()) : retryAt;
+      const wait = at - clock.now();
+      if (wait <= 0) return;
+      const wake = new AbortController();
+      const onStop = (): void => wake.abort();
+      stopped.addEventListener('abort', onStop, { once: true });
+      this.#wake = () => wake.abort();
+      const slept = await sleep(clock, wait, wake.signal);
+      this.#wake = undefined;
+      stopped.removeEventListener('abort', onStop);
+      if (slept) return;
+      byLease = true; // woken by the watch: what it saw is current
+    }
+  }
+
+  /** When the observed lease may be taken: its expiry if another holds it, else now. */
+  #freeAt(): number {
+    const rec = this.#observed?.record;
+    const now = this.#o.clock.now();
+    if (!rec?.holderIdentity || rec.holderIdentity === this.identity) return now;
+    return this.#observedAt + (rec.leaseDurationSeconds ?? 0) * 1000;
+  }
+
+  /** A change the watch reported while we compete: observe it and let the waiting attempt recompute. */
+  #watched(l: StoredLease | undefined): void {
+    if (this.#leading) return;
+    if (l) this.#observe(l, this.#o.clock.now());
+    else {
+      this.#observed = undefined;
+      this.#observedRaw = '';
+    }
+    this.#wake?.();
   }
 
   /**
@@ -245,9 +342,13 @@ export class LeaderElector {
     const clock = this.#o.clock;
     let lastRenew = acquiredAt;
     while (!signal.aborted) {
-      if (!(await sleep(clock, this.#o.retryPeriodMs, signal))) break;
+      // Never sleep past the deadline: stepping down up to a retryPeriod late would overlap a
+      // successor whenever leaseDuration − renewDeadline < retryPeriod (client-go bounds its
+      // renew retries by a renewDeadline context the same way).
+      const deadline = lastRenew + this.#o.renewDeadlineMs;
+      if (!(await sleep(clock, Math.min(this.#o.retryPeriodMs, Math.max(0, deadline - clock.now())), signal))) break;
       const startedAt = clock.now();
-      const left = this.#o.renewDeadlineMs - (startedAt - lastRenew);
+      const left = deadline - startedAt;
       const r = left > 0 ? await this.#tryAcquireOrRenew(left, signal) : 'error';
       if (r === 'ok') {
         // Counted from when the attempt began: the write cannot be older than that, so others

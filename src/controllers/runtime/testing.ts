@@ -9,6 +9,7 @@ export class MemoryLease {
   state: StoredLease | undefined;
   #rv = 0;
   writes = 0;
+  readonly #watchers = new Set<(l: StoredLease | undefined) => void>();
 
   /** A client of this lease; each can be made to fail or hang on its own. */
   client(): MemoryLeaseClient {
@@ -19,7 +20,25 @@ export class MemoryLease {
   write(record: LeaseRecord): StoredLease {
     this.writes++;
     this.state = { record: { ...record }, resourceVersion: String(++this.#rv) };
+    this.#notify();
     return clone(this.state);
+  }
+
+  /** Deletes the Lease (an operator's kubectl delete). */
+  delete(): void {
+    this.state = undefined;
+    this.#notify();
+  }
+
+  /** @internal Like a watch: each change reaches the watchers a microtask after it is made. */
+  subscribe(fn: (l: StoredLease | undefined) => void): () => void {
+    this.#watchers.add(fn);
+    return () => this.#watchers.delete(fn);
+  }
+
+  #notify(): void {
+    const now = this.state && clone(this.state);
+    for (const w of this.#watchers) queueMicrotask(() => w(now && clone(now)));
   }
 }
 
@@ -32,7 +51,18 @@ export class MemoryLeaseClient implements LeaseClient {
   /** If set, each answer reaches the caller only after this long on `clock` (the write is done at once). */
   slowAnswers: { clock: Clock; ms: number } | undefined;
 
+  /** Give the client a watch (LeaseClient.watch): changes arrive a microtask after each write, none while it fails or hangs. */
+  watch?: (onChange: (l: StoredLease | undefined) => void) => () => void;
+
   constructor(private readonly lease: MemoryLease) {}
+
+  /** Turns on LeaseClient.watch for this client. */
+  withWatch(): this {
+    this.watch = (onChange) => this.lease.subscribe((l) => {
+      if (!this.hang && !this.failWith) onChange(l);
+    });
+    return this;
+  }
 
   async get(): Promise<StoredLease | undefined> {
     await this.#gate();
