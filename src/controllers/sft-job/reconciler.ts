@@ -1,16 +1,19 @@
-// The SFTJob reconciler: one pass moves a job at most one state (README.md has the diagram).
+// The SFTJob reconciler (README.md has the diagram and which states are written when: quick
+// checks and a run whose pods start soon go from no status to RUNNING in one write).
 //
 //   fetch (gone → release its GPU quota hold; the Job, Service and Secret go by GC)
 //   → account of the namespace (none: not ours)
 //   → :resume of a FAILED/CANCELLED job → PENDING, attempt + 1, from the last checkpoint
 //   → final → the quota released; nothing else
 //   → :cancel → CANCELLING (delete the Job) → CANCELLED once it is gone
-//   → new → VALIDATING → (ranges, base model, datasets: exist, READY, chat examples ≥ 3, eval
-//     carve-out written as datasets, output model free) → PENDING, else FAILED naming the field;
-//     the same pass places the run (GPU type and region with quota and free GPUs: placement.ts),
-//     holds the quota and makes the token Secret, headless Service and Indexed Job at once
-//   → PENDING: nothing fit → placed again later (the status says why); the Job made → waits for
-//     its pods (their events wake the job) → RUNNING once they run
+//   → new → the checks (ranges, base model, datasets: exist, READY, chat examples ≥ 3, eval
+//     carve-out written as datasets, output model free), VALIDATING written only if they take
+//     longer than validatingAfterMs; else FAILED naming the field; the same pass places the run
+//     (GPU type and region with quota and free GPUs: placement.ts), holds the quota and makes the
+//     token Secret, headless Service and Indexed Job at once
+//   → nothing fit → PENDING saying why, placed again later; the Job made → waits for its pods
+//     (their events wake the job) → RUNNING once they run, in one write with the placement;
+//     PENDING only if they are not running pendingAfterMs after the Job was made
 //   → RUNNING: the trainer's reports (annotation) into the status; `done` → WRITING_RESULTS; the
 //     Job failed → FAILED; `earlyStop` and the eval loss stopped improving → delete the Job →
 //     WRITING_RESULTS from the best checkpoint
