@@ -953,4 +953,18 @@ describe('SFTJobReconciler: coalesced status writes (the defaults)', () => {
     expect(t.status()).toMatchObject({ state: 'JOB_STATE_RUNNING', training: { attempt: 1, job: 'sft-tune-1', checkpoint: 'step-4', tokenSha256: tokenDigest(tokenOf(1)) } });
     expect((await t.pass()).writes).toEqual([]);
   });
+  it(':cancel right after reports no pass has copied yet: CANCELLED keeps the last checkpoint (where :resume continues)', async () => {
+    const t = setup({ fast });
+    await t.pass();
+    t.cluster.listers.pods.put(trainerPod());
+    await t.pass(); // RUNNING
+    report(t, { step: 2, totalSteps: 10, checkpoint: 'step-2' });
+    report(t, { step: 4, totalSteps: 10, checkpoint: 'step-4' });
+    t.cluster.edit(KEY, (j) => (j.metadata.annotations = { ...j.metadata.annotations, 'hearth.dev/cancel-requested': '2026-12-06T08:02:00Z' }));
+    await t.pass();
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_CANCELLING', training: { checkpoint: 'step-4' } });
+    await t.pass();
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_CANCELLED', training: { checkpoint: 'step-4', step: 4 } });
+    expect((await t.pass()).writes).toEqual([]);
+  });
 });

@@ -237,13 +237,17 @@ export class SFTJobReconciler implements Reconciler {
   async #cancel(job: Job, account: string, prev: SFTJobStatus | undefined): Promise<Step> {
     const current = this.#currentJob(job);
     if (current) await this.#deleteJob(job);
+    // The trainer's last report is kept (its checkpoint is where :resume continues), also when no
+    // pass copied it yet: a cancel may follow a report at once, or the first status write.
+    const p = this.#progress(job, prev?.training?.attempt ?? 0);
+    const reported = p ? fromProgress(p) : {};
     // Always through CANCELLING, also when the Job is already gone (a pass that deleted it lost its
     // status write to a conflict, or the job had no Job yet): the documented sequence, every time.
     if (current || prev?.state !== 'JOB_STATE_CANCELLING') {
-      return { outcome: { state: 'JOB_STATE_CANCELLING' }, result: { requeueAfter: 1_000 } };
+      return { outcome: { state: 'JOB_STATE_CANCELLING', training: reported }, result: { requeueAfter: 1_000 } };
     }
     await this.o.stores.release(account, holderOf(job.metadata.name!));
-    return { outcome: { state: 'JOB_STATE_CANCELLED', training: { job: undefined } }, result: {} };
+    return { outcome: { state: 'JOB_STATE_CANCELLED', training: { ...reported, job: undefined } }, result: {} };
   }
 
   // ---- VALIDATING ----------------------------------------------------------------------------
