@@ -457,7 +457,7 @@ export class SFTJobReconciler implements Reconciler {
     const name = job.metadata.name!;
     const holder = holderOf(name);
     const attempt = t.attempt ?? 0;
-    // A pass whose PENDING write was lost (a conflict, a restart) made this attempt's Job already,
+    // A pass whose status write was lost or not made yet (a conflict, a restart) made this attempt's Job already,
     // or the status names it and the Job cache has not caught up: keep where it runs, never place
     // the run a second time.
     const made = this.#attemptJob(job, attempt);
