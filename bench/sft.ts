@@ -1,6 +1,9 @@
 // SFT benchmark (issue 14), every figure beside a same-run baseline:
 //
-//   KUBECONFIG=… npm run bench:sft [-- --jobs 50 --rounds 2 --reports 100 --workers N]
+//   KUBECONFIG=… npm run bench:sft [-- --jobs 50 --rounds 2 --reports 100 --workers N
+//                                       --validating-after-ms MS --pending-after-ms MS]
+//   (the last two: the controller's status coalescing, README "Status writes"; 0 and 0 write every
+//   state, VALIDATING first and PENDING with the Job, as before the coalescing)
 //
 //   1. create → RUNNING for N SFTJobs (kubectl-style creates; the SFTJob controller validates the
 //      dataset, places the run, holds quota, makes the token Secret and the Indexed Job; RUNNING
@@ -39,6 +42,7 @@ import { FsArtifactStore } from '../src/artifacts/index.js';
 import { bootstrap } from '../src/auth/bootstrap.js';
 import { controllerManager } from '../src/controllers/manager.js';
 import { DEFAULT_WORKERS } from '../src/controllers/sft-job/controller.js';
+import { DEFAULT_PENDING_AFTER_MS, DEFAULT_VALIDATING_AFTER_MS } from '../src/controllers/sft-job/reconciler.js';
 import { makeTrainerJob } from '../src/controllers/sft-job/resources.js';
 import { DEFAULT_TRAINER } from '../src/controllers/sft-job/trainer.js';
 import { API_VERSION, GROUP, VERSION } from '../src/crds/group.js';
@@ -53,12 +57,15 @@ import { DEFAULT_DATABASE_URL, ensurePostgres } from '../hack/lib/postgres.js';
 import { admin, fmt, percentile, withDatabase } from './lib.js';
 import { TEST_SEAL } from '../test/support/tenancy.js';
 
-const { values } = parseArgs({ args: process.argv.slice(2).filter((a) => a !== '--'), options: { db: { type: 'string', default: 'postgres' }, jobs: { type: 'string', default: '50' }, rounds: { type: 'string', default: '2' }, reports: { type: 'string', default: '100' }, workers: { type: 'string' } } });
+const { values } = parseArgs({ args: process.argv.slice(2).filter((a) => a !== '--'), options: { db: { type: 'string', default: 'postgres' }, jobs: { type: 'string', default: '50' }, rounds: { type: 'string', default: '2' }, reports: { type: 'string', default: '100' }, workers: { type: 'string' }, 'validating-after-ms': { type: 'string' }, 'pending-after-ms': { type: 'string' } } });
 const JOBS = Number(values.jobs);
 const REPORTS = Number(values.reports);
 const ROUNDS = Math.max(1, Number(values.rounds));
 /** The SFTJob controller's workers (default: the controller's own default). */
 const WORKERS = values.workers !== undefined ? Number(values.workers) : DEFAULT_WORKERS;
+/** The status coalescing (default: the controller's own defaults). */
+const VALIDATING_AFTER_MS = values['validating-after-ms'] !== undefined ? Number(values['validating-after-ms']) : DEFAULT_VALIDATING_AFTER_MS;
+const PENDING_AFTER_MS = values['pending-after-ms'] !== undefined ? Number(values['pending-after-ms']) : DEFAULT_PENDING_AFTER_MS;
 const BASE = 'accounts/fireworks/models/llama-v3p1-8b-instruct';
 const suffix = randomBytes(3).toString('hex');
 const ACCOUNT = `bench-sft-${suffix}`;
@@ -117,20 +124,26 @@ async function main(): Promise<void> {
     batchJob: { namespace: NS },
     // The controller's defaults (workers, the 5 s safety poll: pod events and reports wake a job);
     // only the grace for a trainer that ended without its report is long (KWOK pods end at once).
-    sftJob: { namespace: NS, artifacts: store, trainer: { ...DEFAULT_TRAINER, apiUrl }, reportGraceMs: 3_600_000, workers: WORKERS },
+    sftJob: { namespace: NS, artifacts: store, trainer: { ...DEFAULT_TRAINER, apiUrl }, reportGraceMs: 3_600_000, workers: WORKERS, validatingAfterMs: VALIDATING_AFTER_MS, pendingAfterMs: PENDING_AFTER_MS },
   });
   manager.start();
 
   // Watches: per SFTJob its state changes; per Job (SFT or direct, by the hearth.dev/sft-job label of
   // its pods) when it and its first pod appear, when that pod is bound, when it runs.
-  type Times = { created?: number; validating?: number; pending?: number; jobMade?: number; jobSeen?: number; podSeen?: number; bound?: number; podUp?: number; running?: number };
+  type Times = { created?: number; firstStatus?: number; validating?: number; pending?: number; jobMade?: number; jobSeen?: number; podSeen?: number; bound?: number; podUp?: number; running?: number };
   const times = new Map<string, Times>();
+  /** The states each SFTJob showed, in order, as the watch delivered its status writes. */
+  const shown = new Map<string, string[]>();
   const at = (name: string): Times => times.get(name) ?? (times.set(name, {}), times.get(name)!);
   const placements = new Map<string, { acceleratorType: string; acceleratorCount: number; nodes: number; region: string }>();
   const w1 = await new Watch(kc).watch(`/apis/${GROUP}/${VERSION}/namespaces/${NS}/sftjobs`, {}, (_p, o: { metadata: { name: string }; status?: SFTJobStatus }) => {
     const t = at(o.metadata.name);
     const now = performance.now();
     const st = o.status?.state;
+    if (st) t.firstStatus ??= now;
+    const list = shown.get(o.metadata.name) ?? [];
+    if (st && list.at(-1) !== st) list.push(st);
+    shown.set(o.metadata.name, list);
     if (st === 'JOB_STATE_VALIDATING') t.validating ??= now;
     if (st === 'JOB_STATE_PENDING') t.pending ??= now;
     if (o.status?.training?.job) t.jobMade ??= now;
@@ -248,7 +261,7 @@ async function main(): Promise<void> {
     const k = p ? `${p.acceleratorType}@${p.region}` : '?';
     regions.set(k, (regions.get(k) ?? 0) + 1);
   }
-  console.log(`SFT benchmark (${JOBS} jobs × ${ROUNDS} rounds, ${REPORTS} reports, ${WORKERS} controller workers, database ${pgUrl ? 'PostgreSQL' : 'PGlite'}; one run, same cluster; load ${load0.map((x) => x.toFixed(2)).join(' ')} → ${load1.map((x) => x.toFixed(2)).join(' ')})`);
+  console.log(`SFT benchmark (${JOBS} jobs × ${ROUNDS} rounds, ${REPORTS} reports, ${WORKERS} controller workers, VALIDATING after ${VALIDATING_AFTER_MS} ms, PENDING after ${PENDING_AFTER_MS} ms, database ${pgUrl ? 'PostgreSQL' : 'PGlite'}; one run, same cluster; load ${load0.map((x) => x.toFixed(2)).join(' ')} → ${load1.map((x) => x.toFixed(2)).join(' ')})`);
   console.log(`  placements of the SFTJobs (the direct Jobs mirror them): ${[...regions].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
   for (const [i, r] of rounds.entries()) {
     const ri = p50(span(r.sft, 'created', 'running')) / p50(span(r.direct, 'created', 'podUp'));
@@ -261,10 +274,19 @@ async function main(): Promise<void> {
   console.log('  where the time goes (p50 / p99 ms):');
   const phase = (label: string, names: string[], from: keyof Times, to: keyof Times) => {
     const xs = [...span(names, from, to)].sort((a, b) => a - b);
-    console.log(`    ${label.padEnd(44)} ${fmt(percentile(xs, 50)).padStart(8)} ${fmt(percentile(xs, 99)).padStart(8)}`);
+    if (xs.length === 0) return console.log(`    ${label.padEnd(44)} ${'—'.padStart(8)} ${'—'.padStart(8)}  (n=0)`);
+    console.log(`    ${label.padEnd(44)} ${fmt(percentile(xs, 50)).padStart(8)} ${fmt(percentile(xs, 99)).padStart(8)}  (n=${xs.length})`);
   };
+  const sequences = new Map<string, number>();
+  for (const n of sftAll) {
+    const seq = (shown.get(n) ?? []).map((s) => s.replace('JOB_STATE_', '')).join(' → ');
+    sequences.set(seq, (sequences.get(seq) ?? 0) + 1);
+  }
+  console.log(`  states shown on the way to RUNNING (each a status write): ${[...sequences].map(([k, v]) => `${k} ×${v}`).join('; ')}`);
+  phase('SFT: create → first status seen', sftAll, 'created', 'firstStatus');
   phase('SFT: create → VALIDATING seen', sftAll, 'created', 'validating');
-  phase('SFT: VALIDATING → PENDING with its Job seen', sftAll, 'validating', 'jobMade');
+  phase('SFT: VALIDATING → the status names its Job', sftAll, 'validating', 'jobMade');
+  phase('SFT: create → PENDING seen', sftAll, 'created', 'pending');
   phase('SFT: create → its Job seen', sftAll, 'created', 'jobSeen');
   phase('SFT: Job seen → pod created', sftAll, 'jobSeen', 'podSeen');
   phase('SFT: pod created → bound', sftAll, 'podSeen', 'bound');

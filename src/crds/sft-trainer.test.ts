@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LOSS_CURVE_MAX, type TrainerProgress, type TrainerReport, mergeReport, nextLossCurve, tokenDigest, tokenMatches, trainerToken, trainerTokenAttempt } from './sft-trainer.js';
+import { LOSS_CURVE_MAX, type TrainerProgress, type TrainerReport, mergeReport, nextLossCurve, tokenDigest, tokenMatches, trainerToken, trainerTokenAttempt, trainingDatasets } from './sft-trainer.js';
 
 describe('mergeReport', () => {
   it('tracks the best eval loss, evaluations since, and the checkpoints', () => {
@@ -81,5 +81,13 @@ describe('the job-scoped token', () => {
     const mac = t1.slice(t1.indexOf('.') + 1);
     for (const forged of [`0.${mac}`, `2.${mac}`, `01.${mac}`, mac, `1.${mac.slice(0, -1)}`, `1.${mac}=`, '', '1.', `-1.${mac}`]) expect(trainerTokenAttempt(key, 'uid-a', forged), forged).toBeUndefined();
     expect(() => trainerToken(key, 'uid-a', -1)).toThrow(/bad attempt/);
+  });
+});
+
+describe('trainingDatasets (what /inputs serves before the status records the datasets)', () => {
+  it('the carve-out by default, the evaluation dataset when given, the dataset alone without a carve-out', () => {
+    expect(trainingDatasets('acme', 'tune', { dataset: 'accounts/acme/datasets/chats' })).toEqual({ train: 'accounts/acme/datasets/tune-train-split', eval: 'accounts/acme/datasets/tune-eval-split' });
+    expect(trainingDatasets('acme', 'tune', { dataset: 'accounts/acme/datasets/chats', evaluationDataset: 'accounts/acme/datasets/ev' })).toEqual({ train: 'accounts/acme/datasets/chats', eval: 'accounts/acme/datasets/ev' });
+    expect(trainingDatasets('acme', 'tune', { dataset: 'accounts/acme/datasets/chats', evalAutoCarveout: false })).toEqual({ train: 'accounts/acme/datasets/chats' });
   });
 });

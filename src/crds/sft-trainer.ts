@@ -19,6 +19,22 @@ export const SFT_LABELS = {
   attempt: `${GROUP}/sft-attempt`,
 } as const;
 
+/** The carve-out datasets of a job: `<job>-train-split`, `<job>-eval-split` (resource ids ≤ 63). */
+export const splitId = (job: string, part: 'train' | 'eval'): string => `${job.slice(0, 50).replace(/-+$/, '')}-${part}-split`;
+
+/**
+ * The datasets a job trains and evaluates on, as its validation decides them from the spec: the
+ * evaluation dataset if given, else (unless `evalAutoCarveout` is false) the carve-out's two
+ * datasets, written before the Job is made. The status records them too, but a trainer may call
+ * before any status is written (the controller writes RUNNING once the pods run).
+ */
+export function trainingDatasets(account: string, job: string, spec: { dataset?: unknown; evaluationDataset?: unknown; evalAutoCarveout?: unknown }): { train?: string; eval?: string } {
+  const dataset = typeof spec.dataset === 'string' ? spec.dataset : undefined;
+  if (typeof spec.evaluationDataset === 'string' && spec.evaluationDataset !== '') return { train: dataset, eval: spec.evaluationDataset };
+  if (spec.evalAutoCarveout === false) return { train: dataset };
+  return { train: `accounts/${account}/datasets/${splitId(job, 'train')}`, eval: `accounts/${account}/datasets/${splitId(job, 'eval')}` };
+}
+
 /** The store prefix under which a job's trainer writes: `sft-jobs/<account>/<job>/`. */
 export const sftJobPrefix = (account: string, job: string): string => `sft-jobs/${account}/${job}/`;
 

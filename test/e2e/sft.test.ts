@@ -157,7 +157,10 @@ beforeAll(async () => {
     manager: ({ apiUrl, store }) => ({
       deployment: { selector: `${RUN_LABEL}=${suffix}`, capacityRetryMs: 2000, quotaRetryMs: 2000 },
       deployedModel: { dial: fleet.dial, pollMs: 1_000 },
-      sftJob: { artifacts: store!, trainer: { ...DEFAULT_TRAINER, image: 'ghcr.io/hearth-dev/trainer-fixture:test', apiUrl }, pollMs: 500, reportGraceMs: 60_000, quotaRetryMs: 2_000 },
+      // Every state written (VALIDATING first, PENDING with the Job): this suite checks the whole
+      // documented sequence, which the controller's defaults coalesce on a quick dataset and free
+      // GPUs (README "Status writes"); bench:sft and sft-trainer-shim run the defaults.
+      sftJob: { artifacts: store!, trainer: { ...DEFAULT_TRAINER, image: 'ghcr.io/hearth-dev/trainer-fixture:test', apiUrl }, pollMs: 500, reportGraceMs: 60_000, quotaRetryMs: 2_000, validatingAfterMs: 0, pendingAfterMs: 0 },
     }),
   });
   ({ app, apiKey } = hearth);

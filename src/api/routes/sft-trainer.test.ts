@@ -64,6 +64,9 @@ beforeAll(async () => {
   await database.migrate();
   await bootstrap(database.db, { accountId: 'acme', email: 'ann@acme.example' });
   await createDataset(database.db, { accountId: 'acme', datasetId: 'chat', state: 'READY' });
+  // `tune` has no evaluation dataset: its validation wrote the carve-out before its Job was made,
+  // and /inputs serves the split before the status names it.
+  for (const part of ['train', 'eval']) await createDataset(database.db, { accountId: 'acme', datasetId: `tune-${part}-split`, state: 'READY' });
   jobs = new LaggingKindClient(() => new Date('2026-12-06T08:00:00Z'));
   app = await buildApp({ db: database.db, rateLimit: false, kinds: { supervisedFineTuningJobs: jobs }, now: () => new Date('2026-12-06T08:00:00Z') });
   // The key the controller derives the tokens from (PgSftStores.tokenKey reads the same row).
@@ -78,6 +81,17 @@ afterAll(async () => {
 beforeEach(() => {
   jobs.objects.clear();
   jobs.cached.clear();
+});
+
+describe('/inputs before any status is written (the controller writes RUNNING once the pods run)', () => {
+  it('serves the carve-out split the validation wrote (with its evaluation half), not the whole dataset', async () => {
+    jobs.seed(job({}));
+    const r = await call('GET', 'inputs', token(0));
+    expect(r.statusCode, r.body).toBe(200);
+    // The rows here have no files (their URL maps are empty): the evaluation set's presence says the
+    // split was chosen (the spec names no evaluation dataset; the whole dataset alone has none).
+    expect(r.json()).toHaveProperty('eval');
+  });
 });
 
 describe('trainer token: a pod of a new attempt is not refused for writes of Hearth that have not landed', () => {

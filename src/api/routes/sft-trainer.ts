@@ -21,7 +21,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { accountNamespace } from '../../crds/account.js';
-import { SFT_ANNOTATIONS, TRAINER_FILE, TrainerReport, mergeReport, parseProgress, sftJobPrefix, trainerTokenAttempt } from '../../crds/sft-trainer.js';
+import { SFT_ANNOTATIONS, TRAINER_FILE, TrainerReport, mergeReport, parseProgress, sftJobPrefix, trainerTokenAttempt, trainingDatasets } from '../../crds/sft-trainer.js';
 import { SECRET_NAMES, installationSecret } from '../../db/repositories/installation-secrets.js';
 import { getDataset } from '../../db/repositories/datasets.js';
 import { rfc3339 } from '../../util/rfc3339.js';
@@ -141,9 +141,11 @@ export function sftTrainerRoutes(metrics: SftMetrics = new SftMetrics()) {
           const row = await getDataset(app.hearth.db, accountId, m[2]!);
           return row ? datasets.downloadEndpoint(origin, accountId, row, app.hearth.now().getTime()) : undefined;
         };
-        const train = await urls(training.trainDataset ?? (obj.spec?.dataset as string | undefined));
+        // The status may not record them yet (it is written once the pods run): the spec says which.
+        const chosen = trainingDatasets(accountId, obj.metadata.name, obj.spec ?? {});
+        const train = await urls(training.trainDataset ?? chosen.train);
         if (!train) throw failedPrecondition('the training dataset is not available', 'ERR_DATASET_GONE');
-        const evalUrls = await urls(training.evalDataset);
+        const evalUrls = await urls(training.trainDataset !== undefined ? training.evalDataset : chosen.eval);
         const resume = attempt > 0 && training.checkpoint ? training.checkpoint : undefined;
         const checkpointFiles = resume ? (await store.list(`${sftJobPrefix(accountId, obj.metadata.name)}checkpoints/${resume}/`)).map((o) => o.key.split('/').pop()!) : [];
         return { train, ...(evalUrls ? { eval: evalUrls } : {}), attempt, ...(resume ? { resumeCheckpoint: resume, checkpointFiles } : {}) };

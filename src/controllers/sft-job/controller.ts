@@ -32,6 +32,10 @@ export interface SFTJobSettings {
   pollMs?: number;
   reportGraceMs?: number;
   quotaRetryMs?: number;
+  /** A new job's checks longer than this write VALIDATING (reconciler.ts; 0: always written). */
+  validatingAfterMs?: number;
+  /** A placed run's pods not running this long after its Job was made write PENDING (reconciler.ts; 0: at once). */
+  pendingAfterMs?: number;
   /**
    * Concurrent reconciles (default 64: a pass is a few API and database calls and little CPU, so a
    * burst of new jobs waits on the API server, not for a free worker; bench:sft, README).
@@ -72,6 +76,8 @@ export function sftJobController(o: SFTJobControllerOptions): Runnable {
     ...(s.pollMs !== undefined ? { pollMs: s.pollMs } : {}),
     ...(s.reportGraceMs !== undefined ? { reportGraceMs: s.reportGraceMs } : {}),
     ...(s.quotaRetryMs !== undefined ? { quotaRetryMs: s.quotaRetryMs } : {}),
+    ...(s.validatingAfterMs !== undefined ? { validatingAfterMs: s.validatingAfterMs } : {}),
+    ...(s.pendingAfterMs !== undefined ? { pendingAfterMs: s.pendingAfterMs } : {}),
   });
   const asAny = <T extends KubernetesObject>(i: Informer<T>): Informer<KubernetesObject> => i as unknown as Informer<KubernetesObject>;
   const controller = new Controller({

@@ -4,7 +4,7 @@ import type { V1Job, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node'
 import { describe, expect, it } from 'vitest';
 import { API_VERSION } from '../../crds/group.js';
 import type { SFTJobSpecInput, SFTJobStatus } from '../../crds/sft-job.js';
-import { mergeReport, tokenDigest, type TrainerProgress, type TrainerReport } from '../../crds/sft-trainer.js';
+import { mergeReport, tokenDigest, trainingDatasets, type TrainerProgress, type TrainerReport } from '../../crds/sft-trainer.js';
 import { FakeClock } from '../../util/fake-clock.js';
 import type { HearthObject } from '../runtime/writer.js';
 import { SFTJobCluster } from './fake-cluster.js';
@@ -70,7 +70,12 @@ const FLEET = [
   gpuNode('h100-tyo-0', 'AP_TOKYO_1', 'NVIDIA_H100_80GB'),
 ];
 
-function setup(o: { jobs?: Job[]; lines?: string[]; datasetState?: string; nodes?: V1Node[]; pods?: V1Pod[] } = {}) {
+/**
+ * The reconciler on the fake cluster. Unless `fast` is given, it writes every state (VALIDATING
+ * first, PENDING with the Job: validatingAfterMs and pendingAfterMs 0), the slow path the tests
+ * below walk state by state; `fast` uses the defaults (coalesced writes, "coalescing" below).
+ */
+function setup(o: { jobs?: Job[]; lines?: string[]; datasetState?: string; nodes?: V1Node[]; pods?: V1Pod[]; fast?: { validatingAfterMs?: number; pendingAfterMs?: number } } = {}) {
   const cluster = new SFTJobCluster({ sftJobs: o.jobs ?? [sftJob()], namespaces: [namespace], nodes: o.nodes ?? FLEET, pods: o.pods ?? [] });
   const stores = new FakeSftStores();
   stores.addDataset('acme', 'chats', o.lines ?? LINES, o.datasetState);
@@ -85,6 +90,7 @@ function setup(o: { jobs?: Job[]; lines?: string[]; datasetState?: string; nodes
       stores,
       trainer: { ...DEFAULT_TRAINER, apiUrl: 'http://api:8080' },
       clock,
+      ...(o.fast ?? { validatingAfterMs: 0, pendingAfterMs: 0 }),
     });
   let r = make();
   const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never;
@@ -726,5 +732,239 @@ describe('a namespace labelled with an account by hand (issue 15 item 5)', () =>
     const second = await t.pass();
     expect(second.writes.filter((w) => !w.startsWith('event '))).toEqual([]);
     expect(t.status()).toBeUndefined();
+  });
+});
+
+describe('SFTJobReconciler: coalesced status writes (the defaults)', () => {
+  // The Deployment controller's rule (deployment/status.ts statusWriteDue): coalesce what a user
+  // would never see at this speed, never skip a state a user can see for long.
+  const trainerPod = (phase = 'Running', attempt = 0) => gpuPod(`sft-tune-${attempt}-0-abc`, 'a100-0', 1, { 'hearth.dev/sft-job': 'tune', 'hearth.dev/sft-attempt': String(attempt) }, phase, NS);
+  const fast = {};
+  /** Gates the dataset's bytes: the checks wait until `open()` (a slow store, a large dataset). */
+  const slowBytes = (t: T) => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const real = t.stores.datasetBytes.bind(t.stores);
+    t.stores.datasetBytes = async (a, id) => {
+      await gate;
+      return real(a, id);
+    };
+    return () => open();
+  };
+  /** Every status write's state, in order (what a watch sees). */
+  const statesOf = (writes: string[][], states: string[]) => writes.flatMap((w, i) => (w.includes(`status ${OBJ}`) ? [states[i]!] : []));
+
+  const table: Array<[string, (t: T) => Promise<string[]>, string[]]> = [
+    [
+      'quick checks, GPUs free, the pod runs within pendingAfterMs → no status → RUNNING',
+      async (t) => {
+        const s = [await t.pass()];
+        t.cluster.listers.pods.put(trainerPod());
+        s.push(await t.pass());
+        return statesOf(s.map((x) => x.writes), [String(t.status()?.state), String(t.status()?.state)]);
+      },
+      ['JOB_STATE_RUNNING'],
+    ],
+    [
+      'bad input → FAILED at once (no VALIDATING)',
+      async (t) => {
+        t.cluster.edit(KEY, (j) => (j.spec.loraRank = 12));
+        const w = await t.pass();
+        return statesOf([w.writes], [String(t.status()?.state)]);
+      },
+      ['JOB_STATE_FAILED'],
+    ],
+    [
+      'no free GPUs → PENDING at once, with why',
+      async (t) => {
+        FLEET.flatMap((n) => filling(n.metadata!.name!)).forEach((p) => t.cluster.listers.pods.put(p));
+        const w = await t.pass();
+        return statesOf([w.writes], [String(t.status()?.state)]);
+      },
+      ['JOB_STATE_PENDING'],
+    ],
+    [
+      'checks slower than validatingAfterMs → VALIDATING while they run → RUNNING',
+      async (t) => {
+        const open = slowBytes(t);
+        const first = t.pass();
+        await t.clock.advanceAsync(2_000);
+        const out: string[] = [];
+        const a = await first;
+        out.push(...statesOf([a.writes], [String(t.status()?.state)]));
+        open();
+        const b = await t.pass();
+        out.push(...statesOf([b.writes], [String(t.status()?.state)]));
+        t.cluster.listers.pods.put(trainerPod());
+        const c = await t.pass();
+        out.push(...statesOf([c.writes], [String(t.status()?.state)]));
+        return out;
+      },
+      ['JOB_STATE_VALIDATING', 'JOB_STATE_RUNNING'],
+    ],
+    [
+      'the pod not running within pendingAfterMs → PENDING (with the placement) → RUNNING',
+      async (t) => {
+        const out: string[] = [];
+        const a = await t.pass();
+        out.push(...statesOf([a.writes], [String(t.status()?.state)]));
+        t.clock.advance(5_000);
+        const b = await t.pass();
+        out.push(...statesOf([b.writes], [String(t.status()?.state)]));
+        t.cluster.listers.pods.put(trainerPod());
+        const c = await t.pass();
+        out.push(...statesOf([c.writes], [String(t.status()?.state)]));
+        return out;
+      },
+      ['JOB_STATE_PENDING', 'JOB_STATE_RUNNING'],
+    ],
+    [
+      'the Job fails before its pod runs → FAILED',
+      async (t) => {
+        await t.pass();
+        t.cluster.editJob(`${NS}/sft-tune-0`, (j) => (j.status = { failed: 1, conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'x' }] }));
+        const w = await t.pass();
+        return statesOf([w.writes], [String(t.status()?.state)]);
+      },
+      ['JOB_STATE_FAILED'],
+    ],
+  ];
+  it.each(table)('%s; a second pass changes nothing', async (_, run, states) => {
+    const t = setup({ fast });
+    expect(await run(t)).toEqual(states);
+    const before = JSON.stringify(t.status());
+    expect((await t.pass()).writes).toEqual([]);
+    expect(JSON.stringify(t.status())).toBe(before);
+  });
+
+  it('create → RUNNING in 3 API writes (the Secret, the Job, one status) against 5 writing every state; RUNNING carries the placement, the Job, the token digest and the checks\' fields', async () => {
+    const writesTo = async (t: T) => {
+      const all: string[] = [];
+      all.push(...(await t.pass()).writes);
+      if (!t.cluster.listers.jobs.get(`${NS}/sft-tune-0`)) all.push(...(await t.pass()).writes); // VALIDATING → the Job
+      all.push(...(await t.pass()).writes);
+      t.cluster.listers.pods.put(trainerPod());
+      all.push(...(await t.pass()).writes);
+      expect(t.status()?.state).toBe('JOB_STATE_RUNNING');
+      return all;
+    };
+    const t = setup({ fast });
+    const first = await t.pass();
+    expect(first.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`]);
+    expect(first.res).toEqual({ requeueAfter: 5_000 });
+    expect(t.status()).toBeUndefined(); // the REST view says CREATING meanwhile
+    expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'a100-us-illinois-2': 1 });
+    expect((await t.pass()).writes).toEqual([]);
+    t.cluster.listers.pods.put(trainerPod());
+    expect((await t.pass()).writes).toEqual([`status ${OBJ}`]);
+    expect(t.status()).toMatchObject({
+      state: 'JOB_STATE_RUNNING',
+      training: { attempt: 0, job: 'sft-tune-0', acceleratorType: 'NVIDIA_A100_80GB', acceleratorCount: 1, nodes: 1, region: 'US_ILLINOIS_2', quotaName: 'a100-us-illinois-2', tokenSha256: tokenDigest(tokenOf(0)), trainDataset: 'accounts/acme/datasets/tune-train-split', evalDataset: 'accounts/acme/datasets/tune-eval-split' },
+    });
+    expect(t.status()?.training?.estimatedCostUsd).toBeGreaterThan(0);
+    expect(t.status()?.training?.pendingReason).toBeUndefined();
+    // What the trainer endpoint serves before this write: the same datasets, from the spec.
+    const tr = t.status()!.training!;
+    expect(trainingDatasets('acme', 'tune', t.cluster.listers.sftJobs.get(KEY)!.spec)).toEqual({ train: tr.trainDataset, eval: tr.evalDataset });
+
+    expect(await writesTo(setup({ fast }))).toHaveLength(3);
+    expect(await writesTo(setup())).toHaveLength(5); // VALIDATING, Secret, Job, PENDING, RUNNING
+  });
+
+  it('a restart between the Job create and the first status write: the placement is read back from the Job (not placed again, the hold stays), then RUNNING; a second pass writes nothing', async () => {
+    const t = setup({ fast });
+    await t.pass();
+    expect(t.status()).toBeUndefined();
+    [...filling('a100-0'), ...filling('a100-1')].forEach((p) => t.cluster.listers.pods.put(p)); // a new choice would be H100
+    t.restart();
+    const again = await t.pass();
+    // The Secret is written again with the same token (a started pod keeps working); no second Job.
+    expect(again.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `update Secret ${NS}/sft-tune-trainer`]);
+    expect(secretToken(t)).toBe(tokenOf(0));
+    expect(t.cluster.listers.jobs.list(NS)).toHaveLength(1);
+    expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'a100-us-illinois-2': 1 });
+    t.cluster.listers.pods.put(trainerPod());
+    expect((await t.pass()).writes).toEqual([`status ${OBJ}`]);
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_RUNNING', training: { job: 'sft-tune-0', acceleratorType: 'NVIDIA_A100_80GB', region: 'US_ILLINOIS_2', tokenSha256: tokenDigest(tokenOf(0)) } });
+    expect((await t.pass()).writes).toEqual([]);
+  });
+
+  it('GPUs of a run placed with no status yet are not given twice: in this process, and by a new one (read from its Job)', async () => {
+    for (const restart of [false, true]) {
+      const t = setup({ fast, jobs: [sftJobNamed('first'), sftJob()], pods: [...filling('a100-0'), gpuPod('busy-7', 'a100-1', 7)] });
+      await t.passOf(`${NS}/first`);
+      expect(t.cluster.status(`${NS}/first`)).toBeUndefined();
+      expect(t.cluster.listers.jobs.get(`${NS}/sft-first-0`)?.metadata?.labels?.['hearth.dev/accelerator-type']).toBe('NVIDIA_A100_80GB');
+      if (restart) t.restart();
+      await t.pass();
+      expect(t.cluster.listers.jobs.get(`${NS}/sft-tune-0`)?.metadata?.labels?.['hearth.dev/accelerator-type']).toBe('NVIDIA_H100_80GB');
+    }
+  });
+
+  it(':cancel before any status was written deletes the placed Job → CANCELLING → CANCELLED, quota released', async () => {
+    const t = setup({ fast });
+    await t.pass();
+    t.cluster.edit(KEY, (j) => (j.metadata.annotations = { 'hearth.dev/cancel-requested': '2026-12-06T08:00:01Z' }));
+    expect((await t.pass()).writes).toEqual([`delete Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
+    expect(t.status()?.state).toBe('JOB_STATE_CANCELLING');
+    expect((await t.pass()).writes).toEqual([`status ${OBJ}`, `event Normal/Cancelled ${NS}/tune`]);
+    expect(t.status()?.state).toBe('JOB_STATE_CANCELLED');
+    expect(t.stores.holds.size).toBe(0);
+  });
+
+  it('waiting for GPUs, then placed: PENDING (with why) → RUNNING, the placement in the RUNNING write', async () => {
+    const busy = FLEET.flatMap((n) => filling(n.metadata!.name!));
+    const t = setup({ fast, pods: busy });
+    await t.pass();
+    expect(t.status()?.state).toBe('JOB_STATE_PENDING');
+    t.cluster.listers.pods.put({ ...busy[0]!, status: { phase: 'Succeeded' } });
+    t.clock.advance(10_000);
+    const placed = await t.pass();
+    expect(placed.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`]);
+    t.cluster.listers.pods.put(trainerPod());
+    expect((await t.pass()).writes).toEqual([`status ${OBJ}`]);
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_RUNNING', training: { job: 'sft-tune-0', region: 'US_ILLINOIS_2' } });
+    expect(t.status()?.training?.pendingReason).toBeUndefined();
+  });
+  it(':resume → PENDING (the resume acknowledged) → the new attempt placed with no write → RUNNING with its Job and token digest', async () => {
+    const t = setup({ fast });
+    await t.pass();
+    t.cluster.listers.pods.put(trainerPod());
+    await t.pass();
+    report(t, { step: 4, totalSteps: 10, checkpoint: 'step-4' });
+    await t.pass();
+    t.cluster.edit(KEY, (j) => (j.metadata.annotations = { ...j.metadata.annotations, 'hearth.dev/cancel-requested': '2026-12-06T08:02:00Z' }));
+    await t.pass();
+    await t.pass();
+    expect(t.status()?.state).toBe('JOB_STATE_CANCELLED');
+    t.clock.advance(60_000);
+    t.cluster.edit(KEY, (j) => {
+      const a = { ...j.metadata.annotations };
+      delete a['hearth.dev/cancel-requested'];
+      j.metadata.annotations = { ...a, 'hearth.dev/resume-requested': '2026-12-06T08:03:00Z' };
+    });
+    t.cluster.take();
+    expect((await t.pass()).writes).toEqual([`status ${OBJ}`]);
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', training: { attempt: 1 } });
+    const made = await t.pass();
+    expect([...made.writes].sort()).toEqual([`create Job/batch ${NS}/sft-tune-1`, `create Secret ${NS}/sft-tune-trainer`, `update Secret ${NS}/sft-tune-trainer`]);
+    t.cluster.listers.pods.put(trainerPod('Running', 1));
+    expect((await t.pass()).writes).toEqual([`status ${OBJ}`]);
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_RUNNING', training: { attempt: 1, job: 'sft-tune-1', checkpoint: 'step-4', tokenSha256: tokenDigest(tokenOf(1)) } });
+    expect((await t.pass()).writes).toEqual([]);
+  });
+  it(':cancel right after reports no pass has copied yet: CANCELLED keeps the last checkpoint (where :resume continues)', async () => {
+    const t = setup({ fast });
+    await t.pass();
+    t.cluster.listers.pods.put(trainerPod());
+    await t.pass(); // RUNNING
+    report(t, { step: 2, totalSteps: 10, checkpoint: 'step-2' });
+    report(t, { step: 4, totalSteps: 10, checkpoint: 'step-4' });
+    t.cluster.edit(KEY, (j) => (j.metadata.annotations = { ...j.metadata.annotations, 'hearth.dev/cancel-requested': '2026-12-06T08:02:00Z' }));
+    await t.pass();
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_CANCELLING', training: { checkpoint: 'step-4' } });
+    await t.pass();
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_CANCELLED', training: { checkpoint: 'step-4', step: 4 } });
+    expect((await t.pass()).writes).toEqual([]);
   });
 });

@@ -1,16 +1,19 @@
-// The SFTJob reconciler: one pass moves a job at most one state (README.md has the diagram).
+// The SFTJob reconciler (README.md has the diagram and which states are written when: quick
+// checks and a run whose pods start soon go from no status to RUNNING in one write).
 //
 //   fetch (gone → release its GPU quota hold; the Job, Service and Secret go by GC)
 //   → account of the namespace (none: not ours)
 //   → :resume of a FAILED/CANCELLED job → PENDING, attempt + 1, from the last checkpoint
 //   → final → the quota released; nothing else
 //   → :cancel → CANCELLING (delete the Job) → CANCELLED once it is gone
-//   → new → VALIDATING → (ranges, base model, datasets: exist, READY, chat examples ≥ 3, eval
-//     carve-out written as datasets, output model free) → PENDING, else FAILED naming the field;
-//     the same pass places the run (GPU type and region with quota and free GPUs: placement.ts),
-//     holds the quota and makes the token Secret, headless Service and Indexed Job at once
-//   → PENDING: nothing fit → placed again later (the status says why); the Job made → waits for
-//     its pods (their events wake the job) → RUNNING once they run
+//   → new → the checks (ranges, base model, datasets: exist, READY, chat examples ≥ 3, eval
+//     carve-out written as datasets, output model free), VALIDATING written only if they take
+//     longer than validatingAfterMs; else FAILED naming the field; the same pass places the run
+//     (GPU type and region with quota and free GPUs: placement.ts), holds the quota and makes the
+//     token Secret, headless Service and Indexed Job at once
+//   → nothing fit → PENDING saying why, placed again later; the Job made → waits for its pods
+//     (their events wake the job) → RUNNING once they run, in one write with the placement;
+//     PENDING only if they are not running pendingAfterMs after the Job was made
 //   → RUNNING: the trainer's reports (annotation) into the status; `done` → WRITING_RESULTS; the
 //     Job failed → FAILED; `earlyStop` and the eval loss stopped improving → delete the Job →
 //     WRITING_RESULTS from the best checkpoint
@@ -20,12 +23,12 @@ import type { V1Job, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node'
 import { accountOfNamespace } from '../../crds/account.js';
 import { ANNOTATIONS } from '../../crds/group.js';
 import { parseOutputModel, type SFTJobSpec, type SFTJobStatus } from '../../crds/sft-job.js';
-import { EARLY_STOP_PATIENCE, SFT_ANNOTATIONS, SFT_LABELS, parseProgress, tokenDigest } from '../../crds/sft-trainer.js';
+import { EARLY_STOP_PATIENCE, SFT_ANNOTATIONS, SFT_LABELS, parseProgress, splitId, tokenDigest } from '../../crds/sft-trainer.js';
 import { BASE_MODELS } from '../../fleet/base-models.js';
 import { ACCELERATOR_TYPES, gpuQuotaName, isAcceleratorType, type AcceleratorType } from '../../fleet/catalog.js';
 import { estimateTrainingCost, sharedBaseModel, trainingCandidates, untunableReason } from '../../fleet/training.js';
 import { splitKey } from '../../kube/keys.js';
-import type { Clock } from '../../util/clock.js';
+import { sleep, type Clock } from '../../util/clock.js';
 import type { Lister } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import { isControlledBy } from '../runtime/owner-refs.js';
@@ -64,7 +67,21 @@ export interface SFTJobReconcilerOptions {
   reportGraceMs?: number;
   /** Retry interval while waiting for quota or free GPUs (default 10 s). */
   quotaRetryMs?: number;
+  /**
+   * A new job's checks that take longer than this write VALIDATING while they run (default 2 s);
+   * quicker ones go on to place and start the run in the same pass, with no VALIDATING write.
+   * 0: VALIDATING is always written first.
+   */
+  validatingAfterMs?: number;
+  /**
+   * A placed run whose pods are not running this long after its Job was made writes PENDING
+   * (default 5 s); sooner, the job goes to RUNNING in one write. 0: PENDING is written with the Job.
+   */
+  pendingAfterMs?: number;
 }
+
+export const DEFAULT_VALIDATING_AFTER_MS = 2_000;
+export const DEFAULT_PENDING_AFTER_MS = 5_000;
 
 const DATASET = /^accounts\/([^/]+)\/datasets\/([^/]+)$/;
 const MODEL = /^accounts\/([^/]+)\/models\/([^/]+)$/;
@@ -83,7 +100,7 @@ interface CheckedDataset {
   bad?: { line: number; problem: string };
 }
 
-/** The GPUs a run was given in a pass, until the cache shows the job PENDING with its Job (then the lister says it). */
+/** The GPUs a run was given in a pass, until the job is RUNNING (its pods bound) or ends. */
 interface OwnClaim {
   namespace: string;
   name: string;
@@ -107,12 +124,18 @@ export class SFTJobReconciler implements Reconciler {
   /** Validation started by the pass that wrote VALIDATING, for the next pass to finish (by key, for one uid and generation). */
   readonly #checks = new Map<string, { uid: string; generation: number | undefined; work: Promise<Checked> }>();
   readonly #claims = new Map<string, OwnClaim>();
+  /** Runs placed (their Job made) whose status does not record the Job yet: what the first status write that does will say. */
+  readonly #placed = new Map<string, PlacedRun>();
+  readonly #validatingAfterMs: number;
+  readonly #pendingAfterMs: number;
 
   constructor(private readonly o: SFTJobReconcilerOptions) {
     this.#events = new EventRecorder({ sink: o.writer, clock: o.clock });
     this.#pollMs = o.pollMs ?? 5_000;
     this.#graceMs = o.reportGraceMs ?? 30_000;
     this.#quotaRetryMs = o.quotaRetryMs ?? 10_000;
+    this.#validatingAfterMs = o.validatingAfterMs ?? DEFAULT_VALIDATING_AFTER_MS;
+    this.#pendingAfterMs = o.pendingAfterMs ?? DEFAULT_PENDING_AFTER_MS;
   }
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<Result> {
@@ -123,6 +146,7 @@ export class SFTJobReconciler implements Reconciler {
       // Deleted: its children go by garbage collection; the quota hold is ours to release.
       this.#claims.delete(key);
       this.#checks.delete(key);
+      this.#placed.delete(key);
       if (account) await this.o.stores.release(account, holderOf(name));
       return {};
     }
@@ -135,10 +159,13 @@ export class SFTJobReconciler implements Reconciler {
     try {
       const job = obj.current;
       const prev = job.status;
-      const { outcome, result } = await this.#step(job, account, prev, key);
+      const { outcome, result } = await this.#step(job, account, prev, key, ctx.signal);
+      // Nothing a user must see yet (a run placed moments ago, its pods on their way): no write.
+      if (!outcome) return result;
       const generation = typeof job.metadata.generation === 'number' ? job.metadata.generation : undefined;
       const next = computeStatus(prev, outcome, generation, job.spec.epochs ?? 1, new Date(this.o.clock.now()));
-      if (next.state !== 'JOB_STATE_PENDING' || !next.training?.job) this.#claims.delete(key);
+      if (!WAITING_STATES.has(next.state)) this.#claims.delete(key);
+      if (!WAITING_STATES.has(next.state) || next.training?.job) this.#placed.delete(key);
       if (next.state !== 'JOB_STATE_VALIDATING') this.#checks.delete(key);
       // Events are for people: sent once the status is written, but the pass (and the worker) does
       // not wait for them (record() never rejects; a failure is logged).
@@ -149,7 +176,7 @@ export class SFTJobReconciler implements Reconciler {
     }
   }
 
-  async #step(job: Job, account: string, prev: SFTJobStatus | undefined, key: string): Promise<{ outcome: Outcome; result: Result }> {
+  async #step(job: Job, account: string, prev: SFTJobStatus | undefined, key: string, signal: AbortSignal): Promise<Step> {
     const state = prev?.state ?? 'JOB_STATE_UNSPECIFIED';
     const ann = job.metadata.annotations ?? {};
     const name = job.metadata.name!;
@@ -171,13 +198,20 @@ export class SFTJobReconciler implements Reconciler {
       };
     }
     if (ann[ANNOTATIONS.cancelRequested] !== undefined) return this.#cancel(job, account, prev);
+    // A run this process placed whose status does not say so yet: waiting for its pods.
+    const placed = this.#placedRun(job, key, prev);
+    if (placed) return this.#afterPlaced(job, placed);
     switch (state) {
       case 'JOB_STATE_UNSPECIFIED':
-      case 'JOB_STATE_CREATING':
-        // VALIDATING is written now; the checks start at once, beside that write, and the next
-        // pass takes their result: the state shows while they run, and does not add to them.
-        void this.#startChecks(job, account, key);
+      case 'JOB_STATE_CREATING': {
+        // The checks start at once. Quick ones (the usual case) go on to place and start the run
+        // in this pass, with no VALIDATING write; slow ones (a large dataset, a slow store) write
+        // VALIDATING when the deadline passes, and the next pass takes their result: the state
+        // shows while they run, and does not add to them. FAILED is written either way.
+        const checks = this.#startChecks(job, account, key);
+        if (this.#validatingAfterMs > 0 && (await this.#within(checks, this.#validatingAfterMs, signal))) return this.#validate(job, account, key);
         return { outcome: { state: 'JOB_STATE_VALIDATING' }, result: { requeueAfter: 1 } };
+      }
       case 'JOB_STATE_VALIDATING':
         return this.#validate(job, account, key);
       case 'JOB_STATE_PENDING':
@@ -200,27 +234,43 @@ export class SFTJobReconciler implements Reconciler {
     return !Number.isNaN(t) && t >= u && job.metadata.annotations?.[ANNOTATIONS.cancelRequested] === undefined;
   }
 
-  async #cancel(job: Job, account: string, prev: SFTJobStatus | undefined): Promise<{ outcome: Outcome; result: Result }> {
+  async #cancel(job: Job, account: string, prev: SFTJobStatus | undefined): Promise<Step> {
     const current = this.#currentJob(job);
     if (current) await this.#deleteJob(job);
+    // The trainer's last report is kept (its checkpoint is where :resume continues), also when no
+    // pass copied it yet: a cancel may follow a report at once, or the first status write.
+    const p = this.#progress(job, prev?.training?.attempt ?? 0);
+    const reported = p ? fromProgress(p) : {};
     // Always through CANCELLING, also when the Job is already gone (a pass that deleted it lost its
     // status write to a conflict, or the job had no Job yet): the documented sequence, every time.
     if (current || prev?.state !== 'JOB_STATE_CANCELLING') {
-      return { outcome: { state: 'JOB_STATE_CANCELLING' }, result: { requeueAfter: 1_000 } };
+      return { outcome: { state: 'JOB_STATE_CANCELLING', training: reported }, result: { requeueAfter: 1_000 } };
     }
     await this.o.stores.release(account, holderOf(job.metadata.name!));
-    return { outcome: { state: 'JOB_STATE_CANCELLED', training: { job: undefined } }, result: {} };
+    return { outcome: { state: 'JOB_STATE_CANCELLED', training: { ...reported, job: undefined } }, result: {} };
   }
 
   // ---- VALIDATING ----------------------------------------------------------------------------
 
   /** Validated → PENDING, and in the same pass placed and started (a Job made) when something fits. */
-  async #validate(job: Job, account: string, key: string): Promise<{ outcome: Outcome; result: Result }> {
+  async #validate(job: Job, account: string, key: string): Promise<Step> {
     const checked = await this.#takeChecks(job, account, key);
     if (!checked.ok) return { outcome: { state: 'JOB_STATE_FAILED', code: checked.invalid.code, message: checked.invalid.message }, result: {} };
     const { base, training, quota } = checked;
-    const placed = await this.#place(job, account, base, training, key, quota);
-    return { outcome: { ...placed.outcome, training: { ...training, ...placed.outcome.training } }, result: placed.result };
+    return this.#place(job, account, base, training, key, quota);
+  }
+
+  /** True if `work` settles within `ms` (its failure is the caller's to see when it awaits it). */
+  async #within(work: Promise<unknown>, ms: number, signal: AbortSignal): Promise<boolean> {
+    const stop = new AbortController();
+    const onAbort = (): void => stop.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await Promise.race([work.then(() => true, () => true), sleep(this.o.clock, ms, stop.signal).then(() => false)]);
+    } finally {
+      stop.abort(); // clears the timer
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 
   /** Starts the checks of this uid and generation unless they are running already. */
@@ -376,7 +426,7 @@ export class SFTJobReconciler implements Reconciler {
 
   // ---- PENDING ---------------------------------------------------------------------------------
 
-  async #pending(job: Job, account: string, prev: SFTJobStatus, key: string): Promise<{ outcome: Outcome; result: Result }> {
+  async #pending(job: Job, account: string, prev: SFTJobStatus, key: string): Promise<Step> {
     const t = prev.training ?? {};
     const attempt = t.attempt ?? 0;
     const existing = this.#attemptJob(job, attempt);
@@ -384,13 +434,9 @@ export class SFTJobReconciler implements Reconciler {
       // Our Job exists: RUNNING once its pods run (the scheduler found the GPUs). Their events
       // wake the job (controller.ts); the Job's own counts are the fallback.
       const nodes = t.nodes ?? 1;
-      const s = existing.status ?? {};
-      const pods = this.#podsOf(job, attempt);
-      const podsUp = pods.filter((p) => p.spec?.nodeName && (p.status?.phase === 'Running' || p.status?.phase === 'Succeeded')).length;
-      const started = podsUp >= nodes || (s.ready ?? 0) + (s.succeeded ?? 0) >= nodes || ((s.active ?? 0) >= nodes && (s.ready ?? 0) > 0) || this.#progress(job, attempt) !== undefined;
-      if (started) return { outcome: { state: 'JOB_STATE_RUNNING', message: '' }, result: { requeueAfter: this.#pollMs } };
-      if ((s.failed ?? 0) > 0) return this.#jobFailed(existing);
-      return { outcome: { state: 'JOB_STATE_PENDING', message: 'waiting for the trainer pods to be scheduled on GPUs' }, result: { requeueAfter: this.#pollMs } };
+      if (this.#started(job, attempt, nodes, existing)) return { outcome: { state: 'JOB_STATE_RUNNING', message: '' }, result: { requeueAfter: this.#pollMs } };
+      if ((existing.status?.failed ?? 0) > 0) return this.#jobFailed(existing);
+      return { outcome: { state: 'JOB_STATE_PENDING', message: WAITING_FOR_PODS }, result: { requeueAfter: this.#pollMs } };
     }
     let base: BaseOf;
     try {
@@ -407,19 +453,20 @@ export class SFTJobReconciler implements Reconciler {
    * Secret, the headless Service (several nodes) and the Indexed Job, at once; or stays PENDING
    * saying why nothing fits.
    */
-  async #place(job: Job, account: string, base: BaseOf, t: Partial<Training>, key: string, quotaRead?: Promise<Map<string, number>>): Promise<{ outcome: Outcome; result: Result }> {
+  async #place(job: Job, account: string, base: BaseOf, t: Partial<Training>, key: string, quotaRead?: Promise<Map<string, number>>): Promise<Step> {
     const name = job.metadata.name!;
     const holder = holderOf(name);
     const attempt = t.attempt ?? 0;
-    // A pass whose PENDING write was lost (a conflict, a restart) made this attempt's Job already,
+    // A pass whose status write was lost or not made yet (a conflict, a restart) made this attempt's Job already,
     // or the status names it and the Job cache has not caught up: keep where it runs, never place
     // the run a second time.
     const made = this.#attemptJob(job, attempt);
     const known = (made && placementOfJob(made)) ?? (t.job === jobName(name, attempt) ? placementOfStatus(t) : undefined);
     const p = known ? { placed: true as const, shape: known, region: known.region, quotaName: gpuQuotaName(known.acceleratorType, known.region) } : this.#choose(base, key, await (quotaRead ?? this.#quotaLeft(job, account, base)));
     if (!p.placed) {
+      // Waiting on capacity is something a user must see at once, with why.
       const why = `waiting for GPUs: ${p.reason}`.slice(0, 1024);
-      return { outcome: { state: 'JOB_STATE_PENDING', message: why, training: { pendingReason: why } }, result: { requeueAfter: this.#quotaRetryMs } };
+      return { outcome: { state: 'JOB_STATE_PENDING', message: why, training: { ...t, pendingReason: why } }, result: { requeueAfter: this.#quotaRetryMs } };
     }
     const gpus = p.shape.acceleratorCount * p.shape.nodes;
     // Claimed before anything is awaited: a pass placing another job meanwhile sees these GPUs taken.
@@ -431,7 +478,7 @@ export class SFTJobReconciler implements Reconciler {
       if (quotaRead) return this.#place(job, account, base, t, key);
       // Another holder took the room since it was read: place again soon.
       const why = `waiting for GPU quota: ${held.why}`;
-      return { outcome: { state: 'JOB_STATE_PENDING', message: why, training: { pendingReason: why } }, result: { requeueAfter: 1_000 } };
+      return { outcome: { state: 'JOB_STATE_PENDING', message: why, training: { ...t, pendingReason: why } }, result: { requeueAfter: 1_000 } };
     }
     // The same token on every pass of this attempt: a retry keeps the one a started pod holds.
     const token = trainerToken(await this.o.stores.tokenKey(), String(job.metadata.uid ?? ''), attempt);
@@ -450,14 +497,52 @@ export class SFTJobReconciler implements Reconciler {
     // The Service and the Job are independent of each other.
     await this.#upsert(makeTokenSecret(job, token));
     await Promise.all([...(p.shape.nodes > 1 ? [this.#createIgnoringConflict(makeService(job))] : []), ...(made ? [] : [this.#createJob(k8sJob, !known)])]);
-    return {
-      outcome: {
-        state: 'JOB_STATE_PENDING',
-        message: 'waiting for the trainer pods to be scheduled on GPUs',
-        training: { job: k8sJob.metadata!.name!, acceleratorType: p.shape.acceleratorType, acceleratorCount: p.shape.acceleratorCount, nodes: p.shape.nodes, region: p.region, quotaName: p.quotaName, tokenSha256: tokenDigest(token), pendingReason: undefined },
-      },
-      result: { requeueAfter: this.#pollMs },
+    // Nothing written yet: the first status write that follows (RUNNING once the pods run, or
+    // PENDING if they take long) carries all of it. The Job says where the run went (a restart
+    // reads it back); until then this process remembers it.
+    const run: PlacedRun = {
+      uid: String(job.metadata.uid ?? ''),
+      attempt,
+      nodes: p.shape.nodes,
+      since: made ? Date.parse(String(made.metadata?.creationTimestamp ?? '')) || this.o.clock.now() : this.o.clock.now(),
+      training: { ...t, job: k8sJob.metadata!.name!, acceleratorType: p.shape.acceleratorType, acceleratorCount: p.shape.acceleratorCount, nodes: p.shape.nodes, region: p.region, quotaName: p.quotaName, tokenSha256: tokenDigest(token), pendingReason: undefined },
     };
+    this.#placed.set(key, run);
+    return this.#afterPlaced(job, run);
+  }
+
+  /** The run this process placed for the job's current attempt and has not recorded in the status yet. */
+  #placedRun(job: Job, key: string, prev: SFTJobStatus | undefined): PlacedRun | undefined {
+    const run = this.#placed.get(key);
+    if (!run) return undefined;
+    const waiting = WAITING_STATES.has(prev?.state ?? 'JOB_STATE_UNSPECIFIED') && !prev?.training?.job;
+    if (run.uid !== String(job.metadata.uid ?? '') || run.attempt !== (prev?.training?.attempt ?? 0) || !waiting) {
+      this.#placed.delete(key);
+      return undefined;
+    }
+    return run;
+  }
+
+  /**
+   * A placed run (its Job made): RUNNING once its pods run, in one write that says where it runs;
+   * PENDING (the same fields, and that it waits for its pods) only if that takes longer than
+   * `pendingAfterMs` after the Job was made; until then nothing is written.
+   */
+  #afterPlaced(job: Job, run: PlacedRun): Step {
+    const k8sJob = this.#attemptJob(job, run.attempt);
+    if (this.#started(job, run.attempt, run.nodes, k8sJob)) return { outcome: { state: 'JOB_STATE_RUNNING', message: '', training: run.training }, result: { requeueAfter: this.#pollMs } };
+    if (k8sJob && (k8sJob.status?.failed ?? 0) > 0) return this.#jobFailed(k8sJob, run.training);
+    const waited = this.o.clock.now() - run.since;
+    if (waited >= this.#pendingAfterMs) return { outcome: { state: 'JOB_STATE_PENDING', message: WAITING_FOR_PODS, training: run.training }, result: { requeueAfter: this.#pollMs } };
+    // The pods' events wake the job before that, usually.
+    return { outcome: undefined, result: { requeueAfter: this.#pendingAfterMs - waited } };
+  }
+
+  /** The attempt's pods run (the pods informer: their own events), or the Job or a report says so. */
+  #started(job: Job, attempt: number, nodes: number, k8sJob: V1Job | undefined): boolean {
+    const s = k8sJob?.status ?? {};
+    const podsUp = this.#podsOf(job, attempt).filter((p) => p.spec?.nodeName && (p.status?.phase === 'Running' || p.status?.phase === 'Succeeded')).length;
+    return podsUp >= nodes || (s.ready ?? 0) + (s.succeeded ?? 0) >= nodes || ((s.active ?? 0) >= nodes && (s.ready ?? 0) > 0) || this.#progress(job, attempt) !== undefined;
   }
 
   /**
@@ -498,9 +583,16 @@ export class SFTJobReconciler implements Reconciler {
       const k = `${j.metadata.namespace}/${j.metadata.name}`;
       if (k === key || own.has(k)) continue;
       const t = j.status?.training;
+      if (!WAITING_STATES.has(j.status?.state ?? 'JOB_STATE_UNSPECIFIED')) continue;
       const acc = t?.acceleratorType as AcceleratorType | undefined;
-      if (j.status?.state !== 'JOB_STATE_PENDING' || !t?.job || !t.region || !acc || !ACCELERATOR_TYPES.includes(acc)) continue;
-      add(j.metadata.namespace ?? '', j.metadata.name ?? '', t.attempt ?? 0, acc, t.region, (t.acceleratorCount ?? 1) * (t.nodes ?? 1));
+      if (j.status?.state === 'JOB_STATE_PENDING' && t?.job && t.region && acc && ACCELERATOR_TYPES.includes(acc)) {
+        add(j.metadata.namespace ?? '', j.metadata.name ?? '', t.attempt ?? 0, acc, t.region, (t.acceleratorCount ?? 1) * (t.nodes ?? 1));
+        continue;
+      }
+      // Placed (by another replica, or before a restart) with no status saying so yet: its Job does.
+      const made = this.#attemptJob(j, t?.attempt ?? 0);
+      const p = made && placementOfJob(made);
+      if (p) add(j.metadata.namespace ?? '', j.metadata.name ?? '', t?.attempt ?? 0, p.acceleratorType, p.region, p.acceleratorCount * p.nodes);
     }
     for (const [k, c] of own) if (k !== key) add(c.namespace, c.name, c.attempt, c.acceleratorType, c.region, c.gpus);
     return out;
@@ -513,7 +605,7 @@ export class SFTJobReconciler implements Reconciler {
     return p && p.attempt === attempt ? p : undefined;
   }
 
-  async #running(job: Job, prev: SFTJobStatus): Promise<{ outcome: Outcome; result: Result }> {
+  async #running(job: Job, prev: SFTJobStatus): Promise<Step> {
     const t = prev.training ?? {};
     const attempt = t.attempt ?? 0;
     const p = this.#progress(job, attempt);
@@ -609,9 +701,10 @@ export class SFTJobReconciler implements Reconciler {
     }
   }
 
+  /** The Job the status names, else (placed, not recorded yet) the current attempt's Job. */
   #currentJob(job: Job): V1Job | undefined {
     const t = job.status?.training;
-    if (!t?.job) return undefined;
+    if (!t?.job) return WAITING_STATES.has(job.status?.state ?? 'JOB_STATE_UNSPECIFIED') || job.status?.state === 'JOB_STATE_CANCELLING' ? this.#attemptJob(job, t?.attempt ?? 0) : undefined;
     const j = this.o.listers.jobs.get(`${job.metadata.namespace}/${t.job}`);
     return j && isControlledBy(j, job) ? j : undefined;
   }
@@ -650,6 +743,25 @@ export class SFTJobReconciler implements Reconciler {
 
 type BaseOf = { parametersB: number; path: string; name: string };
 
+/** What a pass decided: the status outcome to write (undefined: nothing to write yet) and when to look again. */
+type Step = { outcome: Outcome | undefined; result: Result };
+
+/** The states before RUNNING, in which a run may have been placed and its pods not be bound yet. */
+const WAITING_STATES: ReadonlySet<string> = new Set(['JOB_STATE_UNSPECIFIED', 'JOB_STATE_CREATING', 'JOB_STATE_VALIDATING', 'JOB_STATE_PENDING']);
+
+const WAITING_FOR_PODS = 'waiting for the trainer pods to be scheduled on GPUs';
+
+/** A run placed by this process (its Job made) that the status does not record yet. */
+interface PlacedRun {
+  uid: string;
+  attempt: number;
+  nodes: number;
+  /** When its Job was made (ms). */
+  since: number;
+  /** The `training` fields the first status write after placing records (placement, Job, token digest, the checks' fields). */
+  training: Partial<Training>;
+}
+
 /** What VALIDATING found: the training fields, the base model and the quota read for placement; or why the job fails. */
 type Checked = { ok: true; base: BaseOf; training: Partial<Training>; quota: Promise<Map<string, number>> } | { ok: false; invalid: Invalid };
 
@@ -679,5 +791,5 @@ export function outputModelId(job: Job, account: string): string {
   return parsed.id;
 }
 
-/** The carve-out datasets: `<job>-train-split`, `<job>-eval-split` (resource ids ≤ 63). */
-export const splitId = (job: string, part: 'train' | 'eval'): string => `${job.slice(0, 50).replace(/-+$/, '')}-${part}-split`;
+/** The carve-out datasets (shared with the trainer endpoint). */
+export { splitId };
