@@ -453,7 +453,7 @@ export class SFTJobReconciler implements Reconciler {
    * Secret, the headless Service (several nodes) and the Indexed Job, at once; or stays PENDING
    * saying why nothing fits.
    */
-  async #place(job: Job, account: string, base: BaseOf, t: Partial<Training>, key: string, quotaRead?: Promise<Map<string, number>>): Promise<Step> {
+  async #place(job: Job, account: string, base: BaseOf, t: Partial<Training>, key: string, quotaRead?: Promise<Map<string, number>>, secretWritten = false): Promise<Step> {
     const name = job.metadata.name!;
     const holder = holderOf(name);
     const attempt = t.attempt ?? 0;
@@ -471,17 +471,22 @@ export class SFTJobReconciler implements Reconciler {
     const gpus = p.shape.acceleratorCount * p.shape.nodes;
     // Claimed before anything is awaited: a pass placing another job meanwhile sees these GPUs taken.
     this.#claims.set(key, { namespace: job.metadata.namespace ?? '', name, attempt, acceleratorType: p.shape.acceleratorType, region: p.region, gpus });
+    // The token Secret is written while the quota is held (one round trip fewer before the Job):
+    // the same token on every pass of this attempt, so a retry keeps the one a started pod holds,
+    // and a Secret written for a hold that then fails is the one the next pass writes again.
+    const token = trainerToken(await this.o.stores.tokenKey(), String(job.metadata.uid ?? ''), attempt);
+    const secretWrite = secretWritten ? Promise.resolve(undefined) : this.#upsert(makeTokenSecret(job, token)).then(() => undefined, (err: unknown) => err);
     const held = await this.o.stores.hold(account, holder, p.quotaName, gpus);
+    const secretFailed = await secretWrite;
+    if (held.ok && secretFailed !== undefined) throw secretFailed;
     if (!held.ok) {
       this.#claims.delete(key);
       // Read beside the checks, before the VALIDATING write: read it again and place once more now.
-      if (quotaRead) return this.#place(job, account, base, t, key);
+      if (quotaRead) return this.#place(job, account, base, t, key, undefined, secretFailed === undefined);
       // Another holder took the room since it was read: place again soon.
       const why = `waiting for GPU quota: ${held.why}`;
       return { outcome: { state: 'JOB_STATE_PENDING', message: why, training: { ...t, pendingReason: why } }, result: { requeueAfter: 1_000 } };
     }
-    // The same token on every pass of this attempt: a retry keeps the one a started pod holds.
-    const token = trainerToken(await this.o.stores.tokenKey(), String(job.metadata.uid ?? ''), attempt);
     const spec = job.spec as SFTJobSpec;
     const k8sJob = makeTrainerJob({
       owner: job,
@@ -491,11 +496,10 @@ export class SFTJobReconciler implements Reconciler {
       trainer: this.o.trainer,
       inputs: { spec, baseModelPath: base.path, baseModelName: base.name, resumeCheckpoint: t.checkpoint, hasEval: t.evalDataset !== undefined, nodes: p.shape.nodes, gpusPerNode: p.shape.acceleratorCount },
     });
-    // The Secret before the Job that mounts it: a pod reads HEARTH_TRAINER_TOKEN once, when its
-    // container starts, and on a resume the Secret still holds the previous attempt's token until this
-    // write lands (a pod started before it would keep a superseded token: 401 for its whole run).
-    // The Service and the Job are independent of each other.
-    await this.#upsert(makeTokenSecret(job, token));
+    // The Secret (written above) before the Job that mounts it: a pod reads HEARTH_TRAINER_TOKEN
+    // once, when its container starts, and on a resume the Secret still holds the previous attempt's
+    // token until that write lands (a pod started before it would keep a superseded token: 401 for
+    // its whole run). The Service and the Job are independent of each other.
     await Promise.all([...(p.shape.nodes > 1 ? [this.#createIgnoringConflict(makeService(job))] : []), ...(made ? [] : [this.#createJob(k8sJob, !known)])]);
     // Nothing written yet: the first status write that follows (RUNNING once the pods run, or
     // PENDING if they take long) carries all of it. The Job says where the run went (a restart
