@@ -351,6 +351,8 @@ interface PhaseFigures {
   secs: number;
   perSec: number;
   e2e: number[];
+  /** From the start of the fleet's creates (the moment the bench began asking) to each READY, sorted. */
+  asked: number[];
   rec: number[];
   ownWpd: number;
   rssPeak: number[];
@@ -664,6 +666,7 @@ async function main(): Promise<void> {
       // 5. Figures.
       const done = ready.size;
       const e2e = [...ready].map(([n, t]) => t - created.get(n)!).sort((a, b) => a - b);
+      const asked = [...ready.values()].map((t) => t - t0).sort((a, b) => a - b);
       const rec = stats.flatMap((st) => st.reconcileMs).sort((a, b) => a - b);
       const perSec = done / secs;
       const per = Math.max(1, done);
@@ -728,7 +731,7 @@ async function main(): Promise<void> {
         await c.stop();
         children.delete(c);
       }
-      return { shards, done, secs, perSec, e2e, rec, ownWpd, rssPeak, timedOut, meanLoad, cpuPerDeployment: run.all / per, allWpd };
+      return { shards, done, secs, perSec, e2e, asked, rec, ownWpd, rssPeak, timedOut, meanLoad, cpuPerDeployment: run.all / per, allWpd };
     };
 
     if (values.compiled) {
@@ -859,6 +862,17 @@ async function main(): Promise<void> {
     const partial = bTimedOut || timedOut ? ' (a phase timed out)' : '';
     const p50Ratio = p50Hearth / p50Apps;
     const p99Ratio = percentile(e2e, 99) / percentile(bE2e, 99);
+    // The goal's clock starts at each object's create. The baseline's creates queue on the API
+    // server (they took most of its run), Hearth's custom-resource creates do not (they take a few
+    // seconds and the wait moves into the controller's queue), so created→READY leaves the
+    // baseline's queueing out and counts Hearth's. The same fleet timed from when the bench began
+    // asking for it — what a user who applies N at once waits — counts both alike. Printed beside
+    // the goal lines, not instead of them.
+    const bAsked = [...bAvailable.values()].map((t) => t - bt0).sort((a, b) => a - b);
+    console.log(
+      `asked→READY (from the start of the fleet's creates, both phases): p50 ${fmt(percentile(one.asked, 50) / 1000, 2)} s vs ${fmt(percentile(bAsked, 50) / 1000, 2)} s = ${fmt(percentile(one.asked, 50) / percentile(bAsked, 50), 2)}×, ` +
+        `p99 ${fmt(percentile(one.asked, 99) / 1000, 2)} s vs ${fmt(percentile(bAsked, 99) / 1000, 2)} s = ${fmt(percentile(one.asked, 99) / percentile(bAsked, 99), 2)}× (not the goal's clock; see the goal lines)`,
+    );
     console.log(`GOAL throughput ≥ 90% of the same-run apps/v1 baseline: ${fmt(vsThroughput * 100, 1)}% — ${vsThroughput >= 0.9 && !partial ? 'PASS' : 'MISS'}${partial}`);
     console.log(`GOAL created→READY p50 ≤ 1.2× the baseline's: ${fmt(p50Ratio, 2)}× — ${p50Ratio <= 1.2 && !partial ? 'PASS' : 'MISS'}${partial}`);
     console.log(`GOAL created→READY p99 ≤ 1.3× the baseline's: ${fmt(p99Ratio, 2)}× — ${p99Ratio <= 1.3 && !partial ? 'PASS' : 'MISS'}${partial}`);
