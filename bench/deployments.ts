@@ -28,7 +28,7 @@
 //    deployment i labelled shard i mod K and each process selecting one shard (the mechanism of
 //    HEARTH_CONTROLLER_SELECTOR, the chart's controller.selector); then 1 vs K side by side.
 // 6. Same-run baseline (skip with --no-apps-baseline): the same N pods as plain apps/v1
-//    Deployments + (headless) Services, created directly with no controller, built by Hearth's own
+//    Deployments + ClusterIP Services, created directly with no controller, built by Hearth's own
 //    builders (makeWorkload, makeService) from the bench's spec, so pod template, resources,
 //    affinity, tolerations and probes are identical; same fleet, same create concurrency. Measured
 //    like the Hearth phase: time until every one is Available (readyReplicas 1, by a watch), cluster
@@ -475,10 +475,9 @@ const interrupted = new Promise<never>((_, reject) => {
 interrupted.catch(() => undefined);
 
 /**
- * A ServiceCIDR big enough for N more Services. Hearth's Services are headless now (no address
- * taken), but the bench also runs builds from before that (`--ref`-style comparisons, other
- * checkouts), whose every deployment took a ClusterIP from kube-apiserver's 10.0.0.0/24 (254
- * addresses, shared with everyone's tests): without this those fail with "range is full" after ~250.
+ * A ServiceCIDR big enough for N more Services. Every deployment has a ClusterIP Service, and the
+ * simulated cluster's default service range is kube-apiserver's 10.0.0.0/24 (254 addresses, shared
+ * with everyone's tests): without this, Service creation fails with "range is full" after ~250.
  */
 function serviceCidrFor(n: number): string {
   const bits = Math.max(8, Math.ceil(Math.log2(n + 64)));
@@ -835,7 +834,7 @@ async function main(): Promise<void> {
     const bE2e = [...bAvailable].map(([n, t]) => t - bCreated.get(n)!).sort((a, b) => a - b);
     const bWpd = sum(bWrites) / Math.max(1, bDone);
     console.log(
-      `apps/v1 baseline (the same pods as plain apps/v1 Deployments + Services from Hearth's builders (headless), no controller, same fleet, ${WORKERS} create workers): ` +
+      `apps/v1 baseline (the same pods as plain apps/v1 Deployments + ClusterIP Services from Hearth's builders, no controller, same fleet, ${WORKERS} create workers): ` +
         `${bTimedOut ? `TIMED OUT after ${fmt(bSecs, 0)} s: ` : ''}${bDone}/${N} Available in ${fmt(bSecs, 1)} s (creates took ${fmt(bCreatedSecs, 1)} s, create p50 ${fmt(percentile(bCreateLat, 50))} ms, p99 ${fmt(percentile(bCreateLat, 99))} ms)`,
     );
     console.log(`  ${fmt(bPerSec, 2)} deployments Available/s; created→Available p50 ${fmt(percentile(bE2e, 50) / 1000, 2)} s, p99 ${fmt(percentile(bE2e, 99) / 1000, 2)} s`);

@@ -19,7 +19,6 @@ import {
   type ReplicaDecision,
 } from './reconciler.js';
 import { ANNOTATION_TEMPLATE_HASH } from './children/labels.js';
-import { makeService } from './children/service.js';
 import { DEFAULT_PROGRESS_INTERVAL_MS, eventsFor } from './status.js';
 import { hearthDeployment } from './testing.js';
 import { loadModelServerConfig, type ModelServerConfig } from './model-server-config.js';
@@ -682,31 +681,6 @@ describe('helpers', () => {
     expect(footprintOf(t.workload()!)).toEqual({ 'h100-us-virginia-2': 6 });
     const svc: V1Service | undefined = t.cluster.listers.services.get(`${NS}/chat-server`);
     expect(svc?.spec?.selector).toEqual({ 'app.kubernetes.io/managed-by': 'hearth', 'hearth.dev/deployment': 'chat' });
-  });
-});
-
-describe('DeploymentReconciler: the Service', () => {
-  it('a new Service is headless; one made before (with a ClusterIP) is kept, and an update of it keeps its immutable ClusterIP', async () => {
-    const fresh = setup({ deployments: [dep()] });
-    await fresh.pass();
-    expect(fresh.cluster.listers.services.get(`${NS}/chat-server`)?.spec?.clusterIP).toBe('None');
-
-    const d = dep();
-    const old = makeService(d);
-    old.spec = { ...old.spec, clusterIP: '10.0.0.17', clusterIPs: ['10.0.0.17'] };
-    const t = setup({ deployments: [d], services: [old] });
-    const first = await t.pass();
-    expect(first.writes).not.toContain(`update ${SERVICE}`); // only the IP differs: left as it is
-    expect(t.cluster.listers.services.get(`${NS}/chat-server`)?.spec?.clusterIP).toBe('10.0.0.17');
-
-    const d2 = dep();
-    const stale = makeService(d2);
-    stale.spec = { ...stale.spec, clusterIP: '10.0.0.18', clusterIPs: ['10.0.0.18'], ports: [{ name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP' }] };
-    const u = setup({ deployments: [d2], services: [stale] });
-    expect((await u.pass()).writes).toContain(`update ${SERVICE}`);
-    const svc = u.cluster.listers.services.get(`${NS}/chat-server`);
-    expect(svc?.spec).toMatchObject({ clusterIP: '10.0.0.18', clusterIPs: ['10.0.0.18'], ports: [{ port: 80 }] });
-    expect((await u.pass()).writes).toEqual([]); // second pass changes nothing
   });
 });
 

@@ -363,10 +363,8 @@ class Pass {
     if (children.service && !children.serviceOwned) notOwned.push(describeChild('Service', names.service(this.#cur)));
     else if (!children.service) childWrites.push(this.o.writer.create(service));
     else if (serviceDiffers(children.service, service)) {
-      // clusterIP, ipFamilies… are set by the API server and partly immutable: keep them (a Service
-      // made before the Services went headless keeps its ClusterIP).
-      const observed = children.service.spec;
-      const spec = { ...observed, ...service.spec, ...(observed?.clusterIP ? { clusterIP: observed.clusterIP, clusterIPs: observed.clusterIPs } : {}) };
+      // clusterIP, ipFamilies… are set by the API server and partly immutable: keep them.
+      const spec = { ...children.service.spec, ...service.spec };
       childWrites.push(this.o.writer.update(replacement({ ...service, spec }, children.service)));
     }
     // The two children do not depend on each other: one round trip instead of two.

@@ -38,7 +38,7 @@ export function workload(dep: Pick<Owner, 'metadata'>): string {
   return dnsLabel(`${ownerName(dep)}${SERVER_SUFFIX}`);
 }
 
-/** The (headless) Service in front of the model-server pods. */
+/** The ClusterIP Service in front of the model-server pods. */
 export function service(dep: Pick<Owner, 'metadata'>): string {
   return dnsLabel(`${ownerName(dep)}${SERVER_SUFFIX}`);
 }

@@ -9,7 +9,7 @@ import { DEFAULT_MODEL_SERVER_CONFIG as CONFIG } from '../model-server-config.js
 describe('makeService', () => {
   const dep = hearthDeployment();
 
-  it('is a headless Service (no ClusterIP: the gateway dials the pods from its EndpointSlices), port 80 to the pods’ http port, owned by the hearth.dev Deployment', () => {
+  it('is a ClusterIP Service, port 80 to the pods’ http port, owned by the hearth.dev Deployment', () => {
     expect(makeService(dep)).toEqual({
       apiVersion: 'v1',
       kind: 'Service',
@@ -37,7 +37,6 @@ describe('makeService', () => {
       },
       spec: {
         type: 'ClusterIP',
-        clusterIP: 'None',
         selector: { 'app.kubernetes.io/managed-by': 'hearth', 'hearth.dev/deployment': 'chat' },
         ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' }],
       },
