@@ -119,6 +119,21 @@ describe('DeployedModelReconciler', () => {
     expect(status(`${NS}/b`)?.status?.message).toContain('at most 1 adapters');
   });
 
+  it('two made in the same second (creationTimestamp has one-second resolution): the one already DEPLOYED keeps the slot, though the newcomer’s name sorts first', async () => {
+    const same = { creationTimestamp: '2026-12-06T07:00:00Z' };
+    const dms = [
+      deployedModel('z-serving', { model: 'accounts/acme/models/b' }, same),
+      deployedModel('a-newcomer', { model: 'accounts/acme/models/a' }, same),
+    ];
+    // Alone on the deployment when it was made, z-serving loaded; the newcomer arrives in its second.
+    dms[0]!.status = { state: 'DEPLOYED' } as DeployedModel['status'];
+    const { pass, status } = setup({ deployments: [deployment({ numPeftDeviceCached: 1 })], deployedModels: dms });
+    expect((await pass(`${NS}/a-newcomer`)).calls).toEqual([]);
+    expect(status(`${NS}/a-newcomer`)).toMatchObject({ state: 'FAILED', status: { code: 'RESOURCE_EXHAUSTED' } });
+    await pass(`${NS}/z-serving`);
+    expect(status(`${NS}/z-serving`)?.state).toBe('DEPLOYED');
+  });
+
   it('the slot is freed (the older DeployedModel deleted, e.g. by replaceMergedAddon): the FAILED one is woken and loaded', async () => {
     const dms = [
       deployedModel('a', { model: 'accounts/acme/models/a' }, { creationTimestamp: '2026-12-06T07:00:00Z' }),

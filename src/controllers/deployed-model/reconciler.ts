@@ -277,13 +277,21 @@ export class DeployedModelReconciler implements Reconciler {
     return { name, spec };
   }
 
-  /** Position of `dm` among the live DeployedModels of its deployment, oldest first. */
+  /**
+   * Position of `dm` among the live DeployedModels of its deployment, oldest first. creationTimestamp
+   * has one-second resolution: of two made in the same second, one already DEPLOYED keeps its slot
+   * (a newcomer whose name sorts first must not take it), then the name decides.
+   */
   #rankOnDeployment(dm: DeployedModel, namespace: string, dep: string, account: string | undefined): number {
     const peers = this.#o.listers.deployedModels
       .list(namespace)
       .filter((o) => !o.metadata.deletionTimestamp && localDeploymentName(o.spec.deployment, account) === dep)
-      .map((o) => ({ name: o.metadata.name ?? '', t: new Date((o.metadata.creationTimestamp as string | Date | undefined) ?? 0).getTime() || 0 }))
-      .sort((a, b) => a.t - b.t || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      .map((o) => ({
+        name: o.metadata.name ?? '',
+        t: new Date((o.metadata.creationTimestamp as string | Date | undefined) ?? 0).getTime() || 0,
+        serving: o.status?.state === 'DEPLOYED' ? 0 : 1,
+      }))
+      .sort((a, b) => a.t - b.t || a.serving - b.serving || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return peers.findIndex((p) => p.name === dm.metadata.name);
   }
 
