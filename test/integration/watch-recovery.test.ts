@@ -269,7 +269,11 @@ describe('API server restart and etcd compaction during traffic', () => {
             diff = await cacheDiff(ref, () => new Map(informer.list().map((o) => [keyOf(o), o.metadata?.resourceVersion])));
             return diff.length === 0;
           },
-          { timeoutMs: 30_000, intervalMs: 500 },
+          // After the long cut an informer's restart delay is at its cap: 30 s plus up to 50% jitter
+          // (src/kube/informer.ts, as client-go's reflector), so its next watch may come 45 s after
+          // the proxy opens again (a clean-clone CI saw the controller's Deployments cache still
+          // waiting at 30 s, with no relist).
+          { timeoutMs: 60_000, intervalMs: 500 },
         ).catch(() => mismatches.push(`${p.name} ${informer.description}: ${diff.slice(0, 5).join('; ')}`));
       }
     }
