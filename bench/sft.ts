@@ -43,7 +43,7 @@ import { bootstrap } from '../src/auth/bootstrap.js';
 import { controllerManager } from '../src/controllers/manager.js';
 import { DEFAULT_WORKERS } from '../src/controllers/sft-job/controller.js';
 import { DEFAULT_PENDING_AFTER_MS, DEFAULT_VALIDATING_AFTER_MS } from '../src/controllers/sft-job/reconciler.js';
-import { makeTrainerJob } from '../src/controllers/sft-job/resources.js';
+import { makeTrainerJob, secretName } from '../src/controllers/sft-job/resources.js';
 import { DEFAULT_TRAINER } from '../src/controllers/sft-job/trainer.js';
 import { API_VERSION, GROUP, VERSION } from '../src/crds/group.js';
 import type { SFTJobSpec, SFTJobStatus } from '../src/crds/sft-job.js';
@@ -204,7 +204,7 @@ async function main(): Promise<void> {
       return job;
     });
     // The pod's env names a Secret; made before the clock starts (the SFTJob's Secret is on its clock).
-    await Promise.all(names.map((name) => core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: `sft-${name}-trainer` }, stringData: { token: 'x' } } })));
+    await Promise.all(names.map((name) => core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: secretName(name, 'none', 0) }, stringData: { token: 'x' } } })));
     await Promise.all(
       jobs.map(async (job, i) => {
         at(names[i]!).created = performance.now();
@@ -236,7 +236,8 @@ async function main(): Promise<void> {
 
   // 2. Progress lag: report → REST view.
   const first = sftAll[0]!;
-  const secret = await core.readNamespacedSecret({ namespace: NS, name: `sft-${first}-trainer` });
+  const firstUid = ((await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'sftjobs', name: first })) as { metadata: { uid: string } }).metadata.uid;
+  const secret = await core.readNamespacedSecret({ namespace: NS, name: secretName(first, firstUid, 0) });
   const token = Buffer.from(secret.data!.token!, 'base64').toString('utf8');
   const lags: number[] = [];
   for (let step = 1; step <= REPORTS; step++) {

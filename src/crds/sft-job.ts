@@ -171,7 +171,6 @@ export const TrainingStatus = z
     tokensProcessed: z.number().int().min(0).optional().describe('Tokens trained on so far.'),
     checkpoint: text(128).optional().describe('Latest complete checkpoint (a resume continues from it).'),
     bestCheckpoint: text(128).optional().describe('Checkpoint of the lowest evaluation loss (the output of an early stop).'),
-    tokenSha256: text(64).optional().describe("SHA-256 of the trainer's job-scoped token (the token is only in the trainer's Secret)."),
     pendingReason: text(1024).optional().describe('Why the job waits (GPUs or quota).'),
     estimatedGpuHours: z.number().min(0).optional().describe('Estimated GPU-hours (dataset tokens × epochs at the GPU\'s training throughput).'),
     estimatedCostUsd: z.number().min(0).optional().describe('Estimated cost in USD at the catalog price of the GPU.'),

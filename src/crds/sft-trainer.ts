@@ -3,7 +3,7 @@
 // may import. The trainer reports progress to the API with a job-scoped token; the API keeps the
 // latest report on the SFTJob as an annotation (JSON) so the REST view shows it at once; the
 // controller copies it into `status.jobProgress` / `status.training` and decides on it.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { GROUP } from './group.js';
 
@@ -164,17 +164,6 @@ export function trainerTokenAttempt(key: string | Buffer, uid: string | undefine
   const want = Buffer.from(trainerToken(key, uid, attempt));
   const got = Buffer.from(presented);
   return got.length === want.length && timingSafeEqual(got, want) ? attempt : undefined;
-}
-
-/** The token's digest as stored on the job (hex SHA-256); the token itself is only in the pod's Secret. */
-export const tokenDigest = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
-
-/** Constant-time check of a presented token against the stored digest. */
-export function tokenMatches(presented: string, digest: string | undefined): boolean {
-  if (!digest || !/^[0-9a-f]{64}$/.test(digest)) return false;
-  const a = Buffer.from(tokenDigest(presented), 'hex');
-  const b = Buffer.from(digest, 'hex');
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** Evaluations without improvement after which an `earlyStop` job stops. */

@@ -169,11 +169,11 @@ const CLUSTER_RULES: Record<Process, Record<string, string[]>> = {
     'hearth.dev/environments/status': ['update'],
     'hearth.dev/batchjobs/status': ['update'],
     '/pods/log': ['get'],
-    // The SFTJob controller: its objects' status, the trainer's Job and its token Secret (write only).
+    // The SFTJob controller: its objects' status, the trainer's Job and its token Secrets (create only).
     'hearth.dev/sftjobs': ['list', 'watch'],
     'hearth.dev/sftjobs/status': ['update'],
     'batch/jobs': ['list', 'watch', 'create', 'delete'],
-    '/secrets': ['create', 'update'],
+    '/secrets': ['create'],
     'scheduling.k8s.io/priorityclasses': ['list', 'watch', 'create'],
     'karpenter.sh/nodepools': ['get', 'create', 'update', 'delete'],
     'apps/deployments': ['list', 'watch', 'create', 'update', 'delete'],

@@ -4,13 +4,13 @@ import type { V1Job, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node'
 import { describe, expect, it } from 'vitest';
 import { API_VERSION } from '../../crds/group.js';
 import type { SFTJobSpecInput, SFTJobStatus } from '../../crds/sft-job.js';
-import { mergeReport, tokenDigest, trainingDatasets, type TrainerProgress, type TrainerReport } from '../../crds/sft-trainer.js';
+import { mergeReport, trainingDatasets, type TrainerProgress, type TrainerReport } from '../../crds/sft-trainer.js';
 import { FakeClock } from '../../util/fake-clock.js';
 import type { HearthObject } from '../runtime/writer.js';
 import { SFTJobCluster } from './fake-cluster.js';
 import { FakeSftStores } from './fake-stores.js';
 import { SFTJobReconciler, holderOf } from './reconciler.js';
-import { trainerToken } from './resources.js';
+import { secretName, trainerToken } from './resources.js';
 import { eventsFor } from './status.js';
 import { DEFAULT_TRAINER } from './trainer.js';
 import { TEST_SEAL } from '../../../test/support/tenancy.js';
@@ -27,6 +27,8 @@ const example = (i: number) => JSON.stringify({ messages: [{ role: 'user', conte
 const LINES = Array.from({ length: 20 }, (_, i) => example(i));
 /** The token of an attempt of the job `tune` (uid-tune) under the stores' key. */
 const tokenOf = (attempt: number, uid = 'uid-tune') => trainerToken(new FakeSftStores().key, uid, attempt);
+/** The token Secret of an attempt of the job `tune` (named by its uid and the attempt). */
+const SECRET = (attempt = 0, uid = 'uid-tune') => `${NS}/${secretName('tune', uid, attempt)}`;
 
 function sftJob(spec: Partial<SFTJobSpecInput> = {}, status?: Partial<SFTJobStatus>, annotations?: Record<string, string>): Job {
   return {
@@ -104,9 +106,9 @@ function setup(o: { jobs?: Job[]; lines?: string[]; datasetState?: string; nodes
   return { cluster, stores, clock, pass, passOf, restart, jobsCache, status: () => cluster.status(KEY) };
 }
 
-/** The token in the job's trainer Secret (what a trainer pod started now gets in HEARTH_TRAINER_TOKEN). */
-function secretToken(t: T): string | undefined {
-  const s = t.cluster.secret(`${NS}/sft-tune-trainer`);
+/** The token in an attempt's trainer Secret (what its trainer pod gets in HEARTH_TRAINER_TOKEN). */
+function secretToken(t: T, attempt = 0, uid = 'uid-tune'): string | undefined {
+  const s = t.cluster.secret(SECRET(attempt, uid));
   return s?.stringData?.token ?? (s?.data?.token !== undefined ? Buffer.from(s.data.token, 'base64').toString('utf8') : undefined);
 }
 
@@ -183,7 +185,7 @@ describe('SFTJobReconciler: validation', () => {
     const t = setup();
     await t.pass();
     const { writes } = await t.pass();
-    expect(writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
+    expect(writes).toEqual([`create Secret ${SECRET()}`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
     expect(t.stores.datasets.get('acme/tune-train-split')?.lines).toHaveLength(18);
     expect(t.stores.datasets.get('acme/tune-eval-split')?.lines).toEqual([LINES[9], LINES[19]]);
     expect(t.status()).toMatchObject({
@@ -199,10 +201,10 @@ describe('SFTJobReconciler: the trainer Job', () => {
     const t = setup();
     await t.pass();
     const made = await t.pass();
-    expect(made.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
+    expect(made.writes).toEqual([`create Secret ${SECRET()}`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
     expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'a100-us-illinois-2': 1 });
-    expect(t.status()?.training).toMatchObject({ job: 'sft-tune-0', acceleratorType: 'NVIDIA_A100_80GB', acceleratorCount: 1, nodes: 1, region: 'US_ILLINOIS_2', tokenSha256: tokenDigest(tokenOf(0)) });
-    expect(t.cluster.secret(`${NS}/sft-tune-trainer`)?.stringData).toEqual({ token: tokenOf(0) });
+    expect(t.status()?.training).toMatchObject({ job: 'sft-tune-0', acceleratorType: 'NVIDIA_A100_80GB', acceleratorCount: 1, nodes: 1, region: 'US_ILLINOIS_2'});
+    expect(t.cluster.secret(SECRET())).toMatchObject({ immutable: true, stringData: { token: tokenOf(0) } });
     expect((await t.pass()).writes).toEqual([]); // pods not scheduled yet: still PENDING, nothing to write
     t.cluster.editJob(`${NS}/sft-tune-0`, (j) => (j.status = { active: 1, ready: 1 }));
     expect((await t.pass()).writes).toEqual([`status ${OBJ}`]);
@@ -297,7 +299,7 @@ describe('SFTJobReconciler: a lost status write after the Secret and the Job wer
   // The trainer's pod reads HEARTH_TRAINER_TOKEN from the Secret once, when its container starts:
   // a Secret replaced after that leaves it with a token the API no longer accepts (401).
   for (const how of ['a conflict', 'a restart of the controller'] as const) {
-    it(`(${how}) the retry keeps the token a started pod holds: the Secret keeps it and the status records its digest; a second pass writes nothing`, async () => {
+    it(`(${how}) the retry keeps the token a started pod holds: the attempt's Secret is made once and never replaced; a second pass writes nothing`, async () => {
       const t = setup();
       await t.pass(); // VALIDATING
       loseNextStatusWrite(t);
@@ -310,55 +312,54 @@ describe('SFTJobReconciler: a lost status write after the Secret and the Job wer
       if (how === 'a restart of the controller') t.restart();
 
       const retry = await t.pass();
-      // The Secret exists (409), so it is written again (it may be an earlier attempt's: never read
-      // back), with the same token: what the pod holds still opens the trainer endpoints. The Job
-      // is in the cache: kept (where it runs is read back from it), not created again.
-      expect(retry.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `update Secret ${NS}/sft-tune-trainer`, `status ${OBJ}`]);
+      // The attempt's Secret exists (409: it is this uid's and attempt's alone, immutable): kept,
+      // so what the pod holds still opens the trainer endpoints. The Job is in the cache: kept
+      // (where it runs is read back from it), not created again.
+      expect(retry.writes).toEqual([`create Secret ${SECRET()}`, `status ${OBJ}`]);
       expect(secretToken(t)).toBe(held);
-      expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', training: { job: 'sft-tune-0', tokenSha256: tokenDigest(held!) } });
+      expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', training: { job: 'sft-tune-0' } });
       expect((await t.pass()).writes).toEqual([]);
     });
   }
 });
 
-describe('SFTJobReconciler: the token Secret lands before the Job that mounts it', () => {
-  // A trainer pod reads HEARTH_TRAINER_TOKEN from the Secret once, when its container starts, which
-  // may be as soon as its Job exists. Each Secret write here takes a moment (a loaded API server);
-  // the Job's create records the token a pod started at that instant would get.
-  function slowSecretWrites(t: T): string[] {
-    const seenByJob: string[] = [];
-    type Write = (o: Parameters<T['cluster']['create']>[0]) => Promise<void>;
-    const slow =
-      (real: Write): Write =>
-      async (o) => {
-        if (o.kind === 'Secret') await new Promise((r) => setImmediate(r));
-        if (o.kind === 'Job') seenByJob.push(secretToken(t) ?? '(no Secret)');
-        return real(o);
-      };
-    t.cluster.create = slow(t.cluster.create.bind(t.cluster));
-    t.cluster.update = slow(t.cluster.update.bind(t.cluster));
-    return seenByJob;
-  }
+describe("SFTJobReconciler: each attempt's token Secret, made beside its Job", () => {
+  // A trainer pod reads HEARTH_TRAINER_TOKEN from the Secret its Job names once, when its container
+  // starts (the kubelet waits for a Secret that is not there yet). Each attempt's Job names a Secret
+  // of that job uid and attempt only, which only ever holds that attempt's token: made at the same
+  // time as the Job, never replaced, so no pod can start with a superseded or a namesake's token.
+  const secretOfJob = (t: T, attempt: number) => (t.cluster.listers.jobs.get(`${NS}/sft-tune-${attempt}`) as V1Job).spec!.template.spec!.containers[0]!.env!.find((e) => e.name === 'HEARTH_TRAINER_TOKEN')?.valueFrom?.secretKeyRef?.name;
 
-  it('a first attempt: the Job is created once the Secret exists with its token', async () => {
+  it('a first attempt: the Secret and the Job are created in the same step; the Job names that Secret', async () => {
     const t = setup();
-    const seenByJob = slowSecretWrites(t);
     await t.pass();
-    expect((await t.pass()).writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
-    expect(seenByJob).toEqual([tokenOf(0)]);
+    expect((await t.pass()).writes).toEqual([`create Secret ${SECRET()}`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
+    expect(`${NS}/${secretOfJob(t, 0)}`).toBe(SECRET());
+    expect(secretToken(t)).toBe(tokenOf(0));
   });
 
-  it(':resume: the Job of the new attempt is created once the Secret holds the new token, not the superseded one', async () => {
+  it(":resume: the new attempt's Job names a new Secret holding only the new token; the superseded one is left as it was, never updated", async () => {
     const t = setup({ jobs: [sftJob({}, { state: 'JOB_STATE_CANCELLED', training: { attempt: 0, checkpoint: 'step-4', trainDataset: 'accounts/acme/datasets/chats' }, updateTime: '2026-12-06T07:59:00Z' }, { 'hearth.dev/resume-requested': '2026-12-06T08:00:00Z' })] });
     // The first attempt's Secret, as it was left.
-    await t.cluster.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sft-tune-trainer', namespace: NS }, stringData: { token: tokenOf(0) } } as never);
+    await t.cluster.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName('tune', 'uid-tune', 0), namespace: NS }, immutable: true, stringData: { token: tokenOf(0) } } as never);
     t.cluster.take();
-    const seenByJob = slowSecretWrites(t);
     await t.pass();
     expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', training: { attempt: 1 } });
     const made = await t.pass();
-    expect(made.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `update Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-1`, `status ${OBJ}`]);
-    expect(seenByJob).toEqual([tokenOf(1)]);
+    expect(made.writes).toEqual([`create Secret ${SECRET(1)}`, `create Job/batch ${NS}/sft-tune-1`, `status ${OBJ}`]);
+    expect(`${NS}/${secretOfJob(t, 1)}`).toBe(SECRET(1));
+    expect(secretToken(t, 1)).toBe(tokenOf(1));
+    expect(secretToken(t, 0)).toBe(tokenOf(0));
+  });
+
+  it("a job re-created under the same name while the deleted one's Secret is still there: its Job names its own Secret, not the namesake's", async () => {
+    const t = setup();
+    await t.cluster.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName('tune', 'uid-old', 0), namespace: NS }, immutable: true, stringData: { token: tokenOf(0, 'uid-old') } } as never);
+    t.cluster.take();
+    await t.pass();
+    expect((await t.pass()).writes).toEqual([`create Secret ${SECRET()}`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
+    expect(secretOfJob(t, 0)).not.toBe(secretName('tune', 'uid-old', 0));
+    expect(secretToken(t)).toBe(tokenOf(0));
   });
 });
 
@@ -382,8 +383,8 @@ describe('SFTJobReconciler: a retried placement keeps the Job that exists', () =
       const retry = await t.pass();
       expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', training: { job: 'sft-tune-0', ...onA100 } });
       expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'a100-us-illinois-2': 1 });
-      // The Job is there (the cache has it): not created again; the Secret is written again (same token).
-      expect(retry.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `update Secret ${NS}/sft-tune-trainer`, `status ${OBJ}`]);
+      // The Job is there (the cache has it): not created again; the Secret is there too (409: kept).
+      expect(retry.writes).toEqual([`create Secret ${SECRET()}`, `status ${OBJ}`]);
       expect((await t.pass()).writes).toEqual([]);
     });
   }
@@ -467,11 +468,10 @@ describe('SFTJobReconciler: cancel, resume, early stop', () => {
     const env = (t.cluster.listers.jobs.get(`${NS}/sft-tune-1`) as V1Job).spec!.template.spec!.containers[0]!.env!;
     expect(env).toContainEqual({ name: 'HEARTH_SFT_RESUME_CHECKPOINT', value: 'step-4' });
     expect(env).toContainEqual({ name: 'HEARTH_SFT_ATTEMPT', value: '1' });
-    // A new attempt, a new token: the Secret is replaced and the first attempt's token no longer matches.
-    expect(made.writes).toContain(`update Secret ${NS}/sft-tune-trainer`);
-    expect(secretToken(t)).toBe(tokenOf(1));
+    // A new attempt, a new token in a new Secret (the first attempt's token opens nothing of attempt 1).
+    expect(made.writes).toContain(`create Secret ${SECRET(1)}`);
+    expect(secretToken(t, 1)).toBe(tokenOf(1));
     expect(tokenOf(1)).not.toBe(tokenOf(0));
-    expect(t.status()?.training?.tokenSha256).toBe(tokenDigest(tokenOf(1)));
   });
 
   it('earlyStop: eval loss rising for the patience → the Job deleted, the best checkpoint becomes the model → EARLY_STOPPED', async () => {
@@ -505,7 +505,7 @@ describe('SFTJobReconciler: placement by quota and free GPUs', () => {
     const t = setup({ pods: [...filling('a100-0'), ...filling('a100-1')] });
     await t.pass();
     const { writes } = await t.pass();
-    expect(writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
+    expect(writes).toEqual([`create Secret ${SECRET()}`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
     expect(t.status()?.training).toMatchObject({ acceleratorType: 'NVIDIA_H100_80GB', region: 'US_VIRGINIA_2', quotaName: 'h100-us-virginia-2' });
     expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'h100-us-virginia-2': 1 });
     const job = t.cluster.listers.jobs.get(`${NS}/sft-tune-0`)!;
@@ -538,7 +538,7 @@ describe('SFTJobReconciler: placement by quota and free GPUs', () => {
     t.cluster.listers.pods.put({ ...busy[0]!, status: { phase: 'Succeeded' } });
     t.clock.advance(10_000);
     const placed = await t.pass();
-    expect(placed.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
+    expect(placed.writes).toEqual([`create Secret ${SECRET()}`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
     expect(t.status()?.training).toMatchObject({ acceleratorType: 'NVIDIA_A100_80GB', region: 'US_ILLINOIS_2' });
     expect(t.status()?.training?.pendingReason).toBeUndefined();
     expect(t.status()?.status?.message).toBe('waiting for the trainer pods to be scheduled on GPUs');
@@ -654,7 +654,7 @@ describe('SFTJobReconciler: a burst of new jobs', () => {
     expect([t.stores.metaReads, t.stores.byteReads]).toEqual([2, 1]);
     expect(t.stores.datasets.has('acme/tune-eval-split')).toBe(true);
     const made = await t.pass();
-    expect(made.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
+    expect(made.writes).toEqual([`create Secret ${SECRET()}`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
     await t.passOf(`${NS}/bad`);
     expect(t.stores.quotaCalls).toEqual([`read ${holderOf('tune')}`, `read ${holderOf('bad')}`, `hold ${holderOf('tune')}`]);
     expect([t.stores.metaReads, t.stores.byteReads]).toEqual([2, 1]); // nothing read again
@@ -669,7 +669,7 @@ describe('SFTJobReconciler: a burst of new jobs', () => {
     await Promise.resolve();
     t.stores.holds.set('acme/deployment/other', { 'a100-us-illinois-2': 1 });
     const { writes } = await t.pass();
-    expect(writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
+    expect(writes).toEqual([`create Secret ${SECRET()}`, `create Job/batch ${NS}/sft-tune-0`, `status ${OBJ}`]);
     expect(t.stores.quotaCalls).toEqual([`read ${holderOf('tune')}`, `hold ${holderOf('tune')}`, `read ${holderOf('tune')}`, `hold ${holderOf('tune')}`]);
     expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', training: { acceleratorType: 'NVIDIA_H100_80GB', region: 'US_VIRGINIA_2' } });
     expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'h100-us-virginia-2': 1 });
@@ -837,7 +837,7 @@ describe('SFTJobReconciler: coalesced status writes (the defaults)', () => {
     expect(JSON.stringify(t.status())).toBe(before);
   });
 
-  it('create → RUNNING in 3 API writes (the Secret, the Job, one status) against 5 writing every state; RUNNING carries the placement, the Job, the token digest and the checks\' fields', async () => {
+  it('create → RUNNING in 3 API writes (the Secret, the Job, one status) against 5 writing every state; RUNNING carries the placement, the Job and the checks\' fields', async () => {
     const writesTo = async (t: T) => {
       const all: string[] = [];
       all.push(...(await t.pass()).writes);
@@ -850,7 +850,7 @@ describe('SFTJobReconciler: coalesced status writes (the defaults)', () => {
     };
     const t = setup({ fast });
     const first = await t.pass();
-    expect(first.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`]);
+    expect(first.writes).toEqual([`create Secret ${SECRET()}`, `create Job/batch ${NS}/sft-tune-0`]);
     expect(first.res).toEqual({ requeueAfter: 5_000 });
     expect(t.status()).toBeUndefined(); // the REST view says CREATING meanwhile
     expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'a100-us-illinois-2': 1 });
@@ -859,7 +859,7 @@ describe('SFTJobReconciler: coalesced status writes (the defaults)', () => {
     expect((await t.pass()).writes).toEqual([`status ${OBJ}`]);
     expect(t.status()).toMatchObject({
       state: 'JOB_STATE_RUNNING',
-      training: { attempt: 0, job: 'sft-tune-0', acceleratorType: 'NVIDIA_A100_80GB', acceleratorCount: 1, nodes: 1, region: 'US_ILLINOIS_2', quotaName: 'a100-us-illinois-2', tokenSha256: tokenDigest(tokenOf(0)), trainDataset: 'accounts/acme/datasets/tune-train-split', evalDataset: 'accounts/acme/datasets/tune-eval-split' },
+      training: { attempt: 0, job: 'sft-tune-0', acceleratorType: 'NVIDIA_A100_80GB', acceleratorCount: 1, nodes: 1, region: 'US_ILLINOIS_2', quotaName: 'a100-us-illinois-2', trainDataset: 'accounts/acme/datasets/tune-train-split', evalDataset: 'accounts/acme/datasets/tune-eval-split' },
     });
     expect(t.status()?.training?.estimatedCostUsd).toBeGreaterThan(0);
     expect(t.status()?.training?.pendingReason).toBeUndefined();
@@ -878,14 +878,14 @@ describe('SFTJobReconciler: coalesced status writes (the defaults)', () => {
     [...filling('a100-0'), ...filling('a100-1')].forEach((p) => t.cluster.listers.pods.put(p)); // a new choice would be H100
     t.restart();
     const again = await t.pass();
-    // The Secret is written again with the same token (a started pod keeps working); no second Job.
-    expect(again.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `update Secret ${NS}/sft-tune-trainer`]);
+    // The Secret is there (409: kept, a started pod keeps its token); no second Job.
+    expect(again.writes).toEqual([`create Secret ${SECRET()}`]);
     expect(secretToken(t)).toBe(tokenOf(0));
     expect(t.cluster.listers.jobs.list(NS)).toHaveLength(1);
     expect(t.stores.holds.get(`acme/${holderOf('tune')}`)).toEqual({ 'a100-us-illinois-2': 1 });
     t.cluster.listers.pods.put(trainerPod());
     expect((await t.pass()).writes).toEqual([`status ${OBJ}`]);
-    expect(t.status()).toMatchObject({ state: 'JOB_STATE_RUNNING', training: { job: 'sft-tune-0', acceleratorType: 'NVIDIA_A100_80GB', region: 'US_ILLINOIS_2', tokenSha256: tokenDigest(tokenOf(0)) } });
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_RUNNING', training: { job: 'sft-tune-0', acceleratorType: 'NVIDIA_A100_80GB', region: 'US_ILLINOIS_2' } });
     expect((await t.pass()).writes).toEqual([]);
   });
 
@@ -920,7 +920,7 @@ describe('SFTJobReconciler: coalesced status writes (the defaults)', () => {
     t.cluster.listers.pods.put({ ...busy[0]!, status: { phase: 'Succeeded' } });
     t.clock.advance(10_000);
     const placed = await t.pass();
-    expect(placed.writes).toEqual([`create Secret ${NS}/sft-tune-trainer`, `create Job/batch ${NS}/sft-tune-0`]);
+    expect(placed.writes).toEqual([`create Secret ${SECRET()}`, `create Job/batch ${NS}/sft-tune-0`]);
     t.cluster.listers.pods.put(trainerPod());
     expect((await t.pass()).writes).toEqual([`status ${OBJ}`]);
     expect(t.status()).toMatchObject({ state: 'JOB_STATE_RUNNING', training: { job: 'sft-tune-0', region: 'US_ILLINOIS_2' } });
@@ -947,10 +947,10 @@ describe('SFTJobReconciler: coalesced status writes (the defaults)', () => {
     expect((await t.pass()).writes).toEqual([`status ${OBJ}`]);
     expect(t.status()).toMatchObject({ state: 'JOB_STATE_PENDING', training: { attempt: 1 } });
     const made = await t.pass();
-    expect([...made.writes].sort()).toEqual([`create Job/batch ${NS}/sft-tune-1`, `create Secret ${NS}/sft-tune-trainer`, `update Secret ${NS}/sft-tune-trainer`]);
+    expect([...made.writes].sort()).toEqual([`create Job/batch ${NS}/sft-tune-1`, `create Secret ${SECRET(1)}`]);
     t.cluster.listers.pods.put(trainerPod('Running', 1));
     expect((await t.pass()).writes).toEqual([`status ${OBJ}`]);
-    expect(t.status()).toMatchObject({ state: 'JOB_STATE_RUNNING', training: { attempt: 1, job: 'sft-tune-1', checkpoint: 'step-4', tokenSha256: tokenDigest(tokenOf(1)) } });
+    expect(t.status()).toMatchObject({ state: 'JOB_STATE_RUNNING', training: { attempt: 1, job: 'sft-tune-1', checkpoint: 'step-4' } });
     expect((await t.pass()).writes).toEqual([]);
   });
   it(':cancel right after reports no pass has copied yet: CANCELLED keeps the last checkpoint (where :resume continues)', async () => {

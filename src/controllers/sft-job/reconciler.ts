@@ -23,7 +23,7 @@ import type { V1Job, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node'
 import { accountOfNamespace } from '../../crds/account.js';
 import { ANNOTATIONS } from '../../crds/group.js';
 import { parseOutputModel, type SFTJobSpec, type SFTJobStatus } from '../../crds/sft-job.js';
-import { EARLY_STOP_PATIENCE, SFT_ANNOTATIONS, SFT_LABELS, parseProgress, splitId, tokenDigest } from '../../crds/sft-trainer.js';
+import { EARLY_STOP_PATIENCE, SFT_ANNOTATIONS, SFT_LABELS, parseProgress, splitId } from '../../crds/sft-trainer.js';
 import { BASE_MODELS } from '../../fleet/base-models.js';
 import { ACCELERATOR_TYPES, gpuQuotaName, isAcceleratorType, type AcceleratorType } from '../../fleet/catalog.js';
 import { estimateTrainingCost, sharedBaseModel, trainingCandidates, untunableReason } from '../../fleet/training.js';
@@ -183,7 +183,7 @@ export class SFTJobReconciler implements Reconciler {
     if (this.#resumeRequested(job, prev)) {
       const attempt = (prev?.training?.attempt ?? 0) + 1;
       return {
-        outcome: { state: 'JOB_STATE_PENDING', message: `resumed from checkpoint ${prev?.training?.checkpoint ?? '(none: from the start)'}`, training: { attempt, job: undefined, tokenSha256: undefined, trainerFinishedTime: undefined } },
+        outcome: { state: 'JOB_STATE_PENDING', message: `resumed from checkpoint ${prev?.training?.checkpoint ?? '(none: from the start)'}`, training: { attempt, job: undefined, trainerFinishedTime: undefined } },
         result: { requeueAfter: 1 },
       };
     }
@@ -256,8 +256,8 @@ export class SFTJobReconciler implements Reconciler {
   async #validate(job: Job, account: string, key: string): Promise<Step> {
     const checked = await this.#takeChecks(job, account, key);
     if (!checked.ok) return { outcome: { state: 'JOB_STATE_FAILED', code: checked.invalid.code, message: checked.invalid.message }, result: {} };
-    const { base, training, quota } = checked;
-    return this.#place(job, account, base, training, key, quota);
+    const { base, training, quota, written } = checked;
+    return this.#place(job, account, base, training, key, quota, written);
   }
 
   /** True if `work` settles within `ms` (its failure is the caller's to see when it awaits it). */
@@ -303,15 +303,19 @@ export class SFTJobReconciler implements Reconciler {
       const base = await this.#baseModel(job.spec as SFTJobSpec, account);
       quota = this.#quotaLeft(job, account, base);
       quota.catch(() => undefined); // awaited by placement, if the job is valid
-      const training = { attempt: 0, ...(await this.#check(job, account, base)) };
-      return { ok: true, base, training, quota };
+      const { training, written } = await this.#check(job, account, base);
+      return { ok: true, base, training: { attempt: 0, ...training }, quota, ...(written ? { written } : {}) };
     } catch (e) {
       if (!(e instanceof Invalid)) throw e;
       return { ok: false, invalid: e };
     }
   }
 
-  async #check(job: Job, account: string, base: BaseOf): Promise<Partial<Training>> {
+  /**
+   * The checks; a valid job without an evaluation dataset also starts writing its carve-out
+   * (`written`: placement holds the quota meanwhile, and the Job waits for both).
+   */
+  async #check(job: Job, account: string, base: BaseOf): Promise<{ training: Partial<Training>; written?: Promise<void> }> {
     const s = job.spec as SFTJobSpec;
     const name = job.metadata.name!;
     checkRanges(s);
@@ -325,6 +329,7 @@ export class SFTJobReconciler implements Reconciler {
     let trainDataset = train.name;
     let evalDataset: string | undefined;
     let examples = train.lines.length;
+    let written: Promise<void> | undefined;
     if (evalSet) {
       evalDataset = evalSet.name;
     } else if (s.evalAutoCarveout !== false) {
@@ -332,10 +337,11 @@ export class SFTJobReconciler implements Reconciler {
       const split = carveOut(train.lines);
       const trainId = splitId(name, 'train');
       const evalId = splitId(name, 'eval');
-      await this.o.stores.writeDatasets(account, jobFullName(account, name), [
+      written = this.o.stores.writeDatasets(account, jobFullName(account, name), [
         { datasetId: trainId, lines: split.train, displayName: `training split of ${name}` },
         { datasetId: evalId, lines: split.eval, displayName: `evaluation split of ${name}` },
       ]);
+      written.catch(() => undefined); // awaited by placement before the Job is made
       trainDataset = `accounts/${account}/datasets/${trainId}`;
       evalDataset = `accounts/${account}/datasets/${evalId}`;
       examples = split.train.length;
@@ -343,7 +349,7 @@ export class SFTJobReconciler implements Reconciler {
     const first = trainingCandidates(base)[0]!;
     const tokens = train.tokens ?? examples * 256;
     const cost = estimateTrainingCost(base, first.shape, Math.round((tokens * examples) / Math.max(1, train.lines.length)), s.epochs);
-    return { trainDataset, ...(evalDataset ? { evalDataset } : {}), estimatedGpuHours: cost.gpuHours, estimatedCostUsd: cost.usd };
+    return { training: { trainDataset, ...(evalDataset ? { evalDataset } : {}), estimatedGpuHours: cost.gpuHours, estimatedCostUsd: cost.usd }, ...(written ? { written } : {}) };
   }
 
   /** The base model (or warm start's base) as the catalog knows it; fails naming the field. */
@@ -453,7 +459,7 @@ export class SFTJobReconciler implements Reconciler {
    * Secret, the headless Service (several nodes) and the Indexed Job, at once; or stays PENDING
    * saying why nothing fits.
    */
-  async #place(job: Job, account: string, base: BaseOf, t: Partial<Training>, key: string, quotaRead?: Promise<Map<string, number>>, secretWritten = false): Promise<Step> {
+  async #place(job: Job, account: string, base: BaseOf, t: Partial<Training>, key: string, quotaRead?: Promise<Map<string, number>>, written?: Promise<void>): Promise<Step> {
     const name = job.metadata.name!;
     const holder = holderOf(name);
     const attempt = t.attempt ?? 0;
@@ -471,22 +477,20 @@ export class SFTJobReconciler implements Reconciler {
     const gpus = p.shape.acceleratorCount * p.shape.nodes;
     // Claimed before anything is awaited: a pass placing another job meanwhile sees these GPUs taken.
     this.#claims.set(key, { namespace: job.metadata.namespace ?? '', name, attempt, acceleratorType: p.shape.acceleratorType, region: p.region, gpus });
-    // The token Secret is written while the quota is held (one round trip fewer before the Job):
-    // the same token on every pass of this attempt, so a retry keeps the one a started pod holds,
-    // and a Secret written for a hold that then fails is the one the next pass writes again.
-    const token = trainerToken(await this.o.stores.tokenKey(), String(job.metadata.uid ?? ''), attempt);
-    const secretWrite = secretWritten ? Promise.resolve(undefined) : this.#upsert(makeTokenSecret(job, token)).then(() => undefined, (err: unknown) => err);
-    const held = await this.o.stores.hold(account, holder, p.quotaName, gpus);
-    const secretFailed = await secretWrite;
-    if (held.ok && secretFailed !== undefined) throw secretFailed;
+    // The quota is held while the carve-out (if any) is written; the Job waits for both.
+    const tokenKey = this.o.stores.tokenKey();
+    tokenKey.catch(() => undefined); // awaited below, once the quota is held
+    const [held] = await Promise.all([this.o.stores.hold(account, holder, p.quotaName, gpus), written]);
     if (!held.ok) {
       this.#claims.delete(key);
       // Read beside the checks, before the VALIDATING write: read it again and place once more now.
-      if (quotaRead) return this.#place(job, account, base, t, key, undefined, secretFailed === undefined);
+      if (quotaRead) return this.#place(job, account, base, t, key);
       // Another holder took the room since it was read: place again soon.
       const why = `waiting for GPU quota: ${held.why}`;
       return { outcome: { state: 'JOB_STATE_PENDING', message: why, training: { ...t, pendingReason: why } }, result: { requeueAfter: 1_000 } };
     }
+    const uid = String(job.metadata.uid ?? '');
+    const token = trainerToken(await tokenKey, uid, attempt);
     const spec = job.spec as SFTJobSpec;
     const k8sJob = makeTrainerJob({
       owner: job,
@@ -496,20 +500,20 @@ export class SFTJobReconciler implements Reconciler {
       trainer: this.o.trainer,
       inputs: { spec, baseModelPath: base.path, baseModelName: base.name, resumeCheckpoint: t.checkpoint, hasEval: t.evalDataset !== undefined, nodes: p.shape.nodes, gpusPerNode: p.shape.acceleratorCount },
     });
-    // The Secret (written above) before the Job that mounts it: a pod reads HEARTH_TRAINER_TOKEN
-    // once, when its container starts, and on a resume the Secret still holds the previous attempt's
-    // token until that write lands (a pod started before it would keep a superseded token: 401 for
-    // its whole run). The Service and the Job are independent of each other.
-    await Promise.all([...(p.shape.nodes > 1 ? [this.#createIgnoringConflict(makeService(job))] : []), ...(made ? [] : [this.#createJob(k8sJob, !known)])]);
+    // The token Secret, the Service and the Job at once: the Secret is this uid's and attempt's
+    // alone (resources.ts `secretName`, immutable, the same token on every pass), so a pod that
+    // starts before it lands waits for it and never reads another token; made on every pass of
+    // the attempt (a retry after a lost write makes what is missing).
+    await Promise.all([this.#createIgnoringConflict(makeTokenSecret(job, attempt, token)), ...(p.shape.nodes > 1 ? [this.#createIgnoringConflict(makeService(job))] : []), ...(made ? [] : [this.#createJob(k8sJob, !known)])]);
     // Nothing written yet: the first status write that follows (RUNNING once the pods run, or
     // PENDING if they take long) carries all of it. The Job says where the run went (a restart
     // reads it back); until then this process remembers it.
     const run: PlacedRun = {
-      uid: String(job.metadata.uid ?? ''),
+      uid,
       attempt,
       nodes: p.shape.nodes,
       since: made ? Date.parse(String(made.metadata?.creationTimestamp ?? '')) || this.o.clock.now() : this.o.clock.now(),
-      training: { ...t, job: k8sJob.metadata!.name!, acceleratorType: p.shape.acceleratorType, acceleratorCount: p.shape.acceleratorCount, nodes: p.shape.nodes, region: p.region, quotaName: p.quotaName, tokenSha256: tokenDigest(token), pendingReason: undefined },
+      training: { ...t, job: k8sJob.metadata!.name!, acceleratorType: p.shape.acceleratorType, acceleratorCount: p.shape.acceleratorCount, nodes: p.shape.nodes, region: p.region, quotaName: p.quotaName, pendingReason: undefined },
     };
     this.#placed.set(key, run);
     return this.#afterPlaced(job, run);
@@ -730,19 +734,6 @@ export class SFTJobReconciler implements Reconciler {
       if (!isConflict(e)) throw e;
     }
   }
-
-  /**
-   * The token Secret: created, or replaced with this attempt's token (a Secret of an earlier
-   * attempt or job; on a retry of this attempt, the same token again).
-   */
-  async #upsert(obj: Parameters<ObjectWriter['create']>[0]): Promise<void> {
-    try {
-      await this.o.writer.create(obj);
-    } catch (e) {
-      if (!isConflict(e)) throw e;
-      await this.o.writer.update(obj);
-    }
-  }
 }
 
 type BaseOf = { parametersB: number; path: string; name: string };
@@ -767,7 +758,7 @@ interface PlacedRun {
 }
 
 /** What VALIDATING found: the training fields, the base model and the quota read for placement; or why the job fails. */
-type Checked = { ok: true; base: BaseOf; training: Partial<Training>; quota: Promise<Map<string, number>> } | { ok: false; invalid: Invalid };
+type Checked = { ok: true; base: BaseOf; training: Partial<Training>; quota: Promise<Map<string, number>>; written?: Promise<void> } | { ok: false; invalid: Invalid };
 
 /** The placement the status records with its Job (written by the pass that made that Job). */
 function placementOfStatus(t: Partial<Training>): Placement | undefined {

@@ -43,7 +43,7 @@ describe('makeTrainerJob', () => {
       NNODES: '2',
       RANK: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } },
       HEARTH_TRAINER_API: 'http://api:8080/v1-trainer/sft/acme/tune',
-      HEARTH_TRAINER_TOKEN: { secretKeyRef: { name: 'sft-tune-trainer', key: 'token' } },
+      HEARTH_TRAINER_TOKEN: { secretKeyRef: { name: 'sft-tune-trainer-0-u1', key: 'token' } },
     });
     expect(makeService(owner).spec).toMatchObject({ clusterIP: 'None', selector: { 'hearth.dev/sft-job': 'tune' } });
   });

@@ -1,6 +1,6 @@
 // Pure builders of what an SFTJob runs on: the batch/v1 Job (Indexed, one pod per node), the
-// headless Service that gives the pods DNS names for the rendezvous, and the Secret holding the
-// trainer's job-scoped token. Every object carries the SFTJob's labels and a controller
+// headless Service that gives the pods DNS names for the rendezvous, and the Secret holding an
+// attempt's trainer token. Every object carries the SFTJob's labels and a controller
 // ownerReference (garbage collection removes them with the job).
 import { createHash } from 'node:crypto';
 import type { V1EnvVar, V1Job, V1Secret, V1Service } from '@kubernetes/client-node';
@@ -24,8 +24,13 @@ function shortName(base: string): string {
 export const jobName = (sftJob: string, attempt: number): string => shortName(`sft-${sftJob}-${attempt}`).slice(0, 52).replace(/-+$/, '');
 /** The headless Service of the job's pods (pod DNS: `<jobName>-<index>.<service>`). */
 export const serviceName = (sftJob: string): string => shortName(`sft-${sftJob}`);
-/** The Secret with the trainer's token. */
-export const secretName = (sftJob: string): string => shortName(`sft-${sftJob}-trainer`);
+/**
+ * The Secret with one attempt's trainer token, named by the job's uid and the attempt: it only
+ * ever holds that token (immutable), so it is made beside the Job, not before it. A pod that
+ * starts before it lands waits for it (the kubelet retries a missing secretKeyRef); none can read
+ * a superseded attempt's token or a deleted namesake job's.
+ */
+export const secretName = (sftJob: string, uid: string, attempt: number): string => shortName(`sft-${sftJob}-trainer-${attempt}-${uid.slice(0, 8)}`);
 export const TOKEN_KEY = 'token';
 
 export interface Placement {
@@ -61,7 +66,7 @@ function contractEnv(i: JobInputs, ns: string): V1EnvVar[] {
   for (const k of Object.keys(config)) if (config[k] === undefined) delete config[k];
   return [
     { name: 'HEARTH_TRAINER_API', value: `${i.trainer.apiUrl.replace(/\/+$/, '')}/v1-trainer/sft/${encodeURIComponent(i.account)}/${encodeURIComponent(name)}` },
-    { name: 'HEARTH_TRAINER_TOKEN', valueFrom: { secretKeyRef: { name: secretName(name), key: TOKEN_KEY } } },
+    { name: 'HEARTH_TRAINER_TOKEN', valueFrom: { secretKeyRef: { name: secretName(name, String(i.owner.metadata.uid ?? ''), i.attempt), key: TOKEN_KEY } } },
     { name: 'HEARTH_SFT_JOB', value: `accounts/${i.account}/supervisedFineTuningJobs/${name}` },
     { name: 'HEARTH_SFT_ATTEMPT', value: String(i.attempt) },
     { name: 'HEARTH_SFT_RESUME_CHECKPOINT', value: i.inputs.resumeCheckpoint ?? '' },
@@ -172,13 +177,14 @@ export function makeService(owner: Owner): V1Service {
 /** The trainer's token of an attempt (`src/crds/sft-trainer.ts`: the API checks it with the same key). */
 export { trainerToken };
 
-export function makeTokenSecret(owner: Owner, token: string): V1Secret {
+export function makeTokenSecret(owner: Owner, attempt: number, token: string): V1Secret {
   const name = owner.metadata.name!;
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: secretName(name), namespace: owner.metadata.namespace!, labels: labelsOf(name), ownerReferences: [ownerReference(owner)] },
+    metadata: { name: secretName(name, String(owner.metadata.uid ?? ''), attempt), namespace: owner.metadata.namespace!, labels: labelsOf(name, attempt), ownerReferences: [ownerReference(owner)] },
     type: 'Opaque',
+    immutable: true,
     stringData: { [TOKEN_KEY]: token },
   };
 }
