@@ -13,7 +13,10 @@
 //      same pools for the same GPUs; both are timed from the create call to the first sight of a
 //      bound pod Running or Succeeded (the SFTJob: to its RUNNING status, which follows that pod).
 //      Rounds alternate the order (SFT first, then direct first, …) and each batch starts when the
-//      previous batch's pods have ended, so neither batch finds the other's pods on the GPUs.
+//      previous batch's Jobs are finished and their pods counted, and a second later, so neither
+//      batch finds the other's pods on the GPUs or kube-controller-manager still busy with them.
+//      Hearth and the bench use the production client (keep-alive TLS: src/kube/config.ts);
+//      CPU-seconds per process over each kind of batch are printed (Linux /proc).
 //      Goal: within 1.2× (p50). Per phase: where the time goes (create → VALIDATING → PENDING with
 //      the Job made → Job seen → pod created → bound → running → RUNNING).
 //   2. Progress lag: a trainer report POSTed to the trainer endpoint (with the job's token, read
@@ -32,7 +35,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, CustomObjectsApi, Watch } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { installCrds } from '../hack/lib/crds.js';
 import { buildApp } from '../src/api/app.js';
@@ -51,10 +54,11 @@ import { openDatabase } from '../src/db/client.js';
 import { createDataset } from '../src/db/repositories/datasets.js';
 import { listQuotas, setQuotaLimits } from '../src/db/repositories/quotas.js';
 import { KubeClients } from '../src/kube/client.js';
+import { loadKubeConfig } from '../src/kube/config.js';
 import { InformerFactory } from '../src/kube/informer-factory.js';
 import { realClock } from '../src/util/clock.js';
 import { DEFAULT_DATABASE_URL, ensurePostgres } from '../hack/lib/postgres.js';
-import { admin, fmt, percentile, withDatabase } from './lib.js';
+import { admin, cpuByProcess, cpuSpent, fmt, percentile, withDatabase } from './lib.js';
 import { TEST_SEAL } from '../test/support/tenancy.js';
 
 const { values } = parseArgs({ args: process.argv.slice(2).filter((a) => a !== '--'), options: { db: { type: 'string', default: 'postgres' }, jobs: { type: 'string', default: '50' }, rounds: { type: 'string', default: '2' }, reports: { type: 'string', default: '100' }, workers: { type: 'string' }, 'validating-after-ms': { type: 'string' }, 'pending-after-ms': { type: 'string' } } });
@@ -79,8 +83,9 @@ const stats = (xs: number[]): string => {
 };
 
 async function main(): Promise<void> {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
+  // Hearth's own client (keep-alive connections: src/kube/config.ts), as in production; the bench's
+  // creates and watches share it, the same for both batches.
+  const kc = loadKubeConfig(process.env.KUBECONFIG);
   await installCrds(kc, 'hearth-bench-sft');
   const custom = kc.makeApiClient(CustomObjectsApi);
   const batch = kc.makeApiClient(BatchV1Api);
@@ -151,12 +156,15 @@ async function main(): Promise<void> {
     const tr = o.status?.training;
     if (tr?.region && tr.acceleratorType) placements.set(o.metadata.name, { acceleratorType: tr.acceleratorType, acceleratorCount: tr.acceleratorCount ?? 1, nodes: tr.nodes ?? 1, region: tr.region });
   }, () => undefined);
-  const w2 = await new Watch(kc).watch(`/apis/batch/v1/namespaces/${NS}/jobs`, {}, (_p, o: { metadata: { labels?: Record<string, string> } }) => {
+  /** Per Job: finished (Complete or Failed), so kube-controller-manager is done with it. */
+  const jobsEnded = new Map<string, boolean>();
+  const w2 = await new Watch(kc).watch(`/apis/batch/v1/namespaces/${NS}/jobs`, {}, (type, o: { metadata: { name: string; labels?: Record<string, string> }; status?: { conditions?: Array<{ type: string; status: string }> } }) => {
     const owner = o.metadata.labels?.['hearth.dev/sft-job'];
     if (owner) at(owner).jobSeen ??= performance.now();
+    jobsEnded.set(o.metadata.name, type === 'DELETED' || (o.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True'));
   }, () => undefined);
   const podsEnded = new Map<string, boolean>();
-  const w3 = await new Watch(kc).watch(`/api/v1/namespaces/${NS}/pods`, {}, (type, o: { metadata: { name: string; labels?: Record<string, string> }; spec?: { nodeName?: string }; status?: { phase?: string } }) => {
+  const w3 = await new Watch(kc).watch(`/api/v1/namespaces/${NS}/pods`, {}, (type, o: { metadata: { name: string; labels?: Record<string, string>; finalizers?: string[] }; spec?: { nodeName?: string }; status?: { phase?: string } }) => {
     const owner = o.metadata.labels?.['hearth.dev/sft-job'];
     if (!owner) return;
     const t = at(owner);
@@ -165,7 +173,8 @@ async function main(): Promise<void> {
     if (o.spec?.nodeName) t.bound ??= now;
     const phase = o.status?.phase;
     if (o.spec?.nodeName && (phase === 'Running' || phase === 'Succeeded')) t.podUp ??= now;
-    podsEnded.set(o.metadata.name, type === 'DELETED' || phase === 'Succeeded' || phase === 'Failed');
+    // Ended, and the Job controller has counted it (its job-tracking finalizer removed).
+    podsEnded.set(o.metadata.name, type === 'DELETED' || ((phase === 'Succeeded' || phase === 'Failed') && (o.metadata.finalizers ?? []).length === 0));
   }, () => undefined);
   await sleep(1000);
 
@@ -176,8 +185,16 @@ async function main(): Promise<void> {
       await sleep(20);
     }
   };
-  /** Every pod seen so far has ended (KWOK ends a Job's pod right after it runs): the GPUs are free again. */
-  const quiet = () => waitFor('the previous batch\'s pods to end', () => [...podsEnded.values()].every(Boolean));
+  /**
+   * The previous batch is over: every pod seen so far has ended (KWOK ends a Job's pod right after
+   * it runs: the GPUs are free again) and been counted, every Job is finished; then a second to
+   * settle. Without it the second batch of a round started while kube-controller-manager was still
+   * finishing the first's 50 Jobs, and whichever went second was slower (p50 +20–40%).
+   */
+  const quiet = async () => {
+    await waitFor("the previous batch's Jobs to finish", () => [...podsEnded.values()].every(Boolean) && [...jobsEnded.values()].every(Boolean));
+    await sleep(1000);
+  };
 
   const spec = { dataset: `accounts/${ACCOUNT}/datasets/chats`, baseModel: BASE, epochs: 1, loraRank: 8, maxContextLength: 8192 } as SFTJobSpec;
   const sftBatch = async (round: number): Promise<string[]> => {
@@ -215,17 +232,25 @@ async function main(): Promise<void> {
     return names;
   };
 
+  /** CPU seconds per process over each kind's batches (the cluster, PostgreSQL and this process share the box). */
+  const cpu: Record<'sft' | 'direct', Map<string, number>> = { sft: new Map(), direct: new Map() };
+  const measure = async <R,>(kind: 'sft' | 'direct', f: () => Promise<R>): Promise<R> => {
+    const before = cpuByProcess();
+    const r = await f();
+    for (const [k, v] of cpuSpent(before, cpuByProcess(), 0)) cpu[kind].set(k, (cpu[kind].get(k) ?? 0) + v);
+    return r;
+  };
   const load0 = loadavg();
   const rounds: Array<{ order: string; sft: string[]; direct: string[] }> = [];
   let lastSft: string[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     if (r % 2 === 0) {
-      const sft = await sftBatch(r);
+      const sft = await measure('sft', () => sftBatch(r));
       lastSft = sft;
-      rounds.push({ order: 'SFT first', sft, direct: await directBatch(r, sft) });
+      rounds.push({ order: 'SFT first', sft, direct: await measure('direct', () => directBatch(r, sft)) });
     } else {
-      const direct = await directBatch(r, lastSft);
-      rounds.push({ order: 'direct first', direct, sft: await sftBatch(r) });
+      const direct = await measure('direct', () => directBatch(r, lastSft));
+      rounds.push({ order: 'direct first', direct, sft: await measure('sft', () => sftBatch(r)) });
     }
   }
   const load1 = loadavg();
@@ -297,6 +322,11 @@ async function main(): Promise<void> {
   phase('direct: Job seen → pod created', directAll, 'jobSeen', 'podSeen');
   phase('direct: pod created → bound', directAll, 'podSeen', 'bound');
   phase('direct: bound → pod running', directAll, 'bound', 'podUp');
+  const self = { sft: 'self (controller, REST API, bench)', direct: 'self (idle controller, REST API, bench)' };
+  for (const kind of ['sft', 'direct'] as const) {
+    const top = [...cpu[kind]].filter(([, v]) => v >= 0.05).sort((x, y) => y[1] - x[1]).slice(0, 8);
+    console.log(`  CPU-s during the ${kind} batches (with their settling): ${top.map(([k, v]) => `${k === 'self' ? self[kind] : k} ${v.toFixed(2)}`).join(', ')}`);
+  }
   console.log(`  progress report → REST view            : ${stats(lags)}  (goal < 1000 ms)`);
 
   w1.abort();
