@@ -22,7 +22,7 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type KubeConfig, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { NamespaceEnsurer } from '../src/api/kube/namespaces.js';
 import { bootstrap } from '../src/auth/bootstrap.js';
@@ -35,6 +35,7 @@ import { createModel } from '../src/db/repositories/models.js';
 import { startGateway } from '../src/gateway/gateway.js';
 import { SimulatedDialMap } from '../src/kube/dial.js';
 import { KubeClients } from '../src/kube/client.js';
+import { loadKubeConfig } from '../src/kube/config.js';
 import { InformerFactory } from '../src/kube/informer-factory.js';
 import { realClock } from '../src/util/clock.js';
 import { startModelServerFixture, type ModelServerFixture } from '../test/fixtures/model-server/index.js';
@@ -87,8 +88,9 @@ class TimedApi implements AdapterApi {
 }
 
 async function main(): Promise<void> {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
+  // Hearth's production client (keep-alive TLS, src/kube/config.ts): client-node's own KubeConfig
+  // makes a new https.Agent, so a TCP and TLS handshake, for every request.
+  const kc = loadKubeConfig(process.env.KUBECONFIG);
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const discovery = kc.makeApiClient(DiscoveryV1Api);
