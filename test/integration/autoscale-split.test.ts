@@ -212,9 +212,15 @@ describe('autoscaling across the load transport (gateway and controller apart)',
       expect(await workloadReplicas(name)).toBe(3);
 
       running.push(...clients(12)); // 24 in flight → 6 wanted, max 4
+      // The controller writes the workload, then the status recording the decision: a read between
+      // the two sees 4 replicas and the previous decision, so wait for both.
       const four = await waitFor(
-        'the workload at max 4 replicas',
-        async () => ((await workloadReplicas(name)) === 4 ? (await getDeployment(name)).status : undefined),
+        'the workload at max 4 replicas and the status recording that decision',
+        async () => {
+          if ((await workloadReplicas(name)) !== 4) return undefined;
+          const status = (await getDeployment(name)).status;
+          return status?.scalingDecisions?.at(-1)?.toReplicas === 4 ? status : undefined;
+        },
         { timeoutMs: 60_000, intervalMs: 200, dump },
       );
       const last = four!.scalingDecisions!.at(-1)!;
