@@ -752,16 +752,16 @@ describe('SFTJobReconciler: coalesced status writes (the defaults)', () => {
     return () => open();
   };
   /** Every status write's state, in order (what a watch sees). */
-  const statesOf = (writes: string[][], states: string[]) => writes.flatMap((w, i) => (w.includes(`status ${OBJ}`) ? [states[i]!] : []));
+  /** The state a pass wrote, read right after it (none if it wrote no status). */
+  const shown = (t: T, pass: { writes: string[] }): string[] => (pass.writes.includes(`status ${OBJ}`) ? [String(t.status()?.state)] : []);
 
   const table: Array<[string, (t: T) => Promise<string[]>, string[]]> = [
     [
       'quick checks, GPUs free, the pod runs within pendingAfterMs → no status → RUNNING',
       async (t) => {
-        const s = [await t.pass()];
+        const out = shown(t, await t.pass());
         t.cluster.listers.pods.put(trainerPod());
-        s.push(await t.pass());
-        return statesOf(s.map((x) => x.writes), [String(t.status()?.state), String(t.status()?.state)]);
+        return [...out, ...shown(t, await t.pass())];
       },
       ['JOB_STATE_RUNNING'],
     ],
@@ -769,8 +769,7 @@ describe('SFTJobReconciler: coalesced status writes (the defaults)', () => {
       'bad input → FAILED at once (no VALIDATING)',
       async (t) => {
         t.cluster.edit(KEY, (j) => (j.spec.loraRank = 12));
-        const w = await t.pass();
-        return statesOf([w.writes], [String(t.status()?.state)]);
+        return shown(t, await t.pass());
       },
       ['JOB_STATE_FAILED'],
     ],
@@ -778,8 +777,7 @@ describe('SFTJobReconciler: coalesced status writes (the defaults)', () => {
       'no free GPUs → PENDING at once, with why',
       async (t) => {
         FLEET.flatMap((n) => filling(n.metadata!.name!)).forEach((p) => t.cluster.listers.pods.put(p));
-        const w = await t.pass();
-        return statesOf([w.writes], [String(t.status()?.state)]);
+        return shown(t, await t.pass());
       },
       ['JOB_STATE_PENDING'],
     ],
@@ -789,32 +787,22 @@ describe('SFTJobReconciler: coalesced status writes (the defaults)', () => {
         const open = slowBytes(t);
         const first = t.pass();
         await t.clock.advanceAsync(2_000);
-        const out: string[] = [];
-        const a = await first;
-        out.push(...statesOf([a.writes], [String(t.status()?.state)]));
+        const out = shown(t, await first);
         open();
-        const b = await t.pass();
-        out.push(...statesOf([b.writes], [String(t.status()?.state)]));
+        out.push(...shown(t, await t.pass()));
         t.cluster.listers.pods.put(trainerPod());
-        const c = await t.pass();
-        out.push(...statesOf([c.writes], [String(t.status()?.state)]));
-        return out;
+        return [...out, ...shown(t, await t.pass())];
       },
       ['JOB_STATE_VALIDATING', 'JOB_STATE_RUNNING'],
     ],
     [
       'the pod not running within pendingAfterMs → PENDING (with the placement) → RUNNING',
       async (t) => {
-        const out: string[] = [];
-        const a = await t.pass();
-        out.push(...statesOf([a.writes], [String(t.status()?.state)]));
+        const out = shown(t, await t.pass());
         t.clock.advance(5_000);
-        const b = await t.pass();
-        out.push(...statesOf([b.writes], [String(t.status()?.state)]));
+        out.push(...shown(t, await t.pass()));
         t.cluster.listers.pods.put(trainerPod());
-        const c = await t.pass();
-        out.push(...statesOf([c.writes], [String(t.status()?.state)]));
-        return out;
+        return [...out, ...shown(t, await t.pass())];
       },
       ['JOB_STATE_PENDING', 'JOB_STATE_RUNNING'],
     ],
@@ -823,8 +811,7 @@ describe('SFTJobReconciler: coalesced status writes (the defaults)', () => {
       async (t) => {
         await t.pass();
         t.cluster.editJob(`${NS}/sft-tune-0`, (j) => (j.status = { failed: 1, conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'x' }] }));
-        const w = await t.pass();
-        return statesOf([w.writes], [String(t.status()?.state)]);
+        return shown(t, await t.pass());
       },
       ['JOB_STATE_FAILED'],
     ],
