@@ -478,8 +478,6 @@ export class SFTJobReconciler implements Reconciler {
     // Claimed before anything is awaited: a pass placing another job meanwhile sees these GPUs taken.
     this.#claims.set(key, { namespace: job.metadata.namespace ?? '', name, attempt, acceleratorType: p.shape.acceleratorType, region: p.region, gpus });
     // The quota is held while the carve-out (if any) is written; the Job waits for both.
-    const tokenKey = this.o.stores.tokenKey();
-    tokenKey.catch(() => undefined); // awaited below, once the quota is held
     const [held] = await Promise.all([this.o.stores.hold(account, holder, p.quotaName, gpus), written]);
     if (!held.ok) {
       this.#claims.delete(key);
@@ -490,7 +488,7 @@ export class SFTJobReconciler implements Reconciler {
       return { outcome: { state: 'JOB_STATE_PENDING', message: why, training: { ...t, pendingReason: why } }, result: { requeueAfter: 1_000 } };
     }
     const uid = String(job.metadata.uid ?? '');
-    const token = trainerToken(await tokenKey, uid, attempt);
+    const token = trainerToken(await this.o.stores.tokenKey(), uid, attempt); // read once per process (stores.ts)
     const spec = job.spec as SFTJobSpec;
     const k8sJob = makeTrainerJob({
       owner: job,
